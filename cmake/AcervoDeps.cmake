@@ -1,0 +1,45 @@
+# Every third-party dependency, as an imported target named acervo::<name>.
+# All come from Debian 12 packages (scripts/debian-packages.txt); nothing is
+# vendored or downloaded. System headers are SYSTEM includes so that
+# -Wall -Wextra speaks only of our code.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(nlohmann_json 3.11 CONFIG REQUIRED)
+find_package(fmt CONFIG REQUIRED)
+find_package(tomlplusplus CONFIG REQUIRED)
+
+pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET tesseract)
+pkg_check_modules(LEPT REQUIRED IMPORTED_TARGET lept)
+pkg_check_modules(PODOFO REQUIRED IMPORTED_TARGET libpodofo)
+pkg_check_modules(TIFF REQUIRED IMPORTED_TARGET libtiff-4)
+pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(SANE REQUIRED IMPORTED_TARGET sane-backends)
+pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
+
+# Debian's OpenCV config file comes only with the full libopencv-dev; we need
+# three modules, so we import them directly.
+find_path(OPENCV_INCLUDE_DIR opencv2/core.hpp PATH_SUFFIXES opencv4 REQUIRED)
+add_library(acervo::opencv INTERFACE IMPORTED)
+foreach(mod core imgproc imgcodecs)
+  find_library(OPENCV_${mod}_LIB opencv_${mod} REQUIRED)
+  target_link_libraries(acervo::opencv INTERFACE ${OPENCV_${mod}_LIB})
+endforeach()
+target_include_directories(acervo::opencv SYSTEM INTERFACE ${OPENCV_INCLUDE_DIR})
+
+add_library(acervo::tesseract INTERFACE IMPORTED)
+target_link_libraries(acervo::tesseract INTERFACE PkgConfig::TESSERACT PkgConfig::LEPT)
+add_library(acervo::podofo ALIAS PkgConfig::PODOFO)
+add_library(acervo::tiff ALIAS PkgConfig::TIFF)
+add_library(acervo::sqlite ALIAS PkgConfig::SQLITE)
+add_library(acervo::sane ALIAS PkgConfig::SANE)
+add_library(acervo::cairo ALIAS PkgConfig::CAIRO)
+
+if(ACERVO_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(ACERVO_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

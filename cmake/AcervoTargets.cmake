@@ -1,0 +1,63 @@
+# acervo_library(NAME SOURCES ... DEPS ...): one library per module or stage.
+# Only <dir>/include is public; <dir>/src (or the folder itself) is private.
+function(acervo_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  endif()
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  target_compile_options(${name} PRIVATE -Wall -Wextra)
+endfunction()
+
+# acervo_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest binary
+# registered with CTest test by test. Tests run from the build directory and
+# find the repository through ACERVO_SOURCE_DIR and the shared corpus through
+# ACERVO_CORPUS_DIR (empty when ../shared/corpus is absent).
+function(acervo_test name)
+  if(NOT ACERVO_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_compile_options(${name} PRIVATE -Wall -Wextra)
+  acervo_test_definitions(${name})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  # OMP_THREAD_LIMIT=1: Debian's Tesseract is built with OpenMP, which on two
+  # cores makes OCR 4x slower; Acervo owns the threading (one engine a worker).
+  gtest_discover_tests(${name}
+    DISCOVERY_TIMEOUT 60
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS ${ARG_LABELS}
+               ENVIRONMENT OMP_THREAD_LIMIT=1)
+endfunction()
+
+function(acervo_test_definitions target)
+  get_filename_component(corpus ${PROJECT_SOURCE_DIR}/../shared/corpus ABSOLUTE)
+  if(NOT EXISTS ${corpus})
+    set(corpus "")
+  endif()
+  target_compile_definitions(${target} PRIVATE
+    ACERVO_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    ACERVO_BINARY_DIR="${PROJECT_BINARY_DIR}"
+    ACERVO_CORPUS_DIR="${corpus}")
+endfunction()
+
+# acervo_bench(NAME SOURCES ... DEPS ...): a Google Benchmark program.
+function(acervo_bench name)
+  if(NOT ACERVO_BUILD_BENCH)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} benchmark::benchmark)
+  target_compile_options(${name} PRIVATE -Wall -Wextra)
+  acervo_test_definitions(${name})
+endfunction()

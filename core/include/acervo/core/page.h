@@ -1,0 +1,99 @@
+// Page: one scanned side of paper as it moves through the stage chain.
+//
+// A Page carries the working image (never the master: masters live on disk,
+// written once, and are only ever read), what the stages learnt about it
+// (orientation, skew, blankness, colour class, OCR words) and the history of
+// the stages that ran on it (name, version, time), which the pipeline stores
+// per page so that any output can be traced to the code that made it.
+//
+// Ownership: a Page owns its image (cv::Mat is reference-counted; stages that
+// change pixels must write a new Mat rather than modify one they did not
+// create). Not thread-safe: one worker owns a Page at a time.
+#ifndef ACERVO_CORE_PAGE_H_
+#define ACERVO_CORE_PAGE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace acervo {
+
+// How a page's pixels are best stored (decided by colour detection).
+enum class ColorClass { kBw, kGray, kColor };
+std::string_view ColorClassName(ColorClass c);  // "bw", "gray", "color"
+
+// One recognised word, in the coordinates of Page::image after all geometric
+// stages ran (the image that goes into the PDF).
+struct Word {
+  std::string text;       // UTF-8
+  cv::Rect box;           // pixels, top-left origin
+  float confidence = 0;   // 0..100 as Tesseract reports it
+  int line = 0;           // index of the text line within the page
+};
+
+// Where a page came from: enough to find the master again and to name the
+// page in every message ("lot/0003.tif page 2").
+struct PageOrigin {
+  std::string source_path;   // path of the input file as given
+  int page_in_file = 1;      // 1-based page index inside a multi-page file
+  std::string master_path;   // write-once copy of the input file
+  std::string master_sha256; // hex SHA-256 of the master file
+  int sequence = 0;          // 1-based position in the lot
+
+  // "0003.tif page 2" (or just the file when it has a single page).
+  std::string Describe() const;
+};
+
+// Time and identity of one stage run on one page.
+struct StageRecord {
+  std::string name;
+  int version = 0;
+  double ms = 0;
+};
+
+// Encoded form of the final page image, ready to embed in a PDF.
+struct EncodedImage {
+  enum class Codec { kNone, kJpeg, kCcittG4, kFlate };
+  Codec codec = Codec::kNone;
+  std::vector<uint8_t> bytes;
+  int width = 0;
+  int height = 0;
+  int components = 1;   // 1 gray/bitonal, 3 RGB
+  int bits_per_component = 8;
+};
+
+struct Page {
+  PageOrigin origin;
+  cv::Mat image;          // CV_8UC1 (gray) or CV_8UC3 (BGR)
+  double dpi_x = 300;
+  double dpi_y = 300;
+  bool dpi_from_file = false;  // false when the file had no usable resolution
+
+  // Findings of the stages.
+  int orientation_deg = 0;    // counter-clockwise rotation of the content as
+                              // scanned, 0/90/180/270; corrected in image
+  float orientation_confidence = 0;
+  double skew_deg = 0;        // positive: content rotated counter-clockwise
+                              // (lines rise to the right); corrected in image
+  bool blank = false;
+  double blank_score = 0;     // 0 (empty) .. 1 (clearly has content)
+  ColorClass color_class = ColorClass::kGray;
+
+  // OCR results.
+  std::vector<Word> words;
+  std::string text;           // plain text in reading order, lines by '\n'
+  double mean_confidence = 0; // mean word confidence, 0..100
+
+  EncodedImage encoded;       // set by the image-encoding stage
+  std::vector<StageRecord> history;
+  std::vector<std::string> flags;  // e.g. "blank", "low_confidence", "big_skew"
+
+  bool HasFlag(std::string_view flag) const;
+  void AddFlag(std::string flag);
+};
+
+}  // namespace acervo
+
+#endif  // ACERVO_CORE_PAGE_H_
