@@ -1,0 +1,101 @@
+// Synthetic scans with exact ground truth.
+//
+// The generator renders Portuguese (any UTF-8) text onto an A4 page at a given
+// resolution with a real font (cairo + fontconfig, Debian fonts), then makes it
+// look scanned in known, reproducible ways: skew by an exact angle, rotation by
+// 0/90/180/270, paper tint, noise, blur, specks, scanner borders, punch holes,
+// bleed-through. Because every degradation is known, tests can assert what the
+// stages must find (the angle, the orientation, blankness) and what OCR must
+// read (the exact text).
+//
+// Conventions (shared with the stages):
+//  - skew_deg > 0 means the content is rotated counter-clockwise as displayed
+//    (text lines rise to the right); the correction rotates by -skew_deg.
+//  - orientation_deg in {0, 90, 180, 270} is how far the content is rotated
+//    counter-clockwise as displayed from upright.
+//
+// Thread-safety: all functions are reentrant; same spec + seed = same pixels.
+#ifndef ACERVO_SYNTH_SYNTH_H_
+#define ACERVO_SYNTH_SYNTH_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "acervo/core/status.h"
+
+namespace acervo::synth {
+
+struct TextBlock {
+  std::string text;          // UTF-8; '\n' forces a line break, words wrap
+  double font_size_pt = 11;
+  bool bold = false;
+  bool centered = false;
+  double space_after_pt = 6;
+};
+
+struct PageSpec {
+  double dpi = 300;
+  double width_mm = 210;     // A4
+  double height_mm = 297;
+  double margin_mm = 25;
+  std::string font_family = "DejaVu Serif";
+  std::vector<TextBlock> blocks;  // empty => a blank page
+
+  // Degradations, applied in this order after rendering.
+  double skew_deg = 0;
+  int orientation_deg = 0;
+  bool paper_tint = true;       // slightly yellowed, uneven background
+  double noise_sigma = 6;       // gaussian noise on 0..255 gray
+  double blur_sigma = 0.6;      // optics
+  int specks = 30;              // dust specks (small dark dots)
+  bool punch_holes = false;     // two dark holes in the left margin
+  bool dark_border = false;     // black scanner border strips
+  double bleed_through = 0;     // 0..1 contrast of mirrored text from the back
+  uint64_t seed = 1;
+};
+
+struct WordBox {
+  std::string text;
+  cv::Rect box;   // in the clean, upright, unskewed page (before degradation)
+  int line = 0;
+};
+
+struct SynthPage {
+  cv::Mat image;            // CV_8UC1, degraded
+  std::string text;         // exact ground truth: lines joined by '\n'
+  std::vector<WordBox> words;
+  PageSpec spec;
+};
+
+// Renders and degrades one page. InvalidArgument for an unusable spec (dpi or
+// size out of range, text that does not fit on the page), Unavailable when the
+// font cannot be found.
+Result<SynthPage> RenderPage(const PageSpec& spec);
+
+// Image formats the lot generator writes (all carry the page's dpi).
+enum class FileFormat { kTiffNone, kTiffLzw, kTiffG4, kPng, kJpeg };
+
+// Writes one or more pages into one file (several pages only for TIFF).
+// G4 binarises with a fixed threshold. IOError names the path.
+Status WritePages(const std::filesystem::path& path, const std::vector<cv::Mat>& pages,
+                  double dpi, FileFormat format);
+
+// Character error rate between OCR output and ground truth: Levenshtein
+// distance over Unicode code points of the whitespace-normalised texts
+// (every run of whitespace -> one space, trimmed), divided by the length of
+// the normalised truth. 0 when both are empty; 1 when truth is empty but the
+// hypothesis is not.
+double CharacterErrorRate(std::string_view hypothesis, std::string_view truth);
+
+// Generates the demo lot described by the spec file `spec_path` (see
+// samples/demo/README.md) into `out_dir`: page images, manifest.csv,
+// profile.toml and ground-truth/ (one .txt per page plus pages.tsv).
+Status GenerateLot(const std::filesystem::path& spec_path, const std::filesystem::path& out_dir);
+
+}  // namespace acervo::synth
+
+#endif  // ACERVO_SYNTH_SYNTH_H_
