@@ -19,7 +19,9 @@ function(acervo_test name)
   if(NOT ACERVO_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  # WHOLE: register the binary as one CTest test (end-to-end suites whose
+  # tests share one expensive fixture) instead of one test per TEST().
+  cmake_parse_arguments(ARG "WHOLE" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
@@ -33,10 +35,16 @@ function(acervo_test name)
   endif()
   # OMP_THREAD_LIMIT=1: Debian's Tesseract is built with OpenMP, which on two
   # cores makes OCR 4x slower; Acervo owns the threading (one engine a worker).
-  gtest_discover_tests(${name}
-    DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS ${ARG_LABELS}
-               ENVIRONMENT OMP_THREAD_LIMIT=1)
+  if(ARG_WHOLE)
+    add_test(NAME ${name} COMMAND ${name})
+    set_tests_properties(${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}"
+                         ENVIRONMENT OMP_THREAD_LIMIT=1)
+  else()
+    gtest_discover_tests(${name}
+      DISCOVERY_TIMEOUT 60
+      PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS ${ARG_LABELS}
+                 ENVIRONMENT OMP_THREAD_LIMIT=1)
+  endif()
 endfunction()
 
 function(acervo_test_definitions target)

@@ -31,6 +31,8 @@ struct Word {
   cv::Rect box;           // pixels, top-left origin
   float confidence = 0;   // 0..100 as Tesseract reports it
   int line = 0;           // index of the text line within the page
+  int baseline = -1;      // y of the line's baseline under this word, pixels;
+                          // -1 when unknown (then the box bottom is used)
 };
 
 // Where a page came from: enough to find the master again and to name the
