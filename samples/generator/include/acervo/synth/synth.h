@@ -56,6 +56,10 @@ struct PageSpec {
   bool dark_border = false;     // black scanner border strips
   double bleed_through = 0;     // 0..1 contrast of mirrored text from the back
   uint64_t seed = 1;
+
+  // What is printed on the back of the sheet, seen mirrored through the paper
+  // when bleed_through > 0. Empty => filler text chosen by the seed.
+  std::vector<TextBlock> back_blocks;
 };
 
 struct WordBox {
