@@ -1,0 +1,129 @@
+// Orientation: find whether a page was scanned sideways or upside down and
+// turn it upright.
+//
+// Detection uses Tesseract's orientation-and-script detection (OSD, the
+// "osd" traineddata) through the C++ API: the page is binarised with Otsu,
+// rescaled so that its characters have ~text_height_px and handed to TessBaseAPI::DetectOrientationScript.
+// Tesseract reports `orient_deg` as how far the content is turned CLOCKWISE
+// (checked on tesseract's phototest-rotated-L.png, whose text runs bottom to
+// top and which Tesseract reports as 270); Acervo's convention is
+// counter-clockwise, so orientation_deg = (360 - orient_deg) % 360.
+//
+// Conservative by design: a page is turned only when Tesseract found enough
+// characters and its confidence reaches min_confidence; otherwise the result
+// is 0 ("leave it as scanned"). Turning a good page is worse than leaving a
+// turned page for the operator.
+//
+// Detection (OrientationDetector) and correction (UprightImage) are separate;
+// OrientationStage joins them.
+//
+// Thread-safety and ownership: an OrientationDetector owns one Tesseract
+// engine, initialised once in Create and reused for every page; it must be
+// used by one thread at a time (the pipeline makes one stage instance per
+// worker). Debian's Tesseract uses OpenMP: run with OMP_THREAD_LIMIT=1 so
+// that the workers, not OpenMP, use the cores.
+#ifndef ACERVO_STAGES_ORIENTATION_ORIENTATION_H_
+#define ACERVO_STAGES_ORIENTATION_ORIENTATION_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <opencv2/core.hpp>
+
+#include "acervo/core/page_stage.h"
+#include "acervo/core/status.h"
+
+namespace tesseract {
+class TessBaseAPI;
+}
+
+namespace acervo {
+
+struct OrientationOptions {
+  // Folder holding osd.traineddata. Empty: $TESSDATA_PREFIX if set, else
+  // Debian's /usr/share/tesseract-ocr/5/tessdata.
+  std::string tessdata_dir;
+  // Tesseract's orientation confidence needed to turn a page. Measured on
+  // the shared corpus, each page in 4 turns: 9-11 on tesseract's phototest
+  // (one paragraph), 14-38 on full text pages, 1-7 on forms, charts and
+  // multi-column reports (right answers, but too weak to trust), and wrong
+  // answers reached 5.96 (a degraded 100 dpi scan). [0, 100].
+  double min_confidence = 8;
+  // Median character height, in pixels, that OSD is given. OSD needs
+  // characters of a certain pixel size: on 150 dpi scans it finds too few, or
+  // worse, answers 90 for 270 with confidence 12. The page is rescaled (0.5x
+  // to 3x) when its median connected-component height is outside
+  // [0.7, 2] x this; measured medians of 300 dpi text pages are 18-23 px.
+  // The size is measured rather than taken from the page's dpi because many
+  // files carry no or a wrong resolution. [8, 60].
+  double text_height_px = 20;
+};
+
+struct OrientationEstimate {
+  int orientation_deg = 0;      // 0/90/180/270, counter-clockwise; 0 if unsure
+  float confidence = 0;         // Tesseract's orientation confidence
+  bool detected = false;        // Tesseract found enough text to decide
+  int raw_orientation_deg = 0;  // Tesseract's answer even when not trusted
+  std::string script;           // e.g. "Latin"; empty when not detected
+};
+
+// Checks every field; InvalidArgument names the bad one.
+Status ValidateOrientationOptions(const OrientationOptions& options);
+
+class OrientationDetector {
+ public:
+  // Loads the OSD model. InvalidArgument for bad options, Unavailable when
+  // osd.traineddata cannot be loaded (message names the folder).
+  static Result<std::unique_ptr<OrientationDetector>> Create(
+      const OrientationOptions& options);
+  ~OrientationDetector();
+  OrientationDetector(const OrientationDetector&) = delete;
+  OrientationDetector& operator=(const OrientationDetector&) = delete;
+
+  // Detects the orientation of `image` (8-bit gray, BGR or BGRA); `dpi` is
+  // only passed on to Tesseract as the image's resolution (300 if unknown). Success always yields an estimate, which is 0
+  // with detected=false for pages with too little text (and for images under
+  // 32x32 pixels, which Tesseract cannot take). InvalidArgument for an empty
+  // image or a bad type.
+  Result<OrientationEstimate> DetectOrientation(const cv::Mat& image, double dpi = 300);
+
+ private:
+  OrientationDetector(const OrientationOptions& options,
+                      std::unique_ptr<tesseract::TessBaseAPI> api);
+  OrientationOptions options_;
+  std::unique_ptr<tesseract::TessBaseAPI> api_;
+};
+
+// Returns `image` turned clockwise by `orientation_deg` (0/90/180/270), which
+// undoes a counter-clockwise orientation of that size. Other values return
+// the image unchanged. The result shares no pixels with the input unless
+// orientation_deg is 0.
+cv::Mat UprightImage(const cv::Mat& image, int orientation_deg);
+
+// The stage: detects page.image's orientation, turns the image upright when
+// the estimate is trusted, and sets orientation_deg (0 when unsure),
+// orientation_confidence and the flag "orientation_fixed" when it turned the
+// page. Width and height swap for 90/270, and so do dpi_x and dpi_y.
+class OrientationStage : public PageStage {
+ public:
+  static constexpr std::string_view kName = "orientation";
+  static constexpr int kVersion = 1;
+
+  // As OrientationDetector::Create.
+  static Result<std::unique_ptr<PageStage>> Create(const OrientationOptions& options);
+
+  std::string_view Name() const override { return kName; }
+  int Version() const override { return kVersion; }
+  // InvalidArgument when page.image is empty or not 8-bit.
+  Result<Page> Run(Page page, const PageContext& ctx) override;
+
+ private:
+  explicit OrientationStage(std::unique_ptr<OrientationDetector> detector)
+      : detector_(std::move(detector)) {}
+  std::unique_ptr<OrientationDetector> detector_;
+};
+
+}  // namespace acervo
+
+#endif  // ACERVO_STAGES_ORIENTATION_ORIENTATION_H_

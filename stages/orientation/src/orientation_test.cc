@@ -1,0 +1,214 @@
+#include "acervo/stages/orientation/orientation.h"
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#ifdef ACERVO_HAVE_SYNTH
+#include "acervo/synth/synth.h"
+#endif
+
+namespace acervo {
+namespace {
+
+// Turns an upright image counter-clockwise by `deg` (0/90/180/270): how a
+// sheet fed sideways or upside down looks.
+cv::Mat Turned(const cv::Mat& upright, int deg) {
+  cv::Mat out;
+  switch (deg) {
+    case 90: cv::rotate(upright, out, cv::ROTATE_90_COUNTERCLOCKWISE); return out;
+    case 180: cv::rotate(upright, out, cv::ROTATE_180); return out;
+    case 270: cv::rotate(upright, out, cv::ROTATE_90_CLOCKWISE); return out;
+    default: return upright.clone();
+  }
+}
+
+// An upright 300 dpi A4 page of running text in a serif Hershey font (mixed
+// case, ascenders and descenders, ~11 pt).
+cv::Mat HersheyTextPage(int lines = 40, uint64_t seed = 1) {
+  static const char* kWords[] = {
+      "Processo", "documento", "arquivado", "de", "para", "com", "the", "quick",
+      "brown", "fox", "jumps", "over", "lazy", "dog", "certidao", "registro",
+      "folha", "anexo", "pagina", "justiga", "publico", "geral", "tribunal", "by"};
+  std::mt19937_64 rng(seed);
+  cv::Mat page(3508, 2480, CV_8UC1, cv::Scalar(255));
+  for (int l = 0, y = 400; l < lines && y < 3508 - 300; ++l, y += 75) {
+    int x = 295;
+    while (true) {
+      std::string w = kWords[rng() % (sizeof(kWords) / sizeof(kWords[0]))];
+      int base = 0;
+      cv::Size sz = cv::getTextSize(w + " ", cv::FONT_HERSHEY_COMPLEX, 1.4, 2, &base);
+      if (x + sz.width > 2480 - 295) break;
+      cv::putText(page, w, cv::Point(x, y), cv::FONT_HERSHEY_COMPLEX, 1.4, cv::Scalar(0), 2,
+                  cv::LINE_AA);
+      x += sz.width;
+    }
+  }
+  return page;
+}
+
+cv::Mat UprightTextPage() {
+#ifdef ACERVO_HAVE_SYNTH
+  synth::PageSpec spec;
+  spec.blocks.push_back({std::string(
+      "A digitalização de acervos documentais exige cuidado com cada folha. "
+      "Os processos antigos foram arquivados em caixas numeradas, e cada caixa "
+      "recebe uma etiqueta com o número do lote, a data e o nome do operador. "
+      "The quick brown fox jumps over the lazy dog while the clerk files the "
+      "registry of deeds, page by page, in the basement of the courthouse. ")});
+  for (int i = 0; i < 3; ++i) spec.blocks.push_back(spec.blocks[0]);
+  Result<synth::SynthPage> page = synth::RenderPage(spec);
+  EXPECT_TRUE(page.ok()) << page.status().ToString();
+  if (page.ok()) return page->image;
+#endif
+  return HersheyTextPage();
+}
+
+class OrientationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    Result<std::unique_ptr<OrientationDetector>> d =
+        OrientationDetector::Create(OrientationOptions());
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    detector_ = std::move(d).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete detector_;
+    detector_ = nullptr;
+  }
+  static OrientationDetector* detector_;
+};
+OrientationDetector* OrientationTest::detector_ = nullptr;
+
+TEST(OrientationOptionsTest, RejectsBadValuesAndMissingModel) {
+  struct Case {
+    const char* name;
+    OrientationOptions options;
+    StatusCode code;
+  };
+  OrientationOptions bad_conf;
+  bad_conf.min_confidence = -1;
+  OrientationOptions bad_dpi;
+  bad_dpi.text_height_px = 2;
+  OrientationOptions no_model;
+  no_model.tessdata_dir = "/nonexistent/tessdata";
+  const Case cases[] = {{"confidence", bad_conf, StatusCode::kInvalidArgument},
+                        {"dpi", bad_dpi, StatusCode::kInvalidArgument},
+                        {"model", no_model, StatusCode::kUnavailable}};
+  for (const Case& c : cases) {
+    EXPECT_EQ(OrientationStage::Create(c.options).status().code(), c.code) << c.name;
+  }
+}
+
+TEST_F(OrientationTest, FourTurnsOfATextPage) {
+  const cv::Mat upright = UprightTextPage();
+  for (int deg : {0, 90, 180, 270}) {
+    Result<OrientationEstimate> est = detector_->DetectOrientation(Turned(upright, deg));
+    ASSERT_TRUE(est.ok()) << est.status().ToString();
+    EXPECT_EQ(est->orientation_deg, deg) << "confidence " << est->confidence << " raw "
+                                          << est->raw_orientation_deg;
+  }
+}
+
+TEST_F(OrientationTest, LittleOrNoTextIsNotTurned) {
+  struct Case {
+    const char* name;
+    cv::Mat image;
+  };
+  cv::Mat white(3508, 2480, CV_8UC1, cv::Scalar(255));
+  cv::Mat word = white.clone();
+  cv::putText(word, "Anexo", cv::Point(1100, 1700), cv::FONT_HERSHEY_COMPLEX, 1.4,
+              cv::Scalar(0), 2, cv::LINE_AA);
+  cv::Mat noise(3508, 2480, CV_8UC1);
+  cv::randn(noise, 220, 25);
+  const Case cases[] = {{"white", white},
+                        {"one word", word},
+                        {"one word, upside down", Turned(word, 180)},
+                        {"one word, sideways", Turned(word, 90)},
+                        {"noise", noise},
+                        {"tiny", cv::Mat(10, 10, CV_8UC1, cv::Scalar(0))}};
+  for (const Case& c : cases) {
+    Result<OrientationEstimate> est = detector_->DetectOrientation(c.image);
+    ASSERT_TRUE(est.ok()) << c.name;
+    EXPECT_EQ(est->orientation_deg, 0) << c.name << " confidence " << est->confidence;
+  }
+}
+
+TEST_F(OrientationTest, RejectsBadImages) {
+  EXPECT_FALSE(detector_->DetectOrientation(cv::Mat()).ok());
+  EXPECT_FALSE(detector_->DetectOrientation(cv::Mat(100, 100, CV_16UC1)).ok());
+}
+
+TEST(UprightImageTest, UndoesEachTurn) {
+  cv::Mat img(30, 50, CV_8UC1, cv::Scalar(255));
+  img.at<uint8_t>(2, 3) = 0;  // a marker near the top-left corner
+  for (int deg : {0, 90, 180, 270}) {
+    cv::Mat back = UprightImage(Turned(img, deg), deg);
+    ASSERT_EQ(back.size(), img.size()) << deg;
+    EXPECT_EQ(cv::norm(back, img, cv::NORM_INF), 0) << deg;
+  }
+}
+
+TEST(OrientationStageTest, TurnsPageUprightAndFlags) {
+  Result<std::unique_ptr<PageStage>> stage = OrientationStage::Create(OrientationOptions());
+  ASSERT_TRUE(stage.ok()) << stage.status().ToString();
+  const cv::Mat upright = UprightTextPage();
+  for (int deg : {0, 90, 180}) {
+    Page page;
+    page.image = Turned(upright, deg);
+    page.dpi_x = 300;
+    page.dpi_y = 300;
+    Result<Page> out = (*stage)->Run(std::move(page), PageContext());
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(out->orientation_deg, deg);
+    EXPECT_EQ(out->HasFlag("orientation_fixed"), deg != 0);
+    ASSERT_EQ(out->image.size(), upright.size()) << deg;
+    EXPECT_LT(cv::norm(out->image, upright, cv::NORM_L1) / upright.total(), 1.0) << deg;
+  }
+}
+
+// tesseract's phototest and its three turned copies (200 dpi).
+TEST_F(OrientationTest, CorpusPhototestRotations) {
+  const std::filesystem::path corpus = ACERVO_CORPUS_DIR;
+  if (corpus.empty()) GTEST_SKIP() << "no shared corpus";
+  struct Case {
+    const char* file;
+    int orientation_deg;
+  };
+  const Case cases[] = {{"tesseract-test/phototest.tif", 0},
+                        {"tesseract-test/phototest-rotated-180.png", 180},
+                        // Text runs bottom to top: turned counter-clockwise.
+                        {"tesseract-test/phototest-rotated-L.png", 90},
+                        {"tesseract-test/phototest-rotated-R.png", 270},
+                        {"tesseract-test/8087_054.3B.tif", 0},
+                        {"ptbr-dharma/doutrina_nacional.png", 0},
+                        {"scribeocr-benchmark/deposition_02.png", 0}};
+  int seen = 0;
+  for (const Case& c : cases) {
+    cv::Mat img = cv::imread((corpus / c.file).string(), cv::IMREAD_GRAYSCALE);
+    if (img.empty()) continue;
+    ++seen;
+    const double dpi = std::string(c.file).find("phototest") != std::string::npos ? 200 : 300;
+    Result<OrientationEstimate> est = detector_->DetectOrientation(img, dpi);
+    ASSERT_TRUE(est.ok());
+    EXPECT_EQ(est->orientation_deg, c.orientation_deg)
+        << c.file << " confidence " << est->confidence;
+    // And the same page turned by us the other ways round.
+    if (c.orientation_deg == 0) {
+      for (int deg : {90, 180, 270}) {
+        Result<OrientationEstimate> t = detector_->DetectOrientation(Turned(img, deg), dpi);
+        ASSERT_TRUE(t.ok());
+        EXPECT_EQ(t->orientation_deg, deg) << c.file << " turned " << deg << " confidence "
+                                           << t->confidence;
+      }
+    }
+  }
+  if (seen == 0) GTEST_SKIP() << "corpus pages missing";
+}
+
+}  // namespace
+}  // namespace acervo
