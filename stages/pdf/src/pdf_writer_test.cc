@@ -1,0 +1,496 @@
+#include "acervo/stages/pdf/pdf_writer.h"
+
+#include <gtest/gtest.h>
+#include <podofo/podofo.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <thread>
+
+#include "acervo/core/files.h"
+#include "acervo/stages/pdf/image_encode.h"
+#include "test_tools.h"
+
+namespace acervo {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::BboxWord;
+using testing::RunTool;
+
+const std::vector<std::string> kWords = {
+    "certidão", "exceção",  "nº",     "Conceição", "1ª",       "“Termo”",  "2019–2020",
+    "São",      "Paulo",    "ação",   "também",    "você",     "pôr",      "João",
+    "Tabelião", "Ofício",   "ÁREA",   "coração",   "R$",       "1.234,56", "&",
+    "<fim>",    "registro", "número", "órgão",     "Assunção", "mãe",      "avô"};
+
+class PdfWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::MakeTempDir("writer"); }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static std::unique_ptr<PdfWriter> NewWriter() {
+    auto w = PdfWriter::Create(PdfOptions{});
+    EXPECT_TRUE(w.ok()) << w.status().ToString();
+    return w.ok() ? std::move(w).value() : nullptr;
+  }
+
+  static Page Encoded(Page page, EncodeOptions options = {}) {
+    auto stage = ImageEncodeStage::Create(options);
+    EXPECT_TRUE(stage.ok());
+    Result<Page> out = (*stage)->Run(std::move(page), PageContext{});
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return std::move(out).value();
+  }
+
+  // Writes `pages` to dir_/name and returns the result.
+  Result<PdfResult> Write(const std::string& name, const std::vector<Page>& pages,
+                          const PdfDocumentInfo& info = {}) {
+    std::unique_ptr<PdfWriter> w = NewWriter();
+    ACERVO_RETURN_IF_ERROR(w->Begin(dir_ / name, info));
+    for (const Page& p : pages) ACERVO_RETURN_IF_ERROR(w->AddPage(PdfPageInputFromPage(p)));
+    return w->End();
+  }
+
+  std::vector<std::string> DirEntries() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_))
+      names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(PdfWriterTest, MissingFontIsUnavailable) {
+  PdfOptions o;
+  o.font_path = dir_ / "no-such-font.ttf";
+  auto w = PdfWriter::Create(o);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(w.status().message().find("no-such-font.ttf"), std::string::npos);
+}
+
+TEST_F(PdfWriterTest, NonTrueTypeFontIsInvalidArgument) {
+  ASSERT_TRUE(WriteFileAtomic(dir_ / "bad.ttf", std::string_view("not a font at all")).ok());
+  PdfOptions o;
+  o.font_path = dir_ / "bad.ttf";
+  auto w = PdfWriter::Create(o);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(PdfWriterTest, MissingIccProfileIsUnavailable) {
+  PdfOptions o;
+  o.icc_profile_path = dir_ / "srgb.icc";
+  auto w = PdfWriter::Create(o);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), StatusCode::kUnavailable);
+}
+
+// The core promise: every OCR word is searchable with its exact text, and
+// selecting it highlights its place on the picture.
+TEST_F(PdfWriterTest, TextLayerRoundTripsThroughPdftotext) {
+  Page page = Encoded(testing::MakeTextPage(2480, 3508, 300, kWords, 100000));
+  ASSERT_GT(page.words.size(), 500u);
+  auto r = Write("a4.pdf", {page});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  testing::ToolOutput bbox = RunTool({"pdftotext", "-bbox", r->path.string(), "-"});
+  ASSERT_EQ(bbox.exit_code, 0);
+  std::vector<BboxWord> got = testing::ParseBbox(bbox.out);
+  ASSERT_FALSE(got.empty());
+
+  // Same words, same UTF-8, same count.
+  std::map<std::string, int> want_count, got_count;
+  for (const Word& w : page.words) ++want_count[w.text];
+  for (const BboxWord& w : got) ++got_count[w.text];
+  EXPECT_EQ(got_count, want_count);
+
+  // Each input word has an output word with the same text at the same place.
+  const double px_per_pt = 300.0 / 72.0;
+  size_t matched = 0;
+  for (const Word& w : page.words) {
+    double best = 0;
+    for (const BboxWord& g : got) {
+      if (g.text != w.text) continue;
+      cv::Rect2d gb(g.x_min * px_per_pt, g.y_min * px_per_pt, (g.x_max - g.x_min) * px_per_pt,
+                    (g.y_max - g.y_min) * px_per_pt);
+      best = std::max(best, testing::IoU(gb, cv::Rect2d(w.box)));
+    }
+    if (best >= 0.5) ++matched;
+  }
+  EXPECT_GE(matched * 100, page.words.size() * 98)
+      << matched << " of " << page.words.size() << " words placed";
+
+  testing::ToolOutput layout = RunTool({"pdftotext", "-layout", r->path.string(), "-"});
+  ASSERT_EQ(layout.exit_code, 0);
+  for (const char* w : {"certidão", "exceção", "nº", "Conceição", "1ª", "“Termo”", "2019–2020"}) {
+    EXPECT_NE(layout.out.find(w), std::string::npos) << w;
+  }
+  // Words on one line come out separated by spaces, in order.
+  EXPECT_NE(layout.out.find("certidão exceção nº Conceição"), std::string::npos);
+
+  EXPECT_EQ(RunTool({"qpdf", "--check", r->path.string()}).exit_code, 0);
+}
+
+TEST_F(PdfWriterTest, PageSizeFollowsDpi) {
+  struct Case {
+    int w, h;
+    double dpi_x, dpi_y;
+  } cases[] = {{2480, 3508, 300, 300},
+               {1654, 2339, 200, 200},
+               {4960, 7016, 600, 600},
+               {1700, 1100, 200, 100}};
+  for (const Case& c : cases) {
+    Page page;
+    page.image = cv::Mat(c.h, c.w, CV_8UC1, cv::Scalar(255));
+    page.dpi_x = c.dpi_x;
+    page.dpi_y = c.dpi_y;
+    page.color_class = ColorClass::kBw;
+    page = Encoded(std::move(page));
+    auto r = Write("size.pdf", {page});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    PoDoFo::PdfMemDocument doc;
+    doc.Load(r->path.c_str());
+    PoDoFo::PdfRect box = doc.GetPage(0)->GetMediaBox();
+    EXPECT_NEAR(box.GetWidth(), c.w * 72.0 / c.dpi_x, 0.01);
+    EXPECT_NEAR(box.GetHeight(), c.h * 72.0 / c.dpi_y, 0.01);
+  }
+}
+
+// The image XObject uses the codec of the encoded image and renders back to
+// the same pixels: right polarity for G4, right channel order for colour.
+TEST_F(PdfWriterTest, ImagesEmbeddedAsEncodedAndRenderBack) {
+  struct Case {
+    ColorClass cls;
+    bool lossless;
+    const char* filter;
+    const char* space;
+    double max_far_off;  // fraction of pixels off by more than 100 levels
+  } cases[] = {
+      {ColorClass::kBw, false, "CCITTFaxDecode", "DeviceGray", 0.05},
+      {ColorClass::kGray, false, "DCTDecode", "DeviceGray", 0.05},
+      {ColorClass::kColor, false, "DCTDecode", "DeviceRGB", 0.05},
+      {ColorClass::kGray, true, "FlateDecode", "DeviceGray", 0.05},
+      {ColorClass::kColor, true, "FlateDecode", "DeviceRGB", 0.05},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.filter + std::string(" ") + c.space);
+    // 144 dpi makes pdftoppm at 144 dpi reproduce the pixel grid exactly.
+    Page page = testing::MakeTextPage(720, 480, 144, kWords, 30);
+    if (c.cls == ColorClass::kColor) {
+      cv::cvtColor(page.image, page.image, cv::COLOR_GRAY2BGR);
+      cv::rectangle(page.image, cv::Rect(500, 300, 150, 120), cv::Scalar(0, 0, 255), cv::FILLED);
+    } else if (c.cls == ColorClass::kBw) {
+      cv::threshold(page.image, page.image, 128, 255, cv::THRESH_BINARY);
+    }
+    page.color_class = c.cls;
+    EncodeOptions eo;
+    eo.lossless = c.lossless;
+    page = Encoded(std::move(page), eo);
+    auto r = Write("img.pdf", {page});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+    PoDoFo::PdfMemDocument doc;
+    doc.Load(r->path.c_str());
+    // Direct sub-dictionaries have no owner to resolve references through.
+    auto resolve = [&](PoDoFo::PdfObject* o) {
+      return o != nullptr && o->IsReference() ? doc.GetObjects().GetObject(o->GetReference()) : o;
+    };
+    PoDoFo::PdfObject* res = doc.GetPage(0)->GetResources();
+    PoDoFo::PdfObject* xobjs = resolve(res->GetDictionary().GetKey("XObject"));
+    ASSERT_NE(xobjs, nullptr);
+    PoDoFo::PdfObject* im = resolve(xobjs->GetDictionary().GetKey("Im0"));
+    ASSERT_NE(im, nullptr);
+    const PoDoFo::PdfDictionary& imd = im->GetDictionary();
+    EXPECT_EQ(imd.GetKey("Filter")->GetName().GetName(), c.filter);
+    EXPECT_EQ(imd.GetKey("ColorSpace")->GetName().GetName(), c.space);
+    EXPECT_EQ(imd.GetKey("Width")->GetNumber(), 720);
+    EXPECT_EQ(imd.GetKey("Height")->GetNumber(), 480);
+    if (c.cls == ColorClass::kBw) {
+      const PoDoFo::PdfDictionary& parms = imd.GetKey("DecodeParms")->GetDictionary();
+      EXPECT_EQ(parms.GetKey("K")->GetNumber(), -1);
+      EXPECT_EQ(parms.GetKey("Columns")->GetNumber(), 720);
+      EXPECT_EQ(parms.GetKey("Rows")->GetNumber(), 480);
+    }
+    // Embedded as-is: the stream holds exactly the encoded bytes.
+    {
+      char* raw = nullptr;
+      PoDoFo::pdf_long raw_len = 0;
+      im->GetStream()->GetCopy(&raw, &raw_len);  // raw (still encoded) bytes
+      std::vector<uint8_t> stored(reinterpret_cast<uint8_t*>(raw),
+                                  reinterpret_cast<uint8_t*>(raw) + raw_len);
+      PoDoFo::podofo_free(raw);
+      EXPECT_TRUE(stored == page.encoded.bytes);
+    }
+
+    const bool colour = c.cls == ColorClass::kColor;
+    fs::path prefix = dir_ / "render";
+    std::vector<std::string> argv = {"pdftoppm", "-r", "144", "-singlefile"};
+    if (!colour) argv.push_back("-gray");
+    argv.push_back(r->path.string());
+    argv.push_back(prefix.string());
+    ASSERT_EQ(RunTool(argv).exit_code, 0);
+    cv::Mat rendered =
+        cv::imread(prefix.string() + (colour ? ".ppm" : ".pgm"), cv::IMREAD_UNCHANGED);
+    ASSERT_EQ(rendered.size(), page.image.size());
+    ASSERT_EQ(rendered.channels(), page.image.channels());
+    // Poppler's Splash anti-aliases image edges even at 1:1 (about half of
+    // the edge pixels of black strokes change), so compare by the share of
+    // strongly differing pixels: an inverted G4 page or swapped channels
+    // would be far off nearly everywhere ink or colour is.
+    cv::Mat diff;
+    cv::absdiff(rendered, page.image, diff);
+    diff = diff.reshape(1);
+    const double far_off = cv::countNonZero(diff > 100) / static_cast<double>(diff.total());
+    EXPECT_LT(far_off, c.max_far_off);
+    // Overall tone equal: an inverted page would be far off.
+    EXPECT_NEAR(cv::mean(rendered)[0], cv::mean(page.image)[0], 4.0);
+    if (colour) {
+      cv::Vec3b px = rendered.at<cv::Vec3b>(360, 575);  // inside the red block (BGR)
+      EXPECT_GT(px[2], 200);
+      EXPECT_LT(px[0], 60);
+      EXPECT_LT(px[1], 60);
+    }
+    EXPECT_EQ(RunTool({"qpdf", "--check", r->path.string()}).exit_code, 0);
+    fs::remove(prefix.string() + (colour ? ".ppm" : ".pgm"));
+  }
+}
+
+TEST_F(PdfWriterTest, MultiPageDocumentKeepsPagesInOrder) {
+  std::vector<Page> pages;
+  const ColorClass classes[] = {ColorClass::kBw, ColorClass::kGray, ColorClass::kColor,
+                                ColorClass::kGray};
+  for (int i = 0; i < 4; ++i) {
+    Page p = testing::MakeTextPage(1240, 1754, 150, {"página", std::to_string(i + 1) + "ª"}, 2);
+    if (classes[i] == ColorClass::kColor) cv::cvtColor(p.image, p.image, cv::COLOR_GRAY2BGR);
+    p.color_class = classes[i];
+    pages.push_back(Encoded(std::move(p)));
+  }
+  auto r = Write("multi.pdf", pages);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->pages, 4);
+  std::vector<BboxWord> got =
+      testing::ParseBbox(RunTool({"pdftotext", "-bbox", r->path.string(), "-"}).out);
+  ASSERT_EQ(got.size(), 8u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(got[static_cast<size_t>(2 * i)].text, "página");
+    EXPECT_EQ(got[static_cast<size_t>(2 * i + 1)].text, std::to_string(i + 1) + "ª");
+    EXPECT_EQ(got[static_cast<size_t>(2 * i + 1)].page, i + 1);
+  }
+  testing::ToolOutput info = RunTool({"pdfinfo", r->path.string()});
+  EXPECT_NE(info.out.find("PDF version:     1.4"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("Pages:           4"), std::string::npos) << info.out;
+  EXPECT_EQ(RunTool({"qpdf", "--check", r->path.string()}).exit_code, 0);
+}
+
+TEST_F(PdfWriterTest, ResultDescribesCommittedFile) {
+  Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 20));
+  auto r = Write("doc.pdf", {page});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->path, dir_ / "doc.pdf");
+  EXPECT_EQ(r->pages, 1);
+  EXPECT_EQ(r->bytes, fs::file_size(dir_ / "doc.pdf"));
+  auto sha = Sha256OfFile(dir_ / "doc.pdf");
+  ASSERT_TRUE(sha.ok());
+  EXPECT_EQ(r->sha256, *sha);
+  EXPECT_EQ(DirEntries(), std::vector<std::string>{"doc.pdf"});  // no temp left
+}
+
+TEST_F(PdfWriterTest, MetadataInInfoAndXmp) {
+  PdfDocumentInfo info;
+  info.title = "Certidão de nascimento nº 12";
+  info.author = "Cartório de Conceição";
+  info.subject = "Registro civil – 1ª via";
+  info.keywords = "certidão; nascimento";
+  info.document_id = "doc-0001";
+  info.lot_id = "lote-07";
+  info.document_type = "certidao";
+  info.fields = {{"cpf", "123.456.789-09"}, {"nome", "João da Conceição"}};
+  info.master_sha256 = {std::string(64, 'a'), std::string(64, 'b')};
+  info.creation_time = std::chrono::system_clock::from_time_t(1700000000);  // 2023-11-14 22:13:20Z
+  Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
+  auto r = Write("meta.pdf", {page}, info);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+  testing::ToolOutput pi = RunTool({"pdfinfo", "-isodates", r->path.string()});
+  EXPECT_NE(pi.out.find("Title:           Certidão de nascimento nº 12"), std::string::npos)
+      << pi.out;
+  EXPECT_NE(pi.out.find("Author:          Cartório de Conceição"), std::string::npos);
+  EXPECT_NE(pi.out.find("Subject:         Registro civil – 1ª via"), std::string::npos);
+  EXPECT_NE(pi.out.find("Keywords:        certidão; nascimento"), std::string::npos);
+  EXPECT_NE(pi.out.find("Creator:         Acervo"), std::string::npos);
+  EXPECT_NE(pi.out.find("Producer:        Acervo"), std::string::npos);
+  EXPECT_NE(pi.out.find("CreationDate:    2023-11-14T22:13:20"), std::string::npos) << pi.out;
+
+  PoDoFo::PdfMemDocument doc;
+  doc.Load(r->path.c_str());
+  const PoDoFo::PdfDictionary& d = doc.GetInfo()->GetObject()->GetDictionary();
+  auto text = [&](const char* key) {
+    const PoDoFo::PdfObject* o = d.GetKey(PoDoFo::PdfName(key));
+    return o == nullptr ? std::string("<missing>") : o->GetString().GetStringUtf8();
+  };
+  EXPECT_EQ(text("AcervoDocumentId"), "doc-0001");
+  EXPECT_EQ(text("AcervoLotId"), "lote-07");
+  EXPECT_EQ(text("AcervoDocumentType"), "certidao");
+  EXPECT_EQ(text("AcervoField.cpf"), "123.456.789-09");
+  EXPECT_EQ(text("AcervoField.nome"), "João da Conceição");
+  EXPECT_EQ(text("AcervoMasterSha256"), std::string(64, 'a') + " " + std::string(64, 'b'));
+
+  testing::ToolOutput meta = RunTool({"pdfinfo", "-meta", r->path.string()});
+  EXPECT_NE(meta.out.find(
+                "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">Certidão de nascimento nº 12"),
+            std::string::npos)
+      << meta.out;
+  EXPECT_NE(meta.out.find("<xmp:CreateDate>2023-11-14T22:13:20Z</xmp:CreateDate>"),
+            std::string::npos);
+  EXPECT_EQ(meta.out.find("pdfaid"), std::string::npos);  // no OutputIntent, no claim
+  EXPECT_EQ(RunTool({"qpdf", "--check", r->path.string()}).exit_code, 0);
+}
+
+// No ICC profile ships with the system yet; a minimal header is enough to
+// check the plumbing (OutputIntent in the catalog, pdfaid claim in XMP).
+TEST_F(PdfWriterTest, IccProfileAddsOutputIntentAndPdfaClaim) {
+  std::string icc(128, '\0');
+  icc.replace(16, 4, "RGB ");
+  icc.replace(36, 4, "acsp");
+  ASSERT_TRUE(WriteFileAtomic(dir_ / "fake.icc", icc).ok());
+  PdfOptions o;
+  o.icc_profile_path = dir_ / "fake.icc";
+  auto w = PdfWriter::Create(o);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
+  ASSERT_TRUE((*w)->Begin(dir_ / "a.pdf", {}).ok());
+  ASSERT_TRUE((*w)->AddPage(PdfPageInputFromPage(page)).ok());
+  auto r = (*w)->End();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string meta = RunTool({"pdfinfo", "-meta", r->path.string()}).out;
+  EXPECT_NE(meta.find("<pdfaid:part>1</pdfaid:part>"), std::string::npos) << meta;
+  EXPECT_NE(meta.find("<pdfaid:conformance>B</pdfaid:conformance>"), std::string::npos);
+  PoDoFo::PdfMemDocument doc;
+  doc.Load(r->path.c_str());
+  const PoDoFo::PdfObject* intents =
+      doc.GetCatalog()->GetDictionary().GetKey(PoDoFo::PdfName("OutputIntents"));
+  ASSERT_NE(intents, nullptr);
+  ASSERT_TRUE(intents->IsArray());
+  EXPECT_EQ(intents->GetArray().size(), 1u);
+  EXPECT_EQ(RunTool({"qpdf", "--check", r->path.string()}).exit_code, 0);
+}
+
+TEST_F(PdfWriterTest, AbortAndDestroyLeaveNothing) {
+  Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
+  {
+    std::unique_ptr<PdfWriter> w = NewWriter();
+    ASSERT_TRUE(w->Begin(dir_ / "aborted.pdf", {}).ok());
+    ASSERT_TRUE(w->AddPage(PdfPageInputFromPage(page)).ok());
+    EXPECT_EQ(DirEntries().size(), 1u);  // the temp file exists meanwhile
+    EXPECT_EQ(DirEntries()[0].rfind(".tmp-aborted.pdf-", 0), 0u);
+    w->Abort();
+    EXPECT_TRUE(DirEntries().empty());
+    // The writer is reusable after Abort.
+    ASSERT_TRUE(w->Begin(dir_ / "second.pdf", {}).ok());
+    ASSERT_TRUE(w->AddPage(PdfPageInputFromPage(page)).ok());
+  }  // destroyed without End
+  EXPECT_TRUE(DirEntries().empty());
+
+  std::unique_ptr<PdfWriter> w = NewWriter();
+  ASSERT_TRUE(w->Begin(dir_ / "empty.pdf", {}).ok());
+  auto r = w->End();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(DirEntries().empty());
+}
+
+TEST_F(PdfWriterTest, MisuseIsInvalidArgument) {
+  std::unique_ptr<PdfWriter> w = NewWriter();
+  Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
+  EXPECT_EQ(w->AddPage(PdfPageInputFromPage(page)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(w->End().status().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(w->Begin(dir_ / "m.pdf", {}).ok());
+  EXPECT_EQ(w->Begin(dir_ / "m2.pdf", {}).code(), StatusCode::kInvalidArgument);
+
+  Page unencoded = testing::MakeTextPage(600, 800, 100, kWords, 5);
+  EXPECT_EQ(w->AddPage(PdfPageInputFromPage(unencoded)).code(), StatusCode::kInvalidArgument);
+  PdfPageInput bad_dpi = PdfPageInputFromPage(page);
+  bad_dpi.dpi_x = 0;
+  EXPECT_EQ(w->AddPage(bad_dpi).code(), StatusCode::kInvalidArgument);
+  // The document is still usable after a rejected page.
+  ASSERT_TRUE(w->AddPage(PdfPageInputFromPage(page)).ok());
+  auto r = w->End();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->pages, 1);
+
+  PdfDocumentInfo info;
+  info.fields = {{"", "x"}};
+  EXPECT_EQ(w->Begin(dir_ / "f.pdf", info).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(PdfWriterTest, DocumentIdsDiffer) {
+  Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
+  PdfDocumentInfo info;
+  info.creation_time = std::chrono::system_clock::from_time_t(1700000000);
+  auto a = Write("a.pdf", {page}, info);
+  auto b = Write("b.pdf", {page}, info);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto id = [](const fs::path& p) {
+    std::string s = RunTool({"qpdf", "--show-object=trailer", p.string()}).out;
+    size_t at = s.find("/ID");
+    return at == std::string::npos ? std::string() : s.substr(at, 80);
+  };
+  EXPECT_FALSE(id(a->path).empty());
+  EXPECT_NE(id(a->path), id(b->path));
+  EXPECT_EQ(RunTool({"qpdf", "--check", a->path.string()}).exit_code, 0);
+}
+
+// One encoder and one writer per worker, as the pipeline runs them.
+TEST_F(PdfWriterTest, WorkersWriteConcurrently) {
+  constexpr int kWorkers = 4;
+  std::vector<Status> status(kWorkers);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kWorkers; ++t) {
+    threads.emplace_back([&, t] {
+      auto stage = ImageEncodeStage::Create(EncodeOptions{});
+      auto writer = PdfWriter::Create(PdfOptions{});
+      if (!stage.ok() || !writer.ok()) {
+        status[t] = Status::Internal("create failed");
+        return;
+      }
+      Page page = testing::MakeTextPage(1240, 1754, 150, kWords, 200);
+      page.color_class = t % 2 == 0 ? ColorClass::kBw : ColorClass::kGray;
+      Result<Page> encoded = (*stage)->Run(std::move(page), PageContext{});
+      if (!encoded.ok()) {
+        status[t] = encoded.status();
+        return;
+      }
+      const fs::path path = dir_ / ("w" + std::to_string(t) + ".pdf");
+      status[t] = (*writer)->Begin(path, {});
+      for (int i = 0; i < 3 && status[t].ok(); ++i) {
+        status[t] = (*writer)->AddPage(PdfPageInputFromPage(*encoded));
+      }
+      if (status[t].ok()) status[t] = (*writer)->End().status();
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < kWorkers; ++t) {
+    ASSERT_TRUE(status[t].ok()) << status[t].ToString();
+    const fs::path path = dir_ / ("w" + std::to_string(t) + ".pdf");
+    std::vector<BboxWord> got =
+        testing::ParseBbox(RunTool({"pdftotext", "-bbox", path.string(), "-"}).out);
+    EXPECT_GT(got.size(), 300u);
+    EXPECT_EQ(RunTool({"qpdf", "--check", path.string()}).exit_code, 0);
+  }
+}
+
+TEST_F(PdfWriterTest, UnwritableDirectoryIsIOError) {
+  std::unique_ptr<PdfWriter> w = NewWriter();
+  Status s = w->Begin(dir_ / "no-such-dir" / "x.pdf", {});
+  EXPECT_EQ(s.code(), StatusCode::kIOError) << s.ToString();
+}
+
+}  // namespace
+}  // namespace acervo
