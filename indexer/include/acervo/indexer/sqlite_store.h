@@ -1,0 +1,52 @@
+// The SQLite Store: one database file, embedded, safe for several writers.
+//
+// The file holds the schema of docs/store.md (lots, documents, pages, fields
+// and the FTS5 index `pages_fts` over page text, folded for case and
+// accents). Opening runs any pending schema migrations, each in its own
+// transaction, so an old file is upgraded in place and reopening is a no-op.
+//
+// Concurrency: WAL journal (readers never block the writer), a busy timeout,
+// and write transactions begun with BEGIN IMMEDIATE and retried on
+// SQLITE_BUSY until the timeout: several Store objects in one or several
+// processes may write to the same file at once, and each write waits its
+// turn instead of failing with "database is locked". Only after the timeout
+// does a call fail, with Unavailable.
+//
+// Thread-safety: as for Store (internally serialised per object).
+#ifndef ACERVO_INDEXER_SQLITE_STORE_H_
+#define ACERVO_INDEXER_SQLITE_STORE_H_
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include "acervo/core/status.h"
+#include "acervo/indexer/store.h"
+
+namespace acervo {
+
+struct SqliteOptions {
+  // How long a write waits for other writers before giving up.
+  std::chrono::milliseconds busy_timeout{30000};
+  // Create the file (and its parent folder) when missing; otherwise NotFound.
+  bool create_if_missing = true;
+  // true: every commit is on disk when PutDocument returns (synchronous=FULL,
+  // the durability rule). false: synchronous=NORMAL, faster; a power cut may
+  // lose the last commits but never corrupts the file.
+  bool durable = true;
+};
+
+// The newest schema version this build knows (see docs/store.md).
+inline constexpr int kSqliteSchemaVersion = 1;
+
+// Opens or creates the store at `path` and brings its schema up to date.
+// Failure: NotFound (missing and !create_if_missing), IOError (cannot
+// open/create), Corrupt (not a SQLite database or an Acervo store),
+// Unavailable (busy beyond the timeout, or the file's schema is newer than
+// this program).
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::filesystem::path& path,
+                                               const SqliteOptions& options = {});
+
+}  // namespace acervo
+
+#endif  // ACERVO_INDEXER_SQLITE_STORE_H_

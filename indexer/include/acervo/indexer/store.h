@@ -1,0 +1,151 @@
+// Store: where processed lots, documents and pages are recorded and searched.
+//
+// The pipeline's index sink writes a LotRecord once per lot (UpsertLot) and
+// one DocumentRecord per finished document (PutDocument), only after the
+// document's PDF exists and verifies. `acervo search`, `acervo serve` and
+// `acervo verify` read it back.
+//
+// Idempotence: a document is identified by (lot_id, document_id). Putting it
+// again replaces it whole (its pages, fields and full-text rows), so
+// re-running or resuming a lot never duplicates anything.
+//
+// Implementations: SQLite (sqlite_store.h, the embedded default). A
+// PostgreSQL one for several machines would implement the same interface.
+//
+// Ownership and thread-safety: the caller owns the Store through
+// std::unique_ptr. Every method may be called from any thread; calls on one
+// Store object are serialised by an internal mutex (one database connection
+// per object). For parallel work, open one Store per thread or process on
+// the same database: writers wait for each other instead of failing.
+#ifndef ACERVO_INDEXER_STORE_H_
+#define ACERVO_INDEXER_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "acervo/core/status.h"
+
+namespace acervo {
+
+struct LotRecord {
+  std::string id;  // required, unique
+  std::string project;
+  std::string box;
+  std::string operator_name;
+  std::string description;
+  std::string profile_json;  // the lot profile as JSON ("" when none)
+  std::string started_at;    // ISO 8601, e.g. "2026-03-01T08:00:00Z"
+  std::string finished_at;   // "" while the lot is running
+};
+
+// One index field of a document (a manifest column, a barcode value...).
+struct FieldRecord {
+  std::string name;
+  std::string value;
+};
+
+struct PageRecord {
+  int number = 0;        // 1-based position in the document; blank pages count too
+  int pdf_page = 0;      // 1-based page in the PDF; 0 when !in_pdf
+  bool in_pdf = true;    // false for blank pages removed from the PDF
+  std::string source_path;  // input file the page came from
+  int page_in_file = 1;     // 1-based page within source_path
+  std::string master_path;
+  std::string master_sha256;
+  std::string text;  // OCR text, UTF-8
+  double mean_confidence = 0;  // mean OCR word confidence, 0..100
+  double skew_deg = 0;
+  double orientation_deg = 0;
+  bool blank = false;
+  double blank_score = 0;
+  std::string color_class;  // e.g. "bw", "gray", "color"
+  std::vector<std::string> flags;  // e.g. "low_confidence", "big_skew"
+  std::string stages;  // JSON array of {"name","version","ms"}; "" = none
+};
+
+struct DocumentRecord {
+  std::string lot_id;       // required; the lot must have been upserted
+  std::string document_id;  // required, unique within the lot
+  std::string document_type;
+  std::string title;
+  std::string pdf_path;
+  std::string pdf_sha256;
+  int page_count = 0;  // pages in the PDF
+  std::vector<FieldRecord> fields;
+  std::vector<std::string> flags;
+  std::vector<PageRecord> pages;  // in document order
+};
+
+// A search: a query in the language of query.h, plus filters that the
+// caller (a CLI option, a web form) gives outside the query text.
+struct SearchRequest {
+  std::string query;
+  // Index field filters, each `name = value` compared like `name:"value"`
+  // in the query (case- and accent-insensitive; dates in either form).
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::string lot;  // only this lot when not empty
+  int limit = 20;   // at most this many hits; 1..10000
+};
+
+struct SearchHit {
+  std::string lot_id;
+  std::string document_id;
+  std::string document_type;
+  std::string title;
+  std::string pdf_path;
+  std::vector<int> pages;  // PDF page numbers with hits, ascending
+  std::string snippet;     // from the best page; hit words inside « and »
+  double score = 0;        // higher is better; 0 when the query has no text
+  std::vector<FieldRecord> fields;
+};
+
+struct StoreStats {
+  int64_t lots = 0;
+  int64_t documents = 0;
+  int64_t pages = 0;  // all stored pages, blank ones included
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Inserts the lot or updates its metadata; its documents are kept.
+  // Failure: InvalidArgument (empty id), Unavailable (database busy beyond
+  // the timeout), IOError/Corrupt from the database.
+  virtual Status UpsertLot(const LotRecord& lot) = 0;
+
+  // Stores the document in one transaction, replacing any earlier version
+  // of (lot_id, document_id) with all its pages, fields and text. Either all
+  // of it is stored or nothing. Failure: InvalidArgument (empty ids, two
+  // pages with one number, in_pdf pages without a pdf_page or blank ones
+  // with one), NotFound (lot not upserted), Unavailable, IOError, Corrupt.
+  virtual Status PutDocument(const DocumentRecord& doc) = 0;
+
+  // The document with its pages (text included) and fields, or nullopt when
+  // there is no such document.
+  virtual Result<std::optional<DocumentRecord>> GetDocument(const std::string& lot_id,
+                                                            const std::string& document_id) = 0;
+
+  // The lot's documents ordered by document_id, with fields and pages but
+  // with every PageRecord::text left empty (texts can be large; use
+  // GetDocument). An unknown lot gives an empty list.
+  virtual Result<std::vector<DocumentRecord>> ListDocuments(const std::string& lot_id) = 0;
+
+  // Runs a search. With text in the query, hits are ranked by BM25 (best
+  // first, see docs/store.md); without, matching documents are listed by
+  // (lot, document id). Failure: InvalidArgument for a malformed query or
+  // limit (the message gives the position, e.g. "unclosed quote at position
+  // 7"); never a raw SQL or FTS5 error. Unavailable/IOError/Corrupt from the
+  // database.
+  virtual Result<std::vector<SearchHit>> Search(const SearchRequest& request) = 0;
+
+  // Counts of lots, documents and pages.
+  virtual Result<StoreStats> Stats() = 0;
+};
+
+}  // namespace acervo
+
+#endif  // ACERVO_INDEXER_STORE_H_

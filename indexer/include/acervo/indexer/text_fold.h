@@ -1,0 +1,45 @@
+// Text folding: the one definition of "the same word, ignoring case and
+// accents" for Latin-script text (Portuguese, Spanish, French...).
+//
+// FoldText lowercases and strips diacritics from ASCII, the Latin-1
+// Supplement (U+00C0..U+00FF) and Latin Extended-A (U+0100..U+017F):
+// "CERTIDÃO" and "Certidão" both fold to "certidao". Ligatures and special
+// letters become their usual ASCII spelling (ß -> ss, æ -> ae, œ -> oe,
+// ø -> o, ł -> l, þ -> th). Every other code point is copied unchanged.
+// Bytes that are not valid UTF-8 become U+FFFD, so the output is always
+// valid UTF-8 and folding is deterministic for any input.
+//
+// For accented letters it agrees with SQLite FTS5's `unicode61
+// remove_diacritics 2` tokenizer (which the page text index uses); FTS5 keeps
+// ß, æ, œ, ø, ł, đ as they are, which only matters for full-text words, not
+// for field values (both sides of a field comparison are folded here).
+//
+// Thread-safety: pure functions, no state.
+#ifndef ACERVO_INDEXER_TEXT_FOLD_H_
+#define ACERVO_INDEXER_TEXT_FOLD_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace acervo {
+
+// Lowercase + strip diacritics (see above). Never fails.
+std::string FoldText(std::string_view utf8);
+
+// Decodes one UTF-8 code point starting at text[*pos] and advances *pos past
+// it. Returns U+FFFD (and advances by one byte) for an invalid, overlong or
+// truncated sequence or a surrogate. Precondition: *pos < text.size().
+char32_t DecodeUtf8(std::string_view text, size_t* pos);
+
+// Appends the UTF-8 encoding of `cp` (U+FFFD for values that are not
+// Unicode scalar values).
+void AppendUtf8(char32_t cp, std::string* out);
+
+// Number of code points in `text` as DecodeUtf8 counts them; used to report
+// 1-based character positions to people.
+size_t CountCodePoints(std::string_view text);
+
+}  // namespace acervo
+
+#endif  // ACERVO_INDEXER_TEXT_FOLD_H_

@@ -1,0 +1,1011 @@
+#include "acervo/indexer/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <mutex>
+#include <random>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "acervo/indexer/field_value.h"
+#include "acervo/indexer/query.h"
+
+namespace acervo {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using Param = std::variant<std::string, double, int64_t>;
+
+// ------------------------------------------------------------ migrations --
+//
+// Migration N brings a database from version N-1 to N. Each runs in its own
+// write transaction together with the row recording it in schema_version, so
+// a crash mid-migration leaves the previous version intact. Never edit a
+// migration that has shipped: add the next one.
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE lots (
+  id            TEXT PRIMARY KEY NOT NULL,
+  project       TEXT NOT NULL DEFAULT '',
+  box           TEXT NOT NULL DEFAULT '',
+  operator_name TEXT NOT NULL DEFAULT '',
+  description   TEXT NOT NULL DEFAULT '',
+  profile_json  TEXT NOT NULL DEFAULT '',
+  started_at    TEXT NOT NULL DEFAULT '',
+  finished_at   TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE documents (
+  id                 INTEGER PRIMARY KEY,
+  lot_id             TEXT NOT NULL REFERENCES lots(id) ON DELETE CASCADE,
+  document_id        TEXT NOT NULL,
+  document_type      TEXT NOT NULL DEFAULT '',
+  document_type_norm TEXT NOT NULL DEFAULT '',
+  title              TEXT NOT NULL DEFAULT '',
+  pdf_path           TEXT NOT NULL DEFAULT '',
+  pdf_sha256         TEXT NOT NULL DEFAULT '',
+  page_count         INTEGER NOT NULL DEFAULT 0,
+  flags              TEXT NOT NULL DEFAULT '[]',
+  indexed_at         TEXT NOT NULL,
+  UNIQUE (lot_id, document_id)
+);
+CREATE INDEX documents_by_type ON documents(document_type_norm);
+CREATE TABLE pages (
+  id              INTEGER PRIMARY KEY,
+  doc_id          INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  number          INTEGER NOT NULL,
+  pdf_page        INTEGER NOT NULL,
+  in_pdf          INTEGER NOT NULL,
+  source_path     TEXT NOT NULL DEFAULT '',
+  page_in_file    INTEGER NOT NULL DEFAULT 1,
+  master_path     TEXT NOT NULL DEFAULT '',
+  master_sha256   TEXT NOT NULL DEFAULT '',
+  text            TEXT NOT NULL DEFAULT '',
+  mean_confidence REAL NOT NULL DEFAULT 0,
+  skew_deg        REAL NOT NULL DEFAULT 0,
+  orientation_deg REAL NOT NULL DEFAULT 0,
+  blank           INTEGER NOT NULL DEFAULT 0,
+  blank_score     REAL NOT NULL DEFAULT 0,
+  color_class     TEXT NOT NULL DEFAULT '',
+  flags           TEXT NOT NULL DEFAULT '[]',
+  stages          TEXT NOT NULL DEFAULT '',
+  UNIQUE (doc_id, number)
+);
+CREATE TABLE fields (
+  doc_id     INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  ordinal    INTEGER NOT NULL,
+  name       TEXT NOT NULL,
+  name_norm  TEXT NOT NULL,
+  value      TEXT NOT NULL,
+  value_norm TEXT NOT NULL,
+  value_date TEXT,
+  value_num  REAL,
+  PRIMARY KEY (doc_id, ordinal)
+) WITHOUT ROWID;
+CREATE INDEX fields_by_value  ON fields(name_norm, value_norm);
+CREATE INDEX fields_by_date   ON fields(name_norm, value_date) WHERE value_date IS NOT NULL;
+CREATE INDEX fields_by_number ON fields(name_norm, value_num)  WHERE value_num IS NOT NULL;
+CREATE VIRTUAL TABLE pages_fts USING fts5(
+  text,
+  content = 'pages', content_rowid = 'id',
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER pages_fts_insert AFTER INSERT ON pages BEGIN
+  INSERT INTO pages_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER pages_fts_delete AFTER DELETE ON pages BEGIN
+  INSERT INTO pages_fts(pages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER pages_fts_update AFTER UPDATE OF text ON pages BEGIN
+  INSERT INTO pages_fts(pages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  INSERT INTO pages_fts(rowid, text) VALUES (new.id, new.text);
+END;
+)sql"},
+};
+
+static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
+
+// ------------------------------------------------------------- utilities --
+
+bool IsBusy(int rc) {
+  const int primary = rc & 0xFF;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+Status FromSqlite(int rc, sqlite3* db, std::string_view what) {
+  std::string msg(what);
+  msg += ": ";
+  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (rc & 0xFF) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::Unavailable(msg + " (the database stayed busy beyond the timeout)");
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return Status::Corrupt(msg);
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_PROTOCOL:
+      return Status::IOError(msg);
+    case SQLITE_CONSTRAINT:
+      return Status::InvalidArgument(msg);
+    default:
+      return Status::Internal(msg);
+  }
+}
+
+std::string FlagsToJson(const std::vector<std::string>& flags) {
+  return nlohmann::json(flags).dump();
+}
+
+Result<std::vector<std::string>> FlagsFromJson(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  std::vector<std::string> out;
+  if (j.is_discarded() || !j.is_array()) {
+    return Status::Corrupt("stored flags are not a JSON array: " + std::string(text));
+  }
+  for (const nlohmann::json& e : j) {
+    if (!e.is_string()) return Status::Corrupt("stored flag is not a string");
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+// A prepared statement. A cached one is owned by the store and only reset on
+// destruction of this handle; an uncached one is finalized.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, sqlite3_stmt* stmt, bool owned) : db_(db), stmt_(stmt), owned_(owned) {}
+  Stmt(Stmt&& o) noexcept : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)), owned_(o.owned_) {}
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt& operator=(Stmt&&) = delete;
+  ~Stmt() {
+    if (stmt_ == nullptr) return;
+    if (owned_) {
+      sqlite3_finalize(stmt_);
+    } else {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+
+  // Bind* are 1-based like SQLite. SQLITE_TRANSIENT: SQLite copies the
+  // bytes, so temporaries are safe to pass.
+  void Bind(int i, std::string_view s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
+  void Bind(int i, const char* s) { Bind(i, std::string_view(s)); }
+  void Bind(int i, const std::string& s) { Bind(i, std::string_view(s)); }
+  void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, int v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, bool v) { sqlite3_bind_int64(stmt_, i, v ? 1 : 0); }
+  void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
+  void Bind(int i, const Param& p) {
+    std::visit([&](const auto& v) { Bind(i, v); }, p);
+  }
+
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+
+  std::string Text(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    if (p == nullptr) return {};
+    return std::string(reinterpret_cast<const char*>(p),
+                       static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  bool owned_;
+};
+
+// Sleeps a little, growing with the attempt, with jitter so that two
+// waiting writers do not wake in lockstep.
+void Backoff(int attempt) {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  const int cap_ms = std::min(50, 1 << std::min(attempt, 6));
+  std::uniform_int_distribution<int> dist(1, cap_ms);
+  std::this_thread::sleep_for(std::chrono::milliseconds(dist(rng)));
+}
+
+// SQL text plus the parameters its '?' placeholders take, in order.
+struct SqlParts {
+  std::string sql;
+  std::vector<Param> params;
+};
+
+// Compiles a metadata predicate to an SQL boolean over the documents row `d`.
+// Only fixed SQL text is emitted; every value is a bound parameter.
+void CompilePredicate(const QueryPredicate& p, SqlParts* out) {
+  using Kind = QueryPredicate::Kind;
+  // Uncorrelated on purpose: SQLite evaluates the subquery once into a
+  // temporary index (using fields_by_* for it) instead of once per row; a
+  // correlated EXISTS let the planner rescan fields_by_date for every page
+  // of a text search.
+  constexpr const char* kFieldOpen =
+      "d.id IN (SELECT f.doc_id FROM fields f WHERE f.name_norm = ? AND ";
+  switch (p.kind) {
+    case Kind::kFieldEquals:
+      out->sql += kFieldOpen;
+      out->params.push_back(p.field);
+      if (p.date) {
+        out->sql += "(f.value_norm = ? OR f.value_date = ?))";
+        out->params.push_back(p.value);
+        out->params.push_back(*p.date);
+      } else {
+        out->sql += "f.value_norm = ?)";
+        out->params.push_back(p.value);
+      }
+      return;
+    case Kind::kFieldPrefix:
+      out->sql += kFieldOpen;
+      out->sql += "substr(f.value_norm, 1, length(?)) = ?)";
+      out->params.push_back(p.field);
+      out->params.push_back(p.value);
+      out->params.push_back(p.value);
+      return;
+    case Kind::kFieldDateRange:
+      out->sql += kFieldOpen;
+      out->params.push_back(p.field);
+      out->sql += "f.value_date IS NOT NULL";
+      if (!p.date_from.empty()) {
+        out->sql += " AND f.value_date >= ?";
+        out->params.push_back(p.date_from);
+      }
+      if (!p.date_to.empty()) {
+        out->sql += " AND f.value_date <= ?";
+        out->params.push_back(p.date_to);
+      }
+      out->sql += ")";
+      return;
+    case Kind::kFieldNumberRange:
+      out->sql += kFieldOpen;
+      out->params.push_back(p.field);
+      out->sql += "f.value_num IS NOT NULL";
+      if (p.number_from) {
+        out->sql += " AND f.value_num >= ?";
+        out->params.push_back(*p.number_from);
+      }
+      if (p.number_to) {
+        out->sql += " AND f.value_num <= ?";
+        out->params.push_back(*p.number_to);
+      }
+      out->sql += ")";
+      return;
+    case Kind::kLot:
+      out->sql += "d.lot_id = ?";
+      out->params.push_back(p.value);
+      return;
+    case Kind::kType:
+      out->sql += "d.document_type_norm = ?";
+      out->params.push_back(p.value);
+      return;
+    case Kind::kTypePrefix:
+      out->sql += "substr(d.document_type_norm, 1, length(?)) = ?";
+      out->params.push_back(p.value);
+      out->params.push_back(p.value);
+      return;
+  }
+}
+
+void CompileCondition(const QueryCondition& c, SqlParts* out) {
+  switch (c.op) {
+    case QueryCondition::Op::kPredicate:
+      out->sql += "(";
+      CompilePredicate(c.predicate, out);
+      out->sql += ")";
+      return;
+    case QueryCondition::Op::kNot:
+      out->sql += "(NOT ";
+      CompileCondition(c.children[0], out);
+      out->sql += ")";
+      return;
+    case QueryCondition::Op::kAnd:
+    case QueryCondition::Op::kOr:
+      out->sql += "(";
+      for (size_t i = 0; i < c.children.size(); ++i) {
+        if (i > 0) out->sql += c.op == QueryCondition::Op::kAnd ? " AND " : " OR ";
+        CompileCondition(c.children[i], out);
+      }
+      out->sql += ")";
+      return;
+  }
+}
+
+// How a document's score combines its pages' BM25 scores: the best page
+// counts fully and every other page with hits adds a quarter of its own, so
+// a document whose hits are spread over several pages outranks one with a
+// single equally good page, without long documents swamping the list.
+constexpr double kOtherPagesWeight = 0.25;
+
+constexpr int kMaxLimit = 10000;
+constexpr int kSnippetTokens = 16;
+
+// ----------------------------------------------------------------- store --
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(sqlite3* db, fs::path path, SqliteOptions options)
+      : db_(db), path_(std::move(path)), options_(options) {}
+
+  ~SqliteStore() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  Status Init() {
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
+    // journal_mode needs a lock and may meet SQLITE_BUSY without consulting
+    // the busy handler while another process creates the file: retry.
+    ACERVO_RETURN_IF_ERROR(ExecRetrying("PRAGMA journal_mode = WAL"));
+    ACERVO_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys = ON"));
+    ACERVO_RETURN_IF_ERROR(
+        Exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
+    return Migrate();
+  }
+
+  Status UpsertLot(const LotRecord& lot) override {
+    if (lot.id.empty()) return Status::InvalidArgument("lot id is empty");
+    std::lock_guard<std::mutex> lock(mu_);
+    return WriteTransaction("store lot " + lot.id, [&]() -> Status {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
+        INSERT INTO lots (id, project, box, operator_name, description, profile_json,
+                          started_at, finished_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET
+          project = excluded.project, box = excluded.box,
+          operator_name = excluded.operator_name, description = excluded.description,
+          profile_json = excluded.profile_json, started_at = excluded.started_at,
+          finished_at = excluded.finished_at)sql"));
+      s.Bind(1, lot.id);
+      s.Bind(2, lot.project);
+      s.Bind(3, lot.box);
+      s.Bind(4, lot.operator_name);
+      s.Bind(5, lot.description);
+      s.Bind(6, lot.profile_json);
+      s.Bind(7, lot.started_at);
+      s.Bind(8, lot.finished_at);
+      return Done(s, "store lot " + lot.id);
+    });
+  }
+
+  Status PutDocument(const DocumentRecord& doc) override {
+    ACERVO_RETURN_IF_ERROR(Validate(doc));
+    const std::string what = "store document " + doc.lot_id + "/" + doc.document_id;
+    std::lock_guard<std::mutex> lock(mu_);
+    return WriteTransaction(what, [&]() -> Status { return PutDocumentLocked(doc, what); });
+  }
+
+  Result<std::optional<DocumentRecord>> GetDocument(const std::string& lot_id,
+                                                    const std::string& document_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReadTransaction tx(this);
+    ACERVO_RETURN_IF_ERROR(tx.status());
+    ACERVO_ASSIGN_OR_RETURN(
+        Stmt s, Prepare("SELECT id FROM documents WHERE lot_id = ? AND document_id = ?"));
+    s.Bind(1, lot_id);
+    s.Bind(2, document_id);
+    const int rc = s.Step();
+    if (rc == SQLITE_DONE) return std::optional<DocumentRecord>();
+    if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "read document " + lot_id + "/" + document_id);
+    ACERVO_ASSIGN_OR_RETURN(DocumentRecord doc, LoadDocument(s.Int(0), /*with_text=*/true));
+    return std::optional<DocumentRecord>(std::move(doc));
+  }
+
+  Result<std::vector<DocumentRecord>> ListDocuments(const std::string& lot_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReadTransaction tx(this);
+    ACERVO_RETURN_IF_ERROR(tx.status());
+    ACERVO_ASSIGN_OR_RETURN(
+        Stmt s, Prepare("SELECT id FROM documents WHERE lot_id = ? ORDER BY document_id"));
+    s.Bind(1, lot_id);
+    std::vector<int64_t> ids;
+    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "list documents of " + lot_id,
+                                      [&] { ids.push_back(s.Int(0)); }));
+    std::vector<DocumentRecord> out;
+    out.reserve(ids.size());
+    for (int64_t id : ids) {
+      ACERVO_ASSIGN_OR_RETURN(DocumentRecord doc, LoadDocument(id, /*with_text=*/false));
+      out.push_back(std::move(doc));
+    }
+    return out;
+  }
+
+  Result<std::vector<SearchHit>> Search(const SearchRequest& request) override {
+    if (request.limit < 1 || request.limit > kMaxLimit) {
+      return Status::InvalidArgument("search limit " + std::to_string(request.limit) +
+                                     " is not within 1.." + std::to_string(kMaxLimit));
+    }
+    ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
+
+    // Document-level conditions, ANDed, over the documents row `d`.
+    SqlParts where;
+    where.sql = "1";
+    if (!request.lot.empty()) {
+      where.sql += " AND d.lot_id = ?";
+      where.params.push_back(request.lot);
+    }
+    for (const auto& [name, value] : request.fields) {
+      QueryPredicate p;
+      p.field = NormalizeFieldValue(name);
+      p.value = NormalizeFieldValue(value);
+      p.date = ParseIsoDate(value);
+      if (p.field.empty()) return Status::InvalidArgument("field filter with an empty name");
+      where.sql += " AND ";
+      CompilePredicate(p, &where);
+    }
+    if (query.filter) {
+      where.sql += " AND ";
+      CompileCondition(*query.filter, &where);
+    }
+    // A document must have a page for each required clause (one clause is
+    // already enforced by the ranking MATCH) and no page for an excluded one.
+    constexpr const char* kPagesMatching =
+        "(SELECT p2.doc_id FROM pages p2 WHERE p2.in_pdf = 1 AND p2.id IN "
+        "(SELECT rowid FROM pages_fts WHERE pages_fts MATCH ?))";
+    if (query.required_fts.size() > 1) {
+      for (const std::string& fts : query.required_fts) {
+        where.sql += std::string(" AND d.id IN ") + kPagesMatching;
+        where.params.push_back(fts);
+      }
+    }
+    for (const std::string& fts : query.excluded_fts) {
+      where.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
+      where.params.push_back(fts);
+    }
+
+    std::lock_guard<std::mutex> lock(mu_);
+    ReadTransaction tx(this);
+    ACERVO_RETURN_IF_ERROR(tx.status());
+    Result<std::vector<SearchHit>> hits =
+        query.required_fts.empty() ? ListMatching(where, request.limit)
+                                   : RankMatching(query.RankingFts(), where, request.limit);
+    if (!hits.ok() && hits.status().code() == StatusCode::kInternal) {
+      // A generic SQLite error here can only come from evaluating the
+      // expression (the SQL text is ours and fixed); the user gets a plain
+      // message, never SQLite's.
+      return Status::InvalidArgument("the query could not be evaluated by the text index");
+    }
+    return hits;
+  }
+
+  Result<StoreStats> Stats() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT (SELECT count(*) FROM lots), "
+                                            "(SELECT count(*) FROM documents), "
+                                            "(SELECT count(*) FROM pages)"));
+    const int rc = s.Step();
+    if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "count store rows");
+    StoreStats stats;
+    stats.lots = s.Int(0);
+    stats.documents = s.Int(1);
+    stats.pages = s.Int(2);
+    return stats;
+  }
+
+ private:
+  // A read transaction for a consistent view across several statements;
+  // rolled back (nothing to keep) on destruction.
+  class ReadTransaction {
+   public:
+    explicit ReadTransaction(SqliteStore* store) : store_(store) {
+      status_ = store_->Exec("BEGIN");
+    }
+    ~ReadTransaction() {
+      if (status_.ok()) sqlite3_exec(store_->db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    const Status& status() const { return status_; }
+
+   private:
+    SqliteStore* store_;
+    Status status_;
+  };
+
+  static Status Validate(const DocumentRecord& doc) {
+    if (doc.lot_id.empty()) return Status::InvalidArgument("document without a lot id");
+    if (doc.document_id.empty()) {
+      return Status::InvalidArgument("document of lot " + doc.lot_id + " without a document id");
+    }
+    const std::string who = doc.lot_id + "/" + doc.document_id;
+    std::vector<int> numbers;
+    for (const PageRecord& p : doc.pages) {
+      const std::string page = who + " page " + std::to_string(p.number);
+      if (p.number < 1) return Status::InvalidArgument(page + ": page numbers start at 1");
+      if (p.in_pdf && p.pdf_page < 1) {
+        return Status::InvalidArgument(page + ": a page in the PDF needs its pdf_page");
+      }
+      if (!p.in_pdf && p.pdf_page != 0) {
+        return Status::InvalidArgument(page + ": a page left out of the PDF has pdf_page 0");
+      }
+      numbers.push_back(p.number);
+    }
+    std::sort(numbers.begin(), numbers.end());
+    if (std::adjacent_find(numbers.begin(), numbers.end()) != numbers.end()) {
+      return Status::InvalidArgument(who + ": two pages with the same number");
+    }
+    for (const FieldRecord& f : doc.fields) {
+      if (NormalizeFieldValue(f.name).empty()) {
+        return Status::InvalidArgument(who + ": a field with an empty name");
+      }
+    }
+    return Status::OK();
+  }
+
+  Status PutDocumentLocked(const DocumentRecord& doc, const std::string& what) {
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT 1 FROM lots WHERE id = ?"));
+      s.Bind(1, doc.lot_id);
+      const int rc = s.Step();
+      if (rc == SQLITE_DONE) {
+        return Status::NotFound(what + ": lot " + doc.lot_id +
+                                " is not in the store (UpsertLot it first)");
+      }
+      if (rc != SQLITE_ROW) return FromSqlite(rc, db_, what);
+    }
+    {
+      // Replace: the old version goes first, pages one by one so that the
+      // FTS delete trigger sees each row's old text.
+      ACERVO_ASSIGN_OR_RETURN(
+          Stmt s, Prepare("SELECT id FROM documents WHERE lot_id = ? AND document_id = ?"));
+      s.Bind(1, doc.lot_id);
+      s.Bind(2, doc.document_id);
+      const int rc = s.Step();
+      if (rc == SQLITE_ROW) {
+        const int64_t old_id = s.Int(0);
+        for (const char* sql : {"DELETE FROM pages WHERE doc_id = ?",
+                                "DELETE FROM fields WHERE doc_id = ?",
+                                "DELETE FROM documents WHERE id = ?"}) {
+          ACERVO_ASSIGN_OR_RETURN(Stmt d, Prepare(sql));
+          d.Bind(1, old_id);
+          ACERVO_RETURN_IF_ERROR(Done(d, what));
+        }
+      } else if (rc != SQLITE_DONE) {
+        return FromSqlite(rc, db_, what);
+      }
+    }
+    int64_t doc_row;
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
+        INSERT INTO documents (lot_id, document_id, document_type, document_type_norm, title,
+                               pdf_path, pdf_sha256, page_count, flags, indexed_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))sql"));
+      s.Bind(1, doc.lot_id);
+      s.Bind(2, doc.document_id);
+      s.Bind(3, doc.document_type);
+      s.Bind(4, NormalizeFieldValue(doc.document_type));
+      s.Bind(5, doc.title);
+      s.Bind(6, doc.pdf_path);
+      s.Bind(7, doc.pdf_sha256);
+      s.Bind(8, doc.page_count);
+      s.Bind(9, FlagsToJson(doc.flags));
+      ACERVO_RETURN_IF_ERROR(Done(s, what));
+      doc_row = sqlite3_last_insert_rowid(db_);
+    }
+    for (size_t i = 0; i < doc.fields.size(); ++i) {
+      const FieldRecord& f = doc.fields[i];
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
+        INSERT INTO fields (doc_id, ordinal, name, name_norm, value, value_norm, value_date,
+                            value_num)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?))sql"));
+      s.Bind(1, doc_row);
+      s.Bind(2, static_cast<int64_t>(i));
+      s.Bind(3, f.name);
+      s.Bind(4, NormalizeFieldValue(f.name));
+      s.Bind(5, f.value);
+      s.Bind(6, NormalizeFieldValue(f.value));
+      if (std::optional<std::string> date = ParseIsoDate(f.value)) {
+        s.Bind(7, *date);
+      } else {
+        s.BindNull(7);
+      }
+      if (std::optional<double> num = ParseNumber(f.value)) {
+        s.Bind(8, *num);
+      } else {
+        s.BindNull(8);
+      }
+      ACERVO_RETURN_IF_ERROR(Done(s, what + " field " + f.name));
+    }
+    for (const PageRecord& p : doc.pages) {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
+        INSERT INTO pages (doc_id, number, pdf_page, in_pdf, source_path, page_in_file,
+                           master_path, master_sha256, text, mean_confidence, skew_deg,
+                           orientation_deg, blank, blank_score, color_class, flags, stages)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql"));
+      s.Bind(1, doc_row);
+      s.Bind(2, p.number);
+      s.Bind(3, p.pdf_page);
+      s.Bind(4, p.in_pdf);
+      s.Bind(5, p.source_path);
+      s.Bind(6, p.page_in_file);
+      s.Bind(7, p.master_path);
+      s.Bind(8, p.master_sha256);
+      s.Bind(9, p.text);
+      s.Bind(10, p.mean_confidence);
+      s.Bind(11, p.skew_deg);
+      s.Bind(12, p.orientation_deg);
+      s.Bind(13, p.blank);
+      s.Bind(14, p.blank_score);
+      s.Bind(15, p.color_class);
+      s.Bind(16, FlagsToJson(p.flags));
+      s.Bind(17, p.stages);
+      ACERVO_RETURN_IF_ERROR(Done(s, what + " page " + std::to_string(p.number)));
+    }
+    return Status::OK();
+  }
+
+  Result<DocumentRecord> LoadDocument(int64_t id, bool with_text) {
+    DocumentRecord doc;
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
+        SELECT lot_id, document_id, document_type, title, pdf_path, pdf_sha256, page_count, flags
+        FROM documents WHERE id = ?)sql"));
+      s.Bind(1, id);
+      const int rc = s.Step();
+      if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "read document row");
+      doc.lot_id = s.Text(0);
+      doc.document_id = s.Text(1);
+      doc.document_type = s.Text(2);
+      doc.title = s.Text(3);
+      doc.pdf_path = s.Text(4);
+      doc.pdf_sha256 = s.Text(5);
+      doc.page_count = static_cast<int>(s.Int(6));
+      ACERVO_ASSIGN_OR_RETURN(doc.flags, FlagsFromJson(s.Text(7)));
+    }
+    ACERVO_ASSIGN_OR_RETURN(doc.fields, LoadFields(id));
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
+      SELECT number, pdf_page, in_pdf, source_path, page_in_file, master_path, master_sha256,
+             CASE WHEN ? THEN text ELSE '' END, mean_confidence, skew_deg, orientation_deg,
+             blank, blank_score, color_class, flags, stages
+      FROM pages WHERE doc_id = ? ORDER BY number)sql"));
+    s.Bind(1, with_text);
+    s.Bind(2, id);
+    Status flags_status;
+    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "read pages of " + doc.document_id, [&] {
+      PageRecord p;
+      p.number = static_cast<int>(s.Int(0));
+      p.pdf_page = static_cast<int>(s.Int(1));
+      p.in_pdf = s.Int(2) != 0;
+      p.source_path = s.Text(3);
+      p.page_in_file = static_cast<int>(s.Int(4));
+      p.master_path = s.Text(5);
+      p.master_sha256 = s.Text(6);
+      p.text = s.Text(7);
+      p.mean_confidence = s.Double(8);
+      p.skew_deg = s.Double(9);
+      p.orientation_deg = s.Double(10);
+      p.blank = s.Int(11) != 0;
+      p.blank_score = s.Double(12);
+      p.color_class = s.Text(13);
+      Result<std::vector<std::string>> flags = FlagsFromJson(s.Text(14));
+      if (flags.ok()) {
+        p.flags = std::move(flags).value();
+      } else {
+        flags_status = flags.status();
+      }
+      p.stages = s.Text(15);
+      doc.pages.push_back(std::move(p));
+    }));
+    ACERVO_RETURN_IF_ERROR(flags_status);
+    return doc;
+  }
+
+  Result<std::vector<FieldRecord>> LoadFields(int64_t doc_row) {
+    ACERVO_ASSIGN_OR_RETURN(
+        Stmt s, Prepare("SELECT name, value FROM fields WHERE doc_id = ? ORDER BY ordinal"));
+    s.Bind(1, doc_row);
+    std::vector<FieldRecord> out;
+    ACERVO_RETURN_IF_ERROR(
+        ForEachRow(s, "read fields", [&] { out.push_back({s.Text(0), s.Text(1)}); }));
+    return out;
+  }
+
+  // A hit without pages, snippet or score.
+  Result<SearchHit> LoadHit(int64_t doc_row) {
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
+      SELECT lot_id, document_id, document_type, title, pdf_path FROM documents WHERE id = ?)sql"));
+    s.Bind(1, doc_row);
+    const int rc = s.Step();
+    if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "read document row");
+    SearchHit hit;
+    hit.lot_id = s.Text(0);
+    hit.document_id = s.Text(1);
+    hit.document_type = s.Text(2);
+    hit.title = s.Text(3);
+    hit.pdf_path = s.Text(4);
+    ACERVO_ASSIGN_OR_RETURN(hit.fields, LoadFields(doc_row));
+    return hit;
+  }
+
+  Result<std::vector<SearchHit>> ListMatching(const SqlParts& where, int limit) {
+    ACERVO_ASSIGN_OR_RETURN(
+        Stmt s, Prepare("SELECT d.id FROM documents d WHERE " + where.sql +
+                            " ORDER BY d.lot_id, d.document_id LIMIT ?",
+                        /*cache=*/false));
+    int i = 1;
+    for (const Param& p : where.params) s.Bind(i++, p);
+    s.Bind(i, limit);
+    std::vector<int64_t> ids;
+    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] { ids.push_back(s.Int(0)); }));
+    std::vector<SearchHit> hits;
+    for (int64_t id : ids) {
+      ACERVO_ASSIGN_OR_RETURN(SearchHit hit, LoadHit(id));
+      hits.push_back(std::move(hit));
+    }
+    return hits;
+  }
+
+  Result<std::vector<SearchHit>> RankMatching(const std::string& fts, const SqlParts& where,
+                                              int limit) {
+    // CROSS JOIN pins the join order: the FTS index drives, documents are
+    // looked up by key. bm25() is negative, more negative is better.
+    ACERVO_ASSIGN_OR_RETURN(
+        Stmt s, Prepare("SELECT p.doc_id, p.pdf_page, bm25(pages_fts), pages_fts.rowid "
+                        "FROM pages_fts CROSS JOIN pages p ON p.id = pages_fts.rowid "
+                        "CROSS JOIN documents d ON d.id = p.doc_id "
+                        "WHERE pages_fts MATCH ? AND p.in_pdf = 1 AND " + where.sql,
+                        /*cache=*/false));
+    int i = 1;
+    s.Bind(i++, fts);
+    for (const Param& p : where.params) s.Bind(i++, p);
+
+    struct Agg {
+      int64_t doc_row = 0;
+      double best = -1;
+      double sum = 0;
+      int64_t best_page_row = 0;
+      std::vector<int> pages;
+    };
+    std::unordered_map<int64_t, Agg> by_doc;
+    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
+      Agg& a = by_doc[s.Int(0)];
+      a.doc_row = s.Int(0);
+      const double score = -s.Double(2);
+      a.sum += score;
+      if (score > a.best) {
+        a.best = score;
+        a.best_page_row = s.Int(3);
+      }
+      a.pages.push_back(static_cast<int>(s.Int(1)));
+    }));
+
+    std::vector<Agg> docs;
+    docs.reserve(by_doc.size());
+    for (auto& [row, agg] : by_doc) docs.push_back(std::move(agg));
+    const auto score_of = [](const Agg& a) {
+      return a.best + kOtherPagesWeight * (a.sum - a.best);
+    };
+    // Ties broken by insertion row so that the order is deterministic.
+    std::sort(docs.begin(), docs.end(), [&](const Agg& a, const Agg& b) {
+      const double sa = score_of(a), sb = score_of(b);
+      if (sa != sb) return sa > sb;
+      return a.doc_row < b.doc_row;
+    });
+    if (docs.size() > static_cast<size_t>(limit)) docs.resize(static_cast<size_t>(limit));
+
+    std::vector<SearchHit> hits;
+    hits.reserve(docs.size());
+    for (Agg& a : docs) {
+      ACERVO_ASSIGN_OR_RETURN(SearchHit hit, LoadHit(a.doc_row));
+      std::sort(a.pages.begin(), a.pages.end());
+      hit.pages = std::move(a.pages);
+      hit.score = score_of(a);
+      ACERVO_ASSIGN_OR_RETURN(hit.snippet, Snippet(fts, a.best_page_row));
+      hits.push_back(std::move(hit));
+    }
+    return hits;
+  }
+
+  Result<std::string> Snippet(const std::string& fts, int64_t page_row) {
+    ACERVO_ASSIGN_OR_RETURN(
+        Stmt s, Prepare("SELECT snippet(pages_fts, 0, '«', '»', '…', " +
+                        std::to_string(kSnippetTokens) +
+                        ") FROM pages_fts WHERE pages_fts MATCH ? AND rowid = ?"));
+    s.Bind(1, fts);
+    s.Bind(2, page_row);
+    const int rc = s.Step();
+    if (rc == SQLITE_DONE) return std::string();
+    if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "build snippet");
+    // One line: page text keeps OCR line breaks, a snippet is read inline.
+    std::string raw = s.Text(0), out;
+    for (char c : raw) {
+      bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+      if (space && (out.empty() || out.back() == ' ')) continue;
+      out += space ? ' ' : c;
+    }
+    return out;
+  }
+
+  // --- SQLite plumbing (callers hold mu_) ---
+
+  Result<Stmt> Prepare(const std::string& sql, bool cache = true) {
+    if (cache) {
+      auto it = cache_.find(sql);
+      if (it != cache_.end()) return Stmt(db_, it->second, /*owned=*/false);
+    }
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return FromSqlite(rc, db_, "prepare statement");
+    }
+    if (!cache) return Stmt(db_, stmt, /*owned=*/true);
+    cache_.emplace(sql, stmt);
+    return Stmt(db_, stmt, /*owned=*/false);
+  }
+
+  Status Done(Stmt& s, const std::string& what) {
+    const int rc = s.Step();
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::OK();
+    return FromSqlite(rc, db_, what);
+  }
+
+  template <typename F>
+  Status ForEachRow(Stmt& s, const std::string& what, F&& on_row) {
+    while (true) {
+      const int rc = s.Step();
+      if (rc == SQLITE_DONE) return Status::OK();
+      if (rc != SQLITE_ROW) return FromSqlite(rc, db_, what);
+      on_row();
+    }
+  }
+
+  Status Exec(const char* sql) {
+    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return FromSqlite(rc, db_, sql);
+    return Status::OK();
+  }
+
+  int ExecRc(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
+
+  Status ExecRetrying(const char* sql) {
+    const Clock::time_point deadline = Clock::now() + options_.busy_timeout;
+    for (int attempt = 0;; ++attempt) {
+      const int rc = ExecRc(sql);
+      if (rc == SQLITE_OK) return Status::OK();
+      if (!IsBusy(rc) || Clock::now() >= deadline) return FromSqlite(rc, db_, sql);
+      Backoff(attempt);
+    }
+  }
+
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT. BEGIN IMMEDIATE takes the
+  // write lock up front, so the transaction never has to upgrade a read lock
+  // (the upgrade is where SQLite gives up with SQLITE_BUSY without waiting).
+  // BEGIN and COMMIT are retried on SQLITE_BUSY until the timeout, on top of
+  // SQLite's own busy handler, for the busy cases the handler does not cover
+  // (WAL recovery by another connection). A failing body rolls back.
+  template <typename F>
+  Status WriteTransaction(const std::string& what, F&& body) {
+    const Clock::time_point deadline = Clock::now() + options_.busy_timeout;
+    for (int attempt = 0;; ++attempt) {
+      int rc = ExecRc("BEGIN IMMEDIATE");
+      if (IsBusy(rc) && Clock::now() < deadline) {
+        Backoff(attempt);
+        continue;
+      }
+      if (rc != SQLITE_OK) return FromSqlite(rc, db_, what + ": begin");
+      Status s = body();
+      if (!s.ok()) {
+        ExecRc("ROLLBACK");
+        return s;
+      }
+      while (IsBusy(rc = ExecRc("COMMIT")) && Clock::now() < deadline) Backoff(attempt++);
+      if (rc != SQLITE_OK) {
+        const Status err = FromSqlite(rc, db_, what + ": commit");
+        ExecRc("ROLLBACK");
+        return err;
+      }
+      return Status::OK();
+    }
+  }
+
+  Status Migrate() {
+    const std::string what = "migrate " + path_.string();
+    while (true) {
+      int version = 0;
+      bool done = false;
+      Status s = WriteTransaction(what, [&]() -> Status {
+        ACERVO_RETURN_IF_ERROR(Exec(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            "version INTEGER PRIMARY KEY NOT NULL, applied_at TEXT NOT NULL)"));
+        {
+          ACERVO_ASSIGN_OR_RETURN(
+              Stmt q, Prepare("SELECT coalesce(max(version), 0) FROM schema_version", false));
+          const int rc = q.Step();
+          if (rc != SQLITE_ROW) return FromSqlite(rc, db_, what);
+          version = static_cast<int>(q.Int(0));
+        }
+        if (version == 0) {
+          // A SQLite file that has tables but no schema history is somebody
+          // else's database: refuse rather than add tables to it.
+          ACERVO_ASSIGN_OR_RETURN(
+              Stmt q, Prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+                              "name NOT IN ('schema_version') AND name NOT LIKE 'sqlite_%'",
+                              false));
+          const int rc = q.Step();
+          if (rc != SQLITE_ROW) return FromSqlite(rc, db_, what);
+          if (q.Int(0) != 0) {
+            return Status::Corrupt(path_.string() + " is a SQLite database but not an Acervo store");
+          }
+        }
+        if (version > kSqliteSchemaVersion) {
+          return Status::Unavailable(path_.string() + " has schema version " +
+                                     std::to_string(version) + ", newer than this program's " +
+                                     std::to_string(kSqliteSchemaVersion) + "; upgrade Acervo");
+        }
+        if (version == kSqliteSchemaVersion) {
+          done = true;
+          return Status::OK();
+        }
+        const Migration& m = kMigrations[version];
+        ACERVO_RETURN_IF_ERROR(Exec(m.sql));
+        ACERVO_ASSIGN_OR_RETURN(
+            Stmt ins, Prepare("INSERT INTO schema_version (version, applied_at) "
+                              "VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                              false));
+        ins.Bind(1, m.version);
+        return Done(ins, what);
+      });
+      ACERVO_RETURN_IF_ERROR(s);
+      if (done) return Status::OK();
+    }
+  }
+
+  std::mutex mu_;
+  sqlite3* db_;
+  fs::path path_;
+  SqliteOptions options_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const fs::path& path, const SqliteOptions& options) {
+  std::error_code ec;
+  const bool exists = fs::exists(path, ec);
+  if (!exists && !options.create_if_missing) {
+    return Status::NotFound("store " + path.string() + " does not exist");
+  }
+  if (!exists && path.has_parent_path()) {
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) {
+      return Status::IOError("cannot create directory " + path.parent_path().string() + ": " +
+                             ec.message());
+    }
+  }
+  sqlite3* db = nullptr;
+  // NOMUTEX: the store serialises calls itself, one connection per object.
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = FromSqlite(rc, db, "open store " + path.string());
+    sqlite3_close_v2(db);
+    return s;
+  }
+  auto store = std::make_unique<SqliteStore>(db, path, options);
+  ACERVO_RETURN_IF_ERROR(store->Init().WithContext("open store " + path.string()));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace acervo

@@ -1,0 +1,581 @@
+#include "acervo/indexer/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace acervo {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh folder per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "acervo-store-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data()) ? fs::path(tmpl) : fs::path();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+LotRecord Lot(const std::string& id) {
+  LotRecord lot;
+  lot.id = id;
+  lot.project = "Arquivo Geral";
+  lot.box = "CX-0001";
+  lot.operator_name = "Maria";
+  lot.started_at = "2026-03-01T08:00:00Z";
+  return lot;
+}
+
+PageRecord Page(int number, int pdf_page, std::string text) {
+  PageRecord p;
+  p.number = number;
+  p.pdf_page = pdf_page;
+  p.in_pdf = pdf_page > 0;
+  p.blank = pdf_page == 0;
+  p.source_path = "scan.tif";
+  p.page_in_file = number;
+  p.master_path = "masters/" + std::to_string(number) + ".tif";
+  p.master_sha256 = std::string(64, 'a');
+  p.text = std::move(text);
+  p.mean_confidence = 91.5;
+  p.color_class = "gray";
+  p.stages = R"([{"name":"ocr","version":1,"ms":120}])";
+  return p;
+}
+
+DocumentRecord Doc(const std::string& lot, const std::string& id, const std::string& type,
+                   std::vector<FieldRecord> fields, std::vector<PageRecord> pages) {
+  DocumentRecord d;
+  d.lot_id = lot;
+  d.document_id = id;
+  d.document_type = type;
+  d.title = type + " " + id;
+  d.pdf_path = lot + "/" + id + ".pdf";
+  d.pdf_sha256 = std::string(64, 'b');
+  d.fields = std::move(fields);
+  d.pages = std::move(pages);
+  for (const PageRecord& p : d.pages) d.page_count += p.in_pdf ? 1 : 0;
+  return d;
+}
+
+std::vector<DocumentRecord> Corpus() {
+  return {
+      Doc("L1", "d1", "certidao",
+          {{"processo", "0001"}, {"data", "15/03/2020"}, {"nome", "João da Silva"}},
+          {Page(1, 1, "CERTIDÃO DE NASCIMENTO. Certifico que João da Silva nasceu em 1985."),
+           // A blank page whose noise the OCR read as a word: stored, never a hit.
+           Page(2, 0, "certidão casamento"),
+           Page(3, 2, "Registro civil das pessoas naturais. Observações: nenhuma.")}),
+      Doc("L1", "d2", "oficio", {{"data", "2021-06-01"}, {"valor", "150"}},
+          {Page(1, 1, "Ofício nº 12. Encaminho a certidão de óbito solicitada."),
+           Page(2, 2, "Atenciosamente, o escrivão.")}),
+      Doc("L1", "d3", "certidao", {{"data", "2019-12-31"}, {"valor", "99,5"}},
+          {Page(1, 1, "Certidão de casamento. Certidão expedida; certidão conferida."),
+           Page(2, 2, "Averbação: certidão retificada em cartório.")}),
+      Doc("L2", "d1", "requerimento", {{"data", "2020-07-10"}, {"nome", "Maria Conceição"}},
+          {Page(1, 1, "Requerimento de certidão negativa de débitos.")}),
+  };
+}
+
+std::unique_ptr<Store> OpenOrDie(const fs::path& path, SqliteOptions options = {}) {
+  Result<std::unique_ptr<Store>> store = OpenSqliteStore(path, options);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+void Fill(Store& store) {
+  ASSERT_TRUE(store.UpsertLot(Lot("L1")).ok());
+  ASSERT_TRUE(store.UpsertLot(Lot("L2")).ok());
+  for (const DocumentRecord& d : Corpus()) ASSERT_TRUE(store.PutDocument(d).ok()) << d.document_id;
+}
+
+SearchRequest Q(std::string query, std::string lot = "",
+                std::vector<std::pair<std::string, std::string>> fields = {}, int limit = 20) {
+  SearchRequest r;
+  r.query = std::move(query);
+  r.lot = std::move(lot);
+  r.fields = std::move(fields);
+  r.limit = limit;
+  return r;
+}
+
+std::vector<std::string> Ids(const std::vector<SearchHit>& hits) {
+  std::vector<std::string> out;
+  for (const SearchHit& h : hits) out.push_back(h.lot_id + "/" + h.document_id);
+  return out;
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = OpenOrDie(dir_.path() / "index" / "acervo.db");
+    ASSERT_NE(store_, nullptr);
+    Fill(*store_);
+  }
+
+  std::vector<SearchHit> SearchOk(const SearchRequest& r) {
+    Result<std::vector<SearchHit>> hits = store_->Search(r);
+    EXPECT_TRUE(hits.ok()) << r.query << ": " << hits.status().ToString();
+    return hits.ok() ? std::move(hits).value() : std::vector<SearchHit>{};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SqliteStoreTest, FindsRegardlessOfCaseAndAccents) {
+  const std::vector<std::string> all = {"L1/d1", "L1/d2", "L1/d3", "L2/d1"};
+  for (const char* q : {"certidao", "CERTIDÃO", "certidão", "Certidao", "CERTIDAO"}) {
+    EXPECT_EQ(Sorted(Ids(SearchOk(Q(q)))), all) << q;
+  }
+}
+
+TEST_F(SqliteStoreTest, SearchTable) {
+  struct Case {
+    std::string query;
+    std::vector<std::string> want;  // sorted
+    std::string lot = "";
+    std::vector<std::pair<std::string, std::string>> fields = {};
+  };
+  const std::vector<Case> cases = {
+      {"\"certidão de nascimento\"", {"L1/d1"}},
+      {"\"certidao de obito\"", {"L1/d2"}},
+      {"\"nascimento certidão\"", {}},
+      {"nasc*", {"L1/d1"}},
+      {"NASC*", {"L1/d1"}},
+      {"cart*", {"L1/d3"}},
+      {"casamento OR óbito", {"L1/d2", "L1/d3"}},
+      {"certidão AND casamento", {"L1/d3"}},
+      {"certidão -óbito", {"L1/d1", "L1/d3", "L2/d1"}},
+      {"certidão NOT (casamento OR negativa)", {"L1/d1", "L1/d2"}},
+      {"-certidão", {}},
+      {"-casamento", {"L1/d1", "L1/d2", "L2/d1"}},  // d1's blank page does not count
+      // Clauses may match on different pages; a group must match on one.
+      {"nascimento registro", {"L1/d1"}},
+      {"(nascimento registro)", {}},
+      {"(certidão -óbito) OR escrivão", {"L1/d1", "L1/d2", "L1/d3", "L2/d1"}},
+      {"processo:0001", {"L1/d1"}},
+      {"nome:\"joao da silva\"", {"L1/d1"}},
+      {"NOME:\"JOÃO  DA SILVA\"", {"L1/d1"}},
+      {"nome:joao", {}},
+      {"nome:mar*", {"L2/d1"}},
+      {"data:15/03/2020", {"L1/d1"}},
+      {"data:2020-03-15", {"L1/d1"}},
+      {"data:2020-01-01..2020-12-31", {"L1/d1", "L2/d1"}},
+      {"data:01/01/2020..31/12/2020", {"L1/d1", "L2/d1"}},
+      {"data:2021-01-01..", {"L1/d2"}},
+      {"data:..2019-12-31", {"L1/d3"}},
+      {"valor:99..200", {"L1/d2", "L1/d3"}},
+      {"valor:100..", {"L1/d2"}},
+      {"lot:L2", {"L2/d1"}},
+      {"type:certidao", {"L1/d1", "L1/d3"}},
+      {"type:CERTIDÃO", {"L1/d1", "L1/d3"}},
+      {"type:cert*", {"L1/d1", "L1/d3"}},
+      {"type:certidao OR type:oficio", {"L1/d1", "L1/d2", "L1/d3"}},
+      {"-type:certidao", {"L1/d2", "L2/d1"}},
+      {"certidão type:oficio", {"L1/d2"}},
+      {"certidão lot:L1 -type:certidao", {"L1/d2"}},
+      {"certidão", {"L2/d1"}, "L2"},
+      {"", {"L1/d1", "L1/d2", "L1/d3"}, "L1"},
+      {"", {"L1/d1"}, "", {{"data", "2020-03-15"}}},
+      {"", {"L1/d1"}, "", {{"Nome", "JOAO DA SILVA"}}},
+      {"certidão", {"L1/d2"}, "", {{"valor", "150"}}},
+      {"inexistente", {}},
+  };
+  for (const Case& c : cases) {
+    SearchRequest r;
+    r.query = c.query;
+    r.lot = c.lot;
+    r.fields = c.fields;
+    EXPECT_EQ(Sorted(Ids(SearchOk(r))), c.want) << "query: " << c.query;
+  }
+}
+
+TEST_F(SqliteStoreTest, EmptyQueryListsInIdOrderWithLimit) {
+  SearchRequest r;
+  r.limit = 3;
+  const std::vector<SearchHit> hits = SearchOk(r);
+  EXPECT_EQ(Ids(hits), (std::vector<std::string>{"L1/d1", "L1/d2", "L1/d3"}));
+  for (const SearchHit& h : hits) {
+    EXPECT_EQ(h.score, 0);
+    EXPECT_TRUE(h.pages.empty());
+  }
+}
+
+TEST_F(SqliteStoreTest, HitsCarryPagesSnippetAndFields) {
+  SearchRequest r;
+  r.query = "certidao";
+  const std::vector<SearchHit> hits = SearchOk(r);
+  ASSERT_EQ(hits.size(), 4u);
+  for (const SearchHit& h : hits) {
+    if (h.lot_id == "L1" && h.document_id == "d1") {
+      // PDF page 1 only: the blank page (not in the PDF) is not a hit.
+      EXPECT_EQ(h.pages, std::vector<int>{1});
+      EXPECT_NE(h.snippet.find("«CERTIDÃO»"), std::string::npos) << h.snippet;
+      EXPECT_EQ(h.document_type, "certidao");
+      EXPECT_EQ(h.pdf_path, "L1/d1.pdf");
+      ASSERT_EQ(h.fields.size(), 3u);
+      EXPECT_EQ(h.fields[2].name, "nome");
+      EXPECT_EQ(h.fields[2].value, "João da Silva");
+    }
+    if (h.lot_id == "L1" && h.document_id == "d3") {
+      EXPECT_EQ(h.pages, (std::vector<int>{1, 2}));
+    }
+    EXPECT_NE(h.snippet.find("«"), std::string::npos) << h.snippet;
+    EXPECT_NE(h.snippet.find("»"), std::string::npos) << h.snippet;
+  }
+  // Several clauses: pages matching any of them are hits.
+  r.query = "nascimento registro";
+  const std::vector<SearchHit> two = SearchOk(r);
+  ASSERT_EQ(two.size(), 1u);
+  EXPECT_EQ(two[0].pages, (std::vector<int>{1, 2}));
+}
+
+TEST_F(SqliteStoreTest, RanksDocumentsWithMoreAndBetterHitsFirst) {
+  SearchRequest r;
+  r.query = "certidão";
+  const std::vector<SearchHit> hits = SearchOk(r);
+  ASSERT_EQ(hits.size(), 4u);
+  // d3 says "certidão" four times on two pages.
+  EXPECT_EQ(hits[0].lot_id + "/" + hits[0].document_id, "L1/d3");
+  for (size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1].score, hits[i].score);
+  EXPECT_GT(hits[0].score, hits[1].score);
+  r.limit = 2;
+  EXPECT_EQ(SearchOk(r).size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, RePuttingReplacesTheDocument) {
+  Result<StoreStats> before = store_->Stats();
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->lots, 2);
+  EXPECT_EQ(before->documents, 4);
+  EXPECT_EQ(before->pages, 8);
+
+  // Same document, new text and fields, one page fewer; put it three times.
+  DocumentRecord d = Doc("L1", "d1", "certidao", {{"processo", "0002"}},
+                         {Page(1, 1, "Certidão de nascimento reemitida.")});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store_->PutDocument(d).ok());
+  Result<StoreStats> after = store_->Stats();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->documents, 4);
+  EXPECT_EQ(after->pages, 6);
+
+  EXPECT_EQ(Ids(SearchOk(Q("reemitida"))), std::vector<std::string>{"L1/d1"});
+  EXPECT_TRUE(SearchOk(Q("registro")).empty());  // old page 3 text is gone
+  EXPECT_TRUE(SearchOk(Q("processo:0001")).empty());
+  EXPECT_EQ(Ids(SearchOk(Q("processo:0002"))), std::vector<std::string>{"L1/d1"});
+  EXPECT_EQ(SearchOk(Q("nascimento")).size(), 1u);
+  store_.reset();
+
+  // The FTS index agrees with the pages table after all the replacing.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "index" / "acervo.db").c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, "INSERT INTO pages_fts(pages_fts, rank) VALUES('integrity-check', 1)",
+                         nullptr, nullptr, &err),
+            SQLITE_OK)
+      << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteStoreTest, UpsertLotKeepsDocuments) {
+  LotRecord lot = Lot("L1");
+  lot.finished_at = "2026-03-01T18:00:00Z";
+  lot.description = "caixa 1";
+  ASSERT_TRUE(store_->UpsertLot(lot).ok());
+  Result<StoreStats> stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->lots, 2);
+  EXPECT_EQ(stats->documents, 4);
+}
+
+TEST_F(SqliteStoreTest, GetAndListDocuments) {
+  Result<std::optional<DocumentRecord>> got = store_->GetDocument("L1", "d1");
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value());
+  const DocumentRecord& d = **got;
+  const DocumentRecord want = Corpus()[0];
+  EXPECT_EQ(d.title, want.title);
+  EXPECT_EQ(d.pdf_sha256, want.pdf_sha256);
+  EXPECT_EQ(d.page_count, 2);
+  ASSERT_EQ(d.pages.size(), 3u);
+  EXPECT_EQ(d.pages[1].in_pdf, false);
+  EXPECT_EQ(d.pages[1].pdf_page, 0);
+  EXPECT_TRUE(d.pages[1].blank);
+  EXPECT_EQ(d.pages[2].pdf_page, 2);
+  EXPECT_EQ(d.pages[0].text, want.pages[0].text);
+  EXPECT_EQ(d.pages[0].stages, want.pages[0].stages);
+  EXPECT_EQ(d.pages[0].mean_confidence, 91.5);
+  ASSERT_EQ(d.fields.size(), 3u);
+  EXPECT_EQ(d.fields[1].value, "15/03/2020");
+
+  Result<std::optional<DocumentRecord>> missing = store_->GetDocument("L1", "nope");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+
+  Result<std::vector<DocumentRecord>> list = store_->ListDocuments("L1");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[2].document_id, "d3");
+  EXPECT_EQ((*list)[0].pages.size(), 3u);
+  EXPECT_TRUE((*list)[0].pages[0].text.empty());
+  Result<std::vector<DocumentRecord>> none = store_->ListDocuments("nope");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(SqliteStoreTest, RejectsBadDocuments) {
+  struct Case {
+    DocumentRecord doc;
+    StatusCode code;
+  };
+  std::vector<Case> cases = {
+      {Doc("L9", "x", "t", {}, {}), StatusCode::kNotFound},
+      {Doc("", "x", "t", {}, {}), StatusCode::kInvalidArgument},
+      {Doc("L1", "", "t", {}, {}), StatusCode::kInvalidArgument},
+      {Doc("L1", "x", "t", {}, {Page(1, 1, "a"), Page(1, 2, "b")}), StatusCode::kInvalidArgument},
+      {Doc("L1", "x", "t", {}, {Page(0, 1, "a")}), StatusCode::kInvalidArgument},
+      {Doc("L1", "x", "t", {{" ", "v"}}, {}), StatusCode::kInvalidArgument},
+  };
+  PageRecord bad = Page(1, 1, "a");
+  bad.in_pdf = false;
+  cases.push_back({Doc("L1", "x", "t", {}, {bad}), StatusCode::kInvalidArgument});
+  for (const Case& c : cases) {
+    EXPECT_EQ(store_->PutDocument(c.doc).code(), c.code) << c.doc.lot_id << "/" << c.doc.document_id;
+  }
+  Result<StoreStats> stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->documents, 4);  // nothing half-stored
+  EXPECT_EQ(store_->UpsertLot(LotRecord{}).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SqliteStoreTest, BadQueriesAreInvalidArgumentWithPosition) {
+  struct Case {
+    SearchRequest request;
+    std::string message;
+  };
+  const Case cases[] = {
+      {Q("certidão \"de"), "unclosed quote at position 10"},
+      {Q("(a OR b"), "unclosed parenthesis at position 1"},
+      {Q("a AND"), "'AND' without a term after it at position 3"},
+      {Q(":x"), "empty field name at position 1"},
+      {Q("data:2020..x"), "bad range '2020..x': bounds must both be dates (YYYY-MM-DD or "
+                         "DD/MM/YYYY) or numbers at position 6"},
+      {Q("a", "", {}, 0), "search limit 0 is not within 1..10000"},
+      {Q("a", "", {{"", "x"}}), "field filter with an empty name"},
+  };
+  for (const Case& c : cases) {
+    Result<std::vector<SearchHit>> r = store_->Search(c.request);
+    ASSERT_FALSE(r.ok()) << c.request.query;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().message(), c.message);
+  }
+}
+
+// Random queries straight into the store: only OK or InvalidArgument, never
+// an SQL or FTS5 error, whatever the characters.
+TEST_F(SqliteStoreTest, FuzzedQueriesNeverReachSqliteAsSyntax) {
+  const std::string alphabet[] = {"certidão", "a", "ç", " ", " ", "\"", "(", ")", "*", "-", ":",
+                                  "..", "AND", "OR", "NOT", "NEAR", "data:", "type:", "lot:",
+                                  "2020-01-01", "5", "\xff", "'", ";", "^", "{", "}", "+",
+                                  "«", "…", "\\", "%", "_", "\x01", "DROP TABLE pages;--"};
+  std::mt19937 rng(777);
+  std::uniform_int_distribution<size_t> pick(0, std::size(alphabet) - 1);
+  std::uniform_int_distribution<int> len(1, 12);
+  int ok = 0;
+  for (int i = 0; i < 3000; ++i) {
+    SearchRequest r;
+    for (int n = len(rng); n > 0; --n) r.query += alphabet[pick(rng)];
+    Result<std::vector<SearchHit>> hits = store_->Search(r);
+    if (hits.ok()) {
+      ++ok;
+    } else {
+      ASSERT_EQ(hits.status().code(), StatusCode::kInvalidArgument)
+          << r.query << ": " << hits.status().ToString();
+    }
+  }
+  EXPECT_GT(ok, 300);
+  Result<StoreStats> stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->pages, 8);
+}
+
+// ----------------------------------------------------------- open/migrate --
+
+TEST(SqliteStoreOpenTest, MigrationsAreIdempotentOnReopen) {
+  TempDir dir;
+  const fs::path db_path = dir.path() / "acervo.db";
+  for (int i = 0; i < 3; ++i) {
+    std::unique_ptr<Store> store = OpenOrDie(db_path);
+    ASSERT_NE(store, nullptr);
+    if (i == 0) Fill(*store);
+    Result<StoreStats> stats = store->Stats();
+    ASSERT_TRUE(stats.ok());
+    EXPECT_EQ(stats->documents, 4);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*), max(version) FROM schema_version", -1, &stmt,
+                               nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), kSqliteSchemaVersion);
+  EXPECT_EQ(sqlite3_column_int(stmt, 1), kSqliteSchemaVersion);
+  sqlite3_finalize(stmt);
+  sqlite3_stmt* mode = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &mode, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(mode), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(mode, 0)), "wal");
+  sqlite3_finalize(mode);
+  // A schema from the future is refused rather than misread.
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version VALUES (99, 'later')", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Result<std::unique_ptr<Store>> newer = OpenSqliteStore(db_path);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_EQ(newer.status().code(), StatusCode::kUnavailable);
+}
+
+TEST(SqliteStoreOpenTest, RefusesWhatIsNotAStore) {
+  TempDir dir;
+  {
+    std::ofstream(dir.path() / "text.db") << "this is not a database, just some text....\n";
+  }
+  EXPECT_EQ(OpenSqliteStore(dir.path() / "text.db").status().code(), StatusCode::kCorrupt);
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "other.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(OpenSqliteStore(dir.path() / "other.db").status().code(), StatusCode::kCorrupt);
+
+  SqliteOptions no_create;
+  no_create.create_if_missing = false;
+  EXPECT_EQ(OpenSqliteStore(dir.path() / "missing.db", no_create).status().code(),
+            StatusCode::kNotFound);
+}
+
+// ------------------------------------------------------------ concurrency --
+
+constexpr int kDocsPerWriter = 200;
+
+// Opens its own store on `path` and writes kDocsPerWriter documents.
+Status WriteMany(const fs::path& path, const std::string& writer) {
+  Result<std::unique_ptr<Store>> store = OpenSqliteStore(path);
+  if (!store.ok()) return store.status();
+  ACERVO_RETURN_IF_ERROR((*store)->UpsertLot(Lot("LC")));
+  for (int i = 0; i < kDocsPerWriter; ++i) {
+    const std::string id = writer + "-" + std::to_string(i);
+    ACERVO_RETURN_IF_ERROR((*store)->PutDocument(
+        Doc("LC", id, "oficio", {{"n", std::to_string(i)}},
+            {Page(1, 1, "Ofício " + id + " certidão"), Page(2, 2, "página dois de " + id)})));
+  }
+  return Status::OK();
+}
+
+void ExpectAllWritten(const fs::path& path) {
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  Result<StoreStats> stats = store->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->lots, 1);
+  EXPECT_EQ(stats->documents, 2 * kDocsPerWriter);
+  EXPECT_EQ(stats->pages, 4 * kDocsPerWriter);
+  SearchRequest r;
+  r.query = "certidão";
+  r.limit = 10000;
+  Result<std::vector<SearchHit>> hits = store->Search(r);
+  ASSERT_TRUE(hits.ok());
+  EXPECT_EQ(hits->size(), static_cast<size_t>(2 * kDocsPerWriter));
+}
+
+TEST(SqliteStoreConcurrencyTest, TwoThreadsWithTheirOwnStoresBothSucceed) {
+  TempDir dir;
+  const fs::path path = dir.path() / "acervo.db";
+  Status a, b;
+  // Both open the brand-new file at once: the migration race is covered too.
+  std::thread ta([&] { a = WriteMany(path, "a"); });
+  std::thread tb([&] { b = WriteMany(path, "b"); });
+  ta.join();
+  tb.join();
+  EXPECT_TRUE(a.ok()) << a.ToString();
+  EXPECT_TRUE(b.ok()) << b.ToString();
+  ExpectAllWritten(path);
+}
+
+TEST(SqliteStoreConcurrencyTest, TwoProcessesBothSucceed) {
+  TempDir dir;
+  const fs::path path = dir.path() / "acervo.db";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Child: no gtest assertions here; the exit code is the verdict.
+    const Status s = WriteMany(path, "child");
+    if (!s.ok()) std::fprintf(stderr, "child: %s\n", s.ToString().c_str());
+    ::_exit(s.ok() ? 0 : 1);
+  }
+  const Status s = WriteMany(path, "parent");
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(child, &wstatus, 0), child);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0);
+  ExpectAllWritten(path);
+}
+
+TEST(SqliteStoreConcurrencyTest, OneStoreSharedByThreads) {
+  TempDir dir;
+  std::unique_ptr<Store> store = OpenOrDie(dir.path() / "acervo.db");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->UpsertLot(Lot("LS")).ok());
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const std::string id = std::to_string(t) + "-" + std::to_string(i);
+        if (!store->PutDocument(Doc("LS", id, "x", {}, {Page(1, 1, "texto " + id)})).ok()) {
+          ++failures;
+        }
+        if (!store->Search(Q("texto")).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  Result<StoreStats> stats = store->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->documents, 100);
+}
+
+}  // namespace
+}  // namespace acervo
