@@ -1,0 +1,78 @@
+// The lot model: what is in a lot folder and how its pages form documents.
+//
+// PlanLot() reads the folder (and its manifest.csv and profile.toml when
+// present), probes every image file for its page count without decoding
+// pixels, and returns the plan: input files, documents with their pages in
+// order, and every problem found, each naming the file (and page or manifest
+// line) and the reason. A problem with one file or one manifest row never
+// stops the plan: the affected document is marked failed and the rest of the
+// lot goes on. Only a lot that cannot be read at all (missing folder,
+// unparsable profile or manifest) fails PlanLot itself.
+//
+// Thread-safety: plain values.
+#ifndef ACERVO_PIPELINE_LOT_H_
+#define ACERVO_PIPELINE_LOT_H_
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "acervo/core/status.h"
+#include "acervo/pipeline/profile.h"
+
+namespace acervo {
+
+struct InputFile {
+  std::filesystem::path path;  // absolute or as given
+  std::string name;            // path relative to the lot folder
+  int pages = 0;               // 0 when the file could not be probed
+  Status status;               // why it could not be read
+};
+
+struct PageRef {
+  int file = 0;          // index into LotPlan::files
+  int page_in_file = 1;  // 1-based
+};
+
+struct DocumentPlan {
+  std::string id;         // as given (manifest) or the file's stem
+  std::string file_name;  // safe file-name form of id, unique in the lot
+  std::string type;
+  std::string title;
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<PageRef> pages;
+  std::vector<std::string> errors;  // non-empty: the document cannot be built
+};
+
+struct LotProblem {
+  std::string where;    // "manifest.csv line 4", "0003.tif page 2"
+  std::string message;  // the reason
+};
+
+struct LotPlan {
+  std::filesystem::path dir;
+  std::string lot_id;
+  LotProfile profile;
+  bool has_manifest = false;
+  std::vector<InputFile> files;
+  std::vector<DocumentPlan> documents;
+  std::vector<LotProblem> problems;   // errors: they make the run fail
+  std::vector<LotProblem> warnings;   // worth telling, not failures
+  int TotalPages() const;
+};
+
+struct PlanOptions {
+  std::string lot_id;  // overrides profile and folder name when set
+};
+
+Result<LotPlan> PlanLot(const std::filesystem::path& dir, const PlanOptions& options = {});
+
+// A file-name-safe form of a document id: keeps letters, digits, '.', '-',
+// '_' and non-ASCII UTF-8, replaces everything else (including '/' and '\')
+// with '_', and never starts with '.'.
+std::string SafeFileName(std::string_view id);
+
+}  // namespace acervo
+
+#endif  // ACERVO_PIPELINE_LOT_H_

@@ -1,0 +1,92 @@
+// Running one lot end to end: plan -> masters -> stages -> PDF -> store.
+//
+// The order of effects is the durability contract (docs/architecture.md):
+//  1. every input file is copied write-once into OUT/<lot>/masters/ with its
+//     SHA-256 before any processing (an unreadable input goes to
+//     OUT/<lot>/quarantine/ instead, with the reason beside it);
+//  2. pages run through the stage chain on a worker pool (one Tesseract
+//     engine per worker), pixels read from the master copy;
+//  3. a document's PDF is written under a temporary name and renamed when
+//     complete and verified;
+//  4. only then is its row committed to the store.
+// A document with any failed page is not produced (no PDF, no row); its
+// masters stay, and the report names the page and reason. Blank pages are
+// kept as masters and stored, but left out of the PDF.
+//
+// Re-running the same lot is safe: masters are idempotent, PDFs are replaced
+// atomically and rows are replaced in one transaction, so nothing is
+// duplicated; documents whose PDF and row are already complete for the same
+// masters are skipped.
+#ifndef ACERVO_PIPELINE_LOT_RUNNER_H_
+#define ACERVO_PIPELINE_LOT_RUNNER_H_
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "acervo/core/status.h"
+#include "acervo/pipeline/lot.h"
+
+namespace acervo {
+
+class Store;
+
+struct RunOptions {
+  std::filesystem::path lot_dir;
+  std::filesystem::path out_dir;
+  int jobs = 0;               // 0: number of cores
+  std::string languages;      // empty: the profile's
+  std::string lot_id;         // empty: profile or folder name
+  bool progress = true;       // progress lines on stderr
+  bool force = false;         // redo documents even when already complete
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct DocumentOutcome {
+  std::string id;
+  std::string pdf_path;  // empty when not produced
+  int pages = 0;         // pages in the PDF
+  int blank_pages = 0;
+  bool skipped = false;  // already complete from an earlier run
+  std::vector<std::string> errors;
+};
+
+struct StageTotals {
+  int runs = 0;
+  double ms = 0;
+};
+
+struct LotReport {
+  std::string lot_id;
+  std::filesystem::path lot_out_dir;
+  int total_pages = 0;
+  int processed_pages = 0;  // went through the stage chain
+  int blank_pages = 0;
+  int failed_pages = 0;
+  int flagged_pages = 0;    // low confidence, big skew, orientation fixed...
+  int documents_ok = 0;
+  int documents_failed = 0;
+  int documents_skipped = 0;
+  double seconds = 0;
+  double pages_per_minute = 0;
+  std::vector<DocumentOutcome> documents;
+  std::vector<LotProblem> problems;
+  std::vector<LotProblem> warnings;
+  std::map<std::string, StageTotals> stages;
+
+  bool HasErrors() const { return !problems.empty(); }
+  std::string ToJson() const;
+};
+
+// Runs the lot. Returns the report (check HasErrors()) when the lot could be
+// run at all, even if some pages or documents failed. Fails only when
+// nothing sensible can happen: unreadable lot folder, profile or manifest;
+// the store cannot be opened; no OCR engine can be built.
+Result<LotReport> RunLot(const RunOptions& options, Store& store);
+
+}  // namespace acervo
+
+#endif  // ACERVO_PIPELINE_LOT_RUNNER_H_

@@ -1,0 +1,29 @@
+// Loading one page of an image file as a Page ready for the stage chain.
+//
+// Resolution matters to every stage (deskew works at a fixed dpi, OCR's size
+// heuristics, the PDF page size). Files often lie: screenshots and some
+// scanner drivers write 72 or 96 dpi for 300-dpi scans. A resolution below
+// kMinPlausibleDpi, or none at all, is replaced by an estimate that assumes
+// the page is A4/Letter wide (clamped to 150..600 dpi), and the page is
+// flagged "no_dpi" or "implausible_dpi" so the report says so.
+#ifndef ACERVO_PIPELINE_PAGE_LOADER_H_
+#define ACERVO_PIPELINE_PAGE_LOADER_H_
+
+#include <filesystem>
+#include <string_view>
+
+#include "acervo/core/page.h"
+#include "acervo/core/status.h"
+
+namespace acervo {
+
+inline constexpr double kMinPlausibleDpi = 100;
+
+// Reads `path` and decodes page `page_in_file` (1-based). `name` is how the
+// file is called in messages (its name in the lot). Errors name the file and
+// page (Corrupt, InvalidArgument, NotFound, IOError).
+Result<Page> LoadPage(const std::filesystem::path& path, int page_in_file, std::string_view name);
+
+}  // namespace acervo
+
+#endif  // ACERVO_PIPELINE_PAGE_LOADER_H_

@@ -1,0 +1,33 @@
+#include "acervo/pipeline/page_loader.h"
+
+#include <algorithm>
+
+#include "acervo/core/files.h"
+#include "acervo/scanner/image_file.h"
+
+namespace acervo {
+
+Result<Page> LoadPage(const std::filesystem::path& path, int page_in_file, std::string_view name) {
+  Page page;
+  page.origin.source_path = std::string(name);
+  page.origin.page_in_file = page_in_file;
+  Result<std::vector<uint8_t>> bytes = ReadFile(path);
+  if (!bytes.ok()) return bytes.status().WithContext(page.origin.Describe());
+  ACERVO_ASSIGN_OR_RETURN(DecodedPage decoded, DecodeImagePage(*bytes, page_in_file - 1, name));
+  page.image = std::move(decoded.image);
+  bool have = decoded.dpi_x > 0 && decoded.dpi_y > 0;
+  if (have && decoded.dpi_x >= kMinPlausibleDpi && decoded.dpi_y >= kMinPlausibleDpi) {
+    page.dpi_x = decoded.dpi_x;
+    page.dpi_y = decoded.dpi_y;
+    page.dpi_from_file = true;
+    return page;
+  }
+  // Assume the shorter side is 8.27 in (A4) — Letter is within 3%.
+  int short_side = std::min(page.image.cols, page.image.rows);
+  double estimate = std::clamp(short_side / 8.27, 150.0, 600.0);
+  page.dpi_x = page.dpi_y = estimate;
+  page.AddFlag(have ? "implausible_dpi" : "no_dpi");
+  return page;
+}
+
+}  // namespace acervo

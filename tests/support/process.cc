@@ -1,0 +1,55 @@
+#include "support/process.h"
+
+#include <spawn.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace acervo::testing {
+
+ProcessResult RunProcess(const std::vector<std::string>& argv) {
+  ProcessResult r;
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path();
+  std::string tag = std::to_string(::getpid()) + "-" + std::to_string(std::rand());
+  fs::path out = dir / ("acervo-out-" + tag), err = dir / ("acervo-err-" + tag);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc == 0) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {}
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  r.out = ReadText(out.string());
+  r.err = ReadText(err.string());
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+std::string AcervoBinary() { return std::string(ACERVO_BINARY_DIR) + "/pipeline/acervo"; }
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace acervo::testing
