@@ -19,6 +19,6 @@ echo
 echo "== acervo search --store $out/acervo.db certidao"
 ./build/pipeline/acervo search --store "$out/acervo.db" certidao || true
 echo
-echo "== acervo search --store $out/acervo.db --json --field cpf=123.456.789-09"
-./build/pipeline/acervo search --store "$out/acervo.db" --json --field cpf=123.456.789-09 || true
+echo "== acervo search --store $out/acervo.db --json --field cpf=284.615.937-82"
+./build/pipeline/acervo search --store "$out/acervo.db" --json --field cpf=284.615.937-82 || true
 exit $status

@@ -204,6 +204,7 @@ TEST_F(DemoLotTest, SearchByMetadataFieldAndWithoutAccents) {
   for (const std::string& d : with_certidao) EXPECT_TRUE(got.count(d)) << d;
   for (const json& h : hits) {
     for (const char* key : {"document", "lot", "pdf", "pages", "snippet"}) EXPECT_TRUE(h.contains(key)) << key;
+    EXPECT_TRUE(fs::path(h["pdf"].get<std::string>()).is_absolute()) << "stored PDF paths must not depend on the cwd";
     EXPECT_TRUE(fs::exists(h["pdf"].get<std::string>()));
   }
 }

@@ -139,7 +139,8 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
   rep.warnings = plan.warnings;
   rep.total_pages = plan.TotalPages();
 
-  const fs::path lot_out = o.out_dir / SafeFileName(plan.lot_id);
+  // Absolute paths in the store: a search from any folder must open the PDF.
+  const fs::path lot_out = fs::absolute(o.out_dir).lexically_normal() / SafeFileName(plan.lot_id);
   const fs::path masters_dir = lot_out / "masters";
   const fs::path quarantine_dir = lot_out / "quarantine";
   rep.lot_out_dir = lot_out;

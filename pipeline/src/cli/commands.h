@@ -1,0 +1,14 @@
+// The factories of every acervo subcommand (one file each in cli/).
+#ifndef ACERVO_PIPELINE_CLI_COMMANDS_H_
+#define ACERVO_PIPELINE_CLI_COMMANDS_H_
+
+#include "cli/command.h"
+
+namespace acervo::cli {
+
+Command AddRunCommand(CLI::App& root, const Context& ctx);
+Command AddSearchCommand(CLI::App& root, const Context& ctx);
+
+}  // namespace acervo::cli
+
+#endif  // ACERVO_PIPELINE_CLI_COMMANDS_H_
