@@ -24,7 +24,7 @@ Result<Page> LoadPage(const std::filesystem::path& path, int page_in_file, std::
   }
   // Assume the shorter side is 8.27 in (A4) — Letter is within 3%.
   int short_side = std::min(page.image.cols, page.image.rows);
-  double estimate = std::clamp(short_side / 8.27, 150.0, 600.0);
+  double estimate = std::clamp(short_side / 8.27, 72.0, 600.0);
   page.dpi_x = page.dpi_y = estimate;
   page.AddFlag(have ? "implausible_dpi" : "no_dpi");
   return page;

@@ -1,5 +1,6 @@
 #include "acervo/stages/ocr/ocr.h"
 
+#include <leptonica/allheaders.h>
 #include <tesseract/baseapi.h>
 #include <tesseract/ocrclass.h>
 #include <tesseract/resultiterator.h>
@@ -55,6 +56,10 @@ Result<std::unique_ptr<PageStage>> OcrStage::Create(const OcrOptions& options) {
                                  " (install tesseract-ocr-" + l + ")");
     }
   }
+  // Leptonica reports recoverable internal conditions ("box outside
+  // rectangle") on stderr; they are not the operator's business and would
+  // drown the progress lines. Process-wide, but idempotent.
+  setMsgSeverity(L_SEVERITY_NONE);
   auto api = std::make_unique<tesseract::TessBaseAPI>();
   if (api->Init(dir.c_str(), options.languages.c_str(), tesseract::OEM_LSTM_ONLY) != 0) {
     return Status::Unavailable("OCR: Tesseract could not load '" + options.languages + "' from " + dir);

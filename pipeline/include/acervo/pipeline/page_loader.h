@@ -4,7 +4,7 @@
 // heuristics, the PDF page size). Files often lie: screenshots and some
 // scanner drivers write 72 or 96 dpi for 300-dpi scans. A resolution below
 // kMinPlausibleDpi, or none at all, is replaced by an estimate that assumes
-// the page is A4/Letter wide (clamped to 150..600 dpi), and the page is
+// the page is A4/Letter wide (clamped to 72..600 dpi), and the page is
 // flagged "no_dpi" or "implausible_dpi" so the report says so.
 #ifndef ACERVO_PIPELINE_PAGE_LOADER_H_
 #define ACERVO_PIPELINE_PAGE_LOADER_H_
