@@ -1,0 +1,149 @@
+// acervo scan: drive a scanner (SANE or TWAIN) into a lot folder, one master
+// per page as it arrives, pausing on jams and resuming where it stopped.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "acervo/pipeline/profile.h"
+#include "acervo/scanner/lot_capture.h"
+#include "acervo/scanner/sane_source.h"
+#include "acervo/scanner/twain_source.h"
+#include "cli/commands.h"
+
+namespace acervo::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct ScanArgs {
+  std::string driver;
+  std::string device;
+  fs::path lot;
+  std::string source;
+  bool duplex = false;
+  double resolution = 0;
+  std::string mode;
+  std::vector<std::string> options;
+  bool resume = false;
+  bool json = false;
+  bool quiet = false;
+  std::string dsm;
+  std::string transfer;
+};
+
+// Flags win over the lot profile's [scanner] defaults.
+Result<ScanSettings> Settings(const ScanArgs& a, const ScannerProfile& prof, std::string* driver) {
+  ScanSettings s;
+  *driver = !a.driver.empty() ? a.driver : !prof.driver.empty() ? prof.driver : "sane";
+  s.device = !a.device.empty() ? a.device : prof.device;
+  s.source = !a.source.empty() ? a.source : prof.source;
+  s.mode = !a.mode.empty() ? a.mode : prof.mode;
+  s.resolution = a.resolution > 0 ? a.resolution : prof.resolution;
+  s.duplex = a.duplex || prof.duplex;
+  s.options = prof.options;
+  for (const std::string& o : a.options) {
+    ACERVO_ASSIGN_OR_RETURN(auto kv, ParseRawOption(o));
+    s.options.push_back(std::move(kv));
+  }
+  return s;
+}
+
+int ExitFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound: return kExitUsage;  // a name on the line is wrong
+    case StatusCode::kDeviceError: return kExitDevice;
+    case StatusCode::kCancelled: return kExitInterrupted;
+    default: return kExitCannotRun;
+  }
+}
+
+}  // namespace
+
+Command AddScanCommand(CLI::App& root, const Context& ctx) {
+  auto a = std::make_shared<ScanArgs>();
+  CLI::App* cmd = root.add_subcommand("scan", "Scan pages from a SANE or TWAIN scanner into a lot folder");
+  cmd->add_option("--driver", a->driver, "sane or twain (default: profile's, else sane)")
+      ->check(CLI::IsMember({"sane", "twain"}));
+  cmd->add_option("--device", a->device, "Device name (see `acervo devices`; default: profile's)");
+  cmd->add_option("--lot", a->lot, "Lot folder the masters go to (created when missing)")->required();
+  cmd->add_option("--source", a->source, "flatbed or adf")->check(CLI::IsMember({"flatbed", "adf"}));
+  cmd->add_flag("--duplex", a->duplex, "Scan both sides");
+  cmd->add_option("--resolution", a->resolution, "Resolution in dpi")->check(CLI::Range(1.0, 19200.0));
+  cmd->add_option("--mode", a->mode, "bw, gray or color")->check(CLI::IsMember({"bw", "gray", "color"}));
+  cmd->add_option("--option", a->options, "Raw device option NAME=VALUE (repeatable, applied in order)");
+  cmd->add_flag("--resume", a->resume, "Continue a paused lot after its last complete page");
+  cmd->add_option("--twain-dsm", a->dsm, "TWAIN Data Source Manager library (default: libtwaindsm.so)");
+  cmd->add_option("--transfer", a->transfer, "TWAIN transfer: memory or native (default: memory if offered)")
+      ->check(CLI::IsMember({"memory", "native"}));
+  cmd->add_flag("--json", a->json, "Print the session report as JSON on stdout");
+  cmd->add_flag("--quiet,-q", a->quiet, "No progress on stderr");
+  return {cmd, [a, &ctx]() -> int {
+            ScannerProfile prof;
+            fs::path profile_path = a->lot / "profile.toml";
+            if (fs::exists(profile_path)) {
+              Result<LotProfile> p = LoadProfile(profile_path);
+              if (!p.ok()) {
+                std::fprintf(stderr, "acervo scan: %s\n", p.status().ToString().c_str());
+                return kExitUsage;
+              }
+              prof = p->scanner;
+            }
+            std::string driver;
+            Result<ScanSettings> settings = Settings(*a, prof, &driver);
+            if (!settings.ok()) {
+              std::fprintf(stderr, "acervo scan: %s\n", settings.status().ToString().c_str());
+              return kExitUsage;
+            }
+            Result<std::unique_ptr<Source>> source = Status::Internal("no driver");
+            if (driver == "twain") {
+              source = OpenTwainSource(*settings, TwainOptions{a->dsm, a->transfer});
+            } else {
+              source = OpenSaneSource(*settings);
+            }
+            if (!source.ok()) {
+              std::fprintf(stderr, "acervo scan: %s\n", source.status().ToString().c_str());
+              return ExitFor(source.status());
+            }
+            CaptureOptions o;
+            o.lot_dir = a->lot;
+            o.resume = a->resume;
+            o.driver = driver;
+            o.device = settings->device;
+            o.cancel = ctx.cancel;
+            auto start = std::chrono::steady_clock::now();
+            int session_pages = 0;
+            o.on_page = [&](const JournalPage& p) -> Status {
+              ++session_pages;
+              if (!a->quiet) {
+                double min = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
+                std::fprintf(stderr, "[scan] page %d -> %s (%s), %d this session, %.1f pages/min\n", p.sequence,
+                             p.file.c_str(), p.side.c_str(), session_pages, min > 0 ? session_pages / min : 0.0);
+              }
+              return Status::OK();
+            };
+            CaptureReport r;
+            Status s = CaptureLot(**source, o, &r);
+            source->reset();  // close the device before reporting
+            if (a->json) {
+              nlohmann::json j = {{"lot", a->lot.string()},     {"driver", driver},
+                                  {"device", settings->device}, {"first_sequence", r.first_sequence},
+                                  {"pages", r.pages},           {"total_pages", r.total_pages},
+                                  {"adopted", r.adopted},       {"seconds", r.seconds},
+                                  {"status", std::string(StatusCodeName(s.code()))},
+                                  {"message", s.message()}};
+              std::printf("%s\n", j.dump(2).c_str());
+            } else {
+              std::printf("Lot %s: %d pages scanned this session (from %s), %d complete pages in the lot\n",
+                          a->lot.c_str(), r.pages, MasterFileName(r.first_sequence).c_str(), r.total_pages);
+            }
+            if (!s.ok()) std::fprintf(stderr, "acervo scan: %s\n", s.ToString().c_str());
+            return ExitFor(s);
+          }};
+}
+
+}  // namespace acervo::cli

@@ -1,0 +1,72 @@
+// Scenario: `acervo scan --driver twain` end to end, through the DSM loaded
+// with dlopen (a DSM and data source built by the tests; see
+// scanner-drivers/twain/testdata): the source is listed by `acervo devices`,
+// a 5-sheet feed becomes 5 masters, a jam at sheet 3 exits 4 with the TWAIN
+// condition, and --resume continues the numbering with the reloaded sheets.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "acervo/core/files.h"
+#include "acervo/scanner/image_file.h"
+#include "acervo/scanner/lot_capture.h"
+#include "support/process.h"
+
+namespace acervo {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(TwainScanTest, FeedJamAndResumeThroughTheCommandLine) {
+  fs::path root = fs::temp_directory_path() / ("acervo-twain-cli-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  ::setenv("ACERVO_TEST_TWAIN_DS", ACERVO_TEST_TWAIN_DS_LIB, 1);
+  const std::string lot = (root / "lot").string();
+  const std::vector<std::string> base = {testing::AcervoBinary(), "scan", "--driver", "twain", "--twain-dsm",
+                                         ACERVO_TEST_TWAIN_DSM, "--device", "Acervo Test Source", "--source", "adf",
+                                         "--mode", "gray", "--resolution", "150", "--lot", lot};
+
+  testing::ProcessResult devices = testing::RunProcess(
+      {testing::AcervoBinary(), "devices", "--driver", "twain", "--twain-dsm", ACERVO_TEST_TWAIN_DSM});
+  ASSERT_EQ(devices.exit_code, 0) << devices.err;
+  EXPECT_NE(devices.out.find("Acervo Test Source"), std::string::npos) << devices.out;
+
+  ::setenv("ACERVO_TEST_TWAIN_PAGES", "5", 1);
+  ::setenv("ACERVO_TEST_TWAIN_JAM_AT", "3", 1);
+  testing::ProcessResult jam = testing::RunProcess(base);
+  EXPECT_EQ(jam.exit_code, 4) << jam.err;
+  EXPECT_NE(jam.err.find("TWCC_PAPERJAM"), std::string::npos) << jam.err;
+  EXPECT_TRUE(fs::exists(fs::path(lot) / "0002.tif"));
+  EXPECT_FALSE(fs::exists(fs::path(lot) / "0003.tif"));
+
+  // Sheets 3..5 reloaded.
+  ::setenv("ACERVO_TEST_TWAIN_JAM_AT", "0", 1);
+  ::setenv("ACERVO_TEST_TWAIN_PAGES", "3", 1);
+  ::setenv("ACERVO_TEST_TWAIN_FIRST_SHEET", "3", 1);
+  std::vector<std::string> resume = base;
+  resume.push_back("--resume");
+  testing::ProcessResult resumed = testing::RunProcess(resume);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  Result<ScanJournal> journal = ReadScanJournal(lot);
+  ASSERT_TRUE(journal.ok());
+  ASSERT_EQ(journal->pages.size(), 5u);
+  for (int sheet = 1; sheet <= 5; ++sheet) {
+    const std::string name = MasterFileName(sheet);
+    Result<DecodedPage> d = DecodeImagePage(*ReadFile(fs::path(lot) / name), 0, name);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_DOUBLE_EQ(d->dpi_x, 150);
+    // The test source encodes the sheet: sample(0, 0) = 17 * sheet.
+    EXPECT_EQ(d->image.at<uint8_t>(0, 0), (17 * sheet) & 255) << name;
+  }
+  EXPECT_FALSE(fs::exists(fs::path(lot) / "0006.tif"));
+
+  testing::ProcessResult missing = testing::RunProcess(
+      {testing::AcervoBinary(), "scan", "--driver", "twain", "--twain-dsm", "/nonexistent/libtwaindsm.so",
+       "--lot", (root / "other").string()});
+  EXPECT_EQ(missing.exit_code, 3) << missing.err;
+  EXPECT_NE(missing.err.find("/nonexistent/libtwaindsm.so"), std::string::npos) << missing.err;
+  if (!::testing::Test::HasFailure()) fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace acervo
