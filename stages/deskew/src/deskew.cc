@@ -200,6 +200,11 @@ Result<SkewEstimate> DetectSkew(const cv::Mat& image, const DeskewOptions& optio
   cv::Mat gray = ToGray(small);
   cv::Mat binary;
   cv::threshold(gray, binary, 0, 255, cv::THRESH_BINARY_INV | cv::THRESH_OTSU);
+  // Light text on a dark background (slides, negatives): the "ink" is then
+  // most of the page; the text lines are the other class.
+  if (cv::countNonZero(binary) > 0.5 * static_cast<double>(binary.total())) {
+    cv::bitwise_not(binary, binary);
+  }
 
   const int margin_x = static_cast<int>(binary.cols * options.margin_fraction);
   const int margin_y = static_cast<int>(binary.rows * options.margin_fraction);

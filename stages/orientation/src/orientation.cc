@@ -92,6 +92,7 @@ OrientationDetector::~OrientationDetector() {
 Result<std::unique_ptr<OrientationDetector>> OrientationDetector::Create(
     const OrientationOptions& options) {
   ACERVO_RETURN_IF_ERROR(ValidateOrientationOptions(options));
+  ACERVO_RETURN_IF_ERROR(ValidateFastOrientationOptions(options.fast_options));
   const std::string dir = TessdataDir(options);
   auto api = std::make_unique<tesseract::TessBaseAPI>();
   // OSD is a legacy-engine model: OEM_TESSERACT_ONLY loads it without
@@ -183,13 +184,41 @@ cv::Mat UprightImage(const cv::Mat& image, int orientation_deg) {
 Result<std::unique_ptr<PageStage>> OrientationStage::Create(const OrientationOptions& options) {
   ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<OrientationDetector> detector,
                           OrientationDetector::Create(options));
-  return std::unique_ptr<PageStage>(new OrientationStage(std::move(detector)));
+  return std::unique_ptr<PageStage>(new OrientationStage(options, std::move(detector)));
+}
+
+Result<OrientationEstimate> DetectOrientationFastThenOsd(OrientationDetector& osd,
+                                                         const OrientationOptions& options,
+                                                         const cv::Mat& image, double dpi) {
+  FastOrientation fast;
+  if (options.fast) {
+    ACERVO_ASSIGN_OR_RETURN(fast, DetectOrientationFast(image, options.fast_options, dpi));
+    if (fast.confident) {
+      OrientationEstimate est;
+      est.orientation_deg = est.raw_orientation_deg = fast.orientation_deg;
+      est.detected = true;
+      est.fast = true;
+      // Report the up/down margin on OSD's scale of trust (0..100).
+      const int votes = fast.ascenders + fast.descenders;
+      est.confidence = votes > 0 ? 100.0f * std::abs(fast.ascenders - fast.descenders) / votes : 0;
+      return est;
+    }
+  }
+  ACERVO_ASSIGN_OR_RETURN(OrientationEstimate est, osd.DetectOrientation(image, dpi));
+  // OSD unsure but pointing where the fast detector leans: two independent
+  // methods agreeing is trusted (forms and tables, where each alone is weak).
+  if (options.fast && est.orientation_deg == 0 && est.detected && fast.leans &&
+      est.raw_orientation_deg == fast.best_guess_deg) {
+    est.orientation_deg = est.raw_orientation_deg;
+  }
+  return est;
 }
 
 Result<Page> OrientationStage::Run(Page page, const PageContext& ctx) {
   if (ctx.Cancelled()) return Status::Cancelled("orientation: cancelled");
-  ACERVO_ASSIGN_OR_RETURN(OrientationEstimate est,
-                          detector_->DetectOrientation(page.image, page.dpi_y));
+  ACERVO_ASSIGN_OR_RETURN(
+      OrientationEstimate est,
+      DetectOrientationFastThenOsd(*detector_, options_, page.image, page.dpi_y));
   page.orientation_deg = est.orientation_deg;
   page.orientation_confidence = est.confidence;
   if (est.orientation_deg != 0) {

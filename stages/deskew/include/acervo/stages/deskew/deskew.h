@@ -8,7 +8,8 @@
 // angle > 0 means the content is rotated counter-clockwise as displayed (text
 // lines rise to the right). The correction rotates by -angle.
 //
-// Method: the page is reduced to ~work_dpi, binarised with Otsu, and its dark
+// Method: the page is reduced to ~work_dpi, binarised with Otsu (inverted
+// when most of it comes out dark: light text on a dark ground), and its dark
 // pixels (outside a margin band, where scanner borders live) are gathered
 // into weighted points. For each candidate angle the points are projected
 // onto the axis perpendicular to the text lines and the sum of squares of the
@@ -99,7 +100,7 @@ cv::Mat RotateImage(const cv::Mat& image, double deg,
 class DeskewStage : public PageStage {
  public:
   static constexpr std::string_view kName = "deskew";
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;
 
   // InvalidArgument for bad options.
   static Result<std::unique_ptr<PageStage>> Create(const DeskewOptions& options);
