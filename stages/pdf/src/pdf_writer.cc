@@ -4,14 +4,19 @@
 #include <podofo/podofo.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 #include <random>
 #include <system_error>
 
 #include "acervo/core/files.h"
+#include "acervo/stages/pdf/pdf_inspect.h"
+#include "signature.h"
 #include "text_layer.h"
 
 namespace acervo {
@@ -29,7 +34,11 @@ namespace {
 
 constexpr char kProducer[] = "Acervo 0.1 (PoDoFo 0.9.8)";
 constexpr char kImageName[] = "Im0";
-constexpr char kFontName[] = "F0";
+constexpr char kFontPrefix[] = "F";
+// The custom XMP schema of the Decreto 10.278/2020 Annex II fields
+// (docs/pdf.md). A URN: the schema is ours and needs no web address.
+constexpr char kArchivalNamespace[] = "urn:acervo:xmp:decreto-10278:1.0#";
+constexpr char kArchivalPrefix[] = "d10278";
 
 std::string PodofoMessage(const PoDoFo::PdfError& e) {
   std::string msg = PoDoFo::PdfError::ErrorName(e.GetError()) != nullptr
@@ -114,7 +123,51 @@ void SetRawStream(PdfObject* obj, const char* data, size_t size) {
   obj->GetStream()->SetRawData(&in, static_cast<PoDoFo::pdf_long>(size));
 }
 
-std::string BuildXmp(const PdfDocumentInfo& info, std::time_t created, bool claim_pdfa) {
+// One property of the Decreto 10.278 schema: XMP name, Info key, value and
+// the description that the pdfaExtension schema carries for readers.
+struct ArchivalProperty {
+  const char* xmp;
+  const char* info;
+  const char* description;
+  std::string value;
+};
+
+std::vector<ArchivalProperty> ArchivalProperties(const PdfDocumentInfo& info) {
+  const ArchivalMetadata& m = info.archival;
+  std::string hashes;
+  for (const std::string& h : info.master_sha256) {
+    if (!hashes.empty()) hashes += ' ';
+    hashes += h;
+  }
+  return {
+      {"assunto", "Assunto", "Assunto", m.assunto},
+      {"autor", "Autor", "Autor (nome)", m.autor},
+      {"dataDigitalizacao", "DataDigitalizacao", "Data da digitalizacao", m.data_digitalizacao},
+      {"localDigitalizacao", "LocalDigitalizacao", "Local da digitalizacao", m.local_digitalizacao},
+      {"identificadorDocumentoDigital", "IdentificadorDocumentoDigital",
+       "Identificador do documento digital", m.identificador},
+      {"responsavelDigitalizacao", "ResponsavelDigitalizacao", "Responsavel pela digitalizacao",
+       m.responsavel_digitalizacao},
+      {"titulo", "Titulo", "Titulo", m.titulo},
+      {"tipoDocumental", "TipoDocumental", "Tipo documental", m.tipo_documental},
+      {"hashSha256", "HashSha256",
+       "Hash SHA-256 (hex) das imagens matrizes, na ordem das paginas, separados por espaco", hashes},
+      {"classe", "Classe", "Classe (orgaos publicos)", m.classe},
+      {"dataProducao", "DataProducao", "Data de producao do documento original (orgaos publicos)",
+       m.data_producao},
+      {"destinacaoPrevista", "DestinacaoPrevista",
+       "Destinacao prevista: eliminacao ou guarda permanente (orgaos publicos)",
+       m.destinacao_prevista},
+      {"genero", "Genero", "Genero (orgaos publicos)", m.genero},
+      {"prazoGuarda", "PrazoGuarda", "Prazo de guarda (orgaos publicos)", m.prazo_guarda},
+  };
+}
+
+// The XMP packet. PDF/A wants every property either from a predefined schema
+// (dc, xmp, pdf, pdfaid) or described in a pdfaExtension schema in the same
+// packet, and the Info entries Title/Author/Subject/Keywords/Creator/Producer
+// and the dates mirrored exactly (ISO 19005-1, 6.7.3).
+std::string BuildXmp(const PdfDocumentInfo& info, std::time_t created, const char* pdfa_part) {
   std::string x =
       "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
       "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
@@ -136,6 +189,10 @@ std::string BuildXmp(const PdfDocumentInfo& info, std::time_t created, bool clai
   if (!info.document_id.empty()) {
     x += "<dc:identifier>" + XmlEscape(info.document_id) + "</dc:identifier>\n";
   }
+  if (!info.archival.tipo_documental.empty()) {
+    x += "<dc:type><rdf:Bag><rdf:li>" + XmlEscape(info.archival.tipo_documental) +
+         "</rdf:li></rdf:Bag></dc:type>\n";
+  }
   x += "</rdf:Description>\n"
        "<rdf:Description rdf:about=\"\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\">\n"
        "<xmp:CreateDate>" +
@@ -156,15 +213,51 @@ std::string BuildXmp(const PdfDocumentInfo& info, std::time_t created, bool clai
     x += "<pdf:Keywords>" + XmlEscape(info.keywords) + "</pdf:Keywords>\n";
   }
   x += "</rdf:Description>\n";
-  if (claim_pdfa) {
+
+  // The Decreto 10.278 values, then the schema that declares them.
+  std::vector<ArchivalProperty> props = ArchivalProperties(info);
+  x += std::string("<rdf:Description rdf:about=\"\" xmlns:") + kArchivalPrefix + "=\"" +
+       kArchivalNamespace + "\">\n";
+  for (const ArchivalProperty& p : props) {
+    if (p.value.empty()) continue;
+    x += std::string("<") + kArchivalPrefix + ":" + p.xmp + ">" + XmlEscape(p.value) + "</" +
+         kArchivalPrefix + ":" + p.xmp + ">\n";
+  }
+  x += "</rdf:Description>\n";
+  if (pdfa_part != nullptr) {
+    x += "<rdf:Description rdf:about=\"\" "
+         "xmlns:pdfaExtension=\"http://www.aiim.org/pdfa/ns/extension/\" "
+         "xmlns:pdfaSchema=\"http://www.aiim.org/pdfa/ns/schema#\" "
+         "xmlns:pdfaProperty=\"http://www.aiim.org/pdfa/ns/property#\">\n"
+         "<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType=\"Resource\">\n"
+         "<pdfaSchema:schema>Decreto 10.278/2020, Anexo II: metadados de documentos "
+         "digitalizados</pdfaSchema:schema>\n"
+         "<pdfaSchema:namespaceURI>" +
+         std::string(kArchivalNamespace) +
+         "</pdfaSchema:namespaceURI>\n"
+         "<pdfaSchema:prefix>" +
+         kArchivalPrefix +
+         "</pdfaSchema:prefix>\n"
+         "<pdfaSchema:property><rdf:Seq>\n";
+    for (const ArchivalProperty& p : props) {
+      x += std::string("<rdf:li rdf:parseType=\"Resource\"><pdfaProperty:name>") + p.xmp +
+           "</pdfaProperty:name><pdfaProperty:valueType>Text</pdfaProperty:valueType>"
+           "<pdfaProperty:category>external</pdfaProperty:category><pdfaProperty:description>" +
+           p.description + "</pdfaProperty:description></rdf:li>\n";
+    }
+    x += "</rdf:Seq></pdfaSchema:property>\n"
+         "</rdf:li></rdf:Bag></pdfaExtension:schemas>\n"
+         "</rdf:Description>\n";
     x += "<rdf:Description rdf:about=\"\" xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\">\n"
-         "<pdfaid:part>1</pdfaid:part>\n"
+         "<pdfaid:part>" +
+         std::string(pdfa_part) +
+         "</pdfaid:part>\n"
          "<pdfaid:conformance>B</pdfaid:conformance>\n"
          "</rdf:Description>\n";
   }
   x += "</rdf:RDF>\n</x:xmpmeta>\n";
   // Padding lets an editor update the packet in place (XMP spec, 2 KB is usual).
-  x += std::string(20, ' ') + "\n";
+  x += std::string(2048, ' ') + "\n";
   x += "<?xpacket end=\"w\"?>";
   return x;
 }
@@ -178,47 +271,6 @@ int IccComponents(const std::vector<char>& icc) {
   if (space == "GRAY") return 1;
   if (space == "CMYK") return 4;
   return 0;
-}
-
-// Counts the leaf pages of the page tree below `node`, resolving references
-// through `objs`. -1 when the tree is malformed (a missing node, a loop, or
-// absurd depth).
-int CountPages(PoDoFo::PdfVecObjects& objs, const PdfObject* node, int depth) {
-  if (node != nullptr && node->IsReference()) node = objs.GetObject(node->GetReference());
-  if (node == nullptr || !node->IsDictionary() || depth > 64) return -1;
-  const PdfObject* type = node->GetDictionary().GetKey(PdfName("Type"));
-  if (type != nullptr && type->IsName() && type->GetName() == PdfName("Page")) return 1;
-  const PdfObject* kids = node->GetDictionary().GetKey(PdfName("Kids"));
-  if (kids != nullptr && kids->IsReference()) kids = objs.GetObject(kids->GetReference());
-  if (kids == nullptr || !kids->IsArray()) return -1;
-  int total = 0;
-  for (const PdfObject& kid : kids->GetArray()) {
-    int n = CountPages(objs, &kid, depth + 1);
-    if (n < 0) return -1;
-    total += n;
-  }
-  return total;
-}
-
-// Re-reads the PDF with PoDoFo's parser (the one PdfMemDocument uses; used
-// directly because PdfMemDocument logs the trailer to stderr on every load)
-// and returns the number of pages its page tree holds.
-Result<int> PagesOnDisk(const fs::path& path) {
-  try {
-    PoDoFo::PdfVecObjects objs;
-    objs.SetAutoDelete(true);  // the vector owns what the parser reads
-    PoDoFo::PdfParser parser(&objs, path.c_str(), /*bLoadOnDemand=*/true);
-    const PdfObject* trailer = parser.GetTrailer();
-    const PdfObject* root =
-        trailer != nullptr ? trailer->GetDictionary().GetKey(PdfName("Root")) : nullptr;
-    if (root != nullptr && root->IsReference()) root = objs.GetObject(root->GetReference());
-    if (root == nullptr || !root->IsDictionary()) return Status::Corrupt("no catalog");
-    int n = CountPages(objs, root->GetDictionary().GetKey(PdfName("Pages")), 0);
-    if (n < 0) return Status::Corrupt("malformed page tree");
-    return n;
-  } catch (const PoDoFo::PdfError& e) {
-    return Status::Corrupt(PodofoMessage(e));
-  }
 }
 
 // PoDoFo 0.9.8 derives the trailer /ID from the Info dictionary as it is when
@@ -238,22 +290,40 @@ Status MakeIdUnique(const fs::path& path) {
   if (::pread(fd, tail.data(), tail.size(), start) != static_cast<ssize_t>(tail.size())) {
     return Status::IOError("cannot read " + path.string());
   }
-  const std::string_view kKey = "/ID[<";
-  size_t at = tail.rfind(kKey);
-  // Expect <32 hex><32 hex> exactly; anything else is left alone.
-  if (at == std::string::npos || at + kKey.size() + 32 + 2 + 32 + 1 > tail.size() ||
-      tail.compare(at + kKey.size() + 32, 2, "><") != 0) {
-    return Status::OK();
-  }
+  // "/ID [ <32 hex> <32 hex> ]" in clean mode, "/ID[<..><..>]" in compact
+  // mode: find both hex strings; anything unexpected is left alone.
+  size_t at = tail.rfind("/ID");
+  if (at == std::string::npos) return Status::OK();
+  size_t i = at + 3;
+  auto skip_space = [&] {
+    while (i < tail.size() && std::isspace(static_cast<unsigned char>(tail[i]))) ++i;
+  };
+  auto hex_string = [&]() -> size_t {  // start of the hex digits, or npos
+    skip_space();
+    if (i >= tail.size() || tail[i] != '<') return std::string::npos;
+    const size_t start = i + 1;
+    if (start + 33 > tail.size() || tail[start + 32] != '>') return std::string::npos;
+    for (size_t k = start; k < start + 32; ++k) {
+      if (!std::isxdigit(static_cast<unsigned char>(tail[k]))) return std::string::npos;
+    }
+    i = start + 33;
+    return start;
+  };
+  skip_space();
+  if (i >= tail.size() || tail[i] != '[') return Status::OK();
+  ++i;
+  const size_t first_at = hex_string();
+  const size_t second_at = first_at == std::string::npos ? std::string::npos : hex_string();
+  if (second_at == std::string::npos) return Status::OK();
   std::random_device rd;
   std::string hex;
-  for (int i = 0; i < 4; ++i) {
+  for (int k = 0; k < 4; ++k) {
     char buf[9];
     std::snprintf(buf, sizeof(buf), "%08X", static_cast<unsigned>(rd()));
     hex += buf;
   }
-  const off_t first = start + static_cast<off_t>(at + kKey.size());
-  if (::pwrite(fd, hex.data(), 32, first) != 32 || ::pwrite(fd, hex.data(), 32, first + 34) != 32) {
+  if (::pwrite(fd, hex.data(), 32, start + static_cast<off_t>(first_at)) != 32 ||
+      ::pwrite(fd, hex.data(), 32, start + static_cast<off_t>(second_at)) != 32) {
     return Status::IOError("cannot write the document ID of " + path.string());
   }
   return Status::OK();
@@ -296,9 +366,76 @@ struct PdfWriter::Document {
   fs::path final_path;
   fs::path temp_path;
   std::unique_ptr<StreamedDocument> pdf;
-  PdfReference font;
+  // Shared by every font variant: the font program, the CID->glyph map and
+  // the ToUnicode CMap (all streams, written once).
+  PdfReference font_file;
+  PdfReference cid_to_gid;
+  PdfReference to_unicode;
+  // The Type0 font of each variant used so far (text_layer.h FontMetrics).
+  std::map<pdf_internal::FontMetrics, PdfReference> fonts;
+  PdfReference widget;  // the signature widget, when signing
   int pages = 0;
 };
+
+namespace {
+
+// A Type0 font of the glyphless font program whose descriptor has the
+// variant's Ascent/Descent (text_layer.h: this is what makes a word's
+// extracted box its OCR box). Only dictionaries: safe to create at any time
+// in a streamed document.
+PdfReference CreateFontVariant(PoDoFo::PdfVecObjects& objs, const PdfReference& font_file,
+                               const PdfReference& cid_to_gid, const PdfReference& to_unicode,
+                               pdf_internal::FontMetrics m) {
+  PdfObject* descriptor = objs.CreateObject("FontDescriptor");
+  {
+    PdfDictionary& d = descriptor->GetDictionary();
+    d.AddKey(PdfName("FontName"), PdfName("GlyphLessFont"));
+    d.AddKey(PdfName("Flags"), Int(5));  // FixedPitch + Symbolic
+    PdfArray bbox;
+    bbox.push_back(Int(0));
+    bbox.push_back(Int(0));
+    bbox.push_back(Int(pdf_internal::kGlyphWidth));
+    bbox.push_back(Int(1000));
+    d.AddKey(PdfName("FontBBox"), bbox);
+    d.AddKey(PdfName("ItalicAngle"), Int(0));
+    d.AddKey(PdfName("Ascent"), Int(m.ascent));
+    // Poppler reads a Descent of 0 as "unset" and substitutes its own; -1 is
+    // as good as nothing and is taken as given.
+    d.AddKey(PdfName("Descent"), Int(m.descent == 0 ? -1 : -m.descent));
+    d.AddKey(PdfName("CapHeight"), Int(1000));
+    d.AddKey(PdfName("StemV"), Int(80));
+    d.AddKey(PdfName("FontFile2"), font_file);
+  }
+  PdfObject* cid_font = objs.CreateObject("Font");
+  {
+    PdfDictionary& d = cid_font->GetDictionary();
+    d.AddKey(PdfName("Subtype"), PdfName("CIDFontType2"));
+    d.AddKey(PdfName("BaseFont"), PdfName("GlyphLessFont"));
+    PdfDictionary sysinfo;
+    sysinfo.AddKey(PdfName("Registry"), PdfString("Adobe"));
+    sysinfo.AddKey(PdfName("Ordering"), PdfString("Identity"));
+    sysinfo.AddKey(PdfName("Supplement"), Int(0));
+    d.AddKey(PdfName("CIDSystemInfo"), sysinfo);
+    d.AddKey(PdfName("FontDescriptor"), descriptor->Reference());
+    // Every CID is glyph 1, whose advance in pdf.ttf is 1024/2048 em.
+    d.AddKey(PdfName("DW"), Int(pdf_internal::kGlyphWidth));
+    d.AddKey(PdfName("CIDToGIDMap"), cid_to_gid);
+  }
+  PdfObject* type0 = objs.CreateObject("Font");
+  {
+    PdfDictionary& d = type0->GetDictionary();
+    d.AddKey(PdfName("Subtype"), PdfName("Type0"));
+    d.AddKey(PdfName("BaseFont"), PdfName("GlyphLessFont"));
+    d.AddKey(PdfName("Encoding"), PdfName("Identity-H"));
+    PdfArray descendants;
+    descendants.push_back(cid_font->Reference());
+    d.AddKey(PdfName("DescendantFonts"), descendants);
+    d.AddKey(PdfName("ToUnicode"), to_unicode);
+  }
+  return type0->Reference();
+}
+
+}  // namespace
 
 PdfPageInput PdfPageInputFromPage(const Page& page) {
   PdfPageInput in;
@@ -309,8 +446,14 @@ PdfPageInput PdfPageInputFromPage(const Page& page) {
   return in;
 }
 
-PdfWriter::PdfWriter(PdfOptions options, std::vector<char> font, std::vector<char> icc)
-    : options_(std::move(options)), font_(std::move(font)), icc_(std::move(icc)) {}
+std::string_view PdfaPartName(PdfaPart part) { return part == PdfaPart::k2b ? "2b" : "1b"; }
+
+PdfWriter::PdfWriter(PdfOptions options, std::vector<char> font, std::vector<char> icc,
+                     std::unique_ptr<PdfSigner> signer)
+    : options_(std::move(options)),
+      font_(std::move(font)),
+      icc_(std::move(icc)),
+      signer_(std::move(signer)) {}
 
 PdfWriter::~PdfWriter() { Abort(); }
 
@@ -324,12 +467,26 @@ Result<std::unique_ptr<PdfWriter>> PdfWriter::Create(const PdfOptions& options) 
   std::vector<char> icc;
   if (!options.icc_profile_path.empty()) {
     ACERVO_ASSIGN_OR_RETURN(icc, ReadAll(options.icc_profile_path, "ICC profile"));
-    if (IccComponents(icc) == 0) {
-      return Status::InvalidArgument("not a usable ICC profile: " +
+    const int components = IccComponents(icc);
+    if (components != 1 && components != 3) {
+      return Status::InvalidArgument("not an RGB or gray ICC profile: " +
                                      options.icc_profile_path.string());
     }
+    // PDF/A-1 allows ICC profiles up to version 2 (4.0 came later); PDF/A-2
+    // allows version 4.
+    const int major = static_cast<unsigned char>(icc[8]);
+    if (options.pdfa == PdfaPart::k1b && major >= 4) {
+      return Status::InvalidArgument("PDF/A-1 needs an ICC profile of version 2, " +
+                                     options.icc_profile_path.string() + " is version " +
+                                     std::to_string(major));
+    }
   }
-  return std::unique_ptr<PdfWriter>(new PdfWriter(options, std::move(font), std::move(icc)));
+  std::unique_ptr<PdfSigner> signer;
+  if (options.signature) {
+    ACERVO_ASSIGN_OR_RETURN(signer, PdfSigner::Load(*options.signature));
+  }
+  return std::unique_ptr<PdfWriter>(
+      new PdfWriter(options, std::move(font), std::move(icc), std::move(signer)));
 }
 
 Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info) {
@@ -346,8 +503,14 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
   const std::time_t created = std::chrono::system_clock::to_time_t(
       info.creation_time.value_or(std::chrono::system_clock::now()));
   try {
-    // 1.4: the base of PDF/A-1, and enough for everything written here.
-    doc->pdf = std::make_unique<StreamedDocument>(doc->temp_path.c_str(), PoDoFo::ePdfVersion_1_4);
+    // 1.4: the base of PDF/A-1, and enough for everything written here;
+    // PDF/A-2 is based on PDF 1.7 (ISO 32000-1). Clean mode puts an end of
+    // line after "obj" and before "endobj", as PDF/A (6.1.8) demands;
+    // PoDoFo's compact mode does not.
+    doc->pdf = std::make_unique<StreamedDocument>(
+        doc->temp_path.c_str(),
+        options_.pdfa == PdfaPart::k2b ? PoDoFo::ePdfVersion_1_7 : PoDoFo::ePdfVersion_1_4,
+        nullptr, PoDoFo::ePdfWriteMode_Clean);
     doc_ = std::move(doc);  // from here on Abort() cleans up the temp file
     StreamedDocument& pdf = *doc_->pdf;
     PoDoFo::PdfVecObjects& objs = *pdf.GetObjects();
@@ -379,6 +542,9 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
       }
       pinfo->SetCustomKey(PdfName("AcervoMasterSha256"), Text(joined));
     }
+    for (const ArchivalProperty& p : ArchivalProperties(info)) {
+      if (!p.value.empty()) pinfo->SetCustomKey(PdfName(p.info), Text(p.value));
+    }
 
     // The glyphless font, shared by all pages.
     //
@@ -392,27 +558,6 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
     font_file->GetDictionary().AddKey(PdfName("Length1"), Int(static_cast<int64_t>(font_.size())));
     font_file->GetStream()->Set(font_.data(), static_cast<PoDoFo::pdf_long>(font_.size()));
 
-    PdfObject* descriptor = objs.CreateObject("FontDescriptor");
-    {
-      PdfDictionary& d = descriptor->GetDictionary();
-      d.AddKey(PdfName("FontName"), PdfName("GlyphLessFont"));
-      d.AddKey(PdfName("Flags"), Int(5));  // FixedPitch + Symbolic
-      PdfArray bbox;
-      bbox.push_back(Int(0));
-      bbox.push_back(Int(0));
-      bbox.push_back(Int(pdf_internal::kGlyphWidth));
-      bbox.push_back(Int(1000));
-      d.AddKey(PdfName("FontBBox"), bbox);
-      d.AddKey(PdfName("ItalicAngle"), Int(0));
-      // Ascent 1 em and (almost) no descent: text extractors then report the
-      // glyph box from the baseline up one font size, i.e. the word's box.
-      d.AddKey(PdfName("Ascent"), Int(1000));
-      d.AddKey(PdfName("Descent"), Int(-1));
-      d.AddKey(PdfName("CapHeight"), Int(1000));
-      d.AddKey(PdfName("StemV"), Int(80));
-      d.AddKey(PdfName("FontFile2"), font_file_ref);
-    }
-
     // Every CID (0..65535) is drawn with glyph 1, the font's only real glyph.
     PdfObject* cid_to_gid = objs.CreateObject();
     const PdfReference cid_to_gid_ref = cid_to_gid->Reference();
@@ -422,21 +567,6 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
       cid_to_gid->GetStream()->Set(map.data(), static_cast<PoDoFo::pdf_long>(map.size()));
     }
 
-    PdfObject* cid_font = objs.CreateObject("Font");
-    {
-      PdfDictionary& d = cid_font->GetDictionary();
-      d.AddKey(PdfName("Subtype"), PdfName("CIDFontType2"));
-      d.AddKey(PdfName("BaseFont"), PdfName("GlyphLessFont"));
-      PdfDictionary sysinfo;
-      sysinfo.AddKey(PdfName("Registry"), PdfString("Adobe"));
-      sysinfo.AddKey(PdfName("Ordering"), PdfString("Identity"));
-      sysinfo.AddKey(PdfName("Supplement"), Int(0));
-      d.AddKey(PdfName("CIDSystemInfo"), sysinfo);
-      d.AddKey(PdfName("FontDescriptor"), descriptor->Reference());
-      d.AddKey(PdfName("DW"), Int(pdf_internal::kGlyphWidth));
-      d.AddKey(PdfName("CIDToGIDMap"), cid_to_gid_ref);
-    }
-
     PdfObject* to_unicode = objs.CreateObject();
     const PdfReference to_unicode_ref = to_unicode->Reference();
     {
@@ -444,18 +574,9 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
       to_unicode->GetStream()->Set(cmap.data(), static_cast<PoDoFo::pdf_long>(cmap.size()));
     }
 
-    PdfObject* type0 = objs.CreateObject("Font");
-    {
-      PdfDictionary& d = type0->GetDictionary();
-      d.AddKey(PdfName("Subtype"), PdfName("Type0"));
-      d.AddKey(PdfName("BaseFont"), PdfName("GlyphLessFont"));
-      d.AddKey(PdfName("Encoding"), PdfName("Identity-H"));
-      PdfArray descendants;
-      descendants.push_back(cid_font->Reference());
-      d.AddKey(PdfName("DescendantFonts"), descendants);
-      d.AddKey(PdfName("ToUnicode"), to_unicode_ref);
-    }
-    doc_->font = type0->Reference();
+    doc_->font_file = font_file_ref;
+    doc_->cid_to_gid = cid_to_gid_ref;
+    doc_->to_unicode = to_unicode_ref;
 
     PdfDictionary& catalog = pdf.GetCatalog()->GetDictionary();
     if (!icc_.empty()) {
@@ -473,8 +594,74 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
       intents.push_back(intent);
       catalog.AddKey(PdfName("OutputIntents"), intents);
     }
+    if (signer_) {
+      // The signature dictionary with placeholders that PdfSigner::Sign()
+      // fills once the file is complete. Key order in the file is PoDoFo's
+      // (sorted), which puts /ByteRange before /Contents, as Sign() expects.
+      PdfObject* sig = objs.CreateObject("Sig");
+      {
+        PdfDictionary& d = sig->GetDictionary();
+        d.AddKey(PdfName("Filter"), PdfName("Adobe.PPKLite"));
+        d.AddKey(PdfName("SubFilter"), PdfName("adbe.pkcs7.detached"));
+        // A placeholder array is written by PoDoFo from real numbers: four
+        // integers whose text is the fixed-width placeholder.
+        PdfArray range;
+        range.push_back(Int(0));
+        range.push_back(Int(1111111111));
+        range.push_back(Int(2222222222));
+        range.push_back(Int(3333333333));
+        d.AddKey(PdfName("ByteRange"), range);
+        std::string zeros(PdfSigner::kContentsBytes, '\0');
+        d.AddKey(PdfName("Contents"), PdfString(zeros.data(), static_cast<PoDoFo::pdf_long>(zeros.size()), true));
+        d.AddKey(PdfName("M"), PdfString(PdfDateUtc(created)));
+        d.AddKey(PdfName("Name"), Text(signer_->SignerName()));
+        const PdfSignatureOptions& so = signer_->options();
+        if (!so.reason.empty()) d.AddKey(PdfName("Reason"), Text(so.reason));
+        if (!so.location.empty()) d.AddKey(PdfName("Location"), Text(so.location));
+        if (!so.contact.empty()) d.AddKey(PdfName("ContactInfo"), Text(so.contact));
+      }
+      // One merged field + widget, invisible (zero-size rectangle), printed
+      // flag set as PDF/A requires of every annotation (6.5.3).
+      // PDF/A wants an appearance for every widget, even an invisible one:
+      // an empty form XObject. (A stream object: its reference is taken at
+      // once, see the streamed-document rules above.)
+      PdfObject* appearance = objs.CreateObject("XObject");
+      const PdfReference appearance_ref = appearance->Reference();
+      {
+        PdfDictionary& d = appearance->GetDictionary();
+        d.AddKey(PdfName("Subtype"), PdfName("Form"));
+        PdfArray bbox;
+        for (int i = 0; i < 4; ++i) bbox.push_back(Int(0));
+        d.AddKey(PdfName("BBox"), bbox);
+        appearance->GetStream()->Set("", 0);
+      }
+      PdfObject* widget = objs.CreateObject("Annot");
+      {
+        PdfDictionary ap;
+        ap.AddKey(PdfName("N"), appearance_ref);
+        widget->GetDictionary().AddKey(PdfName("AP"), ap);
+        PdfDictionary& d = widget->GetDictionary();
+        d.AddKey(PdfName("Subtype"), PdfName("Widget"));
+        d.AddKey(PdfName("FT"), PdfName("Sig"));
+        d.AddKey(PdfName("T"), PdfString("Assinatura1"));
+        d.AddKey(PdfName("V"), sig->Reference());
+        PdfArray rect;
+        for (int i = 0; i < 4; ++i) rect.push_back(Int(0));
+        d.AddKey(PdfName("Rect"), rect);
+        d.AddKey(PdfName("F"), Int(4 | 128));  // Print + Locked
+      }
+      doc_->widget = widget->Reference();
+      PdfDictionary acroform;
+      PdfArray fields;
+      fields.push_back(widget->Reference());
+      acroform.AddKey(PdfName("Fields"), fields);
+      acroform.AddKey(PdfName("SigFlags"), Int(3));  // SignaturesExist + AppendOnly
+      catalog.AddKey(PdfName("AcroForm"), acroform);
+    }
     if (options_.write_xmp) {
-      std::string xmp = BuildXmp(info, created, !icc_.empty());
+      const bool pdfa = !icc_.empty();
+      std::string xmp = BuildXmp(info, created,
+                                 pdfa ? (options_.pdfa == PdfaPart::k2b ? "2" : "1") : nullptr);
       PdfObject* meta = objs.CreateObject("Metadata");
       const PdfReference meta_ref = meta->Reference();
       meta->GetDictionary().AddKey(PdfName("Subtype"), PdfName("XML"));
@@ -546,8 +733,9 @@ Status PdfWriter::AddPage(const PdfPageInput& page) {
     }
     SetRawStream(xobj, reinterpret_cast<const char*>(im.bytes.data()), im.bytes.size());
 
+    std::set<pdf_internal::FontMetrics> used;
     std::string content =
-        pdf_internal::PageContent(geo, kImageName, kFontName, page.words, nullptr);
+        pdf_internal::PageContent(geo, kImageName, kFontPrefix, page.words, nullptr, &used);
     PdfObject* contents = objs.CreateObject();
     const PdfReference contents_ref = contents->Reference();
     contents->GetStream()->Set(content.data(), static_cast<PoDoFo::pdf_long>(content.size()));
@@ -560,15 +748,33 @@ Status PdfWriter::AddPage(const PdfPageInput& page) {
     xobjects.AddKey(PdfName(kImageName), xobj_ref);
     resources.AddKey(PdfName("XObject"), xobjects);
     PdfDictionary fonts;
-    fonts.AddKey(PdfName(kFontName), doc_->font);
-    resources.AddKey(PdfName("Font"), fonts);
+    for (const pdf_internal::FontMetrics& m : used) {
+      auto it = doc_->fonts.find(m);
+      if (it == doc_->fonts.end()) {
+        it = doc_->fonts
+                 .emplace(m, CreateFontVariant(objs, doc_->font_file, doc_->cid_to_gid,
+                                               doc_->to_unicode, m))
+                 .first;
+      }
+      fonts.AddKey(PdfName(pdf_internal::FontName(kFontPrefix, m)), it->second);
+    }
+    if (!used.empty()) resources.AddKey(PdfName("Font"), fonts);
     PdfArray procset;
     procset.push_back(PdfName("PDF"));
-    procset.push_back(PdfName("Text"));
+    if (!used.empty()) procset.push_back(PdfName("Text"));
     procset.push_back(PdfName(
         im.components == 3 ? "ImageC" : (im.bits_per_component == 1 ? "ImageB" : "ImageG")));
     resources.AddKey(PdfName("ProcSet"), procset);
     pd.AddKey(PdfName("Resources"), resources);
+    if (signer_ && page_no == 1) {
+      // The signature widget sits on the first page.
+      PdfArray annots;
+      annots.push_back(doc_->widget);
+      pd.AddKey(PdfName("Annots"), annots);
+      if (PdfObject* widget = objs.GetObject(doc_->widget)) {
+        widget->GetDictionary().AddKey(PdfName("P"), p->GetObject()->Reference());
+      }
+    }
   } catch (const PoDoFo::PdfError& e) {
     return Status::IOError("cannot write " + where + ": " + PodofoMessage(e));
   } catch (const std::exception& e) {
@@ -599,6 +805,14 @@ Result<PdfResult> PdfWriter::End() {
     Abort();
     return s;
   }
+  // Signing is the last change to the file: it covers every byte but its
+  // own /Contents.
+  if (signer_) {
+    if (Status s = signer_->Sign(temp); !s.ok()) {
+      Abort();
+      return s.WithContext("PDF " + final_path.string());
+    }
+  }
 
   // PoDoFo wrote through stdio and closed the file; make the bytes durable
   // before the rename publishes them.
@@ -615,14 +829,20 @@ Result<PdfResult> PdfWriter::End() {
   }
 
   // Verify what is on disk, not what we meant to write.
-  Result<int> on_disk = PagesOnDisk(temp);
-  if (!on_disk.ok() || *on_disk != pages) {
+  Result<PdfFacts> on_disk = InspectPdf(temp);
+  if (!on_disk.ok() || on_disk->pages != pages) {
     Abort();
     if (!on_disk.ok()) {
       return on_disk.status().WithContext("PDF " + final_path.string() + " does not re-open");
     }
-    return Status::Corrupt("PDF " + final_path.string() + " has " + std::to_string(*on_disk) +
-                           " pages after writing, expected " + std::to_string(pages));
+    return Status::Corrupt("PDF " + final_path.string() + " has " +
+                           std::to_string(on_disk->pages) + " pages after writing, expected " +
+                           std::to_string(pages));
+  }
+  if (signer_ && !on_disk->signature.digest_matches) {
+    Abort();
+    return Status::Corrupt("PDF " + final_path.string() +
+                           " signature does not verify: " + on_disk->signature.problem);
   }
 
   PdfResult result;

@@ -12,6 +12,8 @@
 
 #include "acervo/core/files.h"
 #include "acervo/stages/pdf/image_encode.h"
+#include "acervo/stages/pdf/pdf_inspect.h"
+#include "support/pdfa.h"
 #include "test_tools.h"
 
 namespace acervo {
@@ -30,7 +32,18 @@ const std::vector<std::string> kWords = {
 class PdfWriterTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = testing::MakeTempDir("writer"); }
-  void TearDown() override { fs::remove_all(dir_); }
+  // Every PDF a test leaves in dir_ must be PDF/A-1b (Preflight) and pass
+  // qpdf --check, except those a test writes without PDF/A on purpose.
+  void TearDown() override {
+    std::vector<fs::path> pdfs;
+    for (const fs::path& p : testing::PdfsIn(dir_)) {
+      if (std::find(not_pdfa_.begin(), not_pdfa_.end(), p) == not_pdfa_.end()) pdfs.push_back(p);
+    }
+    if (!pdfs.empty()) {
+      EXPECT_EQ(testing::PdfaProblems(pdfs), "");
+    }
+    fs::remove_all(dir_);
+  }
 
   static std::unique_ptr<PdfWriter> NewWriter() {
     auto w = PdfWriter::Create(PdfOptions{});
@@ -64,6 +77,7 @@ class PdfWriterTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::vector<fs::path> not_pdfa_;
 };
 
 TEST_F(PdfWriterTest, MissingFontIsUnavailable) {
@@ -153,7 +167,7 @@ TEST_F(PdfWriterTest, PageSizeFollowsDpi) {
     page.dpi_y = c.dpi_y;
     page.color_class = ColorClass::kBw;
     page = Encoded(std::move(page));
-    auto r = Write("size.pdf", {page});
+    auto r = Write("size-" + std::to_string(c.w) + "-" + std::to_string(int(c.dpi_y)) + ".pdf", {page});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     PoDoFo::PdfMemDocument doc;
     doc.Load(r->path.c_str());
@@ -193,7 +207,7 @@ TEST_F(PdfWriterTest, ImagesEmbeddedAsEncodedAndRenderBack) {
     EncodeOptions eo;
     eo.lossless = c.lossless;
     page = Encoded(std::move(page), eo);
-    auto r = Write("img.pdf", {page});
+    auto r = Write(std::string("img-") + c.filter + "-" + c.space + ".pdf", {page});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
 
     PoDoFo::PdfMemDocument doc;
@@ -314,6 +328,19 @@ TEST_F(PdfWriterTest, MetadataInInfoAndXmp) {
   info.fields = {{"cpf", "123.456.789-09"}, {"nome", "João da Conceição"}};
   info.master_sha256 = {std::string(64, 'a'), std::string(64, 'b')};
   info.creation_time = std::chrono::system_clock::from_time_t(1700000000);  // 2023-11-14 22:13:20Z
+  info.archival.assunto = "Registro civil – 1ª via";
+  info.archival.autor = "Cartório de Conceição";
+  info.archival.data_digitalizacao = "2026-03-01T08:00:00Z";
+  info.archival.local_digitalizacao = "Santos/SP";
+  info.archival.identificador = "lote-07/doc-0001";
+  info.archival.responsavel_digitalizacao = "Maria <operadora> & cia";
+  info.archival.titulo = "Certidão de nascimento nº 12";
+  info.archival.tipo_documental = "certidão";
+  info.archival.classe = "100.11";
+  info.archival.data_producao = "1987-05-04";
+  info.archival.destinacao_prevista = "guarda permanente";
+  info.archival.genero = "textual";
+  info.archival.prazo_guarda = "permanente";
   Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
   auto r = Write("meta.pdf", {page}, info);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -349,37 +376,170 @@ TEST_F(PdfWriterTest, MetadataInInfoAndXmp) {
       << meta.out;
   EXPECT_NE(meta.out.find("<xmp:CreateDate>2023-11-14T22:13:20Z</xmp:CreateDate>"),
             std::string::npos);
-  EXPECT_EQ(meta.out.find("pdfaid"), std::string::npos);  // no OutputIntent, no claim
+  EXPECT_NE(meta.out.find("<pdfaid:part>1</pdfaid:part>"), std::string::npos);
+  EXPECT_NE(meta.out.find("<pdfaid:conformance>B</pdfaid:conformance>"), std::string::npos);
+  // The Annex II fields: in the custom schema (declared by a pdfaExtension
+  // schema, which Preflight checks in TearDown) and as Info keys.
+  struct Field {
+    const char* xmp;
+    const char* info;
+    std::string value;
+  } fields[] = {
+      {"assunto", "Assunto", "Registro civil – 1ª via"},
+      {"autor", "Autor", "Cartório de Conceição"},
+      {"dataDigitalizacao", "DataDigitalizacao", "2026-03-01T08:00:00Z"},
+      {"localDigitalizacao", "LocalDigitalizacao", "Santos/SP"},
+      {"identificadorDocumentoDigital", "IdentificadorDocumentoDigital", "lote-07/doc-0001"},
+      {"responsavelDigitalizacao", "ResponsavelDigitalizacao", "Maria <operadora> & cia"},
+      {"titulo", "Titulo", "Certidão de nascimento nº 12"},
+      {"tipoDocumental", "TipoDocumental", "certidão"},
+      {"hashSha256", "HashSha256", std::string(64, 'a') + " " + std::string(64, 'b')},
+      {"classe", "Classe", "100.11"},
+      {"dataProducao", "DataProducao", "1987-05-04"},
+      {"destinacaoPrevista", "DestinacaoPrevista", "guarda permanente"},
+      {"genero", "Genero", "textual"},
+      {"prazoGuarda", "PrazoGuarda", "permanente"},
+  };
+  for (const Field& f : fields) {
+    SCOPED_TRACE(f.xmp);
+    std::string escaped = f.value;
+    for (auto [from, to] : {std::pair<std::string, std::string>{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}}) {
+      for (size_t at = escaped.find(from); at != std::string::npos; at = escaped.find(from, at + to.size()))
+        escaped.replace(at, from.size(), to);
+    }
+    EXPECT_NE(meta.out.find(std::string("<d10278:") + f.xmp + ">" + escaped + "</d10278:" + f.xmp + ">"),
+              std::string::npos);
+    EXPECT_NE(meta.out.find(std::string("<pdfaProperty:name>") + f.xmp + "</pdfaProperty:name>"),
+              std::string::npos);
+    EXPECT_EQ(text(f.info), f.value);
+  }
   EXPECT_EQ(RunTool({"qpdf", "--check", r->path.string()}).exit_code, 0);
 }
 
-// No ICC profile ships with the system yet; a minimal header is enough to
-// check the plumbing (OutputIntent in the catalog, pdfaid claim in XMP).
-TEST_F(PdfWriterTest, IccProfileAddsOutputIntentAndPdfaClaim) {
-  std::string icc(128, '\0');
-  icc.replace(16, 4, "RGB ");
-  icc.replace(36, 4, "acsp");
-  ASSERT_TRUE(WriteFileAtomic(dir_ / "fake.icc", icc).ok());
+// Without an OutputIntent a file cannot be PDF/A: nothing is claimed.
+TEST_F(PdfWriterTest, NoIccProfileMeansNoPdfaClaim) {
   PdfOptions o;
-  o.icc_profile_path = dir_ / "fake.icc";
+  o.icc_profile_path.clear();
   auto w = PdfWriter::Create(o);
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
-  ASSERT_TRUE((*w)->Begin(dir_ / "a.pdf", {}).ok());
+  ASSERT_TRUE((*w)->Begin(dir_ / "plain.pdf", {}).ok());
   ASSERT_TRUE((*w)->AddPage(PdfPageInputFromPage(page)).ok());
   auto r = (*w)->End();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
+  not_pdfa_.push_back(r->path);
   std::string meta = RunTool({"pdfinfo", "-meta", r->path.string()}).out;
-  EXPECT_NE(meta.find("<pdfaid:part>1</pdfaid:part>"), std::string::npos) << meta;
-  EXPECT_NE(meta.find("<pdfaid:conformance>B</pdfaid:conformance>"), std::string::npos);
+  EXPECT_EQ(meta.find("pdfaid"), std::string::npos) << meta;
+  Result<PdfFacts> facts = InspectPdf(r->path);
+  ASSERT_TRUE(facts.ok());
+  EXPECT_EQ(facts->pdfa_claim, "");
+  EXPECT_EQ(RunTool({"qpdf", "--check", r->path.string()}).exit_code, 0);
+}
+
+// The OutputIntent carries Debian's sRGB profile and the XMP claims 1b.
+TEST_F(PdfWriterTest, DefaultIsPdfa1bWithSrgbOutputIntent) {
+  Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
+  auto r = Write("a1b.pdf", {page});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
   PoDoFo::PdfMemDocument doc;
   doc.Load(r->path.c_str());
   const PoDoFo::PdfObject* intents =
       doc.GetCatalog()->GetDictionary().GetKey(PoDoFo::PdfName("OutputIntents"));
   ASSERT_NE(intents, nullptr);
   ASSERT_TRUE(intents->IsArray());
-  EXPECT_EQ(intents->GetArray().size(), 1u);
-  EXPECT_EQ(RunTool({"qpdf", "--check", r->path.string()}).exit_code, 0);
+  ASSERT_EQ(intents->GetArray().size(), 1u);
+  const PoDoFo::PdfDictionary& intent = intents->GetArray()[0].GetDictionary();
+  EXPECT_EQ(intent.GetKey("S")->GetName().GetName(), "GTS_PDFA1");
+  PoDoFo::PdfObject* profile = doc.GetObjects().GetObject(intent.GetKey("DestOutputProfile")->GetReference());
+  ASSERT_NE(profile, nullptr);
+  char* icc = nullptr;
+  PoDoFo::pdf_long icc_len = 0;
+  profile->GetStream()->GetFilteredCopy(&icc, &icc_len);
+  std::vector<uint8_t> embedded(reinterpret_cast<uint8_t*>(icc), reinterpret_cast<uint8_t*>(icc) + icc_len);
+  PoDoFo::podofo_free(icc);
+  EXPECT_EQ(embedded, *ReadFile(kDefaultSrgbProfilePath));
+  Result<PdfFacts> facts = InspectPdf(r->path);
+  ASSERT_TRUE(facts.ok()) << facts.status().ToString();
+  EXPECT_EQ(facts->pdfa_claim, "1b");
+  EXPECT_EQ(facts->pages, 1);
+  EXPECT_FALSE(facts->signature.present);
+  // PDF/A-1 forbids cross-reference streams and object streams: a classic
+  // xref table, and no /ObjStm anywhere.
+  std::vector<uint8_t> bytes = *ReadFile(r->path);
+  std::string_view file(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  EXPECT_NE(file.find("\nxref\n"), std::string_view::npos);
+  EXPECT_EQ(file.find("/XRefStm"), std::string_view::npos);
+  EXPECT_EQ(file.find("/ObjStm"), std::string_view::npos);
+  EXPECT_EQ(file.find("/Encrypt"), std::string_view::npos);
+  EXPECT_EQ(file.find("/SMask"), std::string_view::npos);
+}
+
+TEST_F(PdfWriterTest, Pdfa2bOption) {
+  PdfOptions o;
+  o.pdfa = PdfaPart::k2b;
+  auto w = PdfWriter::Create(o);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
+  const fs::path path = dir_ / "sub" / "a2b.pdf";  // outside TearDown's 1b check
+  fs::create_directories(path.parent_path());
+  ASSERT_TRUE((*w)->Begin(path, {}).ok());
+  ASSERT_TRUE((*w)->AddPage(PdfPageInputFromPage(page)).ok());
+  auto r = (*w)->End();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  not_pdfa_.push_back(path);
+  EXPECT_EQ(testing::PdfaProblems({path}, testing::PdfaLevel::k2b), "");
+  Result<PdfFacts> facts = InspectPdf(path);
+  ASSERT_TRUE(facts.ok());
+  EXPECT_EQ(facts->pdfa_claim, "2b");
+  testing::ToolOutput info = RunTool({"pdfinfo", path.string()});
+  EXPECT_NE(info.out.find("PDF version:     1.7"), std::string::npos) << info.out;
+}
+
+// PDF/A-1 forbids ICC v4 profiles; a broken profile is refused up front.
+TEST_F(PdfWriterTest, UnusableIccProfileIsInvalidArgument) {
+  std::vector<uint8_t> srgb = *ReadFile(kDefaultSrgbProfilePath);
+  std::string icc(srgb.begin(), srgb.end());
+  icc[8] = 4;  // version 4.x
+  ASSERT_TRUE(WriteFileAtomic(dir_ / "v4.icc", icc).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_ / "junk.icc", std::string_view("not an ICC profile")).ok());
+  PdfOptions o;
+  o.icc_profile_path = dir_ / "v4.icc";
+  auto w = PdfWriter::Create(o);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(w.status().message().find("version 2"), std::string::npos) << w.status().ToString();
+  o.pdfa = PdfaPart::k2b;  // allowed there
+  EXPECT_TRUE(PdfWriter::Create(o).ok());
+  o.icc_profile_path = dir_ / "junk.icc";
+  EXPECT_EQ(PdfWriter::Create(o).status().code(), StatusCode::kInvalidArgument);
+}
+
+// /DW of the CIDFont is the advance of the font's only glyph: read it from
+// pdf.ttf itself (head.unitsPerEm, hmtx), not from what we believe.
+TEST_F(PdfWriterTest, GlyphWidthMatchesTheEmbeddedFont) {
+  std::vector<uint8_t> ttf = *ReadFile(kDefaultGlyphlessFontPath);
+  auto u16 = [&](size_t at) { return static_cast<unsigned>(ttf.at(at) << 8 | ttf.at(at + 1)); };
+  auto u32 = [&](size_t at) { return u16(at) << 16 | u16(at + 2); };
+  std::map<std::string, size_t> tables;
+  for (unsigned i = 0; i < u16(4); ++i) {
+    size_t rec = 12 + 16 * i;
+    tables[std::string(ttf.begin() + rec, ttf.begin() + rec + 4)] = u32(rec + 8);
+  }
+  ASSERT_TRUE(tables.count("head") && tables.count("hhea") && tables.count("hmtx") && tables.count("maxp"));
+  const unsigned units_per_em = u16(tables["head"] + 18);
+  const unsigned hmetrics = u16(tables["hhea"] + 34);
+  ASSERT_EQ(u16(tables["maxp"] + 4), 2u) << "glyph 0 (.notdef) and glyph 1";
+  // Glyph 1's advance (the last long metric applies to later glyphs too).
+  const unsigned advance = u16(tables["hmtx"] + 4 * std::min(1u, hmetrics - 1));
+  EXPECT_EQ(advance * 1000 / units_per_em, 500u);
+
+  Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
+  auto r = Write("dw.pdf", {page});
+  ASSERT_TRUE(r.ok());
+  std::string fonts = RunTool({"pdffonts", r->path.string()}).out;
+  EXPECT_NE(fonts.find("GlyphLessFont"), std::string::npos) << fonts;
+  EXPECT_NE(fonts.find("CID TrueType"), std::string::npos) << fonts;
+  EXPECT_NE(fonts.find("Identity-H       yes no  yes"), std::string::npos) << "embedded, not subset, ToUnicode\n" << fonts;
 }
 
 TEST_F(PdfWriterTest, AbortAndDestroyLeaveNothing) {

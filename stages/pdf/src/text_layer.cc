@@ -93,9 +93,13 @@ std::string Utf8ToUtf16Hex(std::string_view utf8, int* units) {
   return hex;
 }
 
+std::string FontName(std::string_view prefix, FontMetrics m) {
+  return std::string(prefix) + std::to_string(m.ascent) + "_" + std::to_string(m.descent);
+}
+
 std::string PageContent(const PageGeometry& page, std::string_view image_name,
-                        std::string_view font_name, std::span<const Word> words,
-                        int* words_written) {
+                        std::string_view font_prefix, std::span<const Word> words,
+                        int* words_written, std::set<FontMetrics>* fonts) {
   std::string out;
   out.reserve(64 + words.size() * 64);
   // The image fills the page: its unit square scaled to the page size.
@@ -108,7 +112,7 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
   const double sx = 72.0 / page.dpi_x;
   const double sy = 72.0 / page.dpi_y;
   int written = 0;
-  std::string last_size, last_scale;
+  std::string last_size, last_scale, last_font;
 
   // Words of one text line share one baseline and one font size, as in
   // Tesseract's own renderer: viewers and text extractors rebuild lines
@@ -141,7 +145,10 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
       if (w.box.width <= 0 || w.box.height <= 0) continue;
       int n = 0;
       std::string hex = Utf8ToUtf16Hex(w.text, &n);
-      if (n == 0) continue;
+      // Whitespace-only "words" (Tesseract emits some) are no words.
+      bool blank = true;
+      for (size_t h = 0; blank && h < hex.size(); h += 4) blank = hex.compare(h, 4, "0020") == 0;
+      if (n == 0 || blank) continue;
       const double font_size = line_px * sy;
       const double box_width = w.box.width * sx;
       // Advance of n glyphs at 100% is n * kGlyphWidth/1000 * font_size.
@@ -155,12 +162,22 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
       if (written == 0) out += "BT\n3 Tr\n";  // 3 Tr: neither fill nor stroke
       std::string size = FormatNumber(font_size);
       std::string tz = FormatNumber(scale);
+      // The word's own top and bottom relative to the line's baseline, in
+      // 1/1000 of the font size, in steps of 50: a handful of variants per
+      // document. Ascent at least one step (an empty box helps nobody).
+      auto step = [&](double px) { return static_cast<int>(std::lround(px / line_px * 20.0)) * 50; };
+      FontMetrics m;
+      m.ascent = std::clamp(step(line_base - w.box.y), 50, 2000);
+      m.descent = std::clamp(step(w.box.y + w.box.height - line_base), 0, 1000);
+      if (fonts != nullptr) fonts->insert(m);
+      std::string font = FontName(font_prefix, m);
       // Tf and Tz are text state: repeat them only when they change.
-      if (size != last_size) {
+      if (size != last_size || font != last_font) {
         out += "/";
-        out += font_name;
+        out += font;
         out += " " + size + " Tf\n";
         last_size = size;
+        last_font = font;
       }
       if (tz != last_scale) {
         out += tz + " Tz\n";

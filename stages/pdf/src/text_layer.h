@@ -12,6 +12,7 @@
 #ifndef ACERVO_STAGES_PDF_TEXT_LAYER_H_
 #define ACERVO_STAGES_PDF_TEXT_LAYER_H_
 
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,14 +40,31 @@ struct PageGeometry {
   double dpi_y = 300;
 };
 
+// The vertical extent of the glyph box a text extractor or viewer computes
+// for a word: from the baseline up `ascent` and down `descent`, in 1/1000 of
+// the font size (the FontDescriptor's Ascent and -Descent). Words of one line
+// share baseline and font size (see PageContent) and differ only in these,
+// so each word's selection box is its own box (an "o", a "pagar" with a
+// descender, a capitalised "Tabelião") without breaking the line apart.
+struct FontMetrics {
+  int ascent = 1000;
+  int descent = 0;
+  auto operator<=>(const FontMetrics&) const = default;
+};
+// The resource name of the font variant with `m`: prefix + "A_D".
+std::string FontName(std::string_view prefix, FontMetrics m);
+
 // The whole content stream of a page: the image `image_name` scaled to the
-// page, then one BT..ET block with each usable word at its box (baseline at
-// the box bottom, font size = box height, Tz stretching the advance to the
-// box width) in text rendering mode 3 (invisible). `words_written` (may be
-// null) gets how many words were placed.
+// page, then one BT..ET block with each usable word at its box in text
+// rendering mode 3 (invisible): baseline and font size per line, Tz
+// stretching the advance to the box width, and a font variant (named
+// FontName(font_prefix, metrics)) whose ascent and descent put the word's
+// vertical box on its OCR box, quantised to 1/20 of the font size.
+// `words_written` (may be null) gets how many words were placed; `fonts`
+// (may be null) gets the variants used.
 std::string PageContent(const PageGeometry& page, std::string_view image_name,
-                        std::string_view font_name, std::span<const Word> words,
-                        int* words_written);
+                        std::string_view font_prefix, std::span<const Word> words,
+                        int* words_written, std::set<FontMetrics>* fonts = nullptr);
 
 // The ToUnicode CMap: each 2-byte code maps to the same UTF-16 value. Written
 // as ranges that never cross a high byte (as the CMap spec requires) and

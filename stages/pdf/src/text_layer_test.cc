@@ -49,20 +49,48 @@ TEST(PageContentTest, PlacesWordAtBoxWithStretch) {
                              {"", cv::Rect(0, 0, 10, 10), 90, 0},   // no text
                              {"x", cv::Rect(0, 0, 0, 10), 90, 0}};  // no box
   int written = 0;
-  std::string s = PageContent(geo, "Im0", "F0", words, &written);
+  std::set<FontMetrics> fonts;
+  std::string s = PageContent(geo, "Im0", "F", words, &written, &fonts);
   EXPECT_EQ(written, 1);
+  EXPECT_EQ(fonts, (std::set<FontMetrics>{{1000, 0}}));
   EXPECT_NE(s.find("q 595.2 0 0 842.4 0 0 cm /Im0 Do Q"), std::string::npos) << s;
   EXPECT_NE(s.find("3 Tr"), std::string::npos);
-  EXPECT_NE(s.find("/F0 12 Tf"), std::string::npos) << s;
+  EXPECT_NE(s.find("/F1000_0 12 Tf"), std::string::npos) << s;
   EXPECT_NE(s.find("300 Tz"), std::string::npos) << s;
   // x = 600 px = 144 pt; baseline at box bottom: 842.4 - 950*0.24 = 614.4.
   EXPECT_NE(s.find("1 0 0 1 144 614.4 Tm <0054006500730074> Tj"), std::string::npos) << s;
 }
 
+// One line: baseline and size shared, each word's font variant puts its
+// extracted box on its own box: x-height-only, ascender, descender words.
+TEST(PageContentTest, WordsOfALineShareBaselineAndSizeButNotTheirBox) {
+  PageGeometry geo{720, 720, 72, 72};  // 1 px = 1 pt
+  std::vector<Word> words = {
+      {"Tabelião", cv::Rect(10, 100, 80, 40), 90, 0, 140},  // cap height: top of the line
+      {"ou", cv::Rect(100, 116, 20, 24), 90, 0, 140},       // x-height only
+      {"pagar", cv::Rect(130, 116, 50, 34), 90, 0, 140},    // descender: 10 px below
+      {" ", cv::Rect(190, 100, 5, 40), 90, 0, 140},         // whitespace: no word
+  };
+  int written = 0;
+  std::set<FontMetrics> fonts;
+  std::string s = PageContent(geo, "Im0", "F", words, &written, &fonts);
+  EXPECT_EQ(written, 3);
+  // Line size 40 px (top 100, baseline 140); "ou" tops at 24/40 = 600/1000,
+  // "pagar" at 600 with 10/40 = 250 below.
+  EXPECT_EQ(fonts, (std::set<FontMetrics>{{1000, 0}, {600, 0}, {600, 250}}));
+  EXPECT_NE(s.find("/F1000_0 40 Tf"), std::string::npos) << s;
+  EXPECT_NE(s.find("/F600_0 40 Tf"), std::string::npos) << s;
+  EXPECT_NE(s.find("/F600_250 40 Tf"), std::string::npos) << s;
+  // One baseline for all three: y = 720 - 140 = 580.
+  EXPECT_NE(s.find("1 0 0 1 10 580 Tm"), std::string::npos) << s;
+  EXPECT_NE(s.find("1 0 0 1 100 580 Tm"), std::string::npos) << s;
+  EXPECT_NE(s.find("1 0 0 1 130 580 Tm"), std::string::npos) << s;
+}
+
 TEST(PageContentTest, NoWordsNoTextObject) {
   PageGeometry geo{100, 100, 72, 72};
   int written = -1;
-  std::string s = PageContent(geo, "Im0", "F0", {}, &written);
+  std::string s = PageContent(geo, "Im0", "F", {}, &written);
   EXPECT_EQ(written, 0);
   EXPECT_EQ(s.find("BT"), std::string::npos);
 }

@@ -1,5 +1,11 @@
 // PdfWriter: the document sink that turns encoded pages and their OCR words
-// into one searchable PDF.
+// into one searchable PDF/A (docs/pdf.md).
+//
+// Conformance: PDF/A-1b by default (PDF 1.4, classic xref table, sRGB
+// OutputIntent, XMP with pdfaid, Dublin Core and the Decreto 10.278/2020
+// schema declared by a pdfaExtension schema), PDF/A-2b as an option. Nothing
+// is claimed when no ICC profile is given. Optionally signed (PAdES-basic,
+// adbe.pkcs7.detached) from a PKCS#12 file, as the last change to the file.
 //
 // Each page is the encoded image (embedded as-is: JPEG as DCTDecode, G4 as
 // CCITTFaxDecode, zlib as FlateDecode; never re-encoded) with an invisible
@@ -9,8 +15,10 @@
 // drawn with glyph 1, and a ToUnicode CMap mapping each CID (the UTF-16 code
 // unit of the character) back to that character. Each word is scaled so that
 // it covers its box exactly, so text selection and search hits line up with
-// the picture. Characters outside the Basic Multilingual Plane are dropped
-// from the text layer.
+// the picture; each word's font variant (same font program, its own
+// Ascent/Descent) puts its selection box on its OCR box vertically too.
+// Characters outside the Basic Multilingual Plane are dropped from the text
+// layer.
 //
 // Durability: the PDF is written to TempPathFor(final_path), streamed page by
 // page (memory stays bounded by one page), and only after End() has re-opened
@@ -39,6 +47,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -47,18 +56,66 @@
 
 namespace acervo {
 
+class PdfSigner;  // signature.h (private)
+
 inline constexpr char kDefaultGlyphlessFontPath[] = "/usr/share/tesseract-ocr/5/tessdata/pdf.ttf";
+// sRGB IEC 61966-2.1, ICC v2 (Debian's icc-profiles-free): the OutputIntent
+// every PDF/A file needs. v2 because PDF/A-1 forbids v4 profiles.
+inline constexpr char kDefaultSrgbProfilePath[] = "/usr/share/color/icc/sRGB.icc";
+
+// Which PDF/A conformance the file claims (and is built for).
+enum class PdfaPart {
+  k1b,  // ISO 19005-1 level B: PDF 1.4, no transparency, classic xref table
+  k2b,  // ISO 19005-2 level B: PDF 1.7 header, otherwise the same objects
+};
+std::string_view PdfaPartName(PdfaPart part);  // "1b", "2b"
+
+// A PAdES-basic signature (SubFilter adbe.pkcs7.detached) made with the key
+// and certificate of a PKCS#12 file, applied to every document when the
+// writer has one (see signature.cc for the ByteRange layout).
+struct PdfSignatureOptions {
+  std::filesystem::path pkcs12_path;
+  std::string password;  // of the PKCS#12 file; may be empty
+  std::string reason;    // /Reason, e.g. "Digitalização conforme Decreto 10.278/2020"
+  std::string location;  // /Location
+  std::string contact;   // /ContactInfo
+};
 
 struct PdfOptions {
   // Tesseract's glyphless font, read once at Create().
   std::filesystem::path font_path = kDefaultGlyphlessFontPath;
-  // Write an XMP metadata stream (Dublin Core, xmp, pdf schemas) mirroring the
-  // Info dictionary.
+  // Write an XMP metadata stream (Dublin Core, xmp, pdf, pdfaid and the
+  // Decreto 10.278 schema of docs/pdf.md) mirroring the Info dictionary.
+  // PDF/A needs it; turning it off also drops the PDF/A claim.
   bool write_xmp = true;
-  // An ICC profile for an sRGB OutputIntent. Empty: no OutputIntent. When set
-  // (and readable), the XMP also claims PDF/A-1b (pdfaid part 1, B); without
-  // an OutputIntent the file could not be PDF/A, so nothing is claimed.
-  std::filesystem::path icc_profile_path;
+  // The ICC profile of the sRGB OutputIntent. Empty: no OutputIntent, and
+  // then the file is not PDF/A and claims nothing.
+  std::filesystem::path icc_profile_path = kDefaultSrgbProfilePath;
+  PdfaPart pdfa = PdfaPart::k1b;
+  // Sign each document when set. The PKCS#12 file is read and checked at
+  // Create().
+  std::optional<PdfSignatureOptions> signature;
+};
+
+// The metadata of Decreto 10.278/2020, Annex II, written to the custom XMP
+// schema of docs/pdf.md (prefix "d10278") and as Info keys of the same names
+// (capitalised: "Assunto", "DataDigitalizacao", ...). Empty values are left
+// out. The hash of the masters comes from PdfDocumentInfo::master_sha256.
+struct ArchivalMetadata {
+  std::string assunto;
+  std::string autor;
+  std::string data_digitalizacao;   // ISO 8601 date-time of the scan run
+  std::string local_digitalizacao;  // where the scan was made
+  std::string identificador;        // identificador do documento digital
+  std::string responsavel_digitalizacao;
+  std::string titulo;
+  std::string tipo_documental;
+  // Public bodies (órgãos e entidades da administração pública) add these.
+  std::string classe;
+  std::string data_producao;  // of the original document
+  std::string destinacao_prevista;  // "eliminação" or "guarda permanente"
+  std::string genero;
+  std::string prazo_guarda;
 };
 
 // Document-level metadata: the Info dictionary and the index fields.
@@ -75,6 +132,7 @@ struct PdfDocumentInfo {
   std::string document_type;
   std::vector<std::pair<std::string, std::string>> fields;  // name, value
   std::vector<std::string> master_sha256;                   // hex, in page order
+  ArchivalMetadata archival;
   // CreationDate; now when unset (set it for reproducible output).
   std::optional<std::chrono::system_clock::time_point> creation_time;
 };
@@ -101,8 +159,10 @@ struct PdfResult {
 
 class PdfWriter {
  public:
-  // Unavailable when the font (or a given ICC profile) cannot be read;
-  // InvalidArgument when the font is not a TrueType file.
+  // Unavailable when the font, the ICC profile or the PKCS#12 file cannot be
+  // read; InvalidArgument when the font is not a TrueType file, the profile
+  // not an RGB/gray ICC profile of version 2 (PDF/A-1), or the PKCS#12 file
+  // cannot be opened with the password or holds no key and certificate.
   static Result<std::unique_ptr<PdfWriter>> Create(const PdfOptions& options);
 
   // Removes the temporary file of an unfinished document.
@@ -121,8 +181,8 @@ class PdfWriter {
   // Abort()). Words with an empty box or no BMP character are skipped.
   Status AddPage(const PdfPageInput& page);
 
-  // Finishes the PDF, verifies it (re-opened by PoDoFo, page count checked),
-  // syncs and commits it. InvalidArgument without Begin() or with no pages;
+  // Finishes the PDF, signs it when the writer signs, verifies it (re-opened
+  // by PoDoFo, page count checked), syncs and commits it. InvalidArgument without Begin() or with no pages;
   // Corrupt when verification fails; IOError when the file cannot be
   // finished. On failure the temporary file is removed.
   Result<PdfResult> End();
@@ -132,11 +192,13 @@ class PdfWriter {
 
  private:
   struct Document;  // the open PoDoFo document and its shared objects
-  PdfWriter(PdfOptions options, std::vector<char> font, std::vector<char> icc);
+  PdfWriter(PdfOptions options, std::vector<char> font, std::vector<char> icc,
+            std::unique_ptr<PdfSigner> signer);
 
   PdfOptions options_;
   std::vector<char> font_;  // pdf.ttf bytes
   std::vector<char> icc_;   // ICC profile bytes, empty when none
+  std::unique_ptr<PdfSigner> signer_;  // null when not signing
   std::unique_ptr<Document> doc_;
 };
 

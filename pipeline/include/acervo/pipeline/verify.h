@@ -1,0 +1,55 @@
+// `acervo verify`: re-checks an output folder against its store, so that an
+// archive can show years later that nothing changed since the run.
+//
+// For every lot in the store and every document row of it:
+//   - the PDF exists and its SHA-256 is the row's pdf_sha256;
+//   - the PDF parses, has the row's page count (= its in-PDF pages), and the
+//     document id, lot id and master hashes embedded in it (Info keys
+//     AcervoDocumentId, AcervoLotId, AcervoMasterSha256) are the row's;
+//   - a signed PDF's signature still matches its bytes;
+//   - every master exists and hashes to the row's master_sha256;
+//   - the row itself is coherent (in-PDF pages numbered 1..n in order).
+// And for every lot folder: each PDF in it belongs to a row (a PDF without
+// one is reported, as is a lot folder the store does not know).
+// Every mismatch is collected, never just the first.
+//
+// Thread-safety: a plain function; it opens its own store connection.
+#ifndef ACERVO_PIPELINE_VERIFY_H_
+#define ACERVO_PIPELINE_VERIFY_H_
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "acervo/core/status.h"
+
+namespace acervo {
+
+struct VerifyOptions {
+  std::filesystem::path out_dir;     // the --out folder of `acervo run`
+  std::filesystem::path store_path;  // empty: OUT_DIR/acervo.db
+};
+
+struct VerifyIssue {
+  std::string where;    // a file path, or "lot L document D"
+  std::string message;  // what does not match, with both values
+};
+
+struct VerifyReport {
+  int lots = 0;
+  int documents = 0;
+  int pdfs = 0;     // PDFs checked
+  int masters = 0;  // distinct master files re-hashed
+  std::vector<VerifyIssue> mismatches;
+  bool ok() const { return mismatches.empty(); }
+  std::string ToJson() const;
+};
+
+// The report (check ok()) when the check could run. NotFound when the store
+// does not exist (verify never creates one); Corrupt/IOError/Unavailable
+// when it cannot be read.
+Result<VerifyReport> VerifyOutput(const VerifyOptions& options);
+
+}  // namespace acervo
+
+#endif  // ACERVO_PIPELINE_VERIFY_H_

@@ -1,0 +1,69 @@
+#include "pdf_outputs.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "acervo/core/files.h"
+#include "acervo/stages/pdf/sidecars.h"
+
+namespace acervo {
+
+namespace fs = std::filesystem;
+
+Result<PdfOptions> PdfOptionsForLot(const LotProfile& profile, const fs::path& lot_dir) {
+  PdfOptions o;
+  if (profile.pdfa == "2b") {
+    o.pdfa = PdfaPart::k2b;
+  } else if (profile.pdfa != "1b") {
+    return Status::InvalidArgument("profile: pdfa must be 1b or 2b, not '" + profile.pdfa + "'");
+  }
+  if (profile.signature) {
+    const SignatureProfile& sp = *profile.signature;
+    PdfSignatureOptions so;
+    so.pkcs12_path = fs::path(sp.pkcs12).is_absolute() ? fs::path(sp.pkcs12) : lot_dir / sp.pkcs12;
+    // The password is a secret: it comes from the environment of the run,
+    // never from the profile that travels with the lot.
+    const char* password = std::getenv(sp.password_env.c_str());
+    if (password == nullptr) {
+      return Status::Unavailable("profile [signature]: environment variable " + sp.password_env +
+                                 " (the password of " + so.pkcs12_path.string() + ") is not set");
+    }
+    so.password = password;
+    so.reason = sp.reason;
+    so.location = sp.location;
+    so.contact = sp.contact;
+    o.signature = std::move(so);
+  }
+  return o;
+}
+
+void SidecarSet::AddPage(const SidecarRequest& request, const Page& page, int pdf_page) {
+  char base[32];
+  std::snprintf(base, sizeof(base), "page-%04d", pdf_page);
+  SidecarPage sp = SidecarPageFromPage(page, pdf_page);
+  if (request.hocr) files_.emplace_back(std::string(base) + ".hocr", HocrPage(sp));
+  if (request.alto) files_.emplace_back(std::string(base) + ".alto.xml", AltoPage(sp));
+  if (request.text) {
+    want_text_ = true;
+    if (pages_ > 0) text_ += '\f';
+    text_ += page.text;
+    if (!page.text.empty() && page.text.back() != '\n') text_ += '\n';
+  }
+  ++pages_;
+}
+
+Status SidecarSet::Commit(const fs::path& lot_out, const std::string& file_name) {
+  if (!files_.empty()) {
+    const fs::path dir = lot_out / "sidecars" / file_name;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError("cannot create " + dir.string() + ": " + ec.message());
+    for (const auto& [name, content] : files_) {
+      ACERVO_RETURN_IF_ERROR(WriteFileAtomic(dir / name, content));
+    }
+  }
+  if (want_text_) ACERVO_RETURN_IF_ERROR(WriteFileAtomic(lot_out / (file_name + ".txt"), text_));
+  return Status::OK();
+}
+
+}  // namespace acervo

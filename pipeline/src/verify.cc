@@ -1,0 +1,177 @@
+#include "acervo/pipeline/verify.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "acervo/core/files.h"
+#include "acervo/indexer/sqlite_store.h"
+#include "acervo/pipeline/lot.h"
+#include "acervo/stages/pdf/pdf_inspect.h"
+
+namespace acervo {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Lot ids straight from the store's `lots` table (docs/store.md): the Store
+// interface lists documents per lot but not the lots themselves.
+Result<std::vector<std::string>> LotIds(const fs::path& db) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(db.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> conn(raw, &sqlite3_close);
+  if (rc != SQLITE_OK) return Status::IOError("cannot open " + db.string() + ": " + sqlite3_errstr(rc));
+  sqlite3_busy_timeout(raw, 30000);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(raw, "SELECT id FROM lots ORDER BY id", -1, &stmt, nullptr) != SQLITE_OK) {
+    return Status::Corrupt("cannot list lots in " + db.string() + ": " + sqlite3_errmsg(raw));
+  }
+  std::vector<std::string> ids;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    ids.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+  }
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_DONE) return Status::IOError("cannot list lots in " + db.string() + ": " + sqlite3_errstr(rc));
+  return ids;
+}
+
+std::string Short(const std::string& sha) { return sha.size() > 16 ? sha.substr(0, 16) + "…" : sha; }
+
+}  // namespace
+
+std::string VerifyReport::ToJson() const {
+  nlohmann::json issues = nlohmann::json::array();
+  for (const VerifyIssue& i : mismatches) issues.push_back({{"where", i.where}, {"message", i.message}});
+  nlohmann::json j = {{"ok", ok()},         {"lots", lots},       {"documents", documents},
+                      {"pdfs", pdfs},       {"masters", masters}, {"mismatches", issues}};
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
+  const fs::path out = fs::absolute(options.out_dir).lexically_normal();
+  const fs::path db = options.store_path.empty() ? out / "acervo.db" : options.store_path;
+  std::error_code ec;
+  if (!fs::exists(db, ec)) return Status::NotFound("no store at " + db.string());
+  SqliteOptions so;
+  so.create_if_missing = false;
+  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(db, so));
+  ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> lot_ids, LotIds(db));
+
+  VerifyReport rep;
+  auto mismatch = [&](std::string where, std::string message) {
+    rep.mismatches.push_back({std::move(where), std::move(message)});
+  };
+  std::map<std::string, std::string> master_sha;  // path -> hash on disk ("" if unreadable)
+  std::set<std::string> known_dirs;
+
+  for (const std::string& lot_id : lot_ids) {
+    ++rep.lots;
+    const fs::path lot_dir = out / SafeFileName(lot_id);
+    known_dirs.insert(lot_dir.filename().string());
+    ACERVO_ASSIGN_OR_RETURN(std::vector<DocumentRecord> docs, store->ListDocuments(lot_id));
+    std::set<fs::path> referenced;
+    for (const DocumentRecord& d : docs) {
+      ++rep.documents;
+      const std::string row = "lot " + lot_id + " document " + d.document_id;
+      // The row on its own.
+      int in_pdf = 0;
+      for (const PageRecord& p : d.pages) {
+        if (!p.in_pdf) continue;
+        ++in_pdf;
+        if (p.pdf_page != in_pdf) {
+          mismatch(row, "page " + std::to_string(p.number) + " is PDF page " + std::to_string(p.pdf_page) +
+                            " in the store, expected " + std::to_string(in_pdf));
+        }
+      }
+      if (in_pdf != d.page_count) {
+        mismatch(row, "store says " + std::to_string(d.page_count) + " PDF pages but lists " +
+                          std::to_string(in_pdf) + " pages in the PDF");
+      }
+
+      // Masters.
+      for (const PageRecord& p : d.pages) {
+        auto it = master_sha.find(p.master_path);
+        if (it == master_sha.end()) {
+          Result<std::string> sha = Sha256OfFile(p.master_path);
+          it = master_sha.emplace(p.master_path, sha.ok() ? *sha : std::string()).first;
+          if (sha.ok()) {
+            ++rep.masters;
+          } else {
+            mismatch(p.master_path, "master missing or unreadable: " + sha.status().message());
+          }
+        }
+        if (!it->second.empty() && it->second != p.master_sha256) {
+          mismatch(p.master_path, "master changed: SHA-256 is " + Short(it->second) + ", " + row + " page " +
+                                      std::to_string(p.number) + " recorded " + Short(p.master_sha256));
+        }
+      }
+
+      // The PDF.
+      if (d.pdf_path.empty()) {
+        mismatch(row, "no PDF recorded");
+        continue;
+      }
+      referenced.insert(fs::path(d.pdf_path).lexically_normal());
+      ++rep.pdfs;
+      Result<std::string> pdf_sha = Sha256OfFile(d.pdf_path);
+      if (!pdf_sha.ok()) {
+        mismatch(d.pdf_path, "PDF missing or unreadable: " + pdf_sha.status().message());
+        continue;
+      }
+      if (*pdf_sha != d.pdf_sha256) {
+        mismatch(d.pdf_path, "PDF changed: SHA-256 is " + Short(*pdf_sha) + ", the store recorded " +
+                                 Short(d.pdf_sha256));
+      }
+      Result<PdfFacts> facts = InspectPdf(d.pdf_path);
+      if (!facts.ok()) {
+        mismatch(d.pdf_path, "PDF does not parse: " + facts.status().message());
+        continue;
+      }
+      if (facts->pages != d.page_count) {
+        mismatch(d.pdf_path, "PDF has " + std::to_string(facts->pages) + " pages, the store recorded " +
+                                 std::to_string(d.page_count));
+      }
+      if (facts->document_id != d.document_id || facts->lot_id != lot_id) {
+        mismatch(d.pdf_path, "PDF says it is document '" + facts->document_id + "' of lot '" + facts->lot_id +
+                                 "', the store row is " + row);
+      }
+      std::vector<std::string> want;
+      for (const PageRecord& p : d.pages) want.push_back(p.master_sha256);
+      if (facts->master_sha256 != want) {
+        size_t k = 0;
+        while (k < want.size() && k < facts->master_sha256.size() && want[k] == facts->master_sha256[k]) ++k;
+        mismatch(d.pdf_path, "master hashes embedded in the PDF differ from the store at page " +
+                                 std::to_string(k + 1) + " (" + std::to_string(facts->master_sha256.size()) +
+                                 " in the PDF, " + std::to_string(want.size()) + " in the store)");
+      }
+      if (facts->signature.present && !facts->signature.digest_matches) {
+        mismatch(d.pdf_path, "signature does not verify: " + facts->signature.problem);
+      }
+    }
+
+    // PDFs in the lot folder that no row claims.
+    if (fs::is_directory(lot_dir, ec)) {
+      for (const fs::directory_entry& e : fs::directory_iterator(lot_dir, ec)) {
+        if (!e.is_regular_file() || e.path().extension() != ".pdf") continue;
+        if (e.path().filename().string().rfind(".tmp-", 0) == 0) continue;
+        if (!referenced.count(e.path().lexically_normal())) {
+          mismatch(e.path().string(), "PDF has no row in the store");
+        }
+      }
+    }
+  }
+  // Lot folders (those with a report.json) the store does not know.
+  for (const fs::directory_entry& e : fs::directory_iterator(out, ec)) {
+    if (e.is_directory() && fs::exists(e.path() / "report.json") &&
+        !known_dirs.count(e.path().filename().string())) {
+      mismatch(e.path().string(), "lot folder has no lot in the store " + db.string());
+    }
+  }
+  return rep;
+}
+
+}  // namespace acervo
