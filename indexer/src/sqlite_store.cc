@@ -17,13 +17,13 @@
 
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
+#include "sql_filter.h"
 
 namespace acervo {
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-using Param = std::variant<std::string, double, int64_t>;
 
 // ------------------------------------------------------------ migrations --
 //
@@ -113,6 +113,11 @@ CREATE TRIGGER pages_fts_update AFTER UPDATE OF text ON pages BEGIN
   INSERT INTO pages_fts(pages_fts, rowid, text) VALUES ('delete', old.id, old.text);
   INSERT INTO pages_fts(rowid, text) VALUES (new.id, new.text);
 END;
+)sql"},
+    // v2 (issue 6): where each field value came from (manifest line,
+    // separator sheet, OCR page). Old rows get '' (unknown).
+    {2, R"sql(
+ALTER TABLE fields ADD COLUMN source TEXT NOT NULL DEFAULT '';
 )sql"},
 };
 
@@ -229,110 +234,6 @@ void Backoff(int attempt) {
   std::this_thread::sleep_for(std::chrono::milliseconds(dist(rng)));
 }
 
-// SQL text plus the parameters its '?' placeholders take, in order.
-struct SqlParts {
-  std::string sql;
-  std::vector<Param> params;
-};
-
-// Compiles a metadata predicate to an SQL boolean over the documents row `d`.
-// Only fixed SQL text is emitted; every value is a bound parameter.
-void CompilePredicate(const QueryPredicate& p, SqlParts* out) {
-  using Kind = QueryPredicate::Kind;
-  // Uncorrelated on purpose: SQLite evaluates the subquery once into a
-  // temporary index (using fields_by_* for it) instead of once per row; a
-  // correlated EXISTS let the planner rescan fields_by_date for every page
-  // of a text search.
-  constexpr const char* kFieldOpen =
-      "d.id IN (SELECT f.doc_id FROM fields f WHERE f.name_norm = ? AND ";
-  switch (p.kind) {
-    case Kind::kFieldEquals:
-      out->sql += kFieldOpen;
-      out->params.push_back(p.field);
-      if (p.date) {
-        out->sql += "(f.value_norm = ? OR f.value_date = ?))";
-        out->params.push_back(p.value);
-        out->params.push_back(*p.date);
-      } else {
-        out->sql += "f.value_norm = ?)";
-        out->params.push_back(p.value);
-      }
-      return;
-    case Kind::kFieldPrefix:
-      out->sql += kFieldOpen;
-      out->sql += "substr(f.value_norm, 1, length(?)) = ?)";
-      out->params.push_back(p.field);
-      out->params.push_back(p.value);
-      out->params.push_back(p.value);
-      return;
-    case Kind::kFieldDateRange:
-      out->sql += kFieldOpen;
-      out->params.push_back(p.field);
-      out->sql += "f.value_date IS NOT NULL";
-      if (!p.date_from.empty()) {
-        out->sql += " AND f.value_date >= ?";
-        out->params.push_back(p.date_from);
-      }
-      if (!p.date_to.empty()) {
-        out->sql += " AND f.value_date <= ?";
-        out->params.push_back(p.date_to);
-      }
-      out->sql += ")";
-      return;
-    case Kind::kFieldNumberRange:
-      out->sql += kFieldOpen;
-      out->params.push_back(p.field);
-      out->sql += "f.value_num IS NOT NULL";
-      if (p.number_from) {
-        out->sql += " AND f.value_num >= ?";
-        out->params.push_back(*p.number_from);
-      }
-      if (p.number_to) {
-        out->sql += " AND f.value_num <= ?";
-        out->params.push_back(*p.number_to);
-      }
-      out->sql += ")";
-      return;
-    case Kind::kLot:
-      out->sql += "d.lot_id = ?";
-      out->params.push_back(p.value);
-      return;
-    case Kind::kType:
-      out->sql += "d.document_type_norm = ?";
-      out->params.push_back(p.value);
-      return;
-    case Kind::kTypePrefix:
-      out->sql += "substr(d.document_type_norm, 1, length(?)) = ?";
-      out->params.push_back(p.value);
-      out->params.push_back(p.value);
-      return;
-  }
-}
-
-void CompileCondition(const QueryCondition& c, SqlParts* out) {
-  switch (c.op) {
-    case QueryCondition::Op::kPredicate:
-      out->sql += "(";
-      CompilePredicate(c.predicate, out);
-      out->sql += ")";
-      return;
-    case QueryCondition::Op::kNot:
-      out->sql += "(NOT ";
-      CompileCondition(c.children[0], out);
-      out->sql += ")";
-      return;
-    case QueryCondition::Op::kAnd:
-    case QueryCondition::Op::kOr:
-      out->sql += "(";
-      for (size_t i = 0; i < c.children.size(); ++i) {
-        if (i > 0) out->sql += c.op == QueryCondition::Op::kAnd ? " AND " : " OR ";
-        CompileCondition(c.children[i], out);
-      }
-      out->sql += ")";
-      return;
-  }
-}
-
 // How a document's score combines its pages' BM25 scores: the best page
 // counts fully and every other page with hits adds a quarter of its own, so
 // a document whose hits are spread over several pages outranks one with a
@@ -361,6 +262,9 @@ class SqliteStore final : public Store {
     // the busy handler while another process creates the file: retry.
     ACERVO_RETURN_IF_ERROR(ExecRetrying("PRAGMA journal_mode = WAL"));
     ACERVO_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys = ON"));
+    // 64 MB of page cache: FTS5 segment merges and the field indexes touch
+    // far more pages than the 2 MB default holds once the index is large.
+    ACERVO_RETURN_IF_ERROR(Exec("PRAGMA cache_size = -65536"));
     ACERVO_RETURN_IF_ERROR(
         Exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
     return Migrate();
@@ -396,6 +300,17 @@ class SqliteStore final : public Store {
     const std::string what = "store document " + doc.lot_id + "/" + doc.document_id;
     std::lock_guard<std::mutex> lock(mu_);
     return WriteTransaction(what, [&]() -> Status { return PutDocumentLocked(doc, what); });
+  }
+
+  Status PutDocuments(const std::vector<DocumentRecord>& docs) override {
+    for (const DocumentRecord& d : docs) ACERVO_RETURN_IF_ERROR(Validate(d));
+    std::lock_guard<std::mutex> lock(mu_);
+    return WriteTransaction("store " + std::to_string(docs.size()) + " documents", [&]() -> Status {
+      for (const DocumentRecord& d : docs) {
+        ACERVO_RETURN_IF_ERROR(PutDocumentLocked(d, "store document " + d.lot_id + "/" + d.document_id));
+      }
+      return Status::OK();
+    });
   }
 
   Result<std::optional<DocumentRecord>> GetDocument(const std::string& lot_id,
@@ -460,6 +375,16 @@ class SqliteStore final : public Store {
       where.sql += " AND ";
       CompileCondition(*query.filter, &where);
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    ReadTransaction tx(this);
+    ACERVO_RETURN_IF_ERROR(tx.status());
+    if (!query.required_fts.empty()) {
+      Result<std::vector<SearchHit>> hits = RankTopK(query, where, request.limit);
+      if (!hits.ok() && hits.status().code() == StatusCode::kInternal) {
+        return Status::InvalidArgument("the query could not be evaluated by the text index");
+      }
+      return hits;
+    }
     // A document must have a page for each required clause (one clause is
     // already enforced by the ranking MATCH) and no page for an excluded one.
     constexpr const char* kPagesMatching =
@@ -476,12 +401,7 @@ class SqliteStore final : public Store {
       where.params.push_back(fts);
     }
 
-    std::lock_guard<std::mutex> lock(mu_);
-    ReadTransaction tx(this);
-    ACERVO_RETURN_IF_ERROR(tx.status());
-    Result<std::vector<SearchHit>> hits =
-        query.required_fts.empty() ? ListMatching(where, request.limit)
-                                   : RankMatching(query.RankingFts(), where, request.limit);
+    Result<std::vector<SearchHit>> hits = ListMatching(where, request.limit);
     if (!hits.ok() && hits.status().code() == StatusCode::kInternal) {
       // A generic SQLite error here can only come from evaluating the
       // expression (the SQL text is ours and fixed); the user gets a plain
@@ -607,8 +527,9 @@ class SqliteStore final : public Store {
       const FieldRecord& f = doc.fields[i];
       ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
         INSERT INTO fields (doc_id, ordinal, name, name_norm, value, value_norm, value_date,
-                            value_num)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?))sql"));
+                            value_num, source)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?))sql"));
+      s.Bind(9, f.source);
       s.Bind(1, doc_row);
       s.Bind(2, static_cast<int64_t>(i));
       s.Bind(3, f.name);
@@ -713,11 +634,11 @@ class SqliteStore final : public Store {
 
   Result<std::vector<FieldRecord>> LoadFields(int64_t doc_row) {
     ACERVO_ASSIGN_OR_RETURN(
-        Stmt s, Prepare("SELECT name, value FROM fields WHERE doc_id = ? ORDER BY ordinal"));
+        Stmt s, Prepare("SELECT name, value, source FROM fields WHERE doc_id = ? ORDER BY ordinal"));
     s.Bind(1, doc_row);
     std::vector<FieldRecord> out;
     ACERVO_RETURN_IF_ERROR(
-        ForEachRow(s, "read fields", [&] { out.push_back({s.Text(0), s.Text(1)}); }));
+        ForEachRow(s, "read fields", [&] { out.push_back({s.Text(0), s.Text(1), s.Text(2)}); }));
     return out;
   }
 
@@ -756,62 +677,184 @@ class SqliteStore final : public Store {
     return hits;
   }
 
-  Result<std::vector<SearchHit>> RankMatching(const std::string& fts, const SqlParts& where,
-                                              int limit) {
-    // CROSS JOIN pins the join order: the FTS index drives, documents are
-    // looked up by key. bm25() is negative, more negative is better.
-    ACERVO_ASSIGN_OR_RETURN(
-        Stmt s, Prepare("SELECT p.doc_id, p.pdf_page, bm25(pages_fts), pages_fts.rowid "
-                        "FROM pages_fts CROSS JOIN pages p ON p.id = pages_fts.rowid "
-                        "CROSS JOIN documents d ON d.id = p.doc_id "
-                        "WHERE pages_fts MATCH ? AND p.in_pdf = 1 AND " + where.sql,
-                        /*cache=*/false));
-    int i = 1;
-    s.Bind(i++, fts);
-    for (const Param& p : where.params) s.Bind(i++, p);
+  // --- Ranked search without scanning every match (docs/store.md) ---
+  //
+  // 1. A selective metadata filter (at most kSelectiveDocs documents): the
+  //    text index is asked only about those documents' pages, by rowid range.
+  // 2. Otherwise the text index returns pages best first (FTS5 ORDER BY rank
+  //    with LIMIT, in batches); each new document met is checked once
+  //    (metadata filter, every required clause, no excluded clause) and
+  //    scored exactly over all its pages. The search stops when it holds
+  //    kOverfetch x limit documents: ranking is exact among the documents of
+  //    the best pages, which is where the top of the list comes from.
+  static constexpr int kSelectiveDocs = 2000;
+  static constexpr int kOverfetch = 2;
+  static constexpr int kPageBatch = 256;
 
-    struct Agg {
-      int64_t doc_row = 0;
-      double best = -1;
-      double sum = 0;
-      int64_t best_page_row = 0;
-      std::vector<int> pages;
-    };
-    std::unordered_map<int64_t, Agg> by_doc;
-    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
-      Agg& a = by_doc[s.Int(0)];
-      a.doc_row = s.Int(0);
-      const double score = -s.Double(2);
-      a.sum += score;
-      if (score > a.best) {
-        a.best = score;
-        a.best_page_row = s.Int(3);
+  struct DocScore {
+    int64_t doc_row = 0;
+    double score = 0;
+    int64_t best_page_row = 0;
+    std::vector<int> pages;
+  };
+
+  // The document's page-id range (pages of one document are inserted in one
+  // transaction, so their ids are contiguous).
+  Result<std::pair<int64_t, int64_t>> PageRange(int64_t doc_row) {
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT min(id), max(id) FROM pages WHERE doc_id = ?"));
+    s.Bind(1, doc_row);
+    const int rc = s.Step();
+    if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "page range");
+    return std::make_pair(s.Int(0), s.Int(1));
+  }
+
+  // The document's pages matching `fts`, with their bm25 (negated: higher
+  // is better). The text index alone answers, restricted to the document's
+  // rowid range (FTS5 seeks to it); pages are looked up by key afterwards, a
+  // join would let the planner probe the index once per page instead.
+  Result<std::vector<std::pair<int64_t, double>>> MatchInRange(const std::string& fts,
+                                                               std::pair<int64_t, int64_t> range) {
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ? "
+                                            "AND rowid >= ? AND rowid <= ?"));
+    s.Bind(1, fts);
+    s.Bind(2, range.first);
+    s.Bind(3, range.second);
+    std::vector<std::pair<int64_t, double>> out;
+    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] { out.emplace_back(s.Int(0), -s.Double(1)); }));
+    return out;
+  }
+
+  // pdf_page of a page in the PDF, or 0 for a page left out (blank).
+  Result<int> PdfPage(int64_t page_row) {
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT pdf_page, in_pdf FROM pages WHERE id = ?"));
+    s.Bind(1, page_row);
+    const int rc = s.Step();
+    if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "search");
+    return s.Int(1) != 0 ? static_cast<int>(s.Int(0)) : 0;
+  }
+
+  // Whether a page of the document (in the PDF) matches `fts`.
+  Result<bool> DocMatches(const std::string& fts, std::pair<int64_t, int64_t> range) {
+    ACERVO_ASSIGN_OR_RETURN(auto rows, MatchInRange(fts, range));
+    for (const auto& [row, score] : rows) {
+      ACERVO_ASSIGN_OR_RETURN(int pdf_page, PdfPage(row));
+      if (pdf_page > 0) return true;
+    }
+    return false;
+  }
+
+  // The document's exact score and hit pages for the ranking expression;
+  // nullopt when it fails a required or excluded clause or has no hit page.
+  Result<std::optional<DocScore>> ScoreDocument(const ParsedQuery& q, const std::string& ranking,
+                                                int64_t doc_row) {
+    ACERVO_ASSIGN_OR_RETURN(auto range, PageRange(doc_row));
+    if (q.required_fts.size() > 1) {
+      for (const std::string& fts : q.required_fts) {
+        ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(fts, range));
+        if (!m) return std::optional<DocScore>();
       }
-      a.pages.push_back(static_cast<int>(s.Int(1)));
-    }));
+    }
+    for (const std::string& fts : q.excluded_fts) {
+      ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(fts, range));
+      if (m) return std::optional<DocScore>();
+    }
+    ACERVO_ASSIGN_OR_RETURN(auto rows, MatchInRange(ranking, range));
+    DocScore d;
+    d.doc_row = doc_row;
+    double best = -1, sum = 0;
+    for (const auto& [row, score] : rows) {
+      ACERVO_ASSIGN_OR_RETURN(int pdf_page, PdfPage(row));
+      if (pdf_page == 0) continue;  // blank pages are never hits
+      sum += score;
+      if (score > best) best = score, d.best_page_row = row;
+      d.pages.push_back(pdf_page);
+    }
+    if (d.pages.empty()) return std::optional<DocScore>();
+    d.score = best + kOtherPagesWeight * (sum - best);
+    std::sort(d.pages.begin(), d.pages.end());
+    return std::optional<DocScore>(std::move(d));
+  }
 
-    std::vector<Agg> docs;
-    docs.reserve(by_doc.size());
-    for (auto& [row, agg] : by_doc) docs.push_back(std::move(agg));
-    const auto score_of = [](const Agg& a) {
-      return a.best + kOtherPagesWeight * (a.sum - a.best);
-    };
-    // Ties broken by insertion row so that the order is deterministic.
-    std::sort(docs.begin(), docs.end(), [&](const Agg& a, const Agg& b) {
-      const double sa = score_of(a), sb = score_of(b);
-      if (sa != sb) return sa > sb;
-      return a.doc_row < b.doc_row;
+  Result<bool> PassesFilter(const SqlParts& where, int64_t doc_row) {
+    if (where.sql == "1") return true;
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT 1 FROM documents d WHERE d.id = ? AND " + where.sql));
+    int i = 1;
+    s.Bind(i++, doc_row);
+    for (const Param& p : where.params) s.Bind(i++, p);
+    const int rc = s.Step();
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return FromSqlite(rc, db_, "search");
+  }
+
+  Result<std::vector<SearchHit>> RankTopK(const ParsedQuery& q, const SqlParts& where, int limit) {
+    const std::string ranking = q.RankingFts();
+    std::vector<DocScore> docs;
+    bool exact = false;
+    if (where.sql != "1") {
+      // How many documents pass the filter, up to the threshold.
+      ACERVO_ASSIGN_OR_RETURN(Stmt c, Prepare("SELECT d.id FROM documents d WHERE " + where.sql + " LIMIT " +
+                                                  std::to_string(kSelectiveDocs + 1),
+                                              false));
+      int i = 1;
+      for (const Param& p : where.params) c.Bind(i++, p);
+      std::vector<int64_t> ids;
+      ACERVO_RETURN_IF_ERROR(ForEachRow(c, "search", [&] { ids.push_back(c.Int(0)); }));
+      if (ids.size() <= static_cast<size_t>(kSelectiveDocs)) {
+        exact = true;
+        for (int64_t id : ids) {
+          ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, id));
+          if (d) docs.push_back(std::move(*d));
+        }
+      }
+    }
+    // Several required clauses: pages holding all of them are the natural
+    // candidates (and far fewer than pages holding any); the OR of them is
+    // still what scores the documents found.
+    std::vector<std::string> generators;
+    if (q.required_fts.size() > 1) {
+      std::string all;
+      for (const std::string& f : q.required_fts) all += (all.empty() ? "" : " AND ") + f;
+      generators.push_back(all);
+    }
+    generators.push_back(ranking);
+    std::unordered_map<int64_t, bool> seen;
+    const size_t want = static_cast<size_t>(limit) * kOverfetch;
+    for (size_t g = 0; !exact && g < generators.size() && docs.size() < want; ++g) {
+      for (int offset = 0; docs.size() < want; offset += kPageBatch) {
+        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(
+            "SELECT p.doc_id, p.in_pdf FROM (SELECT rowid AS r, rank AS k FROM pages_fts WHERE pages_fts MATCH ? "
+            "ORDER BY rank LIMIT ? OFFSET ?) t JOIN pages p ON p.id = t.r ORDER BY t.k"));
+        s.Bind(1, generators[g]);
+        s.Bind(2, kPageBatch);
+        s.Bind(3, offset);
+        std::vector<int64_t> batch;
+        int rows = 0;
+        ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
+          ++rows;
+          if (s.Int(1) != 0) batch.push_back(s.Int(0));  // blank pages are never hits
+        }));
+        for (int64_t doc : batch) {
+          if (docs.size() >= want) break;
+          if (!seen.emplace(doc, true).second) continue;
+          ACERVO_ASSIGN_OR_RETURN(bool pass, PassesFilter(where, doc));
+          if (!pass) continue;
+          ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, doc));
+          if (d) docs.push_back(std::move(*d));
+        }
+        if (rows < kPageBatch) break;  // the index has no more matching pages
+      }
+    }
+    std::sort(docs.begin(), docs.end(), [](const DocScore& a, const DocScore& b) {
+      return a.score != b.score ? a.score > b.score : a.doc_row < b.doc_row;
     });
     if (docs.size() > static_cast<size_t>(limit)) docs.resize(static_cast<size_t>(limit));
-
     std::vector<SearchHit> hits;
-    hits.reserve(docs.size());
-    for (Agg& a : docs) {
-      ACERVO_ASSIGN_OR_RETURN(SearchHit hit, LoadHit(a.doc_row));
-      std::sort(a.pages.begin(), a.pages.end());
-      hit.pages = std::move(a.pages);
-      hit.score = score_of(a);
-      ACERVO_ASSIGN_OR_RETURN(hit.snippet, Snippet(fts, a.best_page_row));
+    for (DocScore& d : docs) {
+      ACERVO_ASSIGN_OR_RETURN(SearchHit hit, LoadHit(d.doc_row));
+      hit.pages = std::move(d.pages);
+      hit.score = d.score;
+      ACERVO_ASSIGN_OR_RETURN(hit.snippet, Snippet(ranking, d.best_page_row));
       hits.push_back(std::move(hit));
     }
     return hits;

@@ -1,4 +1,8 @@
+// The Store contract, tested on both backends (SQLite and a real PostgreSQL
+// started for the run), plus SQLite-only tests of its file handling.
 #include "acervo/indexer/sqlite_store.h"
+#include "acervo/indexer/postgres_store.h"
+#include "postgres_test_server.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -131,13 +135,46 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
   return v;
 }
 
-class SqliteStoreTest : public ::testing::Test {
+enum class Backend { kSqlite, kPostgres };
+
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+// A fresh PostgreSQL database per test; "" after a loud message when the
+// server cannot run on this machine.
+std::string FreshPostgresDatabase() {
+  static int counter = 0;
+  std::string why;
+  PostgresTestServer* server = SharedPostgres(&why);
+  if (server == nullptr) {
+    std::fprintf(stderr,
+                 "\n*** PostgreSQL store tests SKIPPED: cannot start a PostgreSQL server here: %s ***\n"
+                 "*** install the Debian packages postgresql postgresql-contrib (scripts/debian-packages.txt) ***\n\n",
+                 why.c_str());
+    return "";
+  }
+  Result<std::string> conninfo = server->CreateDatabase("acervo_test_" + std::to_string(++counter));
+  EXPECT_TRUE(conninfo.ok()) << conninfo.status().ToString();
+  return conninfo.ok() ? *conninfo : "";
+}
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    store_ = OpenOrDie(dir_.path() / "index" / "acervo.db");
+    if (GetParam() == Backend::kSqlite) {
+      store_ = OpenOrDie(dir_.path() / "index" / "acervo.db");
+    } else {
+      const std::string conninfo = FreshPostgresDatabase();
+      if (conninfo.empty()) GTEST_SKIP() << "PostgreSQL cannot run here (see the message above)";
+      Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo);
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      store_ = std::move(s).value();
+    }
     ASSERT_NE(store_, nullptr);
     Fill(*store_);
   }
+  bool sqlite() const { return GetParam() == Backend::kSqlite; }
 
   std::vector<SearchHit> SearchOk(const SearchRequest& r) {
     Result<std::vector<SearchHit>> hits = store_->Search(r);
@@ -149,14 +186,14 @@ class SqliteStoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(SqliteStoreTest, FindsRegardlessOfCaseAndAccents) {
+TEST_P(StoreTest, FindsRegardlessOfCaseAndAccents) {
   const std::vector<std::string> all = {"L1/d1", "L1/d2", "L1/d3", "L2/d1"};
   for (const char* q : {"certidao", "CERTIDÃO", "certidão", "Certidao", "CERTIDAO"}) {
     EXPECT_EQ(Sorted(Ids(SearchOk(Q(q)))), all) << q;
   }
 }
 
-TEST_F(SqliteStoreTest, SearchTable) {
+TEST_P(StoreTest, SearchTable) {
   struct Case {
     std::string query;
     std::vector<std::string> want;  // sorted
@@ -217,7 +254,7 @@ TEST_F(SqliteStoreTest, SearchTable) {
   }
 }
 
-TEST_F(SqliteStoreTest, EmptyQueryListsInIdOrderWithLimit) {
+TEST_P(StoreTest, EmptyQueryListsInIdOrderWithLimit) {
   SearchRequest r;
   r.limit = 3;
   const std::vector<SearchHit> hits = SearchOk(r);
@@ -228,7 +265,7 @@ TEST_F(SqliteStoreTest, EmptyQueryListsInIdOrderWithLimit) {
   }
 }
 
-TEST_F(SqliteStoreTest, HitsCarryPagesSnippetAndFields) {
+TEST_P(StoreTest, HitsCarryPagesSnippetAndFields) {
   SearchRequest r;
   r.query = "certidao";
   const std::vector<SearchHit> hits = SearchOk(r);
@@ -257,7 +294,7 @@ TEST_F(SqliteStoreTest, HitsCarryPagesSnippetAndFields) {
   EXPECT_EQ(two[0].pages, (std::vector<int>{1, 2}));
 }
 
-TEST_F(SqliteStoreTest, RanksDocumentsWithMoreAndBetterHitsFirst) {
+TEST_P(StoreTest, RanksDocumentsWithMoreAndBetterHitsFirst) {
   SearchRequest r;
   r.query = "certidão";
   const std::vector<SearchHit> hits = SearchOk(r);
@@ -270,7 +307,7 @@ TEST_F(SqliteStoreTest, RanksDocumentsWithMoreAndBetterHitsFirst) {
   EXPECT_EQ(SearchOk(r).size(), 2u);
 }
 
-TEST_F(SqliteStoreTest, RePuttingReplacesTheDocument) {
+TEST_P(StoreTest, RePuttingReplacesTheDocument) {
   Result<StoreStats> before = store_->Stats();
   ASSERT_TRUE(before.ok());
   EXPECT_EQ(before->lots, 2);
@@ -292,6 +329,7 @@ TEST_F(SqliteStoreTest, RePuttingReplacesTheDocument) {
   EXPECT_EQ(Ids(SearchOk(Q("processo:0002"))), std::vector<std::string>{"L1/d1"});
   EXPECT_EQ(SearchOk(Q("nascimento")).size(), 1u);
   store_.reset();
+  if (!sqlite()) return;
 
   // The FTS index agrees with the pages table after all the replacing.
   sqlite3* db = nullptr;
@@ -305,7 +343,7 @@ TEST_F(SqliteStoreTest, RePuttingReplacesTheDocument) {
   sqlite3_close(db);
 }
 
-TEST_F(SqliteStoreTest, UpsertLotKeepsDocuments) {
+TEST_P(StoreTest, UpsertLotKeepsDocuments) {
   LotRecord lot = Lot("L1");
   lot.finished_at = "2026-03-01T18:00:00Z";
   lot.description = "caixa 1";
@@ -316,7 +354,7 @@ TEST_F(SqliteStoreTest, UpsertLotKeepsDocuments) {
   EXPECT_EQ(stats->documents, 4);
 }
 
-TEST_F(SqliteStoreTest, GetAndListDocuments) {
+TEST_P(StoreTest, GetAndListDocuments) {
   Result<std::optional<DocumentRecord>> got = store_->GetDocument("L1", "d1");
   ASSERT_TRUE(got.ok());
   ASSERT_TRUE(got->has_value());
@@ -351,7 +389,22 @@ TEST_F(SqliteStoreTest, GetAndListDocuments) {
   EXPECT_TRUE(none->empty());
 }
 
-TEST_F(SqliteStoreTest, RejectsBadDocuments) {
+TEST_P(StoreTest, FieldSourcesAreKept) {
+  DocumentRecord d = Doc("L1", "src", "certidao",
+                         {{"cpf", "529.982.247-25", "ocr page 2"}, {"nome", "Ana", "manifest.csv line 4"}},
+                         {Page(1, 1, "texto")});
+  ASSERT_TRUE(store_->PutDocument(d).ok());
+  Result<std::optional<DocumentRecord>> got = store_->GetDocument("L1", "src");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  ASSERT_EQ((*got)->fields.size(), 2u);
+  EXPECT_EQ((*got)->fields[0].source, "ocr page 2");
+  EXPECT_EQ((*got)->fields[1].source, "manifest.csv line 4");
+  const std::vector<SearchHit> hits = SearchOk(Q("cpf:529.982.247-25"));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].fields[0].source, "ocr page 2");
+}
+
+TEST_P(StoreTest, RejectsBadDocuments) {
   struct Case {
     DocumentRecord doc;
     StatusCode code;
@@ -376,7 +429,7 @@ TEST_F(SqliteStoreTest, RejectsBadDocuments) {
   EXPECT_EQ(store_->UpsertLot(LotRecord{}).code(), StatusCode::kInvalidArgument);
 }
 
-TEST_F(SqliteStoreTest, BadQueriesAreInvalidArgumentWithPosition) {
+TEST_P(StoreTest, BadQueriesAreInvalidArgumentWithPosition) {
   struct Case {
     SearchRequest request;
     std::string message;
@@ -401,7 +454,7 @@ TEST_F(SqliteStoreTest, BadQueriesAreInvalidArgumentWithPosition) {
 
 // Random queries straight into the store: only OK or InvalidArgument, never
 // an SQL or FTS5 error, whatever the characters.
-TEST_F(SqliteStoreTest, FuzzedQueriesNeverReachSqliteAsSyntax) {
+TEST_P(StoreTest, FuzzedQueriesNeverReachSqliteAsSyntax) {
   const std::string alphabet[] = {"certidão", "a", "ç", " ", " ", "\"", "(", ")", "*", "-", ":",
                                   "..", "AND", "OR", "NOT", "NEAR", "data:", "type:", "lot:",
                                   "2020-01-01", "5", "\xff", "'", ";", "^", "{", "}", "+",
@@ -426,6 +479,9 @@ TEST_F(SqliteStoreTest, FuzzedQueriesNeverReachSqliteAsSyntax) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->pages, 8);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         BackendName);
 
 // ----------------------------------------------------------- open/migrate --
 
@@ -550,6 +606,56 @@ TEST(SqliteStoreConcurrencyTest, TwoProcessesBothSucceed) {
   ASSERT_TRUE(WIFEXITED(wstatus));
   EXPECT_EQ(WEXITSTATUS(wstatus), 0);
   ExpectAllWritten(path);
+}
+
+TEST(PostgresStoreConcurrencyTest, TwoWritersOnOneDatabaseBothSucceed) {
+  const std::string conninfo = FreshPostgresDatabase();
+  if (conninfo.empty()) GTEST_SKIP() << "PostgreSQL cannot run here (see the message above)";
+  constexpr int kDocs = 50;
+  auto write = [&](const std::string& writer) -> Status {
+    Result<std::unique_ptr<Store>> store = OpenPostgresStore(conninfo);
+    if (!store.ok()) return store.status();
+    ACERVO_RETURN_IF_ERROR((*store)->UpsertLot(Lot("LC")));
+    for (int i = 0; i < kDocs; ++i) {
+      // Both writers also rewrite one shared document: no lost or duplicate row.
+      const std::string id = i % 10 == 0 ? "shared" : writer + "-" + std::to_string(i);
+      ACERVO_RETURN_IF_ERROR((*store)->PutDocument(Doc("LC", id, "oficio", {}, {Page(1, 1, "certidão " + id)})));
+    }
+    return Status::OK();
+  };
+  Status a, b;
+  std::thread ta([&] { a = write("a"); });
+  std::thread tb([&] { b = write("b"); });
+  ta.join();
+  tb.join();
+  EXPECT_TRUE(a.ok()) << a.ToString();
+  EXPECT_TRUE(b.ok()) << b.ToString();
+  Result<std::unique_ptr<Store>> store = OpenPostgresStore(conninfo);
+  ASSERT_TRUE(store.ok());
+  Result<StoreStats> stats = (*store)->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->documents, 2 * (kDocs - kDocs / 10) + 1);
+  EXPECT_EQ(stats->pages, stats->documents);
+}
+
+TEST(FtsToTsqueryTest, Translations) {
+  struct Case {
+    std::string fts, want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"\"certidão\"", "'certidão'"},
+           {"\"nasc\" *", "'nasc':*"},
+           {"\"certidão de nascimento\"", "('certidão' <-> 'de' <-> 'nascimento')"},
+           {"(\"a\" AND \"b\")", "('a' & 'b')"},
+           {"((\"a\") NOT (\"b\" OR \"c\"))", "(('a') & !('b' | 'c'))"},
+           {"\"o'brien\"", "('o' <-> 'brien')"},
+           {"\"x\"\"y\"", "('x' <-> 'y')"},
+       }) {
+    Result<std::string> got = FtsToTsquery(c.fts);
+    ASSERT_TRUE(got.ok()) << c.fts;
+    EXPECT_EQ(*got, c.want) << c.fts;
+  }
+  EXPECT_EQ(FtsToTsquery("\"--\"").status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(SqliteStoreConcurrencyTest, OneStoreSharedByThreads) {

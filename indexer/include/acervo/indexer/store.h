@@ -9,8 +9,9 @@
 // again replaces it whole (its pages, fields and full-text rows), so
 // re-running or resuming a lot never duplicates anything.
 //
-// Implementations: SQLite (sqlite_store.h, the embedded default). A
-// PostgreSQL one for several machines would implement the same interface.
+// Implementations: SQLite (sqlite_store.h, the embedded default) and
+// PostgreSQL (postgres_store.h, for several machines), tested by one
+// parameterised suite.
 //
 // Ownership and thread-safety: the caller owns the Store through
 // std::unique_ptr. Every method may be called from any thread; calls on one
@@ -45,6 +46,10 @@ struct LotRecord {
 struct FieldRecord {
   std::string name;
   std::string value;
+  // Where the value came from, for people checking it: "manifest.csv line
+  // 4", "separator 0003.tif page 1", "ocr page 2"; "" when unknown. (The
+  // initializer lets older code write {name, value} without -Wextra noise.)
+  std::string source = {};
 };
 
 struct PageRecord {
@@ -123,6 +128,14 @@ class Store {
   // pages with one number, in_pdf pages without a pdf_page or blank ones
   // with one), NotFound (lot not upserted), Unavailable, IOError, Corrupt.
   virtual Status PutDocument(const DocumentRecord& doc) = 0;
+
+  // Stores several documents in one transaction (bulk import, benchmarks):
+  // all of them or none. Same failures as PutDocument, naming the document.
+  // The default puts them one by one (not atomic); both stores override it.
+  virtual Status PutDocuments(const std::vector<DocumentRecord>& docs) {
+    for (const DocumentRecord& d : docs) ACERVO_RETURN_IF_ERROR(PutDocument(d));
+    return Status::OK();
+  }
 
   // The document with its pages (text included) and fields, or nullopt when
   // there is no such document.

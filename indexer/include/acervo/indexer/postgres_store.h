@@ -1,0 +1,63 @@
+// The PostgreSQL Store: the same contract as the SQLite one (store.h), for
+// several machines writing and searching one index.
+//
+// Full text: each page's text is indexed as a `tsvector` column (GIN index)
+// built with the text search configuration `acervo_pt`, a copy of
+// PostgreSQL's `portuguese` whose word mappings run `unaccent` before the
+// Portuguese stemmer: case and accents are ignored like in SQLite, and
+// Portuguese inflections also match (certidão ~ certidões). Queries of
+// query.h are translated to `tsquery` from the parsed tokens, passed as bound
+// parameters to to_tsquery('acervo_pt', $n): user text never reaches SQL as
+// syntax. Ranking is ts_rank per page combined per document like the SQLite
+// store; snippets come from ts_headline. See docs/store.md.
+//
+// Schema migrations are versioned (schema_version table) and applied at
+// open under a transaction-scoped advisory lock, so two processes opening a
+// new database at once do not both migrate. Migration 1 creates the
+// `unaccent` extension: the connecting role must be allowed to (or the
+// extension must already exist).
+//
+// Concurrency: every write is one transaction; PutDocument takes an
+// advisory lock on (lot, document) so concurrent writers of one document
+// serialise, and retries on serialization failures and deadlocks until the
+// timeout, then fails with Unavailable.
+//
+// Thread-safety: as for Store (one connection per object, internally
+// serialised).
+#ifndef ACERVO_INDEXER_POSTGRES_STORE_H_
+#define ACERVO_INDEXER_POSTGRES_STORE_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "acervo/core/status.h"
+#include "acervo/indexer/store.h"
+
+namespace acervo {
+
+struct PostgresOptions {
+  // How long a write keeps retrying conflicts before giving up.
+  std::chrono::milliseconds busy_timeout{30000};
+};
+
+// The newest schema version this build knows (see docs/store.md).
+inline constexpr int kPostgresSchemaVersion = 2;
+
+// Connects with a libpq connection string ("host=/tmp/pg dbname=acervo" or
+// "postgresql://...") and brings the schema up to date. Failure: Unavailable
+// (cannot connect: the server's message), Unavailable (schema newer than
+// this program), Corrupt (the database has tables but is not an Acervo
+// store), IOError for other server errors.
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo,
+                                                 const PostgresOptions& options = {});
+
+// The tsquery text for one FTS5 expression produced by ParseQuery (quoted
+// strings, `*` prefixes, AND/OR/NOT, parentheses): words become quoted
+// lexemes, phrases `<->` chains, prefixes `:*`. Exposed for tests.
+// InvalidArgument when a quoted string holds no letter or digit.
+Result<std::string> FtsToTsquery(std::string_view fts);
+
+}  // namespace acervo
+
+#endif  // ACERVO_INDEXER_POSTGRES_STORE_H_

@@ -1,0 +1,38 @@
+// Metadata conditions of a parsed query compiled to SQL over a documents row
+// `d` and the `fields` table, shared by the SQLite and PostgreSQL stores (the
+// SQL is valid in both). Only fixed SQL text is emitted; every value is a
+// bound parameter written '?' (NumberPlaceholders turns them into
+// PostgreSQL's $1, $2, ...).
+//
+// Thread-safety: pure functions.
+#ifndef ACERVO_INDEXER_SRC_SQL_FILTER_H_
+#define ACERVO_INDEXER_SRC_SQL_FILTER_H_
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "acervo/indexer/query.h"
+
+namespace acervo {
+
+using Param = std::variant<std::string, double, int64_t>;
+
+// SQL text plus the parameters its '?' placeholders take, in order.
+struct SqlParts {
+  std::string sql;
+  std::vector<Param> params;
+};
+
+// Appends an SQL boolean for one predicate / a condition tree.
+void CompilePredicate(const QueryPredicate& p, SqlParts* out);
+void CompileCondition(const QueryCondition& c, SqlParts* out);
+
+// `sql` with its i-th '?' replaced by "$<first + i>". Our SQL text has no
+// '?' other than placeholders (no literals).
+std::string NumberPlaceholders(const std::string& sql, int first = 1);
+
+}  // namespace acervo
+
+#endif  // ACERVO_INDEXER_SRC_SQL_FILTER_H_

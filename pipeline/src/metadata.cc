@@ -1,0 +1,111 @@
+#include "acervo/pipeline/metadata.h"
+
+#include <algorithm>
+#include <regex>
+
+#include "acervo/pipeline/validators.h"
+
+namespace acervo {
+namespace {
+
+size_t Rank(const LotProfile& p, const std::string& source) {
+  const auto& o = p.metadata_sources;
+  return static_cast<size_t>(std::find(o.begin(), o.end(), source) - o.begin());
+}
+
+std::string SourceKind(const std::string& source) {
+  if (source.rfind("manifest", 0) == 0) return "manifest";
+  if (source.rfind("separator", 0) == 0) return "separator";
+  return "ocr";
+}
+
+bool AppliesTo(const FieldSpec& f, const std::string& type) {
+  return f.types.empty() || std::find(f.types.begin(), f.types.end(), type) != f.types.end();
+}
+
+void Flag(ResolvedMetadata* m, std::string flag, std::string reason) {
+  if (std::find(m->flags.begin(), m->flags.end(), flag) == m->flags.end()) m->flags.push_back(std::move(flag));
+  m->reasons.push_back(std::move(reason));
+}
+
+}  // namespace
+
+ResolvedMetadata ResolveMetadata(const LotProfile& profile, const DocumentPlan& doc,
+                                 const std::vector<std::string>& page_texts) {
+  ResolvedMetadata m;
+  for (const auto& [name, value] : doc.fields) {
+    auto src = doc.field_sources.find(name);
+    FieldRecord r{name, value, src != doc.field_sources.end() ? src->second : "manifest.csv"};
+    // A source the profile does not list is not used.
+    if (Rank(profile, SourceKind(r.source)) >= profile.metadata_sources.size()) continue;
+    m.fields.push_back(std::move(r));
+  }
+  const size_t ocr_rank = Rank(profile, "ocr");
+  if (ocr_rank < profile.metadata_sources.size()) {
+    for (const FieldSpec& f : profile.fields) {
+      if (!f.extract || !AppliesTo(f, doc.type)) continue;
+      auto existing = std::find_if(m.fields.begin(), m.fields.end(),
+                                   [&](const FieldRecord& r) { return r.name == f.name; });
+      if (existing != m.fields.end() && Rank(profile, SourceKind(existing->source)) < ocr_rank) continue;
+      bool found = false;
+      for (size_t p = 0; p < page_texts.size() && !found; ++p) {
+        const std::string& text = page_texts[p];
+        for (auto it = std::sregex_iterator(text.begin(), text.end(), *f.extract); it != std::sregex_iterator();
+             ++it) {
+          const std::smatch& match = *it;
+          std::string value = match.size() > 1 && match[1].matched ? match[1].str() : match[0].str();
+          // The text's line breaks are not part of a value.
+          std::replace(value.begin(), value.end(), '\n', ' ');
+          if (!ValidateFieldValue(f, value).ok()) continue;  // e.g. a CPF with wrong check digits
+          FieldRecord r{f.name, value, "ocr page " + std::to_string(p + 1)};
+          if (existing != m.fields.end()) *existing = std::move(r);
+          else m.fields.push_back(std::move(r));
+          found = true;
+          break;
+        }
+      }
+    }
+  }
+  for (const FieldRecord& r : m.fields) {
+    const FieldSpec* f = profile.FindField(r.name);
+    if (f == nullptr) continue;  // free-form manifest columns are kept unchecked
+    Status s = ValidateFieldValue(*f, r.value);
+    if (!s.ok()) {
+      Flag(&m, "needs_review", "");
+      Flag(&m, "invalid_field:" + r.name, "field '" + r.name + "' (" + r.source + "): " + s.message());
+    }
+  }
+  for (const FieldSpec& f : profile.fields) {
+    if (!f.required || !AppliesTo(f, doc.type)) continue;
+    if (std::none_of(m.fields.begin(), m.fields.end(), [&](const FieldRecord& r) { return r.name == f.name; })) {
+      Flag(&m, "needs_review", "");
+      Flag(&m, "missing_field:" + f.name, "required field '" + f.name + "' has no value");
+    }
+  }
+  if (!profile.types.empty() &&
+      std::none_of(profile.types.begin(), profile.types.end(),
+                   [&](const DocumentTypeSpec& t) { return t.name == doc.type; })) {
+    Flag(&m, "needs_review", "");
+    Flag(&m, "unknown_type", "document type '" + doc.type + "' is not in the profile's [[types]]");
+  }
+  m.reasons.erase(std::remove(m.reasons.begin(), m.reasons.end(), std::string()), m.reasons.end());
+  return m;
+}
+
+void ApplyMetadata(const LotProfile& profile, const DocumentPlan& doc, DocumentRecord* record) {
+  std::vector<std::string> texts;
+  for (const PageRecord& p : record->pages) {
+    if (p.number < 1) continue;
+    if (texts.size() < static_cast<size_t>(p.number)) texts.resize(static_cast<size_t>(p.number));
+    texts[static_cast<size_t>(p.number) - 1] = p.blank ? std::string() : p.text;
+  }
+  ResolvedMetadata m = ResolveMetadata(profile, doc, texts);
+  record->fields = std::move(m.fields);
+  for (std::string& f : m.flags) {
+    if (std::find(record->flags.begin(), record->flags.end(), f) == record->flags.end()) {
+      record->flags.push_back(std::move(f));
+    }
+  }
+}
+
+}  // namespace acervo
