@@ -17,6 +17,9 @@ pkg_check_modules(TIFF REQUIRED IMPORTED_TARGET libtiff-4)
 pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(SANE REQUIRED IMPORTED_TARGET sane-backends)
 pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
+# issue 6: separator-sheet barcodes (zxing-cpp) and the PostgreSQL store (libpq)
+pkg_check_modules(ZXING REQUIRED IMPORTED_TARGET zxing)
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 
 # Debian's OpenCV config file comes only with the full libopencv-dev; we need
 # three modules, so we import them directly.
@@ -35,6 +38,8 @@ add_library(acervo::tiff ALIAS PkgConfig::TIFF)
 add_library(acervo::sqlite ALIAS PkgConfig::SQLITE)
 add_library(acervo::sane ALIAS PkgConfig::SANE)
 add_library(acervo::cairo ALIAS PkgConfig::CAIRO)
+add_library(acervo::zxing ALIAS PkgConfig::ZXING)
+add_library(acervo::pq ALIAS PkgConfig::LIBPQ)
 
 if(ACERVO_BUILD_TESTS)
   find_package(GTest REQUIRED)

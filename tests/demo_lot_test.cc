@@ -16,6 +16,7 @@
 #include "acervo/indexer/sqlite_store.h"
 #include "acervo/pipeline/csv.h"
 #include "acervo/synth/synth.h"
+#include "support/pdfa.h"
 #include "support/process.h"
 
 namespace acervo {
@@ -207,6 +208,20 @@ TEST_F(DemoLotTest, SearchByMetadataFieldAndWithoutAccents) {
     EXPECT_TRUE(fs::path(h["pdf"].get<std::string>()).is_absolute()) << "stored PDF paths must not depend on the cwd";
     EXPECT_TRUE(fs::exists(h["pdf"].get<std::string>()));
   }
+}
+
+// Every PDF of the lot is PDF/A-1b for Apache PDFBox Preflight and passes
+// qpdf --check (issue 4), and `acervo verify` agrees with the run.
+TEST_F(DemoLotTest, EveryPdfIsPdfaAndVerifies) {
+  std::vector<fs::path> pdfs = testing::PdfsIn(Out() / LotId());
+  EXPECT_EQ(pdfs.size(), DocumentIds().size());
+  EXPECT_EQ(testing::PdfaProblems(pdfs), "");
+  testing::ProcessResult verify = RunProcess({AcervoBinary(), "verify", Out().string(), "--json"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  json report = json::parse(verify.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << verify.out;
+  EXPECT_TRUE(report["ok"].get<bool>());
+  EXPECT_EQ(report["documents"].get<int>(), static_cast<int>(DocumentIds().size()));
 }
 
 TEST_F(DemoLotTest, MastersAreExactCopiesAndOriginalsAreUntouched) {

@@ -14,14 +14,22 @@ Result<std::vector<CsvRow>> ParseCsv(std::string_view text, std::string_view nam
   bool field_was_quoted = false;
   bool row_has_content = false;
   auto where = [&](int l) { return std::string(name) + " line " + std::to_string(l); };
+  // An over-long field spoils its row, not the file: its bytes are counted
+  // but not kept, and the row carries the error (the caller skips it).
+  size_t field_bytes = 0;
+  auto add = [&](char c) {
+    if (++field_bytes <= max_field_bytes) field += c;
+  };
   auto end_field = [&]() -> Status {
-    if (field.size() > max_field_bytes) {
-      return Status::InvalidArgument(where(line) + ": field of " + std::to_string(field.size()) +
-                                     " bytes exceeds the limit of " +
-                                     std::to_string(max_field_bytes));
+    if (field_bytes > max_field_bytes && row.error.empty()) {
+      row.error = where(row.line) + ": field " + std::to_string(row.fields.size() + 1) + " of " +
+                  std::to_string(field_bytes) + " bytes exceeds the limit of " +
+                  std::to_string(max_field_bytes) + " bytes";
+      field.clear();
     }
     row.fields.push_back(std::move(field));
     field.clear();
+    field_bytes = 0;
     field_was_quoted = false;
     return Status::OK();
   };
@@ -30,24 +38,20 @@ Result<std::vector<CsvRow>> ParseCsv(std::string_view text, std::string_view nam
     if (in_quotes) {
       if (c == '"') {
         if (i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
+          add('"');
           ++i;
         } else {
           in_quotes = false;
         }
       } else {
         if (c == '\n') ++line;
-        field += c;
-        if (field.size() > max_field_bytes) {
-          return Status::InvalidArgument(where(line) + ": field exceeds the limit of " +
-                                         std::to_string(max_field_bytes) + " bytes");
-        }
+        add(c);
       }
       continue;
     }
     switch (c) {
       case '"':
-        if (!field.empty() || field_was_quoted) {
+        if (field_bytes > 0 || field_was_quoted) {
           return Status::InvalidArgument(where(line) + ": quote inside an unquoted field");
         }
         in_quotes = true;
@@ -61,7 +65,7 @@ Result<std::vector<CsvRow>> ParseCsv(std::string_view text, std::string_view nam
       case '\r':
         break;  // CRLF: the '\n' ends the row
       case '\n':
-        if (row_has_content || !field.empty()) {
+        if (row_has_content || field_bytes > 0) {
           ACERVO_RETURN_IF_ERROR(end_field());
           rows.push_back(std::move(row));
         }
@@ -74,16 +78,12 @@ Result<std::vector<CsvRow>> ParseCsv(std::string_view text, std::string_view nam
         if (field_was_quoted) {
           return Status::InvalidArgument(where(line) + ": text after a closing quote");
         }
-        field += c;
+        add(c);
         row_has_content = true;
-        if (field.size() > max_field_bytes) {
-          return Status::InvalidArgument(where(line) + ": field exceeds the limit of " +
-                                         std::to_string(max_field_bytes) + " bytes");
-        }
     }
   }
   if (in_quotes) return Status::InvalidArgument(where(row.line) + ": unterminated quoted field");
-  if (row_has_content || !field.empty()) {
+  if (row_has_content || field_bytes > 0) {
     ACERVO_RETURN_IF_ERROR(end_field());
     rows.push_back(std::move(row));
   }

@@ -6,6 +6,7 @@
 
 #include "acervo/core/files.h"
 #include "acervo/pipeline/csv.h"
+#include "acervo/pipeline/separation.h"
 #include "acervo/scanner/image_file.h"
 
 namespace acervo {
@@ -75,6 +76,10 @@ Status ReadManifest(const fs::path& path, LotPlan* plan, const std::map<std::str
   for (size_t r = 1; r < rows.size(); ++r) {
     const CsvRow& row = rows[r];
     std::string where = "manifest.csv line " + std::to_string(row.line);
+    if (!row.error.empty()) {  // e.g. a 1 MB field: this row only
+      plan->problems.push_back({where, row.error + "; row skipped"});
+      continue;
+    }
     auto get = [&](const std::string& c) {
       size_t i = col.at(c);
       return i < row.fields.size() ? Trim(row.fields[i]) : std::string();
@@ -101,7 +106,10 @@ Status ReadManifest(const fs::path& path, LotPlan* plan, const std::map<std::str
     for (const auto& [name, index] : col) {
       if (name == "document_id" || name == "document_type" || name == "title" || name == "files") continue;
       std::string v = get(name);
-      if (!v.empty()) doc.fields.emplace_back(name, v);
+      if (!v.empty()) {
+        doc.fields.emplace_back(name, v);
+        doc.field_sources[name] = where;
+      }
     }
     for (const FieldSpec& f : plan->profile.fields) {
       if (f.required && std::none_of(doc.fields.begin(), doc.fields.end(),
@@ -145,6 +153,68 @@ Status ReadManifest(const fs::path& path, LotPlan* plan, const std::map<std::str
     if (doc.pages.empty() && doc.errors.empty()) doc.errors.push_back(where + ": no pages listed");
     for (const std::string& e : doc.errors) plan->problems.push_back({"document " + doc.id, e});
     plan->documents.push_back(std::move(doc));
+  }
+  return Status::OK();
+}
+
+// With a separation rule the documents come from the page stream, and the
+// manifest only adds index data to the documents whose id it names (its
+// `files` column, if any, is not used).
+Status ApplyManifestById(const fs::path& path, LotPlan* plan) {
+  ACERVO_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFile(path));
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  ACERVO_ASSIGN_OR_RETURN(std::vector<CsvRow> rows, ParseCsv(text, "manifest.csv"));
+  if (rows.empty()) return Status::InvalidArgument("manifest.csv: empty (a header row is required)");
+  std::vector<std::string> header;
+  for (const std::string& h : rows[0].fields) header.push_back(Trim(h));
+  if (std::find(header.begin(), header.end(), "document_id") == header.end()) {
+    return Status::InvalidArgument("manifest.csv line 1: missing column 'document_id'");
+  }
+  std::map<std::string, DocumentPlan*> by_id;
+  for (DocumentPlan& d : plan->documents) by_id[d.id] = &d;
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const CsvRow& row = rows[r];
+    const std::string where = "manifest.csv line " + std::to_string(row.line);
+    if (row.fields.size() != header.size()) {
+      plan->problems.push_back({where, "has " + std::to_string(row.fields.size()) + " columns, header has " +
+                                           std::to_string(header.size()) + "; row skipped"});
+      continue;
+    }
+    std::string id;
+    for (size_t c = 0; c < header.size(); ++c)
+      if (header[c] == "document_id") id = Trim(row.fields[c]);
+    auto it = by_id.find(id);
+    if (it == by_id.end()) {
+      plan->warnings.push_back({where, "document '" + id + "' was not found by the separation rule; row unused"});
+      continue;
+    }
+    DocumentPlan& doc = *it->second;
+    for (size_t c = 0; c < header.size(); ++c) {
+      const std::string v = Trim(row.fields[c]);
+      const std::string& name = header[c];
+      if (v.empty() || name == "document_id" || name == "files") continue;
+      if (name == "document_type") {
+        doc.type = v;
+      } else if (name == "title") {
+        doc.title = v;
+      } else {
+        // The manifest is typed index data; whether it beats a separator
+        // payload for the same field is the profile's [metadata] order.
+        auto existing = std::find_if(doc.fields.begin(), doc.fields.end(),
+                                     [&](const auto& kv) { return kv.first == name; });
+        const auto& order = plan->profile.metadata_sources;
+        const auto rank = [&](const std::string& src) {
+          return std::find(order.begin(), order.end(), src) - order.begin();
+        };
+        if (existing == doc.fields.end()) {
+          doc.fields.emplace_back(name, v);
+          doc.field_sources[name] = where;
+        } else if (rank("manifest") < rank("separator")) {
+          existing->second = v;
+          doc.field_sources[name] = where;
+        }
+      }
+    }
   }
   return Status::OK();
 }
@@ -221,7 +291,13 @@ Result<LotPlan> PlanLot(const fs::path& dir, const PlanOptions& options) {
   }
 
   fs::path manifest = dir / "manifest.csv";
-  if (fs::exists(manifest)) {
+  if (plan.profile.separation.kind != SeparationRule::Kind::kAuto) {
+    SeparateDocuments(&plan);
+    if (fs::exists(manifest)) {
+      plan.has_manifest = true;
+      ACERVO_RETURN_IF_ERROR(ApplyManifestById(manifest, &plan));
+    }
+  } else if (fs::exists(manifest)) {
     plan.has_manifest = true;
     std::set<int> referenced;
     ACERVO_RETURN_IF_ERROR(ReadManifest(manifest, &plan, by_name, &referenced));

@@ -2,21 +2,34 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "acervo/core/files.h"
 #include "acervo/indexer/store.h"
+#include "acervo/pipeline/journal.h"
+#include "acervo/pipeline/metadata.h"
 #include "acervo/pipeline/page_loader.h"
 #include "acervo/pipeline/scheduler.h"
 #include "acervo/pipeline/stage_registry.h"
+#include "acervo/scanner/image_file.h"
 #include "acervo/stages/pdf/pdf_writer.h"
+#include "acervo/pipeline/archival.h"
+#include "pdf_outputs.h"
 
 namespace acervo {
 namespace {
@@ -42,7 +55,9 @@ json ProfileJson(const LotProfile& p) {
   return {{"lot", {{"id", p.lot_id}, {"project", p.project}, {"box", p.box},
                    {"operator", p.operator_name}, {"description", p.description}}},
           {"image", {{"orientation", p.orientation}, {"deskew", p.deskew},
-                     {"blank_detection", p.blank_detection}}},
+                     {"blank_detection", p.blank_detection}, {"border", p.border},
+                     {"clean", p.clean}, {"binarize", p.binarize},
+                     {"blank_threshold", p.blank_threshold}}},
           {"ocr", {{"languages", p.languages}, {"min_confidence", p.min_confidence},
                    {"page_deadline_s", p.page_deadline_s}}},
           {"pdf", {{"jpeg_quality", p.jpeg_quality}, {"lossless", p.lossless}}},
@@ -84,6 +99,64 @@ class Progress {
   Clock::time_point start_, last_;
 };
 
+// Test-only (see lot_runner.h): stops this process at a named point so a
+// test can SIGKILL it exactly there. Only the first time in a process.
+void TestPauseAt(const char* point) {
+  static std::atomic<bool> paused{false};
+  const char* want = std::getenv("ACERVO_TEST_PAUSE_AT");
+  if (want == nullptr || std::string_view(want) != point || paused.exchange(true)) return;
+  std::fprintf(stderr, "acervo: test pause at %s (ACERVO_TEST_PAUSE_AT)\n", point);
+  std::fflush(stderr);
+  std::raise(SIGSTOP);
+}
+
+// A small JPEG of a flagged page for the morning report (longest side 240).
+std::vector<uint8_t> Thumbnail(const cv::Mat& image) {
+  if (image.empty()) return {};
+  double scale = 240.0 / std::max(image.cols, image.rows);
+  cv::Mat small;
+  cv::resize(image, small, cv::Size(), std::min(1.0, scale), std::min(1.0, scale), cv::INTER_AREA);
+  std::vector<uint8_t> out;
+  cv::imencode(".jpg", small, out, {cv::IMWRITE_JPEG_QUALITY, 70});
+  return out;
+}
+
+// `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD.
+// File names on Linux are bytes; ids, titles and PDF metadata must be text
+// (PDF strings, JSON and the store all assume UTF-8).
+std::string ValidUtf8(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    if (ok && len == 2) ok = c >= 0xC2;  // no overlong forms
+    if (ok && len == 3) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
+    }
+    if (ok && len == 4) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
+    }
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string Dump(const json& j, int indent = -1) {
+  // Names and OCR text may hold bytes that are not UTF-8: never throw on them.
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
 struct Job {
   size_t doc;
   size_t page;  // index in DocumentPlan::pages
@@ -94,6 +167,7 @@ struct DocState {
   bool begun = false;
   int pdf_pages = 0;
   DocumentRecord record;
+  SidecarSet sidecars;  // hOCR/ALTO/text, written after the PDF commits
 };
 
 }  // namespace
@@ -113,18 +187,31 @@ std::string LotReport::ToJson() const {
   for (const auto& [name, t] : stages) {
     stage_json[name] = {{"runs", t.runs}, {"ms_total", t.ms}, {"ms_mean", t.runs ? t.ms / t.runs : 0}};
   }
+  json flagged_json = json::array();
+  for (const FlaggedPage& f : flagged) {
+    flagged_json.push_back({{"document", f.document_id}, {"page", f.number}, {"file", f.source},
+                            {"page_in_file", f.page_in_file}, {"flags", f.flags},
+                            {"confidence", f.mean_confidence}, {"skew_deg", f.skew_deg},
+                            {"orientation_deg", f.orientation_deg}, {"thumbnail", f.thumbnail}});
+  }
+  json quarantined_json = json::array();
+  for (const QuarantinedInput& q : quarantined) {
+    quarantined_json.push_back({{"file", q.file}, {"page", q.page}, {"reason", q.reason}, {"copy", q.copy}});
+  }
   json j = {{"lot", lot_id},
             {"output", lot_out_dir.string()},
             {"pages", {{"total", total_pages}, {"processed", processed_pages}, {"blank", blank_pages},
-                       {"failed", failed_pages}, {"flagged", flagged_pages}}},
+                       {"failed", failed_pages}, {"flagged", flagged_pages}, {"resumed", resumed_pages}}},
             {"documents", {{"ok", documents_ok}, {"failed", documents_failed}, {"skipped", documents_skipped},
                            {"list", docs}}},
             {"seconds", seconds},
             {"pages_per_minute", pages_per_minute},
             {"stages", stage_json},
             {"problems", problems_json(problems)},
-            {"warnings", problems_json(warnings)}};
-  return j.dump(2);
+            {"warnings", problems_json(warnings)},
+            {"flagged", flagged_json},
+            {"quarantined", quarantined_json}};
+  return Dump(j, 2);
 }
 
 Result<LotReport> RunLot(const RunOptions& o, Store& store) {
@@ -133,6 +220,21 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
   // compete with them for the same cores.
   cv::setNumThreads(0);
   ACERVO_ASSIGN_OR_RETURN(LotPlan plan, PlanLot(o.lot_dir, PlanOptions{o.lot_id}));
+  plan.lot_id = ValidUtf8(plan.lot_id);
+  for (DocumentPlan& doc : plan.documents) {
+    std::string id = ValidUtf8(doc.id);
+    if (id != doc.id) {
+      plan.warnings.push_back({"document " + id, "id is not valid UTF-8 (a file name in another encoding?); "
+                                                  "invalid bytes replaced by U+FFFD"});
+      doc.id = std::move(id);
+    }
+    doc.title = ValidUtf8(doc.title);
+    doc.type = ValidUtf8(doc.type);
+    for (auto& [k, v] : doc.fields) {
+      k = ValidUtf8(k);
+      v = ValidUtf8(v);
+    }
+  }
   LotReport rep;
   rep.lot_id = plan.lot_id;
   rep.problems = plan.problems;
@@ -147,8 +249,18 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
   std::error_code ec;
   fs::create_directories(masters_dir, ec);
   if (ec) return Status::IOError("cannot create " + masters_dir.string() + ": " + ec.message());
-  // Leftovers of a run that was killed mid-write are never taken as output.
-  ACERVO_RETURN_IF_ERROR(RemoveTempFiles(lot_out).status());
+  // Leftovers of a run that was killed mid-write are never taken as output
+  // (PDFs, masters, quarantine copies, checkpoints, thumbnails).
+  ACERVO_RETURN_IF_ERROR(RemoveTempFilesRecursive(lot_out).status());
+  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Journal> journal, Journal::Open(lot_out / "journal.jsonl"));
+  const std::string profile_signature = ProfileJson(plan.profile).dump() + "|lang=" + o.languages;
+  std::atomic<int> resumed{0};
+  std::mutex journal_error_mu;
+  std::vector<LotProblem> journal_errors;  // a failed journal write is an error
+  auto journal_failed = [&](const Status& s) {
+    std::lock_guard<std::mutex> lock(journal_error_mu);
+    journal_errors.push_back({"journal", s.ToString()});
+  };
 
   LotRecord lot;
   lot.id = plan.lot_id;
@@ -178,6 +290,32 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
       rep.problems.push_back({f.name, "cannot keep master: " + sha.status().message()});
     }
     quarantine[i].push_back(f.status.ToString());
+    Status js = journal->RecordQuarantine({f.name, 0, f.status.ToString()});
+    if (!js.ok()) journal_failed(js);
+  }
+
+  // Formats are sniffed from the bytes, so a PNG named .jpg is read as the
+  // PNG it is; the operator still hears about the misleading name.
+  for (size_t i = 0; i < plan.files.size(); ++i) {
+    const InputFile& f = plan.files[i];
+    if (!f.status.ok() || master_path[i].empty()) continue;
+    std::vector<uint8_t> head(16);
+    std::FILE* in = std::fopen(master_path[i].c_str(), "rb");
+    if (in == nullptr) continue;
+    head.resize(std::fread(head.data(), 1, head.size(), in));
+    std::fclose(in);
+    ImageFormat actual = SniffImageFormat(head);
+    std::string ext = fs::path(f.name).extension().string();
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    ImageFormat named = ext == ".png" ? ImageFormat::kPng
+                        : ext == ".jpg" || ext == ".jpeg" ? ImageFormat::kJpeg
+                        : ext == ".tif" || ext == ".tiff" ? ImageFormat::kTiff
+                        : ext == ".pdf" ? ImageFormat::kPdf
+                                        : ImageFormat::kUnknown;
+    if (actual != ImageFormat::kUnknown && named != ImageFormat::kUnknown && actual != named) {
+      rep.warnings.push_back({f.name, "named " + ext + " but the content is " + std::string(ImageFormatName(actual)) +
+                                          "; read as " + std::string(ImageFormatName(actual))});
+    }
   }
 
   // 2. Which documents need work.
@@ -211,6 +349,8 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
         }
         if (same) {
           out.skipped = true;
+          // A kill between the commit and the cleanup leaves checkpoints.
+          fs::remove_all(lot_out / "checkpoints" / doc.file_name, ec);
           out.pdf_path = r.pdf_path;
           out.pages = r.page_count;
           ++rep.documents_skipped;
@@ -222,7 +362,13 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
   }
 
   // 3. Pages through the stage chain, documents into PDFs and the store.
-  Result<std::unique_ptr<PdfWriter>> writer_or = PdfWriter::Create(PdfOptions{});
+  // PDF/A part and signature from the profile; side outputs from the
+  // profile or the command line.
+  Result<PdfOptions> pdf_options = PdfOptionsForLot(plan.profile, o.lot_dir);
+  if (!pdf_options.ok()) return pdf_options.status();
+  const SidecarRequest sidecars{o.hocr || plan.profile.hocr, o.alto || plan.profile.alto,
+                                o.text || plan.profile.text};
+  Result<std::unique_ptr<PdfWriter>> writer_or = PdfWriter::Create(*pdf_options);
   if (!writer_or.ok()) return writer_or.status();
   std::unique_ptr<PdfWriter> writer = std::move(writer_or).value();
 
@@ -231,14 +377,56 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
   const WorkerFactory factory = [&](int) -> Result<PageJobFn> {
     ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildStageChain(profile, languages));
     auto shared = std::make_shared<StageChain>(std::move(chain));
-    return PageJobFn([&, shared](size_t i) -> Result<Page> {
+    // What a checkpoint must have been made with to be reused.
+    std::string signature = profile_signature;
+    for (const ChainEntry& e : shared->entries) {
+      signature.append("|").append(e.stage->Name()).append("@").append(std::to_string(e.stage->Version()));
+    }
+    return PageJobFn([&, shared, signature](size_t i) -> Result<Page> {
       const Job& job = jobs[i];
       const DocumentPlan& doc = plan.documents[job.doc];
       const PageRef& ref = doc.pages[job.page];
       const InputFile& f = plan.files[ref.file];
+      JournalPageId id{doc.id, static_cast<int>(job.page) + 1, f.name, ref.page_in_file, master_sha[ref.file]};
+      const fs::path ckpt_rel = fs::path("checkpoints") / doc.file_name / (std::to_string(id.number) + ".page");
+      // A page finished by an interrupted run comes back from its checkpoint.
+      if (std::optional<JournalPageSummary> done = journal->FindPageDone(id, signature)) {
+        Result<std::vector<uint8_t>> bytes = ReadFile(lot_out / done->checkpoint);
+        if (bytes.ok()) {
+          Result<Page> page = DecodePageCheckpoint(*bytes, done->checkpoint);
+          if (page.ok()) {
+            ++resumed;
+            return page;
+          }
+        }
+        // Missing or damaged: recompute (the journal gets a second record).
+      }
+      std::string thumb_rel;
+      StageObserver observer;
+      observer.after_stage = [&](const Page&, const StageRecord& r) {
+        Status s = journal->RecordStage(id, r.name, r.version);
+        if (!s.ok()) journal_failed(s);
+      };
+      observer.before_release = [&](const Page& p) {
+        if (p.flags.empty()) return;
+        std::vector<uint8_t> jpeg = Thumbnail(p.image);
+        if (jpeg.empty()) return;
+        fs::path rel = fs::path("thumbs") / (doc.file_name + "-" + std::to_string(id.number) + ".jpg");
+        std::error_code dir_ec;
+        fs::create_directories((lot_out / rel).parent_path(), dir_ec);
+        if (WriteFileAtomic(lot_out / rel, jpeg).ok()) thumb_rel = rel.string();
+      };
       Result<Page> loaded = LoadPage(master_path[ref.file], ref.page_in_file, f.name);
       if (!loaded.ok()) return loaded.status();
       Page page = std::move(loaded).value();
+      if (std::min(page.image.cols, page.image.rows) < kMinPageSidePixels) {
+        // Not a scan (an icon, a tracking pixel): refuse it rather than
+        // feed stages geometry they were never meant for.
+        return Status::InvalidArgument(page.origin.Describe() + ": image of " + std::to_string(page.image.cols) +
+                                       "x" + std::to_string(page.image.rows) +
+                                       " pixels is too small to be a scanned page (at least " +
+                                       std::to_string(kMinPageSidePixels) + " pixels a side)");
+      }
       page.origin.master_path = master_path[ref.file];
       page.origin.master_sha256 = master_sha[ref.file];
       page.origin.sequence = static_cast<int>(i) + 1;
@@ -250,7 +438,27 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
         ctx.deadline = Clock::now() + std::chrono::milliseconds(
                                           static_cast<int64_t>(profile.page_deadline_s * 1000));
       }
-      return shared->Run(std::move(page), ctx);
+      Result<Page> result = shared->Run(std::move(page), ctx, &observer);
+      if (!result.ok()) return result;
+      // Durable before it counts: checkpoint first, then the journal line.
+      std::error_code dir_ec;
+      fs::create_directories((lot_out / ckpt_rel).parent_path(), dir_ec);
+      Status s = WriteFileAtomic(lot_out / ckpt_rel, EncodePageCheckpoint(*result));
+      if (s.ok()) {
+        JournalPageSummary sum;
+        sum.id = id;
+        sum.signature = signature;
+        sum.checkpoint = ckpt_rel.string();
+        sum.thumbnail = thumb_rel;
+        sum.flags = result->flags;
+        sum.mean_confidence = result->mean_confidence;
+        sum.skew_deg = result->skew_deg;
+        sum.orientation_deg = result->orientation_deg;
+        sum.blank = result->blank;
+        s = journal->RecordPageDone(sum);
+      }
+      if (!s.ok()) journal_failed(s);
+      return result;
     });
   };
 
@@ -275,6 +483,8 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
       std::string where = f.pages == 1 ? f.name : f.name + " page " + std::to_string(ref.page_in_file);
       rep.problems.push_back({where, result.status().message()});
       quarantine[ref.file].push_back("page " + std::to_string(ref.page_in_file) + ": " + result.status().ToString());
+      Status js = journal->RecordQuarantine({f.name, ref.page_in_file, result.status().ToString()});
+      if (!js.ok()) journal_failed(js);
       out.errors.push_back(where + ": " + result.status().message());
       ++rep.failed_pages;
       if (st.begun) writer->Abort();
@@ -326,10 +536,12 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
           info.document_type = doc.type;
           info.fields = doc.fields;
           for (const PageRef& p : doc.pages) info.master_sha256.push_back(master_sha[p.file]);
+          info.archival = BuildArchivalMetadata(profile, doc, plan.lot_id, lot.started_at);
           s = writer->Begin(lot_out / (doc.file_name + ".pdf"), info);
           st.begun = s.ok();
         }
         if (s.ok()) s = writer->AddPage(PdfPageInputFromPage(page));
+        if (s.ok()) TestPauseAt("pdf-write");
         if (!s.ok()) {
           rep.problems.push_back({page.origin.Describe(), "PDF: " + s.ToString()});
           out.errors.push_back(page.origin.Describe() + ": PDF: " + s.message());
@@ -338,6 +550,7 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
         } else {
           pr.in_pdf = true;
           pr.pdf_page = ++st.pdf_pages;
+          if (sidecars.any()) st.sidecars.AddPage(sidecars, page, pr.pdf_page);
         }
       }
       st.record.pages.push_back(std::move(pr));
@@ -361,7 +574,20 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
           st.record.pdf_path = pdf->path.string();
           st.record.pdf_sha256 = pdf->sha256;
           st.record.page_count = pdf->pages;
+          // Side outputs only for a committed PDF, and the row only after them.
+          Status side = st.sidecars.Commit(lot_out, doc.file_name);
+          if (!side.ok()) {
+            ++rep.documents_failed;
+            rep.problems.push_back({"document " + doc.id, "side outputs: " + side.ToString()});
+            out.errors.push_back("side outputs: " + side.message());
+            st.record = DocumentRecord{};
+            st.sidecars.Clear();
+            progress.Update(delivered);
+            return;
+          }
+          ApplyMetadata(plan.profile, doc, &st.record);  // fields with sources, review flags
           // The row is committed only now that the PDF is complete on disk.
+          TestPauseAt("store-commit");
           Status s = store.PutDocument(st.record);
           if (!s.ok()) {
             ++rep.documents_failed;
@@ -371,10 +597,16 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
             ++rep.documents_ok;
             out.pdf_path = st.record.pdf_path;
             out.pages = pdf->pages;
+            Status js = journal->RecordDocumentDone(doc.id, st.record.pdf_path, st.record.pdf_sha256);
+            if (!js.ok()) journal_failed(js);
+            // The PDF and the row now hold everything the checkpoints held.
+            std::error_code rm_ec;
+            fs::remove_all(lot_out / "checkpoints" / doc.file_name, rm_ec);
           }
         }
       }
       st.record = DocumentRecord{};  // free the page texts
+      st.sidecars.Clear();
     }
     progress.Update(delivered);
   };
@@ -399,12 +631,28 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
     std::string text;
     for (const std::string& r : reasons) text += r + "\n";
     Status why = WriteFileAtomic(q.string() + ".reason.txt", text);
+
     if (!kept.ok() || !why.ok()) {
       rep.warnings.push_back({f.name, "could not copy to quarantine: " +
                                           (kept.ok() ? why.message() : kept.status().message())});
     }
   }
 
+  // The report's lists come from the journal: they cover earlier,
+  // interrupted runs of this lot as well.
+  rep.resumed_pages = resumed.load();
+  for (const JournalPageSummary& p : journal->FinishedPages()) {
+    if (p.flags.empty()) continue;
+    rep.flagged.push_back({p.id.document_id, p.id.number, p.id.source, p.id.page_in_file, p.flags,
+                           p.mean_confidence, p.skew_deg, p.orientation_deg,
+                           p.thumbnail.empty() ? "" : (lot_out / p.thumbnail).string()});
+  }
+  for (const JournalQuarantine& q : journal->Quarantined()) {
+    fs::path copy = quarantine_dir / q.file;
+    rep.quarantined.push_back({q.file, q.page, q.reason, fs::exists(copy, ec) ? copy.string() : ""});
+  }
+  for (const LotProblem& p : journal_errors) rep.problems.push_back(p);
+  fs::remove(lot_out / "checkpoints", ec);  // only when no document left any
   rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   rep.pages_per_minute = rep.seconds > 0 ? rep.processed_pages / (rep.seconds / 60.0) : 0;
   lot.finished_at = NowIso();

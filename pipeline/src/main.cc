@@ -58,7 +58,14 @@ int main(int argc, char** argv) {
   // Every subcommand, in the order --help lists them.
   std::vector<acervo::cli::Command> commands = {
       acervo::cli::AddRunCommand(app, ctx),
+      acervo::cli::AddBatchCommand(app, ctx),
+      acervo::cli::AddPreprocessCommand(app, ctx),
       acervo::cli::AddSearchCommand(app, ctx),
+      acervo::cli::AddVerifyCommand(app, ctx),
+      acervo::cli::AddSheetsCommand(app, ctx),
+      acervo::cli::AddDevicesCommand(app, ctx),
+      acervo::cli::AddScanCommand(app, ctx),
+      acervo::cli::AddWatchCommand(app, ctx),
   };
 
   try {

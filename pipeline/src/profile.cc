@@ -1,10 +1,12 @@
 #include "acervo/pipeline/profile.h"
 
+#include <regex>
 #include <set>
 
 #include <toml++/toml.h>
 
 #include "acervo/core/files.h"
+#include "acervo/pipeline/archival.h"
 
 namespace acervo {
 namespace {
@@ -54,6 +56,31 @@ struct Reader {
     *out = v;
     return Status::OK();
   }
+  Status StringList(const toml::table& t, const char* key, std::vector<std::string>* out) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return Status::OK();
+    if (!n->is_array()) return Status::InvalidArgument(At(name, *n) + ": '" + key + "' must be a list of strings");
+    out->clear();
+    for (const toml::node& a : *n->as_array()) {
+      if (!a.is_string()) return Status::InvalidArgument(At(name, a) + ": '" + key + "' values must be strings");
+      out->push_back(a.as_string()->get());
+    }
+    return Status::OK();
+  }
+  // Compiles `key` as an ECMAScript regex; a bad pattern is refused here,
+  // before anything runs, rather than when the first value meets it.
+  Status Regex(const toml::table& t, const char* key, std::string* text,
+               std::shared_ptr<const std::regex>* out) {
+    ACERVO_RETURN_IF_ERROR(String(t, key, text));
+    if (text->empty()) return Status::OK();
+    try {
+      *out = std::make_shared<const std::regex>(*text, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      return Status::InvalidArgument(At(name, *t.get(key)) + ": '" + key + "' is not a valid regular expression: " +
+                                     e.what());
+    }
+    return Status::OK();
+  }
   Result<const toml::table*> Table(const toml::table& root, const char* key) {
     const toml::node* n = root.get(key);
     if (n == nullptr) return static_cast<const toml::table*>(nullptr);
@@ -77,7 +104,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
   }
   LotProfile p;
   Reader r{name};
-  ACERVO_RETURN_IF_ERROR(r.Unknown(root, {"lot", "image", "ocr", "pdf", "fields"}, "top level"));
+  ACERVO_RETURN_IF_ERROR(r.Unknown(root, {"lot", "image", "ocr", "pdf", "fields", "types", "separation", "metadata", "scanner", "archival", "signature"}, "top level"));
 
   ACERVO_ASSIGN_OR_RETURN(const toml::table* lot, r.Table(root, "lot"));
   if (lot != nullptr) {
@@ -95,10 +122,15 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
   }
   ACERVO_ASSIGN_OR_RETURN(const toml::table* image, r.Table(root, "image"));
   if (image != nullptr) {
-    ACERVO_RETURN_IF_ERROR(r.Unknown(*image, {"orientation", "deskew", "blank_detection"}, "image"));
+    ACERVO_RETURN_IF_ERROR(r.Unknown(*image, {"orientation", "deskew", "blank_detection", "border", "clean",
+                                              "binarize", "blank_threshold"}, "image"));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "orientation", &p.orientation));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "deskew", &p.deskew));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "blank_detection", &p.blank_detection));
+    ACERVO_RETURN_IF_ERROR(r.Bool(*image, "border", &p.border));
+    ACERVO_RETURN_IF_ERROR(r.Bool(*image, "clean", &p.clean));
+    ACERVO_RETURN_IF_ERROR(r.Bool(*image, "binarize", &p.binarize));
+    ACERVO_RETURN_IF_ERROR(r.Number(*image, "blank_threshold", 0.01, 0.99, &p.blank_threshold));
   }
   ACERVO_ASSIGN_OR_RETURN(const toml::table* ocr, r.Table(root, "ocr"));
   if (ocr != nullptr) {
@@ -109,11 +141,58 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
   }
   ACERVO_ASSIGN_OR_RETURN(const toml::table* pdf, r.Table(root, "pdf"));
   if (pdf != nullptr) {
-    ACERVO_RETURN_IF_ERROR(r.Unknown(*pdf, {"jpeg_quality", "lossless"}, "pdf"));
+    ACERVO_RETURN_IF_ERROR(r.Unknown(*pdf, {"jpeg_quality", "lossless", "pdfa", "hocr", "alto", "text"}, "pdf"));
     double q = 0;
     ACERVO_RETURN_IF_ERROR(r.Number(*pdf, "jpeg_quality", 1, 100, &q));
     p.jpeg_quality = static_cast<int>(q);
     ACERVO_RETURN_IF_ERROR(r.Bool(*pdf, "lossless", &p.lossless));
+    ACERVO_RETURN_IF_ERROR(r.String(*pdf, "pdfa", &p.pdfa));
+    if (p.pdfa != "1b" && p.pdfa != "2b") {
+      return Status::InvalidArgument(At(name, *pdf->get("pdfa")) + ": pdfa must be \"1b\" or \"2b\"");
+    }
+    ACERVO_RETURN_IF_ERROR(r.Bool(*pdf, "hocr", &p.hocr));
+    ACERVO_RETURN_IF_ERROR(r.Bool(*pdf, "alto", &p.alto));
+    ACERVO_RETURN_IF_ERROR(r.Bool(*pdf, "text", &p.text));
+  }
+  ACERVO_ASSIGN_OR_RETURN(const toml::table* scanner, r.Table(root, "scanner"));
+  if (scanner != nullptr) {
+    ScannerProfile& sc = p.scanner;
+    ACERVO_RETURN_IF_ERROR(r.Unknown(*scanner, {"driver", "device", "source", "mode", "resolution", "duplex",
+                                                "options", "ready_marker"}, "scanner"));
+    ACERVO_RETURN_IF_ERROR(r.String(*scanner, "driver", &sc.driver));
+    ACERVO_RETURN_IF_ERROR(r.String(*scanner, "device", &sc.device));
+    ACERVO_RETURN_IF_ERROR(r.String(*scanner, "source", &sc.source));
+    ACERVO_RETURN_IF_ERROR(r.String(*scanner, "mode", &sc.mode));
+    ACERVO_RETURN_IF_ERROR(r.Number(*scanner, "resolution", 0, 19200, &sc.resolution));
+    ACERVO_RETURN_IF_ERROR(r.Bool(*scanner, "duplex", &sc.duplex));
+    ACERVO_RETURN_IF_ERROR(r.String(*scanner, "ready_marker", &sc.ready_marker));
+    auto one_of = [&](const char* key, const std::string& v, std::set<std::string> allowed) -> Status {
+      if (v.empty() || allowed.count(v)) return Status::OK();
+      return Status::InvalidArgument(At(name, *scanner->get(key)) + ": [scanner] " + key + " '" + v +
+                                     "' is not one of the allowed values");
+    };
+    ACERVO_RETURN_IF_ERROR(one_of("driver", sc.driver, {"sane", "twain"}));
+    ACERVO_RETURN_IF_ERROR(one_of("source", sc.source, {"flatbed", "adf"}));
+    ACERVO_RETURN_IF_ERROR(one_of("mode", sc.mode, {"bw", "gray", "color"}));
+    if (sc.ready_marker.find_first_of("/\\") != std::string::npos) {
+      return Status::InvalidArgument(At(name, *scanner->get("ready_marker")) +
+                                     ": ready_marker is a file name, not a path");
+    }
+    ACERVO_ASSIGN_OR_RETURN(const toml::table* options, r.Table(*scanner, "options"));
+    if (options != nullptr) {
+      for (const auto& [k, v] : *options) {
+        // Raw device options are text to the driver; numbers and booleans
+        // are accepted in their TOML form for convenience.
+        std::string text;
+        if (v.is_string()) text = v.as_string()->get();
+        else if (v.is_integer()) text = std::to_string(v.as_integer()->get());
+        else if (v.is_floating_point()) text = std::to_string(v.as_floating_point()->get());
+        else if (v.is_boolean()) text = v.as_boolean()->get() ? "yes" : "no";
+        else return Status::InvalidArgument(At(name, v) + ": [scanner.options] " + std::string(k.str()) +
+                                            " must be a string, number or boolean");
+        sc.options.emplace_back(std::string(k.str()), text);
+      }
+    }
   }
   if (const toml::node* fields = root.get("fields")) {
     if (!fields->is_array_of_tables()) {
@@ -123,7 +202,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
     for (const toml::node& n : *fields->as_array()) {
       const toml::table& t = *n.as_table();
       FieldSpec f;
-      ACERVO_RETURN_IF_ERROR(r.Unknown(t, {"name", "label", "type", "required", "allowed"}, "fields"));
+      ACERVO_RETURN_IF_ERROR(r.Unknown(t, {"name", "label", "type", "required", "allowed", "regex", "extract", "types"}, "fields"));
       ACERVO_RETURN_IF_ERROR(r.String(t, "name", &f.name));
       ACERVO_RETURN_IF_ERROR(r.String(t, "label", &f.label));
       ACERVO_RETURN_IF_ERROR(r.String(t, "type", &f.type));
@@ -143,6 +222,13 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
           f.allowed.push_back(a.as_string()->get());
         }
       }
+      ACERVO_RETURN_IF_ERROR(r.Regex(t, "regex", &f.regex_text, &f.regex));
+      ACERVO_RETURN_IF_ERROR(r.Regex(t, "extract", &f.extract_text, &f.extract));
+      ACERVO_RETURN_IF_ERROR(r.StringList(t, "types", &f.types));
+      if (f.extract && f.extract->mark_count() > 1) {
+        return Status::InvalidArgument(At(name, *t.get("extract")) + ": 'extract' of field '" + f.name +
+                                       "' has more than one capture group; the value is group 1");
+      }
       if (f.type == "enum" && f.allowed.empty()) {
         return Status::InvalidArgument(At(name, n) + ": enum field '" + f.name + "' needs 'allowed'");
       }
@@ -150,7 +236,156 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
       p.fields.push_back(std::move(f));
     }
   }
+  if (const toml::node* types = root.get("types")) {
+    if (!types->is_array_of_tables()) {
+      return Status::InvalidArgument(At(name, *types) + ": use [[types]] tables for document types");
+    }
+    std::set<std::string> seen;
+    for (const toml::node& n : *types->as_array()) {
+      const toml::table& t = *n.as_table();
+      DocumentTypeSpec d;
+      ACERVO_RETURN_IF_ERROR(r.Unknown(t, {"name", "label"}, "types"));
+      ACERVO_RETURN_IF_ERROR(r.String(t, "name", &d.name));
+      ACERVO_RETURN_IF_ERROR(r.String(t, "label", &d.label));
+      if (d.name.empty()) return Status::InvalidArgument(At(name, n) + ": a document type needs a name");
+      if (!seen.insert(d.name).second) {
+        return Status::InvalidArgument(At(name, n) + ": document type '" + d.name + "' is defined twice");
+      }
+      if (d.label.empty()) d.label = d.name;
+      p.types.push_back(std::move(d));
+    }
+    // A field limited to a type nobody declared is a typo that would make
+    // the field silently never required.
+    if (const toml::node* fields = root.get("fields")) {
+      for (size_t i = 0; i < p.fields.size(); ++i) {
+        for (const std::string& ty : p.fields[i].types) {
+          if (!seen.count(ty)) {
+            return Status::InvalidArgument(At(name, *fields->as_array()->get(i)) + ": field '" + p.fields[i].name +
+                                           "' names type '" + ty + "', which is not in [[types]]");
+          }
+        }
+      }
+    }
+  }
+  ACERVO_ASSIGN_OR_RETURN(const toml::table* sep, r.Table(root, "separation"));
+  if (sep != nullptr) {
+    SeparationRule& s = p.separation;
+    ACERVO_RETURN_IF_ERROR(r.Unknown(*sep, {"rule", "prefix", "patch_codes", "pages", "blank_max_ink"}, "separation"));
+    std::string rule = "auto";
+    ACERVO_RETURN_IF_ERROR(r.String(*sep, "rule", &rule));
+    static const std::pair<const char*, SeparationRule::Kind> kRules[] = {
+        {"auto", SeparationRule::Kind::kAuto},       {"file", SeparationRule::Kind::kFile},
+        {"barcode", SeparationRule::Kind::kBarcode}, {"patch", SeparationRule::Kind::kPatch},
+        {"blank", SeparationRule::Kind::kBlank},     {"fixed", SeparationRule::Kind::kFixed}};
+    bool known = false;
+    for (const auto& [word, kind] : kRules) {
+      if (rule == word) {
+        s.kind = kind;
+        known = true;
+      }
+    }
+    if (!known) {
+      return Status::InvalidArgument(At(name, *sep->get("rule")) + ": unknown separation rule '" + rule +
+                                     "' (auto, file, barcode, patch, blank, fixed)");
+    }
+    ACERVO_RETURN_IF_ERROR(r.String(*sep, "prefix", &s.prefix));
+    ACERVO_RETURN_IF_ERROR(r.StringList(*sep, "patch_codes", &s.patch_codes));
+    for (const std::string& c : s.patch_codes) {
+      if (c != "I" && c != "II" && c != "III" && c != "IV" && c != "VI" && c != "T") {
+        return Status::InvalidArgument(At(name, *sep->get("patch_codes")) + ": unknown patch code '" + c +
+                                       "' (I, II, III, IV, VI, T)");
+      }
+    }
+    double pages = 0;
+    ACERVO_RETURN_IF_ERROR(r.Number(*sep, "pages", 1, 100000, &pages));
+    s.pages = static_cast<int>(pages);
+    ACERVO_RETURN_IF_ERROR(r.Number(*sep, "blank_max_ink", 0, 0.5, &s.blank_max_ink));
+    if (s.kind == SeparationRule::Kind::kFixed && s.pages < 1) {
+      return Status::InvalidArgument(At(name, *sep) + ": rule 'fixed' needs 'pages'");
+    }
+    if (s.kind == SeparationRule::Kind::kBarcode && s.prefix.empty()) {
+      return Status::InvalidArgument(At(name, *sep) + ": rule 'barcode' needs a non-empty 'prefix'");
+    }
+  }
+  ACERVO_ASSIGN_OR_RETURN(const toml::table* meta, r.Table(root, "metadata"));
+  if (meta != nullptr) {
+    ACERVO_RETURN_IF_ERROR(r.Unknown(*meta, {"sources"}, "metadata"));
+    ACERVO_RETURN_IF_ERROR(r.StringList(*meta, "sources", &p.metadata_sources));
+    std::set<std::string> seen;
+    for (const std::string& src : p.metadata_sources) {
+      if (src != "manifest" && src != "separator" && src != "ocr") {
+        return Status::InvalidArgument(At(name, *meta->get("sources")) + ": unknown metadata source '" + src +
+                                       "' (manifest, separator, ocr)");
+      }
+      if (!seen.insert(src).second) {
+        return Status::InvalidArgument(At(name, *meta->get("sources")) + ": metadata source '" + src +
+                                       "' is listed twice");
+      }
+    }
+  }
+  // Decreto 10.278/2020 metadata (issue 4): templates checked against the
+  // declared fields, so this comes after [[fields]].
+  ACERVO_ASSIGN_OR_RETURN(const toml::table* archival, r.Table(root, "archival"));
+  if (archival != nullptr) {
+    ArchivalProfile& a = p.archival;
+    const std::pair<const char*, std::string*> kTemplates[] = {
+        {"assunto", &a.assunto},
+        {"autor", &a.autor},
+        {"local_digitalizacao", &a.local_digitalizacao},
+        {"responsavel_digitalizacao", &a.responsavel_digitalizacao},
+        {"titulo", &a.titulo},
+        {"tipo_documental", &a.tipo_documental},
+        {"identificador", &a.identificador},
+        {"data_producao", &a.data_producao},
+        {"classe", &a.classe},
+        {"destinacao_prevista", &a.destinacao_prevista},
+        {"genero", &a.genero},
+        {"prazo_guarda", &a.prazo_guarda}};
+    std::set<std::string> keys = {"orgao_publico"};
+    for (const auto& [key, out] : kTemplates) keys.insert(key);
+    ACERVO_RETURN_IF_ERROR(r.Unknown(*archival, keys, "archival"));
+    ACERVO_RETURN_IF_ERROR(r.Bool(*archival, "orgao_publico", &a.orgao_publico));
+    std::set<std::string> placeholders = BuiltinPlaceholders();
+    for (const FieldSpec& f : p.fields) placeholders.insert(f.name);
+    for (const auto& [key, out] : kTemplates) {
+      ACERVO_RETURN_IF_ERROR(r.String(*archival, key, out));
+      if (Status s = CheckTemplate(*out, placeholders); !s.ok()) {
+        return Status::InvalidArgument(At(name, *archival->get(key)) + ": [archival] " + key + ": " +
+                                       s.message());
+      }
+    }
+    if (a.orgao_publico) {
+      for (const char* key : {"classe", "destinacao_prevista", "genero", "prazo_guarda"}) {
+        if (archival->get(key) == nullptr) {
+          return Status::InvalidArgument(At(name, *archival) + ": [archival] orgao_publico = true needs '" +
+                                         key + "' (Decreto 10.278/2020, Anexo II)");
+        }
+      }
+    }
+  }
+  ACERVO_ASSIGN_OR_RETURN(const toml::table* signature, r.Table(root, "signature"));
+  if (signature != nullptr) {
+    SignatureProfile sp;
+    ACERVO_RETURN_IF_ERROR(
+        r.Unknown(*signature, {"pkcs12", "password_env", "reason", "location", "contact"}, "signature"));
+    ACERVO_RETURN_IF_ERROR(r.String(*signature, "pkcs12", &sp.pkcs12));
+    ACERVO_RETURN_IF_ERROR(r.String(*signature, "password_env", &sp.password_env));
+    ACERVO_RETURN_IF_ERROR(r.String(*signature, "reason", &sp.reason));
+    ACERVO_RETURN_IF_ERROR(r.String(*signature, "location", &sp.location));
+    ACERVO_RETURN_IF_ERROR(r.String(*signature, "contact", &sp.contact));
+    if (sp.pkcs12.empty()) {
+      return Status::InvalidArgument(At(name, *signature) + ": [signature] needs 'pkcs12' (the key file)");
+    }
+    p.signature = std::move(sp);
+  }
   return p;
+}
+
+const FieldSpec* LotProfile::FindField(std::string_view field_name) const {
+  for (const FieldSpec& f : fields) {
+    if (f.name == field_name) return &f;
+  }
+  return nullptr;
 }
 
 Result<LotProfile> LoadProfile(const std::filesystem::path& path) {

@@ -70,5 +70,89 @@ TEST(ProfileTest, BadProfilesAreRefusedWithLineAndReason) {
   }
 }
 
+// Issue 5: the lot's default scanner ([scanner]) for acervo scan / watch.
+TEST(ProfileTest, ScannerSectionGivesDefaultsAndRefusesTypos) {
+  Result<LotProfile> p = ParseProfile(
+      "[scanner]\ndriver = \"sane\"\ndevice = \"test:0\"\nsource = \"adf\"\nmode = \"gray\"\n"
+      "resolution = 300\nduplex = true\nready_marker = \"PRONTO\"\n"
+      "[scanner.options]\nread-delay = false\ndepth = 8\ntest-picture = \"Grid\"\n",
+      "profile.toml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->scanner.driver, "sane");
+  EXPECT_EQ(p->scanner.device, "test:0");
+  EXPECT_EQ(p->scanner.source, "adf");
+  EXPECT_EQ(p->scanner.mode, "gray");
+  EXPECT_EQ(p->scanner.resolution, 300);
+  EXPECT_TRUE(p->scanner.duplex);
+  EXPECT_EQ(p->scanner.ready_marker, "PRONTO");
+  using Opts = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(p->scanner.options, (Opts{{"depth", "8"}, {"read-delay", "no"}, {"test-picture", "Grid"}}));
+  struct Case { std::string text; std::string want; };
+  std::vector<Case> cases = {
+      {"[scanner]\ndevise = \"x\"\n", "unknown key 'devise' in [scanner]"},
+      {"[scanner]\nsource = \"tray\"\n", "source 'tray'"},
+      {"[scanner]\ndriver = \"wia\"\n", "driver 'wia'"},
+      {"[scanner]\nready_marker = \"a/b\"\n", "file name, not a path"},
+      {"[scanner.options]\nx = [1]\n", "must be a string, number or boolean"},
+  };
+  for (const Case& c : cases) {
+    Result<LotProfile> bad = ParseProfile(c.text, "profile.toml");
+    ASSERT_FALSE(bad.ok()) << c.text;
+    EXPECT_NE(bad.status().message().find(c.want), std::string::npos) << bad.status().ToString();
+  }
+}
+
+// Issue 6: document types, field rules, separation and metadata sources.
+TEST(ProfileTest, TypesRulesSeparationAndMetadata) {
+  Result<LotProfile> p = ParseProfile(R"(
+[[types]]
+name = "certidao"
+label = "Certidão"
+
+[[fields]]
+name = "cpf"
+type = "cpf"
+required = true
+regex = '\d{3}\.\d{3}\.\d{3}-\d{2}'
+extract = 'CPF[:\s]*([0-9.\-]{11,14})'
+types = ["certidao"]
+
+[separation]
+rule = "patch"
+patch_codes = ["II"]
+
+[metadata]
+sources = ["separator", "manifest"]
+)", "profile.toml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_EQ(p->types.size(), 1u);
+  EXPECT_EQ(p->types[0].label, "Certidão");
+  ASSERT_NE(p->FindField("cpf"), nullptr);
+  EXPECT_TRUE(p->FindField("cpf")->regex != nullptr);
+  EXPECT_TRUE(p->FindField("cpf")->extract != nullptr);
+  EXPECT_EQ(p->separation.kind, SeparationRule::Kind::kPatch);
+  EXPECT_EQ(p->separation.patch_codes, std::vector<std::string>{"II"});
+  EXPECT_EQ(p->metadata_sources, (std::vector<std::string>{"separator", "manifest"}));
+
+  struct Case { std::string text; std::string want; };
+  const std::vector<Case> cases = {
+      {"[[fields]]\nname = \"x\"\nregex = \"(\"\n", "line 3: 'regex' is not a valid regular expression"},
+      {"[[fields]]\nname = \"x\"\nextract = \"(a)(b)\"\n", "more than one capture group"},
+      {"[[types]]\nname = \"a\"\n[[fields]]\nname = \"x\"\ntypes = [\"b\"]\n", "names type 'b'"},
+      {"[[types]]\nname = \"a\"\n[[types]]\nname = \"a\"\n", "line 3: document type 'a' is defined twice"},
+      {"[separation]\nrule = \"qr\"\n", "line 2: unknown separation rule 'qr'"},
+      {"[separation]\nrule = \"fixed\"\n", "rule 'fixed' needs 'pages'"},
+      {"[separation]\nrule = \"patch\"\npatch_codes = [\"V\"]\n", "line 3: unknown patch code 'V'"},
+      {"[separation]\npagez = 2\n", "line 2: unknown key 'pagez' in [separation]"},
+      {"[metadata]\nsources = [\"ocr\", \"ocr\"]\n", "line 2: metadata source 'ocr' is listed twice"},
+      {"[metadata]\nsources = [\"fax\"]\n", "unknown metadata source 'fax'"},
+  };
+  for (const Case& c : cases) {
+    Result<LotProfile> bad = ParseProfile(c.text, "profile.toml");
+    ASSERT_FALSE(bad.ok()) << c.text;
+    EXPECT_NE(bad.status().message().find(c.want), std::string::npos) << bad.status().ToString();
+  }
+}
+
 }  // namespace
 }  // namespace acervo

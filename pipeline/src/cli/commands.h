@@ -7,7 +7,14 @@
 namespace acervo::cli {
 
 Command AddRunCommand(CLI::App& root, const Context& ctx);
+Command AddBatchCommand(CLI::App& root, const Context& ctx);
+Command AddPreprocessCommand(CLI::App& root, const Context& ctx);
 Command AddSearchCommand(CLI::App& root, const Context& ctx);
+Command AddVerifyCommand(CLI::App& root, const Context& ctx);
+Command AddSheetsCommand(CLI::App& root, const Context& ctx);
+Command AddDevicesCommand(CLI::App& root, const Context& ctx);
+Command AddScanCommand(CLI::App& root, const Context& ctx);
+Command AddWatchCommand(CLI::App& root, const Context& ctx);
 
 }  // namespace acervo::cli
 

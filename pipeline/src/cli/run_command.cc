@@ -51,6 +51,9 @@ Command AddRunCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("--lang", a->run.languages, "Tesseract languages, e.g. por+eng (default: profile's)");
   cmd->add_option("--lot-id", a->run.lot_id, "Lot id (default: profile's, else the folder name)");
   cmd->add_flag("--force", a->run.force, "Redo documents even when already complete");
+  cmd->add_flag("--hocr", a->run.hocr, "Also write hOCR per page (OUT/<lot>/sidecars/<doc>/)");
+  cmd->add_flag("--alto", a->run.alto, "Also write ALTO XML per page (OUT/<lot>/sidecars/<doc>/)");
+  cmd->add_flag("--text", a->run.text, "Also write a plain-text file per document (OUT/<lot>/<doc>.txt)");
   cmd->add_flag("--json", a->json, "Print the lot report as JSON on stdout");
   cmd->add_flag("--quiet,-q", a->quiet, "No progress on stderr");
   return {cmd, [a, &ctx]() -> int {

@@ -3,11 +3,18 @@
 //   acervo-synth lot SPEC.toml --out DIR
 //   acervo-synth page --text FILE [--skew D] [--orientation O] [--dpi N]
 //                     [--seed S] [--font F] [--clean] [--gt FILE] --out FILE
+//   acervo-synth bulk --pages N --out DIR [--dpi N] [--width-mm W]
+//                     [--height-mm H] [--distinct K]
+//       (a big lot for memory/throughput benchmarks: N single-page CCITT G4
+//       TIFFs, cycling through K distinct rendered pages with a few lines
+//       of text each, so generation stays fast and OCR cost per page low)
 //
 // Exit codes: 0 success, 1 the generation failed (message on stderr),
 // 2 bad command line.
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -90,6 +97,44 @@ int RunPage(const PageArgs& a) {
   return 0;
 }
 
+struct BulkArgs {
+  int pages = 100;
+  std::string out;
+  double dpi = 300;
+  double width_mm = 210;
+  double height_mm = 297;
+  int distinct = 8;
+};
+
+int RunBulk(const BulkArgs& a) {
+  using namespace acervo::synth;
+  std::vector<cv::Mat> renders;
+  for (int k = 0; k < a.distinct; ++k) {
+    PageSpec spec;
+    spec.dpi = a.dpi;
+    spec.width_mm = a.width_mm;
+    spec.height_mm = a.height_mm;
+    spec.seed = static_cast<uint64_t>(k + 1);
+    spec.skew_deg = (k % 5) * 0.4 - 0.8;
+    spec.blocks.push_back({"Lote de teste de memória, página modelo " + std::to_string(k + 1) + ".", 14, true});
+    spec.blocks.push_back({"Processo administrativo arquivado na caixa " + std::to_string(100 + k) +
+                               " do acervo municipal.", 11});
+    acervo::Result<SynthPage> page = RenderPage(spec);
+    if (!page.ok()) return Fail(page.status());
+    renders.push_back(page->image);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(a.out, ec);
+  for (int i = 0; i < a.pages; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "%06d.tif", i + 1);
+    acervo::Status s = WritePages(std::filesystem::path(a.out) / name, {renders[i % renders.size()]}, a.dpi,
+                                  FileFormat::kTiffG4);
+    if (!s.ok()) return Fail(s);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,6 +168,16 @@ int main(int argc, char** argv) {
   page->add_flag("--clean", page_args.clean, "no degradation except skew and orientation");
   page->add_option("--gt", page_args.gt_path, "write the exact ground-truth text here");
 
+  BulkArgs bulk_args;
+  CLI::App* bulk = app.add_subcommand("bulk", "write a big lot of simple pages (benchmarks)");
+  bulk->add_option("--pages", bulk_args.pages, "number of page files")->check(CLI::Range(1, 1000000));
+  bulk->add_option("--out", bulk_args.out, "output folder")->required();
+  bulk->add_option("--dpi", bulk_args.dpi, "resolution")->check(CLI::Range(50.0, 1200.0));
+  bulk->add_option("--width-mm", bulk_args.width_mm, "page width")->check(CLI::Range(20.0, 500.0));
+  bulk->add_option("--height-mm", bulk_args.height_mm, "page height")->check(CLI::Range(20.0, 500.0));
+  bulk->add_option("--distinct", bulk_args.distinct, "distinct rendered pages to cycle through")
+      ->check(CLI::Range(1, 1000));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -135,5 +190,6 @@ int main(int argc, char** argv) {
     if (!s.ok()) return Fail(s);
     return 0;
   }
+  if (bulk->parsed()) return RunBulk(bulk_args);
   return RunPage(page_args);
 }

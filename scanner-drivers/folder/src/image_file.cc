@@ -29,7 +29,8 @@ Status CheckPixels(int64_t w, int64_t h, int64_t max_pixels, const std::string& 
     return Status::Corrupt(where + ": invalid image size " + std::to_string(w) + "x" +
                            std::to_string(h));
   }
-  if (w * h > max_pixels) {
+  // w * h may overflow int64 for hostile headers (found by fuzzing).
+  if (w > max_pixels / h) {
     return Status::InvalidArgument(where + ": image of " + std::to_string(w) + "x" +
                                    std::to_string(h) + " pixels exceeds the limit of " +
                                    std::to_string(max_pixels) + " pixels per page");
@@ -355,9 +356,20 @@ Result<ImageFileInfo> ProbeImage(std::span<const uint8_t> bytes, std::string_vie
       if (!info.complete) return Status::Corrupt(std::string(name) + ": truncated JPEG file");
       return ImageFileInfo{format, 1};
     }
-    case ImageFormat::kPdf:
+    case ImageFormat::kPdf: {
+      // Say why as precisely as a quick look allows: the operator must
+      // either get the password or re-export the file.
+      std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      if (text.find("/Encrypt") != std::string_view::npos) {
+        return Status::InvalidArgument(std::string(name) +
+                                       ": encrypted PDF (password protected); cannot be read as page images");
+      }
+      if (text.find("%%EOF") == std::string_view::npos) {
+        return Status::Corrupt(std::string(name) + ": malformed PDF (no %%EOF trailer: truncated or damaged)");
+      }
       return Status::InvalidArgument(std::string(name) +
                                      ": PDF input is not accepted as a page image yet");
+    }
     case ImageFormat::kUnknown:
       break;
   }
@@ -393,7 +405,9 @@ Result<DecodedPage> DecodeImagePage(std::span<const uint8_t> bytes, int page_ind
 bool LooksLikeImageFileName(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".tif" || ext == ".tiff" || ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+  // PDFs are taken too, so that one that cannot be read is quarantined with
+  // its reason instead of silently ignored.
+  return ext == ".tif" || ext == ".tiff" || ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".pdf";
 }
 
 }  // namespace acervo

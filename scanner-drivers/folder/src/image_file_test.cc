@@ -135,7 +135,7 @@ TEST(ImageFileTest, BadInputGivesClearErrorsNamingTheFile) {
       {"trunc.jpg", {jpg.begin(), jpg.begin() + jpg.size() / 2}, "truncated JPEG"},
       {"trunc.tif", {tif.begin(), tif.begin() + 200}, "trunc.tif"},
       {"noise.tif", noise, "unrecognised file signature"},
-      {"doc.pdf", {'%', 'P', 'D', 'F', '-', '1', '.', '4'}, "PDF input"},
+      {"doc.pdf", {'%', 'P', 'D', 'F', '-', '1', '.', '4'}, "PDF"},
   };
   for (const Case& c : cases) {
     Result<DecodedPage> d = DecodeImagePage(c.bytes, 0, c.name);
@@ -159,6 +159,22 @@ TEST(ImageFileTest, RefusesHugeDeclaredSizeBeforeDecoding) {
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(d.status().message().find("exceeds the limit"), std::string::npos);
+}
+
+// Regression (found by fuzz/image_fuzzer, fuzz/regressions/image/): a PNG
+// header declaring 3238002683 x 4294967291 pixels overflowed width * height
+// in the pixel-limit check (signed overflow, undefined behaviour).
+TEST(ImageFileTest, DeclaredSizeNearInt64OverflowIsRefused) {
+  std::vector<uint8_t> png = Encode(TextLikePage(8, 8), ".png");
+  auto put32 = [&](size_t at, uint32_t v) {
+    png[at] = uint8_t(v >> 24); png[at + 1] = uint8_t(v >> 16);
+    png[at + 2] = uint8_t(v >> 8); png[at + 3] = uint8_t(v);
+  };
+  put32(16, 0xC0FFFFFBu);
+  put32(20, 0xFFFFFFFBu);
+  Result<DecodedPage> d = DecodeImagePage(png, 0, "overflow.png");
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("overflow.png"), std::string::npos) << d.status().ToString();
 }
 
 TEST(ImageFileTest, OneCorruptPageOfMultiPageTiffSparesTheOthers) {

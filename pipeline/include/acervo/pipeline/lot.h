@@ -14,6 +14,7 @@
 #define ACERVO_PIPELINE_LOT_H_
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +42,9 @@ struct DocumentPlan {
   std::string type;
   std::string title;
   std::vector<std::pair<std::string, std::string>> fields;
+  // Where each of `fields` came from, by field name: "manifest.csv line 4",
+  // "separator 0003.tif page 1" (see metadata.h).
+  std::map<std::string, std::string> field_sources;
   std::vector<PageRef> pages;
   std::vector<std::string> errors;  // non-empty: the document cannot be built
 };
@@ -50,6 +54,14 @@ struct LotProblem {
   std::string message;  // the reason
 };
 
+// A separator sheet found while planning: kept as a master (its input file
+// is copied like any other), left out of every document and PDF.
+struct SeparatorSheet {
+  PageRef page;
+  std::string kind;     // "barcode QRCode", "patch II", "blank", ...
+  std::string payload;  // the barcode text; "" for patch codes and blanks
+};
+
 struct LotPlan {
   std::filesystem::path dir;
   std::string lot_id;
@@ -57,6 +69,7 @@ struct LotPlan {
   bool has_manifest = false;
   std::vector<InputFile> files;
   std::vector<DocumentPlan> documents;
+  std::vector<SeparatorSheet> separators;  // in page order
   std::vector<LotProblem> problems;   // errors: they make the run fail
   std::vector<LotProblem> warnings;   // worth telling, not failures
   int TotalPages() const;

@@ -17,6 +17,20 @@
 // atomically and rows are replaced in one transaction, so nothing is
 // duplicated; documents whose PDF and row are already complete for the same
 // masters are skipped.
+//
+// Resume after kill -9 (journal.h): every page that finishes the chain is
+// checkpointed (OUT/<lot>/checkpoints/) and journalled (OUT/<lot>/
+// journal.jsonl) before it counts as done, so a rerun rebuilds unfinished
+// documents from checkpoints instead of recomputing their finished pages.
+// Flagged pages keep a small JPEG thumbnail in OUT/<lot>/thumbs/ for the
+// morning report. Leftover ".tmp-*" files anywhere below OUT/<lot>/ are
+// removed first.
+//
+// Test-only hook: with ACERVO_TEST_PAUSE_AT=pdf-write (the first document's
+// PDF is half written under its temporary name) or =store-commit (its PDF is
+// in place, its store row not yet committed) the process prints a line on
+// stderr and stops itself with SIGSTOP, so a test can SIGKILL it exactly
+// there. Never set it in production.
 #ifndef ACERVO_PIPELINE_LOT_RUNNER_H_
 #define ACERVO_PIPELINE_LOT_RUNNER_H_
 
@@ -34,6 +48,10 @@ namespace acervo {
 
 class Store;
 
+// A page whose shorter side has fewer pixels is refused (quarantined) as not
+// a scan: stages assume page geometry.
+inline constexpr int kMinPageSidePixels = 32;
+
 struct RunOptions {
   std::filesystem::path lot_dir;
   std::filesystem::path out_dir;
@@ -42,6 +60,10 @@ struct RunOptions {
   std::string lot_id;         // empty: profile or folder name
   bool progress = true;       // progress lines on stderr
   bool force = false;         // redo documents even when already complete
+  // Side outputs (docs/pdf.md), on top of what the profile's [pdf] asks for.
+  bool hocr = false;          // OUT/<lot>/sidecars/<doc>/page-NNNN.hocr
+  bool alto = false;          // OUT/<lot>/sidecars/<doc>/page-NNNN.alto.xml
+  bool text = false;          // OUT/<lot>/<doc>.txt
   const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -52,6 +74,27 @@ struct DocumentOutcome {
   int blank_pages = 0;
   bool skipped = false;  // already complete from an earlier run
   std::vector<std::string> errors;
+};
+
+// A page worth a look in the morning (any flag: blank removed, low OCR
+// confidence, big skew, orientation fixed, OCR deadline...).
+struct FlaggedPage {
+  std::string document_id;
+  int number = 0;  // 1-based page of the document
+  std::string source;
+  int page_in_file = 1;
+  std::vector<std::string> flags;
+  double mean_confidence = 0;
+  double skew_deg = 0;
+  int orientation_deg = 0;
+  std::string thumbnail;  // absolute path of a small JPEG; "" = none
+};
+
+struct QuarantinedInput {
+  std::string file;    // name in the lot
+  int page = 0;        // 0: the whole file
+  std::string reason;
+  std::string copy;    // absolute path of the quarantined copy; "" = none
 };
 
 struct StageTotals {
@@ -67,6 +110,7 @@ struct LotReport {
   int blank_pages = 0;
   int failed_pages = 0;
   int flagged_pages = 0;    // low confidence, big skew, orientation fixed...
+  int resumed_pages = 0;    // taken from checkpoints of an interrupted run
   int documents_ok = 0;
   int documents_failed = 0;
   int documents_skipped = 0;
@@ -76,6 +120,9 @@ struct LotReport {
   std::vector<LotProblem> problems;
   std::vector<LotProblem> warnings;
   std::map<std::string, StageTotals> stages;
+  // From the journal, so they cover earlier interrupted runs too.
+  std::vector<FlaggedPage> flagged;
+  std::vector<QuarantinedInput> quarantined;
 
   bool HasErrors() const { return !problems.empty(); }
   std::string ToJson() const;

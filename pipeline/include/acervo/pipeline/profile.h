@@ -6,7 +6,11 @@
 #define ACERVO_PIPELINE_PROFILE_H_
 
 #include <filesystem>
+#include <memory>
+#include <optional>
+#include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "acervo/core/status.h"
@@ -18,7 +22,87 @@ struct FieldSpec {
   std::string label;  // for people
   std::string type = "text";  // text|int|date|cpf|cnpj|process_number|enum
   bool required = false;
-  std::vector<std::string> allowed;  // for enum
+  std::vector<std::string> allowed;  // for enum (or any type: a closed list)
+  // `regex`: the whole value must match (ECMAScript syntax); null when unset.
+  std::string regex_text;
+  std::shared_ptr<const std::regex> regex;
+  // `extract`: a rule finding the value in OCR text (first capture group, or
+  // the whole match); a match is taken only if it validates (a CPF only with
+  // right check digits). Null when unset.
+  std::string extract_text;
+  std::shared_ptr<const std::regex> extract;
+  // `types`: document types the field applies to (required only there);
+  // empty: every type.
+  std::vector<std::string> types;
+};
+
+// A document type of the lot ([[types]]).
+struct DocumentTypeSpec {
+  std::string name;   // the value of document_type, type: in queries
+  std::string label;  // for people and on separator sheets
+};
+
+// How the page stream is cut into documents ([separation]).
+struct SeparationRule {
+  enum class Kind {
+    kAuto,     // manifest.csv when present, else one input file per document
+    kFile,     // one input file per document
+    kBarcode,  // a page with a barcode/QR whose payload starts with `prefix`
+    kPatch,    // a Kodak patch code sheet (the codes in `patch_codes`)
+    kBlank,    // a blank sheet (runs of blank pages count once)
+    kFixed,    // every `pages` pages
+  };
+  Kind kind = Kind::kAuto;
+  std::string prefix = "ACERVO";  // barcode payload prefix of a separator
+  std::vector<std::string> patch_codes = {"II", "T"};
+  int pages = 0;  // kFixed
+  // Blank test for kBlank: share of dark pixels below which a page is blank.
+  double blank_max_ink = 0.002;
+};
+
+// Default scanner and settings for `acervo scan` and `acervo watch`
+// ([scanner], docs/scanners.md). Command-line flags override each value.
+struct ScannerProfile {
+  std::string driver;        // "sane" or "twain"; empty: the command's default
+  std::string device;        // driver's device / data source name
+  std::string source;        // "flatbed" or "adf"; empty: the device's default
+  std::string mode;          // "bw", "gray" or "color"; empty: device default
+  double resolution = 0;     // dpi; 0: device default
+  bool duplex = false;
+  std::vector<std::pair<std::string, std::string>> options;  // raw NAME = VALUE
+  std::string ready_marker;  // hot folder: a lot folder is complete only when
+                             // it holds a file of this name; empty: none
+};
+
+// [archival]: Decreto 10.278/2020 Annex II values, each a template of
+// acervo/pipeline/archival.h ("{processo}", "{title}"...). Empty: the default
+// that BuildArchivalMetadata() documents, or left out.
+struct ArchivalProfile {
+  std::string assunto;
+  std::string autor;
+  std::string local_digitalizacao;
+  std::string responsavel_digitalizacao;
+  std::string titulo;
+  std::string tipo_documental;
+  std::string identificador;
+  std::string data_producao;
+  // A public body must give the four below (the parser refuses the profile
+  // otherwise).
+  bool orgao_publico = false;
+  std::string classe;
+  std::string destinacao_prevista;
+  std::string genero;
+  std::string prazo_guarda;
+};
+
+// [signature]: sign every PDF with a PKCS#12 key. The password never lives in
+// the profile: it is read from the environment variable `password_env`.
+struct SignatureProfile {
+  std::string pkcs12;  // path; relative paths are relative to the lot folder
+  std::string password_env = "ACERVO_SIGN_PASSWORD";
+  std::string reason;
+  std::string location;
+  std::string contact;
 };
 
 struct LotProfile {
@@ -32,6 +116,10 @@ struct LotProfile {
   bool orientation = true;
   bool deskew = true;
   bool blank_detection = true;
+  bool border = true;            // crop dark scanner borders, paint punch holes
+  bool clean = true;             // background normalisation and despeckling
+  bool binarize = true;          // bitonal (Sauvola) output for pages classed bw
+  double blank_threshold = 0.3;  // blank score below which a page is blank
   // [ocr]
   std::string languages = "por+eng";
   double min_confidence = 60;
@@ -39,8 +127,27 @@ struct LotProfile {
   // [pdf]
   int jpeg_quality = 0;  // 0: the writer's default
   bool lossless = false;
+  std::string pdfa = "1b";  // "1b" or "2b"
+  bool hocr = false;        // side outputs (docs/pdf.md): hOCR per page,
+  bool alto = false;        // ALTO XML per page,
+  bool text = false;        // a plain-text file per document
+  // [archival]
+  ArchivalProfile archival;
+  // [signature]; absent: PDFs are not signed
+  std::optional<SignatureProfile> signature;
   // [[fields]]
   std::vector<FieldSpec> fields;
+  // [[types]]: empty means any type is accepted.
+  std::vector<DocumentTypeSpec> types;
+  // [separation]
+  SeparationRule separation;
+  // [metadata] sources: where field values come from, first wins when two
+  // give the same field. Each of "manifest", "separator", "ocr" at most once.
+  std::vector<std::string> metadata_sources = {"manifest", "separator", "ocr"};
+  // [scanner]
+  ScannerProfile scanner;
+
+  const FieldSpec* FindField(std::string_view name) const;
 };
 
 // Parses profile text; `name` is used in messages ("profile.toml line 7: ...").

@@ -80,6 +80,19 @@ struct SynthPage {
 // font cannot be found.
 Result<SynthPage> RenderPage(const PageSpec& spec);
 
+// Makes an existing clean page image (e.g. a separator sheet rendered from
+// its PDF) look scanned: skew (degrees, counter-clockwise), uneven yellowed
+// paper, gaussian noise, blur and dust specks, deterministic for a seed.
+// `clean` is CV_8UC1; the result is CV_8UC1 of the same size.
+struct ScanLikeSpec {
+  double skew_deg = 0.8;
+  double noise_sigma = 8;
+  double blur_sigma = 0.8;
+  int specks = 40;
+  uint64_t seed = 1;
+};
+Result<cv::Mat> ScanLike(const cv::Mat& clean, const ScanLikeSpec& spec);
+
 // Image formats the lot generator writes (all carry the page's dpi).
 enum class FileFormat { kTiffNone, kTiffLzw, kTiffG4, kPng, kJpeg };
 
