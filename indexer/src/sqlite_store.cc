@@ -1,5 +1,7 @@
 #include "acervo/indexer/sqlite_store.h"
 
+#include "acervo/core/test_hooks.h"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -299,7 +301,11 @@ class SqliteStore final : public Store {
     ACERVO_RETURN_IF_ERROR(Validate(doc));
     const std::string what = "store document " + doc.lot_id + "/" + doc.document_id;
     std::lock_guard<std::mutex> lock(mu_);
-    return WriteTransaction(what, [&]() -> Status { return PutDocumentLocked(doc, what); });
+    return WriteTransaction(what, [&]() -> Status {
+      ACERVO_RETURN_IF_ERROR(PutDocumentLocked(doc, what));
+      TestPauseAt("store-commit");  // test-only kill point: rows written, COMMIT pending
+      return Status::OK();
+    });
   }
 
   Status PutDocuments(const std::vector<DocumentRecord>& docs) override {

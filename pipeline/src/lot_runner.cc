@@ -20,6 +20,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "acervo/core/files.h"
+#include "acervo/core/test_hooks.h"
 #include "acervo/indexer/store.h"
 #include "acervo/pipeline/journal.h"
 #include "acervo/pipeline/metadata.h"
@@ -98,17 +99,6 @@ class Progress {
   int printed_ = -1;
   Clock::time_point start_, last_;
 };
-
-// Test-only (see lot_runner.h): stops this process at a named point so a
-// test can SIGKILL it exactly there. Only the first time in a process.
-void TestPauseAt(const char* point) {
-  static std::atomic<bool> paused{false};
-  const char* want = std::getenv("ACERVO_TEST_PAUSE_AT");
-  if (want == nullptr || std::string_view(want) != point || paused.exchange(true)) return;
-  std::fprintf(stderr, "acervo: test pause at %s (ACERVO_TEST_PAUSE_AT)\n", point);
-  std::fflush(stderr);
-  std::raise(SIGSTOP);
-}
 
 // A small JPEG of a flagged page for the morning report (longest side 240).
 std::vector<uint8_t> Thumbnail(const cv::Mat& image) {
@@ -476,7 +466,7 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
       st.record.document_id = doc.id;
       st.record.document_type = doc.type;
       st.record.title = doc.title;
-      for (const auto& [k, v] : doc.fields) st.record.fields.push_back({k, v});
+      for (const auto& [k, v] : doc.fields) st.record.fields.push_back({k, v, ""});
     }
     if (!result.ok()) {
       const InputFile& f = plan.files[ref.file];
@@ -587,7 +577,6 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
           }
           ApplyMetadata(plan.profile, doc, &st.record);  // fields with sources, review flags
           // The row is committed only now that the PDF is complete on disk.
-          TestPauseAt("store-commit");
           Status s = store.PutDocument(st.record);
           if (!s.ok()) {
             ++rep.documents_failed;

@@ -87,7 +87,9 @@ TEST(FastOrientationTest, LowResolutionIsRightWhenConfident) {
       ASSERT_TRUE(page.ok()) << page.status().ToString();
       Result<FastOrientation> est = DetectOrientationFast(page->image, FastOrientationOptions(), 200);
       ASSERT_TRUE(est.ok());
-      if (est->confident) EXPECT_EQ(est->orientation_deg, deg) << "skew " << skew << " turn " << deg;
+      if (est->confident) {
+        EXPECT_EQ(est->orientation_deg, deg) << "skew " << skew << " turn " << deg;
+      }
     }
   }
 }

@@ -28,7 +28,8 @@
 //
 // Test-only hook: with ACERVO_TEST_PAUSE_AT=pdf-write (the first document's
 // PDF is half written under its temporary name) or =store-commit (its PDF is
-// in place, its store row not yet committed) the process prints a line on
+// in place and its rows are written inside the store's open transaction,
+// COMMIT not yet run; core/test_hooks.h) the process prints a line on
 // stderr and stops itself with SIGSTOP, so a test can SIGKILL it exactly
 // there. Never set it in production.
 #ifndef ACERVO_PIPELINE_LOT_RUNNER_H_
