@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acervo/core/clock.h"
 #include "acervo/core/files.h"
 #include "acervo/indexer/store.h"
 #include "acervo/pipeline/journal.h"
@@ -17,40 +18,6 @@ namespace acervo {
 namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-std::string NowIso() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-// Natural order ("lote-2" before "lote-10"), how operators number boxes.
-bool NaturalLess(const std::string& a, const std::string& b) {
-  size_t i = 0, j = 0;
-  while (i < a.size() && j < b.size()) {
-    bool da = std::isdigit(static_cast<unsigned char>(a[i])), db = std::isdigit(static_cast<unsigned char>(b[j]));
-    if (da && db) {
-      size_t i2 = i, j2 = j;
-      while (i2 < a.size() && std::isdigit(static_cast<unsigned char>(a[i2]))) ++i2;
-      while (j2 < b.size() && std::isdigit(static_cast<unsigned char>(b[j2]))) ++j2;
-      std::string_view na(a.data() + i, i2 - i), nb(b.data() + j, j2 - j);
-      while (na.size() > 1 && na[0] == '0') na.remove_prefix(1);
-      while (nb.size() > 1 && nb[0] == '0') nb.remove_prefix(1);
-      if (na.size() != nb.size()) return na.size() < nb.size();
-      if (na != nb) return na < nb;
-      i = i2;
-      j = j2;
-    } else {
-      if (a[i] != b[j]) return a[i] < b[j];
-      ++i;
-      ++j;
-    }
-  }
-  return a.size() - i < b.size() - j;
-}
 
 bool ReportHasProblems(const std::string& report_json) {
   json j = json::parse(report_json, nullptr, false);
@@ -82,7 +49,7 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
   BatchReport rep;
   rep.queue_dir = fs::absolute(o.queue_dir).lexically_normal().string();
   rep.out_dir = fs::absolute(o.out_dir).lexically_normal().string();
-  rep.started_at = NowIso();
+  rep.started_at = UtcNowIso8601();
   std::error_code ec;
   if (!fs::is_directory(o.queue_dir, ec)) return Status::NotFound("queue folder not found: " + o.queue_dir.string());
   const fs::path state_dir = fs::path(rep.out_dir) / "batch-state";
@@ -154,7 +121,7 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
       continue;
     }
     lot.state = BatchLot::State::kDone;
-    json st = {{"folder", folder}, {"fingerprint", *fingerprint}, {"finished_at", NowIso()},
+    json st = {{"folder", folder}, {"fingerprint", *fingerprint}, {"finished_at", UtcNowIso8601()},
                {"report", json::parse(lot.report_json, nullptr, false)}};
     Status s = WriteFileAtomic(state_file, st.dump(2, ' ', false, json::error_handler_t::replace));
     if (!s.ok()) {
@@ -164,7 +131,7 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
     rep.lots.push_back(std::move(lot));
   }
   rep.interrupted = o.cancel != nullptr && o.cancel->load();
-  rep.finished_at = NowIso();
+  rep.finished_at = UtcNowIso8601();
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
 }

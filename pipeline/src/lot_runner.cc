@@ -19,6 +19,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "acervo/core/clock.h"
 #include "acervo/core/files.h"
 #include "acervo/core/test_hooks.h"
 #include "acervo/indexer/store.h"
@@ -37,15 +38,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
-
-std::string NowIso() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 json ProfileJson(const LotProfile& p) {
   json fields = json::array();
@@ -259,7 +251,7 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
   lot.operator_name = plan.profile.operator_name;
   lot.description = plan.profile.description;
   lot.profile_json = ProfileJson(plan.profile).dump();
-  lot.started_at = NowIso();
+  lot.started_at = UtcNowIso8601();
   ACERVO_RETURN_IF_ERROR(store.UpsertLot(lot));
 
   // 1. Masters (and quarantine for inputs that cannot be read at all).
@@ -644,7 +636,7 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
   fs::remove(lot_out / "checkpoints", ec);  // only when no document left any
   rep.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   rep.pages_per_minute = rep.seconds > 0 ? rep.processed_pages / (rep.seconds / 60.0) : 0;
-  lot.finished_at = NowIso();
+  lot.finished_at = UtcNowIso8601();
   Status s = store.UpsertLot(lot);
   if (!s.ok()) rep.problems.push_back({"lot " + plan.lot_id, "store: " + s.ToString()});
   s = WriteFileAtomic(lot_out / "report.json", rep.ToJson());

@@ -86,6 +86,10 @@ Result<LotPlan> PlanLot(const std::filesystem::path& dir, const PlanOptions& opt
 // with '_', and never starts with '.'.
 std::string SafeFileName(std::string_view id);
 
+// Natural order of names ("2.tif" before "10.tif", "lote-2" before
+// "lote-10"), how operators number scans and boxes; leading zeros ignored.
+bool NaturalLess(const std::string& a, const std::string& b);
+
 }  // namespace acervo
 
 #endif  // ACERVO_PIPELINE_LOT_H_

@@ -1,0 +1,14 @@
+// Wall-clock timestamps for records and reports.
+#ifndef ACERVO_CORE_CLOCK_H_
+#define ACERVO_CORE_CLOCK_H_
+
+#include <string>
+
+namespace acervo {
+
+// Now in UTC as ISO 8601 to the second, e.g. "2026-11-28T20:31:07Z".
+std::string UtcNowIso8601();
+
+}  // namespace acervo
+
+#endif  // ACERVO_CORE_CLOCK_H_
