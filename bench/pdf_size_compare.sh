@@ -40,7 +40,7 @@ if [[ -d $corpus ]]; then
            ptbr-dharma/barranquilla.png scribeocr-benchmark/filing_01.png \
            scribeocr-benchmark/deposition_02.png ocrmypdf-resources/linn.png unpaper-tests/imgsrc001.png \
            scribeocr-benchmark/slide_01.png scribeocr-benchmark/form_01.png scribeocr-benchmark/multicol_05.jpg \
-           scribeocr-benchmark/chart_01.png; do
+           scribeocr-benchmark/chart_01.png unpaper-tests/imgsrc003.png unpaper-tests/imgsrc004.png; do
     [[ -f $corpus/$f ]] && ln -s "$corpus/$f" "$work/lot/$(basename "$f")"
   done
 else

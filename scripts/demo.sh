@@ -9,8 +9,9 @@ bash scripts/build.sh --target acervo acervo-synth
 lot=samples/demo-lot
 out=out/demo
 # The sample lot is generated (deterministically) rather than committed: the
-# same generator gives the tests their exact ground truth.
-rm -rf "$lot"
+# same generator gives the tests their exact ground truth. The output starts
+# empty so the demo shows the whole run (a rerun would skip finished documents).
+rm -rf "$lot" "$out"
 ./build/samples/generator/acervo-synth lot samples/demo/demo-lot.toml --out "$lot"
 echo "== acervo run $lot --out $out" >&2
 status=0
