@@ -246,6 +246,18 @@ Result<std::unique_ptr<PageStage>> ImageEncodeStage::Create(const EncodeOptions&
   return std::unique_ptr<PageStage>(new ImageEncodeStage(options));
 }
 
+Result<EncodedImage> ImageEncodeStage::EncodeContinuousTone(const cv::Mat& image) const {
+  if (options_.lossless) return EncodeFlate(image);
+  Result<EncodedImage> jpeg = EncodeJpeg(image, options_.jpeg_quality);
+  if (!jpeg.ok()) return jpeg;
+  // Flat, clean pages (digital renders, forms with few tones) often deflate
+  // smaller than they JPEG-compress; then lossless is also the smaller
+  // choice, so take it. Noisy scans stay JPEG (Flate is 2-5x larger there).
+  Result<EncodedImage> flate = EncodeFlate(image);
+  if (flate.ok() && flate->bytes.size() < jpeg->bytes.size()) return flate;
+  return jpeg;
+}
+
 Result<Page> ImageEncodeStage::Run(Page page, const PageContext& ctx) {
   if (ctx.Cancelled()) return Status::Cancelled("encode: " + page.origin.Describe());
   Result<EncodedImage> encoded = Status::Internal("unreachable");
@@ -259,15 +271,13 @@ Result<Page> ImageEncodeStage::Run(Page page, const PageContext& ctx) {
         encoded = s;
         break;
       }
-      cv::Mat gray = ToGray(page.image);
-      encoded = options_.lossless ? EncodeFlate(gray) : EncodeJpeg(gray, options_.jpeg_quality);
+      encoded = EncodeContinuousTone(ToGray(page.image));
       break;
     }
     case ColorClass::kColor:
       // A gray Mat classed as colour is stored as gray: there is no colour
       // left to keep.
-      encoded = options_.lossless ? EncodeFlate(page.image)
-                                  : EncodeJpeg(page.image, options_.jpeg_quality);
+      encoded = EncodeContinuousTone(page.image);
       break;
   }
   if (!encoded.ok()) {

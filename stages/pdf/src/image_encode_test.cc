@@ -80,7 +80,20 @@ TEST(ImageEncodeStageTest, CreateRejectsBadQuality) {
   auto ok = ImageEncodeStage::Create(EncodeOptions{});
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ((*ok)->Name(), "encode");
-  EXPECT_EQ((*ok)->Version(), 1);
+  EXPECT_EQ((*ok)->Version(), 2);
+}
+
+// A scanned-looking gray page: text plus sensor noise, which JPEG compresses
+// far better than Flate.
+cv::Mat NoisyScan(int w, int h) {
+  cv::Mat page = TextLikeGray(w, h);
+  cv::Mat noise(page.size(), CV_16SC1);
+  cv::randn(noise, 0, 12);
+  cv::Mat out;
+  page.convertTo(out, CV_16SC1);
+  out += noise;
+  out.convertTo(out, CV_8UC1);
+  return out;
 }
 
 TEST(ImageEncodeStageTest, CodecByColorClass) {
@@ -108,7 +121,7 @@ TEST(ImageEncodeStageTest, CodecByColorClass) {
     auto stage = ImageEncodeStage::Create(o);
     ASSERT_TRUE(stage.ok());
     Page page;
-    page.image = TextLikeGray(400, 300);
+    page.image = NoisyScan(400, 300);
     if (c.channels == 3) cv::cvtColor(page.image, page.image, cv::COLOR_GRAY2BGR);
     page.color_class = c.cls;
     Result<Page> out = (*stage)->Run(std::move(page), PageContext{});
@@ -120,6 +133,34 @@ TEST(ImageEncodeStageTest, CodecByColorClass) {
     EXPECT_EQ(out->encoded.width, 400);
     EXPECT_EQ(out->encoded.height, 300);
     EXPECT_FALSE(out->encoded.bytes.empty());
+  }
+}
+
+// A flat digital render deflates smaller than it JPEG-compresses: the stage
+// then keeps the lossless Flate, and never stores more bytes than the JPEG.
+TEST(ImageEncodeStageTest, FlatPagesKeepTheSmallerLosslessEncoding) {
+  auto stage = ImageEncodeStage::Create(EncodeOptions{});
+  ASSERT_TRUE(stage.ok());
+  struct Case { cv::Mat image; ColorClass cls; EncodedImage::Codec want; };
+  cv::Mat flat_color(300, 400, CV_8UC3, cv::Scalar(240, 200, 30));
+  cv::rectangle(flat_color, {50, 50, 200, 100}, cv::Scalar(20, 20, 200), cv::FILLED);
+  cv::Mat noisy_color;
+  cv::cvtColor(NoisyScan(400, 300), noisy_color, cv::COLOR_GRAY2BGR);
+  cv::Mat tint(noisy_color.size(), CV_8UC3, cv::Scalar(0, 10, 30));
+  noisy_color -= tint;
+  for (const Case& c : {Case{TextLikeGray(400, 300), ColorClass::kGray, EncodedImage::Codec::kFlate},
+                        Case{flat_color, ColorClass::kColor, EncodedImage::Codec::kFlate},
+                        Case{NoisyScan(400, 300), ColorClass::kGray, EncodedImage::Codec::kJpeg},
+                        Case{noisy_color, ColorClass::kColor, EncodedImage::Codec::kJpeg}}) {
+    Page page;
+    page.image = c.image;
+    page.color_class = c.cls;
+    Result<Page> out = (*stage)->Run(std::move(page), PageContext{});
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(out->encoded.codec, c.want);
+    Result<EncodedImage> jpeg = EncodeJpeg(c.image, EncodeOptions{}.jpeg_quality);
+    ASSERT_TRUE(jpeg.ok());
+    EXPECT_LE(out->encoded.bytes.size(), jpeg->bytes.size());
   }
 }
 

@@ -7,6 +7,8 @@
 //   kGray  -> baseline JPEG, 1 component.
 //   kColor -> baseline JPEG, 3 components (RGB as every JPEG is; the BGR Mat
 //             is handed to the encoder, which stores it as YCbCr/RGB).
+// For kGray/kColor the page is also deflated and Flate is kept instead of the
+// JPEG when it is smaller (flat digital renders): lossless and smaller.
 // With EncodeOptions::lossless, kGray and kColor are stored as zlib (Flate)
 // compressed raw 8-bit samples instead (gray, or RGB in that order); kBw stays
 // G4, which is already lossless.
@@ -47,7 +49,7 @@ class ImageEncodeStage : public PageStage {
   static Result<std::unique_ptr<PageStage>> Create(const EncodeOptions& options);
 
   std::string_view Name() const override { return "encode"; }
-  int Version() const override { return 1; }
+  int Version() const override { return 2; }
 
   // Sets page.encoded from page.image and page.color_class. InvalidArgument
   // for an empty image or a pixel type other than CV_8UC1/CV_8UC3; Internal
@@ -56,6 +58,9 @@ class ImageEncodeStage : public PageStage {
 
  private:
   explicit ImageEncodeStage(const EncodeOptions& options) : options_(options) {}
+
+  // JPEG, or Flate when that is smaller (or when lossless is asked).
+  Result<EncodedImage> EncodeContinuousTone(const cv::Mat& image) const;
 
   EncodeOptions options_;
 };
