@@ -280,25 +280,7 @@ class PostgresStore final : public Store {
                                      std::to_string(kMaxLimit));
     }
     ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
-    SqlParts where;
-    where.sql = "true";
-    if (!request.lot.empty()) {
-      where.sql += " AND d.lot_id = ?";
-      where.params.push_back(request.lot);
-    }
-    for (const auto& [name, value] : request.fields) {
-      QueryPredicate p;
-      p.field = NormalizeFieldValue(name);
-      p.value = NormalizeFieldValue(value);
-      p.date = ParseIsoDate(value);
-      if (p.field.empty()) return Status::InvalidArgument("field filter with an empty name");
-      where.sql += " AND ";
-      CompilePredicate(p, &where);
-    }
-    if (query.filter) {
-      where.sql += " AND ";
-      CompileCondition(*query.filter, &where);
-    }
+    ACERVO_ASSIGN_OR_RETURN(SqlParts where, CompileDocumentFilter(request, query, "true"));
     constexpr const char* kPagesMatching =
         "(SELECT p2.doc_id FROM pages p2 WHERE p2.in_pdf AND p2.tsv @@ to_tsquery('acervo_pt', ?))";
     if (query.required_fts.size() > 1) {

@@ -1,5 +1,7 @@
 #include "sql_filter.h"
 
+#include "acervo/indexer/field_value.h"
+
 namespace acervo {
 
 // Compiles a metadata predicate to an SQL boolean over the documents row `d`.
@@ -114,6 +116,30 @@ std::string NumberPlaceholders(const std::string& sql, int first) {
     }
   }
   return out;
+}
+
+Result<SqlParts> CompileDocumentFilter(const SearchRequest& request, const ParsedQuery& query,
+                                       const char* true_literal) {
+  SqlParts where;
+  where.sql = true_literal;
+  if (!request.lot.empty()) {
+    where.sql += " AND d.lot_id = ?";
+    where.params.push_back(request.lot);
+  }
+  for (const auto& [name, value] : request.fields) {
+    QueryPredicate p;
+    p.field = NormalizeFieldValue(name);
+    p.value = NormalizeFieldValue(value);
+    p.date = ParseIsoDate(value);
+    if (p.field.empty()) return Status::InvalidArgument("field filter with an empty name");
+    where.sql += " AND ";
+    CompilePredicate(p, &where);
+  }
+  if (query.filter) {
+    where.sql += " AND ";
+    CompileCondition(*query.filter, &where);
+  }
+  return where;
 }
 
 }  // namespace acervo

@@ -13,7 +13,9 @@
 #include <variant>
 #include <vector>
 
+#include "acervo/core/status.h"
 #include "acervo/indexer/query.h"
+#include "acervo/indexer/store.h"
 
 namespace acervo {
 
@@ -32,6 +34,14 @@ void CompileCondition(const QueryCondition& c, SqlParts* out);
 // `sql` with its i-th '?' replaced by "$<first + i>". Our SQL text has no
 // '?' other than placeholders (no literals).
 std::string NumberPlaceholders(const std::string& sql, int first = 1);
+
+// The document-level conditions of a search, ANDed, over the documents row
+// `d`: the request's lot and --field filters and the query's metadata
+// filter. `true_literal` is the backend's spelling of TRUE ("1" for SQLite,
+// "true" for PostgreSQL). InvalidArgument for a field filter with an empty
+// name.
+Result<SqlParts> CompileDocumentFilter(const SearchRequest& request, const ParsedQuery& query,
+                                       const char* true_literal);
 
 }  // namespace acervo
 

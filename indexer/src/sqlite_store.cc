@@ -362,25 +362,7 @@ class SqliteStore final : public Store {
     ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
 
     // Document-level conditions, ANDed, over the documents row `d`.
-    SqlParts where;
-    where.sql = "1";
-    if (!request.lot.empty()) {
-      where.sql += " AND d.lot_id = ?";
-      where.params.push_back(request.lot);
-    }
-    for (const auto& [name, value] : request.fields) {
-      QueryPredicate p;
-      p.field = NormalizeFieldValue(name);
-      p.value = NormalizeFieldValue(value);
-      p.date = ParseIsoDate(value);
-      if (p.field.empty()) return Status::InvalidArgument("field filter with an empty name");
-      where.sql += " AND ";
-      CompilePredicate(p, &where);
-    }
-    if (query.filter) {
-      where.sql += " AND ";
-      CompileCondition(*query.filter, &where);
-    }
+    ACERVO_ASSIGN_OR_RETURN(SqlParts where, CompileDocumentFilter(request, query, "1"));
     std::lock_guard<std::mutex> lock(mu_);
     ReadTransaction tx(this);
     ACERVO_RETURN_IF_ERROR(tx.status());
