@@ -458,7 +458,6 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
       st.record.document_id = doc.id;
       st.record.document_type = doc.type;
       st.record.title = doc.title;
-      for (const auto& [k, v] : doc.fields) st.record.fields.push_back({k, v, ""});
     }
     if (!result.ok()) {
       const InputFile& f = plan.files[ref.file];
