@@ -12,6 +12,8 @@
 #include <fstream>
 #include <thread>
 
+#include <sqlite3.h>
+
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -123,6 +125,30 @@ required = true
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->lots, 2);
   EXPECT_EQ(stats->documents, 4);
+
+  // The lot row records the whole profile (separation, types, sources,
+  // extraction rules), so an archivist can see how the lot was cut and indexed.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT profile_json FROM lots WHERE id = 'lote-a'", -1, &st, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    const nlohmann::json profile =
+        nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), nullptr, false);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    ASSERT_TRUE(profile.is_object());
+    EXPECT_EQ(profile["separation"]["rule"], "barcode");
+    EXPECT_EQ(profile["separation"]["prefix"], "ACERVO");
+    ASSERT_EQ(profile["types"].size(), 2u);
+    EXPECT_EQ(profile["types"][1]["name"], "oficio");
+    EXPECT_EQ(profile["metadata"]["sources"], nlohmann::json({"manifest", "separator", "ocr"}));
+    ASSERT_EQ(profile["fields"].size(), 2u);
+    EXPECT_EQ(profile["fields"][0]["extract"], "CPF\\s*([0-9.\\-]{11,14})");
+    EXPECT_EQ(profile["pdf"]["pdfa"], "1b");
+  }
 
   Result<std::vector<DocumentRecord>> docs = s.ListDocuments("lote-a");
   ASSERT_TRUE(docs.ok());

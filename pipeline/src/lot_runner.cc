@@ -39,11 +39,27 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
+// The lot profile as recorded in the store and the report, and (dumped) as
+// part of the checkpoint signature: every setting that shapes the output, so
+// a changed profile never reuses stale checkpoints. The signing password is
+// not in the profile (only the name of its environment variable).
 json ProfileJson(const LotProfile& p) {
   json fields = json::array();
   for (const FieldSpec& f : p.fields) {
     fields.push_back({{"name", f.name}, {"label", f.label}, {"type", f.type},
-                      {"required", f.required}, {"allowed", f.allowed}});
+                      {"required", f.required}, {"allowed", f.allowed}, {"regex", f.regex_text},
+                      {"extract", f.extract_text}, {"types", f.types}});
+  }
+  json types = json::array();
+  for (const DocumentTypeSpec& t : p.types) types.push_back({{"name", t.name}, {"label", t.label}});
+  static const char* const kRuleNames[] = {"auto", "file", "barcode", "patch", "blank", "fixed"};
+  const SeparationRule& sep = p.separation;
+  const ArchivalProfile& a = p.archival;
+  json signature = nullptr;
+  if (p.signature) {
+    signature = {{"pkcs12", p.signature->pkcs12}, {"password_env", p.signature->password_env},
+                 {"reason", p.signature->reason}, {"location", p.signature->location},
+                 {"contact", p.signature->contact}};
   }
   return {{"lot", {{"id", p.lot_id}, {"project", p.project}, {"box", p.box},
                    {"operator", p.operator_name}, {"description", p.description}}},
@@ -53,7 +69,22 @@ json ProfileJson(const LotProfile& p) {
                      {"blank_threshold", p.blank_threshold}}},
           {"ocr", {{"languages", p.languages}, {"min_confidence", p.min_confidence},
                    {"page_deadline_s", p.page_deadline_s}}},
-          {"pdf", {{"jpeg_quality", p.jpeg_quality}, {"lossless", p.lossless}}},
+          {"pdf", {{"jpeg_quality", p.jpeg_quality}, {"lossless", p.lossless}, {"pdfa", p.pdfa},
+                   {"hocr", p.hocr}, {"alto", p.alto}, {"text", p.text}}},
+          {"archival", {{"assunto", a.assunto}, {"autor", a.autor},
+                        {"local_digitalizacao", a.local_digitalizacao},
+                        {"responsavel_digitalizacao", a.responsavel_digitalizacao},
+                        {"titulo", a.titulo}, {"tipo_documental", a.tipo_documental},
+                        {"identificador", a.identificador}, {"data_producao", a.data_producao},
+                        {"orgao_publico", a.orgao_publico}, {"classe", a.classe},
+                        {"destinacao_prevista", a.destinacao_prevista}, {"genero", a.genero},
+                        {"prazo_guarda", a.prazo_guarda}}},
+          {"signature", signature},
+          {"types", types},
+          {"separation", {{"rule", kRuleNames[static_cast<int>(sep.kind)]}, {"prefix", sep.prefix},
+                          {"patch_codes", sep.patch_codes}, {"pages", sep.pages},
+                          {"blank_max_ink", sep.blank_max_ink}}},
+          {"metadata", {{"sources", p.metadata_sources}}},
           {"fields", fields}};
 }
 
