@@ -1,5 +1,6 @@
 #include "acervo/pipeline/separation.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -142,11 +143,22 @@ Result<PageSignal> ClassifyPage(const cv::Mat& image, double dpi, const Separati
       std::optional<PatchCode> code = DetectPatchCode(image, dpi);
       if (!code) return sig;
       const std::string name(PatchCodeName(*code));
-      for (const std::string& want : rule.patch_codes) {
-        if (want == name) {
-          sig.separator = true;
-          sig.kind = "patch " + name;
-        }
+      const auto wanted = [&rule](std::string_view n) {
+        return std::find(rule.patch_codes.begin(), rule.patch_codes.end(), n) != rule.patch_codes.end();
+      };
+      if (wanted(name)) {
+        sig.separator = true;
+        sig.kind = "patch " + name;
+        return sig;
+      }
+      // A sheet fed upside down reads its bars in reverse: T reads as III and
+      // VI as I. When the profile uses only one of such a pair, the reversed
+      // reading can only be that code turned over, and operators do feed
+      // sheets upside down; when it uses both, the reading is taken as is.
+      const std::string twin(PatchCodeName(UpsideDownPatchCode(*code)));
+      if (twin != name && wanted(twin)) {
+        sig.separator = true;
+        sig.kind = "patch " + twin + " (upside down)";
       }
       return sig;
     }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "acervo/pipeline/lot.h"
@@ -181,6 +182,37 @@ TEST(SeparationTest, PrintedSheetsAreReadBackAfterScanning) {
   EXPECT_FALSE(ClassifyPage(text, kDpi, barcode)->separator);
   EXPECT_FALSE(ClassifyPage(text, kDpi, patch)->separator);
   EXPECT_FALSE(ClassifyPage(scans[3], kDpi, barcode)->separator);
+}
+
+TEST(SeparationTest, PatchSheetFedUpsideDownStillSeparatesWhenUnambiguous) {
+  TempDir tmp;
+  std::vector<SheetSpec> sheets(2);
+  sheets[0].kind = sheets[1].kind = SheetSpec::Kind::kPatch;
+  sheets[0].patch = "T";
+  sheets[1].patch = "VI";
+  ASSERT_TRUE(WriteSeparatorSheets(sheets, tmp.path() / "sheets.pdf").ok());
+  std::vector<cv::Mat> scans = ScanSheets(tmp.path() / "sheets.pdf", tmp.path());
+  ASSERT_EQ(scans.size(), 2u);
+  cv::Mat t_turned, vi_turned;
+  cv::rotate(scans[0], t_turned, cv::ROTATE_180);
+  cv::rotate(scans[1], vi_turned, cv::ROTATE_180);
+
+  SeparationRule rule;  // default patch codes: II and T
+  rule.kind = SeparationRule::Kind::kPatch;
+  Result<PageSignal> s = ClassifyPage(t_turned, kDpi, rule);
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->separator);
+  EXPECT_EQ(s->kind, "patch T (upside down)");
+  // VI turned over reads as I; neither is in the profile.
+  EXPECT_FALSE(ClassifyPage(vi_turned, kDpi, rule)->separator);
+  rule.patch_codes = {"I"};
+  EXPECT_EQ(ClassifyPage(vi_turned, kDpi, rule)->kind, "patch I");  // read as printed on the page
+  rule.patch_codes = {"VI"};
+  EXPECT_EQ(ClassifyPage(vi_turned, kDpi, rule)->kind, "patch VI (upside down)");
+  // With both III and T in the profile the reading is taken as it is.
+  rule.patch_codes = {"III", "T"};
+  EXPECT_EQ(ClassifyPage(t_turned, kDpi, rule)->kind, "patch III");
+  EXPECT_EQ(ClassifyPage(scans[0], kDpi, rule)->kind, "patch T");
 }
 
 TEST(SeparationTest, PlanLotCutsAGeneratedLotAtItsSheets) {

@@ -152,6 +152,15 @@ std::array<bool, 4> PatchCodeBars(PatchCode code) {
   return {};
 }
 
+PatchCode UpsideDownPatchCode(PatchCode code) {
+  std::array<bool, 4> bars = PatchCodeBars(code);
+  std::reverse(bars.begin(), bars.end());
+  for (const PatchInfo& p : kPatches) {
+    if (p.bars == bars) return p.code;
+  }
+  return code;  // unreachable: the set of codes is closed under reversal
+}
+
 std::optional<PatchCode> DetectPatchCode(const cv::Mat& image, double dpi) {
   if (image.empty() || dpi <= 0) return std::nullopt;
   cv::Mat gray;

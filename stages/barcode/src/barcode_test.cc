@@ -65,5 +65,14 @@ TEST(BarcodeTest, EncodedSymbolsDecode) {
   EXPECT_EQ(DecodeBarcodes(cv::Mat()).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(PatchCodeTest, UpsideDownTwinsReverseTheBars) {
+  EXPECT_EQ(UpsideDownPatchCode(PatchCode::kT), PatchCode::kIII);
+  EXPECT_EQ(UpsideDownPatchCode(PatchCode::kIII), PatchCode::kT);
+  EXPECT_EQ(UpsideDownPatchCode(PatchCode::kI), PatchCode::kVI);
+  EXPECT_EQ(UpsideDownPatchCode(PatchCode::kVI), PatchCode::kI);
+  EXPECT_EQ(UpsideDownPatchCode(PatchCode::kII), PatchCode::kII);
+  EXPECT_EQ(UpsideDownPatchCode(PatchCode::kIV), PatchCode::kIV);
+}
+
 }  // namespace
 }  // namespace acervo

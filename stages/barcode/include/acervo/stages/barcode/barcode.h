@@ -47,6 +47,9 @@ std::string_view PatchCodeName(PatchCode code);
 std::optional<PatchCode> PatchCodeFromName(std::string_view name);
 // The code's bars from left to right: true = wide.
 std::array<bool, 4> PatchCodeBars(PatchCode code);
+// The code a sheet of `code` reads as when fed upside down (its bars in
+// reverse): I <-> VI, III <-> T; II and IV read the same.
+PatchCode UpsideDownPatchCode(PatchCode code);
 
 // The patch code printed on the page, or nullopt. `dpi` is the page's
 // resolution (bar widths are physical). A code counts only when the same
