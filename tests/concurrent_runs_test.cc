@@ -19,6 +19,7 @@
 
 #include "acervo/indexer/sqlite_store.h"
 #include "acervo/synth/synth.h"
+#include "support/pdfa.h"
 #include "support/process.h"
 
 namespace acervo {
@@ -149,6 +150,11 @@ required = true
     EXPECT_EQ(profile["fields"][0]["extract"], "CPF\\s*([0-9.\\-]{11,14})");
     EXPECT_EQ(profile["pdf"]["pdfa"], "1b");
   }
+
+  std::vector<fs::path> pdfs = testing::PdfsIn(root_ / "out-a");
+  for (const fs::path& p : testing::PdfsIn(root_ / "out-b")) pdfs.push_back(p);
+  EXPECT_EQ(pdfs.size(), 4u);
+  EXPECT_EQ(testing::PdfaProblems(pdfs), "");
 
   Result<std::vector<DocumentRecord>> docs = s.ListDocuments("lote-a");
   ASSERT_TRUE(docs.ok());

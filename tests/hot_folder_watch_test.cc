@@ -16,6 +16,7 @@
 
 #include "acervo/core/files.h"
 #include "acervo/synth/synth.h"
+#include "support/pdfa.h"
 #include "support/process.h"
 
 namespace acervo {
@@ -85,6 +86,7 @@ TEST(HotFolderWatchTest, CompleteItemsOnceAndNeverHalfWrittenOnes) {
   EXPECT_NE(first.err.find("not yet: avulso.tif"), std::string::npos) << first.err;
   EXPECT_TRUE(fs::exists(out / "lote-a" / "oficio.pdf"));
   EXPECT_TRUE(fs::exists(out / "lote-a" / "parecer.pdf"));
+  EXPECT_EQ(testing::PdfaProblems(testing::PdfsIn(out / "lote-a")), "");
 
   // The writer finishes and closes; after the settle time it is taken.
   slow.write(reinterpret_cast<const char*>(bytes.data() + pos), static_cast<std::streamsize>(bytes.size() - pos));
