@@ -5,13 +5,16 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <charconv>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 
@@ -20,6 +23,7 @@
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
 #include "sql_filter.h"
+#include "term_index.h"
 
 namespace acervo {
 namespace {
@@ -120,6 +124,33 @@ END;
     // separator sheet, OCR page). Old rows get '' (unknown).
     {2, R"sql(
 ALTER TABLE fields ADD COLUMN source TEXT NOT NULL DEFAULT '';
+)sql"},
+    // v3 (issue 6): the side tables of ranked retrieval ("champion lists",
+    // docs/store.md): per folded term its document frequency and the pages
+    // where it weighs most. Filled from the existing pages by
+    // MaintainTerms(fold_all) in the same transaction (the C++ tokeniser is
+    // needed, so it cannot be plain SQL).
+    {3, R"sql(
+CREATE TABLE term_stats (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  pages       INTEGER NOT NULL,
+  tokens      INTEGER NOT NULL,
+  folded_upto INTEGER NOT NULL
+);
+INSERT INTO term_stats (id, pages, tokens, folded_upto) VALUES (1, 0, 0, 0);
+CREATE TABLE term_df (
+  term   TEXT PRIMARY KEY NOT NULL,
+  df     INTEGER NOT NULL,
+  listed INTEGER NOT NULL,
+  floor  REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE term_top (
+  term    TEXT NOT NULL,
+  impact  REAL NOT NULL,
+  page_id INTEGER NOT NULL,
+  PRIMARY KEY (term, impact, page_id)
+) WITHOUT ROWID;
+CREATE INDEX term_top_by_page ON term_top(page_id);
 )sql"},
 };
 
@@ -242,6 +273,78 @@ void Backoff(int attempt) {
 // single equally good page, without long documents swamping the list.
 constexpr double kOtherPagesWeight = 0.25;
 
+// acervo_bm25(pages_fts, idfs): BM25 of the current row for the MATCH
+// expression, the formula of FTS5's bm25() with the same k1, b and average
+// page length, but with the idf of each phrase given by the caller (`idfs`:
+// space-separated, one per phrase in FTS5's order; missing ones count 1)
+// instead of counted. FTS5's bm25() counts each phrase's matching rows by
+// reading the phrase's whole doclist once per statement, which for a word on
+// half a million pages costs more than the rest of a search; the store knows
+// the counts (term_df). Higher is better (bm25() is negated).
+void AcervoBm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int nval,
+                sqlite3_value** vals) {
+  std::vector<double> idf;
+  if (nval >= 1 && sqlite3_value_type(vals[0]) == SQLITE_TEXT) {
+    // from_chars: independent of the C locale (a pt_BR decimal comma).
+    const char* p = reinterpret_cast<const char*>(sqlite3_value_text(vals[0]));
+    const char* end = p + sqlite3_value_bytes(vals[0]);
+    while (p < end) {
+      if (*p == ' ') {
+        ++p;
+        continue;
+      }
+      double v = 1;
+      const std::from_chars_result r = std::from_chars(p, end, v);
+      if (r.ec != std::errc()) break;
+      idf.push_back(v);
+      p = r.ptr;
+    }
+  }
+  const int nphrase = api->xPhraseCount(fts);
+  std::vector<int> tf(static_cast<size_t>(std::max(nphrase, 0)), 0);
+  int ninst = 0;
+  int rc = api->xInstCount(fts, &ninst);
+  for (int i = 0; rc == SQLITE_OK && i < ninst; ++i) {
+    int phrase = 0, col = 0, off = 0;
+    rc = api->xInst(fts, i, &phrase, &col, &off);
+    if (rc == SQLITE_OK && phrase >= 0 && phrase < nphrase) ++tf[static_cast<size_t>(phrase)];
+  }
+  int len = 0;
+  sqlite3_int64 rows = 0, total = 0;
+  if (rc == SQLITE_OK) rc = api->xColumnSize(fts, 0, &len);
+  if (rc == SQLITE_OK) rc = api->xRowCount(fts, &rows);
+  if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, 0, &total);
+  if (rc != SQLITE_OK) {
+    sqlite3_result_error_code(ctx, rc);
+    return;
+  }
+  const double avg = rows > 0 ? static_cast<double>(total) / static_cast<double>(rows) : 1;
+  double score = 0;
+  for (size_t i = 0; i < tf.size(); ++i) {
+    score += (i < idf.size() ? idf[i] : 1.0) * Bm25Factor(tf[i], len, avg);
+  }
+  sqlite3_result_double(ctx, score);
+}
+
+// Registers acervo_bm25 on the connection (FTS5's API pointer is obtained
+// with the documented `SELECT fts5(?1)` handshake).
+Status RegisterRankFunction(sqlite3* db) {
+  fts5_api* api = nullptr;
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &stmt, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_pointer(stmt, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
+    sqlite3_step(stmt);
+  }
+  sqlite3_finalize(stmt);
+  if (api == nullptr || api->iVersion < 2) {
+    return Status::Internal("this SQLite has no usable FTS5 (needed for the text index)");
+  }
+  rc = api->xCreateFunction(api, "acervo_bm25", nullptr, &AcervoBm25, nullptr);
+  if (rc != SQLITE_OK) return FromSqlite(rc, db, "register acervo_bm25");
+  return Status::OK();
+}
+
 constexpr int kMaxLimit = 10000;
 constexpr int kSnippetTokens = 16;
 
@@ -269,6 +372,7 @@ class SqliteStore final : public Store {
     ACERVO_RETURN_IF_ERROR(Exec("PRAGMA cache_size = -65536"));
     ACERVO_RETURN_IF_ERROR(
         Exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
+    ACERVO_RETURN_IF_ERROR(RegisterRankFunction(db_));
     return Migrate();
   }
 
@@ -302,7 +406,9 @@ class SqliteStore final : public Store {
     const std::string what = "store document " + doc.lot_id + "/" + doc.document_id;
     std::lock_guard<std::mutex> lock(mu_);
     return WriteTransaction(what, [&]() -> Status {
+      terms_.Clear();
       ACERVO_RETURN_IF_ERROR(PutDocumentLocked(doc, what));
+      ACERVO_RETURN_IF_ERROR(MaintainTerms(what, /*fold_all=*/false));
       TestPauseAt("store-commit");  // test-only kill point: rows written, COMMIT pending
       return Status::OK();
     });
@@ -312,10 +418,11 @@ class SqliteStore final : public Store {
     for (const DocumentRecord& d : docs) ACERVO_RETURN_IF_ERROR(Validate(d));
     std::lock_guard<std::mutex> lock(mu_);
     return WriteTransaction("store " + std::to_string(docs.size()) + " documents", [&]() -> Status {
+      terms_.Clear();
       for (const DocumentRecord& d : docs) {
         ACERVO_RETURN_IF_ERROR(PutDocumentLocked(d, "store document " + d.lot_id + "/" + d.document_id));
       }
-      return Status::OK();
+      return MaintainTerms("store " + std::to_string(docs.size()) + " documents", /*fold_all=*/false);
     });
   }
 
@@ -482,6 +589,7 @@ class SqliteStore final : public Store {
       const int rc = s.Step();
       if (rc == SQLITE_ROW) {
         const int64_t old_id = s.Int(0);
+        ACERVO_RETURN_IF_ERROR(UnindexPages(old_id, what));
         for (const char* sql : {"DELETE FROM pages WHERE doc_id = ?",
                                 "DELETE FROM fields WHERE doc_id = ?",
                                 "DELETE FROM documents WHERE id = ?"}) {
@@ -561,6 +669,198 @@ class SqliteStore final : public Store {
       s.Bind(17, p.stages);
       ACERVO_RETURN_IF_ERROR(Done(s, what + " page " + std::to_string(p.number)));
     }
+    return Status::OK();
+  }
+
+  // --- Term tables (champion lists; docs/store.md) ---
+  //
+  // New pages are not added to the term tables one commit at a time: each
+  // commit of `acervo run` would then rewrite a b-tree leaf for every
+  // distinct word of the document. Pages with ids above
+  // term_stats.folded_upto are "pending"; searches read them straight from
+  // FTS5 (a rowid range), and the commit that brings them to kFoldPages
+  // folds them all in at once (MaintainTerms): one term_df read and write
+  // per distinct term, plus term_top rows for the pages that beat the
+  // term's list. Deleted pages leave at once (UnindexPages).
+  static constexpr int64_t kFoldPages = 1000;
+
+  struct TermStatsRow {
+    int64_t pages = 0, tokens = 0, folded_upto = 0;
+  };
+
+  Result<TermStatsRow> ReadTermStats(const std::string& what) {
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT pages, tokens, folded_upto FROM term_stats WHERE id = 1"));
+    const int rc = s.Step();
+    if (rc == SQLITE_DONE) return Status::Corrupt(what + ": the term_stats row is missing");
+    if (rc != SQLITE_ROW) return FromSqlite(rc, db_, what);
+    TermStatsRow r;
+    r.pages = s.Int(0);
+    r.tokens = s.Int(1);
+    r.folded_upto = s.Int(2);
+    return r;
+  }
+
+  // Before a document's pages are deleted: the folded ones leave df, and
+  // their term_top rows go (counted per term so term_df.listed stays exact).
+  Status UnindexPages(int64_t doc_row, const std::string& what) {
+    ACERVO_ASSIGN_OR_RETURN(auto range, PageRange(doc_row));
+    ACERVO_ASSIGN_OR_RETURN(TermStatsRow st, ReadTermStats(what));
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT id, text FROM pages WHERE doc_id = ? AND id <= ?"));
+      s.Bind(1, doc_row);
+      s.Bind(2, st.folded_upto);
+      ACERVO_RETURN_IF_ERROR(ForEachRow(s, what, [&] { terms_.RemovePage(s.Int(0), s.Text(1)); }));
+    }
+    {
+      ACERVO_ASSIGN_OR_RETURN(
+          Stmt c, Prepare("SELECT term, count(*) FROM term_top WHERE page_id BETWEEN ? AND ? GROUP BY term"));
+      c.Bind(1, range.first);
+      c.Bind(2, range.second);
+      ACERVO_RETURN_IF_ERROR(ForEachRow(c, what, [&] { terms_.Unlisted(c.Text(0), c.Int(1)); }));
+    }
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt d, Prepare("DELETE FROM term_top WHERE page_id BETWEEN ? AND ?"));
+      d.Bind(1, range.first);
+      d.Bind(2, range.second);
+      ACERVO_RETURN_IF_ERROR(Done(d, what));
+    }
+    // SQLite gives a new row the largest id + 1: if these pages are the
+    // newest folded ones, their ids will be given again, to pages that must
+    // still be folded. Lower the mark below them.
+    ACERVO_ASSIGN_OR_RETURN(Stmt m, Prepare("SELECT coalesce((SELECT id FROM pages WHERE id < ? OR id > ? "
+                                            "ORDER BY id DESC LIMIT 1), 0)"));
+    m.Bind(1, range.first);
+    m.Bind(2, range.second);
+    const int rc = m.Step();
+    if (rc != SQLITE_ROW) return FromSqlite(rc, db_, what);
+    if (m.Int(0) < st.folded_upto) {
+      ACERVO_ASSIGN_OR_RETURN(Stmt u, Prepare("UPDATE term_stats SET folded_upto = ? WHERE id = 1"));
+      u.Bind(1, m.Int(0));
+      ACERVO_RETURN_IF_ERROR(Done(u, what));
+    }
+    return Status::OK();
+  }
+
+  // At the end of every write transaction: apply the removals collected,
+  // and fold the pending pages in when there are kFoldPages of them (all of
+  // them with `fold_all`).
+  Status MaintainTerms(const std::string& what, bool fold_all) {
+    ACERVO_ASSIGN_OR_RETURN(TermStatsRow st, ReadTermStats(what));
+    int64_t max_id = 0;
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT coalesce(max(id), 0) FROM pages"));
+      if (s.Step() == SQLITE_ROW) max_id = s.Int(0);
+    }
+    if (!fold_all && max_id - st.folded_upto < kFoldPages) return FlushTerms(what, st.folded_upto);
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT id, text, in_pdf FROM pages WHERE id > ? ORDER BY id", false));
+    s.Bind(1, st.folded_upto);
+    int64_t n = 0, last = st.folded_upto;
+    Status flushed;
+    ACERVO_RETURN_IF_ERROR(ForEachRow(s, what, [&] {
+      last = s.Int(0);
+      terms_.AddPage(last, s.Text(1), /*listable=*/s.Int(2) != 0);
+      // Bounded memory when folding a whole existing store (migration 3).
+      if (++n % kFoldPages == 0 && flushed.ok()) flushed = FlushTerms(what, last);
+    }));
+    ACERVO_RETURN_IF_ERROR(flushed);
+    return FlushTerms(what, std::max(last, max_id));
+  }
+
+  // Applies terms_ and records `folded_upto`.
+  Status FlushTerms(const std::string& what, int64_t folded_upto) {
+    ACERVO_ASSIGN_OR_RETURN(TermStatsRow st, ReadTermStats(what));
+    if (terms_.empty() && folded_upto == st.folded_upto) return Status::OK();
+    const int64_t pages = st.pages + terms_.pages();
+    const int64_t tokens = st.tokens + terms_.tokens();
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("UPDATE term_stats SET pages = ?, tokens = ?, folded_upto = ? "
+                                              "WHERE id = 1"));
+      s.Bind(1, pages);
+      s.Bind(2, tokens);
+      s.Bind(3, folded_upto);
+      ACERVO_RETURN_IF_ERROR(Done(s, what));
+    }
+    // Impacts use the average page length including this transaction's
+    // pages: it moves slowly, and a list ordered with a slightly older
+    // average is still ordered by BM25 for all practical purposes (the
+    // final scores are computed afresh at query time).
+    const double avg = pages > 0 ? static_cast<double>(tokens) / static_cast<double>(pages) : 1;
+    std::vector<std::pair<double, int64_t>> cand;
+    for (const auto& [term, delta] : terms_.terms()) {
+      int64_t df = 0, listed = 0;
+      double floor = 0;
+      {
+        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT df, listed, floor FROM term_df WHERE term = ?"));
+        s.Bind(1, term);
+        const int rc = s.Step();
+        if (rc == SQLITE_ROW) {
+          df = s.Int(0);
+          listed = s.Int(1);
+          floor = s.Double(2);
+        } else if (rc != SQLITE_DONE) {
+          return FromSqlite(rc, db_, what);
+        }
+      }
+      df += delta.df;
+      listed += delta.listed;
+      cand.clear();
+      for (const TermBatch::Posting& p : delta.added) {
+        if (terms_.Removed(p.page_id)) continue;
+        const double impact = Bm25Factor(p.tf, p.tokens, avg);
+        // A full list only takes pages a level above its weakest entry.
+        if (listed < kChampionCap || ImpactLevel(impact) > ImpactLevel(floor)) cand.emplace_back(impact, p.page_id);
+      }
+      if (cand.size() > static_cast<size_t>(kChampionCap)) {
+        std::nth_element(cand.begin(), cand.begin() + kChampionCap, cand.end(), std::greater<>());
+        cand.resize(static_cast<size_t>(kChampionCap));
+      }
+      int64_t inserted = 0;
+      for (const auto& [impact, page] : cand) {
+        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("INSERT OR IGNORE INTO term_top (term, impact, page_id) "
+                                                "VALUES (?, ?, ?)"));
+        s.Bind(1, term);
+        s.Bind(2, impact);
+        s.Bind(3, page);
+        ACERVO_RETURN_IF_ERROR(Done(s, what));
+        inserted += sqlite3_changes(db_);
+      }
+      listed += inserted;
+      // (Only after inserts: entries tied with the floor are all kept, so a
+      // list may stay above the mark without anything to cut.)
+      if (inserted > 0 && listed > kChampionTrimAt) {
+        // Trim back to the kChampionCap best; the weakest kept becomes the
+        // bar later pages must clear.
+        {
+          ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT impact FROM term_top WHERE term = ? "
+                                                  "ORDER BY impact DESC, page_id DESC LIMIT 1 OFFSET ?"));
+          s.Bind(1, term);
+          s.Bind(2, kChampionCap - 1);
+          const int rc = s.Step();
+          if (rc != SQLITE_ROW) return FromSqlite(rc, db_, what);
+          floor = s.Double(0);
+        }
+        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("DELETE FROM term_top WHERE term = ? AND impact < ?"));
+        s.Bind(1, term);
+        s.Bind(2, floor);
+        ACERVO_RETURN_IF_ERROR(Done(s, what));
+        listed -= sqlite3_changes(db_);
+      }
+      if (df <= 0 && listed <= 0) {
+        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("DELETE FROM term_df WHERE term = ?"));
+        s.Bind(1, term);
+        ACERVO_RETURN_IF_ERROR(Done(s, what));
+        continue;
+      }
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("INSERT INTO term_df (term, df, listed, floor) VALUES (?, ?, ?, ?) "
+                                              "ON CONFLICT (term) DO UPDATE SET df = excluded.df, "
+                                              "listed = excluded.listed, floor = excluded.floor"));
+      s.Bind(1, term);
+      s.Bind(2, df);
+      s.Bind(3, listed);
+      s.Bind(4, floor);
+      ACERVO_RETURN_IF_ERROR(Done(s, what));
+    }
+    terms_.Clear();
     return Status::OK();
   }
 
@@ -665,19 +965,30 @@ class SqliteStore final : public Store {
     return hits;
   }
 
-  // --- Ranked search without scanning every match (docs/store.md) ---
+  // --- Ranked search without scoring every match (docs/store.md) ---
   //
-  // 1. A selective metadata filter (at most kSelectiveDocs documents): the
-  //    text index is asked only about those documents' pages, by rowid range.
-  // 2. Otherwise the text index returns pages best first (FTS5 ORDER BY rank
-  //    with LIMIT, in batches); each new document met is checked once
-  //    (metadata filter, every required clause, no excluded clause) and
-  //    scored exactly over all its pages. The search stops when it holds
-  //    kOverfetch x limit documents: ranking is exact among the documents of
-  //    the best pages, which is where the top of the list comes from.
-  static constexpr int kSelectiveDocs = 2000;
+  // 1. A selective metadata filter (at most kSelectiveDocs documents): only
+  //    those documents are scored, each by a rowid-range MATCH.
+  // 2. Otherwise candidates come from the champion lists (term_top) of the
+  //    query's positive phrases: per phrase its rarest word (a prefix: its
+  //    most frequent expansions), the kChampionRead pages where it weighs
+  //    most. Pages are tried best provisional score first (idf x impact
+  //    summed over the lists they appear in); each new document is checked
+  //    once (filter, every required clause, no excluded clause) and scored
+  //    exactly over all its pages, until kOverfetch x limit documents.
+  // 3. If that gives fewer than `limit` documents and the lists were not
+  //    complete (a term on more pages than its list holds), the rest comes
+  //    from an unranked scan that stops early: filtered documents newest
+  //    first, or FTS5 matches by descending rowid.
+  // Scores are acervo_bm25 (exact BM25 with idf from term_df), so no step
+  // reads a common word's whole posting list.
+  static constexpr int kSelectiveDocs = 300;
+  static constexpr int kFilterSetMax = 100000;
   static constexpr int kOverfetch = 2;
   static constexpr int kPageBatch = 256;
+  static constexpr int kChampionRead = kChampionCap;
+  static constexpr int kPrefixTerms = 8;
+  static constexpr int kPrefixExpand = 64;
 
   struct DocScore {
     int64_t doc_row = 0;
@@ -696,20 +1007,23 @@ class SqliteStore final : public Store {
     return std::make_pair(s.Int(0), s.Int(1));
   }
 
-  // The document's pages matching `fts`, with their bm25 (negated: higher
-  // is better). The text index alone answers, restricted to the document's
-  // rowid range (FTS5 seeks to it); pages are looked up by key afterwards, a
-  // join would let the planner probe the index once per page instead.
-  Result<std::vector<std::pair<int64_t, double>>> MatchInRange(const std::string& fts,
+  // The document's pages in the PDF matching `fts`, with their acervo_bm25
+  // (`idfs` as that function takes them). The text index alone answers,
+  // restricted to the document's rowid range (FTS5 seeks to it); pages are
+  // looked up by key afterwards.
+  Result<std::vector<std::pair<int64_t, double>>> MatchInRange(const std::string& fts, const std::string& idfs,
                                                                std::pair<int64_t, int64_t> range) {
-    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ? "
-                                            "AND rowid >= ? AND rowid <= ?"));
-    s.Bind(1, fts);
-    s.Bind(2, range.first);
-    s.Bind(3, range.second);
-    std::vector<std::pair<int64_t, double>> out;
-    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] { out.emplace_back(s.Int(0), -s.Double(1)); }));
-    return out;
+    std::vector<std::pair<int64_t, double>> rows;
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, acervo_bm25(pages_fts, ?) FROM pages_fts "
+                                              "WHERE pages_fts MATCH ? AND rowid >= ? AND rowid <= ?"));
+      s.Bind(1, idfs);
+      s.Bind(2, fts);
+      s.Bind(3, range.first);
+      s.Bind(4, range.second);
+      ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] { rows.emplace_back(s.Int(0), s.Double(1)); }));
+    }
+    return rows;
   }
 
   // pdf_page of a page in the PDF, or 0 for a page left out (blank).
@@ -723,8 +1037,16 @@ class SqliteStore final : public Store {
 
   // Whether a page of the document (in the PDF) matches `fts`.
   Result<bool> DocMatches(const std::string& fts, std::pair<int64_t, int64_t> range) {
-    ACERVO_ASSIGN_OR_RETURN(auto rows, MatchInRange(fts, range));
-    for (const auto& [row, score] : rows) {
+    std::vector<int64_t> rows;
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid FROM pages_fts WHERE pages_fts MATCH ? "
+                                              "AND rowid >= ? AND rowid <= ?"));
+      s.Bind(1, fts);
+      s.Bind(2, range.first);
+      s.Bind(3, range.second);
+      ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] { rows.push_back(s.Int(0)); }));
+    }
+    for (int64_t row : rows) {
       ACERVO_ASSIGN_OR_RETURN(int pdf_page, PdfPage(row));
       if (pdf_page > 0) return true;
     }
@@ -734,7 +1056,7 @@ class SqliteStore final : public Store {
   // The document's exact score and hit pages for the ranking expression;
   // nullopt when it fails a required or excluded clause or has no hit page.
   Result<std::optional<DocScore>> ScoreDocument(const ParsedQuery& q, const std::string& ranking,
-                                                int64_t doc_row) {
+                                                const std::string& idfs, int64_t doc_row) {
     ACERVO_ASSIGN_OR_RETURN(auto range, PageRange(doc_row));
     if (q.required_fts.size() > 1) {
       for (const std::string& fts : q.required_fts) {
@@ -746,7 +1068,7 @@ class SqliteStore final : public Store {
       ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(fts, range));
       if (m) return std::optional<DocScore>();
     }
-    ACERVO_ASSIGN_OR_RETURN(auto rows, MatchInRange(ranking, range));
+    ACERVO_ASSIGN_OR_RETURN(auto rows, MatchInRange(ranking, idfs, range));
     DocScore d;
     d.doc_row = doc_row;
     double best = -1, sum = 0;
@@ -775,63 +1097,233 @@ class SqliteStore final : public Store {
     return FromSqlite(rc, db_, "search");
   }
 
-  Result<std::vector<SearchHit>> RankTopK(const ParsedQuery& q, const SqlParts& where, int limit) {
+  struct TermInfo {
+    int64_t df = 0;
+    int64_t listed = 0;
+  };
+
+  Result<TermInfo> LookupTerm(const std::string& term) {
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT df, listed FROM term_df WHERE term = ?"));
+    s.Bind(1, term);
+    const int rc = s.Step();
+    TermInfo t;
+    if (rc == SQLITE_ROW) {
+      t.df = s.Int(0);
+      t.listed = s.Int(1);
+    } else if (rc != SQLITE_DONE) {
+      return FromSqlite(rc, db_, "search");
+    }
+    return t;
+  }
+
+  // The most frequent terms starting with `prefix` (at most `n`), with
+  // whether there were more.
+  Result<std::pair<std::vector<std::string>, bool>> ExpandPrefix(const std::string& prefix, int n) {
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT term FROM term_df WHERE term >= ? AND term < ? "
+                                            "ORDER BY df DESC LIMIT ?"));
+    s.Bind(1, prefix);
+    s.Bind(2, prefix + "\xff");  // above every UTF-8 continuation of the prefix
+    s.Bind(3, n + 1);
+    std::vector<std::string> terms;
+    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] { terms.push_back(s.Text(0)); }));
+    const bool more = terms.size() > static_cast<size_t>(n);
+    if (more) terms.pop_back();
+    return std::make_pair(std::move(terms), more);
+  }
+
+  // FTS5 answers a prefix query by merging the posting lists of every
+  // word with that prefix, whatever rowid range is asked: per document
+  // scored that is the whole cost of a search. So prefix phrases are
+  // replaced by the OR of the kPrefixExpand most frequent words with that
+  // prefix in term_df (each as the same phrase with the word completed).
+  // A prefix with no word in term_df (only in pages not folded yet, or
+  // none) is left to FTS5.
+  Result<ParsedQuery> ExpandPrefixes(const ParsedQuery& in) {
+    std::unordered_map<std::string, std::vector<std::string>> expansions;
+    Status status;
+    auto replace = [&](const FtsPhrase& p, std::string_view original) -> std::string {
+      if (!p.prefix || p.words.empty()) return std::string(original);
+      auto it = expansions.find(p.words.back());
+      if (it == expansions.end()) {
+        Result<std::pair<std::vector<std::string>, bool>> ex = ExpandPrefix(p.words.back(), kPrefixExpand);
+        if (!ex.ok()) {
+          status = ex.status();
+          return std::string(original);
+        }
+        it = expansions.emplace(p.words.back(), std::move(ex->first)).first;
+      }
+      if (it->second.empty()) return std::string(original);
+      std::string out = "(";
+      std::vector<std::string> words = p.words;
+      for (size_t i = 0; i < it->second.size(); ++i) {
+        words.back() = it->second[i];
+        out += (i > 0 ? " OR " : "") + QuotePhrase(words);
+      }
+      return out + ")";
+    };
+    ParsedQuery out = in;
+    for (std::string& f : out.required_fts) f = MapPhrases(f, replace);
+    for (std::string& f : out.excluded_fts) f = MapPhrases(f, replace);
+    ACERVO_RETURN_IF_ERROR(status);
+    return out;
+  }
+
+  Result<std::vector<SearchHit>> RankTopK(const ParsedQuery& parsed, const SqlParts& where, int limit) {
+    ACERVO_ASSIGN_OR_RETURN(const ParsedQuery q, ExpandPrefixes(parsed));
     const std::string ranking = q.RankingFts();
+    ACERVO_ASSIGN_OR_RETURN(TermStatsRow st, ReadTermStats("search"));
+    // Pending pages count for idf too (they are at most kFoldPages).
+    int64_t pending = 0;
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT coalesce(max(id), 0) FROM pages"));
+      if (s.Step() == SQLITE_ROW) pending = std::max<int64_t>(0, s.Int(0) - st.folded_upto);
+    }
+    const int64_t pages = st.pages + pending;
+    // idf per phrase, and the champion lists that supply candidates.
+    struct Source {
+      std::string term;
+      double idf;
+    };
+    std::vector<Source> sources;
+    bool complete = true;  // every candidate list holds all pages of its term
+    std::string idfs;
+    for (const FtsPhrase& p : FtsPhrases(ranking)) {
+      int64_t df = -1;
+      std::vector<std::string> best;
+      std::vector<TermInfo> best_info;
+      bool more = false;
+      for (size_t w = 0; w < p.words.size(); ++w) {
+        std::vector<std::string> terms;
+        bool cut = false;
+        if (p.prefix && w + 1 == p.words.size()) {
+          ACERVO_ASSIGN_OR_RETURN(auto ex, ExpandPrefix(p.words[w], kPrefixTerms));
+          terms = std::move(ex.first);
+          cut = ex.second;
+        } else {
+          terms = {p.words[w]};
+        }
+        int64_t sum = 0;
+        std::vector<TermInfo> infos;
+        for (const std::string& t : terms) {
+          ACERVO_ASSIGN_OR_RETURN(TermInfo info, LookupTerm(t));
+          sum += info.df;
+          infos.push_back(info);
+        }
+        // A phrase's pages all hold its rarest word: its list suffices.
+        if (df < 0 || sum < df) {
+          df = sum;
+          best = std::move(terms);
+          best_info = std::move(infos);
+          more = cut;
+        }
+      }
+      const double idf = Bm25Idf(pages, std::max<int64_t>(df, 0));
+      char buf[32];
+      const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), idf);  // shortest exact form
+      if (!idfs.empty()) idfs += ' ';
+      idfs.append(buf, r.ptr);
+      if (p.negated) continue;
+      if (more) complete = false;
+      for (size_t i = 0; i < best.size(); ++i) {
+        // A word unknown to term_df may be one the tokenisers split
+        // differently: let FTS5 look (it finds it cheaply if it is rare).
+        if (best_info[i].df == 0 || best_info[i].listed < best_info[i].df ||
+            best_info[i].listed >= kChampionRead) {
+          complete = false;
+        }
+        sources.push_back({best[i], idf});
+      }
+    }
+    if (sources.empty()) complete = false;
+
     std::vector<DocScore> docs;
+    std::unordered_map<int64_t, bool> seen;
     bool exact = false;
+    // The documents passing the filter, when there are at most
+    // kFilterSetMax: checking a candidate is then a set lookup. (The
+    // filter's SQL is `d.id IN (SELECT ...)`, which SQLite evaluates whole
+    // at every execution: per candidate that was 0.5 s a search at 1M pages.)
+    std::optional<std::unordered_set<int64_t>> filter_set;
+    std::vector<int64_t> filter_ids;
     if (where.sql != "1") {
-      // How many documents pass the filter, up to the threshold.
       ACERVO_ASSIGN_OR_RETURN(Stmt c, Prepare("SELECT d.id FROM documents d WHERE " + where.sql + " LIMIT " +
-                                                  std::to_string(kSelectiveDocs + 1),
+                                                  std::to_string(kFilterSetMax + 1),
                                               false));
       int i = 1;
       for (const Param& p : where.params) c.Bind(i++, p);
-      std::vector<int64_t> ids;
+      std::vector<int64_t>& ids = filter_ids;
       ACERVO_RETURN_IF_ERROR(ForEachRow(c, "search", [&] { ids.push_back(c.Int(0)); }));
+      if (ids.size() <= static_cast<size_t>(kFilterSetMax)) {
+        filter_set.emplace(ids.begin(), ids.end());
+        std::sort(ids.begin(), ids.end(), std::greater<>());  // newest first, for the fill
+      } else {
+        ids.clear();
+      }
       if (ids.size() <= static_cast<size_t>(kSelectiveDocs)) {
         exact = true;
         for (int64_t id : ids) {
-          ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, id));
+          ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, idfs, id));
           if (d) docs.push_back(std::move(*d));
         }
       }
     }
-    // Several required clauses: pages holding all of them are the natural
-    // candidates (and far fewer than pages holding any); the OR of them is
-    // still what scores the documents found.
-    std::vector<std::string> generators;
-    if (q.required_fts.size() > 1) {
-      std::string all;
-      for (const std::string& f : q.required_fts) all += (all.empty() ? "" : " AND ") + f;
-      generators.push_back(all);
-    }
-    generators.push_back(ranking);
-    std::unordered_map<int64_t, bool> seen;
     const size_t want = static_cast<size_t>(limit) * kOverfetch;
-    for (size_t g = 0; !exact && g < generators.size() && docs.size() < want; ++g) {
-      for (int offset = 0; docs.size() < want; offset += kPageBatch) {
-        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(
-            "SELECT p.doc_id, p.in_pdf FROM (SELECT rowid AS r, rank AS k FROM pages_fts WHERE pages_fts MATCH ? "
-            "ORDER BY rank LIMIT ? OFFSET ?) t JOIN pages p ON p.id = t.r ORDER BY t.k"));
-        s.Bind(1, generators[g]);
-        s.Bind(2, kPageBatch);
-        s.Bind(3, offset);
-        std::vector<int64_t> batch;
-        int rows = 0;
-        ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
-          ++rows;
-          if (s.Int(1) != 0) batch.push_back(s.Int(0));  // blank pages are never hits
-        }));
-        for (int64_t doc : batch) {
-          if (docs.size() >= want) break;
-          if (!seen.emplace(doc, true).second) continue;
+    if (!exact) {
+      // Candidate pages, best provisional score first.
+      std::unordered_map<int64_t, double> provisional;
+      // Many sources (an expanded prefix) share a budget of candidates.
+      const int read = std::max<int>(100, static_cast<int>(kChampionRead * kPrefixTerms /
+                                                           std::max<size_t>(sources.size(), kPrefixTerms)));
+      if (read < kChampionRead) complete = false;
+      for (const Source& src : sources) {
+        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT page_id, impact FROM term_top WHERE term = ? "
+                                                "ORDER BY impact DESC LIMIT ?"));
+        s.Bind(1, src.term);
+        s.Bind(2, read);
+        ACERVO_RETURN_IF_ERROR(
+            ForEachRow(s, "search", [&] { provisional[s.Int(0)] += src.idf * s.Double(1); }));
+      }
+      if (pending > 0) {
+        // Pages not folded into the lists yet: all of them are candidates,
+        // with their exact score.
+        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, acervo_bm25(pages_fts, ?) FROM pages_fts "
+                                                "WHERE pages_fts MATCH ? AND rowid > ?"));
+        s.Bind(1, idfs);
+        s.Bind(2, ranking);
+        s.Bind(3, st.folded_upto);
+        ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] { provisional[s.Int(0)] += s.Double(1); }));
+      }
+      std::vector<std::pair<double, int64_t>> order;
+      order.reserve(provisional.size());
+      for (const auto& [page, score] : provisional) order.emplace_back(score, page);
+      std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+      });
+      for (const auto& [score, page] : order) {
+        if (docs.size() >= want) break;
+        int64_t doc = 0;
+        {
+          ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT doc_id FROM pages WHERE id = ?"));
+          s.Bind(1, page);
+          const int rc = s.Step();
+          if (rc == SQLITE_DONE) continue;
+          if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "search");
+          doc = s.Int(0);
+        }
+        if (!seen.emplace(doc, true).second) continue;
+        if (filter_set) {
+          if (filter_set->count(doc) == 0) continue;
+        } else {
           ACERVO_ASSIGN_OR_RETURN(bool pass, PassesFilter(where, doc));
           if (!pass) continue;
-          ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, doc));
-          if (d) docs.push_back(std::move(*d));
         }
-        if (rows < kPageBatch) break;  // the index has no more matching pages
+        ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, idfs, doc));
+        if (d) docs.push_back(std::move(*d));
       }
+    }
+    if (!exact && !complete && docs.size() < static_cast<size_t>(limit)) {
+      ACERVO_RETURN_IF_ERROR(
+          FillUnranked(q, where, filter_set ? &filter_ids : nullptr, ranking, idfs, limit, &seen, &docs));
     }
     std::sort(docs.begin(), docs.end(), [](const DocScore& a, const DocScore& b) {
       return a.score != b.score ? a.score > b.score : a.doc_row < b.doc_row;
@@ -846,6 +1338,75 @@ class SqliteStore final : public Store {
       hits.push_back(std::move(hit));
     }
     return hits;
+  }
+
+  // Step 3: more matching documents, in an order that lets the scan stop as
+  // soon as `limit` are found: with a metadata filter its documents newest
+  // first (each checked and scored), without one the pages matching every
+  // required clause by descending rowid (FTS5 walks its doclists backwards
+  // and stops at the LIMIT, computing no rank).
+  Status FillUnranked(const ParsedQuery& q, const SqlParts& where, const std::vector<int64_t>* filter_ids,
+                      const std::string& ranking, const std::string& idfs, int limit,
+                      std::unordered_map<int64_t, bool>* seen, std::vector<DocScore>* docs) {
+    const size_t need = static_cast<size_t>(limit);
+    if (filter_ids != nullptr) {
+      for (int64_t id : *filter_ids) {
+        if (docs->size() >= need) break;
+        if (!seen->emplace(id, true).second) continue;
+        ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, idfs, id));
+        if (d) docs->push_back(std::move(*d));
+      }
+      return Status::OK();
+    }
+    if (where.sql != "1") {
+      for (int64_t before = INT64_MAX; docs->size() < need;) {
+        ACERVO_ASSIGN_OR_RETURN(Stmt c, Prepare("SELECT d.id FROM documents d WHERE d.id < ? AND " + where.sql +
+                                                    " ORDER BY d.id DESC LIMIT " + std::to_string(kPageBatch),
+                                                false));
+        c.Bind(1, before);
+        int i = 2;
+        for (const Param& p : where.params) c.Bind(i++, p);
+        std::vector<int64_t> ids;
+        ACERVO_RETURN_IF_ERROR(ForEachRow(c, "search", [&] { ids.push_back(c.Int(0)); }));
+        for (int64_t id : ids) {
+          if (docs->size() >= need) break;
+          if (!seen->emplace(id, true).second) continue;
+          ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, idfs, id));
+          if (d) docs->push_back(std::move(*d));
+        }
+        if (ids.size() < static_cast<size_t>(kPageBatch)) break;
+        before = ids.back();
+      }
+      return Status::OK();
+    }
+    std::string all;
+    for (const std::string& f : q.required_fts) all += (all.empty() ? "(" : " AND (") + f + ")";
+    for (int64_t before = INT64_MAX; docs->size() < need;) {
+      std::vector<int64_t> batch;  // documents of the pages, in order
+      int rows = 0;
+      {
+        ACERVO_ASSIGN_OR_RETURN(
+            Stmt s, Prepare("SELECT t.r, p.doc_id, p.in_pdf FROM (SELECT rowid AS r FROM pages_fts "
+                            "WHERE pages_fts MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?) t "
+                            "JOIN pages p ON p.id = t.r ORDER BY t.r DESC"));
+        s.Bind(1, all);
+        s.Bind(2, before);
+        s.Bind(3, kPageBatch);
+        ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
+          ++rows;
+          before = s.Int(0);
+          if (s.Int(2) != 0) batch.push_back(s.Int(1));  // blank pages are never hits
+        }));
+      }
+      for (int64_t doc : batch) {
+        if (docs->size() >= need) break;
+        if (!seen->emplace(doc, true).second) continue;
+        ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, idfs, doc));
+        if (d) docs->push_back(std::move(*d));
+      }
+      if (rows < kPageBatch) break;  // the index has no more matching pages
+    }
+    return Status::OK();
   }
 
   Result<std::string> Snippet(const std::string& fts, int64_t page_row) {
@@ -991,6 +1552,11 @@ class SqliteStore final : public Store {
         }
         const Migration& m = kMigrations[version];
         ACERVO_RETURN_IF_ERROR(Exec(m.sql));
+        // Migration 3's tables start empty: fold in the pages already stored.
+        if (m.version == 3) {
+          terms_.Clear();
+          ACERVO_RETURN_IF_ERROR(MaintainTerms(what, /*fold_all=*/true));
+        }
         ACERVO_ASSIGN_OR_RETURN(
             Stmt ins, Prepare("INSERT INTO schema_version (version, applied_at) "
                               "VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
@@ -1008,6 +1574,7 @@ class SqliteStore final : public Store {
   fs::path path_;
   SqliteOptions options_;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  TermBatch terms_;  // the current write transaction's term changes
 };
 
 }  // namespace

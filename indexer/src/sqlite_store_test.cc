@@ -683,5 +683,230 @@ TEST(SqliteStoreConcurrencyTest, OneStoreSharedByThreads) {
   EXPECT_EQ(stats->documents, 100);
 }
 
+// ------------------------------------------------ champion lists (SQLite) --
+//
+// Stores big enough that pages are folded into the term tables
+// (term_df/term_top, docs/store.md) and lists overflow their cap, so the
+// ranked path really reads them; small stores (above) only ever see pending
+// pages.
+
+namespace champion {
+
+// One SQL value from the store's file (a separate connection).
+int64_t SqlInt(const fs::path& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+  int64_t v = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) v = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return v;
+}
+
+// FTS5's own scores (negated bm25, higher is better) of the best pages for
+// `fts`: the reference a full scan would give.
+std::vector<double> Fts5TopScores(const fs::path& db_path, const std::string& fts, int n) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  const std::string sql = "SELECT -bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ? ORDER BY rank LIMIT " +
+                          std::to_string(n);
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK);
+  sqlite3_bind_text(stmt, 1, fts.c_str(), -1, SQLITE_TRANSIENT);
+  std::vector<double> out;
+  while (sqlite3_step(stmt) == SQLITE_ROW) out.push_back(sqlite3_column_double(stmt, 0));
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+// Document i of the big corpus: one page, "comum" 1..5 times among filler
+// of varying length, so BM25 scores differ from page to page.
+DocumentRecord Numbered(int i, const std::string& extra = "") {
+  std::string text;
+  for (int k = 0; k < 20 + i % 17; ++k) text += "palavra" + std::to_string(k % 9) + " ";
+  for (int k = 0; k < 1 + i % 5; ++k) text += "comum ";
+  if (i % 2 == 0) text += "civil texto registro ";  // both words, never the phrase
+  text += extra;
+  return Doc("L1", "n" + std::to_string(i), "certidao", {{"processo", std::to_string(i)}},
+             {Page(1, 1, text)});
+}
+
+class ChampionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = OpenOrDie(path_);
+    ASSERT_NE(store_, nullptr);
+    ASSERT_TRUE(store_->UpsertLot(Lot("L1")).ok());
+    std::vector<DocumentRecord> batch;
+    for (int i = 0; i < kDocs; ++i) {
+      std::string extra;
+      if (i == 777) extra = "comum comum comum comum comum comum comum comum comum comum comum comum";
+      if (i == 1500) extra = "raríssimo";
+      if (i % 500 == 3) extra = "registro civil das pessoas naturais";
+      batch.push_back(Numbered(i, extra));
+      if (batch.size() == 100) {
+        ASSERT_TRUE(store_->PutDocuments(batch).ok());
+        batch.clear();
+      }
+    }
+    ASSERT_TRUE(store_->PutDocuments(batch).ok());
+  }
+
+  std::vector<SearchHit> SearchOk(const SearchRequest& r) {
+    Result<std::vector<SearchHit>> hits = store_->Search(r);
+    EXPECT_TRUE(hits.ok()) << r.query << ": " << hits.status().ToString();
+    return hits.ok() ? std::move(hits).value() : std::vector<SearchHit>{};
+  }
+
+  // More pages than one list holds before a trim, and than one fold.
+  static constexpr int kDocs = 3000;
+  TempDir dir_;
+  fs::path path_ = dir_.path() / "acervo.db";
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(ChampionTest, CommonWordGivesTheTrulyBestPagesFirst) {
+  ASSERT_GT(SqlInt(path_, "SELECT folded_upto FROM term_stats"), 2000);
+  std::vector<SearchHit> hits = SearchOk(Q("comum", "", {}, 10));
+  ASSERT_EQ(hits.size(), 10u);
+  EXPECT_EQ(hits[0].document_id, "n777");
+  // Single-page documents: a document's score is its page's BM25, so the
+  // top 10 must carry the same scores as FTS5's own full ranking.
+  std::vector<double> want = Fts5TopScores(path_, "\"comum\"", 10);
+  ASSERT_EQ(want.size(), 10u);
+  for (size_t i = 0; i < 10; ++i) EXPECT_NEAR(hits[i].score, want[i], 1e-6 * want[i]) << i;
+}
+
+TEST_F(ChampionTest, ListsStayCappedAndCountsExact) {
+  const int64_t listed = SqlInt(path_, "SELECT listed FROM term_df WHERE term = 'comum'");
+  EXPECT_EQ(listed, SqlInt(path_, "SELECT count(*) FROM term_top WHERE term = 'comum'"));
+  EXPECT_GE(listed, 1000);
+  EXPECT_LE(listed, 1250);
+  // df counts the folded pages holding the word, as FTS5 sees them.
+  EXPECT_EQ(SqlInt(path_, "SELECT df FROM term_df WHERE term = 'comum'"),
+            SqlInt(path_, "SELECT count(*) FROM pages_fts WHERE pages_fts MATCH 'comum' AND rowid <= "
+                          "(SELECT folded_upto FROM term_stats)"));
+  EXPECT_EQ(SqlInt(path_, "SELECT pages FROM term_stats"), SqlInt(path_, "SELECT folded_upto FROM term_stats"));
+  // Every list row names a live page.
+  EXPECT_EQ(SqlInt(path_, "SELECT count(*) FROM term_top WHERE page_id NOT IN (SELECT id FROM pages)"), 0);
+}
+
+TEST_F(ChampionTest, ReplacingOrEmptyingADocumentRemovesItsEntries) {
+  const int64_t df = SqlInt(path_, "SELECT df FROM term_df WHERE term = 'comum'");
+  const int64_t old_page =
+      SqlInt(path_, "SELECT p.id FROM pages p JOIN documents d ON d.id = p.doc_id WHERE d.document_id = 'n777'");
+  ASSERT_GT(SqlInt(path_, "SELECT count(*) FROM term_top WHERE term = 'comum' AND page_id = " +
+                              std::to_string(old_page)),
+            0);
+  // The best page is replaced by one without the word.
+  ASSERT_TRUE(store_->PutDocument(Doc("L1", "n777", "certidao", {}, {Page(1, 1, "texto novo sem a palavra")})).ok());
+  EXPECT_EQ(SqlInt(path_, "SELECT count(*) FROM term_top WHERE page_id = " + std::to_string(old_page)), 0);
+  EXPECT_EQ(SqlInt(path_, "SELECT df FROM term_df WHERE term = 'comum'"), df - 1);
+  EXPECT_EQ(SqlInt(path_, "SELECT listed FROM term_df WHERE term = 'comum'"),
+            SqlInt(path_, "SELECT count(*) FROM term_top WHERE term = 'comum'"));
+  std::vector<SearchHit> hits = SearchOk(Q("comum", "", {}, 10));
+  ASSERT_FALSE(hits.empty());
+  EXPECT_NE(hits[0].document_id, "n777");
+  EXPECT_EQ(Ids(SearchOk(Q("novo"))), std::vector<std::string>({"L1/n777"}));
+  // The rare word's only document goes; so does the word.
+  ASSERT_EQ(Ids(SearchOk(Q("raríssimo"))), std::vector<std::string>({"L1/n1500"}));
+  ASSERT_TRUE(store_->PutDocument(Doc("L1", "n1500", "certidao", {}, {Page(1, 1, "outro texto")})).ok());
+  EXPECT_TRUE(SearchOk(Q("raríssimo")).empty());
+  EXPECT_EQ(SqlInt(path_, "SELECT count(*) FROM term_df WHERE term = 'rarissimo'"), 0);
+}
+
+TEST_F(ChampionTest, RareWordsPhrasesAndPrefixesAreExact) {
+  EXPECT_EQ(Ids(SearchOk(Q("RARISSIMO"))), std::vector<std::string>({"L1/n1500"}));
+  // "civil" and "registro" are on half the pages, the phrase on six.
+  std::vector<std::string> want;
+  for (int i = 3; i < kDocs; i += 500) want.push_back("L1/n" + std::to_string(i));
+  EXPECT_EQ(Sorted(Ids(SearchOk(Q("\"registro civil\"")))), Sorted(want));
+  EXPECT_EQ(Sorted(Ids(SearchOk(Q("\"registro civil\" naturais")))), Sorted(want));
+  // Prefixes: expanded through term_df, same answers as the words.
+  EXPECT_EQ(Ids(SearchOk(Q("raríss*"))), std::vector<std::string>({"L1/n1500"}));
+  EXPECT_EQ(Sorted(Ids(SearchOk(Q("natura*", "", {}, 100)))), Sorted(want));
+  std::vector<SearchHit> pre = SearchOk(Q("comu*", "", {}, 5));
+  ASSERT_EQ(pre.size(), 5u);
+  EXPECT_EQ(pre[0].document_id, "n777");
+  // A metadata filter with a common word, and an exclusion.
+  EXPECT_EQ(Ids(SearchOk(Q("comum processo:1234"))), std::vector<std::string>({"L1/n1234"}));
+  for (const SearchHit& h : SearchOk(Q("comum -civil", "", {}, 50))) {
+    EXPECT_EQ(std::stoi(h.document_id.substr(1)) % 2, 1) << h.document_id;
+  }
+}
+
+TEST_F(ChampionTest, ExpandedPrefixesMatchLikeTheWordsTheyStandFor) {
+  // Each prefix here has exactly one word in the corpus, so the prefix
+  // query and the word query must find the same documents, whatever the
+  // operators around them.
+  const std::pair<const char*, const char*> cases[] = {
+      {"(comu* OR raríss*) -civil", "(comum OR rarissimo) -civil"},
+      {"\"registro civ\"*", "\"registro civil\""},
+      {"comum NOT natura*", "comum NOT naturais"},
+      {"(palavra1 -natur*) OR raríss*", "(palavra1 -naturais) OR rarissimo"},
+      {"RARÍSS*", "rarissimo"},
+  };
+  for (const auto& [prefix, words] : cases) {
+    std::vector<SearchHit> a = SearchOk(Q(prefix, "", {}, 10000));
+    std::vector<SearchHit> b = SearchOk(Q(words, "", {}, 10000));
+    EXPECT_FALSE(a.empty()) << prefix;
+    EXPECT_EQ(Sorted(Ids(a)), Sorted(Ids(b))) << prefix << " vs " << words;
+  }
+}
+
+TEST_F(ChampionTest, PendingPagesAreFoundBeforeTheirFold) {
+  const int64_t folded = SqlInt(path_, "SELECT folded_upto FROM term_stats");
+  // One document per commit, as `acervo run` stores them: not folded yet.
+  ASSERT_TRUE(store_->PutDocument(Doc("L1", "new", "oficio", {}, {Page(1, 1, "inédito comum comum comum comum "
+                                                                             "comum comum comum comum comum comum "
+                                                                             "comum comum comum comum")}))
+                  .ok());
+  EXPECT_EQ(SqlInt(path_, "SELECT folded_upto FROM term_stats"), folded);
+  EXPECT_EQ(Ids(SearchOk(Q("inedito"))), std::vector<std::string>({"L1/new"}));
+  EXPECT_EQ(Ids(SearchOk(Q("inédi*"))), std::vector<std::string>({"L1/new"}));
+  std::vector<SearchHit> hits = SearchOk(Q("comum", "", {}, 3));
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].document_id, "new");
+}
+
+TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
+  TempDir dir;
+  const fs::path path = dir.path() / "acervo.db";
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->UpsertLot(Lot("L1")).ok());
+    std::vector<DocumentRecord> batch;
+    for (int i = 0; i < 1500; ++i) batch.push_back(Numbered(i, i == 42 ? "raríssimo" : ""));
+    ASSERT_TRUE(store->PutDocuments(batch).ok());
+  }
+  // Make it exactly a version-2 file: without migration 3's tables and row.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE term_top; DROP TABLE term_df; DROP TABLE term_stats; "
+                         "DELETE FROM schema_version WHERE version = 3",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), 2);
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), 3);
+  EXPECT_EQ(SqlInt(path, "SELECT folded_upto FROM term_stats"), SqlInt(path, "SELECT max(id) FROM pages"));
+  EXPECT_EQ(SqlInt(path, "SELECT pages FROM term_stats"), 1500);
+  EXPECT_EQ(SqlInt(path, "SELECT df FROM term_df WHERE term = 'comum'"), 1500);
+  EXPECT_EQ(SqlInt(path, "SELECT count(*) FROM term_top WHERE term = 'comum'"),
+            SqlInt(path, "SELECT listed FROM term_df WHERE term = 'comum'"));
+  Result<std::vector<SearchHit>> hits = store->Search(Q("raríssimo"));
+  ASSERT_TRUE(hits.ok());
+  EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/n42"}));
+}
+
+}  // namespace champion
+
 }  // namespace
 }  // namespace acervo
