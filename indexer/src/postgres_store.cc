@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -10,12 +11,15 @@
 #include <random>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
 #include "sql_filter.h"
+#include "term_index.h"
 
 namespace acervo {
 namespace {
@@ -101,6 +105,47 @@ CREATE INDEX fields_by_number ON fields(name_norm, value_num)  WHERE value_num I
     {2, R"sql(
 ALTER TABLE fields ADD COLUMN source TEXT NOT NULL DEFAULT '';
 )sql"},
+    // v3 (issue 6): the side tables of ranked retrieval ("champion lists",
+    // docs/store.md), keyed by the lexemes of pages.tsv. term_pending lists
+    // the pages not folded in yet: with several writers, BIGSERIAL ids do
+    // not commit in order, so SQLite's "folded up to id N" mark would skip
+    // pages of a transaction still open when a later one folds. Every
+    // existing page starts pending; Migrate() folds them in the same
+    // transaction.
+    {3, R"sql(
+CREATE TABLE term_stats (
+  id     INTEGER PRIMARY KEY CHECK (id = 1),
+  pages  BIGINT NOT NULL,
+  tokens BIGINT NOT NULL
+);
+INSERT INTO term_stats (id, pages, tokens) VALUES (1, 0, 0);
+CREATE TABLE term_df (
+  term   TEXT COLLATE "C" PRIMARY KEY,
+  df     BIGINT NOT NULL,
+  listed BIGINT NOT NULL,
+  floor  DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE term_top (
+  term    TEXT COLLATE "C" NOT NULL,
+  impact  DOUBLE PRECISION NOT NULL,
+  page_id BIGINT NOT NULL,
+  doc_id  BIGINT NOT NULL,  -- the page's document: candidates need no page lookup
+  PRIMARY KEY (term, impact, page_id)
+);
+CREATE INDEX term_top_by_page ON term_top(page_id);
+CREATE TABLE term_pending (page_id BIGINT PRIMARY KEY);
+INSERT INTO term_pending (page_id) SELECT id FROM pages;
+-- Field filters read doc_id from the index alone (an index-only scan:
+-- a common value no longer visits one heap page per document).
+DROP INDEX fields_by_value;
+CREATE INDEX fields_by_value ON fields(name_norm, value_norm) INCLUDE (doc_id);
+-- pages.tsv filled by the server on insert, so pages can come by COPY.
+DO $$ BEGIN
+  EXECUTE format('CREATE TRIGGER pages_tsv BEFORE INSERT OR UPDATE OF text ON pages FOR EACH ROW '
+                 'EXECUTE FUNCTION tsvector_update_trigger(tsv, %L, text)',
+                 quote_ident(current_schema()) || '.acervo_pt');
+END $$;
+)sql"},
 };
 static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 
@@ -144,6 +189,45 @@ void Backoff(int attempt) {
 
 bool IsWordByte(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
 
+// A PostgreSQL array literal ('{"a","b"}') for a text[] parameter.
+std::string TextArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::string IdArray(const std::vector<int64_t>& ids) {
+  std::string out = "{";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  return out + "}";
+}
+
+// Appends one field of COPY's text format (tab-separated, \N for NULL).
+void CopyField(std::string* row, std::string_view v, bool first = false) {
+  if (!first) *row += '\t';
+  for (char c : v) {
+    switch (c) {
+      case '\\': *row += "\\\\"; break;
+      case '\t': *row += "\\t"; break;
+      case '\n': *row += "\\n"; break;
+      case '\r': *row += "\\r"; break;
+      default: *row += c;
+    }
+  }
+}
+void CopyNull(std::string* row) { *row += "\t\\N"; }
+
 std::string Lexeme(const std::string& w) {
   std::string out = "'";
   for (char c : w) {
@@ -160,6 +244,9 @@ class PostgresStore final : public Store {
 
   Status Init() {
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);  // NOTICEs are not for users
+    // Session-private work table: the postings of one fold.
+    ACERVO_RETURN_IF_ERROR(Exec("CREATE TEMP TABLE IF NOT EXISTS fold_post (term TEXT COLLATE \"C\", page_id BIGINT, "
+                                "doc_id BIGINT, listable BOOLEAN, tf INTEGER) ON COMMIT DELETE ROWS"));
     return Migrate();
   }
 
@@ -185,71 +272,181 @@ class PostgresStore final : public Store {
     ACERVO_RETURN_IF_ERROR(Validate(doc));
     const std::string what = "store document " + doc.lot_id + "/" + doc.document_id;
     std::lock_guard<std::mutex> lock(mu_);
-    return WriteTransaction(what, [&]() -> Status { return PutLocked(doc, what); });
+    return WriteTransaction(what, [&]() -> Status { return PutLocked({&doc}, what); });
   }
 
   Status PutDocuments(const std::vector<DocumentRecord>& docs) override {
     for (const DocumentRecord& d : docs) ACERVO_RETURN_IF_ERROR(Validate(d));
-    std::lock_guard<std::mutex> lock(mu_);
-    return WriteTransaction("store " + std::to_string(docs.size()) + " documents", [&]() -> Status {
-      for (const DocumentRecord& d : docs) {
-        ACERVO_RETURN_IF_ERROR(PutLocked(d, "store document " + d.lot_id + "/" + d.document_id));
+    if (docs.empty()) return Status::OK();
+    // The same document twice in one call: the last one wins, as if stored
+    // one after the other.
+    std::vector<const DocumentRecord*> keep;
+    {
+      std::unordered_set<std::string> seen;
+      for (size_t i = docs.size(); i-- > 0;) {
+        if (seen.insert(docs[i].lot_id + '\n' + docs[i].document_id).second) keep.push_back(&docs[i]);
       }
-      return Status::OK();
-    });
+      std::reverse(keep.begin(), keep.end());
+    }
+    const std::string what = "store " + std::to_string(docs.size()) + " documents";
+    std::lock_guard<std::mutex> lock(mu_);
+    return WriteTransaction(what, [&]() -> Status { return PutLocked(keep, what); });
   }
 
-  // One document inside the caller's transaction.
-  Status PutLocked(const DocumentRecord& doc, const std::string& what) {
+  // Documents (distinct keys) inside the caller's transaction: old versions
+  // deleted (and taken out of the term tables), then documents, fields,
+  // pages and their term_pending rows sent with COPY, with ids taken from
+  // the sequences first (a trigger computes pages.tsv on the server). At
+  // the end the pending pages are folded into the term tables when there
+  // are kFoldPages of them.
+  Status PutLocked(const std::vector<const DocumentRecord*>& docs, const std::string& what) {
+    std::vector<std::string> keys, lots, ids;
+    for (const DocumentRecord* d : docs) {
+      keys.push_back(d->lot_id + "\n" + d->document_id);
+      lots.push_back(d->lot_id);
+      ids.push_back(d->document_id);
+    }
+    std::vector<std::string> sorted = keys;
+    std::sort(sorted.begin(), sorted.end());  // one lock order for every writer
+    ACERVO_RETURN_IF_ERROR(Exec("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) "
+                                "WITH ORDINALITY AS t(k, i) ORDER BY i",
+                                {TextArray(sorted)}, what)
+                               .status());
     {
-      ACERVO_RETURN_IF_ERROR(
-          Exec("SELECT pg_advisory_xact_lock(hashtext($1))", {doc.lot_id + "\n" + doc.document_id}, what).status());
-      ACERVO_ASSIGN_OR_RETURN(ResultPtr lot, Exec("SELECT 1 FROM lots WHERE id = $1", {doc.lot_id}, what));
-      if (PQntuples(lot.get()) == 0) {
-        return Status::NotFound(what + ": lot " + doc.lot_id + " is not in the store (UpsertLot it first)");
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id FROM lots WHERE id = ANY($1::text[])", {TextArray(lots)}, what));
+      std::unordered_set<std::string> known;
+      for (int i = 0; i < PQntuples(r.get()); ++i) known.insert(PQgetvalue(r.get(), i, 0));
+      for (const DocumentRecord* d : docs) {
+        if (known.count(d->lot_id) == 0) {
+          return Status::NotFound("store document " + d->lot_id + "/" + d->document_id + ": lot " + d->lot_id +
+                                  " is not in the store (UpsertLot it first)");
+        }
       }
-      ACERVO_RETURN_IF_ERROR(Exec("DELETE FROM documents WHERE lot_id = $1 AND document_id = $2",
-                                  {doc.lot_id, doc.document_id}, what)
-                                 .status());
-      ACERVO_ASSIGN_OR_RETURN(
-          ResultPtr ins,
-          Exec(R"sql(INSERT INTO documents (lot_id, document_id, document_type, document_type_norm, title,
-                                            pdf_path, pdf_sha256, page_count, flags)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id)sql",
-               {doc.lot_id, doc.document_id, doc.document_type, NormalizeFieldValue(doc.document_type), doc.title,
-                doc.pdf_path, doc.pdf_sha256, std::to_string(doc.page_count), FlagsToJson(doc.flags)},
-               what));
-      const std::string row = PQgetvalue(ins.get(), 0, 0);
+    }
+    {
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT d.id FROM documents d JOIN unnest($1::text[], $2::text[]) "
+                                                "AS k(l, i) ON d.lot_id = k.l AND d.document_id = k.i",
+                                                {TextArray(lots), TextArray(ids)}, what));
+      std::vector<int64_t> old;
+      for (int i = 0; i < PQntuples(r.get()); ++i) old.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
+      if (!old.empty()) {
+        ACERVO_RETURN_IF_ERROR(UnindexDocuments(old, what));
+        ACERVO_RETURN_IF_ERROR(Exec("DELETE FROM documents WHERE id = ANY($1::bigint[])", {IdArray(old)}, what).status());
+      }
+    }
+    size_t n_pages = 0;
+    for (const DocumentRecord* d : docs) n_pages += d->pages.size();
+    ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> rows, NextIds("documents_id_seq", docs.size(), what));
+    ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> page_rows, NextIds("pages_id_seq", n_pages, what));
+    size_t page_at = 0;
+    std::string doc_data, field_data, page_data, pending_data, row;
+    for (size_t k = 0; k < docs.size(); ++k) {
+      const DocumentRecord& doc = *docs[k];
+      row.clear();
+      CopyField(&row, rows[k], true);
+      CopyField(&row, doc.lot_id);
+      CopyField(&row, doc.document_id);
+      CopyField(&row, doc.document_type);
+      CopyField(&row, NormalizeFieldValue(doc.document_type));
+      CopyField(&row, doc.title);
+      CopyField(&row, doc.pdf_path);
+      CopyField(&row, doc.pdf_sha256);
+      CopyField(&row, std::to_string(doc.page_count));
+      CopyField(&row, FlagsToJson(doc.flags));
+      doc_data += row + '\n';
       for (size_t i = 0; i < doc.fields.size(); ++i) {
         const FieldRecord& f = doc.fields[i];
-        std::optional<std::string> date = ParseIsoDate(f.value);
-        std::optional<std::string> num;
-        if (std::optional<double> n = ParseNumber(f.value)) num = ParamText(*n);
-        ACERVO_RETURN_IF_ERROR(
-            Exec(R"sql(INSERT INTO fields (doc_id, ordinal, name, name_norm, value, value_norm, value_date,
-                                           value_num, source)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9))sql",
-                 {row, std::to_string(i), f.name, NormalizeFieldValue(f.name), f.value, NormalizeFieldValue(f.value),
-                  date, num, f.source},
-                 what + " field " + f.name)
-                .status());
+        row.clear();
+        CopyField(&row, rows[k], true);
+        CopyField(&row, std::to_string(i));
+        CopyField(&row, f.name);
+        CopyField(&row, NormalizeFieldValue(f.name));
+        CopyField(&row, f.value);
+        CopyField(&row, NormalizeFieldValue(f.value));
+        if (std::optional<std::string> date = ParseIsoDate(f.value)) {
+          CopyField(&row, *date);
+        } else {
+          CopyNull(&row);
+        }
+        if (std::optional<double> n = ParseNumber(f.value)) {
+          CopyField(&row, ParamText(*n));
+        } else {
+          CopyNull(&row);
+        }
+        CopyField(&row, f.source);
+        field_data += row + '\n';
       }
       for (const PageRecord& p : doc.pages) {
-        ACERVO_RETURN_IF_ERROR(
-            Exec(R"sql(INSERT INTO pages (doc_id, number, pdf_page, in_pdf, source_path, page_in_file, master_path,
-                                          master_sha256, text, tsv, mean_confidence, skew_deg, orientation_deg,
-                                          blank, blank_score, color_class, flags, stages)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector('acervo_pt', $9), $10, $11, $12,
-                               $13, $14, $15, $16, $17))sql",
-                 {row, std::to_string(p.number), std::to_string(p.pdf_page), p.in_pdf ? "t" : "f", p.source_path,
-                  std::to_string(p.page_in_file), p.master_path, p.master_sha256, p.text, ParamText(p.mean_confidence),
-                  ParamText(p.skew_deg), ParamText(p.orientation_deg), p.blank ? "t" : "f", ParamText(p.blank_score),
-                  p.color_class, FlagsToJson(p.flags), p.stages},
-                 what + " page " + std::to_string(p.number))
-                .status());
+        row.clear();
+        pending_data += page_rows[page_at] + '\n';
+        CopyField(&row, page_rows[page_at++], true);
+        CopyField(&row, rows[k]);
+        CopyField(&row, std::to_string(p.number));
+        CopyField(&row, std::to_string(p.pdf_page));
+        CopyField(&row, p.in_pdf ? "t" : "f");
+        CopyField(&row, p.source_path);
+        CopyField(&row, std::to_string(p.page_in_file));
+        CopyField(&row, p.master_path);
+        CopyField(&row, p.master_sha256);
+        CopyField(&row, p.text);
+        CopyField(&row, ParamText(p.mean_confidence));
+        CopyField(&row, ParamText(p.skew_deg));
+        CopyField(&row, ParamText(p.orientation_deg));
+        CopyField(&row, p.blank ? "t" : "f");
+        CopyField(&row, ParamText(p.blank_score));
+        CopyField(&row, p.color_class);
+        CopyField(&row, FlagsToJson(p.flags));
+        CopyField(&row, p.stages);
+        page_data += row + '\n';
       }
-      return Status::OK();
     }
+    ACERVO_RETURN_IF_ERROR(CopyIn("COPY documents (id, lot_id, document_id, document_type, document_type_norm, title, "
+                                  "pdf_path, pdf_sha256, page_count, flags) FROM STDIN",
+                                  doc_data, what + " (documents)"));
+    if (!field_data.empty()) {
+      ACERVO_RETURN_IF_ERROR(CopyIn("COPY fields (doc_id, ordinal, name, name_norm, value, value_norm, value_date, "
+                                    "value_num, source) FROM STDIN",
+                                    field_data, what + " (fields)"));
+    }
+    if (!page_data.empty()) {
+      ACERVO_RETURN_IF_ERROR(CopyIn("COPY pages (id, doc_id, number, pdf_page, in_pdf, source_path, page_in_file, "
+                                    "master_path, master_sha256, text, mean_confidence, skew_deg, orientation_deg, "
+                                    "blank, blank_score, color_class, flags, stages) FROM STDIN",
+                                    page_data, what + " (pages)"));
+      ACERVO_RETURN_IF_ERROR(CopyIn("COPY term_pending (page_id) FROM STDIN", pending_data, what + " (pages)"));
+    }
+    return MaintainTerms(what, /*fold_all=*/false);
+  }
+
+  // `n` new values of a sequence.
+  Result<std::vector<std::string>> NextIds(const char* sequence, size_t n, const std::string& what) {
+    std::vector<std::string> out;
+    if (n == 0) return out;
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT nextval($1::regclass) FROM generate_series(1, $2)",
+                                              {std::string(sequence), std::to_string(n)}, what));
+    if (PQntuples(r.get()) != static_cast<int>(n)) return Status::IOError(what + ": no ids from " + sequence);
+    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(PQgetvalue(r.get(), i, 0));
+    return out;
+  }
+
+  // COPY ... FROM STDIN with `data` (text format rows).
+  Status CopyIn(const std::string& sql, const std::string& data, const std::string& what) {
+    ResultPtr r(PQexec(conn_, sql.c_str()), &PQclear);
+    if (PQresultStatus(r.get()) != PGRES_COPY_IN) return FromResult(r.get(), what);
+    constexpr size_t kChunk = 1 << 20;
+    for (size_t at = 0; at < data.size(); at += kChunk) {
+      const size_t n = std::min(kChunk, data.size() - at);
+      if (PQputCopyData(conn_, data.data() + at, static_cast<int>(n)) != 1) {
+        return Status::Unavailable(what + ": " + PQerrorMessage(conn_));
+      }
+    }
+    if (PQputCopyEnd(conn_, nullptr) != 1) return Status::Unavailable(what + ": " + PQerrorMessage(conn_));
+    Status s;
+    while (PGresult* res = PQgetResult(conn_)) {
+      ResultPtr owned(res, &PQclear);
+      if (s.ok() && PQresultStatus(res) != PGRES_COMMAND_OK) s = FromResult(res, what);
+    }
+    return s;
   }
 
   Result<std::optional<DocumentRecord>> GetDocument(const std::string& lot_id,
@@ -281,34 +478,50 @@ class PostgresStore final : public Store {
     }
     ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
     ACERVO_ASSIGN_OR_RETURN(SqlParts where, CompileDocumentFilter(request, query, "true"));
-    constexpr const char* kPagesMatching =
-        "(SELECT p2.doc_id FROM pages p2 WHERE p2.in_pdf AND p2.tsv @@ to_tsquery('acervo_pt', ?))";
-    if (query.required_fts.size() > 1) {
-      for (const std::string& fts : query.required_fts) {
-        ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(fts));
-        where.sql += std::string(" AND d.id IN ") + kPagesMatching;
-        where.params.push_back(tsq);
-      }
+    // Every clause must translate (InvalidArgument otherwise) before any SQL.
+    std::vector<std::string> required, excluded;
+    for (const std::string& fts : query.required_fts) {
+      ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(fts));
+      required.push_back(std::move(tsq));
     }
     for (const std::string& fts : query.excluded_fts) {
       ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(fts));
-      where.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
-      where.params.push_back(tsq);
+      excluded.push_back(std::move(tsq));
     }
     std::lock_guard<std::mutex> lock(mu_);
     ACERVO_RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, "search").status());
     Result<std::vector<SearchHit>> hits = Status::OK();
     if (query.required_fts.empty()) {
-      hits = ListMatching(where, request.limit);
+      SqlParts list = where;
+      for (const std::string& tsq : excluded) {
+        list.sql += " AND d.id NOT IN (SELECT p2.doc_id FROM pages p2 WHERE p2.in_pdf AND "
+                    "p2.tsv @@ to_tsquery('acervo_pt', ?))";
+        list.params.push_back(tsq);
+      }
+      hits = ListMatching(list, request.limit);
     } else {
       Result<std::string> tsq = FtsToTsquery(query.RankingFts());
-      hits = tsq.ok() ? RankMatching(*tsq, where, request.limit) : Result<std::vector<SearchHit>>(tsq.status());
+      hits = tsq.ok() ? RankTopK(query, *tsq, required, excluded, where, request.limit)
+                      : Result<std::vector<SearchHit>>(tsq.status());
     }
     (void)Exec("ROLLBACK", {}, "search");
     if (!hits.ok() && hits.status().code() == StatusCode::kInternal) {
       return Status::InvalidArgument("the query could not be evaluated by the text index");
     }
     return hits;
+  }
+
+  Result<std::vector<LotRecord>> ListLots() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id, project, box, operator_name, description, profile_json, "
+                                              "started_at, finished_at FROM lots ORDER BY id COLLATE \"C\"",
+                                              {}, "list lots"));
+    std::vector<LotRecord> lots;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      auto v = [&](int c) { return std::string(PQgetvalue(r.get(), i, c)); };
+      lots.push_back({v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7)});
+    }
+    return lots;
   }
 
   Result<StoreStats> Stats() override {
@@ -348,6 +561,154 @@ class PostgresStore final : public Store {
     return Status::OK();
   }
 
+  // --- Term tables (champion lists; docs/store.md) ---
+  //
+  // As in the SQLite store, new pages are not added to the term tables one
+  // commit at a time: they are listed in term_pending, searched directly
+  // (tsv @@ query over that short list), and folded in, set-based, by the
+  // commit that brings them to kFoldPages. A term is a lexeme of pages.tsv
+  // (unaccented, stemmed), its tf the number of its positions in the page,
+  // a page's length the positions of all its lexemes (stop words are not
+  // indexed, so they do not count).
+  static constexpr int64_t kFoldPages = 1000;
+  static constexpr int64_t kFoldChunk = 5000;  // pages per fold statement when folding everything
+
+  // Locks the term_stats row: folds and deletions of folded pages are
+  // serialised (concurrent plain inserts are not).
+  Status LockTermStats(const std::string& what) {
+    return Exec("SELECT 1 FROM term_stats WHERE id = 1 FOR UPDATE", {}, what).status();
+  }
+
+  // Before documents are deleted: their pending pages leave term_pending;
+  // their folded pages leave df, the page and token counts, and term_top.
+  Status UnindexDocuments(const std::vector<int64_t>& doc_rows, const std::string& what) {
+    ACERVO_RETURN_IF_ERROR(LockTermStats(what));
+    const std::string docs = IdArray(doc_rows);
+    ACERVO_RETURN_IF_ERROR(Exec("DELETE FROM term_pending WHERE page_id IN "
+                                "(SELECT id FROM pages WHERE doc_id = ANY($1::bigint[]))",
+                                {docs}, what)
+                               .status());
+    // What is left of their pages was folded.
+    ACERVO_RETURN_IF_ERROR(Exec(R"sql(
+      UPDATE term_stats SET pages = pages - x.n, tokens = tokens - x.t
+      FROM (SELECT count(*) AS n, coalesce(sum((SELECT sum(coalesce(array_length(u.positions, 1), 1))
+                                                FROM unnest(p.tsv) u)), 0) AS t
+            FROM pages p WHERE p.doc_id = ANY($1::bigint[])) x
+      WHERE id = 1)sql",
+                                {docs}, what)
+                               .status());
+    ACERVO_RETURN_IF_ERROR(Exec(R"sql(
+      UPDATE term_df t SET df = t.df - c.n
+      FROM (SELECT u.lexeme AS term, count(*) AS n FROM pages p, unnest(p.tsv) u
+            WHERE p.doc_id = ANY($1::bigint[]) GROUP BY 1) c
+      WHERE t.term = c.term)sql",
+                                {docs}, what)
+                               .status());
+    ACERVO_RETURN_IF_ERROR(Exec(R"sql(
+      WITH del AS (DELETE FROM term_top WHERE page_id IN (SELECT id FROM pages WHERE doc_id = ANY($1::bigint[]))
+                   RETURNING term)
+      UPDATE term_df t SET listed = t.listed - c.n
+      FROM (SELECT term, count(*) AS n FROM del GROUP BY term) c WHERE t.term = c.term)sql",
+                                {docs}, what)
+                               .status());
+    return Exec(R"sql(
+      DELETE FROM term_df WHERE df <= 0 AND listed <= 0 AND term IN
+        (SELECT u.lexeme FROM pages p, unnest(p.tsv) u WHERE p.doc_id = ANY($1::bigint[])))sql",
+                {docs}, what)
+        .status();
+  }
+
+  // At the end of every write: fold the pending pages when there are
+  // kFoldPages of them (all of them with `fold_all`, kFoldChunk at a time).
+  Status MaintainTerms(const std::string& what, bool fold_all) {
+    if (!fold_all) {
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT count(*) FROM (SELECT 1 FROM term_pending LIMIT $1) t",
+                                                {std::to_string(kFoldPages)}, what));
+      if (std::stoll(PQgetvalue(r.get(), 0, 0)) < kFoldPages) return Status::OK();
+    }
+    ACERVO_RETURN_IF_ERROR(LockTermStats(what));
+    while (true) {
+      ACERVO_ASSIGN_OR_RETURN(int64_t n, FoldPending(fold_all ? kFoldChunk : kFoldPages * 4, what));
+      if (!fold_all || n == 0) return Status::OK();
+    }
+  }
+
+  // Folds up to `max_pages` pending pages (caller holds the term_stats
+  // lock): the same rules as the SQLite store's FlushTerms, set-based.
+  // Returns the number of pages folded.
+  Result<int64_t> FoldPending(int64_t max_pages, const std::string& what) {
+    ACERVO_RETURN_IF_ERROR(Exec("TRUNCATE fold_post"));
+    // Claim the pages, read their postings (one pass over the tsvectors),
+    // and count them in term_stats.
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr st, Exec(R"sql(
+      WITH claimed AS (
+        DELETE FROM term_pending WHERE page_id IN (SELECT page_id FROM term_pending ORDER BY page_id LIMIT $1)
+        RETURNING page_id),
+      post AS (
+        INSERT INTO fold_post (term, page_id, doc_id, listable, tf)
+        SELECT u.lexeme, p.id, p.doc_id, p.in_pdf, coalesce(array_length(u.positions, 1), 1)
+        FROM claimed c JOIN pages p ON p.id = c.page_id CROSS JOIN LATERAL unnest(p.tsv) u
+        RETURNING tf)
+      UPDATE term_stats SET pages = pages + (SELECT count(*) FROM claimed),
+                            tokens = tokens + (SELECT coalesce(sum(tf), 0) FROM post)
+      WHERE id = 1 RETURNING pages, tokens, (SELECT count(*) FROM claimed))sql",
+                                               {std::to_string(max_pages)}, what));
+    if (PQntuples(st.get()) != 1) return Status::Corrupt(what + ": the term_stats row is missing");
+    const int64_t folded = std::atoll(PQgetvalue(st.get(), 0, 2));
+    if (folded == 0) return folded;
+    const double pages = std::atof(PQgetvalue(st.get(), 0, 0)), tokens = std::atof(PQgetvalue(st.get(), 0, 1));
+    // Impacts use the average length including these pages (it moves slowly;
+    // final scores are computed afresh at query time).
+    const double avg = pages > 0 && tokens > 0 ? tokens / pages : 1;
+    // New list entries: a list under kChampionCap takes any page, a full one
+    // only pages a level above its weakest entry; at most kChampionCap per
+    // term per fold. Then df and listed.
+    ACERVO_RETURN_IF_ERROR(Exec(R"sql(
+      WITH ins AS (
+        INSERT INTO term_top (term, impact, page_id, doc_id)
+        SELECT term, impact, page_id, doc_id FROM (
+          SELECT f.term, f.impact, f.page_id, f.doc_id,
+                 row_number() OVER (PARTITION BY f.term ORDER BY f.impact DESC, f.page_id) AS rn
+          FROM (SELECT term, page_id, doc_id, listable,
+                       tf * ($2::float8 + 1) / (tf + $2::float8 * (1 - $3::float8 + $3::float8 * len / $1::float8))
+                         AS impact
+                FROM (SELECT term, page_id, doc_id, listable, tf, sum(tf) OVER (PARTITION BY page_id) AS len
+                      FROM fold_post) l) f
+          LEFT JOIN term_df t ON t.term = f.term
+          WHERE f.listable AND (t.term IS NULL OR t.listed < $4 OR
+                                ceil(f.impact * $5::float8) > ceil(t.floor * $5::float8))) x
+        WHERE rn <= $4
+        ON CONFLICT DO NOTHING
+        RETURNING term),
+      n AS (SELECT term, count(*) AS c FROM ins GROUP BY term),
+      d AS (SELECT term, count(*) AS df FROM fold_post GROUP BY term)
+      INSERT INTO term_df (term, df, listed, floor)
+      SELECT d.term, d.df, coalesce(n.c, 0), 0 FROM d LEFT JOIN n ON n.term = d.term
+      ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df, listed = term_df.listed + excluded.listed)sql",
+                                {ParamText(avg), ParamText(kBm25K1), ParamText(kBm25B), std::to_string(kChampionCap),
+                                 ParamText(kImpactSteps)},
+                                what)
+                               .status());
+    // Lists past kChampionTrimAt go back to the kChampionCap best; the
+    // weakest kept becomes the bar (floor) later pages must clear. One
+    // statement per list: each is an index range delete.
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr over, Exec(R"sql(
+      SELECT t.term, (SELECT x.impact FROM term_top x WHERE x.term = t.term
+                      ORDER BY x.impact DESC, x.page_id DESC OFFSET $2 - 1 LIMIT 1)
+      FROM term_df t WHERE t.listed > $1 AND t.term IN (SELECT term FROM fold_post WHERE listable))sql",
+                                                 {std::to_string(kChampionTrimAt), std::to_string(kChampionCap)},
+                                                 what));
+    for (int i = 0; i < PQntuples(over.get()); ++i) {
+      ACERVO_RETURN_IF_ERROR(Exec(R"sql(
+        WITH del AS (DELETE FROM term_top WHERE term = $1 AND impact < $2::float8 RETURNING 1)
+        UPDATE term_df SET floor = $2::float8, listed = listed - (SELECT count(*) FROM del) WHERE term = $1)sql",
+                                  {std::string(PQgetvalue(over.get(), i, 0)), std::string(PQgetvalue(over.get(), i, 1))},
+                                  what)
+                                 .status());
+    }
+    return folded;
+  }
+
   Result<std::vector<FieldRecord>> LoadFields(const std::string& row) {
     ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT name, value, source FROM fields WHERE doc_id = $1 ORDER BY ordinal",
                                               {row}, "read fields"));
@@ -357,7 +718,6 @@ class PostgresStore final : public Store {
     }
     return out;
   }
-
   Result<DocumentRecord> LoadDocument(const std::string& row, bool with_text) {
     DocumentRecord d;
     {
@@ -405,21 +765,6 @@ class PostgresStore final : public Store {
     return d;
   }
 
-  Result<SearchHit> LoadHit(const std::string& row) {
-    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT lot_id, document_id, document_type, title, pdf_path "
-                                              "FROM documents WHERE id = $1",
-                                              {row}, "read document row"));
-    if (PQntuples(r.get()) != 1) return Status::Corrupt("document row " + row + " vanished");
-    SearchHit h;
-    h.lot_id = PQgetvalue(r.get(), 0, 0);
-    h.document_id = PQgetvalue(r.get(), 0, 1);
-    h.document_type = PQgetvalue(r.get(), 0, 2);
-    h.title = PQgetvalue(r.get(), 0, 3);
-    h.pdf_path = PQgetvalue(r.get(), 0, 4);
-    ACERVO_ASSIGN_OR_RETURN(h.fields, LoadFields(row));
-    return h;
-  }
-
   Result<std::vector<SearchHit>> ListMatching(const SqlParts& where, int limit) {
     std::vector<std::optional<std::string>> params;
     for (const Param& p : where.params) params.push_back(ParamText(p));
@@ -428,67 +773,600 @@ class PostgresStore final : public Store {
         ResultPtr r, Exec(NumberPlaceholders("SELECT d.id FROM documents d WHERE " + where.sql +
                                              " ORDER BY d.lot_id, d.document_id LIMIT ?"),
                           params, "search"));
-    std::vector<SearchHit> hits;
+    std::vector<int64_t> rows;
+    for (int i = 0; i < PQntuples(r.get()); ++i) rows.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
+    return LoadHits(rows);
+  }
+
+  // --- Ranked search without scoring every match (docs/store.md) ---
+  //
+  // The SQLite store's algorithm (RankTopK there), on lexemes:
+  // 1. A selective metadata filter (at most kSelectiveDocs documents): those
+  //    documents are scored.
+  // 2. Otherwise candidates are the champion lists (term_top) of the query's
+  //    positive phrases (per phrase its rarest word; a prefix: its
+  //    kPrefixTerms most frequent lexemes) plus the pending pages that match.
+  //    Pages are tried best provisional score first (idf x impact); each new
+  //    document is checked (filter, every required clause, no excluded
+  //    clause) and scored exactly, until kOverfetch x limit documents.
+  // 3. If fewer than `limit` and some list was incomplete: an unranked scan
+  //    that stops early (filtered documents newest first, or matching pages
+  //    by descending id).
+  // Matching is always PostgreSQL's (tsv @@ tsquery). Scores are BM25
+  // computed here from the pages' tsvectors (ScoreDocuments), the same
+  // formula as the impacts of the lists, so a one-word query's top-k is the
+  // full-scan BM25 top-k.
+  static constexpr int kSelectiveDocs = 300;
+  static constexpr int kFilterSetMax = 100000;
+  static constexpr int kOverfetch = 2;
+  static constexpr int kPageBatch = 256;
+  static constexpr int kChampionRead = kChampionCap;
+  static constexpr int kPrefixTerms = 8;
+
+  // A page's length (all positions) and the tf of the query's lexemes on
+  // it, from one pass over p.tsv; $3 = exact lexemes, $4 = prefixes
+  // (renumbered by PageTfs).
+  static constexpr const char* kPageTfs = R"sql(
+      SELECT coalesce(sum(n), 0) AS len,
+             coalesce(string_agg(lexeme || ' ' || n, ' ') FILTER (WHERE hit), '') AS tfs
+      FROM (SELECT w.lexeme, coalesce(array_length(w.positions, 1), 1) AS n,
+                   (w.lexeme = ANY($3::text[]) OR
+                    (cardinality($4::text[]) > 0 AND
+                     EXISTS (SELECT 1 FROM unnest($4::text[]) pre WHERE starts_with(w.lexeme, pre)))) AS hit
+            FROM unnest(p.tsv) w) u)sql";
+
+  static std::string PageTfs(int lexemes_param, int prefixes_param) {
+    std::string sql;
+    for (const char* c = kPageTfs; *c; ++c) {
+      if (c[0] == '$' && (c[1] == '3' || c[1] == '4')) {
+        sql += '$' + std::to_string(c[1] == '3' ? lexemes_param : prefixes_param);
+        ++c;
+      } else {
+        sql += *c;
+      }
+    }
+    return sql;
+  }
+
+  // "lexeme tf lexeme tf ..." (lexemes hold no spaces) to a map.
+  static std::unordered_map<std::string, int> ParseTfs(std::string_view text) {
+    std::unordered_map<std::string, int> out;
+    size_t i = 0;
+    while (i < text.size()) {
+      const size_t a = text.find(' ', i);
+      if (a == std::string_view::npos) break;
+      size_t b = text.find(' ', a + 1);
+      if (b == std::string_view::npos) b = text.size();
+      out[std::string(text.substr(i, a - i))] = std::atoi(std::string(text.substr(a + 1, b - a - 1)).c_str());
+      i = b + 1;
+    }
+    return out;
+  }
+
+  struct DocScore {
+    int64_t doc_row = 0;
+    double score = 0;
+    int64_t best_page_row = 0;
+    std::vector<int> pages;
+  };
+
+  // One positive phrase of the ranking expression, for scoring: its words'
+  // lexemes (a page's tf for the phrase is the smallest of theirs; a prefix
+  // word's tf is the sum over the page's lexemes with that prefix).
+  struct ScoredPhrase {
+    std::vector<std::string> lexemes;
+    std::string prefix;  // empty: no prefix word
+    double idf = 0;
+  };
+
+  struct RankContext {
+    std::string ranking;                // tsquery of the positive clauses together
+    std::vector<std::string> required;  // tsquery per required clause (checked when > 1)
+    std::vector<std::string> excluded;
+    std::vector<ScoredPhrase> phrases;
+    std::vector<std::string> exact_lexemes, prefixes;  // all of phrases', for the SQL
+    double avg = 1;
+  };
+
+  // The lexemes `acervo_pt` makes of one query word (none for a stop word;
+  // several if PostgreSQL's parser splits it).
+  Result<std::vector<std::string>> Lexemes(const std::string& word) {
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT lexeme FROM unnest(to_tsvector('acervo_pt', $1))", {word},
+                                              "search"));
+    std::vector<std::string> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(PQgetvalue(r.get(), i, 0));
+    return out;
+  }
+
+  struct TermInfo {
+    int64_t df = 0;
+    int64_t listed = 0;
+  };
+
+  Result<TermInfo> LookupTerm(const std::string& term) {
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT df, listed FROM term_df WHERE term = $1", {term}, "search"));
+    TermInfo t;
+    if (PQntuples(r.get()) == 1) {
+      t.df = std::stoll(PQgetvalue(r.get(), 0, 0));
+      t.listed = std::stoll(PQgetvalue(r.get(), 0, 1));
+    }
+    return t;
+  }
+
+  // The most frequent lexemes starting with `prefix` (at most `n`), their
+  // df summed, and whether there were more.
+  struct Expansion {
+    std::vector<std::string> terms;
+    std::vector<TermInfo> infos;
+    int64_t df = 0;
+    bool more = false;
+  };
+  Result<Expansion> ExpandPrefix(const std::string& prefix, int n) {
+    std::string like;
+    for (char c : prefix) {
+      if (c == '%' || c == '_' || c == '\\') like += '\\';
+      like += c;
+    }
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT term, df, listed FROM term_df WHERE term LIKE $1 "
+                                              "ORDER BY df DESC LIMIT $2",
+                                              {like + "%", std::to_string(n + 1)}, "search"));
+    Expansion e;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
-      ACERVO_ASSIGN_OR_RETURN(SearchHit h, LoadHit(PQgetvalue(r.get(), i, 0)));
-      hits.push_back(std::move(h));
+      if (i == n) {
+        e.more = true;
+        break;
+      }
+      e.terms.push_back(PQgetvalue(r.get(), i, 0));
+      e.infos.push_back({std::stoll(PQgetvalue(r.get(), i, 1)), std::stoll(PQgetvalue(r.get(), i, 2))});
+      e.df += e.infos.back().df;
+    }
+    return e;
+  }
+
+  // Documents among `doc_rows` passing every required clause (when there
+  // are several) and no excluded one, with their exact scores, in the order
+  // given.
+  Result<std::vector<DocScore>> ScoreDocuments(const RankContext& c, const std::vector<int64_t>& doc_rows) {
+    std::vector<DocScore> out;
+    if (doc_rows.empty()) return out;
+    const std::string docs = IdArray(doc_rows);
+    std::unordered_set<int64_t> out_of;  // failing a clause
+    auto docs_matching = [&](const std::string& tsq) -> Result<std::unordered_set<int64_t>> {
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT DISTINCT doc_id FROM pages WHERE doc_id = ANY($1::bigint[]) "
+                                                "AND in_pdf AND tsv @@ to_tsquery('acervo_pt', $2)",
+                                                {docs, tsq}, "search"));
+      std::unordered_set<int64_t> s;
+      for (int i = 0; i < PQntuples(r.get()); ++i) s.insert(std::stoll(PQgetvalue(r.get(), i, 0)));
+      return s;
+    };
+    if (c.required.size() > 1) {
+      for (const std::string& tsq : c.required) {
+        ACERVO_ASSIGN_OR_RETURN(auto m, docs_matching(tsq));
+        for (int64_t d : doc_rows)
+          if (m.count(d) == 0) out_of.insert(d);
+      }
+    }
+    for (const std::string& tsq : c.excluded) {
+      ACERVO_ASSIGN_OR_RETURN(auto m, docs_matching(tsq));
+      out_of.insert(m.begin(), m.end());
+    }
+    // One row per matching page: its length and the query's lexemes on it
+    // with their tf ("lexeme tf lexeme tf ..."), from one pass over its
+    // tsvector.
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(std::string(R"sql(
+      SELECT p.doc_id, p.id, p.pdf_page, x.len, x.tfs
+      FROM pages p CROSS JOIN LATERAL ()sql") + PageTfs(3, 4) + R"sql() x
+      WHERE p.doc_id = ANY($1::bigint[]) AND p.in_pdf AND p.tsv @@ to_tsquery('acervo_pt', $2)
+      ORDER BY p.id)sql",
+                                              {docs, c.ranking, TextArray(c.exact_lexemes), TextArray(c.prefixes)},
+                                              "search"));
+    struct PageTf {
+      int64_t doc = 0;
+      int pdf_page = 0;
+      int len = 0;
+      std::unordered_map<std::string, int> tf;
+    };
+    std::vector<std::pair<int64_t, PageTf>> pages;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      PageTf t;
+      t.doc = std::stoll(PQgetvalue(r.get(), i, 0));
+      t.pdf_page = std::atoi(PQgetvalue(r.get(), i, 2));
+      t.len = std::atoi(PQgetvalue(r.get(), i, 3));
+      t.tf = ParseTfs(PQgetvalue(r.get(), i, 4));
+      pages.emplace_back(std::stoll(PQgetvalue(r.get(), i, 1)), std::move(t));
+    }
+    std::unordered_map<int64_t, DocScore> by_doc;
+    std::unordered_map<int64_t, double> best;
+    for (const auto& [page, t] : pages) {
+      if (out_of.count(t.doc)) continue;
+      const double score = PageScore(c, t.tf, t.len);
+      DocScore& d = by_doc[t.doc];
+      d.doc_row = t.doc;
+      d.score += score;  // the sum for now
+      auto [it, fresh] = best.emplace(t.doc, score);
+      if (fresh || score > it->second) it->second = score, d.best_page_row = page;
+      d.pages.push_back(t.pdf_page);
+    }
+    for (int64_t doc : doc_rows) {
+      auto it = by_doc.find(doc);
+      if (it == by_doc.end()) continue;
+      DocScore d = std::move(it->second);
+      by_doc.erase(it);
+      const double b = best[doc];
+      d.score = b + kOtherPagesWeight * (d.score - b);
+      std::sort(d.pages.begin(), d.pages.end());
+      out.push_back(std::move(d));
+    }
+    return out;
+  }
+
+  // BM25 of one page: sum over the phrases of idf x Bm25Factor(tf).
+  static double PageScore(const RankContext& c, const std::unordered_map<std::string, int>& tf, int len) {
+    double score = 0;
+    for (const ScoredPhrase& p : c.phrases) {
+      int t = -1;
+      for (const std::string& l : p.lexemes) {
+        auto it = tf.find(l);
+        const int n = it == tf.end() ? 0 : it->second;
+        t = t < 0 ? n : std::min(t, n);
+      }
+      if (!p.prefix.empty()) {
+        int n = 0;
+        for (const auto& [lexeme, k] : tf)
+          if (lexeme.rfind(p.prefix, 0) == 0) n += k;
+        t = t < 0 ? n : std::min(t, n);
+      }
+      if (t > 0) score += p.idf * Bm25Factor(t, len, c.avg);
+    }
+    return score;
+  }
+
+  Result<std::vector<SearchHit>> RankTopK(const ParsedQuery& q, const std::string& ranking,
+                                          const std::vector<std::string>& required,
+                                          const std::vector<std::string>& excluded, const SqlParts& where,
+                                          int limit) {
+    RankContext c;
+    c.ranking = ranking;
+    c.required = required;
+    c.excluded = excluded;
+    int64_t pages = 0, pending = 0;
+    {
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT pages, tokens, (SELECT count(*) FROM term_pending) "
+                                                "FROM term_stats WHERE id = 1",
+                                                {}, "search"));
+      if (PQntuples(r.get()) != 1) return Status::Corrupt("search: the term_stats row is missing");
+      pages = std::stoll(PQgetvalue(r.get(), 0, 0));
+      const double tokens = std::atof(PQgetvalue(r.get(), 0, 1));
+      pending = std::stoll(PQgetvalue(r.get(), 0, 2));
+      c.avg = pages > 0 && tokens > 0 ? tokens / static_cast<double>(pages) : 0;
+    }
+    if (c.avg <= 0) {
+      // Nothing folded yet (a store of fewer than kFoldPages pages): the
+      // average length of the pending pages.
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(R"sql(
+        SELECT avg((SELECT coalesce(sum(coalesce(array_length(u.positions, 1), 1)), 0) FROM unnest(p.tsv) u))
+        FROM term_pending t JOIN pages p ON p.id = t.page_id)sql",
+                                                {}, "search"));
+      c.avg = PQgetisnull(r.get(), 0, 0) ? 1 : std::max(1.0, std::atof(PQgetvalue(r.get(), 0, 0)));
+    }
+    const int64_t n_pages = pages + pending;
+    struct Source {
+      std::string term;
+      double idf;
+    };
+    std::vector<Source> sources;
+    bool complete = true;  // every candidate list holds all pages of its term
+    std::unordered_map<std::string, std::vector<std::string>> lexeme_cache;
+    for (const FtsPhrase& p : FtsPhrases(q.RankingFts())) {
+      ScoredPhrase sp;
+      int64_t df = -1;
+      std::vector<std::string> best;
+      std::vector<TermInfo> best_info;
+      bool more = false;
+      for (size_t w = 0; w < p.words.size(); ++w) {
+        auto it = lexeme_cache.find(p.words[w]);
+        if (it == lexeme_cache.end()) {
+          ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> lx, Lexemes(p.words[w]));
+          it = lexeme_cache.emplace(p.words[w], std::move(lx)).first;
+        }
+        const std::vector<std::string>& lexemes = it->second;
+        if (lexemes.empty()) continue;  // a stop word: not indexed, not scored
+        const bool prefix = p.prefix && w + 1 == p.words.size();
+        for (size_t k = 0; k < lexemes.size(); ++k) {
+          std::vector<std::string> terms;
+          std::vector<TermInfo> infos;
+          int64_t sum = 0;
+          bool cut = false;
+          if (prefix && k + 1 == lexemes.size()) {
+            sp.prefix = lexemes[k];
+            ACERVO_ASSIGN_OR_RETURN(Expansion ex, ExpandPrefix(lexemes[k], kPrefixTerms));
+            terms = std::move(ex.terms);
+            infos = std::move(ex.infos);
+            sum = ex.df;
+            cut = ex.more;
+          } else {
+            sp.lexemes.push_back(lexemes[k]);
+            ACERVO_ASSIGN_OR_RETURN(TermInfo info, LookupTerm(lexemes[k]));
+            terms = {lexemes[k]};
+            infos = {info};
+            sum = info.df;
+          }
+          // A phrase's pages all hold its rarest word: its list suffices.
+          if (df < 0 || sum < df) {
+            df = sum;
+            best = std::move(terms);
+            best_info = std::move(infos);
+            more = cut;
+          }
+        }
+      }
+      if (sp.lexemes.empty() && sp.prefix.empty()) continue;  // only stop words
+      sp.idf = Bm25Idf(n_pages, std::max<int64_t>(df, 0));
+      if (p.negated) continue;
+      if (more) complete = false;
+      for (size_t i = 0; i < best.size(); ++i) {
+        if (best_info[i].df == 0 || best_info[i].listed < best_info[i].df || best_info[i].listed >= kChampionRead) {
+          complete = false;
+        }
+        sources.push_back({best[i], sp.idf});
+      }
+      if (best.empty()) complete = false;  // a prefix with no folded word
+      for (const std::string& l : sp.lexemes) c.exact_lexemes.push_back(l);
+      if (!sp.prefix.empty()) c.prefixes.push_back(sp.prefix);
+      c.phrases.push_back(std::move(sp));
+    }
+    if (sources.empty()) complete = false;
+
+    std::vector<DocScore> docs;
+    std::unordered_set<int64_t> seen;
+    bool exact = false;
+    std::optional<std::unordered_set<int64_t>> filter_set;
+    std::vector<int64_t> filter_ids;  // newest first, for the fill
+    const std::vector<std::optional<std::string>> where_params = Params(where);
+    if (where.sql != "true") {
+      std::vector<std::optional<std::string>> params = where_params;
+      params.push_back(std::to_string(kFilterSetMax + 1));
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(NumberPlaceholders("SELECT d.id FROM documents d WHERE " + where.sql +
+                                                                   " LIMIT ?"),
+                                                params, "search"));
+      if (PQntuples(r.get()) <= kFilterSetMax) {
+        for (int i = 0; i < PQntuples(r.get()); ++i) filter_ids.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
+        filter_set.emplace(filter_ids.begin(), filter_ids.end());
+        std::sort(filter_ids.begin(), filter_ids.end(), std::greater<>());
+      }
+      if (filter_set && filter_ids.size() <= static_cast<size_t>(kSelectiveDocs)) {
+        exact = true;
+        ACERVO_ASSIGN_OR_RETURN(docs, ScoreDocuments(c, filter_ids));
+      }
+    }
+    const size_t want = static_cast<size_t>(limit) * kOverfetch;
+    if (!exact) {
+      std::unordered_map<int64_t, double> provisional;
+      std::unordered_map<int64_t, int64_t> page_doc;  // candidate page -> its document
+      const int read = std::max<int>(100, static_cast<int>(kChampionRead * kPrefixTerms /
+                                                           std::max<size_t>(sources.size(), kPrefixTerms)));
+      if (read < kChampionRead) complete = false;
+      for (const Source& src : sources) {
+        ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT page_id, impact, doc_id FROM term_top WHERE term = $1 "
+                                                  "ORDER BY impact DESC LIMIT $2",
+                                                  {src.term, std::to_string(read)}, "search"));
+        for (int i = 0; i < PQntuples(r.get()); ++i) {
+          const int64_t page = std::stoll(PQgetvalue(r.get(), i, 0));
+          provisional[page] += src.idf * std::atof(PQgetvalue(r.get(), i, 1));
+          page_doc[page] = std::stoll(PQgetvalue(r.get(), i, 2));
+        }
+      }
+      // The pending pages that match come too, ranked by idf x impact
+      // computed here.
+      if (pending > 0) {
+        ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(std::string(R"sql(
+          SELECT p.id, p.doc_id, x.len, x.tfs
+          FROM term_pending t JOIN pages p ON p.id = t.page_id CROSS JOIN LATERAL ()sql") + PageTfs(2, 3) + R"sql() x
+          WHERE p.in_pdf AND p.tsv @@ to_tsquery('acervo_pt', $1))sql",
+                                                  {c.ranking, TextArray(c.exact_lexemes), TextArray(c.prefixes)},
+                                                  "search"));
+        for (int i = 0; i < PQntuples(r.get()); ++i) {
+          const int64_t page = std::stoll(PQgetvalue(r.get(), i, 0));
+          page_doc[page] = std::stoll(PQgetvalue(r.get(), i, 1));
+          // Matched: above the pages of the lists with the same score.
+          provisional[page] += PageScore(c, ParseTfs(PQgetvalue(r.get(), i, 3)),
+                                         std::atoi(PQgetvalue(r.get(), i, 2))) + 1e-12;
+        }
+      }
+      std::vector<std::pair<double, int64_t>> order;
+      order.reserve(provisional.size());
+      std::vector<int64_t> unknown;
+      for (const auto& [page, score] : provisional) {
+        order.emplace_back(score, page);
+        if (!page_doc.count(page)) unknown.push_back(page);
+      }
+      if (!unknown.empty()) {
+        ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id, doc_id FROM pages WHERE id = ANY($1::bigint[])",
+                                                  {IdArray(unknown)}, "search"));
+        for (int i = 0; i < PQntuples(r.get()); ++i) {
+          page_doc[std::stoll(PQgetvalue(r.get(), i, 0))] = std::stoll(PQgetvalue(r.get(), i, 1));
+        }
+      }
+      std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+      });
+      // Documents in candidate order, checked and scored a batch at a time.
+      std::vector<int64_t> doc_order;
+      for (const auto& [score, page] : order) {
+        auto it = page_doc.find(page);
+        if (it == page_doc.end()) continue;  // deleted since it was listed
+        if (seen.insert(it->second).second) doc_order.push_back(it->second);
+      }
+      if (!filter_set && where.sql != "true" && !doc_order.empty()) {
+        // A filter passing more than kFilterSetMax documents: ask it about
+        // the candidates only.
+        std::vector<std::optional<std::string>> params = {IdArray(doc_order)};
+        for (const auto& p : where_params) params.push_back(p);
+        ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(NumberPlaceholders("SELECT d.id FROM documents d WHERE "
+                                                                     "d.id = ANY(?::bigint[]) AND " + where.sql),
+                                                  params, "search"));
+        filter_set.emplace();
+        for (int i = 0; i < PQntuples(r.get()); ++i) filter_set->insert(std::stoll(PQgetvalue(r.get(), i, 0)));
+      }
+      size_t at = 0;
+      while (docs.size() < want && at < doc_order.size()) {
+        std::vector<int64_t> batch;
+        const size_t take = std::max<size_t>(want - docs.size(), 8);
+        while (batch.size() < take && at < doc_order.size()) {
+          const int64_t d = doc_order[at++];
+          if (!filter_set || filter_set->count(d)) batch.push_back(d);
+        }
+        ACERVO_ASSIGN_OR_RETURN(std::vector<DocScore> scored, ScoreDocuments(c, batch));
+        for (DocScore& d : scored) docs.push_back(std::move(d));
+      }
+    }
+    if (!exact && !complete && docs.size() < static_cast<size_t>(limit)) {
+      ACERVO_RETURN_IF_ERROR(FillUnranked(c, q, where, where_params, filter_ids.empty() ? nullptr : &filter_ids,
+                                          limit, &seen, &docs));
+    }
+    std::sort(docs.begin(), docs.end(), [](const DocScore& a, const DocScore& b) {
+      return a.score != b.score ? a.score > b.score : a.doc_row < b.doc_row;
+    });
+    if (docs.size() > static_cast<size_t>(limit)) docs.resize(static_cast<size_t>(limit));
+    std::vector<int64_t> rows, best_pages;
+    for (const DocScore& d : docs) {
+      rows.push_back(d.doc_row);
+      best_pages.push_back(d.best_page_row);
+    }
+    ACERVO_ASSIGN_OR_RETURN(std::vector<SearchHit> hits, LoadHits(rows));
+    ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> snippets, Snippets(c.ranking, best_pages));
+    for (size_t i = 0; i < hits.size(); ++i) {
+      hits[i].pages = std::move(docs[i].pages);
+      hits[i].score = docs[i].score;
+      hits[i].snippet = std::move(snippets[i]);
     }
     return hits;
   }
 
-  Result<std::vector<SearchHit>> RankMatching(const std::string& tsq, const SqlParts& where, int limit) {
-    std::vector<std::optional<std::string>> params = {tsq};
-    for (const Param& p : where.params) params.push_back(ParamText(p));
-    ACERVO_ASSIGN_OR_RETURN(
-        ResultPtr r,
-        Exec(NumberPlaceholders("SELECT p.doc_id, p.pdf_page, ts_rank(p.tsv, q.q), p.id "
-                                "FROM (SELECT to_tsquery('acervo_pt', ?) AS q) q "
-                                "JOIN pages p ON p.tsv @@ q.q JOIN documents d ON d.id = p.doc_id "
-                                "WHERE p.in_pdf AND " + where.sql),
-             params, "search"));
-    struct Agg {
-      int64_t doc = 0;
-      double best = -1, sum = 0;
-      std::string best_page;
-      std::vector<int> pages;
-    };
-    std::unordered_map<int64_t, Agg> by_doc;
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      const int64_t doc = std::stoll(PQgetvalue(r.get(), i, 0));
-      Agg& a = by_doc[doc];
-      a.doc = doc;
-      const double score = std::stod(PQgetvalue(r.get(), i, 2));
-      a.sum += score;
-      if (score > a.best) a.best = score, a.best_page = PQgetvalue(r.get(), i, 3);
-      a.pages.push_back(std::atoi(PQgetvalue(r.get(), i, 1)));
-    }
-    std::vector<Agg> docs;
-    for (auto& [k, a] : by_doc) docs.push_back(std::move(a));
-    auto score_of = [](const Agg& a) { return a.best + kOtherPagesWeight * (a.sum - a.best); };
-    std::sort(docs.begin(), docs.end(), [&](const Agg& a, const Agg& b) {
-      const double sa = score_of(a), sb = score_of(b);
-      return sa != sb ? sa > sb : a.doc < b.doc;
-    });
-    if (docs.size() > static_cast<size_t>(limit)) docs.resize(static_cast<size_t>(limit));
-    std::vector<SearchHit> hits;
-    for (Agg& a : docs) {
-      ACERVO_ASSIGN_OR_RETURN(SearchHit h, LoadHit(std::to_string(a.doc)));
-      std::sort(a.pages.begin(), a.pages.end());
-      h.pages = std::move(a.pages);
-      h.score = score_of(a);
-      ACERVO_ASSIGN_OR_RETURN(ResultPtr s, Exec("SELECT ts_headline('acervo_pt', text, to_tsquery('acervo_pt', $1), $3) "
-                                                "FROM pages WHERE id = $2",
-                                                {tsq, a.best_page, kHeadlineOptions}, "build snippet"));
-      std::string raw = PQntuples(s.get()) ? PQgetvalue(s.get(), 0, 0) : "", out;
-      for (char c : raw) {
-        const bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
-        if (space && (out.empty() || out.back() == ' ')) continue;
-        out += space ? ' ' : c;
+  // The hits (without pages, score, snippet) of `doc_rows`, in that order:
+  // two statements whatever their number (each round trip costs more than
+  // the row on a busy machine).
+  Result<std::vector<SearchHit>> LoadHits(const std::vector<int64_t>& doc_rows) {
+    std::vector<SearchHit> hits(doc_rows.size());
+    if (doc_rows.empty()) return hits;
+    std::unordered_map<int64_t, size_t> at;
+    for (size_t i = 0; i < doc_rows.size(); ++i) at[doc_rows[i]] = i;
+    const std::string ids = IdArray(doc_rows);
+    {
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id, lot_id, document_id, document_type, title, pdf_path "
+                                                "FROM documents WHERE id = ANY($1::bigint[])",
+                                                {ids}, "read document rows"));
+      if (PQntuples(r.get()) != static_cast<int>(at.size())) return Status::Corrupt("search: a document row vanished");
+      for (int i = 0; i < PQntuples(r.get()); ++i) {
+        SearchHit& h = hits[at[std::stoll(PQgetvalue(r.get(), i, 0))]];
+        h.lot_id = PQgetvalue(r.get(), i, 1);
+        h.document_id = PQgetvalue(r.get(), i, 2);
+        h.document_type = PQgetvalue(r.get(), i, 3);
+        h.title = PQgetvalue(r.get(), i, 4);
+        h.pdf_path = PQgetvalue(r.get(), i, 5);
       }
-      h.snippet = std::move(out);
-      hits.push_back(std::move(h));
+    }
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT doc_id, name, value, source FROM fields "
+                                              "WHERE doc_id = ANY($1::bigint[]) ORDER BY doc_id, ordinal",
+                                              {ids}, "read fields"));
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      hits[at[std::stoll(PQgetvalue(r.get(), i, 0))]].fields.push_back(
+          {PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2), PQgetvalue(r.get(), i, 3)});
     }
     return hits;
+  }
+
+  // Step 3: more matching documents, stopping as soon as `limit` are held:
+  // filtered documents newest first, or (no filter) the documents of the
+  // pages matching every required clause by descending page id.
+  Status FillUnranked(const RankContext& c, const ParsedQuery& q, const SqlParts& where,
+                      const std::vector<std::optional<std::string>>& where_params,
+                      const std::vector<int64_t>* filter_ids, int limit, std::unordered_set<int64_t>* seen,
+                      std::vector<DocScore>* docs) {
+    const size_t need = static_cast<size_t>(limit);
+    auto score_batch = [&](const std::vector<int64_t>& ids) -> Status {
+      std::vector<int64_t> fresh;
+      for (int64_t id : ids)
+        if (seen->insert(id).second) fresh.push_back(id);
+      ACERVO_ASSIGN_OR_RETURN(std::vector<DocScore> scored, ScoreDocuments(c, fresh));
+      for (DocScore& d : scored) {
+        if (docs->size() >= need) break;
+        docs->push_back(std::move(d));
+      }
+      return Status::OK();
+    };
+    if (filter_ids != nullptr) {
+      // Batches of twice what is missing: scoring a document reads all its
+      // pages' tsvectors, so an oversized batch costs more than a round trip.
+      for (size_t at = 0; at < filter_ids->size() && docs->size() < need;) {
+        const size_t end = std::min(filter_ids->size(), at + std::max<size_t>(8, 2 * (need - docs->size())));
+        ACERVO_RETURN_IF_ERROR(score_batch(std::vector<int64_t>(filter_ids->begin() + at, filter_ids->begin() + end)));
+        at = end;
+      }
+      return Status::OK();
+    }
+    if (where.sql != "true") {
+      for (int64_t before = INT64_MAX; docs->size() < need;) {
+        std::vector<std::optional<std::string>> params = {std::to_string(before)};
+        for (const auto& p : where_params) params.push_back(p);
+        ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(NumberPlaceholders("SELECT d.id FROM documents d WHERE d.id < ? AND " +
+                                                                     where.sql + " ORDER BY d.id DESC LIMIT " +
+                                                                     std::to_string(kPageBatch)),
+                                                  params, "search"));
+        std::vector<int64_t> ids;
+        for (int i = 0; i < PQntuples(r.get()); ++i) ids.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
+        ACERVO_RETURN_IF_ERROR(score_batch(ids));
+        if (ids.size() < static_cast<size_t>(kPageBatch)) break;
+        before = ids.back();
+      }
+      return Status::OK();
+    }
+    std::string all;
+    for (const std::string& f : q.required_fts) {
+      ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(f));
+      all += (all.empty() ? "(" : " & (") + tsq + ")";
+    }
+    for (int64_t before = INT64_MAX; docs->size() < need;) {
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id, doc_id FROM pages WHERE in_pdf AND id < $1 AND "
+                                                "tsv @@ to_tsquery('acervo_pt', $2) ORDER BY id DESC LIMIT $3",
+                                                {std::to_string(before), all, std::to_string(kPageBatch)}, "search"));
+      std::vector<int64_t> ids;
+      for (int i = 0; i < PQntuples(r.get()); ++i) {
+        before = std::stoll(PQgetvalue(r.get(), i, 0));
+        const int64_t doc = std::stoll(PQgetvalue(r.get(), i, 1));
+        if (ids.empty() || ids.back() != doc) ids.push_back(doc);
+      }
+      ACERVO_RETURN_IF_ERROR(score_batch(ids));
+      if (PQntuples(r.get()) < kPageBatch) break;
+    }
+    return Status::OK();
+  }
+
+  // ts_headline of each page for `tsq`, whitespace collapsed, in order.
+  Result<std::vector<std::string>> Snippets(const std::string& tsq, const std::vector<int64_t>& page_rows) {
+    std::vector<std::string> out(page_rows.size());
+    if (page_rows.empty()) return out;
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr s, Exec("SELECT id, ts_headline('acervo_pt', text, to_tsquery('acervo_pt', $1), $3) "
+                                              "FROM pages WHERE id = ANY($2::bigint[])",
+                                              {tsq, IdArray(page_rows), kHeadlineOptions}, "build snippet"));
+    std::unordered_map<int64_t, std::string> by_page;
+    for (int i = 0; i < PQntuples(s.get()); ++i) {
+      std::string text;
+      for (const char* ch = PQgetvalue(s.get(), i, 1); *ch; ++ch) {
+        const bool space = *ch == '\n' || *ch == '\r' || *ch == '\t' || *ch == ' ';
+        if (space && (text.empty() || text.back() == ' ')) continue;
+        text += space ? ' ' : *ch;
+      }
+      by_page[std::stoll(PQgetvalue(s.get(), i, 0))] = std::move(text);
+    }
+    for (size_t i = 0; i < page_rows.size(); ++i) out[i] = by_page[page_rows[i]];
+    return out;
+  }
+
+  static std::vector<std::optional<std::string>> Params(const SqlParts& where) {
+    std::vector<std::optional<std::string>> out;
+    for (const Param& p : where.params) out.push_back(ParamText(p));
+    return out;
   }
 
   // --- libpq plumbing (callers hold mu_) ---
@@ -502,9 +1380,14 @@ class PostgresStore final : public Store {
                 &PQclear);
     const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
-    const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+    return FromResult(r.get(), what);
+  }
+
+  // The Status for a failed result (null: the connection's error).
+  Status FromResult(const PGresult* r, const std::string& what) {
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     last_state_ = state ? state : "";
-    std::string msg = what + ": " + (r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_));
+    std::string msg = what + ": " + (r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     if (PQstatus(conn_) != CONNECTION_OK || last_state_.rfind("08", 0) == 0) return Status::Unavailable(msg);
     if (Retryable(last_state_)) return Status::Unavailable(msg);
@@ -569,6 +1452,9 @@ class PostgresStore final : public Store {
           last_state_ = state ? state : "";
           return Status::IOError("migration " + std::to_string(m.version) + ": " + PQresultErrorMessage(res.get()));
         }
+        // v3: every existing page is pending; fold them all now (the
+        // tokens come from the tsvectors, so this is SQL run from here).
+        if (m.version == 3) ACERVO_RETURN_IF_ERROR(MaintainTerms("migration 3", /*fold_all=*/true));
         return Exec("INSERT INTO schema_version (version) VALUES ($1)", {std::to_string(m.version)}, "migrate")
             .status();
       });

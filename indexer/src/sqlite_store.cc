@@ -506,6 +506,17 @@ class SqliteStore final : public Store {
     return hits;
   }
 
+  Result<std::vector<LotRecord>> ListLots() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT id, project, box, operator_name, description, profile_json, "
+                                            "started_at, finished_at FROM lots ORDER BY id"));
+    std::vector<LotRecord> lots;
+    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "list lots", [&] {
+      lots.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Text(7)});
+    }));
+    return lots;
+  }
+
   Result<StoreStats> Stats() override {
     std::lock_guard<std::mutex> lock(mu_);
     ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT (SELECT count(*) FROM lots), "

@@ -5,6 +5,7 @@
 #include "postgres_test_server.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -352,6 +353,27 @@ TEST_P(StoreTest, UpsertLotKeepsDocuments) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->lots, 2);
   EXPECT_EQ(stats->documents, 4);
+}
+
+TEST_P(StoreTest, ListLotsGivesEveryLotWithItsMetadataById) {
+  LotRecord lot = Lot("L0");
+  lot.description = "caixa\tzero";
+  lot.profile_json = "{\"dpi\": 300}";
+  lot.finished_at = "2026-03-02T18:00:00Z";
+  ASSERT_TRUE(store_->UpsertLot(lot).ok());
+  Result<std::vector<LotRecord>> lots = store_->ListLots();
+  ASSERT_TRUE(lots.ok()) << lots.status().ToString();
+  ASSERT_EQ(lots->size(), 3u);
+  EXPECT_EQ((*lots)[0].id, "L0");
+  EXPECT_EQ((*lots)[1].id, "L1");
+  EXPECT_EQ((*lots)[2].id, "L2");
+  EXPECT_EQ((*lots)[0].description, "caixa\tzero");
+  EXPECT_EQ((*lots)[0].profile_json, "{\"dpi\": 300}");
+  EXPECT_EQ((*lots)[0].finished_at, "2026-03-02T18:00:00Z");
+  EXPECT_EQ((*lots)[1].project, "Arquivo Geral");
+  EXPECT_EQ((*lots)[1].box, "CX-0001");
+  EXPECT_EQ((*lots)[1].operator_name, "Maria");
+  EXPECT_EQ((*lots)[1].started_at, "2026-03-01T08:00:00Z");
 }
 
 TEST_P(StoreTest, GetAndListDocuments) {
@@ -904,6 +926,241 @@ TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   Result<std::vector<SearchHit>> hits = store->Search(Q("raríssimo"));
   ASSERT_TRUE(hits.ok());
   EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/n42"}));
+}
+
+
+// --- The same properties on PostgreSQL (terms are lexemes of pages.tsv;
+// pending pages are listed in term_pending instead of an id mark) ---
+
+// The first column of the first row of `sql` in the database, or -1.
+int64_t PgInt(const std::string& conninfo, const std::string& sql) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  int64_t v = -1;
+  if (PQstatus(c) == CONNECTION_OK) {
+    PGresult* r = PQexec(c, sql.c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << sql << ": " << PQresultErrorMessage(r);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)) {
+      v = std::stoll(PQgetvalue(r, 0, 0));
+    }
+    PQclear(r);
+  } else {
+    ADD_FAILURE() << PQerrorMessage(c);
+  }
+  PQfinish(c);
+  return v;
+}
+
+void PgExec(const std::string& conninfo, const std::string& sql) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  PGresult* r = PQexec(c, sql.c_str());
+  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << sql << ": " << PQresultErrorMessage(r);
+  PQclear(r);
+  PQfinish(c);
+}
+
+// The lexeme of `word` in acervo_pt, as an SQL expression.
+std::string Lex(const std::string& word) {
+  return "(SELECT lexeme FROM unnest(to_tsvector('acervo_pt', '" + word + "')))";
+}
+
+// A full scan's BM25 of every page holding `word` (one-word query), best
+// first: idf from term_df and the page count (folded + pending), the
+// average length from term_stats, tf and lengths from the tsvectors.
+std::vector<double> PgFullScanTop(const std::string& conninfo, const std::string& word, int n) {
+  const std::string sql =
+      "WITH s AS (SELECT pages + (SELECT count(*) FROM term_pending) AS n, tokens::float8 / pages AS avg "
+      "           FROM term_stats), "
+      "d AS (SELECT df FROM term_df WHERE term = " + Lex(word) + "), "
+      "pg AS (SELECT (SELECT sum(array_length(u.positions, 1)) FROM unnest(p.tsv) u) AS len, "
+      "              (SELECT array_length(u.positions, 1) FROM unnest(p.tsv) u WHERE u.lexeme = " + Lex(word) + ") AS tf "
+      "       FROM pages p WHERE p.in_pdf AND p.tsv @@ to_tsquery('acervo_pt', '" + word + "')) "
+      "SELECT greatest(ln((s.n - d.df + 0.5) / (d.df + 0.5)), 1e-6) * "
+      "       pg.tf * 2.2 / (pg.tf + 1.2 * (0.25 + 0.75 * pg.len / s.avg)) "
+      "FROM pg, s, d ORDER BY 1 DESC LIMIT " + std::to_string(n);
+  std::vector<double> out;
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  PGresult* r = PQexec(c, sql.c_str());
+  EXPECT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQresultErrorMessage(r);
+  for (int i = 0; i < PQntuples(r); ++i) out.push_back(std::stod(PQgetvalue(r, i, 0)));
+  PQclear(r);
+  PQfinish(c);
+  return out;
+}
+
+class PostgresChampionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    conninfo_ = FreshPostgresDatabase();
+    if (conninfo_.empty()) GTEST_SKIP() << "PostgreSQL cannot run here (see the message above)";
+    Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+    ASSERT_TRUE(store_->UpsertLot(Lot("L1")).ok());
+    std::vector<DocumentRecord> batch;
+    for (int i = 0; i < kDocs; ++i) {
+      std::string extra;
+      if (i == 777) extra = "comum comum comum comum comum comum comum comum comum comum comum comum";
+      if (i == 1500) extra = "raríssimo";
+      if (i % 500 == 3) extra = "registro civil das pessoas naturais";
+      batch.push_back(Numbered(i, extra));
+      if (batch.size() == 100) {
+        ASSERT_TRUE(store_->PutDocuments(batch).ok());
+        batch.clear();
+      }
+    }
+    ASSERT_TRUE(store_->PutDocuments(batch).ok());
+  }
+
+  std::vector<SearchHit> SearchOk(const SearchRequest& r) {
+    Result<std::vector<SearchHit>> hits = store_->Search(r);
+    EXPECT_TRUE(hits.ok()) << r.query << ": " << hits.status().ToString();
+    return hits.ok() ? std::move(hits).value() : std::vector<SearchHit>{};
+  }
+  int64_t Int(const std::string& sql) { return PgInt(conninfo_, sql); }
+
+  static constexpr int kDocs = 3000;
+  std::string conninfo_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(PostgresChampionTest, CommonWordGivesTheTrulyBestPagesFirst) {
+  ASSERT_GT(Int("SELECT pages FROM term_stats"), 2000);
+  std::vector<SearchHit> hits = SearchOk(Q("comum", "", {}, 10));
+  ASSERT_EQ(hits.size(), 10u);
+  EXPECT_EQ(hits[0].document_id, "n777");
+  std::vector<double> want = PgFullScanTop(conninfo_, "comum", 10);
+  ASSERT_EQ(want.size(), 10u);
+  for (size_t i = 0; i < 10; ++i) EXPECT_NEAR(hits[i].score, want[i], 1e-6 * want[i]) << i;
+}
+
+TEST_F(PostgresChampionTest, ListsStayCappedAndCountsExact) {
+  const std::string term = Lex("comum");
+  const int64_t listed = Int("SELECT listed FROM term_df WHERE term = " + term);
+  EXPECT_EQ(listed, Int("SELECT count(*) FROM term_top WHERE term = " + term));
+  EXPECT_GE(listed, 1000);
+  EXPECT_LE(listed, 1250);
+  // df counts the folded pages holding the lexeme.
+  EXPECT_EQ(Int("SELECT df FROM term_df WHERE term = " + term),
+            Int("SELECT count(*) FROM pages WHERE tsv @@ to_tsquery('acervo_pt', 'comum') "
+                "AND id NOT IN (SELECT page_id FROM term_pending)"));
+  EXPECT_EQ(Int("SELECT pages FROM term_stats"),
+            Int("SELECT count(*) FROM pages") - Int("SELECT count(*) FROM term_pending"));
+  EXPECT_LT(Int("SELECT count(*) FROM term_pending"), 1000);
+  EXPECT_EQ(Int("SELECT count(*) FROM term_top WHERE page_id NOT IN (SELECT id FROM pages)"), 0);
+}
+
+TEST_F(PostgresChampionTest, ReplacingOrEmptyingADocumentRemovesItsEntries) {
+  const std::string term = Lex("comum");
+  const int64_t df = Int("SELECT df FROM term_df WHERE term = " + term);
+  const int64_t old_page =
+      Int("SELECT p.id FROM pages p JOIN documents d ON d.id = p.doc_id WHERE d.document_id = 'n777'");
+  ASSERT_GT(Int("SELECT count(*) FROM term_top WHERE term = " + term + " AND page_id = " + std::to_string(old_page)),
+            0);
+  ASSERT_TRUE(store_->PutDocument(Doc("L1", "n777", "certidao", {}, {Page(1, 1, "texto novo sem a palavra")})).ok());
+  EXPECT_EQ(Int("SELECT count(*) FROM term_top WHERE page_id = " + std::to_string(old_page)), 0);
+  EXPECT_EQ(Int("SELECT df FROM term_df WHERE term = " + term), df - 1);
+  EXPECT_EQ(Int("SELECT listed FROM term_df WHERE term = " + term),
+            Int("SELECT count(*) FROM term_top WHERE term = " + term));
+  std::vector<SearchHit> hits = SearchOk(Q("comum", "", {}, 10));
+  ASSERT_FALSE(hits.empty());
+  EXPECT_NE(hits[0].document_id, "n777");
+  EXPECT_EQ(Ids(SearchOk(Q("novo"))), std::vector<std::string>({"L1/n777"}));
+  ASSERT_EQ(Ids(SearchOk(Q("raríssimo"))), std::vector<std::string>({"L1/n1500"}));
+  ASSERT_TRUE(store_->PutDocument(Doc("L1", "n1500", "certidao", {}, {Page(1, 1, "outro texto")})).ok());
+  EXPECT_TRUE(SearchOk(Q("raríssimo")).empty());
+  EXPECT_EQ(Int("SELECT count(*) FROM term_df WHERE term = " + Lex("rarissimo")), 0);
+}
+
+TEST_F(PostgresChampionTest, RareWordsPhrasesAndPrefixesAreExact) {
+  EXPECT_EQ(Ids(SearchOk(Q("RARISSIMO"))), std::vector<std::string>({"L1/n1500"}));
+  std::vector<std::string> want;
+  for (int i = 3; i < kDocs; i += 500) want.push_back("L1/n" + std::to_string(i));
+  EXPECT_EQ(Sorted(Ids(SearchOk(Q("\"registro civil\"")))), Sorted(want));
+  EXPECT_EQ(Sorted(Ids(SearchOk(Q("\"registro civil\" naturais")))), Sorted(want));
+  EXPECT_EQ(Ids(SearchOk(Q("raríss*"))), std::vector<std::string>({"L1/n1500"}));
+  EXPECT_EQ(Sorted(Ids(SearchOk(Q("natura*", "", {}, 100)))), Sorted(want));
+  std::vector<SearchHit> pre = SearchOk(Q("comu*", "", {}, 5));
+  ASSERT_EQ(pre.size(), 5u);
+  EXPECT_EQ(pre[0].document_id, "n777");
+  EXPECT_EQ(Ids(SearchOk(Q("comum processo:1234"))), std::vector<std::string>({"L1/n1234"}));
+  std::vector<SearchHit> odd = SearchOk(Q("comum -civil", "", {}, 50));
+  EXPECT_EQ(odd.size(), 50u);
+  for (const SearchHit& h : odd) EXPECT_EQ(std::stoi(h.document_id.substr(1)) % 2, 1) << h.document_id;
+}
+
+TEST_F(PostgresChampionTest, PrefixesMatchLikeTheWordsTheyStandFor) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"(comu* OR raríss*) -civil", "(comum OR rarissimo) -civil"},
+      {"\"registro civ\"*", "\"registro civil\""},
+      {"comum NOT natura*", "comum NOT naturais"},
+      {"(palavra1 -natur*) OR raríss*", "(palavra1 -naturais) OR rarissimo"},
+      {"RARÍSS*", "rarissimo"},
+  };
+  for (const auto& [prefix, words] : cases) {
+    std::vector<SearchHit> a = SearchOk(Q(prefix, "", {}, 10000));
+    std::vector<SearchHit> b = SearchOk(Q(words, "", {}, 10000));
+    EXPECT_FALSE(a.empty()) << prefix;
+    EXPECT_EQ(Sorted(Ids(a)), Sorted(Ids(b))) << prefix << " vs " << words;
+  }
+}
+
+TEST_F(PostgresChampionTest, PendingPagesAreFoundBeforeTheirFold) {
+  const int64_t pending = Int("SELECT count(*) FROM term_pending");
+  ASSERT_TRUE(store_->PutDocument(Doc("L1", "new", "oficio", {}, {Page(1, 1, "inédito comum comum comum comum "
+                                                                             "comum comum comum comum comum comum "
+                                                                             "comum comum comum comum")}))
+                  .ok());
+  EXPECT_EQ(Int("SELECT count(*) FROM term_pending"), pending + 1);
+  EXPECT_EQ(Ids(SearchOk(Q("inedito"))), std::vector<std::string>({"L1/new"}));
+  EXPECT_EQ(Ids(SearchOk(Q("inédi*"))), std::vector<std::string>({"L1/new"}));
+  std::vector<SearchHit> hits = SearchOk(Q("comum", "", {}, 3));
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].document_id, "new");
+}
+
+TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
+  store_.reset();
+  // Make it exactly a version-2 database: without migration 3's tables and row.
+  PgExec(conninfo_, "DROP TABLE term_top, term_df, term_stats, term_pending; DROP TRIGGER pages_tsv ON pages; "
+                    "DELETE FROM schema_version WHERE version = 3");
+  ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 2);
+  Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(Int("SELECT max(version) FROM schema_version"), 3);
+  EXPECT_EQ(Int("SELECT count(*) FROM term_pending"), 0);
+  EXPECT_EQ(Int("SELECT pages FROM term_stats"), kDocs);
+  EXPECT_EQ(Int("SELECT df FROM term_df WHERE term = " + Lex("comum")), kDocs);
+  EXPECT_EQ(Int("SELECT count(*) FROM term_top WHERE term = " + Lex("comum")),
+            Int("SELECT listed FROM term_df WHERE term = " + Lex("comum")));
+  Result<std::vector<SearchHit>> hits = (*s)->Search(Q("raríssimo"));
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/n1500"}));
+}
+
+// PutDocuments with the same document twice keeps the last (one COPY per
+// call must not trip over the unique key), and text with COPY's special
+// characters (tab, newline, backslash) comes back as stored.
+TEST_F(PostgresChampionTest, BulkPutKeepsTheLastCopyAndSpecialCharacters) {
+  const std::string text = "linha\tcom tab\nnova linha \\ barra invertida \\N literal";
+  std::vector<DocumentRecord> docs = {Doc("L1", "dup", "oficio", {{"nome", "a\tb"}}, {Page(1, 1, "primeiro")}),
+                                      Doc("L1", "dup", "oficio", {{"nome", "c\\d"}}, {Page(1, 1, text)})};
+  ASSERT_TRUE(store_->PutDocuments(docs).ok());
+  Result<std::optional<DocumentRecord>> got = store_->GetDocument("L1", "dup");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  ASSERT_EQ((*got)->pages.size(), 1u);
+  EXPECT_EQ((*got)->pages[0].text, text);
+  ASSERT_EQ((*got)->fields.size(), 1u);
+  EXPECT_EQ((*got)->fields[0].value, "c\\d");
+  EXPECT_EQ(Ids(SearchOk(Q("barra invertida"))), std::vector<std::string>({"L1/dup"}));
+  EXPECT_TRUE(SearchOk(Q("primeiro")).empty());
+  // A missing lot fails the whole call, naming the document.
+  Status s = store_->PutDocuments({Doc("L1", "ok1", "oficio", {}, {Page(1, 1, "x")}),
+                                   Doc("nao-existe", "d9", "oficio", {}, {Page(1, 1, "y")})});
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("nao-existe/d9"), std::string::npos) << s.message();
+  Result<std::optional<DocumentRecord>> none = store_->GetDocument("L1", "ok1");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
 }
 
 }  // namespace champion

@@ -1,7 +1,5 @@
 #include "acervo/pipeline/verify.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -17,27 +15,6 @@ namespace acervo {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Lot ids straight from the store's `lots` table (docs/store.md): the Store
-// interface lists documents per lot but not the lots themselves.
-Result<std::vector<std::string>> LotIds(const fs::path& db) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(db.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-  std::unique_ptr<sqlite3, int (*)(sqlite3*)> conn(raw, &sqlite3_close);
-  if (rc != SQLITE_OK) return Status::IOError("cannot open " + db.string() + ": " + sqlite3_errstr(rc));
-  sqlite3_busy_timeout(raw, 30000);
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(raw, "SELECT id FROM lots ORDER BY id", -1, &stmt, nullptr) != SQLITE_OK) {
-    return Status::Corrupt("cannot list lots in " + db.string() + ": " + sqlite3_errmsg(raw));
-  }
-  std::vector<std::string> ids;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    ids.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
-  }
-  sqlite3_finalize(stmt);
-  if (rc != SQLITE_DONE) return Status::IOError("cannot list lots in " + db.string() + ": " + sqlite3_errstr(rc));
-  return ids;
-}
 
 std::string Short(const std::string& sha) { return sha.size() > 16 ? sha.substr(0, 16) + "…" : sha; }
 
@@ -59,7 +36,9 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
   SqliteOptions so;
   so.create_if_missing = false;
   ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(db, so));
-  ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> lot_ids, LotIds(db));
+  ACERVO_ASSIGN_OR_RETURN(std::vector<LotRecord> lots, store->ListLots());
+  std::vector<std::string> lot_ids;
+  for (const LotRecord& l : lots) lot_ids.push_back(l.id);
 
   VerifyReport rep;
   auto mismatch = [&](std::string where, std::string message) {

@@ -8,8 +8,10 @@
 // Portuguese inflections also match (certidão ~ certidões). Queries of
 // query.h are translated to `tsquery` from the parsed tokens, passed as bound
 // parameters to to_tsquery('acervo_pt', $n): user text never reaches SQL as
-// syntax. Ranking is ts_rank per page combined per document like the SQLite
-// store; snippets come from ts_headline. See docs/store.md.
+// syntax. Ranking follows the SQLite store (schema v3 "champion lists" per
+// lexeme, candidates scored with BM25 from their tsvectors, combined per
+// document the same way); snippets come from ts_headline. Writes go by COPY.
+// See docs/store.md.
 //
 // Schema migrations are versioned (schema_version table) and applied at
 // open under a transaction-scoped advisory lock, so two processes opening a
@@ -42,7 +44,7 @@ struct PostgresOptions {
 };
 
 // The newest schema version this build knows (see docs/store.md).
-inline constexpr int kPostgresSchemaVersion = 2;
+inline constexpr int kPostgresSchemaVersion = 3;
 
 // Connects with a libpq connection string ("host=/tmp/pg dbname=acervo" or
 // "postgresql://...") and brings the schema up to date. Failure: Unavailable

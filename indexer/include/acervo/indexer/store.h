@@ -137,6 +137,9 @@ class Store {
     return Status::OK();
   }
 
+  // Every lot with its metadata, ordered by id (empty for a new store).
+  virtual Result<std::vector<LotRecord>> ListLots() = 0;
+
   // The document with its pages (text included) and fields, or nullopt when
   // there is no such document.
   virtual Result<std::optional<DocumentRecord>> GetDocument(const std::string& lot_id,
