@@ -81,6 +81,21 @@ void BM_RotateImage(benchmark::State& state) {
 }
 BENCHMARK(BM_RotateImage)->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMillisecond);
 
+// The peer of RotateImage's linear path: cv::warpAffine, bilinear, same page
+// and angle. Args: colour.
+void BM_WarpAffineLinear(benchmark::State& state) {
+  const cv::Mat page = A4TextPage(300, state.range(0) != 0);
+  const cv::Point2f center(0.5f * (page.cols - 1), 0.5f * (page.rows - 1));
+  const cv::Mat m = cv::getRotationMatrix2D(center, -3.1, 1.0);
+  for (auto _ : state) {
+    cv::Mat out;
+    cv::warpAffine(page, out, m, page.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                   cv::Scalar::all(255));
+    benchmark::DoNotOptimize(out.data);
+  }
+}
+BENCHMARK(BM_WarpAffineLinear)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
 // Args: dpi.
 void BM_DetectOrientation(benchmark::State& state) {
   const double dpi = static_cast<double>(state.range(0));

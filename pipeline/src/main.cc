@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "acervo/core/memory.h"
 #include "cli/commands.h"
 
 namespace {
@@ -46,6 +47,7 @@ int ExitCodeFor(const Status& s) {
 
 int main(int argc, char** argv) {
   EnsureSingleThreadedOpenMp(argv);
+  acervo::TuneAllocatorForPageImages();
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
 

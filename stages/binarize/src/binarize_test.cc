@@ -80,6 +80,52 @@ TEST(BinarizeTest, KeepsThinStrokesAndDiacriticsOnUnevenPaper) {
   }
 }
 
+// Sauvola written the plain way (float box filters at half resolution, the
+// threshold surface enlarged with cv::resize): Binarize computes the same
+// thing in fused passes and must agree with it but for rounding.
+cv::Mat ReferenceSauvola(const cv::Mat& gray, const BinarizeOptions& o, double dpi) {
+  cv::Mat small;
+  cv::resize(gray, small, cv::Size(gray.cols / 2, gray.rows / 2), 0, 0, cv::INTER_AREA);
+  const int win = std::max(3, static_cast<int>(std::lround(o.window_mm * dpi / 25.4 / 2)) | 1);
+  cv::Mat f, mean, sq;
+  small.convertTo(f, CV_32F);
+  cv::boxFilter(f, mean, CV_32F, cv::Size(win, win), cv::Point(-1, -1), true, cv::BORDER_REPLICATE);
+  cv::boxFilter(f.mul(f), sq, CV_32F, cv::Size(win, win), cv::Point(-1, -1), true,
+                cv::BORDER_REPLICATE);
+  cv::Mat sd;
+  cv::sqrt(cv::max(sq - mean.mul(mean), 0), sd);
+  cv::Mat t = mean.mul(1.0 + o.k * (sd / o.r - 1.0));
+  cv::Mat t8;
+  t.convertTo(t8, CV_8U);
+  cv::resize(t8, t8, gray.size(), 0, 0, cv::INTER_LINEAR);
+  cv::Mat out;
+  cv::compare(gray, t8, out, cv::CMP_GT);
+  return out;
+}
+
+TEST(BinarizeTest, MatchesPlainSauvola) {
+  for (int dpi : {200, 300, 600}) {
+    synth::PageSpec spec;
+    spec.dpi = dpi;
+    spec.bleed_through = 0.1;
+    spec.blocks.push_back({"Processo n. 12/1987, folhas 3 a 7: certidão de óbito. Ação, coração.", 9});
+    Result<synth::SynthPage> page = synth::RenderPage(spec);
+    ASSERT_TRUE(page.ok());
+    // Odd sizes too: the 2x enlargement then covers one extra row/column.
+    cv::Mat gray = page->image(cv::Rect(0, 0, page->image.cols - 1, page->image.rows - 1));
+    for (const cv::Mat& img : {page->image, gray}) {
+      Result<cv::Mat> bin = Binarize(img, BinarizeOptions(), dpi);
+      ASSERT_TRUE(bin.ok());
+      const cv::Mat ref = ReferenceSauvola(img, BinarizeOptions(), dpi);
+      const int ink = cv::countNonZero(ref == 0);
+      const int differ = cv::countNonZero(*bin != ref);
+      EXPECT_GT(ink, 1000) << dpi;
+      // Pixels within a level of their threshold may fall either way.
+      EXPECT_LT(differ, ink / 100 + 10) << dpi << " dpi, " << img.cols << "x" << img.rows;
+    }
+  }
+}
+
 TEST(BinarizeTest, StageOnlyTouchesBwPages) {
   Result<std::unique_ptr<PageStage>> stage = BinarizeStage::Create(BinarizeOptions());
   ASSERT_TRUE(stage.ok());

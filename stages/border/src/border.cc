@@ -16,6 +16,36 @@ cv::Mat ToGray(const cv::Mat& image) {
   return gray;
 }
 
+// `image` reduced by `scale` (< 1) with area averaging, to the size
+// cv::resize(image, out, cv::Size(), scale, scale, cv::INTER_AREA) gives.
+// When that size is reached by halvings (a power-of-two scale), they are
+// used: OpenCV's 2x INTER_AREA path is ~10x faster than its general one.
+// Other scales take the general path in one step (halving first and then
+// finishing with the general path would cost more than one general step).
+cv::Mat ReduceArea(const cv::Mat& image, double scale) {
+  const cv::Size target(std::max(1, cvRound(image.cols * scale)),
+                        std::max(1, cvRound(image.rows * scale)));
+  cv::Size s = image.size();
+  int halvings = 0;
+  while (s.width / 2 >= target.width && s.height / 2 >= target.height) {
+    s = cv::Size(s.width / 2, s.height / 2);
+    ++halvings;
+  }
+  cv::Mat small = image;
+  if (s != target) {
+    // Scale factors given (not the size) so the mapping is exactly the one
+    // cv::resize(..., cv::Size(), scale, scale, ...) has always used.
+    cv::resize(image, small, cv::Size(), scale, scale, cv::INTER_AREA);
+    return small;
+  }
+  for (int i = 0; i < halvings; ++i) {
+    cv::Mat half;
+    cv::resize(small, half, cv::Size(small.cols / 2, small.rows / 2), 0, 0, cv::INTER_AREA);
+    small = half;
+  }
+  return small;
+}
+
 // Gray level below which `fraction` of the pixels lie.
 int Percentile(const cv::Mat& gray, double fraction) {
   int hist[256] = {0};
@@ -86,7 +116,7 @@ Result<BorderEstimate> DetectBorder(const cv::Mat& image, const BorderOptions& o
 
   const double scale = std::min(1.0, options.work_dpi / dpi);
   cv::Mat small = image;
-  if (scale < 0.999) cv::resize(image, small, cv::Size(), scale, scale, cv::INTER_AREA);
+  if (scale < 0.999) small = ReduceArea(image, scale);
   if (small.cols < 8 || small.rows < 8) return est;
   const cv::Mat gray = ToGray(small);
   const double px_per_mm = dpi * scale / 25.4;
@@ -176,9 +206,32 @@ cv::Mat RemoveBorder(const cv::Mat& image, const BorderEstimate& est) {
   const cv::Rect crop = est.crop & cv::Rect(0, 0, image.cols, image.rows);
   cv::Mat out = image(crop.area() > 0 ? crop : cv::Rect(0, 0, image.cols, image.rows)).clone();
   if (!est.leftover.empty()) {
-    cv::Mat mask;
-    cv::resize(est.leftover, mask, image.size(), 0, 0, cv::INTER_NEAREST);
-    out.setTo(est.paper, mask(crop));
+    // Paint the full-resolution rectangle of each run of leftover pixels
+    // (the pixels an INTER_NEAREST enlargement of the mask would mark)
+    // rather than enlarging the mask: the leftover is a thin rim, and a
+    // full-size mask costs more than the painting.
+    const cv::Mat& m = est.leftover;
+    const double sx = static_cast<double>(image.cols) / m.cols;
+    const double sy = static_cast<double>(image.rows) / m.rows;
+    // First full-resolution coordinate whose nearest mask cell is >= i.
+    auto fx = [&](int i) { return static_cast<int>(std::ceil(i * sx - 1e-9)); };
+    auto fy = [&](int i) { return static_cast<int>(std::ceil(i * sy - 1e-9)); };
+    const cv::Rect all(0, 0, out.cols, out.rows);
+    for (int y = 0; y < m.rows; ++y) {
+      const uint8_t* row = m.ptr<uint8_t>(y);
+      for (int x = 0; x < m.cols;) {
+        if (row[x] == 0) {
+          ++x;
+          continue;
+        }
+        int end = x;
+        while (end < m.cols && row[end] != 0) ++end;
+        const cv::Rect r = cv::Rect(cv::Point(fx(x), fy(y)), cv::Point(fx(end), fy(y + 1))) - crop.tl();
+        const cv::Rect clipped = r & all;
+        if (clipped.area() > 0) out(clipped).setTo(est.paper);
+        x = end;
+      }
+    }
   }
   for (const cv::Rect& hole : est.punch_holes) {
     const cv::Rect r = (hole - crop.tl()) & cv::Rect(0, 0, out.cols, out.rows);

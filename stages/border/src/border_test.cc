@@ -78,6 +78,29 @@ TEST(BorderTest, PaintsAPartialCornerStrip) {
   EXPECT_LT(cv::mean(out)[0], cv::mean(cv::Mat(out.size(), CV_8UC1, cv::Scalar(250)))[0]);
 }
 
+// RemoveBorder paints the leftover mask run by run; it must paint exactly
+// the pixels an INTER_NEAREST enlargement of the mask marks, for scales that
+// are and are not whole numbers, and with a crop.
+TEST(BorderTest, LeftoverPaintingMatchesEnlargedMask) {
+  for (cv::Size full : {cv::Size(2480, 3508), cv::Size(1654, 2339)}) {
+    BorderEstimate est;
+    est.image_size = full;
+    est.crop = cv::Rect(13, 7, full.width - 40, full.height - 30);
+    est.paper = cv::Scalar(230);
+    est.leftover = cv::Mat::zeros(cv::Size(620, 877), CV_8U);
+    cv::rectangle(est.leftover, cv::Rect(0, 0, 9, 300), cv::Scalar(255), cv::FILLED);
+    cv::circle(est.leftover, cv::Point(600, 860), 25, cv::Scalar(255), cv::FILLED);
+    cv::line(est.leftover, cv::Point(100, 3), cv::Point(400, 20), cv::Scalar(255), 2);
+    const cv::Mat img(full, CV_8UC1, cv::Scalar(40));
+    const cv::Mat out = RemoveBorder(img, est);
+    cv::Mat mask;
+    cv::resize(est.leftover, mask, full, 0, 0, cv::INTER_NEAREST);
+    cv::Mat ref = img(est.crop).clone();
+    ref.setTo(est.paper, mask(est.crop));
+    EXPECT_EQ(cv::norm(out, ref, cv::NORM_L1), 0) << full;
+  }
+}
+
 TEST(BorderTest, CleanPageIsUntouchedAndBadInputRefused) {
   synth::PageSpec spec = TextSpec(7);
   Result<synth::SynthPage> page = synth::RenderPage(spec);

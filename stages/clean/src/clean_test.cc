@@ -21,6 +21,49 @@ synth::SynthPage Render(const char* text, int specks, uint64_t seed) {
   return page.ok() ? *page : synth::SynthPage();
 }
 
+// NormalizeBackground interpolates the gain (255 / background) in one pass;
+// it must agree with enlarging the 1/8-scale background and dividing (the
+// plain way), gray and colour, on tinted, unevenly lit paper: paper ~255,
+// ink kept.
+TEST(CleanTest, NormalizeBackgroundMatchesPlainDivision) {
+  synth::SynthPage page = Render("Processo n. 12/1987, folhas 3 a 7: certidão de óbito.", 0, 5);
+  ASSERT_FALSE(page.image.empty());
+  cv::Mat shade(page.image.size(), CV_32F);
+  for (int y = 0; y < shade.rows; ++y) shade.row(y).setTo(0.75 + 0.25 * y / shade.rows);
+  cv::Mat gray;
+  cv::Mat f;
+  page.image.convertTo(f, CV_32F);
+  cv::multiply(f, shade, f);
+  f.convertTo(gray, CV_8U);
+  cv::Mat colour;
+  cv::cvtColor(gray, colour, cv::COLOR_GRAY2BGR);
+  colour.forEach<cv::Vec3b>([](cv::Vec3b& p, const int*) { p[0] = static_cast<uint8_t>(p[0] * 0.85); });
+  for (const cv::Mat& img : {gray, colour}) {
+    const cv::Mat out = NormalizeBackground(img);
+    ASSERT_EQ(out.size(), img.size());
+    ASSERT_EQ(out.type(), img.type());
+    // The plain way, with the same 1/8-scale background.
+    cv::Mat small = img;
+    for (int i = 0; i < 3; ++i) cv::resize(small, small, cv::Size(small.cols / 2, small.rows / 2), 0, 0, cv::INTER_AREA);
+    cv::dilate(small, small, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(7, 7)));
+    cv::blur(small, small, cv::Size(5, 5));
+    small = cv::max(small, cv::Scalar::all(1));
+    cv::Mat bg, ref;
+    cv::resize(small, bg, img.size(), 0, 0, cv::INTER_LINEAR);
+    cv::divide(img, bg, ref, 255.0, CV_8U);
+    cv::Mat diff;
+    cv::absdiff(out, ref, diff);
+    double max = 0;
+    cv::minMaxLoc(diff.reshape(1), nullptr, &max);
+    EXPECT_LE(max, 3) << img.channels();
+    EXPECT_LT(cv::mean(diff.reshape(1))[0], 0.3) << img.channels();
+    // Paper is white after normalisation, whatever the shading.
+    cv::Mat paper_mask = page.image > 200;
+    const cv::Scalar paper = cv::mean(out, paper_mask);
+    for (int c = 0; c < img.channels(); ++c) EXPECT_GT(paper[c], 245) << img.channels();
+  }
+}
+
 // Diacritics, i-dots, full stops, colons and ellipses are as small as dust:
 // none of them may be taken for a speck.
 TEST(CleanTest, KeepsDiacriticsAndPunctuation) {

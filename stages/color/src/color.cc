@@ -1,6 +1,8 @@
 #include "acervo/stages/color/color.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,14 +11,112 @@
 namespace acervo {
 namespace {
 
+// `image` reduced by `scale` (< 1) with area averaging, to the size
+// cv::resize(image, out, cv::Size(), scale, scale, cv::INTER_AREA) gives.
+// When that size is reached by halvings (a power-of-two scale), they are
+// used: OpenCV's 2x INTER_AREA path is ~10x faster than its general one.
+// Other scales take the general path in one step (halving first and then
+// finishing with the general path would cost more than one general step).
+// out[x * CH + c] = average of the N pixels' sums acc[(x * N + t) * CH + c]
+// (mul = 65536 / (N * N)); constant N and CH let the compiler unroll.
+template <int N, int CH>
+void SumGroups(const uint16_t* acc, int ow, uint32_t mul, uint8_t* out) {
+  for (int x = 0; x < ow; ++x) {
+    const uint16_t* a = acc + x * N * CH;
+    for (int c = 0; c < CH; ++c) {
+      uint32_t sum = 0;
+      for (int t = 0; t < N; ++t) sum += a[t * CH + c];
+      out[x * CH + c] = static_cast<uint8_t>(std::min<uint32_t>(255, (sum * mul + 32768) >> 16));
+    }
+  }
+}
+
+// `image` (8-bit, any channels) reduced n times (2 <= n <= 16) by averaging
+// n x n blocks; a last partial block column/row is dropped. OpenCV's
+// INTER_AREA takes its general (slow) path for n = 3 at common page sizes;
+// this is the same average at a third of its cost: rows summed with
+// vectorisable adds, then n-pixel groups.
+cv::Mat ReduceByInteger(const cv::Mat& image, int n) {
+  const int ch = image.channels();
+  const int ow = image.cols / n, oh = image.rows / n;
+  cv::Mat out(std::max(1, oh), std::max(1, ow), image.type());
+  if (ow == 0 || oh == 0) {
+    cv::resize(image, out, out.size(), 0, 0, cv::INTER_AREA);
+    return out;
+  }
+  const int len = ow * n * ch;
+  std::vector<uint16_t> acc(len);  // n * n * 255 <= 65280
+  // Division by n * n as a 16.16 multiply: off by at most one level.
+  const uint32_t mul = static_cast<uint32_t>(std::lround(65536.0 / (n * n)));
+  for (int y = 0; y < oh; ++y) {
+    const uint8_t* first = image.ptr<uint8_t>(y * n);
+    for (int i = 0; i < len; ++i) acc[i] = first[i];
+    for (int k = 1; k < n; ++k) {
+      const uint8_t* row = image.ptr<uint8_t>(y * n + k);
+      for (int i = 0; i < len; ++i) acc[i] = static_cast<uint16_t>(acc[i] + row[i]);
+    }
+    uint8_t* o = out.ptr<uint8_t>(y);
+    if (n == 3 && ch == 3) {
+      SumGroups<3, 3>(acc.data(), ow, mul, o);
+    } else if (n == 3 && ch == 1) {
+      SumGroups<3, 1>(acc.data(), ow, mul, o);
+    } else {
+      for (int x = 0; x < ow; ++x) {
+        const uint16_t* a = acc.data() + static_cast<size_t>(x) * n * ch;
+        for (int c = 0; c < ch; ++c) {
+          uint32_t sum = 0;
+          for (int t = 0; t < n; ++t) sum += a[t * ch + c];
+          o[x * ch + c] = static_cast<uint8_t>(std::min<uint32_t>(255, (sum * mul + 32768) >> 16));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+cv::Mat ReduceArea(const cv::Mat& image, double scale) {
+  // A whole-number factor that is not a power of two (1/3 for 100 dpi
+  // analysis of a 300 dpi page): block averages.
+  const double inv = 1.0 / scale;
+  const int n = static_cast<int>(std::lround(inv));
+  if (std::abs(inv - n) < 1e-6 && n >= 3 && n <= 16 && (n & (n - 1)) != 0) {
+    return ReduceByInteger(image, n);
+  }
+  const cv::Size target(std::max(1, cvRound(image.cols * scale)),
+                        std::max(1, cvRound(image.rows * scale)));
+  cv::Size s = image.size();
+  int halvings = 0;
+  while (s.width / 2 >= target.width && s.height / 2 >= target.height) {
+    s = cv::Size(s.width / 2, s.height / 2);
+    ++halvings;
+  }
+  cv::Mat small = image;
+  if (s != target) {
+    // Scale factors given (not the size) so the mapping is exactly the one
+    // cv::resize(..., cv::Size(), scale, scale, ...) has always used.
+    cv::resize(image, small, cv::Size(), scale, scale, cv::INTER_AREA);
+    return small;
+  }
+  for (int i = 0; i < halvings; ++i) {
+    cv::Mat half;
+    cv::resize(small, half, cv::Size(small.cols / 2, small.rows / 2), 0, 0, cv::INTER_AREA);
+    small = half;
+  }
+  return small;
+}
+
 // Divides one 8-bit channel by its local paper brightness (a max filter over
 // ~1.5 cm at 1/8 scale, then smoothed), so paper becomes 255 whatever its
 // tint or lighting and ink keeps its contrast.
 cv::Mat NormaliseToPaper(const cv::Mat& channel) {
-  cv::Mat small, bg;
-  cv::resize(channel, small,
-             cv::Size(std::max(1, channel.cols / 8), std::max(1, channel.rows / 8)), 0, 0,
-             cv::INTER_AREA);
+  // 8x smaller in three halvings: OpenCV's 2x INTER_AREA path is far faster
+  // than the general one a size not divisible by 8 would take.
+  cv::Mat small = channel, bg;
+  for (int i = 0; i < 3 && small.cols >= 2 && small.rows >= 2; ++i) {
+    cv::Mat half;
+    cv::resize(small, half, cv::Size(small.cols / 2, small.rows / 2), 0, 0, cv::INTER_AREA);
+    small = half;
+  }
   cv::dilate(small, small, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(7, 7)));
   cv::blur(small, small, cv::Size(5, 5));
   cv::resize(small, bg, channel.size(), 0, 0, cv::INTER_LINEAR);
@@ -54,7 +154,7 @@ Result<ColorEstimate> ClassifyColor(const cv::Mat& image, const ColorOptions& op
 
   const double scale = std::min(1.0, options.work_dpi / dpi);
   cv::Mat small = image;
-  if (scale < 0.999) cv::resize(image, small, cv::Size(), scale, scale, cv::INTER_AREA);
+  if (scale < 0.999) small = ReduceArea(image, scale);
   const double px_per_mm = dpi * scale / 25.4;
   const cv::Mat kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
   ColorEstimate est;

@@ -171,6 +171,44 @@ TEST(RotateImageTest, BackgroundFillMatchesPaper) {
   EXPECT_EQ(corner, cv::Vec3b(200, 220, 230));
 }
 
+// The linear rotation of small angles has its own two-pass path (see
+// deskew.cc); it must give what bilinear cv::warpAffine gives, up to
+// rounding, for gray and colour, both signs, and around the rim (fill).
+TEST(RotateImageTest, LinearTwoPassMatchesWarpAffine) {
+  const cv::Mat gray = TextPage(7, 30);
+  cv::Mat colour;
+  cv::cvtColor(gray, colour, cv::COLOR_GRAY2BGR);
+  // A coloured stamp, so channels differ.
+  cv::circle(colour, cv::Point(1500, 2500), 200, cv::Scalar(40, 60, 210), 12);
+  for (const cv::Mat* img : {&gray, static_cast<const cv::Mat*>(&colour)}) {
+    for (double deg : {-9.7, -2.3, -0.07, 0.6, 4.9, 10.0}) {
+      cv::Mat fast = RotateImage(*img, deg, RotateFill::kWhite, false);
+      const cv::Point2f center(0.5f * (img->cols - 1), 0.5f * (img->rows - 1));
+      cv::Mat ref;
+      cv::warpAffine(*img, ref, cv::getRotationMatrix2D(center, deg, 1.0), img->size(),
+                     cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar::all(255));
+      ASSERT_EQ(fast.size(), ref.size());
+      ASSERT_EQ(fast.type(), ref.type());
+      cv::Mat diff;
+      cv::absdiff(fast, ref, diff);
+      diff = diff.reshape(1);
+      const double mean = cv::mean(diff)[0];
+      double max = 0;
+      cv::minMaxLoc(diff, nullptr, &max);
+      // Not bit-identical: warpAffine quantises positions to 1/32 pixel
+      // (up to ~6 levels on a stroke edge), and the two passes interpolate
+      // each column at its own height, tan(angle) of a pixel apart from its
+      // neighbour's (bilinear uses one height for both). Both are linear
+      // interpolations of the same rotation; they differ only on edges.
+      EXPECT_LT(mean, 0.3) << deg << " ch " << img->channels();
+      EXPECT_LE(max, 24) << deg << " ch " << img->channels();
+      cv::Mat big = diff > 8;
+      EXPECT_LT(cv::countNonZero(big), static_cast<int>(diff.total() / 1000))
+          << deg << " ch " << img->channels();
+    }
+  }
+}
+
 TEST(DeskewStageTest, SetsAngleRotatesAndFlags) {
   Result<std::unique_ptr<PageStage>> stage = DeskewStage::Create(DeskewOptions());
   ASSERT_TRUE(stage.ok());

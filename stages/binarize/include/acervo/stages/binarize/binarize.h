@@ -8,6 +8,10 @@
 // their pixels. The local statistics are computed at half resolution (box
 // filters over a window several strokes wide vary slowly) and the threshold
 // surface interpolated back, which halves the cost without visible change.
+// Statistics come from running column sums in one pass, and the 2x
+// interpolation is fused with the comparison: no full-size temporaries
+// (about 3x faster than float box filters on one core; same output but for
+// pixels within a level of their threshold).
 //
 // Only pages classed bw (the colour stage) are binarised by the stage: gray
 // and colour pages keep their tones.
@@ -51,7 +55,7 @@ Result<cv::Mat> Binarize(const cv::Mat& image, const BinarizeOptions& options, d
 class BinarizeStage : public PageStage {
  public:
   static constexpr std::string_view kName = "binarize";
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: fused Sauvola (rounding differs)
 
   // InvalidArgument for bad options.
   static Result<std::unique_ptr<PageStage>> Create(const BinarizeOptions& options);

@@ -78,7 +78,7 @@ cv::Mat RemoveBorder(const cv::Mat& image, const BorderEstimate& est);
 class BorderStage : public PageStage {
  public:
   static constexpr std::string_view kName = "border";
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;  // 2: faster reductions (halvings)
 
   // InvalidArgument for bad options.
   static Result<std::unique_ptr<PageStage>> Create(const BorderOptions& options);

@@ -54,10 +54,16 @@ struct DeskewOptions {
   // look (text near the edges may be cut off).
   double big_skew_deg = 5;
   // Angles smaller than this are detected but not corrected, degrees: the
-  // rotation would blur the page for no visible gain.
+  // rotation would blur the page for no visible gain. At 0.05 deg a line
+  // across a whole A4 width drifts 0.18 mm (2 px at 300 dpi), a twentieth of
+  // a 10 pt text line's height: nothing for OCR or a reader; the skip also
+  // saves the rotation (the most expensive full-resolution step) on the many
+  // pages that a good feeder scans straight.
   double min_correction_deg = 0.05;
-  // Interpolation of the correction: true cubic (sharper), false linear
-  // (about twice as fast).
+  // Interpolation of the correction: true cubic (sharper, cv::warpAffine),
+  // false linear (RotateImage's two-pass path up to 10 deg: ~2x faster than
+  // linear warpAffine on gray pages, ~4x faster than cubic; what the lot
+  // chain uses).
   bool cubic = true;
 };
 
@@ -88,8 +94,10 @@ enum class RotateFill {
 
 // Returns `image` rotated counter-clockwise (as displayed) by `deg` about its
 // centre, same size and type; corners are filled per `fill`. `cubic` selects
-// cubic interpolation, else linear. An empty image is returned as is; the
-// input is never modified.
+// cubic interpolation (cv::warpAffine), else linear: for 8-bit images and
+// |deg| <= 10 a two-pass (column then row) resampler that needs no
+// full-size temporaries, otherwise cv::warpAffine. An empty image is
+// returned as is; the input is never modified.
 cv::Mat RotateImage(const cv::Mat& image, double deg,
                     RotateFill fill = RotateFill::kBackground, bool cubic = true);
 
@@ -100,7 +108,7 @@ cv::Mat RotateImage(const cv::Mat& image, double deg,
 class DeskewStage : public PageStage {
  public:
   static constexpr std::string_view kName = "deskew";
-  static constexpr int kVersion = 2;
+  static constexpr int kVersion = 3;  // 3: two-pass linear rotation
 
   // InvalidArgument for bad options.
   static Result<std::unique_ptr<PageStage>> Create(const DeskewOptions& options);
