@@ -11,7 +11,7 @@
 //   time         the image chain per page
 // Prints the figures and PASS/FAIL per target; exit 1 when one fails.
 //
-// usage: preprocess_eval [CORPUS_DIR] [--no-ocr] [--angles N] [--blanks N]
+// usage: preprocess_eval [CORPUS_DIR] [--no-ocr] [--angles N] [--blanks N] [--only NAME_PART] [--dump DIR]
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <opencv2/core/utility.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "acervo/pipeline/profile.h"
@@ -76,10 +77,14 @@ int main(int argc, char** argv) {
   bool ocr = true;
   int angles_per_page = 4;
   int blanks = 120;
+  std::string only;  // measure only the pages whose name contains this
+  fs::path dump;     // write each processed page (what OCR reads) here
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-ocr") == 0) ocr = false;
     else if (std::strcmp(argv[i], "--angles") == 0 && i + 1 < argc) angles_per_page = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--blanks") == 0 && i + 1 < argc) blanks = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
+    else if (std::strcmp(argv[i], "--dump") == 0 && i + 1 < argc) dump = argv[++i];
     else corpus = argv[i];
   }
   // One core, as a pipeline worker has.
@@ -93,7 +98,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<CorpusPage> text_pages, blank_pages;
-  for (CorpusPage& p : *loaded) (p.has_text ? text_pages : blank_pages).push_back(p);
+  for (CorpusPage& p : *loaded) {
+    if (!only.empty() && p.name.find(only) == std::string::npos) continue;
+    (p.has_text ? text_pages : blank_pages).push_back(p);
+  }
   std::printf("# Preprocessing evaluation on %s: %zu pages with text, %zu blank\n\n",
               corpus.c_str(), text_pages.size(), blank_pages.size());
   bool all_ok = true;
@@ -152,15 +160,17 @@ int main(int argc, char** argv) {
 
   // ---- Orientation -----------------------------------------------------
   {
+    // As a lot with the default profile builds it (OCR vote in its languages).
+    acervo::OrientationOptions options;
+    options.ocr_languages = acervo::LotProfile().languages;
     Result<std::unique_ptr<acervo::OrientationDetector>> osd =
-        acervo::OrientationDetector::Create(acervo::OrientationOptions());
+        acervo::OrientationDetector::Create(options);
     if (!osd.ok()) {
       std::fprintf(stderr, "preprocess_eval: %s\n", osd.status().ToString().c_str());
       return 2;
     }
-    acervo::OrientationOptions options;
-    int total = 0, correct = 0, fast = 0, wrong_turns = 0;
-    double fast_ms = 0, all_ms = 0;
+    int total = 0, correct = 0, fast = 0, wrong_turns = 0, voted = 0;
+    double fast_ms = 0, all_ms = 0, vote_ms = 0;
     std::printf("## Orientation\n\n");
     for (const CorpusPage& p : text_pages) {
       for (int turn : {0, 90, 180, 270}) {
@@ -172,7 +182,15 @@ int main(int argc, char** argv) {
         t0 = Clock::now();
         Result<acervo::OrientationEstimate> est =
             acervo::DetectOrientationFastThenOsd(**osd, options, img, p.dpi);
-        all_ms += Ms(t0);
+        const double ms = Ms(t0);
+        all_ms += ms;
+        if (est.ok() && est->ocr_vote) {
+          ++voted;
+          vote_ms += ms;
+          std::printf("- OCR vote on %s turned %d: %d (expected %d), %.0f ms\n", p.name.c_str(), turn,
+                      est->orientation_deg, expected, ms);
+          std::fflush(stdout);
+        }
         ++total;
         const bool right = est.ok() && est->orientation_deg == expected;
         correct += right;
@@ -184,7 +202,7 @@ int main(int argc, char** argv) {
           std::printf("- WRONG %s turned %d: got %d (expected %d) via %s; fast guess %d confident %d "
                       "h/v %d/%d asc/desc %d/%d\n",
                       p.name.c_str(), turn, est.ok() ? est->orientation_deg : -1, expected,
-                      est.ok() && est->fast ? "fast" : "OSD", f.ok() ? f->best_guess_deg : -1,
+                      est.ok() && est->fast ? "fast" : est.ok() && est->ocr_vote ? "OCR vote" : "OSD", f.ok() ? f->best_guess_deg : -1,
                       f.ok() && f->confident, f.ok() ? f->horizontal_votes : 0,
                       f.ok() ? f->vertical_votes : 0, f.ok() ? f->ascenders : 0, f.ok() ? f->descenders : 0);
         }
@@ -194,9 +212,10 @@ int main(int argc, char** argv) {
     all_ok &= ok;
     std::printf("\norientation: %d/%d correct (target: all)  %s; turned to a wrong side: %d (left as "
                 "scanned: %d); decided by the fast detector alone: %d/%d; "
-                "mean %.1f ms fast detector, %.1f ms fast+OSD fallback per page\n\n",
+                "mean %.1f ms fast detector, %.1f ms with the OSD and OCR-vote fallbacks per page; "
+                "OCR vote run on %d pages (mean %.0f ms each, detectors included)\n\n",
                 correct, total, Verdict(ok), wrong_turns, total - correct - wrong_turns, fast, total, fast_ms / std::max(1, total),
-                all_ms / std::max(1, total));
+                all_ms / std::max(1, total), voted, vote_ms / std::max(1, voted));
   }
 
   // ---- Image chain: blank precision and recall, time, OCR ---------------
@@ -231,6 +250,12 @@ int main(int argc, char** argv) {
         std::printf("- %s: chain failed: %s\n", p.name.c_str(), out.status().ToString().c_str());
         all_ok = false;
         continue;
+      }
+      if (!dump.empty()) {
+        fs::create_directories(dump, ec);
+        std::string file = p.name;
+        for (char& c : file) c = (c == '/' || c == '#') ? '_' : c;
+        cv::imwrite((dump / (file + ".png")).string(), processed[i]);
       }
       if (out->blank) {
         ++false_blank;
@@ -303,8 +328,14 @@ int main(int argc, char** argv) {
         Page page;
         page.image = img;
         page.dpi_x = page.dpi_y = p.dpi;
+        // As the page loader marks a resolution it guessed.
+        if (p.dpi_estimated) page.AddFlag("no_dpi");
         Result<Page> out = engine->Run(std::move(page), PageContext());
-        return out.ok() ? out->text : std::string();
+        if (!out.ok()) {
+          std::printf("- %s: OCR failed: %s\n", p.name.c_str(), out.status().ToString().c_str());
+          return std::string();
+        }
+        return out->text;
       };
       const double raw = 100 * Cer(ocr_text(p.image), p.truth);
       const double proc = 100 * Cer(ocr_text(processed[i]), p.truth);

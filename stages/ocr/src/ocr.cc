@@ -89,9 +89,41 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
     return Status::InvalidArgument(page.origin.Describe() + ": OCR needs an 8-bit image");
   }
   if (!img.isContinuous()) img = img.clone();
+  // A resolution the page loader guessed (the file had none, or an
+  // implausible one such as a screen's 96) is still usually right for
+  // scanned A4/Letter pages, and on the corpus telling it reads better than
+  // Tesseract's own estimate (multi-column page: CER 8.9% vs 47.6%). But
+  // on a crop or an odd-sized page it can be far off, and Tesseract then
+  // finds no text at all (a 1999x1127 table crop given 136 dpi). So a page
+  // with a guessed resolution that reads as empty or with a low mean
+  // confidence is read once more without one (0): Tesseract then estimates
+  // it from the height of the text lines (a 137 dpi gray scan: CER 48% ->
+  // 34%). The reading with the higher mean confidence is kept.
+  const bool dpi_guessed = page.HasFlag("no_dpi") || page.HasFlag("implausible_dpi");
+  auto mean_confidence = [](const std::vector<Word>& words) {
+    double sum = 0;
+    for (const Word& w : words) sum += w.confidence;
+    return words.empty() ? 0.0 : sum / words.size();
+  };
   api_->SetImage(img.data, img.cols, img.rows, img.channels(), static_cast<int>(img.step));
   api_->SetSourceResolution(static_cast<int>(page.dpi_y + 0.5));
+  ACERVO_RETURN_IF_ERROR(RecognizeOnce(page, ctx));
+  page.mean_confidence = mean_confidence(page.words);
+  if (dpi_guessed && (page.words.empty() || page.mean_confidence < options_.min_confidence)) {
+    Page again = page;
+    api_->SetImage(img.data, img.cols, img.rows, img.channels(), static_cast<int>(img.step));
+    api_->SetSourceResolution(0);
+    ACERVO_RETURN_IF_ERROR(RecognizeOnce(again, ctx));
+    again.mean_confidence = mean_confidence(again.words);
+    if (page.words.empty() || again.mean_confidence > page.mean_confidence) page = std::move(again);
+  }
+  if (!page.words.empty() && page.mean_confidence < options_.min_confidence) {
+    page.AddFlag("low_confidence");
+  }
+  return page;
+}
 
+Status OcrStage::RecognizeOnce(Page& page, const PageContext& ctx) {
   tesseract::ETEXT_DESC monitor;
   monitor.cancel = &CancelRequested;
   monitor.cancel_this = const_cast<PageContext*>(&ctx);
@@ -116,7 +148,6 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
 
   page.words.clear();
   page.text.clear();
-  double conf_sum = 0;
   int line = -1;
   std::unique_ptr<tesseract::ResultIterator> it(api_->GetIterator());
   if (it) {
@@ -152,16 +183,11 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
         // A baseline far outside the word's box is a layout-analysis slip.
         if (w.baseline < y1 || w.baseline > y2 + (y2 - y1)) w.baseline = -1;
       }
-      conf_sum += w.confidence;
       page.words.push_back(std::move(w));
     } while (it->Next(level));
   }
   api_->Clear();
-  page.mean_confidence = page.words.empty() ? 0 : conf_sum / page.words.size();
-  if (!page.words.empty() && page.mean_confidence < options_.min_confidence) {
-    page.AddFlag("low_confidence");
-  }
-  return page;
+  return Status::OK();
 }
 
 }  // namespace acervo

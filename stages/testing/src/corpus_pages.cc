@@ -159,6 +159,7 @@ Result<std::vector<CorpusPage>> LoadCorpus(const fs::path& corpus, const fs::pat
     p.image = decoded.image;
     p.dpi = decoded.dpi_x;
     if (p.dpi < 100) {
+      p.dpi_estimated = true;
       const int short_side = std::min(p.image.cols, p.image.rows);
       p.dpi = std::clamp(short_side / 8.27, 150.0, 600.0);
     }

@@ -12,7 +12,12 @@
 // Run() recognises page.image (already upright and deskewed) and fills
 // page.words (boxes in page.image pixels), page.text (lines joined by '\n',
 // blocks separated by an empty line) and page.mean_confidence, and flags
-// "low_confidence" below Options::min_confidence. Blank pages are not given to
+// "low_confidence" below Options::min_confidence. Tesseract is told the
+// page's resolution; when the page loader guessed it (flags "no_dpi",
+// "implausible_dpi") and the page reads as empty or below min_confidence,
+// it is read once more with Tesseract estimating the resolution from the
+// text lines, and the more confident reading is kept.
+// Blank pages are not given to
 // OCR by the pipeline. The page deadline in PageContext and its cancel flag
 // stop recognition early: DeadlineExceeded / Cancelled.
 #ifndef ACERVO_STAGES_OCR_OCR_H_
@@ -44,11 +49,14 @@ class OcrStage final : public PageStage {
   ~OcrStage() override;
 
   std::string_view Name() const override { return "ocr"; }
-  int Version() const override { return 1; }
+  int Version() const override { return 2; }
   Result<Page> Run(Page page, const PageContext& ctx) override;
 
  private:
   OcrStage(const OcrOptions& options, std::unique_ptr<tesseract::TessBaseAPI> api);
+  // Recognises the image set on api_ into page.words and page.text
+  // (replacing them). Cancelled / DeadlineExceeded / Internal as Run.
+  Status RecognizeOnce(Page& page, const PageContext& ctx);
   OcrOptions options_;
   std::unique_ptr<tesseract::TessBaseAPI> api_;
 };

@@ -24,6 +24,7 @@ struct CorpusPage {
   std::string name;          // "tesseract-test/phototest.tif", "cardinal.pdf#2"
   cv::Mat image;             // 8-bit gray or BGR, as displayed
   double dpi = 300;          // from the file; estimated (A4 width) when absent
+  bool dpi_estimated = false;  // the file had no or an implausible (< 100) dpi
   int orientation_deg = 0;   // counter-clockwise turn of the content as displayed
   bool skew_known = false;   // skew_deg is a published angle (skew PDFs)
   double skew_deg = 0;       // > 0: lines rise to the right
