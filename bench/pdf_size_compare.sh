@@ -5,11 +5,18 @@
 #   ocrmypdf --output-type pdfa-1     (Debian's OCRmyPDF with Ghostscript)
 # Inputs: the demo lot's pages plus some real corpus pages (read in place from
 # ACERVO_CORPUS_DIR / ../shared/corpus; never copied into the repository).
+# The colour stage classes nearly every real scan of the corpus bw, so to
+# measure the gray and colour classes on real scans too, the script also
+# derives (in its temp folder, with Debian's Pillow, which OCRmyPDF needs
+# anyway) alpha-free copies of the corpus pages that have an alpha channel
+# (OCRmyPDF refuses those) and copies of three real scans with a red rubber
+# stamp and a blue pen stroke drawn on them (classed colour).
 # Every input file is one document for both tools (no manifest), so the PDFs
-# pair up one to one. Prints one row per document and, per colour class (the
-# class Acervo's colour stage gave the pages), the mean KB per page of both,
-# the ratio (target <= 0.5) and Acervo's mean for 300-dpi text pages (target
-# <= 200 KB/page).
+# pair up one to one. Prints one row per document (with how Acervo stored its
+# image: ccitt, jpeg, image (Flate), or mrc = G4 mask + JPEG background and
+# foreground) and, per colour class (the class Acervo's colour stage gave
+# the pages), the mean KB per page of both, the ratio (target <= 0.5) and
+# Acervo's mean for 300-dpi pages (target <= 200 KB/page).
 # usage: bench/pdf_size_compare.sh [BUILD_DIR] [JOBS]   (from the repository root)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +50,33 @@ if [[ -d $corpus ]]; then
            scribeocr-benchmark/chart_01.png unpaper-tests/imgsrc003.png unpaper-tests/imgsrc004.png; do
     [[ -f $corpus/$f ]] && ln -s "$corpus/$f" "$work/lot/$(basename "$f")"
   done
+  /usr/bin/python3 - "$corpus" "$work/lot" <<'EOF'
+import sys
+from PIL import Image, ImageDraw
+corpus, lot = sys.argv[1], sys.argv[2]
+# Alpha flattened onto white paper.
+for f in ("scribeocr-benchmark/multicol_01.png", "ptbr-dharma/anatomia.png",
+          "scribeocr-benchmark/receipt_03.png"):
+    src = Image.open(f"{corpus}/{f}")
+    im = src.convert("RGBA")
+    page = Image.new("RGB", im.size, (255, 255, 255))
+    page.paste(im, mask=im.split()[3])
+    page.save(f"{lot}/flat_{f.split('/')[-1]}", dpi=src.info.get("dpi", (300, 300)))
+# Real scans with a red rubber stamp (ring and bar) and a blue pen stroke.
+for f in ("scribeocr-benchmark/filing_01.png", "scribeocr-benchmark/deposition_02.png",
+          "ptbr-dharma/doutrina_nacional.png"):
+    src = Image.open(f"{corpus}/{f}")
+    im = src.convert("RGB")
+    d = ImageDraw.Draw(im)
+    w, h = im.size
+    cx, cy, r = int(w * 0.75), int(h * 0.85), int(w * 0.08)
+    for k in range(6):
+        d.ellipse([cx - r + k, cy - r + k, cx + r - k, cy + r - k], outline=(200, 30, 40))
+    d.rectangle([cx - r, cy - r // 6, cx + r, cy + r // 6], outline=(200, 30, 40), width=5)
+    d.line([(int(w * 0.2 + i * 6), int(h * 0.9 + (20 if (i // 5) % 2 else -20))) for i in range(60)],
+           fill=(30, 50, 170), width=4)
+    im.save(f"{lot}/stamped_{f.split('/')[-1]}", dpi=src.info.get("dpi", (300, 300)))
+EOF
 else
   echo "warning: no corpus at $corpus; demo pages only" >&2
 fi
@@ -68,6 +102,16 @@ def pages(pdf):
     m = re.search(r"^Pages:\s+(\d+)", out, re.M)
     return int(m.group(1)) if m else 0
 
+def images(pdf):
+    """How the PDF stores its page images (mrc when a stencil mask is there)
+    and the highest image resolution (the text's)."""
+    rows = subprocess.run(["pdfimages", "-list", pdf], capture_output=True, text=True).stdout
+    rows = [r.split() for r in rows.splitlines()[2:] if r.strip()]
+    kinds = sorted({"mrc" if r[2] in ("stencil", "mask") else r[8] for r in rows})
+    if "mrc" in kinds: kinds = ["mrc"]
+    ppi = max((int(r[12]) for r in rows), default=0)
+    return "+".join(kinds), ppi
+
 db = sqlite3.connect(os.path.join(work, "out", "acervo.db"))
 rows = db.execute("""SELECT d.document_id, d.pdf_path, p.color_class, p.in_pdf
                      FROM documents d JOIN pages p ON p.doc_id = d.id
@@ -77,7 +121,7 @@ for doc, pdf, cls, in_pdf in rows:
     docs[doc]["pdf"] = pdf
     if in_pdf: docs[doc]["classes"][cls] += 1
 
-print(f"{'document':34} {'class':6} {'pages':>5} {'acervo KB/p':>12} {'ocrmypdf KB/p':>14} {'ratio':>6}")
+print(f"{'document':34} {'class':6} {'pages':>5} {'acervo':>9} {'acervo KB/p':>12} {'ocrmypdf KB/p':>14} {'ratio':>6}")
 by_class = defaultdict(lambda: [0, 0, 0, 0])  # acervo bytes, acervo pages, peer bytes, peer pages
 text300 = [0, 0]
 for doc in sorted(docs):
@@ -90,14 +134,13 @@ for doc in sorted(docs):
     if len(d["classes"]) > 1: cls = "mixed"
     a_b, a_p = os.path.getsize(d["pdf"]), pages(d["pdf"])
     p_b, p_p = os.path.getsize(peer), pages(peer)
-    print(f"{doc:34} {cls:6} {a_p:>5} {a_b/a_p/1024:>12.1f} {p_b/p_p/1024:>14.1f} {(a_b/a_p)/(p_b/p_p):>6.2f}")
+    kinds, ppi = images(d["pdf"])
+    print(f"{doc:34} {cls:6} {a_p:>5} {kinds:>9} {a_b/a_p/1024:>12.1f} {p_b/p_p/1024:>14.1f} {(a_b/a_p)/(p_b/p_p):>6.2f}")
     for k in (cls, "all"):
         c = by_class[k]; c[0] += a_b; c[1] += a_p; c[2] += p_b; c[3] += p_p
-    # 300-dpi text pages: the demo lot (300 dpi by construction) and the
-    # corpus pages that are 300 dpi.
-    corpus_other = ("phototest", "doutrina_nacional", "barranquilla", "filing_01", "deposition_02",
-                    "slide_01", "form_01", "multicol_05", "chart_01")
-    if doc not in corpus_other:
+    # 300-dpi pages: those whose page image (the text mask for mrc) is
+    # stored at 300 dpi or more.
+    if ppi >= 295:
         text300[0] += a_b; text300[1] += a_p
 print()
 print(f"{'class':6} {'acervo KB/page':>15} {'ocrmypdf KB/page':>17} {'ratio':>6}   (target ratio <= 0.5)")
@@ -105,7 +148,7 @@ for k in sorted(by_class):
     a_b, a_p, p_b, p_p = by_class[k]
     print(f"{k:6} {a_b/a_p/1024:>15.1f} {p_b/p_p/1024:>17.1f} {(a_b/a_p)/(p_b/p_p):>6.2f}")
 if text300[1]:
-    print(f"\nacervo, 300-dpi text pages: {text300[0]/text300[1]/1024:.1f} KB/page over {text300[1]} pages (target <= 200)")
+    print(f"\nacervo, 300-dpi pages: {text300[0]/text300[1]/1024:.1f} KB/page over {text300[1]} pages (target <= 200)")
 print(f"time: acervo run {a_s:.1f} s (whole pipeline), ocrmypdf {p_s:.1f} s")
 EOF
 if [[ -s $work/peer/errors.log ]]; then echo "ocrmypdf messages:"; sort -u "$work/peer/errors.log" | head -20; fi

@@ -9,6 +9,9 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json 3.11 CONFIG REQUIRED)
 find_package(fmt CONFIG REQUIRED)
 find_package(tomlplusplus CONFIG REQUIRED)
+# issue 4: libjpeg-turbo for gray/colour page images (JPEG::JPEG), used
+# directly for 4:2:0 chroma and optimised Huffman tables.
+find_package(JPEG REQUIRED)
 
 pkg_check_modules(TESSERACT REQUIRED IMPORTED_TARGET tesseract)
 pkg_check_modules(LEPT REQUIRED IMPORTED_TARGET lept)

@@ -295,7 +295,9 @@ Result<Page> DecodePageCheckpoint(std::span<const uint8_t> bytes, std::string_vi
     p.mean_confidence = h.at("confidence").get<double>();
     const json& e = h.at("encoded");
     int codec = e.at(0).get<int>();
-    if (codec < 0 || codec > 3) return bad("has a bad codec");
+    if (codec < 0 || codec > static_cast<int>(EncodedImage::Codec::kMixedRaster)) {
+      return bad("has a bad codec");
+    }
     p.encoded.codec = static_cast<EncodedImage::Codec>(codec);
     p.encoded.width = e.at(1).get<int>();
     p.encoded.height = e.at(2).get<int>();

@@ -141,11 +141,12 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
   }
   ACERVO_ASSIGN_OR_RETURN(const toml::table* pdf, r.Table(root, "pdf"));
   if (pdf != nullptr) {
-    ACERVO_RETURN_IF_ERROR(r.Unknown(*pdf, {"jpeg_quality", "lossless", "pdfa", "hocr", "alto", "text"}, "pdf"));
+    ACERVO_RETURN_IF_ERROR(r.Unknown(*pdf, {"jpeg_quality", "lossless", "mixed_raster", "pdfa", "hocr", "alto", "text"}, "pdf"));
     double q = 0;
     ACERVO_RETURN_IF_ERROR(r.Number(*pdf, "jpeg_quality", 1, 100, &q));
     p.jpeg_quality = static_cast<int>(q);
     ACERVO_RETURN_IF_ERROR(r.Bool(*pdf, "lossless", &p.lossless));
+    ACERVO_RETURN_IF_ERROR(r.Bool(*pdf, "mixed_raster", &p.mixed_raster));
     ACERVO_RETURN_IF_ERROR(r.String(*pdf, "pdfa", &p.pdfa));
     if (p.pdfa != "1b" && p.pdfa != "2b") {
       return Status::InvalidArgument(At(name, *pdf->get("pdfa")) + ": pdfa must be \"1b\" or \"2b\"");

@@ -22,6 +22,7 @@ min_confidence = 70
 
 [pdf]
 jpeg_quality = 60
+mixed_raster = false
 
 [[fields]]
 name = "processo"
@@ -42,6 +43,8 @@ allowed = ["a", "b"]
   EXPECT_EQ(p->languages, "por");
   EXPECT_EQ(p->min_confidence, 70);
   EXPECT_EQ(p->jpeg_quality, 60);
+  EXPECT_FALSE(p->mixed_raster);
+  EXPECT_TRUE(LotProfile{}.mixed_raster);
   ASSERT_EQ(p->fields.size(), 2u);
   EXPECT_TRUE(p->fields[0].required);
   EXPECT_EQ(p->fields[0].label, "processo");
@@ -151,6 +154,58 @@ sources = ["separator", "manifest"]
     Result<LotProfile> bad = ParseProfile(c.text, "profile.toml");
     ASSERT_FALSE(bad.ok()) << c.text;
     EXPECT_NE(bad.status().message().find(c.want), std::string::npos) << bad.status().ToString();
+  }
+}
+
+// Every [image] key: defaults when absent, each parsed, bad values refused
+// with the line and the reason.
+TEST(ProfileTest, ImageSectionKeys) {
+  const LotProfile defaults;
+  EXPECT_TRUE(defaults.orientation);
+  EXPECT_TRUE(defaults.deskew);
+  EXPECT_TRUE(defaults.blank_detection);
+  EXPECT_TRUE(defaults.border);
+  EXPECT_TRUE(defaults.clean);
+  EXPECT_TRUE(defaults.binarize);
+  EXPECT_DOUBLE_EQ(defaults.blank_threshold, 0.3);
+  Result<LotProfile> empty = ParseProfile("[image]\n", "profile.toml");
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_TRUE(empty->orientation && empty->deskew && empty->blank_detection && empty->border &&
+              empty->clean && empty->binarize);
+  EXPECT_DOUBLE_EQ(empty->blank_threshold, 0.3);
+
+  Result<LotProfile> all = ParseProfile(
+      "[image]\norientation = false\ndeskew = false\nblank_detection = false\nborder = false\n"
+      "clean = false\nbinarize = false\nblank_threshold = 0.45\n",
+      "profile.toml");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_FALSE(all->orientation);
+  EXPECT_FALSE(all->deskew);
+  EXPECT_FALSE(all->blank_detection);
+  EXPECT_FALSE(all->border);
+  EXPECT_FALSE(all->clean);
+  EXPECT_FALSE(all->binarize);
+  EXPECT_DOUBLE_EQ(all->blank_threshold, 0.45);
+
+  struct Case {
+    std::string text;
+    std::string want;
+  };
+  const std::vector<Case> cases = {
+      {"[image]\norientation = 1\n", "line 2: 'orientation' must be true or false"},
+      {"[image]\n\nclean = \"no\"\n", "line 3: 'clean' must be true or false"},
+      {"[image]\nbinarize = \"off\"\n", "line 2: 'binarize' must be true or false"},
+      {"[image]\nblank_threshold = 1.5\n", "line 2: 'blank_threshold' must be between"},
+      {"[image]\nblank_threshold = 0\n", "line 2: 'blank_threshold' must be between"},
+      {"[image]\nblank_threshold = \"low\"\n", "line 2: 'blank_threshold'"},
+      {"[image]\nborders = true\n", "line 2: unknown key 'borders'"},
+      {"image = true\n", "'image'"},
+  };
+  for (const Case& c : cases) {
+    Result<LotProfile> p = ParseProfile(c.text, "profile.toml");
+    ASSERT_FALSE(p.ok()) << c.text;
+    EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument) << c.text;
+    EXPECT_NE(p.status().message().find(c.want), std::string::npos) << p.status().ToString();
   }
 }
 

@@ -71,7 +71,13 @@ Result<StageChain> BuildImageChain(const LotProfile& profile) {
     return Status::OK();
   };
   // Orientation first: deskew and blank detection assume upright text lines.
-  if (profile.orientation) ACERVO_RETURN_IF_ERROR(add(OrientationStage::Create(OrientationOptions{}), true));
+  if (profile.orientation) {
+    // The OCR vote (pages both orientation detectors leave unsure) reads
+    // with the lot's languages.
+    OrientationOptions orientation;
+    orientation.ocr_languages = profile.languages;
+    ACERVO_RETURN_IF_ERROR(add(OrientationStage::Create(orientation), true));
+  }
   // Colour next: a page that is not colour becomes 8-bit gray here, so the
   // full-resolution work after it (rotation, normalisation) costs a third.
   ACERVO_RETURN_IF_ERROR(add(ColorStage::Create(ColorOptions{}), true));
@@ -119,6 +125,7 @@ Result<StageChain> BuildStageChain(const LotProfile& profile, const std::string&
   EncodeOptions enc;
   if (profile.jpeg_quality > 0) enc.jpeg_quality = profile.jpeg_quality;
   enc.lossless = profile.lossless;
+  enc.mixed_raster = profile.mixed_raster;
   ACERVO_RETURN_IF_ERROR(add(ImageEncodeStage::Create(enc), false));
   return chain;
 }

@@ -4,14 +4,20 @@
 #include <tiffio.h>
 
 #include <algorithm>
+#include <csetjmp>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
+
+// After <cstdio> and <cstddef>: jpeglib.h uses FILE and size_t undeclared.
+#include <jpeglib.h>
 
 namespace acervo {
 namespace {
@@ -106,6 +112,83 @@ Status TiffError(const MemTiff& mem, const char* what) {
                           (mem.error.empty() ? "" : ": " + mem.error));
 }
 
+
+// libjpeg reports fatal errors through error_exit, which must not return;
+// it longjmps back to CompressJpeg. Only plain C objects live between the
+// setjmp and the longjmp, so no C++ destructor is skipped.
+struct JpegError {
+  jpeg_error_mgr mgr;
+  jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+[[noreturn]] void JpegErrorExit(j_common_ptr cinfo) {
+  JpegError* err = reinterpret_cast<JpegError*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, err->message);
+  longjmp(err->jump, 1);
+}
+
+void JpegSilence(j_common_ptr, int) {}  // warnings: none matter for encoding
+
+// The output buffer jpeg_mem_dest allocates with malloc.
+struct JpegBuffer {
+  unsigned char* data = nullptr;
+  unsigned long size = 0;  // NOLINT(runtime/int): libjpeg's type
+  ~JpegBuffer() { std::free(data); }
+};
+
+// Baseline JPEG of 8-bit gray (channels 1) or RGB (channels 3) samples:
+//  - libjpeg's standard tables scaled by `quality` (jpeg_set_quality);
+//  - optimised Huffman tables (a second pass over the coefficients; lossless,
+//    5-10% smaller than the standard tables on scans);
+//  - colour as YCbCr with 4:2:0 chroma (2x2 luma blocks per chroma block):
+//    the eye and OCR see luminance detail, and text edges live there; this
+//    is also what Ghostscript and OCRmyPDF store;
+//  - sequential (not progressive) and JFIF, which PDF/A-1 and every reader
+//    accept.
+// False with *error set when libjpeg fails.
+bool CompressJpeg(const uint8_t* samples, int width, int height, int channels, int quality,
+                  JpegBuffer* out, std::string* error) {
+  jpeg_compress_struct cinfo;
+  JpegError err;
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = &JpegErrorExit;
+  err.mgr.emit_message = &JpegSilence;
+  err.message[0] = '\0';
+  if (setjmp(err.jump) != 0) {
+    jpeg_destroy_compress(&cinfo);
+    *error = err.message;
+    return false;
+  }
+  jpeg_create_compress(&cinfo);
+  jpeg_mem_dest(&cinfo, &out->data, &out->size);
+  cinfo.image_width = static_cast<JDIMENSION>(width);
+  cinfo.image_height = static_cast<JDIMENSION>(height);
+  cinfo.input_components = channels;
+  cinfo.in_color_space = channels == 3 ? JCS_RGB : JCS_GRAYSCALE;
+  jpeg_set_defaults(&cinfo);  // YCbCr for RGB input, JFIF header
+  jpeg_set_quality(&cinfo, quality, TRUE);
+  cinfo.optimize_coding = TRUE;
+  cinfo.dct_method = JDCT_ISLOW;  // accurate; FASTEST/IFAST costs quality
+  if (channels == 3) {
+    cinfo.comp_info[0].h_samp_factor = 2;
+    cinfo.comp_info[0].v_samp_factor = 2;
+    for (int c = 1; c < 3; ++c) {
+      cinfo.comp_info[c].h_samp_factor = 1;
+      cinfo.comp_info[c].v_samp_factor = 1;
+    }
+  }
+  jpeg_start_compress(&cinfo, TRUE);
+  const size_t stride = static_cast<size_t>(width) * static_cast<size_t>(channels);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<JSAMPROW>(samples + stride * cinfo.next_scanline);
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  return true;
+}
+
 }  // namespace
 
 Result<cv::Mat> Binarize(const cv::Mat& image) {
@@ -184,17 +267,21 @@ Result<EncodedImage> EncodeJpeg(const cv::Mat& image, int quality) {
   if (quality < 1 || quality > 100) {
     return Status::InvalidArgument("JPEG quality must be 1..100, got " + std::to_string(quality));
   }
-  EncodedImage out;
-  // imencode takes OpenCV's BGR order and writes a standard JPEG (YCbCr,
-  // Adobe-free JFIF), which is what DCTDecode with DeviceRGB expects.
-  const std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY, quality, cv::IMWRITE_JPEG_OPTIMIZE, 1};
-  bool ok = false;
-  try {
-    ok = cv::imencode(".jpg", image, out.bytes, params);
-  } catch (const cv::Exception& e) {
-    return Status::Internal(std::string("JPEG encoding failed: ") + e.what());
+  cv::Mat samples;
+  if (image.channels() == 3) {
+    cv::cvtColor(image, samples, cv::COLOR_BGR2RGB);  // libjpeg's JCS_RGB order
+  } else {
+    samples = image;
   }
-  if (!ok) return Status::Internal("JPEG encoding failed");
+  if (!samples.isContinuous()) samples = samples.clone();
+  JpegBuffer buffer;
+  std::string error;
+  if (!CompressJpeg(samples.data, samples.cols, samples.rows, samples.channels(), quality, &buffer,
+                    &error)) {
+    return Status::Internal("JPEG encoding failed: " + error);
+  }
+  EncodedImage out;
+  out.bytes.assign(buffer.data, buffer.data + buffer.size);
   out.codec = EncodedImage::Codec::kJpeg;
   out.width = image.cols;
   out.height = image.rows;
@@ -254,8 +341,19 @@ Result<EncodedImage> ImageEncodeStage::EncodeContinuousTone(const cv::Mat& image
   // smaller than they JPEG-compress; then lossless is also the smaller
   // choice, so take it. Noisy scans stay JPEG (Flate is 2-5x larger there).
   Result<EncodedImage> flate = EncodeFlate(image);
-  if (flate.ok() && flate->bytes.size() < jpeg->bytes.size()) return flate;
-  return jpeg;
+  EncodedImage best = flate.ok() && flate->bytes.size() < jpeg->bytes.size()
+                          ? std::move(flate).value()
+                          : std::move(jpeg).value();
+  if (options_.mixed_raster) {
+    // Text on plain paper: the text keeps full resolution as a bitonal mask
+    // and paper and ink colours go to small JPEGs, when the rebuilt page is
+    // within the fidelity bounds and smaller than the best single image;
+    // anything else (photos, colour graphics) keeps the single image.
+    ACERVO_ASSIGN_OR_RETURN(std::optional<EncodedImage> mixed,
+                            EncodeMixedRaster(image, MixedRasterOptions{}, best.bytes.size()));
+    if (mixed) return std::move(mixed).value();
+  }
+  return best;
 }
 
 Result<Page> ImageEncodeStage::Run(Page page, const PageContext& ctx) {
@@ -285,6 +383,306 @@ Result<Page> ImageEncodeStage::Run(Page page, const PageContext& ctx) {
   }
   page.encoded = std::move(encoded).value();
   return page;
+}
+
+// ---- Mixed raster content ----
+
+namespace {
+
+// Packed layout, little-endian u32s: "AMRC" magic, version 2, background
+// width, height, components, foreground width, height, then the byte counts
+// of the mask (G4), the background (JPEG) and the foreground (JPEG), then
+// those three byte strings in that order.
+constexpr char kMrcMagic[4] = {'A', 'M', 'R', 'C'};
+constexpr uint32_t kMrcVersion = 2;
+constexpr size_t kMrcHeader = 4 + 9 * 4;
+
+void PutU32(std::vector<uint8_t>* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+uint32_t GetU32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+
+// `image` at 1/scale of its size from the pixels `keep` (!= 0) only: each
+// block is the mean of its kept pixels; blocks with none take the mean of
+// their filled neighbours, ring by ring. For the background, `keep` is the
+// paper (so no dark text halo is smeared into it); for the foreground, the
+// ink (so each stroke's colour is its own, not the paper's).
+cv::Mat MaskedReduce(const cv::Mat& image, const cv::Mat& paper, int scale) {
+  const cv::Size small((image.cols + scale - 1) / scale, (image.rows + scale - 1) / scale);
+  cv::Mat weight_f, values_f;
+  paper.convertTo(weight_f, CV_32F, 1.0 / 255);
+  image.convertTo(values_f, CV_MAKETYPE(CV_32F, image.channels()));
+  std::vector<cv::Mat> planes;
+  cv::split(values_f, planes);
+  for (cv::Mat& plane : planes) plane = plane.mul(weight_f);
+  cv::merge(planes, values_f);
+  cv::Mat sum, weight;
+  cv::resize(values_f, sum, small, 0, 0, cv::INTER_AREA);
+  cv::resize(weight_f, weight, small, 0, 0, cv::INTER_AREA);
+  // Fill holes: a 3x3 box of (sum, weight) spreads known blocks outward by
+  // one block per round; known blocks keep their own value.
+  for (int round = 0; round < 64; ++round) {
+    cv::Mat hole = weight < 1e-4;
+    if (cv::countNonZero(hole) == 0) break;
+    cv::Mat sum_b, weight_b;
+    cv::boxFilter(sum, sum_b, -1, cv::Size(3, 3), cv::Point(-1, -1), false);
+    cv::boxFilter(weight, weight_b, -1, cv::Size(3, 3), cv::Point(-1, -1), false);
+    sum_b.copyTo(sum, hole);
+    weight_b.copyTo(weight, hole);
+  }
+  cv::Mat safe_weight = cv::max(weight, 1e-4);
+  std::vector<cv::Mat> sums;
+  cv::split(sum, sums);
+  for (cv::Mat& plane : sums) plane = plane / safe_weight;
+  cv::Mat mean;
+  cv::merge(sums, mean);
+  cv::Mat out;
+  mean.convertTo(out, CV_MAKETYPE(CV_8U, image.channels()));
+  return out;
+}
+
+cv::Mat DecodeJpegMat(const std::vector<uint8_t>& bytes, int components) {
+  try {
+    return cv::imdecode(bytes, components == 3 ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
+  } catch (const cv::Exception&) {
+    return cv::Mat();
+  }
+}
+
+// The mask's ink pixels (255) from G4 bytes, by way of libtiff.
+Result<cv::Mat> DecodeMask(const EncodedImage& mask) {
+  MemTiff mem;
+  {
+    TiffPtr tif = OpenMem(&mem, "w");
+    if (!tif) return TiffError(mem, "cannot open memory TIFF for the mask");
+    TIFF* t = tif.get();
+    bool ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, static_cast<uint32_t>(mask.width)) &&
+              TIFFSetField(t, TIFFTAG_IMAGELENGTH, static_cast<uint32_t>(mask.height)) &&
+              TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 1) &&
+              TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1) &&
+              TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_CCITTFAX4) &&
+              TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISWHITE) &&
+              TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, static_cast<uint32_t>(mask.height));
+    if (!ok) return TiffError(mem, "cannot set mask TIFF fields");
+    if (TIFFWriteRawStrip(t, 0, const_cast<uint8_t*>(mask.bytes.data()),
+                          static_cast<tmsize_t>(mask.bytes.size())) < 0) {
+      return TiffError(mem, "cannot write mask strip");
+    }
+    if (!TIFFWriteDirectory(t)) return TiffError(mem, "cannot write mask directory");
+  }
+  TiffPtr tif = OpenMem(&mem, "r");
+  if (!tif) return TiffError(mem, "cannot reopen mask TIFF");
+  const size_t row_bytes = (static_cast<size_t>(mask.width) + 7) / 8;
+  std::vector<uint8_t> packed(row_bytes * static_cast<size_t>(mask.height));
+  if (TIFFReadEncodedStrip(tif.get(), 0, packed.data(), static_cast<tmsize_t>(packed.size())) !=
+      static_cast<tmsize_t>(packed.size())) {
+    return TiffError(mem, "mask does not decode to its size");
+  }
+  cv::Mat out(mask.height, mask.width, CV_8UC1);
+  for (int y = 0; y < mask.height; ++y) {
+    const uint8_t* src = packed.data() + row_bytes * static_cast<size_t>(y);
+    uint8_t* dst = out.ptr<uint8_t>(y);
+    for (int x = 0; x < mask.width; ++x) dst[x] = (src[x >> 3] & (0x80u >> (x & 7))) ? 255 : 0;
+  }
+  return out;
+}
+
+}  // namespace
+
+EncodedImage PackMixedRaster(const MixedRasterLayers& layers) {
+  EncodedImage out;
+  out.codec = EncodedImage::Codec::kMixedRaster;
+  out.width = layers.mask.width;
+  out.height = layers.mask.height;
+  out.components = layers.background.components;
+  out.bits_per_component = 8;
+  for (char c : kMrcMagic) out.bytes.push_back(static_cast<uint8_t>(c));
+  for (uint32_t v : {kMrcVersion, static_cast<uint32_t>(layers.background.width),
+                     static_cast<uint32_t>(layers.background.height),
+                     static_cast<uint32_t>(layers.background.components),
+                     static_cast<uint32_t>(layers.foreground.width),
+                     static_cast<uint32_t>(layers.foreground.height),
+                     static_cast<uint32_t>(layers.mask.bytes.size()),
+                     static_cast<uint32_t>(layers.background.bytes.size()),
+                     static_cast<uint32_t>(layers.foreground.bytes.size())}) {
+    PutU32(&out.bytes, v);
+  }
+  for (const EncodedImage* part : {&layers.mask, &layers.background, &layers.foreground}) {
+    out.bytes.insert(out.bytes.end(), part->bytes.begin(), part->bytes.end());
+  }
+  return out;
+}
+
+Result<MixedRasterLayers> UnpackMixedRaster(const EncodedImage& packed) {
+  const std::vector<uint8_t>& b = packed.bytes;
+  if (packed.codec != EncodedImage::Codec::kMixedRaster || b.size() < kMrcHeader ||
+      std::memcmp(b.data(), kMrcMagic, 4) != 0 || GetU32(b.data() + 4) != kMrcVersion) {
+    return Status::Corrupt("not a mixed-raster page image");
+  }
+  uint32_t f[8];
+  for (int i = 0; i < 8; ++i) f[i] = GetU32(b.data() + 8 + 4 * i);
+  const uint32_t bg_w = f[0], bg_h = f[1], comps = f[2], fg_w = f[3], fg_h = f[4];
+  const uint64_t mask_n = f[5], bg_n = f[6], fg_n = f[7];
+  const auto fits = [&](uint32_t w, uint32_t h) {
+    return w > 0 && h > 0 && w <= static_cast<uint32_t>(packed.width) &&
+           h <= static_cast<uint32_t>(packed.height);
+  };
+  if (packed.width <= 0 || packed.height <= 0 || !fits(bg_w, bg_h) || !fits(fg_w, fg_h) ||
+      (comps != 1 && comps != 3) || mask_n == 0 || bg_n == 0 || fg_n == 0 ||
+      kMrcHeader + mask_n + bg_n + fg_n != b.size()) {
+    return Status::Corrupt("mixed-raster page image has an inconsistent header");
+  }
+  MixedRasterLayers l;
+  auto part = [&](size_t from, uint64_t n, EncodedImage::Codec codec, int w, int h, int c,
+                  int bits) {
+    EncodedImage e;
+    e.codec = codec;
+    e.width = w;
+    e.height = h;
+    e.components = c;
+    e.bits_per_component = bits;
+    e.bytes.assign(b.begin() + static_cast<std::ptrdiff_t>(from),
+                   b.begin() + static_cast<std::ptrdiff_t>(from + n));
+    return e;
+  };
+  l.mask = part(kMrcHeader, mask_n, EncodedImage::Codec::kCcittG4, packed.width, packed.height,
+                1, 1);
+  l.background = part(kMrcHeader + mask_n, bg_n, EncodedImage::Codec::kJpeg,
+                      static_cast<int>(bg_w), static_cast<int>(bg_h), static_cast<int>(comps), 8);
+  l.foreground = part(kMrcHeader + mask_n + bg_n, fg_n, EncodedImage::Codec::kJpeg,
+                      static_cast<int>(fg_w), static_cast<int>(fg_h), static_cast<int>(comps), 8);
+  return l;
+}
+
+Result<cv::Mat> RenderMixedRaster(const MixedRasterLayers& layers) {
+  cv::Mat bg = DecodeJpegMat(layers.background.bytes, layers.background.components);
+  cv::Mat fg = DecodeJpegMat(layers.foreground.bytes, layers.foreground.components);
+  if (bg.empty() || bg.cols != layers.background.width || bg.rows != layers.background.height ||
+      fg.empty() || fg.cols != layers.foreground.width || fg.rows != layers.foreground.height) {
+    return Status::Corrupt("mixed-raster background or foreground does not decode");
+  }
+  ACERVO_ASSIGN_OR_RETURN(cv::Mat ink, DecodeMask(layers.mask));
+  // Scale as a reader does: each layer is drawn over the whole page, so its
+  // pixel grid is stretched to the page, not cropped.
+  cv::Mat page, ink_colour;
+  cv::resize(bg, page, ink.size(), 0, 0, cv::INTER_LINEAR);
+  cv::resize(fg, ink_colour, ink.size(), 0, 0, cv::INTER_LINEAR);
+  ink_colour.copyTo(page, ink);
+  return page;
+}
+
+Result<std::optional<EncodedImage>> EncodeMixedRaster(const cv::Mat& image,
+                                                      const MixedRasterOptions& options,
+                                                      size_t not_larger_than) {
+  ACERVO_RETURN_IF_ERROR(CheckImage(image));
+  if (!(options.max_share_over >= 0) || !(options.max_tile_error >= 0) ||
+      !(options.max_any_tile_error >= 0) || !(options.max_mean_error >= 0)) {
+    return Status::InvalidArgument("mixed raster: fidelity bounds must be >= 0");
+  }
+  if (options.background_scale < 1 || options.background_scale > 16 ||
+      options.foreground_scale < 1 || options.foreground_scale > 16 ||
+      options.background_quality < 1 || options.background_quality > 100 ||
+      options.foreground_quality < 1 || options.foreground_quality > 100) {
+    return Status::InvalidArgument("mixed raster: scales must be 1..16 and qualities 1..100");
+  }
+  const cv::Mat gray = ToGray(image);
+  // Ink: darker than Otsu's split of the page. On text on paper the split
+  // falls between paper and ink; on a photo it cuts through the picture and
+  // the fidelity check below turns the page down.
+  cv::Mat ink;
+  cv::threshold(gray, ink, 0, 255, cv::THRESH_BINARY_INV | cv::THRESH_OTSU);
+  const int ink_pixels = cv::countNonZero(ink);
+  if (ink_pixels == 0) return std::optional<EncodedImage>();
+  // Paper: away from ink by a pixel, so anti-aliased stroke edges do not
+  // darken the background around the letters.
+  cv::Mat near_ink;
+  cv::dilate(ink, near_ink, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
+  cv::Mat paper = near_ink == 0;
+  if (cv::countNonZero(paper) == 0) return std::optional<EncodedImage>();
+
+  // Ink colours come from the stroke cores (the ink eroded), which the
+  // scanner saw without paper mixed in; thin strokes have no core and give
+  // their own pixels.
+  cv::Mat core;
+  cv::erode(ink, core, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
+  cv::Mat thin;
+  cv::dilate(core, thin, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
+  core |= ink & ~thin;
+  // Text stands out from its paper; a low-contrast split is a picture or a
+  // shading, not ink.
+  constexpr double kMinContrast = 40;
+  if (cv::mean(gray, paper)[0] - cv::mean(gray, core)[0] < kMinContrast) {
+    return std::optional<EncodedImage>();
+  }
+
+  MixedRasterLayers layers;
+  cv::Mat mask_page;
+  cv::bitwise_not(ink, mask_page);  // 0 = ink, the black of EncodeCcittG4
+  ACERVO_ASSIGN_OR_RETURN(layers.mask, EncodeCcittG4(mask_page));
+  if (layers.mask.bytes.size() >= not_larger_than) return std::optional<EncodedImage>();
+  const cv::Mat background = MaskedReduce(image, paper, options.background_scale);
+  ACERVO_ASSIGN_OR_RETURN(layers.background, EncodeJpeg(background, options.background_quality));
+  const cv::Mat foreground = MaskedReduce(image, core, options.foreground_scale);
+  ACERVO_ASSIGN_OR_RETURN(layers.foreground, EncodeJpeg(foreground, options.foreground_quality));
+  EncodedImage packed = PackMixedRaster(layers);
+  if (packed.bytes.size() >= not_larger_than) return std::optional<EncodedImage>();
+
+  // Fidelity: rebuild the page as a reader will and bound the error per
+  // 32x32 tile (a local failure such as a photo cut into ink and paper) and
+  // over the page.
+  ACERVO_ASSIGN_OR_RETURN(cv::Mat rebuilt, RenderMixedRaster(layers));
+  const MixedRasterError err = MixedRasterFidelity(image, rebuilt, ink, options.max_tile_error);
+  if (err.share_over > options.max_share_over || err.worst_tile > options.max_any_tile_error ||
+      err.mean > options.max_mean_error) {
+    return std::optional<EncodedImage>();
+  }
+  return std::optional<EncodedImage>(std::move(packed));
+}
+
+MixedRasterError MixedRasterFidelity(const cv::Mat& image, const cv::Mat& rebuilt,
+                                     const cv::Mat& ink, double tile_bound) {
+  cv::Mat diff;
+  cv::absdiff(rebuilt, image, diff);
+  if (diff.channels() == 3) {
+    // The mean of the three channel differences: scanner noise is per
+    // channel and their maximum would count it about 1.4 times over; a
+    // colour the layers lose is still tens of levels.
+    cv::Mat sum;
+    cv::transform(diff, sum, cv::Matx13f(1.f / 3, 1.f / 3, 1.f / 3));
+    diff = sum;
+  }
+  // A one-pixel band on each side of every stroke edge is left out: a
+  // bitonal edge cannot hold the scanner's anti-aliasing ramp, on any text
+  // page, and that is the loss a bw page takes too. What is measured is
+  // what the layers could have kept and did not: ink tone and paper.
+  const cv::Mat kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
+  cv::Mat grown, shrunk;
+  cv::dilate(ink, grown, kernel);
+  cv::erode(ink, shrunk, kernel);
+  cv::Mat counted = (grown == 0) | (shrunk != 0);
+  cv::Mat diff_f, counted_f;
+  diff.convertTo(diff_f, CV_32F);
+  counted.convertTo(counted_f, CV_32F, 1.0 / 255);
+  diff_f = diff_f.mul(counted_f);
+  constexpr int kTile = 32;
+  const cv::Size tiles((diff.cols + kTile - 1) / kTile, (diff.rows + kTile - 1) / kTile);
+  cv::Mat tile_sum, tile_count;
+  cv::resize(diff_f, tile_sum, tiles, 0, 0, cv::INTER_AREA);
+  cv::resize(counted_f, tile_count, tiles, 0, 0, cv::INTER_AREA);
+  cv::Mat tile_mean = tile_sum / cv::max(tile_count, 1e-3);
+  // A tile that is nearly all edge band says little; its few pixels count
+  // towards the page mean only.
+  tile_mean.setTo(0, tile_count < 0.25);
+  MixedRasterError err;
+  cv::minMaxLoc(tile_mean, nullptr, &err.worst_tile);
+  err.share_over = cv::countNonZero(tile_mean > tile_bound) / static_cast<double>(tile_mean.total());
+  const double n = cv::sum(counted_f)[0];
+  err.mean = n > 0 ? cv::sum(diff_f)[0] / n : 0;
+  return err;
 }
 
 }  // namespace acervo

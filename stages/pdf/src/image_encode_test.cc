@@ -4,8 +4,13 @@
 #include <podofo/podofo.h>
 #include <tiffio.h>
 
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -80,7 +85,7 @@ TEST(ImageEncodeStageTest, CreateRejectsBadQuality) {
   auto ok = ImageEncodeStage::Create(EncodeOptions{});
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ((*ok)->Name(), "encode");
-  EXPECT_EQ((*ok)->Version(), 2);
+  EXPECT_EQ((*ok)->Version(), 3);
 }
 
 // A scanned-looking gray page: text plus sensor noise, which JPEG compresses
@@ -138,8 +143,12 @@ TEST(ImageEncodeStageTest, CodecByColorClass) {
 
 // A flat digital render deflates smaller than it JPEG-compresses: the stage
 // then keeps the lossless Flate, and never stores more bytes than the JPEG.
+// (Mixed raster content is off here: it would take the text page, smaller
+// still; MixedRasterTest covers it.)
 TEST(ImageEncodeStageTest, FlatPagesKeepTheSmallerLosslessEncoding) {
-  auto stage = ImageEncodeStage::Create(EncodeOptions{});
+  EncodeOptions no_mrc;
+  no_mrc.mixed_raster = false;
+  auto stage = ImageEncodeStage::Create(no_mrc);
   ASSERT_TRUE(stage.ok());
   struct Case { cv::Mat image; ColorClass cls; EncodedImage::Codec want; };
   cv::Mat flat_color(300, 400, CV_8UC3, cv::Scalar(240, 200, 30));
@@ -228,6 +237,206 @@ TEST(EncodeJpegTest, GrayAndColourDecodeBack) {
   cv::Vec3b px = cback.at<cv::Vec3b>(70, 70);
   EXPECT_GT(px[2], 200);  // still red
   EXPECT_LT(px[0], 50);
+}
+
+// The JPEG header's facts: frame type (SOF0 = baseline sequential, which
+// PDF/A-1 readers all decode), per-component sampling factors, and the
+// number of symbols in each AC Huffman table.
+struct JpegFacts {
+  bool baseline = false;
+  std::vector<std::pair<int, int>> sampling;  // (h, v) per component
+  std::vector<int> ac_symbols;
+};
+JpegFacts ReadJpegFacts(const std::vector<uint8_t>& b) {
+  JpegFacts f;
+  size_t i = 2;
+  while (i + 4 <= b.size() && b[i] == 0xFF) {
+    const int marker = b[i + 1];
+    const size_t len = static_cast<size_t>(b[i + 2]) << 8 | b[i + 3];
+    const uint8_t* seg = b.data() + i + 4;
+    if (marker == 0xC0 || marker == 0xC1 || marker == 0xC2) {
+      f.baseline = marker == 0xC0;
+      for (int c = 0; c < seg[5]; ++c) f.sampling.push_back({seg[7 + 3 * c] >> 4, seg[7 + 3 * c] & 15});
+    } else if (marker == 0xC4) {
+      size_t j = 0;
+      while (j + 17 <= len - 2) {
+        const int cls = seg[j] >> 4;
+        int n = 0;
+        for (int k = 1; k <= 16; ++k) n += seg[j + k];
+        if (cls == 1) f.ac_symbols.push_back(n);
+        j += 17 + static_cast<size_t>(n);
+      }
+    } else if (marker == 0xDA) {
+      break;
+    }
+    i += 2 + len;
+  }
+  return f;
+}
+
+// Colour pages: YCbCr with 4:2:0 chroma (luma 2x2, chroma 1x1), baseline,
+// with Huffman tables built for the image (libjpeg's standard AC tables hold
+// all 162 symbols; optimised ones only those used).
+TEST(EncodeJpegTest, ColourIs420BaselineWithOptimisedTables) {
+  cv::Mat color;
+  cv::cvtColor(NoisyScan(640, 480), color, cv::COLOR_GRAY2BGR);
+  cv::circle(color, cv::Point(320, 240), 80, cv::Scalar(30, 30, 200), 8);
+  auto c = EncodeJpeg(color, 75);
+  ASSERT_TRUE(c.ok());
+  JpegFacts f = ReadJpegFacts(c->bytes);
+  EXPECT_TRUE(f.baseline);
+  EXPECT_EQ(f.sampling, (std::vector<std::pair<int, int>>{{2, 2}, {1, 1}, {1, 1}}));
+  ASSERT_FALSE(f.ac_symbols.empty());
+  for (int n : f.ac_symbols) EXPECT_LT(n, 162);
+
+  auto g = EncodeJpeg(NoisyScan(640, 480), 75);
+  ASSERT_TRUE(g.ok());
+  JpegFacts gf = ReadJpegFacts(g->bytes);
+  EXPECT_TRUE(gf.baseline);
+  EXPECT_EQ(gf.sampling, (std::vector<std::pair<int, int>>{{1, 1}}));
+}
+
+// A text page on tinted paper with mild noise, in gray or colour (blue ink,
+// red stamp, cream paper).
+cv::Mat TintedTextPage(bool colour) {
+  cv::Mat text = TextLikeGray(900, 600);
+  cv::Mat ink = text < 128;
+  cv::Mat page;
+  if (colour) {
+    page = cv::Mat(text.size(), CV_8UC3, cv::Scalar(205, 235, 245));
+    page.setTo(cv::Scalar(140, 40, 20), ink);
+    cv::circle(page, cv::Point(700, 400), 90, cv::Scalar(40, 30, 200), 7);
+  } else {
+    page = cv::Mat(text.size(), CV_8UC1, cv::Scalar(225));
+    page.setTo(35, ink);
+  }
+  cv::Mat noise(page.size(), CV_MAKETYPE(CV_16S, page.channels()));
+  cv::randn(noise, 0, 2);
+  cv::Mat noisy;
+  page.convertTo(noisy, CV_MAKETYPE(CV_16S, page.channels()));
+  noisy += noise;
+  noisy.convertTo(page, page.type());
+  return page;
+}
+
+// Text on plain paper becomes mixed raster content: much smaller than the
+// JPEG, with a full-resolution mask, reduced background and foreground, and
+// a rebuilt page within the fidelity bounds (paper, ink and the red stamp
+// keep their colours).
+TEST(MixedRasterTest, TextOnPaperIsSmallAndFaithful) {
+  for (bool colour : {false, true}) {
+    SCOPED_TRACE(colour ? "colour" : "gray");
+    const cv::Mat image = TintedTextPage(colour);
+    auto stage = ImageEncodeStage::Create(EncodeOptions{});
+    ASSERT_TRUE(stage.ok());
+    Page page;
+    page.image = image;
+    page.color_class = colour ? ColorClass::kColor : ColorClass::kGray;
+    Result<Page> out = (*stage)->Run(std::move(page), PageContext{});
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    const EncodedImage& e = out->encoded;
+    ASSERT_EQ(e.codec, EncodedImage::Codec::kMixedRaster);
+    EXPECT_EQ(e.width, 900);
+    EXPECT_EQ(e.height, 600);
+    EXPECT_EQ(e.components, colour ? 3 : 1);
+    auto jpeg = EncodeJpeg(image, EncodeOptions{}.jpeg_quality);
+    ASSERT_TRUE(jpeg.ok());
+    EXPECT_LT(e.bytes.size() * 3, jpeg->bytes.size());
+
+    Result<MixedRasterLayers> layers = UnpackMixedRaster(e);
+    ASSERT_TRUE(layers.ok()) << layers.status().ToString();
+    EXPECT_EQ(layers->mask.width, 900);
+    EXPECT_EQ(layers->background.width, 300);
+    EXPECT_EQ(layers->foreground.width, 113);
+    // The mask is the ink, pixel for pixel at full resolution.
+    cv::Mat mask = DecodeG4(layers->mask);
+    ASSERT_EQ(mask.size(), image.size());
+    cv::Mat gray = image;
+    if (colour) cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);
+    EXPECT_LT(cv::countNonZero((mask == 0) != (gray < 128)), 50);
+
+    Result<cv::Mat> rebuilt = RenderMixedRaster(*layers);
+    ASSERT_TRUE(rebuilt.ok());
+    const MixedRasterOptions bounds;
+    const MixedRasterError err =
+        MixedRasterFidelity(image, *rebuilt, mask == 0, bounds.max_tile_error);
+    EXPECT_LE(err.share_over, bounds.max_share_over);
+    EXPECT_LE(err.worst_tile, bounds.max_any_tile_error);
+    EXPECT_LE(err.mean, bounds.max_mean_error);
+    if (colour) {
+      const cv::Vec3b stamp = rebuilt->at<cv::Vec3b>(400, 790);  // on the ring
+      EXPECT_GT(stamp[2], 150);
+      EXPECT_LT(stamp[0], 90);
+      const cv::Vec3b paper = rebuilt->at<cv::Vec3b>(590, 5);
+      EXPECT_NEAR(paper[0], 205, 8);
+      EXPECT_NEAR(paper[2], 245, 8);
+    }
+
+    // Packing is lossless and the same layers come back.
+    EncodedImage repacked = PackMixedRaster(*layers);
+    EXPECT_TRUE(repacked.bytes == e.bytes);
+  }
+}
+
+// What is not text on paper keeps the single image: a photograph-like page
+// (smooth shading with texture), and any page when mixed_raster is off.
+TEST(MixedRasterTest, PhotosAndSwitchedOffStayJpeg) {
+  cv::Mat photo(600, 900, CV_8UC1);
+  for (int y = 0; y < photo.rows; ++y) {
+    for (int x = 0; x < photo.cols; ++x) {
+      photo.at<uint8_t>(y, x) = cv::saturate_cast<uint8_t>(
+          128 + 90 * std::sin(x / 40.0) * std::cos(y / 55.0) + ((x * 7 + y * 13) % 23));
+    }
+  }
+  auto on = ImageEncodeStage::Create(EncodeOptions{});
+  EncodeOptions off_options;
+  off_options.mixed_raster = false;
+  auto off = ImageEncodeStage::Create(off_options);
+  ASSERT_TRUE(on.ok() && off.ok());
+  struct Case { PageStage* stage; cv::Mat image; };
+  for (const Case& c : {Case{on->get(), photo}, Case{off->get(), TintedTextPage(false)}}) {
+    Page page;
+    page.image = c.image;
+    page.color_class = ColorClass::kGray;
+    Result<Page> out = c.stage->Run(std::move(page), PageContext{});
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ(out->encoded.codec, EncodedImage::Codec::kJpeg);
+  }
+  Result<std::optional<EncodedImage>> direct = EncodeMixedRaster(photo, MixedRasterOptions{}, SIZE_MAX);
+  ASSERT_TRUE(direct.ok());
+  EXPECT_FALSE(direct->has_value());
+}
+
+TEST(MixedRasterTest, BadInputIsRefused) {
+  MixedRasterOptions bad;
+  bad.background_scale = 0;
+  auto r = EncodeMixedRaster(TintedTextPage(false), bad, SIZE_MAX);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+
+  auto good = EncodeMixedRaster(TintedTextPage(true), MixedRasterOptions{}, SIZE_MAX);
+  ASSERT_TRUE(good.ok() && good->has_value());
+  const EncodedImage& e = **good;
+  EncodedImage truncated = e;
+  truncated.bytes.resize(truncated.bytes.size() - 10);
+  EncodedImage wrong_codec = e;
+  wrong_codec.codec = EncodedImage::Codec::kJpeg;
+  EncodedImage bad_magic = e;
+  bad_magic.bytes[0] = 'X';
+  EncodedImage too_small = e;
+  too_small.width = 10;  // background wider than the page
+  for (const EncodedImage& broken : {truncated, wrong_codec, bad_magic, too_small}) {
+    Result<MixedRasterLayers> l = UnpackMixedRaster(broken);
+    ASSERT_FALSE(l.ok());
+    EXPECT_EQ(l.status().code(), StatusCode::kCorrupt);
+  }
+  // A layer whose bytes are not a JPEG fails when rendered.
+  Result<MixedRasterLayers> l = UnpackMixedRaster(e);
+  ASSERT_TRUE(l.ok());
+  l->background.bytes.assign(l->background.bytes.size(), 0x42);
+  Result<cv::Mat> rendered = RenderMixedRaster(*l);
+  ASSERT_FALSE(rendered.ok());
+  EXPECT_EQ(rendered.status().code(), StatusCode::kCorrupt);
 }
 
 TEST(EncodeFlateTest, RawSamplesInRgbOrder) {

@@ -4,17 +4,20 @@
 #include <podofo/podofo.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <ctime>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <random>
 #include <system_error>
 
 #include "acervo/core/files.h"
+#include "acervo/stages/pdf/image_encode.h"
 #include "acervo/stages/pdf/pdf_inspect.h"
 #include "signature.h"
 #include "text_layer.h"
@@ -34,6 +37,7 @@ namespace {
 
 constexpr char kProducer[] = "Acervo 0.1 (PoDoFo 0.9.8)";
 constexpr char kImageName[] = "Im0";
+constexpr char kForegroundName[] = "Im1";  // a mixed-raster page's masked ink
 constexpr char kFontPrefix[] = "F";
 // The custom XMP schema of the Decreto 10.278/2020 Annex II fields
 // (docs/pdf.md). A URN: the schema is ours and needs no web address.
@@ -121,6 +125,53 @@ Result<std::vector<char>> ReadAll(const fs::path& path, const char* what) {
 void SetRawStream(PdfObject* obj, const char* data, size_t size) {
   PoDoFo::PdfMemoryInputStream in(data, static_cast<PoDoFo::pdf_long>(size));
   obj->GetStream()->SetRawData(&in, static_cast<PoDoFo::pdf_long>(size));
+}
+
+// An image XObject holding `im`'s encoded bytes as they are, with the filter
+// of its codec. `stencil`: a 1-bit CCITT image written as an /ImageMask (its
+// 0 samples are the ones that show; no colour space). `mask`: a stencil
+// XObject to use as this image's /Mask. Never called with kMixedRaster or
+// kNone (ValidatePage, AddPage unpack).
+PdfReference AddImageXObject(PoDoFo::PdfVecObjects& objs, const EncodedImage& im,
+                             bool stencil = false, const PdfReference* mask = nullptr) {
+  PdfObject* xobj = objs.CreateObject("XObject");
+  const PdfReference ref = xobj->Reference();
+  PdfDictionary& d = xobj->GetDictionary();
+  d.AddKey(PdfName("Subtype"), PdfName("Image"));
+  d.AddKey(PdfName("Width"), Int(im.width));
+  d.AddKey(PdfName("Height"), Int(im.height));
+  if (stencil) {
+    d.AddKey(PdfName("ImageMask"), PdfObject(true));
+  } else {
+    d.AddKey(PdfName("ColorSpace"), PdfName(im.components == 3 ? "DeviceRGB" : "DeviceGray"));
+  }
+  if (mask != nullptr) d.AddKey(PdfName("Mask"), *mask);
+  d.AddKey(PdfName("BitsPerComponent"), Int(im.bits_per_component));
+  switch (im.codec) {
+    case EncodedImage::Codec::kJpeg:
+      d.AddKey(PdfName("Filter"), PdfName("DCTDecode"));
+      break;
+    case EncodedImage::Codec::kFlate:
+      d.AddKey(PdfName("Filter"), PdfName("FlateDecode"));
+      break;
+    case EncodedImage::Codec::kCcittG4: {
+      d.AddKey(PdfName("Filter"), PdfName("CCITTFaxDecode"));
+      PdfDictionary parms;
+      parms.AddKey(PdfName("K"), Int(-1));
+      parms.AddKey(PdfName("Columns"), Int(im.width));
+      parms.AddKey(PdfName("Rows"), Int(im.height));
+      // The G4 data's black runs are the black pixels; decoded black is
+      // then 0, which DeviceGray shows as black (and a stencil mask paints).
+      parms.AddKey(PdfName("BlackIs1"), PdfObject(false));
+      d.AddKey(PdfName("DecodeParms"), parms);
+      break;
+    }
+    case EncodedImage::Codec::kMixedRaster:
+    case EncodedImage::Codec::kNone:
+      break;
+  }
+  SetRawStream(xobj, reinterpret_cast<const char*>(im.bytes.data()), im.bytes.size());
+  return ref;
 }
 
 // One property of the Decreto 10.278 schema: XMP name, Info key, value and
@@ -686,6 +737,18 @@ Status PdfWriter::AddPage(const PdfPageInput& page) {
   const std::string where = doc_->final_path.string() + " page " + std::to_string(page_no);
   ACERVO_RETURN_IF_ERROR(ValidatePage(page).WithContext(where));
   const EncodedImage& im = *page.image;
+  // A mixed-raster page is two images: the background (drawn as the page
+  // image) and the text mask over it.
+  std::optional<MixedRasterLayers> layers;
+  const EncodedImage* image = &im;
+  if (im.codec == EncodedImage::Codec::kMixedRaster) {
+    Result<MixedRasterLayers> unpacked = UnpackMixedRaster(im);
+    if (!unpacked.ok()) {
+      return Status::InvalidArgument(where + ": " + unpacked.status().message());
+    }
+    layers = std::move(unpacked).value();
+    image = &layers->background;
+  }
 
   pdf_internal::PageGeometry geo;
   geo.width_pt = im.width * 72.0 / page.dpi_x;
@@ -699,43 +762,17 @@ Status PdfWriter::AddPage(const PdfPageInput& page) {
 
     // References are taken at creation: see the streamed-document rules in
     // Begin().
-    PdfObject* xobj = objs.CreateObject("XObject");
-    const PdfReference xobj_ref = xobj->Reference();
-    {
-      PdfDictionary& d = xobj->GetDictionary();
-      d.AddKey(PdfName("Subtype"), PdfName("Image"));
-      d.AddKey(PdfName("Width"), Int(im.width));
-      d.AddKey(PdfName("Height"), Int(im.height));
-      d.AddKey(PdfName("ColorSpace"), PdfName(im.components == 3 ? "DeviceRGB" : "DeviceGray"));
-      d.AddKey(PdfName("BitsPerComponent"), Int(im.bits_per_component));
-      switch (im.codec) {
-        case EncodedImage::Codec::kJpeg:
-          d.AddKey(PdfName("Filter"), PdfName("DCTDecode"));
-          break;
-        case EncodedImage::Codec::kFlate:
-          d.AddKey(PdfName("Filter"), PdfName("FlateDecode"));
-          break;
-        case EncodedImage::Codec::kCcittG4: {
-          d.AddKey(PdfName("Filter"), PdfName("CCITTFaxDecode"));
-          PdfDictionary parms;
-          parms.AddKey(PdfName("K"), Int(-1));
-          parms.AddKey(PdfName("Columns"), Int(im.width));
-          parms.AddKey(PdfName("Rows"), Int(im.height));
-          // The G4 data's black runs are the black pixels; decoded black is
-          // then 0, which DeviceGray shows as black.
-          parms.AddKey(PdfName("BlackIs1"), PdfObject(false));
-          d.AddKey(PdfName("DecodeParms"), parms);
-          break;
-        }
-        case EncodedImage::Codec::kNone:
-          break;  // rejected by ValidatePage
-      }
+    const PdfReference xobj_ref = AddImageXObject(objs, *image);
+    std::optional<PdfReference> fg_ref;
+    if (layers) {
+      const PdfReference mask_ref = AddImageXObject(objs, layers->mask, /*stencil=*/true);
+      fg_ref = AddImageXObject(objs, layers->foreground, /*stencil=*/false, &mask_ref);
     }
-    SetRawStream(xobj, reinterpret_cast<const char*>(im.bytes.data()), im.bytes.size());
 
     std::set<pdf_internal::FontMetrics> used;
     std::string content =
-        pdf_internal::PageContent(geo, kImageName, kFontPrefix, page.words, nullptr, &used);
+        pdf_internal::PageContent(geo, kImageName, kFontPrefix, page.words, nullptr, &used,
+                                  fg_ref ? std::string_view(kForegroundName) : std::string_view());
     PdfObject* contents = objs.CreateObject();
     const PdfReference contents_ref = contents->Reference();
     contents->GetStream()->Set(content.data(), static_cast<PoDoFo::pdf_long>(content.size()));
@@ -746,6 +783,7 @@ Status PdfWriter::AddPage(const PdfPageInput& page) {
     PdfDictionary resources;
     PdfDictionary xobjects;
     xobjects.AddKey(PdfName(kImageName), xobj_ref);
+    if (fg_ref) xobjects.AddKey(PdfName(kForegroundName), *fg_ref);
     resources.AddKey(PdfName("XObject"), xobjects);
     PdfDictionary fonts;
     for (const pdf_internal::FontMetrics& m : used) {

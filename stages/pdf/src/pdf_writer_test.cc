@@ -286,6 +286,111 @@ TEST_F(PdfWriterTest, ImagesEmbeddedAsEncodedAndRenderBack) {
   }
 }
 
+// Mixed raster content: a text page on tinted paper (gray, and colour with
+// blue ink and a red stamp on cream paper) becomes a reduced JPEG background
+// (Im0) and a reduced JPEG foreground (Im1) whose /Mask is a full-resolution
+// G4 stencil (/ImageMask). The PDF renders back to the page and, like every
+// PDF here, passes Preflight (PDF/A-1b) and qpdf --check in TearDown.
+TEST_F(PdfWriterTest, MixedRasterPageIsMaskedForegroundOverBackground) {
+  for (bool colour : {false, true}) {
+    SCOPED_TRACE(colour ? "colour" : "gray");
+    // 144 dpi makes pdftoppm at 144 dpi reproduce the pixel grid exactly.
+    Page page = testing::MakeTextPage(720, 480, 144, kWords, 30);
+    cv::Mat ink = page.image < 128;
+    if (colour) {
+      cv::Mat bgr(page.image.size(), CV_8UC3, cv::Scalar(205, 235, 245));  // cream paper
+      bgr.setTo(cv::Scalar(140, 40, 20), ink);                             // blue ink
+      cv::circle(bgr, cv::Point(600, 380), 60, cv::Scalar(40, 30, 200), 6);  // red stamp
+      page.image = bgr;
+    } else {
+      page.image.setTo(225);
+      page.image.setTo(35, ink);
+    }
+    // Mild scanner noise: a flat render would deflate smaller than either
+    // encoding and the encoder would rightly keep Flate.
+    cv::Mat noise(page.image.size(), CV_MAKETYPE(CV_16S, page.image.channels()));
+    cv::randn(noise, 0, 2);
+    cv::Mat noisy;
+    page.image.convertTo(noisy, CV_MAKETYPE(CV_16S, page.image.channels()));
+    noisy += noise;
+    noisy.convertTo(page.image, page.image.type());
+    page.color_class = colour ? ColorClass::kColor : ColorClass::kGray;
+    page = Encoded(std::move(page));
+    ASSERT_EQ(page.encoded.codec, EncodedImage::Codec::kMixedRaster);
+    auto r = Write(std::string("mixed-") + (colour ? "colour" : "gray") + ".pdf", {page});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+    PoDoFo::PdfMemDocument doc;
+    doc.Load(r->path.c_str());
+    auto resolve = [&](PoDoFo::PdfObject* o) {
+      return o != nullptr && o->IsReference() ? doc.GetObjects().GetObject(o->GetReference()) : o;
+    };
+    PoDoFo::PdfObject* xobjs =
+        resolve(doc.GetPage(0)->GetResources()->GetDictionary().GetKey("XObject"));
+    ASSERT_NE(xobjs, nullptr);
+    PoDoFo::PdfObject* bg = resolve(xobjs->GetDictionary().GetKey("Im0"));
+    PoDoFo::PdfObject* fg = resolve(xobjs->GetDictionary().GetKey("Im1"));
+    ASSERT_NE(bg, nullptr);
+    ASSERT_NE(fg, nullptr);
+    const char* space = colour ? "DeviceRGB" : "DeviceGray";
+    const PoDoFo::PdfDictionary& bd = bg->GetDictionary();
+    EXPECT_EQ(bd.GetKey("Filter")->GetName().GetName(), "DCTDecode");
+    EXPECT_EQ(bd.GetKey("ColorSpace")->GetName().GetName(), space);
+    EXPECT_EQ(bd.GetKey("Width")->GetNumber(), 240);  // a third of the page
+    EXPECT_EQ(bd.GetKey("Height")->GetNumber(), 160);
+    const PoDoFo::PdfDictionary& fd = fg->GetDictionary();
+    EXPECT_EQ(fd.GetKey("Filter")->GetName().GetName(), "DCTDecode");
+    EXPECT_EQ(fd.GetKey("ColorSpace")->GetName().GetName(), space);
+    EXPECT_EQ(fd.GetKey("Width")->GetNumber(), 90);  // an eighth
+    EXPECT_EQ(fd.GetKey("SMask"), nullptr);         // PDF/A-1: no soft mask
+    PoDoFo::PdfObject* mask = resolve(fg->GetDictionary().GetKey("Mask"));
+    ASSERT_NE(mask, nullptr);
+    const PoDoFo::PdfDictionary& md = mask->GetDictionary();
+    EXPECT_TRUE(md.GetKey("ImageMask")->GetBool());
+    EXPECT_EQ(md.GetKey("ColorSpace"), nullptr);
+    EXPECT_EQ(md.GetKey("BitsPerComponent")->GetNumber(), 1);
+    EXPECT_EQ(md.GetKey("Filter")->GetName().GetName(), "CCITTFaxDecode");
+    EXPECT_EQ(md.GetKey("Width")->GetNumber(), 720);  // the text keeps the scan resolution
+    EXPECT_EQ(md.GetKey("Height")->GetNumber(), 480);
+
+    fs::path prefix = dir_ / "render";
+    std::vector<std::string> argv = {"pdftoppm", "-r", "144", "-singlefile"};
+    if (!colour) argv.push_back("-gray");
+    argv.push_back(r->path.string());
+    argv.push_back(prefix.string());
+    ASSERT_EQ(RunTool(argv).exit_code, 0);
+    cv::Mat rendered =
+        cv::imread(prefix.string() + (colour ? ".ppm" : ".pgm"), cv::IMREAD_UNCHANGED);
+    fs::remove(prefix.string() + (colour ? ".ppm" : ".pgm"));
+    ASSERT_EQ(rendered.size(), page.image.size());
+    cv::Mat diff;
+    cv::absdiff(rendered, page.image, diff);
+    diff = diff.reshape(1);
+    // Paper and ink come back in their colours (a mask painted in the wrong
+    // colour, an inverted mask or a missing background would be far off on
+    // most ink or paper pixels); only anti-aliased edges differ much.
+    EXPECT_LT(cv::countNonZero(diff > 60) / static_cast<double>(diff.total()), 0.03);
+    if (colour) {
+      // Paper, blue ink and the red stamp each keep their colour (BGR).
+      const cv::Vec3b paper = rendered.at<cv::Vec3b>(470, 10);
+      EXPECT_NEAR(paper[0], 205, 12);
+      EXPECT_NEAR(paper[2], 245, 12);
+      const cv::Vec3b stamp = rendered.at<cv::Vec3b>(380, 660);
+      EXPECT_GT(stamp[2], 150);
+      EXPECT_LT(stamp[0], 90);
+      int blue = 0;
+      for (int x = 0; x < 720; ++x) {
+        const cv::Vec3b px = rendered.at<cv::Vec3b>(page.words.front().box.y, x);
+        blue += px[0] > 100 && px[2] < 80;
+      }
+      EXPECT_GT(blue, 20);  // the top edge of the first word box, in blue
+    }
+    // The text layer is there as for any page.
+    std::string text = RunTool({"pdftotext", r->path.string(), "-"}).out;
+    EXPECT_NE(text.find(page.words.front().text), std::string::npos);
+  }
+}
+
 TEST_F(PdfWriterTest, MultiPageDocumentKeepsPagesInOrder) {
   std::vector<Page> pages;
   const ColorClass classes[] = {ColorClass::kBw, ColorClass::kGray, ColorClass::kColor,

@@ -99,7 +99,8 @@ std::string FontName(std::string_view prefix, FontMetrics m) {
 
 std::string PageContent(const PageGeometry& page, std::string_view image_name,
                         std::string_view font_prefix, std::span<const Word> words,
-                        int* words_written, std::set<FontMetrics>* fonts) {
+                        int* words_written, std::set<FontMetrics>* fonts,
+                        std::string_view overlay_name) {
   std::string out;
   out.reserve(64 + words.size() * 64);
   // The image fills the page: its unit square scaled to the page size.
@@ -108,6 +109,15 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
   out += " 0 0 cm /";
   out += image_name;
   out += " Do Q\n";
+  if (!overlay_name.empty()) {
+    // The foreground of a mixed-raster page: an image whose /Mask stencil
+    // lets it show only on the ink (no transparency involved).
+    out += "q ";
+    out += FormatNumber(page.width_pt) + " 0 0 " + FormatNumber(page.height_pt);
+    out += " 0 0 cm /";
+    out += overlay_name;
+    out += " Do Q\n";
+  }
 
   const double sx = 72.0 / page.dpi_x;
   const double sy = 72.0 / page.dpi_y;

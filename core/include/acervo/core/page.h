@@ -57,7 +57,10 @@ struct StageRecord {
 
 // Encoded form of the final page image, ready to embed in a PDF.
 struct EncodedImage {
-  enum class Codec { kNone, kJpeg, kCcittG4, kFlate };
+  // kMixedRaster: a G4 text mask over a reduced JPEG background, packed in
+  // `bytes` (stages/pdf image_encode.h, PackMixedRaster); width and height
+  // are the mask's, components those of the background.
+  enum class Codec { kNone, kJpeg, kCcittG4, kFlate, kMixedRaster };
   Codec codec = Codec::kNone;
   std::vector<uint8_t> bytes;
   int width = 0;

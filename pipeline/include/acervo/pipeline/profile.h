@@ -127,6 +127,8 @@ struct LotProfile {
   // [pdf]
   int jpeg_quality = 0;  // 0: the writer's default
   bool lossless = false;
+  bool mixed_raster = true;  // text-on-paper gray/colour pages as G4 text
+                             // mask over a reduced JPEG (docs/pdf.md)
   std::string pdfa = "1b";  // "1b" or "2b"
   bool hocr = false;        // side outputs (docs/pdf.md): hOCR per page,
   bool alto = false;        // ALTO XML per page,

@@ -4,11 +4,15 @@
 // The codec follows Page::color_class:
 //   kBw    -> CCITT Group 4 (1 bit per pixel; the image is binarised with Otsu
 //             unless it is already pure 0/255). Lossless on the bitonal image.
-//   kGray  -> baseline JPEG, 1 component.
-//   kColor -> baseline JPEG, 3 components (RGB as every JPEG is; the BGR Mat
-//             is handed to the encoder, which stores it as YCbCr/RGB).
+//   kGray  -> baseline JPEG, 1 component (libjpeg-turbo, optimised Huffman
+//             tables).
+//   kColor -> baseline JPEG, 3 components: YCbCr with 4:2:0 chroma.
 // For kGray/kColor the page is also deflated and Flate is kept instead of the
 // JPEG when it is smaller (flat digital renders): lossless and smaller.
+// Then, with EncodeOptions::mixed_raster, a page that is text on plain
+// paper becomes kMixedRaster (a full-resolution G4 text mask with reduced
+// JPEGs of the paper and of the ink colours, see EncodeMixedRaster) when
+// that is faithful and smaller than the JPEG or Flate image.
 // With EncodeOptions::lossless, kGray and kColor are stored as zlib (Flate)
 // compressed raw 8-bit samples instead (gray, or RGB in that order); kBw stays
 // G4, which is already lossless.
@@ -22,8 +26,11 @@
 #ifndef ACERVO_STAGES_PDF_IMAGE_ENCODE_H_
 #define ACERVO_STAGES_PDF_IMAGE_ENCODE_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <opencv2/core.hpp>
+#include <optional>
 #include <string_view>
 
 #include "acervo/core/page.h"
@@ -41,6 +48,10 @@ struct EncodeOptions {
   int jpeg_quality = 75;
   // Store gray/colour pages losslessly (Flate) instead of JPEG.
   bool lossless = false;
+  // Store a gray/colour page that is text on plain paper as mixed raster
+  // content (EncodeMixedRaster below) when that passes its fidelity bounds
+  // and is smaller than the JPEG. Ignored with `lossless`.
+  bool mixed_raster = true;
 };
 
 class ImageEncodeStage : public PageStage {
@@ -49,7 +60,7 @@ class ImageEncodeStage : public PageStage {
   static Result<std::unique_ptr<PageStage>> Create(const EncodeOptions& options);
 
   std::string_view Name() const override { return "encode"; }
-  int Version() const override { return 2; }
+  int Version() const override { return 3; }
 
   // Sets page.encoded from page.image and page.color_class. InvalidArgument
   // for an empty image or a pixel type other than CV_8UC1/CV_8UC3; Internal
@@ -80,6 +91,90 @@ Result<EncodedImage> EncodeCcittG4(const cv::Mat& image);
 Result<EncodedImage> EncodeJpeg(const cv::Mat& image, int quality);
 // zlib stream of the raw samples (gray, or RGB order for a BGR Mat).
 Result<EncodedImage> EncodeFlate(const cv::Mat& image);
+
+// ---- Mixed raster content (text on plain paper) ----
+//
+// A gray or colour page that is text on a plain background is stored as
+// three layers, as DjVu and MRC PDF compressors do:
+//   - the mask: which pixels are ink, CCITT G4 at the full scan resolution
+//     (the text keeps its 300 dpi; the legal resolution applies to what is
+//     read);
+//   - the background: the page with the ink removed, a JPEG at 1/3 of the
+//     resolution (paper tint, stains, fold shadows);
+//   - the foreground: the ink's colour, a JPEG at 1/4 of the resolution
+//     (black print, grey print, a red stamp and a blue signature each keep
+//     their colour), shown only through the mask.
+// In the PDF the background is drawn, then the foreground image with the
+// mask as its /Mask (an explicit stencil mask, which PDF/A-1 allows; no
+// soft mask, no transparency).
+
+struct MixedRasterOptions {
+  // Background resolution divisor: 3 puts a 300-dpi page's paper at 100 dpi.
+  int background_scale = 3;
+  // JPEG quality of the background (no text edges left in it).
+  int background_quality = 50;
+  // Foreground (ink colour) resolution divisor and JPEG quality. The ink
+  // colour changes slowly along strokes, so both can be low.
+  int foreground_scale = 8;
+  int foreground_quality = 50;
+  // Fidelity bounds on the page rebuilt from the layers against the image,
+  // as mean absolute errors in grey levels (0..255) over 32x32 tiles
+  // (MixedRasterFidelity). Measured on the corpus (bench/pdf_bench.cc): text
+  // pages, stamped or not, have a handful of tiles above 8 and none above
+  // 16; photos, soft-edged lettering and gradients, cut into ink and paper,
+  // have 2-10% of their tiles above 12 or single tiles above 30, and stay a
+  // plain JPEG.
+  // At most this share of the tiles may exceed `max_tile_error` (where a
+  // stamp crosses the text, the reduced ink colours blend) ...
+  double max_tile_error = 12;
+  double max_share_over = 0.005;
+  // ... no tile may exceed this ...
+  double max_any_tile_error = 24;
+  // ... and the mean over the whole page stays below this.
+  double max_mean_error = 3;
+};
+
+// The three layers; in EncodedImage::Codec::kMixedRaster they travel packed
+// in one byte string (PackMixedRaster) so that the journal and the writer
+// handle a page image as one blob.
+struct MixedRasterLayers {
+  EncodedImage mask;        // kCcittG4, page size; black runs = ink
+  EncodedImage background;  // kJpeg, 1 or 3 components, page size / scale
+  EncodedImage foreground;  // kJpeg, as many components as the background
+};
+
+// The mixed-raster form of `image` (CV_8UC1/CV_8UC3) when the rebuilt page
+// stays within the fidelity bounds, std::nullopt when it does not (the page
+// is not text on plain paper) or when it would not be smaller than
+// `not_larger_than` bytes. InvalidArgument for bad images or options.
+Result<std::optional<EncodedImage>> EncodeMixedRaster(const cv::Mat& image,
+                                                      const MixedRasterOptions& options,
+                                                      size_t not_larger_than);
+
+// Packs the layers into one kMixedRaster EncodedImage (width/height: the
+// mask's, components: the background's) and back. Unpack fails with Corrupt
+// on truncated or inconsistent data.
+EncodedImage PackMixedRaster(const MixedRasterLayers& layers);
+Result<MixedRasterLayers> UnpackMixedRaster(const EncodedImage& packed);
+
+// How far `rebuilt` (RenderMixedRaster) is from `image`, in grey levels
+// (the mean of the three channel differences for colour), leaving out a
+// one-pixel band each side of the ink edges (`ink`: 255 = ink), which no
+// bitonal mask can hold: the worst mean over 32x32 tiles, the share of
+// tiles whose mean exceeds `tile_bound`, and the mean over the page.
+struct MixedRasterError {
+  double worst_tile = 0;
+  double share_over = 0;
+  double mean = 0;
+};
+MixedRasterError MixedRasterFidelity(const cv::Mat& image, const cv::Mat& rebuilt,
+                                     const cv::Mat& ink, double tile_bound);
+
+// The page as a reader sees it: background and foreground scaled up to the
+// mask's size (bilinear), the foreground showing where the mask is black.
+// BGR or gray like the background. Corrupt when a layer does not decode. For
+// tests and the fidelity check.
+Result<cv::Mat> RenderMixedRaster(const MixedRasterLayers& layers);
 
 }  // namespace acervo
 
