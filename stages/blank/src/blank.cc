@@ -9,38 +9,10 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "acervo/stages/imageops/imageops.h"
+
 namespace acervo {
 namespace {
-
-// `image` reduced by `scale` (< 1) with area averaging, to the size
-// cv::resize(image, out, cv::Size(), scale, scale, cv::INTER_AREA) gives.
-// When that size is reached by halvings (a power-of-two scale), they are
-// used: OpenCV's 2x INTER_AREA path is ~10x faster than its general one.
-// Other scales take the general path in one step (halving first and then
-// finishing with the general path would cost more than one general step).
-cv::Mat ReduceArea(const cv::Mat& image, double scale) {
-  const cv::Size target(std::max(1, cvRound(image.cols * scale)),
-                        std::max(1, cvRound(image.rows * scale)));
-  cv::Size s = image.size();
-  int halvings = 0;
-  while (s.width / 2 >= target.width && s.height / 2 >= target.height) {
-    s = cv::Size(s.width / 2, s.height / 2);
-    ++halvings;
-  }
-  cv::Mat small = image;
-  if (s != target) {
-    // Scale factors given (not the size) so the mapping is exactly the one
-    // cv::resize(..., cv::Size(), scale, scale, ...) has always used.
-    cv::resize(image, small, cv::Size(), scale, scale, cv::INTER_AREA);
-    return small;
-  }
-  for (int i = 0; i < halvings; ++i) {
-    cv::Mat half;
-    cv::resize(small, half, cv::Size(small.cols / 2, small.rows / 2), 0, 0, cv::INTER_AREA);
-    small = half;
-  }
-  return small;
-}
 
 // Local paper brightness: a max filter over ~1 cm removes text and other
 // marks smaller than that, the blur smooths the blocks, and working at 1/8
@@ -58,70 +30,6 @@ cv::Mat PaperBackground(const cv::Mat& gray) {
   cv::blur(small, small, cv::Size(5, 5));
   cv::resize(small, bg, gray.size(), 0, 0, cv::INTER_LINEAR);
   return bg;
-}
-
-// cv::connectedComponentsWithStats(binary, labels, stats, centroids, 8,
-// CV_32S) for the components (rows 1..n-1; row 0, the background, only gets
-// its area and the whole image as box), at about half the cost: OpenCV
-// updates the statistics of the background at every paper pixel, which
-// costs more than the labelling. Here a second pass visits only the ink,
-// skipping paper eight pixels at a time.
-int ComponentsWithStats(const cv::Mat& binary, cv::Mat& labels, cv::Mat& stats,
-                        cv::Mat& centroids) {
-  const int n = cv::connectedComponents(binary, labels, 8, CV_32S);
-  std::vector<int> x0(n, binary.cols), y0(n, binary.rows), x1(n, -1), y1(n, -1), area(n, 0);
-  std::vector<int64_t> sum_x(n, 0), sum_y(n, 0);
-  for (int y = 0; y < binary.rows; ++y) {
-    const uint8_t* b = binary.ptr<uint8_t>(y);
-    const int* l = labels.ptr<int>(y);
-    int x = 0;
-    while (x < binary.cols) {
-      if (x + 8 <= binary.cols) {
-        uint64_t word;
-        std::memcpy(&word, b + x, 8);
-        if (word == 0) {
-          x += 8;
-          continue;
-        }
-      }
-      const int k = l[x];
-      if (k != 0) {
-        x0[k] = std::min(x0[k], x);
-        x1[k] = std::max(x1[k], x);
-        y0[k] = std::min(y0[k], y);
-        y1[k] = y;
-        ++area[k];
-        sum_x[k] += x;
-        sum_y[k] += y;
-      }
-      ++x;
-    }
-  }
-  stats.create(n, cv::CC_STAT_MAX, CV_32S);
-  centroids.create(n, 2, CV_64F);
-  int ink = 0;
-  for (int k = 1; k < n; ++k) {
-    int* s = stats.ptr<int>(k);
-    s[cv::CC_STAT_LEFT] = x0[k];
-    s[cv::CC_STAT_TOP] = y0[k];
-    s[cv::CC_STAT_WIDTH] = x1[k] - x0[k] + 1;
-    s[cv::CC_STAT_HEIGHT] = y1[k] - y0[k] + 1;
-    s[cv::CC_STAT_AREA] = area[k];
-    centroids.at<double>(k, 0) = static_cast<double>(sum_x[k]) / std::max(1, area[k]);
-    centroids.at<double>(k, 1) = static_cast<double>(sum_y[k]) / std::max(1, area[k]);
-    ink += area[k];
-  }
-  if (n > 0) {
-    int* s = stats.ptr<int>(0);
-    s[cv::CC_STAT_LEFT] = 0;
-    s[cv::CC_STAT_TOP] = 0;
-    s[cv::CC_STAT_WIDTH] = binary.cols;
-    s[cv::CC_STAT_HEIGHT] = binary.rows;
-    s[cv::CC_STAT_AREA] = static_cast<int>(binary.total()) - ink;
-    centroids.at<double>(0, 0) = 0.5 * (binary.cols - 1);
-    centroids.at<double>(0, 1) = 0.5 * (binary.rows - 1);
-  }
-  return n;
 }
 
 }  // namespace
@@ -155,7 +63,7 @@ Result<BlankScore> ScoreBlank(const cv::Mat& image, const BlankOptions& options,
 
   const double scale = std::min(1.0, options.work_dpi / dpi);
   cv::Mat small = image;
-  if (scale < 0.999) small = ReduceArea(image, scale);
+  if (scale < 0.999) small = ReduceByArea(image, scale);
   cv::Mat gray = small;
   if (small.channels() != 1) {
     cv::cvtColor(small, gray,
@@ -176,7 +84,7 @@ Result<BlankScore> ScoreBlank(const cv::Mat& image, const BlankOptions& options,
   cv::Mat roi = ink(area);
 
   cv::Mat labels, stats, centroids;
-  const int n = ComponentsWithStats(roi, labels, stats, centroids);
+  const int n = LabelComponentsWithStats(roi, labels, stats, centroids);
   const double page_w_mm = ink.cols / px_per_mm, page_h_mm = ink.rows / px_per_mm;
   double evidence = 0;
   double ink_px = 0;

@@ -9,6 +9,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "acervo/stages/imageops/imageops.h"
+
 namespace acervo {
 namespace {
 
@@ -32,70 +34,6 @@ cv::Mat PaperBackgroundSmall(const cv::Mat& image) {
   cv::dilate(small, small, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(7, 7)));
   cv::blur(small, small, cv::Size(5, 5));
   return cv::max(small, cv::Scalar::all(1));
-}
-
-// cv::connectedComponentsWithStats(binary, labels, stats, centroids, 8,
-// CV_32S) for the components (rows 1..n-1; row 0, the background, only gets
-// its area and the whole image as box), at about half the cost: OpenCV
-// updates the statistics of the background at every paper pixel, which
-// costs more than the labelling. Here a second pass visits only the ink,
-// skipping paper eight pixels at a time.
-int ComponentsWithStats(const cv::Mat& binary, cv::Mat& labels, cv::Mat& stats,
-                        cv::Mat& centroids) {
-  const int n = cv::connectedComponents(binary, labels, 8, CV_32S);
-  std::vector<int> x0(n, binary.cols), y0(n, binary.rows), x1(n, -1), y1(n, -1), area(n, 0);
-  std::vector<int64_t> sum_x(n, 0), sum_y(n, 0);
-  for (int y = 0; y < binary.rows; ++y) {
-    const uint8_t* b = binary.ptr<uint8_t>(y);
-    const int* l = labels.ptr<int>(y);
-    int x = 0;
-    while (x < binary.cols) {
-      if (x + 8 <= binary.cols) {
-        uint64_t word;
-        std::memcpy(&word, b + x, 8);
-        if (word == 0) {
-          x += 8;
-          continue;
-        }
-      }
-      const int k = l[x];
-      if (k != 0) {
-        x0[k] = std::min(x0[k], x);
-        x1[k] = std::max(x1[k], x);
-        y0[k] = std::min(y0[k], y);
-        y1[k] = y;
-        ++area[k];
-        sum_x[k] += x;
-        sum_y[k] += y;
-      }
-      ++x;
-    }
-  }
-  stats.create(n, cv::CC_STAT_MAX, CV_32S);
-  centroids.create(n, 2, CV_64F);
-  int ink = 0;
-  for (int k = 1; k < n; ++k) {
-    int* s = stats.ptr<int>(k);
-    s[cv::CC_STAT_LEFT] = x0[k];
-    s[cv::CC_STAT_TOP] = y0[k];
-    s[cv::CC_STAT_WIDTH] = x1[k] - x0[k] + 1;
-    s[cv::CC_STAT_HEIGHT] = y1[k] - y0[k] + 1;
-    s[cv::CC_STAT_AREA] = area[k];
-    centroids.at<double>(k, 0) = static_cast<double>(sum_x[k]) / std::max(1, area[k]);
-    centroids.at<double>(k, 1) = static_cast<double>(sum_y[k]) / std::max(1, area[k]);
-    ink += area[k];
-  }
-  if (n > 0) {
-    int* s = stats.ptr<int>(0);
-    s[cv::CC_STAT_LEFT] = 0;
-    s[cv::CC_STAT_TOP] = 0;
-    s[cv::CC_STAT_WIDTH] = binary.cols;
-    s[cv::CC_STAT_HEIGHT] = binary.rows;
-    s[cv::CC_STAT_AREA] = static_cast<int>(binary.total()) - ink;
-    centroids.at<double>(0, 0) = 0.5 * (binary.cols - 1);
-    centroids.at<double>(0, 1) = 0.5 * (binary.rows - 1);
-  }
-  return n;
 }
 
 }  // namespace
@@ -156,7 +94,7 @@ Result<std::vector<cv::Rect>> FindSpecks(const cv::Mat& image, const CleanOption
   cv::Mat ink = gray < limit;
 
   cv::Mat labels, stats, centroids;
-  const int n = ComponentsWithStats(ink, labels, stats, centroids);
+  const int n = LabelComponentsWithStats(ink, labels, stats, centroids);
   const int max_side = std::max(1, static_cast<int>(std::lround(options.max_speck_mm * px_per_mm)));
   // Everything that is not speck-sized is text (or a picture): the specks
   // near it are kept. The test runs at 1/4 of full scale, where a dilation by the

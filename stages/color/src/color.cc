@@ -8,6 +8,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "acervo/stages/imageops/imageops.h"
+
 namespace acervo {
 namespace {
 
@@ -82,27 +84,7 @@ cv::Mat ReduceArea(const cv::Mat& image, double scale) {
   if (std::abs(inv - n) < 1e-6 && n >= 3 && n <= 16 && (n & (n - 1)) != 0) {
     return ReduceByInteger(image, n);
   }
-  const cv::Size target(std::max(1, cvRound(image.cols * scale)),
-                        std::max(1, cvRound(image.rows * scale)));
-  cv::Size s = image.size();
-  int halvings = 0;
-  while (s.width / 2 >= target.width && s.height / 2 >= target.height) {
-    s = cv::Size(s.width / 2, s.height / 2);
-    ++halvings;
-  }
-  cv::Mat small = image;
-  if (s != target) {
-    // Scale factors given (not the size) so the mapping is exactly the one
-    // cv::resize(..., cv::Size(), scale, scale, ...) has always used.
-    cv::resize(image, small, cv::Size(), scale, scale, cv::INTER_AREA);
-    return small;
-  }
-  for (int i = 0; i < halvings; ++i) {
-    cv::Mat half;
-    cv::resize(small, half, cv::Size(small.cols / 2, small.rows / 2), 0, 0, cv::INTER_AREA);
-    small = half;
-  }
-  return small;
+  return ReduceByArea(image, scale);
 }
 
 // Divides one 8-bit channel by its local paper brightness (a max filter over

@@ -9,6 +9,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "acervo/stages/imageops/imageops.h"
+
 namespace acervo {
 namespace {
 
@@ -35,36 +37,6 @@ cv::Mat ToGray(const cv::Mat& image) {
   cv::cvtColor(image, gray, image.channels() == 4 ? cv::COLOR_BGRA2GRAY
                                                   : cv::COLOR_BGR2GRAY);
   return gray;
-}
-
-// `image` reduced by `scale` (< 1) with area averaging, to the size
-// cv::resize(image, out, cv::Size(), scale, scale, cv::INTER_AREA) gives.
-// When that size is reached by halvings (a power-of-two scale), they are
-// used: OpenCV's 2x INTER_AREA path is ~10x faster than its general one.
-// Other scales take the general path in one step (halving first and then
-// finishing with the general path would cost more than one general step).
-cv::Mat ReduceArea(const cv::Mat& image, double scale) {
-  const cv::Size target(std::max(1, cvRound(image.cols * scale)),
-                        std::max(1, cvRound(image.rows * scale)));
-  cv::Size s = image.size();
-  int halvings = 0;
-  while (s.width / 2 >= target.width && s.height / 2 >= target.height) {
-    s = cv::Size(s.width / 2, s.height / 2);
-    ++halvings;
-  }
-  cv::Mat small = image;
-  if (s != target) {
-    // Scale factors given (not the size) so the mapping is exactly the one
-    // cv::resize(..., cv::Size(), scale, scale, ...) has always used.
-    cv::resize(image, small, cv::Size(), scale, scale, cv::INTER_AREA);
-    return small;
-  }
-  for (int i = 0; i < halvings; ++i) {
-    cv::Mat half;
-    cv::resize(small, half, cv::Size(small.cols / 2, small.rows / 2), 0, 0, cv::INTER_AREA);
-    small = half;
-  }
-  return small;
 }
 
 // Size, in reduced pixels, of the cells in which ink density is measured to
@@ -399,7 +371,7 @@ Result<SkewEstimate> DetectSkew(const cv::Mat& image, const DeskewOptions& optio
   const double scale = std::min(1.0, options.work_dpi / dpi);
   cv::Mat small;
   if (scale < 0.999) {
-    small = ReduceArea(image, scale);
+    small = ReduceByArea(image, scale);
   } else {
     small = image;
   }

@@ -1,0 +1,29 @@
+// Image operations shared by the stages, each a faster stand-in with the
+// same result as the OpenCV call it names (measured single-threaded on
+// 300-dpi A4 pages, OpenCV 4.6; figures in docs/benchmarks.md, issue 3).
+//
+// Thread-safety: reentrant free functions.
+#ifndef ACERVO_STAGES_IMAGEOPS_IMAGEOPS_H_
+#define ACERVO_STAGES_IMAGEOPS_IMAGEOPS_H_
+
+#include <opencv2/core.hpp>
+
+namespace acervo {
+
+// `image` reduced by `scale` (0 < scale < 1) with area averaging, the size
+// and pixels of cv::resize(image, out, cv::Size(), scale, scale,
+// cv::INTER_AREA). When that size is reached by halvings (a power-of-two
+// scale) they are used: OpenCV's 2x INTER_AREA path is ~10x faster than its
+// general one. Other scales take the general path in one step.
+cv::Mat ReduceByArea(const cv::Mat& image, double scale);
+
+// cv::connectedComponentsWithStats(binary, labels, stats, centroids, 8,
+// CV_32S) for the components (rows 1..n-1; row 0, the background, only gets
+// its area and the whole image as box), at about half the cost. `binary` is
+// CV_8UC1, ink non-zero. Returns the number of labels, background included.
+int LabelComponentsWithStats(const cv::Mat& binary, cv::Mat& labels, cv::Mat& stats,
+                             cv::Mat& centroids);
+
+}  // namespace acervo
+
+#endif  // ACERVO_STAGES_IMAGEOPS_IMAGEOPS_H_

@@ -1,0 +1,97 @@
+#include "acervo/stages/imageops/imageops.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include <opencv2/imgproc.hpp>
+
+namespace acervo {
+
+cv::Mat ReduceByArea(const cv::Mat& image, double scale) {
+  const cv::Size target(std::max(1, cvRound(image.cols * scale)),
+                        std::max(1, cvRound(image.rows * scale)));
+  cv::Size s = image.size();
+  int halvings = 0;
+  while (s.width / 2 >= target.width && s.height / 2 >= target.height) {
+    s = cv::Size(s.width / 2, s.height / 2);
+    ++halvings;
+  }
+  cv::Mat small = image;
+  if (s != target) {
+    // Scale factors given (not the size) so the mapping is exactly the one
+    // cv::resize(..., cv::Size(), scale, scale, ...) has always used.
+    cv::resize(image, small, cv::Size(), scale, scale, cv::INTER_AREA);
+    return small;
+  }
+  for (int i = 0; i < halvings; ++i) {
+    cv::Mat half;
+    cv::resize(small, half, cv::Size(small.cols / 2, small.rows / 2), 0, 0, cv::INTER_AREA);
+    small = half;
+  }
+  return small;
+}
+
+// OpenCV updates the statistics of the background at every paper pixel,
+// which costs more than the labelling itself; here a second pass visits only
+// the ink, skipping paper eight pixels at a time.
+int LabelComponentsWithStats(const cv::Mat& binary, cv::Mat& labels, cv::Mat& stats,
+                             cv::Mat& centroids) {
+  const int n = cv::connectedComponents(binary, labels, 8, CV_32S);
+  std::vector<int> x0(n, binary.cols), y0(n, binary.rows), x1(n, -1), y1(n, -1), area(n, 0);
+  std::vector<int64_t> sum_x(n, 0), sum_y(n, 0);
+  for (int y = 0; y < binary.rows; ++y) {
+    const uint8_t* b = binary.ptr<uint8_t>(y);
+    const int* l = labels.ptr<int>(y);
+    int x = 0;
+    while (x < binary.cols) {
+      if (x + 8 <= binary.cols) {
+        uint64_t word;
+        std::memcpy(&word, b + x, 8);
+        if (word == 0) {
+          x += 8;
+          continue;
+        }
+      }
+      const int k = l[x];
+      if (k != 0) {
+        x0[k] = std::min(x0[k], x);
+        x1[k] = std::max(x1[k], x);
+        y0[k] = std::min(y0[k], y);
+        y1[k] = y;
+        ++area[k];
+        sum_x[k] += x;
+        sum_y[k] += y;
+      }
+      ++x;
+    }
+  }
+  stats.create(n, cv::CC_STAT_MAX, CV_32S);
+  centroids.create(n, 2, CV_64F);
+  int ink = 0;
+  for (int k = 1; k < n; ++k) {
+    int* s = stats.ptr<int>(k);
+    s[cv::CC_STAT_LEFT] = x0[k];
+    s[cv::CC_STAT_TOP] = y0[k];
+    s[cv::CC_STAT_WIDTH] = x1[k] - x0[k] + 1;
+    s[cv::CC_STAT_HEIGHT] = y1[k] - y0[k] + 1;
+    s[cv::CC_STAT_AREA] = area[k];
+    centroids.at<double>(k, 0) = static_cast<double>(sum_x[k]) / std::max(1, area[k]);
+    centroids.at<double>(k, 1) = static_cast<double>(sum_y[k]) / std::max(1, area[k]);
+    ink += area[k];
+  }
+  if (n > 0) {
+    int* s = stats.ptr<int>(0);
+    s[cv::CC_STAT_LEFT] = 0;
+    s[cv::CC_STAT_TOP] = 0;
+    s[cv::CC_STAT_WIDTH] = binary.cols;
+    s[cv::CC_STAT_HEIGHT] = binary.rows;
+    s[cv::CC_STAT_AREA] = static_cast<int>(binary.total()) - ink;
+    centroids.at<double>(0, 0) = 0.5 * (binary.cols - 1);
+    centroids.at<double>(0, 1) = 0.5 * (binary.rows - 1);
+  }
+  return n;
+}
+
+}  // namespace acervo
