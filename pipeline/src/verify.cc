@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "acervo/core/files.h"
-#include "acervo/indexer/sqlite_store.h"
+#include "acervo/indexer/open_store.h"
 #include "acervo/pipeline/lot.h"
 #include "acervo/stages/pdf/pdf_inspect.h"
 
@@ -30,12 +30,10 @@ std::string VerifyReport::ToJson() const {
 
 Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
   const fs::path out = fs::absolute(options.out_dir).lexically_normal();
-  const fs::path db = options.store_path.empty() ? out / "acervo.db" : options.store_path;
+  const std::string db = options.store_path.empty() ? (out / "acervo.db").string() : options.store_path.string();
   std::error_code ec;
-  if (!fs::exists(db, ec)) return Status::NotFound("no store at " + db.string());
-  SqliteOptions so;
-  so.create_if_missing = false;
-  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(db, so));
+  if (!IsPostgresSpec(db) && !fs::exists(db, ec)) return Status::NotFound("no store at " + db);
+  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(db, /*create_if_missing=*/false));
   ACERVO_ASSIGN_OR_RETURN(std::vector<LotRecord> lots, store->ListLots());
   std::vector<std::string> lot_ids;
   for (const LotRecord& l : lots) lot_ids.push_back(l.id);
@@ -147,7 +145,7 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
   for (const fs::directory_entry& e : fs::directory_iterator(out, ec)) {
     if (e.is_directory() && fs::exists(e.path() / "report.json") &&
         !known_dirs.count(e.path().filename().string())) {
-      mismatch(e.path().string(), "lot folder has no lot in the store " + db.string());
+      mismatch(e.path().string(), "lot folder has no lot in the store " + (IsPostgresSpec(db) ? std::string("(PostgreSQL)") : db));
     }
   }
   return rep;

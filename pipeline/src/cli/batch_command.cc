@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "acervo/indexer/sqlite_store.h"
+#include "acervo/indexer/open_store.h"
 #include "acervo/pipeline/batch.h"
 #include "cli/commands.h"
 
@@ -26,7 +26,7 @@ Command AddBatchCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("QUEUE_DIR", a->batch.queue_dir, "Queue folder: every subfolder is a lot")
       ->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--out", a->batch.out_dir, "Output folder (one subfolder per lot)")->required();
-  cmd->add_option("--store", a->store, "SQLite store (default: OUT_DIR/acervo.db)");
+  cmd->add_option("--store", a->store, "Store: a SQLite file, or a PostgreSQL connection string (postgresql://... or \"host=... dbname=...\") (default: OUT_DIR/acervo.db)");
   cmd->add_option("--jobs,-j", a->batch.jobs, "Worker threads (default: number of cores)")->check(CLI::Range(1, 256));
   cmd->add_option("--report", a->report, "Report folder for report.html and report.json (default: OUT_DIR/report)");
   cmd->add_option("--lang", a->batch.languages, "Tesseract languages for every lot (default: each profile's)");
@@ -38,7 +38,7 @@ Command AddBatchCommand(CLI::App& root, const Context& ctx) {
             fs::path store_path = a->store.empty() ? a->batch.out_dir / "acervo.db" : fs::path(a->store);
             std::error_code ec;
             fs::create_directories(a->batch.out_dir, ec);
-            Result<std::unique_ptr<Store>> store = OpenSqliteStore(store_path, {});
+            Result<std::unique_ptr<Store>> store = OpenStore(store_path);
             if (!store.ok()) {
               std::fprintf(stderr, "acervo batch: cannot open store %s: %s\n", store_path.c_str(),
                            store.status().ToString().c_str());

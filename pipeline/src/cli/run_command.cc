@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "acervo/indexer/sqlite_store.h"
+#include "acervo/indexer/open_store.h"
 #include "acervo/pipeline/lot_runner.h"
 #include "cli/commands.h"
 
@@ -46,7 +46,7 @@ Command AddRunCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("LOT_DIR", a->run.lot_dir, "Lot folder (page images, optional manifest.csv and profile.toml)")
       ->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--out", a->run.out_dir, "Output folder (PDFs, masters, report)")->required();
-  cmd->add_option("--store", a->store, "SQLite store (default: OUT_DIR/acervo.db)");
+  cmd->add_option("--store", a->store, "Store: a SQLite file, or a PostgreSQL connection string (postgresql://... or \"host=... dbname=...\") (default: OUT_DIR/acervo.db)");
   cmd->add_option("--jobs,-j", a->run.jobs, "Worker threads (default: number of cores)")->check(CLI::Range(1, 256));
   cmd->add_option("--lang", a->run.languages, "Tesseract languages, e.g. por+eng (default: profile's)");
   cmd->add_option("--lot-id", a->run.lot_id, "Lot id (default: profile's, else the folder name)");
@@ -60,7 +60,7 @@ Command AddRunCommand(CLI::App& root, const Context& ctx) {
             a->run.progress = !a->quiet;
             a->run.cancel = ctx.cancel;
             fs::path store_path = a->store.empty() ? a->run.out_dir / "acervo.db" : fs::path(a->store);
-            Result<std::unique_ptr<Store>> store = OpenSqliteStore(store_path, {});
+            Result<std::unique_ptr<Store>> store = OpenStore(store_path);
             if (!store.ok()) {
               std::fprintf(stderr, "acervo run: cannot open store %s: %s\n", store_path.c_str(),
                            store.status().ToString().c_str());

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "acervo/indexer/sqlite_store.h"
+#include "acervo/indexer/open_store.h"
 #include "cli/commands.h"
 
 namespace acervo::cli {
@@ -21,7 +21,7 @@ Command AddSearchCommand(CLI::App& root, const Context&) {
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = root.add_subcommand("search", "Search the document store");
-  cmd->add_option("--store", a->store, "SQLite store")->required();
+  cmd->add_option("--store", a->store, "Store: a SQLite file, or a PostgreSQL connection string (postgresql://... or \"host=... dbname=...\")")->required();
   cmd->add_option("--field", a->fields, "Filter NAME=VALUE (repeatable; case and accents ignored)");
   cmd->add_option("--lot", a->request.lot, "Only this lot");
   cmd->add_option("--limit", a->request.limit, "Maximum hits")->check(CLI::Range(1, 10000));
@@ -37,9 +37,7 @@ Command AddSearchCommand(CLI::App& root, const Context&) {
               a->request.fields.emplace_back(f.substr(0, eq), f.substr(eq + 1));
             }
             for (size_t i = 0; i < a->words.size(); ++i) a->request.query += (i ? " " : "") + a->words[i];
-            SqliteOptions opts;
-            opts.create_if_missing = false;
-            Result<std::unique_ptr<Store>> store = OpenSqliteStore(a->store, opts);
+            Result<std::unique_ptr<Store>> store = OpenStore(a->store, /*create_if_missing=*/false);
             if (!store.ok()) {
               std::fprintf(stderr, "acervo search: %s\n", store.status().ToString().c_str());
               return kExitCannotRun;

@@ -20,7 +20,7 @@ Command AddVerifyCommand(CLI::App& root, const Context& /*ctx*/) {
   cmd->add_option("OUT_DIR", a->options.out_dir, "Output folder of acervo run (--out)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--store", a->store, "SQLite store (default: OUT_DIR/acervo.db)");
+  cmd->add_option("--store", a->store, "Store: a SQLite file, or a PostgreSQL connection string (postgresql://... or \"host=... dbname=...\") (default: OUT_DIR/acervo.db)");
   cmd->add_flag("--json", a->json, "Print the report as JSON on stdout");
   return {cmd, [a]() -> int {
             a->options.store_path = a->store;

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "acervo/core/files.h"
-#include "acervo/indexer/sqlite_store.h"
+#include "acervo/indexer/open_store.h"
 #include "acervo/pipeline/lot_runner.h"
 #include "acervo/pipeline/profile.h"
 #include "acervo/scanner/hot_folder.h"
@@ -59,7 +59,7 @@ Command AddWatchCommand(CLI::App& root, const Context& ctx) {
   CLI::App* cmd = root.add_subcommand("watch", "Process page files and lot folders dropped into a hot folder");
   cmd->add_option("DIR", a->dir, "The hot folder")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--out", a->out, "Output folder (as for `acervo run`)")->required();
-  cmd->add_option("--store", a->store, "SQLite store (default: OUT_DIR/acervo.db)");
+  cmd->add_option("--store", a->store, "Store: a SQLite file, or a PostgreSQL connection string (postgresql://... or \"host=... dbname=...\") (default: OUT_DIR/acervo.db)");
   cmd->add_option("--state", a->state, "State file of processed items (default: OUT_DIR/.watch-state.jsonl)");
   cmd->add_option("--marker", a->marker,
                   "A lot folder is taken only when it holds this file (default: the lot profile's "
@@ -75,7 +75,7 @@ Command AddWatchCommand(CLI::App& root, const Context& ctx) {
             fs::path store_path = a->store.empty() ? a->out / "acervo.db" : fs::path(a->store);
             std::error_code ec;
             fs::create_directories(a->out, ec);
-            Result<std::unique_ptr<Store>> store = OpenSqliteStore(store_path, {});
+            Result<std::unique_ptr<Store>> store = OpenStore(store_path);
             if (!store.ok()) {
               std::fprintf(stderr, "acervo watch: cannot open store %s: %s\n", store_path.c_str(),
                            store.status().ToString().c_str());
