@@ -21,6 +21,7 @@
 #include "acervo/synth/synth.h"
 #include "support/pdfa.h"
 #include "support/process.h"
+#include "support/text_page.h"
 
 namespace acervo {
 namespace {
@@ -31,15 +32,7 @@ using json = nlohmann::json;
 
 constexpr double kDpi = 200;
 
-cv::Mat TextPage(const std::string& text, uint64_t seed) {
-  synth::PageSpec spec;
-  spec.dpi = kDpi;
-  spec.seed = seed;
-  spec.blocks.push_back({text, 14});
-  Result<synth::SynthPage> page = synth::RenderPage(spec);
-  EXPECT_TRUE(page.ok()) << page.status().ToString();
-  return page.ok() ? page->image : cv::Mat();
-}
+cv::Mat TextPage(const std::string& text, uint64_t seed) { return testing::TextPage(text, seed, kDpi); }
 
 class ConcurrentRunsTest : public ::testing::Test {
  protected:

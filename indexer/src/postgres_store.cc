@@ -1482,20 +1482,7 @@ Result<std::string> FtsToTsquery(std::string_view fts) {
       out += c;
       ++i;
     } else if (c == '"') {
-      std::string text;
-      ++i;
-      while (i < fts.size()) {
-        if (fts[i] == '"') {
-          if (i + 1 < fts.size() && fts[i + 1] == '"') {
-            text += '"';
-            i += 2;
-            continue;
-          }
-          ++i;
-          break;
-        }
-        text += fts[i++];
-      }
+      const std::string text = ReadFtsQuoted(fts, &i);
       // Words as FTS5's unicode61 tokenizer splits them: runs of letters and
       // digits (any non-ASCII byte counts as a letter).
       std::vector<std::string> words;

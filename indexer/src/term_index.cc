@@ -102,20 +102,7 @@ void WalkFts(std::string_view fts, P&& on_phrase, O&& on_other) {
     const char c = fts[i];
     const size_t start = i;
     if (c == '"') {
-      std::string text;
-      ++i;
-      while (i < fts.size()) {
-        if (fts[i] == '"') {
-          if (i + 1 < fts.size() && fts[i + 1] == '"') {
-            text += '"';
-            i += 2;
-            continue;
-          }
-          ++i;
-          break;
-        }
-        text += fts[i++];
-      }
+      const std::string text = ReadFtsQuoted(fts, &i);
       FtsPhrase p;
       p.words = IndexTokens(text);
       size_t j = i;
@@ -145,6 +132,24 @@ void WalkFts(std::string_view fts, P&& on_phrase, O&& on_other) {
 }
 
 }  // namespace
+
+std::string ReadFtsQuoted(std::string_view fts, size_t* i) {
+  std::string text;
+  ++*i;  // the opening quote
+  while (*i < fts.size()) {
+    if (fts[*i] == '"') {
+      if (*i + 1 < fts.size() && fts[*i + 1] == '"') {
+        text += '"';
+        *i += 2;
+        continue;
+      }
+      ++*i;
+      break;
+    }
+    text += fts[(*i)++];
+  }
+  return text;
+}
 
 std::vector<FtsPhrase> FtsPhrases(std::string_view fts) {
   std::vector<FtsPhrase> out;

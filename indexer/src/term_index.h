@@ -81,6 +81,11 @@ std::vector<FtsPhrase> FtsPhrases(std::string_view fts);
 std::string MapPhrases(std::string_view fts,
                        const std::function<std::string(const FtsPhrase&, std::string_view)>& replace);
 
+// Reads the quoted string of an FTS5 expression that starts at fts[*i] (a
+// '"'): returns its text with doubled quotes undone and leaves *i just past
+// the closing quote (or at the end when it is missing).
+std::string ReadFtsQuoted(std::string_view fts, size_t* i);
+
 // The FTS5 string for `words` as one phrase: "w1 w2 ..." (quotes doubled).
 std::string QuotePhrase(const std::vector<std::string>& words);
 
