@@ -10,7 +10,9 @@ mkdir -p "$work/corpus" "$work/tmp"
 # The manifest fuzzer's lot folder goes here (libFuzzer exits without atexit).
 export TMPDIR="$work/tmp"
 if [ -n "$(ls -A "$regressions" 2>/dev/null)" ]; then
-  "$fuzzer" -runs=0 -artifact_prefix="$work/" "$regressions"
+  # Each known input once, with a tight memory limit: they are all tiny, and
+  # one of them once made the decoder take 2 GB.
+  "$fuzzer" -runs=0 -rss_limit_mb=512 -malloc_limit_mb=512 -artifact_prefix="$work/" "$regressions"
 fi
 exec "$fuzzer" -max_total_time="$seconds" -seed=1 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$work/" "$work/corpus" "$seeds"

@@ -85,12 +85,14 @@ struct TiffCloser {
 };
 using TiffPtr = std::unique_ptr<TIFF, TiffCloser>;
 
-TiffPtr OpenTiff(MemTiff* mem) {
+// `max_alloc` bounds any single allocation libtiff makes, so a hostile
+// header (a 146-byte file once made it take 2 GB; found by fuzzing) is
+// refused instead of exhausting memory.
+TiffPtr OpenTiff(MemTiff* mem, int64_t max_alloc) {
   TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
   TIFFOpenOptionsSetErrorHandlerExtR(opts, TiffError, mem);
   TIFFOpenOptionsSetWarningHandlerExtR(opts, TiffWarning, mem);
-  // Bound any single allocation libtiff makes for hostile headers.
-  TIFFOpenOptionsSetMaxSingleMemAlloc(opts, tmsize_t(1) << 31);
+  TIFFOpenOptionsSetMaxSingleMemAlloc(opts, static_cast<tmsize_t>(max_alloc));
   TIFF* t = TIFFClientOpenExt("mem", "rm", mem, MemRead, MemWrite, MemSeek, MemClose, MemSize,
                               MemMap, MemUnmap, opts);
   TIFFOpenOptionsFree(opts);
@@ -99,7 +101,7 @@ TiffPtr OpenTiff(MemTiff* mem) {
 
 Result<ImageFileInfo> ProbeTiff(std::span<const uint8_t> bytes, std::string_view name) {
   MemTiff mem{bytes, 0, {}};
-  TiffPtr tif = OpenTiff(&mem);
+  TiffPtr tif = OpenTiff(&mem, int64_t(64) << 20);  // directories only
   if (!tif) return Status::Corrupt(std::string(name) + ": cannot read TIFF header: " + mem.error);
   int pages = TIFFNumberOfDirectories(tif.get());
   if (pages <= 0) return Status::Corrupt(std::string(name) + ": TIFF has no pages");
@@ -123,7 +125,8 @@ void TiffResolution(TIFF* tif, DecodedPage* out) {
 Result<DecodedPage> DecodeTiff(std::span<const uint8_t> bytes, int page_index,
                                std::string_view name, int64_t max_pixels) {
   MemTiff mem{bytes, 0, {}};
-  TiffPtr tif = OpenTiff(&mem);
+  // No libtiff buffer needs more than the largest page we accept, as RGBA.
+  TiffPtr tif = OpenTiff(&mem, std::clamp<int64_t>(max_pixels * 4, int64_t(64) << 20, int64_t(1) << 31));
   if (!tif) return Status::Corrupt(std::string(name) + ": cannot read TIFF header: " + mem.error);
   int pages = TIFFNumberOfDirectories(tif.get());
   std::string where = PageName(name, page_index, pages);
