@@ -22,7 +22,8 @@ endforeach()
 
 set(CORE ${ROOT}/core/src/status.cc ${ROOT}/core/src/page.cc ${ROOT}/core/src/files.cc)
 set(INCLUDES ${ROOT}/core/include ${ROOT}/scanner-drivers/folder/include ${ROOT}/pipeline/include
-             ${ROOT}/indexer/include ${ROOT}/stages/barcode/include ${ROOT}/stages/pdf/include)
+             ${ROOT}/indexer/include ${ROOT}/stages/barcode/include ${ROOT}/stages/pdf/include
+             ${ROOT}/stages/split/include)
 # profile.cc's own dependencies (keep in step with pipeline/CMakeLists.txt).
 set(PROFILE ${ROOT}/pipeline/src/profile.cc ${ROOT}/pipeline/src/archival.cc)
 set(SANITIZE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
@@ -42,7 +43,8 @@ target_link_libraries(image_fuzzer PRIVATE PkgConfig::TIFF)
 # PlanLot's manifest path pulls in the lot planner and what it calls.
 acervo_fuzzer(manifest ${CORE} ${ROOT}/scanner-drivers/folder/src/image_file.cc ${ROOT}/pipeline/src/csv.cc
               ${PROFILE} ${ROOT}/pipeline/src/lot.cc ${ROOT}/pipeline/src/separation.cc
-              ${ROOT}/pipeline/src/page_loader.cc ${ROOT}/pipeline/src/validators.cc
+              ${ROOT}/pipeline/src/page_loader.cc ${ROOT}/stages/split/src/split.cc
+              ${ROOT}/pipeline/src/validators.cc
               ${ROOT}/pipeline/src/metadata.cc ${ROOT}/stages/barcode/src/barcode.cc
               ${ROOT}/indexer/src/field_value.cc ${ROOT}/indexer/src/text_fold.cc)
 target_link_libraries(manifest_fuzzer PRIVATE PkgConfig::TIFF PkgConfig::ZXING tomlplusplus::tomlplusplus

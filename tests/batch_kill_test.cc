@@ -228,9 +228,11 @@ TEST_F(BatchKillTest, SigkillAtAnyMomentThenRerunLosesAndDuplicatesNothing) {
   for (const char* lot : {"lote-1", "lote-2"}) {
     Result<std::unique_ptr<Journal>> j = Journal::Open(out_ / lot / "journal.jsonl");
     ASSERT_TRUE(j.ok());
-    std::map<std::pair<std::string, int>, int> counts = (*j)->PageDoneCounts();
+    std::map<JournalPageKey, int> counts = (*j)->PageDoneCounts();
     EXPECT_EQ(counts.size(), 6u) << lot;
-    for (const auto& [key, n] : counts) EXPECT_EQ(n, 1) << lot << " " << key.first << " page " << key.second;
+    for (const auto& [key, n] : counts) {
+      EXPECT_EQ(n, 1) << lot << " " << std::get<0>(key) << " page " << std::get<1>(key);
+    }
   }
 }
 

@@ -116,5 +116,52 @@ TEST(PreprocessTest, ReportsWhatEachStageFoundAndWritesThePages) {
   if (!HasFailure()) fs::remove_all(root);
 }
 
+// A two-page spread with a profile that has `[image] split = true` (the
+// key `acervo run` splits by; no --split): two pages, left then right, the
+// right one's crop in the spread's pixels beyond the gutter.
+TEST(PreprocessTest, ProfileSplitTurnsASpreadIntoTwoPages) {
+  const fs::path root = fs::temp_directory_path() / ("acervo-preprocess-split-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root);
+  std::vector<cv::Mat> halves;
+  for (uint64_t seed : {5, 6}) {
+    synth::PageSpec spec;
+    spec.dpi = 150;
+    spec.width_mm = 148;
+    spec.height_mm = 210;
+    spec.margin_mm = 15;
+    spec.seed = seed;
+    // Several paragraphs: a half needs real text on it to count as a page.
+    for (int i = 0; i < 4; ++i) {
+      spec.blocks.push_back({seed == 5 ? "Carta escrita na vila de Ouro Preto em maio, com a assinatura do escrivão "
+                                         "e de duas testemunhas que a tudo assistiram."
+                                       : "Registro do batismo celebrado na matriz do Pilar naquele mesmo ano, "
+                                         "sendo padrinhos os avós maternos da criança.", 11});
+    }
+    Result<synth::SynthPage> page = synth::RenderPage(spec);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    halves.push_back(page->image);
+  }
+  cv::Mat spread;
+  cv::hconcat(halves[0], halves[1], spread);
+  ASSERT_TRUE(synth::WritePages(root / "livro.png", {spread}, 150, synth::FileFormat::kPng).ok());
+  ASSERT_TRUE(WriteFileAtomic(root / "profile.toml", std::string("[image]\nsplit = true\n")).ok());
+  testing::ProcessResult r =
+      testing::RunProcess({testing::AcervoBinary(), "preprocess", "--json", "--profile", (root / "profile.toml").string(),
+                           "--out", (root / "out").string(), (root / "livro.png").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json report = json::parse(r.out);
+  ASSERT_TRUE(report.is_array());
+  ASSERT_EQ(report.size(), 2u) << r.out;
+  EXPECT_EQ(report[0]["half"], "left");
+  EXPECT_EQ(report[1]["half"], "right");
+  EXPECT_TRUE(fs::exists(root / "out" / "livro-001-L.png"));
+  EXPECT_TRUE(fs::exists(root / "out" / "livro-001-R.png"));
+  EXPECT_LT(report[0]["crop"]["x"].get<int>() + report[0]["crop"]["w"].get<int>(),
+            report[1]["crop"]["x"].get<int>() + 1);
+  EXPECT_GT(report[1]["crop"]["x"].get<int>(), halves[0].cols * 0.85);
+  if (!HasFailure()) fs::remove_all(root);
+}
+
 }  // namespace
 }  // namespace acervo

@@ -16,7 +16,18 @@ std::string_view ColorClassName(ColorClass c) {
 
 std::string PageOrigin::Describe() const {
   std::string name = std::filesystem::path(source_path).filename().string();
-  return name + " page " + std::to_string(page_in_file);
+  std::string out = name + " page " + std::to_string(page_in_file);
+  if (part != Part::kWhole) out += std::string(" (") + PartName(part) + " half)";
+  return out;
+}
+
+const char* PartName(PageOrigin::Part part) {
+  switch (part) {
+    case PageOrigin::Part::kLeft: return "left";
+    case PageOrigin::Part::kRight: return "right";
+    case PageOrigin::Part::kWhole: break;
+  }
+  return "whole";
 }
 
 bool Page::HasFlag(std::string_view flag) const {

@@ -146,6 +146,16 @@ DO $$ BEGIN
                  quote_ident(current_schema()) || '.acervo_pt');
 END $$;
 )sql"},
+    // v4 (issue 3): which master page, and which part of it, each page shows
+    // (two-page spreads split by `[image] split`); as in the SQLite store.
+    {4, R"sql(
+ALTER TABLE pages ADD COLUMN master_page INTEGER NOT NULL DEFAULT 0,
+                  ADD COLUMN part TEXT NOT NULL DEFAULT 'whole'
+                    CHECK (part IN ('whole', 'left', 'right')),
+                  ADD COLUMN master_x INTEGER NOT NULL DEFAULT 0,
+                  ADD COLUMN master_width INTEGER NOT NULL DEFAULT 0;
+UPDATE pages SET master_page = number;
+)sql"},
 };
 static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 
@@ -397,6 +407,10 @@ class PostgresStore final : public Store {
         CopyField(&row, p.color_class);
         CopyField(&row, FlagsToJson(p.flags));
         CopyField(&row, p.stages);
+        CopyField(&row, std::to_string(p.master_page > 0 ? p.master_page : p.number));
+        CopyField(&row, p.part);
+        CopyField(&row, std::to_string(p.master_x));
+        CopyField(&row, std::to_string(p.master_width));
         page_data += row + '\n';
       }
     }
@@ -411,7 +425,8 @@ class PostgresStore final : public Store {
     if (!page_data.empty()) {
       ACERVO_RETURN_IF_ERROR(CopyIn("COPY pages (id, doc_id, number, pdf_page, in_pdf, source_path, page_in_file, "
                                     "master_path, master_sha256, text, mean_confidence, skew_deg, orientation_deg, "
-                                    "blank, blank_score, color_class, flags, stages) FROM STDIN",
+                                    "blank, blank_score, color_class, flags, stages, master_page, part, master_x, "
+                                    "master_width) FROM STDIN",
                                     page_data, what + " (pages)"));
       ACERVO_RETURN_IF_ERROR(CopyIn("COPY term_pending (page_id) FROM STDIN", pending_data, what + " (pages)"));
     }
@@ -549,6 +564,7 @@ class PostgresStore final : public Store {
       if (!p.in_pdf && p.pdf_page != 0) {
         return Status::InvalidArgument(page + ": a page left out of the PDF has pdf_page 0");
       }
+      ACERVO_RETURN_IF_ERROR(ValidatePagePart(p, page));
       numbers.push_back(p.number);
     }
     std::sort(numbers.begin(), numbers.end());
@@ -739,7 +755,8 @@ class PostgresStore final : public Store {
         ResultPtr r,
         Exec("SELECT number, pdf_page, in_pdf, source_path, page_in_file, master_path, master_sha256, "
              "CASE WHEN $2 THEN text ELSE '' END, mean_confidence, skew_deg, orientation_deg, blank, blank_score, "
-             "color_class, flags, stages FROM pages WHERE doc_id = $1 ORDER BY number",
+             "color_class, flags, stages, master_page, part, master_x, master_width FROM pages WHERE doc_id = $1 "
+             "ORDER BY number",
              {row, with_text ? "t" : "f"}, "read pages of " + d.document_id));
     for (int i = 0; i < PQntuples(r.get()); ++i) {
       auto v = [&](int c) { return std::string(PQgetvalue(r.get(), i, c)); };
@@ -760,6 +777,10 @@ class PostgresStore final : public Store {
       p.color_class = v(13);
       p.flags = FlagsFromJson(v(14));
       p.stages = v(15);
+      p.master_page = std::stoi(v(16));
+      p.part = v(17);
+      p.master_x = std::stoi(v(18));
+      p.master_width = std::stoi(v(19));
       d.pages.push_back(std::move(p));
     }
     return d;

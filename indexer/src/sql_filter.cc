@@ -142,4 +142,14 @@ Result<SqlParts> CompileDocumentFilter(const SearchRequest& request, const Parse
   return where;
 }
 
+Status ValidatePagePart(const PageRecord& page, const std::string& where) {
+  if (page.part != "whole" && page.part != "left" && page.part != "right") {
+    return Status::InvalidArgument(where + ": part '" + page.part + "' is not whole, left or right");
+  }
+  if (page.master_page < 0 || page.master_x < 0 || page.master_width < 0) {
+    return Status::InvalidArgument(where + ": negative master page or columns");
+  }
+  return Status::OK();
+}
+
 }  // namespace acervo

@@ -43,6 +43,12 @@ std::string NumberPlaceholders(const std::string& sql, int first = 1);
 Result<SqlParts> CompileDocumentFilter(const SearchRequest& request, const ParsedQuery& query,
                                        const char* true_literal);
 
+// The master-page fields of a page about to be stored (schema v4), checked
+// the same way by both stores: part is "whole", "left" or "right", the
+// master page and columns are not negative. InvalidArgument starts with
+// `where` (the lot, document and page).
+Status ValidatePagePart(const PageRecord& page, const std::string& where);
+
 }  // namespace acervo
 
 #endif  // ACERVO_INDEXER_SRC_SQL_FILTER_H_

@@ -152,6 +152,17 @@ CREATE TABLE term_top (
 ) WITHOUT ROWID;
 CREATE INDEX term_top_by_page ON term_top(page_id);
 )sql"},
+    // v4 (issue 3): which master page, and which part of it, each page shows
+    // (two-page spreads split by `[image] split`). Old rows were each their
+    // own master page, whole; their column range is unknown (width 0).
+    {4, R"sql(
+ALTER TABLE pages ADD COLUMN master_page INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN part TEXT NOT NULL DEFAULT 'whole'
+  CHECK (part IN ('whole', 'left', 'right'));
+ALTER TABLE pages ADD COLUMN master_x INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pages ADD COLUMN master_width INTEGER NOT NULL DEFAULT 0;
+UPDATE pages SET master_page = number;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
@@ -565,6 +576,7 @@ class SqliteStore final : public Store {
       if (!p.in_pdf && p.pdf_page != 0) {
         return Status::InvalidArgument(page + ": a page left out of the PDF has pdf_page 0");
       }
+      ACERVO_RETURN_IF_ERROR(ValidatePagePart(p, page));
       numbers.push_back(p.number);
     }
     std::sort(numbers.begin(), numbers.end());
@@ -659,8 +671,9 @@ class SqliteStore final : public Store {
       ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
         INSERT INTO pages (doc_id, number, pdf_page, in_pdf, source_path, page_in_file,
                            master_path, master_sha256, text, mean_confidence, skew_deg,
-                           orientation_deg, blank, blank_score, color_class, flags, stages)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql"));
+                           orientation_deg, blank, blank_score, color_class, flags, stages,
+                           master_page, part, master_x, master_width)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql"));
       s.Bind(1, doc_row);
       s.Bind(2, p.number);
       s.Bind(3, p.pdf_page);
@@ -678,6 +691,10 @@ class SqliteStore final : public Store {
       s.Bind(15, p.color_class);
       s.Bind(16, FlagsToJson(p.flags));
       s.Bind(17, p.stages);
+      s.Bind(18, p.master_page > 0 ? p.master_page : p.number);
+      s.Bind(19, p.part);
+      s.Bind(20, p.master_x);
+      s.Bind(21, p.master_width);
       ACERVO_RETURN_IF_ERROR(Done(s, what + " page " + std::to_string(p.number)));
     }
     return Status::OK();
@@ -897,7 +914,7 @@ class SqliteStore final : public Store {
     ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
       SELECT number, pdf_page, in_pdf, source_path, page_in_file, master_path, master_sha256,
              CASE WHEN ? THEN text ELSE '' END, mean_confidence, skew_deg, orientation_deg,
-             blank, blank_score, color_class, flags, stages
+             blank, blank_score, color_class, flags, stages, master_page, part, master_x, master_width
       FROM pages WHERE doc_id = ? ORDER BY number)sql"));
     s.Bind(1, with_text);
     s.Bind(2, id);
@@ -925,6 +942,10 @@ class SqliteStore final : public Store {
         flags_status = flags.status();
       }
       p.stages = s.Text(15);
+      p.master_page = static_cast<int>(s.Int(16));
+      p.part = s.Text(17);
+      p.master_x = static_cast<int>(s.Int(18));
+      p.master_width = static_cast<int>(s.Int(19));
       doc.pages.push_back(std::move(p));
     }));
     ACERVO_RETURN_IF_ERROR(flags_status);

@@ -502,6 +502,44 @@ TEST_P(StoreTest, FuzzedQueriesNeverReachSqliteAsSyntax) {
   EXPECT_EQ(stats->pages, 8);
 }
 
+// Schema v4: the halves of a split two-page spread keep their master page,
+// side and column range; a page without them is its own master page, whole.
+TEST_P(StoreTest, MasterPageAndPartRoundTrip) {
+  DocumentRecord doc =
+      Doc("L1", "spread", "livro", {}, {Page(1, 1, "esquerda"), Page(2, 2, "direita"), Page(3, 3, "inteira")});
+  for (int k : {0, 1}) {
+    doc.pages[k].master_page = 1;
+    doc.pages[k].part = k == 0 ? "left" : "right";
+    doc.pages[k].master_x = k == 0 ? 0 : 1650;
+    doc.pages[k].master_width = k == 0 ? 1650 : 1858;
+  }
+  doc.pages[2].master_page = 0;  // "the page's own number"
+  ASSERT_TRUE(store_->PutDocument(doc).ok());
+  Result<std::optional<DocumentRecord>> got = store_->GetDocument("L1", "spread");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  const std::vector<PageRecord>& p = (**got).pages;
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].master_page, 1);
+  EXPECT_EQ(p[0].part, "left");
+  EXPECT_EQ(p[0].master_x, 0);
+  EXPECT_EQ(p[0].master_width, 1650);
+  EXPECT_EQ(p[1].master_page, 1);
+  EXPECT_EQ(p[1].part, "right");
+  EXPECT_EQ(p[1].master_x, 1650);
+  EXPECT_EQ(p[1].master_width, 1858);
+  EXPECT_EQ(p[2].master_page, 3);
+  EXPECT_EQ(p[2].part, "whole");
+
+  DocumentRecord bad = doc;
+  bad.pages[0].part = "middle";
+  Status s = store_->PutDocument(bad);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("middle"), std::string::npos) << s.ToString();
+  bad = doc;
+  bad.pages[1].master_x = -1;
+  EXPECT_EQ(store_->PutDocument(bad).code(), StatusCode::kInvalidArgument);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          BackendName);
 
@@ -910,14 +948,16 @@ TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE term_top; DROP TABLE term_df; DROP TABLE term_stats; "
-                         "DELETE FROM schema_version WHERE version = 3",
+                         "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
+                         "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
+                         "DELETE FROM schema_version WHERE version >= 3",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   ASSERT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), 2);
   std::unique_ptr<Store> store = OpenOrDie(path);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), 3);
+  EXPECT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), kSqliteSchemaVersion);
   EXPECT_EQ(SqlInt(path, "SELECT folded_upto FROM term_stats"), SqlInt(path, "SELECT max(id) FROM pages"));
   EXPECT_EQ(SqlInt(path, "SELECT pages FROM term_stats"), 1500);
   EXPECT_EQ(SqlInt(path, "SELECT df FROM term_df WHERE term = 'comum'"), 1500);
@@ -928,6 +968,41 @@ TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/n42"}));
 }
 
+// v3 -> v4: existing pages become their own master page, whole, with an
+// unknown column range; they stay searchable and new split pages store.
+TEST(SplitMigrationTest, Version3SqliteDatabaseGetsMasterPageColumns) {
+  TempDir dir;
+  const fs::path path = dir.path() / "acervo.db";
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    Fill(*store);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
+                         "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
+                         "DELETE FROM schema_version WHERE version = 4",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), 3);
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), 4);
+  EXPECT_EQ(SqlInt(path, "SELECT count(*) FROM pages WHERE master_page <> number OR part <> 'whole' "
+                         "OR master_width <> 0"),
+            0);
+  Result<std::optional<DocumentRecord>> got = store->GetDocument("L1", "d1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  ASSERT_EQ((**got).pages.size(), 3u);
+  EXPECT_EQ((**got).pages[2].master_page, 3);
+  EXPECT_EQ((**got).pages[2].part, "whole");
+  Result<std::vector<SearchHit>> hits = store->Search(Q("nascimento"));
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/d1"}));
+}
 
 // --- The same properties on PostgreSQL (terms are lexemes of pages.tsv;
 // pending pages are listed in term_pending instead of an id mark) ---
@@ -1122,16 +1197,37 @@ TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   store_.reset();
   // Make it exactly a version-2 database: without migration 3's tables and row.
   PgExec(conninfo_, "DROP TABLE term_top, term_df, term_stats, term_pending; DROP TRIGGER pages_tsv ON pages; "
-                    "DELETE FROM schema_version WHERE version = 3");
+                    "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
+                    "DROP COLUMN master_width; "
+                    "DELETE FROM schema_version WHERE version >= 3");
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 2);
   Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(Int("SELECT max(version) FROM schema_version"), 3);
+  EXPECT_EQ(Int("SELECT max(version) FROM schema_version"), kPostgresSchemaVersion);
   EXPECT_EQ(Int("SELECT count(*) FROM term_pending"), 0);
   EXPECT_EQ(Int("SELECT pages FROM term_stats"), kDocs);
   EXPECT_EQ(Int("SELECT df FROM term_df WHERE term = " + Lex("comum")), kDocs);
   EXPECT_EQ(Int("SELECT count(*) FROM term_top WHERE term = " + Lex("comum")),
             Int("SELECT listed FROM term_df WHERE term = " + Lex("comum")));
+  Result<std::vector<SearchHit>> hits = (*s)->Search(Q("raríssimo"));
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/n1500"}));
+}
+
+TEST_F(PostgresChampionTest, Version3DatabaseGetsMasterPageColumns) {
+  store_.reset();
+  PgExec(conninfo_, "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
+                    "DROP COLUMN master_width; DELETE FROM schema_version WHERE version = 4");
+  ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 3);
+  Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(Int("SELECT max(version) FROM schema_version"), 4);
+  EXPECT_EQ(Int("SELECT count(*) FROM pages"), kDocs);
+  EXPECT_EQ(Int("SELECT count(*) FROM pages WHERE master_page <> number OR part <> 'whole' OR master_width <> 0"), 0);
+  Result<std::optional<DocumentRecord>> got = (*s)->GetDocument("L1", "n7");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  EXPECT_EQ((**got).pages.at(0).part, "whole");
+  EXPECT_EQ((**got).pages.at(0).master_page, (**got).pages.at(0).number);
   Result<std::vector<SearchHit>> hits = (*s)->Search(Q("raríssimo"));
   ASSERT_TRUE(hits.ok()) << hits.status().ToString();
   EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/n1500"}));

@@ -180,10 +180,14 @@ std::string BatchReport::ToHtml() const {
           img = "<img class=\"thumb\" alt=\"page thumbnail\" src=\"data:image/jpeg;base64," + Base64(*bytes) + "\">";
         }
       }
+      // A half of a split two-page spread: "3 left half".
+      std::string page = std::to_string(f.value("page", 0));
+      const std::string part = f.value("part", "whole");
+      if (part != "whole") page.append(" ").append(Escape(part)).append(" half");
       std::string flags;
       for (const json& fl : f.value("flags", json::array())) flags += "<span class=\"flag\">" + Escape(str(fl)) + "</span> ";
       h += "<tr class=\"flagged\"><td>" + img + "</td><td>" + Escape(rep.value("lot", "")) + "</td><td>" +
-           Escape(f.value("document", "")) + "</td><td>" + std::to_string(f.value("page", 0)) + "</td><td>" +
+           Escape(f.value("document", "")) + "</td><td>" + page + "</td><td>" +
            Escape(f.value("file", "")) + (f.value("page_in_file", 1) > 1 ? " page " + std::to_string(f.value("page_in_file", 1)) : "") +
            "</td><td>" + flags + "</td><td>" + num(f.value("confidence", 0.0), 1) + "</td><td>" +
            num(f.value("skew_deg", 0.0), 2) + "°</td><td>" + std::to_string(f.value("orientation_deg", 0)) + "°</td></tr>\n";

@@ -26,9 +26,19 @@ std::string IoError(const fs::path& p, const char* what) {
 }
 
 json IdJson(const JournalPageId& id) {
-  return {{"doc", id.document_id}, {"n", id.number}, {"file", id.source}, {"pif", id.page_in_file},
-          {"sha", id.master_sha256}};
+  json j = {{"doc", id.document_id}, {"n", id.number}, {"file", id.source}, {"pif", id.page_in_file},
+            {"sha", id.master_sha256}};
+  // Whole pages keep the record shape of journals written before splitting.
+  if (id.part != PageOrigin::Part::kWhole) j["part"] = PartName(id.part);
+  return j;
 }
+
+PageOrigin::Part PartFrom(const std::string& name) {
+  return name == "left" ? PageOrigin::Part::kLeft : name == "right" ? PageOrigin::Part::kRight
+                                                                    : PageOrigin::Part::kWhole;
+}
+
+JournalPageKey KeyOf(const JournalPageId& id) { return {id.document_id, id.number, id.part}; }
 
 JournalPageId IdFrom(const json& j) {
   JournalPageId id;
@@ -37,6 +47,7 @@ JournalPageId IdFrom(const json& j) {
   id.source = j.value("file", "");
   id.page_in_file = j.value("pif", 1);
   id.master_sha256 = j.value("sha", "");
+  id.part = PartFrom(j.value("part", "whole"));
   return id;
 }
 
@@ -81,7 +92,7 @@ void Journal::Apply(const std::string& line) {
   std::string type = j.value("t", "");
   if (type == "stage") {
     JournalPageId id = IdFrom(j);
-    last_stage_[{id.document_id, id.number}] = j.value("stage", "") + "@" + std::to_string(j.value("v", 0));
+    last_stage_[KeyOf(id)] = j.value("stage", "") + "@" + std::to_string(j.value("v", 0));
   } else if (type == "page") {
     JournalPageSummary s;
     s.id = IdFrom(j);
@@ -93,7 +104,7 @@ void Journal::Apply(const std::string& line) {
     s.skew_deg = j.value("skew", 0.0);
     s.orientation_deg = j.value("orient", 0);
     s.blank = j.value("blank", false);
-    std::pair<std::string, int> key{s.id.document_id, s.id.number};
+    JournalPageKey key = KeyOf(s.id);
     if (!done_.count(key)) order_.push_back(key);
     done_[key] = std::move(s);
     ++done_counts_[key];
@@ -165,7 +176,7 @@ Status Journal::RecordLotDone(const std::string& key) {
 std::optional<JournalPageSummary> Journal::FindPageDone(const JournalPageId& id,
                                                         const std::string& signature) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = done_.find({id.document_id, id.number});
+  auto it = done_.find(KeyOf(id));
   if (it == done_.end()) return std::nullopt;
   const JournalPageSummary& s = it->second;
   if (s.signature != signature || s.id.master_sha256 != id.master_sha256 ||
@@ -192,7 +203,10 @@ std::vector<std::string> Journal::Interrupted() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> out;
   for (const auto& [key, stage] : last_stage_) {
-    if (!done_.count(key)) out.push_back(key.first + " #" + std::to_string(key.second) + ": " + stage);
+    if (done_.count(key)) continue;
+    const auto& [doc, number, part] = key;
+    out.push_back(doc + " #" + std::to_string(number) +
+                  (part == PageOrigin::Part::kWhole ? "" : std::string(" ") + PartName(part)) + ": " + stage);
   }
   return out;
 }
@@ -202,7 +216,7 @@ bool Journal::LotDone(const std::string& key) const {
   return std::find(lot_done_.begin(), lot_done_.end(), key) != lot_done_.end();
 }
 
-std::map<std::pair<std::string, int>, int> Journal::PageDoneCounts() const {
+std::map<JournalPageKey, int> Journal::PageDoneCounts() const {
   std::lock_guard<std::mutex> lock(mu_);
   return done_counts_;
 }
@@ -219,6 +233,7 @@ std::vector<uint8_t> EncodePageCheckpoint(const Page& p) {
   for (const StageRecord& r : p.history) history.push_back({r.name, r.version, r.ms});
   json h = {{"origin", {p.origin.source_path, p.origin.page_in_file, p.origin.master_path,
                         p.origin.master_sha256, p.origin.sequence}},
+            {"part", {PartName(p.origin.part), p.origin.master_x, p.origin.master_width}},
             {"dpi", {p.dpi_x, p.dpi_y, p.dpi_from_file}},
             {"orientation", {p.orientation_deg, p.orientation_confidence}},
             {"skew", p.skew_deg},
@@ -271,6 +286,14 @@ Result<Page> DecodePageCheckpoint(std::span<const uint8_t> bytes, std::string_vi
     p.origin.master_path = o.at(2).get<std::string>();
     p.origin.master_sha256 = o.at(3).get<std::string>();
     p.origin.sequence = o.at(4).get<int>();
+    if (h.contains("part")) {  // absent in checkpoints made before splitting: whole
+      const json& part = h.at("part");
+      const std::string name = part.at(0).get<std::string>();
+      if (name != "whole" && name != "left" && name != "right") return bad("has a bad part");
+      p.origin.part = PartFrom(name);
+      p.origin.master_x = part.at(1).get<int>();
+      p.origin.master_width = part.at(2).get<int>();
+    }
     p.dpi_x = h.at("dpi").at(0).get<double>();
     p.dpi_y = h.at("dpi").at(1).get<double>();
     p.dpi_from_file = h.at("dpi").at(2).get<bool>();

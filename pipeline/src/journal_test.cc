@@ -84,6 +84,51 @@ TEST_F(JournalTest, CheckpointIsReusedOnlyForTheSameMasterPageAndChain) {
   }
 }
 
+// The halves of a split spread are two journal pages of one master page:
+// each is found, counted and reported on its own, and neither stands in for
+// the whole page (or the other half).
+TEST_F(JournalTest, HalvesOfASpreadAreSeparatePages) {
+  const fs::path path = dir_ / "journal.jsonl";
+  JournalPageSummary left = Done("livro", 3, "s1", "sig");
+  left.id.part = PageOrigin::Part::kLeft;
+  left.checkpoint = "checkpoints/livro/3-left.page";
+  {
+    Result<std::unique_ptr<Journal>> j = Journal::Open(path);
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->RecordPageDone(left).ok());
+    JournalPageId right_id = left.id;
+    right_id.part = PageOrigin::Part::kRight;
+    ASSERT_TRUE((*j)->RecordStage(right_id, "ocr", 3).ok());
+  }
+  Result<std::unique_ptr<Journal>> j = Journal::Open(path);
+  ASSERT_TRUE(j.ok());
+  JournalPageId id{"livro", 3, "livro.tif", 3, "s1"};
+  EXPECT_FALSE((*j)->FindPageDone(id, "sig").has_value());  // whole
+  id.part = PageOrigin::Part::kRight;
+  EXPECT_FALSE((*j)->FindPageDone(id, "sig").has_value());
+  id.part = PageOrigin::Part::kLeft;
+  std::optional<JournalPageSummary> found = (*j)->FindPageDone(id, "sig");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->checkpoint, "checkpoints/livro/3-left.page");
+  EXPECT_EQ(found->id.part, PageOrigin::Part::kLeft);
+  EXPECT_EQ((*j)->Interrupted(), std::vector<std::string>{"livro #3 right: ocr@3"});
+  JournalPageSummary right = left;
+  right.id.part = PageOrigin::Part::kRight;
+  right.checkpoint = "checkpoints/livro/3-right.page";
+  ASSERT_TRUE((*j)->RecordPageDone(right).ok());
+  std::map<JournalPageKey, int> counts = (*j)->PageDoneCounts();
+  EXPECT_EQ(counts, (std::map<JournalPageKey, int>{{{"livro", 3, PageOrigin::Part::kLeft}, 1},
+                                                   {{"livro", 3, PageOrigin::Part::kRight}, 1}}));
+  // A journal line written before splitting existed (no "part") is whole.
+  {
+    std::ofstream out(path, std::ios::app | std::ios::binary);
+    out << R"({"t":"page","doc":"old","n":1,"file":"old.tif","pif":1,"sha":"s2","sig":"sig","ckpt":"c"})" << "\n";
+  }
+  j = Journal::Open(path);
+  ASSERT_TRUE(j.ok());
+  EXPECT_TRUE((*j)->FindPageDone({"old", 1, "old.tif", 1, "s2"}, "sig").has_value());
+}
+
 TEST_F(JournalTest, CheckpointRoundTripsAndRefusesDamage) {
   Page p;
   p.origin = {"a.tif", 2, "/out/masters/a.tif", "abc", 7};
@@ -101,10 +146,16 @@ TEST_F(JournalTest, CheckpointRoundTripsAndRefusesDamage) {
   p.encoded.bits_per_component = 1;
   p.history.push_back({"ocr", 3, 812.5});
   p.flags = {"orientation_fixed"};
+  p.origin.part = PageOrigin::Part::kRight;
+  p.origin.master_x = 2480;
+  p.origin.master_width = 2490;
   std::vector<uint8_t> bytes = EncodePageCheckpoint(p);
   Result<Page> back = DecodePageCheckpoint(bytes, "1.page");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->origin.master_path, p.origin.master_path);
+  EXPECT_EQ(back->origin.part, PageOrigin::Part::kRight);
+  EXPECT_EQ(back->origin.master_x, 2480);
+  EXPECT_EQ(back->origin.master_width, 2490);
   EXPECT_EQ(back->orientation_deg, 180);
   EXPECT_DOUBLE_EQ(back->skew_deg, -1.25);
   EXPECT_EQ(back->color_class, ColorClass::kBw);

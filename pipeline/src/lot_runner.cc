@@ -66,7 +66,7 @@ json ProfileJson(const LotProfile& p) {
           {"image", {{"orientation", p.orientation}, {"deskew", p.deskew},
                      {"blank_detection", p.blank_detection}, {"border", p.border},
                      {"clean", p.clean}, {"binarize", p.binarize},
-                     {"blank_threshold", p.blank_threshold}}},
+                     {"blank_threshold", p.blank_threshold}, {"split", p.split}}},
           {"ocr", {{"languages", p.languages}, {"min_confidence", p.min_confidence},
                    {"page_deadline_s", p.page_deadline_s}}},
           {"pdf", {{"jpeg_quality", p.jpeg_quality}, {"lossless", p.lossless},
@@ -176,10 +176,48 @@ struct Job {
   size_t page;  // index in DocumentPlan::pages
 };
 
+// True when the stored document was made from exactly the document's
+// master pages, in order: the stored pages, grouped by master page, are for
+// each master page either one whole page or its left then right half, from
+// the same master bytes and page in file. (With splitting, the store holds
+// more pages than the plan has master pages.) Stored halves while the
+// profile no longer splits are not the same document either.
+bool SameMasterPages(const DocumentRecord& stored, const DocumentPlan& doc,
+                     const std::vector<std::string>& master_sha, bool split) {
+  if (stored.pdf_path.empty()) return false;
+  size_t at = 0;  // next stored page
+  for (size_t m = 0; m < doc.pages.size(); ++m) {
+    const PageRef& ref = doc.pages[m];
+    auto from_this_master = [&](size_t k, const char* part) {
+      const PageRecord& p = stored.pages[k];
+      return p.master_page == static_cast<int>(m) + 1 && p.part == part &&
+             p.master_sha256 == master_sha[ref.file] && p.page_in_file == ref.page_in_file;
+    };
+    if (at < stored.pages.size() && from_this_master(at, "whole")) {
+      at += 1;
+    } else if (split && at + 1 < stored.pages.size() && from_this_master(at, "left") &&
+               from_this_master(at + 1, "right")) {
+      at += 2;
+    } else {
+      return false;
+    }
+  }
+  return at == stored.pages.size();
+}
+
+// The name of a page's checkpoint and thumbnail in its document: the
+// master page number, and for a half of a spread "-left"/"-right".
+std::string PageFileStem(const JournalPageId& id) {
+  std::string stem = std::to_string(id.number);
+  if (id.part != PageOrigin::Part::kWhole) stem += std::string("-") + PartName(id.part);
+  return stem;
+}
+
 struct DocState {
   bool failed = false;
   bool begun = false;
   int pdf_pages = 0;
+  int pages = 0;  // output pages so far (a split spread counts two)
   DocumentRecord record;
   SidecarSet sidecars;  // hOCR/ALTO/text, written after the PDF commits
 };
@@ -203,7 +241,7 @@ std::string LotReport::ToJson() const {
   }
   json flagged_json = json::array();
   for (const FlaggedPage& f : flagged) {
-    flagged_json.push_back({{"document", f.document_id}, {"page", f.number}, {"file", f.source},
+    flagged_json.push_back({{"document", f.document_id}, {"page", f.number}, {"part", f.part}, {"file", f.source},
                             {"page_in_file", f.page_in_file}, {"flags", f.flags},
                             {"confidence", f.mean_confidence}, {"skew_deg", f.skew_deg},
                             {"orientation_deg", f.orientation_deg}, {"thumbnail", f.thumbnail}});
@@ -214,7 +252,8 @@ std::string LotReport::ToJson() const {
   }
   json j = {{"lot", lot_id},
             {"output", lot_out_dir.string()},
-            {"pages", {{"total", total_pages}, {"processed", processed_pages}, {"blank", blank_pages},
+            {"pages", {{"total", total_pages}, {"processed", processed_pages}, {"spreads_split", spreads_split},
+                       {"blank", blank_pages},
                        {"failed", failed_pages}, {"flagged", flagged_pages}, {"resumed", resumed_pages}}},
             {"documents", {{"ok", documents_ok}, {"failed", documents_failed}, {"skipped", documents_skipped},
                            {"list", docs}}},
@@ -352,11 +391,7 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
       Result<std::optional<DocumentRecord>> existing = store.GetDocument(plan.lot_id, doc.id);
       if (existing.ok() && existing->has_value()) {
         const DocumentRecord& r = **existing;
-        bool same = r.pages.size() == doc.pages.size() && !r.pdf_path.empty();
-        for (size_t k = 0; same && k < doc.pages.size(); ++k) {
-          same = r.pages[k].master_sha256 == master_sha[doc.pages[k].file] &&
-                 r.pages[k].page_in_file == doc.pages[k].page_in_file;
-        }
+        bool same = SameMasterPages(r, doc, master_sha, plan.profile.split);
         if (same) {
           Result<std::string> pdf_sha = Sha256OfFile(r.pdf_path);
           same = pdf_sha.ok() && *pdf_sha == r.pdf_sha256;
@@ -396,25 +431,11 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
     for (const ChainEntry& e : shared->entries) {
       signature.append("|").append(e.stage->Name()).append("@").append(std::to_string(e.stage->Version()));
     }
-    return PageJobFn([&, shared, signature](size_t i) -> Result<Page> {
-      const Job& job = jobs[i];
-      const DocumentPlan& doc = plan.documents[job.doc];
-      const PageRef& ref = doc.pages[job.page];
-      const InputFile& f = plan.files[ref.file];
-      JournalPageId id{doc.id, static_cast<int>(job.page) + 1, f.name, ref.page_in_file, master_sha[ref.file]};
-      const fs::path ckpt_rel = fs::path("checkpoints") / doc.file_name / (std::to_string(id.number) + ".page");
-      // A page finished by an interrupted run comes back from its checkpoint.
-      if (std::optional<JournalPageSummary> done = journal->FindPageDone(id, signature)) {
-        Result<std::vector<uint8_t>> bytes = ReadFile(lot_out / done->checkpoint);
-        if (bytes.ok()) {
-          Result<Page> page = DecodePageCheckpoint(*bytes, done->checkpoint);
-          if (page.ok()) {
-            ++resumed;
-            return page;
-          }
-        }
-        // Missing or damaged: recompute (the journal gets a second record).
-      }
+    // One page (a master page, or one half of a spread) through the chain,
+    // made durable before it counts: checkpoint first, then the journal line.
+    auto process = [&, shared, signature](Page page, const JournalPageId& id, const DocumentPlan& doc) -> Result<Page> {
+      const std::string stem = PageFileStem(id);
+      const fs::path ckpt_rel = fs::path("checkpoints") / doc.file_name / (stem + ".page");
       std::string thumb_rel;
       StageObserver observer;
       observer.after_stage = [&](const Page&, const StageRecord& r) {
@@ -425,25 +446,11 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
         if (p.flags.empty()) return;
         std::vector<uint8_t> jpeg = Thumbnail(p.image);
         if (jpeg.empty()) return;
-        fs::path rel = fs::path("thumbs") / (doc.file_name + "-" + std::to_string(id.number) + ".jpg");
+        fs::path rel = fs::path("thumbs") / (doc.file_name + "-" + stem + ".jpg");
         std::error_code dir_ec;
         fs::create_directories((lot_out / rel).parent_path(), dir_ec);
         if (WriteFileAtomic(lot_out / rel, jpeg).ok()) thumb_rel = rel.string();
       };
-      Result<Page> loaded = LoadPage(master_path[ref.file], ref.page_in_file, f.name);
-      if (!loaded.ok()) return loaded.status();
-      Page page = std::move(loaded).value();
-      if (std::min(page.image.cols, page.image.rows) < kMinPageSidePixels) {
-        // Not a scan (an icon, a tracking pixel): refuse it rather than
-        // feed stages geometry they were never meant for.
-        return Status::InvalidArgument(page.origin.Describe() + ": image of " + std::to_string(page.image.cols) +
-                                       "x" + std::to_string(page.image.rows) +
-                                       " pixels is too small to be a scanned page (at least " +
-                                       std::to_string(kMinPageSidePixels) + " pixels a side)");
-      }
-      page.origin.master_path = master_path[ref.file];
-      page.origin.master_sha256 = master_sha[ref.file];
-      page.origin.sequence = static_cast<int>(i) + 1;
       PageContext ctx;
       ctx.lot_id = plan.lot_id;
       ctx.document_id = doc.id;
@@ -454,7 +461,6 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
       }
       Result<Page> result = shared->Run(std::move(page), ctx, &observer);
       if (!result.ok()) return result;
-      // Durable before it counts: checkpoint first, then the journal line.
       std::error_code dir_ec;
       fs::create_directories((lot_out / ckpt_rel).parent_path(), dir_ec);
       Status s = WriteFileAtomic(lot_out / ckpt_rel, EncodePageCheckpoint(*result));
@@ -473,12 +479,99 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
       }
       if (!s.ok()) journal_failed(s);
       return result;
+    };
+    // A page finished by an interrupted run comes back from its checkpoint;
+    // a missing or damaged one is recomputed (the journal gets a second
+    // record).
+    auto from_checkpoint = [&, signature](const JournalPageId& id) -> std::optional<Page> {
+      std::optional<JournalPageSummary> done = journal->FindPageDone(id, signature);
+      if (!done) return std::nullopt;
+      Result<std::vector<uint8_t>> bytes = ReadFile(lot_out / done->checkpoint);
+      if (!bytes.ok()) return std::nullopt;
+      Result<Page> page = DecodePageCheckpoint(*bytes, done->checkpoint);
+      if (!page.ok()) return std::nullopt;
+      return std::move(page).value();
+    };
+    // One job: one master page, giving one page or, split, its two halves.
+    return PageJobFn([&, process, from_checkpoint](size_t i) -> Result<JobPages> {
+      const Job& job = jobs[i];
+      const DocumentPlan& doc = plan.documents[job.doc];
+      const PageRef& ref = doc.pages[job.page];
+      const InputFile& f = plan.files[ref.file];
+      const JournalPageId whole_id{doc.id, static_cast<int>(job.page) + 1, f.name, ref.page_in_file,
+                                   master_sha[ref.file]};
+      auto id_of = [&](PageOrigin::Part part) {
+        JournalPageId id = whole_id;
+        id.part = part;
+        return id;
+      };
+      JobPages out;
+      if (std::optional<Page> whole = from_checkpoint(whole_id)) {
+        ++resumed;
+        out.push_back(std::move(*whole));
+        return out;
+      }
+      // Halves done before a kill are reused one by one: the master is only
+      // read again when one of them is missing.
+      std::optional<Page> halves[2];
+      if (profile.split) {
+        halves[0] = from_checkpoint(id_of(PageOrigin::Part::kLeft));
+        halves[1] = from_checkpoint(id_of(PageOrigin::Part::kRight));
+        if (halves[0] && halves[1]) {
+          resumed += 2;
+          out.push_back(std::move(*halves[0]));
+          out.push_back(std::move(*halves[1]));
+          return out;
+        }
+      }
+      Result<Page> loaded = LoadPage(master_path[ref.file], ref.page_in_file, f.name);
+      if (!loaded.ok()) return loaded.status();
+      Page page = std::move(loaded).value();
+      if (std::min(page.image.cols, page.image.rows) < kMinPageSidePixels) {
+        // Not a scan (an icon, a tracking pixel): refuse it rather than
+        // feed stages geometry they were never meant for.
+        return Status::InvalidArgument(page.origin.Describe() + ": image of " + std::to_string(page.image.cols) +
+                                       "x" + std::to_string(page.image.rows) +
+                                       " pixels is too small to be a scanned page (at least " +
+                                       std::to_string(kMinPageSidePixels) + " pixels a side)");
+      }
+      page.origin.master_path = master_path[ref.file];
+      page.origin.master_sha256 = master_sha[ref.file];
+      page.origin.sequence = static_cast<int>(i) + 1;
+      // Spread detection after loading and before the chain: each half then
+      // goes through the whole chain (orientation ... OCR) on its own.
+      if (profile.split) {
+        ACERVO_ASSIGN_OR_RETURN(out, SplitIfSpread(std::move(page)));
+      } else {
+        out.push_back(std::move(page));
+      }
+      for (Page& part_page : out) {
+        const PageOrigin::Part part = part_page.origin.part;
+        std::optional<Page>& kept = halves[part == PageOrigin::Part::kRight ? 1 : 0];
+        if (part != PageOrigin::Part::kWhole && kept) {
+          ++resumed;
+          part_page = std::move(*kept);
+          continue;
+        }
+        Result<Page> done = process(std::move(part_page), id_of(part), doc);
+        if (!done.ok()) {
+          if (part == PageOrigin::Part::kWhole) return done.status();
+          return Status(done.status().code(),
+                        "page " + std::to_string(ref.page_in_file) + ", " + PartName(part) +
+                            " half of a two-page spread: " + done.status().message());
+        }
+        part_page = std::move(done).value();
+        // Test-only kill point: a spread's left half is durable, its right
+        // half not yet (tests/split_spread_test.cc).
+        if (part == PageOrigin::Part::kLeft) TestPauseAt("left-half-done");
+      }
+      return out;
     });
   };
 
   Progress progress(o.progress, plan.lot_id, static_cast<int>(jobs.size()));
   int delivered = 0;
-  const DeliverFn deliver = [&](size_t i, Result<Page> result) {
+  const DeliverFn deliver = [&](size_t i, Result<JobPages> result) {
     const Job& job = jobs[i];
     const DocumentPlan& doc = plan.documents[job.doc];
     DocState& st = states[job.doc];
@@ -503,70 +596,78 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
       if (st.begun) writer->Abort();
       st.failed = true;
     } else {
-      Page page = std::move(result).value();
       ++rep.processed_pages;
-      for (const StageRecord& s : page.history) {
-        StageTotals& t = rep.stages[s.name];
-        ++t.runs;
-        t.ms += s.ms;
-      }
-      if (page.HasFlag("no_dpi") || page.HasFlag("implausible_dpi")) {
-        rep.warnings.push_back({page.origin.Describe(), "resolution missing or implausible in the file; assumed " +
-                                                            std::to_string(static_cast<int>(page.dpi_x)) + " dpi"});
-      }
-      PageRecord pr;
-      pr.number = static_cast<int>(job.page) + 1;
-      pr.source_path = page.origin.source_path;
-      pr.page_in_file = page.origin.page_in_file;
-      pr.master_path = page.origin.master_path;
-      pr.master_sha256 = page.origin.master_sha256;
-      pr.text = page.text;
-      pr.mean_confidence = page.mean_confidence;
-      pr.skew_deg = page.skew_deg;
-      pr.orientation_deg = page.orientation_deg;
-      pr.blank = page.blank;
-      pr.blank_score = page.blank_score;
-      pr.color_class = std::string(ColorClassName(page.color_class));
-      pr.flags = page.flags;
-      pr.stages = HistoryJson(page.history);
-      bool flagged = false;
-      for (const std::string& f : page.flags) flagged |= f != "blank";
-      if (flagged) ++rep.flagged_pages;
-      if (page.blank) {
-        ++rep.blank_pages;
-        ++out.blank_pages;
-        pr.in_pdf = false;
-        pr.pdf_page = 0;
-      } else if (!st.failed) {
-        Status s;
-        if (!st.begun) {
-          PdfDocumentInfo info;
-          info.title = doc.title.empty() ? doc.id : doc.title;
-          info.author = profile.project;
-          info.subject = doc.type;
-          info.document_id = doc.id;
-          info.lot_id = plan.lot_id;
-          info.document_type = doc.type;
-          info.fields = doc.fields;
-          for (const PageRef& p : doc.pages) info.master_sha256.push_back(master_sha[p.file]);
-          info.archival = BuildArchivalMetadata(profile, doc, plan.lot_id, lot.started_at);
-          s = writer->Begin(lot_out / (doc.file_name + ".pdf"), info);
-          st.begun = s.ok();
+      if (result->size() > 1) ++rep.spreads_split;
+      // Each output page in order: a split spread's halves are two pages of
+      // the document (numbers, PDF pages, blank handling, sidecars).
+      for (Page& page : *result) {
+        for (const StageRecord& s : page.history) {
+          StageTotals& t = rep.stages[s.name];
+          ++t.runs;
+          t.ms += s.ms;
         }
-        if (s.ok()) s = writer->AddPage(PdfPageInputFromPage(page));
-        if (s.ok()) TestPauseAt("pdf-write");
-        if (!s.ok()) {
-          rep.problems.push_back({page.origin.Describe(), "PDF: " + s.ToString()});
-          out.errors.push_back(page.origin.Describe() + ": PDF: " + s.message());
-          writer->Abort();
-          st.failed = true;
-        } else {
-          pr.in_pdf = true;
-          pr.pdf_page = ++st.pdf_pages;
-          if (sidecars.any()) st.sidecars.AddPage(sidecars, page, pr.pdf_page);
+        if (page.HasFlag("no_dpi") || page.HasFlag("implausible_dpi")) {
+          rep.warnings.push_back({page.origin.Describe(), "resolution missing or implausible in the file; assumed " +
+                                                              std::to_string(static_cast<int>(page.dpi_x)) + " dpi"});
         }
+        PageRecord pr;
+        pr.number = ++st.pages;
+        pr.master_page = static_cast<int>(job.page) + 1;
+        pr.part = PartName(page.origin.part);
+        pr.master_x = page.origin.master_x;
+        pr.master_width = page.origin.master_width;
+        pr.source_path = page.origin.source_path;
+        pr.page_in_file = page.origin.page_in_file;
+        pr.master_path = page.origin.master_path;
+        pr.master_sha256 = page.origin.master_sha256;
+        pr.text = page.text;
+        pr.mean_confidence = page.mean_confidence;
+        pr.skew_deg = page.skew_deg;
+        pr.orientation_deg = page.orientation_deg;
+        pr.blank = page.blank;
+        pr.blank_score = page.blank_score;
+        pr.color_class = std::string(ColorClassName(page.color_class));
+        pr.flags = page.flags;
+        pr.stages = HistoryJson(page.history);
+        bool flagged = false;
+        for (const std::string& f : page.flags) flagged |= f != "blank";
+        if (flagged) ++rep.flagged_pages;
+        if (page.blank) {
+          ++rep.blank_pages;
+          ++out.blank_pages;
+          pr.in_pdf = false;
+          pr.pdf_page = 0;
+        } else if (!st.failed) {
+          Status s;
+          if (!st.begun) {
+            PdfDocumentInfo info;
+            info.title = doc.title.empty() ? doc.id : doc.title;
+            info.author = profile.project;
+            info.subject = doc.type;
+            info.document_id = doc.id;
+            info.lot_id = plan.lot_id;
+            info.document_type = doc.type;
+            info.fields = doc.fields;
+            for (const PageRef& p : doc.pages) info.master_sha256.push_back(master_sha[p.file]);
+            info.archival = BuildArchivalMetadata(profile, doc, plan.lot_id, lot.started_at);
+            s = writer->Begin(lot_out / (doc.file_name + ".pdf"), info);
+            st.begun = s.ok();
+          }
+          if (s.ok()) s = writer->AddPage(PdfPageInputFromPage(page));
+          if (s.ok()) TestPauseAt("pdf-write");
+          if (!s.ok()) {
+            rep.problems.push_back({page.origin.Describe(), "PDF: " + s.ToString()});
+            out.errors.push_back(page.origin.Describe() + ": PDF: " + s.message());
+            writer->Abort();
+            st.failed = true;
+          } else {
+            pr.in_pdf = true;
+            pr.pdf_page = ++st.pdf_pages;
+            if (sidecars.any()) st.sidecars.AddPage(sidecars, page, pr.pdf_page);
+          }
+        }
+        st.record.pages.push_back(std::move(pr));
       }
-      st.record.pages.push_back(std::move(pr));
     }
 
     if (job.page + 1 == doc.pages.size()) {
@@ -655,7 +756,7 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
   rep.resumed_pages = resumed.load();
   for (const JournalPageSummary& p : journal->FinishedPages()) {
     if (p.flags.empty()) continue;
-    rep.flagged.push_back({p.id.document_id, p.id.number, p.id.source, p.id.page_in_file, p.flags,
+    rep.flagged.push_back({p.id.document_id, p.id.number, PartName(p.id.part), p.id.source, p.id.page_in_file, p.flags,
                            p.mean_confidence, p.skew_deg, p.orientation_deg,
                            p.thumbnail.empty() ? "" : (lot_out / p.thumbnail).string()});
   }

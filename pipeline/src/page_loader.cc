@@ -4,6 +4,7 @@
 
 #include "acervo/core/files.h"
 #include "acervo/scanner/image_file.h"
+#include "acervo/stages/split/split.h"
 
 namespace acervo {
 
@@ -15,6 +16,8 @@ Result<Page> LoadPage(const std::filesystem::path& path, int page_in_file, std::
   if (!bytes.ok()) return bytes.status().WithContext(page.origin.Describe());
   ACERVO_ASSIGN_OR_RETURN(DecodedPage decoded, DecodeImagePage(*bytes, page_in_file - 1, name));
   page.image = std::move(decoded.image);
+  page.origin.master_x = 0;
+  page.origin.master_width = page.image.cols;
   bool have = decoded.dpi_x > 0 && decoded.dpi_y > 0;
   if (have && decoded.dpi_x >= kMinPlausibleDpi && decoded.dpi_y >= kMinPlausibleDpi) {
     page.dpi_x = decoded.dpi_x;
@@ -28,6 +31,28 @@ Result<Page> LoadPage(const std::filesystem::path& path, int page_in_file, std::
   page.dpi_x = page.dpi_y = estimate;
   page.AddFlag(have ? "implausible_dpi" : "no_dpi");
   return page;
+}
+
+Result<std::vector<Page>> SplitIfSpread(Page page) {
+  Result<SpreadEstimate> spread = DetectSpread(page.image, SplitOptions(), page.dpi_x);
+  if (!spread.ok()) return spread.status().WithContext(page.origin.Describe());
+  std::vector<Page> out;
+  if (!spread->is_spread) {
+    out.push_back(std::move(page));
+    return out;
+  }
+  std::vector<cv::Mat> halves = SplitSpread(page.image, *spread);
+  page.image.release();  // the halves are copies
+  const int x0 = page.origin.master_x;
+  for (size_t k = 0; k < halves.size(); ++k) {
+    Page half = page;
+    half.image = std::move(halves[k]);
+    half.origin.part = k == 0 ? PageOrigin::Part::kLeft : PageOrigin::Part::kRight;
+    half.origin.master_x = x0 + (k == 0 ? 0 : spread->split_x);
+    half.origin.master_width = half.image.cols;
+    out.push_back(std::move(half));
+  }
+  return out;
 }
 
 }  // namespace acervo

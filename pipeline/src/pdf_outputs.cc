@@ -61,6 +61,18 @@ Status SidecarSet::Commit(const fs::path& lot_out, const std::string& file_name)
     for (const auto& [name, content] : files_) {
       ACERVO_RETURN_IF_ERROR(WriteFileAtomic(dir / name, content));
     }
+    // An earlier version of the document may have had more PDF pages (say,
+    // made with [image] split before it was turned off): its side outputs
+    // beyond the current last page would describe pages that no longer exist.
+    std::vector<fs::path> stale;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+      const std::string name = e.path().filename().string();
+      int number = 0;
+      if (std::sscanf(name.c_str(), "page-%d.", &number) == 1 && number > pages_) stale.push_back(e.path());
+    }
+    for (const fs::path& p : stale) {
+      if (!fs::remove(p, ec) && ec) return Status::IOError("cannot remove " + p.string() + ": " + ec.message());
+    }
   }
   if (want_text_) ACERVO_RETURN_IF_ERROR(WriteFileAtomic(lot_out / (file_name + ".txt"), text_));
   return Status::OK();

@@ -42,7 +42,9 @@ class SidecarSet {
   void AddPage(const SidecarRequest& request, const Page& page, int pdf_page);
   // Writes them: OUT/<lot>/<file_name>.txt (pages separated by form feeds,
   // as pdftotext does) and OUT/<lot>/sidecars/<file_name>/page-NNNN.hocr and
-  // page-NNNN.alto.xml. IOError naming the file on failure.
+  // page-NNNN.alto.xml, removing that folder's page-NNNN files beyond the
+  // last page (left by an earlier, longer version of the document). IOError
+  // naming the file on failure.
   Status Commit(const std::filesystem::path& lot_out, const std::string& file_name);
   void Clear() {
     files_.clear();

@@ -123,7 +123,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
   ACERVO_ASSIGN_OR_RETURN(const toml::table* image, r.Table(root, "image"));
   if (image != nullptr) {
     ACERVO_RETURN_IF_ERROR(r.Unknown(*image, {"orientation", "deskew", "blank_detection", "border", "clean",
-                                              "binarize", "blank_threshold"}, "image"));
+                                              "binarize", "blank_threshold", "split"}, "image"));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "orientation", &p.orientation));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "deskew", &p.deskew));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "blank_detection", &p.blank_detection));
@@ -131,6 +131,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "clean", &p.clean));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "binarize", &p.binarize));
     ACERVO_RETURN_IF_ERROR(r.Number(*image, "blank_threshold", 0.01, 0.99, &p.blank_threshold));
+    ACERVO_RETURN_IF_ERROR(r.Bool(*image, "split", &p.split));
   }
   ACERVO_ASSIGN_OR_RETURN(const toml::table* ocr, r.Table(root, "ocr"));
   if (ocr != nullptr) {

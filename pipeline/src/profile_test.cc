@@ -168,15 +168,17 @@ TEST(ProfileTest, ImageSectionKeys) {
   EXPECT_TRUE(defaults.clean);
   EXPECT_TRUE(defaults.binarize);
   EXPECT_DOUBLE_EQ(defaults.blank_threshold, 0.3);
+  EXPECT_FALSE(defaults.split);
   Result<LotProfile> empty = ParseProfile("[image]\n", "profile.toml");
   ASSERT_TRUE(empty.ok()) << empty.status().ToString();
   EXPECT_TRUE(empty->orientation && empty->deskew && empty->blank_detection && empty->border &&
               empty->clean && empty->binarize);
   EXPECT_DOUBLE_EQ(empty->blank_threshold, 0.3);
+  EXPECT_FALSE(empty->split);
 
   Result<LotProfile> all = ParseProfile(
       "[image]\norientation = false\ndeskew = false\nblank_detection = false\nborder = false\n"
-      "clean = false\nbinarize = false\nblank_threshold = 0.45\n",
+      "clean = false\nbinarize = false\nblank_threshold = 0.45\nsplit = true\n",
       "profile.toml");
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   EXPECT_FALSE(all->orientation);
@@ -186,6 +188,7 @@ TEST(ProfileTest, ImageSectionKeys) {
   EXPECT_FALSE(all->clean);
   EXPECT_FALSE(all->binarize);
   EXPECT_DOUBLE_EQ(all->blank_threshold, 0.45);
+  EXPECT_TRUE(all->split);
 
   struct Case {
     std::string text;
@@ -195,6 +198,7 @@ TEST(ProfileTest, ImageSectionKeys) {
       {"[image]\norientation = 1\n", "line 2: 'orientation' must be true or false"},
       {"[image]\n\nclean = \"no\"\n", "line 3: 'clean' must be true or false"},
       {"[image]\nbinarize = \"off\"\n", "line 2: 'binarize' must be true or false"},
+      {"[image]\nsplit = \"yes\"\n", "line 2: 'split' must be true or false"},
       {"[image]\nblank_threshold = 1.5\n", "line 2: 'blank_threshold' must be between"},
       {"[image]\nblank_threshold = 0\n", "line 2: 'blank_threshold' must be between"},
       {"[image]\nblank_threshold = \"low\"\n", "line 2: 'blank_threshold'"},

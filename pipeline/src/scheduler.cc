@@ -19,7 +19,7 @@ Status RunOrdered(size_t count, const ScheduleOptions& options, const WorkerFact
   size_t next_job = 0;      // next index a worker will take
   size_t next_deliver = 0;  // next index the caller will deliver
   size_t taken_total = 0;   // jobs taken before a stop
-  std::map<size_t, Result<Page>> done;
+  std::map<size_t, Result<JobPages>> done;
   Status fatal;
   int running = options.workers;
   auto cancelled = [&] { return options.cancel != nullptr && options.cancel->load(); };
@@ -45,7 +45,7 @@ Status RunOrdered(size_t count, const ScheduleOptions& options, const WorkerFact
         index = next_job++;
         taken_total = next_job;
       }
-      Result<Page> r = (*fn)(index);
+      Result<JobPages> r = (*fn)(index);
       std::lock_guard<std::mutex> lock(mu);
       done.emplace(index, std::move(r));
       changed.notify_all();
@@ -60,7 +60,7 @@ Status RunOrdered(size_t count, const ScheduleOptions& options, const WorkerFact
   for (int i = 0; i < options.workers; ++i) threads.emplace_back(worker, i);
 
   for (;;) {
-    std::optional<Result<Page>> item;
+    std::optional<Result<JobPages>> item;
     size_t index = 0;
     {
       std::unique_lock<std::mutex> lock(mu);
@@ -82,7 +82,7 @@ Status RunOrdered(size_t count, const ScheduleOptions& options, const WorkerFact
   }
   for (std::thread& t : threads) t.join();
   if (!fatal.ok()) return fatal;
-  if (next_deliver < count) return Status::Cancelled("stopped after " + std::to_string(next_deliver) + " of " + std::to_string(count) + " pages");
+  if (next_deliver < count) return Status::Cancelled("stopped after " + std::to_string(next_deliver) + " of " + std::to_string(count) + " jobs");
   return Status::OK();
 }
 

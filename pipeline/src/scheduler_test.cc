@@ -24,25 +24,34 @@ TEST(SchedulerTest, DeliversEveryJobInOrderWithBoundedInFlight) {
         [&](int worker) -> Result<PageJobFn> {
           std::lock_guard<std::mutex> lock(mu);
           factories.insert(worker);
-          return PageJobFn([&](size_t i) -> Result<Page> {
+          return PageJobFn([&](size_t i) -> Result<JobPages> {
             int now = ++taken_not_delivered;
             int prev = max_seen.load();
             while (now > prev && !max_seen.compare_exchange_weak(prev, now)) {}
             std::this_thread::sleep_for(std::chrono::microseconds((i * 7919) % 500));
             if (i % 13 == 5) return Status::Corrupt("job " + std::to_string(i));
-            Page p;
-            p.origin.sequence = static_cast<int>(i);
-            return p;
+            // Every third job is a spread: two pages, left then right.
+            JobPages pages(i % 3 == 0 ? 2 : 1);
+            for (size_t k = 0; k < pages.size(); ++k) {
+              pages[k].origin.sequence = static_cast<int>(i);
+              if (pages.size() == 2) pages[k].origin.part = k == 0 ? PageOrigin::Part::kLeft : PageOrigin::Part::kRight;
+            }
+            return pages;
           });
         },
-        [&](size_t i, Result<Page> r) {
+        [&](size_t i, Result<JobPages> r) {
           --taken_not_delivered;
           order.push_back(i);
           if (i % 13 == 5) {
             EXPECT_FALSE(r.ok());
           } else {
             ASSERT_TRUE(r.ok());
-            EXPECT_EQ(r->origin.sequence, static_cast<int>(i));
+            ASSERT_EQ(r->size(), i % 3 == 0 ? 2u : 1u);
+            for (const Page& p : *r) EXPECT_EQ(p.origin.sequence, static_cast<int>(i));
+            if (r->size() == 2) {
+              EXPECT_EQ((*r)[0].origin.part, PageOrigin::Part::kLeft);
+              EXPECT_EQ((*r)[1].origin.part, PageOrigin::Part::kRight);
+            }
           }
         });
     ASSERT_TRUE(s.ok()) << s.ToString();
@@ -58,7 +67,7 @@ TEST(SchedulerTest, FactoryFailureStopsTheRun) {
   Status s = RunOrdered(
       10, {2, 4, nullptr},
       [](int) -> Result<PageJobFn> { return Status::Unavailable("no language model 'xyz'"); },
-      [&](size_t, Result<Page>) { ++delivered; });
+      [&](size_t, Result<JobPages>) { ++delivered; });
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
   EXPECT_EQ(delivered, 0);
 }
@@ -69,13 +78,13 @@ TEST(SchedulerTest, CancelStopsTakingJobsButDeliversTakenOnes) {
   Status s = RunOrdered(
       1000, {2, 4, &cancel},
       [&](int) -> Result<PageJobFn> {
-        return PageJobFn([&](size_t i) -> Result<Page> {
+        return PageJobFn([&](size_t i) -> Result<JobPages> {
           if (i == 20) cancel = true;
           std::this_thread::sleep_for(std::chrono::microseconds(200));
-          return Page{};
+          return JobPages(1);
         });
       },
-      [&](size_t i, Result<Page>) { delivered.push_back(i); });
+      [&](size_t i, Result<JobPages>) { delivered.push_back(i); });
   EXPECT_EQ(s.code(), StatusCode::kCancelled);
   ASSERT_GE(delivered.size(), 21u);
   EXPECT_LT(delivered.size(), 1000u);

@@ -20,7 +20,6 @@
 #include "acervo/pipeline/stage_registry.h"
 #include "acervo/scanner/image_file.h"
 #include "acervo/stages/border/border.h"
-#include "acervo/stages/split/split.h"
 #include "cli/commands.h"
 
 namespace acervo::cli {
@@ -78,7 +77,8 @@ Command AddPreprocessCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("--out", a->out_dir, "Folder for the processed pages (PNG)")->required();
   cmd->add_option("--profile", a->profile, "Lot profile whose [image] section to use (default: all stages on)")
       ->check(CLI::ExistingFile);
-  cmd->add_flag("--split", a->split, "Split two-page spreads into two pages first");
+  cmd->add_flag("--split", a->split,
+                "Split two-page spreads into two pages first (also on with the profile's [image] split)");
   cmd->add_flag("--json", a->json, "Print one JSON object per page (a JSON array) on stdout");
   return {cmd, [a, &ctx]() -> int {
             LotProfile profile;
@@ -134,19 +134,22 @@ Command AddPreprocessCommand(CLI::App& root, const Context& ctx) {
                   fail(input, page_no, loaded.status());
                   continue;
                 }
-                // Halves of a spread, or the page itself.
-                std::vector<cv::Mat> parts{loaded->image};
-                int split_x = 0;
-                if (a->split) {
-                  Result<SpreadEstimate> spread = DetectSpread(loaded->image, SplitOptions(), loaded->dpi_x);
-                  if (spread.ok() && spread->is_spread) {
-                    parts = SplitSpread(loaded->image, *spread);
-                    split_x = spread->split_x;
+                // Halves of a spread, or the page itself (the same decision
+                // as `acervo run` with [image] split).
+                std::vector<Page> parts;
+                if (a->split || profile.split) {
+                  Result<std::vector<Page>> split = SplitIfSpread(std::move(loaded).value());
+                  if (!split.ok()) {
+                    fail(input, page_no, split.status());
+                    continue;
                   }
+                  parts = std::move(split).value();
+                } else {
+                  parts.push_back(std::move(loaded).value());
                 }
                 for (size_t part = 0; part < parts.size(); ++part) {
-                  Page page = *loaded;
-                  page.image = parts[part];
+                  Page page = std::move(parts[part]);
+                  const int master_x = page.origin.master_x;
                   const cv::Size input_size = page.image.size();
                   cv::Mat processed;
                   StageObserver observer;
@@ -182,7 +185,7 @@ Command AddPreprocessCommand(CLI::App& root, const Context& ctx) {
                     crop = CropInInput(border->last_crop(), upright, input_size, out->orientation_deg,
                                        out->skew_deg);
                   }
-                  if (part == 1) crop.x += split_x;  // in the spread's pixels
+                  crop.x += master_x;  // in the spread's pixels
                   const double ms = std::chrono::duration<double, std::milli>(
                                         std::chrono::steady_clock::now() - start).count();
                   json j = {{"input", input},

@@ -43,10 +43,21 @@ struct PageOrigin {
   std::string master_path;   // write-once copy of the input file
   std::string master_sha256; // hex SHA-256 of the master file
   int sequence = 0;          // 1-based position in the lot
+  // Which part of the master page this page is: all of it, or one half of a
+  // two-page spread (stages/split). Its columns of the decoded master page
+  // are [master_x, master_x + master_width); master_width 0 = not known.
+  enum class Part { kWhole, kLeft, kRight };
+  Part part = Part::kWhole;
+  int master_x = 0;
+  int master_width = 0;
 
-  // "0003.tif page 2" (or just the file when it has a single page).
+  // "0003.tif page 2", and for a half of a spread "0003.tif page 2 (left
+  // half)".
   std::string Describe() const;
 };
+
+// "whole", "left" or "right" (the store's and the journal's spelling).
+const char* PartName(PageOrigin::Part part);
 
 // Time and identity of one stage run on one page.
 struct StageRecord {

@@ -5,8 +5,10 @@
 // variable this is one getenv() per call and does nothing.
 //
 // Points: "pdf-write" (a PDF's temporary file is being written, not yet
-// renamed) and "store-commit" (inside the store's write transaction, after
-// the rows are written and before COMMIT).
+// renamed), "store-commit" (inside the store's write transaction, after
+// the rows are written and before COMMIT) and "left-half-done" (the left
+// half of a split two-page spread is checkpointed and journalled, its right
+// half not yet).
 #ifndef ACERVO_CORE_TEST_HOOKS_H_
 #define ACERVO_CORE_TEST_HOOKS_H_
 

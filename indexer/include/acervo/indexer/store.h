@@ -69,6 +69,13 @@ struct PageRecord {
   std::string color_class;  // e.g. "bw", "gray", "color"
   std::vector<std::string> flags;  // e.g. "low_confidence", "big_skew"
   std::string stages;  // JSON array of {"name","version","ms"}; "" = none
+  // The master page this page was made from and which part of it (schema
+  // v4). A two-page spread split by `[image] split` gives two pages with
+  // the same master page: "left" then "right".
+  int master_page = 0;        // 1-based master page of the document; 0 = `number`
+  std::string part = "whole";  // "whole", "left" or "right"
+  int master_x = 0;            // first column of the master page shown, in master pixels
+  int master_width = 0;        // columns shown from master_x; 0 = unknown (rows before v4)
 };
 
 struct DocumentRecord {
@@ -126,7 +133,8 @@ class Store {
   // of (lot_id, document_id) with all its pages, fields and text. Either all
   // of it is stored or nothing. Failure: InvalidArgument (empty ids, two
   // pages with one number, in_pdf pages without a pdf_page or blank ones
-  // with one), NotFound (lot not upserted), Unavailable, IOError, Corrupt.
+  // with one, a part other than whole/left/right, negative master columns),
+  // NotFound (lot not upserted), Unavailable, IOError, Corrupt.
   virtual Status PutDocument(const DocumentRecord& doc) = 0;
 
   // Stores several documents in one transaction (bulk import, benchmarks):

@@ -8,6 +8,9 @@
 // the journal is reopened; every complete line before it stays valid.
 //
 // Records:
+// Page records carry the page's id (document, master page number, file,
+// page in file, master SHA-256) and, for a half of a split spread, its
+// "part" ("left"/"right").
 //  - "stage": a page finished one stage (stage name and version). Tells the
 //    morning report where a killed page was; the pixels of a half-processed
 //    page are not kept, so such a page restarts from its master.
@@ -41,14 +44,20 @@
 
 namespace acervo {
 
-// Identifies one page of one document of a lot.
+// Identifies one page of one document of a lot: a master page, or one half
+// of a master page that is a two-page spread (`[image] split`), so each
+// half is checkpointed and resumed on its own.
 struct JournalPageId {
   std::string document_id;
-  int number = 0;            // 1-based position in the document
+  int number = 0;            // 1-based position of the master page in the document
   std::string source;        // input file name in the lot
   int page_in_file = 1;
   std::string master_sha256;
+  PageOrigin::Part part = PageOrigin::Part::kWhole;  // "part" in the record; absent = whole
 };
+
+// (document id, master page number, part): a page's key in the journal.
+using JournalPageKey = std::tuple<std::string, int, PageOrigin::Part>;
 
 // What the report needs to know about a finished page.
 struct JournalPageSummary {
@@ -97,13 +106,14 @@ class Journal {
   // Every quarantine record, without repeats.
   std::vector<JournalQuarantine> Quarantined() const;
   // Last stage recorded for a page that has no "page" record yet: pages a
-  // crash interrupted, as "doc #n: stage@version".
+  // crash interrupted, as "doc #n: stage@version" ("doc #n left: ..." for
+  // a half).
   std::vector<std::string> Interrupted() const;
   // True when a "lot_done" record with this key exists.
   bool LotDone(const std::string& key) const;
-  // How many "page" records each page has (document_id, number) — a test
-  // uses it to prove no page was done twice.
-  std::map<std::pair<std::string, int>, int> PageDoneCounts() const;
+  // How many "page" records each page (each half of a split spread) has —
+  // tests use it to prove no page was done twice and none was lost.
+  std::map<JournalPageKey, int> PageDoneCounts() const;
 
   const std::filesystem::path& path() const { return path_; }
 
@@ -115,10 +125,10 @@ class Journal {
   std::filesystem::path path_;
   int fd_ = -1;
   mutable std::mutex mu_;
-  std::vector<std::pair<std::string, int>> order_;
-  std::map<std::pair<std::string, int>, JournalPageSummary> done_;
-  std::map<std::pair<std::string, int>, int> done_counts_;
-  std::map<std::pair<std::string, int>, std::string> last_stage_;
+  std::vector<JournalPageKey> order_;
+  std::map<JournalPageKey, JournalPageSummary> done_;
+  std::map<JournalPageKey, int> done_counts_;
+  std::map<JournalPageKey, std::string> last_stage_;
   std::vector<JournalQuarantine> quarantine_;
   std::vector<std::string> lot_done_;
 };

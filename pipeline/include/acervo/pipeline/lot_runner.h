@@ -81,7 +81,8 @@ struct DocumentOutcome {
 // confidence, big skew, orientation fixed, OCR deadline...).
 struct FlaggedPage {
   std::string document_id;
-  int number = 0;  // 1-based page of the document
+  int number = 0;  // 1-based master page of the document
+  std::string part = "whole";  // or "left"/"right": a half of a split two-page spread
   std::string source;
   int page_in_file = 1;
   std::vector<std::string> flags;
@@ -107,7 +108,8 @@ struct LotReport {
   std::string lot_id;
   std::filesystem::path lot_out_dir;
   int total_pages = 0;
-  int processed_pages = 0;  // went through the stage chain
+  int processed_pages = 0;  // master pages that went through the stage chain
+  int spreads_split = 0;    // of them, two-page spreads split in two ([image] split)
   int blank_pages = 0;
   int failed_pages = 0;
   int flagged_pages = 0;    // low confidence, big skew, orientation fixed...

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <string_view>
+#include <vector>
 
 #include "acervo/core/page.h"
 #include "acervo/core/status.h"
@@ -22,7 +23,19 @@ inline constexpr double kMinPlausibleDpi = 100;
 // Reads `path` and decodes page `page_in_file` (1-based). `name` is how the
 // file is called in messages (its name in the lot). Errors name the file and
 // page (Corrupt, InvalidArgument, NotFound, IOError).
+// The page is whole: origin.master_x 0, origin.master_width its width.
 Result<Page> LoadPage(const std::filesystem::path& path, int page_in_file, std::string_view name);
+
+// The pages one loaded master page becomes with spread splitting on
+// (`[image] split` in `acervo run`, `acervo preprocess --split`; both go
+// through here so they decide alike): its left and right halves when
+// DetectSpread (default SplitOptions, the page's dpi) finds a two-page
+// spread, else the page itself. Halves are copies carrying the page's
+// origin, dpi and flags, with origin.part kLeft/kRight and their columns of
+// the master in origin.master_x/master_width; the spread's pixels are
+// released. InvalidArgument (naming the page) when the detector refuses
+// the image.
+Result<std::vector<Page>> SplitIfSpread(Page page);
 
 }  // namespace acervo
 

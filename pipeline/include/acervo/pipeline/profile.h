@@ -120,6 +120,7 @@ struct LotProfile {
   bool clean = true;             // background normalisation and despeckling
   bool binarize = true;          // bitonal (Sauvola) output for pages classed bw
   double blank_threshold = 0.3;  // blank score below which a page is blank
+  bool split = false;            // two-page spreads become two pages (stages/split)
   // [ocr]
   std::string languages = "por+eng";
   double min_confidence = 60;

@@ -8,8 +8,9 @@
 // the centre, accepted when it is below gutter_ratio of the halves' mean.
 //
 // Splitting turns one input page into two, so it is not a PageStage (which
-// maps a page to a page): the caller (acervo preprocess --split) replaces
-// the page with the halves before the stage chain runs.
+// maps a page to a page): the caller replaces the page with the halves
+// before the stage chain runs (SplitIfSpread in pipeline/page_loader.h, used
+// by `acervo run` with [image] split and `acervo preprocess --split`).
 //
 // Thread-safety: reentrant.
 #ifndef ACERVO_STAGES_SPLIT_SPLIT_H_
