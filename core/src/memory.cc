@@ -1,5 +1,9 @@
 #include "acervo/core/memory.h"
 
+// Any C library header defines __GLIBC__ on glibc; without one included
+// first the test below was always false and mallopt never ran.
+#include <cstdlib>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif

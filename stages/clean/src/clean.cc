@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "acervo/stages/imageops/imageops.h"
@@ -28,12 +29,93 @@ cv::Mat Reduce8(const cv::Mat& image) {
   return small;
 }
 
-// Local paper brightness of each channel at 1/8 scale (see clean.h).
-cv::Mat PaperBackgroundSmall(const cv::Mat& image) {
-  cv::Mat small = Reduce8(image);
+// Local paper brightness of each channel at 1/8 scale (see clean.h), from
+// the image's 1/8 reduction.
+cv::Mat PaperBackgroundFromReduced(cv::Mat small) {
   cv::dilate(small, small, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(7, 7)));
   cv::blur(small, small, cv::Size(5, 5));
   return cv::max(small, cv::Scalar::all(1));
+}
+
+cv::Mat PaperBackgroundSmall(const cv::Mat& image) {
+  return PaperBackgroundFromReduced(Reduce8(image));
+}
+
+// Fixed point of the gain 255 / background: 10 fractional bits, so gains up
+// to 32 (background >= 8) are exact to 1/1024 (a quarter of a level on
+// white); darker "paper" is not paper, and any gain above 32 saturates all
+// but its darkest pixels anyway.
+constexpr int kGainBits = 10;
+constexpr float kGainOne = 1 << kGainBits;
+
+// out = min(255, round(in * gain)), gain = g0 + fy * (g1 - g0) in
+// kGainBits fixed point, fy = w / 65536 (w < 32768). In 16-bit lanes:
+// g0 + 2 * mulhi(g1 - g0, w), then mulhi(in << 7, gain) = in * gain / 512,
+// halved with rounding. The vector and scalar forms give the same bytes.
+void ApplyGainRow(const uint8_t* in, const int16_t* g0, const int16_t* g1, int16_t w, uint8_t* out,
+                  int n) {
+  int j = 0;
+#if CV_SIMD128
+  const cv::v_int16x8 vw = cv::v_setall_s16(w);
+  const cv::v_uint16x8 one = cv::v_setall_u16(1);
+  for (; j + 16 <= n; j += 16) {
+    cv::v_uint16x8 p0, p1;
+    cv::v_expand(cv::v_load(in + j), p0, p1);
+    const cv::v_int16x8 a0 = cv::v_load(g0 + j), a1 = cv::v_load(g0 + j + 8);
+    const cv::v_int16x8 d0 = cv::v_mul_hi(cv::v_load(g1 + j) - a0, vw);
+    const cv::v_int16x8 d1 = cv::v_mul_hi(cv::v_load(g1 + j + 8) - a1, vw);
+    const cv::v_uint16x8 gain0 = cv::v_reinterpret_as_u16(a0 + d0 + d0);
+    const cv::v_uint16x8 gain1 = cv::v_reinterpret_as_u16(a1 + d1 + d1);
+    const cv::v_uint16x8 q0 = (cv::v_mul_hi(p0 << 7, gain0) + one) >> 1;
+    const cv::v_uint16x8 q1 = (cv::v_mul_hi(p1 << 7, gain1) + one) >> 1;
+    // q <= 16320: saturating signed-to-unsigned pack clamps to 255.
+    cv::v_store(out + j, cv::v_pack_u(cv::v_reinterpret_as_s16(q0), cv::v_reinterpret_as_s16(q1)));
+  }
+#endif
+  for (; j < n; ++j) {
+    const int d = ((g1[j] - g0[j]) * w) >> 16;
+    const unsigned gain = static_cast<unsigned>(g0[j] + 2 * d);
+    const unsigned q = (((static_cast<unsigned>(in[j]) << 7) * gain >> 16) + 1) >> 1;
+    out[j] = static_cast<uint8_t>(std::min(255u, q));
+  }
+}
+
+// NormalizeBackground given the image's 1/8 reduction.
+cv::Mat NormalizeWithReduced(const cv::Mat& image, const cv::Mat& reduced) {
+  const cv::Mat bg = PaperBackgroundFromReduced(reduced);
+  const int ch = image.channels(), row_len = image.cols * ch;
+  // The gain, not the background, is interpolated (its reciprocal would
+  // need a division per pixel): first across, at 1/8 height, by
+  // cv::resize's linear mapping; then down each output row as it is made.
+  // The two differ by a fraction of a level on the blurred background.
+  cv::Mat gain_small;
+  bg.convertTo(gain_small, CV_32F);
+  cv::divide(255.0 * kGainOne, gain_small, gain_small);
+  cv::Mat gain_across;
+  cv::resize(gain_small, gain_across, cv::Size(image.cols, bg.rows), 0, 0, cv::INTER_LINEAR);
+  cv::Mat gains;  // saturates at the largest gain (32)
+  gain_across.convertTo(gains, CV_16S);
+  cv::Mat out(image.size(), image.type());
+  const double scale_y = static_cast<double>(bg.rows) / image.rows;
+  for (int y = 0; y < image.rows; ++y) {
+    // cv::resize's INTER_LINEAR source row, clamped at the edges.
+    const double sy = (y + 0.5) * scale_y - 0.5;
+    int y0 = static_cast<int>(std::floor(sy));
+    double fy = sy - y0;
+    if (y0 < 0) {
+      y0 = 0;
+      fy = 0;
+    }
+    if (y0 >= bg.rows - 1) {
+      y0 = bg.rows - 1;
+      fy = 0;
+    }
+    const int y1 = std::min(y0 + 1, bg.rows - 1);
+    const int16_t w = static_cast<int16_t>(std::min(32767L, std::lround(fy * 32768)));
+    ApplyGainRow(image.ptr<uint8_t>(y), gains.ptr<int16_t>(y0), gains.ptr<int16_t>(y1), w,
+                 out.ptr<uint8_t>(y), row_len);
+  }
+  return out;
 }
 
 }  // namespace
@@ -54,13 +136,10 @@ Status ValidateCleanOptions(const CleanOptions& o) {
 cv::Mat NormalizeBackground(const cv::Mat& image) {
   if (image.empty()) return image;
   // All channels at once (the filters work per channel): no split/merge.
-  // (A fused one-pass interpolate-and-multiply was tried: slower than
-  // OpenCV's vectorised resize and divide.)
-  cv::Mat bg;
-  cv::resize(PaperBackgroundSmall(image), bg, image.size(), 0, 0, cv::INTER_LINEAR);
-  cv::Mat out;
-  cv::divide(image, bg, out, 255.0, CV_8U);
-  return out;
+  // One pass over the full-size image, in 16-bit lanes: enlarging the
+  // background and dividing by it (cv::resize, cv::divide) were two passes,
+  // the division in float, and a page-sized buffer in between.
+  return NormalizeWithReduced(image, Reduce8(image));
 }
 
 Result<std::vector<cv::Rect>> FindSpecks(const cv::Mat& image, const CleanOptions& options,
@@ -165,11 +244,14 @@ Result<Page> CleanStage::Run(Page page, const PageContext& ctx) {
   cv::Mat image = page.image;
   if (image.channels() == 4) cv::cvtColor(image, image, cv::COLOR_BGRA2BGR);
   cv::Scalar paper = cv::Scalar::all(255);
+  // The 1/8 reduction serves both the brightness test and the background
+  // (its mean is the page's, less the dropped partial blocks at the edge).
+  const cv::Mat reduced = Reduce8(image);
   // Light text on a dark ground (slides, negatives) has no paper to divide
   // by: the max filter would take the text for paper.
-  const bool light_on_dark = cv::mean(image)[0] < 110;
+  const bool light_on_dark = cv::mean(reduced)[0] < 110;
   if (options_.normalize_background && !light_on_dark) {
-    image = NormalizeBackground(image);
+    image = NormalizeWithReduced(image, reduced);
   } else {
     image = image.clone();
     paper = cv::Scalar::all(std::max(0.0, cv::mean(image)[0]));

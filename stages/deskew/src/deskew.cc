@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -180,6 +179,33 @@ struct Run {
 // pixel across 10000 pixels), weights are the top 8 of them.
 constexpr int kFracBits = 24;
 
+// Pixels per block of WriteWeights' multi-channel loop.
+constexpr int kWeightBlock = 16;
+
+// weights[x * CH + c] = bits 16..23 of u0 + step * x (mod 2^32) for every
+// channel c, x in [0, n rounded up to kWeightBlock). Over a block of
+// kWeightBlock pixels the bytes are base[j] + the block's offset, base
+// fixed: a loop the compiler vectorises on plain SSE2, where replicating
+// each pixel's weight into CH bytes one pixel at a time does not.
+template <int CH>
+void WriteWeights(uint32_t u0, uint32_t step, int n, uint8_t* w) {
+  uint32_t base[kWeightBlock * CH];
+  for (int j = 0; j < kWeightBlock * CH; ++j) base[j] = u0 + step * static_cast<uint32_t>(j / CH);
+  const uint32_t block_step = step * kWeightBlock;
+  uint32_t offset = 0;
+  for (int x = 0; x < n; x += kWeightBlock, offset += block_step) {
+    uint8_t* out = w + static_cast<size_t>(x) * CH;
+    for (int j = 0; j < kWeightBlock * CH; ++j) out[j] = static_cast<uint8_t>((base[j] + offset) >> 16);
+  }
+}
+
+void WriteWeightsAnyChannels(uint32_t u0, uint32_t step, int n, int ch, uint8_t* w) {
+  uint32_t u = u0;
+  for (int x = 0; x < n; ++x, u += step) {
+    std::fill_n(w + static_cast<size_t>(x) * ch, ch, static_cast<uint8_t>(u >> 16));
+  }
+}
+
 // Splits x in [0, n) into runs of constant floor(t0 + slope * x) and writes
 // the 8-bit fraction of t at each x into weights[x * ch + c] for every
 // channel c (so the blends below run over bytes). |slope| must be < 1.
@@ -188,13 +214,13 @@ constexpr int kFracBits = 24;
 void LineRuns(double t0, double slope, int n, int ch, std::vector<Run>& runs,
               std::vector<uint8_t>& weights) {
   runs.clear();
-  // Spare bytes: the 4-byte stores of the 3-channel case overrun by one,
-  // and BlendChunks reads up to a chunk past the end.
-  weights.resize(static_cast<size_t>(n) * ch + kBlendChunk);
+  // Spare bytes: WriteWeights fills whole blocks, and BlendChunks reads up
+  // to a chunk past the end.
+  const int blocks = (n + kWeightBlock - 1) / kWeightBlock;
+  weights.resize(static_cast<size_t>(blocks) * kWeightBlock * ch + kBlendChunk);
   const int64_t one = int64_t{1} << kFracBits;
   const int64_t v0 = std::llround(t0 * static_cast<double>(one));
   const int64_t step = std::llround(slope * static_cast<double>(one));
-  uint8_t* w = weights.data();
   int x = 0;
   while (x < n) {
     const int64_t vx = v0 + step * x;
@@ -207,21 +233,19 @@ void LineRuns(double t0, double slope, int n, int ch, std::vector<Run>& runs,
       end = static_cast<int>(std::min<int64_t>(n, x + (vx - k * one) / (-step) + 1));
     }
     runs.push_back({x, end, static_cast<int>(k)});
-    // The fraction as a uint32 induction variable: stays in [0, one) over
-    // the run, and the loop vectorises.
-    uint32_t v = static_cast<uint32_t>(vx - k * one);
-    const uint32_t s = static_cast<uint32_t>(step);  // wraps for step < 0
-    if (ch == 1) {
-      for (int i = x; i < end; ++i, v += s) w[i] = static_cast<uint8_t>(v >> (kFracBits - 8));
-    } else {
-      for (int i = x; i < end; ++i, v += s) {
-        // Replicate the weight into ch bytes with one (overlapping) store.
-        const uint32_t q = (v >> (kFracBits - 8)) * 0x01010101u;
-        std::memcpy(w + static_cast<size_t>(i) * ch, &q, 4);
-        if (ch > 4) std::fill_n(w + static_cast<size_t>(i) * ch + 4, ch - 4, static_cast<uint8_t>(q));
-      }
-    }
     x = end;
+  }
+  // The fraction relative to the run's k is the low kFracBits bits of
+  // v0 + step * x, which uint32 arithmetic (wrapping) keeps exactly; the
+  // weight is their top 8.
+  static_assert(kFracBits == 24, "weights are bits 16..23");
+  const uint32_t u0 = static_cast<uint32_t>(v0);
+  const uint32_t s = static_cast<uint32_t>(step);  // wraps for step < 0
+  switch (ch) {
+    case 1: WriteWeights<1>(u0, s, n, weights.data()); break;
+    case 3: WriteWeights<3>(u0, s, n, weights.data()); break;
+    case 4: WriteWeights<4>(u0, s, n, weights.data()); break;
+    default: WriteWeightsAnyChannels(u0, s, n, ch, weights.data()); break;
   }
 }
 
@@ -293,6 +317,15 @@ cv::Mat RotateTwoPass(const cv::Mat& image, const cv::Mat& forward, const cv::Sc
       if (r.k < -1 || r.k > h - 1) {
         std::copy_n(fill_row.data() + off, len, m + off);
       } else {
+        // The next output row takes this run from rows k + 1 and k + 2: ask
+        // for row k + 2 now. A run is a short piece of a row far from the
+        // last one read, which the hardware prefetcher does not foresee; on
+        // a colour page the ~100 rows in use at once overflow L2.
+        if (r.k + 2 < h) {
+          const uint8_t* next = src_row(r.k + 2) + off;
+          for (int i = 0; i < len; i += 64) __builtin_prefetch(next + i);
+          __builtin_prefetch(next + len - 1);
+        }
         // Chunked when the rounded-up length stays inside the source rows.
         if (off + len + kBlendChunk <= row_bytes) {
           BlendChunks(src_row(r.k) + off, src_row(r.k + 1) + off, weights.data() + off, m + off, len);

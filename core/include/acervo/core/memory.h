@@ -8,9 +8,10 @@ namespace acervo {
 // Makes glibc's malloc serve page-sized buffers (a 300-dpi A4 colour page is
 // 26 MB) from its heaps and keep freed ones for the next page, instead of
 // mapping fresh zeroed memory for every temporary and giving it back at once.
-// Measured on the colour-page chain: 171 -> 132 ms CPU per page, the
-// difference being page faults. Memory stays bounded by the pages in flight
-// (the scheduler's limit): freed buffers are reused, not accumulated.
+// Measured on the colour-page chain: 127 -> 95 ms CPU per page, the
+// difference being page faults (bench/preprocess_bench, BM_ImageChain).
+// Memory stays bounded by the pages in flight (the scheduler's limit): freed
+// buffers are reused, not accumulated.
 // Call once, early in main(), before worker threads start. No effect and no
 // failure with an allocator other than glibc's.
 void TuneAllocatorForPageImages();

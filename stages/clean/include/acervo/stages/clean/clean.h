@@ -45,7 +45,10 @@ Status ValidateCleanOptions(const CleanOptions& options);
 
 // Returns `image` (8-bit gray or BGR) with each channel divided by its local
 // paper brightness: paper becomes ~255. Same size and type; the input is not
-// modified.
+// modified. One pass over the image: the gain 255 / background is
+// interpolated (10 fractional bits, capped at 32, i.e. background below 8
+// counts as 8), which differs from dividing by the enlarged background by at
+// most a level or two.
 cv::Mat NormalizeBackground(const cv::Mat& image);
 
 // Bounding boxes of the isolated specks of `image` (8-bit gray, BGR or BGRA,
@@ -63,7 +66,10 @@ void EraseSpecks(cv::Mat& image, const std::vector<cv::Rect>& specks,
 class CleanStage : public PageStage {
  public:
   static constexpr std::string_view kName = "clean";
-  static constexpr int kVersion = 2;  // 2: faster reductions (halvings)
+  // 2: faster reductions (halvings); 3: the gain 255 / background is
+  // interpolated in 16-bit fixed point (within a level or two of dividing
+  // by the enlarged background; gains capped at 32)
+  static constexpr int kVersion = 3;
 
   // InvalidArgument for bad options.
   static Result<std::unique_ptr<PageStage>> Create(const CleanOptions& options);
