@@ -14,6 +14,7 @@
 // usage: preprocess_eval [CORPUS_DIR] [--no-ocr] [--angles N] [--blanks N] [--only NAME_PART] [--dump DIR]
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -45,6 +46,14 @@ using Clock = std::chrono::steady_clock;
 
 double Ms(Clock::time_point since) {
   return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+}
+
+// CPU time of the calling thread (ms): steadier than wall time on a busy
+// machine.
+double ThreadCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 cv::Mat TurnCcw(const cv::Mat& img, int deg) {
@@ -169,8 +178,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "preprocess_eval: %s\n", osd.status().ToString().c_str());
       return 2;
     }
-    int total = 0, correct = 0, fast = 0, wrong_turns = 0, voted = 0;
-    double fast_ms = 0, all_ms = 0, vote_ms = 0;
+    int total = 0, correct = 0, fast = 0, wrong_turns = 0, voted = 0, large_ran = 0, large_gated = 0,
+        large_in_flow = 0;
+    double fast_ms = 0, all_ms = 0, vote_ms = 0, large_ran_cpu_ms = 0, large_gated_cpu_ms = 0;
     std::printf("## Orientation\n\n");
     for (const CorpusPage& p : text_pages) {
       for (int turn : {0, 90, 180, 270}) {
@@ -187,9 +197,28 @@ int main(int argc, char** argv) {
         if (est.ok() && est->ocr_vote) {
           ++voted;
           vote_ms += ms;
-          std::printf("- OCR vote on %s turned %d: %d (expected %d), %.0f ms\n", p.name.c_str(), turn,
-                      est->orientation_deg, expected, ms);
+          std::printf("- OCR vote on %s turned %d: %d (expected %d), %.0f ms%s\n", p.name.c_str(), turn,
+                      est->orientation_deg, expected, ms, est->large_type ? " (large-type vote read it)" : "");
           std::fflush(stdout);
+          // The large-type vote's own cost on the pages that take it (after
+          // an OCR vote that read too little), timed again alone in CPU time.
+          large_in_flow += est->large_type;
+          if (est->large_type) {
+            const double c0 = ThreadCpuMs();
+            Result<acervo::LargeTypeVote> lt = (*osd)->VoteByLargeType(img);
+            const double cpu = ThreadCpuMs() - c0;
+            if (lt.ok()) {
+              std::printf("  large-type vote: glyph %.0f px, votes %d/%d/%d/%d, %.0f ms CPU alone\n",
+                          lt->glyph_px, lt->votes[0], lt->votes[1], lt->votes[2], lt->votes[3], cpu);
+            }
+            if (lt.ok() && lt->ran) {
+              ++large_ran;
+              large_ran_cpu_ms += cpu;
+            } else {
+              ++large_gated;
+              large_gated_cpu_ms += cpu;
+            }
+          }
         }
         ++total;
         const bool right = est.ok() && est->orientation_deg == expected;
@@ -216,6 +245,11 @@ int main(int argc, char** argv) {
                 "OCR vote run on %d pages (mean %.0f ms each, detectors included)\n\n",
                 correct, total, Verdict(ok), wrong_turns, total - correct - wrong_turns, fast, total, fast_ms / std::max(1, total),
                 all_ms / std::max(1, total), voted, vote_ms / std::max(1, voted));
+    std::printf("large-type vote: run on %d pages (OCR vote undecided, too little text read), timed alone: "
+                "reads %d (mean %.0f ms CPU each), its glyph-size check turns away %d (mean %.1f ms CPU "
+                "each); never runs on the other pages\n\n",
+                large_in_flow, large_ran, large_ran_cpu_ms / std::max(1, large_ran), large_gated,
+                large_gated_cpu_ms / std::max(1, large_gated));
   }
 
   // ---- Image chain: blank precision and recall, time, OCR ---------------
@@ -230,9 +264,10 @@ int main(int argc, char** argv) {
     page.dpi_x = page.dpi_y = dpi;
     acervo::StageObserver observer;
     // What OCR reads in a lot: the page before binarisation (see
-    // stage_registry.cc); the bitonal page only goes into the PDF.
+    // stage_registry.cc), or the copy a stage left for OCR (Page::ocr_image);
+    // the bitonal page only goes into the PDF.
     observer.after_stage = [out_image](const Page& p, const acervo::StageRecord& r) {
-      if (out_image != nullptr && r.name != "binarize") *out_image = p.image;
+      if (out_image != nullptr && r.name != "binarize") *out_image = p.ocr_image.empty() ? p.image : p.ocr_image;
     };
     return chain->Run(std::move(page), PageContext(), &observer);
   };

@@ -1,8 +1,11 @@
 #include "acervo/stages/orientation/orientation.h"
 
+#include <cmath>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
@@ -202,6 +205,8 @@ TEST(OrientationStageTest, NeverWritesIntoItsInput) {
     const cv::Mat before = input.clone();
     ASSERT_TRUE((*detector)->VoteByOcr(input, {0, 180}).ok());
     EXPECT_EQ(cv::norm(input, before, cv::NORM_INF), 0);
+    ASSERT_TRUE((*detector)->VoteByLargeType(input).ok());
+    EXPECT_EQ(cv::norm(input, before, cv::NORM_INF), 0);
   }
   for (const cv::Mat& input : {noisy, dark, UprightTextPage(), Turned(UprightTextPage(), 90)}) {
     const cv::Mat before = input.clone();
@@ -320,6 +325,151 @@ TEST_F(OrientationTest, TablesUprightAndFewWordsNeverWrong) {
   }
 }
 #endif  // ACERVO_HAVE_SYNTH
+
+// Huge words whose letters are built of separate dots of colour (posters,
+// title art): no letter is a connected shape at page scale.
+cv::Mat DottedWordsPage() {
+  cv::Mat mask(3508, 2480, CV_8UC1, cv::Scalar(0));
+  cv::putText(mask, "PAPEL", cv::Point(260, 1200), cv::FONT_HERSHEY_SIMPLEX, 13, cv::Scalar(255), 55,
+              cv::LINE_8);
+  cv::putText(mask, "FRETE", cv::Point(420, 2100), cv::FONT_HERSHEY_SIMPLEX, 13, cv::Scalar(255), 55,
+              cv::LINE_8);
+  cv::Mat page(mask.size(), CV_8UC3, cv::Scalar(255, 255, 255));
+  cv::RNG rng(11);
+  for (int y = 0; y < mask.rows; y += 34) {
+    for (int x = 0; x < mask.cols; x += 34) {
+      if (mask.at<uint8_t>(y, x) == 0) continue;
+      const cv::Scalar color = rng.uniform(0, 2) == 0 ? cv::Scalar(40, 150, 40) : cv::Scalar(40, 40, 190);
+      cv::circle(page, cv::Point(x + rng.uniform(-4, 5), y + rng.uniform(-4, 5)), 12, color, cv::FILLED,
+                 cv::LINE_AA);
+    }
+  }
+  return page;
+}
+
+// Pictures without text, for the large-type vote: big geometric shapes in
+// colour, a blurred logo, scattered blobs, scribbled strokes.
+std::vector<std::pair<std::string, cv::Mat>> LargeShapePages() {
+  std::vector<std::pair<std::string, cv::Mat>> pages;
+  cv::Mat shapes(3508, 2480, CV_8UC3, cv::Scalar(255, 255, 255));
+  cv::circle(shapes, {800, 900}, 400, cv::Scalar(30, 30, 200), 60);
+  cv::rectangle(shapes, {1300, 600}, {2100, 1300}, cv::Scalar(40, 120, 40), cv::FILLED);
+  std::vector<cv::Point> star;
+  for (int i = 0; i < 10; ++i) {
+    const double r = i % 2 ? 250 : 600, t = i * CV_PI / 5;
+    star.push_back({1240 + static_cast<int>(r * std::sin(t)), 2500 - static_cast<int>(r * std::cos(t))});
+  }
+  cv::fillPoly(shapes, std::vector<std::vector<cv::Point>>{star}, cv::Scalar(0, 0, 0));
+  pages.emplace_back("shapes", shapes);
+  cv::Mat logo(3508, 2480, CV_8UC1, cv::Scalar(255));
+  cv::circle(logo, {1240, 1000}, 500, cv::Scalar(0), 80);
+  const std::vector<cv::Point> tri = {{1240, 650}, {900, 1250}, {1580, 1250}};
+  cv::fillPoly(logo, std::vector<std::vector<cv::Point>>{tri}, cv::Scalar(0));
+  cv::GaussianBlur(logo, logo, cv::Size(), 6);
+  pages.emplace_back("logo", logo);
+  cv::RNG rng(5);
+  cv::Mat blobs(3508, 2480, CV_8UC1, cv::Scalar(250));
+  for (int i = 0; i < 40; ++i) {
+    cv::ellipse(blobs, {rng.uniform(100, 2380), rng.uniform(100, 3400)},
+                {rng.uniform(30, 200), rng.uniform(30, 200)}, rng.uniform(0, 180), 0, 360,
+                cv::Scalar(rng.uniform(0, 120)), cv::FILLED);
+  }
+  pages.emplace_back("blobs", blobs);
+  cv::Mat scribble(3508, 2480, CV_8UC1, cv::Scalar(255));
+  for (int k = 0; k < 6; ++k) {
+    std::vector<cv::Point> pts;
+    cv::Point p{rng.uniform(300, 2100), rng.uniform(300, 3200)};
+    for (int i = 0; i < 12; ++i) {
+      p += cv::Point(rng.uniform(-150, 150), rng.uniform(-150, 150));
+      pts.push_back(p);
+    }
+    cv::polylines(scribble, pts, false, cv::Scalar(0), 25, cv::LINE_AA);
+  }
+  pages.emplace_back("scribble", scribble);
+  return pages;
+}
+
+// Neither detector nor the OCR vote reads a page of a few huge letters; the
+// large-type vote turns it upright at every turn.
+TEST_F(OrientationTest, LargeTypeUprightAtFourTurns) {
+  std::vector<std::pair<std::string, cv::Mat>> pages = {{"dotted words", DottedWordsPage()}};
+#ifdef ACERVO_HAVE_SYNTH
+  // Two huge words in strokes blurred far beyond any scan.
+  synth::PageSpec spec;
+  spec.blocks.push_back({"ARTE\nVIVA", 130, true, true});
+  spec.blur_sigma = 14;
+  Result<synth::SynthPage> blurred = synth::RenderPage(spec);
+  ASSERT_TRUE(blurred.ok()) << blurred.status().ToString();
+  pages.emplace_back("blurred words", blurred->image);
+#endif
+  OrientationOptions options;
+  for (const auto& [name, upright] : pages) {
+    for (int deg : {0, 90, 180, 270}) {
+      Result<OrientationEstimate> est =
+          DetectOrientationFastThenOsd(*detector_, options, Turned(upright, deg), 300);
+      ASSERT_TRUE(est.ok()) << est.status().ToString();
+      EXPECT_EQ(est->orientation_deg, deg) << name << " turned " << deg << (est->fast ? " (fast)" : "")
+                                           << (est->large_type ? " (large type)" : "");
+    }
+  }
+}
+
+// Big pictures, logos, scribbles and blank backs are never turned by it.
+TEST_F(OrientationTest, LargeTypeVoteLeavesPicturesAndBlankBacks) {
+  std::vector<std::pair<std::string, cv::Mat>> pages = LargeShapePages();
+#ifdef ACERVO_HAVE_SYNTH
+  for (int i = 0; i < 3; ++i) {
+    synth::PageSpec spec;  // blank backs as preprocess_eval makes them
+    spec.seed = 1000 + i;
+    spec.specks = 40 + 30 * i;
+    spec.noise_sigma = 8;
+    spec.punch_holes = i != 1;
+    spec.dark_border = i == 2;
+    spec.bleed_through = i == 0 ? 0 : 0.15;
+    Result<synth::SynthPage> page = synth::RenderPage(spec);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    pages.emplace_back("blank back " + std::to_string(i), page->image);
+  }
+#endif
+  for (const auto& [name, page] : pages) {
+    for (int deg : {0, 90, 180, 270}) {
+      Result<LargeTypeVote> vote = detector_->VoteByLargeType(Turned(page, deg));
+      ASSERT_TRUE(vote.ok()) << vote.status().ToString();
+      EXPECT_FALSE(vote->decided) << name << " turned " << deg << " votes " << vote->votes[0] << "/"
+                                  << vote->votes[1] << "/" << vote->votes[2] << "/" << vote->votes[3];
+      EXPECT_EQ(vote->orientation_deg, 0) << name;
+    }
+  }
+  // Ordinary text is not large type: not read at all.
+  Result<LargeTypeVote> text = detector_->VoteByLargeType(UprightTextPage());
+  ASSERT_TRUE(text.ok());
+  EXPECT_FALSE(text->ran);
+  EXPECT_FALSE(detector_->VoteByLargeType(cv::Mat()).ok());
+  EXPECT_FALSE(detector_->VoteByLargeType(cv::Mat(100, 100, CV_16UC1)).ok());
+}
+
+// unpaper's one-word art pages (150 dpi): "COLOR" drawn with peppers,
+// sparkles and leaves, and "GRAY SCALE" in huge blurred strokes.
+TEST_F(OrientationTest, CorpusLargeTypeArtAtFourTurns) {
+  const std::filesystem::path corpus = ACERVO_CORPUS_DIR;
+  if (corpus.empty()) GTEST_SKIP() << "no shared corpus";
+  OrientationOptions options;
+  int seen = 0;
+  for (const char* file : {"unpaper-tests/imgsrc003.png", "unpaper-tests/imgsrc004.png"}) {
+    Result<std::vector<uint8_t>> bytes = ReadFile(corpus / file);
+    if (!bytes.ok()) continue;
+    Result<DecodedPage> decoded = DecodeImagePage(*bytes, 0, file);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    ++seen;
+    for (int deg : {0, 90, 180, 270}) {
+      Result<OrientationEstimate> est =
+          DetectOrientationFastThenOsd(*detector_, options, Turned(decoded->image, deg), 150);
+      ASSERT_TRUE(est.ok()) << est.status().ToString();
+      EXPECT_EQ(est->orientation_deg, deg) << file << " turned " << deg;
+    }
+  }
+  if (seen == 0) GTEST_SKIP() << "corpus pages missing";
+}
 
 TEST_F(OrientationTest, OcrVoteLeavesPagesWithoutText) {
   cv::Mat white(3508, 2480, CV_8UC1, cv::Scalar(255));

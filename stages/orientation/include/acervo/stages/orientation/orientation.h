@@ -26,7 +26,9 @@
 // (the lot's languages) reads the most text-rich square of the page at each
 // candidate turn (two when the fast detector's axis vote is clear, else
 // four) and the page is turned only when one turn reads clearly better
-// (OcrVote below). The engine is loaded on the first such page.
+// (OcrVote below). The engine is loaded on the first such page. Pages of a
+// few huge letters that even the OCR vote cannot read at page scale get a
+// large-type vote (VoteByLargeType): the same engine on reduced copies.
 //
 // Thread-safety and ownership: an OrientationDetector owns one Tesseract
 // engine, initialised once in Create and reused for every page; it must be
@@ -78,6 +80,9 @@ struct OrientationOptions {
   bool ocr_vote = true;
   // Tesseract languages (LSTM models) the vote reads with: the lot's.
   std::string ocr_languages = "eng";
+  // The large-type vote (VoteByLargeType) when the OCR vote leaves a page
+  // unsure too. Ignored when ocr_vote is off (it reads with that engine).
+  bool large_type_vote = true;
 };
 
 // What the OCR vote saw at one candidate turn.
@@ -97,6 +102,20 @@ struct OcrVote {
   std::vector<OcrVoteReading> readings;  // one per candidate turn
 };
 
+// What the large-type vote saw (VoteByLargeType).
+struct LargeTypeVote {
+  int orientation_deg = 0;  // the clear winner, 0 when none
+  bool decided = false;
+  // False when the page was not read: no letter-sized shapes of large type
+  // (ordinary text, blank, a single picture or logo).
+  bool ran = false;
+  double glyph_px = 0;  // the estimated glyph size (page pixels), 0 if none
+  // Per turn (index orientation_deg / 90): the votes of the readings (one
+  // per reduction and smoothing; up to 12). A reading votes for the turn where it
+  // read a long word with clearly the best confidence, or abstains.
+  int votes[4] = {0, 0, 0, 0};
+};
+
 struct OrientationEstimate {
   int orientation_deg = 0;      // 0/90/180/270, counter-clockwise; 0 if unsure
   float confidence = 0;         // Tesseract's orientation confidence
@@ -105,6 +124,7 @@ struct OrientationEstimate {
   std::string script;           // e.g. "Latin"; empty when not detected
   bool fast = false;            // decided by the fast detector, OSD not run
   bool ocr_vote = false;        // decided (or tried) by the OCR vote
+  bool large_type = false;      // decided (or read) by the large-type vote
 };
 
 // Checks every field; InvalidArgument names the bad one.
@@ -135,11 +155,27 @@ class OrientationDetector {
   // first call); InvalidArgument as DetectOrientation.
   Result<OcrVote> VoteByOcr(const cv::Mat& image, const std::vector<int>& candidates);
 
+  // The large-type vote on `image` (as DetectOrientation): for pages whose
+  // only text is a few huge letters (posters, title art, letters drawn with
+  // blurred strokes or built of separate shapes), which every other method
+  // sees as a handful of pictures. The glyph size is estimated on a coarse
+  // copy; the page is then reduced so that glyphs are ~24-56 px (which also
+  // merges letters built of pieces and sharpens blurred strokes),
+  // binarised, and read at all four turns at several reductions and
+  // smoothings. A turn wins only when several readings read a long word
+  // there with clearly better confidence than at any other turn, and
+  // (almost) no reading prefers another turn.
+  // ran=false, decided=false for pages without large type. Errors as
+  // VoteByOcr.
+  Result<LargeTypeVote> VoteByLargeType(const cv::Mat& image);
+
  private:
   OrientationDetector(const OrientationOptions& options,
                       std::unique_ptr<tesseract::TessBaseAPI> api);
   OrientationOptions options_;
   std::unique_ptr<tesseract::TessBaseAPI> api_;
+  // Loads the OCR vote's engine on first use.
+  Status EnsureOcrEngine();
   std::unique_ptr<tesseract::TessBaseAPI> ocr_api_;  // loaded on first vote
 };
 
@@ -152,7 +188,10 @@ cv::Mat UprightImage(const cv::Mat& image, int orientation_deg);
 // Fast detector first, OSD when it is unsure (or always when options.fast is
 // false). An OSD answer below min_confidence is still taken when it equals
 // the fast detector's lean (FastOrientation::leans). When neither decides and
-// options.ocr_vote is set, the OCR vote decides or leaves the page (0).
+// options.ocr_vote is set, the OCR vote decides or leaves the page (0); when
+// it leaves it having read little text at every turn (fewer sure characters
+// than it needs to decide) and options.large_type_vote is set, the
+// large-type vote decides or leaves it.
 // Errors as DetectOrientation and VoteByOcr.
 Result<OrientationEstimate> DetectOrientationFastThenOsd(OrientationDetector& osd,
                                                          const OrientationOptions& options,
@@ -165,7 +204,7 @@ Result<OrientationEstimate> DetectOrientationFastThenOsd(OrientationDetector& os
 class OrientationStage : public PageStage {
  public:
   static constexpr std::string_view kName = "orientation";
-  static constexpr int kVersion = 3;
+  static constexpr int kVersion = 4;
 
   // As OrientationDetector::Create.
   static Result<std::unique_ptr<PageStage>> Create(const OrientationOptions& options);
