@@ -40,12 +40,14 @@ Result<Page> StageChain::Run(Page page, const PageContext& ctx, const StageObser
       return Status(s.code(), "stage " + std::string(name) + ": " + s.message());
     }
     page = std::move(r).value();
+    if (!page.ocr_image.empty() && page.ocr_image.size() != page.image.size()) page.ocr_image.release();
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     page.history.push_back({std::string(name), version, ms});
     if (observer != nullptr && observer->after_stage) observer->after_stage(page, page.history.back());
   }
   if (observer != nullptr && observer->before_release) observer->before_release(page);
   page.image.release();
+  page.ocr_image.release();
   return page;
 }
 
@@ -63,7 +65,7 @@ std::vector<std::string> StageNames(const LotProfile& profile) {
   return names;
 }
 
-Result<StageChain> BuildImageChain(const LotProfile& profile) {
+Result<StageChain> BuildImageChain(const LotProfile& profile, const std::string& languages) {
   StageChain chain;
   auto add = [&](Result<std::unique_ptr<PageStage>> stage, bool runs_on_blank) -> Status {
     if (!stage.ok()) return stage.status();
@@ -73,9 +75,9 @@ Result<StageChain> BuildImageChain(const LotProfile& profile) {
   // Orientation first: deskew and blank detection assume upright text lines.
   if (profile.orientation) {
     // The OCR vote (pages both orientation detectors leave unsure) reads
-    // with the lot's languages.
+    // with the languages OCR will read with.
     OrientationOptions orientation;
-    orientation.ocr_languages = profile.languages;
+    orientation.ocr_languages = languages.empty() ? profile.languages : languages;
     ACERVO_RETURN_IF_ERROR(add(OrientationStage::Create(orientation), true));
   }
   // Colour next: a page that is not colour becomes 8-bit gray here, so the
@@ -102,7 +104,7 @@ Result<StageChain> BuildImageChain(const LotProfile& profile) {
 }
 
 Result<StageChain> BuildStageChain(const LotProfile& profile, const std::string& languages) {
-  ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildImageChain(profile));
+  ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildImageChain(profile, languages));
   // OCR reads the cleaned gray page and binarisation moves after it: the
   // PDF gets the bitonal image, while Tesseract thresholds the gray one its
   // own way (on the corpus' charts and forms Sauvola-first read worse).

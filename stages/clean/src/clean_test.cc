@@ -115,5 +115,56 @@ TEST(CleanTest, StageWhitensPaperAndErasesDust) {
   EXPECT_FALSE(FindSpecks(cv::Mat(), CleanOptions()).ok());
 }
 
+// Evenly lit gray paper: the output is whitened, and OCR gets the page as it
+// came in (Page::ocr_image). Unevenly lit paper: OCR reads the normalised
+// page (no ocr_image), since there normalising is what lets it threshold.
+TEST(CleanTest, EvenPaperLeavesTheUnnormalisedPageForOcr) {
+  synth::PageSpec spec;
+  spec.dpi = kDpi;
+  spec.paper_tint = false;
+  spec.specks = 0;
+  spec.blocks.push_back({"Certidão de nascimento: página de exemplo com texto.", 11});
+  Result<synth::SynthPage> clean = synth::RenderPage(spec);
+  ASSERT_TRUE(clean.ok());
+  cv::Mat even;
+  clean->image.convertTo(even, CV_8U, 0.9);  // gray paper, ~230
+  cv::Mat ramp(clean->image.size(), CV_32F);
+  for (int x = 0; x < ramp.cols; ++x) ramp.col(x).setTo(0.6 + 0.35 * x / ramp.cols);
+  cv::Mat uneven;
+  cv::Mat as_float;
+  clean->image.convertTo(as_float, CV_32F);
+  cv::multiply(as_float, ramp, as_float);
+  as_float.convertTo(uneven, CV_8U);  // a shadow deepening to the left
+
+  Result<std::unique_ptr<PageStage>> stage = CleanStage::Create(CleanOptions());
+  ASSERT_TRUE(stage.ok());
+  auto run = [&](const cv::Mat& image) {
+    Page p;
+    p.image = image;
+    p.dpi_x = p.dpi_y = kDpi;
+    Result<Page> out = (*stage)->Run(std::move(p), PageContext());
+    EXPECT_TRUE(out.ok());
+    return out.ok() ? *out : Page();
+  };
+  Page e = run(even);
+  EXPECT_GT(cv::mean(e.image)[0], 245);
+  ASSERT_FALSE(e.ocr_image.empty());
+  EXPECT_EQ(cv::norm(e.ocr_image, even, cv::NORM_INF), 0);
+  Page u = run(uneven);
+  EXPECT_GT(cv::mean(u.image)[0], 245);
+  EXPECT_TRUE(u.ocr_image.empty());
+
+  CleanOptions keep;
+  keep.normalize_background = false;
+  Result<std::unique_ptr<PageStage>> plain = CleanStage::Create(keep);
+  ASSERT_TRUE(plain.ok());
+  Page p;
+  p.image = even;
+  p.dpi_x = p.dpi_y = kDpi;
+  Result<Page> out = (*plain)->Run(std::move(p), PageContext());
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(out->ocr_image.empty()) << "nothing changed for the output's sake";
+}
+
 }  // namespace
 }  // namespace acervo

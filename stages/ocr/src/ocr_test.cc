@@ -62,6 +62,63 @@ TEST(OcrStageTest, ReadsPortugueseTextWithWordBoxes) {
   EXPECT_GT(matched, static_cast<int>(s->words.size() * 9 / 10));
 }
 
+// A 6-pt page scanned at 100 dpi: words ~8 px tall, x-height ~4 px. Read as
+// it is, Tesseract loses letters (CER ~15%); the small-type re-read
+// (enlarged twice) reads it (~1%), with the boxes back in the page's own
+// pixels.
+TEST(OcrStageTest, ReadsSmallTypeOnLowResolutionScans) {
+  synth::PageSpec spec = CleanPage(kText);
+  spec.blocks = {{kText, 6}};
+  spec.dpi = 100;
+  spec.blur_sigma = 0.6;
+  Result<synth::SynthPage> s = synth::RenderPage(spec);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  OcrOptions plain;
+  plain.small_type_px = 0;  // no re-read: shows the page really is hard
+  Result<std::unique_ptr<PageStage>> as_is = OcrStage::Create(plain);
+  Result<std::unique_ptr<PageStage>> stage = OcrStage::Create({});
+  ASSERT_TRUE(as_is.ok() && stage.ok());
+  Result<Page> before = (*as_is)->Run(PageFrom(*s), PageContext{});
+  Result<Page> out = (*stage)->Run(PageFrom(*s), PageContext{});
+  ASSERT_TRUE(before.ok() && out.ok()) << out.status().ToString();
+  EXPECT_GT(synth::CharacterErrorRate(before->text, s->text), 0.08) << before->text;
+  EXPECT_LT(synth::CharacterErrorRate(out->text, s->text), 0.03) << out->text;
+  EXPECT_GT(out->mean_confidence, before->mean_confidence);
+  ASSERT_FALSE(out->words.empty());
+  cv::Rect page_rect(0, 0, s->image.cols, s->image.rows);
+  int matched = 0;
+  for (const Word& w : out->words) {
+    EXPECT_EQ((w.box & page_rect), w.box) << w.text;
+    EXPECT_LT(w.box.height, 16) << w.text;  // page pixels, not the enlarged image's
+    for (const synth::WordBox& truth : s->words) {
+      if (w.text != truth.text) continue;
+      double iou = double((w.box & truth.box).area()) / double((w.box | truth.box).area());
+      if (iou > 0.4) {
+        ++matched;
+        break;
+      }
+    }
+  }
+  EXPECT_GT(matched, static_cast<int>(s->words.size() * 3 / 4));
+}
+
+// A stage may leave OCR its own copy of the page (the clean stage: evenly
+// lit paper before normalisation); OCR reads that one and lets it go.
+TEST(OcrStageTest, ReadsOcrImageWhenAStageLeftOne) {
+  Result<synth::SynthPage> s = synth::RenderPage(CleanPage("primeira página do ofício"));
+  ASSERT_TRUE(s.ok());
+  Result<std::unique_ptr<PageStage>> stage = OcrStage::Create({});
+  ASSERT_TRUE(stage.ok());
+  Page page = PageFrom(*s);
+  page.ocr_image = s->image;
+  page.image = cv::Mat(s->image.size(), CV_8UC1, cv::Scalar(255));  // what the PDF would get
+  Result<Page> out = (*stage)->Run(std::move(page), PageContext{});
+  ASSERT_TRUE(out.ok());
+  EXPECT_LT(synth::CharacterErrorRate(out->text, "primeira página do ofício"), 0.05) << out->text;
+  EXPECT_TRUE(out->ocr_image.empty());
+  EXPECT_FALSE(out->image.empty());
+}
+
 TEST(OcrStageTest, SameEngineServesManyPages) {
   Result<std::unique_ptr<PageStage>> stage = OcrStage::Create({});
   ASSERT_TRUE(stage.ok());
@@ -82,9 +139,12 @@ TEST(OcrStageTest, BadOptionsFailAtCreate) {
   empty.languages = "+";
   OcrOptions psm;
   psm.page_segmentation_mode = 42;
+  OcrOptions small;
+  small.small_type_px = -1;
   for (const Case& c : {Case{missing, StatusCode::kUnavailable, "klingon"},
                         Case{empty, StatusCode::kInvalidArgument, "empty"},
-                        Case{psm, StatusCode::kInvalidArgument, "segmentation"}}) {
+                        Case{psm, StatusCode::kInvalidArgument, "segmentation"},
+                        Case{small, StatusCode::kInvalidArgument, "small_type_px"}}) {
     Result<std::unique_ptr<PageStage>> stage = OcrStage::Create(c.options);
     ASSERT_FALSE(stage.ok());
     EXPECT_EQ(stage.status().code(), c.code);

@@ -83,6 +83,11 @@ struct EncodedImage {
 struct Page {
   PageOrigin origin;
   cv::Mat image;          // CV_8UC1 (gray) or CV_8UC3 (BGR)
+  // When not empty, what OCR reads instead of `image`: the same page, same
+  // size and geometry, before a change made only for the output's sake
+  // (the clean stage's normalisation of evenly lit paper). Released by OCR;
+  // dropped by the chain if a later stage changes the image's size.
+  cv::Mat ocr_image;
   double dpi_x = 300;
   double dpi_y = 300;
   bool dpi_from_file = false;  // false when the file had no usable resolution

@@ -55,8 +55,10 @@ std::vector<std::string> StageNames(const LotProfile& profile);
 // Builds the image stages of the chain a profile asks for (orientation,
 // colour, deskew, border, clean, blank, binarize; no OCR, no encoding): what
 // `acervo preprocess` runs. BuildStageChain uses the same stages, with OCR
-// placed before binarize (OCR reads the cleaned gray page).
-Result<StageChain> BuildImageChain(const LotProfile& profile);
+// placed before binarize (OCR reads the cleaned gray page). `languages`
+// overrides the profile's OCR languages (which the orientation stage's OCR
+// vote reads with) when not empty.
+Result<StageChain> BuildImageChain(const LotProfile& profile, const std::string& languages = "");
 
 // Builds the chain a profile asks for. `languages` overrides the profile's
 // OCR languages when not empty.

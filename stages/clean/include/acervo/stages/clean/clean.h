@@ -63,13 +63,18 @@ void EraseSpecks(cv::Mat& image, const std::vector<cv::Rect>& specks,
 
 // The stage: normalises the background and erases specks (per options);
 // pages that are mostly dark (light text on a dark ground) are left alone.
+// When the paper is evenly lit (its background estimate within 10% of its
+// median over the page's interior), normalising it only changes the overall
+// level, which helps the output but not OCR: the page as it came in is then
+// left in Page::ocr_image for OCR to read.
 class CleanStage : public PageStage {
  public:
   static constexpr std::string_view kName = "clean";
   // 2: faster reductions (halvings); 3: the gain 255 / background is
   // interpolated in 16-bit fixed point (within a level or two of dividing
-  // by the enlarged background; gains capped at 32)
-  static constexpr int kVersion = 3;
+  // by the enlarged background; gains capped at 32); 4: evenly lit pages
+  // leave their unnormalised image for OCR
+  static constexpr int kVersion = 4;
 
   // InvalidArgument for bad options.
   static Result<std::unique_ptr<PageStage>> Create(const CleanOptions& options);

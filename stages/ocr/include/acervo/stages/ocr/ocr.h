@@ -9,16 +9,19 @@
 // guarantee it): with a worker per core, OpenMP threads only fight over the
 // same cores (measured: 4x slower on two cores).
 //
-// Run() recognises page.image (already upright and deskewed) and fills
+// Run() recognises page.image (already upright and deskewed; page.ocr_image
+// instead when a stage left one, which Run then releases) and fills
 // page.words (boxes in page.image pixels), page.text (lines joined by '\n',
 // blocks separated by an empty line) and page.mean_confidence, and flags
 // "low_confidence" below Options::min_confidence. Tesseract is told the
 // page's resolution; when the page loader guessed it (flags "no_dpi",
 // "implausible_dpi") and the page reads as empty or below min_confidence,
 // it is read once more with Tesseract estimating the resolution from the
-// text lines, and the more confident reading is kept.
-// Blank pages are not given to
-// OCR by the pipeline. The page deadline in PageContext and its cancel flag
+// text lines, and the more confident reading is kept. A page of small type
+// (median word height under small_type_px, 11 px: a 10-pt page scanned at
+// 100-150 dpi) is read once more enlarged twice, and again the more
+// confident reading is kept, its boxes mapped back to page.image pixels.
+// Blank pages are not given to OCR by the pipeline. The page deadline in PageContext and its cancel flag
 // stop recognition early: DeadlineExceeded / Cancelled.
 #ifndef ACERVO_STAGES_OCR_OCR_H_
 #define ACERVO_STAGES_OCR_OCR_H_
@@ -39,6 +42,9 @@ struct OcrOptions {
   std::string tessdata_dir;           // empty: Tesseract's default location
   int page_segmentation_mode = 3;     // PSM_AUTO: layout analysis, no OSD
   double min_confidence = 60;         // flag pages whose mean is lower
+  // Pages whose median word height (px) is below this are read once more
+  // enlarged twice (see above); 0 turns that off. 0..64.
+  int small_type_px = 11;
 };
 
 class OcrStage final : public PageStage {
@@ -49,7 +55,7 @@ class OcrStage final : public PageStage {
   ~OcrStage() override;
 
   std::string_view Name() const override { return "ocr"; }
-  int Version() const override { return 2; }
+  int Version() const override { return 3; }  // 3: small type re-read enlarged
   Result<Page> Run(Page page, const PageContext& ctx) override;
 
  private:
