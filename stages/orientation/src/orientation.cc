@@ -263,6 +263,31 @@ int LettersOnly(const char* utf8) {
   return n;
 }
 
+// Reads `image` (8-bit gray) turned upright by `deg` with `api` (its page
+// segmentation mode already set), within the vote's deadline, and calls
+// `word` for every non-empty word read; the engine is cleared afterwards.
+template <typename WordFn>
+void ReadWordsTurned(tesseract::TessBaseAPI& api, const cv::Mat& image, int deg, int deadline_ms,
+                     WordFn&& word) {
+  cv::Mat turned = UprightImage(image, deg);
+  if (!turned.isContinuous()) turned = turned.clone();
+  api.SetImage(turned.data, turned.cols, turned.rows, 1, static_cast<int>(turned.step));
+  api.SetSourceResolution(300);
+  tesseract::ETEXT_DESC monitor;
+  monitor.set_deadline_msecs(deadline_ms);
+  if (api.Recognize(&monitor) == 0) {
+    std::unique_ptr<tesseract::ResultIterator> it(api.GetIterator());
+    if (it) {
+      do {
+        if (it->Empty(tesseract::RIL_WORD)) continue;
+        std::unique_ptr<char[]> text(it->GetUTF8Text(tesseract::RIL_WORD));
+        if (text) word(*it, text.get(), it->Confidence(tesseract::RIL_WORD));
+      } while (it->Next(tesseract::RIL_WORD));
+    }
+  }
+  api.Clear();
+}
+
 }  // namespace
 
 Status ValidateOrientationOptions(const OrientationOptions& o) {
@@ -432,34 +457,19 @@ Result<OcrVote> OrientationDetector::VoteByOcr(const cv::Mat& image,
   ACERVO_RETURN_IF_ERROR(EnsureOcrEngine());
   ocr_api_->SetPageSegMode(tesseract::PSM_AUTO);
   for (int deg : candidates) {
-    cv::Mat turned = UprightImage(crop, deg);
-    if (!turned.isContinuous()) turned = turned.clone();
-    ocr_api_->SetImage(turned.data, turned.cols, turned.rows, 1, static_cast<int>(turned.step));
-    ocr_api_->SetSourceResolution(300);
-    tesseract::ETEXT_DESC monitor;
-    monitor.set_deadline_msecs(kVoteDeadlineMs);
     OcrVoteReading reading;
     reading.orientation_deg = deg;
     double conf_sum = 0;
-    if (ocr_api_->Recognize(&monitor) == 0) {
-      std::unique_ptr<tesseract::ResultIterator> it(ocr_api_->GetIterator());
-      if (it) {
-        do {
-          if (it->Empty(tesseract::RIL_WORD)) continue;
-          std::unique_ptr<char[]> text(it->GetUTF8Text(tesseract::RIL_WORD));
-          if (!text) continue;
-          const int chars = WordChars(text.get());
-          const float conf = it->Confidence(tesseract::RIL_WORD);
-          ++reading.words;
-          conf_sum += conf;
-          if (conf >= 80 && chars >= 2) {
-            reading.sure_chars += chars;
-            if (it->WordIsFromDictionary()) reading.dictionary_chars += chars;
-          }
-        } while (it->Next(tesseract::RIL_WORD));
-      }
-    }
-    ocr_api_->Clear();
+    ReadWordsTurned(*ocr_api_, crop, deg, kVoteDeadlineMs,
+                    [&](const tesseract::ResultIterator& it, const char* text, float conf) {
+                      const int chars = WordChars(text);
+                      ++reading.words;
+                      conf_sum += conf;
+                      if (conf >= 80 && chars >= 2) {
+                        reading.sure_chars += chars;
+                        if (it.WordIsFromDictionary()) reading.dictionary_chars += chars;
+                      }
+                    });
     if (reading.words > 0) reading.mean_confidence = conf_sum / reading.words;
     vote.readings.push_back(reading);
   }
@@ -558,26 +568,11 @@ Result<LargeTypeVote> OrientationDetector::VoteByLargeType(const cv::Mat& image)
       cv::copyMakeBorder(binary, binary, 16, 16, 16, 16, cv::BORDER_CONSTANT, cv::Scalar(255));
       float best[4] = {0, 0, 0, 0};  // per turn: the best sure word's confidence
       for (int k = 0; k < 4; ++k) {
-        cv::Mat turned = UprightImage(binary, 90 * k);
-        if (!turned.isContinuous()) turned = turned.clone();
-        ocr_api_->SetImage(turned.data, turned.cols, turned.rows, 1, static_cast<int>(turned.step));
-        ocr_api_->SetSourceResolution(300);
-        tesseract::ETEXT_DESC monitor;
-        monitor.set_deadline_msecs(kVoteDeadlineMs);
-        if (ocr_api_->Recognize(&monitor) == 0) {
-          std::unique_ptr<tesseract::ResultIterator> it(ocr_api_->GetIterator());
-          if (it) {
-            do {
-              if (it->Empty(tesseract::RIL_WORD)) continue;
-              std::unique_ptr<char[]> text(it->GetUTF8Text(tesseract::RIL_WORD));
-              const float conf = it->Confidence(tesseract::RIL_WORD);
-              if (text && LettersOnly(text.get()) >= kLargeTypeMinLetters &&
-                  conf >= kLargeTypeMinConfidence)
-                best[k] = std::max(best[k], conf);
-            } while (it->Next(tesseract::RIL_WORD));
-          }
-        }
-        ocr_api_->Clear();
+        ReadWordsTurned(*ocr_api_, binary, 90 * k, kVoteDeadlineMs,
+                        [&](const tesseract::ResultIterator&, const char* text, float conf) {
+                          if (LettersOnly(text) >= kLargeTypeMinLetters && conf >= kLargeTypeMinConfidence)
+                            best[k] = std::max(best[k], conf);
+                        });
       }
       const int top = static_cast<int>(std::max_element(best, best + 4) - best);
       bool clear = best[top] > 0;
