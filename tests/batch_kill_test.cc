@@ -6,8 +6,6 @@
 // no page finished twice (the journal has one "page" record per page).
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,7 +23,6 @@
 #include "support/pdfa.h"
 #include "support/process.h"
 
-extern char** environ;
 
 namespace acervo {
 namespace {
@@ -36,29 +33,6 @@ using testing::RunProcess;
 struct Doc {
   std::string lot, id, word;  // word: appears in this document only
 };
-
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& pause_at, const fs::path& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string_view(*e).rfind("ACERVO_TEST_PAUSE_AT=", 0) != 0) env_storage.emplace_back(*e);
-  }
-  if (!pause_at.empty()) env_storage.push_back("ACERVO_TEST_PAUSE_AT=" + pause_at);
-  std::vector<char*> env;
-  for (std::string& e : env_storage) env.push_back(e.data());
-  env.push_back(nullptr);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), env.data());
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
-}
 
 class BatchKillTest : public ::testing::Test {
  protected:
@@ -132,7 +106,7 @@ TEST_F(BatchKillTest, SigkillAtAnyMomentThenRerunLosesAndDuplicatesNothing) {
   int landed = 0, pauses = 0, completed = 0;
   for (int attempt = 0; attempt < 40 && landed < 12; ++attempt) {
     std::string pause = attempt == 1 ? "pdf-write" : attempt == 3 ? "store-commit" : "";
-    pid_t pid = Spawn(argv, pause, log);
+    pid_t pid = testing::SpawnWithPause(argv, pause, log.string());
     ASSERT_GT(pid, 0);
     int status = 0;
     bool killed = false;

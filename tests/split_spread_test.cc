@@ -9,11 +9,9 @@
 // one page.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fcntl.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -31,7 +29,6 @@
 #include "support/pdfa.h"
 #include "support/process.h"
 
-extern char** environ;
 
 namespace acervo {
 namespace {
@@ -63,26 +60,8 @@ cv::Mat A5Page(const std::string& text, uint64_t seed) {
 // has stopped itself there (true) or ended without reaching it (false).
 bool RunUntilPause(const std::vector<std::string>& argv, const std::string& pause_at, const fs::path& log,
                    pid_t* pid_out) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string_view(*e).rfind("ACERVO_TEST_PAUSE_AT=", 0) != 0) env_storage.emplace_back(*e);
-  }
-  env_storage.push_back("ACERVO_TEST_PAUSE_AT=" + pause_at);
-  std::vector<char*> env;
-  for (std::string& e : env_storage) env.push_back(e.data());
-  env.push_back(nullptr);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), env.data());
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return false;
+  const pid_t pid = testing::SpawnWithPause(argv, pause_at, log.string());
+  if (pid < 0) return false;
   *pid_out = pid;
   int status = 0;
   if (::waitpid(pid, &status, WUNTRACED) != pid) return false;

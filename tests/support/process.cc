@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 extern char** environ;
 
@@ -41,6 +42,30 @@ ProcessResult RunProcess(const std::vector<std::string>& argv) {
   fs::remove(out);
   fs::remove(err);
   return r;
+}
+
+pid_t SpawnWithPause(const std::vector<std::string>& argv, const std::string& pause_at,
+                     const std::string& log) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).rfind("ACERVO_TEST_PAUSE_AT=", 0) != 0) env_storage.emplace_back(*e);
+  }
+  if (!pause_at.empty()) env_storage.push_back("ACERVO_TEST_PAUSE_AT=" + pause_at);
+  std::vector<char*> env;
+  for (std::string& e : env_storage) env.push_back(e.data());
+  env.push_back(nullptr);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), env.data());
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : -1;
 }
 
 std::string AcervoBinary() { return std::string(ACERVO_BINARY_DIR) + "/pipeline/acervo"; }

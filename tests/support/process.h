@@ -3,6 +3,8 @@
 #ifndef ACERVO_TESTS_SUPPORT_PROCESS_H_
 #define ACERVO_TESTS_SUPPORT_PROCESS_H_
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -15,6 +17,14 @@ struct ProcessResult {
 };
 
 ProcessResult RunProcess(const std::vector<std::string>& argv);
+
+// Starts argv (no shell) with stdin from /dev/null and stdout and stderr
+// appended to `log`, and ACERVO_TEST_PAUSE_AT=`pause_at` in its environment
+// (not set when empty; core/test_hooks.h: the program stops itself there
+// with SIGSTOP). Returns the pid, or -1 when it could not be started. The
+// caller waits for it (waitpid with WUNTRACED sees the pause).
+pid_t SpawnWithPause(const std::vector<std::string>& argv, const std::string& pause_at,
+                     const std::string& log);
 
 // The acervo binary of this build.
 std::string AcervoBinary();
