@@ -794,25 +794,32 @@ DocumentRecord Numbered(int i, const std::string& extra = "") {
              {Page(1, 1, text)});
 }
 
+// The store both backends' champion-list tests search: `docs` numbered
+// documents in lot L1, one with "comum" twelve times (777), one rare word
+// (1500) and a phrase every 500 (3, 503, ...), written 100 at a time.
+void FillChampionStore(Store& store, int docs) {
+  ASSERT_TRUE(store.UpsertLot(Lot("L1")).ok());
+  std::vector<DocumentRecord> batch;
+  for (int i = 0; i < docs; ++i) {
+    std::string extra;
+    if (i == 777) extra = "comum comum comum comum comum comum comum comum comum comum comum comum";
+    if (i == 1500) extra = "raríssimo";
+    if (i % 500 == 3) extra = "registro civil das pessoas naturais";
+    batch.push_back(Numbered(i, extra));
+    if (batch.size() == 100) {
+      ASSERT_TRUE(store.PutDocuments(batch).ok());
+      batch.clear();
+    }
+  }
+  ASSERT_TRUE(store.PutDocuments(batch).ok());
+}
+
 class ChampionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = OpenOrDie(path_);
     ASSERT_NE(store_, nullptr);
-    ASSERT_TRUE(store_->UpsertLot(Lot("L1")).ok());
-    std::vector<DocumentRecord> batch;
-    for (int i = 0; i < kDocs; ++i) {
-      std::string extra;
-      if (i == 777) extra = "comum comum comum comum comum comum comum comum comum comum comum comum";
-      if (i == 1500) extra = "raríssimo";
-      if (i % 500 == 3) extra = "registro civil das pessoas naturais";
-      batch.push_back(Numbered(i, extra));
-      if (batch.size() == 100) {
-        ASSERT_TRUE(store_->PutDocuments(batch).ok());
-        batch.clear();
-      }
-    }
-    ASSERT_TRUE(store_->PutDocuments(batch).ok());
+    ASSERT_NO_FATAL_FAILURE(FillChampionStore(*store_, kDocs));
   }
 
   std::vector<SearchHit> SearchOk(const SearchRequest& r) {
@@ -1070,20 +1077,7 @@ class PostgresChampionTest : public ::testing::Test {
     Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
-    ASSERT_TRUE(store_->UpsertLot(Lot("L1")).ok());
-    std::vector<DocumentRecord> batch;
-    for (int i = 0; i < kDocs; ++i) {
-      std::string extra;
-      if (i == 777) extra = "comum comum comum comum comum comum comum comum comum comum comum comum";
-      if (i == 1500) extra = "raríssimo";
-      if (i % 500 == 3) extra = "registro civil das pessoas naturais";
-      batch.push_back(Numbered(i, extra));
-      if (batch.size() == 100) {
-        ASSERT_TRUE(store_->PutDocuments(batch).ok());
-        batch.clear();
-      }
-    }
-    ASSERT_TRUE(store_->PutDocuments(batch).ok());
+    ASSERT_NO_FATAL_FAILURE(FillChampionStore(*store_, kDocs));
   }
 
   std::vector<SearchHit> SearchOk(const SearchRequest& r) {
