@@ -814,6 +814,26 @@ void FillChampionStore(Store& store, int docs) {
   ASSERT_TRUE(store.PutDocuments(batch).ok());
 }
 
+// Each prefix here has exactly one word in the champion store, so the
+// prefix query and the word query must find the same documents, whatever
+// the operators around them. `search` is a backend's fixture's SearchOk.
+template <typename SearchFn>
+void ExpectPrefixesMatchTheirWords(SearchFn&& search) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"(comu* OR raríss*) -civil", "(comum OR rarissimo) -civil"},
+      {"\"registro civ\"*", "\"registro civil\""},
+      {"comum NOT natura*", "comum NOT naturais"},
+      {"(palavra1 -natur*) OR raríss*", "(palavra1 -naturais) OR rarissimo"},
+      {"RARÍSS*", "rarissimo"},
+  };
+  for (const auto& [prefix, words] : cases) {
+    std::vector<SearchHit> a = search(Q(prefix, "", {}, 10000));
+    std::vector<SearchHit> b = search(Q(words, "", {}, 10000));
+    EXPECT_FALSE(a.empty()) << prefix;
+    EXPECT_EQ(Sorted(Ids(a)), Sorted(Ids(b))) << prefix << " vs " << words;
+  }
+}
+
 class ChampionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -906,22 +926,7 @@ TEST_F(ChampionTest, RareWordsPhrasesAndPrefixesAreExact) {
 }
 
 TEST_F(ChampionTest, ExpandedPrefixesMatchLikeTheWordsTheyStandFor) {
-  // Each prefix here has exactly one word in the corpus, so the prefix
-  // query and the word query must find the same documents, whatever the
-  // operators around them.
-  const std::pair<const char*, const char*> cases[] = {
-      {"(comu* OR raríss*) -civil", "(comum OR rarissimo) -civil"},
-      {"\"registro civ\"*", "\"registro civil\""},
-      {"comum NOT natura*", "comum NOT naturais"},
-      {"(palavra1 -natur*) OR raríss*", "(palavra1 -naturais) OR rarissimo"},
-      {"RARÍSS*", "rarissimo"},
-  };
-  for (const auto& [prefix, words] : cases) {
-    std::vector<SearchHit> a = SearchOk(Q(prefix, "", {}, 10000));
-    std::vector<SearchHit> b = SearchOk(Q(words, "", {}, 10000));
-    EXPECT_FALSE(a.empty()) << prefix;
-    EXPECT_EQ(Sorted(Ids(a)), Sorted(Ids(b))) << prefix << " vs " << words;
-  }
+  ExpectPrefixesMatchTheirWords([&](const SearchRequest& r) { return SearchOk(r); });
 }
 
 TEST_F(ChampionTest, PendingPagesAreFoundBeforeTheirFold) {
@@ -1158,19 +1163,7 @@ TEST_F(PostgresChampionTest, RareWordsPhrasesAndPrefixesAreExact) {
 }
 
 TEST_F(PostgresChampionTest, PrefixesMatchLikeTheWordsTheyStandFor) {
-  const std::pair<const char*, const char*> cases[] = {
-      {"(comu* OR raríss*) -civil", "(comum OR rarissimo) -civil"},
-      {"\"registro civ\"*", "\"registro civil\""},
-      {"comum NOT natura*", "comum NOT naturais"},
-      {"(palavra1 -natur*) OR raríss*", "(palavra1 -naturais) OR rarissimo"},
-      {"RARÍSS*", "rarissimo"},
-  };
-  for (const auto& [prefix, words] : cases) {
-    std::vector<SearchHit> a = SearchOk(Q(prefix, "", {}, 10000));
-    std::vector<SearchHit> b = SearchOk(Q(words, "", {}, 10000));
-    EXPECT_FALSE(a.empty()) << prefix;
-    EXPECT_EQ(Sorted(Ids(a)), Sorted(Ids(b))) << prefix << " vs " << words;
-  }
+  ExpectPrefixesMatchTheirWords([&](const SearchRequest& r) { return SearchOk(r); });
 }
 
 TEST_F(PostgresChampionTest, PendingPagesAreFoundBeforeTheirFold) {
