@@ -89,6 +89,19 @@ class IcpBrasilSignatureTest : public ::testing::Test {
   json Report(const std::string& lot) {
     return json::parse(testing::ReadText((root_ / "out" / lot / "report.json").string()), nullptr, false);
   }
+  // The lot's two PDFs pass Preflight, and pdfsig finds each signed by the
+  // test signer with a valid signature of `sub_filter`.
+  static void ExpectTwoSignedPdfas(const fs::path& lot_out, const std::string& sub_filter) {
+    std::vector<fs::path> pdfs = testing::PdfsIn(lot_out);
+    ASSERT_EQ(pdfs.size(), 2u);
+    EXPECT_EQ(testing::PdfaProblems(pdfs), "");
+    for (const fs::path& pdf : pdfs) {
+      testing::ProcessResult sig = RunProcess({"pdfsig", pdf.string()});
+      EXPECT_NE(sig.out.find("Signature Validation: Signature is Valid."), std::string::npos) << sig.out;
+      EXPECT_NE(sig.out.find("Signature Type: " + sub_filter), std::string::npos) << sig.out;
+      EXPECT_NE(sig.out.find("João Arquivista"), std::string::npos) << sig.out;
+    }
+  }
   testing::ProcessResult Verify(bool as_json) {
     std::vector<std::string> argv = {AcervoBinary(), "verify", (root_ / "out").string()};
     if (as_json) argv.push_back("--json");
@@ -128,15 +141,7 @@ TEST_F(IcpBrasilSignatureTest, TimeStampedLotRefusedWhileTheAuthorityIsDownThenC
   report = Report("lote-act");
   EXPECT_EQ(report["documents"]["ok"], 2);
   EXPECT_EQ(report["pages"]["resumed"], 2) << "pages come back from their checkpoints, not from OCR again";
-  std::vector<fs::path> pdfs = testing::PdfsIn(lot_out);
-  ASSERT_EQ(pdfs.size(), 2u);
-  EXPECT_EQ(testing::PdfaProblems(pdfs), "");
-  for (const fs::path& pdf : pdfs) {
-    testing::ProcessResult sig = RunProcess({"pdfsig", pdf.string()});
-    EXPECT_NE(sig.out.find("Signature Validation: Signature is Valid."), std::string::npos) << sig.out;
-    EXPECT_NE(sig.out.find("Signature Type: ETSI.CAdES.detached"), std::string::npos) << sig.out;
-    EXPECT_NE(sig.out.find("João Arquivista"), std::string::npos) << sig.out;
-  }
+  ExpectTwoSignedPdfas(lot_out, "ETSI.CAdES.detached");
   testing::ProcessResult verify = Verify(true);
   ASSERT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   json v = json::parse(verify.out, nullptr, false);
@@ -186,14 +191,7 @@ TEST_F(IcpBrasilSignatureTest, PadesBasicFormByProfile) {
   const fs::path lot = MakeLot("lote-basico", "form = \"pades-basic\"\n");
   testing::ProcessResult run = Run(lot);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
-  std::vector<fs::path> pdfs = testing::PdfsIn(root_ / "out" / "lote-basico");
-  ASSERT_EQ(pdfs.size(), 2u);
-  EXPECT_EQ(testing::PdfaProblems(pdfs), "");
-  for (const fs::path& pdf : pdfs) {
-    testing::ProcessResult sig = RunProcess({"pdfsig", pdf.string()});
-    EXPECT_NE(sig.out.find("Signature Validation: Signature is Valid."), std::string::npos) << sig.out;
-    EXPECT_NE(sig.out.find("Signature Type: adbe.pkcs7.detached"), std::string::npos) << sig.out;
-  }
+  ExpectTwoSignedPdfas(root_ / "out" / "lote-basico", "adbe.pkcs7.detached");
   testing::ProcessResult verify = Verify(true);
   ASSERT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   json v = json::parse(verify.out, nullptr, false);
