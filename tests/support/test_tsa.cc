@@ -38,15 +38,22 @@ std::string Der(TS_REQ* req) {
 }  // namespace
 
 struct TestTsa::Server {
-  httplib::Server http;
+  std::unique_ptr<httplib::Server> http;
 };
 
 TestTsa::TestTsa(const TestPki& pki) : pki_(pki), server_(std::make_unique<Server>()) {}
 
 TestTsa::~TestTsa() { Stop(); }
 
-bool TestTsa::Start() {
-  server_->http.Post("/tsa", [this](const httplib::Request& req, httplib::Response& res) {
+bool TestTsa::Start(bool tls) {
+  tls_ = tls;
+  if (tls) {
+    server_->http = std::make_unique<httplib::SSLServer>(pki_.tsa_cert.c_str(), pki_.tsa_key.c_str());
+  } else {
+    server_->http = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& http = *server_->http;
+  http.Post("/tsa", [this](const httplib::Request& req, httplib::Response& res) {
     ++requests_;
     const Answer a = answer_;
     if (a == Answer::kHttpError) {
@@ -64,23 +71,25 @@ bool TestTsa::Start() {
     }
     res.set_content(Reply(req.body, a), "application/timestamp-reply");
   });
-  port_ = server_->http.bind_to_any_port("127.0.0.1");
+  port_ = http.bind_to_any_port("127.0.0.1");
   if (port_ <= 0) return false;
-  thread_ = std::thread([this] { server_->http.listen_after_bind(); });
-  for (int i = 0; i < 500 && !server_->http.is_running(); ++i) {
+  thread_ = std::thread([&http] { http.listen_after_bind(); });
+  for (int i = 0; i < 500 && !http.is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return server_->http.is_running();
+  return http.is_running();
 }
 
 void TestTsa::Stop() {
   if (thread_.joinable()) {
-    server_->http.stop();
+    server_->http->stop();
     thread_.join();
   }
 }
 
-std::string TestTsa::url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/tsa"; }
+std::string TestTsa::url() const {
+  return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + "/tsa";
+}
 
 // What `openssl ts -reply` does, through the same API: parse the request,
 // sign a TSTInfo for it. The wrong answers change the request first (so the

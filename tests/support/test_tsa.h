@@ -34,11 +34,13 @@ class TestTsa {
   explicit TestTsa(const TestPki& pki);
   ~TestTsa();  // stops the server
 
-  // Starts listening; false when the server cannot start.
-  bool Start();
+  // Starts listening; false when the server cannot start. With `tls`, over
+  // HTTPS with the authority's own certificate, which no client trusts for
+  // TLS (a private CA, and no serverAuth usage).
+  bool Start(bool tls = false);
   void Stop();
 
-  // http://127.0.0.1:PORT/tsa
+  // http(s)://127.0.0.1:PORT/tsa
   std::string url() const;
   void set_answer(Answer a) { answer_ = a; }
   int requests() const { return requests_; }
@@ -51,6 +53,7 @@ class TestTsa {
   std::unique_ptr<Server> server_;
   std::thread thread_;
   int port_ = -1;
+  bool tls_ = false;
   std::atomic<Answer> answer_{Answer::kGood};
   std::atomic<int> requests_{0};
 };

@@ -276,9 +276,23 @@ TEST_F(SignatureTest, AnAuthorityThatFailsRefusesTheDocument) {
   auto r = WriteSigned("refused.pdf", 1, o, "refused");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
-  EXPECT_NE(r.status().message().find(tsa_->url()), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(tsa_->url() + ": cannot connect"), std::string::npos) << r.status().ToString();
   EXPECT_TRUE(fs::is_empty(dir_ / "refused"));
   EXPECT_EQ(tsa_->requests(), asked);
+
+  // HTTPS to a server whose certificate the system does not trust: refused
+  // before any request is sent (the server's certificate is checked).
+  TestTsa https(*pki_);
+  ASSERT_TRUE(https.Start(/*tls=*/true));
+  o.tsa->url = https.url();
+  r = WriteSigned("refused.pdf", 1, o, "refused");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(https.url() + ": the server's TLS certificate is not trusted"),
+            std::string::npos)
+      << r.status().ToString();
+  EXPECT_EQ(https.requests(), 0);
+  EXPECT_TRUE(fs::is_empty(dir_ / "refused"));
 }
 
 TEST_F(SignatureTest, PadesBasicFormIsStillAvailable) {

@@ -49,6 +49,29 @@ std::string IsoTime(const ASN1_GENERALIZEDTIME* t) {
   return buf;
 }
 
+// What went wrong with the HTTP exchange, in words an operator can act on.
+std::string Describe(httplib::Error e, int timeout_s) {
+  const std::string t = std::to_string(timeout_s) + " s";
+  switch (e) {
+    case httplib::Error::Connection:
+      return "cannot connect (nothing answers at that address and port, or the name does not resolve)";
+    case httplib::Error::ConnectionTimeout:
+      return "no connection within " + t;
+    case httplib::Error::Read:
+      return "no complete reply within " + t + " (or the connection was closed)";
+    case httplib::Error::Write:
+      return "cannot send the request within " + t;
+    case httplib::Error::SSLConnection:
+      return "TLS handshake failed";
+    case httplib::Error::SSLLoadingCerts:
+      return "cannot load the system's CA certificates for HTTPS";
+    case httplib::Error::SSLServerVerification:
+      return "the server's TLS certificate is not trusted by the system's CA certificates";
+    default:
+      return "HTTP client error " + httplib::to_string(e);
+  }
+}
+
 // Splits http(s)://host[:port][/path] into origin and path; false when the
 // URL is not of that shape.
 bool SplitUrl(const std::string& url, std::string* origin, std::string* path) {
@@ -168,7 +191,7 @@ Result<std::vector<uint8_t>> TimestampClient::Stamp(std::span<const uint8_t> dat
   httplib::Error error = httplib::Error::Success;
   if (!http.send(req, res, error)) {
     if (too_large) return Status::Corrupt(who + ": reply larger than " + std::to_string(kMaxReplyBytes) + " bytes");
-    return Status::Unavailable(who + ": " + httplib::to_string(error));
+    return Status::Unavailable(who + ": " + Describe(error, options_.timeout_s));
   }
   if (res.status != 200) {
     return Status::Unavailable(who + ": HTTP " + std::to_string(res.status) +
