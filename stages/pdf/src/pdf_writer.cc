@@ -666,7 +666,7 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
         range.push_back(Int(2222222222));
         range.push_back(Int(3333333333));
         d.AddKey(PdfName("ByteRange"), range);
-        std::string zeros(PdfSigner::kContentsBytes, '\0');
+        std::string zeros(signer_->ContentsBytes(), '\0');
         d.AddKey(PdfName("Contents"), PdfString(zeros.data(), static_cast<PoDoFo::pdf_long>(zeros.size()), true));
         d.AddKey(PdfName("M"), PdfString(PdfDateUtc(created)));
         d.AddKey(PdfName("Name"), Text(signer_->SignerName()));

@@ -192,7 +192,7 @@ Status PdfSigner::Sign(const fs::path& path) const {
       std::string_view::npos) {
     return Status::Corrupt("cannot sign " + path.string() + ": /ByteRange is not the placeholder");
   }
-  if (l.contents_end - l.contents_begin - 2 != 2 * kContentsBytes) {
+  if (l.contents_end - l.contents_begin - 2 != 2 * ContentsBytes()) {
     return Status::Corrupt("cannot sign " + path.string() + ": /Contents has the wrong size");
   }
 
@@ -211,9 +211,9 @@ Status PdfSigner::Sign(const fs::path& path) const {
   Result<std::vector<uint8_t>> der = SignDetached({keys_->key, keys_->cert, keys_->chain}, options_.form,
                                                   tsa_.get(), data.get(), std::time(nullptr));
   if (!der.ok()) return der.status().WithContext("cannot sign " + path.string());
-  if (der->size() > kContentsBytes) {
+  if (der->size() > ContentsBytes()) {
     return Status::Internal("signature of " + std::to_string(der->size()) + " bytes does not fit in " +
-                            std::to_string(kContentsBytes));
+                            std::to_string(ContentsBytes()));
   }
   static constexpr char kHex[] = "0123456789ABCDEF";
   char* out = file.data() + l.contents_begin + 1;

@@ -4,7 +4,7 @@
 //
 // How it fits the streamed writer: Begin() writes a signature dictionary whose
 // /ByteRange is the placeholder kByteRangePlaceholder (fixed width) and whose
-// /Contents is kContentsBytes zero bytes written as a hex string. After the
+// /Contents is ContentsBytes() zero bytes written as a hex string. After the
 // file is closed, Sign() finds the last placeholder, fills /ByteRange with the
 // real offsets (padded with spaces to the same width, so no offset moves),
 // computes the detached CMS SignedData (SignDetached: SHA-256, signer
@@ -35,10 +35,13 @@ class TimestampClient;
 
 class PdfSigner {
  public:
-  // Room for the DER of the CMS: a 4096-bit RSA signature with a chain of
-  // three certificates and a time-stamp token carrying the authority's
-  // chain of three fits in well under half of it.
+  // Room for the DER of the CMS. Without a time-stamp: a 4096-bit RSA
+  // signature with a chain of five certificates of 2 KB (ICP-Brasil's are
+  // that size) fits in well under it. A time-stamp token adds the
+  // authority's certificates (an ICP-Brasil ACT's chain is three or four),
+  // so time-stamped signatures get twice the room.
   static constexpr size_t kContentsBytes = 16384;
+  static constexpr size_t kTimestampedContentsBytes = 32768;
   static constexpr char kByteRangePlaceholder[] = "1111111111 2222222222 3333333333";
 
   // Reads the PKCS#12 file (and the time-stamp authority's CA file).
@@ -53,6 +56,8 @@ class PdfSigner {
   // subject when it has none).
   const std::string& SignerName() const { return signer_name_; }
   const PdfSignatureOptions& options() const { return options_; }
+  // The size of the /Contents placeholder for this signer's signatures.
+  size_t ContentsBytes() const { return tsa_ ? kTimestampedContentsBytes : kContentsBytes; }
   // The dictionary's /SubFilter for the form: "ETSI.CAdES.detached" or
   // "adbe.pkcs7.detached".
   const char* SubFilter() const;
