@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -24,6 +23,7 @@
 #include "acervo/synth/synth.h"
 #include "support/pdfa.h"
 #include "support/process.h"
+#include "support/signature_parts.h"
 #include "support/test_pki.h"
 #include "support/test_tsa.h"
 
@@ -165,11 +165,8 @@ TEST_F(IcpBrasilSignatureTest, TimeStampedLotRefusedWhileTheAuthorityIsDownThenC
 
   // 3. One byte of the first signed span changed: verify and pdfsig both see it.
   const fs::path pdf = lot_out / "oficio-1.pdf";
-  std::vector<uint8_t> bytes = *ReadFile(pdf);
-  const std::string file(bytes.begin(), bytes.end());
-  long long start = 0, length = 0;
-  ASSERT_EQ(std::sscanf(file.c_str() + file.rfind("/ByteRange"), "/ByteRange [ %lld %lld", &start, &length), 2);
-  bytes[static_cast<size_t>(start + length / 2)] ^= 0x01;
+  std::vector<uint8_t> bytes = testing::WithSignedByteChanged(*ReadFile(pdf));
+  ASSERT_FALSE(bytes.empty());
   ASSERT_TRUE(WriteFileAtomic(pdf, bytes).ok());
   testing::ProcessResult tampered = Verify(true);
   EXPECT_EQ(tampered.exit_code, 1);

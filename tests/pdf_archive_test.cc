@@ -18,6 +18,7 @@
 #include "acervo/synth/synth.h"
 #include "support/pdfa.h"
 #include "support/process.h"
+#include "support/signature_parts.h"
 #include "support/test_pki.h"
 
 namespace acervo {
@@ -235,17 +236,8 @@ TEST_F(PdfArchiveTest, VerifyCatchesEveryKindOfTampering) {
   const fs::path pdf = LotOut() / "oficio-1.pdf";
   std::vector<uint8_t> pdf_bytes = *ReadFile(pdf);
   {
-    std::vector<uint8_t> bytes = pdf_bytes;
-    // A byte the signature covers: inside the first /ByteRange span (the
-    // page objects), not the /Contents placeholder, whose unused zero
-    // padding a fixed offset such as size/3 can land in on a small PDF.
-    const std::string text(bytes.begin(), bytes.end());
-    const size_t range = text.rfind("/ByteRange");
-    ASSERT_NE(range, std::string::npos);
-    long long first_start = 0, first_length = 0;
-    ASSERT_EQ(std::sscanf(text.c_str() + range, "/ByteRange [ %lld %lld", &first_start,
-                          &first_length), 2);
-    bytes[static_cast<size_t>(first_start + first_length / 3)] ^= 0x01;
+    std::vector<uint8_t> bytes = testing::WithSignedByteChanged(pdf_bytes);
+    ASSERT_FALSE(bytes.empty());
     ASSERT_TRUE(WriteFileAtomic(pdf, bytes).ok());
     testing::ProcessResult r = Verify();
     EXPECT_EQ(r.exit_code, 1);

@@ -15,6 +15,19 @@ bool WriteBytes(const std::filesystem::path& path, const std::string& bytes) {
   return static_cast<bool>(out);
 }
 
+std::vector<uint8_t> WithSignedByteChanged(std::vector<uint8_t> pdf) {
+  const std::string text(pdf.begin(), pdf.end());
+  const size_t range = text.rfind("/ByteRange");
+  long long start = 0, length = 0;
+  if (range == std::string::npos ||
+      std::sscanf(text.c_str() + range, "/ByteRange [ %lld %lld", &start, &length) != 2 || length < 3 ||
+      static_cast<size_t>(start + length) > pdf.size()) {
+    return {};
+  }
+  pdf[static_cast<size_t>(start + length / 3)] ^= 0x01;
+  return pdf;
+}
+
 std::string ReadSignatureParts(const std::filesystem::path& pdf, SignatureParts* parts) {
   std::ifstream in(pdf, std::ios::binary);
   std::stringstream ss;

@@ -6,8 +6,10 @@
 #ifndef ACERVO_TESTS_SUPPORT_SIGNATURE_PARTS_H_
 #define ACERVO_TESTS_SUPPORT_SIGNATURE_PARTS_H_
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace acervo::testing {
 
@@ -20,6 +22,12 @@ struct SignatureParts {
 
 // "" on success, else why the PDF could not be taken apart.
 std::string ReadSignatureParts(const std::filesystem::path& pdf, SignatureParts* parts);
+
+// `pdf` (the bytes of a signed file) with one byte the signature covers
+// changed: a third into the first /ByteRange span (the page objects), never
+// in /Contents, whose unused zero padding a fixed fraction of a small file
+// can land in. Empty when there is no /ByteRange.
+std::vector<uint8_t> WithSignedByteChanged(std::vector<uint8_t> pdf);
 
 // Writes `bytes` to `path`; false on failure.
 bool WriteBytes(const std::filesystem::path& path, const std::string& bytes);
