@@ -1,0 +1,190 @@
+#include "twain_wire.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace acervo::twain_wire {
+
+std::string WireReader::Str() {
+  const uint32_t n = U32();
+  if (!ok_ || data_.size() - pos_ < n) {
+    ok_ = false;
+    return {};
+  }
+  std::string s(reinterpret_cast<const char*>(data_.data() + pos_), n);
+  pos_ += n;
+  return s;
+}
+
+std::span<const uint8_t> WireReader::Rest() {
+  if (!ok_) return {};
+  std::span<const uint8_t> r = data_.subspan(pos_);
+  pos_ = data_.size();
+  return r;
+}
+
+Status WriteFrame(int fd, Frame type, std::span<const uint8_t> head, std::span<const uint8_t> body) {
+  const size_t size = head.size() + body.size();
+  if (size > kMaxFramePayload) return Status::Internal("TWAIN wire frame too large");
+  uint32_t header[2] = {static_cast<uint32_t>(type), static_cast<uint32_t>(size)};
+  iovec iov[3] = {{header, sizeof(header)}, {}, {}};
+  int n_iov = 1;
+  for (std::span<const uint8_t> part : {head, body}) {
+    if (!part.empty()) iov[n_iov++] = {const_cast<uint8_t*>(part.data()), part.size()};
+  }
+  iovec* cur = iov;
+  while (n_iov > 0) {
+    msghdr m{};
+    m.msg_iov = cur;
+    m.msg_iovlen = static_cast<size_t>(n_iov);
+    ssize_t w = ::sendmsg(fd, &m, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError(std::string("TWAIN wire write failed: ") + std::strerror(errno));
+    }
+    size_t done = static_cast<size_t>(w);
+    while (n_iov > 0 && done >= cur->iov_len) {
+      done -= cur->iov_len;
+      ++cur;
+      --n_iov;
+    }
+    if (n_iov > 0) {
+      cur->iov_base = static_cast<uint8_t*>(cur->iov_base) + done;
+      cur->iov_len -= done;
+    }
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// Reads exactly n bytes; false with *eof at a clean end before any byte.
+Status ReadExactly(int fd, uint8_t* p, size_t n, bool* eof) {
+  size_t got = 0;
+  *eof = false;
+  while (got < n) {
+    ssize_t r = ::read(fd, p + got, n - got);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError(std::string("TWAIN wire read failed: ") + std::strerror(errno));
+    }
+    if (r == 0) {
+      if (got == 0) {
+        *eof = true;
+        return Status::OK();
+      }
+      return Status::Corrupt("TWAIN wire: stream ended inside a frame");
+    }
+    got += static_cast<size_t>(r);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::optional<FrameIn>> ReadFrameBlocking(int fd) {
+  uint32_t header[2];
+  bool eof = false;
+  ACERVO_RETURN_IF_ERROR(ReadExactly(fd, reinterpret_cast<uint8_t*>(header), sizeof(header), &eof));
+  if (eof) return std::optional<FrameIn>();
+  if (header[1] > kMaxFramePayload) return Status::Corrupt("TWAIN wire: oversized frame");
+  FrameIn f{static_cast<Frame>(header[0]), std::vector<uint8_t>(header[1])};
+  if (header[1] > 0) {
+    ACERVO_RETURN_IF_ERROR(ReadExactly(fd, f.payload.data(), f.payload.size(), &eof));
+    if (eof) return Status::Corrupt("TWAIN wire: stream ended inside a frame");
+  }
+  return std::optional<FrameIn>(std::move(f));
+}
+
+Result<std::optional<FrameIn>> FrameReader::Poll() {
+  for (;;) {
+    uint8_t* dst;
+    size_t want;
+    if (header_got_ < sizeof(header_)) {
+      dst = header_ + header_got_;
+      want = sizeof(header_) - header_got_;
+    } else {
+      if (payload_got_ == payload_.size()) {
+        uint32_t type;
+        std::memcpy(&type, header_, 4);
+        FrameIn f{static_cast<Frame>(type), std::move(payload_)};
+        payload_ = {};
+        payload_got_ = 0;
+        header_got_ = 0;
+        return std::optional<FrameIn>(std::move(f));
+      }
+      dst = payload_.data() + payload_got_;
+      want = payload_.size() - payload_got_;
+    }
+    ssize_t r = ::recv(fd_, dst, want, MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return std::optional<FrameIn>();
+      return Status::IOError(std::string("TWAIN wire read failed: ") + std::strerror(errno));
+    }
+    if (r == 0) {
+      eof_ = true;
+      if (header_got_ > 0) return Status::Corrupt("TWAIN wire: stream ended inside a frame");
+      return std::optional<FrameIn>();
+    }
+    if (header_got_ < sizeof(header_)) {
+      header_got_ += static_cast<size_t>(r);
+      if (header_got_ == sizeof(header_)) {
+        uint32_t size;
+        std::memcpy(&size, header_ + 4, 4);
+        if (size > kMaxFramePayload) return Status::Corrupt("TWAIN wire: oversized frame");
+        payload_.resize(size);
+        payload_got_ = 0;
+      }
+    } else {
+      payload_got_ += static_cast<size_t>(r);
+    }
+  }
+}
+
+std::vector<uint8_t> EncodeOpen(const OpenRequest& r) {
+  WireWriter w;
+  w.Str(r.dsm_path);
+  w.Str(r.device);
+  w.Str(r.source);
+  w.Str(r.mode);
+  w.F64(r.resolution);
+  w.U32(r.duplex ? 1 : 0);
+  w.Str(r.transfer);
+  return w.data();
+}
+
+Result<OpenRequest> DecodeOpen(std::span<const uint8_t> payload) {
+  WireReader rd(payload);
+  OpenRequest r;
+  r.dsm_path = rd.Str();
+  r.device = rd.Str();
+  r.source = rd.Str();
+  r.mode = rd.Str();
+  r.resolution = rd.F64();
+  r.duplex = rd.U32() != 0;
+  r.transfer = rd.Str();
+  if (!rd.ok()) return Status::Corrupt("TWAIN wire: malformed Open");
+  return r;
+}
+
+std::vector<uint8_t> EncodeError(const Status& s) {
+  WireWriter w;
+  w.U32(static_cast<uint32_t>(s.code()));
+  w.Str(s.message());
+  return w.data();
+}
+
+Status DecodeError(std::span<const uint8_t> payload) {
+  WireReader rd(payload);
+  uint32_t code = rd.U32();
+  std::string msg = rd.Str();
+  if (!rd.ok() || code == 0 || code > static_cast<uint32_t>(StatusCode::kInternal)) {
+    return Status::Corrupt("TWAIN wire: malformed Error");
+  }
+  return Status(static_cast<StatusCode>(code), std::move(msg));
+}
+
+}  // namespace acervo::twain_wire
