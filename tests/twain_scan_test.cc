@@ -1,8 +1,11 @@
-// Scenario: `acervo scan --driver twain` end to end, through the DSM loaded
-// with dlopen (a DSM and data source built by the tests; see
-// scanner-drivers/twain/testdata): the source is listed by `acervo devices`,
-// a 5-sheet feed becomes 5 masters, a jam at sheet 3 exits 4 with the TWAIN
-// condition, and --resume continues the numbering with the reloaded sheets.
+// Scenario: `acervo scan --driver twain` end to end, through the TWAIN host
+// process and the DSM it loads with dlopen (a DSM and data source built by
+// the tests; see scanner-drivers/twain/testdata): the source is listed by
+// `acervo devices`, a 5-sheet feed becomes 5 masters, a jam at sheet 3 exits
+// 4 with the TWAIN condition, and --resume continues the numbering with the
+// reloaded sheets. With no --source, --mode or --resolution the device's
+// defaults stand (its feeder is on: every sheet is scanned), and a native
+// transfer (a TIFF, as sources on Linux hand over) gives the same masters.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -65,6 +68,36 @@ TEST(TwainScanTest, FeedJamAndResumeThroughTheCommandLine) {
        "--lot", (root / "other").string()});
   EXPECT_EQ(missing.exit_code, 3) << missing.err;
   EXPECT_NE(missing.err.find("/nonexistent/libtwaindsm.so"), std::string::npos) << missing.err;
+  if (!::testing::Test::HasFailure()) fs::remove_all(root);
+}
+
+TEST(TwainScanTest, DeviceDefaultsAndNativeTransfer) {
+  fs::path root = fs::temp_directory_path() / ("acervo-twain-cli-defaults-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  ::setenv("ACERVO_TEST_TWAIN_DS", ACERVO_TEST_TWAIN_DS_LIB, 1);
+  ::unsetenv("DISPLAY");  // the source's progress window would abort without one
+  for (const char* v : {"ACERVO_TEST_TWAIN_JAM_AT", "ACERVO_TEST_TWAIN_FIRST_SHEET"}) ::unsetenv(v);
+  ::setenv("ACERVO_TEST_TWAIN_PAGES", "4", 1);
+  for (const char* transfer : {"memory", "native"}) {
+    SCOPED_TRACE(transfer);
+    const fs::path lot = root / transfer;
+    testing::ProcessResult r = testing::RunProcess({testing::AcervoBinary(), "scan", "--driver", "twain",
+                                                    "--twain-dsm", ACERVO_TEST_TWAIN_DSM, "--transfer", transfer,
+                                                    "--lot", lot.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    Result<ScanJournal> journal = ReadScanJournal(lot);
+    ASSERT_TRUE(journal.ok());
+    ASSERT_EQ(journal->pages.size(), 4u);  // the feeder's default: every sheet
+    for (int sheet = 1; sheet <= 4; ++sheet) {
+      const std::string name = MasterFileName(sheet);
+      Result<DecodedPage> d = DecodeImagePage(*ReadFile(lot / name), 0, name);
+      ASSERT_TRUE(d.ok()) << d.status().ToString();
+      EXPECT_DOUBLE_EQ(d->dpi_x, 100);  // the source's default resolution
+      EXPECT_EQ(d->image.at<uint8_t>(0, 0), (17 * sheet) & 255) << name;
+      EXPECT_EQ(d->image.at<uint8_t>(156, 202), (202 + 3 * 156 + 17 * sheet) & 255) << name;
+    }
+  }
+  ::unsetenv("ACERVO_TEST_TWAIN_PAGES");
   if (!::testing::Test::HasFailure()) fs::remove_all(root);
 }
 
