@@ -9,7 +9,8 @@
 // shared libraries — stays in this process: the capturing process writes
 // the masters and only reads frames it checks.
 //
-//   acervo-twain-host [--fd N] [--status-fd N] [--memory-limit-mb MB]
+//   acervo-twain-host [--fd N] [--status-fd N] [--ring-fd N --ring-bytes B]
+//                     [--memory-limit-mb MB]
 //
 // Limits set here before any vendor code loads: RLIMIT_DATA (heap and
 // private mappings; 0 = none) so a runaway allocation fails here instead of
@@ -27,10 +28,13 @@
 // whose address space the child shares until exec). On a fatal signal a
 // handler writes {signal, VmHWM} to the status descriptor, so a runaway that
 // grows faster than the heartbeat still leaves its peak behind.
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -39,6 +43,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -99,9 +104,63 @@ void InstallFatalSignalReport(int status_fd) {
 using twain_wire::FrameIn;
 using twain_wire::WireWriter;
 
+// The memory shared with the capturing process (twain_wire.h): slots lent
+// to the source as strip buffers, reused only once acknowledged.
+class Ring {
+ public:
+  void Map(int fd, size_t size) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) return;
+    base_ = static_cast<uint8_t*>(p);
+    size_ = size;
+  }
+  // A slot of `slot` bytes, once the strip that used it last was taken out.
+  // Null without a ring or when two such slots do not fit.
+  uint8_t* Acquire(size_t slot) {
+    if (base_ == nullptr || slot == 0 || slot * 2 > size_) return nullptr;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (slot != slot_) {  // re-cut the ring only when every slot is free
+      cv_.wait(lock, [&] { return acked_ >= sent_; });
+      slot_ = slot;
+      slots_ = size_ / slot;
+    }
+    cv_.wait(lock, [&] { return sent_ - acked_ < slots_; });
+    current_ = (sent_ % slots_) * slot_;
+    return base_ + current_;
+  }
+  // Whether Acquire(slot) would wait for the capturing process.
+  bool WouldWait(size_t slot) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return base_ != nullptr && ((slot != slot_ && acked_ < sent_) || sent_ - acked_ >= slots_);
+  }
+  bool Holds(const uint8_t* p) const { return base_ != nullptr && p >= base_ && p < base_ + size_; }
+  // The slot Acquire returned was sent: {offset, slots}.
+  std::pair<uint64_t, uint32_t> Sent() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++sent_;
+    return {current_, static_cast<uint32_t>(slots_)};
+  }
+  void Ack(uint64_t taken) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      acked_ = std::max(acked_, std::min(taken, sent_));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  uint8_t* base_ = nullptr;
+  size_t size_ = 0, slot_ = 0, slots_ = 0, current_ = 0;
+  uint64_t sent_ = 0, acked_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
 class Host {
  public:
   explicit Host(int fd) : fd_(fd) {}
+  Ring& ring() { return ring_; }
 
   int Run() {
     std::thread([this] { ReadCommands(); }).detach();
@@ -130,9 +189,43 @@ class Host {
 
  private:
   // Frames go out whole: the main and heartbeat threads share the socket.
+  // Strip notices (a few dozen bytes each) are batched, so the capturing
+  // process wakes a few times a page rather than once a strip; any other
+  // frame of the main thread first sends the batch, keeping the order.
   void Send(Frame type, std::span<const uint8_t> head, std::span<const uint8_t> body = {}) {
     std::lock_guard<std::mutex> lock(write_mu_);
+    FlushLocked();
     if (!twain_wire::WriteFrame(fd_, type, head, body).ok()) ::_exit(3);  // the capturing process is gone
+  }
+  void Batch(Frame type, std::span<const uint8_t> payload) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    const uint32_t header[2] = {static_cast<uint32_t>(type), static_cast<uint32_t>(payload.size())};
+    const auto* h = reinterpret_cast<const uint8_t*>(header);
+    batch_.insert(batch_.end(), h, h + sizeof(header));
+    batch_.insert(batch_.end(), payload.begin(), payload.end());
+    if (++batched_ >= 32) FlushLocked();
+  }
+  void Flush() {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    FlushLocked();
+  }
+  void FlushLocked() {
+    if (batch_.empty()) return;
+    // The batch is whole frames: written as one frame's worth of raw bytes.
+    size_t at = 0;
+    while (at < batch_.size()) {
+      ssize_t w = ::send(fd_, batch_.data() + at, batch_.size() - at, MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) ::_exit(3);
+      at += static_cast<size_t>(w);
+    }
+    batch_.clear();
+    batched_ = 0;
+  }
+  // Heartbeats jump the batch: they carry no order.
+  void SendHeartbeat(std::span<const uint8_t> payload) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    if (!twain_wire::WriteFrame(fd_, Frame::kHeartbeat, payload).ok()) ::_exit(3);
   }
   void SendError(const Status& s) { Send(Frame::kError, twain_wire::EncodeError(s)); }
 
@@ -142,6 +235,11 @@ class Host {
       if (!f.ok() || !f->has_value()) ::_exit(3);  // the capturing process closed the wire or died
       if ((*f)->type == Frame::kCancel) {
         cancel_.store(true);
+        continue;
+      }
+      if ((*f)->type == Frame::kAck) {
+        twain_wire::WireReader rd((*f)->payload);
+        ring_.Ack(rd.U64());
         continue;
       }
       {
@@ -175,7 +273,7 @@ class Host {
       std::memcpy(payload, &call_ms, 8);
       std::memcpy(payload + 8, &what, 4);
       std::memcpy(payload + 12, &rss, 8);
-      Send(Frame::kHeartbeat, std::span<const uint8_t>(payload, sizeof(payload)));
+      SendHeartbeat(std::span<const uint8_t>(payload, sizeof(payload)));
     }
   }
 
@@ -232,14 +330,42 @@ class Host {
       host_->Send(Frame::kPageBegin, w.data());
       return Status::OK();
     }
+    uint8_t* StripBuffer(size_t size) override {
+      // The capturing process can free slots only for strips it was told of.
+      if (host_->ring().WouldWait(size)) host_->Flush();
+      return host_->ring().Acquire(size);
+    }
     Status Strip(const TwainStrip& s, std::span<const uint8_t> bytes) override {
-      uint32_t head[6] = {s.x_offset, s.y_offset, s.columns, s.rows, s.bytes_per_row, s.compression};
-      host_->Send(Frame::kStrip, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(head), sizeof(head)), bytes);
+      uint32_t geometry[6] = {s.x_offset, s.y_offset, s.columns, s.rows, s.bytes_per_row, s.compression};
+      std::span<const uint8_t> head(reinterpret_cast<const uint8_t*>(geometry), sizeof(geometry));
+      if (!host_->ring().Holds(bytes.data())) {
+        host_->Send(Frame::kStrip, head, bytes);
+        return Status::OK();
+      }
+      auto [offset, slots] = host_->ring().Sent();
+      WireWriter w;
+      w.U64(offset);
+      w.U32(static_cast<uint32_t>(bytes.size()));
+      w.U32(slots);
+      w.Bytes(head);
+      host_->Batch(Frame::kStripInRing, w.data());
       return Status::OK();
     }
     Status NativeBytes(std::span<const uint8_t> bytes) override {
       for (size_t at = 0; at < bytes.size(); at += twain_wire::kNativeChunkBytes) {
-        host_->Send(Frame::kNativeChunk, bytes.subspan(at, std::min(twain_wire::kNativeChunkBytes, bytes.size() - at)));
+        std::span<const uint8_t> chunk = bytes.subspan(at, std::min(twain_wire::kNativeChunkBytes, bytes.size() - at));
+        uint8_t* slot = StripBuffer(twain_wire::kNativeChunkBytes);
+        if (slot == nullptr) {
+          host_->Send(Frame::kNativeChunk, chunk);
+          continue;
+        }
+        std::memcpy(slot, chunk.data(), chunk.size());
+        auto [offset, slots] = host_->ring().Sent();
+        WireWriter w;
+        w.U64(offset);
+        w.U32(static_cast<uint32_t>(chunk.size()));
+        w.U32(slots);
+        host_->Batch(Frame::kNativeInRing, w.data());
       }
       return Status::OK();
     }
@@ -261,10 +387,13 @@ class Host {
 
   int fd_;
   std::mutex write_mu_;
+  std::vector<uint8_t> batch_;
+  int batched_ = 0;
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::deque<FrameIn> queue_;
   std::atomic<bool> cancel_{false};
+  Ring ring_;
   TwainCallWatch watch_;
   std::unique_ptr<TwainSession> session_;
 };
@@ -273,12 +402,15 @@ class Host {
 }  // namespace acervo
 
 int main(int argc, char** argv) {
-  int fd = 3, status_fd = -1;
+  int fd = 3, status_fd = -1, ring_fd = -1;
   long memory_mb = 0;
+  size_t ring_bytes = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--fd") == 0) fd = std::atoi(argv[i + 1]);
     else if (std::strcmp(argv[i], "--status-fd") == 0) status_fd = std::atoi(argv[i + 1]);
     else if (std::strcmp(argv[i], "--memory-limit-mb") == 0) memory_mb = std::atol(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--ring-fd") == 0) ring_fd = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--ring-bytes") == 0) ring_bytes = std::strtoull(argv[i + 1], nullptr, 10);
   }
   acervo::InstallFatalSignalReport(status_fd);
   const pid_t parent = ::getppid();
@@ -292,5 +424,6 @@ int main(int argc, char** argv) {
     ::setrlimit(RLIMIT_DATA, &data);
   }
   acervo::Host host(fd);
+  if (ring_fd >= 0 && ring_bytes > 0) host.ring().Map(ring_fd, ring_bytes);
   return host.Run();
 }

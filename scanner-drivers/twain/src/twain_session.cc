@@ -699,22 +699,27 @@ Status TwainSession::MemoryTransfer(TwainPageSink& sink, const std::atomic<bool>
   if (buf_size > twain_wire::kMaxFramePayload - 64) {
     return Status::DeviceError(Name() + ": asks for a transfer buffer of " + std::to_string(setup.MinBufSize) + " bytes");
   }
-  std::vector<uint8_t> buf(buf_size);
+  std::vector<uint8_t> own;
   state_ = 7;
   for (;;) {
     if (cancel != nullptr && cancel->load()) return Status::Cancelled(Name() + ": scan cancelled mid-page");
+    uint8_t* mem = sink.StripBuffer(buf_size);
+    if (mem == nullptr) {
+      own.resize(buf_size);
+      mem = own.data();
+    }
     TW_IMAGEMEMXFER x{};
     x.Compression = 0xffff;  // TWON_DONTCARE16
     x.Memory.Flags = TWMF_APPOWNS | TWMF_POINTER;
     x.Memory.Length = buf_size;
-    x.Memory.TheMem = buf.data();
+    x.Memory.TheMem = mem;
     TW_UINT16 rc = dsm_->Call(&ds_, DG_IMAGE, DAT_IMAGEMEMXFER, MSG_GET, &x);
     if (rc == TWRC_CANCEL) return Status::Cancelled(Name() + ": transfer cancelled on the device");
     if (rc != TWRC_SUCCESS && rc != TWRC_XFERDONE) return Fail("transfer of page " + std::to_string(pages_ + 1) + " failed");
     if (x.Compression != TWCP_NONE) return Status::DeviceError(Name() + ": sent a compressed strip, none was asked");
     if (x.BytesWritten > buf_size) return Status::DeviceError(Name() + ": says it wrote more than the strip buffer");
     TwainStrip st{x.XOffset, x.YOffset, x.Columns, x.Rows, x.BytesPerRow, x.Compression};
-    ACERVO_RETURN_IF_ERROR(sink.Strip(st, std::span<const uint8_t>(buf.data(), x.BytesWritten)));
+    ACERVO_RETURN_IF_ERROR(sink.Strip(st, std::span<const uint8_t>(mem, x.BytesWritten)));
     if (rc == TWRC_XFERDONE) break;
   }
   return Status::OK();

@@ -83,6 +83,15 @@ class TwainPageSink {
  public:
   virtual ~TwainPageSink() = default;
   virtual Status Begin(const TwainPageInfo& info) = 0;
+  // Where the source should write the next strip of `size` bytes (the
+  // TW_MEMORY it is given), or null for the session's own buffer. The host
+  // hands out slots of the memory it shares with the capturing process, so
+  // strips cross the process boundary without being copied.
+  virtual uint8_t* StripBuffer(size_t size) {
+    (void)size;
+    return nullptr;
+  }
+  // `bytes` is where the source wrote them (StripBuffer's or the session's).
   virtual Status Strip(const TwainStrip& strip, std::span<const uint8_t> bytes) = 0;
   virtual Status NativeBytes(std::span<const uint8_t> bytes) = 0;
 };

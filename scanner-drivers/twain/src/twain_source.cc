@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,6 +74,10 @@ class HostProcess {
         ::pipe2(st, O_CLOEXEC) != 0) {
       return Status::Unavailable(std::string("cannot start the TWAIN host: ") + std::strerror(errno));
     }
+    // The strip ring (twain_wire.h), sealed so the host can neither shrink
+    // it under our mapping nor grow it; mapped read-only here. Without it
+    // strips travel inline.
+    const int ring = h->MapRing();
     // Room for a few strips in flight, so the host reads the next one from
     // the scanner while this side places the last.
     int buf = 4 << 20;
@@ -85,7 +90,8 @@ class HostProcess {
     posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
     posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
     posix_spawn_file_actions_adddup2(&fa, st[1], 4);    // its fatal-signal report
-    posix_spawn_file_actions_addclosefrom_np(&fa, 5);  // no lot lock or journal descriptor leaks to vendor code
+    if (ring >= 0) posix_spawn_file_actions_adddup2(&fa, ring, 5);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 6);  // no lot lock or journal descriptor leaks to vendor code
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     // Its own process group: Ctrl-C reaches acervo, which cancels the host
@@ -97,6 +103,7 @@ class HostProcess {
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
     const std::string mem = std::to_string(std::max(0L, o.memory_limit_mb));
     std::vector<std::string> args = {exe, "--fd", "3", "--status-fd", "4", "--memory-limit-mb", mem};
+    if (ring >= 0) args.insert(args.end(), {"--ring-fd", "5", "--ring-bytes", std::to_string(h->ring_size_)});
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -107,6 +114,7 @@ class HostProcess {
     ::close(sv[1]);
     ::close(ep[1]);
     ::close(st[1]);
+    if (ring >= 0) ::close(ring);
     h->sock_ = sv[0];
     h->err_ = ep[0];
     h->status_ = st[0];
@@ -180,6 +188,28 @@ class HostProcess {
     }
   }
 
+  // The bytes of a strip or chunk the host put in the ring, after checking
+  // the frame's offset and size against the ring; counts it as taken and
+  // acknowledges every quarter ring (the host waits for free slots).
+  Result<std::span<const uint8_t>> TakeFromRing(twain_wire::WireReader& rd) {
+    const uint64_t offset = rd.U64();
+    const uint32_t bytes = rd.U32(), slots = rd.U32();
+    if (!rd.ok() || ring_ == nullptr || offset > ring_size_ || bytes > ring_size_ - offset) {
+      return Status::DeviceError("the TWAIN host named bytes outside the shared ring");
+    }
+    ++taken_;
+    if (taken_ - acked_ >= std::max<uint64_t>(1, slots / 4)) Acknowledge();
+    return std::span<const uint8_t>(ring_ + offset, bytes);
+  }
+  // Tells the host every slot taken so far is free again.
+  void Acknowledge() {
+    if (taken_ == acked_ || !gone_.ok()) return;
+    twain_wire::WireWriter w;
+    w.U64(taken_);
+    (void)twain_wire::WriteFrame(sock_, Frame::kAck, w.data());
+    acked_ = taken_;
+  }
+
   // The host died: reaps it and says how, with its last output.
   Status Died(const std::string& doing) {
     if (!gone_.ok()) return gone_;
@@ -248,6 +278,8 @@ class HostProcess {
     if (err_ >= 0) ::close(err_);
     if (status_ >= 0) ::close(status_);
     sock_ = err_ = status_ = -1;
+    if (ring_ != nullptr) ::munmap(const_cast<uint8_t*>(ring_), ring_size_);
+    ring_ = nullptr;
   }
 
  private:
@@ -263,6 +295,25 @@ class HostProcess {
     if (memory_mb_ > 0) m += " of a " + std::to_string(memory_mb_) + " MB limit";
     return m;
   }
+  // Creates the ring; returns its descriptor (for the child) or -1.
+  int MapRing() {
+    int fd = ::memfd_create("acervo-twain-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -1;
+    if (::ftruncate(fd, static_cast<off_t>(twain_wire::kRingBytes)) != 0 ||
+        ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    void* p = ::mmap(nullptr, twain_wire::kRingBytes, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      return -1;
+    }
+    ring_ = static_cast<const uint8_t*>(p);
+    ring_size_ = twain_wire::kRingBytes;
+    return fd;
+  }
+
   // The host's own report of a fatal signal: its peak memory at that moment
   // (the heartbeats may have missed a runaway that took a fraction of a second).
   void ReadFatalReport() {
@@ -314,6 +365,9 @@ class HostProcess {
   uint64_t peak_rss_kb_ = 0;
   std::string line_, tail_;
   Status gone_;  // not OK once the host is gone (why)
+  const uint8_t* ring_ = nullptr;
+  size_t ring_size_ = 0;
+  uint64_t taken_ = 0, acked_ = 0;
 };
 
 TwainPageInfo ParsePageBegin(const std::vector<uint8_t>& payload, bool* ok) {
@@ -400,8 +454,32 @@ Result<std::optional<CapturedPage>> TwainHostSource::ReceivePage(const std::atom
         s = rd.ok() ? page.AddStrip(st, bytes) : Status::DeviceError(Name() + ": malformed strip from the TWAIN host");
         break;
       }
+      case Frame::kStripInRing: {
+        twain_wire::WireReader rd(f.payload);
+        Result<std::span<const uint8_t>> bytes = host_->TakeFromRing(rd);
+        if (!bytes.ok()) {
+          s = bytes.status();
+          break;
+        }
+        TwainStrip st;
+        st.x_offset = rd.U32();
+        st.y_offset = rd.U32();
+        st.columns = rd.U32();
+        st.rows = rd.U32();
+        st.bytes_per_row = rd.U32();
+        st.compression = rd.U32();
+        s = rd.ok() ? page.AddStrip(st, *bytes) : Status::DeviceError(Name() + ": malformed strip from the TWAIN host");
+        break;
+      }
+      case Frame::kNativeInRing: {
+        twain_wire::WireReader rd(f.payload);
+        Result<std::span<const uint8_t>> bytes = host_->TakeFromRing(rd);
+        s = bytes.ok() ? page.AddNative(*bytes) : bytes.status();
+        break;
+      }
       case Frame::kNativeChunk: s = page.AddNative(f.payload); break;
       case Frame::kPageEnd: {
+        host_->Acknowledge();  // before the next page may re-cut the ring
         Result<CapturedPage> done = page.Finish();
         if (!done.ok()) return done.status();  // the host finished the page: it is still usable
         twain_wire::WireReader rd(f.payload);
@@ -412,7 +490,9 @@ Result<std::optional<CapturedPage>> TwainHostSource::ReceivePage(const std::atom
         return std::optional<CapturedPage>(std::move(*done));
       }
       case Frame::kEndOfFeed: done_ = true; return std::optional<CapturedPage>();
-      case Frame::kError: return twain_wire::DecodeError(f.payload);
+      case Frame::kError:
+        host_->Acknowledge();
+        return twain_wire::DecodeError(f.payload);
       default: s = Status::DeviceError(Name() + ": unexpected frame from the TWAIN host"); break;
     }
     if (!s.ok()) return Abandon(s);

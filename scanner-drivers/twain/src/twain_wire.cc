@@ -100,47 +100,41 @@ Result<std::optional<FrameIn>> ReadFrameBlocking(int fd) {
 
 Result<std::optional<FrameIn>> FrameReader::Poll() {
   for (;;) {
-    uint8_t* dst;
-    size_t want;
-    if (header_got_ < sizeof(header_)) {
-      dst = header_ + header_got_;
-      want = sizeof(header_) - header_got_;
-    } else {
-      if (payload_got_ == payload_.size()) {
-        uint32_t type;
-        std::memcpy(&type, header_, 4);
-        FrameIn f{static_cast<Frame>(type), std::move(payload_)};
-        payload_ = {};
-        payload_got_ = 0;
-        header_got_ = 0;
+    const size_t have = buf_.size() - start_;
+    size_t need = 8;
+    if (have >= 8) {
+      uint32_t header[2];
+      std::memcpy(header, buf_.data() + start_, 8);
+      if (header[1] > kMaxFramePayload) return Status::Corrupt("TWAIN wire: oversized frame");
+      need = 8 + size_t(header[1]);
+      if (have >= need) {
+        FrameIn f{static_cast<Frame>(header[0]),
+                  std::vector<uint8_t>(buf_.begin() + static_cast<ptrdiff_t>(start_ + 8),
+                                       buf_.begin() + static_cast<ptrdiff_t>(start_ + need))};
+        start_ += need;
         return std::optional<FrameIn>(std::move(f));
       }
-      dst = payload_.data() + payload_got_;
-      want = payload_.size() - payload_got_;
     }
-    ssize_t r = ::recv(fd_, dst, want, MSG_DONTWAIT);
+    if (eof_) {
+      if (have > 0) return Status::Corrupt("TWAIN wire: stream ended inside a frame");
+      return std::optional<FrameIn>();
+    }
+    // Make room: drop what was consumed, then read at least the rest of the
+    // current frame (and whatever else is there, up to 256 KiB more).
+    if (start_ > 0) {
+      buf_.erase(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(start_));
+      start_ = 0;
+    }
+    const size_t old = buf_.size();
+    buf_.resize(old + std::max(need - have, size_t(256) << 10));
+    ssize_t r = ::recv(fd_, buf_.data() + old, buf_.size() - old, MSG_DONTWAIT);
+    buf_.resize(old + static_cast<size_t>(std::max<ssize_t>(r, 0)));
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return std::optional<FrameIn>();
       return Status::IOError(std::string("TWAIN wire read failed: ") + std::strerror(errno));
     }
-    if (r == 0) {
-      eof_ = true;
-      if (header_got_ > 0) return Status::Corrupt("TWAIN wire: stream ended inside a frame");
-      return std::optional<FrameIn>();
-    }
-    if (header_got_ < sizeof(header_)) {
-      header_got_ += static_cast<size_t>(r);
-      if (header_got_ == sizeof(header_)) {
-        uint32_t size;
-        std::memcpy(&size, header_ + 4, 4);
-        if (size > kMaxFramePayload) return Status::Corrupt("TWAIN wire: oversized frame");
-        payload_.resize(size);
-        payload_got_ = 0;
-      }
-    } else {
-      payload_got_ += static_cast<size_t>(r);
-    }
+    if (r == 0) eof_ = true;
   }
 }
 

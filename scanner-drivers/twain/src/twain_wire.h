@@ -40,6 +40,7 @@ enum class Frame : uint32_t {
   kNext = 3,    // answer PageBegin, Strip.../NativeChunk..., PageEnd; or EndOfFeed; or Error
   kCancel = 4,  // may arrive at any time; the page in transit is dropped
   kClose = 5,   // walk the TWAIN states down and exit 0
+  kAck = 6,     // u64: strips/chunks taken out of the shared ring so far
   // Host -> capturing process.
   kHello = 100,
   kHeartbeat = 101,
@@ -51,7 +52,22 @@ enum class Frame : uint32_t {
   kPageEnd = 107,
   kEndOfFeed = 108,
   kError = 109,
+  kStripInRing = 110,   // a strip the source wrote into the shared ring
+  kNativeInRing = 111,  // a chunk of a native image copied into the ring
 };
+
+// The shared ring: a memfd the capturing process creates, sizes and seals
+// (no shrinking or growing, so its mapping can never fault), maps read-only
+// and passes to the host, which maps it writable and lends its slots to the
+// source as the TW_MEMORY of each DAT_IMAGEMEMXFER. A strip then crosses the
+// boundary as a frame naming its slot {u64 offset, u32 bytes, u32 slots,
+// geometry}; the capturing process copies it out (it never trusts the ring
+// for anything but pixels: offsets and sizes come from the frame and are
+// checked) and acknowledges cumulatively (kAck) at least every quarter ring
+// and at each page's end; the host reuses a slot only once acknowledged.
+// Without a ring (or when a strip buffer exceeds half of it) strips travel
+// inline in kStrip frames.
+inline constexpr size_t kRingBytes = 4u << 20;
 
 // Strips are at most the transfer buffer (capped at 16 MiB by the host),
 // native images travel in chunks of kNativeChunkBytes.
@@ -136,11 +152,11 @@ class FrameReader {
   bool eof() const { return eof_; }
 
  private:
+  // Bytes received and not yet returned as frames: [start_, buf_.size()).
+  // Small frames (a batch of strip notices) come out of one recv().
   int fd_;
-  uint8_t header_[8] = {};
-  size_t header_got_ = 0;
-  std::vector<uint8_t> payload_;
-  size_t payload_got_ = 0;
+  std::vector<uint8_t> buf_;
+  size_t start_ = 0;
   bool eof_ = false;
 };
 
