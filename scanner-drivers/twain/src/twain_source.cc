@@ -148,7 +148,11 @@ class HostProcess {
   Result<FrameIn> Receive(const std::atomic<bool>* cancel, const std::string& doing) {
     if (!gone_.ok()) return gone_;
     const double silence_limit = std::min(timeout_, 15.0);
-    Clock::time_point last = Clock::now();
+    // The host's own waits are bounded (5 minutes for MSG_XFERREADY); a host
+    // that beats but never gets anywhere longer than that is stuck too.
+    const double progress_limit = timeout_ + 330;
+    const Clock::time_point started = Clock::now();
+    Clock::time_point last = started;
     Clock::time_point cancel_deadline{};
     bool cancel_sent = false;
     for (;;) {
@@ -181,6 +185,9 @@ class HostProcess {
       }
       if (std::chrono::duration<double>(now - last).count() > silence_limit) {
         return Kill("the TWAIN host stopped answering for " + Seconds(silence_limit) + " during " + doing);
+      }
+      if (std::chrono::duration<double>(now - started).count() > progress_limit) {
+        return Kill("the TWAIN host made no progress for " + Seconds(progress_limit) + " during " + doing);
       }
       pollfd fds[2] = {{sock_, POLLIN, 0}, {err_, POLLIN, 0}};
       ::poll(fds, err_ >= 0 ? 2 : 1, 100);

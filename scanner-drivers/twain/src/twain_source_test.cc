@@ -38,7 +38,8 @@ class TwainTest : public ::testing::Test {
           "ACERVO_TEST_TWAIN_CANCEL_AT", "ACERVO_TEST_TWAIN_MECHS", "ACERVO_TEST_TWAIN_NATIVE",
           "ACERVO_TEST_TWAIN_FEEDER_DEFAULT", "ACERVO_TEST_TWAIN_FLAVOR", "ACERVO_TEST_TWAIN_IGNORE_INDICATORS",
           "ACERVO_TEST_TWAIN_CRASH_AT", "ACERVO_TEST_TWAIN_HANG_AT", "ACERVO_TEST_TWAIN_RUNAWAY_AT",
-          "ACERVO_TEST_TWAIN_RUNAWAY_MODE", "ACERVO_TEST_TWAIN_PAPER", "ACERVO_TEST_TWAIN_STRIP_ROWS", "DISPLAY"}) {
+          "ACERVO_TEST_TWAIN_RUNAWAY_MODE", "ACERVO_TEST_TWAIN_PAPER", "ACERVO_TEST_TWAIN_STRIP_ROWS",
+          "ACERVO_TEST_TWAIN_BUFFER", "DISPLAY"}) {
       ::unsetenv(v);
     }
   }
@@ -465,6 +466,59 @@ TEST_F(TwainTest, VendorFaultsMidPagePauseTheLot) {
       Result<DecodedPage> d = DecodeImagePage(*ReadFile(lot / name), 0, name);
       ASSERT_TRUE(d.ok()) << d.status().ToString();
       ExpectSheet(d->image, sheet);
+    }
+  }
+}
+
+// The capturing side trusts nothing the host sends: a host whose memory was
+// scribbled on by vendor code (here a rogue host) gives a DeviceError and is
+// stopped; this process carries on.
+TEST_F(TwainTest, ALyingHostIsStoppedNotBelieved) {
+  TwainOptions o = Dsm();
+  o.host_path = ACERVO_TEST_ROGUE_HOST;
+  o.timeout_seconds = 2;
+  for (const char* lie : {"ring-offset", "oversize", "geometry", "huge-page", "garbage"}) {
+    SCOPED_TRACE(lie);
+    ::setenv("ACERVO_TEST_ROGUE", lie, 1);
+    Result<std::unique_ptr<Source>> src = OpenTwainSource(Feeder(), o);
+    ASSERT_TRUE(src.ok()) << src.status().ToString();
+    EXPECT_EQ((*src)->Describe(), "twain:Rogue Source");
+    Result<std::optional<CapturedPage>> page = (*src)->Next(nullptr);
+    ASSERT_FALSE(page.ok());
+    EXPECT_EQ(page.status().code(), StatusCode::kDeviceError) << page.status().ToString();
+    EXPECT_NE(page.status().message().find("process was stopped"), std::string::npos) << page.status().ToString();
+  }
+  ::unsetenv("ACERVO_TEST_ROGUE");
+}
+
+// Pages larger than the shared ring's slots: strips through the ring, strips
+// too big for it inline, and a native image in several ring chunks.
+TEST_F(TwainTest, LargePagesThroughTheRingAndInline) {
+  ::setenv("ACERVO_TEST_TWAIN_PAPER", "a4", 1);
+  ::setenv("ACERVO_TEST_TWAIN_PAGES", "2", 1);
+  struct Case {
+    const char* transfer;
+    const char* buffer;  // the source's strip buffer
+  } cases[] = {{"memory", "65536"}, {"memory", "3145728"}, {"native", ""}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.transfer) + " " + c.buffer);
+    ::setenv("ACERVO_TEST_TWAIN_STRIP_ROWS", "0", 1);
+    ::setenv("ACERVO_TEST_TWAIN_BUFFER", c.buffer, 1);
+    ScanSettings s = Feeder();
+    s.resolution = 150;
+    Result<std::unique_ptr<Source>> src = OpenTwainSource(s, Dsm(c.transfer));
+    ASSERT_TRUE(src.ok()) << src.status().ToString();
+    std::vector<CapturedPage> pages = All(**src);
+    ASSERT_EQ(pages.size(), 2u);
+    for (int sheet = 1; sheet <= 2; ++sheet) {
+      const cv::Mat& img = pages[sheet - 1].image;
+      ASSERT_EQ(img.cols, 1241);  // 8.27 in at 150 dpi
+      ASSERT_EQ(img.rows, 1754);  // 11.69 in
+      for (int y = 0; y < img.rows; y += 17) {
+        for (int x = 0; x < img.cols; x += 13) {
+          ASSERT_EQ(img.at<uint8_t>(y, x), (x + 3 * y + 17 * sheet) & 255) << x << "," << y;
+        }
+      }
     }
   }
 }

@@ -37,6 +37,9 @@
 //                                 (default: 203 x 157 pixels)
 //   ACERVO_TEST_TWAIN_STRIP_ROWS  rows per strip (default 7; 0: as many as
 //                                 the buffer holds)
+//   ACERVO_TEST_TWAIN_BUFFER      the strip buffer it asks for in
+//                                 DAT_SETUPMEMXFER (default 4096, or 65536
+//                                 with STRIP_ROWS 0)
 //   ACERVO_TEST_TWAIN_LOG         file receiving one line per state change,
 //                                 capability set, sequence error and event
 #include <signal.h>
@@ -72,6 +75,7 @@ struct Ds {
   bool ignore_indicators = false;
   bool a4 = false;
   int strip_rows = 7;
+  int buffer = 0;
   // Negotiated.
   TW_UINT16 mech = TWSX_NATIVE;
   TW_UINT16 pixel_type = TWPT_GRAY;
@@ -507,6 +511,7 @@ TW_UINT16 Open(TW_IDENTITY* origin, TW_IDENTITY* id) {
   g.ignore_indicators = EnvInt("ACERVO_TEST_TWAIN_IGNORE_INDICATORS", 0) != 0;
   g.a4 = EnvStr("ACERVO_TEST_TWAIN_PAPER") == "a4";
   g.strip_rows = EnvInt("ACERVO_TEST_TWAIN_STRIP_ROWS", 7);
+  g.buffer = EnvInt("ACERVO_TEST_TWAIN_BUFFER", g.strip_rows > 0 ? 4096 : 65536);
   Log(std::string("libtiff mapped: ") + (LibtiffMapped() ? "yes" : "no"));
   SetState(4);
   return TWRC_SUCCESS;
@@ -559,9 +564,9 @@ extern "C" __attribute__((visibility("default"))) TW_UINT16 DS_Entry(TW_IDENTITY
   if (dg == DG_CONTROL && dat == DAT_SETUPMEMXFER && msg == MSG_GET) {
     if (g.state < 4) return Fail(TWCC_SEQERROR);
     auto* s = static_cast<TW_SETUPMEMXFER*>(data);
-    s->MinBufSize = 1024;
-    s->MaxBufSize = 1 << 20;
-    s->Preferred = g.strip_rows > 0 ? 4096 : 65536;
+    s->MinBufSize = std::min(1024, g.buffer);
+    s->MaxBufSize = std::max(1 << 20, g.buffer);
+    s->Preferred = static_cast<TW_UINT32>(g.buffer);
     return TWRC_SUCCESS;
   }
   if (dg == DG_CONTROL && dat == DAT_PENDINGXFERS) return Pending(msg, static_cast<TW_PENDINGXFERS*>(data));
