@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 #include "twain_page_assembler.h"
 #include "twain_session.h"
@@ -195,18 +196,22 @@ class HostProcess {
     }
   }
 
-  // The bytes of a strip or chunk the host put in the ring, after checking
-  // the frame's offset and size against the ring; counts it as taken and
-  // acknowledges every quarter ring (the host waits for free slots).
-  Result<std::span<const uint8_t>> TakeFromRing(twain_wire::WireReader& rd) {
+  // Hands `copy` the bytes of a strip or chunk the host put in the ring
+  // (offset and size checked against the ring), then, and only then, gives
+  // the slot back: the host may overwrite it once acknowledged, so copying
+  // and releasing are one step here. Acknowledged every quarter ring (the
+  // host waits for free slots) and at each page's end.
+  Status FromRing(twain_wire::WireReader& rd, const std::function<Status(std::span<const uint8_t>)>& copy) {
     const uint64_t offset = rd.U64();
-    const uint32_t bytes = rd.U32(), slots = rd.U32();
+    const uint32_t bytes = rd.U32();
+    const uint32_t slots = rd.U32();
     if (!rd.ok() || ring_ == nullptr || offset > ring_size_ || bytes > ring_size_ - offset) {
       return Status::DeviceError("the TWAIN host named bytes outside the shared ring");
     }
+    Status s = copy(std::span<const uint8_t>(ring_ + offset, bytes));
     ++taken_;
     if (taken_ - acked_ >= std::max<uint64_t>(1, slots / 4)) Acknowledge();
-    return std::span<const uint8_t>(ring_ + offset, bytes);
+    return s;
   }
   // Tells the host every slot taken so far is free again.
   void Acknowledge() {
@@ -463,25 +468,21 @@ Result<std::optional<CapturedPage>> TwainHostSource::ReceivePage(const std::atom
       }
       case Frame::kStripInRing: {
         twain_wire::WireReader rd(f.payload);
-        Result<std::span<const uint8_t>> bytes = host_->TakeFromRing(rd);
-        if (!bytes.ok()) {
-          s = bytes.status();
-          break;
-        }
-        TwainStrip st;
-        st.x_offset = rd.U32();
-        st.y_offset = rd.U32();
-        st.columns = rd.U32();
-        st.rows = rd.U32();
-        st.bytes_per_row = rd.U32();
-        st.compression = rd.U32();
-        s = rd.ok() ? page.AddStrip(st, *bytes) : Status::DeviceError(Name() + ": malformed strip from the TWAIN host");
+        s = host_->FromRing(rd, [&](std::span<const uint8_t> bytes) {
+          TwainStrip st;
+          st.x_offset = rd.U32();
+          st.y_offset = rd.U32();
+          st.columns = rd.U32();
+          st.rows = rd.U32();
+          st.bytes_per_row = rd.U32();
+          st.compression = rd.U32();
+          return rd.ok() ? page.AddStrip(st, bytes) : Status::DeviceError(Name() + ": malformed strip from the TWAIN host");
+        });
         break;
       }
       case Frame::kNativeInRing: {
         twain_wire::WireReader rd(f.payload);
-        Result<std::span<const uint8_t>> bytes = host_->TakeFromRing(rd);
-        s = bytes.ok() ? page.AddNative(*bytes) : bytes.status();
+        s = host_->FromRing(rd, [&](std::span<const uint8_t> bytes) { return page.AddNative(bytes); });
         break;
       }
       case Frame::kNativeChunk: s = page.AddNative(f.payload); break;
