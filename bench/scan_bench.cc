@@ -17,8 +17,9 @@
 // together) is printed too: what the boundary costs in work, independent of
 // the load.
 //
-//   scan_bench [--pages N] [--rounds R] [--dir DIR] [--only SOURCE]
-//   (--only: run one source, e.g. under `perf stat`)
+//   scan_bench [--pages N] [--rounds R] [--dir DIR] [--only SOURCE] [--measure transfer|capture]
+//   (--only, --measure: one source, one measure, e.g. under `perf record`,
+//   whose cpu-clock samples of both processes are the load-independent figure)
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -141,13 +142,14 @@ double Median(std::vector<double> v) {
 
 int Main(int argc, char** argv) {
   int pages = 10, rounds = 5;
-  std::string only;
+  std::string only, measure;
   fs::path dir = fs::temp_directory_path() / ("acervo-scan-bench-" + std::to_string(::getpid()));
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--pages") == 0) pages = std::atoi(argv[i + 1]);
     else if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::atoi(argv[i + 1]);
     else if (std::strcmp(argv[i], "--dir") == 0) dir = argv[i + 1];
     else if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+    else if (std::strcmp(argv[i], "--measure") == 0) measure = argv[i + 1];
   }
   if (kSaneConfig.empty()) {
     std::fprintf(stderr, "cannot write a SANE test configuration\n");
@@ -199,6 +201,7 @@ int Main(int argc, char** argv) {
   std::map<std::string, std::vector<double>> rate;    // pages/min per "source measure"
   std::map<std::string, std::vector<double>> cpu_ms;  // CPU ms per page
   for (bool capture : {false, true}) {
+    if (!measure.empty() && (measure == "capture") != capture) continue;
     for (int r = 0; r < rounds; ++r) {
       for (const auto& [name, open] : sources) {
         RoundResult rr = Round(open, capture, dir / name);
@@ -217,7 +220,7 @@ int Main(int argc, char** argv) {
                 Median(rate[name + " capture"]), Median(cpu_ms[name + " transfer"]), Median(cpu_ms[name + " capture"]));
   }
   for (const char* m : {"transfer", "capture"}) {
-    if (!only.empty()) break;
+    if (!only.empty() || !measure.empty()) break;
     const double in = Median(rate[std::string("twain-inproc ") + m]);
     const double out = Median(rate[std::string("twain-host ") + m]);
     const double cin = Median(cpu_ms[std::string("twain-inproc ") + m]);
