@@ -317,16 +317,7 @@ class Host {
     explicit WireSink(Host* host) : host_(host) {}
     Status Begin(const TwainPageInfo& i) override {
       WireWriter w;
-      w.I32(i.width);
-      w.I32(i.length);
-      w.I32(i.bits_per_pixel);
-      w.I32(i.samples_per_pixel);
-      w.I32(i.pixel_type);
-      w.I32(i.pixel_flavor);
-      w.U32(i.planar ? 1 : 0);
-      w.U32(i.native ? 1 : 0);
-      w.F64(i.x_resolution);
-      w.F64(i.y_resolution);
+      twain_wire::PutPageInfo(w, i);
       host_->Send(Frame::kPageBegin, w.data());
       return Status::OK();
     }
@@ -336,18 +327,17 @@ class Host {
       return host_->ring().Acquire(size);
     }
     Status Strip(const TwainStrip& s, std::span<const uint8_t> bytes) override {
-      uint32_t geometry[6] = {s.x_offset, s.y_offset, s.columns, s.rows, s.bytes_per_row, s.compression};
-      std::span<const uint8_t> head(reinterpret_cast<const uint8_t*>(geometry), sizeof(geometry));
+      WireWriter w;
       if (!host_->ring().Holds(bytes.data())) {
-        host_->Send(Frame::kStrip, head, bytes);
+        twain_wire::PutStrip(w, s);
+        host_->Send(Frame::kStrip, w.data(), bytes);
         return Status::OK();
       }
       auto [offset, slots] = host_->ring().Sent();
-      WireWriter w;
       w.U64(offset);
       w.U32(static_cast<uint32_t>(bytes.size()));
       w.U32(slots);
-      w.Bytes(head);
+      twain_wire::PutStrip(w, s);
       host_->Batch(Frame::kStripInRing, w.data());
       return Status::OK();
     }

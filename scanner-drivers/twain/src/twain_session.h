@@ -59,26 +59,6 @@ struct TwainSourceId {
   std::string name, manufacturer, family;
 };
 
-// What DAT_IMAGEINFO said about the page about to arrive, plus what the
-// session knows (pixel flavour, mechanism).
-struct TwainPageInfo {
-  int32_t width = 0;
-  int32_t length = 0;  // -1 when unknown before the transfer
-  int32_t bits_per_pixel = 0;
-  int32_t samples_per_pixel = 0;
-  int32_t pixel_type = 0;    // TWPT_*
-  int32_t pixel_flavor = 0;  // TWPF_CHOCOLATE or TWPF_VANILLA
-  bool planar = false;
-  bool native = false;       // the page comes as NativeBytes, not strips
-  double x_resolution = 0, y_resolution = 0;
-};
-
-// One strip of a memory transfer as the source described it.
-struct TwainStrip {
-  uint32_t x_offset = 0, y_offset = 0, columns = 0, rows = 0, bytes_per_row = 0;
-  uint32_t compression = 0;
-};
-
 class TwainPageSink {
  public:
   virtual ~TwainPageSink() = default;

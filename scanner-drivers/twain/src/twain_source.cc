@@ -382,23 +382,6 @@ class HostProcess {
   uint64_t taken_ = 0, acked_ = 0;
 };
 
-TwainPageInfo ParsePageBegin(const std::vector<uint8_t>& payload, bool* ok) {
-  twain_wire::WireReader rd(payload);
-  TwainPageInfo i;
-  i.width = rd.I32();
-  i.length = rd.I32();
-  i.bits_per_pixel = rd.I32();
-  i.samples_per_pixel = rd.I32();
-  i.pixel_type = rd.I32();
-  i.pixel_flavor = rd.I32();
-  i.planar = rd.U32() != 0;
-  i.native = rd.U32() != 0;
-  i.x_resolution = rd.F64();
-  i.y_resolution = rd.F64();
-  *ok = rd.ok();
-  return i;
-}
-
 class TwainHostSource final : public Source {
  public:
   TwainHostSource(std::unique_ptr<HostProcess> host, std::string product, bool duplex)
@@ -427,6 +410,12 @@ class TwainHostSource final : public Source {
 
 Result<std::optional<CapturedPage>> TwainHostSource::Next(const std::atomic<bool>* cancel) {
   if (done_) return std::optional<CapturedPage>();
+  // A cancel before the transfer asks for no page (closing the source walks
+  // the states down); one during it reaches the host, which drops the page.
+  if (cancel != nullptr && cancel->load()) {
+    done_ = true;
+    return Status::Cancelled(Name() + ": scan cancelled");
+  }
   uint8_t nothing = 0;
   Status sent = host_->Send(Frame::kNext, std::span<const uint8_t>(&nothing, 0));
   if (!sent.ok()) {
@@ -448,20 +437,16 @@ Result<std::optional<CapturedPage>> TwainHostSource::ReceivePage(const std::atom
     Status s;
     switch (f.type) {
       case Frame::kPageBegin: {
-        bool ok = false;
-        TwainPageInfo info = ParsePageBegin(f.payload, &ok);
-        s = ok ? page.Begin(info) : Status::DeviceError(Name() + ": malformed page description from the TWAIN host");
+        twain_wire::WireReader rd(f.payload);
+        TwainPageInfo info;
+        s = twain_wire::GetPageInfo(rd, &info)
+                ? page.Begin(info)
+                : Status::DeviceError(Name() + ": malformed page description from the TWAIN host");
         break;
       }
       case Frame::kStrip: {
         twain_wire::WireReader rd(f.payload);
-        TwainStrip st;
-        st.x_offset = rd.U32();
-        st.y_offset = rd.U32();
-        st.columns = rd.U32();
-        st.rows = rd.U32();
-        st.bytes_per_row = rd.U32();
-        st.compression = rd.U32();
+        TwainStrip st = twain_wire::GetStrip(rd);
         std::span<const uint8_t> bytes = rd.Rest();
         s = rd.ok() ? page.AddStrip(st, bytes) : Status::DeviceError(Name() + ": malformed strip from the TWAIN host");
         break;
@@ -469,13 +454,7 @@ Result<std::optional<CapturedPage>> TwainHostSource::ReceivePage(const std::atom
       case Frame::kStripInRing: {
         twain_wire::WireReader rd(f.payload);
         s = host_->FromRing(rd, [&](std::span<const uint8_t> bytes) {
-          TwainStrip st;
-          st.x_offset = rd.U32();
-          st.y_offset = rd.U32();
-          st.columns = rd.U32();
-          st.rows = rd.U32();
-          st.bytes_per_row = rd.U32();
-          st.compression = rd.U32();
+          TwainStrip st = twain_wire::GetStrip(rd);
           return rd.ok() ? page.AddStrip(st, bytes) : Status::DeviceError(Name() + ": malformed strip from the TWAIN host");
         });
         break;

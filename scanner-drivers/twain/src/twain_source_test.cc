@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "acervo/core/files.h"
 #include "acervo/scanner/image_file.h"
@@ -39,7 +40,7 @@ class TwainTest : public ::testing::Test {
           "ACERVO_TEST_TWAIN_FEEDER_DEFAULT", "ACERVO_TEST_TWAIN_FLAVOR", "ACERVO_TEST_TWAIN_IGNORE_INDICATORS",
           "ACERVO_TEST_TWAIN_CRASH_AT", "ACERVO_TEST_TWAIN_HANG_AT", "ACERVO_TEST_TWAIN_RUNAWAY_AT",
           "ACERVO_TEST_TWAIN_RUNAWAY_MODE", "ACERVO_TEST_TWAIN_PAPER", "ACERVO_TEST_TWAIN_STRIP_ROWS",
-          "ACERVO_TEST_TWAIN_BUFFER", "DISPLAY"}) {
+          "ACERVO_TEST_TWAIN_BUFFER", "ACERVO_TEST_TWAIN_STRIP_DELAY_MS", "DISPLAY"}) {
       ::unsetenv(v);
     }
   }
@@ -358,6 +359,29 @@ TEST_F(TwainTest, CancelOnTheDeviceAndFromUs) {
   EXPECT_EQ(page.status().code(), StatusCode::kCancelled);
   src->reset();
   std::string log = Log();
+  EXPECT_EQ(log.substr(log.size() - 8), "state 3\n") << log;
+}
+
+// Ctrl-C in the middle of a slow page: the cancel reaches the host between
+// strips, the page is dropped at once, and the states are walked down.
+TEST_F(TwainTest, CancelFromUsMidPage) {
+  ::setenv("ACERVO_TEST_TWAIN_STRIP_DELAY_MS", "50", 1);  // 23 strips: over a second a page
+  Result<std::unique_ptr<Source>> src = OpenTwainSource(Feeder(), Dsm());
+  ASSERT_TRUE(src.ok()) << src.status().ToString();
+  std::atomic<bool> cancel{false};
+  std::thread operator_presses_ctrl_c([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel.store(true);
+  });
+  Result<std::optional<CapturedPage>> page = (*src)->Next(&cancel);
+  operator_presses_ctrl_c.join();
+  // Not the complete page the host would have sent had it only looked at
+  // the cancel between pages.
+  ASSERT_FALSE(page.ok());
+  EXPECT_EQ(page.status().code(), StatusCode::kCancelled) << page.status().ToString();
+  src->reset();
+  std::string log = Log();
+  EXPECT_NE(log.find("state 7"), std::string::npos) << log;
   EXPECT_EQ(log.substr(log.size() - 8), "state 3\n") << log;
 }
 

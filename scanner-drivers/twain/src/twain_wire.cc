@@ -181,4 +181,41 @@ Status DecodeError(std::span<const uint8_t> payload) {
   return Status(static_cast<StatusCode>(code), std::move(msg));
 }
 
+void PutPageInfo(WireWriter& w, const TwainPageInfo& i) {
+  w.I32(i.width);
+  w.I32(i.length);
+  w.I32(i.bits_per_pixel);
+  w.I32(i.samples_per_pixel);
+  w.I32(i.pixel_type);
+  w.I32(i.pixel_flavor);
+  w.U32(i.planar ? 1 : 0);
+  w.U32(i.native ? 1 : 0);
+  w.F64(i.x_resolution);
+  w.F64(i.y_resolution);
+}
+
+bool GetPageInfo(WireReader& rd, TwainPageInfo* i) {
+  i->width = rd.I32();
+  i->length = rd.I32();
+  i->bits_per_pixel = rd.I32();
+  i->samples_per_pixel = rd.I32();
+  i->pixel_type = rd.I32();
+  i->pixel_flavor = rd.I32();
+  i->planar = rd.U32() != 0;
+  i->native = rd.U32() != 0;
+  i->x_resolution = rd.F64();
+  i->y_resolution = rd.F64();
+  return rd.ok();
+}
+
+void PutStrip(WireWriter& w, const TwainStrip& s) {
+  for (uint32_t v : {s.x_offset, s.y_offset, s.columns, s.rows, s.bytes_per_row, s.compression}) w.U32(v);
+}
+
+TwainStrip GetStrip(WireReader& rd) {
+  TwainStrip s;
+  for (uint32_t* v : {&s.x_offset, &s.y_offset, &s.columns, &s.rows, &s.bytes_per_row, &s.compression}) *v = rd.U32();
+  return s;
+}
+
 }  // namespace acervo::twain_wire

@@ -31,6 +31,30 @@
 
 #include "acervo/core/status.h"
 
+namespace acervo {
+
+// What DAT_IMAGEINFO said about the page about to arrive, plus what the
+// session knows (pixel flavour, mechanism).
+struct TwainPageInfo {
+  int32_t width = 0;
+  int32_t length = 0;  // -1 when unknown before the transfer
+  int32_t bits_per_pixel = 0;
+  int32_t samples_per_pixel = 0;
+  int32_t pixel_type = 0;    // TWPT_*
+  int32_t pixel_flavor = 0;  // TWPF_CHOCOLATE or TWPF_VANILLA
+  bool planar = false;
+  bool native = false;       // the page comes as NativeBytes, not strips
+  double x_resolution = 0, y_resolution = 0;
+};
+
+// One strip of a memory transfer as the source described it.
+struct TwainStrip {
+  uint32_t x_offset = 0, y_offset = 0, columns = 0, rows = 0, bytes_per_row = 0;
+  uint32_t compression = 0;
+};
+
+}  // namespace acervo
+
 namespace acervo::twain_wire {
 
 enum class Frame : uint32_t {
@@ -175,6 +199,13 @@ Result<OpenRequest> DecodeOpen(std::span<const uint8_t> payload);
 
 std::vector<uint8_t> EncodeError(const Status& s);
 Status DecodeError(std::span<const uint8_t> payload);
+
+// PageBegin's payload. Decode: false when malformed.
+void PutPageInfo(WireWriter& w, const TwainPageInfo& i);
+bool GetPageInfo(WireReader& rd, TwainPageInfo* i);
+// A strip's geometry (Strip and StripInRing frames), six u32.
+void PutStrip(WireWriter& w, const TwainStrip& s);
+TwainStrip GetStrip(WireReader& rd);
 
 }  // namespace acervo::twain_wire
 

@@ -27,17 +27,15 @@ void Heartbeat(int fd) {
 }
 
 void PageBegin(int fd, int32_t w, int32_t h) {
+  acervo::TwainPageInfo i;
+  i.width = w;
+  i.length = h;
+  i.bits_per_pixel = 8;
+  i.samples_per_pixel = 1;
+  i.pixel_type = 1;  // gray
+  i.x_resolution = i.y_resolution = 300;
   WireWriter b;
-  b.I32(w);
-  b.I32(h);
-  b.I32(8);  // bits per pixel
-  b.I32(1);  // samples
-  b.I32(1);  // gray
-  b.I32(0);  // chocolate
-  b.U32(0);
-  b.U32(0);
-  b.F64(300);
-  b.F64(300);
+  PutPageInfo(b, i);
   (void)WriteFrame(fd, Frame::kPageBegin, b.data());
 }
 
@@ -67,7 +65,7 @@ int main() {
         w.U64(uint64_t(1) << 40);
         w.U32(100 * 10);
         w.U32(8);
-        for (uint32_t v : {0u, 0u, 100u, 10u, 100u, 0u}) w.U32(v);
+        PutStrip(w, acervo::TwainStrip{0, 0, 100, 10, 100, 0});
         (void)WriteFrame(fd, Frame::kStripInRing, w.data());
       } else if (what == "oversize") {
         uint32_t header[2] = {static_cast<uint32_t>(Frame::kStrip), 1u << 30};
@@ -75,9 +73,9 @@ int main() {
       } else if (what == "geometry") {
         PageBegin(fd, 100, 100);
         std::string rows(100 * 50, 'x');
-        uint32_t geometry[6] = {0, 80, 100, 50, 100, 0};  // rows 80..129 of 100
-        (void)WriteFrame(fd, Frame::kStrip,
-                         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(geometry), sizeof(geometry)),
+        WireWriter w;
+        PutStrip(w, acervo::TwainStrip{0, 80, 100, 50, 100, 0});  // rows 80..129 of 100
+        (void)WriteFrame(fd, Frame::kStrip, w.data(),
                          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(rows.data()), rows.size()));
       } else if (what == "huge-page") {
         PageBegin(fd, 100000, 100000);

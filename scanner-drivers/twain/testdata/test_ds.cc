@@ -37,6 +37,7 @@
 //                                 (default: 203 x 157 pixels)
 //   ACERVO_TEST_TWAIN_STRIP_ROWS  rows per strip (default 7; 0: as many as
 //                                 the buffer holds)
+//   ACERVO_TEST_TWAIN_STRIP_DELAY_MS  a slow scanner: this long per strip
 //   ACERVO_TEST_TWAIN_BUFFER      the strip buffer it asks for in
 //                                 DAT_SETUPMEMXFER (default 4096, or 65536
 //                                 with STRIP_ROWS 0)
@@ -76,6 +77,7 @@ struct Ds {
   bool a4 = false;
   int strip_rows = 7;
   int buffer = 0;
+  int strip_delay_ms = 0;
   // Negotiated.
   TW_UINT16 mech = TWSX_NATIVE;
   TW_UINT16 pixel_type = TWPT_GRAY;
@@ -322,6 +324,7 @@ TW_UINT16 MemXfer(TW_IMAGEMEMXFER* x) {
   if ((g.state != 6 && g.state != 7) || g.mech != TWSX_MEMORY) return Fail(TWCC_SEQERROR);
   if (g.state == 6) SetState(7);
   ++g.strips;
+  if (g.strip_delay_ms > 0) ::usleep(static_cast<useconds_t>(g.strip_delay_ms) * 1000);
   if (g.strips == 4) {
     if (g.sheet == g.jam_at) return Fail(TWCC_PAPERJAM);
     if (g.sheet == g.cancel_at) return TWRC_CANCEL;
@@ -512,6 +515,7 @@ TW_UINT16 Open(TW_IDENTITY* origin, TW_IDENTITY* id) {
   g.a4 = EnvStr("ACERVO_TEST_TWAIN_PAPER") == "a4";
   g.strip_rows = EnvInt("ACERVO_TEST_TWAIN_STRIP_ROWS", 7);
   g.buffer = EnvInt("ACERVO_TEST_TWAIN_BUFFER", g.strip_rows > 0 ? 4096 : 65536);
+  g.strip_delay_ms = EnvInt("ACERVO_TEST_TWAIN_STRIP_DELAY_MS", 0);
   Log(std::string("libtiff mapped: ") + (LibtiffMapped() ? "yes" : "no"));
   SetState(4);
   return TWRC_SUCCESS;
