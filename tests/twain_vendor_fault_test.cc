@@ -10,36 +10,18 @@
 
 #include <filesystem>
 
-#include "acervo/core/files.h"
-#include "acervo/scanner/image_file.h"
 #include "acervo/scanner/lot_capture.h"
 #include "support/process.h"
+#include "support/twain_test_source.h"
 
 namespace acervo {
 namespace {
 namespace fs = std::filesystem;
 
-// The test source encodes the sheet: sample(x, y) = (x + 3y + 17 * sheet) & 255.
-void ExpectSheet(const fs::path& lot, int sheet) {
-  const std::string name = MasterFileName(sheet);
-  Result<std::vector<uint8_t>> bytes = ReadFile(lot / name);
-  ASSERT_TRUE(bytes.ok()) << name;
-  Result<DecodedPage> d = DecodeImagePage(*bytes, 0, name);
-  ASSERT_TRUE(d.ok()) << d.status().ToString();
-  ASSERT_EQ(d->image.cols, 203);
-  ASSERT_EQ(d->image.rows, 157);
-  for (int y = 0; y < d->image.rows; y += 13) {
-    for (int x = 0; x < d->image.cols; x += 7) {
-      ASSERT_EQ(d->image.at<uint8_t>(y, x), (x + 3 * y + 17 * sheet) & 255) << name << " " << x << "," << y;
-    }
-  }
-}
-
 TEST(TwainVendorFaultTest, CrashHangAndRunawayPauseTheLotAndResumeCompletesIt) {
   fs::path root = fs::temp_directory_path() / ("acervo-twain-fault-" + std::to_string(::getpid()));
   fs::remove_all(root);
-  ::setenv("ACERVO_TEST_TWAIN_DS", ACERVO_TEST_TWAIN_DS_LIB, 1);
-  ::unsetenv("DISPLAY");
+  testing::UseTwainTestSource(ACERVO_TEST_TWAIN_DS_LIB);
   struct Case {
     const char* env;
     std::string expect;
@@ -55,8 +37,7 @@ TEST(TwainVendorFaultTest, CrashHangAndRunawayPauseTheLotAndResumeCompletesIt) {
         testing::AcervoBinary(), "scan", "--driver", "twain", "--twain-dsm", ACERVO_TEST_TWAIN_DSM, "--device",
         "Acervo Test Source", "--mode", "gray", "--resolution", "150", "--twain-timeout", "2",
         "--twain-memory-limit", "300", "--lot", lot.string()};
-    ::setenv("ACERVO_TEST_TWAIN_PAGES", "5", 1);
-    ::setenv("ACERVO_TEST_TWAIN_FIRST_SHEET", "1", 1);
+    testing::LoadTwainTestSheets(1, 5);
     ::setenv(c.env, "3", 1);
     testing::ProcessResult paused = testing::RunProcess(base);
     EXPECT_EQ(paused.exit_code, 4) << paused.err;
@@ -66,14 +47,13 @@ TEST(TwainVendorFaultTest, CrashHangAndRunawayPauseTheLotAndResumeCompletesIt) {
     ASSERT_TRUE(journal.ok()) << journal.status().ToString();
     ASSERT_EQ(journal->pages.size(), 2u);
     EXPECT_EQ(journal->pauses, 1);
-    ExpectSheet(lot, 1);
-    ExpectSheet(lot, 2);
+    testing::ExpectTwainTestSheet(lot, 1, 1);
+    testing::ExpectTwainTestSheet(lot, 2, 2);
     EXPECT_FALSE(fs::exists(lot / MasterFileName(3)));
 
     // The operator reloads sheets 3..5; the source behaves this time.
     ::unsetenv(c.env);
-    ::setenv("ACERVO_TEST_TWAIN_PAGES", "3", 1);
-    ::setenv("ACERVO_TEST_TWAIN_FIRST_SHEET", "3", 1);
+    testing::LoadTwainTestSheets(3, 3);
     std::vector<std::string> resume = base;
     resume.push_back("--resume");
     testing::ProcessResult resumed = testing::RunProcess(resume);
@@ -81,11 +61,9 @@ TEST(TwainVendorFaultTest, CrashHangAndRunawayPauseTheLotAndResumeCompletesIt) {
     journal = ReadScanJournal(lot);
     ASSERT_TRUE(journal.ok());
     ASSERT_EQ(journal->pages.size(), 5u);
-    for (int sheet = 1; sheet <= 5; ++sheet) ExpectSheet(lot, sheet);
+    for (int sheet = 1; sheet <= 5; ++sheet) testing::ExpectTwainTestSheet(lot, sheet, sheet);
     EXPECT_FALSE(fs::exists(lot / MasterFileName(6)));
   }
-  ::unsetenv("ACERVO_TEST_TWAIN_PAGES");
-  ::unsetenv("ACERVO_TEST_TWAIN_FIRST_SHEET");
   if (!::testing::Test::HasFailure()) fs::remove_all(root);
 }
 
