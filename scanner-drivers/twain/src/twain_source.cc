@@ -70,27 +70,46 @@ class HostProcess {
     h->timeout_ = o.timeout_seconds > 0 ? o.timeout_seconds : 120;
     h->memory_mb_ = o.memory_limit_mb;
     const std::string exe = HostPath(o);
-    int sv[2], ep[2], st[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || ::pipe2(ep, O_CLOEXEC) != 0 ||
-        ::pipe2(st, O_CLOEXEC) != 0) {
-      return Status::Unavailable(std::string("cannot start the TWAIN host: ") + std::strerror(errno));
-    }
+    // The child's ends, moved to descriptors >= 10 first so that placing
+    // them at 1-5 can never overwrite one another (acervo may run with
+    // some of 0-2 closed, as services do).
+    int sv[2] = {-1, -1}, ep[2] = {-1, -1}, st[2] = {-1, -1};
+    auto high = [](int fd) {
+      int h = fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 10) : -1;
+      if (fd >= 0) ::close(fd);
+      return h;
+    };
+    const bool made = ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0 && ::pipe2(ep, O_CLOEXEC) == 0 &&
+                      ::pipe2(st, O_CLOEXEC) == 0;
+    h->sock_ = sv[0];
+    h->err_ = ep[0];
+    h->status_ = st[0];
+    const int child_sock = high(sv[1]), child_out = high(ep[1]), child_status = high(st[1]);
     // The strip ring (twain_wire.h), sealed so the host can neither shrink
     // it under our mapping nor grow it; mapped read-only here. Without it
     // strips travel inline.
-    const int ring = h->MapRing();
+    const int ring = high(h->MapRing());
+    auto close_child_ends = [&] {
+      for (int fd : {child_sock, child_out, child_status, ring}) {
+        if (fd >= 0) ::close(fd);
+      }
+    };
+    if (!made || child_sock < 0 || child_out < 0 || child_status < 0) {
+      close_child_ends();
+      return Status::Unavailable(std::string("cannot start the TWAIN host: ") + std::strerror(errno));
+    }
     // Room for a few strips in flight, so the host reads the next one from
     // the scanner while this side places the last.
     int buf = 4 << 20;
-    ::setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-    ::setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+    ::setsockopt(h->sock_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    ::setsockopt(child_sock, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, ep[1], 1);  // vendor chatter on stdout is kept apart from the wire
-    posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
-    posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
-    posix_spawn_file_actions_adddup2(&fa, st[1], 4);    // its fatal-signal report
+    posix_spawn_file_actions_adddup2(&fa, child_out, 1);  // vendor chatter on stdout is kept apart from the wire
+    posix_spawn_file_actions_adddup2(&fa, child_out, 2);
+    posix_spawn_file_actions_adddup2(&fa, child_sock, 3);
+    posix_spawn_file_actions_adddup2(&fa, child_status, 4);  // its fatal-signal report
     if (ring >= 0) posix_spawn_file_actions_adddup2(&fa, ring, 5);
     posix_spawn_file_actions_addclosefrom_np(&fa, 6);  // no lot lock or journal descriptor leaks to vendor code
     posix_spawnattr_t attr;
@@ -112,13 +131,7 @@ class HostProcess {
     int rc = ::posix_spawn(&pid, exe.c_str(), &fa, &attr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
-    ::close(sv[1]);
-    ::close(ep[1]);
-    ::close(st[1]);
-    if (ring >= 0) ::close(ring);
-    h->sock_ = sv[0];
-    h->err_ = ep[0];
-    h->status_ = st[0];
+    close_child_ends();
     if (rc != 0) {
       return Status::Unavailable("cannot start the TWAIN host " + exe + ": " + std::strerror(rc));
     }
