@@ -15,6 +15,7 @@
 #include <span>
 
 #include "acervo/core/files.h"
+#include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
 
 namespace acervo {
@@ -579,6 +580,14 @@ Result<std::optional<PageWords>> ReadPageWords(SqlSession& s, const std::string&
 Result<SqlParts> DocumentFilterWithAccess(const SearchRequest& request, const ParsedQuery& query,
                                           const char* true_literal) {
   ACERVO_ASSIGN_OR_RETURN(SqlParts where, CompileDocumentFilter(request, query, true_literal));
+  for (const auto& [bound, op] : {std::pair{&request.date_from, " >= ?"}, std::pair{&request.date_to, " <= ?"}}) {
+    if (bound->empty()) continue;
+    if (!ParseIsoDate(*bound)) return Status::InvalidArgument("date filter '" + *bound + "' is not a date");
+    where.sql += " AND ";
+    where.sql += kDocumentDateSql;
+    where.sql += op;
+    where.params.push_back(*ParseIsoDate(*bound));
+  }
   if (request.allowed_lots) {
     if (request.allowed_lots->empty()) {
       where.sql += " AND 1 = 0";
@@ -655,6 +664,14 @@ Result<SearchFacets> ComputeFacets(SqlSession& s, const SqlParts& matching) {
       f.date_min = Col(rows[0], 0);
       f.date_max = Col(rows[0], 1);
     }
+  }
+  if (!f.date_min.empty()) {
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s.Query(std::string("SELECT substr(dd, 1, 4), count(*) FROM (SELECT ") +
+                                                   kDocumentDateSql + " AS dd FROM documents d WHERE d.id IN " +
+                                                   in + ") t WHERE dd IS NOT NULL GROUP BY substr(dd, 1, 4) "
+                                                        "ORDER BY 1",
+                                               matching.params));
+    for (const SqlRow& r : rows) f.years.push_back({Col(r, 0), ColInt(r, 1)});
   }
   return f;
 }

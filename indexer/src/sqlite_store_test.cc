@@ -701,6 +701,17 @@ TEST_P(StoreTest, FacetsCountTheMatchingDocuments) {
   EXPECT_EQ(f->types[0].count, 2);
   EXPECT_EQ(f->date_min, "2019-12-31");
   EXPECT_EQ(f->date_max, "2021-06-01");
+  ASSERT_EQ(f->years.size(), 3u);
+  EXPECT_EQ(f->years[1].value, "2020");
+  EXPECT_EQ(f->years[1].count, 2);
+  // The document-date filter (either date form).
+  SearchRequest in2020 = Q("certidao");
+  in2020.date_from = "2020-01-01";
+  in2020.date_to = "31/12/2020";
+  EXPECT_EQ(Sorted(Ids(SearchOk(in2020))), (std::vector<std::string>{"L1/d1", "L2/d1"}));
+  EXPECT_EQ(store_->Facets(in2020)->total, 2);
+  in2020.date_to = "not a date";
+  EXPECT_EQ(store_->Search(in2020).status().code(), StatusCode::kInvalidArgument);
   bool saw_nome = false;
   for (const FieldFacet& ff : f->fields) {
     if (ff.name != "nome") continue;

@@ -629,6 +629,12 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
         pr.color_class = std::string(ColorClassName(page.color_class));
         pr.flags = page.flags;
         pr.stages = HistoryJson(page.history);
+        // The OCR words with their boxes on the page image the PDF shows
+        // (schema v6), so a viewer can highlight a hit on the scan.
+        pr.image_width = page.encoded.width;
+        pr.image_height = page.encoded.height;
+        pr.words.reserve(page.words.size());
+        for (const Word& w : page.words) pr.words.push_back({w.text, w.box.x, w.box.y, w.box.width, w.box.height});
         bool flagged = false;
         for (const std::string& f : page.flags) flagged |= f != "blank";
         if (flagged) ++rep.flagged_pages;

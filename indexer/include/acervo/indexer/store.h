@@ -129,6 +129,9 @@ struct SearchRequest {
   // documents without one come last), newest or oldest first.
   enum class Sort { kRelevance, kDateNewest, kDateOldest };
   Sort sort = Sort::kRelevance;
+  // The document's date (as Sort uses it) within [date_from, date_to],
+  // ISO YYYY-MM-DD; "" leaves that end open.
+  std::string date_from, date_to;
   // Access control: when set, only documents of these lots exist for this
   // request — hits, counts and facets alike (an empty list: nothing).
   std::optional<std::vector<std::string>> allowed_lots;
@@ -151,6 +154,7 @@ struct SearchFacets {
   std::vector<FacetCount> types;
   std::vector<FieldFacet> fields;  // the most common field names, each with its top values
   std::string date_min, date_max;  // range of the documents' dates (ISO); "" when none
+  std::vector<FacetCount> years;   // documents per year of their date, oldest first
 };
 inline constexpr int64_t kFacetCountCap = 100000;
 
