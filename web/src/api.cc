@@ -2,6 +2,7 @@
 // (session cookie + CSRF header for changes, or an API token:
 // "Authorization: Bearer acv_<id>_<secret>"). Described by
 // /api/v1/openapi.json and docs/api.md.
+#include <algorithm>
 #include <chrono>
 
 #include <nlohmann/json.hpp>
@@ -61,7 +62,11 @@ HttpResponse Search(RouteContext& ctx) {
     Result<SearchFacets> f = ctx.store().Facets(*request);
     if (!f.ok()) return JsonError(500, f.status().message());
     json fields = json::array();
-    for (const FieldFacet& ff : f->fields) fields.push_back({{"name", ff.name}, {"values", FacetJson(ff.values, ctx)}});
+    for (const FieldFacet& ff : f->fields) {
+      const bool personal = std::any_of(ff.values.begin(), ff.values.end(),
+                                        [&](const FacetCount& v) { return ForUser(ctx, v.value) != v.value; });
+      if (!personal) fields.push_back({{"name", ff.name}, {"values", FacetJson(ff.values, ctx)}});
+    }
     out["total"] = f->total;
     out["total_exact"] = f->total_exact;
     out["facets"] = {{"lots", FacetJson(f->lots, ctx)},

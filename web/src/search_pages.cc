@@ -2,6 +2,7 @@
 // filters with counts, sort, pages of 20, snippets with the words marked,
 // links to the pages with hits, the count and the time taken. Server-side
 // HTML: works without JavaScript.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -199,7 +200,12 @@ HttpResponse SearchPage(RouteContext& ctx) {
   side += FacetList(ctx, "filter_lot", "lot", facets->lots);
   side += FacetList(ctx, "filter_type", "type", facets->types);
   for (const FieldFacet& ff : facets->fields) {
-    side += FacetList(ctx, ("=" + ff.name).c_str(), "field", ff.values, /*add=*/true, ff.name);
+    // A filter link carries the value itself: none for personal numbers
+    // the user may not see in full.
+    const bool personal = std::any_of(ff.values.begin(), ff.values.end(), [&](const FacetCount& v) {
+      return ForUser(ctx, v.value) != v.value;
+    });
+    if (!personal) side += FacetList(ctx, ("=" + ff.name).c_str(), "field", ff.values, /*add=*/true, ff.name);
   }
   if (!facets->years.empty() || !req.Query("from").empty() || !req.Query("to").empty()) {
     side += "<h3>" + Html(T(lang, "filter_date")) + "</h3><ul>";

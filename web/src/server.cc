@@ -444,6 +444,9 @@ std::string SafeNext(const std::string& next) {
 
 // ------------------------------------------------------------- server --
 
+constexpr size_t kMaxHeaderBytes = 16 * 1024;
+constexpr size_t kMaxHeaders = 100;
+
 class ServerImpl final : public Server {
  public:
   explicit ServerImpl(ServerOptions options)
@@ -744,6 +747,13 @@ class ServerImpl final : public Server {
   void Dispatch(const httplib::Request& in, httplib::Response& res) {
     Context c;
     const bool api = in.path.rfind("/api/", 0) == 0;
+    // The library bounds each header line (8 KiB); bound them all.
+    size_t header_bytes = 0;
+    for (const auto& [k, v] : in.headers) header_bytes += k.size() + v.size() + 4;
+    if (header_bytes > kMaxHeaderBytes || in.headers.size() > kMaxHeaders) {
+      Send(c, JsonError(431, "request headers too large"), in, res);
+      return;
+    }
     if (!Translate(in, tls_, &c.req)) {
       HttpResponse r = HttpResponse::Json(nlohmann::json{{"error", "malformed request path"}}.dump(), 400);
       Send(c, std::move(r), in, res);
