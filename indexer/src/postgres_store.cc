@@ -1257,12 +1257,16 @@ class PostgresStore final : public Store {
     std::vector<int64_t> filter_ids;  // newest first, for the fill
     const std::vector<std::optional<std::string>> where_params = Params(where);
     if (where.sql != "true") {
+      // A filter on the documents row alone (lots the user may open, lot:)
+      // is asked about the candidates only, unless selective enough to
+      // score exactly.
+      const int cap = RowOnlyFilter(where) ? kSelectiveDocs : kFilterSetMax;
       std::vector<std::optional<std::string>> params = where_params;
-      params.push_back(std::to_string(kFilterSetMax + 1));
+      params.push_back(std::to_string(cap + 1));
       ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(NumberPlaceholders("SELECT d.id FROM documents d WHERE " + where.sql +
                                                                    " LIMIT ?"),
                                                 params, "search"));
-      if (PQntuples(r.get()) <= kFilterSetMax) {
+      if (PQntuples(r.get()) <= cap) {
         for (int i = 0; i < PQntuples(r.get()); ++i) filter_ids.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
         filter_set.emplace(filter_ids.begin(), filter_ids.end());
         std::sort(filter_ids.begin(), filter_ids.end(), std::greater<>());

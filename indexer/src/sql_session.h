@@ -81,6 +81,10 @@ Result<std::vector<LotSummary>> ReadLotSummaries(SqlSession& s);
 Result<SqlParts> DocumentFilterWithAccess(const SearchRequest& request, const ParsedQuery& query,
                                           const char* true_literal);
 
+// True when a document filter tests only the documents row itself (no
+// subquery: lots, the access restriction): cheap to check per candidate.
+inline bool RowOnlyFilter(const SqlParts& where) { return where.sql.find("SELECT") == std::string::npos; }
+
 // InvalidArgument unless 1 <= limit <= 10000 and 0 <= offset <= 10000.
 Status CheckPaging(const SearchRequest& request);
 

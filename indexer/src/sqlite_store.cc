@@ -1368,20 +1368,24 @@ class SqliteStore final : public Store {
     std::optional<std::unordered_set<int64_t>> filter_set;
     std::vector<int64_t> filter_ids;
     if (where.sql != "1") {
+      // A filter on the documents row alone (lots the user may open, lot:)
+      // costs one row lookup per candidate: it is read into a set only when
+      // selective enough to score exactly.
+      const size_t cap = RowOnlyFilter(where) ? kSelectiveDocs : kFilterSetMax;
       ACERVO_ASSIGN_OR_RETURN(Stmt c, Prepare("SELECT d.id FROM documents d WHERE " + where.sql + " LIMIT " +
-                                                  std::to_string(kFilterSetMax + 1),
+                                                  std::to_string(cap + 1),
                                               false));
       int i = 1;
       for (const Param& p : where.params) c.Bind(i++, p);
       std::vector<int64_t>& ids = filter_ids;
       ACERVO_RETURN_IF_ERROR(ForEachRow(c, "search", [&] { ids.push_back(c.Int(0)); }));
-      if (ids.size() <= static_cast<size_t>(kFilterSetMax)) {
+      if (ids.size() <= cap) {
         filter_set.emplace(ids.begin(), ids.end());
         std::sort(ids.begin(), ids.end(), std::greater<>());  // newest first, for the fill
       } else {
         ids.clear();
       }
-      if (ids.size() <= static_cast<size_t>(kSelectiveDocs)) {
+      if (filter_set && ids.size() <= static_cast<size_t>(kSelectiveDocs)) {
         exact = true;
         for (int64_t id : ids) {
           ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, idfs, id));

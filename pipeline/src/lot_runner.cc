@@ -135,6 +135,29 @@ std::vector<uint8_t> Thumbnail(const cv::Mat& image) {
   return out;
 }
 
+// The web preview of a page (issue 13): the page image the PDF shows,
+// reduced to at most kPreviewWidth columns, as JPEG at
+// OUT/<lot>/previews/<document file>/<page stem>.jpg, so `acervo serve`
+// shows a page without rendering the PDF (docs/web.md). Same geometry as
+// the PDF's page image, so OCR boxes map onto it by proportion. Best
+// effort: without it the server renders the PDF page.
+constexpr int kPreviewWidth = 1240;
+void WritePreview(const std::filesystem::path& lot_out, const std::string& file_name, const std::string& stem,
+                  const Page& p) {
+  if (p.blank || p.image.empty()) return;
+  cv::Mat small = p.image;
+  if (p.image.cols > kPreviewWidth) {
+    const double f = static_cast<double>(kPreviewWidth) / p.image.cols;
+    cv::resize(p.image, small, cv::Size(), f, f, cv::INTER_AREA);
+  }
+  std::vector<uint8_t> jpeg;
+  if (!cv::imencode(".jpg", small, jpeg, {cv::IMWRITE_JPEG_QUALITY, 75})) return;
+  const std::filesystem::path path = lot_out / "previews" / file_name / (stem + ".jpg");
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  (void)WriteFileAtomic(path, jpeg);
+}
+
 // `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD.
 // File names on Linux are bytes; ids, titles and PDF metadata must be text
 // (PDF strings, JSON and the store all assume UTF-8).
@@ -443,6 +466,7 @@ Result<LotReport> RunLot(const RunOptions& o, Store& store) {
         if (!s.ok()) journal_failed(s);
       };
       observer.before_release = [&](const Page& p) {
+        WritePreview(lot_out, doc.file_name, stem, p);
         if (p.flags.empty()) return;
         std::vector<uint8_t> jpeg = Thumbnail(p.image);
         if (jpeg.empty()) return;

@@ -213,7 +213,8 @@ HttpResponse PageImage(RouteContext& ctx, bool thumbnail) {
     return fail(404, "err_not_found");
   }
   const int pdf_page = std::stoi(n);
-  if (PdfPage(d, pdf_page) == nullptr) return fail(404, "err_not_found");
+  const PageRecord* page = PdfPage(d, pdf_page);
+  if (page == nullptr) return fail(404, "err_not_found");
   int width = thumbnail ? 160 : 1200;
   const std::string w = ctx.req().Query("w");
   if (!thumbnail && !w.empty()) {
@@ -221,7 +222,15 @@ HttpResponse PageImage(RouteContext& ctx, bool thumbnail) {
     width = std::stoi(w);
     if (width < 100 || width > 2400) return fail(400, "err_bad_request");
   }
-  Result<std::shared_ptr<const std::string>> jpeg = ctx.services().renderer().Render(d.pdf_path, pdf_page, width);
+  // The word boxes' image size comes with the page's words (not in
+  // GetDocument): the preview must have its proportions.
+  PageSource source = SourceOf(d, *page);
+  if (Result<std::optional<PageWords>> pw = ctx.store().GetPageWords(d.lot_id, d.document_id, page->number);
+      pw.ok() && pw->has_value()) {
+    source.image_width = (**pw).image_width;
+    source.image_height = (**pw).image_height;
+  }
+  Result<std::shared_ptr<const std::string>> jpeg = ctx.services().renderer().Render(source, width);
   if (!jpeg.ok()) {
     std::fprintf(stderr, "acervo serve: page image: %s\n", jpeg.status().ToString().c_str());
     return fail(jpeg.status().code() == StatusCode::kNotFound ? 404 : 500, "err_not_found");

@@ -60,22 +60,39 @@ class AuditLog {
 
 // ------------------------------------------------------------ renderer --
 
-// Page images for the browser: the PDF page rendered by poppler at a given
-// width (so highlight boxes, stored in page-image pixels, map by simple
-// proportion: the PDF page is exactly the page image), encoded as JPEG,
-// kept in an LRU cache of `cache_bytes`.
+// Where a page image comes from: the preview `acervo run` wrote beside the
+// PDF (previews/<document file>/<page stem>.jpg, the page image reduced),
+// else the PDF page itself.
+struct PageSource {
+  std::string pdf;
+  int pdf_page = 0;          // 1-based
+  std::string preview;       // path of the run's preview ("" when unknown)
+  int image_width = 0;       // the page image's size (word boxes), 0 = unknown
+  int image_height = 0;
+};
+// The PageSource of a stored page of a document.
+PageSource SourceOf(const DocumentRecord& d, const PageRecord& p);
+
+// Page images for the browser, `width` pixels wide, JPEG: the run's
+// preview when it exists and has the page image's proportions (served as
+// is, or reduced for thumbnails), else the PDF page rendered by poppler.
+// Either way the picture is the PDF's page image, so highlight boxes
+// stored in page-image pixels map onto it by proportion. Results are kept
+// in an LRU cache of `cache_bytes`.
 class PageRenderer {
  public:
   explicit PageRenderer(size_t cache_bytes) : cache_bytes_(cache_bytes) {}
-  // JPEG bytes of page `pdf_page` (1-based) of `pdf`, `width` pixels wide.
   // NotFound when the file or page is missing, Corrupt when it does not parse.
-  Result<std::shared_ptr<const std::string>> Render(const std::string& pdf, int pdf_page, int width);
+  Result<std::shared_ptr<const std::string>> Render(const PageSource& page, int width);
 
  private:
   std::mutex mu_;
   size_t cache_bytes_, used_ = 0;
   std::list<std::pair<std::string, std::shared_ptr<const std::string>>> lru_;
   std::unordered_map<std::string, decltype(lru_)::iterator> index_;
+
+  Result<std::shared_ptr<const std::string>> FromPdf(const PageSource& page, int width);
+  void Keep(const std::string& key, const std::shared_ptr<const std::string>& bytes);
 };
 
 // A store connection per concurrent request (each Store serialises its own

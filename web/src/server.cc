@@ -789,7 +789,7 @@ class ServerImpl final : public Server {
         e.action = "denied";
         e.target = c.req.path;
         e.detail = "invalid or revoked API token";
-        audit_->Record(std::move(e), false);
+        audit_->Record(std::move(e), true);
         HttpResponse r = JsonError(401, "invalid or revoked API token");
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
         Send(c, std::move(r), in, res);
@@ -849,7 +849,7 @@ class ServerImpl final : public Server {
                         : route->access == Access::kOperator ? Role::kOperator
                                                              : Role::kReader;
       if (static_cast<int>(who->user.role) < static_cast<int>(need)) {
-        bare.Audit("denied", c.req.path, std::string("needs role ") + RoleName(need), false);
+        bare.Audit("denied", c.req.path, std::string("needs role ") + RoleName(need), true);
         Send(c, api ? JsonError(403, "your role may not do this") : ErrorPage(bare, 403, T(c.lang, "err_forbidden")),
              in, res);
         return;
@@ -859,7 +859,7 @@ class ServerImpl final : public Server {
       std::string token = c.req.Form("_csrf");
       if (token.empty()) token = c.req.Header("x-csrf-token");
       if (c.csrf.empty() || !ConstantTimeEquals(token, c.csrf)) {
-        bare.Audit("denied", c.req.path, "missing or wrong CSRF token", false);
+        bare.Audit("denied", c.req.path, "missing or wrong CSRF token", true);
         Send(c, api ? JsonError(403, "missing or wrong CSRF token") : ErrorPage(bare, 403, T(c.lang, "err_csrf")),
              in, res);
         return;
@@ -912,7 +912,7 @@ class ServerImpl final : public Server {
     }
     // POST /login
     if (c.session_id.empty() || !ConstantTimeEquals(c.req.Form("_csrf"), c.csrf)) {
-      bare.Audit("denied", "/login", "missing or wrong CSRF token", false);
+      bare.Audit("denied", "/login", "missing or wrong CSRF token", true);
       return ErrorPage(bare, 403, T(c.lang, "err_csrf"));
     }
     const std::string user = c.req.Form("user").substr(0, 128);

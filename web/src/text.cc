@@ -340,13 +340,22 @@ std::string FormatCount(int64_t n, Lang lang) {
 }
 
 std::string DocUrl(const std::string& lot, const std::string& doc, int page, const std::string& q) {
-  std::string url = "/doc/" + UrlEncode(lot) + "/" + UrlEncode(doc);
-  std::string sep = "?";
+  std::string url = "/doc/";
+  url += UrlEncode(lot);
+  url += '/';
+  url += UrlEncode(doc);
+  char sep = '?';
   if (page > 0) {
-    url += sep + "page=" + std::to_string(page);
-    sep = "&";
+    url += sep;
+    url += "page=";
+    url += std::to_string(page);
+    sep = '&';
   }
-  if (!q.empty()) url += sep + "q=" + UrlEncode(q);
+  if (!q.empty()) {
+    url += sep;
+    url += "q=";
+    url += UrlEncode(q);
+  }
   return url;
 }
 
