@@ -509,14 +509,7 @@ class PostgresStore final : public Store {
     ACERVO_ASSIGN_OR_RETURN(SqlParts where, DocumentFilterWithAccess(request, query, "true"));
     // Every clause must translate (InvalidArgument otherwise) before any SQL.
     std::vector<std::string> required, excluded;
-    for (const std::string& fts : query.required_fts) {
-      ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(fts));
-      required.push_back(std::move(tsq));
-    }
-    for (const std::string& fts : query.excluded_fts) {
-      ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(fts));
-      excluded.push_back(std::move(tsq));
-    }
+    ACERVO_RETURN_IF_ERROR(TranslateClauses(query, &required, &excluded));
     std::lock_guard<std::mutex> lock(mu_);
     ACERVO_RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, "search").status());
     Result<std::vector<SearchHit>> hits = Status::OK();
@@ -538,32 +531,19 @@ class PostgresStore final : public Store {
       }
     }
     (void)Exec("ROLLBACK", {}, "search");
-    if (!hits.ok() && hits.status().code() == StatusCode::kInternal) {
-      return Status::InvalidArgument("the query could not be evaluated by the text index");
-    }
-    return hits;
+    return PlainQueryError(std::move(hits));
   }
 
   Result<SearchFacets> Facets(const SearchRequest& request) override {
     ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
     ACERVO_ASSIGN_OR_RETURN(SqlParts where, DocumentFilterWithAccess(request, query, "true"));
     std::vector<std::string> required, excluded;
-    for (const std::string& fts : query.required_fts) {
-      ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(fts));
-      required.push_back(std::move(tsq));
-    }
-    for (const std::string& fts : query.excluded_fts) {
-      ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(fts));
-      excluded.push_back(std::move(tsq));
-    }
+    ACERVO_RETURN_IF_ERROR(TranslateClauses(query, &required, &excluded));
     std::lock_guard<std::mutex> lock(mu_);
     ACERVO_RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, "facets").status());
     Result<SearchFacets> facets = ComputeFacets(session_, MatchingDocuments(required, excluded, where));
     (void)Exec("ROLLBACK", {}, "facets");
-    if (!facets.ok() && facets.status().code() == StatusCode::kInternal) {
-      return Status::InvalidArgument("the query could not be evaluated by the text index");
-    }
-    return facets;
+    return PlainQueryError(std::move(facets));
   }
 
   Result<std::optional<PageWords>> GetPageWords(const std::string& lot_id, const std::string& document_id,
@@ -852,6 +832,18 @@ class PostgresStore final : public Store {
     std::vector<int64_t> rows;
     for (int i = 0; i < PQntuples(r.get()); ++i) rows.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
     return LoadHits(rows);
+  }
+
+  // The tsquery of each required and excluded clause.
+  static Status TranslateClauses(const ParsedQuery& q, std::vector<std::string>* required,
+                                 std::vector<std::string>* excluded) {
+    for (const auto& [from, to] : {std::pair{&q.required_fts, required}, std::pair{&q.excluded_fts, excluded}}) {
+      for (const std::string& fts : *from) {
+        ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(fts));
+        to->push_back(std::move(tsq));
+      }
+    }
+    return Status::OK();
   }
 
   // Pages in the PDF matching a tsquery, as a document-id set.

@@ -85,6 +85,18 @@ Result<SqlParts> DocumentFilterWithAccess(const SearchRequest& request, const Pa
 // subquery: lots, the access restriction): cheap to check per candidate.
 inline bool RowOnlyFilter(const SqlParts& where) { return where.sql.find("SELECT") == std::string::npos; }
 
+// A search's result with a generic database error turned into a plain
+// InvalidArgument: the SQL text is fixed, so such an error can only come
+// from evaluating the user's expression, and the user never sees the
+// database's own message.
+template <typename T>
+Result<T> PlainQueryError(Result<T> r) {
+  if (!r.ok() && r.status().code() == StatusCode::kInternal) {
+    return Status::InvalidArgument("the query could not be evaluated by the text index");
+  }
+  return r;
+}
+
 // InvalidArgument unless 1 <= limit <= 10000 and 0 <= offset <= 10000.
 Status CheckPaging(const SearchRequest& request);
 

@@ -14,6 +14,7 @@
 #include <tuple>
 #include <span>
 
+#include "acervo/core/clock.h"
 #include "acervo/core/files.h"
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
@@ -111,19 +112,6 @@ bool ColBool(const SqlRow& r, size_t i) {
   return v == "1" || v == "t" || v == "true";
 }
 
-std::string NowIsoMillis() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const int ms = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
-}
-
 // "?, ?, ?" for n values.
 std::string Placeholders(size_t n) {
   std::string out;
@@ -155,7 +143,7 @@ class SqlAccessStore final : public AccessStore {
                                        "full_view, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                        {user.name, user.display_name, std::string(RoleName(user.role)),
                                         user.password_hash, int64_t{user.disabled}, int64_t{user.full_view},
-                                        NowIsoMillis()})
+                                        UtcNowIso8601Millis()})
                                  .status());
       return WriteGroups(user);
     });
@@ -260,7 +248,7 @@ class SqlAccessStore final : public AccessStore {
       if (!rows.empty()) return Status::AlreadyExists("API token id " + t.id + " is taken");
       return s_->Query("INSERT INTO api_tokens (id, user_name, secret_sha256, label, created_at, revoked) "
                        "VALUES (?, ?, ?, ?, ?, 0)",
-                       {t.id, t.user, t.secret_sha256, t.label, NowIsoMillis()})
+                       {t.id, t.user, t.secret_sha256, t.label, UtcNowIso8601Millis()})
           .status();
     });
   }
@@ -307,7 +295,7 @@ class SqlAccessStore final : public AccessStore {
         AuditRow row;
         row.seq = ++seq;
         row.entry = e;
-        if (row.entry.at.empty()) row.entry.at = NowIsoMillis();
+        if (row.entry.at.empty()) row.entry.at = UtcNowIso8601Millis();
         row.prev_hash = prev;
         row.hash = AuditRowHash(prev, row.seq, row.entry);
         ACERVO_RETURN_IF_ERROR(s_->Query("INSERT INTO audit (seq, at, user_name, address, action, target, detail, "

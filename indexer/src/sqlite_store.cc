@@ -505,13 +505,7 @@ class SqliteStore final : public Store {
       }
       hits = ListMatching(where, request.limit, request.offset);
     }
-    if (!hits.ok() && hits.status().code() == StatusCode::kInternal) {
-      // A generic SQLite error here can only come from evaluating the
-      // expression (the SQL text is ours and fixed); the user gets a plain
-      // message, never SQLite's.
-      return Status::InvalidArgument("the query could not be evaluated by the text index");
-    }
-    return hits;
+    return PlainQueryError(std::move(hits));
   }
 
   Result<SearchFacets> Facets(const SearchRequest& request) override {
@@ -520,11 +514,7 @@ class SqliteStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     ReadTransaction tx(this);
     ACERVO_RETURN_IF_ERROR(tx.status());
-    Result<SearchFacets> facets = ComputeFacets(session_, MatchingDocuments(query, where));
-    if (!facets.ok() && facets.status().code() == StatusCode::kInternal) {
-      return Status::InvalidArgument("the query could not be evaluated by the text index");
-    }
-    return facets;
+    return PlainQueryError(ComputeFacets(session_, MatchingDocuments(query, where)));
   }
 
   Result<std::optional<PageWords>> GetPageWords(const std::string& lot_id, const std::string& document_id,

@@ -17,6 +17,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "acervo/core/clock.h"
 #include "acervo/core/files.h"
 #include "acervo/indexer/open_store.h"
 #include "internal.h"
@@ -172,18 +173,7 @@ AuditLog::AuditLog(std::unique_ptr<Store> store) : store_(std::move(store)) {
 AuditLog::~AuditLog() { Stop(); }
 
 void AuditLog::Record(AuditEntry entry, bool wait) {
-  if (entry.at.empty()) {
-    const auto now = std::chrono::system_clock::now();
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    const int ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-    entry.at = buf;
-  }
+  if (entry.at.empty()) entry.at = UtcNowIso8601Millis();  // the event's time, not the flush's
   std::unique_lock<std::mutex> lock(mu_);
   if (stop_ && !thread_.joinable()) {
     // Stopped: write it now, on this thread.
