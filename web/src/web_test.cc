@@ -649,6 +649,149 @@ TEST(WebServerTest, IdleSessionsEndAndStopFlushesTheAudit) {
   fs::remove_all(dir, ec);
 }
 
+// A scratch store with one user of each role, for servers with their own
+// options.
+fs::path SmallStore(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("acervo-web-" + name + "-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::unique_ptr<Store> s = std::move(OpenSqliteStore(dir / "acervo.db").value());
+  for (const auto& [user, role] : {std::pair{"ana", Role::kReader}, std::pair{"op", Role::kOperator}}) {
+    UserRecord u;
+    u.name = user;
+    u.role = role;
+    u.password_hash = *HashPassword(kPassword);
+    EXPECT_TRUE(s->Access().AddUser(u).ok());
+  }
+  return dir;
+}
+
+// The seams: more pages plug in as a PageModule (issue 14's review queue)
+// and get the same sign-in, role and CSRF checks; another Authenticator
+// (issue 19's LDAP, certificates) signs users in through the same form.
+TEST(WebServerTest, ExtraModulesAndAuthenticatorsPlugIn) {
+  class Review final : public PageModule {
+   public:
+    void Register(Router& r) override {
+      r.Get("/review/{lot}", Access::kOperator, [](RouteContext& c) {
+        return HttpResponse::Html(Layout(c, "review", "<p id=\"review\">" + Html(c.Capture("lot")) + "</p>"));
+      });
+      r.Post("/review/accept", Access::kOperator, [](RouteContext& c) {
+        c.Audit("review_accept", c.req().Form("doc"), "", true);
+        return HttpResponse::Html("accepted " + Html(c.req().Form("doc")));
+      });
+    }
+  };
+  class Directory final : public Authenticator {
+   public:
+    explicit Directory(Store* store) : store_(store) {}
+    std::string Name() const override { return "directory"; }
+    Result<AuthResult> Authenticate(const Credentials& c) override {
+      AuthResult r;
+      if (c.user == "op" && c.password == "senha-do-diretorio") {
+        r.ok = true;
+        r.user = store_->Access().GetUser("op").value().value();
+      } else {
+        r.reason = "not in the directory";
+      }
+      return r;
+    }
+   private:
+    Store* store_;
+  };
+  const fs::path dir = SmallStore("seams");
+  std::unique_ptr<Store> store = std::move(OpenSqliteStore(dir / "acervo.db").value());
+  ServerOptions o;
+  o.store = (dir / "acervo.db").string();
+  o.port = 0;
+  o.extra_modules.push_back(std::make_shared<Review>());
+  o.authenticators.push_back(std::make_shared<Directory>(store.get()));
+  o.authenticators.push_back(std::make_shared<PasswordAuthenticator>(&store->Access()));
+  Result<std::unique_ptr<Server>> server = Server::Create(o);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  ASSERT_TRUE((*server)->Start().ok());
+  Client op((*server)->port());
+  ASSERT_EQ(op.Login("op", "senha-do-diretorio"), 303);  // the directory's password
+  httplib::Result r = op.Get("/review/L%2F1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("<p id=\"review\">L/1</p>"), std::string::npos);
+  r = op.Post("/review/accept", {{"doc", "d1"}}, /*with_csrf=*/false);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  r = op.Post("/review/accept", {{"doc", "d1"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  Client reader((*server)->port());
+  ASSERT_EQ(reader.Login("ana", kPassword), 303);  // local password, second authenticator
+  r = reader.Get("/review/L1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  (*server)->Stop();
+  AuditFilter f;
+  f.action = "review_accept";
+  EXPECT_EQ(store->Access().ListAudit(f).value().size(), 1u);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+// Over TLS the session cookie is Secure.
+TEST(WebServerTest, TlsMakesCookiesSecure) {
+  const fs::path dir = SmallStore("tls");
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " +
+                          (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "openssl CLI missing (scripts/debian-packages.txt)";
+  ServerOptions o;
+  o.store = (dir / "acervo.db").string();
+  o.port = 0;
+  o.tls_cert = dir / "cert.pem";
+  o.tls_key = dir / "key.pem";
+  Result<std::unique_ptr<Server>> server = Server::Create(o);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  ASSERT_TRUE((*server)->Start().ok());
+  EXPECT_EQ((*server)->url().rfind("https://", 0), 0u);
+  httplib::SSLClient tls("127.0.0.1", (*server)->port());
+  tls.enable_server_certificate_verification(false);
+  httplib::Result r = tls.Get("/login");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->get_header_value("Set-Cookie").find("; Secure"), std::string::npos) << r->get_header_value("Set-Cookie");
+  (*server)->Stop();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+// The morning reports of `acervo batch` appear for operators.
+TEST(WebServerTest, MorningReportsAreListed) {
+  const fs::path dir = SmallStore("reports");
+  fs::create_directories(dir / "reports" / "2026-03-01");
+  std::ofstream(dir / "reports" / "2026-03-01" / "report.json")
+      << R"({"batch": {"started_at": "2026-03-01T22:00:00Z", "finished_at": "2026-03-02T05:10:00Z"},
+            "lots": {"total": 1, "list": [{"folder": "CX-0042", "state": "done", "error": ""}]},
+            "documents": {"ok": 41, "failed": 1}, "pages": {"processed": 812, "failed": 2, "flagged": 9},
+            "errors": [{"lot": "CX-0042", "where": "0007.tif page 2", "message": "<b>unreadable</b>"}]})";
+  ServerOptions o;
+  o.store = (dir / "acervo.db").string();
+  o.port = 0;
+  o.report_dirs = {dir / "reports"};
+  Result<std::unique_ptr<Server>> server = Server::Create(o);
+  ASSERT_TRUE(server.ok());
+  ASSERT_TRUE((*server)->Start().ok());
+  Client op((*server)->port());
+  ASSERT_EQ(op.Login("op", kPassword), 303);
+  httplib::Result r = op.Get("/reports");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("2026-03-01T22:00:00Z"), std::string::npos);
+  r = op.Get("/reports/1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("CX-0042"), std::string::npos);
+  EXPECT_NE(r->body.find("&lt;b&gt;unreadable&lt;/b&gt;"), std::string::npos);
+  EXPECT_EQ(op.Get("/reports/2")->status, 404);
+  (*server)->Stop();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
 TEST(WebServerTest, ABadStoreFailsAtCreate) {
   ServerOptions o;
   o.store = "/nonexistent/acervo.db";
