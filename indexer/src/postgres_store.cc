@@ -262,6 +262,7 @@ class PostgresStore final : public Store {
     // Session-private work table: the postings of one fold.
     ACERVO_RETURN_IF_ERROR(Exec("CREATE TEMP TABLE IF NOT EXISTS fold_post (term TEXT COLLATE \"C\", page_id BIGINT, "
                                 "doc_id BIGINT, listable BOOLEAN, tf INTEGER) ON COMMIT DELETE ROWS"));
+    ACERVO_RETURN_IF_ERROR(Exec(kCreateFacetIdsSql));
     return Migrate();
   }
 

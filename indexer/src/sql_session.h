@@ -65,8 +65,17 @@ inline constexpr const char* kDocumentDateSql =
     "(SELECT f.value_date FROM fields f WHERE f.doc_id = d.id AND f.value_date IS NOT NULL "
     "ORDER BY f.ordinal LIMIT 1)";
 
+// A temporary table (id BIGINT PRIMARY KEY) each store creates on its
+// connection at open: the matching documents of one Facets call. (A
+// temporary table may be written inside PostgreSQL's read-only search
+// transaction; created there it could not be.)
+inline constexpr const char* kFacetIdsTable = "facet_ids";
+inline constexpr const char* kCreateFacetIdsSql =
+    "CREATE TEMP TABLE IF NOT EXISTS facet_ids (id BIGINT PRIMARY KEY)";
+
 // Facet counts over the documents whose ids the statement `matching`
-// selects (at most kFacetCountCap + 1 rows, as the backend built it).
+// selects (at most kFacetCountCap + 1 rows, as the backend built it), read
+// once into kFacetIdsTable.
 Result<SearchFacets> ComputeFacets(SqlSession& s, const SqlParts& matching);
 
 // Ids of the documents `matching` selects in date order, a page of them.

@@ -591,33 +591,35 @@ Result<SqlParts> DocumentFilterWithAccess(const SearchRequest& request, const Pa
 
 Result<SearchFacets> ComputeFacets(SqlSession& s, const SqlParts& matching) {
   SearchFacets f;
-  const std::string cap = std::to_string(kFacetCountCap);
-  auto with = [&](std::vector<Param> before) {
-    for (const Param& p : matching.params) before.push_back(p);
-    return before;
-  };
+  // The matching documents once, into the connection's temporary table
+  // (kFacetIdsTable): every count below reads it by key instead of
+  // evaluating the match again.
+  ACERVO_RETURN_IF_ERROR(s.Query(std::string("DELETE FROM ") + kFacetIdsTable).status());
+  ACERVO_RETURN_IF_ERROR(
+      s.Query(std::string("INSERT INTO ") + kFacetIdsTable + " (id) " + matching.sql, matching.params).status());
   {
-    ACERVO_ASSIGN_OR_RETURN(auto rows, s.Query("SELECT count(*) FROM (" + matching.sql + ") t", matching.params));
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s.Query(std::string("SELECT count(*) FROM ") + kFacetIdsTable));
     f.total = rows.empty() ? 0 : ColInt(rows[0], 0);
     if (f.total > kFacetCountCap) {
       f.total = kFacetCountCap;
       f.total_exact = false;
+      ACERVO_RETURN_IF_ERROR(s.Query(std::string("DELETE FROM ") + kFacetIdsTable + " WHERE id = (SELECT max(id) FROM " +
+                                     kFacetIdsTable + ")")
+                                 .status());
     }
   }
   if (f.total == 0) return f;
-  const std::string in = "(SELECT id FROM (" + matching.sql + ") t LIMIT " + cap + ")";
+  const std::string in = std::string("(SELECT id FROM ") + kFacetIdsTable + ")";
   {
     ACERVO_ASSIGN_OR_RETURN(auto rows, s.Query("SELECT d.lot_id, count(*) FROM documents d WHERE d.id IN " + in +
-                                                   " GROUP BY d.lot_id ORDER BY count(*) DESC, d.lot_id LIMIT 50",
-                                               matching.params));
+                                               " GROUP BY d.lot_id ORDER BY count(*) DESC, d.lot_id LIMIT 50"));
     for (const SqlRow& r : rows) f.lots.push_back({Col(r, 0), ColInt(r, 1)});
   }
   {
     ACERVO_ASSIGN_OR_RETURN(auto rows,
                             s.Query("SELECT min(d.document_type), count(*) FROM documents d WHERE d.id IN " + in +
-                                        " AND d.document_type_norm <> '' GROUP BY d.document_type_norm "
-                                        "ORDER BY count(*) DESC, min(d.document_type) LIMIT 30",
-                                    matching.params));
+                                    " AND d.document_type_norm <> '' GROUP BY d.document_type_norm "
+                                    "ORDER BY count(*) DESC, min(d.document_type) LIMIT 30"));
     for (const SqlRow& r : rows) f.types.push_back({Col(r, 0), ColInt(r, 1)});
   }
   {
@@ -626,17 +628,16 @@ Result<SearchFacets> ComputeFacets(SqlSession& s, const SqlParts& matching) {
     constexpr int kMaxDistinct = 25;
     ACERVO_ASSIGN_OR_RETURN(auto names, s.Query("SELECT f.name_norm, min(f.name), count(DISTINCT f.value_norm) "
                                                 "FROM fields f WHERE f.doc_id IN " + in +
-                                                    " GROUP BY f.name_norm ORDER BY count(DISTINCT f.doc_id) DESC, "
-                                                    "f.name_norm LIMIT 12",
-                                                matching.params));
+                                                " GROUP BY f.name_norm ORDER BY count(DISTINCT f.doc_id) DESC, "
+                                                "f.name_norm LIMIT 12"));
     for (const SqlRow& n : names) {
       if (ColInt(n, 2) > kMaxDistinct || f.fields.size() >= 6) continue;
       ACERVO_ASSIGN_OR_RETURN(auto values,
                               s.Query("SELECT min(f.value), count(DISTINCT f.doc_id) FROM fields f "
                                       "WHERE f.name_norm = ? AND f.doc_id IN " + in +
-                                          " GROUP BY f.value_norm ORDER BY count(DISTINCT f.doc_id) DESC, "
-                                          "min(f.value) LIMIT 10",
-                                      with({Col(n, 0)})));
+                                      " GROUP BY f.value_norm ORDER BY count(DISTINCT f.doc_id) DESC, "
+                                      "min(f.value) LIMIT 10",
+                                      {Col(n, 0)}));
       FieldFacet ff;
       ff.name = Col(n, 1);
       for (const SqlRow& v : values) ff.values.push_back({Col(v, 0), ColInt(v, 1)});
@@ -644,22 +645,15 @@ Result<SearchFacets> ComputeFacets(SqlSession& s, const SqlParts& matching) {
     }
   }
   {
-    ACERVO_ASSIGN_OR_RETURN(auto rows, s.Query(std::string("SELECT min(dd), max(dd) FROM (SELECT ") +
-                                                   kDocumentDateSql + " AS dd FROM documents d WHERE d.id IN " +
-                                                   in + ") t WHERE dd IS NOT NULL",
-                                               matching.params));
-    if (!rows.empty()) {
-      f.date_min = Col(rows[0], 0);
-      f.date_max = Col(rows[0], 1);
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s.Query(std::string("SELECT substr(dd, 1, 4), count(*), min(dd), max(dd) FROM "
+                                                           "(SELECT ") +
+                                               kDocumentDateSql + " AS dd FROM documents d WHERE d.id IN " + in +
+                                               ") t WHERE dd IS NOT NULL GROUP BY substr(dd, 1, 4) ORDER BY 1"));
+    for (const SqlRow& r : rows) {
+      f.years.push_back({Col(r, 0), ColInt(r, 1)});
+      if (f.date_min.empty() || Col(r, 2) < f.date_min) f.date_min = Col(r, 2);
+      if (Col(r, 3) > f.date_max) f.date_max = Col(r, 3);
     }
-  }
-  if (!f.date_min.empty()) {
-    ACERVO_ASSIGN_OR_RETURN(auto rows, s.Query(std::string("SELECT substr(dd, 1, 4), count(*) FROM (SELECT ") +
-                                                   kDocumentDateSql + " AS dd FROM documents d WHERE d.id IN " +
-                                                   in + ") t WHERE dd IS NOT NULL GROUP BY substr(dd, 1, 4) "
-                                                        "ORDER BY 1",
-                                               matching.params));
-    for (const SqlRow& r : rows) f.years.push_back({Col(r, 0), ColInt(r, 1)});
   }
   return f;
 }

@@ -392,7 +392,8 @@ class SqliteStore final : public Store {
     ACERVO_RETURN_IF_ERROR(
         Exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
     ACERVO_RETURN_IF_ERROR(RegisterRankFunction(db_));
-    return Migrate();
+    ACERVO_RETURN_IF_ERROR(Migrate());
+    return Exec(kCreateFacetIdsSql);
   }
 
   Status UpsertLot(const LotRecord& lot) override {

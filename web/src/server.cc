@@ -484,9 +484,11 @@ class ServerImpl final : public Server {
     } else {
       http_ = std::make_unique<httplib::Server>();
     }
+    // A keep-alive connection holds its worker between requests: count
+    // threads by connections, not by cores.
     const int workers = options_.workers > 0
                             ? options_.workers
-                            : std::max(8, 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+                            : std::max(32, 8 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     http_->new_task_queue = [workers] { return new httplib::ThreadPool(static_cast<size_t>(workers)); };
     http_->set_payload_max_length(options_.max_body_bytes);
     http_->set_keep_alive_max_count(1000);

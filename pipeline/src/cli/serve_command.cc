@@ -50,7 +50,7 @@ Command AddServeCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("--listen", a->listen,
                   "HOST:PORT to listen on (default 127.0.0.1:8080, loopback only; 0.0.0.0:8080 for the network; "
                   "port 0 picks a free one)");
-  cmd->add_option("--workers", a->options.workers, "HTTP worker threads (default: 4 x cores, at least 8)")
+  cmd->add_option("--workers", a->options.workers, "HTTP worker threads, one per open connection (default: 8 x cores, at least 32)")
       ->check(CLI::Range(1, 512));
   cmd->add_option("--idle-timeout", a->idle_minutes, "Minutes without a request before a session ends (default 30)")
       ->check(CLI::Range(1, 24 * 60));

@@ -156,7 +156,10 @@ struct SearchFacets {
   std::string date_min, date_max;  // range of the documents' dates (ISO); "" when none
   std::vector<FacetCount> years;   // documents per year of their date, oldest first
 };
-inline constexpr int64_t kFacetCountCap = 100000;
+// Counting (and date sorting) stops at this many matching documents: a
+// results page says "more than 10,000" rather than walk a common word's
+// every posting.
+inline constexpr int64_t kFacetCountCap = 10000;
 
 // A lot with the counts the lots view shows.
 struct LotSummary {

@@ -37,7 +37,7 @@ struct ServerOptions {
   std::string store;                      // --store: SQLite file or PostgreSQL connection string
   std::string host = "127.0.0.1";         // loopback unless told otherwise
   int port = 8080;                        // 0: the OS picks one (tests); see Server::port()
-  int workers = 0;                        // HTTP worker threads; 0: 4 x cores, at least 8
+  int workers = 0;                        // HTTP worker threads; 0: 8 x cores, at least 32 (a keep-alive connection holds one)
   std::chrono::seconds idle_timeout{1800};
   size_t max_body_bytes = 1 << 20;
   std::filesystem::path tls_cert, tls_key;  // both set: HTTPS
