@@ -46,7 +46,13 @@ add_library(acervo::sane ALIAS PkgConfig::SANE)
 add_library(acervo::cairo ALIAS PkgConfig::CAIRO)
 add_library(acervo::zxing ALIAS PkgConfig::ZXING)
 add_library(acervo::pq ALIAS PkgConfig::LIBPQ)
+# issue 13: the web server (cpp-httplib, found above), Argon2id passwords
+# (libsodium), page images rendered from the PDFs (poppler-cpp).
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(POPPLER_CPP REQUIRED IMPORTED_TARGET poppler-cpp)
 add_library(acervo::httplib ALIAS PkgConfig::HTTPLIB)
+add_library(acervo::sodium ALIAS PkgConfig::SODIUM)
+add_library(acervo::poppler_cpp ALIAS PkgConfig::POPPLER_CPP)
 
 if(ACERVO_BUILD_TESTS)
   find_package(GTest REQUIRED)
