@@ -100,6 +100,23 @@ struct SearchRequest {
   std::vector<std::pair<std::string, std::string>> fields;
   std::string lot;  // only this lot when not empty
   int limit = 20;   // at most this many hits; 1..10000
+  int offset = 0;   // skip this many hits first (paging); offset + limit <= 10000
+  // Forgiving matching (issue 15, docs/store.md "Forgiving search"): query
+  // words also find their inflections and, when they are rare or absent,
+  // OCR misreadings, split and merged words, ranked below exact matches.
+  // false: every word exact unless written `~word`.
+  bool forgiving = true;
+};
+
+// Which query term matched a hit, as what, and on which pages.
+struct TermMatch {
+  std::string query;    // the query word (folded) or phrase
+  std::string matched;  // the indexed word(s) that matched (folded), e.g. "teixelra"
+  // "exact", "inflection" (another form of the word), "misread" (an OCR
+  // misreading within the allowed distance), "split" (the word read as two),
+  // "merged" (the word glued to another).
+  std::string kind;
+  std::vector<int> pages;  // PDF pages, ascending
 };
 
 struct SearchHit {
@@ -112,6 +129,16 @@ struct SearchHit {
   std::string snippet;     // from the best page; hit words inside « and »
   double score = 0;        // higher is better; 0 when the query has no text
   std::vector<FieldRecord> fields;
+  // Issue 15: what a person or a script needs to judge the hit.
+  std::vector<std::string> flags;  // the document's flags
+  int page_count = 0;              // pages in the PDF
+  std::string indexed_at;          // when the document was stored, ISO 8601 UTC
+  std::string date;                // the first index field holding a date (ISO), "" if none
+  // 0 when every query term matched exactly, 1 when some needed another
+  // inflection, 2 when some needed a forgiving match; hits are ordered by
+  // tier, then score.
+  int tier = 0;
+  std::vector<TermMatch> matches;  // per query term and variant that matched
 };
 
 struct StoreStats {
@@ -158,12 +185,13 @@ class Store {
   // GetDocument). An unknown lot gives an empty list.
   virtual Result<std::vector<DocumentRecord>> ListDocuments(const std::string& lot_id) = 0;
 
-  // Runs a search. With text in the query, hits are ranked by BM25 (best
-  // first, see docs/store.md); without, matching documents are listed by
-  // (lot, document id). Failure: InvalidArgument for a malformed query or
-  // limit (the message gives the position, e.g. "unclosed quote at position
-  // 7"); never a raw SQL or FTS5 error. Unavailable/IOError/Corrupt from the
-  // database.
+  // Runs a search. With text in the query, hits are ranked by tier, then
+  // BM25 (best first, see docs/store.md); without, matching documents are
+  // listed by (lot, document id). Failure: InvalidArgument for a malformed
+  // query, limit or offset (the message gives the position, e.g. "unclosed
+  // quote at position 7") and for a field name no document has (the message
+  // lists the fields of the lot, or of the store); never a raw SQL or FTS5
+  // error. Unavailable/IOError/Corrupt from the database.
   virtual Result<std::vector<SearchHit>> Search(const SearchRequest& request) = 0;
 
   // Counts of lots, documents and pages.
