@@ -1737,7 +1737,8 @@ class PostgresStore final : public Store {
         }
         // v3: every existing page is pending; fold them all now (the
         // tokens come from the tsvectors, so this is SQL run from here).
-        if (m.version == 3) ACERVO_RETURN_IF_ERROR(MaintainTerms("migration 3", /*fold_all=*/true));
+        // (Migration 3 lists every page as pending; migration 7 recomputes
+        // the tsvectors and folds them all, once.)
         if (m.version == 7) {
           ACERVO_RETURN_IF_ERROR(RecomputeTsvectors("migration 7"));
           ACERVO_RETURN_IF_ERROR(FillFieldMeaning("migration 7"));

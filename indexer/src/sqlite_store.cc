@@ -26,6 +26,7 @@
 #include "forgiving.h"
 #include "search_common.h"
 #include "sql_filter.h"
+#include "sqlite_extensions.h"
 #include "term_index.h"
 
 namespace acervo {
@@ -458,9 +459,12 @@ int TokenizerTokenize(Fts5Tokenizer*, void* ctx, int flags, const char* text, in
   return SQLITE_OK;
 }
 
-// Registers acervo_bm25 on the connection (FTS5's API pointer is obtained
-// with the documented `SELECT fts5(?1)` handshake).
-Status RegisterRankFunction(sqlite3* db) {
+}  // namespace
+
+// Registers acervo_bm25, acervo_phrases and the acervo tokenizer on the
+// connection (FTS5's API pointer is obtained with the documented
+// `SELECT fts5(?1)` handshake).
+Status RegisterSqliteExtensions(sqlite3* db) {
   fts5_api* api = nullptr;
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &stmt, nullptr);
@@ -481,6 +485,8 @@ Status RegisterRankFunction(sqlite3* db) {
   if (rc != SQLITE_OK) return FromSqlite(rc, db, "register the acervo tokenizer");
   return Status::OK();
 }
+
+namespace {
 
 
 // ----------------------------------------------------------------- store --
@@ -507,7 +513,7 @@ class SqliteStore final : public Store {
     ACERVO_RETURN_IF_ERROR(Exec("PRAGMA cache_size = -65536"));
     ACERVO_RETURN_IF_ERROR(
         Exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
-    ACERVO_RETURN_IF_ERROR(RegisterRankFunction(db_));
+    ACERVO_RETURN_IF_ERROR(RegisterSqliteExtensions(db_));
     return Migrate();
   }
 
@@ -1887,11 +1893,9 @@ class SqliteStore final : public Store {
         if (next == nullptr) return Status::Internal(what + ": no migration after version " + std::to_string(version));
         const Migration& m = *next;
         ACERVO_RETURN_IF_ERROR(Exec(m.sql));
-        // Migration 3's tables start empty: fold in the pages already stored.
-        if (m.version == 3) {
-          terms_.Clear();
-          ACERVO_RETURN_IF_ERROR(MaintainTerms(what, /*fold_all=*/true));
-        }
+        // Migration 3's tables start empty; migration 7 empties them again
+        // and folds in every stored page with the current tokenizer, so
+        // the pages are folded there, once.
         // Migration 7: the fields' meaning, and the term tables refilled
         // with the new tokenizer's terms and their keys.
         if (m.version == 7) {

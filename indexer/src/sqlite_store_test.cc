@@ -3,6 +3,7 @@
 #include "acervo/indexer/sqlite_store.h"
 #include "acervo/indexer/postgres_store.h"
 #include "postgres_test_server.h"
+#include "sqlite_extensions.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -221,7 +222,9 @@ TEST_P(StoreTest, SearchTable) {
       {"processo:0001", {"L1/d1"}},
       {"nome:\"joao da silva\"", {"L1/d1"}},
       {"NOME:\"JOÃO  DA SILVA\"", {"L1/d1"}},
-      {"nome:joao", {}},
+      {"nome:joao", {"L1/d1"}},  // a text field matches by the words it contains
+      {"nome:\"silva joao\"", {"L1/d1"}},
+      {"nome:joaquim", {}},
       {"nome:mar*", {"L2/d1"}},
       {"data:15/03/2020", {"L1/d1"}},
       {"data:2020-03-15", {"L1/d1"}},
@@ -335,6 +338,7 @@ TEST_P(StoreTest, RePuttingReplacesTheDocument) {
   // The FTS index agrees with the pages table after all the replacing.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_.path() / "index" / "acervo.db").c_str(), &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   char* err = nullptr;
   EXPECT_EQ(sqlite3_exec(db, "INSERT INTO pages_fts(pages_fts, rank) VALUES('integrity-check', 1)",
                          nullptr, nullptr, &err),
@@ -558,12 +562,15 @@ TEST(SqliteStoreOpenTest, MigrationsAreIdempotentOnReopen) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*), max(version) FROM schema_version", -1, &stmt,
                                nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), kSqliteSchemaVersion);
+  // One row per migration (their numbers may have gaps while parallel
+  // work is merged), the newest last.
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 5);
   EXPECT_EQ(sqlite3_column_int(stmt, 1), kSqliteSchemaVersion);
   sqlite3_finalize(stmt);
   sqlite3_stmt* mode = nullptr;
@@ -590,6 +597,7 @@ TEST(SqliteStoreOpenTest, RefusesWhatIsNotAStore) {
 
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir.path() / "other.db").c_str(), &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t(x)", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   EXPECT_EQ(OpenSqliteStore(dir.path() / "other.db").status().code(), StatusCode::kCorrupt);
@@ -703,9 +711,10 @@ TEST(FtsToTsqueryTest, Translations) {
     std::string fts, want;
   };
   for (const Case& c : std::vector<Case>{
-           {"\"certidão\"", "'certidão'"},
+           // Folded here: the tsquery is cast, not normalised by PostgreSQL.
+           {"\"certidão\"", "'certidao'"},
            {"\"nasc\" *", "'nasc':*"},
-           {"\"certidão de nascimento\"", "('certidão' <-> 'de' <-> 'nascimento')"},
+           {"\"Certidão de Nascimento\"", "('certidao' <-> 'de' <-> 'nascimento')"},
            {"(\"a\" AND \"b\")", "('a' & 'b')"},
            {"((\"a\") NOT (\"b\" OR \"c\"))", "(('a') & !('b' | 'c'))"},
            {"\"o'brien\"", "('o' <-> 'brien')"},
@@ -756,6 +765,7 @@ namespace champion {
 int64_t SqlInt(const fs::path& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  EXPECT_TRUE(RegisterSqliteExtensions(db).ok());
   sqlite3_stmt* stmt = nullptr;
   EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
   int64_t v = -1;
@@ -770,6 +780,7 @@ int64_t SqlInt(const fs::path& db_path, const std::string& sql) {
 std::vector<double> Fts5TopScores(const fs::path& db_path, const std::string& fts, int n) {
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  EXPECT_TRUE(RegisterSqliteExtensions(db).ok());
   sqlite3_stmt* stmt = nullptr;
   const std::string sql = "SELECT -bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ? ORDER BY rank LIMIT " +
                           std::to_string(n);
@@ -944,6 +955,26 @@ TEST_F(ChampionTest, PendingPagesAreFoundBeforeTheirFold) {
   EXPECT_EQ(hits[0].document_id, "new");
 }
 
+// What migration 7 (issue 15) added, taken out again: the SQL that turns a
+// current SQLite file into a version-4 one (the FTS5 index back on
+// unicode61, without term_keys, field_words and fields.value_key).
+constexpr const char* kUndoSqliteV7 =
+    "DROP TABLE term_keys; DROP TABLE field_words; DROP INDEX fields_by_key; "
+    "ALTER TABLE fields DROP COLUMN value_key; "
+    "DROP TRIGGER pages_fts_insert; DROP TRIGGER pages_fts_delete; DROP TRIGGER pages_fts_update; "
+    "DROP TABLE pages_fts; "
+    "CREATE VIRTUAL TABLE pages_fts USING fts5(text, content = 'pages', content_rowid = 'id', "
+    "tokenize = 'unicode61 remove_diacritics 2'); "
+    "CREATE TRIGGER pages_fts_insert AFTER INSERT ON pages BEGIN "
+    "INSERT INTO pages_fts(rowid, text) VALUES (new.id, new.text); END; "
+    "CREATE TRIGGER pages_fts_delete AFTER DELETE ON pages BEGIN "
+    "INSERT INTO pages_fts(pages_fts, rowid, text) VALUES ('delete', old.id, old.text); END; "
+    "CREATE TRIGGER pages_fts_update AFTER UPDATE OF text ON pages BEGIN "
+    "INSERT INTO pages_fts(pages_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+    "INSERT INTO pages_fts(rowid, text) VALUES (new.id, new.text); END; "
+    "INSERT INTO pages_fts(pages_fts) VALUES ('rebuild'); "
+    "DELETE FROM schema_version WHERE version = 7; ";
+
 TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   TempDir dir;
   const fs::path path = dir.path() / "acervo.db";
@@ -958,11 +989,13 @@ TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   // Make it exactly a version-2 file: without migration 3's tables and row.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   ASSERT_EQ(sqlite3_exec(db,
+                         (std::string(kUndoSqliteV7) +
                          "DROP TABLE term_top; DROP TABLE term_df; DROP TABLE term_stats; "
                          "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
                          "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
-                         "DELETE FROM schema_version WHERE version >= 3",
+                         "DELETE FROM schema_version WHERE version >= 3").c_str(),
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -992,17 +1025,20 @@ TEST(SplitMigrationTest, Version3SqliteDatabaseGetsMasterPageColumns) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   ASSERT_EQ(sqlite3_exec(db,
-                         "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
-                         "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
-                         "DELETE FROM schema_version WHERE version = 4",
+                         (std::string(kUndoSqliteV7) +
+                          "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
+                          "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
+                          "DELETE FROM schema_version WHERE version = 4")
+                             .c_str(),
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   ASSERT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), 3);
   std::unique_ptr<Store> store = OpenOrDie(path);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), 4);
+  EXPECT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), kSqliteSchemaVersion);
   EXPECT_EQ(SqlInt(path, "SELECT count(*) FROM pages WHERE master_page <> number OR part <> 'whole' "
                          "OR master_width <> 0"),
             0);
@@ -1036,6 +1072,15 @@ int64_t PgInt(const std::string& conninfo, const std::string& sql) {
   PQfinish(c);
   return v;
 }
+
+// Migration 7 taken out again on PostgreSQL (see kUndoSqliteV7): tsv back
+// from `acervo_pt` by the trigger of migration 3.
+constexpr const char* kUndoPostgresV7 =
+    "DROP TABLE term_keys, field_words; DROP INDEX fields_by_key; ALTER TABLE fields DROP COLUMN value_key; "
+    "DO $$ BEGIN EXECUTE format('CREATE TRIGGER pages_tsv BEFORE INSERT OR UPDATE OF text ON pages FOR EACH ROW "
+    "EXECUTE FUNCTION tsvector_update_trigger(tsv, %L, text)', quote_ident(current_schema()) || '.acervo_pt'); END $$; "
+    "UPDATE pages SET text = text; "
+    "DELETE FROM schema_version WHERE version = 7; ";
 
 void PgExec(const std::string& conninfo, const std::string& sql) {
   PGconn* c = PQconnectdb(conninfo.c_str());
@@ -1183,7 +1228,8 @@ TEST_F(PostgresChampionTest, PendingPagesAreFoundBeforeTheirFold) {
 TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   store_.reset();
   // Make it exactly a version-2 database: without migration 3's tables and row.
-  PgExec(conninfo_, "DROP TABLE term_top, term_df, term_stats, term_pending; DROP TRIGGER pages_tsv ON pages; "
+  PgExec(conninfo_, std::string(kUndoPostgresV7) +
+                    "DROP TABLE term_top, term_df, term_stats, term_pending; DROP TRIGGER pages_tsv ON pages; "
                     "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
                     "DROP COLUMN master_width; "
                     "DELETE FROM schema_version WHERE version >= 3");
@@ -1203,12 +1249,13 @@ TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
 
 TEST_F(PostgresChampionTest, Version3DatabaseGetsMasterPageColumns) {
   store_.reset();
-  PgExec(conninfo_, "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
+  PgExec(conninfo_, std::string(kUndoPostgresV7) +
+                    "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
                     "DROP COLUMN master_width; DELETE FROM schema_version WHERE version = 4");
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 3);
   Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(Int("SELECT max(version) FROM schema_version"), 4);
+  EXPECT_EQ(Int("SELECT max(version) FROM schema_version"), kPostgresSchemaVersion);
   EXPECT_EQ(Int("SELECT count(*) FROM pages"), kDocs);
   EXPECT_EQ(Int("SELECT count(*) FROM pages WHERE master_page <> number OR part <> 'whole' OR master_width <> 0"), 0);
   Result<std::optional<DocumentRecord>> got = (*s)->GetDocument("L1", "n7");
