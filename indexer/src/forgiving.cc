@@ -41,13 +41,14 @@ bool LettersOnly(std::string_view w) {
   return true;
 }
 
-bool HasDigit(std::string_view w) { return !LettersOnly(w); }
 
-// Fuzzy keys are stored for words of 4..40 bytes; words with digits only
-// when they are identifier-long (a 4-digit year must not match the next).
+// Fuzzy keys are stored for words of 4..40 bytes (a letter misread as a
+// digit, `registr0`, included); numbers only when they are identifier-long
+// (a 4-digit year must not match the next).
 bool FuzzyEligible(std::string_view w) {
   if (w.size() < 4 || w.size() > 40) return false;
-  return !HasDigit(w) || w.size() >= 9;
+  const bool letter = std::any_of(w.begin(), w.end(), [](char c) { return c < '0' || c > '9'; });
+  return letter || w.size() >= 9;
 }
 
 void AddDeletions(const std::string& sk, std::vector<std::string>* out) {

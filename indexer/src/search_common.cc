@@ -96,15 +96,18 @@ std::string BuildSnippet(std::string_view text, const std::unordered_set<std::st
   // The window of kSnippetTokens positions, starting a little before a hit,
   // that holds the most hits (the first such).
   int best_start = 0, best_count = -1;
+  const int n_surface = static_cast<int>(surface.size());
   for (int h : hit_positions) {
-    const int start = std::max(0, h - 3);
+    const int start = std::max(0, std::min(h - 3, n_surface - kSnippetTokens));
     int count = 0;
     for (int p : hit_positions) count += p >= start && p < start + kSnippetTokens;
     if (count > best_count) best_count = count, best_start = start;
   }
   const int last_pos = std::min<int>(best_start + kSnippetTokens, static_cast<int>(surface.size())) - 1;
-  size_t from = tokens[surface[static_cast<size_t>(best_start)]].begin;
-  size_t to = tokens[surface[static_cast<size_t>(last_pos)]].end;
+  // From the text's start or the window's first token, to the window's
+  // last token or the text's end.
+  size_t from = best_start == 0 ? 0 : tokens[surface[static_cast<size_t>(best_start)]].begin;
+  size_t to = last_pos + 1 == n_surface ? text.size() : tokens[surface[static_cast<size_t>(last_pos)]].end;
   std::sort(hits.begin(), hits.end());
   std::vector<std::pair<size_t, size_t>> merged;
   for (const auto& h : hits) {
@@ -138,7 +141,8 @@ std::string BuildSnippet(std::string_view text, const std::unordered_set<std::st
     at = b;
   }
   append(at, to);
-  if (last_pos + 1 < static_cast<int>(surface.size())) out += "…";
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  if (last_pos + 1 < n_surface) out += "…";
   return out;
 }
 

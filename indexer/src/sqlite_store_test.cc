@@ -544,6 +544,131 @@ TEST_P(StoreTest, MasterPageAndPartRoundTrip) {
   EXPECT_EQ(store_->PutDocument(bad).code(), StatusCode::kInvalidArgument);
 }
 
+// --- Issue 15: forgiving search, fields by meaning, paging, annotations --
+
+// Pages whose OCR text holds known misreadings (the true words in comments).
+void FillMisread(Store& store) {
+  ASSERT_TRUE(store.UpsertLot(Lot("M")).ok());
+  std::vector<DocumentRecord> docs = {
+      Doc("M", "exact", "oficio", {{"interessado", "Joaquim Teixeira"}},
+          {Page(1, 1, "Ofício ao senhor Joaquim Teixeira, morador em Santos.")}),
+      // Teixeira read as Teixelra; comprovante as cornprovante.
+      Doc("M", "misread", "certidao", {{"interessado", "Beatriz Souza"}, {"data", "15/03/2024"}},
+          {Page(1, 1, "Certidão a pedido de Joaquim Teixelra."), Page(2, 2, "Segue o cornprovante de endereço.")}),
+      // requerimento split in two; certidão hyphenated across a line end.
+      Doc("M", "split", "requerimento", {},
+          {Page(1, 1, "Requeri mento de segunda via da certi-\ndão de casamento.")}),
+      // A CPF read with S for 5 and a process number with O for 0.
+      Doc("M", "ids", "despacho",
+          {{"cpf", "529.982.247-25"}, {"processo", "0004821-10.2023.8.26.0562"}},
+          {Page(1, 1, "Interessado CPF 529.982.247-2S, processo 0004821-10.2023.8.26.O562.")}),
+      Doc("M", "plural", "certidao", {}, {Page(1, 1, "As certidões foram emitidas.")}),
+  };
+  for (const DocumentRecord& d : docs) ASSERT_TRUE(store.PutDocument(d).ok()) << d.document_id;
+}
+
+const TermMatch* FindMatch(const SearchHit& h, const std::string& kind) {
+  for (const TermMatch& m : h.matches) {
+    if (m.kind == kind) return &m;
+  }
+  return nullptr;
+}
+
+TEST_P(StoreTest, ForgivingSearchFindsMisreadWordsBelowExactOnes) {
+  FillMisread(*store_);
+  std::vector<SearchHit> hits = SearchOk(Q("teixeira", "M"));
+  ASSERT_EQ(Ids(hits), (std::vector<std::string>{"M/exact", "M/misread"}));
+  EXPECT_EQ(hits[0].tier, 0);
+  EXPECT_EQ(hits[1].tier, 2);
+  const TermMatch* m = FindMatch(hits[1], "misread");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->query, "teixeira");
+  EXPECT_EQ(m->matched, "teixelra");
+  EXPECT_EQ(m->pages, std::vector<int>{1});
+  EXPECT_NE(hits[1].snippet.find("«Teixelra»"), std::string::npos) << hits[1].snippet;
+  // Off by the query or by the request; ~ turns it back on.
+  EXPECT_EQ(Ids(SearchOk(Q("exact:teixeira", "M"))), std::vector<std::string>{"M/exact"});
+  SearchRequest strict = Q("teixeira", "M");
+  strict.forgiving = false;
+  EXPECT_EQ(Ids(SearchOk(strict)), std::vector<std::string>{"M/exact"});
+  strict.query = "~teixeira";
+  EXPECT_EQ(Ids(SearchOk(strict)), (std::vector<std::string>{"M/exact", "M/misread"}));
+  // OCR's rn for m, on page 2.
+  hits = SearchOk(Q("comprovante", "M"));
+  ASSERT_EQ(Ids(hits), std::vector<std::string>{"M/misread"});
+  EXPECT_EQ(hits[0].pages, std::vector<int>{2});
+}
+
+TEST_P(StoreTest, SplitHyphenatedAndInflectedWordsAreFound) {
+  FillMisread(*store_);
+  std::vector<SearchHit> hits = SearchOk(Q("requerimento", "M"));
+  ASSERT_EQ(Ids(hits), std::vector<std::string>{"M/split"});
+  ASSERT_NE(FindMatch(hits[0], "split"), nullptr);
+  EXPECT_EQ(FindMatch(hits[0], "split")->matched, "requeri mento");
+  // Hyphenated across a line end: joined in the index, an exact match.
+  hits = SearchOk(Q("exact:certidão", "M"));
+  EXPECT_EQ(Sorted(Ids(hits)), (std::vector<std::string>{"M/misread", "M/split"}));
+  // certidões <-> certidão, exact forms first.
+  hits = SearchOk(Q("certidões", "M"));
+  ASSERT_EQ(hits.size(), 3u);
+  EXPECT_EQ(hits[0].document_id, "plural");
+  EXPECT_EQ(hits[0].tier, 0);
+  EXPECT_EQ(hits[1].tier, 1);
+  EXPECT_EQ(Sorted({hits[1].document_id, hits[2].document_id}), (std::vector<std::string>{"misread", "split"}));
+  ASSERT_NE(FindMatch(hits[1], "inflection"), nullptr);
+  EXPECT_EQ(Ids(SearchOk(Q("exact:certidões", "M"))), std::vector<std::string>{"M/plural"});
+}
+
+TEST_P(StoreTest, IdentifiersAreFoundByTheirTrueValueInAnyWriting) {
+  FillMisread(*store_);
+  for (const char* q : {"52998224725", "529.982.247-25", "00048211020238260562", "0004821-10.2023.8.26.0562",
+                        // one wrong digit
+                        "52998224125", "00048211020238260569"}) {
+    EXPECT_EQ(Ids(SearchOk(Q(q, "M"))), std::vector<std::string>{"M/ids"}) << q;
+  }
+  // Fields by meaning: digits only or punctuated, --field or field:.
+  for (const char* v : {"52998224725", "529.982.247-25", "529 982 247 25"}) {
+    EXPECT_EQ(Ids(SearchOk(Q("", "M", {{"cpf", v}}))), std::vector<std::string>{"M/ids"}) << v;
+  }
+  EXPECT_EQ(Ids(SearchOk(Q("processo:00048211020238260562"))), std::vector<std::string>{"M/ids"});
+  EXPECT_EQ(Ids(SearchOk(Q("cpf:529982247"))), std::vector<std::string>{});  // a prefix of digits is not the value
+}
+
+TEST_P(StoreTest, FieldsMatchByMeaningAndUnknownNamesAreErrors) {
+  FillMisread(*store_);
+  EXPECT_EQ(Ids(SearchOk(Q("interessado:beatriz"))), std::vector<std::string>{"M/misread"});
+  EXPECT_EQ(Ids(SearchOk(Q("interessado:SOUZA"))), std::vector<std::string>{"M/misread"});
+  EXPECT_EQ(Ids(SearchOk(Q("", "", {{"interessado", "beatriz"}}))), std::vector<std::string>{"M/misread"});
+  EXPECT_EQ(Ids(SearchOk(Q("data:2024-03-15"))), std::vector<std::string>{"M/misread"});
+  Result<std::vector<SearchHit>> bad = store_->Search(Q("cfp:1"));
+  ASSERT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("unknown field 'cfp'"), std::string::npos) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("cpf"), std::string::npos) << bad.status().ToString();
+  bad = store_->Search(Q("", "M", {{"nme", "x"}}));
+  ASSERT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("lot M"), std::string::npos) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("interessado"), std::string::npos) << bad.status().ToString();
+}
+
+TEST_P(StoreTest, HitsCarryFlagsPageCountDateAndPaging) {
+  FillMisread(*store_);
+  std::vector<SearchHit> hits = SearchOk(Q("teixeira", "M"));
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[1].page_count, 2);
+  EXPECT_EQ(hits[1].date, "2024-03-15");
+  EXPECT_EQ(hits[1].indexed_at.size(), 20u) << hits[1].indexed_at;  // 2026-01-01T00:00:00Z
+  SearchRequest r = Q("teixeira", "M", {}, 1);
+  r.offset = 1;
+  EXPECT_EQ(Ids(SearchOk(r)), std::vector<std::string>{"M/misread"});
+  r.offset = 2;
+  EXPECT_TRUE(SearchOk(r).empty());
+  r = Q("", "M", {}, 2);
+  r.offset = 3;
+  EXPECT_EQ(Ids(SearchOk(r)), (std::vector<std::string>{"M/plural", "M/split"}));
+  r.offset = -1;
+  EXPECT_EQ(store_->Search(r).status().code(), StatusCode::kInvalidArgument);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          BackendName);
 
