@@ -1140,6 +1140,50 @@ TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
 
 // v3 -> v4: existing pages become their own master page, whole, with an
 // unknown column range; they stay searchable and new split pages store.
+// v4 -> v7 (issue 15): the text index is rebuilt with the acervo tokenizer,
+// the term tables refolded with their keys, the fields get their meaning;
+// pages stored before find their misreadings, split words and identifiers.
+TEST(ForgivingMigrationTest, Version4SqliteDatabaseBecomesForgiving) {
+  TempDir dir;
+  const fs::path path = dir.path() / "acervo.db";
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    FillMisread(*store);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
+  ASSERT_EQ(sqlite3_exec(db, kUndoSqliteV7, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), 4);
+  ASSERT_EQ(SqlInt(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'term_keys'"), 0);
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), kSqliteSchemaVersion);
+  EXPECT_GT(SqlInt(path, "SELECT count(*) FROM term_keys WHERE term = 'teixelra'"), 0);
+  EXPECT_EQ(SqlInt(path, "SELECT count(*) FROM fields WHERE value_key = '52998224725'"), 1);
+  EXPECT_EQ(SqlInt(path, "SELECT count(*) FROM field_words WHERE word = 'beatriz'"), 1);
+  EXPECT_EQ(SqlInt(path, "SELECT folded_upto FROM term_stats"), SqlInt(path, "SELECT max(id) FROM pages"));
+  auto ids = [&](const SearchRequest& r) {
+    Result<std::vector<SearchHit>> hits = store->Search(r);
+    EXPECT_TRUE(hits.ok()) << hits.status().ToString();
+    return hits.ok() ? Ids(*hits) : std::vector<std::string>{"error"};
+  };
+  EXPECT_EQ(ids(Q("teixeira")), (std::vector<std::string>{"M/exact", "M/misread"}));
+  EXPECT_EQ(ids(Q("requerimento")), std::vector<std::string>{"M/split"});
+  EXPECT_EQ(ids(Q("52998224725")), std::vector<std::string>{"M/ids"});
+  EXPECT_EQ(ids(Q("", "", {{"cpf", "52998224725"}})), std::vector<std::string>{"M/ids"});
+  EXPECT_EQ(ids(Q("interessado:beatriz")), std::vector<std::string>{"M/misread"});
+  sqlite3* check = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &check), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(check).ok());
+  EXPECT_EQ(sqlite3_exec(check, "INSERT INTO pages_fts(pages_fts, rank) VALUES('integrity-check', 1)", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(check);
+}
+
 TEST(SplitMigrationTest, Version3SqliteDatabaseGetsMasterPageColumns) {
   TempDir dir;
   const fs::path path = dir.path() / "acervo.db";
@@ -1390,6 +1434,35 @@ TEST_F(PostgresChampionTest, Version3DatabaseGetsMasterPageColumns) {
   Result<std::vector<SearchHit>> hits = (*s)->Search(Q("raríssimo"));
   ASSERT_TRUE(hits.ok()) << hits.status().ToString();
   EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/n1500"}));
+}
+
+// v4 -> v7 on PostgreSQL (issue 15): tsv recomputed by the shared analyzer,
+// the trigger gone, the term tables refolded with keys, fields' meaning.
+TEST_F(PostgresChampionTest, Version4DatabaseBecomesForgiving) {
+  FillMisread(*store_);
+  store_.reset();
+  PgExec(conninfo_, kUndoPostgresV7);
+  ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 4);
+  ASSERT_EQ(Int("SELECT count(*) FROM pg_tables WHERE tablename = 'term_keys'"), 0);
+  Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(Int("SELECT max(version) FROM schema_version"), kPostgresSchemaVersion);
+  EXPECT_EQ(Int("SELECT count(*) FROM pg_trigger WHERE tgname = 'pages_tsv'"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM term_pending"), 0);
+  EXPECT_GT(Int("SELECT count(*) FROM term_keys WHERE term = 'teixelra'"), 0);
+  EXPECT_EQ(Int("SELECT count(*) FROM fields WHERE value_key = '52998224725'"), 1);
+  EXPECT_EQ(Int("SELECT count(*) FROM field_words WHERE word = 'beatriz'"), 1);
+  auto ids = [&](const SearchRequest& r) {
+    Result<std::vector<SearchHit>> hits = (*s)->Search(r);
+    EXPECT_TRUE(hits.ok()) << hits.status().ToString();
+    return hits.ok() ? Ids(*hits) : std::vector<std::string>{"error"};
+  };
+  EXPECT_EQ(ids(Q("teixeira", "M")), (std::vector<std::string>{"M/exact", "M/misread"}));
+  EXPECT_EQ(ids(Q("requerimento", "M")), std::vector<std::string>{"M/split"});
+  EXPECT_EQ(ids(Q("52998224725", "M")), std::vector<std::string>{"M/ids"});
+  EXPECT_EQ(ids(Q("", "M", {{"cpf", "52998224725"}})), std::vector<std::string>{"M/ids"});
+  EXPECT_EQ(ids(Q("interessado:beatriz")), std::vector<std::string>{"M/misread"});
+  EXPECT_EQ(ids(Q("raríssimo")), std::vector<std::string>({"L1/n1500"}));
 }
 
 // PutDocuments with the same document twice keeps the last (one COPY per
