@@ -47,16 +47,27 @@ char DigitFor(char c) {
   }
 }
 
-// A token that reads as digits (each character a digit or a letter OCR
-// confuses with one) and has at least one real digit.
+// A token that reads as digits: at least one real digit, every other
+// character a letter OCR confuses with a digit (read as that digit) except
+// at most one other letter, kept as it is (a misread digit that forgiving
+// search still finds within its edit distance: `7` read as `T`).
 bool DigitLike(std::string_view t, std::string* digits) {
   bool any = false;
+  int others = 0;
+  const size_t mark = digits ? digits->size() : 0;
   for (char c : t) {
-    const char d = DigitFor(c);
-    if (d == 0) return false;
+    char d = DigitFor(c);
+    if (d == 0) {
+      if (static_cast<unsigned char>(c) >= 0x80 || ++others > 1) {
+        if (digits) digits->resize(mark);
+        return false;
+      }
+      d = c;
+    }
     any |= IsDigit(c);
     if (digits) digits->push_back(d);
   }
+  if (!any && digits) digits->resize(mark);
   return any;
 }
 

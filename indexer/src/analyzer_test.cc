@@ -63,6 +63,7 @@ TEST(AnalyzerTest, IdentifiersInGroupsAreJoinedWithConfusablesReadAsDigits) {
            {"processo 0004821 -10.2023.8.26.O562", {"00048211020238260562"}},  // space, O for 0
            {"CPF 529 982 247 25", {"52998224725"}},
            {"CPF 5299822472S", {"52998224725"}},  // one token with a confusable letter
+           {"CPF 529.982.24T-25", {"52998224t25"}},  // another letter stays, for forgiving search
            {"data 15/03/2024", {}},               // 8 digits: not an identifier
            {"CPF 52998224725", {}},               // already one token
            {"linha 1\n2 3 4 5 6 7 8 9", {}},      // groups do not cross lines

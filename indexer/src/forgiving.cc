@@ -275,21 +275,30 @@ Result<std::vector<WordVariant>> WordVariants(const std::string& word, const Wor
       if (db == 0) continue;
       out.push_back({{a, b}, MatchTier::kForgiving, 0.5, "split"});
     }
-    // Glued to 1-3 letters before or after.
+    // Glued to 1-3 letters, or to another word of the vocabulary, before
+    // or after.
     std::vector<Cand> c;
-    auto consider = [&](std::string t) -> Status {
-      if (seen.count(t) || t.size() <= word.size() || t.size() > word.size() + 3) return Status::OK();
+    auto consider = [&](std::string t, std::string rest) -> Status {
+      if (seen.count(t) || t.size() <= word.size()) return Status::OK();
+      if (rest.size() > 3) {
+        ACERVO_ASSIGN_OR_RETURN(int64_t rest_df, vocab.Df(rest));
+        if (rest_df == 0) return Status::OK();
+      }
       ACERVO_ASSIGN_OR_RETURN(int64_t df, vocab.Df(t));
       if (df > 0) c.push_back({std::move(t), 0.5, df});
       return Status::OK();
     };
     ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> after, vocab.TermsWithPrefix(word, 32));
-    for (std::string& t : after) ACERVO_RETURN_IF_ERROR(consider(std::move(t)));
+    for (std::string& t : after) {
+      std::string rest = t.substr(word.size());
+      ACERVO_RETURN_IF_ERROR(consider(std::move(t), std::move(rest)));
+    }
     ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> before,
                             vocab.TermsWithKeyPrefix("<" + std::string(word.rbegin(), word.rend()), 32));
     for (std::string& t : before) {
       if (t.size() > word.size() && t.compare(t.size() - word.size(), word.size(), word) == 0) {
-        ACERVO_RETURN_IF_ERROR(consider(std::move(t)));
+        std::string rest = t.substr(0, t.size() - word.size());
+        ACERVO_RETURN_IF_ERROR(consider(std::move(t), std::move(rest)));
       }
     }
     take(std::move(c), kMaxMerged, MatchTier::kForgiving, "merged");
