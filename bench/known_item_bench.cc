@@ -43,6 +43,7 @@
 #include "acervo/indexer/text_fold.h"
 #include "acervo/synth/synth.h"
 #include "analyzer.h"
+#include "forgiving.h"
 #include "postgres_test_server.h"
 
 extern char** environ;
@@ -91,7 +92,12 @@ std::map<std::string, std::string> OcrCorpus(const fs::path& corpus, const std::
   argv.push_back(nullptr);
   pid_t pid;
   std::fprintf(stderr, "OCR of %zu corpus pages with %s ...\n", paths.size(), acervo.c_str());
-  if (posix_spawn(&pid, acervo.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, 2, 1);  // its report goes to our stderr
+  const int spawned = posix_spawn(&pid, acervo.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (spawned != 0) {
     std::fprintf(stderr, "cannot run %s\n", acervo.c_str());
     std::exit(3);
   }
@@ -308,8 +314,9 @@ struct Query {
 std::vector<Query> KnownItemQueries(const std::vector<Page>& pages, const std::string& set, size_t max_queries) {
   std::unordered_map<std::string, std::set<size_t>> where;
   std::unordered_map<std::string, std::string> written;
+  // Unique in the ground truth of every page of the store (both sets), so
+  // that a corpus word common in the generated pages is not a known item.
   for (size_t i = 0; i < pages.size(); ++i) {
-    if (pages[i].set != set) continue;
     std::string word;
     auto flush = [&] {
       if (!word.empty()) {
@@ -341,7 +348,7 @@ std::vector<Query> KnownItemQueries(const std::vector<Page>& pages, const std::s
   }
   std::vector<Query> out;
   for (const auto& [f, pages_of] : where) {
-    if (pages_of.size() == 1) out.push_back({*pages_of.begin(), written[f]});
+    if (pages_of.size() == 1 && pages[*pages_of.begin()].set == set) out.push_back({*pages_of.begin(), written[f]});
   }
   std::sort(out.begin(), out.end(), [](const Query& a, const Query& b) {
     return a.page != b.page ? a.page < b.page : a.word < b.word;
@@ -381,6 +388,8 @@ int RankOf(const std::vector<SearchHit>& hits, const std::string& id, const Sear
   }
   return 0;
 }
+
+FILE* g_misses = nullptr;  // --misses FILE: every word forgiving search missed, with its closest OCR word
 
 int Evaluate(Store& store, const std::vector<Page>& pages, const std::string& set, size_t max_queries) {
   const std::vector<Query> queries = KnownItemQueries(pages, set, max_queries);
@@ -432,6 +441,16 @@ int Evaluate(Store& store, const std::vector<Page>& pages, const std::string& se
         cause = "misread beyond the matchers";
       }
       ++missed[cause];
+      if (g_misses) {
+        std::string closest;
+        double best = 1e9;
+        for (const std::string& w : ocr_words) {
+          const double d = OcrDistance(folded, w, 6);
+          if (d < best) best = d, closest = w;
+        }
+        std::fprintf(g_misses, "%s\t%s\t%s\tclosest %s (%.1f)\t%s\n", set.c_str(), page.id.c_str(), q.word.c_str(),
+                     closest.c_str(), best, cause.c_str());
+      }
     }
   }
   std::printf("\n### %s pages (%zu queries)\n\n", set.c_str(), queries.size());
@@ -529,6 +548,7 @@ int main(int argc, char** argv) {
     else if (a == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--backend") backend = argv[i + 1];
     else if (a == "--max-queries") max_queries = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (a == "--misses") g_misses = std::fopen(argv[i + 1], "w");
     else {
       std::fprintf(stderr,
                    "usage: %s [--corpus DIR] [--acervo BIN] [--ocr-cache FILE] [--generated N] [--word-rate R] "

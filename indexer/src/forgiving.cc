@@ -13,14 +13,14 @@ namespace {
 char SkeletonChar(char c) {
   switch (c) {
     case '0': case 'o': case 'q': return 'o';
-    case '1': case 'l': case 'i': case 'j': case '!': case '|': return 'l';
+    // Thin upright glyphs: low-resolution OCR reads any for any.
+    case '1': case 'l': case 'i': case 'j': case '!': case '|': case 't': case 'f': case '7': return 'l';
     case '5': case 's': return 's';
     case '8': case 'b': case '6': return 'b';
     case '2': case 'z': return 'z';
     case '9': case 'g': return 'g';
     case 'e': case 'c': return 'e';
     case 'u': case 'v': return 'u';
-    case '7': case 't': return 't';
     default: return c;
   }
 }

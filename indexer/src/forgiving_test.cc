@@ -23,11 +23,13 @@ TEST(OcrDistanceTest, ConfusablesCostHalfAndOtherEditsOne) {
            {"comprovante", "cornprovante", 0.5},  // m/rn
            {"documento", "docurnento", 0.5},
            {"declaracao", "dedaracao", 0.5},    // cl/d
-           {"52998224725", "52998224125", 1},   // a wrong digit
+           {"52998224725", "52998224325", 1},   // a wrong digit
+           {"52998224725", "52998224125", 0.5}, // 7 read as 1
            {"52998224725", "5299822472s", 0.5},
            {"nogueira", "nogeuira", 1},         // transposition
            {"ribeiro", "ribeir", 1},            // deletion
            {"ribeiro", "rbeiroo", 2},
+           {"instituto", "inslilulo", 1.5},       // t/l, thin glyphs at low resolution
        }) {
     EXPECT_DOUBLE_EQ(OcrDistance(c.a, c.b, 3), c.want) << c.a << " / " << c.b;
     EXPECT_DOUBLE_EQ(OcrDistance(c.b, c.a, 3), c.want) << c.b << " / " << c.a;

@@ -1412,7 +1412,9 @@ class PostgresStore final : public Store {
         }
       }
       std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-        if (a.first.first != b.first.first) return a.first.first < b.first.first;
+        // Exact candidates first, then the others together (as SortAndPage).
+        const int ta = std::min(a.first.first, 1), tb = std::min(b.first.first, 1);
+        if (ta != tb) return ta < tb;
         return a.first.second != b.first.second ? a.first.second > b.first.second : a.second < b.second;
       });
       // Documents in candidate order, checked and scored a batch at a time.

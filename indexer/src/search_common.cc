@@ -209,8 +209,11 @@ std::vector<double> PhraseWeights(const std::vector<PhraseRole>& roles, const st
 }
 
 void SortAndPage(std::vector<ScoredDoc>* docs, int offset, int limit) {
+  // Exact documents first; inflections and forgiving matches together
+  // after them, by their weighted score (an inflection of a real word is
+  // not always a better guess than a misreading of the word itself).
   std::sort(docs->begin(), docs->end(), [](const ScoredDoc& a, const ScoredDoc& b) {
-    if (a.tier != b.tier) return a.tier < b.tier;
+    if ((a.tier > 0) != (b.tier > 0)) return a.tier == 0;
     if (a.score != b.score) return a.score > b.score;
     return a.doc_row < b.doc_row;
   });

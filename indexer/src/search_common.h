@@ -89,8 +89,8 @@ struct ScoredDoc {
 // The tier of a document from its pages' phrases (see AnnotateHit).
 int DocumentTier(const std::vector<PhraseRole>& roles, const std::vector<PagePhrases>& pages, size_t clauses);
 
-// Sorts scored documents by (tier, score desc, row) and keeps those in
-// [offset, offset + limit).
+// Sorts scored documents (exact ones first, then by score desc, row) and
+// keeps those in [offset, offset + limit).
 void SortAndPage(std::vector<ScoredDoc>* docs, int offset, int limit);
 
 }  // namespace acervo
