@@ -25,13 +25,28 @@ char SkeletonChar(char c) {
   }
 }
 
-// The single character OCR reads for a pair of characters ("rn" -> 'm'),
-// or 0.
+// The single character OCR reads for a pair of characters ("rn" -> 'm',
+// "cl"/"c1" -> 'd', "vv" -> 'w'), or 0.
 char DigraphFor(char a, char b) {
   if (a == 'r' && b == 'n') return 'm';
-  if (a == 'c' && b == 'l') return 'd';
+  if (a == 'c' && (b == 'l' || b == '1' || b == 'i' || b == '|')) return 'd';
   if (a == 'v' && b == 'v') return 'w';
   return 0;
+}
+
+// The skeletons of a word: every character mapped to its class, and, when
+// the word holds a digraph, the same with the digraphs collapsed first. A
+// word and its misreading share one of them when they differ by
+// confusables (the first when a digraph was misread into a confusable of
+// its parts, "cl" -> "el"; the second when it was read as one character).
+std::vector<std::string> Skeletons(std::string_view w) {
+  std::vector<std::string> out;
+  std::string plain;
+  for (char c : w) plain.push_back(SkeletonChar(c));
+  out.push_back(plain);
+  const std::string collapsed = OcrSkeleton(w);
+  if (collapsed != plain) out.push_back(collapsed);
+  return out;
 }
 
 bool LettersOnly(std::string_view w) {
@@ -134,9 +149,10 @@ std::vector<std::string> VocabularyKeys(std::string_view term) {
   std::vector<std::string> keys;
   if (std::string stem = StemKey(term); !stem.empty()) keys.push_back(std::move(stem));
   if (FuzzyEligible(term)) {
-    const std::string sk = OcrSkeleton(term);
-    keys.push_back("~" + sk);
-    AddDeletions(sk, &keys);
+    for (const std::string& sk : Skeletons(term)) {
+      keys.push_back("~" + sk);
+      AddDeletions(sk, &keys);
+    }
   }
   if (term.size() >= 4 && term.size() <= 40 && LettersOnly(term)) {
     keys.push_back("<" + std::string(term.rbegin(), term.rend()));
@@ -149,9 +165,12 @@ std::vector<std::string> VocabularyKeys(std::string_view term) {
 std::vector<std::string> QueryFuzzyKeys(std::string_view word) {
   std::vector<std::string> keys;
   if (word.size() < 4 || word.size() > 40) return keys;
-  const std::string sk = OcrSkeleton(word);
-  keys.push_back("~" + sk);
-  AddDeletions(sk, &keys);
+  for (const std::string& sk : Skeletons(word)) {
+    keys.push_back("~" + sk);
+    AddDeletions(sk, &keys);
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
 }
 

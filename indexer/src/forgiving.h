@@ -69,8 +69,8 @@ double MaxForgivingCost(size_t length);
 // short or too long to be worth forgiving.
 std::vector<std::string> VocabularyKeys(std::string_view term);
 
-// The keys a query word looks up: its skeleton and the skeleton's
-// deletions (`~...`).
+// The keys a query word looks up: its skeletons (classes only, and with
+// digraphs collapsed when it has any) and their deletions (`~...`).
 std::vector<std::string> QueryFuzzyKeys(std::string_view word);
 
 // The key of a word's stem (`#` + PortugueseStem), "" when it has none.

@@ -62,6 +62,10 @@ TEST(VocabularyKeysTest, MisreadingsShareAKeyWithTheTrueWord) {
   EXPECT_TRUE(shares("ribeiro", "ribeirao"));
   EXPECT_TRUE(shares("52998224725", "52998224125"));  // one wrong digit
   EXPECT_TRUE(shares("0rdenado", "ordenado"));
+  // Digraphs decided on classes: "cl" read as "c1" or "el" still pairs.
+  EXPECT_TRUE(shares("clamaro", "c1amaro"));
+  EXPECT_TRUE(shares("lemele", "lemcle"));
+  EXPECT_TRUE(shares("maclabi", "maelabi"));
   EXPECT_FALSE(shares("casamento", "documento"));
   // Years and short numbers get no fuzzy keys: 2023 must not find 2024.
   EXPECT_TRUE(QueryFuzzyKeys("2023").size() > 0);
