@@ -60,8 +60,15 @@ bool LettersOnly(std::string_view w) {
 // Fuzzy keys are stored for words of 4..40 bytes (a letter misread as a
 // digit, `registr0`, included); numbers only when they are identifier-long
 // (a 4-digit year must not match the next).
+bool Ascii(std::string_view w) {
+  return std::all_of(w.begin(), w.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// (Folded Latin words are ASCII; keys are made for those only: deleting or
+// reversing bytes of other scripts would not give valid UTF-8, which
+// PostgreSQL refuses.)
 bool FuzzyEligible(std::string_view w) {
-  if (w.size() < 4 || w.size() > 40) return false;
+  if (w.size() < 4 || w.size() > 40 || !Ascii(w)) return false;
   const bool letter = std::any_of(w.begin(), w.end(), [](char c) { return c < '0' || c > '9'; });
   return letter || w.size() >= 9;
 }
@@ -141,7 +148,7 @@ double MaxForgivingCost(size_t length) {
 }
 
 std::string StemKey(std::string_view word) {
-  if (word.size() < 4 || !LettersOnly(word)) return "";
+  if (word.size() < 4 || !LettersOnly(word) || !Ascii(word)) return "";
   return "#" + PortugueseStem(word);
 }
 
@@ -154,7 +161,7 @@ std::vector<std::string> VocabularyKeys(std::string_view term) {
       AddDeletions(sk, &keys);
     }
   }
-  if (term.size() >= 4 && term.size() <= 40 && LettersOnly(term)) {
+  if (term.size() >= 4 && term.size() <= 40 && LettersOnly(term) && Ascii(term)) {
     keys.push_back("<" + std::string(term.rbegin(), term.rend()));
   }
   std::sort(keys.begin(), keys.end());
@@ -164,7 +171,7 @@ std::vector<std::string> VocabularyKeys(std::string_view term) {
 
 std::vector<std::string> QueryFuzzyKeys(std::string_view word) {
   std::vector<std::string> keys;
-  if (word.size() < 4 || word.size() > 40) return keys;
+  if (word.size() < 4 || word.size() > 40 || !Ascii(word)) return keys;
   for (const std::string& sk : Skeletons(word)) {
     keys.push_back("~" + sk);
     AddDeletions(sk, &keys);
@@ -222,6 +229,46 @@ void PendingVocabulary::TermsWithPrefix(const std::string& prefix, int limit,
     if (it->first.compare(0, prefix.size(), prefix) != 0) break;
     out->insert(it->first);
   }
+}
+
+// --- TableVocabulary ---
+
+Result<std::vector<std::string>> TableVocabulary::TermsWithKeys(const std::vector<std::string>& keys) {
+  ACERVO_ASSIGN_OR_RETURN(const PendingVocabulary* pending, Pending());
+  ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> terms, KeyedTerms(keys));
+  std::unordered_set<std::string> out(terms.begin(), terms.end());
+  pending->TermsWithKeys(keys, &out);
+  return std::vector<std::string>(out.begin(), out.end());
+}
+
+namespace {
+
+// Above every UTF-8 continuation of a prefix (U+10FFFF, valid UTF-8 for a
+// PostgreSQL text parameter, unlike a bare 0xFF byte).
+std::string PrefixEnd(const std::string& prefix) { return prefix + "\xf4\x8f\xbf\xbf"; }
+
+}  // namespace
+
+Result<std::vector<std::string>> TableVocabulary::TermsWithKeyPrefix(const std::string& prefix, int limit) {
+  ACERVO_ASSIGN_OR_RETURN(const PendingVocabulary* pending, Pending());
+  ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> terms, RangeTerms(true, prefix, PrefixEnd(prefix), limit));
+  std::unordered_set<std::string> out(terms.begin(), terms.end());
+  pending->TermsWithKeyPrefix(prefix, limit, &out);
+  return std::vector<std::string>(out.begin(), out.end());
+}
+
+Result<std::vector<std::string>> TableVocabulary::TermsWithPrefix(const std::string& prefix, int limit) {
+  ACERVO_ASSIGN_OR_RETURN(const PendingVocabulary* pending, Pending());
+  ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> terms, RangeTerms(false, prefix, PrefixEnd(prefix), limit));
+  std::unordered_set<std::string> out(terms.begin(), terms.end());
+  pending->TermsWithPrefix(prefix, limit, &out);
+  return std::vector<std::string>(out.begin(), out.end());
+}
+
+Result<int64_t> TableVocabulary::Df(const std::string& term) {
+  ACERVO_ASSIGN_OR_RETURN(const PendingVocabulary* pending, Pending());
+  ACERVO_ASSIGN_OR_RETURN(int64_t df, TableDf(term));
+  return df + pending->Df(term);
 }
 
 // --- expansion ---
@@ -287,6 +334,7 @@ Result<std::vector<WordVariant>> WordVariants(const std::string& word, const Wor
   if (word.size() >= 5 && LettersOnly(word)) {
     // Split in two words, each at least 2 letters.
     for (size_t i = 2; i + 2 <= word.size(); ++i) {
+      if ((static_cast<unsigned char>(word[i]) & 0xC0) == 0x80) continue;  // inside a UTF-8 character
       const std::string a = word.substr(0, i), b = word.substr(i);
       ACERVO_ASSIGN_OR_RETURN(int64_t da, vocab.Df(a));
       if (da == 0) continue;
@@ -312,8 +360,10 @@ Result<std::vector<WordVariant>> WordVariants(const std::string& word, const Wor
       std::string rest = t.substr(word.size());
       ACERVO_RETURN_IF_ERROR(consider(std::move(t), std::move(rest)));
     }
-    ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> before,
-                            vocab.TermsWithKeyPrefix("<" + std::string(word.rbegin(), word.rend()), 32));
+    std::vector<std::string> before;
+    if (Ascii(word)) {
+      ACERVO_ASSIGN_OR_RETURN(before, vocab.TermsWithKeyPrefix("<" + std::string(word.rbegin(), word.rend()), 32));
+    }
     for (std::string& t : before) {
       if (t.size() > word.size() && t.compare(t.size() - word.size(), word.size(), word) == 0) {
         std::string rest = t.substr(0, t.size() - word.size());

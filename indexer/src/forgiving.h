@@ -109,6 +109,29 @@ class PendingVocabulary {
   std::map<std::string, int> terms_;              // sorted, for prefixes
 };
 
+// A store's Vocabulary: what its tables answer (term_keys, term_df) plus
+// the terms of its pending pages. Each store implements the four table
+// reads; the merge with the pending pages lives here, once.
+class TableVocabulary : public Vocabulary {
+ public:
+  Result<std::vector<std::string>> TermsWithKeys(const std::vector<std::string>& keys) override;
+  Result<std::vector<std::string>> TermsWithKeyPrefix(const std::string& prefix, int limit) override;
+  Result<std::vector<std::string>> TermsWithPrefix(const std::string& prefix, int limit) override;
+  Result<int64_t> Df(const std::string& term) override;
+
+ protected:
+  // The pending pages' vocabulary, brought up to date (owned by the store).
+  virtual Result<const PendingVocabulary*> Pending() = 0;
+  // Terms of term_keys under any of `keys`.
+  virtual Result<std::vector<std::string>> KeyedTerms(const std::vector<std::string>& keys) = 0;
+  // Terms of term_keys (`keys`) or term_df with a key/term in [lo, hi), at
+  // most `limit`.
+  virtual Result<std::vector<std::string>> RangeTerms(bool keys, const std::string& lo, const std::string& hi,
+                                                      int limit) = 0;
+  // term_df's df of the term, 0 when it has no row.
+  virtual Result<int64_t> TableDf(const std::string& term) = 0;
+};
+
 enum class MatchTier { kExact = 0, kInflection = 1, kForgiving = 2 };
 
 // One alternative of a query word.

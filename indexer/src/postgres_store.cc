@@ -624,47 +624,38 @@ class PostgresStore final : public Store {
   }
 
   // The store's vocabulary for ExpandQuery: term_keys and term_df, plus the
-  // pending pages' terms (PendingVocabulary, rebuilt when they change).
-  class Vocab final : public Vocabulary {
+  // pending pages' terms (TableVocabulary merges them).
+  class Vocab final : public TableVocabulary {
    public:
     explicit Vocab(PostgresStore* store) : store_(store) {}
 
-    Result<std::vector<std::string>> TermsWithKeys(const std::vector<std::string>& keys) override {
+   protected:
+    Result<const PendingVocabulary*> Pending() override {
       ACERVO_RETURN_IF_ERROR(store_->EnsurePendingVocabulary());
-      std::unordered_set<std::string> out;
+      return &store_->pending_vocab_;
+    }
+    Result<std::vector<std::string>> KeyedTerms(const std::vector<std::string>& keys) override {
       ACERVO_ASSIGN_OR_RETURN(ResultPtr r, store_->Exec("SELECT DISTINCT term FROM term_keys WHERE key = ANY($1::text[])",
                                                         {TextArray(keys)}, "search"));
-      for (int i = 0; i < PQntuples(r.get()); ++i) out.insert(PQgetvalue(r.get(), i, 0));
-      store_->pending_vocab_.TermsWithKeys(keys, &out);
-      return std::vector<std::string>(out.begin(), out.end());
+      return Column(r.get());
     }
-    Result<std::vector<std::string>> TermsWithKeyPrefix(const std::string& prefix, int limit) override {
-      return Range("SELECT term FROM term_keys WHERE key >= $1 AND key < $2 LIMIT $3", prefix, limit, true);
+    Result<std::vector<std::string>> RangeTerms(bool keys, const std::string& lo, const std::string& hi,
+                                                int limit) override {
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, store_->Exec(keys ? "SELECT term FROM term_keys WHERE key >= $1 AND key < $2 LIMIT $3"
+                                                             : "SELECT term FROM term_df WHERE term >= $1 AND term < $2 LIMIT $3",
+                                                        {lo, hi, std::to_string(limit)}, "search"));
+      return Column(r.get());
     }
-    Result<std::vector<std::string>> TermsWithPrefix(const std::string& prefix, int limit) override {
-      return Range("SELECT term FROM term_df WHERE term >= $1 AND term < $2 LIMIT $3", prefix, limit, false);
-    }
-    Result<int64_t> Df(const std::string& term) override {
-      ACERVO_RETURN_IF_ERROR(store_->EnsurePendingVocabulary());
+    Result<int64_t> TableDf(const std::string& term) override {
       ACERVO_ASSIGN_OR_RETURN(TermInfo info, store_->LookupTerm(term));
-      return info.df + store_->pending_vocab_.Df(term);
+      return info.df;
     }
 
    private:
-    Result<std::vector<std::string>> Range(const char* sql, const std::string& prefix, int limit, bool keys) {
-      ACERVO_RETURN_IF_ERROR(store_->EnsurePendingVocabulary());
-      std::unordered_set<std::string> out;
-      // "\xff" is not valid UTF-8 for a text parameter: the next code
-      // point after the prefix's last byte range is U+10FFFF instead.
-      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, store_->Exec(sql, {prefix, prefix + "\xf4\x8f\xbf\xbf", std::to_string(limit)},
-                                                        "search"));
-      for (int i = 0; i < PQntuples(r.get()); ++i) out.insert(PQgetvalue(r.get(), i, 0));
-      if (keys) {
-        store_->pending_vocab_.TermsWithKeyPrefix(prefix, limit, &out);
-      } else {
-        store_->pending_vocab_.TermsWithPrefix(prefix, limit, &out);
-      }
-      return std::vector<std::string>(out.begin(), out.end());
+    static std::vector<std::string> Column(const PGresult* r) {
+      std::vector<std::string> out;
+      for (int i = 0; i < PQntuples(r); ++i) out.push_back(PQgetvalue(r, i, 0));
+      return out;
     }
     PostgresStore* store_;
   };

@@ -168,32 +168,20 @@ ALTER TABLE pages ADD COLUMN master_width INTEGER NOT NULL DEFAULT 0;
 UPDATE pages SET master_page = number;
 )sql"},
     // v7 (issue 15; provisional number): forgiving search. The text index
-    // is rebuilt with the `acervo` tokenizer (analyzer.h: surface tokens plus
+    // is rebuilt with the `acervo` tokenizer (the triggers of migration 1
+    // name pages_fts and keep working on the new table) (analyzer.h: surface tokens plus
     // words hyphenated across line ends and identifiers joined), the term
     // tables are emptied and refilled from every page by C++ in the same
     // transaction (Migrate), with term_keys, the vocabulary's lookup keys
     // (forgiving.h). Fields get their meaning: value_key (an identifier's
     // digits) and field_words (a text value's words), filled by C++ too.
     {7, R"sql(
-DROP TRIGGER pages_fts_insert;
-DROP TRIGGER pages_fts_delete;
-DROP TRIGGER pages_fts_update;
 DROP TABLE pages_fts;
 CREATE VIRTUAL TABLE pages_fts USING fts5(
   text,
   content = 'pages', content_rowid = 'id',
   tokenize = 'acervo'
 );
-CREATE TRIGGER pages_fts_insert AFTER INSERT ON pages BEGIN
-  INSERT INTO pages_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER pages_fts_delete AFTER DELETE ON pages BEGIN
-  INSERT INTO pages_fts(pages_fts, rowid, text) VALUES ('delete', old.id, old.text);
-END;
-CREATE TRIGGER pages_fts_update AFTER UPDATE OF text ON pages BEGIN
-  INSERT INTO pages_fts(pages_fts, rowid, text) VALUES ('delete', old.id, old.text);
-  INSERT INTO pages_fts(rowid, text) VALUES (new.id, new.text);
-END;
 INSERT INTO pages_fts(pages_fts) VALUES ('rebuild');
 DELETE FROM term_top;
 DELETE FROM term_df;
@@ -1207,50 +1195,42 @@ class SqliteStore final : public Store {
   }
 
   // The store's vocabulary for ExpandQuery: term_keys and term_df, plus the
-  // pending pages' terms (PendingVocabulary, rebuilt when they change).
-  class Vocab final : public Vocabulary {
+  // pending pages' terms (TableVocabulary merges them).
+  class Vocab final : public TableVocabulary {
    public:
     explicit Vocab(SqliteStore* store) : store_(store) {}
 
-    Result<std::vector<std::string>> TermsWithKeys(const std::vector<std::string>& keys) override {
+   protected:
+    Result<const PendingVocabulary*> Pending() override {
       ACERVO_RETURN_IF_ERROR(store_->EnsurePendingVocabulary());
-      std::unordered_set<std::string> out;
+      return &store_->pending_vocab_;
+    }
+    Result<std::vector<std::string>> KeyedTerms(const std::vector<std::string>& keys) override {
+      std::vector<std::string> out;
       for (const std::string& key : keys) {
         ACERVO_ASSIGN_OR_RETURN(Stmt s, store_->Prepare("SELECT term FROM term_keys WHERE key = ?"));
         s.Bind(1, key);
-        ACERVO_RETURN_IF_ERROR(store_->ForEachRow(s, "search", [&] { out.insert(s.Text(0)); }));
+        ACERVO_RETURN_IF_ERROR(store_->ForEachRow(s, "search", [&] { out.push_back(s.Text(0)); }));
       }
-      store_->pending_vocab_.TermsWithKeys(keys, &out);
-      return std::vector<std::string>(out.begin(), out.end());
+      return out;
     }
-    Result<std::vector<std::string>> TermsWithKeyPrefix(const std::string& prefix, int limit) override {
-      return Range("SELECT term FROM term_keys WHERE key >= ? AND key < ? LIMIT ?", prefix, limit, true);
+    Result<std::vector<std::string>> RangeTerms(bool keys, const std::string& lo, const std::string& hi,
+                                                int limit) override {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, store_->Prepare(keys ? "SELECT term FROM term_keys WHERE key >= ? AND key < ? LIMIT ?"
+                                                           : "SELECT term FROM term_df WHERE term >= ? AND term < ? LIMIT ?"));
+      s.Bind(1, lo);
+      s.Bind(2, hi);
+      s.Bind(3, limit);
+      std::vector<std::string> out;
+      ACERVO_RETURN_IF_ERROR(store_->ForEachRow(s, "search", [&] { out.push_back(s.Text(0)); }));
+      return out;
     }
-    Result<std::vector<std::string>> TermsWithPrefix(const std::string& prefix, int limit) override {
-      return Range("SELECT term FROM term_df WHERE term >= ? AND term < ? LIMIT ?", prefix, limit, false);
-    }
-    Result<int64_t> Df(const std::string& term) override {
-      ACERVO_RETURN_IF_ERROR(store_->EnsurePendingVocabulary());
+    Result<int64_t> TableDf(const std::string& term) override {
       ACERVO_ASSIGN_OR_RETURN(TermInfo info, store_->LookupTerm(term));
-      return info.df + store_->pending_vocab_.Df(term);
+      return info.df;
     }
 
    private:
-    Result<std::vector<std::string>> Range(const char* sql, const std::string& prefix, int limit, bool keys) {
-      ACERVO_RETURN_IF_ERROR(store_->EnsurePendingVocabulary());
-      std::unordered_set<std::string> out;
-      ACERVO_ASSIGN_OR_RETURN(Stmt s, store_->Prepare(sql));
-      s.Bind(1, prefix);
-      s.Bind(2, prefix + "\xff");
-      s.Bind(3, limit);
-      ACERVO_RETURN_IF_ERROR(store_->ForEachRow(s, "search", [&] { out.insert(s.Text(0)); }));
-      if (keys) {
-        store_->pending_vocab_.TermsWithKeyPrefix(prefix, limit, &out);
-      } else {
-        store_->pending_vocab_.TermsWithPrefix(prefix, limit, &out);
-      }
-      return std::vector<std::string>(out.begin(), out.end());
-    }
     SqliteStore* store_;
   };
 
