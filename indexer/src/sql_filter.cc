@@ -35,22 +35,10 @@ void CompilePredicate(const QueryPredicate& p, SqlParts* out) {
       "d.id IN (SELECT f.doc_id FROM fields f WHERE f.name_norm = ? AND ";
   switch (p.kind) {
     case Kind::kFieldEquals:
-      out->sql += "(";
-      out->sql += kFieldOpen;
-      out->params.push_back(p.field);
-      out->sql += "(f.value_norm = ?";
-      out->params.push_back(p.value);
-      if (p.date) {
-        out->sql += " OR f.value_date = ?";
-        out->params.push_back(*p.date);
-      }
-      if (p.key) {
-        out->sql += " OR f.value_key = ?";
-        out->params.push_back(*p.key);
-      }
-      out->sql += "))";
       if (!p.words.empty()) {
-        out->sql += " OR (";
+        // A text value: the document's value holds every word (an equal
+        // value does too). One indexed lookup per word in field_words.
+        out->sql += "(";
         for (size_t i = 0; i < p.words.size(); ++i) {
           if (i > 0) out->sql += " AND ";
           out->sql += "d.id IN (SELECT w.doc_id FROM field_words w WHERE w.name_norm = ? AND w.word = ?)";
@@ -58,6 +46,29 @@ void CompilePredicate(const QueryPredicate& p, SqlParts* out) {
           out->params.push_back(p.words[i]);
         }
         out->sql += ")";
+        return;
+      }
+      // Equal, or the same date, or the same identifier digits: one IN per
+      // alternative, so each uses its own index (an OR inside one subquery
+      // made SQLite scan every value of the field: 0.2 -> 240 ms at 1M pages).
+      out->sql += "(";
+      out->sql += kFieldOpen;
+      out->sql += "f.value_norm = ?)";
+      out->params.push_back(p.field);
+      out->params.push_back(p.value);
+      if (p.date) {
+        out->sql += " OR ";
+        out->sql += kFieldOpen;
+        out->sql += "f.value_date = ?)";
+        out->params.push_back(p.field);
+        out->params.push_back(*p.date);
+      }
+      if (p.key) {
+        out->sql += " OR ";
+        out->sql += kFieldOpen;
+        out->sql += "f.value_key = ?)";
+        out->params.push_back(p.field);
+        out->params.push_back(*p.key);
       }
       out->sql += ")";
       return;
