@@ -18,9 +18,11 @@
 // Words hyphenated across line ends and identifiers written in groups are
 // joined when indexing (analyzer.h), so their exact search finds them.
 //
-// Ranking: every document that matches all clauses with tier-0 terms comes
-// before those needing a tier-1 term, which come before tier 2; inside a
-// tier, BM25 with each variant weighted by VariantWeight.
+// Ranking: every document that matches all clauses with exact (tier-0)
+// terms comes before those needing an inflection or a forgiving match;
+// those are ordered together by BM25 with each variant weighted by
+// VariantWeight (an inflection of a real word is not always a better guess
+// than a misreading of the word itself). A hit reports its tier.
 //
 // The vocabulary is found through keys (VocabularyKeys) stored per term,
 // as SQLite's spellfix1 does with its phonetic keys, but OCR-shaped: the

@@ -91,6 +91,10 @@ struct QueryCondition {
 };
 
 struct ParsedQuery {
+  // (Issue 15: a phrase may carry a mark before its opening quote, `="..."`
+  // for `exact:` and `~"..."` for `~word`; the stores' forgiving expansion,
+  // ExpandQuery in indexer/src/forgiving.h, removes them before the text
+  // index sees the expression. Identifiers are searched by their digits.)
   // FTS5 MATCH expressions of the top-level positive text clauses: a
   // matching document has, for each, at least one page matching it. Empty
   // when the query has no positive text (then documents are listed, not

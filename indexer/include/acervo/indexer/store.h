@@ -135,8 +135,8 @@ struct SearchHit {
   std::string indexed_at;          // when the document was stored, ISO 8601 UTC
   std::string date;                // the first index field holding a date (ISO), "" if none
   // 0 when every query term matched exactly, 1 when some needed another
-  // inflection, 2 when some needed a forgiving match; hits are ordered by
-  // tier, then score.
+  // inflection, 2 when some needed a forgiving match; tier-0 hits come
+  // first, the others after them by score.
   int tier = 0;
   std::vector<TermMatch> matches;  // per query term and variant that matched
 };
