@@ -23,6 +23,9 @@ pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
 # issue 6: separator-sheet barcodes (zxing-cpp) and the PostgreSQL store (libpq)
 pkg_check_modules(ZXING REQUIRED IMPORTED_TARGET zxing)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+# HTTP client/server (cpp-httplib, Debian's shared build with OpenSSL, zlib
+# and brotli: its .pc file gives the matching CPPHTTPLIB_* definitions).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 # Debian's OpenCV config file comes only with the full libopencv-dev; we need
 # three modules, so we import them directly.
@@ -49,6 +52,7 @@ find_library(STEMMER_LIB stemmer REQUIRED)
 add_library(acervo::stemmer INTERFACE IMPORTED)
 target_link_libraries(acervo::stemmer INTERFACE ${STEMMER_LIB})
 target_include_directories(acervo::stemmer SYSTEM INTERFACE ${STEMMER_INCLUDE_DIR})
+add_library(acervo::httplib ALIAS PkgConfig::HTTPLIB)
 
 if(ACERVO_BUILD_TESTS)
   find_package(GTest REQUIRED)

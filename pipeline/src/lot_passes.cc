@@ -97,7 +97,8 @@ json ProfileJson(const LotProfile& p) {
   if (p.signature) {
     signature = {{"pkcs12", p.signature->pkcs12}, {"password_env", p.signature->password_env},
                  {"reason", p.signature->reason}, {"location", p.signature->location},
-                 {"contact", p.signature->contact}};
+                 {"contact", p.signature->contact}, {"form", p.signature->form},
+                 {"tsa_url", p.signature->tsa_url}, {"tsa_ca", p.signature->tsa_ca}};
   }
   return {{"lot", {{"id", p.lot_id}, {"project", p.project}, {"box", p.box},
                    {"operator", p.operator_name}, {"description", p.description}}},

@@ -32,6 +32,12 @@ Command AddVerifyCommand(CLI::App& root, const Context& /*ctx*/) {
             if (a->json) {
               std::printf("%s\n", r->ToJson().c_str());
             } else {
+              for (const VerifiedSignature& s : r->signatures) {
+                std::printf("signature: %s: %s, signed by %s%s\n", s.pdf.c_str(), s.form.c_str(), s.signer.c_str(),
+                            s.timestamp.empty()
+                                ? ""
+                                : (", time-stamp " + s.timestamp + " (" + s.timestamp_authority + ")").c_str());
+              }
               for (const VerifyIssue& i : r->mismatches) {
                 std::fprintf(stderr, "mismatch: %s: %s\n", i.where.c_str(), i.message.c_str());
               }
