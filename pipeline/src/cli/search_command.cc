@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acervo/core/csv_field.h"
 #include "acervo/indexer/open_store.h"
 #include "cli/commands.h"
 
@@ -40,19 +41,6 @@ nlohmann::json HitsJson(const std::vector<SearchHit>& hits) {
                    {"tier", h.tier}, {"matches", matches}, {"fields", fields}});
   }
   return arr;
-}
-
-// RFC 4180: every field quoted, quotes doubled; CRLF line ends. Text that
-// a spreadsheet would run as a formula (=, +, -, @ first) gets a leading
-// apostrophe (OWASP's CSV-injection advice).
-std::string CsvField(std::string v) {
-  if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) v.insert(0, "'");
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 std::string HitsCsv(const std::vector<SearchHit>& hits) {
