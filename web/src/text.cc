@@ -190,8 +190,11 @@ constexpr Message kMessages[] = {
      "Too many attempts. Try again in a few minutes."},
     {"search_placeholder", "Palavras, \"frases\", prefixo*, campo:valor…", "Words, \"phrases\", prefix*, field:value…"},
     {"search_button", "Buscar", "Search"},
-    {"search_help", "Sem acentos ou maiúsculas: certidao encontra CERTIDÃO. Use AND, OR, NOT, \"frases\", nasc*, cpf:123…",
-     "Accents and case are ignored: certidao finds CERTIDÃO. Use AND, OR, NOT, \"phrases\", nasc*, cpf:123…"},
+    {"search_help",
+     "Sem acentos ou maiúsculas: certidao encontra CERTIDÃO; plurais e erros de leitura do OCR também, depois dos "
+     "exatos (exact:palavra só a forma exata). Use AND, OR, NOT, \"frases\", nasc*, cpf:123…",
+     "Accents and case are ignored: certidao finds CERTIDÃO; plurals and OCR misreadings too, after exact matches "
+     "(exact:word for the exact form only). Use AND, OR, NOT, \"phrases\", nasc*, cpf:123…"},
     {"documents", "documentos", "documents"},
     {"document", "documento", "document"},
     {"in", "em", "in"},
