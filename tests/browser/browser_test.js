@@ -249,6 +249,15 @@ async function outsiderScenario(opened) {
     'the API shows nothing of lot A either');
   const doc = await fetchJson(page, `/api/v1/documents/${opened.lot}/${opened.doc}`);
   check(doc.status === 404, 'the API answers 404 for lot A\'s document');
+  // Nor through forgiving search: lot A's misread "Teixelra" is what
+  // "teixeira" finds for the reader of lot A (forgivingScenario).
+  await search(page, 'teixeira');
+  const forgiving = await page.textContent('main');
+  check(!forgiving.includes('browser-a') && !forgiving.includes('Termo de recebimento') && !/teixelra/i.test(forgiving),
+    'a forgiving variant shows nothing of lot A');
+  const fapi = await fetchJson(page, '/api/v1/search?q=teixeira&facets=1');
+  check(fapi.status === 200 && fapi.body.total === 0 && fapi.body.hits.length === 0,
+    `the API finds nothing of lot A through a forgiving variant (total ${fapi.body.total})`);
   await close(c);
 }
 
