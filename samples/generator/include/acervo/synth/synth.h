@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -112,6 +113,37 @@ double CharacterErrorRate(std::string_view hypothesis, std::string_view truth);
 // samples/demo/README.md) into `out_dir`: page images, manifest.csv,
 // profile.toml and ground-truth/ (one .txt per page plus pages.tsv).
 Status GenerateLot(const std::filesystem::path& spec_path, const std::filesystem::path& out_dir);
+
+// OCR-like misreadings with exact ground truth (issue 15): `Misread` copies
+// a true text and changes some of its words the way OCR misreads them,
+// recording each change, so that search can be measured on text whose
+// truth is known (and pages rendered from the misread text make OCR output
+// with known misreadings). Kinds, each with its share of the misread words:
+//  - "confusable": characters OCR confuses (o/0, l/1/I, i/l, S/5, B/8,
+//    m/rn, d/cl, e/c, u/v, n/ri, a/o);
+//  - "substitution" / "deletion" / "insertion": one other character edit;
+//  - "two_edits": a confusable plus another edit;
+//  - "split": a space inside the word;
+//  - "merged": the space to the next word lost;
+//  - "hyphenated": broken across a line end with "-\n";
+//  - "dropped": not read at all;
+//  - "identifier": a digit of a number read as a letter or another digit.
+// Words of fewer than 4 letters are never changed. Deterministic for a seed.
+struct MisreadSpec {
+  double word_rate = 0.1;        // share of words (>= 4 letters) misread
+  double identifier_rate = 0.5;  // share of numbers of >= 9 digits (with separators) misread
+  uint64_t seed = 1;
+};
+struct Misreading {
+  std::string truth;  // the word as written (UTF-8)
+  std::string read;   // what the misread text holds instead ("" when dropped)
+  std::string kind;
+};
+struct MisreadText {
+  std::string text;
+  std::vector<Misreading> misreadings;
+};
+MisreadText Misread(std::string_view truth, const MisreadSpec& spec);
 
 }  // namespace acervo::synth
 
