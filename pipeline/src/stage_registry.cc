@@ -1,5 +1,7 @@
 #include "acervo/pipeline/stage_registry.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <optional>
 
@@ -15,11 +17,23 @@
 
 namespace acervo {
 
+namespace {
+
+// CPU time of the calling thread, ms (a stage runs on one worker thread).
+double ThreadCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+}  // namespace
+
 Result<Page> StageChain::Run(Page page, const PageContext& ctx, const StageObserver* observer) {
   for (ChainEntry& e : entries) {
     if (page.blank && !e.runs_on_blank) continue;
     if (ctx.Cancelled()) return Status::Cancelled(page.origin.Describe() + ": cancelled");
     auto start = std::chrono::steady_clock::now();
+    const double cpu_start = ThreadCpuMs();
     std::string_view name = e.stage->Name();
     int version = e.stage->Version();
     // A shallow copy (stages never write into a Mat they did not create) to
@@ -31,7 +45,7 @@ Result<Page> StageChain::Run(Page page, const PageContext& ctx, const StageObser
       page = std::move(*before);
       page.AddFlag(std::string(name) + "_deadline");
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-      page.history.push_back({std::string(name) + ":deadline", version, ms});
+      page.history.push_back({std::string(name) + ":deadline", version, ms, ThreadCpuMs() - cpu_start});
       continue;
     }
     if (!r.ok()) {
@@ -42,7 +56,7 @@ Result<Page> StageChain::Run(Page page, const PageContext& ctx, const StageObser
     page = std::move(r).value();
     if (!page.ocr_image.empty() && page.ocr_image.size() != page.image.size()) page.ocr_image.release();
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    page.history.push_back({std::string(name), version, ms});
+    page.history.push_back({std::string(name), version, ms, ThreadCpuMs() - cpu_start});
     if (observer != nullptr && observer->after_stage) observer->after_stage(page, page.history.back());
   }
   if (observer != nullptr && observer->before_release) observer->before_release(page);

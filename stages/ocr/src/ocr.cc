@@ -210,33 +210,42 @@ Status OcrStage::RecognizeOnce(Page& page, const PageContext& ctx) {
 
   page.words.clear();
   page.text.clear();
-  int line = -1;
+  int line = -1, block = -1, paragraph = -1;
   std::unique_ptr<tesseract::ResultIterator> it(api_->GetIterator());
   if (it) {
     const tesseract::PageIteratorLevel level = tesseract::RIL_WORD;
     bool first_word = true;
     int bx1 = 0, by1 = 0, bx2 = 0, by2 = 0;  // baseline of the current line
     bool have_baseline = false;
+    // Boundaries seen on words without text still start the next block,
+    // paragraph or line.
+    bool new_block = false, new_para = false, new_line = false;
     do {
+      new_block = new_block || it->IsAtBeginningOf(tesseract::RIL_BLOCK);
+      new_para = new_para || it->IsAtBeginningOf(tesseract::RIL_PARA);
+      new_line = new_line || it->IsAtBeginningOf(tesseract::RIL_TEXTLINE);
       if (it->Empty(level)) continue;
       std::unique_ptr<char[]> text(it->GetUTF8Text(level));
       if (!text || text[0] == '\0') continue;
       int x1, y1, x2, y2;
       it->BoundingBox(level, &x1, &y1, &x2, &y2);
-      bool new_block = it->IsAtBeginningOf(tesseract::RIL_BLOCK);
-      bool new_line = it->IsAtBeginningOf(tesseract::RIL_TEXTLINE);
+      if (new_block || first_word) ++block;
+      if (new_para || new_block || first_word) ++paragraph;
       if (new_line || first_word) {
         ++line;
         have_baseline = it->Baseline(tesseract::RIL_TEXTLINE, &bx1, &by1, &bx2, &by2);
       }
       if (!first_word) page.text += new_block ? "\n\n" : new_line ? "\n" : " ";
       first_word = false;
+      new_block = new_para = new_line = false;
       page.text += text.get();
       Word w;
       w.text = text.get();
       w.box = cv::Rect(x1, y1, x2 - x1, y2 - y1);
       w.confidence = it->Confidence(level);
       w.line = line;
+      w.block = block;
+      w.paragraph = paragraph;
       if (have_baseline) {
         // The baseline may slope slightly; take it under the word's centre.
         double cx = x1 + (x2 - x1) / 2.0;
