@@ -16,6 +16,9 @@
 //       share of tiles whose error exceeds 12 grey levels, the bounds the
 //       mixed-raster encoder keeps). The rendered page is resized to the
 //       master's size when the two differ by a rounding pixel or two.
+//   page_metrics glyphs IMAGE
+//       prints the page's glyph size as the OCR stage measures it
+//       (MeasureGlyphs): "glyph_height=H count=N".
 //
 // Exit codes: 0 success, 1 a file could not be read, 2 bad command line.
 #include <cmath>
@@ -28,6 +31,7 @@
 
 #include "acervo/core/files.h"
 #include "acervo/scanner/image_file.h"
+#include "acervo/stages/imageops/imageops.h"
 #include "acervo/synth/synth.h"
 
 namespace {
@@ -123,8 +127,17 @@ int Fidelity(const std::string& master_path, const std::string& rendered_path) {
 
 }  // namespace
 
+int Glyphs(const std::string& path) {
+  cv::Mat gray = LoadGray(path);
+  if (gray.empty()) return 1;
+  acervo::GlyphSize g = acervo::MeasureGlyphs(gray);
+  std::printf("glyph_height=%.1f count=%d\n", g.height_px, g.count);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const std::string cmd = argc > 1 ? argv[1] : "";
+  if (cmd == "glyphs" && argc == 3) return Glyphs(argv[2]);
   if (cmd == "cer" && argc == 2) return Cer();
   if (cmd == "fidelity" && argc == 4) return Fidelity(argv[2], argv[3]);
   std::fprintf(stderr, "usage: page_metrics cer < PAIRS | page_metrics fidelity MASTER RENDERED\n");

@@ -79,7 +79,12 @@ std::vector<std::string> StageNames(const LotProfile& profile) {
   return names;
 }
 
-Result<StageChain> BuildImageChain(const LotProfile& profile, const std::string& languages) {
+namespace {
+
+// The image stages; with `ocr_follows` the orientation stage leaves its OCR
+// vote to the OCR stage, which reads the page anyway (stages/orientation).
+Result<StageChain> BuildImageStages(const LotProfile& profile, const std::string& languages,
+                                    bool ocr_follows) {
   StageChain chain;
   auto add = [&](Result<std::unique_ptr<PageStage>> stage, bool runs_on_blank) -> Status {
     if (!stage.ok()) return stage.status();
@@ -92,6 +97,7 @@ Result<StageChain> BuildImageChain(const LotProfile& profile, const std::string&
     // with the languages OCR will read with.
     OrientationOptions orientation;
     orientation.ocr_languages = languages.empty() ? profile.languages : languages;
+    orientation.defer_ocr_vote = ocr_follows;
     ACERVO_RETURN_IF_ERROR(add(OrientationStage::Create(orientation), true));
   }
   // Colour next: a page that is not colour becomes 8-bit gray here, so the
@@ -117,8 +123,14 @@ Result<StageChain> BuildImageChain(const LotProfile& profile, const std::string&
   return chain;
 }
 
+}  // namespace
+
+Result<StageChain> BuildImageChain(const LotProfile& profile, const std::string& languages) {
+  return BuildImageStages(profile, languages, /*ocr_follows=*/false);
+}
+
 Result<StageChain> BuildStageChain(const LotProfile& profile, const std::string& languages) {
-  ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildImageChain(profile, languages));
+  ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildImageStages(profile, languages, /*ocr_follows=*/true));
   // OCR reads the cleaned gray page and binarisation moves after it: the
   // PDF gets the bitonal image, while Tesseract thresholds the gray one its
   // own way (on the corpus' charts and forms Sauvola-first read worse).

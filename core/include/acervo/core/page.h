@@ -104,6 +104,10 @@ struct Page {
   int orientation_deg = 0;    // counter-clockwise rotation of the content as
                               // scanned, 0/90/180/270; corrected in image
   float orientation_confidence = 0;
+  // Turns (0/90/180/270) still possible when the orientation stage left its
+  // OCR vote to the OCR stage (stages/orientation: defer_ocr_vote), which
+  // decides and clears them; empty when decided.
+  std::vector<int> orientation_candidates;
   double skew_deg = 0;        // positive: content rotated counter-clockwise
                               // (lines rise to the right); corrected in image
   bool blank = false;
