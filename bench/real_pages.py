@@ -170,6 +170,28 @@ for i in range(8):
 page.save(dst, dpi=(dpi, dpi))
 '''
 
+# Real scans with a red rubber stamp (ring and bar) and a blue pen stroke
+# drawn on them: the colour class measured on real paper texture.
+STAMP = r'''
+import sys
+from PIL import Image, ImageDraw
+src, dst = sys.argv[1], sys.argv[2]
+im = Image.open(src)
+dpi = im.info.get("dpi")
+page = Image.new("RGB", im.size, (255, 255, 255))
+rgba = im.convert("RGBA")
+page.paste(rgba, mask=rgba.split()[3])
+d = ImageDraw.Draw(page)
+w, h = page.size
+cx, cy, r = int(w * 0.75), int(h * 0.85), int(w * 0.08)
+for k in range(6):
+    d.ellipse([cx - r + k, cy - r + k, cx + r - k, cy + r - k], outline=(200, 30, 40))
+d.rectangle([cx - r, cy - r // 6, cx + r, cy + r // 6], outline=(200, 30, 40), width=5)
+d.line([(int(w * 0.2 + i * 6), int(h * 0.9 + (20 if (i // 5) % 2 else -20))) for i in range(60)],
+       fill=(30, 50, 170), width=4)
+page.save(dst, **({"dpi": dpi} if dpi else {}))
+'''
+
 FLATTEN = r'''
 import sys
 from PIL import Image
@@ -205,6 +227,18 @@ def prepare_pages(args, work):
             if not src.exists() or not truth.exists():
                 continue
             pages.append({"name": src.stem, "src": src, "truth": truth, "group": "corpus", "lang": f["language"]})
+        # Derived: real scans of the corpus with colour marks drawn on them.
+        derived = work / "derived"
+        derived.mkdir()
+        for name in ("scribeocr-benchmark/filing_01.png", "scribeocr-benchmark/deposition_02.png",
+                     "ptbr-dharma/doutrina_nacional.png", "scribeocr-benchmark/multicol_01.png"):
+            src = corpus / name
+            if not src.exists():
+                continue
+            out = derived / ("stamped-" + src.name)
+            sh(["/usr/bin/python3", "-c", STAMP, str(src), str(out)])
+            pages.append({"name": out.stem, "src": out, "truth": src.with_suffix(".txt"), "group": "derived",
+                          "lang": "eng"})
     if args.only != "corpus":
         gen = work / "generated"
         gen.mkdir()
@@ -278,7 +312,7 @@ def run_pool(jobs, parallel, env):
 
 
 def run_acervo(args, lot, out, jobs, env, extra=()):
-    argv = [str(Path(args.build) / "pipeline/acervo"), "run", str(lot), "--out", str(out), "--jobs", str(jobs),
+    argv = [args.acervo or str(Path(args.build) / "pipeline/acervo"), "run", str(lot), "--out", str(out), "--jobs", str(jobs),
             "--lot-id", "bench", "-q"] + list(extra)
     wall, res = run_pool([("acervo", argv)], 1, env)
     r = res["acervo"]
@@ -425,6 +459,8 @@ def main():
                     help="per-page CERs of the code before issue 16 (the 'not worse than today' check)")
     ap.add_argument("--write-tsv", help="write this run's per-page figures here")
     ap.add_argument("--keep", help="keep the work folder here (default: a temp folder, removed)")
+    ap.add_argument("--acervo", help="the acervo binary to measure (default: BUILD/pipeline/acervo; another "
+                                     "build's to write a baseline)")
     args = ap.parse_args()
     build = Path(args.build)
     for tool in ("pipeline/acervo", "samples/generator/acervo-synth", "bench/page_metrics"):
@@ -451,7 +487,7 @@ def report(args, work, env):
     t_start = time.monotonic()
     pages, lot = prepare_pages(args, work)
     n = len(pages)
-    groups = [g for g in ("corpus", "generated") if any(p["group"] == g for p in pages)]
+    groups = [g for g in ("corpus", "derived", "generated") if any(p["group"] == g for p in pages)]
     counts = ", ".join(f"{sum(p['group'] == g for p in pages)} {g}" for g in groups)
     print(f"{n} pages ({counts}), "
           f"jobs {args.jobs}, rounds {args.rounds}; load average at start {os.getloadavg()[0]:.1f}")
@@ -651,7 +687,7 @@ def report(args, work, env):
 def read_baseline(path):
     base = {}
     if path and os.path.exists(path):
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = [l for l in Path(path).read_text(encoding="utf-8").splitlines() if not l.startswith("#")]
         cols = lines[0].split("\t")
         for line in lines[1:]:
             f = dict(zip(cols, line.split("\t")))

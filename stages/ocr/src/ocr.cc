@@ -154,14 +154,11 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
     const std::vector<int> candidates = std::move(page.orientation_candidates);
     page.orientation_candidates.clear();
     if (!ReadsUpright(page.words)) {
-      cv::Mat gray;
-      if (img.channels() == 3) {
-        cv::cvtColor(img, gray, cv::COLOR_RGB2GRAY);
-      } else {
-        gray = img;
-      }
+      // The votes see the page as the orientation stage would have (BGR
+      // when colour: the large-type vote measures ink as the darkest
+      // channel, and coloured letters are light in gray).
       OrientationEstimate est;
-      Status voted = FinishOrientationByOcr(*api_, gray, candidates, true, &est);
+      Status voted = FinishOrientationByOcr(*api_, page.image, candidates, true, &est);
       api_->SetPageSegMode(static_cast<tesseract::PageSegMode>(options_.page_segmentation_mode));
       ACERVO_RETURN_IF_ERROR(voted);
       if (est.orientation_deg != 0) {

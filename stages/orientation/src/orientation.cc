@@ -505,13 +505,14 @@ Result<OcrVote> VoteByOcr(tesseract::TessBaseAPI& api, const cv::Mat& image,
   return vote;
 }
 
-Result<LargeTypeVote> VoteByLargeType(tesseract::TessBaseAPI& api, const cv::Mat& image) {
-  if (image.empty()) return Status::InvalidArgument("orientation: empty image");
-  if (image.depth() != CV_8U ||
-      (image.channels() != 1 && image.channels() != 3 && image.channels() != 4))
-    return Status::InvalidArgument("orientation: image must be 8-bit gray, BGR or BGRA");
-  LargeTypeVote vote;
-  if (image.cols < kMinSide || image.rows < kMinSide) return vote;
+namespace {
+
+// The glyph size (page pixels) of a page of large type, 0 for any other page
+// (ordinary text, blank, a single picture or logo): the first, cheap part of
+// VoteByLargeType. `ink_out` gets the page's ink darkness (inverted for
+// light type on a dark page) when it is large type.
+double LargeTypeGlyphPx(const cv::Mat& image, cv::Mat* ink_out) {
+  if (image.cols < kMinSide || image.rows < kMinSide) return 0;
   cv::Mat ink = InkDarkness(image);
 
   // Glyph size on a coarse copy. The smoothing before Otsu and the closing
@@ -535,7 +536,7 @@ Result<LargeTypeVote> VoteByLargeType(tesseract::TessBaseAPI& api, const cv::Mat
                    cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3)));
   if (cv::countNonZero(shapes) == 0 || cv::countNonZero(background) == 0 ||
       cv::mean(coarse, shapes)[0] - cv::mean(coarse, background)[0] < kLargeTypeMinContrast)
-    return vote;
+    return 0;
   cv::Mat labels, stats, centroids;
   const int n = cv::connectedComponentsWithStats(shapes, labels, stats, centroids, 8, CV_32S);
   const int short_side = std::min(shapes.cols, shapes.rows);
@@ -551,7 +552,7 @@ Result<LargeTypeVote> VoteByLargeType(tesseract::TessBaseAPI& api, const cv::Mat
     sides.push_back({std::min(w, h), area});
     total_area += area;
   }
-  if (static_cast<int>(sides.size()) < kLargeTypeMinShapes) return vote;
+  if (static_cast<int>(sides.size()) < kLargeTypeMinShapes) return 0;
   // Area-weighted median, as CharSizeAndCentroids.
   std::sort(sides.begin(), sides.end());
   double glyph = sides.back().first, seen = 0;
@@ -562,8 +563,23 @@ Result<LargeTypeVote> VoteByLargeType(tesseract::TessBaseAPI& api, const cv::Mat
       break;
     }
   }
-  if (glyph < kLargeTypeMinGlyph) return vote;
-  vote.glyph_px = glyph / coarse_scale;
+  if (glyph < kLargeTypeMinGlyph) return 0;
+  if (ink_out != nullptr) *ink_out = ink;
+  return glyph / coarse_scale;
+}
+
+}  // namespace
+
+
+Result<LargeTypeVote> VoteByLargeType(tesseract::TessBaseAPI& api, const cv::Mat& image) {
+  if (image.empty()) return Status::InvalidArgument("orientation: empty image");
+  if (image.depth() != CV_8U ||
+      (image.channels() != 1 && image.channels() != 3 && image.channels() != 4))
+    return Status::InvalidArgument("orientation: image must be 8-bit gray, BGR or BGRA");
+  LargeTypeVote vote;
+  cv::Mat ink;
+  vote.glyph_px = LargeTypeGlyphPx(image, &ink);
+  if (vote.glyph_px <= 0) return vote;
 
   // Sparse text: a few words anywhere, no columns or paragraphs to find.
   api.SetPageSegMode(tesseract::PSM_SPARSE_TEXT);
@@ -677,7 +693,10 @@ Result<OrientationEstimate> DetectOrientationFastThenOsd(OrientationDetector& os
     const int base = fast.vertical_votes > fast.horizontal_votes ? 90 : 0;
     candidates = {base, base + 180};
   }
-  if (options.defer_ocr_vote) {
+  // Deferred to the OCR stage's reading, except on pages of a few huge
+  // letters (a cheap glyph-size check): the OCR stage reads the page after
+  // cleaning, which such art does not survive as well as the votes need.
+  if (options.defer_ocr_vote && !(options.large_type_vote && LargeTypeGlyphPx(image, nullptr) > 0)) {
     est.deferred_candidates = candidates;
     return est;
   }
