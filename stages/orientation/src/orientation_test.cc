@@ -515,3 +515,26 @@ TEST_F(OrientationTest, CorpusFormsAndTablesAtFourTurns) {
 
 }  // namespace
 }  // namespace acervo
+
+namespace acervo {
+namespace {
+
+// What the OCR stage takes as the deferred vote for 0 degrees: enough
+// characters read sure, a fair share of all read, in words wider than tall.
+TEST(ReadsUprightTest, Table) {
+  auto words = [](int n, float conf, int w, int h) {
+    std::vector<Word> out;
+    for (int i = 0; i < n; ++i) out.push_back({"palavra", cv::Rect(10 * i, 0, w, h), conf});
+    return out;
+  };
+  EXPECT_TRUE(ReadsUpright(words(40, 92, 60, 20)));
+  EXPECT_FALSE(ReadsUpright(words(3, 92, 60, 20)));    // too little text to tell
+  EXPECT_FALSE(ReadsUpright(words(40, 35, 60, 20)));   // garbage: low confidence
+  EXPECT_FALSE(ReadsUpright(words(40, 92, 20, 60)));   // read as vertical lines
+  std::vector<Word> mixed = words(20, 92, 60, 20);     // a form: some sure, much unsure
+  for (const Word& w : words(30, 40, 60, 20)) mixed.push_back(w);
+  EXPECT_TRUE(ReadsUpright(mixed));
+}
+
+}  // namespace
+}  // namespace acervo
