@@ -209,6 +209,11 @@ constexpr double kLargeTypeMinGlyph = 8;
 // A word of large type: at least this many letter-sized shapes (a blank
 // back with two punch holes, a single logo or picture have fewer).
 constexpr int kLargeTypeMinShapes = 3;
+// A page whose large-type check passes with at most this many shapes keeps
+// its votes in the orientation stage when they are deferred to OCR (a few
+// huge letters: the votes read them better before cleaning); a small image
+// of ordinary text passes the check with its hundreds of letters and words.
+constexpr int kLargeTypeMaxShapesToKeepVote = 40;
 // Mean darkness of the shapes over the background on the coarse copy at
 // least this: Otsu splits a blank page's grain into "shapes" too.
 constexpr double kLargeTypeMinContrast = 48;
@@ -510,8 +515,9 @@ namespace {
 // The glyph size (page pixels) of a page of large type, 0 for any other page
 // (ordinary text, blank, a single picture or logo): the first, cheap part of
 // VoteByLargeType. `ink_out` gets the page's ink darkness (inverted for
-// light type on a dark page) when it is large type.
-double LargeTypeGlyphPx(const cv::Mat& image, cv::Mat* ink_out) {
+// light type on a dark page) when it is large type, `shapes_out` how many
+// letter-sized shapes it saw.
+double LargeTypeGlyphPx(const cv::Mat& image, cv::Mat* ink_out, int* shapes_out = nullptr) {
   if (image.cols < kMinSide || image.rows < kMinSide) return 0;
   cv::Mat ink = InkDarkness(image);
 
@@ -552,6 +558,7 @@ double LargeTypeGlyphPx(const cv::Mat& image, cv::Mat* ink_out) {
     sides.push_back({std::min(w, h), area});
     total_area += area;
   }
+  if (shapes_out != nullptr) *shapes_out = static_cast<int>(sides.size());
   if (static_cast<int>(sides.size()) < kLargeTypeMinShapes) return 0;
   // Area-weighted median, as CharSizeAndCentroids.
   std::sort(sides.begin(), sides.end());
@@ -694,9 +701,15 @@ Result<OrientationEstimate> DetectOrientationFastThenOsd(OrientationDetector& os
     candidates = {base, base + 180};
   }
   // Deferred to the OCR stage's reading, except on pages of a few huge
-  // letters (a cheap glyph-size check): the OCR stage reads the page after
-  // cleaning, which such art does not survive as well as the votes need.
-  if (options.defer_ocr_vote && !(options.large_type_vote && LargeTypeGlyphPx(image, nullptr) > 0)) {
+  // letters (a cheap glyph-size check, and few of them): the OCR stage reads
+  // the page after cleaning, which such art does not survive as well as the
+  // votes need. A small image of ordinary type (a receipt, a crop) also
+  // passes the glyph check, with its many letters; its votes would cost
+  // about 2 s, which the OCR stage's reading saves.
+  int shapes = 0;
+  const bool few_large_shapes = options.large_type_vote && LargeTypeGlyphPx(image, nullptr, &shapes) > 0 &&
+                                shapes <= kLargeTypeMaxShapesToKeepVote;
+  if (options.defer_ocr_vote && !few_large_shapes) {
     est.deferred_candidates = candidates;
     return est;
   }
