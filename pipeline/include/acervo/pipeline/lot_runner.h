@@ -1,4 +1,5 @@
 // Running one lot end to end: plan -> masters -> stages -> PDF -> store.
+// RunLot is the passes of lot_passes.h over every file and document.
 //
 // The order of effects is the durability contract (docs/architecture.md):
 //  1. every input file is copied write-once into OUT/<lot>/masters/ with its
@@ -123,6 +124,7 @@ struct LotReport {
   std::vector<LotProblem> problems;
   std::vector<LotProblem> warnings;
   std::map<std::string, StageTotals> stages;
+  std::map<std::string, double> passes;  // wall seconds per pass (lot_passes.h)
   // From the journal, so they cover earlier interrupted runs too.
   std::vector<FlaggedPage> flagged;
   std::vector<QuarantinedInput> quarantined;

@@ -1,0 +1,189 @@
+// The passes of a lot run, over one LotContext (like mold's driver): RunLot
+// (lot_runner.h) is these calls, top to bottom.
+//
+//   PlanPass        plan the lot (files, documents, profile), texts checked
+//   OpenOutputPass  the lot's output folder: leftovers removed, journal
+//                   opened, lot row upserted
+//   KeepMasters     each input file write-once into masters/ with its
+//                   SHA-256 (or marked for quarantine)
+//   BuildWorkList   which documents need work (complete ones are skipped);
+//                   one job per master page
+//   ProcessPages    jobs through the stage chain on the worker pool (or
+//                   back from their checkpoints), delivered in order to a
+//                   PageSink
+//   AddToDocument   the "documents" pass: a delivered page joins its
+//                   document's record and PDF; at its last page the PDF is
+//                   ended (FinishDocument) and its side outputs written
+//   CommitDocument  the row, after the PDF: store, journal, checkpoints gone
+//   FinaliseLot     quarantine copies, report lists from the journal, lot
+//                   row finished, report.json
+//
+// Each pass takes the units it works on, so a caller can run it for one
+// unit instead of the whole lot: `acervo run` passes every file and
+// document, a worker of a shared queue (issue 18) one document or a range
+// of one document's master pages, a review correction (issue 14) one
+// document. A document is written from all its pages in order: a unit of a
+// page range runs ProcessPages with no sink (its pages become checkpoints),
+// and the unit that writes the document later gets every page back from
+// the checkpoints without running a stage.
+//
+// Every pass adds its wall time to report.passes (report.json "passes");
+// ProcessPages counts only the time not spent in its sink.
+//
+// Thread-safety: a LotContext and its passes belong to the calling thread;
+// ProcessPages runs the chain on its own workers and calls the sink on the
+// calling thread.
+#ifndef ACERVO_PIPELINE_LOT_PASSES_H_
+#define ACERVO_PIPELINE_LOT_PASSES_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "acervo/core/status.h"
+#include "acervo/indexer/store.h"
+#include "acervo/pipeline/lot.h"
+#include "acervo/pipeline/lot_runner.h"
+#include "acervo/pipeline/scheduler.h"
+
+namespace acervo {
+
+class Journal;
+class PdfWriter;
+struct PdfDocumentInfo;
+struct DocumentBuild;
+
+// A unit of work: one document of the plan, or the master pages
+// [first_page, end_page) of it (indices into DocumentPlan::pages).
+struct LotUnit {
+  size_t document = 0;
+  size_t first_page = 0;
+  size_t end_page = static_cast<size_t>(-1);  // clamped to the document's pages
+};
+
+// One job of ProcessPages: one master page of one document.
+struct PageJob {
+  size_t doc = 0;   // index in LotPlan::documents
+  size_t page = 0;  // index in DocumentPlan::pages
+};
+
+// Receives each job's output pages (or why it failed), in job order, on the
+// thread that called ProcessPages.
+using PageSink = std::function<void(const PageJob& job, Result<JobPages> pages)>;
+
+// Everything the passes share about one lot run. Filled by the passes in
+// order; fields are public so that a pass reads as what it does.
+struct LotContext {
+  LotContext(const RunOptions& options, Store& store);
+  ~LotContext();
+  LotContext(const LotContext&) = delete;
+  LotContext& operator=(const LotContext&) = delete;
+
+  const RunOptions& options;
+  Store& store;
+  const std::chrono::steady_clock::time_point started;
+
+  // PlanPass
+  LotPlan plan;
+  LotReport report;
+  // OpenOutputPass
+  std::filesystem::path lot_out;  // OUT/<lot>
+  std::filesystem::path masters_dir;
+  std::filesystem::path quarantine_dir;
+  std::unique_ptr<Journal> journal;
+  std::string profile_signature;  // what reused checkpoints must match
+  LotRecord lot;
+  // KeepMasters, by file index ("" until kept)
+  std::vector<std::string> master_sha;
+  std::vector<std::string> master_path;
+  // Reasons why (a page of) an input file is quarantined, by file index.
+  std::map<size_t, std::vector<std::string>> quarantine;
+  // The documents pass: one build per document, one PDF writer at a time.
+  std::vector<DocumentBuild> builds;
+  std::unique_ptr<PdfWriter> writer;
+  std::atomic<int> resumed{0};
+
+  // A failed journal write is an error of the lot (any thread).
+  void JournalFailed(const Status& s);
+  std::mutex journal_error_mu;
+  std::vector<LotProblem> journal_errors;
+};
+
+// Every file and every document of the plan, as units for the passes.
+std::vector<size_t> AllFiles(const LotContext& ctx);
+std::vector<LotUnit> AllDocuments(const LotContext& ctx);
+// The input files a unit's pages come from, each once, in file order.
+std::vector<size_t> FilesOf(const LotContext& ctx, const std::vector<LotUnit>& units);
+
+// plan: reads the lot folder (PlanLot) and makes every id, title, type and
+// field valid UTF-8; fills ctx.plan and the report's counts. Fails when the
+// lot cannot be read at all.
+Status PlanPass(LotContext& ctx);
+
+// Creates OUT/<lot>/masters, removes leftover temp files, opens the journal
+// and upserts the lot row (started now). Fails when any of them fails.
+Status OpenOutputPass(LotContext& ctx);
+
+// masters: copies each readable file of `files` write-once into masters/
+// and records its SHA-256; a file that cannot be read or kept is marked for
+// quarantine (journal record, report problem). Warns when a file's name
+// says another format than its bytes.
+void KeepMasters(LotContext& ctx, const std::vector<size_t>& files);
+
+// work list: the jobs of `units` whose documents need work. A document with
+// errors from the plan is counted failed; one whose stored row, PDF and
+// masters already agree is skipped (unless --force). Needs KeepMasters for
+// the units' files.
+std::vector<PageJob> BuildWorkList(LotContext& ctx, const std::vector<LotUnit>& units);
+
+// pages: runs `jobs` (each page from its checkpoint when an earlier run
+// finished it, otherwise through the stage chain, checkpointed and
+// journalled) on `--jobs` workers, and gives each job's pages to `sink` in
+// order (null: pages only become checkpoints). With options.progress, one
+// line on stderr at most every second. OK or Cancelled (report
+// problem added); the factory's failure (no OCR engine) otherwise.
+Status ProcessPages(LotContext& ctx, const std::vector<PageJob>& jobs, const PageSink& sink);
+
+// Creates the PDF writer the documents pass uses (PDF/A part and signature
+// from the profile; side outputs from the profile or the command line).
+// Fails when the profile's PDF settings cannot be met (no signing password,
+// unreadable key, font or ICC profile).
+Status OpenDocumentWriter(LotContext& ctx);
+
+// documents: the PageSink of a lot run. Adds the job's pages to their
+// document's record and PDF (blank pages recorded but left out; a failed
+// page quarantined and the document dropped); after the document's last
+// master page, FinishDocument.
+void AddToDocument(LotContext& ctx, const PageJob& job, Result<JobPages> pages);
+
+// Ends the document's PDF (resolving its metadata first) and writes its side
+// outputs, then CommitDocument; a document with a failed page, only blank
+// pages, or a PDF that cannot be finished is counted failed instead.
+void FinishDocument(LotContext& ctx, size_t doc);
+
+// The PDF metadata of a document (Info, index fields, master hashes,
+// Decreto 10.278 values) and the path of its PDF.
+PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t doc);
+std::filesystem::path DocumentPdfPath(const LotContext& ctx, size_t doc);
+
+// commit: stores the finished document's row (its PDF is in place),
+// journals it and removes its checkpoints. A store failure is a document
+// failure in the report.
+void CommitDocument(LotContext& ctx, size_t doc);
+
+// finalise: copies quarantined inputs with their reasons, fills the report's
+// flagged and quarantined lists from the journal (earlier runs included),
+// marks the lot finished in the store and writes report.json (a failure to
+// write it is a report warning).
+void FinaliseLot(LotContext& ctx);
+
+}  // namespace acervo
+
+#endif  // ACERVO_PIPELINE_LOT_PASSES_H_

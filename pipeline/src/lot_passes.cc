@@ -1,0 +1,886 @@
+#include "acervo/pipeline/lot_passes.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "acervo/core/clock.h"
+#include "acervo/core/files.h"
+#include "acervo/core/test_hooks.h"
+#include "acervo/pipeline/archival.h"
+#include "acervo/pipeline/journal.h"
+#include "acervo/pipeline/metadata.h"
+#include "acervo/pipeline/page_loader.h"
+#include "acervo/pipeline/stage_registry.h"
+#include "acervo/scanner/image_file.h"
+#include "acervo/stages/pdf/pdf_writer.h"
+#include "pdf_outputs.h"
+
+namespace acervo {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+// One line of progress on stderr at most every second (and at the end),
+// rewritten in place on a terminal.
+namespace {
+
+class LotProgress {
+ public:
+  LotProgress(bool enabled, std::string lot, int total)
+      : enabled_(enabled), tty_(::isatty(STDERR_FILENO) != 0), lot_(std::move(lot)), total_(total),
+        start_(Clock::now()) {}
+  void Update(int done, bool force = false) {
+    if (!enabled_ || (done == printed_ && printed_ >= 0)) return;
+    Clock::time_point now = Clock::now();
+    if (!force && now - last_ < std::chrono::seconds(1) && done != total_) return;
+    last_ = now;
+    printed_ = done;
+    double min = std::chrono::duration<double>(now - start_).count() / 60.0;
+    double rate = min > 0 ? done / min : 0;
+    std::fprintf(stderr, "%s[%s] %d/%d pages (%.0f%%), %.1f pages/min%s", tty_ ? "\r" : "", lot_.c_str(),
+                 done, total_, total_ > 0 ? 100.0 * done / total_ : 100.0, rate, tty_ ? "   " : "\n");
+    if (tty_ && done == total_) std::fputc('\n', stderr);
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_, tty_;
+  std::string lot_;
+  int total_;
+  int printed_ = -1;
+  Clock::time_point start_, last_;
+};
+
+}  // namespace
+
+// A document being written: its record and PDF as its pages arrive.
+struct DocumentBuild {
+  bool failed = false;
+  bool begun = false;
+  int pdf_pages = 0;
+  int pages = 0;  // output pages so far (a split spread counts two)
+  DocumentRecord record;
+  SidecarRequest sidecar_request;  // which side outputs (profile or command line)
+  SidecarSet sidecars;  // hOCR/ALTO/text, written after the PDF commits
+};
+
+namespace {
+
+// The lot profile as recorded in the store and the report, and (dumped) as
+// part of the checkpoint signature: every setting that shapes the output, so
+// a changed profile never reuses stale checkpoints. The signing password is
+// not in the profile (only the name of its environment variable).
+json ProfileJson(const LotProfile& p) {
+  json fields = json::array();
+  for (const FieldSpec& f : p.fields) {
+    fields.push_back({{"name", f.name}, {"label", f.label}, {"type", f.type},
+                      {"required", f.required}, {"allowed", f.allowed}, {"regex", f.regex_text},
+                      {"extract", f.extract_text}, {"types", f.types}});
+  }
+  json types = json::array();
+  for (const DocumentTypeSpec& t : p.types) types.push_back({{"name", t.name}, {"label", t.label}});
+  static const char* const kRuleNames[] = {"auto", "file", "barcode", "patch", "blank", "fixed"};
+  const SeparationRule& sep = p.separation;
+  const ArchivalProfile& a = p.archival;
+  json signature = nullptr;
+  if (p.signature) {
+    signature = {{"pkcs12", p.signature->pkcs12}, {"password_env", p.signature->password_env},
+                 {"reason", p.signature->reason}, {"location", p.signature->location},
+                 {"contact", p.signature->contact}, {"form", p.signature->form},
+                 {"tsa_url", p.signature->tsa_url}, {"tsa_ca", p.signature->tsa_ca}};
+  }
+  return {{"lot", {{"id", p.lot_id}, {"project", p.project}, {"box", p.box},
+                   {"operator", p.operator_name}, {"description", p.description}}},
+          {"image", {{"orientation", p.orientation}, {"deskew", p.deskew},
+                     {"blank_detection", p.blank_detection}, {"border", p.border},
+                     {"clean", p.clean}, {"binarize", p.binarize},
+                     {"blank_threshold", p.blank_threshold}, {"split", p.split}}},
+          {"ocr", {{"languages", p.languages}, {"min_confidence", p.min_confidence},
+                   {"page_deadline_s", p.page_deadline_s}}},
+          {"pdf", {{"jpeg_quality", p.jpeg_quality}, {"lossless", p.lossless},
+                   {"mixed_raster", p.mixed_raster}, {"pdfa", p.pdfa},
+                   {"hocr", p.hocr}, {"alto", p.alto}, {"text", p.text}}},
+          {"archival", {{"assunto", a.assunto}, {"autor", a.autor},
+                        {"local_digitalizacao", a.local_digitalizacao},
+                        {"responsavel_digitalizacao", a.responsavel_digitalizacao},
+                        {"titulo", a.titulo}, {"tipo_documental", a.tipo_documental},
+                        {"identificador", a.identificador}, {"data_producao", a.data_producao},
+                        {"orgao_publico", a.orgao_publico}, {"classe", a.classe},
+                        {"destinacao_prevista", a.destinacao_prevista}, {"genero", a.genero},
+                        {"prazo_guarda", a.prazo_guarda}}},
+          {"signature", signature},
+          {"types", types},
+          {"separation", {{"rule", kRuleNames[static_cast<int>(sep.kind)]}, {"prefix", sep.prefix},
+                          {"patch_codes", sep.patch_codes}, {"pages", sep.pages},
+                          {"blank_max_ink", sep.blank_max_ink}}},
+          {"metadata", {{"sources", p.metadata_sources}}},
+          {"fields", fields}};
+}
+
+std::string HistoryJson(const std::vector<StageRecord>& history) {
+  json a = json::array();
+  for (const StageRecord& r : history) {
+    a.push_back({{"name", r.name}, {"version", r.version}, {"ms", r.ms}, {"cpu_ms", r.cpu_ms}});
+  }
+  return a.dump();
+}
+
+// A small JPEG of a flagged page for the morning report (longest side 240).
+std::vector<uint8_t> Thumbnail(const cv::Mat& image) {
+  if (image.empty()) return {};
+  double scale = 240.0 / std::max(image.cols, image.rows);
+  cv::Mat small;
+  cv::resize(image, small, cv::Size(), std::min(1.0, scale), std::min(1.0, scale), cv::INTER_AREA);
+  std::vector<uint8_t> out;
+  cv::imencode(".jpg", small, out, {cv::IMWRITE_JPEG_QUALITY, 70});
+  return out;
+}
+
+// The web preview of a page (issue 13): the page image the PDF shows,
+// reduced to at most kPreviewWidth columns, as JPEG at
+// OUT/<lot>/previews/<document file>/<page stem>.jpg, so `acervo serve`
+// shows a page without rendering the PDF (docs/web.md). Same geometry as
+// the PDF's page image, so OCR boxes map onto it by proportion. Best
+// effort: without it the server renders the PDF page.
+constexpr int kPreviewWidth = 1240;
+void WritePreview(const fs::path& lot_out, const std::string& file_name, const std::string& stem, const Page& p) {
+  if (p.blank || p.image.empty()) return;
+  cv::Mat small = p.image;
+  if (p.image.cols > kPreviewWidth) {
+    const double f = static_cast<double>(kPreviewWidth) / p.image.cols;
+    cv::resize(p.image, small, cv::Size(), f, f, cv::INTER_AREA);
+  }
+  std::vector<uint8_t> jpeg;
+  if (!cv::imencode(".jpg", small, jpeg, {cv::IMWRITE_JPEG_QUALITY, 75})) return;
+  const fs::path path = lot_out / "previews" / file_name / (stem + ".jpg");
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  (void)WriteFileAtomic(path, jpeg);
+}
+
+// `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD.
+// File names on Linux are bytes; ids, titles and PDF metadata must be text
+// (PDF strings, JSON and the store all assume UTF-8).
+std::string ValidUtf8(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    if (ok && len == 2) ok = c >= 0xC2;  // no overlong forms
+    if (ok && len == 3) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
+    }
+    if (ok && len == 4) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
+    }
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+// True when the stored document was made from exactly the document's
+// master pages, in order: the stored pages, grouped by master page, are for
+// each master page either one whole page or its left then right half, from
+// the same master bytes and page in file. (With splitting, the store holds
+// more pages than the plan has master pages.) Stored halves while the
+// profile no longer splits are not the same document either.
+bool SameMasterPages(const DocumentRecord& stored, const DocumentPlan& doc,
+                     const std::vector<std::string>& master_sha, bool split) {
+  if (stored.pdf_path.empty()) return false;
+  size_t at = 0;  // next stored page
+  for (size_t m = 0; m < doc.pages.size(); ++m) {
+    const PageRef& ref = doc.pages[m];
+    auto from_this_master = [&](size_t k, const char* part) {
+      const PageRecord& p = stored.pages[k];
+      return p.master_page == static_cast<int>(m) + 1 && p.part == part &&
+             p.master_sha256 == master_sha[ref.file] && p.page_in_file == ref.page_in_file;
+    };
+    if (at < stored.pages.size() && from_this_master(at, "whole")) {
+      at += 1;
+    } else if (split && at + 1 < stored.pages.size() && from_this_master(at, "left") &&
+               from_this_master(at + 1, "right")) {
+      at += 2;
+    } else {
+      return false;
+    }
+  }
+  return at == stored.pages.size();
+}
+
+// The name of a page's checkpoint and thumbnail in its document: the
+// master page number, and for a half of a spread "-left"/"-right".
+std::string PageFileStem(const JournalPageId& id) {
+  std::string stem = std::to_string(id.number);
+  if (id.part != PageOrigin::Part::kWhole) stem += std::string("-") + PartName(id.part);
+  return stem;
+}
+
+
+// Adds the wall time of its scope to report.passes[name].
+class PassTimer {
+ public:
+  PassTimer(LotContext& ctx, const char* name) : ctx_(ctx), name_(name), start_(Clock::now()) {}
+  ~PassTimer() { ctx_.report.passes[name_] += std::chrono::duration<double>(Clock::now() - start_).count(); }
+  PassTimer(const PassTimer&) = delete;
+  PassTimer& operator=(const PassTimer&) = delete;
+
+ private:
+  LotContext& ctx_;
+  const char* name_;
+  Clock::time_point start_;
+};
+
+}  // namespace
+
+LotContext::LotContext(const RunOptions& o, Store& s) : options(o), store(s), started(Clock::now()) {}
+LotContext::~LotContext() = default;
+
+
+void LotContext::JournalFailed(const Status& s) {
+  std::lock_guard<std::mutex> lock(journal_error_mu);
+  journal_errors.push_back({"journal", s.ToString()});
+}
+
+std::vector<size_t> AllFiles(const LotContext& ctx) {
+  std::vector<size_t> files(ctx.plan.files.size());
+  for (size_t i = 0; i < files.size(); ++i) files[i] = i;
+  return files;
+}
+
+std::vector<LotUnit> AllDocuments(const LotContext& ctx) {
+  std::vector<LotUnit> units(ctx.plan.documents.size());
+  for (size_t d = 0; d < units.size(); ++d) units[d].document = d;
+  return units;
+}
+
+std::vector<size_t> FilesOf(const LotContext& ctx, const std::vector<LotUnit>& units) {
+  std::vector<size_t> files;
+  for (const LotUnit& u : units) {
+    const DocumentPlan& doc = ctx.plan.documents[u.document];
+    for (size_t k = u.first_page; k < std::min(u.end_page, doc.pages.size()); ++k) {
+      files.push_back(static_cast<size_t>(doc.pages[k].file));
+    }
+  }
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  return files;
+}
+
+Status PlanPass(LotContext& ctx) {
+  PassTimer timer(ctx, "plan");
+  ACERVO_ASSIGN_OR_RETURN(ctx.plan, PlanLot(ctx.options.lot_dir, PlanOptions{ctx.options.lot_id}));
+  LotPlan& plan = ctx.plan;
+  plan.lot_id = ValidUtf8(plan.lot_id);
+  for (DocumentPlan& doc : plan.documents) {
+    std::string id = ValidUtf8(doc.id);
+    if (id != doc.id) {
+      plan.warnings.push_back({"document " + id, "id is not valid UTF-8 (a file name in another encoding?); "
+                                                  "invalid bytes replaced by U+FFFD"});
+      doc.id = std::move(id);
+    }
+    doc.title = ValidUtf8(doc.title);
+    doc.type = ValidUtf8(doc.type);
+    for (auto& [k, v] : doc.fields) {
+      k = ValidUtf8(k);
+      v = ValidUtf8(v);
+    }
+  }
+  LotReport& rep = ctx.report;
+  rep.lot_id = plan.lot_id;
+  rep.problems = plan.problems;
+  rep.warnings = plan.warnings;
+  rep.total_pages = plan.TotalPages();
+  rep.documents.resize(plan.documents.size());
+  ctx.builds.resize(plan.documents.size());
+  ctx.master_sha.assign(plan.files.size(), "");
+  ctx.master_path.assign(plan.files.size(), "");
+  return Status::OK();
+}
+
+Status OpenOutputPass(LotContext& ctx) {
+  PassTimer timer(ctx, "open");
+  const LotPlan& plan = ctx.plan;
+  // Absolute paths in the store: a search from any folder must open the PDF.
+  ctx.lot_out = fs::absolute(ctx.options.out_dir).lexically_normal() / SafeFileName(plan.lot_id);
+  ctx.masters_dir = ctx.lot_out / "masters";
+  ctx.quarantine_dir = ctx.lot_out / "quarantine";
+  ctx.report.lot_out_dir = ctx.lot_out;
+  std::error_code ec;
+  fs::create_directories(ctx.masters_dir, ec);
+  if (ec) return Status::IOError("cannot create " + ctx.masters_dir.string() + ": " + ec.message());
+  // Leftovers of a run that was killed mid-write are never taken as output
+  // (PDFs, masters, quarantine copies, checkpoints, thumbnails).
+  ACERVO_RETURN_IF_ERROR(RemoveTempFilesRecursive(ctx.lot_out).status());
+  ACERVO_ASSIGN_OR_RETURN(ctx.journal, Journal::Open(ctx.lot_out / "journal.jsonl"));
+  ctx.profile_signature = ProfileJson(plan.profile).dump() + "|lang=" + ctx.options.languages;
+
+  LotRecord& lot = ctx.lot;
+  lot.id = plan.lot_id;
+  lot.project = plan.profile.project;
+  lot.box = plan.profile.box;
+  lot.operator_name = plan.profile.operator_name;
+  lot.description = plan.profile.description;
+  lot.profile_json = ProfileJson(plan.profile).dump();
+  lot.started_at = UtcNowIso8601();
+  return ctx.store.UpsertLot(lot);
+}
+
+void KeepMasters(LotContext& ctx, const std::vector<size_t>& files) {
+  PassTimer timer(ctx, "masters");
+  LotPlan& plan = ctx.plan;
+  for (size_t i : files) {
+    InputFile& f = plan.files[i];
+    if (f.status.ok()) {
+      fs::path dest = ctx.masters_dir / f.name;
+      Result<std::string> sha = CopyFileOnce(f.path, dest);
+      if (sha.ok()) {
+        ctx.master_sha[i] = *sha;
+        ctx.master_path[i] = dest.string();
+        continue;
+      }
+      f.status = sha.status();
+      ctx.report.problems.push_back({f.name, "cannot keep master: " + sha.status().message()});
+    }
+    ctx.quarantine[i].push_back(f.status.ToString());
+    Status js = ctx.journal->RecordQuarantine({f.name, 0, f.status.ToString()});
+    if (!js.ok()) ctx.JournalFailed(js);
+  }
+
+  // Formats are sniffed from the bytes, so a PNG named .jpg is read as the
+  // PNG it is; the operator still hears about the misleading name.
+  for (size_t i : files) {
+    const InputFile& f = plan.files[i];
+    if (!f.status.ok() || ctx.master_path[i].empty()) continue;
+    std::vector<uint8_t> head(16);
+    std::FILE* in = std::fopen(ctx.master_path[i].c_str(), "rb");
+    if (in == nullptr) continue;
+    head.resize(std::fread(head.data(), 1, head.size(), in));
+    std::fclose(in);
+    ImageFormat actual = SniffImageFormat(head);
+    std::string ext = fs::path(f.name).extension().string();
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    ImageFormat named = ext == ".png" ? ImageFormat::kPng
+                        : ext == ".jpg" || ext == ".jpeg" ? ImageFormat::kJpeg
+                        : ext == ".tif" || ext == ".tiff" ? ImageFormat::kTiff
+                        : ext == ".pdf" ? ImageFormat::kPdf
+                                        : ImageFormat::kUnknown;
+    if (actual != ImageFormat::kUnknown && named != ImageFormat::kUnknown && actual != named) {
+      ctx.report.warnings.push_back({f.name, "named " + ext + " but the content is " +
+                                                 std::string(ImageFormatName(actual)) + "; read as " +
+                                                 std::string(ImageFormatName(actual))});
+    }
+  }
+}
+
+std::vector<PageJob> BuildWorkList(LotContext& ctx, const std::vector<LotUnit>& units) {
+  PassTimer timer(ctx, "work list");
+  const LotPlan& plan = ctx.plan;
+  LotReport& rep = ctx.report;
+  std::vector<PageJob> jobs;
+  for (const LotUnit& unit : units) {
+    const size_t d = unit.document;
+    const DocumentPlan& doc = plan.documents[d];
+    DocumentOutcome& out = rep.documents[d];
+    out.id = doc.id;
+    out.errors = doc.errors;
+    for (const PageRef& p : doc.pages) {
+      if (!plan.files[p.file].status.ok()) out.errors.push_back(plan.files[p.file].status.message());
+    }
+    if (!out.errors.empty()) {
+      ++rep.documents_failed;
+      continue;
+    }
+    if (!ctx.options.force) {
+      Result<std::optional<DocumentRecord>> existing = ctx.store.GetDocument(plan.lot_id, doc.id);
+      if (existing.ok() && existing->has_value()) {
+        const DocumentRecord& r = **existing;
+        bool same = SameMasterPages(r, doc, ctx.master_sha, plan.profile.split);
+        if (same) {
+          Result<std::string> pdf_sha = Sha256OfFile(r.pdf_path);
+          same = pdf_sha.ok() && *pdf_sha == r.pdf_sha256;
+        }
+        if (same) {
+          out.skipped = true;
+          // A kill between the commit and the cleanup leaves checkpoints.
+          std::error_code ec;
+          fs::remove_all(ctx.lot_out / "checkpoints" / doc.file_name, ec);
+          out.pdf_path = r.pdf_path;
+          out.pages = r.page_count;
+          ++rep.documents_skipped;
+          continue;
+        }
+      }
+    }
+    for (size_t k = unit.first_page; k < std::min(unit.end_page, doc.pages.size()); ++k) jobs.push_back({d, k});
+  }
+  return jobs;
+}
+
+Status OpenDocumentWriter(LotContext& ctx) {
+  PassTimer timer(ctx, "documents");
+  // PDF/A part and signature from the profile; side outputs from the
+  // profile or the command line.
+  ACERVO_ASSIGN_OR_RETURN(PdfOptions pdf_options, PdfOptionsForLot(ctx.plan.profile, ctx.options.lot_dir));
+  ACERVO_ASSIGN_OR_RETURN(ctx.writer, PdfWriter::Create(pdf_options));
+  const RunOptions& o = ctx.options;
+  const SidecarRequest sidecars{o.hocr || ctx.plan.profile.hocr, o.alto || ctx.plan.profile.alto,
+                                o.text || ctx.plan.profile.text};
+  for (DocumentBuild& b : ctx.builds) b.sidecar_request = sidecars;
+  return Status::OK();
+}
+
+namespace {
+
+// The worker side of ProcessPages: one per worker thread, with its own
+// stage chain (so its own Tesseract engine).
+class PageWorker {
+ public:
+  PageWorker(LotContext& ctx, const std::vector<PageJob>& jobs, std::shared_ptr<StageChain> chain)
+      : ctx_(ctx), jobs_(jobs), chain_(std::move(chain)), signature_(ctx.profile_signature) {
+    // What a checkpoint must have been made with to be reused.
+    for (const ChainEntry& e : chain_->entries) {
+      signature_.append("|").append(e.stage->Name()).append("@").append(std::to_string(e.stage->Version()));
+    }
+  }
+
+  // One job: one master page, giving one page or, split, its two halves.
+  Result<JobPages> Run(size_t i) {
+    const LotPlan& plan = ctx_.plan;
+    const PageJob& job = jobs_[i];
+    const DocumentPlan& doc = plan.documents[job.doc];
+    const PageRef& ref = doc.pages[job.page];
+    const InputFile& f = plan.files[ref.file];
+    const JournalPageId whole_id{doc.id, static_cast<int>(job.page) + 1, f.name, ref.page_in_file,
+                                 ctx_.master_sha[ref.file]};
+    auto id_of = [&](PageOrigin::Part part) {
+      JournalPageId id = whole_id;
+      id.part = part;
+      return id;
+    };
+    JobPages out;
+    if (std::optional<Page> whole = FromCheckpoint(whole_id)) {
+      ++ctx_.resumed;
+      out.push_back(std::move(*whole));
+      return out;
+    }
+    // Halves done before a kill are reused one by one: the master is only
+    // read again when one of them is missing.
+    std::optional<Page> halves[2];
+    if (plan.profile.split) {
+      halves[0] = FromCheckpoint(id_of(PageOrigin::Part::kLeft));
+      halves[1] = FromCheckpoint(id_of(PageOrigin::Part::kRight));
+      if (halves[0] && halves[1]) {
+        ctx_.resumed += 2;
+        out.push_back(std::move(*halves[0]));
+        out.push_back(std::move(*halves[1]));
+        return out;
+      }
+    }
+    Result<Page> loaded = LoadPage(ctx_.master_path[ref.file], ref.page_in_file, f.name);
+    if (!loaded.ok()) return loaded.status();
+    Page page = std::move(loaded).value();
+    if (std::min(page.image.cols, page.image.rows) < kMinPageSidePixels) {
+      // Not a scan (an icon, a tracking pixel): refuse it rather than
+      // feed stages geometry they were never meant for.
+      return Status::InvalidArgument(page.origin.Describe() + ": image of " + std::to_string(page.image.cols) +
+                                     "x" + std::to_string(page.image.rows) +
+                                     " pixels is too small to be a scanned page (at least " +
+                                     std::to_string(kMinPageSidePixels) + " pixels a side)");
+    }
+    page.origin.master_path = ctx_.master_path[ref.file];
+    page.origin.master_sha256 = ctx_.master_sha[ref.file];
+    page.origin.sequence = static_cast<int>(i) + 1;
+    // Spread detection after loading and before the chain: each half then
+    // goes through the whole chain (orientation ... OCR) on its own.
+    if (plan.profile.split) {
+      ACERVO_ASSIGN_OR_RETURN(out, SplitIfSpread(std::move(page)));
+    } else {
+      out.push_back(std::move(page));
+    }
+    for (Page& part_page : out) {
+      const PageOrigin::Part part = part_page.origin.part;
+      std::optional<Page>& kept = halves[part == PageOrigin::Part::kRight ? 1 : 0];
+      if (part != PageOrigin::Part::kWhole && kept) {
+        ++ctx_.resumed;
+        part_page = std::move(*kept);
+        continue;
+      }
+      Result<Page> done = Process(std::move(part_page), id_of(part), doc);
+      if (!done.ok()) {
+        if (part == PageOrigin::Part::kWhole) return done.status();
+        return Status(done.status().code(), "page " + std::to_string(ref.page_in_file) + ", " + PartName(part) +
+                                                " half of a two-page spread: " + done.status().message());
+      }
+      part_page = std::move(done).value();
+      // Test-only kill point: a spread's left half is durable, its right
+      // half not yet (tests/split_spread_test.cc).
+      if (part == PageOrigin::Part::kLeft) TestPauseAt("left-half-done");
+    }
+    return out;
+  }
+
+ private:
+  // One page (a master page, or one half of a spread) through the chain,
+  // made durable before it counts: checkpoint first, then the journal line.
+  Result<Page> Process(Page page, const JournalPageId& id, const DocumentPlan& doc) {
+    const fs::path& lot_out = ctx_.lot_out;
+    const std::string stem = PageFileStem(id);
+    const fs::path ckpt_rel = fs::path("checkpoints") / doc.file_name / (stem + ".page");
+    std::string thumb_rel;
+    StageObserver observer;
+    observer.after_stage = [&](const Page&, const StageRecord& r) {
+      Status s = ctx_.journal->RecordStage(id, r.name, r.version);
+      if (!s.ok()) ctx_.JournalFailed(s);
+    };
+    observer.before_release = [&](const Page& p) {
+      WritePreview(lot_out, doc.file_name, stem, p);
+      if (p.flags.empty()) return;
+      std::vector<uint8_t> jpeg = Thumbnail(p.image);
+      if (jpeg.empty()) return;
+      fs::path rel = fs::path("thumbs") / (doc.file_name + "-" + stem + ".jpg");
+      std::error_code dir_ec;
+      fs::create_directories((lot_out / rel).parent_path(), dir_ec);
+      if (WriteFileAtomic(lot_out / rel, jpeg).ok()) thumb_rel = rel.string();
+    };
+    PageContext pc;
+    pc.lot_id = ctx_.plan.lot_id;
+    pc.document_id = doc.id;
+    pc.cancel = ctx_.options.cancel;
+    const LotProfile& profile = ctx_.plan.profile;
+    if (profile.page_deadline_s > 0) {
+      pc.deadline = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(profile.page_deadline_s * 1000));
+    }
+    Result<Page> result = chain_->Run(std::move(page), pc, &observer);
+    if (!result.ok()) return result;
+    std::error_code dir_ec;
+    fs::create_directories((lot_out / ckpt_rel).parent_path(), dir_ec);
+    Status s = WriteFileAtomic(lot_out / ckpt_rel, EncodePageCheckpoint(*result));
+    if (s.ok()) {
+      JournalPageSummary sum;
+      sum.id = id;
+      sum.signature = signature_;
+      sum.checkpoint = ckpt_rel.string();
+      sum.thumbnail = thumb_rel;
+      sum.flags = result->flags;
+      sum.mean_confidence = result->mean_confidence;
+      sum.skew_deg = result->skew_deg;
+      sum.orientation_deg = result->orientation_deg;
+      sum.blank = result->blank;
+      s = ctx_.journal->RecordPageDone(sum);
+    }
+    if (!s.ok()) ctx_.JournalFailed(s);
+    return result;
+  }
+
+  // A page finished by an interrupted run comes back from its checkpoint;
+  // a missing or damaged one is recomputed (the journal gets a second
+  // record).
+  std::optional<Page> FromCheckpoint(const JournalPageId& id) const {
+    std::optional<JournalPageSummary> done = ctx_.journal->FindPageDone(id, signature_);
+    if (!done) return std::nullopt;
+    Result<std::vector<uint8_t>> bytes = ReadFile(ctx_.lot_out / done->checkpoint);
+    if (!bytes.ok()) return std::nullopt;
+    Result<Page> page = DecodePageCheckpoint(*bytes, done->checkpoint);
+    if (!page.ok()) return std::nullopt;
+    return std::move(page).value();
+  }
+
+  LotContext& ctx_;
+  const std::vector<PageJob>& jobs_;
+  std::shared_ptr<StageChain> chain_;
+  std::string signature_;
+};
+
+}  // namespace
+
+Status ProcessPages(LotContext& ctx, const std::vector<PageJob>& jobs, const PageSink& sink) {
+  const Clock::time_point start = Clock::now();
+  const double before = ctx.report.passes["documents"] + ctx.report.passes["commit"];
+  const std::string languages = ctx.options.languages;
+  const WorkerFactory factory = [&](int) -> Result<PageJobFn> {
+    ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildStageChain(ctx.plan.profile, languages));
+    auto worker = std::make_shared<PageWorker>(ctx, jobs, std::make_shared<StageChain>(std::move(chain)));
+    return PageJobFn([worker](size_t i) { return worker->Run(i); });
+  };
+  LotProgress progress(ctx.options.progress, ctx.plan.lot_id, static_cast<int>(jobs.size()));
+  int delivered = 0;
+  const DeliverFn deliver = [&](size_t i, Result<JobPages> result) {
+    ++delivered;
+    if (sink) sink(jobs[i], std::move(result));
+    progress.Update(delivered);
+  };
+  ScheduleOptions sched;
+  sched.workers = ctx.options.jobs > 0 ? ctx.options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  sched.max_in_flight = static_cast<size_t>(sched.workers) * 4;
+  sched.cancel = ctx.options.cancel;
+  Status run = RunOrdered(jobs.size(), sched, factory, deliver);
+  // The sink's own passes were timed by themselves.
+  const double in_sink = ctx.report.passes["documents"] + ctx.report.passes["commit"] - before;
+  ctx.report.passes["pages"] += std::chrono::duration<double>(Clock::now() - start).count() - in_sink;
+  if (!run.ok() && run.code() != StatusCode::kCancelled) return run;
+  if (!run.ok()) ctx.report.problems.push_back({"lot " + ctx.plan.lot_id, run.ToString()});
+  progress.Update(delivered, true);
+  return Status::OK();
+}
+
+std::filesystem::path DocumentPdfPath(const LotContext& ctx, size_t d) {
+  return ctx.lot_out / (ctx.plan.documents[d].file_name + ".pdf");
+}
+
+PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t d) {
+  const DocumentPlan& doc = ctx.plan.documents[d];
+  PdfDocumentInfo info;
+  info.title = doc.title.empty() ? doc.id : doc.title;
+  info.author = ctx.plan.profile.project;
+  info.subject = doc.type;
+  info.document_id = doc.id;
+  info.lot_id = ctx.plan.lot_id;
+  info.document_type = doc.type;
+  info.fields = doc.fields;
+  for (const PageRef& p : doc.pages) info.master_sha256.push_back(ctx.master_sha[p.file]);
+  info.archival = BuildArchivalMetadata(ctx.plan.profile, doc, ctx.plan.lot_id, ctx.lot.started_at);
+  return info;
+}
+
+void AddToDocument(LotContext& ctx, const PageJob& job, Result<JobPages> result) {
+  {
+    PassTimer timer(ctx, "documents");
+    const LotPlan& plan = ctx.plan;
+    LotReport& rep = ctx.report;
+    const DocumentPlan& doc = plan.documents[job.doc];
+    DocumentBuild& st = ctx.builds[job.doc];
+    DocumentOutcome& out = rep.documents[job.doc];
+    const PageRef& ref = doc.pages[job.page];
+    if (job.page == 0) {
+      st.record.lot_id = plan.lot_id;
+      st.record.document_id = doc.id;
+      st.record.document_type = doc.type;
+      st.record.title = doc.title;
+    }
+    if (!result.ok()) {
+      const InputFile& f = plan.files[ref.file];
+      std::string where = f.pages == 1 ? f.name : f.name + " page " + std::to_string(ref.page_in_file);
+      rep.problems.push_back({where, result.status().message()});
+      ctx.quarantine[ref.file].push_back("page " + std::to_string(ref.page_in_file) + ": " +
+                                         result.status().ToString());
+      Status js = ctx.journal->RecordQuarantine({f.name, ref.page_in_file, result.status().ToString()});
+      if (!js.ok()) ctx.JournalFailed(js);
+      out.errors.push_back(where + ": " + result.status().message());
+      ++rep.failed_pages;
+      if (st.begun) ctx.writer->Abort();
+      st.failed = true;
+    } else {
+      ++rep.processed_pages;
+      if (result->size() > 1) ++rep.spreads_split;
+      // Each output page in order: a split spread's halves are two pages of
+      // the document (numbers, PDF pages, blank handling, sidecars).
+      for (Page& page : *result) {
+        for (const StageRecord& s : page.history) {
+          StageTotals& t = rep.stages[s.name];
+          ++t.runs;
+          t.ms += s.ms;
+        }
+        if (page.HasFlag("no_dpi") || page.HasFlag("implausible_dpi")) {
+          rep.warnings.push_back({page.origin.Describe(), "resolution missing or implausible in the file; assumed " +
+                                                              std::to_string(static_cast<int>(page.dpi_x)) + " dpi"});
+        }
+        PageRecord pr;
+        pr.number = ++st.pages;
+        pr.master_page = static_cast<int>(job.page) + 1;
+        pr.part = PartName(page.origin.part);
+        pr.master_x = page.origin.master_x;
+        pr.master_width = page.origin.master_width;
+        pr.source_path = page.origin.source_path;
+        pr.page_in_file = page.origin.page_in_file;
+        pr.master_path = page.origin.master_path;
+        pr.master_sha256 = page.origin.master_sha256;
+        pr.text = page.text;
+        pr.mean_confidence = page.mean_confidence;
+        pr.skew_deg = page.skew_deg;
+        pr.orientation_deg = page.orientation_deg;
+        pr.blank = page.blank;
+        pr.blank_score = page.blank_score;
+        pr.color_class = std::string(ColorClassName(page.color_class));
+        pr.flags = page.flags;
+        pr.stages = HistoryJson(page.history);
+        // The OCR words with their boxes on the page image the PDF shows
+        // (schema v6), so a viewer can highlight a hit on the scan.
+        pr.image_width = page.encoded.width;
+        pr.image_height = page.encoded.height;
+        pr.words.reserve(page.words.size());
+        for (const Word& w : page.words) pr.words.push_back({w.text, w.box.x, w.box.y, w.box.width, w.box.height});
+        bool flagged = false;
+        for (const std::string& f : page.flags) flagged |= f != "blank";
+        if (flagged) ++rep.flagged_pages;
+        if (page.blank) {
+          ++rep.blank_pages;
+          ++out.blank_pages;
+          pr.in_pdf = false;
+          pr.pdf_page = 0;
+        } else if (!st.failed) {
+          Status s;
+          if (!st.begun) {
+            s = ctx.writer->Begin(DocumentPdfPath(ctx, job.doc), DocumentPdfInfo(ctx, job.doc));
+            st.begun = s.ok();
+          }
+          if (s.ok()) s = ctx.writer->AddPage(PdfPageInputFromPage(page));
+          if (s.ok()) TestPauseAt("pdf-write");
+          if (!s.ok()) {
+            rep.problems.push_back({page.origin.Describe(), "PDF: " + s.ToString()});
+            out.errors.push_back(page.origin.Describe() + ": PDF: " + s.message());
+            ctx.writer->Abort();
+            st.failed = true;
+          } else {
+            pr.in_pdf = true;
+            pr.pdf_page = ++st.pdf_pages;
+            if (st.sidecar_request.any()) st.sidecars.AddPage(st.sidecar_request, page, pr.pdf_page);
+          }
+        }
+        st.record.pages.push_back(std::move(pr));
+      }
+    }
+  }
+  if (job.page + 1 == ctx.plan.documents[job.doc].pages.size()) FinishDocument(ctx, job.doc);
+}
+
+void FinishDocument(LotContext& ctx, size_t d) {
+  bool commit = false;
+  {
+    PassTimer timer(ctx, "documents");
+    const DocumentPlan& doc = ctx.plan.documents[d];
+    LotReport& rep = ctx.report;
+    DocumentBuild& st = ctx.builds[d];
+    DocumentOutcome& out = rep.documents[d];
+    if (st.failed) {
+      ++rep.documents_failed;
+      rep.problems.push_back({"document " + doc.id, "not produced: a page failed (masters kept)"});
+    } else if (st.pdf_pages == 0) {
+      rep.warnings.push_back({"document " + doc.id, "every page is blank; no PDF made"});
+      ++rep.documents_failed;
+      out.errors.push_back("every page is blank");
+    } else {
+      Result<PdfResult> pdf = ctx.writer->End();
+      if (!pdf.ok()) {
+        ++rep.documents_failed;
+        rep.problems.push_back({"document " + doc.id, "PDF: " + pdf.status().ToString()});
+        out.errors.push_back("PDF: " + pdf.status().message());
+      } else {
+        st.record.pdf_path = pdf->path.string();
+        st.record.pdf_sha256 = pdf->sha256;
+        st.record.page_count = pdf->pages;
+        // Side outputs only for a committed PDF, and the row only after them.
+        Status side = st.sidecars.Commit(ctx.lot_out, doc.file_name);
+        if (!side.ok()) {
+          ++rep.documents_failed;
+          rep.problems.push_back({"document " + doc.id, "side outputs: " + side.ToString()});
+          out.errors.push_back("side outputs: " + side.message());
+        } else {
+          commit = true;
+        }
+      }
+    }
+  }
+  if (commit) CommitDocument(ctx, d);
+  DocumentBuild& st = ctx.builds[d];
+  st.record = DocumentRecord{};  // free the page texts
+  st.sidecars.Clear();
+}
+
+void CommitDocument(LotContext& ctx, size_t d) {
+  PassTimer timer(ctx, "commit");
+  const DocumentPlan& doc = ctx.plan.documents[d];
+  LotReport& rep = ctx.report;
+  DocumentBuild& st = ctx.builds[d];
+  DocumentOutcome& out = rep.documents[d];
+  ApplyMetadata(ctx.plan.profile, doc, &st.record);  // fields with sources, review flags
+  // The row is committed only now that the PDF is complete on disk.
+  Status s = ctx.store.PutDocument(st.record);
+  if (!s.ok()) {
+    ++rep.documents_failed;
+    rep.problems.push_back({"document " + doc.id, "store: " + s.ToString()});
+    out.errors.push_back("store: " + s.message());
+    return;
+  }
+  ++rep.documents_ok;
+  out.pdf_path = st.record.pdf_path;
+  out.pages = st.record.page_count;
+  Status js = ctx.journal->RecordDocumentDone(doc.id, st.record.pdf_path, st.record.pdf_sha256);
+  if (!js.ok()) ctx.JournalFailed(js);
+  // The PDF and the row now hold everything the checkpoints held.
+  std::error_code ec;
+  fs::remove_all(ctx.lot_out / "checkpoints" / doc.file_name, ec);
+}
+
+void FinaliseLot(LotContext& ctx) {
+  const LotPlan& plan = ctx.plan;
+  LotReport& rep = ctx.report;
+  std::error_code ec;
+  {
+  PassTimer timer(ctx, "finalise");
+  // Quarantine: a copy of each input that failed (whole or a page) with the
+  // reasons beside it, so the morning shift finds them in one place. The
+  // master, when there is one, stays where it is.
+  for (const auto& [index, reasons] : ctx.quarantine) {
+    const InputFile& f = plan.files[index];
+    fs::path q = ctx.quarantine_dir / f.name;
+    fs::create_directories(q.parent_path(), ec);
+    Result<std::string> kept = CopyFileOnce(f.path, q);
+    std::string text;
+    for (const std::string& r : reasons) text += r + "\n";
+    Status why = WriteFileAtomic(q.string() + ".reason.txt", text);
+    if (!kept.ok() || !why.ok()) {
+      rep.warnings.push_back({f.name, "could not copy to quarantine: " +
+                                          (kept.ok() ? why.message() : kept.status().message())});
+    }
+  }
+
+  // The report's lists come from the journal: they cover earlier,
+  // interrupted runs of this lot as well.
+  rep.resumed_pages = ctx.resumed.load();
+  for (const JournalPageSummary& p : ctx.journal->FinishedPages()) {
+    if (p.flags.empty()) continue;
+    rep.flagged.push_back({p.id.document_id, p.id.number, PartName(p.id.part), p.id.source, p.id.page_in_file,
+                           p.flags, p.mean_confidence, p.skew_deg, p.orientation_deg,
+                           p.thumbnail.empty() ? "" : (ctx.lot_out / p.thumbnail).string()});
+  }
+  for (const JournalQuarantine& q : ctx.journal->Quarantined()) {
+    fs::path copy = ctx.quarantine_dir / q.file;
+    rep.quarantined.push_back({q.file, q.page, q.reason, fs::exists(copy, ec) ? copy.string() : ""});
+  }
+  for (const LotProblem& p : ctx.journal_errors) rep.problems.push_back(p);
+  fs::remove(ctx.lot_out / "checkpoints", ec);  // only when no document left any
+  rep.seconds = std::chrono::duration<double>(Clock::now() - ctx.started).count();
+  rep.pages_per_minute = rep.seconds > 0 ? rep.processed_pages / (rep.seconds / 60.0) : 0;
+  ctx.lot.finished_at = UtcNowIso8601();
+  Status s = ctx.store.UpsertLot(ctx.lot);
+  if (!s.ok()) rep.problems.push_back({"lot " + plan.lot_id, "store: " + s.ToString()});
+  }
+  rep.seconds = std::chrono::duration<double>(Clock::now() - ctx.started).count();
+  rep.pages_per_minute = rep.seconds > 0 ? rep.processed_pages / (rep.seconds / 60.0) : 0;
+  Status written = WriteFileAtomic(ctx.lot_out / "report.json", rep.ToJson());
+  if (!written.ok()) rep.warnings.push_back({"report.json", written.ToString()});
+}
+
+}  // namespace acervo
