@@ -20,9 +20,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,11 +37,11 @@ extern char** environ;
 namespace {
 namespace fs = std::filesystem;
 
+// The file's bytes as text, empty when it cannot be read (a tool that
+// failed leaves no output: the page then scores as empty).
 std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  acervo::Result<std::vector<uint8_t>> bytes = acervo::ReadFile(p);
+  return bytes.ok() ? std::string(bytes->begin(), bytes->end()) : std::string();
 }
 
 // Runs a tool with a fixed argv, stdout to `out`.
