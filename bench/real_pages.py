@@ -170,28 +170,6 @@ for i in range(8):
 page.save(dst, dpi=(dpi, dpi))
 '''
 
-# Real scans with a red rubber stamp (ring and bar) and a blue pen stroke
-# drawn on them: the colour class measured on real paper texture.
-STAMP = r'''
-import sys
-from PIL import Image, ImageDraw
-src, dst = sys.argv[1], sys.argv[2]
-im = Image.open(src)
-dpi = im.info.get("dpi")
-page = Image.new("RGB", im.size, (255, 255, 255))
-rgba = im.convert("RGBA")
-page.paste(rgba, mask=rgba.split()[3])
-d = ImageDraw.Draw(page)
-w, h = page.size
-cx, cy, r = int(w * 0.75), int(h * 0.85), int(w * 0.08)
-for k in range(6):
-    d.ellipse([cx - r + k, cy - r + k, cx + r - k, cy + r - k], outline=(200, 30, 40))
-d.rectangle([cx - r, cy - r // 6, cx + r, cy + r // 6], outline=(200, 30, 40), width=5)
-d.line([(int(w * 0.2 + i * 6), int(h * 0.9 + (20 if (i // 5) % 2 else -20))) for i in range(60)],
-       fill=(30, 50, 170), width=4)
-page.save(dst, **({"dpi": dpi} if dpi else {}))
-'''
-
 FLATTEN = r'''
 import sys
 from PIL import Image
@@ -236,7 +214,7 @@ def prepare_pages(args, work):
             if not src.exists():
                 continue
             out = derived / ("stamped-" + src.name)
-            sh(["/usr/bin/python3", "-c", STAMP, str(src), str(out)])
+            sh(["/usr/bin/python3", str(ROOT / "bench/stamp_page.py"), str(src), str(out)])
             pages.append({"name": out.stem, "src": out, "truth": src.with_suffix(".txt"), "group": "derived",
                           "lang": "eng"})
     if args.only != "corpus":
