@@ -84,7 +84,7 @@ struct PageRecord {
   double blank_score = 0;
   std::string color_class;  // e.g. "bw", "gray", "color"
   std::vector<std::string> flags;  // e.g. "low_confidence", "big_skew"
-  std::string stages;  // JSON array of {"name","version","ms"}; "" = none
+  std::string stages;  // JSON array of {"name","version","ms","cpu_ms"}; "" = none
   // The master page this page was made from and which part of it (schema
   // v4). A two-page spread split by `[image] split` gives two pages with
   // the same master page: "left" then "right".

@@ -36,6 +36,18 @@ struct TextBlock {
   bool bold = false;
   bool centered = false;
   double space_after_pt = 6;
+  // Every wrapped line but a paragraph's last is stretched to the full width
+  // (the gaps between words grow), as in books and newspapers.
+  bool justified = false;
+  // Consecutive blocks with the same columns > 1 form one section laid out
+  // in that many balanced columns (PageSpec::column_gap_mm apart), read
+  // column by column: the ground truth lists the first column's lines, then
+  // the second's.
+  int columns = 1;
+  // A ruled table: each line of `text` is a row, its cells separated by
+  // '|'; every column is as wide as its widest cell (cells do not wrap).
+  // The ground truth reads it row by row, cells left to right.
+  bool table = false;
 };
 
 struct PageSpec {
@@ -43,6 +55,7 @@ struct PageSpec {
   double width_mm = 210;     // A4
   double height_mm = 297;
   double margin_mm = 25;
+  double column_gap_mm = 8;  // between the columns of a multi-column section
   std::string font_family = "DejaVu Serif";
   std::vector<TextBlock> blocks;  // empty => a blank page
 
@@ -98,7 +111,9 @@ Result<cv::Mat> ScanLike(const cv::Mat& clean, const ScanLikeSpec& spec);
 enum class FileFormat { kTiffNone, kTiffLzw, kTiffG4, kPng, kJpeg };
 
 // Writes one or more pages into one file (several pages only for TIFF).
-// G4 binarises with a fixed threshold. IOError names the path.
+// G4 binarises with a fixed threshold. `dpi` is the resolution written into
+// the file; 0 writes none (a file whose resolution a reader must guess).
+// IOError names the path.
 Status WritePages(const std::filesystem::path& path, const std::vector<cv::Mat>& pages,
                   double dpi, FileFormat format);
 
