@@ -23,4 +23,12 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& spec, bool create_if
   return OpenSqliteStore(spec, options);
 }
 
+Result<std::unique_ptr<Store>> OpenStoreForReading(const std::string& spec) {
+  if (IsPostgresSpec(spec)) return OpenPostgresStore(spec);
+  SqliteOptions options;
+  options.create_if_missing = false;
+  options.read_only = true;
+  return OpenSqliteStore(spec, options);
+}
+
 }  // namespace acervo

@@ -19,6 +19,7 @@
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
 #include "sql_filter.h"
+#include "store_paths.h"
 #include "term_index.h"
 
 namespace acervo {
@@ -156,6 +157,12 @@ ALTER TABLE pages ADD COLUMN master_page INTEGER NOT NULL DEFAULT 0,
                   ADD COLUMN master_width INTEGER NOT NULL DEFAULT 0;
 UPDATE pages SET master_page = number;
 )sql"},
+    // v5 (issue 12): PDF and master paths relative to the output root, and
+    // each lot's root as a hint; as in the SQLite store, the rows are
+    // rewritten from C++ (RelativizePaths).
+    {5, R"sql(
+ALTER TABLE lots ADD COLUMN output_root TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 
@@ -174,7 +181,9 @@ std::string ParamText(const Param& p) {
   return buf;
 }
 
-std::string FlagsToJson(const std::vector<std::string>& flags) { return nlohmann::json(flags).dump(); }
+std::string FlagsToJson(const std::vector<std::string>& flags) {
+  return nlohmann::json(flags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 std::vector<std::string> FlagsFromJson(const std::string& text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
@@ -265,14 +274,16 @@ class PostgresStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     return WriteTransaction("store lot " + lot.id, [&]() -> Status {
       return Exec(R"sql(
-        INSERT INTO lots (id, project, box, operator_name, description, profile_json, started_at, finished_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        INSERT INTO lots (id, project, box, operator_name, description, profile_json, started_at, finished_at,
+                          output_root)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
         ON CONFLICT (id) DO UPDATE SET
           project = excluded.project, box = excluded.box, operator_name = excluded.operator_name,
           description = excluded.description, profile_json = excluded.profile_json,
-          started_at = excluded.started_at, finished_at = excluded.finished_at)sql",
+          started_at = excluded.started_at, finished_at = excluded.finished_at,
+          output_root = excluded.output_root)sql",
                   {lot.id, lot.project, lot.box, lot.operator_name, lot.description, lot.profile_json,
-                   lot.started_at, lot.finished_at},
+                   lot.started_at, lot.finished_at, lot.output_root},
                   "store lot " + lot.id)
           .status();
     });
@@ -529,12 +540,12 @@ class PostgresStore final : public Store {
   Result<std::vector<LotRecord>> ListLots() override {
     std::lock_guard<std::mutex> lock(mu_);
     ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id, project, box, operator_name, description, profile_json, "
-                                              "started_at, finished_at FROM lots ORDER BY id COLLATE \"C\"",
+                                              "started_at, finished_at, output_root FROM lots ORDER BY id COLLATE \"C\"",
                                               {}, "list lots"));
     std::vector<LotRecord> lots;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
       auto v = [&](int c) { return std::string(PQgetvalue(r.get(), i, c)); };
-      lots.push_back({v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7)});
+      lots.push_back({v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7), v(8)});
     }
     return lots;
   }
@@ -1438,6 +1449,29 @@ class PostgresStore final : public Store {
     }
   }
 
+  // Migration 5: as RelativizePaths in the SQLite store (store_paths.h).
+  Status RelativizePaths() {
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id, pdf_path FROM documents", {}, "migration 5"));
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      std::string relative;
+      const std::string root = MigrationRoot(PQgetvalue(r.get(), i, 1), &relative);
+      if (root.empty()) continue;
+      const std::string id = PQgetvalue(r.get(), i, 0);
+      ACERVO_RETURN_IF_ERROR(
+          Exec("UPDATE documents SET pdf_path = $1 WHERE id = $2", {relative, id}, "migration 5").status());
+      ACERVO_RETURN_IF_ERROR(Exec("UPDATE pages SET master_path = substr(master_path, $1::int) "
+                                  "WHERE doc_id = $2 AND substr(master_path, 1, $3::int) = $4",
+                                  {std::to_string(root.size() + 1), id, std::to_string(root.size()), root},
+                                  "migration 5")
+                                 .status());
+      ACERVO_RETURN_IF_ERROR(Exec("UPDATE lots SET output_root = $1 WHERE output_root = '' AND "
+                                  "id = (SELECT lot_id FROM documents WHERE id = $2)",
+                                  {root.substr(0, root.size() - 1), id}, "migration 5")
+                                 .status());
+    }
+    return Status::OK();
+  }
+
   Status Migrate() {
     while (true) {
       bool done = false;
@@ -1466,13 +1500,16 @@ class PostgresStore final : public Store {
           return Status::OK();
         }
         const Migration& m = kMigrations[version];
-        // Several statements: the simple query protocol.
-        ResultPtr res(PQexec(conn_, m.sql), &PQclear);
-        if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
-          const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
-          last_state_ = state ? state : "";
-          return Status::IOError("migration " + std::to_string(m.version) + ": " + PQresultErrorMessage(res.get()));
+        if (*m.sql != '\0') {
+          // Several statements: the simple query protocol.
+          ResultPtr res(PQexec(conn_, m.sql), &PQclear);
+          if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+            const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
+            last_state_ = state ? state : "";
+            return Status::IOError("migration " + std::to_string(m.version) + ": " + PQresultErrorMessage(res.get()));
+          }
         }
+        if (m.version == 5) ACERVO_RETURN_IF_ERROR(RelativizePaths());
         // v3: every existing page is pending; fold them all now (the
         // tokens come from the tsvectors, so this is SQL run from here).
         if (m.version == 3) ACERVO_RETURN_IF_ERROR(MaintainTerms("migration 3", /*fold_all=*/true));

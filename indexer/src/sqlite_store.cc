@@ -3,8 +3,11 @@
 #include "acervo/core/test_hooks.h"
 
 #include <sqlite3.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <mutex>
 #include <optional>
@@ -23,6 +26,7 @@
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
 #include "sql_filter.h"
+#include "store_paths.h"
 #include "term_index.h"
 
 namespace acervo {
@@ -163,11 +167,26 @@ ALTER TABLE pages ADD COLUMN master_x INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE pages ADD COLUMN master_width INTEGER NOT NULL DEFAULT 0;
 UPDATE pages SET master_page = number;
 )sql"},
+    // v5 (issue 12): PDF and master paths relative to the output root, so an
+    // archive can move; each lot remembers its root as a hint. Each row's
+    // root is found in C++ (MigrationRoot, store_paths.h, shared with the
+    // PostgreSQL store) and its paths rewritten in the same transaction
+    // (RelativizePaths).
+    {5, R"sql(
+ALTER TABLE lots ADD COLUMN output_root TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 // ------------------------------------------------------------- utilities --
+
+// True when `path` is on a file system mounted read-only (a disc, a
+// read-only bind mount), where even root cannot write.
+bool OnReadOnlyFileSystem(const fs::path& path) {
+  struct statvfs st {};
+  return ::statvfs(path.c_str(), &st) == 0 && (st.f_flag & ST_RDONLY) != 0;
+}
 
 bool IsBusy(int rc) {
   const int primary = rc & 0xFF;
@@ -200,7 +219,7 @@ Status FromSqlite(int rc, sqlite3* db, std::string_view what) {
 }
 
 std::string FlagsToJson(const std::vector<std::string>& flags) {
-  return nlohmann::json(flags).dump();
+  return nlohmann::json(flags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<std::vector<std::string>> FlagsFromJson(std::string_view text) {
@@ -374,6 +393,11 @@ class SqliteStore final : public Store {
   Status Init() {
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
+    if (options_.read_only) {
+      // Nothing written: no journal mode change, no migration.
+      ACERVO_RETURN_IF_ERROR(RegisterRankFunction(db_));
+      return CheckReadableVersion();
+    }
     // journal_mode needs a lock and may meet SQLITE_BUSY without consulting
     // the busy handler while another process creates the file: retry.
     ACERVO_RETURN_IF_ERROR(ExecRetrying("PRAGMA journal_mode = WAL"));
@@ -393,13 +417,13 @@ class SqliteStore final : public Store {
     return WriteTransaction("store lot " + lot.id, [&]() -> Status {
       ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
         INSERT INTO lots (id, project, box, operator_name, description, profile_json,
-                          started_at, finished_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                          started_at, finished_at, output_root)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET
           project = excluded.project, box = excluded.box,
           operator_name = excluded.operator_name, description = excluded.description,
           profile_json = excluded.profile_json, started_at = excluded.started_at,
-          finished_at = excluded.finished_at)sql"));
+          finished_at = excluded.finished_at, output_root = excluded.output_root)sql"));
       s.Bind(1, lot.id);
       s.Bind(2, lot.project);
       s.Bind(3, lot.box);
@@ -408,6 +432,7 @@ class SqliteStore final : public Store {
       s.Bind(6, lot.profile_json);
       s.Bind(7, lot.started_at);
       s.Bind(8, lot.finished_at);
+      s.Bind(9, lot.output_root);
       return Done(s, "store lot " + lot.id);
     });
   }
@@ -520,10 +545,11 @@ class SqliteStore final : public Store {
   Result<std::vector<LotRecord>> ListLots() override {
     std::lock_guard<std::mutex> lock(mu_);
     ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT id, project, box, operator_name, description, profile_json, "
-                                            "started_at, finished_at FROM lots ORDER BY id"));
+                                            "started_at, finished_at, output_root FROM lots ORDER BY id"));
     std::vector<LotRecord> lots;
     ACERVO_RETURN_IF_ERROR(ForEachRow(s, "list lots", [&] {
-      lots.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Text(7)});
+      lots.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Text(7),
+                      s.Text(8)});
     }));
     return lots;
   }
@@ -1544,6 +1570,71 @@ class SqliteStore final : public Store {
     }
   }
 
+  // A read-only store is read as it is: its schema must be one this
+  // program reads.
+  Status CheckReadableVersion() {
+    const std::string what = "read " + path_.string();
+    ACERVO_ASSIGN_OR_RETURN(
+        Stmt q, Prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'", false));
+    if (q.Step() != SQLITE_ROW) return FromSqlite(sqlite3_errcode(db_), db_, what);
+    if (q.Int(0) == 0) return Status::Corrupt(path_.string() + " is not an Acervo store");
+    ACERVO_ASSIGN_OR_RETURN(Stmt v, Prepare("SELECT coalesce(max(version), 0) FROM schema_version", false));
+    if (v.Step() != SQLITE_ROW) return FromSqlite(sqlite3_errcode(db_), db_, what);
+    const int64_t version = v.Int(0);
+    if (version > kSqliteSchemaVersion) {
+      return Status::Unavailable(path_.string() + " has schema version " + std::to_string(version) +
+                                 ", newer than this program's " + std::to_string(kSqliteSchemaVersion) +
+                                 "; upgrade Acervo");
+    }
+    if (version < kSqliteMinReadableVersion) {
+      return Status::Unavailable(path_.string() + " has schema version " + std::to_string(version) +
+                                 "; open it once with write access (e.g. acervo run or batch on a copy) to "
+                                 "migrate it to version " + std::to_string(kSqliteSchemaVersion));
+    }
+    return Status::OK();
+  }
+
+  // Migration 5: every document's PDF path, and the master paths below the
+  // same output root, made relative to that root (store_paths.h).
+  Status RelativizePaths(const std::string& what) {
+    struct Row {
+      int64_t id;
+      std::string root, pdf;
+    };
+    std::vector<Row> rows;
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt q, Prepare("SELECT id, pdf_path FROM documents", false));
+      int rc;
+      while ((rc = q.Step()) == SQLITE_ROW) {
+        Row r{q.Int(0), "", ""};
+        r.root = MigrationRoot(q.Text(1), &r.pdf);
+        if (!r.root.empty()) rows.push_back(std::move(r));
+      }
+      if (rc != SQLITE_DONE) return FromSqlite(rc, db_, what);
+    }
+    for (const Row& r : rows) {
+      ACERVO_ASSIGN_OR_RETURN(Stmt d, Prepare("UPDATE documents SET pdf_path = ? WHERE id = ?", false));
+      d.Bind(1, r.pdf);
+      d.Bind(2, r.id);
+      ACERVO_RETURN_IF_ERROR(Done(d, what));
+      ACERVO_ASSIGN_OR_RETURN(Stmt p, Prepare("UPDATE pages SET master_path = substr(master_path, ?) "
+                                              "WHERE doc_id = ? AND substr(master_path, 1, ?) = ?",
+                                              false));
+      p.Bind(1, static_cast<int64_t>(r.root.size() + 1));
+      p.Bind(2, r.id);
+      p.Bind(3, static_cast<int64_t>(r.root.size()));
+      p.Bind(4, r.root);
+      ACERVO_RETURN_IF_ERROR(Done(p, what));
+      ACERVO_ASSIGN_OR_RETURN(Stmt l, Prepare("UPDATE lots SET output_root = ? WHERE output_root = '' AND "
+                                              "id = (SELECT lot_id FROM documents WHERE id = ?)",
+                                              false));
+      l.Bind(1, r.root.substr(0, r.root.size() - 1));
+      l.Bind(2, r.id);
+      ACERVO_RETURN_IF_ERROR(Done(l, what));
+    }
+    return Status::OK();
+  }
+
   Status Migrate() {
     const std::string what = "migrate " + path_.string();
     while (true) {
@@ -1583,7 +1674,8 @@ class SqliteStore final : public Store {
           return Status::OK();
         }
         const Migration& m = kMigrations[version];
-        ACERVO_RETURN_IF_ERROR(Exec(m.sql));
+        if (*m.sql != '\0') ACERVO_RETURN_IF_ERROR(Exec(m.sql));
+        if (m.version == 5) ACERVO_RETURN_IF_ERROR(RelativizePaths(what));
         // Migration 3's tables start empty: fold in the pages already stored.
         if (m.version == 3) {
           terms_.Clear();
@@ -1614,20 +1706,41 @@ class SqliteStore final : public Store {
 Result<std::unique_ptr<Store>> OpenSqliteStore(const fs::path& path, const SqliteOptions& options) {
   std::error_code ec;
   const bool exists = fs::exists(path, ec);
-  if (!exists && !options.create_if_missing) {
+  if (!exists && (!options.create_if_missing || options.read_only)) {
     return Status::NotFound("store " + path.string() + " does not exist");
   }
-  if (!exists && path.has_parent_path()) {
-    fs::create_directories(path.parent_path(), ec);
-    if (ec) {
-      return Status::IOError("cannot create directory " + path.parent_path().string() + ": " +
-                             ec.message());
-    }
+  if (!exists && path.has_parent_path() && !fs::is_directory(path.parent_path(), ec)) {
+    return Status::NotFound("cannot create store " + path.string() + ": folder " + path.parent_path().string() +
+                            " does not exist");
   }
   sqlite3* db = nullptr;
   // NOMUTEX: the store serialises calls itself, one connection per object.
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int flags = SQLITE_OPEN_NOMUTEX;
+  std::string name = path.string();
+  if (options.read_only) {
+    flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+    // On read-only media SQLite could not even create the -shm file a WAL
+    // database needs to be read: such a file is immutable, so say so.
+    const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    const bool writable = ::access(path.c_str(), W_OK) == 0 && ::access(folder.c_str(), W_OK) == 0 &&
+                          !OnReadOnlyFileSystem(path);
+    std::string uri = "file:";
+    for (unsigned char c : fs::absolute(path).string()) {
+      // Percent-encode what a URI path cannot hold as is.
+      if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+        uri += static_cast<char>(c);
+      } else {
+        static const char kHex[] = "0123456789ABCDEF";
+        uri += '%';
+        uri += kHex[c >> 4];
+        uri += kHex[c & 15];
+      }
+    }
+    name = uri + (writable ? "?mode=ro" : "?immutable=1");
+  } else {
+    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  }
+  const int rc = sqlite3_open_v2(name.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     Status s = FromSqlite(rc, db, "open store " + path.string());
     sqlite3_close_v2(db);

@@ -2,6 +2,8 @@
 // started for the run), plus SQLite-only tests of its file handling.
 #include "acervo/indexer/sqlite_store.h"
 #include "acervo/indexer/postgres_store.h"
+
+#include "acervo/core/files.h"
 #include "postgres_test_server.h"
 
 #include <gtest/gtest.h>
@@ -164,6 +166,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     if (GetParam() == Backend::kSqlite) {
+      fs::create_directories(dir_.path() / "index");  // a store never creates folders
       store_ = OpenOrDie(dir_.path() / "index" / "acervo.db");
     } else {
       const std::string conninfo = FreshPostgresDatabase();
@@ -995,14 +998,14 @@ TEST(SplitMigrationTest, Version3SqliteDatabaseGetsMasterPageColumns) {
   ASSERT_EQ(sqlite3_exec(db,
                          "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
                          "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
-                         "DELETE FROM schema_version WHERE version = 4",
+                         "DELETE FROM schema_version WHERE version >= 4",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   ASSERT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), 3);
   std::unique_ptr<Store> store = OpenOrDie(path);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), 4);
+  EXPECT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), kSqliteSchemaVersion);
   EXPECT_EQ(SqlInt(path, "SELECT count(*) FROM pages WHERE master_page <> number OR part <> 'whole' "
                          "OR master_width <> 0"),
             0);
@@ -1204,11 +1207,11 @@ TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
 TEST_F(PostgresChampionTest, Version3DatabaseGetsMasterPageColumns) {
   store_.reset();
   PgExec(conninfo_, "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
-                    "DROP COLUMN master_width; DELETE FROM schema_version WHERE version = 4");
+                    "DROP COLUMN master_width; DELETE FROM schema_version WHERE version >= 4");
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 3);
   Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(Int("SELECT max(version) FROM schema_version"), 4);
+  EXPECT_EQ(Int("SELECT max(version) FROM schema_version"), kPostgresSchemaVersion);
   EXPECT_EQ(Int("SELECT count(*) FROM pages"), kDocs);
   EXPECT_EQ(Int("SELECT count(*) FROM pages WHERE master_page <> number OR part <> 'whole' OR master_width <> 0"), 0);
   Result<std::optional<DocumentRecord>> got = (*s)->GetDocument("L1", "n7");
@@ -1247,6 +1250,137 @@ TEST_F(PostgresChampionTest, BulkPutKeepsTheLastCopyAndSpecialCharacters) {
 }
 
 }  // namespace champion
+
+
+// v4 -> v5 (issue 12): paths become relative to the output folder, so an
+// archive can move. A row's root is the folder above its PDF's lot folder;
+// master paths under it lose the prefix, others stay absolute. The same
+// test on both backends (a real PostgreSQL server).
+LotRecord LotNamed(const std::string& id) {
+  LotRecord l;
+  l.id = id;
+  return l;
+}
+
+class RelativePathsMigrationTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  // Runs SQL on the raw database (the store closed).
+  void Exec(const std::string& sql) {
+    if (GetParam() == Backend::kSqlite) {
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+      char* err = nullptr;
+      EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+      sqlite3_free(err);
+      sqlite3_close(db);
+    } else {
+      champion::PgExec(conninfo_, sql);
+    }
+  }
+  int64_t Int(const std::string& sql) {
+    return GetParam() == Backend::kSqlite ? champion::SqlInt(path_, sql) : champion::PgInt(conninfo_, sql);
+  }
+  Result<std::unique_ptr<Store>> Open() {
+    if (GetParam() == Backend::kSqlite) return OpenSqliteStore(path_);
+    return OpenPostgresStore(conninfo_);
+  }
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres) {
+      conninfo_ = FreshPostgresDatabase();
+      if (conninfo_.empty()) GTEST_SKIP() << "PostgreSQL cannot run here (see the message above)";
+    }
+    path_ = dir_.path() / "acervo.db";
+  }
+  TempDir dir_;
+  fs::path path_;
+  std::string conninfo_;
+};
+
+TEST_P(RelativePathsMigrationTest, Version4AbsolutePathsBecomeRelativeToTheOutputFolder) {
+  {
+    Result<std::unique_ptr<Store>> store = Open();
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->UpsertLot(LotNamed("L1")).ok());
+    ASSERT_TRUE((*store)->UpsertLot(LotNamed("L2")).ok());
+    // As a v4 Acervo wrote them: absolute.
+    DocumentRecord a = Doc("L1", "d1", "certidao", {}, {Page(1, 1, "primeira"), Page(2, 2, "segunda")});
+    a.pdf_path = "/arquivo/saida/L1/d1.pdf";
+    a.pages[0].master_path = "/arquivo/saida/L1/masters/p1.png";
+    a.pages[1].master_path = "/outro/disco/p2.png";  // not under the root: stays
+    DocumentRecord b = Doc("L2", "x", "oficio", {}, {Page(1, 1, "terceira")});
+    b.pdf_path = "/mnt/b/out/L%202/x.pdf";
+    b.pages[0].master_path = "/mnt/b/out/L%202/masters/sub/x.tif";
+    DocumentRecord c = Doc("L2", "y", "oficio", {}, {Page(1, 1, "quarta")});  // already relative
+    ASSERT_TRUE((*store)->PutDocuments({a, b, c}).ok());
+  }
+  Exec("ALTER TABLE lots DROP COLUMN output_root");
+  Exec("DELETE FROM schema_version WHERE version = 5");
+  ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 4);
+  Result<std::unique_ptr<Store>> store = Open();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(Int("SELECT max(version) FROM schema_version"), 5);
+  // Each lot remembers the folder its paths were relative to.
+  Result<std::vector<LotRecord>> lots = (*store)->ListLots();
+  ASSERT_TRUE(lots.ok());
+  ASSERT_EQ(lots->size(), 2u);
+  EXPECT_EQ((*lots)[0].output_root, "/arquivo/saida");
+  EXPECT_EQ((*lots)[1].output_root, "/mnt/b/out");
+  Result<std::optional<DocumentRecord>> got = (*store)->GetDocument("L1", "d1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((**got).pdf_path, "L1/d1.pdf");
+  EXPECT_EQ((**got).pages[0].master_path, "L1/masters/p1.png");
+  EXPECT_EQ((**got).pages[1].master_path, "/outro/disco/p2.png");
+  got = (*store)->GetDocument("L2", "x");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((**got).pdf_path, "L%202/x.pdf");
+  EXPECT_EQ((**got).pages[0].master_path, "L%202/masters/sub/x.tif");
+  got = (*store)->GetDocument("L2", "y");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((**got).pdf_path, "L2/y.pdf");
+  // Resolved where the archive is now.
+  EXPECT_EQ(ResolveStoredPath("/media/disco", "L1/d1.pdf"), fs::path("/media/disco/L1/d1.pdf"));
+  EXPECT_EQ(ResolveStoredPath("/media/disco", "/outro/disco/p2.png"), fs::path("/outro/disco/p2.png"));
+  // Still searchable.
+  Result<std::vector<SearchHit>> hits = (*store)->Search(Q("primeira"));
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/d1"}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RelativePathsMigrationTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& i) {
+                           return i.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+                         });
+
+// Read-only use (issue 12): a store is searched and read without writing
+// anything of its own, and writes are refused. (On read-only media, where
+// SQLite could not even make its -shm file, the file is opened immutable:
+// tests/hostile, ReadOnlyArchiveIsSearchedAndVerified, on a read-only mount.)
+TEST(SqliteReadOnlyTest, ReadsWithoutWritingAndRefusesWrites) {
+  TempDir dir;
+  const fs::path path = dir.path() / "acervo.db";
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    Fill(*store);
+  }
+  const std::string sha_before = *Sha256OfFile(path);
+  SqliteOptions ro;
+  ro.read_only = true;
+  ro.create_if_missing = false;
+  std::unique_ptr<Store> store = OpenOrDie(path, ro);
+  ASSERT_NE(store, nullptr);
+  Result<std::vector<SearchHit>> hits = store->Search(Q("nascimento"));
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/d1"}));
+  EXPECT_FALSE(store->UpsertLot(LotNamed("L9")).ok());
+  store.reset();
+  EXPECT_EQ(*Sha256OfFile(path), sha_before) << "a read-only open changed the store";
+  // A missing store is never created read-only, nor a missing folder ever.
+  EXPECT_EQ(OpenSqliteStore(dir.path() / "none.db", ro).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(OpenSqliteStore(dir.path() / "no" / "such" / "acervo.db").status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(dir.path() / "no"));
+}
 
 }  // namespace
 }  // namespace acervo

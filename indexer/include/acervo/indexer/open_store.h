@@ -23,6 +23,12 @@ bool IsPostgresSpec(std::string_view spec);
 // OpenSqliteStore / OpenPostgresStore.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& spec, bool create_if_missing = true);
 
+// The store `spec` names, for reading only (search, verify): a SQLite file
+// is opened read-only (SqliteOptions::read_only: works on read-only media,
+// never migrates, never writes) and must exist; a PostgreSQL database as
+// OpenStore does.
+Result<std::unique_ptr<Store>> OpenStoreForReading(const std::string& spec);
+
 }  // namespace acervo
 
 #endif  // ACERVO_INDEXER_OPEN_STORE_H_
