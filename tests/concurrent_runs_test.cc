@@ -160,7 +160,7 @@ required = true
   EXPECT_EQ(cert.page_count, 1);
   EXPECT_EQ(oficio.page_count, 1);
   EXPECT_TRUE(fs::exists(root_ / "out-a" / "lote-a" / "masters" / "0001.png"));
-  const std::string pdfinfo = RunProcess({"pdfinfo", cert.pdf_path}).out;
+  const std::string pdfinfo = RunProcess({"pdfinfo", ResolveStoredPath(root_ / "out-a", cert.pdf_path).string()}).out;
   const size_t at = pdfinfo.find("Pages:");
   ASSERT_NE(at, std::string::npos) << pdfinfo;
   EXPECT_EQ(std::stoi(pdfinfo.substr(at + 6)), 1) << pdfinfo;

@@ -161,7 +161,10 @@ TEST_F(SaneJamResumeTest, CommandLinePausesWithExitCodeFourAndResumes) {
   EXPECT_TRUE(fs::exists(fs::path(lot) / "0020.tif"));
   EXPECT_FALSE(fs::exists(fs::path(lot) / "0021.tif"));
 
-  // The scanned lot is an ordinary lot folder for `acervo run`.
+  // The scanned lot is an ordinary lot folder for `acervo run`. The test
+  // backend's frames are blank, and a document of blank pages only is an
+  // error unless the profile keeps such documents (docs/profile.md).
+  ASSERT_TRUE(WriteFileAtomic(fs::path(lot) / "profile.toml", std::string_view("[image]\nblank_documents = \"keep\"\n")).ok());
   const std::string out = (root_ / "out").string();
   testing::ProcessResult run =
       testing::RunProcess({testing::AcervoBinary(), "run", lot, "--out", out, "--jobs", "2", "--quiet"});
