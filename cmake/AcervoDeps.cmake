@@ -27,6 +27,9 @@ pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 # the XML parser acervo verify checks each PDF's XMP packet with (libxml2)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
+# HTTP client/server (cpp-httplib, Debian's shared build with OpenSSL, zlib
+# and brotli: its .pc file gives the matching CPPHTTPLIB_* definitions).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 # Debian's OpenCV config file comes only with the full libopencv-dev; we need
 # three modules, so we import them directly.
@@ -49,6 +52,13 @@ add_library(acervo::zxing ALIAS PkgConfig::ZXING)
 add_library(acervo::pq ALIAS PkgConfig::LIBPQ)
 add_library(acervo::re2 ALIAS PkgConfig::RE2)
 add_library(acervo::xml2 ALIAS PkgConfig::LIBXML2)
+# issue 13: the web server (cpp-httplib, found above), Argon2id passwords
+# (libsodium), page images rendered from the PDFs (poppler-cpp).
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(POPPLER_CPP REQUIRED IMPORTED_TARGET poppler-cpp)
+add_library(acervo::httplib ALIAS PkgConfig::HTTPLIB)
+add_library(acervo::sodium ALIAS PkgConfig::SODIUM)
+add_library(acervo::poppler_cpp ALIAS PkgConfig::POPPLER_CPP)
 
 if(ACERVO_BUILD_TESTS)
   find_package(GTest REQUIRED)

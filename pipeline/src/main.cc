@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
       acervo::cli::AddDevicesCommand(app, ctx),
       acervo::cli::AddScanCommand(app, ctx),
       acervo::cli::AddWatchCommand(app, ctx),
+      acervo::cli::AddServeCommand(app, ctx),
+      acervo::cli::AddUsersCommand(app, ctx),
   };
 
   try {

@@ -15,6 +15,8 @@ Command AddSheetsCommand(CLI::App& root, const Context& ctx);
 Command AddDevicesCommand(CLI::App& root, const Context& ctx);
 Command AddScanCommand(CLI::App& root, const Context& ctx);
 Command AddWatchCommand(CLI::App& root, const Context& ctx);
+Command AddServeCommand(CLI::App& root, const Context& ctx);
+Command AddUsersCommand(CLI::App& root, const Context& ctx);
 
 }  // namespace acervo::cli
 

@@ -48,10 +48,10 @@ struct SqliteOptions {
 };
 
 // The newest schema version this build knows (see docs/store.md).
-inline constexpr int kSqliteSchemaVersion = 5;
+inline constexpr int kSqliteSchemaVersion = 6;
 // The oldest schema a read-only open reads as is (an older store must be
 // opened once with write access to migrate).
-inline constexpr int kSqliteMinReadableVersion = 5;
+inline constexpr int kSqliteMinReadableVersion = 6;
 
 // Opens or creates the store at `path` and brings its schema up to date.
 // Failure: NotFound (missing and !create_if_missing), IOError (cannot
