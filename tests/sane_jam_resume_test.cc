@@ -153,6 +153,14 @@ TEST_F(SaneJamResumeTest, CommandLinePausesWithExitCodeFourAndResumes) {
   testing::ProcessResult again = testing::RunProcess(base);
   EXPECT_EQ(again.exit_code, 2) << again.err;
   EXPECT_NE(again.err.find("--resume"), std::string::npos) << again.err;
+  // stdout and stderr agree on what the lot holds (issue 12 item 17).
+  EXPECT_NE(again.err.find("already has 10 scanned pages"), std::string::npos) << again.err;
+  EXPECT_NE(again.out.find("10 complete pages in the lot"), std::string::npos) << again.out;
+  // No device: the message says how to name one, whatever the driver.
+  testing::ProcessResult nodev = testing::RunProcess(
+      {testing::AcervoBinary(), "scan", "--driver", "sane", "--lot", (root_ / "no-device").string()});
+  EXPECT_EQ(nodev.exit_code, 2) << nodev.err;
+  EXPECT_NE(nodev.err.find("no scanner device given"), std::string::npos) << nodev.err;
   std::vector<std::string> resume = base;
   resume.push_back("--resume");
   testing::ProcessResult resumed = testing::RunProcess(resume);

@@ -97,7 +97,7 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
             if (fs::exists(profile_path)) {
               Result<LotProfile> p = LoadProfile(profile_path);
               if (!p.ok()) {
-                std::fprintf(stderr, "acervo scan: %s\n", p.status().ToString().c_str());
+                std::fprintf(stderr, "acervo scan: %s\n", TerminalText(p.status().ToString()).c_str());
                 return kExitUsage;
               }
               prof = p->scanner;
@@ -105,7 +105,7 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
             std::string driver;
             Result<ScanSettings> settings = Settings(*a, prof, &driver);
             if (!settings.ok()) {
-              std::fprintf(stderr, "acervo scan: %s\n", settings.status().ToString().c_str());
+              std::fprintf(stderr, "acervo scan: %s\n", TerminalText(settings.status().ToString()).c_str());
               return kExitUsage;
             }
             Result<std::unique_ptr<Source>> source = Status::Internal("no driver");

@@ -66,25 +66,9 @@ Command AddSearchCommand(CLI::App& root, const Context&) {
               return kExitCannotRun;
             }
             // Stored paths are relative to their lot's output folder
-            // (docs/store.md): --root, else the first of the store's folder,
-            // the lot's recorded output folder and the current folder where
-            // the PDF is found.
-            std::map<std::string, std::string> lot_roots;
-            if (Result<std::vector<LotRecord>> lots = (*store)->ListLots(); lots.ok()) {
-              for (const LotRecord& l : *lots) lot_roots[l.id] = l.output_root;
-            }
-            const auto pdf_of = [&](const SearchHit& h) -> std::filesystem::path {
-              if (!a->root.empty()) return ResolveStoredPath(a->root, h.pdf_path);
-              std::vector<std::filesystem::path> roots;
-              if (!IsPostgresSpec(a->store)) roots.push_back(std::filesystem::absolute(a->store).parent_path());
-              if (!lot_roots[h.lot_id].empty()) roots.push_back(lot_roots[h.lot_id]);
-              roots.push_back(std::filesystem::current_path());
-              std::error_code ec;
-              for (const std::filesystem::path& r : roots) {
-                if (std::filesystem::exists(ResolveStoredPath(r, h.pdf_path), ec)) return ResolveStoredPath(r, h.pdf_path);
-              }
-              return ResolveStoredPath(roots.front(), h.pdf_path);
-            };
+            // (docs/store.md).
+            const StoredPaths paths = StoredPaths::ForStore(a->store, **store, a->root);
+            const auto pdf_of = [&](const SearchHit& h) { return paths.Resolve(h.lot_id, h.pdf_path); };
             Result<std::vector<SearchHit>> hits = (*store)->Search(a->request);
             if (!hits.ok()) {
               std::fprintf(stderr, "acervo search: %s\n", TerminalText(hits.status().ToString()).c_str());
