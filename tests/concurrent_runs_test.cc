@@ -96,6 +96,7 @@ required = true
   Write(lot_b / "recibo.png", TextPage("Recibo de entrega das caixas de processos.", 4));
 
   const fs::path store = root_ / "shared" / "acervo.db";
+  fs::create_directories(store.parent_path());  // a store never creates folders (issue 12)
   testing::ProcessResult ra, rb;
   std::thread ta([&] {
     ra = RunProcess({AcervoBinary(), "run", lot_a.string(), "--out", (root_ / "out-a").string(), "--store",

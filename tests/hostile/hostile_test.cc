@@ -17,9 +17,7 @@
 // (tests/support/process.h): that is how each was seen failing before the
 // fixes of issue 12.
 #include <gtest/gtest.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -640,36 +638,15 @@ TEST(HostileTest, VerifyChecksWhatIsThereAndNeverHangs) {
   EXPECT_NE(vf.err.find("FIFO"), std::string::npos) << vf.err;
 }
 
-// Runs argv in a private mount namespace where `dir` is a read-only bind
-// mount of itself (as a disc or a read-only NFS export would be).
+// Runs argv in a private mount namespace (util-linux unshare) where `dir` is
+// a read-only bind mount of itself, as a disc or a read-only NFS export
+// would be. Exit 99: no such mount can be made here.
 ProcessResult RunWithReadOnly(const fs::path& dir, const std::vector<std::string>& argv) {
-  ProcessResult r;
-  const fs::path out = dir.parent_path() / "ro-out.txt", err = dir.parent_path() / "ro-err.txt";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-        ::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
-        ::mount(nullptr, dir.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
-      ::_exit(99);
-    }
-    FILE* o = std::freopen(out.c_str(), "w", stdout);
-    FILE* e = std::freopen(err.c_str(), "w", stderr);
-    (void)o;
-    (void)e;
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(98);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = ReadText(out.string());
-  r.err = ReadText(err.string());
-  fs::remove(out);
-  fs::remove(err);
-  return r;
+  std::vector<std::string> wrapped = {
+      "unshare", "--mount", "--propagation", "private", "sh", "-c",
+      "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" || exit 99; exec \"$@\"", dir.string()};
+  wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+  return testing::RunProcess(wrapped);
 }
 
 // 7. An archive on read-only media is searched and verified where it is.
@@ -814,6 +791,11 @@ TEST(HostileTest, CommandsSayTheTruthWhereTheDocsSay) {
   EXPECT_EQ(sh.exit_code, 0) << sh.err;
   EXPECT_NE(sh.out.find("written to"), std::string::npos) << sh.out;
   EXPECT_EQ(sh.err.find("written to"), std::string::npos) << sh.err;
+  // 8: no parent folder the user did not ask for.
+  ProcessResult shm = Acervo(f, {"sheets", "-o", (f.outside / "nao" / "existe" / "folhas.pdf").string(), "--type",
+                                 "oficio"});
+  EXPECT_NE(shm.exit_code, 0) << shm.out << shm.err;
+  EXPECT_FALSE(fs::exists(f.outside / "nao")) << "sheets -o created a folder nobody asked for";
   // The PDF's Subject is the profile's [archival] assunto.
   WriteText(f.lot / "profile.toml", "[archival]\nassunto = \"Licitacao de obras publicas\"\n");
   ProcessResult run = Acervo(f, {"run", f.lot.string(), "--out", f.out.string(), "--quiet"});
