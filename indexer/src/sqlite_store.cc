@@ -163,9 +163,13 @@ ALTER TABLE pages ADD COLUMN master_x INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE pages ADD COLUMN master_width INTEGER NOT NULL DEFAULT 0;
 UPDATE pages SET master_page = number;
 )sql"},
+    // v9 (issue 18; provisional number): the work queue's tables exist on
+    // PostgreSQL only (a SQLite store serves one machine, which has no
+    // queue); recorded here so both stores number one logical schema.
+    {9, "SELECT 1"},
 };
 
-static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
+static_assert(std::end(kMigrations)[-1].version == kSqliteSchemaVersion);
 
 // ------------------------------------------------------------- utilities --
 
@@ -1582,7 +1586,10 @@ class SqliteStore final : public Store {
           done = true;
           return Status::OK();
         }
-        const Migration& m = kMigrations[version];
+        // The next migration above the file's version (numbers may skip
+        // while parallel work is merged).
+        const Migration& m = *std::find_if(std::begin(kMigrations), std::end(kMigrations),
+                                           [&](const Migration& c) { return c.version > version; });
         ACERVO_RETURN_IF_ERROR(Exec(m.sql));
         // Migration 3's tables start empty: fold in the pages already stored.
         if (m.version == 3) {

@@ -18,6 +18,7 @@
 #include "acervo/core/files.h"
 #include "acervo/core/test_hooks.h"
 #include "acervo/pipeline/archival.h"
+#include "acervo/pipeline/chain_pool.h"
 #include "acervo/pipeline/journal.h"
 #include "acervo/pipeline/metadata.h"
 #include "acervo/pipeline/page_loader.h"
@@ -263,9 +264,13 @@ std::vector<size_t> FilesOf(const LotContext& ctx, const std::vector<LotUnit>& u
   return files;
 }
 
-Status PlanPass(LotContext& ctx) {
+Status PlanPass(LotContext& ctx, const LotPlan* planned) {
   PassTimer timer(ctx, "plan");
-  ACERVO_ASSIGN_OR_RETURN(ctx.plan, PlanLot(ctx.options.lot_dir, PlanOptions{ctx.options.lot_id}));
+  if (planned != nullptr) {
+    ctx.plan = *planned;
+  } else {
+    ACERVO_ASSIGN_OR_RETURN(ctx.plan, PlanLot(ctx.options.lot_dir, PlanOptions{ctx.options.lot_id}));
+  }
   LotPlan& plan = ctx.plan;
   plan.lot_id = ValidUtf8(plan.lot_id);
   for (DocumentPlan& doc : plan.documents) {
@@ -294,7 +299,7 @@ Status PlanPass(LotContext& ctx) {
   return Status::OK();
 }
 
-Status OpenOutputPass(LotContext& ctx) {
+Status OpenOutputPass(LotContext& ctx, const OutputOpening& how) {
   PassTimer timer(ctx, "open");
   const LotPlan& plan = ctx.plan;
   // Absolute paths in the store: a search from any folder must open the PDF.
@@ -307,8 +312,10 @@ Status OpenOutputPass(LotContext& ctx) {
   if (ec) return Status::IOError("cannot create " + ctx.masters_dir.string() + ": " + ec.message());
   // Leftovers of a run that was killed mid-write are never taken as output
   // (PDFs, masters, quarantine copies, checkpoints, thumbnails).
-  ACERVO_RETURN_IF_ERROR(RemoveTempFilesRecursive(ctx.lot_out).status());
-  ACERVO_ASSIGN_OR_RETURN(ctx.journal, Journal::Open(ctx.lot_out / "journal.jsonl"));
+  if (how.remove_leftovers) ACERVO_RETURN_IF_ERROR(RemoveTempFilesRecursive(ctx.lot_out).status());
+  std::vector<fs::path> others;
+  for (const fs::path& p : how.read_journals) others.push_back(ctx.lot_out / p);
+  ACERVO_ASSIGN_OR_RETURN(ctx.journal, Journal::Open(ctx.lot_out / how.journal, others));
   ctx.profile_signature = ProfileJson(plan.profile).dump() + "|lang=" + ctx.options.languages;
 
   LotRecord& lot = ctx.lot;
@@ -318,7 +325,7 @@ Status OpenOutputPass(LotContext& ctx) {
   lot.operator_name = plan.profile.operator_name;
   lot.description = plan.profile.description;
   lot.profile_json = ProfileJson(plan.profile).dump();
-  lot.started_at = UtcNowIso8601();
+  lot.started_at = how.started_at.empty() ? UtcNowIso8601() : how.started_at;
   return ctx.store.UpsertLot(lot);
 }
 
@@ -594,8 +601,15 @@ Status ProcessPages(LotContext& ctx, const std::vector<PageJob>& jobs, const Pag
   const double before = ctx.report.passes["documents"] + ctx.report.passes["commit"];
   const std::string languages = ctx.options.languages;
   const WorkerFactory factory = [&](int) -> Result<PageJobFn> {
-    ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildStageChain(ctx.plan.profile, languages));
-    auto worker = std::make_shared<PageWorker>(ctx, jobs, std::make_shared<StageChain>(std::move(chain)));
+    const auto build = [&] { return BuildStageChain(ctx.plan.profile, languages); };
+    std::shared_ptr<StageChain> chain;
+    if (ctx.chains != nullptr) {
+      ACERVO_ASSIGN_OR_RETURN(chain, ctx.chains->Take(ctx.profile_signature, build));
+    } else {
+      ACERVO_ASSIGN_OR_RETURN(StageChain built, build());
+      chain = std::make_shared<StageChain>(std::move(built));
+    }
+    auto worker = std::make_shared<PageWorker>(ctx, jobs, std::move(chain));
     return PageJobFn([worker](size_t i) { return worker->Run(i); });
   };
   LotProgress progress(ctx.options.progress, ctx.plan.lot_id, static_cast<int>(jobs.size()));

@@ -24,6 +24,7 @@ inline constexpr int kExitInterrupted = 130;
 // What every command may use.
 struct Context {
   const std::atomic<bool>* cancel = nullptr;  // set on SIGINT/SIGTERM
+  int cancel_fd = -1;  // becomes readable on SIGINT/SIGTERM (a self-pipe), for poll()
 };
 
 struct Command {
