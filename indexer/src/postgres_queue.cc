@@ -106,11 +106,13 @@ class PostgresQueue final : public WorkQueue {
   Status RegisterWorker(const WorkerInfo& w) override {
     std::lock_guard<std::mutex> lock(mu_);
     return pg_->Exec(R"sql(
-      INSERT INTO queue_workers (name, host, pid, jobs, state) VALUES ($1, $2, $3, $4, $5)
+      INSERT INTO queue_workers (name, host, pid, jobs, state, lease) VALUES ($1, $2, $3, $4, $5, $6)
       ON CONFLICT (name) DO UPDATE SET host = excluded.host, pid = excluded.pid, jobs = excluded.jobs,
-        state = excluded.state, last_seen = now(),
+        state = excluded.state, lease = excluded.lease, last_seen = now(),
         started_at = CASE WHEN queue_workers.state = 'stopped' THEN now() ELSE queue_workers.started_at END)sql",
-                     {w.name, w.host, std::to_string(w.pid), std::to_string(w.jobs), w.state}, "register worker")
+                     {w.name, w.host, std::to_string(w.pid), std::to_string(w.jobs), w.state,
+                      std::to_string(w.lease_seconds)},
+                     "register worker")
         .status();
   }
 
@@ -489,7 +491,7 @@ class PostgresQueue final : public WorkQueue {
                         "u.finished_at > now() - interval '10 minutes'), "
                         "extract(epoch FROM least(interval '10 minutes', now() - w.started_at)), "
                         "(SELECT coalesce(string_agg(u.id::text, ',' ORDER BY u.id), '') FROM queue_units u "
-                        "WHERE u.worker = w.name AND u.state = 'running') "
+                        "WHERE u.worker = w.name AND u.state = 'running'), w.lease "
                         "FROM queue_workers w WHERE w.state <> 'stopped' OR w.last_seen > now() - interval '1 day' "
                         "ORDER BY w.name",
                     {}, "status"));
@@ -504,7 +506,7 @@ class PostgresQueue final : public WorkQueue {
         w.started_at = Text(p, i, 5);
         w.last_seen = Text(p, i, 6);
         w.seconds_since_seen = Real(p, i, 7);
-        w.lost = w.state != "stopped" && w.seconds_since_seen > static_cast<double>(options_.lease.count());
+        w.lost = w.state != "stopped" && w.seconds_since_seen > static_cast<double>(Int(p, i, 13));
         w.units_done = Int(p, i, 8);
         w.pages_done = Int(p, i, 9);
         const double minutes = Real(p, i, 11) / 60.0;

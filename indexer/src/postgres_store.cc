@@ -211,6 +211,7 @@ CREATE TABLE queue_workers (
   host TEXT NOT NULL DEFAULT '',
   pid INTEGER NOT NULL DEFAULT 0,
   jobs INTEGER NOT NULL DEFAULT 0,
+  lease INTEGER NOT NULL DEFAULT 60,     -- seconds; silent for longer = lost
   state TEXT NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'draining', 'stopped')),
   started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
   last_seen TIMESTAMPTZ NOT NULL DEFAULT now());

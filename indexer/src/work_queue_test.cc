@@ -351,7 +351,7 @@ TEST_F(WorkQueueTest, AnIdleWorkerSleepsUntilNotified) {
 }
 
 TEST_F(WorkQueueTest, AStatusNamesWorkersAndTheirUnits) {
-  ASSERT_TRUE(queue_->RegisterWorker({"host-a:1", "host-a", 1, 2, "running"}).ok());
+  ASSERT_TRUE(queue_->RegisterWorker({"host-a:1", "host-a", 1, 2, 60, "running"}).ok());
   ASSERT_TRUE(queue_->Enqueue({"L", "{}", ""}).ok());
   ClaimedUnit plan = ClaimOrDie(*queue_, "host-a:1");
   Result<QueueStatus> st = queue_->GetStatus();
@@ -363,7 +363,7 @@ TEST_F(WorkQueueTest, AStatusNamesWorkersAndTheirUnits) {
   EXPECT_EQ(st->workers[0].running, std::vector<int64_t>{plan.id});
   EXPECT_EQ(st->units.running, 1);
   ASSERT_TRUE(queue_->Complete(plan, Plan("L", {4})).ok());
-  ASSERT_TRUE(queue_->RegisterWorker({"host-a:1", "host-a", 1, 2, "stopped"}).ok());
+  ASSERT_TRUE(queue_->RegisterWorker({"host-a:1", "host-a", 1, 2, 60, "stopped"}).ok());
   st = queue_->GetStatus();
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->workers[0].state, "stopped");

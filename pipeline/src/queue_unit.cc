@@ -21,11 +21,29 @@ using json = nlohmann::json;
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-UnitOutcome Failed(std::string error) {
-  UnitOutcome o;
-  o.failed = true;
-  o.error = std::move(error);
-  return o;
+UnitRun Failed(std::string error) {
+  UnitRun r;
+  r.outcome.failed = true;
+  r.outcome.error = std::move(error);
+  return r;
+}
+
+bool Cancelled(const UnitEnv& env) { return env.cancel != nullptr && env.cancel->load(); }
+
+// True when an earlier claim of this very unit committed the document (its
+// journal has the "document" record) and was stopped before it could say
+// so: the document counts as made by this lot, not as found complete.
+bool EarlierClaimCommitted(const fs::path& journals, const ClaimedUnit& u) {
+  std::error_code ec;
+  const std::string prefix = std::to_string(u.id) + "-";
+  for (fs::directory_iterator it(journals, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().rfind(prefix, 0) != 0) continue;
+    Result<std::vector<uint8_t>> bytes = ReadFile(it->path());
+    if (!bytes.ok()) continue;
+    const std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+    if (text.find("\"t\":\"document\"") != std::string_view::npos) return true;
+  }
+  return false;
 }
 
 // The page ranges of the lot's documents: one document unit each, and for a
@@ -122,7 +140,8 @@ std::string PagesUnitReport(const LotReport& r, int computed) {
 int MergeUnitReport(LotReport& rep, const UnitRecord& u, const fs::path& shared_root) {
   const json j = json::parse(u.report_json, nullptr, false);
   if (!j.is_object()) return 0;
-  for (const auto& [pass, seconds] : j.value("passes", json::object()).items()) {
+  const json passes = j.value("passes", json::object());  // items() needs a live object
+  for (const auto& [pass, seconds] : passes.items()) {
     if (seconds.is_number()) rep.passes[pass] += seconds.get<double>();
   }
   if (u.kind == UnitKind::kPages) return j.value("computed", 0);
@@ -149,9 +168,11 @@ int MergeUnitReport(LotReport& rep, const UnitRecord& u, const fs::path& shared_
   rep.documents_skipped += c.value("skipped", 0);
   for (const char* kind : {"problems", "warnings"}) {
     std::vector<LotProblem>& into = kind[0] == 'p' ? rep.problems : rep.warnings;
-    for (const json& p : j.value(kind, json::array())) into.push_back({p.value("where", ""), p.value("message", "")});
+    const json list = j.value(kind, json::array());
+    for (const json& p : list) into.push_back({p.value("where", ""), p.value("message", "")});
   }
-  for (const auto& [name, t] : j.value("stages", json::object()).items()) {
+  const json stages = j.value("stages", json::object());
+  for (const auto& [name, t] : stages.items()) {
     if (!t.is_array() || t.size() != 2) continue;
     rep.stages[name].runs += t[0].get<int>();
     rep.stages[name].ms += t[1].get<double>();
@@ -161,7 +182,7 @@ int MergeUnitReport(LotReport& rep, const UnitRecord& u, const fs::path& shared_
 
 // finalise: the units' reports merged into this context's report, then
 // FinaliseLot over every journal of the lot.
-UnitOutcome Finalise(LotContext& ctx, const ClaimedUnit& unit, const UnitEnv& env) {
+UnitRun Finalise(LotContext& ctx, const ClaimedUnit& unit, const UnitEnv& env) {
   Result<std::vector<UnitRecord>> units = env.queue->LotUnits(unit.lot);
   if (!units.ok()) return Failed(units.status().ToString());
   LotReport& rep = ctx.report;
@@ -206,11 +227,11 @@ UnitOutcome Finalise(LotContext& ctx, const ClaimedUnit& unit, const UnitEnv& en
                                                       "removed or rewritten); queue it again to take the changes in"});
   }
   FinaliseLot(ctx);
-  UnitOutcome out;
+  UnitRun run;
   json report = json::parse(rep.ToJson(), nullptr, false);
   RelativiseStrings(report, RootString(env.shared_root));
-  out.report_json = Dump(report);
-  return out;
+  run.outcome.report_json = Dump(report);
+  return run;
 }
 
 }  // namespace
@@ -227,7 +248,7 @@ void PlanCache::Put(int64_t lot, std::shared_ptr<const LotPlan> plan) {
   while (plans_.size() > 8) plans_.erase(plans_.begin());  // queue lot ids grow: the oldest go
 }
 
-UnitOutcome RunUnit(const ClaimedUnit& u, const UnitEnv& env) {
+UnitRun RunUnit(const ClaimedUnit& u, const UnitEnv& env) {
   Result<QueuedLotOptions> lo = ParseQueuedLotOptions(u.options_json);
   if (!lo.ok()) return Failed("queued options: " + lo.status().ToString());
   RunOptions o;
@@ -312,24 +333,26 @@ UnitOutcome RunUnit(const ClaimedUnit& u, const UnitEnv& env) {
         s = chain.status();
       }
       if (!s.ok()) return Failed("cannot run: " + s.ToString());
-      UnitOutcome out;
-      out.units = PlanUnits(plan, lo->unit_pages);
-      out.lot_id = plan.lot_id;
+      UnitRun run;
+      run.outcome.units = PlanUnits(plan, lo->unit_pages);
+      run.outcome.lot_id = plan.lot_id;
       Result<std::string> fingerprint = LotFingerprint(o.lot_dir);
-      if (fingerprint.ok()) out.fingerprint = *fingerprint;
-      return out;
+      if (fingerprint.ok()) run.outcome.fingerprint = *fingerprint;
+      return run;
     }
     case UnitKind::kPages: {
       const std::vector<LotUnit> units = {
           {d, static_cast<size_t>(u.first_page), static_cast<size_t>(u.end_page)}};
       KeepMasters(ctx, FilesOf(ctx, units));
       const std::vector<PageJob> jobs = BuildWorkList(ctx, units);
-      s = ProcessPages(ctx, jobs, nullptr);
+      size_t made = 0;  // pages now checkpointed (a failed one is the document unit's to report)
+      s = ProcessPages(ctx, jobs, [&made](const PageJob&, Result<JobPages> pages) { made += pages.ok() ? 1 : 0; });
       if (!s.ok()) return Failed(s.ToString());
-      UnitOutcome out;
-      out.pages_computed = std::max(0, static_cast<int>(jobs.size()) - ctx.resumed.load());
-      out.report_json = PagesUnitReport(ctx.report, out.pages_computed);
-      return out;
+      UnitRun run;
+      run.interrupted = Cancelled(env) && made < jobs.size();
+      run.outcome.pages_computed = std::max(0, static_cast<int>(jobs.size()) - ctx.resumed.load());
+      run.outcome.report_json = PagesUnitReport(ctx.report, run.outcome.pages_computed);
+      return run;
     }
     case UnitKind::kDocument: {
       const std::vector<LotUnit> units = {{d}};
@@ -342,18 +365,28 @@ UnitOutcome RunUnit(const ClaimedUnit& u, const UnitEnv& env) {
         });
       }
       if (!s.ok()) return Failed(s.ToString());
-      ctx.report.resumed_pages = ctx.resumed.load();
-      for (const LotProblem& p : ctx.journal_errors) ctx.report.problems.push_back(p);
-      UnitOutcome out;
-      out.pages_computed = std::max(0, ctx.report.processed_pages - ctx.report.resumed_pages);
+      LotReport& rep = ctx.report;
+      DocumentOutcome& doc = rep.documents[d];
+      UnitRun run;
+      // Stopped before its document was stored: back to the queue (its
+      // finished pages stay as checkpoints for the next claim).
+      run.interrupted = Cancelled(env) && rep.documents_ok == 0 && rep.documents_skipped == 0;
+      if (doc.skipped && EarlierClaimCommitted(ctx.lot_out / DocumentJournals(plan.documents[d]), u)) {
+        doc.skipped = false;
+        --rep.documents_skipped;
+        ++rep.documents_ok;
+      }
+      rep.resumed_pages = ctx.resumed.load();
+      for (const LotProblem& p : ctx.journal_errors) rep.problems.push_back(p);
+      UnitOutcome& out = run.outcome;
+      out.pages_computed = std::max(0, rep.processed_pages - rep.resumed_pages);
       out.report_json = DocumentUnitReport(ctx, d, env.shared_root);
-      const DocumentOutcome& doc = ctx.report.documents[d];
-      if (!doc.errors.empty() || ctx.report.documents_failed > 0) {
+      if (!doc.errors.empty() || rep.documents_failed > 0) {
         out.failed = true;
         for (const std::string& e : doc.errors) out.error += (out.error.empty() ? "" : "; ") + e;
         if (out.error.empty()) out.error = "document " + doc.id + " was not produced (see the lot report)";
       }
-      return out;
+      return run;
     }
     case UnitKind::kFinalise:
       return Finalise(ctx, u, env);

@@ -41,10 +41,17 @@ struct UnitEnv {
   const std::atomic<bool>* cancel = nullptr;  // stops the unit's pages (drain timeout, lost lease)
 };
 
+struct UnitRun {
+  UnitOutcome outcome;
+  // The cancel flag stopped it before its end: the outcome means nothing
+  // and the unit goes back to the queue. (A unit that ran to its end while
+  // the flag was being set is complete.)
+  bool interrupted = false;
+};
+
 // Runs the unit. Never fails as a call: what went wrong is the outcome's
-// failure and reason. Outcomes of a cancelled unit are meaningless (the
-// caller releases or drops the unit).
-UnitOutcome RunUnit(const ClaimedUnit& unit, const UnitEnv& env);
+// failure and reason.
+UnitRun RunUnit(const ClaimedUnit& unit, const UnitEnv& env);
 
 }  // namespace acervo
 

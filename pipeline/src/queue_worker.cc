@@ -43,6 +43,7 @@ class Worker {
     info_.host = HostName();
     info_.pid = static_cast<int>(::getpid());
     info_.jobs = o.jobs;
+    info_.lease_seconds = static_cast<int>(o.lease.count());
   }
 
   Result<WorkerSummary> Run() {
@@ -135,14 +136,14 @@ class Worker {
       env.chains = &chains_;
       env.plans = &plans;
       env.cancel = cancel.get();
-      const UnitOutcome outcome = RunUnit(unit, env);
+      const UnitRun run = RunUnit(unit, env);
       const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
       bool lost;
       {
         std::lock_guard<std::mutex> lock(mu_);
         lost = held_[unit.claim].lost;
       }
-      Record(unit, outcome, cancel->load(), lost, seconds);
+      Record(unit, run.outcome, run.interrupted, lost, seconds);
       {
         std::lock_guard<std::mutex> lock(mu_);
         held_.erase(unit.claim);
@@ -150,9 +151,9 @@ class Worker {
     }
   }
 
-  // What a slot does with a finished unit: complete it, or (stopped) hand it
-  // back, or (lost) drop it.
-  void Record(const ClaimedUnit& unit, const UnitOutcome& outcome, bool cancelled, bool lost, double seconds) {
+  // What a slot does with a finished unit: complete it, or (stopped before
+  // its end) hand it back, or (lost) drop it.
+  void Record(const ClaimedUnit& unit, const UnitOutcome& outcome, bool interrupted, bool lost, double seconds) {
     char took[32];
     std::snprintf(took, sizeof(took), "%.1f s", seconds);
     if (lost) {
@@ -161,7 +162,7 @@ class Worker {
       Log(Describe(unit) + ": lost its lease (taken over); outcome dropped");
       return;
     }
-    if (cancelled) {
+    if (interrupted) {
       Status s = queue_->Release(unit);
       std::lock_guard<std::mutex> lock(mu_);
       if (s.ok()) {
@@ -292,11 +293,14 @@ class Worker {
           it->second.cancel->store(true);
         }
       } else if (Clock::now() - last_ok > o_.lease * 3 / 4) {
-        Log("no heartbeat reached the database for " +
-            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - last_ok).count()) +
-            " s: stopping the units held (" + lost.status().ToString() + ")");
         std::lock_guard<std::mutex> lock(mu_);
-        for (auto& [claim, h] : held_) h.cancel->store(true);
+        bool stopping = false;
+        for (auto& [claim, h] : held_) stopping |= !h.cancel->exchange(true);
+        if (stopping) {
+          Log("no heartbeat reached the database for " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - last_ok).count()) +
+              " s: stopping the units held, others may take them over (" + lost.status().ToString() + ")");
+        }
       }
       if (o_.stop != nullptr && o_.stop->load() && !drain_since) {
         drain_since = Clock::now();

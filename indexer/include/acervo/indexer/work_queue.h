@@ -138,6 +138,7 @@ struct WorkerInfo {
   std::string host;
   int pid = 0;
   int jobs = 0;
+  int lease_seconds = 60;  // its lease: silent for longer, it is presumed lost
   std::string state = "running";  // "running", "draining", "stopped"
 };
 
@@ -164,7 +165,7 @@ struct QueueStatus {
     int pid = 0;
     int jobs = 0;
     double seconds_since_seen = 0;
-    bool lost = false;  // no heartbeat for three lease periods while running
+    bool lost = false;  // not stopped, and silent for longer than its lease
     int64_t units_done = 0;  // since it started
     int64_t pages_done = 0;
     double pages_per_minute = 0;  // last 10 minutes
