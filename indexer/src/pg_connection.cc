@@ -77,6 +77,7 @@ Status PgConnection::Connect() {
   }
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);  // NOTICEs are not for users
   last_state_.clear();
+  prepared_.clear();  // prepared statements die with their session
   if (options_.on_connect) return options_.on_connect(*this);
   return Status::OK();
 }
@@ -131,6 +132,39 @@ Result<PgResult> PgConnection::Exec(const std::string& sql, const PgParams& para
     // Outside a transaction the statement is its own unit of work: run it
     // again on a new connection. Inside one, the caller restarts the whole
     // transaction.
+    if (outside_transaction && ConnectionState(last_state_)) {
+      ACERVO_RETURN_IF_ERROR(Reconnect());
+      continue;
+    }
+    return s;
+  }
+}
+
+Result<PgResult> PgConnection::ExecPrepared(const std::string& name, const std::string& sql, const PgParams& params,
+                                            const std::string& what) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  for (;;) {
+    if (PQstatus(conn_) != CONNECTION_OK) ACERVO_RETURN_IF_ERROR(Reconnect());
+    const bool outside_transaction = PQtransactionStatus(conn_) == PQTRANS_IDLE;
+    if (std::find(prepared_.begin(), prepared_.end(), name) == prepared_.end()) {
+      PgResult p(PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(values.size()), nullptr), &PQclear);
+      if (p && PQresultStatus(p.get()) == PGRES_COMMAND_OK) {
+        prepared_.push_back(name);
+      } else {
+        Status s = FromResult(p.get(), what + " (prepare)");
+        if (outside_transaction && ConnectionState(last_state_)) {
+          ACERVO_RETURN_IF_ERROR(Reconnect());
+          continue;
+        }
+        return s;
+      }
+    }
+    PgResult r(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0),
+               &PQclear);
+    const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
+    Status s = FromResult(r.get(), what);
     if (outside_transaction && ConnectionState(last_state_)) {
       ACERVO_RETURN_IF_ERROR(Reconnect());
       continue;

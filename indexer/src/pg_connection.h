@@ -61,6 +61,10 @@ class PgConnection {
   // message starts with `what`.
   Result<PgResult> Exec(const std::string& sql, const PgParams& params, const std::string& what);
   Status Exec(const char* sql) { return Exec(sql, {}, sql).status(); }
+  // The same for a statement run often: prepared once per connection (as
+  // `name`), so the server parses and plans it once.
+  Result<PgResult> ExecPrepared(const std::string& name, const std::string& sql, const PgParams& params,
+                                const std::string& what);
   // Several statements in the simple protocol (migrations, DDL).
   Status ExecScript(const char* sql, const std::string& what);
 
@@ -97,6 +101,7 @@ class PgConnection {
   Options options_;
   PGconn* conn_ = nullptr;
   std::string last_state_;
+  std::vector<std::string> prepared_;  // names prepared on this connection
 };
 
 // SQLSTATE classes a retry may cure: serialization failure, deadlock,

@@ -2,6 +2,7 @@
 // (postgres_store.cc), claims with FOR UPDATE SKIP LOCKED, leases, and
 // LISTEN/NOTIFY on the channel "acervo_queue".
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <random>
 
@@ -13,6 +14,7 @@
 namespace acervo {
 namespace {
 
+using Clock = std::chrono::steady_clock;
 constexpr const char* kNotify = "NOTIFY acervo_queue";
 
 // A timestamp column as ISO 8601 UTC text ("" for NULL).
@@ -42,11 +44,72 @@ int64_t NewToken() {
   return static_cast<int64_t>(rng() >> 1) | 1;
 }
 
-// A unit and its lot, as ClaimedUnit reads them.
-const std::string kUnitColumns =
-    "u.id, u.lot, u.kind, u.document_index, u.document_id, u.first_page, u.end_page, u.attempts, u.claim, "
-    "l.lot_dir, l.lot_id, l.options, l.fingerprint, " + Iso("l.started_at") +
-    " FROM queue_units u JOIN queue_lots l ON l.id = u.lot";
+// Claim (see ClaimLocked). $1 token, $2 worker, $3 lease seconds. The lot
+// row of a plan is updated in the statement; its started_at is this
+// statement's now(), which the output repeats (a CTE's changes are not
+// visible to the rest of the statement).
+const std::string kClaimSql = R"sql(
+WITH c AS (
+  SELECT id FROM queue_units
+  WHERE state = 'pending' AND waiting = 0 AND NOT EXISTS (SELECT 1 FROM queue_units m WHERE m.claim = $1)
+  ORDER BY lot, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+u AS (
+  UPDATE queue_units q SET state = 'running', claim = $1, worker = $2, attempts = q.attempts + 1,
+         lease_until = now() + make_interval(secs => $3), claimed_at = now(), error = ''
+  FROM c WHERE q.id = c.id
+  RETURNING q.id, q.lot, q.kind, q.document_index, q.document_id, q.first_page, q.end_page, q.attempts, q.claim),
+l AS (
+  UPDATE queue_lots ql SET state = 'running', started_at = coalesce(ql.started_at, now())
+  FROM u WHERE ql.id = u.lot AND u.kind = 'plan' AND ql.state = 'queued' RETURNING ql.id),
+x AS (
+  SELECT * FROM u
+  UNION ALL
+  SELECT m.id, m.lot, m.kind, m.document_index, m.document_id, m.first_page, m.end_page, m.attempts, m.claim
+  FROM queue_units m WHERE m.claim = $1 AND m.state = 'running')
+SELECT x.id, x.lot, x.kind, x.document_index, x.document_id, x.first_page, x.end_page, x.attempts, x.claim,
+       lt.lot_dir, lt.lot_id, lt.options, lt.fingerprint, )sql" +
+    Iso("CASE WHEN x.kind = 'plan' THEN coalesce(lt.started_at, now()) ELSE lt.started_at END") +
+    " FROM x JOIN queue_lots lt ON lt.id = x.lot";
+
+// Completion of a document or pages unit, in one statement: the unit's
+// outcome for its claim ($1 id, $2 claim, $3 state, $4 error, $5 report,
+// $6 pages), its document unit's count of ranges, and the lot's finalise
+// unit when no other unit of the lot is unfinished, with a NOTIFY when a
+// unit became ready. Returns whether it was recorded (0: the claim is not
+// running: recorded before, or taken over) and how many other units of the
+// lot are still running: two last units completing at once each see the
+// other running, so each looks again after its commit (kFinaliseIfDoneSql).
+const std::string kCompleteSql = R"sql(
+WITH u AS (
+  UPDATE queue_units SET state = $3, error = $4, report = nullif($5, ''), pages_computed = $6,
+         finished_at = now(), lease_until = NULL
+  WHERE id = $1 AND claim = $2 AND state = 'running' AND kind IN ('document', 'pages')
+  RETURNING lot, parent),
+p AS (UPDATE queue_units q SET waiting = q.waiting - 1 FROM u WHERE q.id = u.parent RETURNING q.waiting),
+o AS (SELECT count(*) FILTER (WHERE q.state = 'pending') AS pending,
+             count(*) FILTER (WHERE q.state = 'running') AS running
+      FROM queue_units q JOIN u ON q.lot = u.lot WHERE q.state IN ('pending', 'running') AND q.id <> $1),
+f AS (INSERT INTO queue_units (lot, kind)
+      SELECT u.lot, 'finalise' FROM u, o, queue_lots l
+      WHERE o.pending = 0 AND o.running = 0 AND l.id = u.lot AND l.state = 'running'
+      ON CONFLICT DO NOTHING RETURNING id)
+SELECT (SELECT count(*) FROM u),
+       coalesce((SELECT CASE WHEN pending = 0 THEN running ELSE 0 END FROM o), 0),
+       (SELECT count(*) FROM (SELECT pg_notify('acervo_queue', '')
+                              WHERE EXISTS (SELECT 1 FROM f) OR EXISTS (SELECT 1 FROM p WHERE p.waiting = 0)) n))sql";
+
+// The finalise unit of lot $1 if it is running and none of its units is
+// unfinished (once: a unique key), with a NOTIFY. Also, with $1 = 0, for
+// every such lot: the sweep that finalises a lot whose last two units
+// completed at once on workers that died before looking again.
+const std::string kFinaliseIfDoneSql = R"sql(
+WITH f AS (
+  INSERT INTO queue_units (lot, kind)
+  SELECT l.id, 'finalise' FROM queue_lots l
+  WHERE ($1 = 0 OR l.id = $1) AND l.state = 'running'
+    AND NOT EXISTS (SELECT 1 FROM queue_units q WHERE q.lot = l.id AND q.state IN ('pending', 'running'))
+  ON CONFLICT DO NOTHING RETURNING id)
+SELECT count(*) FROM (SELECT pg_notify('acervo_queue', '') FROM f) n)sql";
 
 ClaimedUnit ClaimedFrom(const PGresult* r, int i) {
   ClaimedUnit u;
@@ -118,41 +181,28 @@ class PostgresQueue final : public WorkQueue {
 
   Result<std::optional<ClaimedUnit>> Claim(const std::string& worker) override {
     std::lock_guard<std::mutex> lock(mu_);
+    return ClaimWithReapLocked(worker);
+  }
+
+ private:
+  Result<std::optional<ClaimedUnit>> ClaimWithReapLocked(const std::string& worker) {
+    bool reaped = false;
+    if (Clock::now() >= next_reap_) {
+      ACERVO_ASSIGN_OR_RETURN(int n, ReapExpiredLocked());
+      reaped = true;
+      (void)n;
+    }
     const int64_t token = NewToken();
-    std::optional<ClaimedUnit> got;
-    ACERVO_RETURN_IF_ERROR(pg_->Transaction("claim a unit", [&]() -> Status {
-      got.reset();
-      // This transaction again after a COMMIT whose reply was lost: the
-      // unit may be ours already.
-      ACERVO_ASSIGN_OR_RETURN(PgResult mine, pg_->Exec("SELECT " + kUnitColumns + " WHERE u.claim = $1",
-                                                       {std::to_string(token)}, "claim"));
-      if (PQntuples(mine.get()) > 0) {
-        got = ClaimedFrom(mine.get(), 0);
-        return Status::OK();
-      }
-      ACERVO_RETURN_IF_ERROR(ReapExpiredLocked());
-      ACERVO_ASSIGN_OR_RETURN(PgResult r, pg_->Exec(R"sql(
-        WITH c AS (SELECT id FROM queue_units WHERE state = 'pending' AND waiting = 0
-                   ORDER BY lot, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-        UPDATE queue_units u SET state = 'running', claim = $1, worker = $2, attempts = u.attempts + 1,
-               lease_until = now() + make_interval(secs => $3), claimed_at = now(), error = ''
-        FROM c WHERE u.id = c.id RETURNING u.id, u.lot, u.kind)sql",
-                                                    {std::to_string(token), worker, LeaseSeconds()}, "claim"));
-      if (PQntuples(r.get()) == 0) return Status::OK();
-      if (Text(r.get(), 0, 2) == "plan") {
-        ACERVO_RETURN_IF_ERROR(pg_->Exec("UPDATE queue_lots SET state = 'running', started_at = coalesce(started_at, "
-                                         "now()) WHERE id = $1",
-                                         {Text(r.get(), 0, 1)}, "claim")
-                                   .status());
-      }
-      ACERVO_ASSIGN_OR_RETURN(PgResult unit, pg_->Exec("SELECT " + kUnitColumns + " WHERE u.id = $1",
-                                                       {Text(r.get(), 0, 0)}, "claim"));
-      got = ClaimedFrom(unit.get(), 0);
-      return Status::OK();
-    }));
+    ACERVO_ASSIGN_OR_RETURN(std::optional<ClaimedUnit> got, ClaimLocked(token, worker));
+    if (!got && !reaped) {
+      // Nothing ready: a lease may have expired since the last look.
+      ACERVO_ASSIGN_OR_RETURN(int n, ReapExpiredLocked());
+      if (n > 0) return ClaimLocked(token, worker);
+    }
     return got;
   }
 
+ public:
   Result<std::vector<int64_t>> Heartbeat(const std::string& worker, const std::vector<int64_t>& claims) override {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<int64_t> lost;
@@ -178,26 +228,29 @@ class PostgresQueue final : public WorkQueue {
 
   Status Complete(const ClaimedUnit& unit, const UnitOutcome& outcome) override {
     std::lock_guard<std::mutex> lock(mu_);
-    const std::string what = "complete unit " + std::to_string(unit.id);
-    bool lost = false;
-    ACERVO_RETURN_IF_ERROR(pg_->Transaction(what, [&]() -> Status {
-      lost = false;
-      ACERVO_ASSIGN_OR_RETURN(PgResult r, pg_->Exec("SELECT state, coalesce(claim, 0) FROM queue_units WHERE id = $1 "
-                                                    "FOR UPDATE",
-                                                    {std::to_string(unit.id)}, what));
-      if (PQntuples(r.get()) == 0 || Int(r.get(), 0, 1) != unit.claim) {
-        lost = true;
-        return Status::OK();
-      }
-      const std::string state = Text(r.get(), 0, 0);
-      if (state == "done" || state == "failed") return Status::OK();  // recorded before; its reply was lost
-      return FinishLocked(unit.id, unit.lot, unit.kind, outcome);
-    }));
-    if (lost) {
-      return Status::Cancelled("unit " + std::to_string(unit.id) +
-                               ": another worker took it over after its lease expired; this outcome is dropped");
+    return CompleteLocked(unit, outcome);
+  }
+
+  Result<std::optional<ClaimedUnit>> CompleteAndClaim(const ClaimedUnit& unit, const UnitOutcome& outcome,
+                                                      const std::string& worker, Status* completed) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unit.kind != UnitKind::kDocument && unit.kind != UnitKind::kPages) {
+      // Plans and finalisations are rare: two transactions.
+      *completed = CompleteLocked(unit, outcome);
+      return ClaimWithReapLocked(worker);
     }
-    return Status::OK();
+    if (Clock::now() >= next_reap_) ACERVO_RETURN_IF_ERROR(ReapExpiredLocked().status());
+    const int64_t token = NewToken();
+    std::optional<ClaimedUnit> next;
+    bool lost = false, look_again = false;
+    ACERVO_RETURN_IF_ERROR(pg_->Transaction("complete unit " + std::to_string(unit.id) + " and claim", [&]() -> Status {
+      ACERVO_RETURN_IF_ERROR(CompleteUnitLocked(unit, outcome, &lost, &look_again));
+      ACERVO_ASSIGN_OR_RETURN(next, ClaimLocked(token, worker));
+      return Status::OK();
+    }));
+    if (look_again) ACERVO_RETURN_IF_ERROR(FinaliseIfDoneLocked(unit.lot));
+    *completed = lost ? LostClaim(unit) : Status::OK();
+    return next;
   }
 
   Status Release(const ClaimedUnit& unit) override {
@@ -305,32 +358,113 @@ class PostgresQueue final : public WorkQueue {
  private:
   std::string LeaseSeconds() const { return std::to_string(options_.lease.count()); }
 
-  // Units whose lease expired: back to the queue, or failed once they
-  // have been claimed max_attempts times (each claim died).
-  Status ReapExpiredLocked() {
-    ACERVO_ASSIGN_OR_RETURN(PgResult r, pg_->Exec("SELECT id, lot, kind, attempts, worker FROM queue_units WHERE "
-                                                  "state = 'running' AND lease_until < now() ORDER BY lease_until "
-                                                  "LIMIT 32 FOR UPDATE SKIP LOCKED",
-                                                  {}, "reap expired leases"));
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      const int64_t id = Int(r.get(), i, 0);
-      const int attempts = static_cast<int>(Int(r.get(), i, 3));
-      const std::string worker = Text(r.get(), i, 4);
-      if (attempts >= options_.max_attempts) {
-        UnitOutcome failed;
-        failed.failed = true;
-        failed.error = "its worker stopped answering (lease expired) on each of " + std::to_string(attempts) +
-                       " attempts, the last on " + worker + "; not retried";
-        ACERVO_RETURN_IF_ERROR(FinishLocked(id, Int(r.get(), i, 1), KindFrom(Text(r.get(), i, 2)), failed));
-        continue;
-      }
-      ACERVO_RETURN_IF_ERROR(pg_->Exec("UPDATE queue_units SET state = 'pending', claim = NULL, lease_until = NULL, "
-                                       "error = 'lease of ' || worker || ' expired; returned to the queue' "
-                                       "WHERE id = $1",
-                                       {std::to_string(id)}, "reap expired leases")
-                                 .status());
+  static Status LostClaim(const ClaimedUnit& unit) {
+    return Status::Cancelled("unit " + std::to_string(unit.id) +
+                             ": another worker took it over after its lease expired; this outcome is dropped");
+  }
+
+  Status CompleteLocked(const ClaimedUnit& unit, const UnitOutcome& outcome) {
+    const std::string what = "complete unit " + std::to_string(unit.id);
+    bool lost = false;
+    if (unit.kind == UnitKind::kDocument || unit.kind == UnitKind::kPages) {
+      bool look_again = false;
+      ACERVO_RETURN_IF_ERROR(CompleteUnitLocked(unit, outcome, &lost, &look_again));  // one statement, its own commit
+      if (look_again) ACERVO_RETURN_IF_ERROR(FinaliseIfDoneLocked(unit.lot));
+    } else {
+      ACERVO_RETURN_IF_ERROR(pg_->Transaction(what, [&]() -> Status {
+        lost = false;
+        ACERVO_ASSIGN_OR_RETURN(PgResult r, pg_->Exec("SELECT state, coalesce(claim, 0) FROM queue_units WHERE id = "
+                                                      "$1 FOR UPDATE",
+                                                      {std::to_string(unit.id)}, what));
+        if (PQntuples(r.get()) == 0 || Int(r.get(), 0, 1) != unit.claim) {
+          lost = true;
+          return Status::OK();
+        }
+        const std::string state = Text(r.get(), 0, 0);
+        if (state == "done" || state == "failed") return Status::OK();  // recorded before; its reply was lost
+        return FinishLocked(unit.id, unit.lot, unit.kind, outcome);
+      }));
     }
+    return lost ? LostClaim(unit) : Status::OK();
+  }
+
+  // A document or pages unit's completion (kCompleteSql). *lost: the claim
+  // is not this unit's running one, and its outcome was not recorded before.
+  // *look_again: other units of the lot were running, none pending: after
+  // the commit, FinaliseIfDoneLocked.
+  Status CompleteUnitLocked(const ClaimedUnit& unit, const UnitOutcome& outcome, bool* lost, bool* look_again) {
+    const std::string what = "complete unit " + std::to_string(unit.id);
+    *lost = false;
+    *look_again = false;
+    ACERVO_ASSIGN_OR_RETURN(PgResult r, pg_->ExecPrepared("acervo_complete", kCompleteSql,
+                                                  {std::to_string(unit.id), std::to_string(unit.claim),
+                                                   outcome.failed ? "failed" : "done", outcome.error,
+                                                   outcome.report_json, std::to_string(outcome.pages_computed)},
+                                                  what));
+    if (Int(r.get(), 0, 0) == 1) {
+      *look_again = Int(r.get(), 0, 1) > 0;
+      return Status::OK();
+    }
+    // Recorded before (the reply to a first try was lost), or taken over.
+    ACERVO_ASSIGN_OR_RETURN(PgResult again, pg_->Exec("SELECT state FROM queue_units WHERE id = $1 AND claim = $2",
+                                                      {std::to_string(unit.id), std::to_string(unit.claim)}, what));
+    const std::string state = PQntuples(again.get()) > 0 ? Text(again.get(), 0, 0) : "";
+    *lost = state != "done" && state != "failed";
     return Status::OK();
+  }
+
+  Status FinaliseIfDoneLocked(int64_t lot) {
+    return pg_->ExecPrepared("acervo_finalise_if_done", kFinaliseIfDoneSql, {std::to_string(lot)},
+                             "finalise lot " + std::to_string(lot))
+        .status();
+  }
+
+  // One statement (one round trip, committed on its own): the oldest ready
+  // unit claimed with `token`, or the unit this token claimed already (the
+  // statement run again after its reply was lost), with its lot; a plan's
+  // lot starts running.
+  Result<std::optional<ClaimedUnit>> ClaimLocked(int64_t token, const std::string& worker) {
+    ACERVO_ASSIGN_OR_RETURN(PgResult r, pg_->ExecPrepared("acervo_claim", kClaimSql,
+                                                          {std::to_string(token), worker, LeaseSeconds()}, "claim"));
+    if (PQntuples(r.get()) == 0) return std::optional<ClaimedUnit>();
+    return std::optional<ClaimedUnit>(ClaimedFrom(r.get(), 0));
+  }
+
+  // Units whose lease expired: back to the queue, or failed once they
+  // have been claimed max_attempts times (each claim died). Returns how
+  // many; looks again at most once a second unless asked by an empty claim.
+  Result<int> ReapExpiredLocked() {
+    next_reap_ = Clock::now() + std::chrono::seconds(1);
+    int reaped = 0;
+    ACERVO_RETURN_IF_ERROR(pg_->Transaction("reap expired leases", [&]() -> Status {
+      reaped = 0;
+      ACERVO_ASSIGN_OR_RETURN(PgResult r, pg_->Exec("SELECT id, lot, kind, attempts, worker FROM queue_units WHERE "
+                                                    "state = 'running' AND lease_until < now() ORDER BY lease_until "
+                                                    "LIMIT 32 FOR UPDATE SKIP LOCKED",
+                                                    {}, "reap expired leases"));
+      for (int i = 0; i < PQntuples(r.get()); ++i) {
+        ++reaped;
+        const int64_t id = Int(r.get(), i, 0);
+        const int attempts = static_cast<int>(Int(r.get(), i, 3));
+        const std::string worker = Text(r.get(), i, 4);
+        if (attempts >= options_.max_attempts) {
+          UnitOutcome failed;
+          failed.failed = true;
+          failed.error = "its worker stopped answering (lease expired) on each of " + std::to_string(attempts) +
+                         " attempts, the last on " + worker + "; not retried";
+          ACERVO_RETURN_IF_ERROR(FinishLocked(id, Int(r.get(), i, 1), KindFrom(Text(r.get(), i, 2)), failed));
+          continue;
+        }
+        ACERVO_RETURN_IF_ERROR(pg_->Exec("UPDATE queue_units SET state = 'pending', claim = NULL, lease_until = NULL, "
+                                         "error = 'lease of ' || worker || ' expired; returned to the queue' "
+                                         "WHERE id = $1",
+                                         {std::to_string(id)}, "reap expired leases")
+                                   .status());
+      }
+      // The sweep: lots whose last units completed at once (see kCompleteSql).
+      return FinaliseIfDoneLocked(0);
+    }));
+    return reaped;
   }
 
   // Records a unit's outcome and what follows from it (see Complete), inside
@@ -363,8 +497,7 @@ class PostgresQueue final : public WorkQueue {
         }
       }
       if (!error.empty()) {
-        return pg_->Exec("UPDATE queue_lots SET state = 'failed', error = $2, finished_at = now(), units_left = 0 "
-                         "WHERE id = $1",
+        return pg_->Exec("UPDATE queue_lots SET state = 'failed', error = $2, finished_at = now() WHERE id = $1",
                          {lot_text, error}, what)
             .status();
       }
@@ -383,18 +516,10 @@ class PostgresQueue final : public WorkQueue {
                        {lot_text, o.report_json, o.failed ? o.error : ""}, what)
           .status();
     }
-    ACERVO_ASSIGN_OR_RETURN(PgResult left, pg_->Exec("UPDATE queue_lots SET units_left = units_left - 1 WHERE id = $1 "
-                                                     "RETURNING units_left, state",
-                                                     {lot_text}, what));
-    if (PQntuples(left.get()) > 0 && Int(left.get(), 0, 0) == 0 && Text(left.get(), 0, 1) == "running") {
-      // The lot's last unit: its finalise unit, once (the lot row is
-      // locked by the UPDATE above until this transaction ends).
-      ACERVO_RETURN_IF_ERROR(pg_->Exec("INSERT INTO queue_units (lot, kind) VALUES ($1, 'finalise') "
-                                       "ON CONFLICT DO NOTHING",
-                                       {lot_text}, what)
-                                 .status());
-      notify = true;
-    }
+    // The lot's last unit: its finalise unit (a plan of no document, a unit
+    // failed by the reaper; a race with another completion is caught by
+    // the sweep).
+    ACERVO_RETURN_IF_ERROR(FinaliseIfDoneLocked(lot));
     return notify ? pg_->Exec(kNotify) : Status::OK();
   }
 
@@ -402,9 +527,8 @@ class PostgresQueue final : public WorkQueue {
   // then the ranges pointing at them.
   Status AddUnitsLocked(int64_t lot, const UnitOutcome& o, const std::string& what) {
     const std::string lot_text = std::to_string(lot);
-    ACERVO_RETURN_IF_ERROR(pg_->Exec("UPDATE queue_lots SET lot_id = $2, fingerprint = $3, units_left = units_left + "
-                                     "$4 WHERE id = $1",
-                                     {lot_text, o.lot_id, o.fingerprint, std::to_string(o.units.size())}, what)
+    ACERVO_RETURN_IF_ERROR(pg_->Exec("UPDATE queue_lots SET lot_id = $2, fingerprint = $3 WHERE id = $1",
+                                     {lot_text, o.lot_id, o.fingerprint}, what)
                                .status());
     for (UnitKind kind : {UnitKind::kDocument, UnitKind::kPages}) {
       std::vector<std::string> ids;
@@ -567,6 +691,7 @@ class PostgresQueue final : public WorkQueue {
   const std::string conninfo_;
   const QueueOptions options_;
   std::mutex mu_;
+  std::chrono::steady_clock::time_point next_reap_{};
   std::unique_ptr<PgConnection> pg_;
   std::mutex listen_mu_;
   std::unique_ptr<PgConnection> listen_;  // LISTEN acervo_queue

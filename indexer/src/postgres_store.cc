@@ -173,7 +173,6 @@ CREATE TABLE queue_lots (
   started_at TIMESTAMPTZ,
   finished_at TIMESTAMPTZ,
   fingerprint TEXT NOT NULL DEFAULT '',  -- of the lot folder when planned
-  units_left INTEGER NOT NULL DEFAULT 1, -- units not finished (the plan counts)
   error TEXT NOT NULL DEFAULT '',
   report TEXT);                          -- the lot report, set once by its finalise unit
 CREATE UNIQUE INDEX queue_lots_active_dir ON queue_lots(lot_dir) WHERE state IN ('queued', 'running');
@@ -206,6 +205,9 @@ CREATE INDEX queue_units_leases ON queue_units(lease_until) WHERE state = 'runni
 CREATE UNIQUE INDEX queue_units_claim ON queue_units(claim) WHERE claim IS NOT NULL;
 CREATE INDEX queue_units_finished ON queue_units(finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX queue_units_parent ON queue_units(parent) WHERE parent IS NOT NULL;
+-- A lot's unfinished units: is this completion its last? (No counter on the
+-- lot row: one hot row would serialise every completion of a lot.)
+CREATE INDEX queue_units_unfinished ON queue_units(lot) WHERE state IN ('pending', 'running');
 CREATE TABLE queue_workers (
   name TEXT PRIMARY KEY,
   host TEXT NOT NULL DEFAULT '',

@@ -38,6 +38,9 @@ class PostgresTestServer {
   // same settings and data.
   Status Restart(const std::string& mode = "fast", std::chrono::milliseconds down = std::chrono::milliseconds(0));
 
+  // The server's data folder (benchmarks read postmaster.pid from it).
+  std::filesystem::path data_dir() const { return dir_ / "data"; }
+
   // Creates an empty database and returns its libpq connection string.
   Result<std::string> CreateDatabase(const std::string& name);
 

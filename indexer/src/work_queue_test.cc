@@ -153,6 +153,7 @@ TEST_F(WorkQueueTest, ALotGoesPlanDocumentsFinaliseExactlyOnce) {
   EXPECT_EQ(doc1.document_id, "doc1");
   EXPECT_EQ(doc1.end_page, 5);
   ASSERT_TRUE(queue_->Complete(doc1, Done(0)).ok());
+  ASSERT_TRUE(queue_->Complete(doc1, Done(0)).ok()) << "a completion whose reply was lost may come again";
   EXPECT_TRUE(NothingReady(*queue_)) << "doc0 is still running: no finalise yet";
   EXPECT_EQ(Int("SELECT count(*) FROM queue_units WHERE kind = 'finalise'"), 0);
   ASSERT_TRUE(queue_->Complete(held[0], Done(2)).ok());
@@ -235,7 +236,9 @@ TEST_F(WorkQueueTest, ConcurrentWorkersTakeEachUnitOnce) {
       std::unique_ptr<WorkQueue> q = Open();
       if (!q) return ++errors, void();
       for (;;) {
-        Result<std::optional<ClaimedUnit>> u = q->Claim("t" + std::to_string(t));
+        std::string worker = "t";
+        worker += std::to_string(t);
+        Result<std::optional<ClaimedUnit>> u = q->Claim(worker);
         if (!u.ok()) return ++errors, void();
         if (!u->has_value()) return;
         {
@@ -253,6 +256,29 @@ TEST_F(WorkQueueTest, ConcurrentWorkersTakeEachUnitOnce) {
   for (const auto& [id, n] : taken) EXPECT_EQ(n, 1) << "unit " << id;
   EXPECT_EQ(Int("SELECT count(*) FROM queue_units WHERE state <> 'done'"), 0);
   EXPECT_EQ(Int("SELECT count(*) FROM queue_units WHERE kind = 'finalise'"), 1);
+}
+
+// The last two units of a lot completed at the same moment each see the
+// other still running: the lot must still be finalised, once.
+TEST_F(WorkQueueTest, LastUnitsCompletedTogetherFinaliseTheLotOnce) {
+  std::unique_ptr<WorkQueue> other = Open();
+  for (int lot = 0; lot < 20; ++lot) {
+    std::string name = "L";  // (not "L" + ...: GCC 12 warns falsely, -Wrestrict)
+    name += std::to_string(lot);
+    ASSERT_TRUE(queue_->Enqueue({name, "{}", ""}).ok());
+    ASSERT_TRUE(queue_->Complete(ClaimOrDie(*queue_), Plan(name, {1, 1})).ok());
+    ClaimedUnit a = ClaimOrDie(*queue_, "a");
+    ClaimedUnit b = ClaimOrDie(*other, "b");
+    std::thread t([&] { EXPECT_TRUE(other->Complete(b, Done()).ok()); });
+    EXPECT_TRUE(queue_->Complete(a, Done()).ok());
+    t.join();
+    ClaimedUnit fin = ClaimOrDie(*queue_);
+    ASSERT_EQ(fin.kind, UnitKind::kFinalise) << name;
+    ASSERT_EQ(fin.lot_id, name);
+    ASSERT_TRUE(queue_->Complete(fin, UnitOutcome{}).ok());
+  }
+  EXPECT_EQ(Int("SELECT count(*) FROM queue_units WHERE kind = 'finalise'"), 20);
+  EXPECT_EQ(Int("SELECT count(DISTINCT lot) FROM queue_units WHERE kind = 'finalise'"), 20);
 }
 
 TEST_F(WorkQueueTest, AnExpiredLeaseIsTakenOverAndTheOldClaimIsFenced) {

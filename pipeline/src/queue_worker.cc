@@ -99,33 +99,38 @@ class Worker {
       StopAll();
       return;
     }
-    PlanCache& plans = plans_;
-    while (!Stopping()) {
-      uint64_t seen;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        seen = generation_;
-      }
-      Result<std::optional<ClaimedUnit>> claimed = queue_->Claim(info_.name);
-      if (!claimed.ok()) {
-        Log("cannot claim: " + claimed.status().ToString());
-        WaitForWake(seen, std::chrono::seconds(5));
-        continue;
-      }
-      if (!claimed->has_value()) {
-        if (o_.exit_when_idle && QueueEmpty()) {
-          idle_exit_ = true;
-          StopAll();
-          break;
+    std::optional<ClaimedUnit> next;  // claimed together with the last completion
+    while (next || !Stopping()) {
+      if (!next) {
+        uint64_t seen;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          seen = generation_;
         }
-        WaitForWake(seen, std::chrono::seconds(60));
-        continue;
+        Result<std::optional<ClaimedUnit>> claimed = queue_->Claim(info_.name);
+        if (!claimed.ok()) {
+          Log("cannot claim: " + claimed.status().ToString());
+          WaitForWake(seen, std::chrono::seconds(5));
+          continue;
+        }
+        if (!claimed->has_value()) {
+          if (o_.exit_when_idle && QueueEmpty()) {
+            StopAll();
+            break;
+          }
+          WaitForWake(seen, std::chrono::seconds(60));
+          continue;
+        }
+        next = std::move(*claimed);
       }
-      const ClaimedUnit unit = **claimed;
-      auto cancel = std::make_shared<std::atomic<bool>>(false);
+      const ClaimedUnit unit = std::move(*next);
+      next.reset();
+      std::shared_ptr<std::atomic<bool>> cancel;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        held_[unit.claim] = Held{cancel, false};
+        auto it = held_.find(unit.claim);  // held since its claim when it came with a completion
+        if (it == held_.end()) it = held_.emplace(unit.claim, Held{std::make_shared<std::atomic<bool>>(false)}).first;
+        cancel = it->second.cancel;
       }
       Log(Describe(unit) + ": started");
       const Clock::time_point t0 = Clock::now();
@@ -134,7 +139,7 @@ class Worker {
       env.queue = queue_.get();
       env.shared_root = o_.shared_root;
       env.chains = &chains_;
-      env.plans = &plans;
+      env.plans = &plans_;
       env.cancel = cancel.get();
       const UnitRun run = RunUnit(unit, env);
       const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -143,24 +148,28 @@ class Worker {
         std::lock_guard<std::mutex> lock(mu_);
         lost = held_[unit.claim].lost;
       }
-      Record(unit, run.outcome, run.interrupted, lost, seconds);
+      next = Record(unit, run.outcome, run.interrupted, lost, seconds);
       {
         std::lock_guard<std::mutex> lock(mu_);
         held_.erase(unit.claim);
+        // The next unit is held from now on (heartbeats).
+        if (next) held_[next->claim] = Held{std::make_shared<std::atomic<bool>>(false), false};
       }
     }
   }
 
-  // What a slot does with a finished unit: complete it, or (stopped before
-  // its end) hand it back, or (lost) drop it.
-  void Record(const ClaimedUnit& unit, const UnitOutcome& outcome, bool interrupted, bool lost, double seconds) {
+  // What a slot does with a finished unit: complete it (and, unless
+  // stopping, claim the next one in the same transaction), or (stopped
+  // before its end) hand it back, or (lost) drop it. Returns the next unit.
+  std::optional<ClaimedUnit> Record(const ClaimedUnit& unit, const UnitOutcome& outcome, bool interrupted, bool lost,
+                                    double seconds) {
     char took[32];
     std::snprintf(took, sizeof(took), "%.1f s", seconds);
     if (lost) {
       std::lock_guard<std::mutex> lock(mu_);
       ++summary_.units_lost;
       Log(Describe(unit) + ": lost its lease (taken over); outcome dropped");
-      return;
+      return std::nullopt;
     }
     if (interrupted) {
       Status s = queue_->Release(unit);
@@ -172,14 +181,22 @@ class Worker {
         ++summary_.units_lost;
         Log(Describe(unit) + ": stopped; " + s.ToString());
       }
-      return;
+      return std::nullopt;
     }
-    Status s = queue_->Complete(unit, outcome);
+    std::optional<ClaimedUnit> next;
+    Status s;
+    if (Stopping()) {
+      s = queue_->Complete(unit, outcome);
+    } else {
+      Result<std::optional<ClaimedUnit>> claimed = queue_->CompleteAndClaim(unit, outcome, info_.name, &s);
+      if (!claimed.ok()) s = claimed.status();
+      else next = std::move(*claimed);
+    }
     if (!s.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       ++summary_.units_lost;
       Log(Describe(unit) + ": outcome not recorded: " + s.ToString());
-      return;
+      return next;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -202,6 +219,7 @@ class Worker {
       });
       if (!r.ok()) Log("cannot rewrite the morning report: " + r.ToString());
     }
+    return next;
   }
 
   // The morning report covers the last day.

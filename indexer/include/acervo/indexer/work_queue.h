@@ -219,6 +219,13 @@ class WorkQueue {
   // claim is no longer held (the outcome is dropped).
   virtual Status Complete(const ClaimedUnit& unit, const UnitOutcome& outcome) = 0;
 
+  // Complete(unit, outcome), then Claim(worker), in one transaction: one
+  // commit per unit, what a busy worker pays. `completed` receives what
+  // Complete would have returned (Cancelled: the outcome was dropped); the
+  // claim happens either way.
+  virtual Result<std::optional<ClaimedUnit>> CompleteAndClaim(const ClaimedUnit& unit, const UnitOutcome& outcome,
+                                                              const std::string& worker, Status* completed) = 0;
+
   // Hands an unfinished unit back (a draining worker): ready again, the
   // attempt not counted. Cancelled when the claim is no longer held.
   virtual Status Release(const ClaimedUnit& unit) = 0;
