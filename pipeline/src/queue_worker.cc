@@ -426,21 +426,19 @@ fs::path ResolveQueuedPath(const fs::path& shared_root, const std::string& queue
   return p.is_absolute() ? p : shared_root / p;
 }
 
-Status EnqueueLots(WorkQueue& queue, const std::vector<fs::path>& lot_dirs, const fs::path& shared_root,
-                   const QueuedLotOptions& options) {
-  const std::string by = HostName() + " " + std::to_string(::getpid());
-  for (const fs::path& dir : lot_dirs) {
-    ACERVO_ASSIGN_OR_RETURN(std::string queued, QueuedLotDir(dir, shared_root));
-    ACERVO_ASSIGN_OR_RETURN(EnqueueResult r, queue.Enqueue({queued, QueuedLotOptionsJson(options), by}));
-    if (r.already_queued) {
-      std::printf("%s\talready queued as lot %lld (%s)\n", queued.c_str(), static_cast<long long>(r.lot),
-                  r.state.c_str());
-    } else {
-      std::printf("%s\tqueued as lot %lld\n", queued.c_str(), static_cast<long long>(r.lot));
-    }
-    std::fflush(stdout);
-  }
-  return Status::OK();
+std::string QueuedLot::Describe() const {
+  const std::string id = std::to_string(result.lot);
+  return folder + "\t" + (result.already_queued ? "already queued as lot " + id + " (" + result.state + ")"
+                                                 : "queued as lot " + id);
+}
+
+Result<QueuedLot> EnqueueLot(WorkQueue& queue, const fs::path& lot_dir, const fs::path& shared_root,
+                             const QueuedLotOptions& options) {
+  QueuedLot q;
+  ACERVO_ASSIGN_OR_RETURN(q.folder, QueuedLotDir(lot_dir, shared_root));
+  ACERVO_ASSIGN_OR_RETURN(q.result, queue.Enqueue({q.folder, QueuedLotOptionsJson(options),
+                                                   HostName() + " " + std::to_string(::getpid())}));
+  return q;
 }
 
 Status WriteQueueReport(WorkQueue& queue, const fs::path& shared_root, const fs::path& dir, const std::string& since) {

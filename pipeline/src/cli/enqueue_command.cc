@@ -49,11 +49,15 @@ Command AddEnqueueCommand(CLI::App& root, const Context&) {
               std::fprintf(stderr, "acervo enqueue: %s\n", queue.status().ToString().c_str());
               return queue.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitCannotRun;
             }
-            Status s = EnqueueLots(**queue, a->lots, a->shared_root, a->options);
-            if (!s.ok()) {
-              std::fprintf(stderr, "acervo enqueue: %s\n", s.ToString().c_str());
-              const StatusCode c = s.code();
-              return c == StatusCode::kInvalidArgument || c == StatusCode::kNotFound ? kExitUsage : kExitCannotRun;
+            for (const fs::path& lot : a->lots) {
+              Result<QueuedLot> q = EnqueueLot(**queue, lot, a->shared_root, a->options);
+              if (!q.ok()) {
+                std::fprintf(stderr, "acervo enqueue: %s\n", q.status().ToString().c_str());
+                const StatusCode c = q.status().code();
+                return c == StatusCode::kInvalidArgument || c == StatusCode::kNotFound ? kExitUsage : kExitCannotRun;
+              }
+              std::printf("%s\n", q->Describe().c_str());
+              std::fflush(stdout);
             }
             return kExitOk;
           }};

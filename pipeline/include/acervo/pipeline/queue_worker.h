@@ -44,10 +44,9 @@
 #include <vector>
 
 #include "acervo/core/status.h"
+#include "acervo/indexer/work_queue.h"
 
 namespace acervo {
-
-class WorkQueue;
 
 struct WorkerOptions {
   std::string store;                  // PostgreSQL connection string
@@ -95,12 +94,16 @@ Result<std::string> QueuedLotDir(const std::filesystem::path& lot_dir, const std
 // The folder a queued path names on this machine.
 std::filesystem::path ResolveQueuedPath(const std::filesystem::path& shared_root, const std::string& queued);
 
-// Queues each lot folder (acervo enqueue, scan --enqueue, watch --enqueue);
-// one line per lot on stdout ("<folder>\tqueued as lot N" or "already
-// queued as lot N (running)"). Fails at the first folder that cannot be
-// queued, naming it.
-Status EnqueueLots(WorkQueue& queue, const std::vector<std::filesystem::path>& lot_dirs,
-                   const std::filesystem::path& shared_root, const QueuedLotOptions& options);
+// Queues a lot folder (acervo enqueue, scan --enqueue, watch --enqueue) as
+// QueuedLotDir names it, with `options`. Failures as QueuedLotDir and
+// WorkQueue::Enqueue.
+struct QueuedLot {
+  std::string folder;  // as queued
+  EnqueueResult result;
+  std::string Describe() const;  // "<folder>\tqueued as lot N" / "...\talready queued as lot N (running)"
+};
+Result<QueuedLot> EnqueueLot(WorkQueue& queue, const std::filesystem::path& lot_dir,
+                             const std::filesystem::path& shared_root, const QueuedLotOptions& options);
 
 // The queue's morning report: every lot finished at or after `since` (ISO
 // 8601 UTC; "" = all) as one batch report (batch.h) in `dir`
