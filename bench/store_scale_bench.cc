@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -294,6 +295,36 @@ int RunQueries(Store& store, int docs, int per_kind) {
   return 0;
 }
 
+// The same query mix as API requests (one URL a line, the kinds in turn),
+// for the HTTP benchmark of `acervo serve` (bench/web_bench.sh, issue 13).
+int PrintUrls(const std::string& file, int docs, int per_kind) {
+  std::FILE* f = std::fopen(file.c_str(), "w");
+  if (f == nullptr) {
+    std::fprintf(stderr, "cannot write %s\n", file.c_str());
+    return 1;
+  }
+  auto enc = [](const std::string& v) {
+    std::string out;
+    for (unsigned char c : v) {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      out += std::isalnum(c) ? std::string(1, static_cast<char>(c)) : std::string(buf);
+    }
+    return out;
+  };
+  const std::vector<QueryKind> kinds = Queries(per_kind, docs);
+  for (int i = 0; i < per_kind; ++i) {
+    for (const QueryKind& k : kinds) {
+      const SearchRequest& r = k.requests[static_cast<size_t>(i)];
+      std::string url = "/api/v1/search?limit=" + std::to_string(r.limit) + "&q=" + enc(r.query);
+      for (const auto& [name, value] : r.fields) url += "&field=" + enc(name + "=" + value);
+      std::fprintf(f, "%s\n", url.c_str());
+    }
+  }
+  std::fclose(f);
+  return 0;
+}
+
 }  // namespace
 }  // namespace acervo
 
@@ -302,6 +333,7 @@ int main(int argc, char** argv) {
   int pages = 1000000, per_kind = 40;
   bool keep = false, reuse = false;
   std::string backend = "both";
+  std::string urls_file;  // --print-urls: the query mix as /api/v1/search URLs (bench/web_bench.sh)
   fs::path dir = fs::temp_directory_path() / ("acervo-scale-bench-" + std::to_string(::getpid()));
   for (int i = 1; i < argc; i += 2) {
     if (!std::strcmp(argv[i], "--keep")) {
@@ -317,13 +349,16 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--backend")) backend = argv[i + 1];
     else if (!std::strcmp(argv[i], "--queries")) per_kind = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--print-urls")) urls_file = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: %s [--pages N] [--backend sqlite|postgres|both] [--queries Q] [--dir DIR] [--keep] [--reuse]\n",
+      std::fprintf(stderr, "usage: %s [--pages N] [--backend sqlite|postgres|both] [--queries Q] [--dir DIR] [--keep] [--reuse] "
+                           "[--print-urls FILE]\n",
                    argv[0]);
       return 2;
     }
   }
   pages = std::max(pages, 100);
+  if (!urls_file.empty()) return PrintUrls(urls_file, pages / kPagesPerDoc, per_kind);
   int rc = 0;
   if (backend == "sqlite" || backend == "both") {
     std::error_code ec;

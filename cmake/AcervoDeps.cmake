@@ -23,6 +23,9 @@ pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
 # issue 6: separator-sheet barcodes (zxing-cpp) and the PostgreSQL store (libpq)
 pkg_check_modules(ZXING REQUIRED IMPORTED_TARGET zxing)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+# HTTP client/server (cpp-httplib, Debian's shared build with OpenSSL, zlib
+# and brotli: its .pc file gives the matching CPPHTTPLIB_* definitions).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 # Debian's OpenCV config file comes only with the full libopencv-dev; we need
 # three modules, so we import them directly.
@@ -43,6 +46,13 @@ add_library(acervo::sane ALIAS PkgConfig::SANE)
 add_library(acervo::cairo ALIAS PkgConfig::CAIRO)
 add_library(acervo::zxing ALIAS PkgConfig::ZXING)
 add_library(acervo::pq ALIAS PkgConfig::LIBPQ)
+# issue 13: the web server (cpp-httplib, found above), Argon2id passwords
+# (libsodium), page images rendered from the PDFs (poppler-cpp).
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(POPPLER_CPP REQUIRED IMPORTED_TARGET poppler-cpp)
+add_library(acervo::httplib ALIAS PkgConfig::HTTPLIB)
+add_library(acervo::sodium ALIAS PkgConfig::SODIUM)
+add_library(acervo::poppler_cpp ALIAS PkgConfig::POPPLER_CPP)
 
 if(ACERVO_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command (a): install, build, generate the sample lot, process it with
-# the embedded SQLite store, and show where the PDFs are and a sample search.
+# the embedded SQLite store, show where the PDFs are and a sample search, and
+# say how to open the web interface on the demo store (first admin created).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,4 +23,14 @@ echo "== acervo search --store $out/acervo.db certidao"
 echo
 echo "== acervo search --store $out/acervo.db --json --field cpf=284.615.937-82"
 ./build/pipeline/acervo search --store "$out/acervo.db" --json --field cpf=284.615.937-82 || true
+
+# The web interface (issue 13) on the demo store, with a first admin account.
+password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | cut -c1-16)
+printf '%s\n' "$password" |
+  ./build/pipeline/acervo users add admin --store "$out/acervo.db" --role admin --name "Administrador" --password-stdin >/dev/null
+echo
+echo "== Web interface"
+echo "   Start it:  ./build/pipeline/acervo serve --store $out/acervo.db"
+echo "   Then open: http://127.0.0.1:8080  and sign in as  admin  with password  $password"
+echo "   (loopback only; add users with 'acervo users add', grant lots with 'acervo users grant' — docs/web.md)"
 exit $status

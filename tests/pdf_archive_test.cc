@@ -8,7 +8,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -19,6 +18,8 @@
 #include "acervo/synth/synth.h"
 #include "support/pdfa.h"
 #include "support/process.h"
+#include "support/signature_parts.h"
+#include "support/test_pki.h"
 
 namespace acervo {
 namespace {
@@ -85,25 +86,9 @@ class PdfArchiveTest : public ::testing::Test {
   }
 
   static void MakeKeys() {
-    const fs::path k = Keys();
-    std::ofstream(k / "ext.cnf") << "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n";
-    const std::vector<std::vector<std::string>> steps = {
-        {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", (k / "ca.key").string(), "-out",
-         (k / "ca.crt").string(), "-days", "2", "-subj", "/CN=Acervo E2E CA", "-addext",
-         "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"},
-        {"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", (k / "signer.key").string(), "-out",
-         (k / "signer.csr").string(), "-subj", "/O=Prefeitura Municipal de Santos/CN=Maria Aparecida"},
-        {"openssl", "x509", "-req", "-in", (k / "signer.csr").string(), "-CA", (k / "ca.crt").string(), "-CAkey",
-         (k / "ca.key").string(), "-CAcreateserial", "-out", (k / "signer.crt").string(), "-days", "2",
-         "-extfile", (k / "ext.cnf").string()},
-        {"openssl", "pkcs12", "-export", "-inkey", (k / "signer.key").string(), "-in", (k / "signer.crt").string(),
-         "-certfile", (k / "ca.crt").string(), "-out", (k / "signer.p12").string(), "-passout",
-         "pass:s3nh@ forte"},
-    };
-    for (const auto& argv : steps) {
-      testing::ProcessResult r = RunProcess(argv);
-      ASSERT_EQ(r.exit_code, 0) << argv[1] << ": " << r.err;
-    }
+    testing::TestPki pki;
+    ASSERT_EQ(testing::MakeTestPki(Keys(), "/O=Prefeitura Municipal de Santos/CN=Maria Aparecida", "s3nh@ forte", &pki),
+              "");
   }
   static void Page(const std::string& name, const std::vector<std::string>& texts, synth::FileFormat format) {
     std::vector<cv::Mat> images;
@@ -225,6 +210,14 @@ TEST_F(PdfArchiveTest, VerifyCatchesEveryKindOfTampering) {
   testing::ProcessResult clean = Verify();
   ASSERT_EQ(clean.exit_code, 0) << clean.out << clean.err;
   EXPECT_EQ(Mismatches(clean), "");
+  // The profile names no form: ICP-Brasil's, without a time-stamp authority.
+  json sigs = json::parse(clean.out, nullptr, false)["signatures"];
+  ASSERT_EQ(sigs.size(), 2u) << clean.out;
+  for (const json& s : sigs) {
+    EXPECT_EQ(s["form"], "ICP-Brasil AD-RB") << s;
+    EXPECT_EQ(s["policy"], "PA_PAdES_AD_RB_v1_3") << s;
+    EXPECT_EQ(s["valid"], true) << s;
+  }
 
   // A master changed by one byte.
   const fs::path master = LotOut() / "masters" / "contrato.tif";
@@ -243,17 +236,8 @@ TEST_F(PdfArchiveTest, VerifyCatchesEveryKindOfTampering) {
   const fs::path pdf = LotOut() / "oficio-1.pdf";
   std::vector<uint8_t> pdf_bytes = *ReadFile(pdf);
   {
-    std::vector<uint8_t> bytes = pdf_bytes;
-    // A byte the signature covers: inside the first /ByteRange span (the
-    // page objects), not the /Contents placeholder, whose unused zero
-    // padding a fixed offset such as size/3 can land in on a small PDF.
-    const std::string text(bytes.begin(), bytes.end());
-    const size_t range = text.rfind("/ByteRange");
-    ASSERT_NE(range, std::string::npos);
-    long long first_start = 0, first_length = 0;
-    ASSERT_EQ(std::sscanf(text.c_str() + range, "/ByteRange [ %lld %lld", &first_start,
-                          &first_length), 2);
-    bytes[static_cast<size_t>(first_start + first_length / 3)] ^= 0x01;
+    std::vector<uint8_t> bytes = testing::WithSignedByteChanged(pdf_bytes);
+    ASSERT_FALSE(bytes.empty());
     ASSERT_TRUE(WriteFileAtomic(pdf, bytes).ok());
     testing::ProcessResult r = Verify();
     EXPECT_EQ(r.exit_code, 1);

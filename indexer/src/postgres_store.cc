@@ -19,8 +19,10 @@
 
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
+#include "acervo/indexer/access_store.h"
 #include "pg_connection.h"
 #include "sql_filter.h"
+#include "sql_session.h"
 #include "term_index.h"
 
 namespace acervo {
@@ -30,7 +32,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Migration {
   int version;
-  const char* sql;
+  const char* sql;  // nullptr: the SQL both stores share (SchemaV6Sql)
 };
 
 // Never edit a shipped migration: append the next one. Version numbers
@@ -158,6 +160,9 @@ ALTER TABLE pages ADD COLUMN master_page INTEGER NOT NULL DEFAULT 0,
                   ADD COLUMN master_width INTEGER NOT NULL DEFAULT 0;
 UPDATE pages SET master_page = number;
 )sql"},
+    // v6 (issue 13; provisional number): word boxes, users, groups, grants,
+    // API tokens, audit trail; the SQLite store's tables (sql_shared.cc).
+    {6, nullptr},
     // v9 (issue 18; provisional number): the work queue shared by the
     // machines of a centre (work_queue.h, docs/scaling.md). PostgreSQL
     // only; the SQLite store records the version without tables.
@@ -222,7 +227,6 @@ CREATE TABLE queue_workers (
 static_assert(std::end(kMigrations)[-1].version == kPostgresSchemaVersion);
 
 constexpr double kOtherPagesWeight = 0.25;  // as in the SQLite store
-constexpr int kMaxLimit = 10000;
 constexpr const char* kHeadlineOptions =
     "StartSel=«, StopSel=», MaxWords=16, MinWords=6, MaxFragments=1, FragmentDelimiter=…";
 
@@ -275,13 +279,16 @@ std::string Lexeme(const std::string& w) {
 
 class PostgresStore final : public Store {
  public:
-  explicit PostgresStore(std::unique_ptr<PgConnection> pg) : pg_(std::move(pg)) {}
+  explicit PostgresStore(std::unique_ptr<PgConnection> pg)
+      : pg_(std::move(pg)), session_(this), access_(NewSqlAccessStore(&session_, &mu_)) {}
 
-  // Session-private work table: the postings of one fold (again after
-  // every reconnection: temp tables die with their session).
+  // Session-private work tables: the postings of one fold, the facets'
+  // document ids (again after every reconnection: temp tables die with
+  // their session).
   static Status SetUpSession(PgConnection& c) {
-    return c.Exec("CREATE TEMP TABLE IF NOT EXISTS fold_post (term TEXT COLLATE \"C\", page_id BIGINT, "
-                  "doc_id BIGINT, listable BOOLEAN, tf INTEGER) ON COMMIT DELETE ROWS");
+    ACERVO_RETURN_IF_ERROR(c.Exec("CREATE TEMP TABLE IF NOT EXISTS fold_post (term TEXT COLLATE \"C\", page_id BIGINT, "
+                                  "doc_id BIGINT, listable BOOLEAN, tf INTEGER) ON COMMIT DELETE ROWS"));
+    return c.Exec(kCreateFacetIdsSql);
   }
 
   Status Init() { return Migrate(); }
@@ -375,7 +382,7 @@ class PostgresStore final : public Store {
     ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> rows, NextIds("documents_id_seq", docs.size(), what));
     ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> page_rows, NextIds("pages_id_seq", n_pages, what));
     size_t page_at = 0;
-    std::string doc_data, field_data, page_data, pending_data, row;
+    std::string doc_data, field_data, page_data, pending_data, words_data, row;
     for (size_t k = 0; k < docs.size(); ++k) {
       const DocumentRecord& doc = *docs[k];
       row.clear();
@@ -438,6 +445,14 @@ class PostgresStore final : public Store {
         CopyField(&row, std::to_string(p.master_x));
         CopyField(&row, std::to_string(p.master_width));
         page_data += row + '\n';
+        if (p.image_width > 0 || !p.words.empty()) {
+          row.clear();
+          CopyField(&row, page_rows[page_at - 1], true);
+          CopyField(&row, std::to_string(p.image_width));
+          CopyField(&row, std::to_string(p.image_height));
+          CopyField(&row, EncodeWordBoxes(p.words));
+          words_data += row + '\n';
+        }
       }
     }
     ACERVO_RETURN_IF_ERROR(CopyIn("COPY documents (id, lot_id, document_id, document_type, document_type_norm, title, "
@@ -455,6 +470,10 @@ class PostgresStore final : public Store {
                                     "master_width) FROM STDIN",
                                     page_data, what + " (pages)"));
       ACERVO_RETURN_IF_ERROR(CopyIn("COPY term_pending (page_id) FROM STDIN", pending_data, what + " (pages)"));
+    }
+    if (!words_data.empty()) {
+      ACERVO_RETURN_IF_ERROR(CopyIn("COPY page_words (page_id, width, height, words) FROM STDIN", words_data,
+                                    what + " (word boxes)"));
     }
     return MaintainTerms(what, /*fold_all=*/false);
   }
@@ -514,44 +533,60 @@ class PostgresStore final : public Store {
   }
 
   Result<std::vector<SearchHit>> Search(const SearchRequest& request) override {
-    if (request.limit < 1 || request.limit > kMaxLimit) {
-      return Status::InvalidArgument("search limit " + std::to_string(request.limit) + " is not within 1.." +
-                                     std::to_string(kMaxLimit));
-    }
+    ACERVO_RETURN_IF_ERROR(CheckPaging(request));
     ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
-    ACERVO_ASSIGN_OR_RETURN(SqlParts where, CompileDocumentFilter(request, query, "true"));
+    ACERVO_ASSIGN_OR_RETURN(SqlParts where, DocumentFilterWithAccess(request, query, "true"));
     // Every clause must translate (InvalidArgument otherwise) before any SQL.
     std::vector<std::string> required, excluded;
-    for (const std::string& fts : query.required_fts) {
-      ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(fts));
-      required.push_back(std::move(tsq));
-    }
-    for (const std::string& fts : query.excluded_fts) {
-      ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(fts));
-      excluded.push_back(std::move(tsq));
-    }
+    ACERVO_RETURN_IF_ERROR(TranslateClauses(query, &required, &excluded));
     std::lock_guard<std::mutex> lock(mu_);
     ACERVO_RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, "search").status());
     Result<std::vector<SearchHit>> hits = Status::OK();
-    if (query.required_fts.empty()) {
+    if (request.sort != SearchRequest::Sort::kRelevance) {
+      hits = ListByDate(query, required, excluded, where, request);
+    } else if (query.required_fts.empty()) {
       SqlParts list = where;
       for (const std::string& tsq : excluded) {
-        list.sql += " AND d.id NOT IN (SELECT p2.doc_id FROM pages p2 WHERE p2.in_pdf AND "
-                    "p2.tsv @@ to_tsquery('acervo_pt', ?))";
+        list.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
         list.params.push_back(tsq);
       }
-      hits = ListMatching(list, request.limit);
+      hits = ListMatching(list, request.limit, request.offset);
     } else {
       Result<std::string> tsq = FtsToTsquery(query.RankingFts());
-      hits = tsq.ok() ? RankTopK(query, *tsq, required, excluded, where, request.limit)
+      hits = tsq.ok() ? RankTopK(query, *tsq, required, excluded, where, request.limit + request.offset)
                       : Result<std::vector<SearchHit>>(tsq.status());
+      if (hits.ok()) {
+        hits->erase(hits->begin(), hits->begin() + std::min<size_t>(hits->size(), static_cast<size_t>(request.offset)));
+      }
     }
     (void)Exec("ROLLBACK", {}, "search");
-    if (!hits.ok() && hits.status().code() == StatusCode::kInternal) {
-      return Status::InvalidArgument("the query could not be evaluated by the text index");
-    }
-    return hits;
+    return PlainQueryError(std::move(hits));
   }
+
+  Result<SearchFacets> Facets(const SearchRequest& request) override {
+    ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
+    ACERVO_ASSIGN_OR_RETURN(SqlParts where, DocumentFilterWithAccess(request, query, "true"));
+    std::vector<std::string> required, excluded;
+    ACERVO_RETURN_IF_ERROR(TranslateClauses(query, &required, &excluded));
+    std::lock_guard<std::mutex> lock(mu_);
+    ACERVO_RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, "facets").status());
+    Result<SearchFacets> facets = ComputeFacets(session_, MatchingDocuments(required, excluded, where));
+    (void)Exec("ROLLBACK", {}, "facets");
+    return PlainQueryError(std::move(facets));
+  }
+
+  Result<std::optional<PageWords>> GetPageWords(const std::string& lot_id, const std::string& document_id,
+                                                int number) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ReadPageWords(session_, lot_id, document_id, number);
+  }
+
+  Result<std::vector<LotSummary>> LotSummaries() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ReadLotSummaries(session_);
+  }
+
+  AccessStore& Access() override { return *access_; }
 
   Result<std::vector<LotRecord>> ListLots() override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -813,17 +848,88 @@ class PostgresStore final : public Store {
     return d;
   }
 
-  Result<std::vector<SearchHit>> ListMatching(const SqlParts& where, int limit) {
+  Result<std::vector<SearchHit>> ListMatching(const SqlParts& where, int limit, int offset) {
     std::vector<std::optional<std::string>> params;
     for (const Param& p : where.params) params.push_back(ParamText(p));
     params.push_back(std::to_string(limit));
+    params.push_back(std::to_string(offset));
     ACERVO_ASSIGN_OR_RETURN(
         ResultPtr r, Exec(NumberPlaceholders("SELECT d.id FROM documents d WHERE " + where.sql +
-                                             " ORDER BY d.lot_id, d.document_id LIMIT ?"),
+                                             " ORDER BY d.lot_id COLLATE \"C\", d.document_id COLLATE \"C\" "
+                                             "LIMIT ? OFFSET ?"),
                           params, "search"));
     std::vector<int64_t> rows;
     for (int i = 0; i < PQntuples(r.get()); ++i) rows.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
     return LoadHits(rows);
+  }
+
+  // The tsquery of each required and excluded clause.
+  static Status TranslateClauses(const ParsedQuery& q, std::vector<std::string>* required,
+                                 std::vector<std::string>* excluded) {
+    for (const auto& [from, to] : {std::pair{&q.required_fts, required}, std::pair{&q.excluded_fts, excluded}}) {
+      for (const std::string& fts : *from) {
+        ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(fts));
+        to->push_back(std::move(tsq));
+      }
+    }
+    return Status::OK();
+  }
+
+  // Pages in the PDF matching a tsquery, as a document-id set.
+  static constexpr const char* kPagesMatching =
+      "(SELECT p2.doc_id FROM pages p2 WHERE p2.in_pdf AND p2.tsv @@ to_tsquery('acervo_pt', ?))";
+
+  // A statement selecting the ids (column `id`) of at most
+  // kFacetCountCap + 1 documents matching the clauses and the filter.
+  static SqlParts MatchingDocuments(const std::vector<std::string>& required, const std::vector<std::string>& excluded,
+                                    const SqlParts& where) {
+    SqlParts m;
+    if (required.empty()) {
+      m.sql = "SELECT d.id AS id FROM documents d WHERE " + where.sql;
+      m.params = where.params;
+    } else {
+      m.sql = "SELECT DISTINCT p.doc_id AS id FROM pages p JOIN documents d ON d.id = p.doc_id "
+              "WHERE p.in_pdf AND p.tsv @@ to_tsquery('acervo_pt', ?) AND " + where.sql;
+      m.params.push_back(required.front());
+      m.params.insert(m.params.end(), where.params.begin(), where.params.end());
+      for (size_t i = 1; i < required.size(); ++i) {
+        m.sql += std::string(" AND d.id IN ") + kPagesMatching;
+        m.params.push_back(required[i]);
+      }
+    }
+    for (const std::string& tsq : excluded) {
+      m.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
+      m.params.push_back(tsq);
+    }
+    m.sql += " LIMIT " + std::to_string(kFacetCountCap + 1);
+    return m;
+  }
+
+  // Hits in date order: a page of the matching documents with their hit
+  // pages and a snippet from the first hit page (score 0: not ranked).
+  Result<std::vector<SearchHit>> ListByDate(const ParsedQuery& q, const std::vector<std::string>& required,
+                                            const std::vector<std::string>& excluded, const SqlParts& where,
+                                            const SearchRequest& r) {
+    ACERVO_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
+                            DocumentsByDate(session_, MatchingDocuments(required, excluded, where),
+                                            r.sort == SearchRequest::Sort::kDateNewest, r.limit, r.offset));
+    ACERVO_ASSIGN_OR_RETURN(std::vector<SearchHit> hits, LoadHits(ids));
+    if (q.required_fts.empty() || ids.empty()) return hits;
+    ACERVO_ASSIGN_OR_RETURN(std::string ranking, FtsToTsquery(q.RankingFts()));
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr pr, Exec("SELECT doc_id, pdf_page, id FROM pages WHERE doc_id = ANY($1::bigint[]) "
+                                               "AND in_pdf AND tsv @@ to_tsquery('acervo_pt', $2) ORDER BY doc_id, pdf_page",
+                                               {IdArray(ids), ranking}, "search"));
+    std::unordered_map<int64_t, size_t> at;
+    for (size_t i = 0; i < ids.size(); ++i) at[ids[i]] = i;
+    std::vector<int64_t> first_page(ids.size(), 0);
+    for (int i = 0; i < PQntuples(pr.get()); ++i) {
+      const size_t k = at[std::stoll(PQgetvalue(pr.get(), i, 0))];
+      hits[k].pages.push_back(std::atoi(PQgetvalue(pr.get(), i, 1)));
+      if (first_page[k] == 0) first_page[k] = std::stoll(PQgetvalue(pr.get(), i, 2));
+    }
+    ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> snippets, Snippets(ranking, first_page));
+    for (size_t i = 0; i < hits.size(); ++i) hits[i].snippet = std::move(snippets[i]);
+    return hits;
   }
 
   // --- Ranked search without scoring every match (docs/store.md) ---
@@ -1172,12 +1278,16 @@ class PostgresStore final : public Store {
     std::vector<int64_t> filter_ids;  // newest first, for the fill
     const std::vector<std::optional<std::string>> where_params = Params(where);
     if (where.sql != "true") {
+      // A filter on the documents row alone (lots the user may open, lot:)
+      // is asked about the candidates only, unless selective enough to
+      // score exactly.
+      const int cap = RowOnlyFilter(where) ? kSelectiveDocs : kFilterSetMax;
       std::vector<std::optional<std::string>> params = where_params;
-      params.push_back(std::to_string(kFilterSetMax + 1));
+      params.push_back(std::to_string(cap + 1));
       ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(NumberPlaceholders("SELECT d.id FROM documents d WHERE " + where.sql +
                                                                    " LIMIT ?"),
                                                 params, "search"));
-      if (PQntuples(r.get()) <= kFilterSetMax) {
+      if (PQntuples(r.get()) <= cap) {
         for (int i = 0; i < PQntuples(r.get()); ++i) filter_ids.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
         filter_set.emplace(filter_ids.begin(), filter_ids.end());
         std::sort(filter_ids.begin(), filter_ids.end(), std::greater<>());
@@ -1461,8 +1571,10 @@ class PostgresStore final : public Store {
         const Migration* next = std::find_if(std::begin(kMigrations), std::end(kMigrations),
                                              [&](const Migration& c) { return c.version > version; });
         const Migration& m = *next;
+        const std::string shared = m.sql == nullptr ? SchemaV6Sql(/*postgres=*/true) : std::string();
         // Several statements: the simple query protocol.
-        ACERVO_RETURN_IF_ERROR(pg_->ExecScript(m.sql, "migration " + std::to_string(m.version)));
+        ACERVO_RETURN_IF_ERROR(pg_->ExecScript(m.sql != nullptr ? m.sql : shared.c_str(),
+                                               "migration " + std::to_string(m.version)));
         // v3: every existing page is pending; fold them all now (the
         // tokens come from the tsvectors, so this is SQL run from here).
         if (m.version == 3) ACERVO_RETURN_IF_ERROR(MaintainTerms("migration 3", /*fold_all=*/true));
@@ -1474,8 +1586,44 @@ class PostgresStore final : public Store {
     }
   }
 
+  // The connection as the shared SQL (sql_session.h) uses it; callers hold mu_.
+  class Session final : public SqlSession {
+   public:
+    explicit Session(PostgresStore* store) : store_(store) {}
+    bool postgres() const override { return true; }
+    Result<std::vector<SqlRow>> Query(const std::string& sql, const std::vector<Param>& params) override {
+      std::vector<std::optional<std::string>> values;
+      for (const Param& p : params) values.push_back(ParamText(p));
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, store_->Exec(NumberPlaceholders(sql), values, "query"));
+      std::vector<SqlRow> rows;
+      const int ncol = PQnfields(r.get());
+      for (int i = 0; i < PQntuples(r.get()); ++i) {
+        SqlRow row(static_cast<size_t>(ncol));
+        for (int c = 0; c < ncol; ++c) {
+          if (!PQgetisnull(r.get(), i, c)) row[static_cast<size_t>(c)] = std::string(PQgetvalue(r.get(), i, c));
+        }
+        rows.push_back(std::move(row));
+      }
+      return rows;
+    }
+    Status Write(const std::string& what, const std::function<Status()>& body) override {
+      return store_->WriteTransaction(what, body);
+    }
+    Status Read(const std::function<Status()>& body) override {
+      ACERVO_RETURN_IF_ERROR(store_->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, "read").status());
+      Status s = body();
+      (void)store_->Exec("ROLLBACK", {}, "read");
+      return s;
+    }
+
+   private:
+    PostgresStore* store_;
+  };
+
   std::mutex mu_;
   std::unique_ptr<PgConnection> pg_;
+  Session session_;
+  std::unique_ptr<AccessStore> access_;
 };
 
 }  // namespace

@@ -22,7 +22,9 @@
 
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
+#include "acervo/indexer/access_store.h"
 #include "sql_filter.h"
+#include "sql_session.h"
 #include "term_index.h"
 
 namespace acervo {
@@ -39,7 +41,7 @@ using Clock = std::chrono::steady_clock;
 // migration that has shipped: add the next one.
 struct Migration {
   int version;
-  const char* sql;
+  const char* sql;  // nullptr: the SQL both stores share (SchemaV6Sql)
 };
 
 constexpr Migration kMigrations[] = {
@@ -163,6 +165,10 @@ ALTER TABLE pages ADD COLUMN master_x INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE pages ADD COLUMN master_width INTEGER NOT NULL DEFAULT 0;
 UPDATE pages SET master_page = number;
 )sql"},
+    // v6 (issue 13; provisional number, renumbered at merge): OCR word boxes
+    // per page, users, groups, grants, API tokens and the append-only audit
+    // trail; the same tables on PostgreSQL (sql_shared.cc).
+    {6, nullptr},
     // v9 (issue 18; provisional number): the work queue's tables exist on
     // PostgreSQL only (a SQLite store serves one machine, which has no
     // queue); recorded here so both stores number one logical schema.
@@ -265,6 +271,8 @@ class Stmt {
                        static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
   }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  int Columns() const { return sqlite3_column_count(stmt_); }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   double Double(int col) const { return sqlite3_column_double(stmt_, col); }
 
  private:
@@ -360,7 +368,6 @@ Status RegisterRankFunction(sqlite3* db) {
   return Status::OK();
 }
 
-constexpr int kMaxLimit = 10000;
 constexpr int kSnippetTokens = 16;
 
 // ----------------------------------------------------------------- store --
@@ -368,7 +375,8 @@ constexpr int kSnippetTokens = 16;
 class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, fs::path path, SqliteOptions options)
-      : db_(db), path_(std::move(path)), options_(options) {}
+      : db_(db), path_(std::move(path)), options_(options), session_(this),
+        access_(NewSqlAccessStore(&session_, &mu_)) {}
 
   ~SqliteStore() override {
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
@@ -388,7 +396,8 @@ class SqliteStore final : public Store {
     ACERVO_RETURN_IF_ERROR(
         Exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
     ACERVO_RETURN_IF_ERROR(RegisterRankFunction(db_));
-    return Migrate();
+    ACERVO_RETURN_IF_ERROR(Migrate());
+    return Exec(kCreateFacetIdsSql);
   }
 
   Status UpsertLot(const LotRecord& lot) override {
@@ -477,49 +486,56 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<SearchHit>> Search(const SearchRequest& request) override {
-    if (request.limit < 1 || request.limit > kMaxLimit) {
-      return Status::InvalidArgument("search limit " + std::to_string(request.limit) +
-                                     " is not within 1.." + std::to_string(kMaxLimit));
-    }
+    ACERVO_RETURN_IF_ERROR(CheckPaging(request));
     ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
 
     // Document-level conditions, ANDed, over the documents row `d`.
-    ACERVO_ASSIGN_OR_RETURN(SqlParts where, CompileDocumentFilter(request, query, "1"));
+    ACERVO_ASSIGN_OR_RETURN(SqlParts where, DocumentFilterWithAccess(request, query, "1"));
     std::lock_guard<std::mutex> lock(mu_);
     ReadTransaction tx(this);
     ACERVO_RETURN_IF_ERROR(tx.status());
-    if (!query.required_fts.empty()) {
-      Result<std::vector<SearchHit>> hits = RankTopK(query, where, request.limit);
-      if (!hits.ok() && hits.status().code() == StatusCode::kInternal) {
-        return Status::InvalidArgument("the query could not be evaluated by the text index");
+    Result<std::vector<SearchHit>> hits = Status::OK();
+    if (request.sort != SearchRequest::Sort::kRelevance) {
+      hits = ListByDate(query, where, request);
+    } else if (!query.required_fts.empty()) {
+      hits = RankTopK(query, where, request.limit + request.offset);
+      if (hits.ok()) {
+        hits->erase(hits->begin(), hits->begin() + std::min<size_t>(hits->size(), static_cast<size_t>(request.offset)));
       }
-      return hits;
-    }
-    // A document must have a page for each required clause (one clause is
-    // already enforced by the ranking MATCH) and no page for an excluded one.
-    constexpr const char* kPagesMatching =
-        "(SELECT p2.doc_id FROM pages p2 WHERE p2.in_pdf = 1 AND p2.id IN "
-        "(SELECT rowid FROM pages_fts WHERE pages_fts MATCH ?))";
-    if (query.required_fts.size() > 1) {
-      for (const std::string& fts : query.required_fts) {
-        where.sql += std::string(" AND d.id IN ") + kPagesMatching;
+    } else {
+      // A document must have no page matching an excluded clause.
+      for (const std::string& fts : query.excluded_fts) {
+        where.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
         where.params.push_back(fts);
       }
+      hits = ListMatching(where, request.limit, request.offset);
     }
-    for (const std::string& fts : query.excluded_fts) {
-      where.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
-      where.params.push_back(fts);
-    }
-
-    Result<std::vector<SearchHit>> hits = ListMatching(where, request.limit);
-    if (!hits.ok() && hits.status().code() == StatusCode::kInternal) {
-      // A generic SQLite error here can only come from evaluating the
-      // expression (the SQL text is ours and fixed); the user gets a plain
-      // message, never SQLite's.
-      return Status::InvalidArgument("the query could not be evaluated by the text index");
-    }
-    return hits;
+    return PlainQueryError(std::move(hits));
   }
+
+  Result<SearchFacets> Facets(const SearchRequest& request) override {
+    ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
+    ACERVO_ASSIGN_OR_RETURN(SqlParts where, DocumentFilterWithAccess(request, query, "1"));
+    std::lock_guard<std::mutex> lock(mu_);
+    ReadTransaction tx(this);
+    ACERVO_RETURN_IF_ERROR(tx.status());
+    return PlainQueryError(ComputeFacets(session_, MatchingDocuments(query, where)));
+  }
+
+  Result<std::optional<PageWords>> GetPageWords(const std::string& lot_id, const std::string& document_id,
+                                                int number) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ReadPageWords(session_, lot_id, document_id, number);
+  }
+
+  Result<std::vector<LotSummary>> LotSummaries() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReadTransaction tx(this);
+    ACERVO_RETURN_IF_ERROR(tx.status());
+    return ReadLotSummaries(session_);
+  }
+
+  AccessStore& Access() override { return *access_; }
 
   Result<std::vector<LotRecord>> ListLots() override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -700,6 +716,16 @@ class SqliteStore final : public Store {
       s.Bind(20, p.master_x);
       s.Bind(21, p.master_width);
       ACERVO_RETURN_IF_ERROR(Done(s, what + " page " + std::to_string(p.number)));
+      if (p.image_width > 0 || !p.words.empty()) {
+        const int64_t page_row = sqlite3_last_insert_rowid(db_);
+        ACERVO_ASSIGN_OR_RETURN(
+            Stmt w, Prepare("INSERT INTO page_words (page_id, width, height, words) VALUES (?, ?, ?, ?)"));
+        w.Bind(1, page_row);
+        w.Bind(2, p.image_width);
+        w.Bind(3, p.image_height);
+        w.Bind(4, EncodeWordBoxes(p.words));
+        ACERVO_RETURN_IF_ERROR(Done(w, what + " page " + std::to_string(p.number) + " words"));
+      }
     }
     return Status::OK();
   }
@@ -983,19 +1009,74 @@ class SqliteStore final : public Store {
     return hit;
   }
 
-  Result<std::vector<SearchHit>> ListMatching(const SqlParts& where, int limit) {
+  Result<std::vector<SearchHit>> ListMatching(const SqlParts& where, int limit, int offset) {
     ACERVO_ASSIGN_OR_RETURN(
         Stmt s, Prepare("SELECT d.id FROM documents d WHERE " + where.sql +
-                            " ORDER BY d.lot_id, d.document_id LIMIT ?",
+                            " ORDER BY d.lot_id, d.document_id LIMIT ? OFFSET ?",
                         /*cache=*/false));
     int i = 1;
     for (const Param& p : where.params) s.Bind(i++, p);
-    s.Bind(i, limit);
+    s.Bind(i++, limit);
+    s.Bind(i, offset);
     std::vector<int64_t> ids;
     ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] { ids.push_back(s.Int(0)); }));
     std::vector<SearchHit> hits;
     for (int64_t id : ids) {
       ACERVO_ASSIGN_OR_RETURN(SearchHit hit, LoadHit(id));
+      hits.push_back(std::move(hit));
+    }
+    return hits;
+  }
+
+  // Pages in the PDF matching an FTS5 expression, as a document-id set.
+  static constexpr const char* kPagesMatching =
+      "(SELECT p2.doc_id FROM pages p2 WHERE p2.in_pdf = 1 AND p2.id IN "
+      "(SELECT rowid FROM pages_fts WHERE pages_fts MATCH ?))";
+
+  // A statement selecting the ids (column `id`) of at most
+  // kFacetCountCap + 1 documents matching the query and the filter: driven
+  // by the text index when there is text, so it stops at the cap.
+  static SqlParts MatchingDocuments(const ParsedQuery& q, const SqlParts& where) {
+    SqlParts m;
+    if (q.required_fts.empty()) {
+      m.sql = "SELECT d.id AS id FROM documents d WHERE " + where.sql;
+      m.params = where.params;
+    } else {
+      m.sql = "SELECT DISTINCT p.doc_id AS id FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid "
+              "JOIN documents d ON d.id = p.doc_id WHERE pages_fts MATCH ? AND p.in_pdf = 1 AND " + where.sql;
+      m.params.push_back(q.required_fts.front());
+      m.params.insert(m.params.end(), where.params.begin(), where.params.end());
+      for (size_t i = 1; i < q.required_fts.size(); ++i) {
+        m.sql += std::string(" AND d.id IN ") + kPagesMatching;
+        m.params.push_back(q.required_fts[i]);
+      }
+    }
+    for (const std::string& fts : q.excluded_fts) {
+      m.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
+      m.params.push_back(fts);
+    }
+    m.sql += " LIMIT " + std::to_string(kFacetCountCap + 1);
+    return m;
+  }
+
+  // Hits in date order (SearchRequest::Sort): a page of the matching
+  // documents (at most kFacetCountCap of them are sorted), each with its
+  // hit pages and snippet when the query has text (score 0: not ranked).
+  Result<std::vector<SearchHit>> ListByDate(const ParsedQuery& q, const SqlParts& where, const SearchRequest& r) {
+    ACERVO_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
+                            DocumentsByDate(session_, MatchingDocuments(q, where),
+                                            r.sort == SearchRequest::Sort::kDateNewest, r.limit, r.offset));
+    const std::string ranking = q.RankingFts();
+    std::vector<SearchHit> hits;
+    for (int64_t id : ids) {
+      ACERVO_ASSIGN_OR_RETURN(SearchHit hit, LoadHit(id));
+      if (!ranking.empty()) {
+        ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, "", id));
+        if (d) {
+          hit.pages = std::move(d->pages);
+          ACERVO_ASSIGN_OR_RETURN(hit.snippet, Snippet(ranking, d->best_page_row));
+        }
+      }
       hits.push_back(std::move(hit));
     }
     return hits;
@@ -1282,20 +1363,24 @@ class SqliteStore final : public Store {
     std::optional<std::unordered_set<int64_t>> filter_set;
     std::vector<int64_t> filter_ids;
     if (where.sql != "1") {
+      // A filter on the documents row alone (lots the user may open, lot:)
+      // costs one row lookup per candidate: it is read into a set only when
+      // selective enough to score exactly.
+      const size_t cap = RowOnlyFilter(where) ? kSelectiveDocs : kFilterSetMax;
       ACERVO_ASSIGN_OR_RETURN(Stmt c, Prepare("SELECT d.id FROM documents d WHERE " + where.sql + " LIMIT " +
-                                                  std::to_string(kFilterSetMax + 1),
+                                                  std::to_string(cap + 1),
                                               false));
       int i = 1;
       for (const Param& p : where.params) c.Bind(i++, p);
       std::vector<int64_t>& ids = filter_ids;
       ACERVO_RETURN_IF_ERROR(ForEachRow(c, "search", [&] { ids.push_back(c.Int(0)); }));
-      if (ids.size() <= static_cast<size_t>(kFilterSetMax)) {
+      if (ids.size() <= cap) {
         filter_set.emplace(ids.begin(), ids.end());
         std::sort(ids.begin(), ids.end(), std::greater<>());  // newest first, for the fill
       } else {
         ids.clear();
       }
-      if (ids.size() <= static_cast<size_t>(kSelectiveDocs)) {
+      if (filter_set && ids.size() <= static_cast<size_t>(kSelectiveDocs)) {
         exact = true;
         for (int64_t id : ids) {
           ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, idfs, id));
@@ -1587,10 +1672,17 @@ class SqliteStore final : public Store {
           return Status::OK();
         }
         // The next migration above the file's version (numbers may skip
-        // while parallel work is merged).
-        const Migration& m = *std::find_if(std::begin(kMigrations), std::end(kMigrations),
-                                           [&](const Migration& c) { return c.version > version; });
-        ACERVO_RETURN_IF_ERROR(Exec(m.sql));
+        // while branches are merged).
+        const Migration* next = nullptr;
+        for (const Migration& cand : kMigrations) {
+          if (cand.version > version) {
+            next = &cand;
+            break;
+          }
+        }
+        const Migration& m = *next;
+        const std::string shared = m.sql == nullptr ? SchemaV6Sql(/*postgres=*/false) : std::string();
+        ACERVO_RETURN_IF_ERROR(Exec(m.sql != nullptr ? m.sql : shared.c_str()));
         // Migration 3's tables start empty: fold in the pages already stored.
         if (m.version == 3) {
           terms_.Clear();
@@ -1608,12 +1700,48 @@ class SqliteStore final : public Store {
     }
   }
 
+  // The connection as the shared SQL (sql_session.h) uses it; callers hold mu_.
+  class Session final : public SqlSession {
+   public:
+    explicit Session(SqliteStore* store) : store_(store) {}
+    bool postgres() const override { return false; }
+    Result<std::vector<SqlRow>> Query(const std::string& sql, const std::vector<Param>& params) override {
+      // Statements whose text varies with the request (facets over a
+      // filter) are not kept once the cache is large.
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, store_->Prepare(sql, /*cache=*/store_->cache_.size() < 512));
+      int i = 1;
+      for (const Param& p : params) s.Bind(i++, p);
+      std::vector<SqlRow> rows;
+      ACERVO_RETURN_IF_ERROR(store_->ForEachRow(s, "query", [&] {
+        SqlRow row(static_cast<size_t>(s.Columns()));
+        for (int c = 0; c < s.Columns(); ++c) {
+          if (!s.IsNull(c)) row[static_cast<size_t>(c)] = s.Text(c);
+        }
+        rows.push_back(std::move(row));
+      }));
+      return rows;
+    }
+    Status Write(const std::string& what, const std::function<Status()>& body) override {
+      return store_->WriteTransaction(what, body);
+    }
+    Status Read(const std::function<Status()>& body) override {
+      ReadTransaction tx(store_);
+      ACERVO_RETURN_IF_ERROR(tx.status());
+      return body();
+    }
+
+   private:
+    SqliteStore* store_;
+  };
+
   std::mutex mu_;
   sqlite3* db_;
   fs::path path_;
   SqliteOptions options_;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
   TermBatch terms_;  // the current write transaction's term changes
+  Session session_;
+  std::unique_ptr<AccessStore> access_;
 };
 
 }  // namespace

@@ -158,5 +158,45 @@ TEST(ArchivalProfileTest, PdfOptionsFollowTheProfile) {
   EXPECT_EQ(plain->icc_profile_path, kDefaultSrgbProfilePath);
 }
 
+// Issue 19: the signature form and the time-stamp authority reach the writer;
+// the authority's password, like the key's, comes only from the environment.
+TEST(ArchivalProfileTest, SignatureFormAndTimestampAuthorityFollowTheProfile) {
+  Result<LotProfile> p = ParseProfile(
+      "[signature]\npkcs12 = \"chave.p12\"\npassword_env = \"ACERVO_TEST_P12_PASSWORD\"\n"
+      "form = \"pades-basic\"\ntsa_url = \"http://act.exemplo/tsa\"\ntsa_ca = \"act.pem\"\n"
+      "tsa_user = \"prefeitura\"\ntsa_password_env = \"ACERVO_TEST_TSA_PASSWORD\"\ntsa_timeout = 9\n",
+      "profile.toml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ::setenv("ACERVO_TEST_P12_PASSWORD", "segredo", 1);
+  ::unsetenv("ACERVO_TEST_TSA_PASSWORD");
+  Result<PdfOptions> o = PdfOptionsForLot(*p, "/lotes/l1");
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(o.status().message().find("ACERVO_TEST_TSA_PASSWORD"), std::string::npos) << o.status().ToString();
+
+  ::setenv("ACERVO_TEST_TSA_PASSWORD", "outro segredo", 1);
+  o = PdfOptionsForLot(*p, "/lotes/l1");
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  ASSERT_TRUE(o->signature.has_value());
+  EXPECT_EQ(o->signature->form, SignatureForm::kPadesBasic);
+  ASSERT_TRUE(o->signature->tsa.has_value());
+  EXPECT_EQ(o->signature->tsa->url, "http://act.exemplo/tsa");
+  EXPECT_EQ(o->signature->tsa->ca_file, "/lotes/l1/act.pem");
+  EXPECT_EQ(o->signature->tsa->user, "prefeitura");
+  EXPECT_EQ(o->signature->tsa->password, "outro segredo");
+  EXPECT_EQ(o->signature->tsa->timeout_s, 9);
+  ::unsetenv("ACERVO_TEST_TSA_PASSWORD");
+
+  // Without form and authority: the ICP-Brasil form, no time-stamp.
+  p = ParseProfile("[signature]\npkcs12 = \"chave.p12\"\npassword_env = \"ACERVO_TEST_P12_PASSWORD\"\n",
+                   "profile.toml");
+  ASSERT_TRUE(p.ok());
+  o = PdfOptionsForLot(*p, "/lotes/l1");
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->signature->form, SignatureForm::kIcpBrasil);
+  EXPECT_FALSE(o->signature->tsa.has_value());
+  ::unsetenv("ACERVO_TEST_P12_PASSWORD");
+}
+
 }  // namespace
 }  // namespace acervo

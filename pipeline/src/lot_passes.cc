@@ -98,7 +98,8 @@ json ProfileJson(const LotProfile& p) {
   if (p.signature) {
     signature = {{"pkcs12", p.signature->pkcs12}, {"password_env", p.signature->password_env},
                  {"reason", p.signature->reason}, {"location", p.signature->location},
-                 {"contact", p.signature->contact}};
+                 {"contact", p.signature->contact}, {"form", p.signature->form},
+                 {"tsa_url", p.signature->tsa_url}, {"tsa_ca", p.signature->tsa_ca}};
   }
   return {{"lot", {{"id", p.lot_id}, {"project", p.project}, {"box", p.box},
                    {"operator", p.operator_name}, {"description", p.description}}},
@@ -143,6 +144,28 @@ std::vector<uint8_t> Thumbnail(const cv::Mat& image) {
   std::vector<uint8_t> out;
   cv::imencode(".jpg", small, out, {cv::IMWRITE_JPEG_QUALITY, 70});
   return out;
+}
+
+// The web preview of a page (issue 13): the page image the PDF shows,
+// reduced to at most kPreviewWidth columns, as JPEG at
+// OUT/<lot>/previews/<document file>/<page stem>.jpg, so `acervo serve`
+// shows a page without rendering the PDF (docs/web.md). Same geometry as
+// the PDF's page image, so OCR boxes map onto it by proportion. Best
+// effort: without it the server renders the PDF page.
+constexpr int kPreviewWidth = 1240;
+void WritePreview(const fs::path& lot_out, const std::string& file_name, const std::string& stem, const Page& p) {
+  if (p.blank || p.image.empty()) return;
+  cv::Mat small = p.image;
+  if (p.image.cols > kPreviewWidth) {
+    const double f = static_cast<double>(kPreviewWidth) / p.image.cols;
+    cv::resize(p.image, small, cv::Size(), f, f, cv::INTER_AREA);
+  }
+  std::vector<uint8_t> jpeg;
+  if (!cv::imencode(".jpg", small, jpeg, {cv::IMWRITE_JPEG_QUALITY, 75})) return;
+  const fs::path path = lot_out / "previews" / file_name / (stem + ".jpg");
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  (void)WriteFileAtomic(path, jpeg);
 }
 
 // `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD.
@@ -537,6 +560,7 @@ class PageWorker {
       if (!s.ok()) ctx_.JournalFailed(s);
     };
     observer.before_release = [&](const Page& p) {
+      WritePreview(lot_out, doc.file_name, stem, p);
       if (p.flags.empty()) return;
       std::vector<uint8_t> jpeg = Thumbnail(p.image);
       if (jpeg.empty()) return;
@@ -713,6 +737,12 @@ void AddToDocument(LotContext& ctx, const PageJob& job, Result<JobPages> result)
         pr.color_class = std::string(ColorClassName(page.color_class));
         pr.flags = page.flags;
         pr.stages = HistoryJson(page.history);
+        // The OCR words with their boxes on the page image the PDF shows
+        // (schema v6), so a viewer can highlight a hit on the scan.
+        pr.image_width = page.encoded.width;
+        pr.image_height = page.encoded.height;
+        pr.words.reserve(page.words.size());
+        for (const Word& w : page.words) pr.words.push_back({w.text, w.box.x, w.box.y, w.box.width, w.box.height});
         bool flagged = false;
         for (const std::string& f : page.flags) flagged |= f != "blank";
         if (flagged) ++rep.flagged_pages;

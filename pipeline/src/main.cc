@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
       acervo::cli::AddEnqueueCommand(app, ctx),
       acervo::cli::AddWorkerCommand(app, ctx),
       acervo::cli::AddStatusCommand(app, ctx),
+      acervo::cli::AddServeCommand(app, ctx),
+      acervo::cli::AddUsersCommand(app, ctx),
   };
 
   try {

@@ -19,19 +19,35 @@ Result<PdfOptions> PdfOptionsForLot(const LotProfile& profile, const fs::path& l
   }
   if (profile.signature) {
     const SignatureProfile& sp = *profile.signature;
+    auto in_lot = [&](const std::string& p) { return fs::path(p).is_absolute() ? fs::path(p) : lot_dir / p; };
+    // Secrets come from the environment of the run, never from the profile
+    // that travels with the lot.
+    auto secret = [](const std::string& var, const std::string& what) -> Result<std::string> {
+      const char* value = std::getenv(var.c_str());
+      if (value == nullptr) {
+        return Status::Unavailable("profile [signature]: environment variable " + var + " (the password of " + what +
+                                   ") is not set");
+      }
+      return std::string(value);
+    };
     PdfSignatureOptions so;
-    so.pkcs12_path = fs::path(sp.pkcs12).is_absolute() ? fs::path(sp.pkcs12) : lot_dir / sp.pkcs12;
-    // The password is a secret: it comes from the environment of the run,
-    // never from the profile that travels with the lot.
-    const char* password = std::getenv(sp.password_env.c_str());
-    if (password == nullptr) {
-      return Status::Unavailable("profile [signature]: environment variable " + sp.password_env +
-                                 " (the password of " + so.pkcs12_path.string() + ") is not set");
-    }
-    so.password = password;
+    so.pkcs12_path = in_lot(sp.pkcs12);
+    ACERVO_ASSIGN_OR_RETURN(so.password, secret(sp.password_env, so.pkcs12_path.string()));
     so.reason = sp.reason;
     so.location = sp.location;
     so.contact = sp.contact;
+    so.form = sp.form == "pades-basic" ? SignatureForm::kPadesBasic : SignatureForm::kIcpBrasil;
+    if (!sp.tsa_url.empty()) {
+      TimestampAuthorityOptions tsa;
+      tsa.url = sp.tsa_url;
+      tsa.ca_file = in_lot(sp.tsa_ca);
+      tsa.timeout_s = static_cast<int>(sp.tsa_timeout_s);
+      if (!sp.tsa_user.empty()) {
+        tsa.user = sp.tsa_user;
+        ACERVO_ASSIGN_OR_RETURN(tsa.password, secret(sp.tsa_password_env, "the time-stamp authority user " + sp.tsa_user));
+      }
+      so.tsa = std::move(tsa);
+    }
     o.signature = std::move(so);
   }
   return o;

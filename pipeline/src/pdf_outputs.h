@@ -25,7 +25,8 @@
 namespace acervo {
 
 // InvalidArgument for a PDF/A part other than 1b/2b; Unavailable when the
-// signature's password variable is unset (an empty password must be set
+// signature's password variable (or, with a time-stamp authority user, the
+// authority's password variable) is unset (an empty password must be set
 // explicitly as an empty variable).
 Result<PdfOptions> PdfOptionsForLot(const LotProfile& profile, const std::filesystem::path& lot_dir);
 

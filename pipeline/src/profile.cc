@@ -368,15 +368,36 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
   ACERVO_ASSIGN_OR_RETURN(const toml::table* signature, r.Table(root, "signature"));
   if (signature != nullptr) {
     SignatureProfile sp;
-    ACERVO_RETURN_IF_ERROR(
-        r.Unknown(*signature, {"pkcs12", "password_env", "reason", "location", "contact"}, "signature"));
-    ACERVO_RETURN_IF_ERROR(r.String(*signature, "pkcs12", &sp.pkcs12));
-    ACERVO_RETURN_IF_ERROR(r.String(*signature, "password_env", &sp.password_env));
-    ACERVO_RETURN_IF_ERROR(r.String(*signature, "reason", &sp.reason));
-    ACERVO_RETURN_IF_ERROR(r.String(*signature, "location", &sp.location));
-    ACERVO_RETURN_IF_ERROR(r.String(*signature, "contact", &sp.contact));
-    if (sp.pkcs12.empty()) {
-      return Status::InvalidArgument(At(name, *signature) + ": [signature] needs 'pkcs12' (the key file)");
+    ACERVO_RETURN_IF_ERROR(r.Unknown(*signature,
+                                     {"pkcs12", "password_env", "reason", "location", "contact", "form", "tsa_url",
+                                      "tsa_ca", "tsa_user", "tsa_password_env", "tsa_timeout"},
+                                     "signature"));
+    const std::pair<const char*, std::string*> strings[] = {
+        {"pkcs12", &sp.pkcs12},   {"password_env", &sp.password_env}, {"reason", &sp.reason},
+        {"location", &sp.location}, {"contact", &sp.contact},         {"form", &sp.form},
+        {"tsa_url", &sp.tsa_url}, {"tsa_ca", &sp.tsa_ca},             {"tsa_user", &sp.tsa_user},
+        {"tsa_password_env", &sp.tsa_password_env}};
+    for (const auto& [key, out] : strings) ACERVO_RETURN_IF_ERROR(r.String(*signature, key, out));
+    ACERVO_RETURN_IF_ERROR(r.Number(*signature, "tsa_timeout", 1, 600, &sp.tsa_timeout_s));
+    auto refuse = [&](const char* key, const std::string& why) {
+      const toml::node* n = signature->get(key);
+      return Status::InvalidArgument(At(name, n != nullptr ? *n : static_cast<const toml::node&>(*signature)) +
+                                     ": [signature] " + why);
+    };
+    if (sp.pkcs12.empty()) return refuse("pkcs12", "needs 'pkcs12' (the key file)");
+    if (sp.form != "icp-brasil" && sp.form != "pades-basic") {
+      return refuse("form", "form must be \"icp-brasil\" or \"pades-basic\", not '" + sp.form + "'");
+    }
+    if (!sp.tsa_url.empty() && sp.tsa_url.rfind("http://", 0) != 0 && sp.tsa_url.rfind("https://", 0) != 0) {
+      return refuse("tsa_url", "tsa_url must be an http:// or https:// URL");
+    }
+    if (!sp.tsa_url.empty() && sp.tsa_ca.empty()) {
+      return refuse("tsa_url", "tsa_url needs 'tsa_ca' (the CA certificates the time-stamp authority must chain to)");
+    }
+    if (sp.tsa_url.empty()) {
+      for (const char* key : {"tsa_ca", "tsa_user", "tsa_password_env", "tsa_timeout"}) {
+        if (signature->get(key) != nullptr) return refuse(key, std::string(key) + " is set but tsa_url is not");
+      }
     }
     p.signature = std::move(sp);
   }

@@ -213,5 +213,41 @@ TEST(ProfileTest, ImageSectionKeys) {
   }
 }
 
+// Issue 19: the signature form and the time-stamp authority.
+TEST(ProfileTest, SignatureSectionFormAndTimestampAuthority) {
+  Result<LotProfile> p = ParseProfile("[signature]\npkcs12 = \"k.p12\"\n", "profile.toml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE(p->signature.has_value());
+  EXPECT_EQ(p->signature->form, "icp-brasil");  // the default
+  EXPECT_EQ(p->signature->tsa_url, "");
+
+  p = ParseProfile(
+      "[signature]\npkcs12 = \"k.p12\"\nform = \"pades-basic\"\ntsa_url = \"https://act.exemplo.gov.br/tsa\"\n"
+      "tsa_ca = \"act.pem\"\ntsa_user = \"prefeitura\"\ntsa_password_env = \"SENHA_ACT\"\ntsa_timeout = 7\n",
+      "profile.toml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->signature->form, "pades-basic");
+  EXPECT_EQ(p->signature->tsa_url, "https://act.exemplo.gov.br/tsa");
+  EXPECT_EQ(p->signature->tsa_ca, "act.pem");
+  EXPECT_EQ(p->signature->tsa_user, "prefeitura");
+  EXPECT_EQ(p->signature->tsa_password_env, "SENHA_ACT");
+  EXPECT_EQ(p->signature->tsa_timeout_s, 7);
+
+  struct Case { std::string keys; std::string want; };
+  const std::vector<Case> cases = {
+      {"form = \"cades\"\n", "line 3: [signature] form must be"},
+      {"tsa_url = \"ftp://act/tsa\"\ntsa_ca = \"a.pem\"\n", "line 3: [signature] tsa_url must be an http"},
+      {"tsa_url = \"http://act/tsa\"\n", "line 3: [signature] tsa_url needs 'tsa_ca'"},
+      {"tsa_ca = \"a.pem\"\n", "line 3: [signature] tsa_ca is set but tsa_url is not"},
+      {"tsa_url = \"http://act/tsa\"\ntsa_ca = \"a.pem\"\ntsa_timeout = 0\n", "'tsa_timeout' must be between"},
+      {"tsa_server = \"x\"\n", "unknown key 'tsa_server'"},
+  };
+  for (const Case& c : cases) {
+    Result<LotProfile> bad = ParseProfile("[signature]\npkcs12 = \"k.p12\"\n" + c.keys, "profile.toml");
+    ASSERT_FALSE(bad.ok()) << c.keys;
+    EXPECT_NE(bad.status().message().find(c.want), std::string::npos) << bad.status().ToString();
+  }
+}
+
 }  // namespace
 }  // namespace acervo

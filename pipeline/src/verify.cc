@@ -23,8 +23,19 @@ std::string Short(const std::string& sha) { return sha.size() > 16 ? sha.substr(
 std::string VerifyReport::ToJson() const {
   nlohmann::json issues = nlohmann::json::array();
   for (const VerifyIssue& i : mismatches) issues.push_back({{"where", i.where}, {"message", i.message}});
+  nlohmann::json sigs = nlohmann::json::array();
+  for (const VerifiedSignature& s : signatures) {
+    sigs.push_back({{"pdf", s.pdf},
+                    {"form", s.form},
+                    {"policy", s.policy},
+                    {"signer", s.signer},
+                    {"timestamp", s.timestamp},
+                    {"timestamp_authority", s.timestamp_authority},
+                    {"valid", s.valid}});
+  }
   nlohmann::json j = {{"ok", ok()},         {"lots", lots},       {"documents", documents},
-                      {"pdfs", pdfs},       {"masters", masters}, {"mismatches", issues}};
+                      {"pdfs", pdfs},       {"masters", masters}, {"mismatches", issues},
+                      {"signatures", sigs}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -132,8 +143,12 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
                                  std::to_string(k + 1) + " (" + std::to_string(facts->master_sha256.size()) +
                                  " in the PDF, " + std::to_string(want.size()) + " in the store)");
       }
-      if (facts->signature.present && !facts->signature.digest_matches) {
-        mismatch(d.pdf_path, "signature does not verify: " + facts->signature.problem);
+      const SignatureCheck& sig = facts->signature;
+      if (sig.present) {
+        const bool valid = sig.digest_matches && sig.attributes_ok;
+        if (!valid) mismatch(d.pdf_path, "signature does not verify: " + sig.problem);
+        rep.signatures.push_back({d.pdf_path, sig.form, sig.policy_name.empty() ? sig.policy_oid : sig.policy_name,
+                                  sig.signer, sig.timestamp_time, sig.timestamp_authority, valid});
       }
     }
 

@@ -18,6 +18,8 @@ Command AddWatchCommand(CLI::App& root, const Context& ctx);
 Command AddEnqueueCommand(CLI::App& root, const Context& ctx);
 Command AddWorkerCommand(CLI::App& root, const Context& ctx);
 Command AddStatusCommand(CLI::App& root, const Context& ctx);
+Command AddServeCommand(CLI::App& root, const Context& ctx);
+Command AddUsersCommand(CLI::App& root, const Context& ctx);
 
 }  // namespace acervo::cli
 

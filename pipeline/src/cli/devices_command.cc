@@ -58,7 +58,11 @@ Command AddDevicesCommand(CLI::App& root, const Context&) {
               }
             };
             if (a->driver == "sane" || a->driver == "all") add("sane", ListSaneDevices());
-            if (a->driver == "twain" || a->driver == "all") add("twain", ListTwainSources(TwainOptions{a->dsm, ""}));
+            if (a->driver == "twain" || a->driver == "all") {
+              TwainOptions t;
+              t.dsm_path = a->dsm;
+              add("twain", ListTwainSources(t));
+            }
             if (a->json) std::printf("%s\n", out.dump(2).c_str());
             if (!a->json && out.empty() && failures == 0) std::fprintf(stderr, "acervo devices: no scanners found\n");
             return failures > 0 && out.empty() ? kExitCannotRun : kExitOk;

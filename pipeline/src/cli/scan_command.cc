@@ -33,6 +33,8 @@ struct ScanArgs {
   bool quiet = false;
   std::string dsm;
   std::string transfer;
+  double twain_timeout = 120;
+  long twain_memory_mb = 4096;
   std::string enqueue;  // a PostgreSQL store: hand the lot to its workers when the scan completes
   fs::path shared_root;
 };
@@ -83,6 +85,12 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("--twain-dsm", a->dsm, "TWAIN Data Source Manager library (default: libtwaindsm.so)");
   cmd->add_option("--transfer", a->transfer, "TWAIN transfer: memory or native (default: memory if offered)")
       ->check(CLI::IsMember({"memory", "native"}));
+  cmd->add_option("--twain-timeout", a->twain_timeout,
+                  "Seconds a TWAIN call may take before the source counts as hung (default 120)")
+      ->check(CLI::Range(1.0, 86400.0));
+  cmd->add_option("--twain-memory-limit", a->twain_memory_mb,
+                  "MiB of memory the TWAIN host (vendor code) may allocate; 0: no limit (default 4096)")
+      ->check(CLI::Range(0L, 1L << 30));
   cmd->add_option("--enqueue", a->enqueue,
                   "When the feeder is emptied, queue the lot for the workers of this PostgreSQL store "
                   "(as `acervo enqueue`)");
@@ -120,7 +128,12 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
             }
             Result<std::unique_ptr<Source>> source = Status::Internal("no driver");
             if (driver == "twain") {
-              source = OpenTwainSource(*settings, TwainOptions{a->dsm, a->transfer});
+              TwainOptions t;
+              t.dsm_path = a->dsm;
+              t.transfer = a->transfer;
+              t.timeout_seconds = a->twain_timeout;
+              t.memory_limit_mb = a->twain_memory_mb;
+              source = OpenTwainSource(*settings, t);
             } else {
               source = OpenSaneSource(*settings);
             }

@@ -1,632 +1,546 @@
 #include "acervo/scanner/twain_source.h"
 
-#include <dlfcn.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <cstdlib>
+#include <cstdio>
 #include <cstring>
-#include <mutex>
+#include <functional>
 
-#include "acervo/scanner/twain_protocol.h"
+#include "twain_page_assembler.h"
+#include "twain_session.h"
+#include "twain_wire.h"
+
+extern char** environ;
 
 namespace acervo {
 namespace {
-using namespace twain;  // NOLINT: the protocol's own names read best unqualified
+namespace fs = std::filesystem;
+using twain_wire::Frame;
+using twain_wire::FrameIn;
+using Clock = std::chrono::steady_clock;
 
-// MSG_XFERREADY / MSG_CLOSEDSREQ arrive through the callback the DSM calls.
-// TWAIN gives the callback no pointer of ours (RefCon is 32 bits), so the
-// one open session is found through this slot; TWAIN allows one per process.
-struct CallbackSlot {
-  std::mutex mu;
-  std::condition_variable cv;
-  TW_UINT16 message = MSG_NULL;
-};
-CallbackSlot& Slot() {
-  static CallbackSlot slot;
-  return slot;
-}
+constexpr double kCloseSeconds = 10;  // an orderly close may take this long
 
-TW_UINT16 OnTwainMessage(TW_IDENTITY*, TW_IDENTITY*, TW_UINT32, TW_UINT16, TW_UINT16 msg, TW_MEMREF) {
-  CallbackSlot& s = Slot();
-  {
-    std::lock_guard<std::mutex> lock(s.mu);
-    s.message = msg;
+std::string HostPath(const TwainOptions& o) {
+  if (!o.host_path.empty()) return o.host_path.string();
+  // An installed acervo has the host beside it; a build tree has it where
+  // CMake put it.
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n > 0) {
+    fs::path beside = fs::path(std::string(buf, static_cast<size_t>(n))).parent_path() / "acervo-twain-host";
+    std::error_code ec;
+    if (fs::exists(beside, ec)) return beside.string();
   }
-  s.cv.notify_all();
-  return TWRC_SUCCESS;
+  return ACERVO_TWAIN_HOST_BUILD_PATH;
 }
 
-std::string Str32(const TW_STR32& s) { return std::string(s, strnlen(s, sizeof(TW_STR32))); }
-
-void SetStr32(TW_STR32& dst, std::string_view v) {
-  std::memset(dst, 0, sizeof(TW_STR32));
-  std::memcpy(dst, v.data(), std::min(v.size(), sizeof(TW_STR32) - 2));
-}
-
-std::string ConditionText(TW_UINT16 cc) {
-  switch (cc) {
-    case TWCC_PAPERJAM: return "paper jam (TWCC_PAPERJAM)";
-    case TWCC_PAPERDOUBLEFEED: return "double feed (TWCC_PAPERDOUBLEFEED)";
-    case TWCC_INTERLOCK: return "cover open (TWCC_INTERLOCK)";
-    case TWCC_DAMAGEDCORNER: return "damaged corner detected (TWCC_DAMAGEDCORNER)";
-    case TWCC_CHECKDEVICEONLINE: return "device offline (TWCC_CHECKDEVICEONLINE)";
-    case TWCC_OPERATIONERROR: return "device operation error (TWCC_OPERATIONERROR)";
-    case TWCC_BUMMER: return "device failure (TWCC_BUMMER)";
-    case TWCC_LOWMEMORY: return "out of memory (TWCC_LOWMEMORY)";
-    case TWCC_NODS: return "no data source (TWCC_NODS)";
-    case TWCC_BADVALUE: return "value not accepted (TWCC_BADVALUE)";
-    case TWCC_SEQERROR: return "operation out of sequence (TWCC_SEQERROR)";
-    case TWCC_CAPUNSUPPORTED: return "capability not supported (TWCC_CAPUNSUPPORTED)";
-    case TWCC_NOMEDIA: return "no paper (TWCC_NOMEDIA)";
-    default: return "condition code " + std::to_string(cc);
+std::string SignalName(int sig) {
+  switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGFPE: return "SIGFPE";
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    default: return "signal " + std::to_string(sig);
   }
 }
 
-// The loaded DSM and our identity: TWAIN states 2 (loaded) and 3 (open).
-class Dsm {
+// The host process, from the capturing side: starts it, sends commands,
+// receives frames while watching it (heartbeats, hang limit, cancel), and
+// turns its death into a Status.
+class HostProcess {
  public:
-  ~Dsm() {
-    if (open_) entry_(&app_, nullptr, DG_CONTROL, DAT_PARENT, MSG_CLOSEDSM, &parent_);
-    if (lib_ != nullptr) ::dlclose(lib_);
+  ~HostProcess() { Close(); }
+
+  static Result<std::unique_ptr<HostProcess>> Start(const TwainOptions& o) {
+    std::unique_ptr<HostProcess> h(new HostProcess());
+    h->timeout_ = o.timeout_seconds > 0 ? o.timeout_seconds : 120;
+    h->memory_mb_ = o.memory_limit_mb;
+    const std::string exe = HostPath(o);
+    // The child's ends, moved to descriptors >= 10 first so that placing
+    // them at 1-5 can never overwrite one another (acervo may run with
+    // some of 0-2 closed, as services do).
+    int sv[2] = {-1, -1}, ep[2] = {-1, -1}, st[2] = {-1, -1};
+    auto high = [](int fd) {
+      int h = fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 10) : -1;
+      if (fd >= 0) ::close(fd);
+      return h;
+    };
+    const bool made = ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0 && ::pipe2(ep, O_CLOEXEC) == 0 &&
+                      ::pipe2(st, O_CLOEXEC) == 0;
+    h->sock_ = sv[0];
+    h->err_ = ep[0];
+    h->status_ = st[0];
+    const int child_sock = high(sv[1]), child_out = high(ep[1]), child_status = high(st[1]);
+    // The strip ring (twain_wire.h), sealed so the host can neither shrink
+    // it under our mapping nor grow it; mapped read-only here. Without it
+    // strips travel inline.
+    const int ring = high(h->MapRing());
+    auto close_child_ends = [&] {
+      for (int fd : {child_sock, child_out, child_status, ring}) {
+        if (fd >= 0) ::close(fd);
+      }
+    };
+    if (!made || child_sock < 0 || child_out < 0 || child_status < 0) {
+      close_child_ends();
+      return Status::Unavailable(std::string("cannot start the TWAIN host: ") + std::strerror(errno));
+    }
+    // Room for a few strips in flight, so the host reads the next one from
+    // the scanner while this side places the last.
+    int buf = 4 << 20;
+    ::setsockopt(h->sock_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    ::setsockopt(child_sock, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, child_out, 1);  // vendor chatter on stdout is kept apart from the wire
+    posix_spawn_file_actions_adddup2(&fa, child_out, 2);
+    posix_spawn_file_actions_adddup2(&fa, child_sock, 3);
+    posix_spawn_file_actions_adddup2(&fa, child_status, 4);  // its fatal-signal report
+    if (ring >= 0) posix_spawn_file_actions_adddup2(&fa, ring, 5);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 6);  // no lot lock or journal descriptor leaks to vendor code
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    // Its own process group: Ctrl-C reaches acervo, which cancels the host
+    // in order; and a kill takes whatever helpers vendor code started.
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+    const std::string mem = std::to_string(std::max(0L, o.memory_limit_mb));
+    std::vector<std::string> args = {exe, "--fd", "3", "--status-fd", "4", "--memory-limit-mb", mem};
+    if (ring >= 0) args.insert(args.end(), {"--ring-fd", "5", "--ring-bytes", std::to_string(h->ring_size_)});
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, exe.c_str(), &fa, &attr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close_child_ends();
+    if (rc != 0) {
+      return Status::Unavailable("cannot start the TWAIN host " + exe + ": " + std::strerror(rc));
+    }
+    h->pid_ = pid;
+    ::fcntl(h->err_, F_SETFL, ::fcntl(h->err_, F_GETFL) | O_NONBLOCK);
+    h->reader_ = std::make_unique<twain_wire::FrameReader>(h->sock_);
+    Result<FrameIn> hello = h->Receive(nullptr, "starting the TWAIN host");
+    if (!hello.ok()) return hello.status();
+    twain_wire::WireReader rd(hello->payload);
+    if (hello->type != Frame::kHello || rd.U32() != twain_wire::kProtocolVersion) {
+      return Status::Unavailable("the TWAIN host " + exe + " speaks another protocol version");
+    }
+    return h;
   }
 
-  static Result<std::unique_ptr<Dsm>> Load(const std::filesystem::path& path) {
-    std::unique_ptr<Dsm> d(new Dsm());
-    std::string lib = path.empty() ? "libtwaindsm.so" : path.string();
-    d->lib_ = ::dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (d->lib_ == nullptr) {
-      const char* e = ::dlerror();
-      return Status::Unavailable("cannot load the TWAIN Data Source Manager " + lib + ": " + (e ? e : "unknown") +
-                                 " (install a TWAIN DSM or pass --twain-dsm PATH)");
-    }
-    d->entry_ = reinterpret_cast<DSMENTRYPROC>(::dlsym(d->lib_, "DSM_Entry"));
-    if (d->entry_ == nullptr) return Status::Unavailable(lib + " has no DSM_Entry: not a TWAIN DSM");
-    // State 2 -> 3.
-    std::memset(&d->app_, 0, sizeof(d->app_));
-    d->app_.Version.MajorNum = 0;
-    d->app_.Version.MinorNum = 1;
-    d->app_.Version.Language = 2;  // TWLG_ENGLISH
-    d->app_.Version.Country = 1;   // TWCY_USA
-    SetStr32(d->app_.Version.Info, "acervo 0.1.0");
-    d->app_.ProtocolMajor = 2;
-    d->app_.ProtocolMinor = 4;
-    d->app_.SupportedGroups = DG_CONTROL | DG_IMAGE | DF_APP2;
-    SetStr32(d->app_.Manufacturer, "Acervo");
-    SetStr32(d->app_.ProductFamily, "Acervo GED");
-    SetStr32(d->app_.ProductName, "acervo scan");
-    TW_UINT16 rc = d->entry_(&d->app_, nullptr, DG_CONTROL, DAT_PARENT, MSG_OPENDSM, &d->parent_);
-    if (rc != TWRC_SUCCESS) {
-      return Status::Unavailable("TWAIN DSM " + lib + " refused MSG_OPENDSM: " + ConditionText(d->Condition(nullptr)));
-    }
-    d->open_ = true;
-    // TWAIN 2 memory functions: containers and native images are DSM memory.
-    if (d->app_.SupportedGroups & DF_DSM2) {
-      TW_ENTRYPOINT ep{};
-      ep.Size = sizeof(ep);
-      if (d->entry_(&d->app_, nullptr, DG_CONTROL, DAT_ENTRYPOINT, MSG_GET, &ep) == TWRC_SUCCESS) d->ep_ = ep;
-    }
-    return d;
+  Status Send(Frame type, std::span<const uint8_t> payload) {
+    if (!gone_.ok()) return gone_;
+    // Commands are a few bytes and the host's reader thread takes them at
+    // once, so a blocking write cannot wait on vendor code.
+    if (!twain_wire::WriteFrame(sock_, type, payload).ok()) return Died("sending it a command");
+    return Status::OK();
   }
 
-  TW_UINT16 Call(TW_IDENTITY* dest, TW_UINT32 dg, TW_UINT16 dat, TW_UINT16 msg, TW_MEMREF data) {
-    return entry_(&app_, dest, dg, dat, msg, data);
-  }
-  TW_UINT16 Condition(TW_IDENTITY* dest) {
-    TW_STATUS st{};
-    entry_(&app_, dest, DG_CONTROL, DAT_STATUS, MSG_GET, &st);
-    return st.ConditionCode;
-  }
-  TW_HANDLE Alloc(TW_UINT32 n) { return ep_.DSM_MemAllocate ? ep_.DSM_MemAllocate(n) : std::calloc(1, n); }
-  void Free(TW_HANDLE h) {
-    if (h == nullptr) return;
-    if (ep_.DSM_MemFree) ep_.DSM_MemFree(h);
-    else std::free(h);
-  }
-  void* Lock(TW_HANDLE h) { return ep_.DSM_MemLock ? ep_.DSM_MemLock(h) : h; }
-  void Unlock(TW_HANDLE h) {
-    if (ep_.DSM_MemUnlock) ep_.DSM_MemUnlock(h);
+  // The next frame other than a heartbeat. Heartbeats are checked here: a
+  // TWAIN call running longer than the timeout, or a host silent that long,
+  // is a hang and the host is killed. When `cancel` turns true, Cancel is
+  // sent once; a host that does not answer within 10 s is killed.
+  Result<FrameIn> Receive(const std::atomic<bool>* cancel, const std::string& doing) {
+    if (!gone_.ok()) return gone_;
+    const double silence_limit = std::min(timeout_, 15.0);
+    // The host's own waits are bounded (5 minutes for MSG_XFERREADY); a host
+    // that beats but never gets anywhere longer than that is stuck too.
+    const double progress_limit = timeout_ + 330;
+    const Clock::time_point started = Clock::now();
+    Clock::time_point last = started;
+    Clock::time_point cancel_deadline{};
+    bool cancel_sent = false;
+    for (;;) {
+      Result<std::optional<FrameIn>> f = reader_->Poll();
+      if (!f.ok()) return Kill("the TWAIN host sent a damaged frame during " + doing + " (" + f.status().message() + ")");
+      if (f->has_value()) {
+        last = Clock::now();
+        if ((*f)->type != Frame::kHeartbeat) return std::move(**f);
+        twain_wire::WireReader rd((*f)->payload);
+        const uint64_t call_ms = rd.U64();
+        const uint32_t what = rd.U32();
+        peak_rss_kb_ = std::max<uint64_t>(peak_rss_kb_, rd.U64());
+        if (call_ms > timeout_ * 1000) {
+          return Kill("the TWAIN source hung: " + TwainCallName(what) + " did not return within " +
+                      Seconds(timeout_) + " during " + doing);
+        }
+        continue;
+      }
+      if (reader_->eof()) return Died(doing);
+      const Clock::time_point now = Clock::now();
+      if (cancel != nullptr && cancel->load() && !cancel_sent) {
+        cancel_sent = true;
+        cancel_deadline = now + std::chrono::seconds(10);
+        uint8_t nothing = 0;
+        (void)twain_wire::WriteFrame(sock_, Frame::kCancel, std::span<const uint8_t>(&nothing, 0));
+      }
+      if (cancel_sent && now > cancel_deadline) {
+        Status k = Kill("the TWAIN host did not stop within 10 s of the cancel");
+        return Status::Cancelled(k.message());
+      }
+      if (std::chrono::duration<double>(now - last).count() > silence_limit) {
+        return Kill("the TWAIN host stopped answering for " + Seconds(silence_limit) + " during " + doing);
+      }
+      if (std::chrono::duration<double>(now - started).count() > progress_limit) {
+        return Kill("the TWAIN host made no progress for " + Seconds(progress_limit) + " during " + doing);
+      }
+      pollfd fds[2] = {{sock_, POLLIN, 0}, {err_, POLLIN, 0}};
+      ::poll(fds, err_ >= 0 ? 2 : 1, 100);
+      if (err_ >= 0 && fds[1].revents != 0) DrainOutput();
+    }
   }
 
-  Result<std::vector<TW_IDENTITY>> Sources() {
-    std::vector<TW_IDENTITY> out;
-    TW_IDENTITY id{};
-    TW_UINT16 rc = Call(nullptr, DG_CONTROL, DAT_IDENTITY, MSG_GETFIRST, &id);
-    while (rc == TWRC_SUCCESS) {
-      out.push_back(id);
-      id = TW_IDENTITY{};
-      rc = Call(nullptr, DG_CONTROL, DAT_IDENTITY, MSG_GETNEXT, &id);
+  // Hands `copy` the bytes of a strip or chunk the host put in the ring
+  // (offset and size checked against the ring), then, and only then, gives
+  // the slot back: the host may overwrite it once acknowledged, so copying
+  // and releasing are one step here. Acknowledged every quarter ring (the
+  // host waits for free slots) and at each page's end.
+  Status FromRing(twain_wire::WireReader& rd, const std::function<Status(std::span<const uint8_t>)>& copy) {
+    const uint64_t offset = rd.U64();
+    const uint32_t bytes = rd.U32();
+    const uint32_t slots = rd.U32();
+    if (!rd.ok() || ring_ == nullptr || offset > ring_size_ || bytes > ring_size_ - offset) {
+      return Status::DeviceError("the TWAIN host named bytes outside the shared ring");
     }
-    if (rc != TWRC_ENDOFLIST && rc != TWRC_FAILURE) {
-      return Status::Unavailable("TWAIN DSM cannot list data sources: return code " + std::to_string(rc));
-    }
-    return out;
+    Status s = copy(std::span<const uint8_t>(ring_ + offset, bytes));
+    ++taken_;
+    if (taken_ - acked_ >= std::max<uint64_t>(1, slots / 4)) Acknowledge();
+    return s;
+  }
+  // Tells the host every slot taken so far is free again.
+  void Acknowledge() {
+    if (taken_ == acked_ || !gone_.ok()) return;
+    twain_wire::WireWriter w;
+    w.U64(taken_);
+    (void)twain_wire::WriteFrame(sock_, Frame::kAck, w.data());
+    acked_ = taken_;
   }
 
-  TW_IDENTITY& app() { return app_; }
+  // The host died: reaps it and says how, with its last output.
+  Status Died(const std::string& doing) {
+    if (!gone_.ok()) return gone_;
+    int status = 0;
+    // Its output may still be in the pipe.
+    for (int i = 0; i < 20 && err_ >= 0; ++i) {
+      pollfd p{err_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) break;
+      if (!DrainOutput()) break;
+    }
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
+    pid_ = -1;
+    ReadFatalReport();
+    std::string how = WIFSIGNALED(status) ? "was killed by " + SignalName(WTERMSIG(status))
+                                          : "exited with code " + std::to_string(WEXITSTATUS(status));
+    gone_ = Status::DeviceError("the TWAIN host (vendor code) " + how + " during " + doing + Memory() + LastOutput());
+    return gone_;
+  }
+
+  // Ends a host that hangs or misbehaves. `why` becomes the DeviceError.
+  Status Kill(const std::string& why) {
+    if (!gone_.ok()) return gone_;
+    if (pid_ > 0) {
+      ::kill(-pid_, SIGKILL);
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
+      pid_ = -1;
+    }
+    DrainOutput();
+    gone_ = Status::DeviceError(why + "; its process was stopped" + Memory() + LastOutput());
+    return gone_;
+  }
+
+  // Orderly end: Close, then wait for the host to exit (killing it after
+  // 10 s). A host that dies while closing is reported on stderr only: every
+  // page was already delivered.
+  void Close() {
+    if (pid_ > 0) {
+      uint8_t nothing = 0;
+      (void)twain_wire::WriteFrame(sock_, Frame::kClose, std::span<const uint8_t>(&nothing, 0));
+      const Clock::time_point deadline =
+          Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(kCloseSeconds * 1000));
+      int status = 0;
+      pid_t r = 0;
+      while ((r = ::waitpid(pid_, &status, WNOHANG)) == 0 && Clock::now() < deadline) {
+        pollfd fds[2] = {{sock_, POLLIN, 0}, {err_, POLLIN, 0}};
+        ::poll(fds, 2, 50);
+        if (fds[0].revents != 0) (void)reader_->Poll();  // drop late heartbeats
+        if (fds[1].revents != 0) DrainOutput();
+      }
+      if (r == 0) {
+        ::kill(-pid_, SIGKILL);
+        ::kill(pid_, SIGKILL);
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
+        std::fprintf(stderr, "acervo: the TWAIN host did not close within %.0f s and was stopped\n", kCloseSeconds);
+      } else if (r > 0 && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)) {
+        std::fprintf(stderr, "acervo: the TWAIN host ended badly while closing (%s)\n",
+                     WIFSIGNALED(status) ? SignalName(WTERMSIG(status)).c_str()
+                                         : ("exit code " + std::to_string(WEXITSTATUS(status))).c_str());
+      }
+      pid_ = -1;
+    }
+    DrainOutput();
+    if (sock_ >= 0) ::close(sock_);
+    if (err_ >= 0) ::close(err_);
+    if (status_ >= 0) ::close(status_);
+    sock_ = err_ = status_ = -1;
+    if (ring_ != nullptr) ::munmap(const_cast<uint8_t*>(ring_), ring_size_);
+    ring_ = nullptr;
+  }
 
  private:
-  Dsm() = default;
-  void* lib_ = nullptr;
-  DSMENTRYPROC entry_ = nullptr;
-  TW_IDENTITY app_{};
-  TW_ENTRYPOINT ep_{};
-  void* parent_ = nullptr;  // no window on Linux
-  bool open_ = false;
+  HostProcess() = default;
+
+  static std::string Seconds(double s) {
+    char b[32];
+    std::snprintf(b, sizeof(b), "%g s", s);
+    return b;
+  }
+  std::string Memory() const {
+    std::string m = "; peak memory " + std::to_string(peak_rss_kb_ / 1024) + " MB";
+    if (memory_mb_ > 0) m += " of a " + std::to_string(memory_mb_) + " MB limit";
+    return m;
+  }
+  // Creates the ring; returns its descriptor (for the child) or -1.
+  int MapRing() {
+    int fd = ::memfd_create("acervo-twain-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -1;
+    if (::ftruncate(fd, static_cast<off_t>(twain_wire::kRingBytes)) != 0 ||
+        ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    void* p = ::mmap(nullptr, twain_wire::kRingBytes, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+      ::close(fd);
+      return -1;
+    }
+    ring_ = static_cast<const uint8_t*>(p);
+    ring_size_ = twain_wire::kRingBytes;
+    return fd;
+  }
+
+  // The host's own report of a fatal signal: its peak memory at that moment
+  // (the heartbeats may have missed a runaway that took a fraction of a second).
+  void ReadFatalReport() {
+    uint64_t record[2] = {0, 0};
+    if (status_ >= 0 && ::read(status_, record, sizeof(record)) == sizeof(record)) {
+      peak_rss_kb_ = std::max(peak_rss_kb_, record[1]);
+    }
+  }
+  std::string LastOutput() const {
+    std::string t = tail_;
+    while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+    if (t.empty()) return "";
+    const size_t nl = t.rfind('\n');
+    return "; its last output: \"" + (nl == std::string::npos ? t : t.substr(nl + 1)) + "\"";
+  }
+
+  // Forwards the host's stdout/stderr (vendor messages) line by line to ours
+  // and keeps the tail for error messages. False at end of stream.
+  bool DrainOutput() {
+    if (err_ < 0) return false;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(err_, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return n < 0;  // EAGAIN: more may come; 0: closed
+      line_.append(buf, static_cast<size_t>(n));
+      size_t nl;
+      while ((nl = line_.find('\n')) != std::string::npos) {
+        std::string line = line_.substr(0, nl);
+        line_.erase(0, nl + 1);
+        std::fprintf(stderr, "twain-host: %s\n", line.c_str());
+        tail_ += line + "\n";
+      }
+      if (line_.size() > 4096) {  // a very long line without newline
+        tail_ += line_ + "\n";
+        line_.clear();
+      }
+      if (tail_.size() > 4096) tail_.erase(0, tail_.size() - 4096);
+    }
+  }
+
+  pid_t pid_ = -1;
+  int sock_ = -1;
+  int err_ = -1;
+  int status_ = -1;
+  std::unique_ptr<twain_wire::FrameReader> reader_;
+  double timeout_ = 120;
+  long memory_mb_ = 0;
+  uint64_t peak_rss_kb_ = 0;
+  std::string line_, tail_;
+  Status gone_;  // not OK once the host is gone (why)
+  const uint8_t* ring_ = nullptr;
+  size_t ring_size_ = 0;
+  uint64_t taken_ = 0, acked_ = 0;
 };
 
-class TwainSource final : public Source {
+class TwainHostSource final : public Source {
  public:
-  TwainSource(std::unique_ptr<Dsm> dsm, TW_IDENTITY ds) : dsm_(std::move(dsm)), ds_(ds) {}
-  ~TwainSource() override { Shutdown(); }
+  TwainHostSource(std::unique_ptr<HostProcess> host, std::string product, bool duplex)
+      : host_(std::move(host)), product_(std::move(product)), duplex_(duplex) {}
 
-  Status Open(const ScanSettings& s, const TwainOptions& o);
   Result<std::optional<CapturedPage>> Next(const std::atomic<bool>* cancel) override;
   Status SetOption(std::string_view name, std::string_view) override {
-    return Status::InvalidArgument("TWAIN source '" + Str32(ds_.ProductName) + "' takes no raw option '" +
-                                   std::string(name) + "'; use --source, --duplex, --resolution, --mode");
+    return Status::InvalidArgument(Name() + " takes no raw option '" + std::string(name) +
+                                   "'; use --source, --duplex, --resolution, --mode");
   }
-  std::string Describe() const override { return "twain:" + Str32(ds_.ProductName); }
+  std::string Describe() const override { return "twain:" + product_; }
 
  private:
-  std::string Name() const { return "TWAIN source '" + Str32(ds_.ProductName) + "'"; }
-  // Capability helpers.
-  Result<std::vector<TW_UINT32>> GetValues(TW_UINT16 cap, TW_UINT16* item_type, bool* is_range, bool* is_list,
-                                           TW_RANGE* range);
-  Status SetOne(TW_UINT16 cap, TW_UINT16 type, TW_UINT32 value, const std::string& what);
-  Status Negotiate(TW_UINT16 cap, TW_UINT16 type, TW_UINT32 value, const std::string& what,
-                   const std::string& shown);
-  Status Fail(const std::string& during);
-  Status WaitForXferReady(const std::atomic<bool>* cancel);
-  Result<CapturedPage> MemoryTransfer(const std::atomic<bool>* cancel);
-  Result<CapturedPage> NativeTransfer();
-  void ResetPending();
-  void Shutdown();
+  std::string Name() const { return "TWAIN source '" + product_ + "'"; }
+  // The host sent something that cannot be a page: it is stopped, since
+  // it would go on sending the rest of that page.
+  Status Abandon(const Status& why) { return host_->Kill(why.message()); }
+  Result<std::optional<CapturedPage>> ReceivePage(const std::atomic<bool>* cancel);
 
-  std::unique_ptr<Dsm> dsm_;
-  TW_IDENTITY ds_;
-  int state_ = 3;
-  bool memory_ = true;
-  bool feeder_ = false;
+  std::unique_ptr<HostProcess> host_;
+  std::string product_;
   bool duplex_ = false;
   bool done_ = false;
   int pages_ = 0;
 };
 
-Status TwainSource::Fail(const std::string& during) {
-  TW_UINT16 cc = dsm_->Condition(&ds_);
-  std::string msg = Name() + ": " + during + ": " + ConditionText(cc);
-  switch (cc) {
-    case TWCC_PAPERJAM:
-    case TWCC_PAPERDOUBLEFEED:
-    case TWCC_INTERLOCK:
-    case TWCC_DAMAGEDCORNER:
-    case TWCC_CHECKDEVICEONLINE:
-    case TWCC_OPERATIONERROR:
-    case TWCC_BUMMER:
-      return Status::DeviceError(msg);
-    case TWCC_LOWMEMORY:
-      return Status::Unavailable(msg);
-    default:
-      return Status::DeviceError(msg);
-  }
-}
-
-Result<std::vector<TW_UINT32>> TwainSource::GetValues(TW_UINT16 cap, TW_UINT16* item_type, bool* is_range,
-                                                      bool* is_list, TW_RANGE* range) {
-  TW_CAPABILITY c{cap, 0, nullptr};
-  if (dsm_->Call(&ds_, DG_CONTROL, DAT_CAPABILITY, MSG_GET, &c) != TWRC_SUCCESS) {
-    return Status::NotFound("capability " + std::to_string(cap));
-  }
-  std::vector<TW_UINT32> values;
-  *is_range = false;
-  *is_list = false;
-  void* p = dsm_->Lock(c.hContainer);
-  if (c.ConType == TWON_ONEVALUE) {
-    auto* one = static_cast<TW_ONEVALUE*>(p);
-    *item_type = one->ItemType;
-    values.push_back(one->Item);
-  } else if (c.ConType == TWON_ENUMERATION) {
-    auto* e = static_cast<TW_ENUMERATION*>(p);
-    *is_list = true;
-    *item_type = e->ItemType;
-    const size_t size = e->ItemType == TWTY_FIX32 || e->ItemType == TWTY_UINT32 || e->ItemType == TWTY_INT32 ? 4 : 2;
-    for (TW_UINT32 i = 0; i < e->NumItems; ++i) {
-      TW_UINT32 v = 0;
-      std::memcpy(&v, e->ItemList + i * size, size);
-      values.push_back(v);
-    }
-  } else if (c.ConType == TWON_RANGE) {
-    *range = *static_cast<TW_RANGE*>(p);
-    *item_type = range->ItemType;
-    *is_range = true;
-  }
-  dsm_->Unlock(c.hContainer);
-  dsm_->Free(c.hContainer);
-  return values;
-}
-
-Status TwainSource::SetOne(TW_UINT16 cap, TW_UINT16 type, TW_UINT32 value, const std::string& what) {
-  TW_CAPABILITY c{cap, TWON_ONEVALUE, dsm_->Alloc(sizeof(TW_ONEVALUE))};
-  if (c.hContainer == nullptr) return Status::Unavailable("out of memory negotiating " + what);
-  auto* one = static_cast<TW_ONEVALUE*>(dsm_->Lock(c.hContainer));
-  one->ItemType = type;
-  one->Item = value;
-  dsm_->Unlock(c.hContainer);
-  TW_UINT16 rc = dsm_->Call(&ds_, DG_CONTROL, DAT_CAPABILITY, MSG_SET, &c);
-  dsm_->Free(c.hContainer);
-  if (rc == TWRC_SUCCESS || rc == TWRC_CHECKSTATUS) return Status::OK();
-  return Status::InvalidArgument(Name() + " refused " + what + ": " + ConditionText(dsm_->Condition(&ds_)));
-}
-
-std::string ShowValue(TW_UINT16 type, TW_UINT32 v) {
-  if (type == TWTY_FIX32) {
-    TW_FIX32 f;
-    std::memcpy(&f, &v, sizeof(f));
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%g", Fix32ToDouble(f));
-    return buf;
-  }
-  if (type == TWTY_BOOL) return v ? "true" : "false";
-  return std::to_string(static_cast<int32_t>(type == TWTY_INT16 ? int16_t(v) : int32_t(v)));
-}
-
-// Checks the value against what the source offers (so the error can list
-// it), then sets it.
-Status TwainSource::Negotiate(TW_UINT16 cap, TW_UINT16 type, TW_UINT32 value, const std::string& what,
-                              const std::string& shown) {
-  TW_UINT16 item_type = type;
-  bool is_range = false, is_list = false;
-  TW_RANGE range{};
-  Result<std::vector<TW_UINT32>> offered = GetValues(cap, &item_type, &is_range, &is_list, &range);
-  if (!offered.ok()) {
-    return Status::InvalidArgument(Name() + " does not support " + what + " (cannot set it to " + shown + ")");
-  }
-  if (is_range && type == TWTY_FIX32) {
-    TW_FIX32 lo, hi, want;
-    std::memcpy(&lo, &range.MinValue, 4);
-    std::memcpy(&hi, &range.MaxValue, 4);
-    std::memcpy(&want, &value, 4);
-    if (Fix32ToDouble(want) < Fix32ToDouble(lo) || Fix32ToDouble(want) > Fix32ToDouble(hi)) {
-      return Status::InvalidArgument(Name() + ": " + what + " " + shown + " is out of range; it offers " +
-                                     ShowValue(TWTY_FIX32, range.MinValue) + ".." +
-                                     ShowValue(TWTY_FIX32, range.MaxValue));
-    }
-  } else if (is_list) {
-    bool found = false;
-    std::string list;
-    for (TW_UINT32 v : *offered) {
-      TW_UINT32 masked = (type == TWTY_UINT16 || type == TWTY_BOOL || type == TWTY_INT16) ? (v & 0xffff) : v;
-      found |= masked == value;
-      list += (list.empty() ? "" : ", ") + ShowValue(item_type, masked);
-    }
-    if (!found) {
-      return Status::InvalidArgument(Name() + ": " + what + " " + shown + " is not offered; it offers " + list);
-    }
-  }
-  return SetOne(cap, type, value, what + " " + shown);
-}
-
-Status TwainSource::Open(const ScanSettings& s, const TwainOptions& o) {
-  // State 3 -> 4. TWAIN 2 registers the message callback after MSG_OPENDS,
-  // addressed to the source it is for.
-  if (dsm_->Call(nullptr, DG_CONTROL, DAT_IDENTITY, MSG_OPENDS, &ds_) != TWRC_SUCCESS) {
-    return Status::Unavailable("cannot open " + Name() + ": " + ConditionText(dsm_->Condition(nullptr)));
-  }
-  state_ = 4;
-  TW_CALLBACK cb{reinterpret_cast<TW_MEMREF>(&OnTwainMessage), 0, 0};
-  if (dsm_->Call(&ds_, DG_CONTROL, DAT_CALLBACK, MSG_REGISTER_CALLBACK, &cb) != TWRC_SUCCESS) {
-    return Status::Unavailable(Name() + ": the DSM refused the message callback (a TWAIN 2 DSM is needed)");
-  }
-  // Transfer mechanism: memory (strips, no size limit on our side) unless
-  // the source has only native.
-  if (o.transfer == "native") {
-    ACERVO_RETURN_IF_ERROR(Negotiate(ICAP_XFERMECH, TWTY_UINT16, TWSX_NATIVE, "ICAP_XFERMECH", "native"));
-    memory_ = false;
-  } else {
-    Status m = Negotiate(ICAP_XFERMECH, TWTY_UINT16, TWSX_MEMORY, "ICAP_XFERMECH", "memory");
-    if (!m.ok()) {
-      if (o.transfer == "memory") return m;
-      ACERVO_RETURN_IF_ERROR(Negotiate(ICAP_XFERMECH, TWTY_UINT16, TWSX_NATIVE, "ICAP_XFERMECH", "native"));
-      memory_ = false;
-    }
-  }
-  if (!s.mode.empty()) {
-    TW_UINT32 pt = s.mode == "bw" ? TWPT_BW : s.mode == "gray" ? TWPT_GRAY : s.mode == "color" ? TWPT_RGB : 99;
-    if (pt == 99) return Status::InvalidArgument("--mode must be bw, gray or color, not '" + s.mode + "'");
-    ACERVO_RETURN_IF_ERROR(Negotiate(ICAP_PIXELTYPE, TWTY_UINT16, pt, "ICAP_PIXELTYPE", s.mode));
-  }
-  if (s.resolution > 0) {
-    TW_FIX32 f = DoubleToFix32(s.resolution);
-    TW_UINT32 v = 0;
-    std::memcpy(&v, &f, 4);
-    char shown[32];
-    std::snprintf(shown, sizeof(shown), "%g dpi", s.resolution);
-    ACERVO_RETURN_IF_ERROR(Negotiate(ICAP_XRESOLUTION, TWTY_FIX32, v, "ICAP_XRESOLUTION", shown));
-    ACERVO_RETURN_IF_ERROR(Negotiate(ICAP_YRESOLUTION, TWTY_FIX32, v, "ICAP_YRESOLUTION", shown));
-  }
-  if (s.source == "adf" || s.source == "flatbed") {
-    feeder_ = s.source == "adf";
-    ACERVO_RETURN_IF_ERROR(Negotiate(CAP_FEEDERENABLED, TWTY_BOOL, feeder_ ? 1 : 0, "CAP_FEEDERENABLED",
-                                     feeder_ ? "true" : "false"));
-  } else if (!s.source.empty()) {
-    return Status::InvalidArgument("--source must be flatbed or adf, not '" + s.source + "'");
-  }
-  if (s.duplex) {
-    ACERVO_RETURN_IF_ERROR(Negotiate(CAP_DUPLEXENABLED, TWTY_BOOL, 1, "CAP_DUPLEXENABLED", "true"));
-    duplex_ = true;
-  }
-  // -1: transfer every sheet in the feeder; a flatbed gives one.
-  ACERVO_RETURN_IF_ERROR(SetOne(CAP_XFERCOUNT, TWTY_INT16, feeder_ ? 0xffff : 1, "CAP_XFERCOUNT"));
-  if (!s.options.empty()) return SetOption(s.options.front().first, s.options.front().second);
-  return Status::OK();
-}
-
-Status TwainSource::WaitForXferReady(const std::atomic<bool>* cancel) {
-  CallbackSlot& slot = Slot();
-  std::unique_lock<std::mutex> lock(slot.mu);
-  // Sources may spend a while warming up; the operator can always cancel.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
-  while (slot.message != MSG_XFERREADY) {
-    if (slot.message == MSG_CLOSEDSREQ) return Status::Cancelled(Name() + " asked to close (cancelled on the device)");
-    if (cancel != nullptr && cancel->load()) return Status::Cancelled(Name() + ": scan cancelled");
-    if (slot.cv.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(100))) ==
-            std::cv_status::timeout &&
-        std::chrono::steady_clock::now() >= deadline) {
-      return Status::DeviceError(Name() + ": no transfer became ready within 5 minutes");
-    }
-  }
-  slot.message = MSG_NULL;
-  return Status::OK();
-}
-
-void TwainSource::ResetPending() {
-  // From 6 or 7 back to 5: drop whatever pages the source still holds.
-  TW_PENDINGXFERS p{};
-  if (state_ == 7) dsm_->Call(&ds_, DG_CONTROL, DAT_PENDINGXFERS, MSG_ENDXFER, &p);
-  if (state_ >= 6) dsm_->Call(&ds_, DG_CONTROL, DAT_PENDINGXFERS, MSG_RESET, &p);
-  if (state_ >= 5) {
-    TW_USERINTERFACE ui{0, 0, nullptr};
-    dsm_->Call(&ds_, DG_CONTROL, DAT_USERINTERFACE, MSG_DISABLEDS, &ui);
-  }
-  state_ = std::min(state_, 4);
-}
-
-void TwainSource::Shutdown() {
-  if (state_ >= 5) ResetPending();
-  if (state_ == 4) {
-    dsm_->Call(nullptr, DG_CONTROL, DAT_IDENTITY, MSG_CLOSEDS, &ds_);
-    state_ = 3;
-  }
-}
-
-Result<std::optional<CapturedPage>> TwainSource::Next(const std::atomic<bool>* cancel) {
+Result<std::optional<CapturedPage>> TwainHostSource::Next(const std::atomic<bool>* cancel) {
   if (done_) return std::optional<CapturedPage>();
-  if (state_ == 4) {
-    // 4 -> 5 -> 6: enable without UI and wait for the first page.
-    {
-      std::lock_guard<std::mutex> lock(Slot().mu);
-      Slot().message = MSG_NULL;
-    }
-    TW_USERINTERFACE ui{0, 0, nullptr};
-    TW_UINT16 rc = dsm_->Call(&ds_, DG_CONTROL, DAT_USERINTERFACE, MSG_ENABLEDS, &ui);
-    if (rc != TWRC_SUCCESS && rc != TWRC_CHECKSTATUS) return Fail("cannot start scanning (MSG_ENABLEDS)");
-    state_ = 5;
-    Status ready = WaitForXferReady(cancel);
-    if (!ready.ok()) {
-      ResetPending();
-      return ready;
-    }
-    state_ = 6;
-  }
-  if (state_ != 6) return Status::Internal(Name() + ": transfer requested in TWAIN state " + std::to_string(state_));
+  // A cancel before the transfer asks for no page (closing the source walks
+  // the states down); one during it reaches the host, which drops the page.
   if (cancel != nullptr && cancel->load()) {
-    ResetPending();
+    done_ = true;
     return Status::Cancelled(Name() + ": scan cancelled");
   }
-  Result<CapturedPage> page = memory_ ? MemoryTransfer(cancel) : NativeTransfer();
-  if (!page.ok()) {
-    ResetPending();
-    done_ = page.status().code() != StatusCode::kDeviceError;
-    return page.status();
-  }
-  // 7 -> 6 or 5: the pending count says whether the feeder has more.
-  TW_PENDINGXFERS p{};
-  if (dsm_->Call(&ds_, DG_CONTROL, DAT_PENDINGXFERS, MSG_ENDXFER, &p) != TWRC_SUCCESS) {
-    Status s = Fail("cannot end the transfer (MSG_ENDXFER)");
-    ResetPending();
-    return s;
-  }
-  if (p.Count == 0) {
-    state_ = 5;
-    ResetPending();
+  uint8_t nothing = 0;
+  Status sent = host_->Send(Frame::kNext, std::span<const uint8_t>(&nothing, 0));
+  if (!sent.ok()) {
     done_ = true;
-  } else {
-    state_ = 6;
+    return sent;
   }
-  ++pages_;
-  page->sequence = pages_;
-  page->side = duplex_ && pages_ % 2 == 0 ? Side::kBack : Side::kFront;
-  return std::optional<CapturedPage>(std::move(*page));
+  Result<std::optional<CapturedPage>> page = ReceivePage(cancel);
+  // A device fault (jam) leaves the session able to go on once cleared; a
+  // dead host answers every later call with how it died.
+  if (!page.ok() && page.status().code() != StatusCode::kDeviceError) done_ = true;
+  return page;
 }
 
-Result<CapturedPage> TwainSource::MemoryTransfer(const std::atomic<bool>* cancel) {
-  TW_IMAGEINFO info{};
-  if (dsm_->Call(&ds_, DG_IMAGE, DAT_IMAGEINFO, MSG_GET, &info) != TWRC_SUCCESS) return Fail("cannot read DAT_IMAGEINFO");
-  TW_SETUPMEMXFER setup{};
-  if (dsm_->Call(&ds_, DG_CONTROL, DAT_SETUPMEMXFER, MSG_GET, &setup) != TWRC_SUCCESS) {
-    return Fail("cannot read DAT_SETUPMEMXFER");
-  }
-  const int bpp = info.BitsPerPixel;
-  const int channels = info.SamplesPerPixel == 3 ? 3 : 1;
-  if (info.ImageWidth <= 0 || (bpp != 1 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 48) || info.Planar) {
-    return Status::DeviceError(Name() + ": unsupported image layout (" + std::to_string(bpp) + " bits per pixel" +
-                               (info.Planar ? ", planar" : "") + ")");
-  }
-  const size_t row_bytes = (static_cast<size_t>(info.ImageWidth) * bpp + 7) / 8;
-  std::vector<uint8_t> image;  // packed rows, grown as strips arrive
-  if (info.ImageLength > 0) image.resize(row_bytes * static_cast<size_t>(info.ImageLength));
-  const TW_UINT32 buf_size = std::max<TW_UINT32>(setup.Preferred, std::max<TW_UINT32>(setup.MinBufSize, 1));
-  std::vector<uint8_t> buf(buf_size);
-  state_ = 7;
-  size_t rows_done = 0;
+Result<std::optional<CapturedPage>> TwainHostSource::ReceivePage(const std::atomic<bool>* cancel) {
+  const std::string doing = "the transfer of page " + std::to_string(pages_ + 1);
+  TwainPageAssembler page(Name());
   for (;;) {
-    if (cancel != nullptr && cancel->load()) return Status::Cancelled(Name() + ": scan cancelled mid-page");
-    TW_IMAGEMEMXFER x{};
-    x.Compression = 0xffff;  // TWON_DONTCARE16
-    x.Memory.Flags = TWMF_APPOWNS | TWMF_POINTER;
-    x.Memory.Length = buf_size;
-    x.Memory.TheMem = buf.data();
-    TW_UINT16 rc = dsm_->Call(&ds_, DG_IMAGE, DAT_IMAGEMEMXFER, MSG_GET, &x);
-    if (rc == TWRC_CANCEL) return Status::Cancelled(Name() + ": transfer cancelled on the device");
-    if (rc != TWRC_SUCCESS && rc != TWRC_XFERDONE) return Fail("transfer of page " + std::to_string(pages_ + 1) + " failed");
-    if (x.Compression != TWCP_NONE) return Status::DeviceError(Name() + ": sent a compressed strip, none was asked");
-    // Place the strip by its offsets: strips may come in any order, and a
-    // source may send tiles (XOffset) narrower than the page.
-    const size_t x_byte = static_cast<size_t>(x.XOffset) * bpp / 8;
-    const size_t strip_row = (static_cast<size_t>(x.Columns) * bpp + 7) / 8;
-    if (x.Rows > 0 && (x.BytesPerRow < strip_row || x_byte + strip_row > row_bytes ||
-                       static_cast<size_t>(x.BytesPerRow) * x.Rows > x.BytesWritten + x.BytesPerRow ||
-                       x.BytesWritten > buf_size)) {
-      return Status::DeviceError(Name() + ": strip geometry does not fit the page");
-    }
-    size_t needed = (static_cast<size_t>(x.YOffset) + x.Rows) * row_bytes;
-    if (needed > image.size()) image.resize(needed);
-    for (TW_UINT32 r = 0; r < x.Rows; ++r) {
-      std::memcpy(&image[(x.YOffset + r) * row_bytes + x_byte], &buf[static_cast<size_t>(r) * x.BytesPerRow], strip_row);
-    }
-    rows_done = std::max(rows_done, static_cast<size_t>(x.YOffset) + x.Rows);
-    if (rc == TWRC_XFERDONE) break;
-  }
-  const int rows = static_cast<int>(info.ImageLength > 0 ? info.ImageLength : rows_done);
-  if (rows_done < static_cast<size_t>(rows)) {
-    return Status::DeviceError(Name() + ": page ended after " + std::to_string(rows_done) + " of " +
-                               std::to_string(rows) + " rows");
-  }
-  CapturedPage page;
-  page.dpi_x = Fix32ToDouble(info.XResolution);
-  page.dpi_y = Fix32ToDouble(info.YResolution);
-  const int depth = bpp / channels;
-  page.bits_per_sample = depth;
-  const int w = info.ImageWidth;
-  if (depth == 1) {
-    // TWPF_CHOCOLATE (TWAIN's default pixel flavour): 0 is black.
-    page.image.create(rows, w, CV_8UC1);
-    for (int y = 0; y < rows; ++y) {
-      const uint8_t* src = &image[static_cast<size_t>(y) * row_bytes];
-      for (int x = 0; x < w; ++x) page.image.at<uint8_t>(y, x) = ((src[x >> 3] >> (7 - (x & 7))) & 1) ? 255 : 0;
-    }
-  } else {
-    int type = depth == 16 ? (channels == 3 ? CV_16UC3 : CV_16UC1) : (channels == 3 ? CV_8UC3 : CV_8UC1);
-    page.image.create(rows, w, type);
-    const size_t es = depth / 8;
-    for (int y = 0; y < rows; ++y) {
-      const uint8_t* src = &image[static_cast<size_t>(y) * row_bytes];
-      uint8_t* dst = page.image.ptr<uint8_t>(y);
-      for (int x = 0; x < w; ++x) {
-        for (int c = 0; c < channels; ++c) {
-          int to = channels == 3 ? 2 - c : 0;  // RGB -> BGR
-          std::memcpy(dst + (static_cast<size_t>(x) * channels + to) * es, src + (static_cast<size_t>(x) * channels + c) * es, es);
-        }
+    ACERVO_ASSIGN_OR_RETURN(FrameIn f, host_->Receive(cancel, doing));
+    Status s;
+    switch (f.type) {
+      case Frame::kPageBegin: {
+        twain_wire::WireReader rd(f.payload);
+        TwainPageInfo info;
+        s = twain_wire::GetPageInfo(rd, &info)
+                ? page.Begin(info)
+                : Status::DeviceError(Name() + ": malformed page description from the TWAIN host");
+        break;
       }
-    }
-  }
-  return page;
-}
-
-// Native transfer: one handle holding a DIB (BITMAPINFOHEADER, palette,
-// bottom-up rows padded to 4 bytes), owned by us once handed over.
-Result<CapturedPage> TwainSource::NativeTransfer() {
-  TW_HANDLE h = nullptr;
-  state_ = 7;
-  TW_UINT16 rc = dsm_->Call(&ds_, DG_IMAGE, DAT_IMAGENATIVEXFER, MSG_GET, &h);
-  if (rc == TWRC_CANCEL) return Status::Cancelled(Name() + ": transfer cancelled on the device");
-  if (rc != TWRC_XFERDONE) return Fail("native transfer of page " + std::to_string(pages_ + 1) + " failed");
-  if (h == nullptr) return Status::DeviceError(Name() + ": native transfer gave no image");
-  const uint8_t* p = static_cast<const uint8_t*>(dsm_->Lock(h));
-  auto le32 = [](const uint8_t* b) { return int32_t(b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t(b[3]) << 24)); };
-  auto le16 = [](const uint8_t* b) { return int(b[0] | (b[1] << 8)); };
-  const int32_t header = le32(p);
-  const int32_t w = le32(p + 4);
-  const int32_t h_signed = le32(p + 8);
-  const int bits = le16(p + 14);
-  const int32_t compression = le32(p + 16);
-  const int32_t xppm = le32(p + 24), yppm = le32(p + 28);
-  int32_t colors = le32(p + 32);
-  Status bad;
-  CapturedPage page;
-  if (header < 40 || w <= 0 || h_signed == 0 || compression != 0 || (bits != 1 && bits != 8 && bits != 24) ||
-      int64_t(w) * std::abs(int64_t(h_signed)) > 300'000'000) {
-    bad = Status::DeviceError(Name() + ": native image is not an uncompressed 1/8/24-bit DIB");
-  } else {
-    if (colors == 0 && bits <= 8) colors = 1 << bits;
-    if (bits == 24) colors = 0;
-    const uint8_t* palette = p + header;
-    const uint8_t* pixels = palette + 4 * colors;
-    const int rows = std::abs(h_signed);
-    const size_t stride = ((static_cast<size_t>(w) * bits + 31) / 32) * 4;
-    page.image.create(rows, w, bits == 24 ? CV_8UC3 : CV_8UC1);
-    page.bits_per_sample = bits == 24 ? 8 : bits;
-    for (int y = 0; y < rows; ++y) {
-      const uint8_t* src = pixels + stride * static_cast<size_t>(h_signed > 0 ? rows - 1 - y : y);
-      for (int x = 0; x < w; ++x) {
-        if (bits == 24) {
-          cv::Vec3b& d = page.image.at<cv::Vec3b>(y, x);
-          d = cv::Vec3b(src[3 * x], src[3 * x + 1], src[3 * x + 2]);  // DIB is BGR already
-        } else {
-          int idx = bits == 8 ? src[x] : (src[x >> 3] >> (7 - (x & 7))) & 1;
-          const uint8_t* q = palette + 4 * std::min(idx, colors - 1);  // B, G, R, 0
-          page.image.at<uint8_t>(y, x) = static_cast<uint8_t>((q[0] + q[1] + q[2]) / 3);
-        }
+      case Frame::kStrip: {
+        twain_wire::WireReader rd(f.payload);
+        TwainStrip st = twain_wire::GetStrip(rd);
+        std::span<const uint8_t> bytes = rd.Rest();
+        s = rd.ok() ? page.AddStrip(st, bytes) : Status::DeviceError(Name() + ": malformed strip from the TWAIN host");
+        break;
       }
+      case Frame::kStripInRing: {
+        twain_wire::WireReader rd(f.payload);
+        s = host_->FromRing(rd, [&](std::span<const uint8_t> bytes) {
+          TwainStrip st = twain_wire::GetStrip(rd);
+          return rd.ok() ? page.AddStrip(st, bytes) : Status::DeviceError(Name() + ": malformed strip from the TWAIN host");
+        });
+        break;
+      }
+      case Frame::kNativeInRing: {
+        twain_wire::WireReader rd(f.payload);
+        s = host_->FromRing(rd, [&](std::span<const uint8_t> bytes) { return page.AddNative(bytes); });
+        break;
+      }
+      case Frame::kNativeChunk: s = page.AddNative(f.payload); break;
+      case Frame::kPageEnd: {
+        host_->Acknowledge();  // before the next page may re-cut the ring
+        Result<CapturedPage> done = page.Finish();
+        if (!done.ok()) return done.status();  // the host finished the page: it is still usable
+        twain_wire::WireReader rd(f.payload);
+        if (rd.I32() == 0) done_ = true;
+        ++pages_;
+        done->sequence = pages_;
+        done->side = duplex_ && pages_ % 2 == 0 ? Side::kBack : Side::kFront;
+        return std::optional<CapturedPage>(std::move(*done));
+      }
+      case Frame::kEndOfFeed: done_ = true; return std::optional<CapturedPage>();
+      case Frame::kError:
+        host_->Acknowledge();
+        return twain_wire::DecodeError(f.payload);
+      default: s = Status::DeviceError(Name() + ": unexpected frame from the TWAIN host"); break;
     }
-    page.dpi_x = xppm > 0 ? xppm * 0.0254 : 0;
-    page.dpi_y = yppm > 0 ? yppm * 0.0254 : 0;
+    if (!s.ok()) return Abandon(s);
   }
-  dsm_->Unlock(h);
-  dsm_->Free(h);
-  if (!bad.ok()) return bad;
-  return page;
 }
 
 }  // namespace
 
 Result<std::vector<ScannerInfo>> ListTwainSources(const TwainOptions& options) {
-  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Dsm> dsm, Dsm::Load(options.dsm_path));
-  ACERVO_ASSIGN_OR_RETURN(std::vector<TW_IDENTITY> ids, dsm->Sources());
+  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<HostProcess> host, HostProcess::Start(options));
+  const std::string dsm = options.dsm_path.string();
+  ACERVO_RETURN_IF_ERROR(host->Send(Frame::kList, std::span<const uint8_t>(
+                                                      reinterpret_cast<const uint8_t*>(dsm.data()), dsm.size())));
+  ACERVO_ASSIGN_OR_RETURN(FrameIn f, host->Receive(nullptr, "listing the TWAIN sources"));
+  if (f.type == Frame::kError) return twain_wire::DecodeError(f.payload);
+  twain_wire::WireReader rd(f.payload);
   std::vector<ScannerInfo> out;
-  for (const TW_IDENTITY& id : ids) {
-    out.push_back({Str32(id.ProductName), Str32(id.Manufacturer), Str32(id.ProductFamily), "TWAIN data source"});
+  const uint32_t n = f.type == Frame::kSources ? rd.U32() : 0;
+  for (uint32_t i = 0; i < n && rd.ok(); ++i) {
+    std::string name = rd.Str(), manufacturer = rd.Str(), family = rd.Str();
+    out.push_back({name, manufacturer, family, "TWAIN data source"});
   }
+  if (f.type != Frame::kSources || !rd.ok()) return host->Kill("the TWAIN host sent a malformed source list");
   return out;
 }
 
 Result<std::unique_ptr<Source>> OpenTwainSource(const ScanSettings& settings, const TwainOptions& options) {
-  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Dsm> dsm, Dsm::Load(options.dsm_path));
-  TW_IDENTITY chosen{};
-  if (settings.device.empty()) {
-    if (dsm->Call(nullptr, DG_CONTROL, DAT_IDENTITY, MSG_GETDEFAULT, &chosen) != TWRC_SUCCESS) {
-      return Status::NotFound("the TWAIN DSM has no default data source; name one with --device");
-    }
-  } else {
-    ACERVO_ASSIGN_OR_RETURN(std::vector<TW_IDENTITY> ids, dsm->Sources());
-    std::string names;
-    bool found = false;
-    for (const TW_IDENTITY& id : ids) {
-      names += (names.empty() ? "" : ", ") + Str32(id.ProductName);
-      if (Str32(id.ProductName) == settings.device) {
-        chosen = id;
-        found = true;
-      }
-    }
-    if (!found) {
-      return Status::NotFound("no TWAIN data source '" + settings.device + "'; " +
-                              (names.empty() ? "the DSM knows no sources" : "sources: " + names));
-    }
+  if (!settings.options.empty()) {
+    return Status::InvalidArgument("TWAIN sources take no raw option '" + settings.options.front().first +
+                                   "'; use --source, --duplex, --resolution, --mode");
   }
-  auto source = std::make_unique<TwainSource>(std::move(dsm), chosen);
-  ACERVO_RETURN_IF_ERROR(source->Open(settings, options));
-  return std::unique_ptr<Source>(std::move(source));
+  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<HostProcess> host, HostProcess::Start(options));
+  twain_wire::OpenRequest r;
+  r.dsm_path = options.dsm_path.string();
+  r.device = settings.device;
+  r.source = settings.source;
+  r.mode = settings.mode;
+  r.resolution = settings.resolution;
+  r.duplex = settings.duplex;
+  r.transfer = options.transfer;
+  ACERVO_RETURN_IF_ERROR(host->Send(Frame::kOpen, twain_wire::EncodeOpen(r)));
+  ACERVO_ASSIGN_OR_RETURN(FrameIn f, host->Receive(nullptr, "opening the TWAIN source"));
+  if (f.type == Frame::kError) return twain_wire::DecodeError(f.payload);
+  twain_wire::WireReader rd(f.payload);
+  std::string product = rd.Str();
+  const bool duplex = rd.U32() != 0;
+  if (f.type != Frame::kOpened || !rd.ok()) return host->Kill("the TWAIN host sent a malformed answer to Open");
+  return std::unique_ptr<Source>(new TwainHostSource(std::move(host), std::move(product), duplex));
 }
 
 }  // namespace acervo

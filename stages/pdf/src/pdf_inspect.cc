@@ -5,6 +5,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "signature_policy.h"
+
 namespace acervo {
 namespace {
 
@@ -58,6 +60,40 @@ std::string XmpElement(const std::string& xmp, const std::string& tag) {
   return close == std::string::npos ? "" : xmp.substr(open, close - open);
 }
 
+// The /SubFilter of the first signature field's value ("" when none).
+std::string SignatureSubFilter(PoDoFo::PdfVecObjects& objs, const PdfObject* root) {
+  const PdfObject* form = Resolve(objs, root->GetDictionary().GetKey(PdfName("AcroForm")));
+  if (form == nullptr || !form->IsDictionary()) return "";
+  const PdfObject* fields = Resolve(objs, form->GetDictionary().GetKey(PdfName("Fields")));
+  if (fields == nullptr || !fields->IsArray()) return "";
+  for (const PdfObject& f : fields->GetArray()) {
+    const PdfObject* field = Resolve(objs, &f);
+    if (field == nullptr || !field->IsDictionary()) continue;
+    const PdfObject* type = field->GetDictionary().GetKey(PdfName("FT"));
+    if (type == nullptr || !type->IsName() || type->GetName() != PdfName("Sig")) continue;
+    const PdfObject* value = Resolve(objs, field->GetDictionary().GetKey(PdfName("V")));
+    if (value == nullptr || !value->IsDictionary()) continue;
+    const PdfObject* sub = value->GetDictionary().GetKey(PdfName("SubFilter"));
+    if (sub != nullptr && sub->IsName()) return sub->GetName().GetName();
+  }
+  return "";
+}
+
+// What `acervo verify` calls the signature: the ICP-Brasil policy's form
+// when an ETSI signature declares one Acervo knows, else the kind of PAdES.
+std::string FormLabel(const SignatureCheck& c) {
+  const std::string stamped = c.timestamp_time.empty() ? "" : " with time-stamp";
+  if (c.sub_filter == "ETSI.CAdES.detached") {
+    if (const SignaturePolicy* p = FindSignaturePolicy(c.policy_oid)) {
+      return std::string(p->label) + (p->needs_timestamp ? "" : stamped);
+    }
+    if (!c.policy_oid.empty()) return "ETSI.CAdES.detached, policy " + c.policy_oid + stamped;
+    return "ETSI.CAdES.detached" + stamped;
+  }
+  if (c.sub_filter == "adbe.pkcs7.detached") return "PAdES-basic" + stamped;
+  return c.sub_filter;
+}
+
 }  // namespace
 
 Result<PdfFacts> InspectPdf(const fs::path& path) {
@@ -92,6 +128,8 @@ Result<PdfFacts> InspectPdf(const fs::path& path) {
     std::istringstream hashes(info_text("AcervoMasterSha256"));
     for (std::string h; hashes >> h;) facts.master_sha256.push_back(h);
 
+    facts.signature.sub_filter = SignatureSubFilter(objs, root);
+
     PdfObject* meta = const_cast<PdfObject*>(Resolve(objs, root->GetDictionary().GetKey(PdfName("Metadata"))));
     if (meta != nullptr && meta->HasStream()) {
       char* data = nullptr;
@@ -109,7 +147,10 @@ Result<PdfFacts> InspectPdf(const fs::path& path) {
   } catch (const PoDoFo::PdfError& e) {
     return Status::Corrupt("cannot parse " + path.string() + ": " + PodofoMessage(e));
   }
+  const std::string sub_filter = facts.signature.sub_filter;
   ACERVO_ASSIGN_OR_RETURN(facts.signature, VerifySignatureBytes(path));
+  facts.signature.sub_filter = sub_filter;
+  if (facts.signature.present) facts.signature.form = FormLabel(facts.signature);
   return facts;
 }
 

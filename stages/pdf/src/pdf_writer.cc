@@ -499,6 +499,10 @@ PdfPageInput PdfPageInputFromPage(const Page& page) {
 
 std::string_view PdfaPartName(PdfaPart part) { return part == PdfaPart::k2b ? "2b" : "1b"; }
 
+std::string_view SignatureFormName(SignatureForm form) {
+  return form == SignatureForm::kIcpBrasil ? "icp-brasil" : "pades-basic";
+}
+
 PdfWriter::PdfWriter(PdfOptions options, std::vector<char> font, std::vector<char> icc,
                      std::unique_ptr<PdfSigner> signer)
     : options_(std::move(options)),
@@ -653,7 +657,7 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
       {
         PdfDictionary& d = sig->GetDictionary();
         d.AddKey(PdfName("Filter"), PdfName("Adobe.PPKLite"));
-        d.AddKey(PdfName("SubFilter"), PdfName("adbe.pkcs7.detached"));
+        d.AddKey(PdfName("SubFilter"), PdfName(signer_->SubFilter()));
         // A placeholder array is written by PoDoFo from real numbers: four
         // integers whose text is the fixed-width placeholder.
         PdfArray range;
@@ -662,7 +666,7 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
         range.push_back(Int(2222222222));
         range.push_back(Int(3333333333));
         d.AddKey(PdfName("ByteRange"), range);
-        std::string zeros(PdfSigner::kContentsBytes, '\0');
+        std::string zeros(signer_->ContentsBytes(), '\0');
         d.AddKey(PdfName("Contents"), PdfString(zeros.data(), static_cast<PoDoFo::pdf_long>(zeros.size()), true));
         d.AddKey(PdfName("M"), PdfString(PdfDateUtc(created)));
         d.AddKey(PdfName("Name"), Text(signer_->SignerName()));
@@ -877,7 +881,7 @@ Result<PdfResult> PdfWriter::End() {
                            std::to_string(on_disk->pages) + " pages after writing, expected " +
                            std::to_string(pages));
   }
-  if (signer_ && !on_disk->signature.digest_matches) {
+  if (signer_ && !(on_disk->signature.digest_matches && on_disk->signature.attributes_ok)) {
     Abort();
     return Status::Corrupt("PDF " + final_path.string() +
                            " signature does not verify: " + on_disk->signature.problem);

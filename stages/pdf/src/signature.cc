@@ -1,51 +1,30 @@
 #include "signature.h"
 
 #include <fcntl.h>
-#include <openssl/bio.h>
-#include <openssl/cms.h>
-#include <openssl/err.h>
 #include <openssl/pkcs12.h>
-#include <openssl/x509.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cstring>
+#include <ctime>
 #include <string_view>
 
 #include "acervo/core/files.h"
+#include "cms_signature.h"
+#include "openssl_util.h"
+#include "signature_policy.h"
+#include "timestamp.h"
 
 namespace acervo {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string OpensslError() {
-  unsigned long e = ERR_get_error();
-  if (e == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof(buf));
-  ERR_clear_error();
-  return buf;
-}
-
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct CmsFree {
-  void operator()(CMS_ContentInfo* c) const { CMS_ContentInfo_free(c); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using CmsPtr = std::unique_ptr<CMS_ContentInfo, CmsFree>;
-
-std::string SubjectName(X509* cert) {
-  X509_NAME* subject = X509_get_subject_name(cert);
-  char buf[512] = {0};
-  if (X509_NAME_get_text_by_NID(subject, NID_commonName, buf, sizeof(buf)) > 0) return buf;
-  X509_NAME_oneline(subject, buf, sizeof(buf));
-  return buf;
-}
+using openssl::BioPtr;
+using openssl::CmsPtr;
+using openssl::LastError;
+using openssl::SubjectName;
 
 // A read-only or read-write mapping of a whole file.
 class MappedFile {
@@ -154,8 +133,13 @@ struct PdfSigner::Keys {
   }
 };
 
-PdfSigner::PdfSigner(PdfSignatureOptions options, std::unique_ptr<Keys> keys, std::string name)
-    : options_(std::move(options)), keys_(std::move(keys)), signer_name_(std::move(name)) {}
+PdfSigner::PdfSigner(PdfSignatureOptions options, std::unique_ptr<Keys> keys, std::string name,
+                     std::unique_ptr<TimestampClient> tsa)
+    : options_(std::move(options)), keys_(std::move(keys)), tsa_(std::move(tsa)), signer_name_(std::move(name)) {}
+
+const char* PdfSigner::SubFilter() const {
+  return options_.form == SignatureForm::kIcpBrasil ? "ETSI.CAdES.detached" : "adbe.pkcs7.detached";
+}
 
 PdfSigner::~PdfSigner() = default;
 
@@ -175,7 +159,7 @@ Result<std::unique_ptr<PdfSigner>> PdfSigner::Load(const PdfSignatureOptions& op
   PKCS12_free(p12);
   if (ok != 1) {
     return Status::InvalidArgument("cannot open PKCS#12 file " + options.pkcs12_path.string() +
-                                   " (wrong password?): " + OpensslError());
+                                   " (wrong password?): " + LastError());
   }
   if (keys->key == nullptr || keys->cert == nullptr) {
     return Status::InvalidArgument("PKCS#12 file " + options.pkcs12_path.string() +
@@ -185,8 +169,16 @@ Result<std::unique_ptr<PdfSigner>> PdfSigner::Load(const PdfSignatureOptions& op
     return Status::InvalidArgument("PKCS#12 file " + options.pkcs12_path.string() +
                                    ": the key does not match the certificate");
   }
+  std::unique_ptr<TimestampClient> tsa;
+  if (options.tsa) {
+    ACERVO_ASSIGN_OR_RETURN(tsa, TimestampClient::Create(*options.tsa));
+  }
+  if (options.form == SignatureForm::kIcpBrasil) {
+    // Refuse before the first page rather than at the first document.
+    ACERVO_RETURN_IF_ERROR(CheckSigningPeriod(tsa ? IcpBrasilAdRt() : IcpBrasilAdRb(), std::time(nullptr)));
+  }
   std::string name = SubjectName(keys->cert);
-  return std::unique_ptr<PdfSigner>(new PdfSigner(options, std::move(keys), std::move(name)));
+  return std::unique_ptr<PdfSigner>(new PdfSigner(options, std::move(keys), std::move(name), std::move(tsa)));
 }
 
 Status PdfSigner::Sign(const fs::path& path) const {
@@ -200,7 +192,7 @@ Status PdfSigner::Sign(const fs::path& path) const {
       std::string_view::npos) {
     return Status::Corrupt("cannot sign " + path.string() + ": /ByteRange is not the placeholder");
   }
-  if (l.contents_end - l.contents_begin - 2 != 2 * kContentsBytes) {
+  if (l.contents_end - l.contents_begin - 2 != 2 * ContentsBytes()) {
     return Status::Corrupt("cannot sign " + path.string() + ": /Contents has the wrong size");
   }
 
@@ -216,26 +208,18 @@ Status PdfSigner::Sign(const fs::path& path) const {
 
   BioPtr data = SignedBytes(view, l);
   if (!data) return Status::Internal("cannot sign " + path.string() + ": out of memory");
-  // Detached, binary (no MIME canonicalisation), SHA-256 by default for RSA
-  // and EC keys in OpenSSL 3; signed attributes (content type, signing time,
-  // message digest) as PAdES-basic wants, without S/MIME capabilities.
-  CmsPtr cms(CMS_sign(keys_->cert, keys_->key, keys_->chain, data.get(),
-                      CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP));
-  if (!cms) return Status::Internal("cannot sign " + path.string() + ": " + OpensslError());
-  unsigned char* der = nullptr;
-  const int der_len = i2d_CMS_ContentInfo(cms.get(), &der);
-  if (der_len <= 0) return Status::Internal("cannot encode signature: " + OpensslError());
-  std::unique_ptr<unsigned char, void (*)(unsigned char*)> der_holder(
-      der, [](unsigned char* d) { OPENSSL_free(d); });
-  if (static_cast<size_t>(der_len) > kContentsBytes) {
-    return Status::Internal("signature of " + std::to_string(der_len) + " bytes does not fit in " +
-                            std::to_string(kContentsBytes));
+  Result<std::vector<uint8_t>> der = SignDetached({keys_->key, keys_->cert, keys_->chain}, options_.form,
+                                                  tsa_.get(), data.get(), std::time(nullptr));
+  if (!der.ok()) return der.status().WithContext("cannot sign " + path.string());
+  if (der->size() > ContentsBytes()) {
+    return Status::Internal("signature of " + std::to_string(der->size()) + " bytes does not fit in " +
+                            std::to_string(ContentsBytes()));
   }
   static constexpr char kHex[] = "0123456789ABCDEF";
   char* out = file.data() + l.contents_begin + 1;
-  for (int i = 0; i < der_len; ++i) {
-    out[2 * i] = kHex[der[i] >> 4];
-    out[2 * i + 1] = kHex[der[i] & 0xF];
+  for (size_t i = 0; i < der->size(); ++i) {
+    out[2 * i] = kHex[(*der)[i] >> 4];
+    out[2 * i + 1] = kHex[(*der)[i] & 0xF];
   }
   // The rest stays '0': trailing zero bytes after the DER, as every signer
   // leaves them.
@@ -281,7 +265,7 @@ Result<SignatureCheck> VerifySignatureBytes(const fs::path& path) {
   const unsigned char* p = der.data();
   CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
   if (!cms) {
-    check.problem = "/Contents is not a CMS SignedData: " + OpensslError();
+    check.problem = "/Contents is not a CMS SignedData: " + LastError();
     return check;
   }
   BioPtr data = SignedBytes(view, l);
@@ -290,13 +274,14 @@ Result<SignatureCheck> VerifySignatureBytes(const fs::path& path) {
   check.digest_matches = CMS_verify(cms.get(), nullptr, nullptr, data.get(), nullptr,
                                     CMS_DETACHED | CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) == 1;
   if (!check.digest_matches) {
-    check.problem = "signature does not match the file: " + OpensslError();
+    check.problem = "signature does not match the file: " + LastError();
     return check;
   }
   // Only a verified CMS has its signer certificates resolved.
   STACK_OF(X509)* signers = CMS_get0_signers(cms.get());
   if (signers != nullptr && sk_X509_num(signers) > 0) check.signer = SubjectName(sk_X509_value(signers, 0));
   sk_X509_free(signers);
+  ReadCmsAttributes(cms.get(), &check);
   return check;
 }
 

@@ -16,6 +16,10 @@ std::string UtcNowIso8601();
 // ("YYYY-MM-DDTHH:MM:SSZ"); nullopt for anything else.
 std::optional<int64_t> UnixSecondsOfIso8601(std::string_view iso);
 
+// Now in UTC as ISO 8601 to the millisecond, e.g. "2026-11-28T20:31:07.042Z"
+// (audit rows: several a second).
+std::string UtcNowIso8601Millis();
+
 }  // namespace acervo
 
 #endif  // ACERVO_CORE_CLOCK_H_

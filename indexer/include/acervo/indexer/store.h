@@ -31,6 +31,8 @@
 
 namespace acervo {
 
+class AccessStore;  // access_store.h: users, groups, grants, API tokens, audit trail
+
 struct LotRecord {
   std::string id;  // required, unique
   std::string project;
@@ -50,6 +52,20 @@ struct FieldRecord {
   // 4", "separator 0003.tif page 1", "ocr page 2"; "" when unknown. (The
   // initializer lets older code write {name, value} without -Wextra noise.)
   std::string source = {};
+};
+
+// One OCR word and its box on the page image the PDF shows (schema v6), so
+// that a viewer can draw a hit over the scan.
+struct WordBox {
+  std::string text;            // UTF-8, as OCR read it
+  int x = 0, y = 0, w = 0, h = 0;  // pixels of the page image, top-left origin
+};
+
+// The word boxes of one page and the size of the image they refer to.
+struct PageWords {
+  int image_width = 0;   // pixels; the PDF page shows exactly this image
+  int image_height = 0;
+  std::vector<WordBox> words;  // in reading order
 };
 
 struct PageRecord {
@@ -76,6 +92,12 @@ struct PageRecord {
   std::string part = "whole";  // "whole", "left" or "right"
   int master_x = 0;            // first column of the master page shown, in master pixels
   int master_width = 0;        // columns shown from master_x; 0 = unknown (rows before v4)
+  // The page image's size and its OCR words with boxes (schema v6). Stored
+  // by PutDocument when image_width > 0; GetDocument and ListDocuments
+  // leave `words` empty (GetPageWords reads them for one page).
+  int image_width = 0;
+  int image_height = 0;
+  std::vector<WordBox> words;
 };
 
 struct DocumentRecord {
@@ -100,6 +122,53 @@ struct SearchRequest {
   std::vector<std::pair<std::string, std::string>> fields;
   std::string lot;  // only this lot when not empty
   int limit = 20;   // at most this many hits; 1..10000
+  int offset = 0;   // skip this many hits first (paging); 0..10000
+  // Order of the hits. kRelevance ranks text queries by BM25 (documents
+  // without text in the query are listed by lot and id); the date orders
+  // sort by the document's date (its first index field holding a date;
+  // documents without one come last), newest or oldest first.
+  enum class Sort { kRelevance, kDateNewest, kDateOldest };
+  Sort sort = Sort::kRelevance;
+  // The document's date (as Sort uses it) within [date_from, date_to],
+  // ISO YYYY-MM-DD; "" leaves that end open.
+  std::string date_from, date_to;
+  // Access control: when set, only documents of these lots exist for this
+  // request — hits, counts and facets alike (an empty list: nothing).
+  std::optional<std::vector<std::string>> allowed_lots;
+};
+
+// Counts for the filters of a results page: how many matching documents
+// fall in each lot, document type and index field value.
+struct FacetCount {
+  std::string value;
+  int64_t count = 0;
+};
+struct FieldFacet {
+  std::string name;                // as stored (first spelling met)
+  std::vector<FacetCount> values;  // most frequent first
+};
+struct SearchFacets {
+  int64_t total = 0;         // matching documents
+  bool total_exact = true;   // false: `total` is a lower bound (counting stopped at kFacetCountCap)
+  std::vector<FacetCount> lots;
+  std::vector<FacetCount> types;
+  std::vector<FieldFacet> fields;  // the most common field names, each with its top values
+  std::string date_min, date_max;  // range of the documents' dates (ISO); "" when none
+  std::vector<FacetCount> years;   // documents per year of their date, oldest first
+};
+// Counting (and date sorting) stops at this many matching documents: a
+// results page says "more than 10,000" rather than walk a common word's
+// every posting.
+inline constexpr int64_t kFacetCountCap = 10000;
+
+// A lot with the counts the lots view shows.
+struct LotSummary {
+  LotRecord lot;
+  int64_t documents = 0;
+  int64_t pages = 0;          // stored pages, blank ones included
+  int64_t blank_pages = 0;
+  int64_t flagged_pages = 0;  // pages with a flag other than "blank"
+  int64_t flagged_documents = 0;  // documents with flags (e.g. needs_review)
 };
 
 struct SearchHit {
@@ -168,6 +237,25 @@ class Store {
 
   // Counts of lots, documents and pages.
   virtual Result<StoreStats> Stats() = 0;
+
+  // The word boxes of page `number` (1-based, as PageRecord::number) of a
+  // document; nullopt when there is no such page. A page stored before
+  // schema v6 (or without OCR) gives image size 0 and no words.
+  virtual Result<std::optional<PageWords>> GetPageWords(const std::string& lot_id,
+                                                        const std::string& document_id, int number) = 0;
+
+  // The counts of the documents `request` matches (its limit, offset and
+  // sort are ignored), honouring allowed_lots. Counting stops at
+  // kFacetCountCap documents (then total_exact is false and the facets
+  // describe those documents). Failure: as Search.
+  virtual Result<SearchFacets> Facets(const SearchRequest& request) = 0;
+
+  // Every lot with its document and page counts, by id.
+  virtual Result<std::vector<LotSummary>> LotSummaries() = 0;
+
+  // Users, groups, grants, API tokens and the audit trail, kept in the same
+  // database (access_store.h). Owned by the Store; valid while it lives.
+  virtual AccessStore& Access() = 0;
 };
 
 }  // namespace acervo

@@ -95,14 +95,23 @@ struct ArchivalProfile {
   std::string prazo_guarda;
 };
 
-// [signature]: sign every PDF with a PKCS#12 key. The password never lives in
-// the profile: it is read from the environment variable `password_env`.
+// [signature]: sign every PDF with a PKCS#12 key (docs/pdf.md, "Signature").
+// Passwords never live in the profile: they are read from the environment
+// variables named here.
 struct SignatureProfile {
   std::string pkcs12;  // path; relative paths are relative to the lot folder
   std::string password_env = "ACERVO_SIGN_PASSWORD";
   std::string reason;
   std::string location;
   std::string contact;
+  std::string form = "icp-brasil";  // "icp-brasil" (ETSI.CAdES.detached, AD-RB/AD-RT) or "pades-basic"
+  // RFC 3161 time-stamp authority; empty: no time-stamp. With it, tsa_ca (the
+  // PEM certificates it must chain to; relative to the lot folder) is required.
+  std::string tsa_url;
+  std::string tsa_ca;
+  std::string tsa_user;  // HTTP basic authentication, password from tsa_password_env
+  std::string tsa_password_env = "ACERVO_TSA_PASSWORD";
+  double tsa_timeout_s = 20;
 };
 
 struct LotProfile {

@@ -6,7 +6,9 @@
 //   - the PDF parses, has the row's page count (= its in-PDF pages), and the
 //     document id, lot id and master hashes embedded in it (Info keys
 //     AcervoDocumentId, AcervoLotId, AcervoMasterSha256) are the row's;
-//   - a signed PDF's signature still matches its bytes;
+//   - a signed PDF's signature still matches its bytes, and its CMS
+//     attributes hold what they claim (signing-certificate-v2, the
+//     ICP-Brasil policy hash, the time-stamp token over the signature);
 //   - every master exists and hashes to the row's master_sha256;
 //   - the row itself is coherent (in-PDF pages numbered 1..n in order).
 // And for every lot folder: each PDF in it belongs to a row (a PDF without
@@ -35,12 +37,24 @@ struct VerifyIssue {
   std::string message;  // what does not match, with both values
 };
 
+// One signed PDF: what kind of signature it carries (docs/pdf.md).
+struct VerifiedSignature {
+  std::string pdf;
+  std::string form;       // "ICP-Brasil AD-RT", "PAdES-basic", ...
+  std::string policy;     // "PA_PAdES_AD_RT_v1_3" or the declared OID; "" none
+  std::string signer;     // subject CN of the signing certificate
+  std::string timestamp;  // the time-stamp's genTime (ISO 8601 UTC); "" none
+  std::string timestamp_authority;
+  bool valid = false;     // digest and attributes verify
+};
+
 struct VerifyReport {
   int lots = 0;
   int documents = 0;
   int pdfs = 0;     // PDFs checked
   int masters = 0;  // distinct master files re-hashed
   std::vector<VerifyIssue> mismatches;
+  std::vector<VerifiedSignature> signatures;  // every signed PDF, in row order
   bool ok() const { return mismatches.empty(); }
   std::string ToJson() const;
 };

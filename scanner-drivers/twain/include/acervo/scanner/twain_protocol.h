@@ -250,17 +250,21 @@ inline constexpr TW_UINT16 TWTY_FIX32 = 0x0007;
 
 // Capabilities.
 inline constexpr TW_UINT16 CAP_XFERCOUNT = 0x0001;
+inline constexpr TW_UINT16 CAP_INDICATORS = 0x100b;
 inline constexpr TW_UINT16 ICAP_PIXELTYPE = 0x0101;
 inline constexpr TW_UINT16 ICAP_XFERMECH = 0x0103;
 inline constexpr TW_UINT16 CAP_FEEDERENABLED = 0x1002;
 inline constexpr TW_UINT16 CAP_DUPLEXENABLED = 0x1013;
 inline constexpr TW_UINT16 ICAP_XRESOLUTION = 0x1118;
 inline constexpr TW_UINT16 ICAP_YRESOLUTION = 0x1119;
+inline constexpr TW_UINT16 ICAP_PIXELFLAVOR = 0x111f;
 
 // Capability values.
 inline constexpr TW_UINT16 TWPT_BW = 0;
 inline constexpr TW_UINT16 TWPT_GRAY = 1;
 inline constexpr TW_UINT16 TWPT_RGB = 2;
+inline constexpr TW_UINT16 TWPF_CHOCOLATE = 0;  // a zero sample is the darkest shade
+inline constexpr TW_UINT16 TWPF_VANILLA = 1;    // a zero sample is the lightest shade
 inline constexpr TW_UINT16 TWSX_NATIVE = 0;
 inline constexpr TW_UINT16 TWSX_MEMORY = 2;
 inline constexpr TW_UINT16 TWCP_NONE = 0;

@@ -18,13 +18,35 @@
 
 namespace acervo {
 
-// What a signed file says about itself.
+// What a signed file says about itself. Integrity only: whether the signer's
+// or the time-stamp authority's certificate is trusted is the reader's policy.
 struct SignatureCheck {
   bool present = false;         // a /ByteRange + /Contents signature exists
   bool covers_file = false;     // the ranges cover the whole file but /Contents
   bool digest_matches = false;  // the CMS verifies over those ranges
+  // The CMS attributes hold what they claim: signing-certificate-v2 names the
+  // signer's certificate, a known ICP-Brasil policy identifier carries the
+  // published policy hash (and AD-RT has its time-stamp), a signature
+  // time-stamp token is intact and its imprint is this signature's value.
+  bool attributes_ok = false;
   std::string signer;           // subject CN of the signing certificate
   std::string problem;          // why not, when a check failed
+
+  // The dictionary's /SubFilter (filled by InspectPdf, which reads the
+  // dictionary; VerifySignatureBytes leaves it empty).
+  std::string sub_filter;
+  // "ICP-Brasil AD-RB", "ICP-Brasil AD-RT", "PAdES-basic", "PAdES-basic with
+  // time-stamp", "ETSI.CAdES.detached" (no ICP-Brasil policy), ... (InspectPdf).
+  std::string form;
+  bool signing_certificate_v2 = false;  // present and matching the signer
+  bool signing_time_attribute = false;  // a CMS signing-time attribute exists
+  std::string policy_oid;   // id-aa-ets-sigPolicyId, "" when none
+  std::string policy_name;  // "PA_PAdES_AD_RB_v1_3" for a policy Acervo knows
+  // The signature time-stamp (id-aa-signatureTimeStampToken), when present:
+  // its genTime as ISO 8601 UTC ("2026-03-01T12:00:00Z") and the subject CN of
+  // the authority's certificate.
+  std::string timestamp_time;
+  std::string timestamp_authority;
 };
 
 struct PdfFacts {
@@ -43,7 +65,8 @@ struct PdfFacts {
 // the file does not exist; IOError when it cannot be read.
 Result<PdfFacts> InspectPdf(const std::filesystem::path& path);
 
-// Checks the last signature of `path` (see signature.h). IOError when the
+// Checks the last signature of `path` (see signature.h): ranges, CMS digest
+// and signature, and the attributes (see SignatureCheck). IOError when the
 // file cannot be read; a file without a signature gives present = false.
 Result<SignatureCheck> VerifySignatureBytes(const std::filesystem::path& path);
 

@@ -4,8 +4,10 @@
 // Conformance: PDF/A-1b by default (PDF 1.4, classic xref table, sRGB
 // OutputIntent, XMP with pdfaid, Dublin Core and the Decreto 10.278/2020
 // schema declared by a pdfaExtension schema), PDF/A-2b as an option. Nothing
-// is claimed when no ICC profile is given. Optionally signed (PAdES-basic,
-// adbe.pkcs7.detached) from a PKCS#12 file, as the last change to the file.
+// is claimed when no ICC profile is given. Optionally signed from a PKCS#12
+// file, as the last change to the file: in ICP-Brasil's PAdES form
+// (ETSI.CAdES.detached with the AD-RB or, time-stamped, AD-RT policy) or as
+// PAdES-basic (adbe.pkcs7.detached); see PdfSignatureOptions.
 //
 // Each page is the encoded image (embedded as-is: JPEG as DCTDecode, G4 as
 // CCITTFaxDecode, zlib as FlateDecode; never re-encoded) with an invisible
@@ -70,15 +72,49 @@ enum class PdfaPart {
 };
 std::string_view PdfaPartName(PdfaPart part);  // "1b", "2b"
 
-// A PAdES-basic signature (SubFilter adbe.pkcs7.detached) made with the key
-// and certificate of a PKCS#12 file, applied to every document when the
-// writer has one (see signature.cc for the ByteRange layout).
+// Which kind of signature each PDF gets (docs/pdf.md, "Signature").
+enum class SignatureForm {
+  // ICP-Brasil's PAdES profile (DOC-ICP-15.03): SubFilter ETSI.CAdES.detached;
+  // signed attributes content-type, message-digest, signing-certificate-v2
+  // (RFC 5035) and the signature policy identifier of PA_PAdES_AD_RB_v1_3,
+  // or of PA_PAdES_AD_RT_v1_3 when a time-stamp authority adds an RFC 3161
+  // signature time-stamp; no signing-time attribute (PAdES forbids it: the
+  // claimed time is the dictionary's /M).
+  kIcpBrasil,
+  // PAdES-basic (ISO 32000-1 12.8.3.3): SubFilter adbe.pkcs7.detached;
+  // signed attributes content-type, signing-time, message-digest.
+  kPadesBasic,
+};
+std::string_view SignatureFormName(SignatureForm form);  // "icp-brasil", "pades-basic"
+
+// An RFC 3161 time-stamp authority (an ACT, in ICP-Brasil's words). Each
+// signature's value is sent as a SHA-256 imprint with a fresh nonce (HTTP
+// POST, application/timestamp-query); the reply is refused unless it grants
+// a token for exactly that imprint and nonce, signed by a certificate with
+// the critical timeStamping extended key usage that chains to `ca_file`.
+struct TimestampAuthorityOptions {
+  std::string url;                // http://host[:port]/path or https://...
+  std::filesystem::path ca_file;  // PEM certificates the TSA must chain to
+  std::string user;               // HTTP basic authentication when not empty
+  std::string password;
+  int timeout_s = 20;  // connect, send and receive, each
+};
+
+// A signature made with the key and certificate of a PKCS#12 file, applied to
+// every document when the writer has one (see signature.cc for the
+// ByteRange layout).
 struct PdfSignatureOptions {
   std::filesystem::path pkcs12_path;
   std::string password;  // of the PKCS#12 file; may be empty
   std::string reason;    // /Reason, e.g. "Digitalização conforme Decreto 10.278/2020"
   std::string location;  // /Location
   std::string contact;   // /ContactInfo
+  SignatureForm form = SignatureForm::kIcpBrasil;
+  // When set, every signature carries a time-stamp token from it. A document
+  // whose time-stamp cannot be had is not produced (End() fails with
+  // Unavailable, naming the authority and the reason): an archive that asked
+  // for time-stamped signatures never gets a file silently without one.
+  std::optional<TimestampAuthorityOptions> tsa;
 };
 
 struct PdfOptions {

@@ -1,0 +1,117 @@
+// What the SQLite and PostgreSQL stores share above their connections:
+// SqlSession is the small interface each store implements over its own
+// connection (statements with '?' placeholders, rows as text, its own
+// write-transaction rules), and the functions below are the logic written
+// once on top of it — schema v6 (word boxes, users, grants, tokens, audit),
+// the word-box codec, facet counts, lot summaries and the AccessStore.
+//
+// Thread-safety: a SqlSession is used only by a caller holding its store's
+// mutex (the functions here never lock; NewSqlAccessStore's methods lock the
+// mutex they are given).
+#ifndef ACERVO_INDEXER_SRC_SQL_SESSION_H_
+#define ACERVO_INDEXER_SRC_SQL_SESSION_H_
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acervo/core/status.h"
+#include "acervo/indexer/access_store.h"
+#include "acervo/indexer/store.h"
+#include "sql_filter.h"
+
+namespace acervo {
+
+// One result row: each column as text, nullopt for NULL (PostgreSQL
+// booleans read "t"/"f", SQLite's 1/0).
+using SqlRow = std::vector<std::optional<std::string>>;
+
+class SqlSession {
+ public:
+  virtual ~SqlSession() = default;
+  virtual bool postgres() const = 0;
+  // One statement; '?' placeholders bound in order (renumbered $n for
+  // PostgreSQL). Failure: the backend's error mapped like its store's.
+  virtual Result<std::vector<SqlRow>> Query(const std::string& sql, const std::vector<Param>& params = {}) = 0;
+  // `body` inside one write transaction with the backend's retry rules
+  // (SQLite: BEGIN IMMEDIATE and busy retries; PostgreSQL: serialization
+  // retries), committed when it returns OK, rolled back otherwise.
+  virtual Status Write(const std::string& what, const std::function<Status()>& body) = 0;
+  // `body` inside one read transaction (a consistent view).
+  virtual Status Read(const std::function<Status()>& body) = 0;
+};
+
+// Schema v6, the same for both backends but for the column types given
+// (SQLite: "BLOB"-free; only the audit triggers differ): run as the
+// migration's SQL.
+std::string SchemaV6Sql(bool postgres);
+
+// Word boxes as stored in page_words.words: one line per word, "x y w h
+// text" (text with its whitespace and control characters removed).
+// Decode is lenient: a malformed line is skipped.
+std::string EncodeWordBoxes(const std::vector<WordBox>& words);
+std::vector<WordBox> DecodeWordBoxes(const std::string& text);
+
+// Store::GetPageWords on either backend.
+Result<std::optional<PageWords>> ReadPageWords(SqlSession& s, const std::string& lot_id,
+                                               const std::string& document_id, int number);
+
+// The SQL expression of a document's date over the documents row `d`: the
+// ISO date of its first index field holding a date, NULL when none.
+inline constexpr const char* kDocumentDateSql =
+    "(SELECT f.value_date FROM fields f WHERE f.doc_id = d.id AND f.value_date IS NOT NULL "
+    "ORDER BY f.ordinal LIMIT 1)";
+
+// A temporary table (id BIGINT PRIMARY KEY) each store creates on its
+// connection at open: the matching documents of one Facets call. (A
+// temporary table may be written inside PostgreSQL's read-only search
+// transaction; created there it could not be.)
+inline constexpr const char* kFacetIdsTable = "facet_ids";
+inline constexpr const char* kCreateFacetIdsSql =
+    "CREATE TEMP TABLE IF NOT EXISTS facet_ids (id BIGINT PRIMARY KEY)";
+
+// Facet counts over the documents whose ids the statement `matching`
+// selects (at most kFacetCountCap + 1 rows, as the backend built it), read
+// once into kFacetIdsTable.
+Result<SearchFacets> ComputeFacets(SqlSession& s, const SqlParts& matching);
+
+// Ids of the documents `matching` selects in date order, a page of them.
+Result<std::vector<int64_t>> DocumentsByDate(SqlSession& s, const SqlParts& matching, bool newest_first,
+                                             int limit, int offset);
+
+// Store::LotSummaries on either backend.
+Result<std::vector<LotSummary>> ReadLotSummaries(SqlSession& s);
+
+// The document-level filter of a request with its allowed_lots restriction
+// added (CompileDocumentFilter plus "d.lot_id IN (...)").
+Result<SqlParts> DocumentFilterWithAccess(const SearchRequest& request, const ParsedQuery& query,
+                                          const char* true_literal);
+
+// True when a document filter tests only the documents row itself (no
+// subquery: lots, the access restriction): cheap to check per candidate.
+inline bool RowOnlyFilter(const SqlParts& where) { return where.sql.find("SELECT") == std::string::npos; }
+
+// A search's result with a generic database error turned into a plain
+// InvalidArgument: the SQL text is fixed, so such an error can only come
+// from evaluating the user's expression, and the user never sees the
+// database's own message.
+template <typename T>
+Result<T> PlainQueryError(Result<T> r) {
+  if (!r.ok() && r.status().code() == StatusCode::kInternal) {
+    return Status::InvalidArgument("the query could not be evaluated by the text index");
+  }
+  return r;
+}
+
+// InvalidArgument unless 1 <= limit <= 10000 and 0 <= offset <= 10000.
+Status CheckPaging(const SearchRequest& request);
+
+// The AccessStore over `session`, each call under `mu` (the store's mutex).
+std::unique_ptr<AccessStore> NewSqlAccessStore(SqlSession* session, std::mutex* mu);
+
+}  // namespace acervo
+
+#endif  // ACERVO_INDEXER_SRC_SQL_SESSION_H_

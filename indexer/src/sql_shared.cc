@@ -1,0 +1,722 @@
+// The logic both stores share above SqlSession (sql_session.h): schema v6,
+// word boxes, facets, lot summaries and the AccessStore. Every statement
+// here is valid SQL for SQLite and PostgreSQL alike (booleans of our own
+// tables are INTEGER 0/1; pages.blank and pages.in_pdf, BOOLEAN on
+// PostgreSQL, are only read through CASE WHEN).
+#include "sql_session.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <set>
+#include <tuple>
+#include <span>
+
+#include "acervo/core/clock.h"
+#include "acervo/core/files.h"
+#include "acervo/indexer/field_value.h"
+#include "acervo/indexer/query.h"
+
+namespace acervo {
+namespace {
+
+// ------------------------------------------------------------ schema v6 --
+
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE page_words (
+  page_id  BIGINT PRIMARY KEY NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
+  width    INTEGER NOT NULL,
+  height   INTEGER NOT NULL,
+  words    TEXT NOT NULL
+);
+CREATE TABLE users (
+  name          TEXT PRIMARY KEY NOT NULL,
+  display_name  TEXT NOT NULL DEFAULT '',
+  role          TEXT NOT NULL CHECK (role IN ('reader', 'operator', 'admin')),
+  password_hash TEXT NOT NULL DEFAULT '',
+  disabled      INTEGER NOT NULL DEFAULT 0,
+  full_view     INTEGER NOT NULL DEFAULT 0,
+  created_at    TEXT NOT NULL
+);
+CREATE TABLE user_groups (
+  user_name  TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+  group_name TEXT NOT NULL,
+  PRIMARY KEY (user_name, group_name)
+);
+CREATE TABLE grants (
+  group_name TEXT NOT NULL,
+  kind       TEXT NOT NULL CHECK (kind IN ('lot', 'project')),
+  target     TEXT NOT NULL,
+  PRIMARY KEY (group_name, kind, target)
+);
+CREATE TABLE api_tokens (
+  id            TEXT PRIMARY KEY NOT NULL,
+  user_name     TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+  secret_sha256 TEXT NOT NULL,
+  label         TEXT NOT NULL DEFAULT '',
+  created_at    TEXT NOT NULL,
+  revoked       INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE audit (
+  seq       BIGINT PRIMARY KEY NOT NULL,
+  at        TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  address   TEXT NOT NULL,
+  action    TEXT NOT NULL,
+  target    TEXT NOT NULL,
+  detail    TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash      TEXT NOT NULL
+);
+CREATE INDEX audit_by_user ON audit(user_name, seq);
+CREATE INDEX audit_by_target ON audit(target, seq);
+CREATE INDEX audit_by_action ON audit(action, seq);
+)sql";
+
+// Rows of the audit trail can be added, never changed or removed through
+// SQL. (Whoever can drop a trigger can still edit the file: the hash chain
+// is what shows it.)
+constexpr const char* kAuditTriggersSqlite = R"sql(
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN
+  SELECT RAISE(ABORT, 'audit rows are append-only');
+END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
+  SELECT RAISE(ABORT, 'audit rows are append-only');
+END;
+)sql";
+
+constexpr const char* kAuditTriggersPostgres = R"sql(
+CREATE FUNCTION acervo_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit rows are append-only';
+END $$;
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
+  FOR EACH ROW EXECUTE FUNCTION acervo_audit_append_only();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+  FOR EACH STATEMENT EXECUTE FUNCTION acervo_audit_append_only();
+)sql";
+
+const std::string& Col(const SqlRow& r, size_t i) {
+  static const std::string kEmpty;
+  return i < r.size() && r[i] ? *r[i] : kEmpty;
+}
+int64_t ColInt(const SqlRow& r, size_t i) {
+  const std::string& v = Col(r, i);
+  if (v.empty()) return 0;
+  return std::strtoll(v.c_str(), nullptr, 10);
+}
+bool ColBool(const SqlRow& r, size_t i) {
+  const std::string& v = Col(r, i);
+  return v == "1" || v == "t" || v == "true";
+}
+
+// "?, ?, ?" for n values.
+std::string Placeholders(size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
+  return out;
+}
+
+bool ValidGroupName(std::string_view g) {
+  if (g.empty() || g.size() > 64) return false;
+  for (unsigned char c : g) {
+    if (c < 0x21 || c == 0x7f) return false;  // no spaces or control characters
+  }
+  return true;
+}
+
+// --------------------------------------------------------- access store --
+
+class SqlAccessStore final : public AccessStore {
+ public:
+  SqlAccessStore(SqlSession* s, std::mutex* mu) : s_(s), mu_(mu) {}
+
+  Status AddUser(const UserRecord& user) override {
+    ACERVO_RETURN_IF_ERROR(Check(user));
+    std::lock_guard<std::mutex> lock(*mu_);
+    return s_->Write("add user " + user.name, [&]() -> Status {
+      ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query("SELECT 1 FROM users WHERE name = ?", {user.name}));
+      if (!rows.empty()) return Status::AlreadyExists("user " + user.name + " already exists");
+      ACERVO_RETURN_IF_ERROR(s_->Query("INSERT INTO users (name, display_name, role, password_hash, disabled, "
+                                       "full_view, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                       {user.name, user.display_name, std::string(RoleName(user.role)),
+                                        user.password_hash, int64_t{user.disabled}, int64_t{user.full_view},
+                                        UtcNowIso8601Millis()})
+                                 .status());
+      return WriteGroups(user);
+    });
+  }
+
+  Status UpdateUser(const UserRecord& user) override {
+    ACERVO_RETURN_IF_ERROR(Check(user));
+    std::lock_guard<std::mutex> lock(*mu_);
+    return s_->Write("update user " + user.name, [&]() -> Status {
+      ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query("SELECT 1 FROM users WHERE name = ?", {user.name}));
+      if (rows.empty()) return Status::NotFound("no user " + user.name);
+      ACERVO_RETURN_IF_ERROR(s_->Query("UPDATE users SET display_name = ?, role = ?, password_hash = ?, "
+                                       "disabled = ?, full_view = ? WHERE name = ?",
+                                       {user.display_name, std::string(RoleName(user.role)), user.password_hash,
+                                        int64_t{user.disabled}, int64_t{user.full_view}, user.name})
+                                 .status());
+      ACERVO_RETURN_IF_ERROR(s_->Query("DELETE FROM user_groups WHERE user_name = ?", {user.name}).status());
+      return WriteGroups(user);
+    });
+  }
+
+  Result<std::optional<UserRecord>> GetUser(const std::string& name) override {
+    std::lock_guard<std::mutex> lock(*mu_);
+    ACERVO_ASSIGN_OR_RETURN(std::vector<UserRecord> users, ReadUsers(&name));
+    if (users.empty()) return std::optional<UserRecord>();
+    return std::optional<UserRecord>(std::move(users.front()));
+  }
+
+  Result<std::vector<UserRecord>> ListUsers() override {
+    std::lock_guard<std::mutex> lock(*mu_);
+    return ReadUsers(nullptr);
+  }
+
+  Status AddGrant(const GrantRecord& g) override {
+    ACERVO_RETURN_IF_ERROR(Check(g));
+    std::lock_guard<std::mutex> lock(*mu_);
+    return s_->Write("grant", [&]() -> Status {
+      ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query("SELECT 1 FROM grants WHERE group_name = ? AND kind = ? AND "
+                                                   "target = ?",
+                                                   {g.group, g.kind, g.target}));
+      if (!rows.empty()) return Status::OK();
+      return s_->Query("INSERT INTO grants (group_name, kind, target) VALUES (?, ?, ?)", {g.group, g.kind, g.target})
+          .status();
+    });
+  }
+
+  Status RemoveGrant(const GrantRecord& g) override {
+    ACERVO_RETURN_IF_ERROR(Check(g));
+    std::lock_guard<std::mutex> lock(*mu_);
+    return s_->Write("revoke grant", [&]() -> Status {
+      ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query("SELECT 1 FROM grants WHERE group_name = ? AND kind = ? AND "
+                                                   "target = ?",
+                                                   {g.group, g.kind, g.target}));
+      if (rows.empty()) {
+        return Status::NotFound("group " + g.group + " has no grant of " + g.kind + " " + g.target);
+      }
+      return s_->Query("DELETE FROM grants WHERE group_name = ? AND kind = ? AND target = ?",
+                       {g.group, g.kind, g.target})
+          .status();
+    });
+  }
+
+  Result<std::vector<GrantRecord>> ListGrants() override {
+    std::lock_guard<std::mutex> lock(*mu_);
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query("SELECT group_name, kind, target FROM grants"));
+    std::vector<GrantRecord> out;
+    for (const SqlRow& r : rows) out.push_back({Col(r, 0), Col(r, 1), Col(r, 2)});
+    std::sort(out.begin(), out.end(), [](const GrantRecord& a, const GrantRecord& b) {
+      return std::tie(a.group, a.kind, a.target) < std::tie(b.group, b.kind, b.target);
+    });
+    return out;
+  }
+
+  Result<std::vector<std::string>> LotsForGroups(const std::vector<std::string>& groups) override {
+    std::vector<std::string> out;
+    if (groups.empty()) return out;
+    std::vector<Param> params;
+    for (const std::string& g : groups) params.push_back(g);
+    for (const std::string& g : groups) params.push_back(g);
+    std::string in = "(";  // (two steps: GCC 12's -Wrestrict false positive on "lit" + string&&)
+    in += Placeholders(groups.size());
+    in += ")";
+    std::lock_guard<std::mutex> lock(*mu_);
+    ACERVO_ASSIGN_OR_RETURN(
+        auto rows, s_->Query("SELECT target FROM grants WHERE kind = 'lot' AND group_name IN " + in +
+                                 " UNION SELECT l.id FROM lots l WHERE l.project <> '' AND l.project IN "
+                                 "(SELECT target FROM grants WHERE kind = 'project' AND group_name IN " + in + ")",
+                             params));
+    for (const SqlRow& r : rows) out.push_back(Col(r, 0));
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  Status AddApiToken(const ApiTokenRecord& t) override {
+    if (t.id.empty() || t.secret_sha256.size() != 64) return Status::InvalidArgument("malformed API token record");
+    std::lock_guard<std::mutex> lock(*mu_);
+    return s_->Write("add API token", [&]() -> Status {
+      ACERVO_ASSIGN_OR_RETURN(auto u, s_->Query("SELECT 1 FROM users WHERE name = ?", {t.user}));
+      if (u.empty()) return Status::NotFound("no user " + t.user);
+      ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query("SELECT 1 FROM api_tokens WHERE id = ?", {t.id}));
+      if (!rows.empty()) return Status::AlreadyExists("API token id " + t.id + " is taken");
+      return s_->Query("INSERT INTO api_tokens (id, user_name, secret_sha256, label, created_at, revoked) "
+                       "VALUES (?, ?, ?, ?, ?, 0)",
+                       {t.id, t.user, t.secret_sha256, t.label, UtcNowIso8601Millis()})
+          .status();
+    });
+  }
+
+  Result<std::optional<ApiTokenRecord>> GetApiToken(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(*mu_);
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query(std::string(kTokenColumns) + " WHERE id = ?", {id}));
+    if (rows.empty()) return std::optional<ApiTokenRecord>();
+    return std::optional<ApiTokenRecord>(TokenOf(rows.front()));
+  }
+
+  Result<std::vector<ApiTokenRecord>> ListApiTokens(const std::string& user) override {
+    std::lock_guard<std::mutex> lock(*mu_);
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query(std::string(kTokenColumns) + " WHERE user_name = ? ORDER BY "
+                                                 "created_at, id",
+                                                 {user}));
+    std::vector<ApiTokenRecord> out;
+    for (const SqlRow& r : rows) out.push_back(TokenOf(r));
+    return out;
+  }
+
+  Status RevokeApiToken(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(*mu_);
+    return s_->Write("revoke API token", [&]() -> Status {
+      ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query("SELECT 1 FROM api_tokens WHERE id = ?", {id}));
+      if (rows.empty()) return Status::NotFound("no API token " + id);
+      return s_->Query("UPDATE api_tokens SET revoked = 1 WHERE id = ?", {id}).status();
+    });
+  }
+
+  Result<std::vector<AuditRow>> AppendAudit(const std::vector<AuditEntry>& entries) override {
+    std::vector<AuditRow> out;
+    if (entries.empty()) return out;
+    std::lock_guard<std::mutex> lock(*mu_);
+    Status s = s_->Write("append to the audit trail", [&]() -> Status {
+      out.clear();
+      // One appender at a time across processes (SQLite: BEGIN IMMEDIATE
+      // already holds the write lock).
+      if (s_->postgres()) ACERVO_RETURN_IF_ERROR(s_->Query("SELECT pg_advisory_xact_lock(7243013)").status());
+      ACERVO_ASSIGN_OR_RETURN(auto last, s_->Query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+      int64_t seq = last.empty() ? 0 : ColInt(last[0], 0);
+      std::string prev = last.empty() ? std::string(64, '0') : Col(last[0], 1);
+      for (const AuditEntry& e : entries) {
+        AuditRow row;
+        row.seq = ++seq;
+        row.entry = e;
+        if (row.entry.at.empty()) row.entry.at = UtcNowIso8601Millis();
+        row.prev_hash = prev;
+        row.hash = AuditRowHash(prev, row.seq, row.entry);
+        ACERVO_RETURN_IF_ERROR(s_->Query("INSERT INTO audit (seq, at, user_name, address, action, target, detail, "
+                                         "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                         {row.seq, row.entry.at, row.entry.user, row.entry.address, row.entry.action,
+                                          row.entry.target, row.entry.detail, row.prev_hash, row.hash})
+                                   .status());
+        prev = row.hash;
+        out.push_back(std::move(row));
+      }
+      return Status::OK();
+    });
+    ACERVO_RETURN_IF_ERROR(s);
+    return out;
+  }
+
+  Result<std::vector<AuditRow>> ListAudit(const AuditFilter& f) override {
+    if (f.limit < 1 || f.limit > 10000) return Status::InvalidArgument("audit limit must be 1..10000");
+    std::string sql = std::string(kAuditColumns) + " WHERE 1 = 1";
+    std::vector<Param> params;
+    if (f.before_seq > 0) {
+      sql += " AND seq < ?";
+      params.push_back(f.before_seq);
+    }
+    if (!f.user.empty()) {
+      sql += " AND user_name = ?";
+      params.push_back(f.user);
+    }
+    if (!f.action.empty()) {
+      sql += " AND action = ?";
+      params.push_back(f.action);
+    }
+    if (!f.target_prefix.empty()) {
+      sql += " AND substr(target, 1, length(?)) = ?";
+      params.push_back(f.target_prefix);
+      params.push_back(f.target_prefix);
+    }
+    if (!f.since.empty()) {
+      sql += " AND at >= ?";
+      params.push_back(f.since);
+    }
+    if (!f.until.empty()) {
+      sql += " AND at <= ?";
+      params.push_back(f.until);
+    }
+    sql += " ORDER BY seq DESC LIMIT ?";
+    params.push_back(int64_t{f.limit});
+    std::lock_guard<std::mutex> lock(*mu_);
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query(sql, params));
+    std::vector<AuditRow> out;
+    for (const SqlRow& r : rows) out.push_back(AuditOf(r));
+    return out;
+  }
+
+  Result<AuditCheck> VerifyAudit() override {
+    AuditCheck check;
+    std::string prev(64, '0');
+    int64_t expect = 1;
+    constexpr int64_t kBatch = 5000;
+    while (true) {
+      std::vector<SqlRow> rows;
+      {
+        std::lock_guard<std::mutex> lock(*mu_);
+        ACERVO_ASSIGN_OR_RETURN(rows, s_->Query(std::string(kAuditColumns) + " WHERE seq >= ? ORDER BY seq LIMIT ?",
+                                                {expect, kBatch}));
+      }
+      for (const SqlRow& r : rows) {
+        const AuditRow row = AuditOf(r);
+        ++check.rows;
+        const std::string at = "audit row " + std::to_string(row.seq);
+        if (row.seq != expect) {
+          check.problems.push_back("audit rows " + std::to_string(expect) + ".." + std::to_string(row.seq - 1) +
+                                   " are missing (removed)");
+        }
+        if (row.prev_hash != prev) {
+          check.problems.push_back(at + ": its previous-row hash does not match row " + std::to_string(row.seq - 1) +
+                                   " (a row before it was changed or removed)");
+        }
+        if (AuditRowHash(row.prev_hash, row.seq, row.entry) != row.hash) {
+          check.problems.push_back(at + ": its contents do not match its hash (the row was edited)");
+        }
+        prev = row.hash;
+        expect = row.seq + 1;
+        check.head_seq = row.seq;
+        check.head_hash = row.hash;
+        if (check.problems.size() > 100) return check;  // enough to act on
+      }
+      if (static_cast<int64_t>(rows.size()) < kBatch) break;
+    }
+    return check;
+  }
+
+ private:
+  static constexpr const char* kTokenColumns =
+      "SELECT id, user_name, secret_sha256, label, created_at, revoked FROM api_tokens";
+  static constexpr const char* kAuditColumns =
+      "SELECT seq, at, user_name, address, action, target, detail, prev_hash, hash FROM audit";
+
+  static ApiTokenRecord TokenOf(const SqlRow& r) {
+    return {Col(r, 0), Col(r, 1), Col(r, 2), Col(r, 3), Col(r, 4), ColBool(r, 5)};
+  }
+  static AuditRow AuditOf(const SqlRow& r) {
+    AuditRow row;
+    row.seq = ColInt(r, 0);
+    row.entry = {Col(r, 1), Col(r, 2), Col(r, 3), Col(r, 4), Col(r, 5), Col(r, 6)};
+    row.prev_hash = Col(r, 7);
+    row.hash = Col(r, 8);
+    return row;
+  }
+
+  static Status Check(const UserRecord& u) {
+    if (!ValidUserName(u.name)) {
+      return Status::InvalidArgument("user name '" + u.name + "' must be 1..64 of a-z 0-9 . _ @ -");
+    }
+    for (const std::string& g : u.groups) {
+      if (!ValidGroupName(g)) return Status::InvalidArgument("bad group name '" + g + "'");
+    }
+    return Status::OK();
+  }
+  static Status Check(const GrantRecord& g) {
+    if (!ValidGroupName(g.group)) return Status::InvalidArgument("bad group name '" + g.group + "'");
+    if (g.kind != "lot" && g.kind != "project") return Status::InvalidArgument("grant kind must be lot or project");
+    if (g.target.empty()) return Status::InvalidArgument("grant of an empty " + g.kind);
+    return Status::OK();
+  }
+
+  Status WriteGroups(const UserRecord& user) {
+    const std::set<std::string> groups(user.groups.begin(), user.groups.end());
+    for (const std::string& g : groups) {
+      ACERVO_RETURN_IF_ERROR(
+          s_->Query("INSERT INTO user_groups (user_name, group_name) VALUES (?, ?)", {user.name, g}).status());
+    }
+    return Status::OK();
+  }
+
+  Result<std::vector<UserRecord>> ReadUsers(const std::string* name) {
+    std::vector<UserRecord> out;
+    std::string sql =
+        "SELECT name, display_name, role, password_hash, disabled, full_view, created_at FROM users";
+    std::vector<Param> params;
+    if (name != nullptr) {
+      sql += " WHERE name = ?";
+      params.push_back(*name);
+    }
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query(sql, params));
+    for (const SqlRow& r : rows) {
+      UserRecord u;
+      u.name = Col(r, 0);
+      u.display_name = Col(r, 1);
+      u.role = ParseRole(Col(r, 2)).value_or(Role::kReader);
+      u.password_hash = Col(r, 3);
+      u.disabled = ColBool(r, 4);
+      u.full_view = ColBool(r, 5);
+      u.created_at = Col(r, 6);
+      ACERVO_ASSIGN_OR_RETURN(auto groups, s_->Query("SELECT group_name FROM user_groups WHERE user_name = ?",
+                                                     {u.name}));
+      for (const SqlRow& g : groups) u.groups.push_back(Col(g, 0));
+      std::sort(u.groups.begin(), u.groups.end());
+      out.push_back(std::move(u));
+    }
+    std::sort(out.begin(), out.end(), [](const UserRecord& a, const UserRecord& b) { return a.name < b.name; });
+    return out;
+  }
+
+  SqlSession* s_;
+  std::mutex* mu_;
+};
+
+}  // namespace
+
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kReader: return "reader";
+    case Role::kOperator: return "operator";
+    case Role::kAdmin: return "admin";
+  }
+  return "reader";
+}
+
+std::optional<Role> ParseRole(std::string_view name) {
+  if (name == "reader") return Role::kReader;
+  if (name == "operator") return Role::kOperator;
+  if (name == "admin") return Role::kAdmin;
+  return std::nullopt;
+}
+
+bool ValidUserName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '@' && c != '-'))) return false;
+  }
+  return true;
+}
+
+std::string AuditRowHash(const std::string& prev_hash, int64_t seq, const AuditEntry& e) {
+  std::string buf;
+  auto add = [&](const std::string& v) {
+    buf += std::to_string(v.size());
+    buf += ':';
+    buf += v;
+    buf += '\n';
+  };
+  add(prev_hash);
+  add(std::to_string(seq));
+  add(e.at);
+  add(e.user);
+  add(e.address);
+  add(e.action);
+  add(e.target);
+  add(e.detail);
+  return Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf.data()), buf.size()));
+}
+
+std::string SchemaV6Sql(bool postgres) {
+  return std::string(kSchemaV6) + (postgres ? kAuditTriggersPostgres : kAuditTriggersSqlite);
+}
+
+std::string EncodeWordBoxes(const std::vector<WordBox>& words) {
+  std::string out;
+  out.reserve(words.size() * 24);
+  for (const WordBox& w : words) {
+    std::string text;
+    for (unsigned char c : w.text) {
+      if (c > 0x20 && c != 0x7f) text += static_cast<char>(c);
+    }
+    if (text.empty()) continue;
+    out += std::to_string(w.x) + ' ' + std::to_string(w.y) + ' ' + std::to_string(w.w) + ' ' + std::to_string(w.h) +
+           ' ' + text + '\n';
+  }
+  return out;
+}
+
+std::vector<WordBox> DecodeWordBoxes(const std::string& text) {
+  std::vector<WordBox> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t end = text.find('\n', i);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(i, end - i);
+    i = end + 1;
+    WordBox w;
+    int consumed = 0;
+    if (std::sscanf(line.c_str(), "%d %d %d %d %n", &w.x, &w.y, &w.w, &w.h, &consumed) != 4 || consumed <= 0 ||
+        static_cast<size_t>(consumed) >= line.size()) {
+      continue;
+    }
+    w.text = line.substr(static_cast<size_t>(consumed));
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+Result<std::optional<PageWords>> ReadPageWords(SqlSession& s, const std::string& lot_id,
+                                               const std::string& document_id, int number) {
+  ACERVO_ASSIGN_OR_RETURN(
+      auto rows, s.Query("SELECT p.id, pw.width, pw.height, pw.words FROM documents d JOIN pages p ON p.doc_id = d.id "
+                         "LEFT JOIN page_words pw ON pw.page_id = p.id "
+                         "WHERE d.lot_id = ? AND d.document_id = ? AND p.number = ?",
+                         {lot_id, document_id, int64_t{number}}));
+  if (rows.empty()) return std::optional<PageWords>();
+  PageWords pw;
+  pw.image_width = static_cast<int>(ColInt(rows[0], 1));
+  pw.image_height = static_cast<int>(ColInt(rows[0], 2));
+  pw.words = DecodeWordBoxes(Col(rows[0], 3));
+  return std::optional<PageWords>(std::move(pw));
+}
+
+Result<SqlParts> DocumentFilterWithAccess(const SearchRequest& request, const ParsedQuery& query,
+                                          const char* true_literal) {
+  ACERVO_ASSIGN_OR_RETURN(SqlParts where, CompileDocumentFilter(request, query, true_literal));
+  for (const auto& [bound, op] : {std::pair{&request.date_from, " >= ?"}, std::pair{&request.date_to, " <= ?"}}) {
+    if (bound->empty()) continue;
+    if (!ParseIsoDate(*bound)) return Status::InvalidArgument("date filter '" + *bound + "' is not a date");
+    where.sql += " AND ";
+    where.sql += kDocumentDateSql;
+    where.sql += op;
+    where.params.push_back(*ParseIsoDate(*bound));
+  }
+  if (request.allowed_lots) {
+    if (request.allowed_lots->empty()) {
+      where.sql += " AND 1 = 0";
+    } else {
+      where.sql += " AND d.lot_id IN (";
+      where.sql += Placeholders(request.allowed_lots->size());
+      where.sql += ")";
+      for (const std::string& lot : *request.allowed_lots) where.params.push_back(lot);
+    }
+  }
+  return where;
+}
+
+Result<SearchFacets> ComputeFacets(SqlSession& s, const SqlParts& matching) {
+  SearchFacets f;
+  // The matching documents once, into the connection's temporary table
+  // (kFacetIdsTable): every count below reads it by key instead of
+  // evaluating the match again.
+  ACERVO_RETURN_IF_ERROR(s.Query(std::string("DELETE FROM ") + kFacetIdsTable).status());
+  ACERVO_RETURN_IF_ERROR(
+      s.Query(std::string("INSERT INTO ") + kFacetIdsTable + " (id) " + matching.sql, matching.params).status());
+  {
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s.Query(std::string("SELECT count(*) FROM ") + kFacetIdsTable));
+    f.total = rows.empty() ? 0 : ColInt(rows[0], 0);
+    if (f.total > kFacetCountCap) {
+      f.total = kFacetCountCap;
+      f.total_exact = false;
+      ACERVO_RETURN_IF_ERROR(s.Query(std::string("DELETE FROM ") + kFacetIdsTable + " WHERE id = (SELECT max(id) FROM " +
+                                     kFacetIdsTable + ")")
+                                 .status());
+    }
+  }
+  if (f.total == 0) return f;
+  const std::string in = std::string("(SELECT id FROM ") + kFacetIdsTable + ")";
+  {
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s.Query("SELECT d.lot_id, count(*) FROM documents d WHERE d.id IN " + in +
+                                               " GROUP BY d.lot_id ORDER BY count(*) DESC, d.lot_id LIMIT 50"));
+    for (const SqlRow& r : rows) f.lots.push_back({Col(r, 0), ColInt(r, 1)});
+  }
+  {
+    ACERVO_ASSIGN_OR_RETURN(auto rows,
+                            s.Query("SELECT min(d.document_type), count(*) FROM documents d WHERE d.id IN " + in +
+                                    " AND d.document_type_norm <> '' GROUP BY d.document_type_norm "
+                                    "ORDER BY count(*) DESC, min(d.document_type) LIMIT 30"));
+    for (const SqlRow& r : rows) f.types.push_back({Col(r, 0), ColInt(r, 1)});
+  }
+  {
+    // Field names that make useful filters: few distinct values among the
+    // matches (a CPF on every document does not).
+    constexpr int kMaxDistinct = 25;
+    ACERVO_ASSIGN_OR_RETURN(auto names, s.Query("SELECT f.name_norm, min(f.name), count(DISTINCT f.value_norm) "
+                                                "FROM fields f WHERE f.doc_id IN " + in +
+                                                " GROUP BY f.name_norm ORDER BY count(DISTINCT f.doc_id) DESC, "
+                                                "f.name_norm LIMIT 12"));
+    for (const SqlRow& n : names) {
+      if (ColInt(n, 2) > kMaxDistinct || f.fields.size() >= 6) continue;
+      ACERVO_ASSIGN_OR_RETURN(auto values,
+                              s.Query("SELECT min(f.value), count(DISTINCT f.doc_id) FROM fields f "
+                                      "WHERE f.name_norm = ? AND f.doc_id IN " + in +
+                                      " GROUP BY f.value_norm ORDER BY count(DISTINCT f.doc_id) DESC, "
+                                      "min(f.value) LIMIT 10",
+                                      {Col(n, 0)}));
+      FieldFacet ff;
+      ff.name = Col(n, 1);
+      for (const SqlRow& v : values) ff.values.push_back({Col(v, 0), ColInt(v, 1)});
+      f.fields.push_back(std::move(ff));
+    }
+  }
+  {
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s.Query(std::string("SELECT substr(dd, 1, 4), count(*), min(dd), max(dd) FROM "
+                                                           "(SELECT ") +
+                                               kDocumentDateSql + " AS dd FROM documents d WHERE d.id IN " + in +
+                                               ") t WHERE dd IS NOT NULL GROUP BY substr(dd, 1, 4) ORDER BY 1"));
+    for (const SqlRow& r : rows) {
+      f.years.push_back({Col(r, 0), ColInt(r, 1)});
+      if (f.date_min.empty() || Col(r, 2) < f.date_min) f.date_min = Col(r, 2);
+      if (Col(r, 3) > f.date_max) f.date_max = Col(r, 3);
+    }
+  }
+  return f;
+}
+
+Result<std::vector<int64_t>> DocumentsByDate(SqlSession& s, const SqlParts& matching, bool newest_first,
+                                             int limit, int offset) {
+  const std::string date = kDocumentDateSql;
+  std::vector<Param> params = matching.params;
+  params.push_back(int64_t{limit});
+  params.push_back(int64_t{offset});
+  ACERVO_ASSIGN_OR_RETURN(
+      auto rows, s.Query("SELECT d.id FROM documents d WHERE d.id IN (SELECT id FROM (" + matching.sql +
+                             ") t) ORDER BY " + date + " IS NULL, " + date + (newest_first ? " DESC" : " ASC") +
+                             ", d.lot_id, d.document_id LIMIT ? OFFSET ?",
+                         params));
+  std::vector<int64_t> out;
+  for (const SqlRow& r : rows) out.push_back(ColInt(r, 0));
+  return out;
+}
+
+Result<std::vector<LotSummary>> ReadLotSummaries(SqlSession& s) {
+  ACERVO_ASSIGN_OR_RETURN(
+      auto lots, s.Query("SELECT id, project, box, operator_name, description, profile_json, started_at, "
+                         "finished_at FROM lots"));
+  ACERVO_ASSIGN_OR_RETURN(
+      auto counts,
+      s.Query("SELECT d.lot_id, count(DISTINCT d.id), count(p.id), "
+              "coalesce(sum(CASE WHEN p.blank THEN 1 ELSE 0 END), 0), "
+              "coalesce(sum(CASE WHEN p.flags NOT IN ('[]', '[\"blank\"]') THEN 1 ELSE 0 END), 0), "
+              "count(DISTINCT CASE WHEN d.flags <> '[]' THEN d.id END) "
+              "FROM documents d LEFT JOIN pages p ON p.doc_id = d.id GROUP BY d.lot_id"));
+  std::map<std::string, const SqlRow*> by_lot;
+  for (const SqlRow& r : counts) by_lot[Col(r, 0)] = &r;
+  std::vector<LotSummary> out;
+  for (const SqlRow& r : lots) {
+    LotSummary l;
+    l.lot = {Col(r, 0), Col(r, 1), Col(r, 2), Col(r, 3), Col(r, 4), Col(r, 5), Col(r, 6), Col(r, 7)};
+    auto it = by_lot.find(l.lot.id);
+    if (it != by_lot.end()) {
+      l.documents = ColInt(*it->second, 1);
+      l.pages = ColInt(*it->second, 2);
+      l.blank_pages = ColInt(*it->second, 3);
+      l.flagged_pages = ColInt(*it->second, 4);
+      l.flagged_documents = ColInt(*it->second, 5);
+    }
+    out.push_back(std::move(l));
+  }
+  std::sort(out.begin(), out.end(), [](const LotSummary& a, const LotSummary& b) { return a.lot.id < b.lot.id; });
+  return out;
+}
+
+Status CheckPaging(const SearchRequest& r) {
+  if (r.limit < 1 || r.limit > 10000) {
+    return Status::InvalidArgument("search limit " + std::to_string(r.limit) + " is not within 1..10000");
+  }
+  if (r.offset < 0 || r.offset > 10000) {
+    return Status::InvalidArgument("search offset " + std::to_string(r.offset) + " is not within 0..10000");
+  }
+  return Status::OK();
+}
+
+std::unique_ptr<AccessStore> NewSqlAccessStore(SqlSession* session, std::mutex* mu) {
+  return std::make_unique<SqlAccessStore>(session, mu);
+}
+
+}  // namespace acervo

@@ -1,0 +1,259 @@
+// acervo serve in a real browser (issue 13, item 10): Debian's headless
+// Chromium driven by playwright-core. Run by tests/browser/run.sh (CTest
+// `web_browser_test`), which builds two lots, users and a server first.
+//
+// Scenario: a reader logs in; searches a word with an accent typed without
+// it; opens the result; the highlight boxes lie over that word on the right
+// page (their position is compared with the OCR boxes the API returns); the
+// next hit is on another page; the PDF downloads; an admin sees the search,
+// the view and the download in the audit trail; a reader without the lot
+// sees nothing of it (results, counts, filters, guessed URLs, API); the
+// same pages work with JavaScript off. Screenshots go to $ARTIFACTS.
+'use strict';
+const { chromium } = require('playwright-core');
+const crypto = require('crypto');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const BASE = process.env.ACERVO_URL;
+const ART = process.env.ARTIFACTS;
+const PW = process.env.ACERVO_TEST_PASSWORD;
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let failures = 0;
+function check(cond, msg) {
+  if (cond) {
+    console.log('ok - ' + msg);
+  } else {
+    failures++;
+    console.log('not ok - ' + msg);
+  }
+  return cond;
+}
+
+// Folded like the index: lower case, no accents, letters and digits only.
+function fold(s) {
+  return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+async function newContext(options = {}) {
+  // A fresh profile for every context (--user-data-dir).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acervo-chromium-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: '/usr/bin/chromium', headless: true, args: FLAGS, acceptDownloads: true,
+    viewport: { width: 1400, height: 1000 }, locale: 'pt-BR', ...options,
+  });
+  context.profileDir = dir;
+  const page = context.pages()[0] || await context.newPage();
+  return { context, page };
+}
+
+async function close(c) {
+  await c.context.close();
+  fs.rmSync(c.context.profileDir, { recursive: true, force: true });
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ART, name), fullPage: true });
+}
+
+async function login(page, user) {
+  await page.goto(BASE + '/login');
+  await page.fill('#user', user);
+  await page.fill('#password', PW);
+  await Promise.all([page.waitForNavigation(), page.click('main button[type=submit]')]);
+  check((await page.textContent('#whoami')) === user, `${user} signs in`);
+}
+
+async function search(page, q) {
+  await page.fill('#q', q);
+  await Promise.all([page.waitForNavigation(), page.press('#q', 'Enter')]);
+}
+
+async function fetchJson(page, url) {
+  return page.evaluate(async (u) => {
+    const r = await fetch(u);
+    return { status: r.status, body: await r.json() };
+  }, url);
+}
+
+async function imageLoaded(page) {
+  await page.waitForFunction(() => {
+    const i = document.getElementById('page-image');
+    return i && i.complete && i.naturalWidth > 0;
+  });
+}
+
+// The highlight rectangles and the page image, as laid out on screen.
+async function layout(page) {
+  const boxes = await page.$$eval('svg.hits rect.hit', (rs) => rs.map((r) => {
+    const b = r.getBoundingClientRect();
+    return { x: b.x, y: b.y, w: b.width, h: b.height, word: r.getAttribute('data-word') };
+  }));
+  const img = await page.$eval('#page-image', (i) => {
+    const b = i.getBoundingClientRect();
+    return { x: b.x, y: b.y, w: b.width, h: b.height };
+  });
+  return { boxes, img };
+}
+
+async function readerScenario() {
+  const c = await newContext();
+  const { page } = c;
+  await login(page, 'leitor');
+
+  // Search without the accent.
+  await search(page, 'certidao');
+  const total = Number((await page.textContent('#total')).replace(/\D/g, ''));
+  check(total >= 1, `"certidao" finds ${total} document(s)`);
+  const metas = await page.$$eval('ol.hits .meta', (m) => m.map((x) => x.textContent));
+  check(metas.length > 0 && metas.every((m) => m.includes('browser-a')), 'every hit is of the granted lot');
+  const snippet = await page.$$eval('ol.hits .snippet mark', (m) => m.map((x) => x.textContent));
+  check(snippet.some((w) => fold(w) === 'certidao'), 'the snippet marks certidão');
+  await shot(page, '01-search-certidao.png');
+
+  // Open the first result: the page of its first hit.
+  await Promise.all([page.waitForNavigation(), page.locator('a.doc-link').first().click()]);
+  const url = new URL(page.url());
+  const [, , lot, doc] = url.pathname.split('/').map(decodeURIComponent);
+  const pageNo = Number(url.searchParams.get('page'));
+  check(pageNo >= 1, `the document opens at page ${pageNo}`);
+  await imageLoaded(page);
+  const { boxes, img } = await layout(page);
+  check(boxes.length >= 1, `${boxes.length} highlight box(es) on the scan`);
+  check(boxes.every((b) => fold(b.word) === 'certidao'), 'every highlighted word is certidão');
+
+  // The right page: its OCR text holds the word; the boxes are the OCR
+  // boxes of the matching words, placed where they are on the page image.
+  const api = await fetchJson(page, `/api/v1/documents/${encodeURIComponent(lot)}/${encodeURIComponent(doc)}/pages/${pageNo}?q=certidao`);
+  check(api.status === 200 && fold(api.body.text).includes('certidao'), 'the page shown holds the word (OCR text)');
+  check(api.body.hits.length === boxes.length, 'as many boxes as OCR words matching');
+  let worst = 0;
+  api.body.hits.forEach((h, i) => {
+    const b = boxes[i];
+    const cx = (b.x + b.w / 2 - img.x) / img.w;
+    const cy = (b.y + b.h / 2 - img.y) / img.h;
+    worst = Math.max(worst, Math.abs(cx - (h.fx + h.fw / 2)), Math.abs(cy - (h.fy + h.fh / 2)));
+    check(b.w >= h.fw * img.w && b.h >= h.fh * img.h, `box ${i + 1} covers the OCR box of "${h.text}"`);
+  });
+  check(worst < 0.005, `box centres within ${(worst * 100).toFixed(3)}% of the page from the OCR boxes`);
+  // The pixels under the first box hold ink (a word, not blank paper).
+  const b0 = boxes[0];
+  const ink = await page.evaluate(({ b, img }) => {
+    const i = document.getElementById('page-image');
+    const canvas = document.createElement('canvas');
+    canvas.width = i.naturalWidth;
+    canvas.height = i.naturalHeight;
+    const g = canvas.getContext('2d');
+    g.drawImage(i, 0, 0);
+    const sx = i.naturalWidth / img.w;
+    const sy = i.naturalHeight / img.h;
+    const d = g.getImageData(Math.round((b.x - img.x) * sx), Math.round((b.y - img.y) * sy),
+      Math.max(1, Math.round(b.w * sx)), Math.max(1, Math.round(b.h * sy))).data;
+    let dark = 0;
+    for (let k = 0; k < d.length; k += 4) if (d[k] + d[k + 1] + d[k + 2] < 300) dark++;
+    return dark / (d.length / 4);
+  }, { b: b0, img });
+  check(ink > 0.05, `the first box lies over ink (${(ink * 100).toFixed(1)}% dark pixels)`);
+  await page.locator('svg.hits rect.hit').first().scrollIntoViewIfNeeded();
+  await shot(page, '02-document-highlight.png');
+
+  // Next hit, on another page.
+  if (check(await page.$('#next-hit') !== null, 'a next hit across pages')) {
+    await Promise.all([page.waitForNavigation(), page.click('#next-hit')]);
+    const next = Number(new URL(page.url()).searchParams.get('page'));
+    check(next > pageNo, `next hit on page ${next}`);
+    await imageLoaded(page);
+    check((await layout(page)).boxes.length >= 1, 'highlights on the next hit page');
+    check(await page.$('#prev-hit') !== null, 'and a way back');
+    await shot(page, '03-next-hit.png');
+  }
+
+  // Download the PDF and check it against the store's hash.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  const bytes = fs.readFileSync(await download.path());
+  check(bytes.subarray(0, 5).toString() === '%PDF-', `the PDF downloads (${bytes.length} bytes)`);
+  const sha = crypto.createHash('sha256').update(bytes).digest('hex');
+  await page.goto(`${BASE}/integrity/${encodeURIComponent(lot)}/${encodeURIComponent(doc)}`);
+  check((await page.textContent('#integrity')).includes(sha), 'the downloaded PDF has the SHA-256 recorded in the store');
+  check((await page.getAttribute('#integrity-verdict', 'class')) === 'good', 'the integrity panel says intact');
+  await shot(page, '04-integrity.png');
+  await close(c);
+  return { lot, doc };
+}
+
+async function adminScenario(opened) {
+  const c = await newContext();
+  const { page } = c;
+  await login(page, 'admin');
+  await page.goto(BASE + '/admin/audit?user=leitor');
+  const rows = await page.$$eval('tr.audit-row', (rs) => rs.map((r) => Array.from(r.cells).map((td) => td.textContent)));
+  const has = (action, pred) => rows.some((r) => r[4] === action && pred(r));
+  const target = `${opened.lot}/${opened.doc}`;
+  check(has('login', () => true), 'the audit trail shows the reader\'s login');
+  check(has('search', (r) => r[6] === 'certidao'), 'the audit trail shows the search with its query');
+  check(has('view_document', (r) => r[5].startsWith(target)), 'the audit trail shows the document view');
+  check(has('view_page', (r) => r[5].startsWith(target)), 'the audit trail shows the page views');
+  check(has('download', (r) => r[5] === target), 'the audit trail shows the download');
+  check(rows.every((r) => r[3] !== ''), 'every row says from where');
+  await shot(page, '05-audit.png');
+  await page.goto(BASE + '/admin/audit?verify=1');
+  check((await page.getAttribute('#chain', 'class')) === 'ok', 'the hash chain verifies');
+  await close(c);
+}
+
+async function outsiderScenario(opened) {
+  const c = await newContext();
+  const { page } = c;
+  await login(page, 'outro');
+  await search(page, 'certidao');
+  const body = await page.textContent('main');
+  check(!body.includes('browser-a') && !body.includes('Certidão de objeto'), 'no result, count or filter names lot A');
+  const metas = await page.$$eval('ol.hits .meta', (m) => m.map((x) => x.textContent));
+  check(metas.every((m) => m.includes('browser-b')), `only lot B in the results (${metas.length})`);
+  await shot(page, '06-outsider-search.png');
+  for (const p of [`/doc/${opened.lot}/${opened.doc}`, `/download/${opened.lot}/${opened.doc}`,
+    `/page/${opened.lot}/${opened.doc}/1`, `/thumb/${opened.lot}/${opened.doc}/1`]) {
+    const r = await page.goto(BASE + p);
+    check(r.status() === 404, `a guessed URL ${p} is 404`);
+  }
+  await shot(page, '07-outsider-guessed-url.png');
+  await page.goto(BASE + '/search');
+  const api = await fetchJson(page, '/api/v1/search?q=certidao&facets=1');
+  check(api.body.hits.every((h) => h.lot === 'browser-b') && api.body.facets.lots.every((f) => f.value === 'browser-b'),
+    'the API shows nothing of lot A either');
+  const doc = await fetchJson(page, `/api/v1/documents/${opened.lot}/${opened.doc}`);
+  check(doc.status === 404, 'the API answers 404 for lot A\'s document');
+  await close(c);
+}
+
+// Search and the document view with JavaScript off.
+async function noScriptScenario() {
+  const c = await newContext({ javaScriptEnabled: false });
+  const { page } = c;
+  await login(page, 'leitor');
+  await search(page, 'certidao');
+  check((await page.$$('a.doc-link')).length >= 1, 'without JavaScript: search works');
+  await Promise.all([page.waitForNavigation(), page.locator('a.doc-link').first().click()]);
+  check((await page.$$('svg.hits rect.hit')).length >= 1, 'without JavaScript: the hits are boxed on the scan');
+  await shot(page, '08-no-javascript.png');
+  await close(c);
+}
+
+(async () => {
+  fs.mkdirSync(ART, { recursive: true });
+  try {
+    const opened = await readerScenario();
+    await adminScenario(opened);
+    await outsiderScenario(opened);
+    await noScriptScenario();
+  } catch (e) {
+    failures++;
+    console.log('not ok - ' + (e.stack || e));
+  }
+  console.log(failures === 0 ? 'PASS: all browser checks' : `FAIL: ${failures} browser check(s) failed`);
+  console.log('screenshots in ' + ART);
+  process.exit(failures === 0 ? 0 : 1);
+})();

@@ -1,0 +1,347 @@
+// The JSON API under /api/v1/, behind the same access rules as the pages
+// (session cookie + CSRF header for changes, or an API token:
+// "Authorization: Bearer acv_<id>_<secret>"). Described by
+// /api/v1/openapi.json and docs/api.md.
+#include <algorithm>
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "acervo/indexer/highlight.h"
+#include "internal.h"
+
+namespace acervo::web {
+namespace {
+
+using json = nlohmann::json;
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+json FieldsJson(const RouteContext& ctx, const std::vector<FieldRecord>& fields, bool with_source) {
+  json a = json::array();
+  for (const FieldRecord& f : fields) {
+    json o = {{"name", f.name}, {"value", ForUser(ctx, f.value)}};
+    if (with_source) o["source"] = f.source;
+    a.push_back(o);
+  }
+  return a;
+}
+
+json FacetJson(const std::vector<FacetCount>& v, const RouteContext& ctx) {
+  json a = json::array();
+  for (const FacetCount& c : v) a.push_back({{"value", ForUser(ctx, c.value)}, {"count", c.count}});
+  return a;
+}
+
+HttpResponse Search(RouteContext& ctx) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<SearchRequest> request = SearchFromParams(ctx, 20);
+  if (!request.ok()) return JsonError(400, request.status().message());
+  Result<std::vector<SearchHit>> hits = ctx.store().Search(*request);
+  if (!hits.ok()) {
+    return JsonError(hits.status().code() == StatusCode::kInvalidArgument ? 400 : 500, hits.status().message());
+  }
+  const std::string q = ctx.req().Query("q");
+  json out = {{"query", q}, {"offset", request->offset}, {"limit", request->limit}};
+  json arr = json::array();
+  for (const SearchHit& h : *hits) {
+    std::string snippet = ForUser(ctx, h.snippet);
+    arr.push_back({{"lot", h.lot_id},
+                   {"document", h.document_id},
+                   {"title", ForUser(ctx, h.title)},
+                   {"type", h.document_type},
+                   {"fields", FieldsJson(ctx, h.fields, false)},
+                   {"pages", h.pages},
+                   {"snippet", snippet},
+                   {"score", h.score},
+                   {"url", DocUrl(h.lot_id, h.document_id, h.pages.empty() ? 0 : h.pages.front(), q)},
+                   {"api", "/api/v1/documents/" + UrlEncode(h.lot_id) + "/" + UrlEncode(h.document_id)}});
+  }
+  out["hits"] = arr;
+  if (ctx.req().Query("facets") == "1") {
+    Result<SearchFacets> f = ctx.store().Facets(*request);
+    if (!f.ok()) return JsonError(500, f.status().message());
+    json fields = json::array();
+    for (const FieldFacet& ff : f->fields) {
+      const bool personal = std::any_of(ff.values.begin(), ff.values.end(),
+                                        [&](const FacetCount& v) { return ForUser(ctx, v.value) != v.value; });
+      if (!personal) fields.push_back({{"name", ff.name}, {"values", FacetJson(ff.values, ctx)}});
+    }
+    out["total"] = f->total;
+    out["total_exact"] = f->total_exact;
+    out["facets"] = {{"lots", FacetJson(f->lots, ctx)},
+                     {"types", FacetJson(f->types, ctx)},
+                     {"fields", fields},
+                     {"years", FacetJson(f->years, ctx)},
+                     {"date_min", f->date_min},
+                     {"date_max", f->date_max}};
+  }
+  out["took_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ctx.Audit("search", ctx.req().Query("lot"), q);
+  return HttpResponse::Json(Dump(out));
+}
+
+HttpResponse Document(RouteContext& ctx) {
+  Result<std::optional<DocumentRecord>> got = OpenDocument(ctx);
+  if (!got.ok()) return JsonError(500, "internal error");
+  if (!got->has_value()) return JsonError(404, "not found");
+  const DocumentRecord& d = **got;
+  ctx.Audit("view_document", d.lot_id + "/" + d.document_id, "api");
+  json pages = json::array();
+  for (const PageRecord& p : d.pages) {
+    pages.push_back({{"number", p.number},
+                     {"pdf_page", p.in_pdf ? json(p.pdf_page) : json(nullptr)},
+                     {"blank", p.blank},
+                     {"flags", p.flags},
+                     {"mean_confidence", p.mean_confidence},
+                     {"master_sha256", p.master_sha256}});
+  }
+  const std::string base = "/api/v1/documents/" + UrlEncode(d.lot_id) + "/" + UrlEncode(d.document_id);
+  return HttpResponse::Json(Dump({{"lot", d.lot_id},
+                                  {"document", d.document_id},
+                                  {"title", ForUser(ctx, d.title)},
+                                  {"type", d.document_type},
+                                  {"page_count", d.page_count},
+                                  {"pdf_sha256", d.pdf_sha256},
+                                  {"flags", d.flags},
+                                  {"fields", FieldsJson(ctx, d.fields, true)},
+                                  {"pages", pages},
+                                  {"pdf", base + "/pdf"},
+                                  {"url", DocUrl(d.lot_id, d.document_id)}}));
+}
+
+// One page: its text, its image's size and URL, and the boxes of the words
+// matching `q`, in image pixels and as fractions of the page.
+HttpResponse Page(RouteContext& ctx) {
+  Result<std::optional<DocumentRecord>> got = OpenDocument(ctx);
+  if (!got.ok()) return JsonError(500, "internal error");
+  if (!got->has_value()) return JsonError(404, "not found");
+  const DocumentRecord& d = **got;
+  const std::string& n = ctx.Capture("page");
+  if (n.empty() || n.size() > 6 || n.find_first_not_of("0123456789") != std::string::npos) {
+    return JsonError(404, "not found");
+  }
+  const int pdf_page = std::stoi(n);
+  const PageRecord* page = nullptr;
+  for (const PageRecord& p : d.pages) {
+    if (p.in_pdf && p.pdf_page == pdf_page) page = &p;
+  }
+  if (page == nullptr) return JsonError(404, "not found");
+  const std::string q = ctx.req().Query("q");
+  Result<std::vector<HighlightTerm>> terms = HighlightTerms(q);
+  if (!terms.ok()) return JsonError(400, terms.status().message());
+  Result<std::optional<PageWords>> words = ctx.store().GetPageWords(d.lot_id, d.document_id, page->number);
+  if (!words.ok()) return JsonError(500, "internal error");
+  json boxes = json::array();
+  int width = 0, height = 0;
+  if (words->has_value()) {
+    width = (**words).image_width;
+    height = (**words).image_height;
+    for (const WordBox& w : (**words).words) {
+      if (!WordMatchesTerms(w.text, *terms)) continue;
+      json b = {{"text", ForUser(ctx, w.text)}, {"x", w.x}, {"y", w.y}, {"w", w.w}, {"h", w.h}};
+      if (width > 0 && height > 0) {
+        b["fx"] = static_cast<double>(w.x) / width;
+        b["fy"] = static_cast<double>(w.y) / height;
+        b["fw"] = static_cast<double>(w.w) / width;
+        b["fh"] = static_cast<double>(w.h) / height;
+      }
+      boxes.push_back(b);
+    }
+  }
+  ctx.Audit("view_page", d.lot_id + "/" + d.document_id + "/" + n, "api " + q);
+  const std::string base = "/api/v1/documents/" + UrlEncode(d.lot_id) + "/" + UrlEncode(d.document_id);
+  return HttpResponse::Json(Dump({{"lot", d.lot_id},
+                                  {"document", d.document_id},
+                                  {"pdf_page", pdf_page},
+                                  {"number", page->number},
+                                  {"image_width", width},
+                                  {"image_height", height},
+                                  {"image", base + "/pages/" + n + "/image"},
+                                  {"text", ForUser(ctx, page->text)},
+                                  {"hits", boxes}}));
+}
+
+HttpResponse Lots(RouteContext& ctx) {
+  Result<std::vector<LotSummary>> lots = ctx.store().LotSummaries();
+  if (!lots.ok()) return JsonError(500, "internal error");
+  json arr = json::array();
+  for (const LotSummary& l : *lots) {
+    if (!ctx.user()->MayOpenLot(l.lot.id)) continue;
+    arr.push_back({{"lot", l.lot.id},
+                   {"project", l.lot.project},
+                   {"box", l.lot.box},
+                   {"operator", l.lot.operator_name},
+                   {"started_at", l.lot.started_at},
+                   {"finished_at", l.lot.finished_at},
+                   {"documents", l.documents},
+                   {"pages", l.pages},
+                   {"blank_pages", l.blank_pages},
+                   {"flagged_pages", l.flagged_pages},
+                   {"flagged_documents", l.flagged_documents}});
+  }
+  return HttpResponse::Json(Dump({{"lots", arr}}));
+}
+
+HttpResponse Audit(RouteContext& ctx) {
+  AuditFilter f;
+  const HttpRequest& req = ctx.req();
+  f.user = req.Query("user");
+  f.action = req.Query("action");
+  f.target_prefix = req.Query("target");
+  f.since = req.Query("since");
+  f.until = req.Query("until");
+  for (const auto& [name, dest] : {std::pair{"before", &f.before_seq}}) {
+    const std::string v = req.Query(name);
+    if (v.empty()) continue;
+    if (v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
+      return JsonError(400, "'before' must be a number");
+    }
+    *dest = std::stoll(v);
+  }
+  if (const std::string l = req.Query("limit"); !l.empty()) {
+    if (l.size() > 5 || l.find_first_not_of("0123456789") != std::string::npos) {
+      return JsonError(400, "'limit' must be a number");
+    }
+    f.limit = std::stoi(l);
+  }
+  Result<std::vector<AuditRow>> rows = ctx.store().Access().ListAudit(f);
+  if (!rows.ok()) return JsonError(rows.status().code() == StatusCode::kInvalidArgument ? 400 : 500, rows.status().message());
+  json arr = json::array();
+  for (const AuditRow& r : *rows) {
+    arr.push_back({{"seq", r.seq},
+                   {"at", r.entry.at},
+                   {"user", r.entry.user},
+                   {"address", r.entry.address},
+                   {"action", r.entry.action},
+                   {"target", r.entry.target},
+                   {"detail", r.entry.detail},
+                   {"prev_hash", r.prev_hash},
+                   {"hash", r.hash}});
+  }
+  ctx.Audit("view_audit", "", "api");
+  return HttpResponse::Json(Dump({{"rows", arr}}));
+}
+
+HttpResponse Me(RouteContext& ctx) {
+  const Principal& p = *ctx.user();
+  return HttpResponse::Json(Dump({{"user", p.user.name},
+                                  {"display_name", p.user.display_name},
+                                  {"role", RoleName(p.user.role)},
+                                  {"groups", p.user.groups},
+                                  {"all_lots", p.all_lots},
+                                  {"lots", p.allowed_lots},
+                                  {"full_view", p.SeesPersonalNumbers()}}));
+}
+
+HttpResponse NewToken(RouteContext& ctx) {
+  std::string label = ctx.req().Form("label");
+  if (label.empty() && !ctx.req().body.empty() && ctx.req().Header("content-type").rfind("application/json", 0) == 0) {
+    json j = json::parse(ctx.req().body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return JsonError(400, "body must be a JSON object");
+    if (j.contains("label") && j["label"].is_string()) label = j["label"].get<std::string>();
+  }
+  Result<std::string> token = CreateApiToken(ctx, label);
+  if (!token.ok()) return JsonError(500, token.status().message());
+  return HttpResponse::Json(Dump({{"token", *token}, {"note", "shown once; stored only as its SHA-256"}}), 201);
+}
+
+extern const char* const kOpenApi;
+
+class Api final : public PageModule {
+ public:
+  void Register(Router& r) override {
+    r.Get("/api/v1/openapi.json", Access::kPublic, [](RouteContext&) { return HttpResponse::Json(kOpenApi); });
+    r.Get("/api/v1/me", Access::kSignedIn, Me);
+    r.Get("/api/v1/search", Access::kSignedIn, Search);
+    r.Get("/api/v1/documents/{lot}/{doc}", Access::kSignedIn, Document);
+    r.Get("/api/v1/documents/{lot}/{doc}/pages/{page}", Access::kSignedIn, Page);
+    r.Get("/api/v1/lots", Access::kSignedIn, Lots);
+    r.Get("/api/v1/audit", Access::kAdmin, Audit);
+    r.Post("/api/v1/tokens", Access::kSignedIn, NewToken);
+  }
+};
+
+const char* const kOpenApi = R"json({
+  "openapi": "3.0.3",
+  "info": {"title": "Acervo API", "version": "1.0.0",
+           "description": "Search, documents, page images with hit boxes, lots and the audit trail of an Acervo archive. Every request runs as a user: a session cookie (browser; POST needs the X-CSRF-Token header) or an API token (Authorization: Bearer acv_<id>_<secret>, created on /account or by POST /api/v1/tokens). A document of a lot the user may not open answers 404. CPF/CNPJ are masked for readers without full view. See docs/api.md."},
+  "components": {
+    "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}, "session": {"type": "apiKey", "in": "cookie", "name": "acervo_session"}},
+    "schemas": {
+      "Error": {"type": "object", "properties": {"error": {"type": "string"}, "position": {"type": "integer", "description": "1-based position in the query, for query errors"}}},
+      "Field": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "string"}, "source": {"type": "string"}}},
+      "Facet": {"type": "object", "properties": {"value": {"type": "string"}, "count": {"type": "integer"}}},
+      "Hit": {"type": "object", "properties": {"lot": {"type": "string"}, "document": {"type": "string"}, "title": {"type": "string"}, "type": {"type": "string"}, "fields": {"type": "array", "items": {"$ref": "#/components/schemas/Field"}}, "pages": {"type": "array", "items": {"type": "integer"}}, "snippet": {"type": "string", "description": "hit words between « and »"}, "score": {"type": "number"}, "url": {"type": "string"}, "api": {"type": "string"}}},
+      "Box": {"type": "object", "properties": {"text": {"type": "string"}, "x": {"type": "integer"}, "y": {"type": "integer"}, "w": {"type": "integer"}, "h": {"type": "integer"}, "fx": {"type": "number"}, "fy": {"type": "number"}, "fw": {"type": "number"}, "fh": {"type": "number"}}},
+      "AuditRow": {"type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "string"}, "user": {"type": "string"}, "address": {"type": "string"}, "action": {"type": "string"}, "target": {"type": "string"}, "detail": {"type": "string"}, "prev_hash": {"type": "string"}, "hash": {"type": "string"}}}
+    },
+    "responses": {
+      "BadRequest": {"description": "bad parameter or malformed query", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Unauthorized": {"description": "no session or token, or an invalid token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Forbidden": {"description": "the user's role may not do this, or a missing/wrong CSRF token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "NotFound": {"description": "no such document or page for this user", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    }
+  },
+  "security": [{"token": []}, {"session": []}],
+  "paths": {
+    "/api/v1/search": {"get": {"summary": "Search documents", "parameters": [
+        {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "query language of docs/store.md"},
+        {"name": "lot", "in": "query", "schema": {"type": "string"}},
+        {"name": "type", "in": "query", "schema": {"type": "string"}},
+        {"name": "field", "in": "query", "schema": {"type": "string"}, "description": "NAME=VALUE, repeatable"},
+        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["relevance", "newest", "oldest"]}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10000}},
+        {"name": "facets", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}, "description": "1: also total and filter counts"}],
+      "responses": {"200": {"description": "hits", "content": {"application/json": {"schema": {"type": "object", "properties": {
+          "query": {"type": "string"}, "offset": {"type": "integer"}, "limit": {"type": "integer"}, "took_ms": {"type": "number"},
+          "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+          "total": {"type": "integer"}, "total_exact": {"type": "boolean"},
+          "facets": {"type": "object", "properties": {"lots": {"type": "array", "items": {"$ref": "#/components/schemas/Facet"}}, "types": {"type": "array", "items": {"$ref": "#/components/schemas/Facet"}}, "years": {"type": "array", "items": {"$ref": "#/components/schemas/Facet"}}, "fields": {"type": "array"}, "date_min": {"type": "string"}, "date_max": {"type": "string"}}}}}}}},
+        "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}}}},
+    "/api/v1/documents/{lot}/{document}": {"get": {"summary": "A document: metadata with sources, pages", "parameters": [
+        {"name": "lot", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "document", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "responses": {"200": {"description": "the document"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}}}},
+    "/api/v1/documents/{lot}/{document}/pages/{page}": {"get": {"summary": "A PDF page: text, image size and URL, boxes of the words matching q", "parameters": [
+        {"name": "lot", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "document", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "page", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}},
+        {"name": "q", "in": "query", "schema": {"type": "string"}}],
+      "responses": {"200": {"description": "the page", "content": {"application/json": {"schema": {"type": "object", "properties": {"pdf_page": {"type": "integer"}, "image_width": {"type": "integer"}, "image_height": {"type": "integer"}, "image": {"type": "string"}, "text": {"type": "string"}, "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Box"}}}}}}},
+        "400": {"$ref": "#/components/responses/BadRequest"}, "404": {"$ref": "#/components/responses/NotFound"}}}},
+    "/api/v1/documents/{lot}/{document}/pages/{page}/image": {"get": {"summary": "The page rendered as JPEG", "parameters": [
+        {"name": "lot", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "document", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "page", "in": "path", "required": true, "schema": {"type": "integer"}},
+        {"name": "w", "in": "query", "schema": {"type": "integer", "minimum": 100, "maximum": 2400, "default": 1200}}],
+      "responses": {"200": {"description": "image/jpeg"}, "404": {"$ref": "#/components/responses/NotFound"}}}},
+    "/api/v1/documents/{lot}/{document}/pdf": {"get": {"summary": "Download the PDF/A (audited)", "parameters": [
+        {"name": "lot", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "document", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "responses": {"200": {"description": "application/pdf"}, "404": {"$ref": "#/components/responses/NotFound"}}}},
+    "/api/v1/lots": {"get": {"summary": "Lots the user may open, with counts", "responses": {"200": {"description": "lots"}}}},
+    "/api/v1/audit": {"get": {"summary": "Audit trail, newest first (admins)", "parameters": [
+        {"name": "user", "in": "query", "schema": {"type": "string"}},
+        {"name": "action", "in": "query", "schema": {"type": "string"}},
+        {"name": "target", "in": "query", "schema": {"type": "string"}, "description": "prefix"},
+        {"name": "since", "in": "query", "schema": {"type": "string"}},
+        {"name": "until", "in": "query", "schema": {"type": "string"}},
+        {"name": "before", "in": "query", "schema": {"type": "integer"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 10000}}],
+      "responses": {"200": {"description": "rows", "content": {"application/json": {"schema": {"type": "object", "properties": {"rows": {"type": "array", "items": {"$ref": "#/components/schemas/AuditRow"}}}}}}}, "403": {"$ref": "#/components/responses/Forbidden"}}}},
+    "/api/v1/me": {"get": {"summary": "Who the request runs as", "responses": {"200": {"description": "user, role, groups, lots"}}}},
+    "/api/v1/tokens": {"post": {"summary": "Create an API token for the caller (shown once)", "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"label": {"type": "string"}}}}}},
+      "responses": {"201": {"description": "the token", "content": {"application/json": {"schema": {"type": "object", "properties": {"token": {"type": "string"}}}}}}, "403": {"$ref": "#/components/responses/Forbidden"}}}},
+    "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3"}}}}
+  }
+})json";
+
+}  // namespace
+
+std::shared_ptr<PageModule> NewApi() { return std::make_shared<Api>(); }
+
+}  // namespace acervo::web

@@ -1,0 +1,988 @@
+// `acervo serve` on cpp-httplib: request plumbing, sessions, CSRF, login
+// throttling, role and lot checks, audit writer and store pool. Pages live
+// in the modules (*_pages.cc, api.cc); nothing here renders content but
+// the login page.
+#include "acervo/web/server.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "acervo/core/clock.h"
+#include "acervo/core/files.h"
+#include "acervo/indexer/open_store.h"
+#include "internal.h"
+
+namespace acervo::web {
+
+// ---------------------------------------------------------- plumbing --
+
+std::string HttpRequest::Query(const std::string& name) const {
+  auto it = query.find(name);
+  return it == query.end() ? std::string() : it->second;
+}
+std::string HttpRequest::Form(const std::string& name) const {
+  auto it = form.find(name);
+  return it == form.end() ? std::string() : it->second;
+}
+std::string HttpRequest::Header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+std::vector<std::string> HttpRequest::QueryAll(const std::string& name) const {
+  std::vector<std::string> out;
+  auto [a, b] = query.equal_range(name);
+  for (auto it = a; it != b; ++it) out.push_back(it->second);
+  return out;
+}
+
+HttpResponse HttpResponse::Html(std::string body, int status) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+HttpResponse HttpResponse::Json(const std::string& json, int status) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json; charset=utf-8";
+  r.body = json;
+  return r;
+}
+HttpResponse HttpResponse::Redirect(const std::string& location) {
+  HttpResponse r;
+  r.status = 303;
+  r.headers.emplace_back("Location", location);
+  return r;
+}
+
+bool Principal::MayOpenLot(const std::string& lot_id) const {
+  return all_lots || std::binary_search(allowed_lots.begin(), allowed_lots.end(), lot_id);
+}
+
+void RouteContext::Audit(const std::string& action, const std::string& target, const std::string& detail,
+                         bool wait) {
+  AuditEntry e;
+  e.user = user_ ? user_->user.name : "";
+  e.address = req_.remote_addr;
+  e.action = action;
+  e.target = target;
+  e.detail = detail.size() > 2000 ? detail.substr(0, 2000) + "…" : detail;
+  services_->audit().Record(std::move(e), wait);
+}
+
+void RouteContext::RestrictToAllowedLots(SearchRequest* request) const {
+  if (user_ == nullptr) {
+    request->allowed_lots = std::vector<std::string>{};
+  } else if (!user_->all_lots) {
+    request->allowed_lots = user_->allowed_lots;
+  }
+}
+
+const std::string& RouteContext::Capture(const std::string& name) const {
+  static const std::string kEmpty;
+  auto it = captures_.find(name);
+  return it == captures_.end() ? kEmpty : it->second;
+}
+
+namespace {
+
+std::vector<std::string> SplitPattern(const std::string& pattern) {
+  std::vector<std::string> parts;
+  size_t i = 1;
+  while (i <= pattern.size()) {
+    size_t j = pattern.find('/', i);
+    if (j == std::string::npos) j = pattern.size();
+    if (j > i) parts.push_back(pattern.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+void Router::Get(const std::string& pattern, Access access, Handler handler) {
+  routes_.push_back({"GET", SplitPattern(pattern), access, std::move(handler)});
+}
+
+void Router::Post(const std::string& path, Access access, Handler handler) {
+  routes_.push_back({"POST", SplitPattern(path), access, std::move(handler)});
+}
+
+const Router::Route* Router::Match(const std::string& method, const std::vector<std::string>& segments,
+                                   std::map<std::string, std::string>* captures) const {
+  for (const Route& r : routes_) {
+    if (r.method != method) continue;
+    captures->clear();
+    bool ok = true;
+    size_t i = 0;
+    for (; i < r.parts.size() && ok; ++i) {
+      const std::string& p = r.parts[i];
+      const bool capture = p.size() > 2 && p.front() == '{' && p.back() == '}';
+      if (capture && p.size() > 5 && p.compare(p.size() - 4, 4, "...}") == 0) {
+        std::string rest;
+        for (size_t k = i; k < segments.size(); ++k) rest += (k > i ? "/" : "") + segments[k];
+        if (rest.empty()) ok = false;
+        (*captures)[p.substr(1, p.size() - 5)] = rest;
+        i = r.parts.size();
+        break;
+      }
+      if (i >= segments.size()) {
+        ok = false;
+      } else if (capture) {
+        if (segments[i].empty()) ok = false;
+        (*captures)[p.substr(1, p.size() - 2)] = segments[i];
+      } else if (p != segments[i]) {
+        ok = false;
+      }
+    }
+    const bool rest_capture = !r.parts.empty() && r.parts.back().size() > 5 &&
+                              r.parts.back().compare(r.parts.back().size() - 4, 4, "...}") == 0;
+    if (ok && (rest_capture || segments.size() == r.parts.size())) return &r;
+  }
+  captures->clear();
+  return nullptr;
+}
+
+std::vector<std::string> Router::PostPaths() const {
+  std::vector<std::string> out;
+  for (const Route& r : routes_) {
+    if (r.method != "POST") continue;
+    std::string path;
+    for (const std::string& p : r.parts) path += "/" + p;
+    out.push_back(path.empty() ? "/" : path);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------- audit --
+
+AuditLog::AuditLog(std::unique_ptr<Store> store) : store_(std::move(store)) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+AuditLog::~AuditLog() { Stop(); }
+
+void AuditLog::Record(AuditEntry entry, bool wait) {
+  if (entry.at.empty()) entry.at = UtcNowIso8601Millis();  // the event's time, not the flush's
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stop_ && !thread_.joinable()) {
+    // Stopped: write it now, on this thread.
+    lock.unlock();
+    (void)store_->Access().AppendAudit({entry});
+    return;
+  }
+  queue_.push_back(std::move(entry));
+  const uint64_t mine = ++queued_;
+  cv_.notify_one();
+  if (wait) done_cv_.wait(lock, [&] { return written_ >= mine || (stop_ && !thread_.joinable()); });
+}
+
+void AuditLog::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) {
+      if (stop_) return;
+      continue;
+    }
+    std::vector<AuditEntry> batch;
+    batch.swap(queue_);
+    const uint64_t upto = queued_;
+    lock.unlock();
+    Result<std::vector<AuditRow>> r = store_->Access().AppendAudit(batch);
+    if (!r.ok()) std::fprintf(stderr, "acervo serve: audit trail: %s\n", r.status().ToString().c_str());
+    lock.lock();
+    if (!r.ok()) error_ = r.status();
+    written_ = upto;
+    done_cv_.notify_all();
+    // Group commit: wait a little for more unless someone is waiting.
+    if (!stop_) {
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      lock.lock();
+    }
+  }
+}
+
+void AuditLog::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  done_cv_.notify_all();
+}
+
+Status AuditLog::last_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
+}
+
+// ------------------------------------------------------------- stores --
+
+Result<std::unique_ptr<Store>> StorePool::Take() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!free_.empty()) {
+      std::unique_ptr<Store> s = std::move(free_.back());
+      free_.pop_back();
+      return s;
+    }
+  }
+  return OpenStore(spec_, /*create_if_missing=*/false);
+}
+
+void StorePool::Give(std::unique_ptr<Store> store) {
+  std::lock_guard<std::mutex> lock(mu_);
+  free_.push_back(std::move(store));
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool ConstantTimeEquals(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// ------------------------------------------------------------ sessions --
+
+struct Session {
+  std::string user;  // "" for the anonymous session of the login form
+  std::string csrf;
+  Clock::time_point created, last_seen;
+};
+
+class SessionTable {
+ public:
+  explicit SessionTable(std::chrono::seconds idle) : idle_(idle) {}
+
+  std::string Create(const std::string& user, std::string* csrf) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Sweep();
+    std::string id = RandomHex(32);
+    Session s{user, RandomHex(32), Clock::now(), Clock::now()};
+    *csrf = s.csrf;
+    sessions_[id] = s;
+    return id;
+  }
+  // The live session (touched), or nullopt (unknown, idle too long, or
+  // older than 12 hours).
+  std::optional<Session> Find(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return std::nullopt;
+    const Clock::time_point now = Clock::now();
+    if (now - it->second.last_seen > idle_ || now - it->second.created > std::chrono::hours(12)) {
+      sessions_.erase(it);
+      return std::nullopt;
+    }
+    it->second.last_seen = now;
+    return it->second;
+  }
+  void Erase(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    sessions_.erase(id);
+  }
+  // Ends every session of a user (disabled, password changed).
+  void EraseUser(const std::string& user) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      it = it->second.user == user ? sessions_.erase(it) : std::next(it);
+    }
+  }
+
+ private:
+  void Sweep() {
+    if (++creates_ % 256 != 0) return;
+    const Clock::time_point now = Clock::now();
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      it = now - it->second.last_seen > idle_ ? sessions_.erase(it) : std::next(it);
+    }
+  }
+  std::mutex mu_;
+  std::chrono::seconds idle_;
+  std::unordered_map<std::string, Session> sessions_;
+  uint64_t creates_ = 0;
+};
+
+// Failed logins per key (an account, an address) within a sliding window.
+class Throttle {
+ public:
+  Throttle(int max, std::chrono::seconds window) : max_(max), window_(window) {}
+  bool Blocked(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return Count(key) >= static_cast<size_t>(max_);
+  }
+  void Fail(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Count(key);
+    failures_[key].push_back(Clock::now());
+  }
+  void Clear(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    failures_.erase(key);
+  }
+
+ private:
+  size_t Count(const std::string& key) {
+    auto it = failures_.find(key);
+    if (it == failures_.end()) return 0;
+    const Clock::time_point cut = Clock::now() - window_;
+    while (!it->second.empty() && it->second.front() < cut) it->second.pop_front();
+    if (it->second.empty()) {
+      failures_.erase(it);
+      return 0;
+    }
+    return it->second.size();
+  }
+  std::mutex mu_;
+  int max_;
+  std::chrono::seconds window_;
+  std::unordered_map<std::string, std::deque<Clock::time_point>> failures_;
+};
+
+std::map<std::string, std::string> ParseCookies(const std::string& header) {
+  std::map<std::string, std::string> out;
+  size_t i = 0;
+  while (i < header.size()) {
+    size_t end = header.find(';', i);
+    if (end == std::string::npos) end = header.size();
+    std::string part = header.substr(i, end - i);
+    i = end + 1;
+    const size_t eq = part.find('=');
+    if (eq == std::string::npos) continue;
+    std::string name = part.substr(0, eq), value = part.substr(eq + 1);
+    while (!name.empty() && name.front() == ' ') name.erase(name.begin());
+    out[name] = value;
+  }
+  return out;
+}
+
+void ParseQueryString(std::string_view qs, std::multimap<std::string, std::string>* out) {
+  size_t i = 0;
+  while (i < qs.size()) {
+    size_t end = qs.find('&', i);
+    if (end == std::string::npos) end = qs.size();
+    std::string_view part = qs.substr(i, end - i);
+    i = end + 1;
+    if (part.empty()) continue;
+    const size_t eq = part.find('=');
+    std::string name = UrlDecode(part.substr(0, eq), true);
+    std::string value = eq == std::string::npos ? std::string() : UrlDecode(part.substr(eq + 1), true);
+    out->emplace(std::move(name), std::move(value));
+  }
+}
+
+Lang PickLang(const HttpRequest& req, const std::map<std::string, std::string>& cookies) {
+  std::string l = req.Query("lang");
+  if (l.empty()) {
+    auto it = cookies.find("acervo_lang");
+    if (it != cookies.end()) l = it->second;
+  }
+  if (l == "en") return Lang::kEn;
+  if (l == "pt" || l == "pt-BR") return Lang::kPt;
+  const std::string accept = req.Header("accept-language");
+  if (accept.rfind("en", 0) == 0) return Lang::kEn;
+  return Lang::kPt;
+}
+
+// The login page (the one page the server renders itself: it needs the
+// session table).
+std::string LoginPage(Lang lang, const std::string& csrf, const std::string& next, const std::string& error) {
+  std::string body;
+  body += "<main class=\"login\"><h1>" + Html(T(lang, "login_title")) + "</h1>";
+  if (!error.empty()) body += "<p class=\"error\" role=\"alert\">" + Html(error) + "</p>";
+  body += "<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"_csrf\" value=\"" + Html(csrf) +
+          "\"><input type=\"hidden\" name=\"next\" value=\"" + Html(next) + "\">";
+  body += "<label>" + Html(T(lang, "user")) +
+          " <input name=\"user\" id=\"user\" autocomplete=\"username\" required autofocus></label>";
+  body += "<label>" + Html(T(lang, "password")) +
+          " <input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\" "
+          "required></label>";
+  body += "<button type=\"submit\">" + Html(T(lang, "login")) + "</button></form>";
+  body += "<p class=\"lang\"><a href=\"/login?lang=pt\" lang=\"pt-BR\">Português</a> · <a href=\"/login?lang=en\" "
+          "lang=\"en\">English</a></p></main>";
+  return std::string("<!doctype html><html lang=\"") + (lang == Lang::kEn ? "en" : "pt-BR") +
+         "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+         "<title>Acervo</title><link rel=\"stylesheet\" href=\"/assets/style.css\">"
+         "<link rel=\"icon\" href=\"/assets/icon.svg\"></head><body>" +
+         body + "</body></html>";
+}
+
+// A redirect target after login: a local path only.
+std::string SafeNext(const std::string& next) {
+  if (next.empty() || next[0] != '/' || next.rfind("//", 0) == 0 || next.find('\\') != std::string::npos ||
+      next.find_first_of("\r\n") != std::string::npos) {
+    return "/search";
+  }
+  return next;
+}
+
+// ------------------------------------------------------------- server --
+
+constexpr size_t kMaxHeaderBytes = 16 * 1024;
+constexpr size_t kMaxHeaders = 100;
+
+class ServerImpl final : public Server {
+ public:
+  explicit ServerImpl(ServerOptions options)
+      : options_(std::move(options)),
+        pool_(options_.store),
+        sessions_(options_.idle_timeout),
+        account_throttle_(options_.max_failures_per_account, options_.failure_window),
+        address_throttle_(options_.max_failures_per_address, options_.failure_window),
+        renderer_(options_.render_cache_bytes) {}
+
+  ~ServerImpl() override { Stop(); }
+
+  Status Init() {
+    if (sodium_init() < 0) return Status::Internal("libsodium cannot initialise");
+    // Open (and migrate) once up front: a bad store fails here, not on the
+    // first request.
+    ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Store> first, OpenStore(options_.store, /*create_if_missing=*/false));
+    ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Store> audit_store, OpenStore(options_.store, false));
+    audit_ = std::make_unique<AuditLog>(std::move(audit_store));
+    auth_store_ = std::move(first);
+    if (options_.authenticators.empty()) {
+      options_.authenticators.push_back(std::make_shared<PasswordAuthenticator>(&auth_store_->Access()));
+    }
+    services_ = std::make_unique<RequestServices>(options_, audit_.get(), &renderer_);
+    // A change to a user or to grants takes effect at the next request;
+    // a disabled user or a changed password also ends the user's sessions.
+    services_->on_user_changed = [this](const std::string& name, bool end_sessions) {
+      ForgetUser(name);
+      if (end_sessions) sessions_.EraseUser(name);
+    };
+    std::vector<std::shared_ptr<PageModule>> modules = {NewAccountPages(), NewSearchPages(), NewDocumentPages(),
+                                                        NewLotPages(),     NewAdminPages(),  NewApi()};
+    for (const auto& m : options_.extra_modules) modules.push_back(m);
+    for (const auto& m : modules) m->Register(router_);
+    if (options_.tls_cert.empty() != options_.tls_key.empty()) {
+      return Status::InvalidArgument("--tls-cert and --tls-key go together");
+    }
+    if (!options_.tls_cert.empty()) {
+      http_ = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+      if (!http_->is_valid()) {
+        return Status::InvalidArgument("cannot use the TLS certificate/key " + options_.tls_cert.string() + " / " +
+                                       options_.tls_key.string());
+      }
+      tls_ = true;
+    } else {
+      http_ = std::make_unique<httplib::Server>();
+    }
+    // A keep-alive connection holds its worker between requests: count
+    // threads by connections, not by cores.
+    const int workers = options_.workers > 0
+                            ? options_.workers
+                            : std::max(32, 8 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    http_->new_task_queue = [workers] { return new httplib::ThreadPool(static_cast<size_t>(workers)); };
+    http_->set_payload_max_length(options_.max_body_bytes);
+    http_->set_keep_alive_max_count(1000);
+    http_->set_keep_alive_timeout(5);
+    http_->set_read_timeout(10);
+    http_->set_write_timeout(30);
+    http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      // GET/HEAD are routed here, with no regular expression on the path;
+      // POST bodies are read first by the library, then come to Dispatch
+      // through the literal POST routes below.
+      if (req.method != "GET" && req.method != "HEAD") return httplib::Server::HandlerResponse::Unhandled;
+      Dispatch(req, res);
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    std::set<std::string> posts = {"/login", "/logout"};
+    for (const std::string& p : router_.PostPaths()) posts.insert(p);
+    for (const std::string& p : posts) {
+      std::string regex;  // the literal path, escaped
+      for (char c : p) {
+        if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) regex += '\\';
+        regex += c;
+      }
+      http_->Post(regex, [this](const httplib::Request& req, httplib::Response& res) { Dispatch(req, res); });
+    }
+    http_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      const bool api = req.path.rfind("/api/", 0) == 0;
+      const std::string msg = res.status == 404 ? "not found"
+                              : res.status == 413 ? "request body too large"
+                              : res.status == 414 ? "request URI too long"
+                                                  : "bad request";
+      if (api || req.method != "GET") {
+        res.set_content(nlohmann::json{{"error", msg}}.dump(), "application/json; charset=utf-8");
+      } else {
+        res.set_content("<!doctype html><title>" + std::to_string(res.status) + "</title><p>" + Html(msg),
+                        "text/html; charset=utf-8");
+      }
+      (void)this;
+    });
+    http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      res.status = 500;
+      res.set_content(nlohmann::json{{"error", "internal error"}}.dump(), "application/json; charset=utf-8");
+    });
+    return Status::OK();
+  }
+
+  Status Start() override {
+    if (options_.port == 0) {
+      port_ = http_->bind_to_any_port(options_.host);
+      if (port_ <= 0) return Status::IOError("cannot bind " + options_.host + " to a free port");
+    } else {
+      if (!http_->bind_to_port(options_.host, options_.port)) {
+        return Status::IOError("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                               " (in use, or not an address of this machine)");
+      }
+      port_ = options_.port;
+    }
+    listener_ = std::thread([this] { http_->listen_after_bind(); });
+    return Status::OK();
+  }
+
+  int port() const override { return port_; }
+  std::string url() const override {
+    const bool v6 = options_.host.find(':') != std::string::npos;
+    return std::string(tls_ ? "https" : "http") + "://" + (v6 ? "[" + options_.host + "]" : options_.host) + ":" +
+           std::to_string(port_);
+  }
+
+  void Stop() override {
+    if (stopped_.exchange(true)) return;
+    if (http_) http_->stop();
+    if (listener_.joinable()) listener_.join();  // requests in flight finish first
+    if (audit_) audit_->Stop();
+  }
+
+ private:
+  struct Context {
+    HttpRequest req;
+    std::map<std::string, std::string> cookies;
+    Lang lang = Lang::kPt;
+    std::optional<Principal> principal;
+    std::string session_id;
+    std::string csrf;  // of the session, for forms
+  };
+
+  // Builds our request from the library's; false for a request to refuse
+  // as malformed (bad encoding in the path).
+  static bool Translate(const httplib::Request& in, bool tls, HttpRequest* out) {
+    out->method = in.method == "HEAD" ? "GET" : in.method;
+    std::string target = in.target;
+    const size_t q = target.find('?');
+    out->path = target.substr(0, q);
+    if (q != std::string::npos) ParseQueryString(std::string_view(target).substr(q + 1), &out->query);
+    if (out->path.empty() || out->path[0] != '/') return false;
+    size_t i = 1;
+    while (i <= out->path.size()) {
+      size_t j = out->path.find('/', i);
+      if (j == std::string::npos) j = out->path.size();
+      std::string seg = UrlDecode(std::string_view(out->path).substr(i, j - i), false);
+      if (seg.find('\0') != std::string::npos) return false;
+      if (!seg.empty() || j < out->path.size()) out->segments.push_back(std::move(seg));
+      i = j + 1;
+    }
+    while (!out->segments.empty() && out->segments.back().empty()) out->segments.pop_back();
+    for (const auto& [k, v] : in.headers) {
+      std::string key = k;
+      std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+      out->headers[key] = v;
+    }
+    out->body = in.body;
+    if (in.method == "POST" &&
+        in.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
+      ParseQueryString(in.body, &out->form);
+    }
+    out->remote_addr = in.remote_addr;
+    out->tls = tls;
+    return true;
+  }
+
+  // The API token of an "Authorization: Bearer acv_<id>_<secret>" header,
+  // checked: the principal, or nullopt (and *bad when a token was given but
+  // is not valid).
+  std::optional<Principal> FromToken(const std::string& header, bool* bad) {
+    const std::string prefix = "Bearer acv_";
+    if (header.rfind(prefix, 0) != 0) {
+      *bad = !header.empty();
+      return std::nullopt;
+    }
+    const std::string rest = header.substr(prefix.size());
+    const size_t us = rest.find('_');
+    *bad = true;
+    if (us == std::string::npos || us == 0 || us > 64) return std::nullopt;
+    const std::string id = rest.substr(0, us), secret = rest.substr(us + 1);
+    const std::string secret_hash =
+        Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(secret.data()), secret.size()));
+    std::optional<ApiTokenRecord> token;
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      auto it = token_cache_.find(id);
+      if (it != token_cache_.end() && Clock::now() - it->second.first < std::chrono::seconds(10)) {
+        token = it->second.second;
+      }
+    }
+    if (!token) {
+      std::lock_guard<std::mutex> lock(auth_mu_);
+      Result<std::optional<ApiTokenRecord>> t = auth_store_->Access().GetApiToken(id);
+      if (!t.ok() || !t->has_value()) return std::nullopt;
+      token = **t;
+      std::lock_guard<std::mutex> cl(cache_mu_);
+      token_cache_[id] = {Clock::now(), *token};
+    }
+    if (token->revoked || !ConstantTimeEquals(token->secret_sha256, secret_hash)) return std::nullopt;
+    std::optional<Principal> p = PrincipalFor(token->user);
+    if (!p) return std::nullopt;
+    p->via_token = true;
+    *bad = false;
+    return p;
+  }
+
+  // The principal of a user name: role, groups and lots (cached 5 s so a
+  // burst of requests does not read them each time; a change made through
+  // the admin page clears the cache).
+  std::optional<Principal> PrincipalFor(const std::string& name) {
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      auto it = principal_cache_.find(name);
+      if (it != principal_cache_.end() && Clock::now() - it->second.first < std::chrono::seconds(5)) {
+        return it->second.second;
+      }
+    }
+    std::lock_guard<std::mutex> lock(auth_mu_);
+    Result<std::optional<UserRecord>> u = auth_store_->Access().GetUser(name);
+    if (!u.ok() || !u->has_value() || (**u).disabled) return std::nullopt;
+    Principal p;
+    p.user = **u;
+    p.all_lots = p.user.role == Role::kAdmin;
+    if (!p.all_lots) {
+      Result<std::vector<std::string>> lots = auth_store_->Access().LotsForGroups(p.user.groups);
+      if (!lots.ok()) return std::nullopt;
+      p.allowed_lots = std::move(lots).value();
+    }
+    std::lock_guard<std::mutex> cl(cache_mu_);
+    principal_cache_[name] = {Clock::now(), p};
+    return p;
+  }
+
+  void ForgetUser(const std::string& name) {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (name.empty()) {
+      principal_cache_.clear();  // grants changed: everybody's lots
+    } else {
+      principal_cache_.erase(name);
+    }
+    token_cache_.clear();
+  }
+
+  std::string CookieHeader(const std::string& name, const std::string& value, bool http_only, int max_age = -1) {
+    std::string c = name + "=" + value + "; Path=/; SameSite=Strict";
+    if (http_only) c += "; HttpOnly";
+    if (tls_ || options_.secure_cookies) c += "; Secure";
+    if (max_age >= 0) c += "; Max-Age=" + std::to_string(max_age);
+    return c;
+  }
+
+  void Send(const Context& c, HttpResponse r, const httplib::Request& in, httplib::Response& res) {
+    res.status = r.status;
+    for (const auto& [k, v] : r.headers) res.set_header(k.c_str(), v);
+    // No framing, no sniffing, nothing loaded from elsewhere; the pages
+    // need no inline script.
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                   "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("X-Frame-Options", "DENY");
+    res.set_header("Referrer-Policy", "same-origin");
+    if (!res.has_header("Cache-Control")) res.set_header("Cache-Control", "no-store");
+    if (!c.req.Query("lang").empty()) {
+      res.set_header("Set-Cookie", CookieHeader("acervo_lang", c.lang == Lang::kEn ? "en" : "pt", false, 31536000));
+    }
+    if (!r.file.empty()) {
+      auto file = std::make_shared<std::ifstream>(r.file, std::ios::binary);
+      std::error_code ec;
+      const uintmax_t size = std::filesystem::file_size(r.file, ec);
+      if (!*file || ec) {
+        res.status = 404;
+        res.set_content("not found", "text/plain");
+        return;
+      }
+      res.set_content_provider(static_cast<size_t>(size), r.content_type,
+                               [file](size_t offset, size_t length, httplib::DataSink& sink) {
+                                 std::vector<char> buf(std::min<size_t>(length, 1 << 16));
+                                 file->seekg(static_cast<std::streamoff>(offset));
+                                 file->read(buf.data(), static_cast<std::streamsize>(buf.size()));
+                                 const std::streamsize n = file->gcount();
+                                 if (n <= 0) return false;
+                                 sink.write(buf.data(), static_cast<size_t>(n));
+                                 return true;
+                               });
+      return;
+    }
+    if (in.method == "HEAD") {
+      res.set_header("Content-Type", r.content_type);
+      return;
+    }
+    res.set_content(std::move(r.body), r.content_type.c_str());
+  }
+
+  void Dispatch(const httplib::Request& in, httplib::Response& res) {
+    Context c;
+    const bool api = in.path.rfind("/api/", 0) == 0;
+    // The library bounds each header line (8 KiB); bound them all.
+    size_t header_bytes = 0;
+    for (const auto& [k, v] : in.headers) header_bytes += k.size() + v.size() + 4;
+    if (header_bytes > kMaxHeaderBytes || in.headers.size() > kMaxHeaders) {
+      Send(c, JsonError(431, "request headers too large"), in, res);
+      return;
+    }
+    if (!Translate(in, tls_, &c.req)) {
+      HttpResponse r = HttpResponse::Json(nlohmann::json{{"error", "malformed request path"}}.dump(), 400);
+      Send(c, std::move(r), in, res);
+      return;
+    }
+    c.cookies = ParseCookies(c.req.Header("cookie"));
+    c.lang = PickLang(c.req, c.cookies);
+
+    // Assets: a fixed table, never a file name.
+    if (c.req.method == "GET" && c.req.segments.size() == 2 && c.req.segments[0] == "assets") {
+      if (const Asset* a = FindAsset(c.req.segments[1])) {
+        HttpResponse r;
+        r.content_type = a->type;
+        r.body = std::string(a->bytes);
+        r.headers.emplace_back("Cache-Control", "public, max-age=3600");
+        Send(c, std::move(r), in, res);
+        return;
+      }
+    }
+    if (c.req.method == "GET" && c.req.segments.size() == 1 && c.req.segments[0] == "favicon.ico") {
+      Send(c, HttpResponse::Redirect("/assets/icon.svg"), in, res);
+      return;
+    }
+
+    // Who is asking.
+    bool bad_token = false;
+    const std::string authz = c.req.Header("authorization");
+    if (!authz.empty()) {
+      c.principal = FromToken(authz, &bad_token);
+      if (bad_token) {
+        AuditEntry e;
+        e.address = c.req.remote_addr;
+        e.action = "denied";
+        e.target = c.req.path;
+        e.detail = "invalid or revoked API token";
+        audit_->Record(std::move(e), true);
+        HttpResponse r = JsonError(401, "invalid or revoked API token");
+        r.headers.emplace_back("WWW-Authenticate", "Bearer");
+        Send(c, std::move(r), in, res);
+        return;
+      }
+    } else {
+      auto it = c.cookies.find("acervo_session");
+      if (it != c.cookies.end()) {
+        if (std::optional<Session> s = sessions_.Find(it->second)) {
+          c.session_id = it->second;
+          c.csrf = s->csrf;
+          if (!s->user.empty()) {
+            c.principal = PrincipalFor(s->user);
+            if (c.principal) {
+              c.principal->session_csrf = s->csrf;
+            } else {
+              sessions_.Erase(it->second);  // user disabled or removed
+              c.session_id.clear();
+              c.csrf.clear();
+            }
+          }
+        }
+      }
+    }
+
+    if (c.req.path == "/login" || c.req.path == "/logout") {
+      Send(c, HandleLogin(c, res), in, res);
+      return;
+    }
+    if (c.req.method == "GET" && c.req.segments.empty()) {
+      Send(c, HttpResponse::Redirect(c.principal ? "/search" : "/login"), in, res);
+      return;
+    }
+
+    std::map<std::string, std::string> captures;
+    const Router::Route* route = router_.Match(c.req.method, c.req.segments, &captures);
+    const Principal* who = c.principal ? &*c.principal : nullptr;
+    RouteContext bare(c.req, who, c.lang, nullptr, services_.get(), &c.csrf);
+    if (route == nullptr) {
+      Send(c, api ? JsonError(404, "not found") : ErrorPage(bare, 404, T(c.lang, "err_not_found")), in, res);
+      return;
+    }
+    if (route->access != Access::kPublic) {
+      if (who == nullptr) {
+        if (api) {
+          HttpResponse r = JsonError(401, "sign in or send an API token (Authorization: Bearer ...)");
+          r.headers.emplace_back("WWW-Authenticate", "Bearer");
+          Send(c, std::move(r), in, res);
+        } else {
+          std::string next = c.req.path;
+          if (in.target.size() > c.req.path.size()) next = in.target;
+          Send(c, HttpResponse::Redirect("/login?next=" + UrlEncode(next)), in, res);
+        }
+        return;
+      }
+      const Role need = route->access == Access::kAdmin      ? Role::kAdmin
+                        : route->access == Access::kOperator ? Role::kOperator
+                                                             : Role::kReader;
+      if (static_cast<int>(who->user.role) < static_cast<int>(need)) {
+        bare.Audit("denied", c.req.path, std::string("needs role ") + RoleName(need), true);
+        Send(c, api ? JsonError(403, "your role may not do this") : ErrorPage(bare, 403, T(c.lang, "err_forbidden")),
+             in, res);
+        return;
+      }
+    }
+    if (c.req.method == "POST" && !(who != nullptr && who->via_token)) {
+      std::string token = c.req.Form("_csrf");
+      if (token.empty()) token = c.req.Header("x-csrf-token");
+      if (c.csrf.empty() || !ConstantTimeEquals(token, c.csrf)) {
+        bare.Audit("denied", c.req.path, "missing or wrong CSRF token", true);
+        Send(c, api ? JsonError(403, "missing or wrong CSRF token") : ErrorPage(bare, 403, T(c.lang, "err_csrf")),
+             in, res);
+        return;
+      }
+    }
+    Result<std::unique_ptr<Store>> store = pool_.Take();
+    if (!store.ok()) {
+      std::fprintf(stderr, "acervo serve: store: %s\n", store.status().ToString().c_str());
+      Send(c, api ? JsonError(503, "store unavailable") : ErrorPage(bare, 503, T(c.lang, "err_internal")), in, res);
+      return;
+    }
+    RouteContext ctx(c.req, who, c.lang, store->get(), services_.get(), &c.csrf);
+    ctx.captures() = std::move(captures);
+    HttpResponse r;
+    try {
+      r = route->handler(ctx);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "acervo serve: %s %s: %s\n", c.req.method.c_str(), c.req.path.c_str(), e.what());
+      r = api ? JsonError(500, "internal error") : ErrorPage(ctx, 500, T(c.lang, "err_internal"));
+    }
+    pool_.Give(std::move(store).value());
+    Send(c, std::move(r), in, res);
+  }
+
+  HttpResponse HandleLogin(Context& c, httplib::Response&) {
+    RouteContext bare(c.req, c.principal ? &*c.principal : nullptr, c.lang, nullptr, services_.get(), &c.csrf);
+    if (c.req.path == "/logout") {
+      if (c.req.method != "POST") return HttpResponse::Redirect("/search");
+      if (c.session_id.empty() || !ConstantTimeEquals(c.req.Form("_csrf"), c.csrf)) {
+        return ErrorPage(bare, 403, T(c.lang, "err_csrf"));
+      }
+      bare.Audit("logout", "", "", true);
+      sessions_.Erase(c.session_id);
+      HttpResponse r = HttpResponse::Redirect("/login");
+      r.headers.emplace_back("Set-Cookie", CookieHeader("acervo_session", "", true, 0));
+      return r;
+    }
+    const std::string next = SafeNext(c.req.method == "POST" ? c.req.Form("next") : c.req.Query("next"));
+    if (c.req.method == "GET") {
+      if (c.principal) return HttpResponse::Redirect(next);
+      // An anonymous session carries the login form's CSRF token.
+      HttpResponse r;
+      std::string csrf = c.csrf;
+      if (c.session_id.empty()) {
+        const std::string id = sessions_.Create("", &csrf);
+        r.headers.emplace_back("Set-Cookie", CookieHeader("acervo_session", id, true));
+      }
+      r.body = LoginPage(c.lang, csrf, next, "");
+      return r;
+    }
+    // POST /login
+    if (c.session_id.empty() || !ConstantTimeEquals(c.req.Form("_csrf"), c.csrf)) {
+      bare.Audit("denied", "/login", "missing or wrong CSRF token", true);
+      return ErrorPage(bare, 403, T(c.lang, "err_csrf"));
+    }
+    const std::string user = c.req.Form("user").substr(0, 128);
+    const std::string address = c.req.remote_addr;
+    auto fail_page = [&](int status, const char* key) {
+      HttpResponse r = HttpResponse::Html(LoginPage(c.lang, c.csrf, next, T(c.lang, key)), status);
+      return r;
+    };
+    if (account_throttle_.Blocked("user:" + user) || address_throttle_.Blocked("addr:" + address)) {
+      AuditEntry e{"", "", address, "login_throttled", user, "too many failed logins for this account or address"};
+      audit_->Record(e, true);
+      HttpResponse r = fail_page(429, "login_throttled");
+      r.headers.emplace_back("Retry-After", std::to_string(options_.failure_window.count()));
+      return r;
+    }
+    Credentials cred{user, c.req.Form("password"), address, ""};
+    std::optional<UserRecord> who;
+    std::string reason = "no authenticator accepted the credentials";
+    for (const auto& a : options_.authenticators) {
+      std::unique_lock<std::mutex> auth_lock(auth_mu_);
+      Result<AuthResult> r = a->Authenticate(cred);
+      auth_lock.unlock();
+      if (!r.ok()) {
+        reason = a->Name() + ": " + r.status().ToString();
+        continue;
+      }
+      if (r->ok) {
+        who = r->user;
+        break;
+      }
+      reason = a->Name() + ": " + r->reason;
+    }
+    if (!who) {
+      account_throttle_.Fail("user:" + user);
+      address_throttle_.Fail("addr:" + address);
+      AuditEntry e{"", "", address, "login_failed", user, reason};
+      audit_->Record(e, true);
+      return fail_page(401, "login_failed");
+    }
+    account_throttle_.Clear("user:" + user);
+    // A new session id at login (the anonymous one is dropped): a session
+    // id planted before login is worth nothing after it.
+    sessions_.Erase(c.session_id);
+    std::string csrf;
+    const std::string id = sessions_.Create(who->name, &csrf);
+    AuditEntry e{"", who->name, address, "login", who->name, "password"};
+    audit_->Record(e, true);
+    HttpResponse r = HttpResponse::Redirect(next);
+    r.headers.emplace_back("Set-Cookie", CookieHeader("acervo_session", id, true));
+    return r;
+  }
+
+  ServerOptions options_;
+  StorePool pool_;
+  SessionTable sessions_;
+  Throttle account_throttle_, address_throttle_;
+  PageRenderer renderer_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<Store> auth_store_;  // used under auth_mu_
+  std::mutex auth_mu_;
+  std::unique_ptr<RequestServices> services_;
+  Router router_;
+  std::unique_ptr<httplib::Server> http_;
+  bool tls_ = false;
+  int port_ = 0;
+  std::thread listener_;
+  std::atomic<bool> stopped_{false};
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, std::pair<Clock::time_point, Principal>> principal_cache_;
+  std::unordered_map<std::string, std::pair<Clock::time_point, ApiTokenRecord>> token_cache_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options) {
+  auto s = std::make_unique<ServerImpl>(options);
+  ACERVO_RETURN_IF_ERROR(s->Init());
+  return std::unique_ptr<Server>(std::move(s));
+}
+
+}  // namespace acervo::web

@@ -1,0 +1,368 @@
+// Text for the web: HTML escaping (the one place it is done), URL
+// encoding, LGPD masking of CPF/CNPJ, and the pt-BR/English messages.
+#include <cstdio>
+#include <cctype>
+#include <cstring>
+
+#include "acervo/indexer/text_fold.h"
+#include "internal.h"
+
+namespace acervo::web {
+
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t start = pos;
+    const char32_t cp = DecodeUtf8(text, &pos);
+    if (pos <= start) pos = start + 1;  // never stall
+    if (cp == 0xFFFD && text.substr(start, pos - start) != "\xEF\xBF\xBD") {
+      out += "\xEF\xBF\xBD";
+    } else {
+      out.append(text.substr(start, pos - start));
+    }
+  }
+  return out;
+}
+
+std::string Html(std::string_view text) {
+  const std::string valid = ValidUtf8(text);
+  std::string out;
+  out.reserve(valid.size() + 16);
+  for (char c : valid) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default:
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7f) break;
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string UrlEncode(std::string_view text) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string UrlDecode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// --------------------------------------------------------------- LGPD --
+
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool CpfCheckDigitsOk(const std::string& d) {  // 11 digits
+  if (d.size() != 11 || d.find_first_not_of(d[0]) == std::string::npos) return false;
+  for (int k = 9; k <= 10; ++k) {
+    int sum = 0;
+    for (int i = 0; i < k; ++i) sum += (d[static_cast<size_t>(i)] - '0') * (k + 1 - i);
+    int dv = (sum * 10) % 11 % 10;
+    if (dv != d[static_cast<size_t>(k)] - '0') return false;
+  }
+  return true;
+}
+
+bool CnpjCheckDigitsOk(const std::string& d) {  // 14 digits
+  if (d.size() != 14 || d.find_first_not_of(d[0]) == std::string::npos) return false;
+  static const int kW1[] = {5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2};
+  static const int kW2[] = {6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2};
+  for (int k = 12; k <= 13; ++k) {
+    int sum = 0;
+    for (int i = 0; i < k; ++i) sum += (d[static_cast<size_t>(i)] - '0') * (k == 12 ? kW1[i] : kW2[i]);
+    const int r = sum % 11;
+    const int dv = r < 2 ? 0 : 11 - r;
+    if (dv != d[static_cast<size_t>(k)] - '0') return false;
+  }
+  return true;
+}
+
+// Whether text[at..] has the shape `shape` ('9' a digit, others literal).
+bool HasShape(std::string_view text, size_t at, std::string_view shape) {
+  if (at + shape.size() > text.size()) return false;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const char c = text[at + i];
+    if (shape[i] == '9' ? !IsDigit(c) : c != shape[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string MaskPersonalNumbers(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const bool start = IsDigit(text[i]) && (i == 0 || !IsDigit(text[i - 1]));
+    if (!start) {
+      out += text[i++];
+      continue;
+    }
+    auto ends_here = [&](size_t n) { return i + n >= text.size() || !IsDigit(text[i + n]); };
+    // Punctuated forms first: the shape itself says what it is.
+    if (HasShape(text, i, "99.999.999/9999-99") && ends_here(18)) {
+      out += "**." + std::string(text.substr(i + 3, 7)) + "/****-**";
+      i += 18;
+      continue;
+    }
+    if (HasShape(text, i, "999.999.999-99") && ends_here(14)) {
+      out += "***." + std::string(text.substr(i + 4, 7)) + "-**";
+      i += 14;
+      continue;
+    }
+    size_t run = 0;
+    while (i + run < text.size() && IsDigit(text[i + run])) ++run;
+    const std::string digits(text.substr(i, run));
+    if (run == 11 && CpfCheckDigitsOk(digits)) {
+      out += "***" + digits.substr(3, 6) + "**";
+    } else if (run == 14 && CnpjCheckDigitsOk(digits)) {
+      out += "**" + digits.substr(2, 6) + "******";
+    } else {
+      out += digits;
+    }
+    i += run;
+  }
+  return out;
+}
+
+// ----------------------------------------------------------- messages --
+
+namespace {
+
+struct Message {
+  const char* key;
+  const char* pt;
+  const char* en;
+};
+
+// Sorted by key is not required: looked up once per use in a small table.
+constexpr Message kMessages[] = {
+    {"nav_search", "Busca", "Search"},
+    {"nav_lots", "Lotes", "Lots"},
+    {"nav_admin", "Administração", "Administration"},
+    {"nav_account", "Minha conta", "My account"},
+    {"nav_reports", "Relatórios da manhã", "Morning reports"},
+    {"logout", "Sair", "Sign out"},
+    {"login", "Entrar", "Sign in"},
+    {"login_title", "Entrar no Acervo", "Sign in to Acervo"},
+    {"user", "Usuário", "User name"},
+    {"password", "Senha", "Password"},
+    {"login_failed", "Usuário ou senha incorretos.", "Wrong user name or password."},
+    {"login_throttled", "Muitas tentativas. Tente novamente em alguns minutos.",
+     "Too many attempts. Try again in a few minutes."},
+    {"search_placeholder", "Palavras, \"frases\", prefixo*, campo:valor…", "Words, \"phrases\", prefix*, field:value…"},
+    {"search_button", "Buscar", "Search"},
+    {"search_help", "Sem acentos ou maiúsculas: certidao encontra CERTIDÃO. Use AND, OR, NOT, \"frases\", nasc*, cpf:123…",
+     "Accents and case are ignored: certidao finds CERTIDÃO. Use AND, OR, NOT, \"phrases\", nasc*, cpf:123…"},
+    {"documents", "documentos", "documents"},
+    {"document", "documento", "document"},
+    {"in", "em", "in"},
+    {"more_than", "mais de", "more than"},
+    {"sort", "Ordenar por", "Sort by"},
+    {"sort_relevance", "Relevância", "Relevance"},
+    {"sort_newest", "Data (mais recentes)", "Date (newest)"},
+    {"sort_oldest", "Data (mais antigos)", "Date (oldest)"},
+    {"filters", "Filtros", "Filters"},
+    {"filter_lot", "Lote", "Lot"},
+    {"filter_type", "Tipo de documento", "Document type"},
+    {"filter_date", "Data do documento", "Document date"},
+    {"from", "de", "from"},
+    {"to", "até", "to"},
+    {"apply", "Aplicar", "Apply"},
+    {"clear_filters", "Limpar filtros", "Clear filters"},
+    {"remove_filter", "remover filtro", "remove filter"},
+    {"pages_with_hits", "Páginas com ocorrências", "Pages with hits"},
+    {"page", "Página", "Page"},
+    {"no_results", "Nenhum documento encontrado.", "No documents found."},
+    {"previous", "Anterior", "Previous"},
+    {"next", "Próxima", "Next"},
+    {"query_error", "Consulta inválida", "Invalid query"},
+    {"metadata", "Metadados", "Metadata"},
+    {"field", "Campo", "Field"},
+    {"value", "Valor", "Value"},
+    {"source", "Origem", "Source"},
+    {"download_pdf", "Baixar PDF", "Download PDF"},
+    {"page_text", "Texto da página (OCR)", "Page text (OCR)"},
+    {"thumbnails", "Páginas", "Pages"},
+    {"hit", "Ocorrência", "Hit"},
+    {"hits_on_page", "ocorrências nesta página", "hits on this page"},
+    {"of", "de", "of"},
+    {"prev_hit", "◀ Ocorrência anterior", "◀ Previous hit"},
+    {"next_hit", "Próxima ocorrência ▶", "Next hit ▶"},
+    {"no_hit_pages", "Nenhuma página com ocorrências da busca.", "No page holds the search terms."},
+    {"integrity", "Integridade", "Integrity"},
+    {"check_integrity", "Verificar integridade (SHA-256, assinatura, Decreto 10.278)",
+     "Check integrity (SHA-256, signature, Decreto 10.278)"},
+    {"integrity_ok", "Íntegro: o PDF e as matrizes conferem com o índice.", "Intact: the PDF and the masters match the index."},
+    {"integrity_bad", "Divergências encontradas", "Mismatches found"},
+    {"pdf_sha", "SHA-256 do PDF", "PDF SHA-256"},
+    {"masters", "Matrizes (originais digitalizados)", "Masters (scanned originals)"},
+    {"signature", "Assinatura digital", "Digital signature"},
+    {"unsigned", "Não assinado", "Not signed"},
+    {"signature_valid", "Válida", "Valid"},
+    {"signature_invalid", "Inválida", "Invalid"},
+    {"decree_fields", "Metadados do Decreto 10.278/2020", "Decreto 10.278/2020 metadata"},
+    {"recorded", "registrado", "recorded"},
+    {"on_disk", "no disco", "on disk"},
+    {"matches", "confere", "matches"},
+    {"differs", "DIVERGE", "DIFFERS"},
+    {"missing", "ausente", "missing"},
+    {"type", "Tipo", "Type"},
+    {"lot", "Lote", "Lot"},
+    {"title", "Título", "Title"},
+    {"flags", "Sinalizações", "Flags"},
+    {"lots_title", "Lotes", "Lots"},
+    {"pages", "Páginas", "Pages"},
+    {"blank", "Em branco", "Blank"},
+    {"flagged", "Páginas sinalizadas", "Flagged pages"},
+    {"flagged_docs", "Documentos sinalizados", "Flagged documents"},
+    {"failed", "Falhas", "Failed"},
+    {"quarantined", "Entradas em quarentena", "Quarantined inputs"},
+    {"started", "Início", "Started"},
+    {"finished", "Fim", "Finished"},
+    {"project", "Projeto", "Project"},
+    {"box", "Caixa", "Box"},
+    {"operator", "Operador", "Operator"},
+    {"problems", "Problemas", "Problems"},
+    {"warnings", "Avisos", "Warnings"},
+    {"report_missing", "Sem relatório deste lote (report.json).", "No report for this lot (report.json)."},
+    {"no_reports", "Nenhum relatório encontrado. Inicie o servidor com --reports DIR.",
+     "No reports found. Start the server with --reports DIR."},
+    {"where", "Onde", "Where"},
+    {"message", "Mensagem", "Message"},
+    {"state", "Situação", "State"},
+    {"admin_users", "Usuários", "Users"},
+    {"admin_grants", "Acesso por grupo", "Access by group"},
+    {"admin_audit", "Trilha de auditoria", "Audit trail"},
+    {"role", "Papel", "Role"},
+    {"groups", "Grupos (separados por vírgula)", "Groups (comma-separated)"},
+    {"disabled", "Desativado", "Disabled"},
+    {"full_view", "Vê CPF/CNPJ completos", "Sees full CPF/CNPJ"},
+    {"save", "Salvar", "Save"},
+    {"add_user", "Adicionar usuário", "Add user"},
+    {"new_password", "Nova senha (mín. 10 caracteres)", "New password (at least 10 characters)"},
+    {"group", "Grupo", "Group"},
+    {"kind", "Tipo", "Kind"},
+    {"target", "Lote ou projeto", "Lot or project"},
+    {"add_grant", "Conceder", "Grant"},
+    {"revoke", "Revogar", "Revoke"},
+    {"when", "Quando", "When"},
+    {"who", "Quem", "Who"},
+    {"address", "De onde", "From"},
+    {"action", "Ação", "Action"},
+    {"what", "O quê", "What"},
+    {"detail", "Detalhe", "Detail"},
+    {"export_csv", "Exportar CSV", "Export CSV"},
+    {"filter", "Filtrar", "Filter"},
+    {"older", "Mais antigos ▶", "Older ▶"},
+    {"display_name", "Nome", "Name"},
+    {"account_title", "Minha conta", "My account"},
+    {"change_password", "Alterar senha", "Change password"},
+    {"current_password", "Senha atual", "Current password"},
+    {"api_tokens", "Tokens de API (para scripts)", "API tokens (for scripts)"},
+    {"new_token", "Criar token", "Create token"},
+    {"token_label", "Descrição", "Label"},
+    {"token_created", "Token criado. Copie-o agora: ele não será mostrado de novo.",
+     "Token created. Copy it now: it will not be shown again."},
+    {"created", "Criado", "Created"},
+    {"revoked", "Revogado", "Revoked"},
+    {"active", "Ativo", "Active"},
+    {"err_not_found", "Não encontrado.", "Not found."},
+    {"err_forbidden", "Acesso negado.", "Access denied."},
+    {"err_csrf", "Formulário expirado ou inválido. Recarregue a página e tente de novo.",
+     "Form expired or invalid. Reload the page and try again."},
+    {"err_bad_request", "Requisição inválida.", "Bad request."},
+    {"err_internal", "Erro interno. O problema foi registrado.", "Internal error. The problem was logged."},
+    {"saved", "Salvo.", "Saved."},
+    {"masked_note", "CPF e CNPJ aparecem mascarados (LGPD).", "CPF and CNPJ are shown masked (LGPD)."},
+    {"verify_chain", "Cadeia de hashes", "Hash chain"},
+    {"chain_ok", "íntegra", "intact"},
+    {"chain_bad", "ROMPIDA", "BROKEN"},
+    {"signed_in_as", "Conectado como", "Signed in as"},
+    {"language", "Idioma", "Language"},
+};
+
+}  // namespace
+
+const char* T(Lang lang, std::string_view key) {
+  for (const Message& m : kMessages) {
+    if (key == m.key) return lang == Lang::kEn ? m.en : m.pt;
+  }
+  return "?";
+}
+
+std::string FormatCount(int64_t n, Lang lang) {
+  std::string digits = std::to_string(n < 0 ? -n : n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += lang == Lang::kEn ? ',' : '.';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+std::string DocUrl(const std::string& lot, const std::string& doc, int page, const std::string& q) {
+  std::string url = "/doc/";
+  url += UrlEncode(lot);
+  url += '/';
+  url += UrlEncode(doc);
+  char sep = '?';
+  if (page > 0) {
+    url += sep;
+    url += "page=";
+    url += std::to_string(page);
+    sep = '&';
+  }
+  if (!q.empty()) {
+    url += sep;
+    url += "q=";
+    url += UrlEncode(q);
+  }
+  return url;
+}
+
+int ErrorPosition(const std::string& message) {
+  const size_t at = message.rfind("at position ");
+  if (at == std::string::npos) return 0;
+  return std::atoi(message.c_str() + at + 12);
+}
+
+}  // namespace acervo::web
