@@ -38,6 +38,7 @@
 #include "postgres_test_server.h"
 #include "support/pdfa.h"
 #include "support/process.h"
+#include "support/text_page.h"
 
 namespace acervo {
 namespace {
@@ -113,23 +114,8 @@ class QueueWorkersTest : public ::testing::Test {
     if (!HasFailure() && !root_.empty()) fs::remove_all(root_);
   }
 
-  // Small pages (A6 at 200 dpi) holding `texts`, one page each.
   void Pages(const fs::path& path, const std::vector<std::string>& texts, synth::FileFormat format, uint64_t seed) {
-    std::vector<cv::Mat> images;
-    for (const std::string& t : texts) {
-      synth::PageSpec spec;
-      spec.dpi = 200;
-      spec.width_mm = 105;
-      spec.height_mm = 148;
-      spec.margin_mm = 10;
-      spec.seed = seed++;
-      spec.blocks.push_back({t, 12});
-      Result<synth::SynthPage> page = synth::RenderPage(spec);
-      ASSERT_TRUE(page.ok()) << page.status().ToString();
-      images.push_back(page->image);
-    }
-    fs::create_directories(path.parent_path());
-    ASSERT_TRUE(synth::WritePages(path, images, 200, format).ok());
+    testing::WriteSmallTextPages(path, texts, format, seed);
   }
 
   pid_t StartWorker(const std::string& name, const std::string& pause_at = "") {

@@ -115,62 +115,50 @@ Status PgConnection::FromResult(const PGresult* r, const std::string& what) {
 
 bool PgConnection::LastFailureRetryable() const { return PgRetryableState(last_state_); }
 
-Result<PgResult> PgConnection::Exec(const std::string& sql, const PgParams& params, const std::string& what) {
-  std::vector<const char*> values;
-  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+// Outside a transaction a statement is its own unit of work: one lost with
+// its connection is sent again on a new connection. Inside one, the caller
+// restarts the whole transaction.
+Result<PgResult> PgConnection::Statement(const std::function<Result<PgResult>()>& send) {
   for (;;) {
     // A connection lost earlier (outside any transaction we still hold):
     // a new one first.
     if (PQstatus(conn_) != CONNECTION_OK) ACERVO_RETURN_IF_ERROR(Reconnect());
     const bool outside_transaction = PQtransactionStatus(conn_) == PQTRANS_IDLE;
+    Result<PgResult> r = send();
+    if (r.ok() || !outside_transaction || !ConnectionState(last_state_)) return r;
+    ACERVO_RETURN_IF_ERROR(Reconnect());
+  }
+}
+
+Result<PgResult> PgConnection::Exec(const std::string& sql, const PgParams& params, const std::string& what) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return Statement([&]() -> Result<PgResult> {
     PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
                             nullptr, 0),
                &PQclear);
     const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
-    Status s = FromResult(r.get(), what);
-    // Outside a transaction the statement is its own unit of work: run it
-    // again on a new connection. Inside one, the caller restarts the whole
-    // transaction.
-    if (outside_transaction && ConnectionState(last_state_)) {
-      ACERVO_RETURN_IF_ERROR(Reconnect());
-      continue;
-    }
-    return s;
-  }
+    return FromResult(r.get(), what);
+  });
 }
 
 Result<PgResult> PgConnection::ExecPrepared(const std::string& name, const std::string& sql, const PgParams& params,
                                             const std::string& what) {
   std::vector<const char*> values;
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  for (;;) {
-    if (PQstatus(conn_) != CONNECTION_OK) ACERVO_RETURN_IF_ERROR(Reconnect());
-    const bool outside_transaction = PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  return Statement([&]() -> Result<PgResult> {
     if (std::find(prepared_.begin(), prepared_.end(), name) == prepared_.end()) {
       PgResult p(PQprepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(values.size()), nullptr), &PQclear);
-      if (p && PQresultStatus(p.get()) == PGRES_COMMAND_OK) {
-        prepared_.push_back(name);
-      } else {
-        Status s = FromResult(p.get(), what + " (prepare)");
-        if (outside_transaction && ConnectionState(last_state_)) {
-          ACERVO_RETURN_IF_ERROR(Reconnect());
-          continue;
-        }
-        return s;
-      }
+      if (!p || PQresultStatus(p.get()) != PGRES_COMMAND_OK) return FromResult(p.get(), what + " (prepare)");
+      prepared_.push_back(name);
     }
     PgResult r(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0),
                &PQclear);
     const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
-    Status s = FromResult(r.get(), what);
-    if (outside_transaction && ConnectionState(last_state_)) {
-      ACERVO_RETURN_IF_ERROR(Reconnect());
-      continue;
-    }
-    return s;
-  }
+    return FromResult(r.get(), what);
+  });
 }
 
 Status PgConnection::ExecScript(const char* sql, const std::string& what) {

@@ -96,6 +96,9 @@ class PgConnection {
  private:
   PgConnection(std::string conninfo, Options options) : conninfo_(std::move(conninfo)), options_(std::move(options)) {}
   Status Connect();
+  // Runs `send` (one statement on conn_), again on a new connection when
+  // the connection was lost outside a transaction.
+  Result<PgResult> Statement(const std::function<Result<PgResult>()>& send);
 
   std::string conninfo_;
   Options options_;
