@@ -25,10 +25,9 @@ Command AddEnqueueCommand(CLI::App& root, const Context&) {
   cmd->add_option("LOT_DIR", a->lots, "Lot folders (inside the shared root)")->required();
   cmd->add_option("--store", a->store, "PostgreSQL connection string (postgresql://... or \"host=... dbname=...\")")
       ->required();
-  cmd->add_option("--shared-root", a->shared_root,
-                  "The shared root as mounted here; lot folders are queued relative to it (default: "
-                  "$ACERVO_SHARED_ROOT; without one, by absolute path)")
-      ->envname("ACERVO_SHARED_ROOT");
+  AddSharedRootOption(cmd, a->shared_root,
+                      "The shared root as mounted here; lot folders are queued relative to it (without one, "
+                      "by absolute path)");
   cmd->add_option("--lang", a->options.languages, "Tesseract languages (default: each profile's)");
   cmd->add_option("--lot-id", a->options.lot_id, "Lot id (one folder only; default: profile or folder name)");
   cmd->add_flag("--force", a->options.force, "Redo documents that are already complete");

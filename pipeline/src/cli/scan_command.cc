@@ -94,9 +94,7 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("--enqueue", a->enqueue,
                   "When the feeder is emptied, queue the lot for the workers of this PostgreSQL store "
                   "(as `acervo enqueue`)");
-  cmd->add_option("--shared-root", a->shared_root,
-                  "With --enqueue: the shared root as mounted here (default: $ACERVO_SHARED_ROOT)")
-      ->envname("ACERVO_SHARED_ROOT");
+  AddSharedRootOption(cmd, a->shared_root, "With --enqueue: the shared root as mounted here");
   cmd->add_flag("--json", a->json, "Print the session report as JSON on stdout");
   cmd->add_flag("--quiet,-q", a->quiet, "No progress on stderr");
   return {cmd, [a, &ctx]() -> int {

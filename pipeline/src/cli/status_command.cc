@@ -110,9 +110,7 @@ Command AddStatusCommand(CLI::App& root, const Context&) {
   cmd->add_option("--report", a->report, "Also write the morning report (report.html, report.json) into this folder");
   cmd->add_option("--hours", a->hours, "The morning report covers lots finished in the last H hours (default 24)")
       ->check(CLI::Range(0.0, 1e6));
-  cmd->add_option("--shared-root", a->shared_root,
-                  "The shared root as mounted here, to find thumbnails for the report (default: $ACERVO_SHARED_ROOT)")
-      ->envname("ACERVO_SHARED_ROOT");
+  AddSharedRootOption(cmd, a->shared_root, "The shared root as mounted here, to find thumbnails for the report");
   return {cmd, [a]() -> int {
             Result<std::unique_ptr<WorkQueue>> queue = OpenWorkQueue(a->store);
             if (!queue.ok()) {

@@ -68,9 +68,7 @@ Command AddWatchCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("--enqueue", a->enqueue,
                   "Queue each complete item for the workers of this PostgreSQL store instead of processing it here "
                   "(the hot folder must be inside the shared root)");
-  cmd->add_option("--shared-root", a->shared_root,
-                  "With --enqueue: the shared root as mounted here (default: $ACERVO_SHARED_ROOT)")
-      ->envname("ACERVO_SHARED_ROOT");
+  AddSharedRootOption(cmd, a->shared_root, "With --enqueue: the shared root as mounted here");
   cmd->add_option("--store", a->store, "Store: a SQLite file, or a PostgreSQL connection string (postgresql://... or \"host=... dbname=...\") (default: OUT_DIR/acervo.db)");
   cmd->add_option("--state", a->state, "State file of processed items (default: OUT_DIR/.watch-state.jsonl)");
   cmd->add_option("--marker", a->marker,

@@ -21,9 +21,7 @@ Command AddWorkerCommand(CLI::App& root, const Context& ctx) {
   CLI::App* cmd = root.add_subcommand("worker", "Process lots of the shared work queue (PostgreSQL) until stopped");
   cmd->add_option("--store", a->o.store, "PostgreSQL connection string (postgresql://... or \"host=... dbname=...\")")
       ->required();
-  cmd->add_option("--shared-root", a->o.shared_root,
-                  "The shared root as mounted here: lot folders, masters and PDFs (default: $ACERVO_SHARED_ROOT)")
-      ->envname("ACERVO_SHARED_ROOT")
+  AddSharedRootOption(cmd, a->o.shared_root, "The shared root as mounted here: lot folders, masters and PDFs")
       ->required();
   cmd->add_option("--jobs,-j", a->o.jobs, "Units at a time, one OCR engine each (default 1)")->check(CLI::Range(1, 256));
   cmd->add_option("--name", a->o.name, "Worker name in the status (default: host:pid)");
