@@ -19,7 +19,6 @@
 #include <libpq-fe.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <tiffio.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -37,6 +36,7 @@
 #include "acervo/synth/synth.h"
 #include "postgres_test_server.h"
 #include "support/pdfa.h"
+#include "support/damaged_tiff.h"
 #include "support/process.h"
 #include "support/text_page.h"
 
@@ -187,20 +187,8 @@ TEST_F(QueueWorkersTest, ExactlyOnceUnderKilledWorkersAndADatabaseRestart) {
   Pages(lot_b / "multi.tif", {"Primeira folha de Paraty.", "Segunda folha danificada.", "Terceira folha de Paraty."},
         synth::FileFormat::kTiffLzw, seed);
   {
-    TIFF* t = TIFFOpen((lot_b / "multi.tif").c_str(), "r");
-    ASSERT_NE(t, nullptr);
-    ASSERT_TRUE(TIFFSetDirectory(t, 1));
-    uint64_t* offsets = nullptr;
-    uint64_t* counts = nullptr;
-    ASSERT_TRUE(TIFFGetField(t, TIFFTAG_STRIPOFFSETS, &offsets));
-    ASSERT_TRUE(TIFFGetField(t, TIFFTAG_STRIPBYTECOUNTS, &counts));
-    const uint64_t off = offsets[0], len = counts[0];
-    TIFFClose(t);
-    std::vector<uint8_t> bytes = *ReadFile(lot_b / "multi.tif");
     std::mt19937 rng(7);
-    for (uint64_t i = off; i < off + len && i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(rng() | 0x80);
-    fs::remove(lot_b / "multi.tif");
-    ASSERT_TRUE(WriteFileAtomic(lot_b / "multi.tif", bytes).ok());
+    ASSERT_NO_FATAL_FAILURE(testing::DamageTiffPage(lot_b / "multi.tif", 1, rng));
   }
 
   // A station hands both lots over.
