@@ -3,7 +3,6 @@
 // quarantine with that reason, and everything good still becomes PDFs; names
 // with `../` never write outside the output folder; originals stay intact.
 #include <gtest/gtest.h>
-#include <tiffio.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -14,6 +13,7 @@
 
 #include "acervo/core/files.h"
 #include "acervo/synth/synth.h"
+#include "support/damaged_tiff.h"
 #include "support/pdfa.h"
 #include "support/process.h"
 
@@ -135,21 +135,7 @@ TEST_F(BadInputTest, EveryBadInputIsNamedQuarantinedAndTheRestCompletes) {
   // Three pages; page 2's strip overwritten with garbage.
   Write(bad / "multi.tif", {"Primeira folha do processo de Paranaguá.", "Segunda folha danificada.",
                             "Terceira folha do processo de Paranaguá."}, synth::FileFormat::kTiffLzw, 8);
-  {
-    TIFF* t = TIFFOpen((bad / "multi.tif").c_str(), "r");
-    ASSERT_NE(t, nullptr);
-    ASSERT_TRUE(TIFFSetDirectory(t, 1));
-    uint64_t* offsets = nullptr;
-    uint64_t* counts = nullptr;
-    ASSERT_TRUE(TIFFGetField(t, TIFFTAG_STRIPOFFSETS, &offsets));
-    ASSERT_TRUE(TIFFGetField(t, TIFFTAG_STRIPBYTECOUNTS, &counts));
-    uint64_t off = offsets[0], len = counts[0];
-    TIFFClose(t);
-    std::vector<uint8_t> bytes = *ReadFile(bad / "multi.tif");
-    for (uint64_t i = off; i < off + len && i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(rng() | 0x80);
-    fs::remove(bad / "multi.tif");
-    WriteBytes(bad / "multi.tif", bytes);
-  }
+  ASSERT_NO_FATAL_FAILURE(testing::DamageTiffPage(bad / "multi.tif", 1, rng));
   WriteText(bad / "cifrado.pdf",
             "%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
             "2 0 obj\n<< /Filter /Standard /V 2 /R 3 /O (x) /U (y) /P -4 >>\nendobj\n"

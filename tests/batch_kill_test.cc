@@ -22,6 +22,7 @@
 #include "acervo/synth/synth.h"
 #include "support/pdfa.h"
 #include "support/process.h"
+#include "support/text_page.h"
 
 
 namespace acervo {
@@ -44,23 +45,8 @@ class BatchKillTest : public ::testing::Test {
   void TearDown() override {
     if (!HasFailure()) fs::remove_all(root_);
   }
-  // A small page (A6 at 200 dpi) so a dozen reruns stay well under a minute.
   void Page(const fs::path& path, const std::vector<std::string>& texts, synth::FileFormat format, uint64_t seed) {
-    std::vector<cv::Mat> images;
-    for (const std::string& t : texts) {
-      synth::PageSpec spec;
-      spec.dpi = 200;
-      spec.width_mm = 105;
-      spec.height_mm = 148;
-      spec.margin_mm = 10;
-      spec.seed = seed++;
-      spec.blocks.push_back({t, 12});
-      Result<synth::SynthPage> page = synth::RenderPage(spec);
-      ASSERT_TRUE(page.ok()) << page.status().ToString();
-      images.push_back(page->image);
-    }
-    fs::create_directories(path.parent_path());
-    ASSERT_TRUE(synth::WritePages(path, images, 200, format).ok());
+    testing::WriteSmallTextPages(path, texts, format, seed);
   }
   fs::path root_;
   fs::path queue_ = fs::temp_directory_path() / ("acervo-kill-e2e-" + std::to_string(::getpid())) / "fila";

@@ -15,6 +15,17 @@ std::string UtcNowIso8601() {
   return buf;
 }
 
+std::optional<int64_t> UnixSecondsOfIso8601(std::string_view iso) {
+  if (iso.size() != 20 || iso[4] != '-' || iso[7] != '-' || iso[10] != 'T' || iso[13] != ':' || iso[16] != ':' ||
+      iso[19] != 'Z') {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  const std::string text(iso);
+  if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
 std::string UtcNowIso8601Millis() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);

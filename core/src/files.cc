@@ -54,12 +54,22 @@ Status WriteAll(int fd, const uint8_t* data, size_t size, const fs::path& path) 
   return Status::OK();
 }
 
+// Some network and FUSE file systems cannot sync a directory (EINVAL,
+// ENOTSUP, ENOSYS); there the server made the rename itself durable when it
+// answered (NFS and SMB name operations are synchronous on the server), so
+// that is not a failure.
+bool DirSyncUnsupported(int err) { return err == EINVAL || err == ENOTSUP || err == EOPNOTSUPP || err == ENOSYS; }
+
 Status SyncDir(const fs::path& dir) {
   Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY));
   if (fd.get() < 0) return ErrnoStatus("cannot open directory", dir, errno);
-  if (::fsync(fd.get()) != 0) return ErrnoStatus("cannot sync directory", dir, errno);
+  if (::fsync(fd.get()) != 0 && !DirSyncUnsupported(errno)) return ErrnoStatus("cannot sync directory", dir, errno);
   return Status::OK();
 }
+
+// File systems without hard links (a share backed by FAT or exFAT; some
+// SMB servers) refuse link() with one of these.
+bool LinksUnsupported(int err) { return err == EPERM || err == ENOTSUP || err == EOPNOTSUPP || err == ENOSYS; }
 
 // Writes data to a fresh temp file beside `path`; returns the temp path.
 Result<fs::path> WriteTemp(const fs::path& path, std::span<const uint8_t> data) {
@@ -126,8 +136,14 @@ Status WriteFileOnce(const fs::path& path, std::span<const uint8_t> data) {
   if (::link(temp.c_str(), path.c_str()) != 0) {
     int err = errno;
     std::error_code ec;
+    if (LinksUnsupported(err) && !fs::exists(path, ec)) {
+      // No hard links here: a rename is atomic too, but would replace a file
+      // a concurrent writer put there since the check (for masters, the
+      // same bytes: CopyFileOnce compares them).
+      return CommitFile(temp, path);
+    }
     fs::remove(temp, ec);
-    if (err == EEXIST) return Status::AlreadyExists("write-once file exists: " + path.string());
+    if (err == EEXIST || LinksUnsupported(err)) return Status::AlreadyExists("write-once file exists: " + path.string());
     return ErrnoStatus("cannot link into", path, err);
   }
   std::error_code ec;

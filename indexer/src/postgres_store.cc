@@ -6,6 +6,7 @@
 #include <map>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
 #include "acervo/indexer/access_store.h"
+#include "pg_connection.h"
 #include "analyzer.h"
 #include "forgiving.h"
 #include "search_common.h"
@@ -197,6 +199,66 @@ TRUNCATE term_top, term_df, term_pending;
 UPDATE term_stats SET pages = 0, tokens = 0;
 INSERT INTO term_pending (page_id) SELECT id FROM pages;
 )sql"},
+    // v9 (issue 18; provisional number): the work queue shared by the
+    // machines of a centre (work_queue.h, docs/scaling.md). PostgreSQL
+    // only; the SQLite store records the version without tables.
+    {9, R"sql(
+CREATE TABLE queue_lots (
+  id BIGSERIAL PRIMARY KEY,
+  lot_dir TEXT NOT NULL,                 -- relative to the shared root, or absolute
+  lot_id TEXT NOT NULL DEFAULT '',       -- known once planned
+  options TEXT NOT NULL DEFAULT '{}',    -- how to run it (JSON)
+  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed')),
+  enqueued_by TEXT NOT NULL DEFAULT '',
+  enqueued_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  started_at TIMESTAMPTZ,
+  finished_at TIMESTAMPTZ,
+  fingerprint TEXT NOT NULL DEFAULT '',  -- of the lot folder when planned
+  error TEXT NOT NULL DEFAULT '',
+  report TEXT);                          -- the lot report, set once by its finalise unit
+CREATE UNIQUE INDEX queue_lots_active_dir ON queue_lots(lot_dir) WHERE state IN ('queued', 'running');
+CREATE UNIQUE INDEX queue_lots_active_id ON queue_lots(lot_id) WHERE state IN ('queued', 'running') AND lot_id <> '';
+CREATE INDEX queue_lots_finished ON queue_lots(finished_at) WHERE finished_at IS NOT NULL;
+CREATE TABLE queue_units (
+  id BIGSERIAL PRIMARY KEY,
+  lot BIGINT NOT NULL REFERENCES queue_lots(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('plan', 'pages', 'document', 'finalise')),
+  document_index INTEGER NOT NULL DEFAULT -1,
+  document_id TEXT NOT NULL DEFAULT '',
+  first_page INTEGER NOT NULL DEFAULT 0,
+  end_page INTEGER NOT NULL DEFAULT 0,
+  pages INTEGER NOT NULL DEFAULT 0,
+  parent BIGINT REFERENCES queue_units(id) ON DELETE CASCADE,  -- a page range's document unit
+  waiting INTEGER NOT NULL DEFAULT 0,    -- a document unit's page ranges not finished
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'done', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  claim BIGINT,                          -- fencing token of the current (or completing) claim
+  worker TEXT NOT NULL DEFAULT '',
+  lease_until TIMESTAMPTZ,
+  claimed_at TIMESTAMPTZ,
+  finished_at TIMESTAMPTZ,
+  error TEXT NOT NULL DEFAULT '',
+  pages_computed INTEGER NOT NULL DEFAULT 0,
+  report TEXT,
+  UNIQUE (lot, kind, document_index, first_page));
+CREATE INDEX queue_units_ready ON queue_units(lot, id) WHERE state = 'pending' AND waiting = 0;
+CREATE INDEX queue_units_leases ON queue_units(lease_until) WHERE state = 'running';
+CREATE UNIQUE INDEX queue_units_claim ON queue_units(claim) WHERE claim IS NOT NULL;
+CREATE INDEX queue_units_finished ON queue_units(finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX queue_units_parent ON queue_units(parent) WHERE parent IS NOT NULL;
+-- A lot's unfinished units: is this completion its last? (No counter on the
+-- lot row: one hot row would serialise every completion of a lot.)
+CREATE INDEX queue_units_unfinished ON queue_units(lot) WHERE state IN ('pending', 'running');
+CREATE TABLE queue_workers (
+  name TEXT PRIMARY KEY,
+  host TEXT NOT NULL DEFAULT '',
+  pid INTEGER NOT NULL DEFAULT 0,
+  jobs INTEGER NOT NULL DEFAULT 0,
+  lease INTEGER NOT NULL DEFAULT 60,     -- seconds; silent for longer = lost
+  state TEXT NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'draining', 'stopped')),
+  started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  last_seen TIMESTAMPTZ NOT NULL DEFAULT now());
+)sql"},
 };
 static_assert(std::size(kMigrations) > 0 &&
               kMigrations[std::size(kMigrations) - 1].version == kPostgresSchemaVersion);
@@ -226,44 +288,8 @@ std::vector<std::string> FlagsFromJson(const std::string& text) {
   return out;
 }
 
-// Retry these: serialization failure, deadlock, unique violation (two
-// writers inserting the same new document at once).
-bool Retryable(const std::string& state) {
-  return state == "40001" || state == "40P01" || state == "23505" || state == "55P03";
-}
-
-void Backoff(int attempt) {
-  thread_local std::minstd_rand rng(std::random_device{}());
-  std::uniform_int_distribution<int> dist(1, std::min(50, 1 << std::min(attempt, 6)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(dist(rng)));
-}
-
 
 // A PostgreSQL array literal ('{"a","b"}') for a text[] parameter.
-std::string TextArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
-std::string IdArray(const std::vector<int64_t>& ids) {
-  std::string out = "{";
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) out += ',';
-    out += std::to_string(ids[i]);
-  }
-  return out + "}";
-}
-
-// Appends one field of COPY's text format (tab-separated, \N for NULL).
 void CopyField(std::string* row, std::string_view v, bool first = false) {
   if (!first) *row += '\t';
   for (char c : v) {
@@ -311,18 +337,19 @@ std::string TsvectorText(std::string_view text) {
 
 class PostgresStore final : public Store {
  public:
-  PostgresStore(PGconn* conn, PostgresOptions options)
-      : conn_(conn), options_(options), session_(this), access_(NewSqlAccessStore(&session_, &mu_)) {}
-  ~PostgresStore() override { PQfinish(conn_); }
+  explicit PostgresStore(std::unique_ptr<PgConnection> pg)
+      : pg_(std::move(pg)), session_(this), access_(NewSqlAccessStore(&session_, &mu_)) {}
 
-  Status Init() {
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);  // NOTICEs are not for users
-    // Session-private work table: the postings of one fold.
-    ACERVO_RETURN_IF_ERROR(Exec("CREATE TEMP TABLE IF NOT EXISTS fold_post (term TEXT COLLATE \"C\", page_id BIGINT, "
-                                "doc_id BIGINT, listable BOOLEAN, tf INTEGER) ON COMMIT DELETE ROWS"));
-    ACERVO_RETURN_IF_ERROR(Exec(kCreateFacetIdsSql));
-    return Migrate();
+  // Session-private work tables: the postings of one fold, the facets'
+  // document ids (again after every reconnection: temp tables die with
+  // their session).
+  static Status SetUpSession(PgConnection& c) {
+    ACERVO_RETURN_IF_ERROR(c.Exec("CREATE TEMP TABLE IF NOT EXISTS fold_post (term TEXT COLLATE \"C\", page_id BIGINT, "
+                                  "doc_id BIGINT, listable BOOLEAN, tf INTEGER) ON COMMIT DELETE ROWS"));
+    return c.Exec(kCreateFacetIdsSql);
   }
+
+  Status Init() { return Migrate(); }
 
   Status UpsertLot(const LotRecord& lot) override {
     if (lot.id.empty()) return Status::InvalidArgument("lot id is empty");
@@ -549,6 +576,7 @@ class PostgresStore final : public Store {
 
   // COPY ... FROM STDIN with `data` (text format rows).
   Status CopyIn(const std::string& sql, const std::string& data, const std::string& what) {
+    PGconn* conn_ = pg_->raw();
     ResultPtr r(PQexec(conn_, sql.c_str()), &PQclear);
     if (PQresultStatus(r.get()) != PGRES_COPY_IN) return FromResult(r.get(), what);
     constexpr size_t kChunk = 1 << 20;
@@ -1685,48 +1713,12 @@ class PostgresStore final : public Store {
 
   Result<ResultPtr> Exec(const std::string& sql, const std::vector<std::optional<std::string>>& params,
                          const std::string& what) {
-    std::vector<const char*> values;
-    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    ResultPtr r(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                             nullptr, 0),
-                &PQclear);
-    const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
-    return FromResult(r.get(), what);
+    return pg_->Exec(sql, params, what);
   }
-
-  // The Status for a failed result (null: the connection's error).
-  Status FromResult(const PGresult* r, const std::string& what) {
-    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-    last_state_ = state ? state : "";
-    std::string msg = what + ": " + (r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    if (PQstatus(conn_) != CONNECTION_OK || last_state_.rfind("08", 0) == 0) return Status::Unavailable(msg);
-    if (Retryable(last_state_)) return Status::Unavailable(msg);
-    if (last_state_.rfind("22", 0) == 0 || last_state_.rfind("42", 0) == 0) return Status::Internal(msg);
-    if (last_state_.rfind("23", 0) == 0) return Status::InvalidArgument(msg);
-    return Status::IOError(msg);
-  }
-  Status Exec(const char* sql) { return Exec(sql, {}, sql).status(); }
-
-  template <typename F>
-  Status WriteTransaction(const std::string& what, F&& body) {
-    const Clock::time_point deadline = Clock::now() + options_.busy_timeout;
-    for (int attempt = 0;; ++attempt) {
-      last_state_.clear();
-      ACERVO_RETURN_IF_ERROR(Exec("BEGIN"));
-      Status s = body();
-      if (s.ok()) s = Exec("COMMIT");
-      if (s.ok()) return s;
-      const std::string state = last_state_;
-      (void)Exec("ROLLBACK");
-      if (Retryable(state) && Clock::now() < deadline) {
-        Backoff(attempt);
-        continue;
-      }
-      if (Retryable(state)) return Status::Unavailable(what + ": still conflicting after the timeout: " + s.message());
-      return s;
-    }
+  Status FromResult(const PGresult* r, const std::string& what) { return pg_->FromResult(r, what); }
+  Status Exec(const char* sql) { return pg_->Exec(sql); }
+  Status WriteTransaction(const std::string& what, const std::function<Status()>& body) {
+    return pg_->Transaction(what, body);
   }
 
   // Migration 7: every page's tsv from the shared analyzer, 1,000 pages per
@@ -1809,25 +1801,18 @@ class PostgresStore final : public Store {
           done = true;
           return Status::OK();
         }
-        // The next migration: the first with a higher version (numbers may
-        // have gaps while parallel work is merged).
-        const Migration* next = nullptr;
-        for (const Migration& mm : kMigrations) {
-          if (mm.version > version) {
-            next = &mm;
-            break;
-          }
+        // The next migration above the database's version (numbers may
+        // skip while parallel work is merged).
+        const Migration* next = std::find_if(std::begin(kMigrations), std::end(kMigrations),
+                                             [&](const Migration& c) { return c.version > version; });
+        if (next == std::end(kMigrations)) {
+          return Status::Internal("no migration after version " + std::to_string(version));
         }
-        if (next == nullptr) return Status::Internal("no migration after version " + std::to_string(version));
         const Migration& m = *next;
         const std::string shared = m.sql == nullptr ? SchemaV6Sql(/*postgres=*/true) : std::string();
         // Several statements: the simple query protocol.
-        ResultPtr res(PQexec(conn_, m.sql != nullptr ? m.sql : shared.c_str()), &PQclear);
-        if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
-          const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
-          last_state_ = state ? state : "";
-          return Status::IOError("migration " + std::to_string(m.version) + ": " + PQresultErrorMessage(res.get()));
-        }
+        ACERVO_RETURN_IF_ERROR(pg_->ExecScript(m.sql != nullptr ? m.sql : shared.c_str(),
+                                               "migration " + std::to_string(m.version)));
         if (m.version == 5) ACERVO_RETURN_IF_ERROR(RelativizeStoredPaths(session_));
         // Migration 3 lists every page as pending; migration 7 recomputes
         // the tsvectors and folds them all, once (the tokens come from the
@@ -1880,9 +1865,7 @@ class PostgresStore final : public Store {
   };
 
   std::mutex mu_;
-  PGconn* conn_;
-  PostgresOptions options_;
-  std::string last_state_;
+  std::unique_ptr<PgConnection> pg_;
   // The vocabulary of the pending pages, for forgiving search, and which
   // pending pages it was built from.
   PendingVocabulary pending_vocab_;
@@ -1938,15 +1921,11 @@ Result<std::string> FtsToTsquery(std::string_view fts) {
 }
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo, const PostgresOptions& options) {
-  PGconn* conn = PQconnectdb(conninfo.c_str());
-  if (conn == nullptr) return Status::Unavailable("cannot allocate a PostgreSQL connection");
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = PQerrorMessage(conn);
-    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-    PQfinish(conn);
-    return Status::Unavailable("cannot connect to PostgreSQL: " + msg);
-  }
-  auto store = std::make_unique<PostgresStore>(conn, options);
+  PgConnection::Options o;
+  o.busy_timeout = options.busy_timeout;
+  o.on_connect = &PostgresStore::SetUpSession;
+  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> pg, PgConnection::Open(conninfo, std::move(o)));
+  auto store = std::make_unique<PostgresStore>(std::move(pg));
   ACERVO_RETURN_IF_ERROR(store->Init().WithContext("open PostgreSQL store"));
   return std::unique_ptr<Store>(std::move(store));
 }

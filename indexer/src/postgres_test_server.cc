@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <thread>
 
 namespace acervo {
 namespace fs = std::filesystem;
@@ -35,8 +36,9 @@ int PostgresTestServer::Run(const std::vector<std::string>& argv, bool as_postgr
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-Status PostgresTestServer::Start() {
+Status PostgresTestServer::Start(bool durable) {
   if (running_) return Status::OK();
+  durable_ = durable;
   for (const char* v : {"17", "16", "15", "14", "13"}) {
     fs::path b = fs::path("/usr/lib/postgresql") / v / "bin";
     if (fs::exists(b / "initdb") && fs::exists(b / "pg_ctl")) {
@@ -60,9 +62,15 @@ Status PostgresTestServer::Start() {
           true) != 0) {
     return Status::Unavailable("initdb failed in " + data);
   }
-  // Unix socket in our folder only; fsync off: a test server, not an archive.
-  const std::string opts = "-c listen_addresses='' -c unix_socket_directories='" + dir_.string() +
-                           "' -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+  return StartServer();
+}
+
+Status PostgresTestServer::StartServer() {
+  const std::string data = (dir_ / "data").string();
+  // Unix socket in our folder only; fsync off unless durable: a test
+  // server, not an archive.
+  std::string opts = "-c listen_addresses='' -c unix_socket_directories='" + dir_.string() + "'";
+  if (!durable_) opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
   if (Run({(bin_ / "pg_ctl").string(), "-D", data, "-o", opts, "-l", (dir_ / "server.log").string(), "-w", "-t",
            "60", "start"},
           true) != 0) {
@@ -70,6 +78,16 @@ Status PostgresTestServer::Start() {
   }
   running_ = true;
   return Status::OK();
+}
+
+Status PostgresTestServer::Restart(const std::string& mode, std::chrono::milliseconds down) {
+  if (!running_) return Status::Unavailable("the test server is not running");
+  if (Run({(bin_ / "pg_ctl").string(), "-D", (dir_ / "data").string(), "-m", mode, "-w", "stop"}, true) != 0) {
+    return Status::Unavailable("pg_ctl stop -m " + mode + " failed");
+  }
+  running_ = false;
+  std::this_thread::sleep_for(down);
+  return StartServer();
 }
 
 void PostgresTestServer::Stop() {

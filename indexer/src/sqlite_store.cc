@@ -215,6 +215,10 @@ CREATE TABLE field_words (
 ) WITHOUT ROWID;
 CREATE INDEX field_words_by_doc ON field_words(doc_id);
 )sql"},
+    // v9 (issue 18; provisional number): the work queue's tables exist on
+    // PostgreSQL only (a SQLite store serves one machine, which has no
+    // queue); recorded here so both stores number one logical schema.
+    {9, "SELECT 1"},
 };
 
 static_assert(std::size(kMigrations) > 0 &&

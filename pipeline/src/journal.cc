@@ -55,7 +55,7 @@ constexpr std::string_view kCheckpointMagic = "ACERVO-PAGE-1\n";
 
 }  // namespace
 
-Result<std::unique_ptr<Journal>> Journal::Open(const fs::path& path) {
+Result<std::unique_ptr<Journal>> Journal::Open(const fs::path& path, const std::vector<fs::path>& read_also) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   // O_APPEND: every write lands at the end of the file, whoever else has
@@ -63,6 +63,17 @@ Result<std::unique_ptr<Journal>> Journal::Open(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return Status::IOError(IoError(path, "cannot open journal"));
   std::unique_ptr<Journal> j(new Journal(path, fd));
+  for (const fs::path& other : read_also) {
+    Result<std::vector<uint8_t>> theirs = ReadFile(other);
+    if (!theirs.ok()) {
+      if (theirs.status().code() == StatusCode::kNotFound) continue;
+      return theirs.status();
+    }
+    std::string_view text(reinterpret_cast<const char*>(theirs->data()), theirs->size());
+    for (size_t start = 0, nl; (nl = text.find('\n', start)) != std::string_view::npos; start = nl + 1) {
+      j->Apply(std::string(text.substr(start, nl - start)));
+    }
+  }
   Result<std::vector<uint8_t>> bytes = ReadFile(path);
   if (!bytes.ok()) return bytes.status();
   std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());

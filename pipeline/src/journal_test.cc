@@ -33,6 +33,33 @@ JournalPageSummary Done(const std::string& doc, int n, const std::string& sha, c
   return s;
 }
 
+// Units of a shared queue each append to their own journal and read the
+// others of their document: pages finished elsewhere are found, a torn line
+// of a worker killed mid-append is skipped and left alone.
+TEST_F(JournalTest, OtherJournalsAreReadButNeverWritten) {
+  const fs::path range = dir_ / "7-1.jsonl", mine = dir_ / "9-1.jsonl";
+  {
+    Result<std::unique_ptr<Journal>> j = Journal::Open(range);
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->RecordPageDone(Done("a", 1, "s1", "sig")).ok());
+    ASSERT_TRUE((*j)->RecordQuarantine({"b.png", 0, "Corrupt: b.png: empty file"}).ok());
+  }
+  std::ofstream(range, std::ios::app | std::ios::binary) << "{\"t\":\"page\",\"doc\":\"a\",\"n\":2";
+  const uintmax_t size = fs::file_size(range);
+  Result<std::unique_ptr<Journal>> j = Journal::Open(mine, {range, dir_ / "missing.jsonl"});
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  EXPECT_TRUE((*j)->FindPageDone({"a", 1, "a.tif", 1, "s1"}, "sig").has_value());
+  EXPECT_FALSE((*j)->FindPageDone({"a", 2, "a.tif", 2, "s1"}, "sig").has_value());
+  EXPECT_EQ((*j)->Quarantined().size(), 1u);
+  ASSERT_TRUE((*j)->RecordPageDone(Done("a", 2, "s1", "sig")).ok());
+  EXPECT_EQ(fs::file_size(range), size) << "another process's journal is never written or cut";
+  EXPECT_EQ((*j)->FinishedPages().size(), 2u);
+  // Its own file holds only its own record.
+  Result<std::unique_ptr<Journal>> alone = Journal::Open(mine);
+  ASSERT_TRUE(alone.ok());
+  EXPECT_EQ((*alone)->FinishedPages().size(), 1u);
+}
+
 TEST_F(JournalTest, RecordsSurviveReopenAndATornTailIsCut) {
   fs::path path = dir_ / "journal.jsonl";
   {

@@ -20,6 +20,7 @@
 #include "acervo/core/text.h"
 #include "acervo/core/test_hooks.h"
 #include "acervo/pipeline/archival.h"
+#include "acervo/pipeline/chain_pool.h"
 #include "acervo/pipeline/journal.h"
 #include "acervo/pipeline/metadata.h"
 #include "acervo/pipeline/page_loader.h"
@@ -262,9 +263,14 @@ std::vector<size_t> FilesOf(const LotContext& ctx, const std::vector<LotUnit>& u
   return files;
 }
 
-Status PlanPass(LotContext& ctx) {
+Status PlanPass(LotContext& ctx, const LotPlan* planned) {
   PassTimer timer(ctx, "plan");
-  ACERVO_ASSIGN_OR_RETURN(ctx.plan, PlanLot(ctx.options.lot_dir, PlanOptions{ctx.options.lot_id, ctx.options.only_file}));
+  if (planned != nullptr) {
+    ctx.plan = *planned;
+  } else {
+    ACERVO_ASSIGN_OR_RETURN(ctx.plan,
+                            PlanLot(ctx.options.lot_dir, PlanOptions{ctx.options.lot_id, ctx.options.only_file}));
+  }
   const LotPlan& plan = ctx.plan;
   LotReport& rep = ctx.report;
   rep.lot_id = plan.lot_id;
@@ -295,7 +301,7 @@ Status CheckRunnablePass(LotContext& ctx) {
   return OpenDocumentWriter(ctx);
 }
 
-Status OpenOutputPass(LotContext& ctx) {
+Status OpenOutputPass(LotContext& ctx, const OutputOpening& how) {
   PassTimer timer(ctx, "open");
   const LotPlan& plan = ctx.plan;
   std::error_code ec;
@@ -306,8 +312,10 @@ Status OpenOutputPass(LotContext& ctx) {
   ACERVO_RETURN_IF_ERROR(CreateDirectoriesBelow(ctx.out_root, ctx.lot_dir_name).status());
   // One run per lot folder at a time: a second would remove the first's
   // temporary files and interleave its journal.
-  ACERVO_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(ctx.lot_out / ".lock"));
-  ctx.lock = std::make_unique<FileLock>(std::move(lock));
+  if (how.lock) {
+    ACERVO_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(ctx.lot_out / ".lock"));
+    ctx.lock = std::make_unique<FileLock>(std::move(lock));
+  }
   // The folder belongs to one lot id for ever: two ids with one folder name
   // (letter case, on case-insensitive storage) never share it.
   const fs::path marker = ctx.lot_out / ".lot-id";
@@ -326,8 +334,10 @@ Status OpenOutputPass(LotContext& ctx) {
   ACERVO_RETURN_IF_ERROR(CreateDirectoriesBelow(ctx.lot_out, "masters").status());
   // Leftovers of a run that was killed mid-write are never taken as output
   // (PDFs, masters, quarantine copies, checkpoints, thumbnails).
-  ACERVO_RETURN_IF_ERROR(RemoveTempFilesRecursive(ctx.lot_out).status());
-  ACERVO_ASSIGN_OR_RETURN(ctx.journal, Journal::Open(ctx.lot_out / "journal.jsonl"));
+  if (how.remove_leftovers) ACERVO_RETURN_IF_ERROR(RemoveTempFilesRecursive(ctx.lot_out).status());
+  std::vector<fs::path> others;
+  for (const fs::path& p : how.read_journals) others.push_back(ctx.lot_out / p);
+  ACERVO_ASSIGN_OR_RETURN(ctx.journal, Journal::Open(ctx.lot_out / how.journal, others));
   ctx.profile_signature = ProfileJson(plan.profile).dump() + "|lang=" + ctx.options.languages;
 
   LotRecord& lot = ctx.lot;
@@ -337,7 +347,7 @@ Status OpenOutputPass(LotContext& ctx) {
   lot.operator_name = plan.profile.operator_name;
   lot.description = plan.profile.description;
   lot.profile_json = ProfileJson(plan.profile).dump();
-  lot.started_at = UtcNowIso8601();
+  lot.started_at = how.started_at.empty() ? UtcNowIso8601() : how.started_at;
   lot.output_root = ctx.out_root.string();
   return ctx.store->UpsertLot(lot);
 }
@@ -648,8 +658,11 @@ Status ProcessPages(LotContext& ctx, const std::vector<PageJob>& jobs, const Pag
       std::lock_guard<std::mutex> lock(first_mu);
       chain = std::move(ctx.first_chain);
     }
-    if (!chain) {
-      ACERVO_ASSIGN_OR_RETURN(StageChain built, BuildStageChain(ctx.plan.profile, languages));
+    const auto build = [&] { return BuildStageChain(ctx.plan.profile, languages); };
+    if (!chain && ctx.chains != nullptr) {
+      ACERVO_ASSIGN_OR_RETURN(chain, ctx.chains->Take(ctx.profile_signature, build));
+    } else if (!chain) {
+      ACERVO_ASSIGN_OR_RETURN(StageChain built, build());
       chain = std::make_shared<StageChain>(std::move(built));
     }
     auto worker = std::make_shared<PageWorker>(ctx, jobs, std::move(chain));

@@ -1,6 +1,7 @@
 // acervo: the command-line driver. It only builds the list of subcommands
 // (one file each in cli/), parses, and runs the chosen one; commands map
 // Status to the documented exit codes (docs/cli.md).
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -15,8 +16,12 @@
 namespace {
 
 std::atomic<bool> g_cancel{false};  // set by SIGINT/SIGTERM only
+int g_cancel_pipe[2] = {-1, -1};     // ... and a byte written here, for waits on poll()
 
-extern "C" void OnSignal(int) { g_cancel.store(true); }
+extern "C" void OnSignal(int) {
+  g_cancel.store(true);
+  if (g_cancel_pipe[1] >= 0) (void)!::write(g_cancel_pipe[1], "x", 1);  // async-signal-safe
+}
 
 // Debian's Tesseract is built with OpenMP. Its threads would compete with our
 // worker pool for the same cores (4x slower on two cores, measured), and
@@ -48,6 +53,7 @@ int ExitCodeFor(const Status& s) {
 int main(int argc, char** argv) {
   EnsureSingleThreadedOpenMp(argv);
   acervo::TuneAllocatorForPageImages();
+  if (::pipe2(g_cancel_pipe, O_CLOEXEC | O_NONBLOCK) != 0) g_cancel_pipe[0] = g_cancel_pipe[1] = -1;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
 
@@ -56,6 +62,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "acervo 0.1.0");
   acervo::cli::Context ctx;
   ctx.cancel = &g_cancel;
+  ctx.cancel_fd = g_cancel_pipe[0];
 
   // Every subcommand, in the order --help lists them.
   std::vector<acervo::cli::Command> commands = {
@@ -68,6 +75,9 @@ int main(int argc, char** argv) {
       acervo::cli::AddDevicesCommand(app, ctx),
       acervo::cli::AddScanCommand(app, ctx),
       acervo::cli::AddWatchCommand(app, ctx),
+      acervo::cli::AddEnqueueCommand(app, ctx),
+      acervo::cli::AddWorkerCommand(app, ctx),
+      acervo::cli::AddStatusCommand(app, ctx),
       acervo::cli::AddServeCommand(app, ctx),
       acervo::cli::AddUsersCommand(app, ctx),
   };

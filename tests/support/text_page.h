@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -22,6 +24,28 @@ inline cv::Mat TextPage(const std::string& text, uint64_t seed, double dpi) {
   Result<synth::SynthPage> page = synth::RenderPage(spec);
   EXPECT_TRUE(page.ok()) << page.status().ToString();
   return page.ok() ? page->image : cv::Mat();
+}
+
+// Small pages (A6 at 200 dpi, one 12-pt block each) holding `texts`, one
+// page each, written as one file at `path` (multi-page where the format
+// allows): for e2e tests that rerun or kill acervo many times.
+inline void WriteSmallTextPages(const std::filesystem::path& path, const std::vector<std::string>& texts,
+                                synth::FileFormat format, uint64_t seed) {
+  std::vector<cv::Mat> images;
+  for (const std::string& t : texts) {
+    synth::PageSpec spec;
+    spec.dpi = 200;
+    spec.width_mm = 105;
+    spec.height_mm = 148;
+    spec.margin_mm = 10;
+    spec.seed = seed++;
+    spec.blocks.push_back({t, 12});
+    Result<synth::SynthPage> page = synth::RenderPage(spec);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    images.push_back(page->image);
+  }
+  std::filesystem::create_directories(path.parent_path());
+  ASSERT_TRUE(synth::WritePages(path, images, 200, format).ok()) << path;
 }
 
 }  // namespace acervo::testing

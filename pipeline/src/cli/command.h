@@ -5,7 +5,9 @@
 #define ACERVO_PIPELINE_CLI_COMMAND_H_
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -24,12 +26,19 @@ inline constexpr int kExitInterrupted = 130;
 // What every command may use.
 struct Context {
   const std::atomic<bool>* cancel = nullptr;  // set on SIGINT/SIGTERM
+  int cancel_fd = -1;  // becomes readable on SIGINT/SIGTERM (a self-pipe), for poll()
 };
 
 struct Command {
   CLI::App* app = nullptr;   // the subcommand inside the root app
   std::function<int()> run;  // returns the exit code
 };
+
+// --shared-root, or $ACERVO_SHARED_ROOT: the centre's shared root as mounted
+// on this machine (docs/scaling.md); `use` says what the command needs it for.
+inline CLI::Option* AddSharedRootOption(CLI::App* cmd, std::filesystem::path& root, const std::string& use) {
+  return cmd->add_option("--shared-root", root, use + " (default: $ACERVO_SHARED_ROOT)")->envname("ACERVO_SHARED_ROOT");
+}
 
 // Maps a Status to the generic exit codes above.
 int ExitCodeFor(const Status& status);

@@ -15,6 +15,9 @@ Command AddSheetsCommand(CLI::App& root, const Context& ctx);
 Command AddDevicesCommand(CLI::App& root, const Context& ctx);
 Command AddScanCommand(CLI::App& root, const Context& ctx);
 Command AddWatchCommand(CLI::App& root, const Context& ctx);
+Command AddEnqueueCommand(CLI::App& root, const Context& ctx);
+Command AddWorkerCommand(CLI::App& root, const Context& ctx);
+Command AddStatusCommand(CLI::App& root, const Context& ctx);
 Command AddServeCommand(CLI::App& root, const Context& ctx);
 Command AddUsersCommand(CLI::App& root, const Context& ctx);
 

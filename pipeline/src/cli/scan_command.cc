@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "acervo/pipeline/profile.h"
+#include "acervo/pipeline/queue_worker.h"
 #include "acervo/scanner/lot_capture.h"
 #include "acervo/scanner/sane_source.h"
 #include "acervo/scanner/twain_source.h"
@@ -35,6 +36,8 @@ struct ScanArgs {
   std::string transfer;
   double twain_timeout = 120;
   long twain_memory_mb = 4096;
+  std::string enqueue;  // a PostgreSQL store: hand the lot to its workers when the scan completes
+  fs::path shared_root;
 };
 
 // Flags win over the lot profile's [scanner] defaults.
@@ -89,6 +92,10 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("--twain-memory-limit", a->twain_memory_mb,
                   "MiB of memory the TWAIN host (vendor code) may allocate; 0: no limit (default 4096)")
       ->check(CLI::Range(0L, 1L << 30));
+  cmd->add_option("--enqueue", a->enqueue,
+                  "When the feeder is emptied, queue the lot for the workers of this PostgreSQL store "
+                  "(as `acervo enqueue`)");
+  AddSharedRootOption(cmd, a->shared_root, "With --enqueue: the shared root as mounted here");
   cmd->add_flag("--json", a->json, "Print the session report as JSON on stdout");
   cmd->add_flag("--quiet,-q", a->quiet, "No progress on stderr");
   return {cmd, [a, &ctx]() -> int {
@@ -101,6 +108,16 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
                 return kExitUsage;
               }
               prof = p->scanner;
+            }
+            if (!a->enqueue.empty() && !a->shared_root.empty()) {
+              // Said now, not after the last page: the workers could not find the lot.
+              const fs::path rel = fs::weakly_canonical(fs::absolute(a->lot))
+                                       .lexically_relative(fs::weakly_canonical(fs::absolute(a->shared_root)));
+              if (rel.empty() || *rel.begin() == ".." || rel == ".") {
+                std::fprintf(stderr, "acervo scan: --enqueue: the lot %s is not inside the shared root %s\n",
+                             a->lot.c_str(), a->shared_root.c_str());
+                return kExitUsage;
+              }
             }
             std::string driver;
             Result<ScanSettings> settings = Settings(*a, prof, &driver);
@@ -143,6 +160,16 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
             CaptureReport r;
             Status s = CaptureLot(**source, o, &r);
             source->reset();  // close the device before reporting
+            // A complete lot goes to the queue; a paused one waits for --resume.
+            Result<QueuedLot> queued = Status::Cancelled("not queued");
+            if (s.ok() && !a->enqueue.empty()) {
+              Result<std::unique_ptr<WorkQueue>> queue = OpenWorkQueue(a->enqueue);
+              queued = queue.ok() ? EnqueueLot(**queue, a->lot, a->shared_root, QueuedLotOptions{})
+                                  : Result<QueuedLot>(queue.status());
+              if (!queued.ok()) {
+                s = queued.status().WithContext("the lot is complete but could not be queued (run acervo enqueue)");
+              }
+            }
             if (a->json) {
               nlohmann::json j = {{"lot", a->lot.string()},     {"driver", driver},
                                   {"device", settings->device}, {"first_sequence", r.first_sequence},
@@ -150,11 +177,14 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
                                   {"adopted", r.adopted},       {"seconds", r.seconds},
                                   {"status", std::string(StatusCodeName(s.code()))},
                                   {"message", s.message()}};
+              if (queued.ok()) j["queued"] = {{"folder", queued->folder}, {"lot", queued->result.lot},
+                                             {"already_queued", queued->result.already_queued}};
               std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
             } else {
               std::printf("Lot %s: %d pages scanned this session (from %s), %d complete pages in the lot\n",
                           TerminalText(a->lot.string()).c_str(), r.pages, MasterFileName(r.first_sequence).c_str(),
                           r.total_pages);
+              if (queued.ok()) std::printf("%s\n", queued->Describe().c_str());
             }
             if (!s.ok()) std::fprintf(stderr, "acervo scan: %s\n", TerminalText(s.ToString()).c_str());
             return ExitFor(s);

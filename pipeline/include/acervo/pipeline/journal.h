@@ -82,7 +82,14 @@ class Journal {
  public:
   // Opens (creating if needed) the journal at `path`, reads its records and
   // cuts a torn last line. IOError names the path.
-  static Result<std::unique_ptr<Journal>> Open(const std::filesystem::path& path);
+  //
+  // `read_also`: journals of other processes working on the same lot (the
+  // units of a shared queue each append to their own file, since appends
+  // from several machines to one file on a network share can interleave).
+  // Their complete lines are read first, as if they came before this
+  // journal's own; they are never written or cut. A missing one is skipped.
+  static Result<std::unique_ptr<Journal>> Open(const std::filesystem::path& path,
+                                               const std::vector<std::filesystem::path>& read_also = {});
   ~Journal();
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;

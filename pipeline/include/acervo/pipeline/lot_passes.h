@@ -62,6 +62,7 @@ class FileLock;
 class Journal;
 class PdfWriter;
 struct StageChain;
+class StageChainPool;
 struct PdfDocumentInfo;
 struct DocumentBuild;
 
@@ -95,7 +96,11 @@ struct LotContext {
 
   const RunOptions& options;
   Store* store;
-  const std::chrono::steady_clock::time_point started;
+  // When the lot started (a queue unit sets it to the lot's start).
+  std::chrono::steady_clock::time_point started;
+  // Stage chains kept between units (a queue worker); null: ProcessPages
+  // builds one per worker thread.
+  StageChainPool* chains = nullptr;
 
   // PlanPass
   LotPlan plan;
@@ -138,8 +143,30 @@ std::vector<size_t> FilesOf(const LotContext& ctx, const std::vector<LotUnit>& u
 
 // plan: reads the lot folder (PlanLot) and makes every id, title, type and
 // field valid UTF-8; fills ctx.plan and the report's counts. Fails when the
-// lot cannot be read at all.
-Status PlanPass(LotContext& ctx);
+// lot cannot be read at all. `planned`: PlanLot's result for this lot from
+// an earlier unit of it (a queue worker), used instead of reading the
+// folder again.
+Status PlanPass(LotContext& ctx, const LotPlan* planned = nullptr);
+
+// How OpenOutputPass opens the lot's output folder. The defaults are a run
+// of the whole lot by one process; a unit of a shared queue works beside
+// other processes in the same folder.
+struct OutputOpening {
+  // Remove leftover temp files below OUT/<lot>/ (never while other
+  // processes write there: their files in flight are temp files).
+  bool remove_leftovers = true;
+  // Lock OUT/<lot>/ for this run alone (FileLock on .lock). Units of a
+  // shared queue work beside each other in the folder, kept apart by the
+  // queue's leases and fencing tokens instead.
+  bool lock = true;
+  // This process's journal, relative to OUT/<lot>/, and other journals
+  // of the lot to read (relative too; Journal::Open's read_also).
+  std::filesystem::path journal = "journal.jsonl";
+  std::vector<std::filesystem::path> read_journals;
+  // The lot's start as recorded in the store and the PDFs' metadata
+  // (ISO 8601); "" = now.
+  std::string started_at;
+};
 
 // Writes nothing: refuses a lot folder and an output folder that overlap
 // (a run would read its own outputs), builds the first worker's stage
@@ -153,7 +180,7 @@ Status CheckRunnablePass(LotContext& ctx);
 // .lot-id; AlreadyExists when another id's outputs are there), removes
 // leftover temp files, opens the journal and upserts the lot row (started
 // now). Fails when any of them fails.
-Status OpenOutputPass(LotContext& ctx);
+Status OpenOutputPass(LotContext& ctx, const OutputOpening& how = {});
 
 // How many workers ProcessPages starts for `jobs` jobs: --jobs (default:
 // the cores), never more than the jobs, nor more than the memory budget
