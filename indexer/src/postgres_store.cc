@@ -161,6 +161,9 @@ UPDATE pages SET master_page = number;
     // v6 (issue 13; provisional number): word boxes, users, groups, grants,
     // API tokens, audit trail; the SQLite store's tables (sql_shared.cc).
     {6, nullptr},
+    // v10 (issue 19; provisional number): users.source and users.cpf
+    // (sql_session.h, the same SQL on both backends).
+    {10, kSchemaV10Sql},
 };
 static_assert(std::end(kMigrations)[-1].version == kPostgresSchemaVersion);
 

@@ -169,6 +169,9 @@ UPDATE pages SET master_page = number;
     // per page, users, groups, grants, API tokens and the append-only audit
     // trail; the same tables on PostgreSQL (sql_shared.cc).
     {6, nullptr},
+    // v10 (issue 19; provisional number): users.source and users.cpf
+    // (sql_session.h, the same SQL on both backends).
+    {10, kSchemaV10Sql},
 };
 
 static_assert(std::end(kMigrations)[-1].version == kSqliteSchemaVersion);

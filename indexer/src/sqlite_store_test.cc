@@ -815,6 +815,60 @@ TEST_P(StoreTest, UsersGroupsAndGrants) {
   EXPECT_EQ(a.ListApiTokens("maria")->size(), 1u);
 }
 
+// v10 (issue 19): a user's identity source and CPF; the CPF finds the user
+// (certificate login), is unique, and must be a real CPF.
+TEST_P(StoreTest, UsersHaveASourceAndAUniqueCpf) {
+  AccessStore& a = store_->Access();
+  UserRecord u;
+  u.name = "joana";
+  u.cpf = "52998224725";
+  ASSERT_TRUE(a.AddUser(u).ok());
+  UserRecord d;
+  d.name = "dir.user";
+  d.source = "ldap";
+  ASSERT_TRUE(a.AddUser(d).ok());
+  Result<std::optional<UserRecord>> got = a.GetUserByCpf("52998224725");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  EXPECT_EQ((**got).name, "joana");
+  EXPECT_EQ((**got).source, "local");
+  EXPECT_EQ((**a.GetUser("dir.user")).source, "ldap");
+  EXPECT_FALSE(a.GetUserByCpf("11144477735")->has_value());
+  EXPECT_FALSE(a.GetUserByCpf("")->has_value());
+  // Another user cannot take the CPF, on add or on update.
+  UserRecord other;
+  other.name = "outra";
+  other.cpf = "52998224725";
+  EXPECT_EQ(a.AddUser(other).code(), StatusCode::kAlreadyExists);
+  d.cpf = "52998224725";
+  EXPECT_EQ(a.UpdateUser(d).code(), StatusCode::kAlreadyExists);
+  // The unique index holds even behind the store's back.
+  EXPECT_NE(RawExec("UPDATE users SET cpf = '52998224725' WHERE name = 'dir.user'"), "");
+  // Not a CPF, not a source.
+  other.cpf = "52998224726";
+  EXPECT_EQ(a.AddUser(other).code(), StatusCode::kInvalidArgument);
+  other.cpf = "";
+  other.source = "kerberos";
+  EXPECT_EQ(a.AddUser(other).code(), StatusCode::kInvalidArgument);
+  // Moving the CPF: clear it from one, give it to the other.
+  u.cpf = "";
+  ASSERT_TRUE(a.UpdateUser(u).ok());
+  ASSERT_TRUE(a.UpdateUser(d).ok());
+  EXPECT_EQ((**a.GetUserByCpf("52998224725")).name, "dir.user");
+
+  // The audit trail can be filtered by a text its details contain.
+  ASSERT_TRUE(a.AppendAudit({{"", "maria", "", "search", "", "cpf:529.982.247-25"},
+                             {"", "maria", "", "search", "", "certidao 50%_"},
+                             {"", "maria", "", "search", "", "outra coisa"}})
+                  .ok());
+  AuditFilter f;
+  f.detail_contains = "529.982.247-25";
+  EXPECT_EQ(a.ListAudit(f)->size(), 1u);
+  f.detail_contains = "50%_";  // no wildcards
+  EXPECT_EQ(a.ListAudit(f)->size(), 1u);
+  f.detail_contains = "%";
+  EXPECT_EQ(a.ListAudit(f)->size(), 1u);
+}
+
 // The audit trail is a hash chain: appended in order, listed newest first,
 // verified; SQL cannot change or delete a row, and a row changed behind
 // the triggers' back (or removed) is found by VerifyAudit.
@@ -896,6 +950,31 @@ TEST_P(StoreTest, VersionBeforeSixIsMigrated) {
   EXPECT_TRUE(store_->Access().AppendAudit({{"", "admin", "", "login", "", ""}}).ok());
   EXPECT_EQ(RawExec("UPDATE audit SET detail = 'x'").empty(), false);  // triggers are back
   EXPECT_EQ(Ids(SearchOk(Q("nascimento"))), std::vector<std::string>({"L1/d1"}));
+}
+
+// A store of schema v6 (before issue 19) gets users.source and users.cpf:
+// existing users are local, without a CPF; CPFs can be set afterwards.
+TEST_P(StoreTest, VersionSixGetsUserSourceAndCpf) {
+  UserRecord u;
+  u.name = "antiga";
+  u.role = Role::kAdmin;
+  ASSERT_TRUE(store_->Access().AddUser(u).ok());
+  store_.reset();
+  ASSERT_EQ(RawExec(sqlite() ? "DROP INDEX users_by_cpf; ALTER TABLE users DROP COLUMN cpf; "
+                               "ALTER TABLE users DROP COLUMN source; DELETE FROM schema_version WHERE version >= 10"
+                             : "ALTER TABLE users DROP COLUMN cpf, DROP COLUMN source; "
+                               "DELETE FROM schema_version WHERE version >= 10"),
+            "");
+  Reopen();
+  ASSERT_NE(store_, nullptr);
+  Result<std::optional<UserRecord>> got = store_->Access().GetUser("antiga");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  EXPECT_EQ((**got).source, "local");
+  EXPECT_EQ((**got).cpf, "");
+  u = **got;
+  u.cpf = "52998224725";
+  ASSERT_TRUE(store_->Access().UpdateUser(u).ok());
+  EXPECT_EQ((**store_->Access().GetUserByCpf("52998224725")).name, "antiga");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
