@@ -53,6 +53,9 @@ pkg_check_modules(POPPLER_CPP REQUIRED IMPORTED_TARGET poppler-cpp)
 add_library(acervo::httplib ALIAS PkgConfig::HTTPLIB)
 add_library(acervo::sodium ALIAS PkgConfig::SODIUM)
 add_library(acervo::poppler_cpp ALIAS PkgConfig::POPPLER_CPP)
+# issue 19: directory login (OpenLDAP's client library).
+pkg_check_modules(LDAP REQUIRED IMPORTED_TARGET ldap lber)
+add_library(acervo::ldap ALIAS PkgConfig::LDAP)
 
 if(ACERVO_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -4,6 +4,8 @@
 // the login page.
 #include "acervo/web/server.h"
 
+#include "acervo/web/identity.h"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -457,6 +459,10 @@ class ServerImpl final : public Server {
     ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Store> audit_store, OpenStore(options_.store, false));
     audit_ = std::make_unique<AuditLog>(std::move(audit_store));
     auth_store_ = std::move(first);
+    if (options_.authenticators.empty() && !options_.identity_file.empty()) {
+      ACERVO_ASSIGN_OR_RETURN(IdentityConfig identity, LoadIdentityConfig(options_.identity_file));
+      ACERVO_ASSIGN_OR_RETURN(options_.authenticators, BuildAuthenticators(identity, &auth_store_->Access()));
+    }
     if (options_.authenticators.empty()) {
       options_.authenticators.push_back(std::make_shared<PasswordAuthenticator>(&auth_store_->Access()));
     }
@@ -922,27 +928,41 @@ class ServerImpl final : public Server {
     }
     Credentials cred{user, c.req.Form("password"), address, ""};
     std::optional<UserRecord> who;
-    std::string reason = "no authenticator accepted the credentials";
+    std::string method;   // the authenticator that proved the identity
+    std::string reasons;  // why each one asked said no, for the audit trail
+    const char* message = "login_failed";
+    int status = 401;
     for (const auto& a : options_.authenticators) {
+      if (!a->Accepts(cred)) continue;
       std::unique_lock<std::mutex> auth_lock(auth_mu_);
       Result<AuthResult> r = a->Authenticate(cred);
       auth_lock.unlock();
-      if (!r.ok()) {
-        reason = a->Name() + ": " + r.status().ToString();
-        continue;
-      }
-      if (r->ok) {
+      if (r.ok() && r->ok) {
         who = r->user;
+        method = a->Name();
         break;
       }
-      reason = a->Name() + ": " + r->reason;
+      const std::string why = a->Name() + ": " + (r.ok() ? r->reason : r.status().ToString());
+      reasons += (reasons.empty() ? "" : "; ") + why;
+      if (!r.ok()) {
+        // The identity source cannot answer (directory down): said as such,
+        // and the next ones are asked only when it allows (local fallback).
+        std::fprintf(stderr, "acervo serve: login of '%s': %s\n", user.c_str(), why.c_str());
+        if (a->FallbackWhenUnavailable()) continue;
+        message = "login_unavailable";
+        status = 503;
+        break;
+      }
     }
     if (!who) {
-      account_throttle_.Fail("user:" + user);
-      address_throttle_.Fail("addr:" + address);
-      AuditEntry e{"", "", address, "login_failed", user, reason};
+      if (status == 401) {  // a directory that is down is no guess at a password
+        account_throttle_.Fail("user:" + user);
+        address_throttle_.Fail("addr:" + address);
+      }
+      AuditEntry e{"", "", address, "login_failed", user,
+                   reasons.empty() ? "no authenticator accepted the credentials" : reasons};
       audit_->Record(e, true);
-      return fail_page(401, "login_failed");
+      return fail_page(status, message);
     }
     account_throttle_.Clear("user:" + user);
     // A new session id at login (the anonymous one is dropped): a session
@@ -950,7 +970,7 @@ class ServerImpl final : public Server {
     sessions_.Erase(c.session_id);
     std::string csrf;
     const std::string id = sessions_.Create(who->name, &csrf);
-    AuditEntry e{"", who->name, address, "login", who->name, "password"};
+    AuditEntry e{"", who->name, address, "login", who->name, method};
     audit_->Record(e, true);
     HttpResponse r = HttpResponse::Redirect(next);
     r.headers.emplace_back("Set-Cookie", CookieHeader("acervo_session", id, true));

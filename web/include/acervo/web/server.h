@@ -50,8 +50,12 @@ struct ServerOptions {
   size_t render_cache_bytes = 64u << 20;  // rendered page images kept in memory
   // Issue 14 and later: more pages and API routes.
   std::vector<std::shared_ptr<PageModule>> extra_modules;
-  // Authenticators asked in order; empty: local passwords only.
+  // Authenticators asked in order; empty: those of `identity_file`, or
+  // local passwords only when there is none.
   std::vector<std::shared_ptr<Authenticator>> authenticators;
+  // Issue 19: the identity file (identity.h: LDAP / Active Directory,
+  // local users); read, checked and its grants applied at Create.
+  std::filesystem::path identity_file;
 };
 
 class Server {
