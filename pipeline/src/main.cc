@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
       acervo::cli::AddWatchCommand(app, ctx),
       acervo::cli::AddServeCommand(app, ctx),
       acervo::cli::AddUsersCommand(app, ctx),
+      acervo::cli::AddLgpdCommand(app, ctx),
   };
 
   try {

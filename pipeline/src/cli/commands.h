@@ -17,6 +17,10 @@ Command AddScanCommand(CLI::App& root, const Context& ctx);
 Command AddWatchCommand(CLI::App& root, const Context& ctx);
 Command AddServeCommand(CLI::App& root, const Context& ctx);
 Command AddUsersCommand(CLI::App& root, const Context& ctx);
+Command AddLgpdCommand(CLI::App& root, const Context& ctx);
+
+// Who runs a command that writes the audit trail: "cli:<OS user>".
+std::string CliActor();
 
 }  // namespace acervo::cli
 

@@ -44,11 +44,6 @@ Result<std::string> ReadPassword(bool from_stdin) {
   return pw;
 }
 
-std::string CliActor() {
-  const passwd* pw = ::getpwuid(::geteuid());
-  return std::string("cli:") + (pw != nullptr ? pw->pw_name : std::to_string(::geteuid()));
-}
-
 void Audit(Store& store, const std::string& action, const std::string& target, const std::string& detail) {
   Result<std::vector<AuditRow>> r = store.Access().AppendAudit({{"", CliActor(), "local", action, target, detail}});
   if (!r.ok()) std::fprintf(stderr, "acervo users: audit trail: %s\n", r.status().ToString().c_str());
@@ -63,6 +58,11 @@ int Fail(const Status& s) {
 }
 
 }  // namespace
+
+std::string CliActor() {
+  const passwd* pw = ::getpwuid(::geteuid());
+  return std::string("cli:") + (pw != nullptr ? pw->pw_name : std::to_string(::geteuid()));
+}
 
 Command AddUsersCommand(CLI::App& root, const Context&) {
   struct Args {
