@@ -201,6 +201,26 @@ async function adminScenario(opened) {
   await shot(page, '05-audit.png');
   await page.goto(BASE + '/admin/audit?verify=1');
   check((await page.getAttribute('#chain', 'class')) === 'ok', 'the hash chain verifies');
+  // LGPD (issue 19): the data-subject report of the opened document's CPF
+  // lists that document and the reader's accesses to it.
+  const doc = await fetchJson(page, `/api/v1/documents/${encodeURIComponent(opened.lot)}/${encodeURIComponent(opened.doc)}`);
+  const cpfField = (doc.body.fields || []).find((f) => f.name === 'cpf');
+  check(cpfField && /^\d{3}\.\d{3}\.\d{3}-\d{2}$/.test(cpfField.value), 'the admin sees the document\'s CPF');
+  await page.goto(BASE + '/admin/lgpd');
+  await page.fill('#cpf', cpfField.value);
+  await Promise.all([page.waitForNavigation(), page.click('#lgpd-form button[type=submit]')]);
+  check((await page.textContent('#lgpd-cpf')) === cpfField.value, 'the LGPD report names the CPF');
+  const section = page.locator(`section.lgpd-doc[data-doc="${target}"]`);
+  check((await section.count()) === 1, 'the LGPD report lists the document holding the CPF');
+  const accessRows = await section.locator('#lgpd-access tr').allTextContents();
+  check(accessRows.some((r) => r.includes('leitor') && r.includes('view_document')), 'the LGPD report lists the reader\'s view');
+  check(accessRows.some((r) => r.includes('leitor') && r.includes('download')), 'the LGPD report lists the reader\'s download');
+  await shot(page, '09-lgpd-report.png');
+  await page.goto(BASE + '/admin/lgpd?cpf=123');
+  check((await page.textContent('#lgpd-error')).includes('not a CPF'), 'a wrong CPF is refused with the reason');
+  await page.goto(BASE + '/admin/audit?action=lgpd_report');
+  const lgpdRows = await page.$$eval('tr.audit-row', (rs) => rs.map((r) => r.cells[5].textContent));
+  check(lgpdRows.includes(cpfField.value), 'the report request itself is audited');
   await close(c);
 }
 

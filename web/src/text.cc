@@ -129,6 +129,8 @@ constexpr Message kMessages[] = {
     {"user", "Usuário", "User name"},
     {"password", "Senha", "Password"},
     {"login_failed", "Usuário ou senha incorretos.", "Wrong user name or password."},
+    {"admin_lgpd", "Relatório LGPD", "LGPD report"},
+    {"lgpd_run", "Gerar relatório", "Build report"},
     {"login_unavailable", "O diretório de usuários (LDAP) não responde. Tente novamente mais tarde ou avise a TI.",
      "The user directory (LDAP) does not answer. Try again later or tell IT."},
     {"login_throttled", "Muitas tentativas. Tente novamente em alguns minutos.",
