@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
       acervo::cli::AddServeCommand(app, ctx),
       acervo::cli::AddUsersCommand(app, ctx),
       acervo::cli::AddLgpdCommand(app, ctx),
+      acervo::cli::AddRedactCommand(app, ctx),
   };
 
   try {
