@@ -1,6 +1,6 @@
 // Redacted copies (pipeline/redact.h, `acervo redact`) end to end: a lot
 // generated here (its own layout: sans font, 12 pt, wide margins, JPEG
-// JPEG and G4 scans) is run through `acervo run`; the copy of a document
+// and G4 scans) is run through `acervo run`; the copy of a document
 // has no CPF, CNPJ or named field left in its text (pdftotext), black
 // pixels where each redacted word was on the rendered page, passes PDF/A
 // Preflight, says what was redacted; the original is unchanged.
@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "acervo/core/files.h"
@@ -67,15 +68,6 @@ class RedactTest : public ::testing::Test {
   }
   static std::string Db() { return (*dir_ / "out" / "acervo.db").string(); }
   static std::string Text(const fs::path& pdf) { return RunProcess({"pdftotext", pdf.string(), "-"}).out; }
-  // Page 1 of `pdf` rendered at 300 dpi (the scan's resolution: image pixels).
-  static cv::Mat Render(const fs::path& pdf, const std::string& name) {
-    const fs::path stem = *dir_ / name;
-    EXPECT_EQ(RunProcess({"pdftoppm", "-r", "300", "-f", "1", "-l", "1", "-singlefile", "-gray", "-png", pdf.string(),
-                          stem.string()})
-                  .exit_code,
-              0);
-    return cv::imread(stem.string() + ".png", cv::IMREAD_GRAYSCALE);
-  }
   static fs::path* dir_;
 };
 fs::path* RedactTest::dir_ = nullptr;

@@ -3,8 +3,8 @@
 // An Authenticator turns credentials into a user of the AccessStore, or
 // says no. The server asks each configured authenticator that accepts the
 // kind of credentials in turn (local passwords here; LDAP/Active Directory
-// in ldap_auth.h and ICP-Brasil client certificates in cert_auth.h, put
-// together from an identity file by identity.h); throttling, sessions,
+// in ldap_auth.h, put together from an identity file by identity.h);
+// throttling, sessions,
 // auditing and the role checks stay in the server, whatever proved the
 // identity. An authenticator that cannot work (its directory does not
 // answer) stops the login there — unless it says others may answer then
