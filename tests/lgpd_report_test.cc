@@ -11,8 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acervo/indexer/open_store.h"
 #include "acervo/indexer/sqlite_store.h"
 #include "acervo/web/lgpd_report.h"
+#include "postgres_test_server.h"
 #include "support/process.h"
 
 namespace acervo {
@@ -25,14 +27,28 @@ using testing::RunProcess;
 
 constexpr const char* kCpf = "529.982.247-25";
 
-class LgpdReportTest : public ::testing::Test {
+// The same report from either store: SQLite, or a real PostgreSQL server
+// started for the run (Unix socket in a temp folder).
+class LgpdReportTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("acervo-lgpd-test-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     db_ = (dir_ / "acervo.db").string();
-    std::unique_ptr<Store> s = std::move(OpenSqliteStore(db_).value());
+    if (GetParam() == "postgres") {
+      // One server for the run, stopped (and its folder removed) at exit.
+      static PostgresTestServer server;
+      if (!server.running()) {
+        Status started = server.Start();
+        ASSERT_TRUE(started.ok()) << started.ToString();
+      }
+      static int n = 0;
+      Result<std::string> conninfo = server.CreateDatabase("lgpd" + std::to_string(++n));
+      ASSERT_TRUE(conninfo.ok()) << conninfo.status().ToString();
+      db_ = *conninfo;
+    }
+    std::unique_ptr<Store> s = std::move(OpenStore(db_).value());
     LotRecord lot;
     lot.id = "L1";
     lot.project = "Protocolo";
@@ -79,8 +95,8 @@ class LgpdReportTest : public ::testing::Test {
   std::string db_;
 };
 
-TEST_F(LgpdReportTest, FindsFieldsTextAndMisreadsAndTheirAccesses) {
-  std::unique_ptr<Store> s = std::move(OpenSqliteStore(db_).value());
+TEST_P(LgpdReportTest, FindsFieldsTextAndMisreadsAndTheirAccesses) {
+  std::unique_ptr<Store> s = std::move(OpenStore(db_).value());
   Result<web::LgpdReport> r = web::BuildLgpdReport(*s, "52998224725", "admin", "10.0.0.1");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->documents_scanned, 6);
@@ -122,7 +138,7 @@ TEST_F(LgpdReportTest, FindsFieldsTextAndMisreadsAndTheirAccesses) {
   EXPECT_NE(html.find("data-doc=\"L1/d4\""), std::string::npos);
 }
 
-TEST_F(LgpdReportTest, TheCommandWritesJsonHtmlAndPdf) {
+TEST_P(LgpdReportTest, TheCommandWritesJsonHtmlAndPdf) {
   testing::ProcessResult run =
       RunProcess({AcervoBinary(), "lgpd", "report", "--store", db_, "--cpf", kCpf, "--format", "json"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
@@ -147,11 +163,14 @@ TEST_F(LgpdReportTest, TheCommandWritesJsonHtmlAndPdf) {
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.err.find("not a CPF"), std::string::npos) << run.err;
   // Every request audited: three that ran, not the refused one.
-  std::unique_ptr<Store> s = std::move(OpenSqliteStore(db_).value());
+  std::unique_ptr<Store> s = std::move(OpenStore(db_).value());
   AuditFilter f;
   f.action = "lgpd_report";
   EXPECT_EQ(s->Access().ListAudit(f).value().size(), 3u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, LgpdReportTest, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace
 }  // namespace acervo
