@@ -129,6 +129,8 @@ constexpr Message kMessages[] = {
     {"user", "Usuário", "User name"},
     {"password", "Senha", "Password"},
     {"login_failed", "Usuário ou senha incorretos.", "Wrong user name or password."},
+    {"login_certificate", "Entrar com certificado digital (ICP-Brasil)", "Sign in with a digital certificate (ICP-Brasil)"},
+    {"login_certificate_failed", "Certificado recusado:", "Certificate refused:"},
     {"admin_lgpd", "Relatório LGPD", "LGPD report"},
     {"lgpd_run", "Gerar relatório", "Build report"},
     {"login_unavailable", "O diretório de usuários (LDAP) não responde. Tente novamente mais tarde ou avise a TI.",
