@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Browser tests of `acervo serve` (issue 13), run by CTest as web_browser_test:
+# Browser tests of `acervo serve` (issue 13; certificate login, issue 19), run by
+# CTest as web_browser_test:
 #   bash tests/browser/run.sh BUILD_DIR
 # Installs playwright-core with `npm ci` (package-lock.json; it drives
 # Debian's /usr/bin/chromium, no browser is downloaded), builds two small lots
@@ -59,6 +60,70 @@ ACERVO_URL="$url" ARTIFACTS="$work/artifacts" node "$work/browser_test.js" || st
 # The server stops on SIGTERM and leaves its audit trail intact.
 kill -TERM "$server_pid"
 wait "$server_pid" || { echo "not ok - acervo serve did not stop cleanly on SIGTERM"; status=1; }
+server_pid=""
+"$acervo" verify --audit --store "$db" || { echo "not ok - acervo verify --audit"; status=1; }
+
+# Issue 19: ICP-Brasil certificate login in Chromium. A test CA (openssl ca,
+# so a certificate can be revoked and listed in a CRL), the reader's e-CPF
+# (SubjectAltName otherName 2.16.76.1.3.1 = birth date + CPF, DOC-ICP-04)
+# and a revoked one; the server over HTTPS with --tls-client-ca/-crl.
+pki="$run/pki"
+mkdir -p "$pki/new"
+: >"$pki/index.txt"; echo 1000 >"$pki/serial"; echo 1000 >"$pki/crlnumber"
+cat >"$pki/ca.cnf" <<CNF
+[ca]
+default_ca = test
+[test]
+dir = $pki
+database = \$dir/index.txt
+new_certs_dir = \$dir/new
+certificate = \$dir/ca.pem
+private_key = \$dir/ca.key
+serial = \$dir/serial
+crlnumber = \$dir/crlnumber
+default_md = sha256
+default_days = 30
+default_crl_days = 30
+policy = any
+unique_subject = no
+[any]
+commonName = supplied
+CNF
+cat >"$pki/ecpf.ext" <<EXT
+basicConstraints = CA:FALSE
+keyUsage = digitalSignature, nonRepudiation, keyEncipherment
+extendedKeyUsage = clientAuth, emailProtection
+subjectAltName = email:leitor@example.gov.br, otherName:2.16.76.1.3.1;OCTETSTRING:0102198052998224725000000000000000000001234567SSPSP
+EXT
+(
+  cd "$pki"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj '/O=ICP-Brasil/CN=AC Teste Acervo' \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -keyout ca.key -out ca.pem
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout srv.key -out srv.pem
+  for n in leitor revoked; do
+    openssl req -newkey rsa:2048 -nodes -subj "/O=ICP-Brasil/CN=LEITOR DE TESTE:$n" -keyout $n.key -out $n.csr
+    openssl ca -batch -notext -config ca.cnf -extfile ecpf.ext -in $n.csr -out $n.pem
+  done
+  openssl ca -batch -config ca.cnf -revoke revoked.pem
+  openssl ca -batch -config ca.cnf -gencrl -out crl.pem
+) 2>"$run/pki.log" >/dev/null || { echo "not ok - openssl could not make the test PKI"; cat "$run/pki.log"; exit 1; }
+"$acervo" users set leitor --store "$db" --cpf 529.982.247-25 >/dev/null
+"$acervo" serve --store "$db" --listen 127.0.0.1:0 --tls-cert "$pki/srv.pem" --tls-key "$pki/srv.key" \
+  --tls-client-ca "$pki/ca.pem" --tls-client-crl "$pki/crl.pem" >"$run/serve-tls.out" 2>"$run/serve-tls.err" &
+server_pid=$!
+url=""
+for _ in $(seq 1 100); do
+  url=$(head -n1 "$run/serve-tls.out" 2>/dev/null | awk '{print $4}')
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+if [ -z "$url" ]; then echo "acervo serve (TLS) did not start:"; cat "$run/serve-tls.err"; exit 1; fi
+echo "server: $url"
+cp "$src/certificate_test.js" "$work/"
+ACERVO_CERT_URL="$url" CERT_DIR="$pki" ARTIFACTS="$work/artifacts" node "$work/certificate_test.js" || status=$?
+kill -TERM "$server_pid"
+wait "$server_pid" || { echo "not ok - acervo serve (TLS) did not stop cleanly on SIGTERM"; status=1; }
 server_pid=""
 "$acervo" verify --audit --store "$db" || { echo "not ok - acervo verify --audit"; status=1; }
 exit $status

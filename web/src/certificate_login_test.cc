@@ -34,6 +34,7 @@ namespace fs = std::filesystem;
 constexpr const char* kPassword = "senha-segura-1";
 constexpr const char* kMariaCpf = "52998224725";   // user "maria"
 constexpr const char* kNobodyCpf = "11144477735";  // a valid CPF no user has
+constexpr const char* kDisabledCpf = "39053344705";  // user "inativo", disabled
 
 // The otherName value of an e-CPF: ddmmaaaa, CPF, NIS (11), RG (15), issuer.
 std::string PersonData(const std::string& cpf) {
@@ -71,6 +72,7 @@ class CertificateLoginTest : public ::testing::Test {
     };
     ext("maria", ecpf(kMariaCpf));
     ext("nobody", ecpf(kNobodyCpf));
+    ext("disabled", ecpf(kDisabledCpf));
     ext("nocpf", "email:maria@example.gov.br");
     ext("badcpf", "otherName:2.16.76.1.3.1;OCTETSTRING:" + PersonData("52998224726"));
     std::string script =
@@ -90,6 +92,7 @@ class CertificateLoginTest : public ::testing::Test {
         {"expired", "maria", "-startdate 20200101000000Z -enddate 20200201000000Z"},
         {"revoked", "maria", ""},
         {"nobody", "nobody", ""},
+        {"disabled", "disabled", ""},
         {"nocpf", "nocpf", ""},
         {"badcpf", "badcpf", ""}};
     for (const auto& [name, extfile, extra] : certs) {
@@ -110,7 +113,8 @@ class CertificateLoginTest : public ::testing::Test {
     Result<std::unique_ptr<Store>> s = OpenSqliteStore(*dir_ / "acervo.db");
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     for (const auto& [name, cpf, disabled] :
-         {std::tuple{"maria", kMariaCpf, false}, std::tuple{"op", "", false}}) {
+         {std::tuple{"maria", kMariaCpf, false}, std::tuple{"op", "", false},
+          std::tuple{"inativo", kDisabledCpf, true}}) {
       UserRecord u;
       u.name = name;
       u.role = Role::kReader;
@@ -173,12 +177,12 @@ class CertificateLoginTest : public ::testing::Test {
     return last.entry;
   }
 
-  // A refusal: 401, the reason on the page and in the audit trail.
-  void ExpectRefused(const std::string& name, const std::string& reason) {
+  // A refusal: 401, the message on the page, the reason in the audit trail.
+  void ExpectRefused(const std::string& name, const std::string& reason, const std::string& message) {
     Client c = name.empty() ? Client(server_->port(), "", "") : Client(server_->port(), Cert(name), Key(name));
     std::string page;
     EXPECT_EQ(CertificateLogin(name, &c, &page), 401) << name;
-    EXPECT_NE(page.find(reason), std::string::npos) << name << ": " << page;
+    EXPECT_NE(page.find(message), std::string::npos) << name << ": " << page;
     httplib::Result after = c.Get("/search");
     ASSERT_TRUE(after);
     EXPECT_EQ(after->status, 303) << "not signed in";
@@ -210,13 +214,26 @@ TEST_F(CertificateLoginTest, PasswordsStillWorkWithoutACertificate) {
   EXPECT_EQ(c.Get("/search")->status, 200);
 }
 
-TEST_F(CertificateLoginTest, ExpiredIsRefused) { ExpectRefused("expired", "expired (not valid after"); }
-TEST_F(CertificateLoginTest, RevokedIsRefused) { ExpectRefused("revoked", "revoked ("); }
-TEST_F(CertificateLoginTest, OtherCaIsRefused) { ExpectRefused("stranger", "untrusted: not issued under a configured CA"); }
-TEST_F(CertificateLoginTest, NoCpfIsRefused) { ExpectRefused("nocpf", "no otherName 2.16.76.1.3.1"); }
-TEST_F(CertificateLoginTest, WrongCpfCheckDigitsAreRefused) { ExpectRefused("badcpf", "not a CPF"); }
-TEST_F(CertificateLoginTest, CpfOfNoUserIsRefused) { ExpectRefused("nobody", "CPF 111.444.777-35 belongs to no user"); }
-TEST_F(CertificateLoginTest, NoCertificateIsRefused) { ExpectRefused("", "no client certificate"); }
+TEST_F(CertificateLoginTest, ExpiredIsRefused) {
+  ExpectRefused("expired", "expired (not valid after", "fora do prazo de validade");
+}
+TEST_F(CertificateLoginTest, RevokedIsRefused) { ExpectRefused("revoked", "revoked (", "revogado"); }
+TEST_F(CertificateLoginTest, OtherCaIsRefused) {
+  ExpectRefused("stranger", "untrusted: not issued under a configured CA", "não emitido por uma AC aceita");
+}
+TEST_F(CertificateLoginTest, NoCpfIsRefused) { ExpectRefused("nocpf", "no otherName 2.16.76.1.3.1", "não é um e-CPF"); }
+TEST_F(CertificateLoginTest, WrongCpfCheckDigitsAreRefused) {
+  ExpectRefused("badcpf", "are not a CPF with right check digits", "não é um e-CPF");
+}
+TEST_F(CertificateLoginTest, CpfOfNoUserIsRefused) {
+  ExpectRefused("nobody", "CPF 111.444.777-35 belongs to no user", "Nenhum usuário do Acervo tem o CPF");
+}
+TEST_F(CertificateLoginTest, DisabledUserIsRefused) {
+  ExpectRefused("disabled", "user inativo is disabled", "usuário desativado");
+}
+TEST_F(CertificateLoginTest, NoCertificateIsRefused) {
+  ExpectRefused("", "no client certificate", "não apresentou um certificado");
+}
 
 // A CRL replaced while the server runs is read again at the next login.
 TEST_F(CertificateLoginTest, ANewCrlTakesEffectWithoutRestart) {
@@ -230,7 +247,7 @@ TEST_F(CertificateLoginTest, ANewCrlTakesEffectWithoutRestart) {
                             .c_str()),
             0);
   fs::last_write_time(*dir_ / "crl.pem", fs::file_time_type::clock::now() + std::chrono::seconds(1));
-  ExpectRefused("maria2", "revoked");
+  ExpectRefused("maria2", "revoked (", "revogado");
 }
 
 TEST(CertificateLoginOptionsTest, BadSetupsFailAtCreate) {

@@ -40,16 +40,20 @@ std::string NotAfter(X509* cert) {
   return s;
 }
 
-// The reason for a failed chain check, in the words the audit trail and
-// docs/security.md use, with OpenSSL's own text after it.
-std::string Describe(int err, X509* cert) {
+// The kind and reason of a failed chain check, in the words the audit
+// trail and docs/security.md use, with OpenSSL's own text after it.
+std::string Describe(int err, X509* cert, std::string* kind) {
   const std::string openssl = X509_verify_cert_error_string(err);
+  *kind = "invalid";
   switch (err) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
+      *kind = "expired";
       return "expired (not valid after " + NotAfter(cert) + ")";
     case X509_V_ERR_CERT_NOT_YET_VALID:
+      *kind = "expired";
       return "not yet valid";
     case X509_V_ERR_CERT_REVOKED:
+      *kind = "revoked";
       return "revoked (" + openssl + ")";
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
@@ -57,11 +61,14 @@ std::string Describe(int err, X509* cert) {
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_CERT_UNTRUSTED:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      *kind = "untrusted";
       return "untrusted: not issued under a configured CA (" + openssl + ")";
     case X509_V_ERR_UNABLE_TO_GET_CRL:
+      *kind = "crl";
       return "no CRL of its issuer in the CRL file (" + openssl + ")";
     case X509_V_ERR_CRL_HAS_EXPIRED:
     case X509_V_ERR_CRL_NOT_YET_VALID:
+      *kind = "crl";
       return "the CRL of its issuer is out of date (" + openssl + ")";
     default:
       return "invalid (" + openssl + ")";
@@ -181,6 +188,7 @@ CertificateCheck ClientCertificateVerifier::Check(const SSL* ssl) {
   X509* leaf = ssl != nullptr ? SSL_get0_peer_certificate(ssl) : nullptr;
   if (leaf == nullptr) {
     c.reason = "no client certificate was presented";
+    c.kind = "none";
     return c;
   }
   c.subject = OneLine(X509_get_subject_name(leaf));
@@ -197,11 +205,12 @@ CertificateCheck ClientCertificateVerifier::Check(const SSL* ssl) {
   std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(), X509_STORE_CTX_free);
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf, SSL_get_peer_cert_chain(ssl)) != 1) {
     c.reason = "cannot check the certificate (" + OpenSslError() + ")";
+    c.kind = "invalid";
     return c;
   }
   X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
   if (X509_verify_cert(ctx.get()) != 1) {
-    c.reason = Describe(X509_STORE_CTX_get_error(ctx.get()), leaf);
+    c.reason = Describe(X509_STORE_CTX_get_error(ctx.get()), leaf, &c.kind);
     ERR_clear_error();
     return c;
   }
@@ -209,6 +218,7 @@ CertificateCheck ClientCertificateVerifier::Check(const SSL* ssl) {
   std::optional<std::string> cpf = IcpBrasilCpf(leaf, &why);
   if (!cpf) {
     c.reason = why;
+    c.kind = "no_cpf";
     return c;
   }
   c.ok = true;

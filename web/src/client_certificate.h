@@ -36,7 +36,11 @@ struct CertificateCheck {
   bool ok = false;
   std::string cpf;      // 11 digits, when ok
   std::string subject;  // the certificate's subject, one line ("" without a certificate)
-  std::string reason;   // why not, when !ok: "no client certificate", "expired", "revoked", ...
+  std::string reason;   // why not, when !ok, for the audit trail: "expired (not valid after ...)", ...
+  // The kind of refusal, for the page (text.cc "cert_<kind>"): none,
+  // expired, revoked, untrusted, crl, no_cpf, invalid; the server adds
+  // no_user and disabled.
+  std::string kind;
 };
 
 // The CPF of an ICP-Brasil natural-person certificate (SubjectAltName

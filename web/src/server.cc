@@ -1048,10 +1048,13 @@ class ServerImpl final : public Server {
       Result<std::optional<UserRecord>> u = auth_store_->Access().GetUserByCpf(check.cpf);
       if (!u.ok()) {
         check.reason = "store: " + u.status().ToString();
+        check.kind = "invalid";
       } else if (!u->has_value()) {
         check.reason = "CPF " + FormatCpf(check.cpf) + " belongs to no user";
+        check.kind = "no_user";
       } else if ((**u).disabled) {
         check.reason = "user " + (**u).name + " is disabled";
+        check.kind = "disabled";
       } else {
         who = **u;
       }
@@ -1060,7 +1063,7 @@ class ServerImpl final : public Server {
       AuditEntry e{"", "", c.req.remote_addr, "login_failed", check.subject, "certificate: " + check.reason};
       audit_->Record(e, true);
       return HttpResponse::Html(
-          LoginPage(c.lang, c.csrf, next, std::string(T(c.lang, "login_certificate_failed")) + " " + check.reason, true), 401);
+          LoginPage(c.lang, c.csrf, next, T(c.lang, "cert_" + check.kind), true), 401);
     }
     return StartSession(c, who->name, "certificate", next);
   }
