@@ -161,7 +161,7 @@ Command AddUsersCommand(CLI::App& root, const Context&) {
                 for (const UserRecord& u : *users) {
                   j["users"].push_back({{"name", u.name}, {"display_name", u.display_name}, {"role", RoleName(u.role)},
                                         {"groups", u.groups}, {"disabled", u.disabled}, {"full_view", u.full_view},
-                                        {"created_at", u.created_at}});
+                                        {"cpf", u.cpf}, {"created_at", u.created_at}});
                 }
                 for (const GrantRecord& g : *grants) {
                   j["grants"].push_back({{"group", g.group}, {"kind", g.kind}, {"target", g.target}});
