@@ -109,6 +109,9 @@ EXT
   openssl ca -batch -config ca.cnf -gencrl -out crl.pem
 ) 2>"$run/pki.log" >/dev/null || { echo "not ok - openssl could not make the test PKI"; cat "$run/pki.log"; exit 1; }
 "$acervo" users set leitor --store "$db" --cpf 529.982.247-25 >/dev/null
+if "$acervo" users set outro --store "$db" --cpf 529.982.247-26 2>/dev/null; then
+  echo "not ok - acervo users set --cpf takes a CPF with wrong check digits"; status=1
+fi
 "$acervo" serve --store "$db" --listen 127.0.0.1:0 --tls-cert "$pki/srv.pem" --tls-key "$pki/srv.key" \
   --tls-client-ca "$pki/ca.pem" --tls-client-crl "$pki/crl.pem" >"$run/serve-tls.out" 2>"$run/serve-tls.err" &
 server_pid=$!
@@ -120,6 +123,20 @@ for _ in $(seq 1 100); do
 done
 if [ -z "$url" ]; then echo "acervo serve (TLS) did not start:"; cat "$run/serve-tls.err"; exit 1; fi
 echo "server: $url"
+# curl presents the e-CPF: GET /login for the session and its CSRF token,
+# POST /login/certificate, then the search page names the reader.
+jar="$run/curl.jar"
+tls=(-sk --cert "$pki/leitor.pem" --key "$pki/leitor.key" -b "$jar" -c "$jar")
+csrf=$(curl "${tls[@]}" "$url/login" | grep -o 'name="_csrf" value="[0-9a-f]*"' | head -n1 | sed 's/.*value="//; s/"$//')
+code=$(curl "${tls[@]}" -o /dev/null -w '%{http_code}' --data-urlencode "_csrf=$csrf" --data-urlencode next=/search \
+  "$url/login/certificate")
+if [ "$code" = 303 ] && curl "${tls[@]}" "$url/search" | grep -q '<b id="whoami">leitor</b>'; then
+  echo "ok - curl with the e-CPF signs in leitor"
+else
+  echo "not ok - curl with the e-CPF: POST /login/certificate answered $code"; status=1
+fi
+code=$(curl -sk --cert "$pki/revoked.pem" --key "$pki/revoked.key" -o /dev/null -w '%{http_code}' "$url/login")
+[ "$code" = 200 ] || { echo "not ok - a revoked certificate still reaches the login page ($code)"; status=1; }
 cp "$src/certificate_test.js" "$work/"
 ACERVO_CERT_URL="$url" CERT_DIR="$pki" ARTIFACTS="$work/artifacts" node "$work/certificate_test.js" || status=$?
 kill -TERM "$server_pid"
