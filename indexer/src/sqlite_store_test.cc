@@ -170,6 +170,13 @@ constexpr const char* kUndoPostgresV7 =
     "UPDATE pages SET text = text; "
     "DELETE FROM schema_version WHERE version = 7; ";
 
+// Migration 10 taken out again (issue 19): users without source and cpf.
+constexpr const char* kUndoSqliteV10 =
+    "DROP INDEX users_by_cpf; ALTER TABLE users DROP COLUMN cpf; ALTER TABLE users DROP COLUMN source; "
+    "DELETE FROM schema_version WHERE version >= 10; ";
+constexpr const char* kUndoPostgresV10 =
+    "ALTER TABLE users DROP COLUMN cpf, DROP COLUMN source; DELETE FROM schema_version WHERE version >= 10; ";
+
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
 }
@@ -987,11 +994,7 @@ TEST_P(StoreTest, VersionSixGetsUserSourceAndCpf) {
   u.role = Role::kAdmin;
   ASSERT_TRUE(store_->Access().AddUser(u).ok());
   store_.reset();
-  ASSERT_EQ(RawExec(sqlite() ? "DROP INDEX users_by_cpf; ALTER TABLE users DROP COLUMN cpf; "
-                               "ALTER TABLE users DROP COLUMN source; DELETE FROM schema_version WHERE version >= 10"
-                             : "ALTER TABLE users DROP COLUMN cpf, DROP COLUMN source; "
-                               "DELETE FROM schema_version WHERE version >= 10"),
-            "");
+  ASSERT_EQ(RawExec(sqlite() ? kUndoSqliteV10 : kUndoPostgresV10), "");
   Reopen();
   ASSERT_NE(store_, nullptr);
   Result<std::optional<UserRecord>> got = store_->Access().GetUser("antiga");
@@ -1274,8 +1277,8 @@ TEST(SqliteStoreOpenTest, MigrationsAreIdempotentOnReopen) {
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   // One row per migration (their numbers may have gaps while parallel
-  // work is merged: 1-4, 6, 7), the newest last.
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 6);
+  // work is merged: 1-4, 6, 7, 10), the newest last.
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 7);
   EXPECT_EQ(sqlite3_column_int(stmt, 1), kSqliteSchemaVersion);
   sqlite3_finalize(stmt);
   sqlite3_stmt* mode = nullptr;
@@ -1743,7 +1746,7 @@ TEST(ForgivingMigrationTest, Version4And6SqliteDatabasesBecomeForgiving) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
-  const std::string undo = std::string(kUndoSqliteV7) + (from == 4 ? kDropV6Sqlite : "");
+  const std::string undo = std::string(kUndoSqliteV10) + kUndoSqliteV7 + (from == 4 ? kDropV6Sqlite : "");
   ASSERT_EQ(sqlite3_exec(db, undo.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   ASSERT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), from);
@@ -2053,7 +2056,7 @@ TEST_F(PostgresChampionTest, Version6DatabaseBecomesForgiving) {
   FillMisread(*store_);
   FillWebTables(*store_);
   store_.reset();
-  PgExec(conninfo_, kUndoPostgresV7);
+  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoPostgresV7);
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 6);
   ASSERT_EQ(Int("SELECT count(*) FROM pg_tables WHERE tablename = 'term_keys'"), 0);
   Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);

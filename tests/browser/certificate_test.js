@@ -9,31 +9,18 @@
 // a revoked certificate is refused with the reason on the page; a browser
 // without a certificate still signs in with a password on the same port.
 'use strict';
-const { chromium } = require('playwright-core');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
+const { state, check, newContext: launch, close } = require('./common.js');
 
 const BASE = process.env.ACERVO_CERT_URL;
 const CERTS = process.env.CERT_DIR;
 const ART = process.env.ARTIFACTS;
 const PW = process.env.ACERVO_TEST_PASSWORD;
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-let failures = 0;
-function check(cond, msg) {
-  console.log((cond ? 'ok - ' : 'not ok - ') + msg);
-  if (!cond) failures++;
-  return cond;
-}
-
-async function newContext(certName) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acervo-chromium-'));
-  const options = {
-    executablePath: '/usr/bin/chromium', headless: true, args: FLAGS, ignoreHTTPSErrors: true,
-    viewport: { width: 1200, height: 900 }, locale: 'pt-BR',
-  };
+// A browser presenting the certificate `certName` (null: none) to BASE.
+function newContext(certName) {
+  const options = { ignoreHTTPSErrors: true };
   if (certName) {
     options.clientCertificates = [{
       origin: new URL(BASE).origin,
@@ -41,15 +28,7 @@ async function newContext(certName) {
       keyPath: path.join(CERTS, certName + '.key'),
     }];
   }
-  const context = await chromium.launchPersistentContext(dir, options);
-  context.profileDir = dir;
-  const page = context.pages()[0] || await context.newPage();
-  return { context, page };
-}
-
-async function close(c) {
-  await c.context.close();
-  fs.rmSync(c.context.profileDir, { recursive: true, force: true });
+  return launch(options);
 }
 
 async function certificateButton(page) {
@@ -87,9 +66,9 @@ async function certificateButton(page) {
     check((await c.page.textContent('#whoami')) === 'outro', 'without a certificate, a password signs in over TLS');
     await close(c);
   } catch (e) {
-    failures++;
+    state.failures++;
     console.log('not ok - ' + (e.stack || e));
   }
-  console.log(failures === 0 ? 'PASS: all certificate checks' : `FAIL: ${failures} certificate check(s) failed`);
-  process.exit(failures === 0 ? 0 : 1);
+  console.log(state.failures === 0 ? 'PASS: all certificate checks' : `FAIL: ${state.failures} certificate check(s) failed`);
+  process.exit(state.failures === 0 ? 0 : 1);
 })();

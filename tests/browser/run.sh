@@ -19,7 +19,7 @@ if ! cmp -s "$src/package-lock.json" "$work/package-lock.json" || [ ! -d "$work/
   cp "$src/package.json" "$src/package-lock.json" "$work/"
   (cd "$work" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-cp "$src/browser_test.js" "$work/"
+cp "$src/browser_test.js" "$src/certificate_test.js" "$src/common.js" "$work/"
 
 run=$(mktemp -d "$work/run-XXXXXX")
 server_pid=""
@@ -28,6 +28,30 @@ cleanup() {
   rm -rf "$run"
 }
 trap cleanup EXIT
+
+# serve NAME ARGS...: starts `acervo serve --store $db --listen 127.0.0.1:0
+# ARGS` in the background and sets url and server_pid.
+serve() {
+  local name=$1
+  shift
+  "$acervo" serve --store "$db" --listen 127.0.0.1:0 "$@" >"$run/$name.out" 2>"$run/$name.err" &
+  server_pid=$!
+  url=""
+  for _ in $(seq 1 100); do
+    url=$(head -n1 "$run/$name.out" 2>/dev/null | awk '{print $4}')
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  if [ -z "$url" ]; then echo "acervo serve ($name) did not start:"; cat "$run/$name.err"; exit 1; fi
+  echo "server: $url"
+}
+# stop_server: the server stops on SIGTERM and leaves its audit trail intact.
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || { echo "not ok - acervo serve did not stop cleanly on SIGTERM"; status=1; }
+  server_pid=""
+  "$acervo" verify --audit --store "$db" || { echo "not ok - acervo verify --audit"; status=1; }
+}
 
 export OMP_THREAD_LIMIT=1
 "$synth" lot "$src/lot-a.toml" --out "$run/lot-a" >/dev/null
@@ -44,24 +68,11 @@ done
 "$acervo" users grant arquivo-a --store "$db" --lot browser-a >/dev/null
 "$acervo" users grant arquivo-b --store "$db" --lot browser-b >/dev/null
 
-"$acervo" serve --store "$db" --listen 127.0.0.1:0 >"$run/serve.out" 2>"$run/serve.err" &
-server_pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(head -n1 "$run/serve.out" 2>/dev/null | awk '{print $4}')
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-if [ -z "$url" ]; then echo "acervo serve did not start:"; cat "$run/serve.err"; exit 1; fi
-echo "server: $url"
+serve serve
 
 status=0
 ACERVO_URL="$url" ARTIFACTS="$work/artifacts" node "$work/browser_test.js" || status=$?
-# The server stops on SIGTERM and leaves its audit trail intact.
-kill -TERM "$server_pid"
-wait "$server_pid" || { echo "not ok - acervo serve did not stop cleanly on SIGTERM"; status=1; }
-server_pid=""
-"$acervo" verify --audit --store "$db" || { echo "not ok - acervo verify --audit"; status=1; }
+stop_server
 
 # Issue 19: ICP-Brasil certificate login in Chromium. A test CA (openssl ca,
 # so a certificate can be revoked and listed in a CRL), the reader's e-CPF
@@ -112,17 +123,8 @@ EXT
 if "$acervo" users set outro --store "$db" --cpf 529.982.247-26 2>/dev/null; then
   echo "not ok - acervo users set --cpf takes a CPF with wrong check digits"; status=1
 fi
-"$acervo" serve --store "$db" --listen 127.0.0.1:0 --tls-cert "$pki/srv.pem" --tls-key "$pki/srv.key" \
-  --tls-client-ca "$pki/ca.pem" --tls-client-crl "$pki/crl.pem" >"$run/serve-tls.out" 2>"$run/serve-tls.err" &
-server_pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(head -n1 "$run/serve-tls.out" 2>/dev/null | awk '{print $4}')
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-if [ -z "$url" ]; then echo "acervo serve (TLS) did not start:"; cat "$run/serve-tls.err"; exit 1; fi
-echo "server: $url"
+serve serve-tls --tls-cert "$pki/srv.pem" --tls-key "$pki/srv.key" --tls-client-ca "$pki/ca.pem" \
+  --tls-client-crl "$pki/crl.pem"
 # curl presents the e-CPF: GET /login for the session and its CSRF token,
 # POST /login/certificate, then the search page names the reader.
 jar="$run/curl.jar"
@@ -137,10 +139,6 @@ else
 fi
 code=$(curl -sk --cert "$pki/revoked.pem" --key "$pki/revoked.key" -o /dev/null -w '%{http_code}' "$url/login")
 [ "$code" = 200 ] || { echo "not ok - a revoked certificate still reaches the login page ($code)"; status=1; }
-cp "$src/certificate_test.js" "$work/"
 ACERVO_CERT_URL="$url" CERT_DIR="$pki" ARTIFACTS="$work/artifacts" node "$work/certificate_test.js" || status=$?
-kill -TERM "$server_pid"
-wait "$server_pid" || { echo "not ok - acervo serve (TLS) did not stop cleanly on SIGTERM"; status=1; }
-server_pid=""
-"$acervo" verify --audit --store "$db" || { echo "not ok - acervo verify --audit"; status=1; }
+stop_server
 exit $status
