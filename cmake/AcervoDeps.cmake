@@ -65,6 +65,9 @@ target_include_directories(acervo::stemmer SYSTEM INTERFACE ${STEMMER_INCLUDE_DI
 add_library(acervo::httplib ALIAS PkgConfig::HTTPLIB)
 add_library(acervo::sodium ALIAS PkgConfig::SODIUM)
 add_library(acervo::poppler_cpp ALIAS PkgConfig::POPPLER_CPP)
+# issue 19: directory login (OpenLDAP's client library).
+pkg_check_modules(LDAP REQUIRED IMPORTED_TARGET ldap lber)
+add_library(acervo::ldap ALIAS PkgConfig::LDAP)
 
 if(ACERVO_BUILD_TESTS)
   find_package(GTest REQUIRED)

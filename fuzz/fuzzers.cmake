@@ -21,7 +21,8 @@ foreach(mod core imgproc imgcodecs)
   list(APPEND OPENCV_LIBS ${OPENCV_${mod}_LIB})
 endforeach()
 
-set(CORE ${ROOT}/core/src/status.cc ${ROOT}/core/src/page.cc ${ROOT}/core/src/files.cc ${ROOT}/core/src/text.cc)
+set(CORE ${ROOT}/core/src/status.cc ${ROOT}/core/src/page.cc ${ROOT}/core/src/files.cc ${ROOT}/core/src/text.cc
+         ${ROOT}/core/src/personal_numbers.cc)
 set(INCLUDES ${ROOT}/core/include ${ROOT}/scanner-drivers/folder/include ${ROOT}/pipeline/include
              ${ROOT}/indexer/include ${ROOT}/stages/barcode/include ${ROOT}/stages/pdf/include
              ${ROOT}/stages/split/include)

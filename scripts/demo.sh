@@ -25,6 +25,12 @@ echo "== acervo search --store $out/acervo.db --json --field cpf=284.615.937-82"
 ./build/pipeline/acervo search --store "$out/acervo.db" --json --field cpf=284.615.937-82 || true
 
 # The web interface (issue 13) on the demo store, with a first admin account.
+echo
+echo "== LGPD (docs/security.md): the data-subject report of a CPF, and a redacted copy for release"
+./build/pipeline/acervo lgpd report --store "$out/acervo.db" --cpf 284.615.937-82 --out "$out/lgpd-report.html" || true
+./build/pipeline/acervo redact --store "$out/acervo.db" demo-2026-0001 doc-01-certidao --cpf --cnpj \
+  --field interessado --out "$out/doc-01-certidao-tarjado.pdf" || true
+
 password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | cut -c1-16)
 printf '%s\n' "$password" |
   ./build/pipeline/acervo users add admin --store "$out/acervo.db" --role admin --name "Administrador" --password-stdin >/dev/null

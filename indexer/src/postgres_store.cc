@@ -199,7 +199,7 @@ TRUNCATE term_top, term_df, term_pending;
 UPDATE term_stats SET pages = 0, tokens = 0;
 INSERT INTO term_pending (page_id) SELECT id FROM pages;
 )sql"},
-    // v9 (issue 18; provisional number): the work queue shared by the
+    // v9 (issue 18): the work queue shared by the
     // machines of a centre (work_queue.h, docs/scaling.md). PostgreSQL
     // only; the SQLite store records the version without tables.
     {9, R"sql(
@@ -259,6 +259,9 @@ CREATE TABLE queue_workers (
   started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
   last_seen TIMESTAMPTZ NOT NULL DEFAULT now());
 )sql"},
+    // v10 (issue 19): users.source and users.cpf
+    // (sql_session.h, the same SQL on both backends).
+    {10, kSchemaV10Sql},
 };
 static_assert(std::size(kMigrations) > 0 &&
               kMigrations[std::size(kMigrations) - 1].version == kPostgresSchemaVersion);

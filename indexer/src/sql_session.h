@@ -51,6 +51,15 @@ class SqlSession {
 // migration's SQL.
 std::string SchemaV6Sql(bool postgres);
 
+// Schema v10 (issue 19; provisional number, the lead renumbers at merge),
+// the same SQL on both backends: where each user's identity comes from
+// (local or the directory) and the CPF an ICP-Brasil certificate maps to.
+inline constexpr const char* kSchemaV10Sql = R"sql(
+ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local' CHECK (source IN ('local', 'ldap'));
+ALTER TABLE users ADD COLUMN cpf TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX users_by_cpf ON users(cpf) WHERE cpf <> '';
+)sql";
+
 // Word boxes as stored in page_words.words: one line per word, "x y w h
 // text" (text with its whitespace and control characters removed).
 // Decode is lenient: a malformed line is skipped.

@@ -16,6 +16,7 @@
 
 #include "acervo/core/clock.h"
 #include "acervo/core/files.h"
+#include "acervo/core/personal_numbers.h"
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
 #include "search_common.h"
@@ -140,11 +141,12 @@ class SqlAccessStore final : public AccessStore {
     return s_->Write("add user " + user.name, [&]() -> Status {
       ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query("SELECT 1 FROM users WHERE name = ?", {user.name}));
       if (!rows.empty()) return Status::AlreadyExists("user " + user.name + " already exists");
+      ACERVO_RETURN_IF_ERROR(CpfFree(user));
       ACERVO_RETURN_IF_ERROR(s_->Query("INSERT INTO users (name, display_name, role, password_hash, disabled, "
-                                       "full_view, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                       "full_view, created_at, source, cpf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                        {user.name, user.display_name, std::string(RoleName(user.role)),
                                         user.password_hash, int64_t{user.disabled}, int64_t{user.full_view},
-                                        UtcNowIso8601Millis()})
+                                        UtcNowIso8601Millis(), user.source, user.cpf})
                                  .status());
       return WriteGroups(user);
     });
@@ -156,10 +158,12 @@ class SqlAccessStore final : public AccessStore {
     return s_->Write("update user " + user.name, [&]() -> Status {
       ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query("SELECT 1 FROM users WHERE name = ?", {user.name}));
       if (rows.empty()) return Status::NotFound("no user " + user.name);
+      ACERVO_RETURN_IF_ERROR(CpfFree(user));
       ACERVO_RETURN_IF_ERROR(s_->Query("UPDATE users SET display_name = ?, role = ?, password_hash = ?, "
-                                       "disabled = ?, full_view = ? WHERE name = ?",
+                                       "disabled = ?, full_view = ?, source = ?, cpf = ? WHERE name = ?",
                                        {user.display_name, std::string(RoleName(user.role)), user.password_hash,
-                                        int64_t{user.disabled}, int64_t{user.full_view}, user.name})
+                                        int64_t{user.disabled}, int64_t{user.full_view}, user.source, user.cpf,
+                                        user.name})
                                  .status());
       ACERVO_RETURN_IF_ERROR(s_->Query("DELETE FROM user_groups WHERE user_name = ?", {user.name}).status());
       return WriteGroups(user);
@@ -176,6 +180,17 @@ class SqlAccessStore final : public AccessStore {
   Result<std::vector<UserRecord>> ListUsers() override {
     std::lock_guard<std::mutex> lock(*mu_);
     return ReadUsers(nullptr);
+  }
+
+  Result<std::optional<UserRecord>> GetUserByCpf(const std::string& cpf) override {
+    if (!CpfCheckDigitsOk(cpf)) return std::optional<UserRecord>();
+    std::lock_guard<std::mutex> lock(*mu_);
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query("SELECT name FROM users WHERE cpf = ?", {cpf}));
+    if (rows.empty()) return std::optional<UserRecord>();
+    const std::string name = Col(rows.front(), 0);
+    ACERVO_ASSIGN_OR_RETURN(std::vector<UserRecord> users, ReadUsers(&name));
+    if (users.empty()) return std::optional<UserRecord>();
+    return std::optional<UserRecord>(std::move(users.front()));
   }
 
   Status AddGrant(const GrantRecord& g) override {
@@ -342,6 +357,11 @@ class SqlAccessStore final : public AccessStore {
       sql += " AND at <= ?";
       params.push_back(f.until);
     }
+    if (!f.detail_contains.empty()) {
+      // instr/strpos: a plain substring, no LIKE wildcards to escape.
+      sql += s_->postgres() ? " AND strpos(detail, ?) > 0" : " AND instr(detail, ?) > 0";
+      params.push_back(f.detail_contains);
+    }
     sql += " ORDER BY seq DESC LIMIT ?";
     params.push_back(int64_t{f.limit});
     std::lock_guard<std::mutex> lock(*mu_);
@@ -414,6 +434,23 @@ class SqlAccessStore final : public AccessStore {
     for (const std::string& g : u.groups) {
       if (!ValidGroupName(g)) return Status::InvalidArgument("bad group name '" + g + "'");
     }
+    if (u.source != "local" && u.source != "ldap") {
+      return Status::InvalidArgument("user source must be local or ldap, not '" + u.source + "'");
+    }
+    if (!u.cpf.empty() && !CpfCheckDigitsOk(u.cpf)) {
+      return Status::InvalidArgument("'" + u.cpf + "' is not a CPF (11 digits with right check digits)");
+    }
+    return Status::OK();
+  }
+
+  // AlreadyExists when another user holds the user's CPF (callers hold
+  // the write transaction; the unique index is the last word).
+  Status CpfFree(const UserRecord& u) {
+    if (u.cpf.empty()) return Status::OK();
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query("SELECT name FROM users WHERE cpf = ? AND name <> ?", {u.cpf, u.name}));
+    if (!rows.empty()) {
+      return Status::AlreadyExists("CPF " + FormatCpf(u.cpf) + " is already user " + Col(rows.front(), 0) + "'s");
+    }
     return Status::OK();
   }
   static Status Check(const GrantRecord& g) {
@@ -435,7 +472,7 @@ class SqlAccessStore final : public AccessStore {
   Result<std::vector<UserRecord>> ReadUsers(const std::string* name) {
     std::vector<UserRecord> out;
     std::string sql =
-        "SELECT name, display_name, role, password_hash, disabled, full_view, created_at FROM users";
+        "SELECT name, display_name, role, password_hash, disabled, full_view, created_at, source, cpf FROM users";
     std::vector<Param> params;
     if (name != nullptr) {
       sql += " WHERE name = ?";
@@ -451,6 +488,8 @@ class SqlAccessStore final : public AccessStore {
       u.disabled = ColBool(r, 4);
       u.full_view = ColBool(r, 5);
       u.created_at = Col(r, 6);
+      u.source = Col(r, 7).empty() ? "local" : Col(r, 7);
+      u.cpf = Col(r, 8);
       ACERVO_ASSIGN_OR_RETURN(auto groups, s_->Query("SELECT group_name FROM user_groups WHERE user_name = ?",
                                                      {u.name}));
       for (const SqlRow& g : groups) u.groups.push_back(Col(g, 0));

@@ -215,10 +215,13 @@ CREATE TABLE field_words (
 ) WITHOUT ROWID;
 CREATE INDEX field_words_by_doc ON field_words(doc_id);
 )sql"},
-    // v9 (issue 18; provisional number): the work queue's tables exist on
+    // v9 (issue 18): the work queue's tables exist on
     // PostgreSQL only (a SQLite store serves one machine, which has no
     // queue); recorded here so both stores number one logical schema.
     {9, "SELECT 1"},
+    // v10 (issue 19): users.source and users.cpf
+    // (sql_session.h, the same SQL on both backends).
+    {10, kSchemaV10Sql},
 };
 
 static_assert(std::size(kMigrations) > 0 &&

@@ -180,6 +180,13 @@ constexpr const char* kUndoPostgresV7 =
     "UPDATE pages SET text = text; "
     "DELETE FROM schema_version WHERE version = 7; ";
 
+// Migration 10 taken out again (issue 19): users without source and cpf.
+constexpr const char* kUndoSqliteV10 =
+    "DROP INDEX users_by_cpf; ALTER TABLE users DROP COLUMN cpf; ALTER TABLE users DROP COLUMN source; "
+    "DELETE FROM schema_version WHERE version >= 10; ";
+constexpr const char* kUndoPostgresV10 =
+    "ALTER TABLE users DROP COLUMN cpf, DROP COLUMN source; DELETE FROM schema_version WHERE version >= 10; ";
+
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
 }
@@ -852,6 +859,60 @@ TEST_P(StoreTest, UsersGroupsAndGrants) {
   EXPECT_EQ(a.ListApiTokens("maria")->size(), 1u);
 }
 
+// v10 (issue 19): a user's identity source and CPF; the CPF finds the user
+// (certificate login), is unique, and must be a real CPF.
+TEST_P(StoreTest, UsersHaveASourceAndAUniqueCpf) {
+  AccessStore& a = store_->Access();
+  UserRecord u;
+  u.name = "joana";
+  u.cpf = "52998224725";
+  ASSERT_TRUE(a.AddUser(u).ok());
+  UserRecord d;
+  d.name = "dir.user";
+  d.source = "ldap";
+  ASSERT_TRUE(a.AddUser(d).ok());
+  Result<std::optional<UserRecord>> got = a.GetUserByCpf("52998224725");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  EXPECT_EQ((**got).name, "joana");
+  EXPECT_EQ((**got).source, "local");
+  EXPECT_EQ((**a.GetUser("dir.user")).source, "ldap");
+  EXPECT_FALSE(a.GetUserByCpf("11144477735")->has_value());
+  EXPECT_FALSE(a.GetUserByCpf("")->has_value());
+  // Another user cannot take the CPF, on add or on update.
+  UserRecord other;
+  other.name = "outra";
+  other.cpf = "52998224725";
+  EXPECT_EQ(a.AddUser(other).code(), StatusCode::kAlreadyExists);
+  d.cpf = "52998224725";
+  EXPECT_EQ(a.UpdateUser(d).code(), StatusCode::kAlreadyExists);
+  // The unique index holds even behind the store's back.
+  EXPECT_NE(RawExec("UPDATE users SET cpf = '52998224725' WHERE name = 'dir.user'"), "");
+  // Not a CPF, not a source.
+  other.cpf = "52998224726";
+  EXPECT_EQ(a.AddUser(other).code(), StatusCode::kInvalidArgument);
+  other.cpf = "";
+  other.source = "kerberos";
+  EXPECT_EQ(a.AddUser(other).code(), StatusCode::kInvalidArgument);
+  // Moving the CPF: clear it from one, give it to the other.
+  u.cpf = "";
+  ASSERT_TRUE(a.UpdateUser(u).ok());
+  ASSERT_TRUE(a.UpdateUser(d).ok());
+  EXPECT_EQ((**a.GetUserByCpf("52998224725")).name, "dir.user");
+
+  // The audit trail can be filtered by a text its details contain.
+  ASSERT_TRUE(a.AppendAudit({{"", "maria", "", "search", "", "cpf:529.982.247-25"},
+                             {"", "maria", "", "search", "", "certidao 50%_"},
+                             {"", "maria", "", "search", "", "outra coisa"}})
+                  .ok());
+  AuditFilter f;
+  f.detail_contains = "529.982.247-25";
+  EXPECT_EQ(a.ListAudit(f)->size(), 1u);
+  f.detail_contains = "50%_";  // no wildcards
+  EXPECT_EQ(a.ListAudit(f)->size(), 1u);
+  f.detail_contains = "%";
+  EXPECT_EQ(a.ListAudit(f)->size(), 1u);
+}
+
 // The audit trail is a hash chain: appended in order, listed newest first,
 // verified; SQL cannot change or delete a row, and a row changed behind
 // the triggers' back (or removed) is found by VerifyAudit.
@@ -920,8 +981,8 @@ TEST_P(StoreTest, AuditTrailIsAppendOnlyAndHashChained) {
 // tables appear, old pages read as having no boxes, users can be added.
 TEST_P(StoreTest, VersionBeforeSixIsMigrated) {
   store_.reset();
-  ASSERT_EQ(RawExec(sqlite() ? std::string(kUndoSqliteV7) + kDropV6Sqlite + kDropV5
-                             : std::string(kUndoQueueTables) + kUndoPostgresV7 + kDropV6Postgres + kDropV5),
+  ASSERT_EQ(RawExec(sqlite() ? std::string(kUndoSqliteV10) + kUndoSqliteV7 + kDropV6Sqlite + kDropV5
+                             : std::string(kUndoPostgresV10) + kUndoQueueTables + kUndoPostgresV7 + kDropV6Postgres + kDropV5),
             "");
   Reopen();
   ASSERT_NE(store_, nullptr);
@@ -935,6 +996,27 @@ TEST_P(StoreTest, VersionBeforeSixIsMigrated) {
   EXPECT_TRUE(store_->Access().AppendAudit({{"", "admin", "", "login", "", ""}}).ok());
   EXPECT_EQ(RawExec("UPDATE audit SET detail = 'x'").empty(), false);  // triggers are back
   EXPECT_EQ(Ids(SearchOk(Q("nascimento"))), std::vector<std::string>({"L1/d1"}));
+}
+
+// A store of schema v6 (before issue 19) gets users.source and users.cpf:
+// existing users are local, without a CPF; CPFs can be set afterwards.
+TEST_P(StoreTest, VersionSixGetsUserSourceAndCpf) {
+  UserRecord u;
+  u.name = "antiga";
+  u.role = Role::kAdmin;
+  ASSERT_TRUE(store_->Access().AddUser(u).ok());
+  store_.reset();
+  ASSERT_EQ(RawExec(sqlite() ? kUndoSqliteV10 : kUndoPostgresV10), "");
+  Reopen();
+  ASSERT_NE(store_, nullptr);
+  Result<std::optional<UserRecord>> got = store_->Access().GetUser("antiga");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  EXPECT_EQ((**got).source, "local");
+  EXPECT_EQ((**got).cpf, "");
+  u = **got;
+  u.cpf = "52998224725";
+  ASSERT_TRUE(store_->Access().UpdateUser(u).ok());
+  EXPECT_EQ((**store_->Access().GetUserByCpf("52998224725")).name, "antiga");
 }
 
 // --- Issue 15: forgiving search, fields by meaning, paging, annotations --
@@ -1206,9 +1288,9 @@ TEST(SqliteStoreOpenTest, MigrationsAreIdempotentOnReopen) {
                                nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  // One row per migration (1-7 and 9: 8 is the review work's, not yet in
-  // this build), the newest last.
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 8);
+  // One row per migration (1-7, 9 and 10: 8 is the review work's, not yet
+  // in this build), the newest last.
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 9);
   EXPECT_EQ(sqlite3_column_int(stmt, 1), kSqliteSchemaVersion);
   sqlite3_finalize(stmt);
   sqlite3_stmt* mode = nullptr;
@@ -1613,7 +1695,7 @@ TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   ASSERT_EQ(sqlite3_exec(db,
-                         (std::string(kUndoSqliteV7) + kDropV6Sqlite + kDropV5 +
+                         (std::string(kUndoSqliteV10) + kUndoSqliteV7 + kDropV6Sqlite + kDropV5 +
                          "DROP TABLE term_top; DROP TABLE term_df; DROP TABLE term_stats; "
                          "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
                          "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
@@ -1676,7 +1758,7 @@ TEST(ForgivingMigrationTest, Version4And6SqliteDatabasesBecomeForgiving) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
-  const std::string undo = std::string(kUndoSqliteV7) + (from == 4 ? std::string(kDropV6Sqlite) + kDropV5 : "");
+  const std::string undo = std::string(kUndoSqliteV10) + kUndoSqliteV7 + (from == 4 ? std::string(kDropV6Sqlite) + kDropV5 : "");
   ASSERT_EQ(sqlite3_exec(db, undo.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   ASSERT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), from);
@@ -1724,7 +1806,7 @@ TEST(SplitMigrationTest, Version3SqliteDatabaseGetsMasterPageColumns) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   ASSERT_EQ(sqlite3_exec(db,
-                         (std::string(kUndoSqliteV7) + kDropV6Sqlite + kDropV5 +
+                         (std::string(kUndoSqliteV10) + kUndoSqliteV7 + kDropV6Sqlite + kDropV5 +
                           "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
                           "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
                           "DELETE FROM schema_version WHERE version >= 4")
@@ -1940,7 +2022,7 @@ TEST_F(PostgresChampionTest, PendingPagesAreFoundBeforeTheirFold) {
 TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   store_.reset();
   // Make it exactly a version-2 database: without migration 3's tables and row.
-  PgExec(conninfo_, std::string(kUndoQueueTables) + kUndoPostgresV7 + kDropV6Postgres + kDropV5 +
+  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoQueueTables + kUndoPostgresV7 + kDropV6Postgres + kDropV5 +
                     "DROP TABLE term_top, term_df, term_stats, term_pending; DROP TRIGGER pages_tsv ON pages; "
                     "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
                     "DROP COLUMN master_width; "
@@ -1961,7 +2043,7 @@ TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
 
 TEST_F(PostgresChampionTest, Version3DatabaseGetsMasterPageColumns) {
   store_.reset();
-  PgExec(conninfo_, std::string(kUndoQueueTables) + kUndoPostgresV7 + kDropV6Postgres + kDropV5 +
+  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoQueueTables + kUndoPostgresV7 + kDropV6Postgres + kDropV5 +
                     "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
                     "DROP COLUMN master_width; DELETE FROM schema_version WHERE version >= 4");
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 3);
@@ -1986,7 +2068,7 @@ TEST_F(PostgresChampionTest, Version6DatabaseBecomesForgiving) {
   FillMisread(*store_);
   FillWebTables(*store_);
   store_.reset();
-  PgExec(conninfo_, std::string(kUndoQueueTables) + kUndoPostgresV7);
+  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoQueueTables + kUndoPostgresV7);
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 6);
   ASSERT_EQ(Int("SELECT count(*) FROM pg_tables WHERE tablename = 'term_keys'"), 0);
   Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
@@ -1998,7 +2080,7 @@ TEST_F(PostgresChampionTest, Version6DatabaseBecomesForgiving) {
 TEST_F(PostgresChampionTest, Version4DatabaseBecomesForgiving) {
   FillMisread(*store_);
   store_.reset();
-  PgExec(conninfo_, std::string(kUndoQueueTables) + kUndoPostgresV7 + kDropV6Postgres + kDropV5);
+  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoQueueTables + kUndoPostgresV7 + kDropV6Postgres + kDropV5);
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 4);
   ASSERT_EQ(Int("SELECT count(*) FROM pg_tables WHERE tablename = 'term_keys'"), 0);
   Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
@@ -2098,8 +2180,8 @@ TEST_P(RelativePathsMigrationTest, Version4AbsolutePathsBecomeRelativeToTheOutpu
     DocumentRecord c = Doc("L2", "y", "oficio", {}, {Page(1, 1, "quarta")});  // already relative
     ASSERT_TRUE((*store)->PutDocuments({a, b, c}).ok());
   }
-  Exec(std::string(GetParam() == Backend::kSqlite ? std::string(kUndoSqliteV7) + kDropV6Sqlite
-                                                 : std::string(kUndoQueueTables) + kUndoPostgresV7 + kDropV6Postgres) +
+  Exec(std::string(GetParam() == Backend::kSqlite ? std::string(kUndoSqliteV10) + kUndoSqliteV7 + kDropV6Sqlite
+                                                 : std::string(kUndoPostgresV10) + kUndoQueueTables + kUndoPostgresV7 + kDropV6Postgres) +
        kDropV5);
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 4);
   Result<std::unique_ptr<Store>> store = Open();

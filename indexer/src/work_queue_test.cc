@@ -3,6 +3,7 @@
 // LISTEN/NOTIFY, restarts of the server, and the v4 -> v9 migration on
 // both stores.
 #include "acervo/indexer/work_queue.h"
+#include "sqlite_extensions.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -458,7 +459,10 @@ TEST(WorkQueueRestartTest, QueueAndStoreCarryOnAcrossServerRestarts) {
 // SQLite file only records the version (it has no queue).
 TEST_F(WorkQueueTest, DatabaseBeforeVersion9GetsTheQueueTables) {
   queue_.reset();
-  PgExec(conninfo_, "DROP TABLE queue_units, queue_workers, queue_lots; DELETE FROM schema_version WHERE version >= 9");
+  // Issue 19's v10 (users.cpf, users.source) goes too: the store is then v7.
+  PgExec(conninfo_,
+         "ALTER TABLE users DROP COLUMN cpf, DROP COLUMN source; "
+         "DROP TABLE queue_units, queue_workers, queue_lots; DELETE FROM schema_version WHERE version >= 9");
   ASSERT_LT(Int("SELECT max(version) FROM schema_version"), 9);
   std::unique_ptr<WorkQueue> q = Open();
   ASSERT_NE(q, nullptr);
@@ -477,7 +481,13 @@ TEST(WorkQueueSqliteTest, ASqliteStoreHasNoQueueAndSaysWhatToUse) {
   }
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "DELETE FROM schema_version WHERE version >= 9", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(raw).ok());  // the text index's tokenizer, for ALTER TABLE
+  // Back to v7 (issue 19's v10 undone too).
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "DROP INDEX users_by_cpf; ALTER TABLE users DROP COLUMN cpf; ALTER TABLE users DROP COLUMN source; "
+                         "DELETE FROM schema_version WHERE version >= 9",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
   sqlite3_close(raw);
   {
     Result<std::unique_ptr<Store>> s = OpenSqliteStore(db);  // v4 -> v9: a recorded no-op

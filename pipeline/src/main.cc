@@ -80,6 +80,8 @@ int main(int argc, char** argv) {
       acervo::cli::AddStatusCommand(app, ctx),
       acervo::cli::AddServeCommand(app, ctx),
       acervo::cli::AddUsersCommand(app, ctx),
+      acervo::cli::AddLgpdCommand(app, ctx),
+      acervo::cli::AddRedactCommand(app, ctx),
   };
 
   try {

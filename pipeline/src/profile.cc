@@ -11,82 +11,17 @@
 
 #include "acervo/core/files.h"
 #include "acervo/core/text.h"
+#include "acervo/core/toml_reader.h"
 #include "acervo/pipeline/archival.h"
 
 namespace acervo {
 namespace {
 
-std::string At(std::string_view name, const toml::node& n) {
-  return std::string(name) + " line " + std::to_string(n.source().begin.line);
-}
+std::string At(std::string_view name, const toml::node& n) { return TomlAt(name, n); }
 
-// Reads every key of a table through the handlers; unknown keys fail.
-struct Reader {
-  std::string_view name;
-
-  Status Unknown(const toml::table& t, const std::set<std::string>& known, std::string_view table) {
-    for (const auto& [k, v] : t) {
-      if (!known.count(std::string(k.str()))) {
-        return Status::InvalidArgument(At(name, v) + ": unknown key '" + std::string(k.str()) +
-                                       "' in [" + std::string(table) + "]");
-      }
-    }
-    return Status::OK();
-  }
-  // Profile text reaches PDFs, XMP and reports: control characters (which
-  // TOML lets through as \u escapes) are refused with the line.
-  Status String(const toml::table& t, const char* key, std::string* out) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return Status::OK();
-    if (!n->is_string()) return Status::InvalidArgument(At(name, *n) + ": '" + key + "' must be a string");
-    const std::string& v = n->as_string()->get();
-    if (const std::string why = TextProblem(v); !why.empty()) {
-      return Status::InvalidArgument(At(name, *n) + ": '" + key + "' has a " + why);
-    }
-    *out = v;
-    return Status::OK();
-  }
-  Status Bool(const toml::table& t, const char* key, bool* out) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return Status::OK();
-    if (!n->is_boolean()) return Status::InvalidArgument(At(name, *n) + ": '" + key + "' must be true or false");
-    *out = n->as_boolean()->get();
-    return Status::OK();
-  }
-  Status Number(const toml::table& t, const char* key, double lo, double hi, double* out) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return Status::OK();
-    double v;
-    if (n->is_integer()) v = double(n->as_integer()->get());
-    else if (n->is_floating_point()) v = n->as_floating_point()->get();
-    else return Status::InvalidArgument(At(name, *n) + ": '" + key + "' must be a number");
-    // nan and inf compare false with everything: test for them first.
-    if (!std::isfinite(v)) {
-      return Status::InvalidArgument(At(name, *n) + ": '" + key + "' must be a finite number, not " +
-                                     (std::isnan(v) ? "nan" : "inf"));
-    }
-    if (v < lo || v > hi) {
-      return Status::InvalidArgument(At(name, *n) + ": '" + key + "' must be between " +
-                                     std::to_string(lo) + " and " + std::to_string(hi));
-    }
-    *out = v;
-    return Status::OK();
-  }
-  Status StringList(const toml::table& t, const char* key, std::vector<std::string>* out) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return Status::OK();
-    if (!n->is_array()) return Status::InvalidArgument(At(name, *n) + ": '" + key + "' must be a list of strings");
-    out->clear();
-    for (const toml::node& a : *n->as_array()) {
-      if (!a.is_string()) return Status::InvalidArgument(At(name, a) + ": '" + key + "' values must be strings");
-      const std::string& v = a.as_string()->get();
-      if (const std::string why = TextProblem(v); !why.empty()) {
-        return Status::InvalidArgument(At(name, a) + ": a value of '" + key + "' has a " + why);
-      }
-      out->push_back(v);
-    }
-    return Status::OK();
-  }
+// The strict reader of core (unknown keys, text and numbers checked), plus
+// field rules compiled by RE2.
+struct Reader : TomlReader {
   // Compiles `key` with RE2 (linear-time matching); a bad pattern, or one
   // RE2 cannot run in linear time (backreferences, lookaround), is refused
   // here, before anything runs, rather than when the first value meets it.
@@ -104,12 +39,6 @@ struct Reader {
     }
     *out = std::move(re);
     return Status::OK();
-  }
-  Result<const toml::table*> Table(const toml::table& root, const char* key) {
-    const toml::node* n = root.get(key);
-    if (n == nullptr) return static_cast<const toml::table*>(nullptr);
-    if (!n->is_table()) return Status::InvalidArgument(At(name, *n) + ": '" + key + "' must be a table");
-    return n->as_table();
   }
 };
 
@@ -140,7 +69,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
     ACERVO_RETURN_IF_ERROR(r.String(*lot, "description", &p.description));
     if (!p.lot_id.empty() &&
         (p.lot_id.find_first_of("/\\") != std::string::npos || p.lot_id[0] == '.')) {
-      return Status::InvalidArgument(At(name, *lot->get("id")) +
+      return Status::InvalidArgument(TomlAt(name, *lot->get("id")) +
                                      ": lot id must not contain '/' or '\\' nor start with '.'");
     }
   }
@@ -179,7 +108,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
     ACERVO_RETURN_IF_ERROR(r.Bool(*pdf, "mixed_raster", &p.mixed_raster));
     ACERVO_RETURN_IF_ERROR(r.String(*pdf, "pdfa", &p.pdfa));
     if (p.pdfa != "1b" && p.pdfa != "2b") {
-      return Status::InvalidArgument(At(name, *pdf->get("pdfa")) + ": pdfa must be \"1b\" or \"2b\"");
+      return Status::InvalidArgument(TomlAt(name, *pdf->get("pdfa")) + ": pdfa must be \"1b\" or \"2b\"");
     }
     ACERVO_RETURN_IF_ERROR(r.Bool(*pdf, "hocr", &p.hocr));
     ACERVO_RETURN_IF_ERROR(r.Bool(*pdf, "alto", &p.alto));
@@ -199,14 +128,14 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
     ACERVO_RETURN_IF_ERROR(r.String(*scanner, "ready_marker", &sc.ready_marker));
     auto one_of = [&](const char* key, const std::string& v, std::set<std::string> allowed) -> Status {
       if (v.empty() || allowed.count(v)) return Status::OK();
-      return Status::InvalidArgument(At(name, *scanner->get(key)) + ": [scanner] " + key + " '" + v +
+      return Status::InvalidArgument(TomlAt(name, *scanner->get(key)) + ": [scanner] " + key + " '" + v +
                                      "' is not one of the allowed values");
     };
     ACERVO_RETURN_IF_ERROR(one_of("driver", sc.driver, {"sane", "twain"}));
     ACERVO_RETURN_IF_ERROR(one_of("source", sc.source, {"flatbed", "adf"}));
     ACERVO_RETURN_IF_ERROR(one_of("mode", sc.mode, {"bw", "gray", "color"}));
     if (sc.ready_marker.find_first_of("/\\") != std::string::npos) {
-      return Status::InvalidArgument(At(name, *scanner->get("ready_marker")) +
+      return Status::InvalidArgument(TomlAt(name, *scanner->get("ready_marker")) +
                                      ": ready_marker is a file name, not a path");
     }
     ACERVO_ASSIGN_OR_RETURN(const toml::table* options, r.Table(*scanner, "options"));
@@ -219,7 +148,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
         else if (v.is_integer()) text = std::to_string(v.as_integer()->get());
         else if (v.is_floating_point()) text = std::to_string(v.as_floating_point()->get());
         else if (v.is_boolean()) text = v.as_boolean()->get() ? "yes" : "no";
-        else return Status::InvalidArgument(At(name, v) + ": [scanner.options] " + std::string(k.str()) +
+        else return Status::InvalidArgument(TomlAt(name, v) + ": [scanner.options] " + std::string(k.str()) +
                                             " must be a string, number or boolean");
         sc.options.emplace_back(std::string(k.str()), text);
       }
@@ -227,7 +156,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
   }
   if (const toml::node* fields = root.get("fields")) {
     if (!fields->is_array_of_tables()) {
-      return Status::InvalidArgument(At(name, *fields) + ": use [[fields]] tables for index fields");
+      return Status::InvalidArgument(TomlAt(name, *fields) + ": use [[fields]] tables for index fields");
     }
     std::set<std::string> seen;
     for (const toml::node& n : *fields->as_array()) {
@@ -238,18 +167,18 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
       ACERVO_RETURN_IF_ERROR(r.String(t, "label", &f.label));
       ACERVO_RETURN_IF_ERROR(r.String(t, "type", &f.type));
       ACERVO_RETURN_IF_ERROR(r.Bool(t, "required", &f.required));
-      if (f.name.empty()) return Status::InvalidArgument(At(name, n) + ": a field needs a name");
+      if (f.name.empty()) return Status::InvalidArgument(TomlAt(name, n) + ": a field needs a name");
       if (!kFieldTypes.count(f.type)) {
-        return Status::InvalidArgument(At(name, n) + ": field '" + f.name + "' has unknown type '" +
+        return Status::InvalidArgument(TomlAt(name, n) + ": field '" + f.name + "' has unknown type '" +
                                        f.type + "'");
       }
       if (!seen.insert(f.name).second) {
-        return Status::InvalidArgument(At(name, n) + ": field '" + f.name + "' is defined twice");
+        return Status::InvalidArgument(TomlAt(name, n) + ": field '" + f.name + "' is defined twice");
       }
       if (const toml::node* allowed = t.get("allowed")) {
-        if (!allowed->is_array()) return Status::InvalidArgument(At(name, *allowed) + ": 'allowed' must be a list");
+        if (!allowed->is_array()) return Status::InvalidArgument(TomlAt(name, *allowed) + ": 'allowed' must be a list");
         for (const toml::node& a : *allowed->as_array()) {
-          if (!a.is_string()) return Status::InvalidArgument(At(name, a) + ": 'allowed' values must be strings");
+          if (!a.is_string()) return Status::InvalidArgument(TomlAt(name, a) + ": 'allowed' values must be strings");
           f.allowed.push_back(a.as_string()->get());
         }
       }
@@ -261,7 +190,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
                                        "' has more than one capture group; the value is group 1");
       }
       if (f.type == "enum" && f.allowed.empty()) {
-        return Status::InvalidArgument(At(name, n) + ": enum field '" + f.name + "' needs 'allowed'");
+        return Status::InvalidArgument(TomlAt(name, n) + ": enum field '" + f.name + "' needs 'allowed'");
       }
       if (f.label.empty()) f.label = f.name;
       p.fields.push_back(std::move(f));
@@ -269,7 +198,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
   }
   if (const toml::node* types = root.get("types")) {
     if (!types->is_array_of_tables()) {
-      return Status::InvalidArgument(At(name, *types) + ": use [[types]] tables for document types");
+      return Status::InvalidArgument(TomlAt(name, *types) + ": use [[types]] tables for document types");
     }
     std::set<std::string> seen;
     for (const toml::node& n : *types->as_array()) {
@@ -278,9 +207,9 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
       ACERVO_RETURN_IF_ERROR(r.Unknown(t, {"name", "label"}, "types"));
       ACERVO_RETURN_IF_ERROR(r.String(t, "name", &d.name));
       ACERVO_RETURN_IF_ERROR(r.String(t, "label", &d.label));
-      if (d.name.empty()) return Status::InvalidArgument(At(name, n) + ": a document type needs a name");
+      if (d.name.empty()) return Status::InvalidArgument(TomlAt(name, n) + ": a document type needs a name");
       if (!seen.insert(d.name).second) {
-        return Status::InvalidArgument(At(name, n) + ": document type '" + d.name + "' is defined twice");
+        return Status::InvalidArgument(TomlAt(name, n) + ": document type '" + d.name + "' is defined twice");
       }
       if (d.label.empty()) d.label = d.name;
       p.types.push_back(std::move(d));
@@ -319,14 +248,14 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
       }
     }
     if (!known) {
-      return Status::InvalidArgument(At(name, *sep->get("rule")) + ": unknown separation rule '" + rule +
+      return Status::InvalidArgument(TomlAt(name, *sep->get("rule")) + ": unknown separation rule '" + rule +
                                      "' (auto, file, barcode, patch, blank, fixed)");
     }
     ACERVO_RETURN_IF_ERROR(r.String(*sep, "prefix", &s.prefix));
     ACERVO_RETURN_IF_ERROR(r.StringList(*sep, "patch_codes", &s.patch_codes));
     for (const std::string& c : s.patch_codes) {
       if (c != "I" && c != "II" && c != "III" && c != "IV" && c != "VI" && c != "T") {
-        return Status::InvalidArgument(At(name, *sep->get("patch_codes")) + ": unknown patch code '" + c +
+        return Status::InvalidArgument(TomlAt(name, *sep->get("patch_codes")) + ": unknown patch code '" + c +
                                        "' (I, II, III, IV, VI, T)");
       }
     }
@@ -335,10 +264,10 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
     s.pages = static_cast<int>(pages);
     ACERVO_RETURN_IF_ERROR(r.Number(*sep, "blank_max_ink", 0, 0.5, &s.blank_max_ink));
     if (s.kind == SeparationRule::Kind::kFixed && s.pages < 1) {
-      return Status::InvalidArgument(At(name, *sep) + ": rule 'fixed' needs 'pages'");
+      return Status::InvalidArgument(TomlAt(name, *sep) + ": rule 'fixed' needs 'pages'");
     }
     if (s.kind == SeparationRule::Kind::kBarcode && s.prefix.empty()) {
-      return Status::InvalidArgument(At(name, *sep) + ": rule 'barcode' needs a non-empty 'prefix'");
+      return Status::InvalidArgument(TomlAt(name, *sep) + ": rule 'barcode' needs a non-empty 'prefix'");
     }
   }
   ACERVO_ASSIGN_OR_RETURN(const toml::table* meta, r.Table(root, "metadata"));
@@ -348,11 +277,11 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
     std::set<std::string> seen;
     for (const std::string& src : p.metadata_sources) {
       if (src != "manifest" && src != "separator" && src != "ocr") {
-        return Status::InvalidArgument(At(name, *meta->get("sources")) + ": unknown metadata source '" + src +
+        return Status::InvalidArgument(TomlAt(name, *meta->get("sources")) + ": unknown metadata source '" + src +
                                        "' (manifest, separator, ocr)");
       }
       if (!seen.insert(src).second) {
-        return Status::InvalidArgument(At(name, *meta->get("sources")) + ": metadata source '" + src +
+        return Status::InvalidArgument(TomlAt(name, *meta->get("sources")) + ": metadata source '" + src +
                                        "' is listed twice");
       }
     }
@@ -384,14 +313,14 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
     for (const auto& [key, out] : kTemplates) {
       ACERVO_RETURN_IF_ERROR(r.String(*archival, key, out));
       if (Status s = CheckTemplate(*out, placeholders); !s.ok()) {
-        return Status::InvalidArgument(At(name, *archival->get(key)) + ": [archival] " + key + ": " +
+        return Status::InvalidArgument(TomlAt(name, *archival->get(key)) + ": [archival] " + key + ": " +
                                        s.message());
       }
     }
     if (a.orgao_publico) {
       for (const char* key : {"classe", "destinacao_prevista", "genero", "prazo_guarda"}) {
         if (archival->get(key) == nullptr) {
-          return Status::InvalidArgument(At(name, *archival) + ": [archival] orgao_publico = true needs '" +
+          return Status::InvalidArgument(TomlAt(name, *archival) + ": [archival] orgao_publico = true needs '" +
                                          key + "' (Decreto 10.278/2020, Anexo II)");
         }
       }
@@ -413,7 +342,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
     ACERVO_RETURN_IF_ERROR(r.Number(*signature, "tsa_timeout", 1, 600, &sp.tsa_timeout_s));
     auto refuse = [&](const char* key, const std::string& why) {
       const toml::node* n = signature->get(key);
-      return Status::InvalidArgument(At(name, n != nullptr ? *n : static_cast<const toml::node&>(*signature)) +
+      return Status::InvalidArgument(TomlAt(name, n != nullptr ? *n : static_cast<const toml::node&>(*signature)) +
                                      ": [signature] " + why);
     };
     if (sp.pkcs12.empty()) return refuse("pkcs12", "needs 'pkcs12' (the key file)");

@@ -20,35 +20,7 @@ std::string Digits(std::string_view value, size_t n) {
   return d.size() == n ? d : "";
 }
 
-bool AllSame(const std::string& d) {
-  return std::all_of(d.begin(), d.end(), [&](char c) { return c == d[0]; });
-}
-
-// Mod-11 check digit over d[0..n) with the given weights (Receita Federal).
-int Mod11(const std::string& d, const int* weights, size_t n) {
-  int sum = 0;
-  for (size_t i = 0; i < n; ++i) sum += (d[i] - '0') * weights[i];
-  const int r = sum % 11;
-  return r < 2 ? 0 : 11 - r;
-}
-
 }  // namespace
-
-bool IsValidCpf(std::string_view value) {
-  const std::string d = Digits(value, 11);
-  if (d.empty() || AllSame(d)) return false;
-  static const int w1[] = {10, 9, 8, 7, 6, 5, 4, 3, 2};
-  static const int w2[] = {11, 10, 9, 8, 7, 6, 5, 4, 3, 2};
-  return Mod11(d, w1, 9) == d[9] - '0' && Mod11(d, w2, 10) == d[10] - '0';
-}
-
-bool IsValidCnpj(std::string_view value) {
-  const std::string d = Digits(value, 14);
-  if (d.empty() || AllSame(d)) return false;
-  static const int w1[] = {5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2};
-  static const int w2[] = {6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2};
-  return Mod11(d, w1, 12) == d[12] - '0' && Mod11(d, w2, 13) == d[13] - '0';
-}
 
 bool IsValidProcessNumber(std::string_view value) {
   // NNNNNNN DD AAAA J TR OOOO: the check digits DD make

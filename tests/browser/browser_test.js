@@ -12,49 +12,18 @@
 // URLs, API); the same pages work with JavaScript off. Screenshots go to
 // $ARTIFACTS.
 'use strict';
-const { chromium } = require('playwright-core');
 const crypto = require('crypto');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 
 const BASE = process.env.ACERVO_URL;
 const ART = process.env.ARTIFACTS;
 const PW = process.env.ACERVO_TEST_PASSWORD;
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-let failures = 0;
-function check(cond, msg) {
-  if (cond) {
-    console.log('ok - ' + msg);
-  } else {
-    failures++;
-    console.log('not ok - ' + msg);
-  }
-  return cond;
-}
+const { state, check, newContext, close } = require('./common.js');
 
 // Folded like the index: lower case, no accents, letters and digits only.
 function fold(s) {
   return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]/g, '');
-}
-
-async function newContext(options = {}) {
-  // A fresh profile for every context (--user-data-dir).
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acervo-chromium-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: '/usr/bin/chromium', headless: true, args: FLAGS, acceptDownloads: true,
-    viewport: { width: 1400, height: 1000 }, locale: 'pt-BR', ...options,
-  });
-  context.profileDir = dir;
-  const page = context.pages()[0] || await context.newPage();
-  return { context, page };
-}
-
-async function close(c) {
-  await c.context.close();
-  fs.rmSync(c.context.profileDir, { recursive: true, force: true });
 }
 
 async function shot(page, name) {
@@ -224,6 +193,26 @@ async function adminScenario(opened) {
   await shot(page, '05-audit.png');
   await page.goto(BASE + '/admin/audit?verify=1');
   check((await page.getAttribute('#chain', 'class')) === 'ok', 'the hash chain verifies');
+  // LGPD (issue 19): the data-subject report of the opened document's CPF
+  // lists that document and the reader's accesses to it.
+  const doc = await fetchJson(page, `/api/v1/documents/${encodeURIComponent(opened.lot)}/${encodeURIComponent(opened.doc)}`);
+  const cpfField = (doc.body.fields || []).find((f) => f.name === 'cpf');
+  check(cpfField && /^\d{3}\.\d{3}\.\d{3}-\d{2}$/.test(cpfField.value), 'the admin sees the document\'s CPF');
+  await page.goto(BASE + '/admin/lgpd');
+  await page.fill('#cpf', cpfField.value);
+  await Promise.all([page.waitForNavigation(), page.click('#lgpd-form button[type=submit]')]);
+  check((await page.textContent('#lgpd-cpf')) === cpfField.value, 'the LGPD report names the CPF');
+  const section = page.locator(`section.lgpd-doc[data-doc="${target}"]`);
+  check((await section.count()) === 1, 'the LGPD report lists the document holding the CPF');
+  const accessRows = await section.locator('#lgpd-access tr').allTextContents();
+  check(accessRows.some((r) => r.includes('leitor') && r.includes('view_document')), 'the LGPD report lists the reader\'s view');
+  check(accessRows.some((r) => r.includes('leitor') && r.includes('download')), 'the LGPD report lists the reader\'s download');
+  await shot(page, '09-lgpd-report.png');
+  await page.goto(BASE + '/admin/lgpd?cpf=123');
+  check((await page.textContent('#lgpd-error')).includes('not a CPF'), 'a wrong CPF is refused with the reason');
+  await page.goto(BASE + '/admin/audit?action=lgpd_report');
+  const lgpdRows = await page.$$eval('tr.audit-row', (rs) => rs.map((r) => r.cells[5].textContent));
+  check(lgpdRows.includes(cpfField.value), 'the report request itself is audited');
   await close(c);
 }
 
@@ -314,10 +303,10 @@ async function noScriptScenario() {
     await outsiderScenario(opened);
     await noScriptScenario();
   } catch (e) {
-    failures++;
+    state.failures++;
     console.log('not ok - ' + (e.stack || e));
   }
-  console.log(failures === 0 ? 'PASS: all browser checks' : `FAIL: ${failures} browser check(s) failed`);
+  console.log(state.failures === 0 ? 'PASS: all browser checks' : `FAIL: ${state.failures} browser check(s) failed`);
   console.log('screenshots in ' + ART);
-  process.exit(failures === 0 ? 0 : 1);
+  process.exit(state.failures === 0 ? 0 : 1);
 })();

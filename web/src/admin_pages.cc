@@ -6,6 +6,7 @@
 
 #include "acervo/core/csv_field.h"
 #include "acervo/web/auth.h"
+#include "acervo/web/lgpd_report.h"
 #include "internal.h"
 
 namespace acervo::web {
@@ -37,7 +38,8 @@ std::string Join(const std::vector<std::string>& v) {
 
 std::string AdminNav(Lang lang) {
   return "<p class=\"pager\"><a href=\"/admin/users\">" + Html(T(lang, "admin_users")) + "</a><a href=\"/admin/grants\">" +
-         Html(T(lang, "admin_grants")) + "</a><a href=\"/admin/audit\">" + Html(T(lang, "admin_audit")) + "</a></p>";
+         Html(T(lang, "admin_grants")) + "</a><a href=\"/admin/audit\">" + Html(T(lang, "admin_audit")) +
+         "</a><a href=\"/admin/lgpd\">" + Html(T(lang, "admin_lgpd")) + "</a></p>";
 }
 
 std::string RoleSelect(Lang, Role current, const std::string& form_attr = "") {
@@ -250,6 +252,32 @@ HttpResponse AuditPage(RouteContext& ctx) {
   return HttpResponse::Html(Layout(ctx, T(lang, "admin_audit"), h));
 }
 
+// The LGPD data-subject report (lgpd_report.h): a form for the CPF, then
+// the report (HTML here, JSON at /admin/lgpd.json); each report is audited.
+HttpResponse LgpdPage(RouteContext& ctx, bool as_json) {
+  const Lang lang = ctx.lang();
+  const std::string cpf = ctx.req().Query("cpf").substr(0, 64);
+  std::string h = "<h1>" + Html(T(lang, "admin_lgpd")) + "</h1>" + AdminNav(lang) +
+                  "<form method=\"get\" action=\"/admin/lgpd\" class=\"search\" id=\"lgpd-form\"><label>CPF <input "
+                  "id=\"cpf\" name=\"cpf\" value=\"" + Html(cpf) + "\" inputmode=\"numeric\" required></label> <button "
+                  "type=\"submit\">" + Html(T(lang, "lgpd_run")) + "</button></form>";
+  if (cpf.empty()) {
+    if (as_json) return ErrorPage(ctx, 400, "cpf is required");
+    return HttpResponse::Html(Layout(ctx, T(lang, "admin_lgpd"), h));
+  }
+  Result<LgpdReport> r = BuildLgpdReport(ctx.store(), cpf, ctx.user()->user.name, ctx.req().remote_addr);
+  if (!r.ok()) {
+    if (r.status().code() != StatusCode::kInvalidArgument) return ErrorPage(ctx, 500, T(lang, "err_internal"));
+    if (as_json) return ErrorPage(ctx, 400, r.status().message());
+    h += "<p class=\"error\" id=\"lgpd-error\">" + Html(r.status().message()) + "</p>";
+    return HttpResponse::Html(Layout(ctx, T(lang, "admin_lgpd"), h), 400);
+  }
+  if (as_json) return HttpResponse::Json(LgpdReportJson(*r));
+  h += "<p><a id=\"lgpd-json\" href=\"/admin/lgpd.json?cpf=" + UrlEncode(r->cpf) + "\">JSON</a></p>" +
+       LgpdReportHtmlBody(*r);
+  return HttpResponse::Html(Layout(ctx, T(lang, "admin_lgpd"), h));
+}
+
 HttpResponse AuditCsv(RouteContext& ctx) {
   Result<AuditFilter> f = FilterFromParams(ctx.req(), 10000);
   if (!f.ok()) return JsonError(400, f.status().message());
@@ -288,6 +316,8 @@ class AdminPages final : public PageModule {
     r.Post("/admin/users/add", Access::kAdmin, AddUser);
     r.Post("/admin/users/update", Access::kAdmin, UpdateUser);
     r.Get("/admin/grants", Access::kAdmin, [](RouteContext& c) { return GrantsPage(c); });
+    r.Get("/admin/lgpd", Access::kAdmin, [](RouteContext& c) { return LgpdPage(c, false); });
+    r.Get("/admin/lgpd.json", Access::kAdmin, [](RouteContext& c) { return LgpdPage(c, true); });
     r.Post("/admin/grants/add", Access::kAdmin, [](RouteContext& c) { return ChangeGrant(c, true); });
     r.Post("/admin/grants/remove", Access::kAdmin, [](RouteContext& c) { return ChangeGrant(c, false); });
     r.Get("/admin/audit", Access::kAdmin, AuditPage);

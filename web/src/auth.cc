@@ -48,9 +48,13 @@ Result<AuthResult> PasswordAuthenticator::Authenticate(const Credentials& c) {
   Result<std::optional<UserRecord>> u =
       ValidUserName(c.user) ? access_->GetUser(c.user) : Result<std::optional<UserRecord>>(std::optional<UserRecord>());
   if (!u.ok()) return u.status();
-  if (!u->has_value() || (**u).password_hash.empty()) {
+  // A directory user ("ldap") signs in through the directory only, even
+  // if someone gave them a local password: the directory decides.
+  if (!u->has_value() || (**u).password_hash.empty() || (**u).source != "local") {
     (void)VerifyPassword(kDummy, c.password);
-    out.reason = u->has_value() ? "user has no local password" : "unknown user";
+    out.reason = !u->has_value() ? "unknown user"
+                 : (**u).source != "local" ? "a " + (**u).source + " user signs in through the " + (**u).source
+                                           : "user has no local password";
     return out;
   }
   if (!VerifyPassword((**u).password_hash, c.password)) {

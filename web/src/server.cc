@@ -4,6 +4,8 @@
 // the login page.
 #include "acervo/web/server.h"
 
+#include "acervo/web/identity.h"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -19,7 +21,9 @@
 
 #include "acervo/core/clock.h"
 #include "acervo/core/files.h"
+#include "acervo/core/personal_numbers.h"
 #include "acervo/indexer/open_store.h"
+#include "client_certificate.h"
 #include "internal.h"
 
 namespace acervo::web {
@@ -409,7 +413,8 @@ Lang PickLang(const HttpRequest& req, const std::map<std::string, std::string>& 
 
 // The login page (the one page the server renders itself: it needs the
 // session table).
-std::string LoginPage(Lang lang, const std::string& csrf, const std::string& next, const std::string& error) {
+std::string LoginPage(Lang lang, const std::string& csrf, const std::string& next, const std::string& error,
+                      bool certificate) {
   std::string body;
   body += "<main class=\"login\"><h1>" + Html(T(lang, "login_title")) + "</h1>";
   if (!error.empty()) body += "<p class=\"error\" role=\"alert\">" + Html(error) + "</p>";
@@ -421,6 +426,12 @@ std::string LoginPage(Lang lang, const std::string& csrf, const std::string& nex
           " <input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\" "
           "required></label>";
   body += "<button type=\"submit\">" + Html(T(lang, "login")) + "</button></form>";
+  if (certificate) {  // issue 19: the certificate the browser presented at the TLS handshake
+    body += "<form method=\"post\" action=\"/login/certificate\" class=\"certificate\"><input type=\"hidden\" "
+            "name=\"_csrf\" value=\"" + Html(csrf) + "\"><input type=\"hidden\" name=\"next\" value=\"" + Html(next) +
+            "\"><button type=\"submit\" id=\"login-certificate\">" + Html(T(lang, "login_certificate")) +
+            "</button></form>";
+  }
   body += "<p class=\"lang\"><a href=\"/login?lang=pt\" lang=\"pt-BR\">Português</a> · <a href=\"/login?lang=en\" "
           "lang=\"en\">English</a></p></main>";
   return std::string("<!doctype html><html lang=\"") + (lang == Lang::kEn ? "en" : "pt-BR") +
@@ -464,6 +475,10 @@ class ServerImpl final : public Server {
     ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Store> audit_store, OpenStore(options_.store, false));
     audit_ = std::make_unique<AuditLog>(std::move(audit_store));
     auth_store_ = std::move(first);
+    if (options_.authenticators.empty() && !options_.identity_file.empty()) {
+      ACERVO_ASSIGN_OR_RETURN(IdentityConfig identity, LoadIdentityConfig(options_.identity_file));
+      ACERVO_ASSIGN_OR_RETURN(options_.authenticators, BuildAuthenticators(identity, &auth_store_->Access()));
+    }
     if (options_.authenticators.empty()) {
       options_.authenticators.push_back(std::make_shared<PasswordAuthenticator>(&auth_store_->Access()));
     }
@@ -481,7 +496,36 @@ class ServerImpl final : public Server {
     if (options_.tls_cert.empty() != options_.tls_key.empty()) {
       return Status::InvalidArgument("--tls-cert and --tls-key go together");
     }
-    if (!options_.tls_cert.empty()) {
+    if (!options_.tls_client_ca.empty() && options_.tls_cert.empty()) {
+      return Status::InvalidArgument("certificate login (--tls-client-ca) needs HTTPS (--tls-cert, --tls-key)");
+    }
+    if (!options_.tls_client_crl.empty() && options_.tls_client_ca.empty()) {
+      return Status::InvalidArgument("--tls-client-crl goes with --tls-client-ca");
+    }
+    if (!options_.tls_client_ca.empty()) {
+      ACERVO_ASSIGN_OR_RETURN(certificates_,
+                              ClientCertificateVerifier::Create(options_.tls_client_ca, options_.tls_client_crl));
+      if (options_.tls_client_crl.empty()) {
+        std::fprintf(stderr, "acervo serve: warning: certificate login without a CRL file (--tls-client-crl): "
+                             "revoked certificates are not refused\n");
+      }
+      // The library's own set-up (protocols, certificate and key), plus a
+      // client certificate asked for but left to Check().
+      const std::string cert = options_.tls_cert.string(), key = options_.tls_key.string();
+      http_ = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
+        SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
+        SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+        return SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) == 1 &&
+               SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) == 1 &&
+               certificates_->SetUpContext(&ctx);
+      });
+      if (!http_->is_valid()) {
+        return Status::InvalidArgument("cannot use the TLS certificate/key " + options_.tls_cert.string() + " / " +
+                                       options_.tls_key.string() + " or the client CA bundle " +
+                                       options_.tls_client_ca.string());
+      }
+      tls_ = true;
+    } else if (!options_.tls_cert.empty()) {
       http_ = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
       if (!http_->is_valid()) {
         return Status::InvalidArgument("cannot use the TLS certificate/key " + options_.tls_cert.string() + " / " +
@@ -510,7 +554,7 @@ class ServerImpl final : public Server {
       Dispatch(req, res);
       return httplib::Server::HandlerResponse::Handled;
     });
-    std::set<std::string> posts = {"/login", "/logout"};
+    std::set<std::string> posts = {"/login", "/logout", "/login/certificate"};
     for (const std::string& p : router_.PostPaths()) posts.insert(p);
     for (const std::string& p : posts) {
       std::string regex;  // the literal path, escaped
@@ -579,6 +623,7 @@ class ServerImpl final : public Server {
     std::optional<Principal> principal;
     std::string session_id;
     std::string csrf;  // of the session, for forms
+    const SSL* ssl = nullptr;  // the TLS connection (its client certificate)
   };
 
   // Builds our request from the library's; false for a request to refuse
@@ -758,6 +803,7 @@ class ServerImpl final : public Server {
       Send(c, std::move(r), in, res);
       return;
     }
+    c.ssl = in.ssl;
     c.cookies = ParseCookies(c.req.Header("cookie"));
     c.lang = PickLang(c.req, c.cookies);
 
@@ -814,6 +860,10 @@ class ServerImpl final : public Server {
       }
     }
 
+    if (c.req.path == "/login/certificate") {
+      Send(c, HandleCertificateLogin(c), in, res);
+      return;
+    }
     if (c.req.path == "/login" || c.req.path == "/logout") {
       Send(c, HandleLogin(c, res), in, res);
       return;
@@ -906,7 +956,7 @@ class ServerImpl final : public Server {
         const std::string id = sessions_.Create("", &csrf);
         r.headers.emplace_back("Set-Cookie", CookieHeader("acervo_session", id, true));
       }
-      r.body = LoginPage(c.lang, csrf, next, "");
+      r.body = LoginPage(c.lang, csrf, next, "", certificates_ != nullptr);
       return r;
     }
     // POST /login
@@ -917,7 +967,8 @@ class ServerImpl final : public Server {
     const std::string user = c.req.Form("user").substr(0, 128);
     const std::string address = c.req.remote_addr;
     auto fail_page = [&](int status, const char* key) {
-      HttpResponse r = HttpResponse::Html(LoginPage(c.lang, c.csrf, next, T(c.lang, key)), status);
+      HttpResponse r =
+          HttpResponse::Html(LoginPage(c.lang, c.csrf, next, T(c.lang, key), certificates_ != nullptr), status);
       return r;
     };
     if (account_throttle_.Blocked("user:" + user) || address_throttle_.Blocked("addr:" + address)) {
@@ -929,39 +980,99 @@ class ServerImpl final : public Server {
     }
     Credentials cred{user, c.req.Form("password"), address, ""};
     std::optional<UserRecord> who;
-    std::string reason = "no authenticator accepted the credentials";
+    std::string method;   // the authenticator that proved the identity
+    std::string reasons;  // why each one asked said no, for the audit trail
+    const char* message = "login_failed";
+    int status = 401;
     for (const auto& a : options_.authenticators) {
+      if (!a->Accepts(cred)) continue;
       std::unique_lock<std::mutex> auth_lock(auth_mu_);
       Result<AuthResult> r = a->Authenticate(cred);
       auth_lock.unlock();
-      if (!r.ok()) {
-        reason = a->Name() + ": " + r.status().ToString();
-        continue;
-      }
-      if (r->ok) {
+      if (r.ok() && r->ok) {
         who = r->user;
+        method = a->Name();
         break;
       }
-      reason = a->Name() + ": " + r->reason;
+      const std::string why = a->Name() + ": " + (r.ok() ? r->reason : r.status().ToString());
+      reasons += (reasons.empty() ? "" : "; ") + why;
+      if (!r.ok()) {
+        // The identity source cannot answer (directory down): said as such,
+        // and the next ones are asked only when it allows (local fallback).
+        std::fprintf(stderr, "acervo serve: login of '%s': %s\n", user.c_str(), why.c_str());
+        if (a->FallbackWhenUnavailable()) continue;
+        message = "login_unavailable";
+        status = 503;
+        break;
+      }
     }
     if (!who) {
-      account_throttle_.Fail("user:" + user);
-      address_throttle_.Fail("addr:" + address);
-      AuditEntry e{"", "", address, "login_failed", user, reason};
+      if (status == 401) {  // a directory that is down is no guess at a password
+        account_throttle_.Fail("user:" + user);
+        address_throttle_.Fail("addr:" + address);
+      }
+      AuditEntry e{"", "", address, "login_failed", user,
+                   reasons.empty() ? "no authenticator accepted the credentials" : reasons};
       audit_->Record(e, true);
-      return fail_page(401, "login_failed");
+      return fail_page(status, message);
     }
     account_throttle_.Clear("user:" + user);
-    // A new session id at login (the anonymous one is dropped): a session
-    // id planted before login is worth nothing after it.
+    return StartSession(c, who->name, method, next);
+  }
+
+  // A new session id at login (the anonymous one is dropped): a session
+  // id planted before login is worth nothing after it.
+  HttpResponse StartSession(const Context& c, const std::string& user, const std::string& method,
+                            const std::string& next) {
     sessions_.Erase(c.session_id);
     std::string csrf;
-    const std::string id = sessions_.Create(who->name, &csrf);
-    AuditEntry e{"", who->name, address, "login", who->name, "password"};
+    const std::string id = sessions_.Create(user, &csrf);
+    AuditEntry e{"", user, c.req.remote_addr, "login", user, method};
     audit_->Record(e, true);
     HttpResponse r = HttpResponse::Redirect(next);
     r.headers.emplace_back("Set-Cookie", CookieHeader("acervo_session", id, true));
     return r;
+  }
+
+  // POST /login/certificate (issue 19): the TLS client certificate, checked
+  // (client_certificate.h), logs in the user whose CPF it carries. Every
+  // refusal is audited with its reason and shown on the login page. Not
+  // throttled: a certificate login cannot guess anything (the TLS handshake
+  // proved the private key).
+  HttpResponse HandleCertificateLogin(Context& c) {
+    RouteContext bare(c.req, c.principal ? &*c.principal : nullptr, c.lang, nullptr, services_.get(), &c.csrf);
+    if (certificates_ == nullptr) return ErrorPage(bare, 404, T(c.lang, "err_not_found"));
+    if (c.req.method != "POST") return HttpResponse::Redirect("/login");
+    if (c.session_id.empty() || !ConstantTimeEquals(c.req.Form("_csrf"), c.csrf)) {
+      bare.Audit("denied", "/login/certificate", "missing or wrong CSRF token", true);
+      return ErrorPage(bare, 403, T(c.lang, "err_csrf"));
+    }
+    const std::string next = SafeNext(c.req.Form("next"));
+    CertificateCheck check = certificates_->Check(c.ssl);
+    std::optional<UserRecord> who;
+    if (check.ok) {
+      std::lock_guard<std::mutex> lock(auth_mu_);
+      Result<std::optional<UserRecord>> u = auth_store_->Access().GetUserByCpf(check.cpf);
+      if (!u.ok()) {
+        check.reason = "store: " + u.status().ToString();
+        check.kind = "invalid";
+      } else if (!u->has_value()) {
+        check.reason = "CPF " + FormatCpf(check.cpf) + " belongs to no user";
+        check.kind = "no_user";
+      } else if ((**u).disabled) {
+        check.reason = "user " + (**u).name + " is disabled";
+        check.kind = "disabled";
+      } else {
+        who = **u;
+      }
+    }
+    if (!who) {
+      AuditEntry e{"", "", c.req.remote_addr, "login_failed", check.subject, "certificate: " + check.reason};
+      audit_->Record(e, true);
+      return HttpResponse::Html(
+          LoginPage(c.lang, c.csrf, next, T(c.lang, "cert_" + check.kind), true), 401);
+    }
+    return StartSession(c, who->name, "certificate", next);
   }
 
   ServerOptions options_;
@@ -975,6 +1086,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<RequestServices> services_;
   Router router_;
   std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<ClientCertificateVerifier> certificates_;  // certificate login configured
   bool tls_ = false;
   int port_ = 0;
   std::thread listener_;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "acervo/indexer/text_fold.h"
+#include "acervo/core/personal_numbers.h"
 #include "internal.h"
 
 namespace acervo::web {
@@ -49,81 +50,23 @@ std::string UrlDecode(std::string_view text, bool plus_is_space) {
 
 // --------------------------------------------------------------- LGPD --
 
-namespace {
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-bool CpfCheckDigitsOk(const std::string& d) {  // 11 digits
-  if (d.size() != 11 || d.find_first_not_of(d[0]) == std::string::npos) return false;
-  for (int k = 9; k <= 10; ++k) {
-    int sum = 0;
-    for (int i = 0; i < k; ++i) sum += (d[static_cast<size_t>(i)] - '0') * (k + 1 - i);
-    int dv = (sum * 10) % 11 % 10;
-    if (dv != d[static_cast<size_t>(k)] - '0') return false;
-  }
-  return true;
-}
-
-bool CnpjCheckDigitsOk(const std::string& d) {  // 14 digits
-  if (d.size() != 14 || d.find_first_not_of(d[0]) == std::string::npos) return false;
-  static const int kW1[] = {5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2};
-  static const int kW2[] = {6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2};
-  for (int k = 12; k <= 13; ++k) {
-    int sum = 0;
-    for (int i = 0; i < k; ++i) sum += (d[static_cast<size_t>(i)] - '0') * (k == 12 ? kW1[i] : kW2[i]);
-    const int r = sum % 11;
-    const int dv = r < 2 ? 0 : 11 - r;
-    if (dv != d[static_cast<size_t>(k)] - '0') return false;
-  }
-  return true;
-}
-
-// Whether text[at..] has the shape `shape` ('9' a digit, others literal).
-bool HasShape(std::string_view text, size_t at, std::string_view shape) {
-  if (at + shape.size() > text.size()) return false;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    const char c = text[at + i];
-    if (shape[i] == '9' ? !IsDigit(c) : c != shape[i]) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 std::string MaskPersonalNumbers(std::string_view text) {
+  // Punctuated forms keep their middle digits and punctuation; bare runs
+  // (found only with right check digits) keep their middle digits.
   std::string out;
   out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    const bool start = IsDigit(text[i]) && (i == 0 || !IsDigit(text[i - 1]));
-    if (!start) {
-      out += text[i++];
-      continue;
-    }
-    auto ends_here = [&](size_t n) { return i + n >= text.size() || !IsDigit(text[i + n]); };
-    // Punctuated forms first: the shape itself says what it is.
-    if (HasShape(text, i, "99.999.999/9999-99") && ends_here(18)) {
-      out += "**." + std::string(text.substr(i + 3, 7)) + "/****-**";
-      i += 18;
-      continue;
-    }
-    if (HasShape(text, i, "999.999.999-99") && ends_here(14)) {
-      out += "***." + std::string(text.substr(i + 4, 7)) + "-**";
-      i += 14;
-      continue;
-    }
-    size_t run = 0;
-    while (i + run < text.size() && IsDigit(text[i + run])) ++run;
-    const std::string digits(text.substr(i, run));
-    if (run == 11 && CpfCheckDigitsOk(digits)) {
-      out += "***" + digits.substr(3, 6) + "**";
-    } else if (run == 14 && CnpjCheckDigitsOk(digits)) {
-      out += "**" + digits.substr(2, 6) + "******";
+  size_t at = 0;
+  for (const PersonalNumberMatch& m : FindPersonalNumbers(text)) {
+    out.append(text.substr(at, m.begin - at));
+    const std::string_view found = text.substr(m.begin, m.end - m.begin);
+    if (m.kind == PersonalNumberKind::kCpf) {
+      out += m.punctuated ? "***." + std::string(found.substr(4, 7)) + "-**" : "***" + m.digits.substr(3, 6) + "**";
     } else {
-      out += digits;
+      out += m.punctuated ? "**." + std::string(found.substr(3, 7)) + "/****-**" : "**" + m.digits.substr(2, 6) + "******";
     }
-    i += run;
+    at = m.end;
   }
+  out.append(text.substr(at));
   return out;
 }
 
@@ -150,6 +93,23 @@ constexpr Message kMessages[] = {
     {"user", "Usuário", "User name"},
     {"password", "Senha", "Password"},
     {"login_failed", "Usuário ou senha incorretos.", "Wrong user name or password."},
+    {"login_certificate", "Entrar com certificado digital (ICP-Brasil)", "Sign in with a digital certificate (ICP-Brasil)"},
+    {"cert_none", "O navegador não apresentou um certificado digital.", "The browser presented no digital certificate."},
+    {"cert_expired", "Certificado recusado: fora do prazo de validade.", "Certificate refused: outside its validity period."},
+    {"cert_revoked", "Certificado recusado: revogado.", "Certificate refused: revoked."},
+    {"cert_untrusted", "Certificado recusado: não emitido por uma AC aceita aqui.",
+     "Certificate refused: not issued by a CA accepted here."},
+    {"cert_crl", "Certificado recusado: a lista de revogação (LCR) da AC falta ou está vencida. Avise a TI.",
+     "Certificate refused: the CA's revocation list (CRL) is missing or out of date. Tell IT."},
+    {"cert_no_cpf", "Certificado recusado: não é um e-CPF (sem CPF do titular).",
+     "Certificate refused: not an e-CPF (no holder's CPF)."},
+    {"cert_invalid", "Certificado recusado: inválido.", "Certificate refused: invalid."},
+    {"cert_no_user", "Nenhum usuário do Acervo tem o CPF deste certificado.", "No Acervo user has this certificate's CPF."},
+    {"cert_disabled", "Certificado recusado: usuário desativado.", "Certificate refused: user disabled."},
+    {"admin_lgpd", "Relatório LGPD", "LGPD report"},
+    {"lgpd_run", "Gerar relatório", "Build report"},
+    {"login_unavailable", "O diretório de usuários (LDAP) não responde. Tente novamente mais tarde ou avise a TI.",
+     "The user directory (LDAP) does not answer. Try again later or tell IT."},
     {"login_throttled", "Muitas tentativas. Tente novamente em alguns minutos.",
      "Too many attempts. Try again in a few minutes."},
     {"search_placeholder", "Palavras, \"frases\", prefixo*, campo:valor…", "Words, \"phrases\", prefix*, field:value…"},

@@ -20,6 +20,11 @@ Command AddWorkerCommand(CLI::App& root, const Context& ctx);
 Command AddStatusCommand(CLI::App& root, const Context& ctx);
 Command AddServeCommand(CLI::App& root, const Context& ctx);
 Command AddUsersCommand(CLI::App& root, const Context& ctx);
+Command AddLgpdCommand(CLI::App& root, const Context& ctx);
+Command AddRedactCommand(CLI::App& root, const Context& ctx);
+
+// Who runs a command that writes the audit trail: "cli:<OS user>".
+std::string CliActor();
 
 }  // namespace acervo::cli
 

@@ -40,7 +40,7 @@ Command AddServeCommand(CLI::App& root, const Context& ctx) {
     std::string listen = "127.0.0.1:8080";
     int idle_minutes = 30;
     std::vector<std::string> reports;
-    std::string tls_cert, tls_key;
+    std::string tls_cert, tls_key, identity, tls_client_ca, tls_client_crl;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = root.add_subcommand("serve", "Serve the web interface and the JSON API over a store");
@@ -57,6 +57,13 @@ Command AddServeCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("--reports", a->reports, "Folder of `acervo batch` morning reports (repeatable)");
   cmd->add_option("--tls-cert", a->tls_cert, "PEM certificate: serve HTTPS");
   cmd->add_option("--tls-key", a->tls_key, "PEM private key of --tls-cert");
+  cmd->add_option("--tls-client-ca", a->tls_client_ca,
+                  "PEM CA bundle: ICP-Brasil certificates issued under it sign their holder in by CPF (HTTPS only)");
+  cmd->add_option("--tls-client-crl", a->tls_client_crl,
+                  "CRL file (PEM or DER) of --tls-client-ca: revoked certificates are refused; re-read when it changes");
+  cmd->add_option("--identity", a->identity,
+                  "Identity file (TOML): LDAP / Active Directory login, groups mapped to roles and lots, local "
+                  "users on or off (docs/security.md); default: local users only");
   cmd->add_flag("--secure-cookies", a->options.secure_cookies,
                 "Mark cookies Secure although this server speaks HTTP (behind a TLS proxy)");
   const std::atomic<bool>* cancel = ctx.cancel;
@@ -69,6 +76,9 @@ Command AddServeCommand(CLI::App& root, const Context& ctx) {
             for (const std::string& r : a->reports) a->options.report_dirs.emplace_back(r);
             a->options.tls_cert = a->tls_cert;
             a->options.tls_key = a->tls_key;
+            a->options.tls_client_ca = a->tls_client_ca;
+            a->options.tls_client_crl = a->tls_client_crl;
+            a->options.identity_file = a->identity;
             Result<std::unique_ptr<web::Server>> server = web::Server::Create(a->options);
             if (!server.ok()) {
               std::fprintf(stderr, "acervo serve: %s\n", server.status().ToString().c_str());

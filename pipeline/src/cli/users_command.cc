@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "acervo/core/personal_numbers.h"
 #include "acervo/indexer/access_store.h"
 #include "acervo/indexer/open_store.h"
 #include "acervo/web/auth.h"
@@ -44,11 +46,6 @@ Result<std::string> ReadPassword(bool from_stdin) {
   return pw;
 }
 
-std::string CliActor() {
-  const passwd* pw = ::getpwuid(::geteuid());
-  return std::string("cli:") + (pw != nullptr ? pw->pw_name : std::to_string(::geteuid()));
-}
-
 void Audit(Store& store, const std::string& action, const std::string& target, const std::string& detail) {
   Result<std::vector<AuditRow>> r = store.Access().AppendAudit({{"", CliActor(), "local", action, target, detail}});
   if (!r.ok()) std::fprintf(stderr, "acervo users: audit trail: %s\n", r.status().ToString().c_str());
@@ -64,10 +61,15 @@ int Fail(const Status& s) {
 
 }  // namespace
 
+std::string CliActor() {
+  const passwd* pw = ::getpwuid(::geteuid());
+  return std::string("cli:") + (pw != nullptr ? pw->pw_name : std::to_string(::geteuid()));
+}
+
 Command AddUsersCommand(CLI::App& root, const Context&) {
   struct Args {
     std::string store;
-    std::string name, display, role = "reader", group_target, lot, project;
+    std::string name, display, role = "reader", group_target, lot, project, cpf;
     std::vector<std::string> groups;
     bool full_view = false, password_stdin = false, json = false;
     std::string action;
@@ -86,6 +88,7 @@ Command AddUsersCommand(CLI::App& root, const Context&) {
   add->add_option("--name", a->display, "Display name");
   add->add_option("--group", a->groups, "Group (repeatable): lots are granted to groups");
   add->add_flag("--full-view", a->full_view, "Sees CPF/CNPJ unmasked although a reader (LGPD)");
+  add->add_option("--cpf", a->cpf, "The user's CPF: their ICP-Brasil certificate signs them in (issue 19)");
   add->add_flag("--password-stdin", a->password_stdin, "Read the password from standard input (one line)");
   CLI::App* list = cmd->add_subcommand("list", "List users and grants");
   store_opt(list);
@@ -105,6 +108,7 @@ Command AddUsersCommand(CLI::App& root, const Context&) {
   set->add_option("NAME", a->name)->required();
   set->add_option("--role", a->role, "reader, operator or admin")->check(CLI::IsMember({"reader", "operator", "admin"}));
   set->add_option("--group", a->groups, "The user's groups (repeatable; replaces them)");
+  set->add_option("--cpf", a->cpf, "The user's CPF, for certificate login (\"\" removes it)");
   set->add_flag("--full-view", a->full_view, "Sees CPF/CNPJ unmasked");
   CLI::App* grant = cmd->add_subcommand("grant", "Let a group open a lot or every lot of a project");
   store_opt(grant);
@@ -131,6 +135,11 @@ Command AddUsersCommand(CLI::App& root, const Context&) {
               u.role = *ParseRole(a->role);
               u.groups = a->groups;
               u.full_view = a->full_view;
+              if (!a->cpf.empty()) {
+                std::optional<std::string> cpf = ParseCpf(a->cpf);
+                if (!cpf) return Fail(Status::InvalidArgument("--cpf '" + a->cpf + "' is not a valid CPF"));
+                u.cpf = *cpf;
+              }
               Result<std::string> pw = ReadPassword(a->password_stdin);
               if (!pw.ok()) return Fail(pw.status());
               Result<std::string> hash = web::HashPassword(*pw);
@@ -152,7 +161,7 @@ Command AddUsersCommand(CLI::App& root, const Context&) {
                 for (const UserRecord& u : *users) {
                   j["users"].push_back({{"name", u.name}, {"display_name", u.display_name}, {"role", RoleName(u.role)},
                                         {"groups", u.groups}, {"disabled", u.disabled}, {"full_view", u.full_view},
-                                        {"created_at", u.created_at}});
+                                        {"cpf", u.cpf}, {"created_at", u.created_at}});
                 }
                 for (const GrantRecord& g : *grants) {
                   j["grants"].push_back({{"group", g.group}, {"kind", g.kind}, {"target", g.target}});
@@ -202,6 +211,14 @@ Command AddUsersCommand(CLI::App& root, const Context&) {
               if (set->count("--group") > 0) u.groups = a->groups;
               if (set->count("--full-view") > 0) u.full_view = a->full_view;
               what = std::string("role=") + RoleName(u.role);
+              if (set->count("--cpf") > 0) {
+                std::optional<std::string> cpf = ParseCpf(a->cpf);
+                if (!a->cpf.empty() && !cpf) {
+                  return Fail(Status::InvalidArgument("--cpf '" + a->cpf + "' is not a valid CPF"));
+                }
+                u.cpf = cpf.value_or("");
+                what += u.cpf.empty() ? "; cpf removed" : "; cpf set";
+              }
             }
             Status s = access.UpdateUser(u);
             if (!s.ok()) return Fail(s);

@@ -50,6 +50,14 @@ struct UserRecord {
   bool full_view = false;           // LGPD: sees CPF and CNPJ unmasked whatever the role
   std::vector<std::string> groups;  // group names, sorted
   std::string created_at;           // UTC ISO 8601, set by AddUser
+  // v10 (issue 19): where the identity comes from. "local": a user of this
+  // store (acervo users, the admin page), who may have a password;
+  // "ldap": mirrored from the directory at each login (role, groups, name
+  // and disabled state are the directory's; no local password).
+  std::string source = "local";
+  // v10: the user's CPF, 11 digits ("" none): an ICP-Brasil e-CPF
+  // certificate carrying it logs this user in. Unique among users.
+  std::string cpf;
 };
 
 // A group may open one lot (kind "lot", target = lot id) or every lot of a
@@ -93,6 +101,9 @@ struct AuditFilter {
   std::string action;      // exact, "" = any
   std::string target_prefix;  // rows whose target starts with this, "" = any
   std::string since, until;   // ISO 8601 bounds on `at` (inclusive), "" = open
+  // v10 (issue 19): rows whose detail contains this text (exact bytes,
+  // case-sensitive), "" = any. For finding the searches that named a CPF.
+  std::string detail_contains;
 };
 
 struct AuditCheck {
@@ -116,13 +127,17 @@ class AccessStore {
   virtual ~AccessStore() = default;
 
   // Adds a user (created_at is set here). AlreadyExists when the name is
-  // taken; InvalidArgument for a bad name or group name.
+  // taken, or the CPF is another user's; InvalidArgument for a bad name,
+  // group name, source or CPF (not 11 digits with valid check digits).
   virtual Status AddUser(const UserRecord& user) = 0;
-  // Replaces role, display name, password hash, disabled, full_view and
-  // groups of an existing user. NotFound when there is none.
+  // Replaces role, display name, password hash, disabled, full_view,
+  // groups, source and CPF of an existing user. NotFound when there is
+  // none; AlreadyExists when the CPF is another user's.
   virtual Status UpdateUser(const UserRecord& user) = 0;
   virtual Result<std::optional<UserRecord>> GetUser(const std::string& name) = 0;
   virtual Result<std::vector<UserRecord>> ListUsers() = 0;  // by name
+  // v10: the user whose `cpf` is these 11 digits, or nullopt.
+  virtual Result<std::optional<UserRecord>> GetUserByCpf(const std::string& cpf_digits) = 0;
 
   // Grants are idempotent: granting twice keeps one row; revoking a grant
   // that does not exist is NotFound. InvalidArgument for a kind other than

@@ -22,15 +22,13 @@
 #include <string>
 #include <string_view>
 
+#include "acervo/core/personal_numbers.h"
 #include "acervo/core/status.h"
 #include "acervo/pipeline/profile.h"
 
 namespace acervo {
 
-// True when `value` is a CPF with correct check digits (see above).
-bool IsValidCpf(std::string_view value);
-// True when `value` is a CNPJ with correct check digits.
-bool IsValidCnpj(std::string_view value);
+// IsValidCpf and IsValidCnpj: acervo/core/personal_numbers.h.
 // True when `value` is a CNJ process number with correct check digits.
 bool IsValidProcessNumber(std::string_view value);
 

@@ -1,11 +1,14 @@
 // Signing in: the authenticator seam of `acervo serve`, and local passwords.
 //
 // An Authenticator turns credentials into a user of the AccessStore, or
-// says no. The server asks each configured authenticator in turn (today:
-// local passwords; issue 19 adds LDAP/Active Directory and ICP-Brasil
-// client certificates as further implementations); throttling, sessions,
+// says no. The server asks each configured authenticator that accepts the
+// kind of credentials in turn (local passwords here; LDAP/Active Directory
+// in ldap_auth.h, put together from an identity file by identity.h);
+// throttling, sessions,
 // auditing and the role checks stay in the server, whatever proved the
-// identity.
+// identity. An authenticator that cannot work (its directory does not
+// answer) stops the login there — unless it says others may answer then
+// (FallbackWhenUnavailable), the configured "local fallback".
 //
 // Passwords are hashed with Argon2id (libsodium's crypto_pwhash_str,
 // interactive limits: 64 MiB, 2 passes), which makes each guess cost memory
@@ -39,15 +42,29 @@ struct AuthResult {
   bool ok = false;
   UserRecord user;     // when ok
   std::string reason;  // when not: for the audit trail, never shown to the client
+  // When not empty: what the client is told instead of the generic "wrong
+  // user name or password" (a certificate's holder is told why it was
+  // refused: expired, revoked, not trusted).
+  std::string user_message;
 };
 
 class Authenticator {
  public:
   virtual ~Authenticator() = default;
   virtual std::string Name() const = 0;  // "password", "ldap", "certificate"
+  // Whether these credentials are of the kind this authenticator checks:
+  // by default a user name with a password (no client certificate).
+  virtual bool Accepts(const Credentials& credentials) const {
+    return credentials.client_certificate_pem.empty() && !credentials.user.empty();
+  }
   // ok with the user, or not ok with a reason. A Status error only when the
-  // authenticator itself cannot work (directory unreachable).
+  // authenticator itself cannot work (directory unreachable): its message
+  // goes to the audit trail and the server's log.
   virtual Result<AuthResult> Authenticate(const Credentials& credentials) = 0;
+  // When Authenticate fails with a Status error, may the next
+  // authenticators still answer? Default no: an unreachable directory is
+  // said as such, not silently replaced by another identity source.
+  virtual bool FallbackWhenUnavailable() const { return false; }
 };
 
 // Local users of the AccessStore with an Argon2id password hash. A disabled

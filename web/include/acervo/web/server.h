@@ -50,8 +50,18 @@ struct ServerOptions {
   size_t render_cache_bytes = 64u << 20;  // rendered page images kept in memory
   // Issue 14 and later: more pages and API routes.
   std::vector<std::shared_ptr<PageModule>> extra_modules;
-  // Authenticators asked in order; empty: local passwords only.
+  // Authenticators asked in order; empty: those of `identity_file`, or
+  // local passwords only when there is none.
   std::vector<std::shared_ptr<Authenticator>> authenticators;
+  // Issue 19: the identity file (identity.h: LDAP / Active Directory,
+  // local users); read, checked and its grants applied at Create.
+  std::filesystem::path identity_file;
+  // Issue 19: ICP-Brasil certificate login (needs tls_cert): clients
+  // certificates issued under this PEM CA bundle log their holder in by
+  // the CPF of the certificate (users.cpf); with a CRL file (PEM or DER),
+  // revoked ones, and ones whose issuer has no current CRL there, are
+  // refused. docs/security.md has the rules.
+  std::filesystem::path tls_client_ca, tls_client_crl;
 };
 
 class Server {
