@@ -30,7 +30,8 @@ using Clock = std::chrono::steady_clock;
 
 struct Migration {
   int version;
-  const char* sql;  // nullptr: the SQL both stores share (SchemaV6Sql)
+  const char* sql;  // nullptr: `shared`
+  std::string (*shared)(bool postgres) = nullptr;  // SQL both stores share (sql_session.h)
 };
 
 // Never edit a shipped migration: append the next one. Version numbers
@@ -160,7 +161,10 @@ UPDATE pages SET master_page = number;
 )sql"},
     // v6 (issue 13; provisional number): word boxes, users, groups, grants,
     // API tokens, audit trail; the SQLite store's tables (sql_shared.cc).
-    {6, nullptr},
+    {6, nullptr, SchemaV6Sql},
+    // v8 (issue 14; provisional number, renumbered at merge): review items,
+    // document history, withdrawals, lot sources (review_store.cc).
+    {8, nullptr, SchemaV8Sql},
 };
 static_assert(std::end(kMigrations)[-1].version == kPostgresSchemaVersion);
 
@@ -254,7 +258,8 @@ std::string Lexeme(const std::string& w) {
 class PostgresStore final : public Store {
  public:
   PostgresStore(PGconn* conn, PostgresOptions options)
-      : conn_(conn), options_(options), session_(this), access_(NewSqlAccessStore(&session_, &mu_)) {}
+      : conn_(conn), options_(options), session_(this), access_(NewSqlAccessStore(&session_, &mu_)),
+        review_(NewSqlReviewStore(&session_, &mu_)) {}
   ~PostgresStore() override { PQfinish(conn_); }
 
   Status Init() {
@@ -448,6 +453,8 @@ class PostgresStore final : public Store {
       ACERVO_RETURN_IF_ERROR(CopyIn("COPY page_words (page_id, width, height, words) FROM STDIN", words_data,
                                     what + " (word boxes)"));
     }
+    // Review items, history, flags (schema v8).
+    for (const DocumentRecord* d : docs) ACERVO_RETURN_IF_ERROR(WriteDocumentReview(session_, *d));
     return MaintainTerms(what, /*fold_all=*/false);
   }
 
@@ -559,6 +566,24 @@ class PostgresStore final : public Store {
   }
 
   AccessStore& Access() override { return *access_; }
+  ReviewStore& Review() override { return *review_; }
+
+  Result<int> Withdraw(const std::string& lot_id, const std::string& document_id, const std::string& user,
+                       const std::string& reason) override {
+    const std::string what = "withdraw " + lot_id + (document_id.empty() ? "" : "/" + document_id);
+    int n = 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    Status s = WriteTransaction(what, [&]() -> Status {
+      ACERVO_ASSIGN_OR_RETURN(std::vector<int64_t> ids, PrepareWithdrawal(session_, lot_id, document_id, user, reason));
+      n = static_cast<int>(ids.size());
+      if (ids.empty()) return Status::OK();
+      ACERVO_RETURN_IF_ERROR(UnindexDocuments(ids, what));
+      ACERVO_RETURN_IF_ERROR(Exec("DELETE FROM documents WHERE id = ANY($1::bigint[])", {IdArray(ids)}, what).status());
+      return MaintainTerms(what, /*fold_all=*/false);
+    });
+    ACERVO_RETURN_IF_ERROR(s);
+    return n;
+  }
 
   Result<std::vector<LotRecord>> ListLots() override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -1584,7 +1609,7 @@ class PostgresStore final : public Store {
           }
         }
         const Migration& m = *next;
-        const std::string shared = m.sql == nullptr ? SchemaV6Sql(/*postgres=*/true) : std::string();
+        const std::string shared = m.sql == nullptr ? m.shared(/*postgres=*/true) : std::string();
         // Several statements: the simple query protocol.
         ResultPtr res(PQexec(conn_, m.sql != nullptr ? m.sql : shared.c_str()), &PQclear);
         if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
@@ -1643,6 +1668,7 @@ class PostgresStore final : public Store {
   std::string last_state_;
   Session session_;
   std::unique_ptr<AccessStore> access_;
+  std::unique_ptr<ReviewStore> review_;
 };
 
 }  // namespace

@@ -41,7 +41,8 @@ using Clock = std::chrono::steady_clock;
 // migration that has shipped: add the next one.
 struct Migration {
   int version;
-  const char* sql;  // nullptr: the SQL both stores share (SchemaV6Sql)
+  const char* sql;  // nullptr: `shared`
+  std::string (*shared)(bool postgres) = nullptr;  // SQL both stores share (sql_session.h)
 };
 
 constexpr Migration kMigrations[] = {
@@ -168,7 +169,10 @@ UPDATE pages SET master_page = number;
     // v6 (issue 13; provisional number, renumbered at merge): OCR word boxes
     // per page, users, groups, grants, API tokens and the append-only audit
     // trail; the same tables on PostgreSQL (sql_shared.cc).
-    {6, nullptr},
+    {6, nullptr, SchemaV6Sql},
+    // v8 (issue 14; provisional number, renumbered at merge): review items,
+    // document history, withdrawals, lot sources (review_store.cc).
+    {8, nullptr, SchemaV8Sql},
 };
 
 static_assert(std::end(kMigrations)[-1].version == kSqliteSchemaVersion);
@@ -372,7 +376,7 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, fs::path path, SqliteOptions options)
       : db_(db), path_(std::move(path)), options_(options), session_(this),
-        access_(NewSqlAccessStore(&session_, &mu_)) {}
+        access_(NewSqlAccessStore(&session_, &mu_)), review_(NewSqlReviewStore(&session_, &mu_)) {}
 
   ~SqliteStore() override {
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
@@ -532,6 +536,23 @@ class SqliteStore final : public Store {
   }
 
   AccessStore& Access() override { return *access_; }
+  ReviewStore& Review() override { return *review_; }
+
+  Result<int> Withdraw(const std::string& lot_id, const std::string& document_id, const std::string& user,
+                       const std::string& reason) override {
+    const std::string what = "withdraw " + lot_id + (document_id.empty() ? "" : "/" + document_id);
+    int n = 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    Status s = WriteTransaction(what, [&]() -> Status {
+      terms_.Clear();
+      ACERVO_ASSIGN_OR_RETURN(std::vector<int64_t> ids, PrepareWithdrawal(session_, lot_id, document_id, user, reason));
+      for (int64_t id : ids) ACERVO_RETURN_IF_ERROR(DeleteDocumentRow(id, what));
+      n = static_cast<int>(ids.size());
+      return MaintainTerms(what, /*fold_all=*/false);
+    });
+    ACERVO_RETURN_IF_ERROR(s);
+    return n;
+  }
 
   Result<std::vector<LotRecord>> ListLots() override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -607,6 +628,20 @@ class SqliteStore final : public Store {
     return Status::OK();
   }
 
+  // Removes one document row with its pages (out of the text index and the
+  // term lists first) and fields, inside the caller's write transaction.
+  Status DeleteDocumentRow(int64_t id, const std::string& what) {
+    ACERVO_RETURN_IF_ERROR(UnindexPages(id, what));
+    // Pages one by one so that the FTS delete trigger sees each row's old text.
+    for (const char* sql : {"DELETE FROM pages WHERE doc_id = ?", "DELETE FROM fields WHERE doc_id = ?",
+                            "DELETE FROM documents WHERE id = ?"}) {
+      ACERVO_ASSIGN_OR_RETURN(Stmt d, Prepare(sql));
+      d.Bind(1, id);
+      ACERVO_RETURN_IF_ERROR(Done(d, what));
+    }
+    return Status::OK();
+  }
+
   Status PutDocumentLocked(const DocumentRecord& doc, const std::string& what) {
     {
       ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT 1 FROM lots WHERE id = ?"));
@@ -627,15 +662,7 @@ class SqliteStore final : public Store {
       s.Bind(2, doc.document_id);
       const int rc = s.Step();
       if (rc == SQLITE_ROW) {
-        const int64_t old_id = s.Int(0);
-        ACERVO_RETURN_IF_ERROR(UnindexPages(old_id, what));
-        for (const char* sql : {"DELETE FROM pages WHERE doc_id = ?",
-                                "DELETE FROM fields WHERE doc_id = ?",
-                                "DELETE FROM documents WHERE id = ?"}) {
-          ACERVO_ASSIGN_OR_RETURN(Stmt d, Prepare(sql));
-          d.Bind(1, old_id);
-          ACERVO_RETURN_IF_ERROR(Done(d, what));
-        }
+        ACERVO_RETURN_IF_ERROR(DeleteDocumentRow(s.Int(0), what));
       } else if (rc != SQLITE_DONE) {
         return FromSqlite(rc, db_, what);
       }
@@ -723,7 +750,7 @@ class SqliteStore final : public Store {
         ACERVO_RETURN_IF_ERROR(Done(w, what + " page " + std::to_string(p.number) + " words"));
       }
     }
-    return Status::OK();
+    return WriteDocumentReview(session_, doc);  // review items, history, flags (schema v8)
   }
 
   // --- Term tables (champion lists; docs/store.md) ---
@@ -1677,7 +1704,7 @@ class SqliteStore final : public Store {
           }
         }
         const Migration& m = *next;
-        const std::string shared = m.sql == nullptr ? SchemaV6Sql(/*postgres=*/false) : std::string();
+        const std::string shared = m.sql == nullptr ? m.shared(/*postgres=*/false) : std::string();
         ACERVO_RETURN_IF_ERROR(Exec(m.sql != nullptr ? m.sql : shared.c_str()));
         // Migration 3's tables start empty: fold in the pages already stored.
         if (m.version == 3) {
@@ -1738,6 +1765,7 @@ class SqliteStore final : public Store {
   TermBatch terms_;  // the current write transaction's term changes
   Session session_;
   std::unique_ptr<AccessStore> access_;
+  std::unique_ptr<ReviewStore> review_;
 };
 
 }  // namespace

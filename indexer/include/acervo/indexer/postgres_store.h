@@ -44,7 +44,7 @@ struct PostgresOptions {
 };
 
 // The newest schema version this build knows (see docs/store.md).
-inline constexpr int kPostgresSchemaVersion = 6;
+inline constexpr int kPostgresSchemaVersion = 8;
 
 // Connects with a libpq connection string ("host=/tmp/pg dbname=acervo" or
 // "postgresql://...") and brings the schema up to date. Failure: Unavailable

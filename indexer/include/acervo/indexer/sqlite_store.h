@@ -40,7 +40,7 @@ struct SqliteOptions {
 };
 
 // The newest schema version this build knows (see docs/store.md).
-inline constexpr int kSqliteSchemaVersion = 6;
+inline constexpr int kSqliteSchemaVersion = 8;
 
 // Opens or creates the store at `path` and brings its schema up to date.
 // Failure: NotFound (missing and !create_if_missing), IOError (cannot
