@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
       acervo::cli::AddWatchCommand(app, ctx),
       acervo::cli::AddServeCommand(app, ctx),
       acervo::cli::AddUsersCommand(app, ctx),
+      acervo::cli::AddReviewCommand(app, ctx),
+      acervo::cli::AddWithdrawCommand(app, ctx),
   };
 
   try {

@@ -34,7 +34,7 @@ std::string VerifyReport::ToJson() const {
                     {"valid", s.valid}});
   }
   nlohmann::json j = {{"ok", ok()},         {"lots", lots},       {"documents", documents},
-                      {"pdfs", pdfs},       {"masters", masters}, {"mismatches", issues},
+                      {"pdfs", pdfs},       {"masters", masters}, {"withdrawn", withdrawn}, {"mismatches", issues},
                       {"signatures", sigs}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -149,6 +149,32 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
         if (!valid) mismatch(d.pdf_path, "signature does not verify: " + sig.problem);
         rep.signatures.push_back({d.pdf_path, sig.form, sig.policy_name.empty() ? sig.policy_oid : sig.policy_name,
                                   sig.signer, sig.timestamp_time, sig.timestamp_authority, valid});
+      }
+    }
+
+    // Withdrawn documents (issue 14): out of search, their files kept on
+    // disk write-once and still checked against what the withdrawal
+    // recorded.
+    ACERVO_ASSIGN_OR_RETURN(std::vector<WithdrawalRecord> withdrawn, store->Review().ListWithdrawals(lot_id));
+    for (const WithdrawalRecord& w : withdrawn) {
+      if (w.document_id.empty() || w.pdf_path.empty()) continue;  // the lot's own entry
+      ++rep.withdrawn;
+      referenced.insert(fs::path(w.pdf_path).lexically_normal());
+      Result<std::string> sha = Sha256OfFile(w.pdf_path);
+      if (!sha.ok()) {
+        mismatch(w.pdf_path, "PDF of withdrawn document " + w.document_id + " missing or unreadable: " +
+                                 sha.status().message());
+      } else if (*sha != w.pdf_sha256) {
+        mismatch(w.pdf_path, "PDF of withdrawn document " + w.document_id + " changed: SHA-256 is " + Short(*sha) +
+                                 ", the withdrawal recorded " + Short(w.pdf_sha256));
+      }
+      for (const auto& [path, want] : w.masters) {
+        Result<std::string> m = Sha256OfFile(path);
+        if (!m.ok() || *m != want) {
+          mismatch(path, "master of withdrawn document " + w.document_id + " " +
+                             (m.ok() ? "changed: SHA-256 is " + Short(*m) + ", recorded " + Short(want)
+                                     : "missing or unreadable: " + m.status().message()));
+        }
       }
     }
 

@@ -17,6 +17,8 @@ Command AddScanCommand(CLI::App& root, const Context& ctx);
 Command AddWatchCommand(CLI::App& root, const Context& ctx);
 Command AddServeCommand(CLI::App& root, const Context& ctx);
 Command AddUsersCommand(CLI::App& root, const Context& ctx);
+Command AddReviewCommand(CLI::App& root, const Context& ctx);
+Command AddWithdrawCommand(CLI::App& root, const Context& ctx);
 
 }  // namespace acervo::cli
 
