@@ -180,6 +180,7 @@ constexpr Message kMessages[] = {
     {"nav_admin", "Administração", "Administration"},
     {"nav_account", "Minha conta", "My account"},
     {"nav_reports", "Relatórios da manhã", "Morning reports"},
+    {"nav_review", "Revisão", "Review"},
     {"logout", "Sair", "Sign out"},
     {"login", "Entrar", "Sign in"},
     {"login_title", "Entrar no Acervo", "Sign in to Acervo"},

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "acervo/web/server.h"
+#include "acervo/pipeline/review_pages.h"
 #include "cli/commands.h"
 
 namespace acervo::cli {
@@ -69,6 +70,7 @@ Command AddServeCommand(CLI::App& root, const Context& ctx) {
             for (const std::string& r : a->reports) a->options.report_dirs.emplace_back(r);
             a->options.tls_cert = a->tls_cert;
             a->options.tls_key = a->tls_key;
+            a->options.extra_modules.push_back(NewReviewPages());  // issue 14
             Result<std::unique_ptr<web::Server>> server = web::Server::Create(a->options);
             if (!server.ok()) {
               std::fprintf(stderr, "acervo serve: %s\n", server.status().ToString().c_str());
