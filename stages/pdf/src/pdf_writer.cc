@@ -343,6 +343,22 @@ void FillInfo(PdfDictionary& d, const PdfDocumentInfo& info, std::time_t created
   }
 }
 
+// The /ByteRange and /Contents placeholders that PdfSigner::Sign() fills
+// once the file is complete, and the signing time /M. A placeholder array
+// is written by PoDoFo from real numbers: four integers whose text is the
+// fixed-width placeholder.
+void SetSignaturePlaceholders(PdfDictionary& d, size_t contents_bytes, std::time_t when) {
+  PdfArray range;
+  range.push_back(Int(0));
+  range.push_back(Int(1111111111));
+  range.push_back(Int(2222222222));
+  range.push_back(Int(3333333333));
+  d.AddKey(PdfName("ByteRange"), range);
+  std::string zeros(contents_bytes, '\0');
+  d.AddKey(PdfName("Contents"), PdfString(zeros.data(), static_cast<PoDoFo::pdf_long>(zeros.size()), true));
+  d.AddKey(PdfName("M"), PdfString(PdfDateUtc(when)));
+}
+
 // "D:20261207012233Z" (or with an offset) -> time_t; nullopt when unreadable.
 std::optional<std::time_t> ParsePdfDate(const std::string& s) {
   std::tm tm{};
@@ -672,17 +688,7 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
         PdfDictionary& d = sig->GetDictionary();
         d.AddKey(PdfName("Filter"), PdfName("Adobe.PPKLite"));
         d.AddKey(PdfName("SubFilter"), PdfName(signer_->SubFilter()));
-        // A placeholder array is written by PoDoFo from real numbers: four
-        // integers whose text is the fixed-width placeholder.
-        PdfArray range;
-        range.push_back(Int(0));
-        range.push_back(Int(1111111111));
-        range.push_back(Int(2222222222));
-        range.push_back(Int(3333333333));
-        d.AddKey(PdfName("ByteRange"), range);
-        std::string zeros(signer_->ContentsBytes(), '\0');
-        d.AddKey(PdfName("Contents"), PdfString(zeros.data(), static_cast<PoDoFo::pdf_long>(zeros.size()), true));
-        d.AddKey(PdfName("M"), PdfString(PdfDateUtc(created)));
+        SetSignaturePlaceholders(d, signer_->ContentsBytes(), created);
         d.AddKey(PdfName("Name"), Text(signer_->SignerName()));
         const PdfSignatureOptions& so = signer_->options();
         if (!so.reason.empty()) d.AddKey(PdfName("Reason"), Text(so.reason));
@@ -1003,16 +1009,7 @@ Result<PdfResult> PdfWriter::RewriteMetadata(const fs::path& source, const PdfDo
       return Status::InvalidArgument(source.string() + " has no signature field to sign again");
     }
     if (sig != nullptr) {
-      PdfDictionary& d = sig->GetDictionary();
-      PdfArray range;
-      range.push_back(Int(0));
-      range.push_back(Int(1111111111));
-      range.push_back(Int(2222222222));
-      range.push_back(Int(3333333333));
-      d.AddKey(PdfName("ByteRange"), range);
-      std::string zeros(signer_->ContentsBytes(), '\0');
-      d.AddKey(PdfName("Contents"), PdfString(zeros.data(), static_cast<PoDoFo::pdf_long>(zeros.size()), true));
-      d.AddKey(PdfName("M"), PdfString(PdfDateUtc(modified)));
+      SetSignaturePlaceholders(sig->GetDictionary(), signer_->ContentsBytes(), modified);
     }
     // Clean mode, as Begin(): an end of line after "obj" and before
     // "endobj" (PDF/A 6.1.8).
