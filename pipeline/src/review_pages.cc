@@ -58,8 +58,10 @@ HttpResponse LotsWithItems(RouteContext& ctx) {
 }
 
 // GET /review/{lot}, also after a refused action (with its message).
+// `focus`: a document shown even with nothing open (the one just acted on,
+// or ?doc= to ask for a re-scan or withdraw a document nobody flagged).
 HttpResponse LotQueue(RouteContext& ctx, const std::string& lot, const std::string& error = "",
-                      const std::string& done = "") {
+                      const std::string& done = "", const std::string& focus = "") {
   if (!ctx.user()->MayOpenLot(lot)) return web::ErrorPage(ctx, 404, L(ctx, "Lote não encontrado", "No such lot"));
   ReviewFilter f;
   f.lot_id = lot;
@@ -82,6 +84,7 @@ HttpResponse LotQueue(RouteContext& ctx, const std::string& lot, const std::stri
        L(ctx, "motivos", "reasons") + "</p>";
   std::map<std::string, std::vector<const ReviewItem*>> by_doc;
   for (const ReviewItem& i : *items) by_doc[i.document_id].push_back(&i);
+  if (!focus.empty()) by_doc[focus];
   for (const auto& [doc, list] : by_doc) {
     std::optional<DocumentRecord> record;
     if (!doc.empty()) {
@@ -158,7 +161,7 @@ HttpResponse LotQueue(RouteContext& ctx, const std::string& lot, const std::stri
     }
     h += "</section>";
   }
-  if (by_doc.empty()) h += "<p id=\"nothing\">" + L(ctx, "Nada para revisar.", "Nothing to review.") + "</p>";
+  if (items->empty()) h += "<p id=\"nothing\">" + L(ctx, "Nada para revisar.", "Nothing to review.") + "</p>";
   return HttpResponse::Html(web::Layout(ctx, L(ctx, "Revisão do lote ", "Review of lot ") + lot, h),
                             error.empty() ? 200 : 422);
 }
@@ -184,14 +187,15 @@ HttpResponse Set(RouteContext& ctx) {
   Result<CorrectionResult> r = CorrectDocument(ctx.store(), req);
   if (!r.ok()) {
     ctx.Audit("review_set_refused", lot + "/" + doc, r.status().message(), true);
-    return LotQueue(ctx, lot, r.status().message());
+    return LotQueue(ctx, lot, r.status().message(), "", doc);
   }
   std::string detail;
   for (const HistoryEntry& h : r->changed) detail += (detail.empty() ? "" : "; ") + h.field + ": '" + h.old_value + "' -> '" + h.new_value + "'";
   if (!r->changed.empty()) ctx.Audit("review_set", lot + "/" + doc, detail, true);
   return LotQueue(ctx, lot, "",
                   r->changed.empty() ? L(ctx, "Nada mudou.", "Nothing changed.")
-                                     : L(ctx, "Correção salva: ", "Correction saved: ") + doc + " (" + detail + ")");
+                                     : L(ctx, "Correção salva: ", "Correction saved: ") + doc + " (" + detail + ")",
+                  doc);
 }
 
 HttpResponse Accept(RouteContext& ctx) {
@@ -207,7 +211,7 @@ HttpResponse Accept(RouteContext& ctx) {
   Result<int> n = ctx.store().Review().Accept(lot, doc, page, kind, ctx.user()->user.name, ctx.req().Form("note"));
   if (!n.ok()) return LotQueue(ctx, lot, n.status().message());
   ctx.Audit("review_accept", lot + "/" + doc, "page " + std::to_string(page) + " " + kind, true);
-  return LotQueue(ctx, lot, "", L(ctx, "Aceito: ", "Accepted: ") + doc);
+  return LotQueue(ctx, lot, "", L(ctx, "Aceito: ", "Accepted: ") + doc, doc);
 }
 
 HttpResponse Rescan(RouteContext& ctx) {
@@ -222,8 +226,9 @@ HttpResponse Rescan(RouteContext& ctx) {
   Status s = ctx.store().Review().RequestRescan(lot, doc, page, ctx.user()->user.name, ctx.req().Form("note"));
   if (!s.ok()) return LotQueue(ctx, lot, s.message());
   ctx.Audit("review_rescan", lot + "/" + doc, "page " + std::to_string(page), true);
-  return LotQueue(ctx, lot, "", L(ctx, "Nova digitalização pedida: ", "Re-scan requested: ") + doc + " p. " +
-                                    std::to_string(page));
+  return LotQueue(ctx, lot, "",
+                  L(ctx, "Nova digitalização pedida: ", "Re-scan requested: ") + doc + " p. " + std::to_string(page),
+                  doc);
 }
 
 HttpResponse Withdraw(RouteContext& ctx) {
@@ -239,7 +244,8 @@ class ReviewPages : public web::PageModule {
  public:
   void Register(web::Router& r) override {
     r.Get("/review", Access::kOperator, LotsWithItems);
-    r.Get("/review/{lot}", Access::kOperator, [](RouteContext& c) { return LotQueue(c, c.Capture("lot")); });
+    r.Get("/review/{lot}", Access::kOperator,
+          [](RouteContext& c) { return LotQueue(c, c.Capture("lot"), "", "", c.req().Query("doc")); });
     r.Post("/review/set", Access::kOperator, Set);
     r.Post("/review/accept", Access::kOperator, Accept);
     r.Post("/review/rescan", Access::kOperator, Rescan);
