@@ -289,7 +289,20 @@ std::string BatchReport::ToHtml() const {
   }
   h += "</table>\n";
 
-  h += "<h2>" + T("Avisos e separadoras", "Warnings and separators") + "</h2>\n<table id=\"warnings\"><tr><th>" +
+  h += "<h2>" + T("Folhas separadoras encontradas", "Separator sheets found") + "</h2>\n<table id=\"separators\"><tr><th>" +
+       T("lote", "lot") + "</th><th>" + T("arquivo", "file") + "</th><th>" + T("página", "page") + "</th><th>" +
+       T("tipo", "kind") + "</th><th>" + T("conteúdo", "payload") + "</th></tr>\n";
+  for (const json& l : j["lots"]["list"]) {
+    const json rep = l.value("report", json::object());
+    for (const json& sp : rep.value("separators", json::array())) {
+      h += "<tr class=\"separator\"><td>" + Escape(rep.value("lot", "")) + "</td><td>" + Escape(sp.value("file", "")) +
+           "</td><td>" + std::to_string(sp.value("page_in_file", 1)) + "</td><td>" + Escape(sp.value("kind", "")) +
+           "</td><td><code>" + Escape(sp.value("payload", "")) + "</code></td></tr>\n";
+    }
+  }
+  h += "</table>\n";
+
+  h += "<h2>" + T("Avisos", "Warnings") + "</h2>\n<table id=\"warnings\"><tr><th>" +
        T("lote", "lot") + "</th><th>" + T("onde", "where") + "</th><th>" + T("aviso", "warning") + "</th></tr>\n";
   for (const json& l : j["lots"]["list"]) {
     const json rep = l.value("report", json::object());

@@ -313,6 +313,9 @@ Status PlanPass(LotContext& ctx) {
   rep.problems = plan.problems;
   rep.warnings = plan.warnings;
   rep.total_pages = plan.TotalPages();
+  for (const SeparatorSheet& s : plan.separators) {
+    rep.separators.push_back({plan.files[static_cast<size_t>(s.page.file)].name, s.page.page_in_file, s.kind, s.payload});
+  }
   rep.documents.resize(plan.documents.size());
   ctx.builds.resize(plan.documents.size());
   ctx.master_sha.assign(plan.files.size(), "");

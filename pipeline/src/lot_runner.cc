@@ -45,6 +45,11 @@ std::string LotReport::ToJson() const {
                             {"orientation_deg", f.orientation_deg}, {"thumbnail", f.thumbnail},
                             {"preview", f.preview}, {"master", f.master}});
   }
+  json separators_json = json::array();
+  for (const Separator& s : separators) {
+    separators_json.push_back({{"file", s.file}, {"page_in_file", s.page_in_file}, {"kind", s.kind},
+                               {"payload", s.payload}});
+  }
   json quarantined_json = json::array();
   for (const QuarantinedInput& q : quarantined) {
     quarantined_json.push_back({{"file", q.file}, {"page", q.page}, {"reason", q.reason}, {"copy", q.copy}});
@@ -63,6 +68,7 @@ std::string LotReport::ToJson() const {
             {"problems", problems_json(problems)},
             {"warnings", problems_json(warnings)},
             {"review", ReviewJson(review)},
+            {"separators", separators_json},
             {"flagged", flagged_json},
             {"quarantined", quarantined_json}};
   return Dump(j, 2);

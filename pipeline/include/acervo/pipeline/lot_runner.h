@@ -136,6 +136,14 @@ struct LotReport {
   // the store holds (earlier runs and decisions included; issue 14,
   // pipeline/review.h). report.json "review".
   std::vector<ReviewItem> review;
+  // Separator sheets found while planning (kept as masters, out of PDFs).
+  struct Separator {
+    std::string file;
+    int page_in_file = 1;
+    std::string kind;     // "barcode QRCode", "patch II", "blank"
+    std::string payload;  // the barcode text ("" for patch codes and blanks)
+  };
+  std::vector<Separator> separators;
 
   bool HasErrors() const { return !problems.empty(); }
   std::string ToJson() const;
