@@ -52,7 +52,7 @@ if [[ -d $corpus ]]; then
   done
   /usr/bin/python3 - "$corpus" "$work/lot" <<'EOF'
 import sys
-from PIL import Image, ImageDraw
+from PIL import Image
 corpus, lot = sys.argv[1], sys.argv[2]
 # Alpha flattened onto white paper.
 for f in ("scribeocr-benchmark/multicol_01.png", "ptbr-dharma/anatomia.png",
@@ -62,21 +62,11 @@ for f in ("scribeocr-benchmark/multicol_01.png", "ptbr-dharma/anatomia.png",
     page = Image.new("RGB", im.size, (255, 255, 255))
     page.paste(im, mask=im.split()[3])
     page.save(f"{lot}/flat_{f.split('/')[-1]}", dpi=src.info.get("dpi", (300, 300)))
-# Real scans with a red rubber stamp (ring and bar) and a blue pen stroke.
-for f in ("scribeocr-benchmark/filing_01.png", "scribeocr-benchmark/deposition_02.png",
-          "ptbr-dharma/doutrina_nacional.png"):
-    src = Image.open(f"{corpus}/{f}")
-    im = src.convert("RGB")
-    d = ImageDraw.Draw(im)
-    w, h = im.size
-    cx, cy, r = int(w * 0.75), int(h * 0.85), int(w * 0.08)
-    for k in range(6):
-        d.ellipse([cx - r + k, cy - r + k, cx + r - k, cy + r - k], outline=(200, 30, 40))
-    d.rectangle([cx - r, cy - r // 6, cx + r, cy + r // 6], outline=(200, 30, 40), width=5)
-    d.line([(int(w * 0.2 + i * 6), int(h * 0.9 + (20 if (i // 5) % 2 else -20))) for i in range(60)],
-           fill=(30, 50, 170), width=4)
-    im.save(f"{lot}/stamped_{f.split('/')[-1]}", dpi=src.info.get("dpi", (300, 300)))
 EOF
+  # Real scans with a red rubber stamp and a blue pen stroke (colour class).
+  for f in scribeocr-benchmark/filing_01.png scribeocr-benchmark/deposition_02.png ptbr-dharma/doutrina_nacional.png; do
+    /usr/bin/python3 "$root/bench/stamp_page.py" "$corpus/$f" "$work/lot/stamped_$(basename "$f")" --default-dpi 300
+  done
 else
   echo "warning: no corpus at $corpus; demo pages only" >&2
 fi

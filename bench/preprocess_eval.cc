@@ -10,8 +10,13 @@
 //                as OCR reads it in a lot: before binarisation)
 //   time         the image chain per page
 // Prints the figures and PASS/FAIL per target; exit 1 when one fails.
+// With --lot-orientation, only this instead: every corpus page with text at
+// all four turns through the whole chain of a lot (BuildStageChain: the
+// orientation stage leaves its OCR vote to the OCR stage, issue 16), the
+// orientation each ends with, and the chain's CPU time per page.
 //
 // usage: preprocess_eval [CORPUS_DIR] [--no-ocr] [--angles N] [--blanks N] [--only NAME_PART] [--dump DIR]
+//                        [--lot-orientation]
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -88,12 +93,14 @@ int main(int argc, char** argv) {
   int blanks = 120;
   std::string only;  // measure only the pages whose name contains this
   fs::path dump;     // write each processed page (what OCR reads) here
+  bool lot_orientation = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-ocr") == 0) ocr = false;
     else if (std::strcmp(argv[i], "--angles") == 0 && i + 1 < argc) angles_per_page = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--blanks") == 0 && i + 1 < argc) blanks = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
     else if (std::strcmp(argv[i], "--dump") == 0 && i + 1 < argc) dump = argv[++i];
+    else if (std::strcmp(argv[i], "--lot-orientation") == 0) lot_orientation = true;
     else corpus = argv[i];
   }
   // One core, as a pipeline worker has.
@@ -114,6 +121,50 @@ int main(int argc, char** argv) {
   std::printf("# Preprocessing evaluation on %s: %zu pages with text, %zu blank\n\n",
               corpus.c_str(), text_pages.size(), blank_pages.size());
   bool all_ok = true;
+
+  // ---- Orientation through a lot's whole chain ---------------------------
+  if (lot_orientation) {
+    Result<acervo::StageChain> chain = acervo::BuildStageChain(acervo::LotProfile());
+    if (!chain.ok()) {
+      std::fprintf(stderr, "preprocess_eval: %s\n", chain.status().ToString().c_str());
+      return 2;
+    }
+    int total = 0, correct = 0, wrong_turns = 0;
+    double cpu_ms = 0;
+    std::printf("## Orientation in a lot (whole chain, OCR included)\n\n");
+    for (const CorpusPage& p : text_pages) {
+      for (int turn : {0, 90, 180, 270}) {
+        Page page;
+        page.image = TurnCcw(p.image, turn);
+        page.dpi_x = page.dpi_y = p.dpi;
+        page.origin.source_path = p.name;
+        const int expected = (p.orientation_deg + turn) % 360;
+        const double c0 = ThreadCpuMs();
+        Result<Page> out = chain->Run(std::move(page), PageContext{});
+        const double cpu = ThreadCpuMs() - c0;
+        cpu_ms += cpu;
+        ++total;
+        const bool right = out.ok() && out->orientation_deg == expected;
+        correct += right;
+        wrong_turns += out.ok() && !right && out->orientation_deg != 0;
+        double orientation_ms = 0;
+        if (out.ok()) {
+          for (const acervo::StageRecord& r : out->history) {
+            if (r.name == "orientation") orientation_ms = r.cpu_ms;
+          }
+        }
+        std::printf("- %s turned %d: %s %d (expected %d), %.0f ms CPU (orientation stage %.0f)\n", p.name.c_str(),
+                    turn, right ? "right" : "WRONG", out.ok() ? out->orientation_deg : -1, expected, cpu,
+                    orientation_ms);
+        std::fflush(stdout);
+      }
+    }
+    std::printf("\nlot orientation: %d/%d correct  %s; turned to a wrong side: %d; left as scanned: %d; "
+                "mean %.0f ms CPU per page (whole chain)\n",
+                correct, total, Verdict(correct == total), wrong_turns, total - correct - wrong_turns,
+                cpu_ms / std::max(1, total));
+    return correct == total ? 0 : 1;
+  }
 
   // ---- Deskew ----------------------------------------------------------
   {

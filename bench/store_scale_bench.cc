@@ -31,6 +31,8 @@
 
 #include "acervo/indexer/postgres_store.h"
 #include "acervo/indexer/sqlite_store.h"
+
+#include <sqlite3.h>
 #include "postgres_test_server.h"
 
 namespace acervo {
@@ -158,9 +160,14 @@ struct QueryKind {
 
 std::vector<QueryKind> Queries(int per_kind, int docs) {
   Gen g(99);
+  // The first eight kinds are exact searches (SearchRequest::forgiving
+  // off: as before issue 15); the last four forgiving ones (the default of
+  // `acervo search`): inflections always, misreadings for rare words.
   std::vector<QueryKind> kinds = {{"one word (common)", {}}, {"one word (rare)", {}}, {"two words", {}},
                                   {"phrase", {}},            {"prefix", {}},          {"word + field filter", {}},
-                                  {"word + date range", {}}, {"filter only", {}}};
+                                  {"word + date range", {}}, {"filter only", {}},
+                                  {"~ common word", {}},     {"~ rare word", {}},     {"~ misread rare word", {}},
+                                  {"~ misread + common", {}}};
   const auto& v = Vocabulary();
   std::mt19937 r(5);
   for (int i = 0; i < per_kind; ++i) {
@@ -192,6 +199,28 @@ std::vector<QueryKind> Queries(int per_kind, int docs) {
     kinds[6].requests.push_back(q);
     q.query = "cidade:\"" + std::string(kCities[r() % 10]) + "\" type:" + kTypes[r() % 5];
     kinds[7].requests.push_back(q);
+    // Forgiving: a rare word read with one confusable or other character
+    // changed (absent from the index, so every matcher runs).
+    SearchRequest f;
+    f.forgiving = true;
+    f.query = v[24 + r() % 60];
+    kinds[8].requests.push_back(f);
+    f.query = v[300 + r() % 2500];
+    kinds[9].requests.push_back(f);
+    std::string misread = v[300 + r() % 2500];
+    const size_t at = misread.find_first_of("oiel");
+    if (at != std::string::npos) {
+      misread[at] = misread[at] == 'o' ? '0' : misread[at] == 'i' ? 'l' : misread[at] == 'e' ? 'c' : '1';
+    } else {
+      misread[misread.size() / 2] = 'x';
+    }
+    f.query = misread;
+    kinds[10].requests.push_back(f);
+    f.query = misread + " " + v[24 + r() % 60];
+    kinds[11].requests.push_back(f);
+  }
+  for (size_t k = 0; k < 8; ++k) {
+    for (SearchRequest& q : kinds[k].requests) q.forgiving = false;
   }
   (void)g;
   return kinds;
@@ -263,6 +292,30 @@ int RunBackend(const std::string& name, Store& store, int pages, int per_kind, b
                 kBatch, p, p / (Ms(bulk) / 1000), p / (bulk_cpu / 1000));
   }
   return RunQueries(store, docs, per_kind);
+}
+
+// The file and what each of its tables and indexes takes (SQLite's dbstat
+// table), for the index growth of issue 15 (term_keys is the forgiving
+// vocabulary's keys).
+void PrintSqliteSizes(const fs::path& db_path) {
+  std::error_code ec;
+  const auto size = fs::file_size(db_path, ec);
+  std::printf("SQLite file: %.1f MB\n", ec ? -1.0 : static_cast<double>(size) / 1e6);
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return;
+  }
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 14", -1, &st,
+                         nullptr) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      std::printf("  %-28s %9.1f MB\n", reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+                  static_cast<double>(sqlite3_column_int64(st, 1)) / 1e6);
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 int RunQueries(Store& store, int docs, int per_kind) {
@@ -372,6 +425,7 @@ int main(int argc, char** argv) {
     }
     rc |= RunBackend("SQLite (synchronous=NORMAL)", **s, pages, per_kind, reuse);
     s->reset();
+    PrintSqliteSizes(dir / "index.db");
     if (!keep) fs::remove_all(dir, ec);
   }
   if (backend == "postgres" || backend == "both") {

@@ -59,7 +59,7 @@ if [ "$mode" = search ]; then
     "$url/api/v1/tokens" | sed 's/.*"token":"\([^"]*\)".*/\1/')
   "$root/build/bench/store_scale_bench" --pages "$(sqlite3 "$store" 'SELECT count(*) FROM pages')" --queries 40 \
     --print-urls "$work/urls.txt"
-  echo "query mix: $(wc -l <"$work/urls.txt") URLs (8 kinds x 40)"
+  echo "query mix: $(wc -l <"$work/urls.txt") URLs (12 kinds x 40)"
   # Warm the page cache and the server's caches with one pass.
   wrk -t1 -c1 -d5s -s "$root/bench/web/search_mix.lua" "$url" -- "$work/urls.txt" "$token" >/dev/null
   echo "== wrk -t2 -c$conns -d${seconds}s /api/v1/search"

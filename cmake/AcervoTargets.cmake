@@ -47,8 +47,14 @@ function(acervo_test name)
   endif()
 endfunction()
 
+# ACERVO_CORPUS overrides where the corpus is looked for (a git worktree
+# outside the main checkout has no ../shared beside it).
+set(ACERVO_CORPUS "" CACHE PATH "shared corpus folder (default: ../shared/corpus)")
 function(acervo_test_definitions target)
   get_filename_component(corpus ${PROJECT_SOURCE_DIR}/../shared/corpus ABSOLUTE)
+  if(ACERVO_CORPUS)
+    set(corpus ${ACERVO_CORPUS})
+  endif()
   if(NOT EXISTS ${corpus})
     set(corpus "")
   endif()

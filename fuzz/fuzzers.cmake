@@ -53,5 +53,8 @@ target_link_libraries(manifest_fuzzer PRIVATE PkgConfig::TIFF PkgConfig::ZXING t
 acervo_fuzzer(profile ${CORE} ${PROFILE})
 target_link_libraries(profile_fuzzer PRIVATE tomlplusplus::tomlplusplus)
 
+# query.cc reads identifiers and field meanings with the analyzer (issue 15).
 acervo_fuzzer(query ${CORE} ${ROOT}/indexer/src/query.cc ${ROOT}/indexer/src/text_fold.cc
-              ${ROOT}/indexer/src/field_value.cc)
+              ${ROOT}/indexer/src/field_value.cc ${ROOT}/indexer/src/analyzer.cc ${ROOT}/indexer/src/sql_filter.cc)
+find_library(STEMMER_LIB stemmer REQUIRED)
+target_link_libraries(query_fuzzer PRIVATE ${STEMMER_LIB})

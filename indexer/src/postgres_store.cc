@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -19,6 +20,9 @@
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
 #include "acervo/indexer/access_store.h"
+#include "analyzer.h"
+#include "forgiving.h"
+#include "search_common.h"
 #include "sql_filter.h"
 #include "sql_session.h"
 #include "term_index.h"
@@ -159,18 +163,44 @@ ALTER TABLE pages ADD COLUMN master_page INTEGER NOT NULL DEFAULT 0,
                   ADD COLUMN master_width INTEGER NOT NULL DEFAULT 0;
 UPDATE pages SET master_page = number;
 )sql"},
-    // v6 (issue 13; provisional number): word boxes, users, groups, grants,
+    // v6 (issue 13): word boxes, users, groups, grants,
     // API tokens, audit trail; the SQLite store's tables (sql_shared.cc).
     {6, nullptr, SchemaV6Sql},
-    // v8 (issue 14; provisional number, renumbered at merge): review items,
-    // document history, withdrawals, lot sources (review_store.cc).
+    // v7 (issue 15): forgiving search, as in the SQLite
+    // store. pages.tsv is now computed by the client with the shared
+    // analyzer (analyzer.h: surface tokens, no stemming, no stop words, plus
+    // hyphenated words and identifiers joined), so both stores match the
+    // same terms; Migrate() recomputes every page's tsv and refolds the
+    // term tables (now with term_keys), and fills the fields' meaning.
+    {7, R"sql(
+DROP TRIGGER pages_tsv ON pages;
+CREATE TABLE term_keys (
+  key  TEXT COLLATE "C" NOT NULL,
+  term TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (key, term)
+);
+CREATE INDEX term_keys_by_term ON term_keys(term);
+ALTER TABLE fields ADD COLUMN value_key TEXT;
+CREATE INDEX fields_by_key ON fields(name_norm, value_key) WHERE value_key IS NOT NULL;
+CREATE TABLE field_words (
+  name_norm TEXT NOT NULL,
+  word      TEXT NOT NULL,
+  doc_id    BIGINT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  PRIMARY KEY (name_norm, word, doc_id)
+);
+CREATE INDEX field_words_by_doc ON field_words(doc_id);
+TRUNCATE term_top, term_df, term_pending;
+UPDATE term_stats SET pages = 0, tokens = 0;
+INSERT INTO term_pending (page_id) SELECT id FROM pages;
+)sql"},
+    // v8 (issue 14): review items, document history, withdrawals, lot
+    // sources (review_store.cc).
     {8, nullptr, SchemaV8Sql},
 };
-static_assert(std::end(kMigrations)[-1].version == kPostgresSchemaVersion);
+static_assert(std::size(kMigrations) > 0 &&
+              kMigrations[std::size(kMigrations) - 1].version == kPostgresSchemaVersion);
 
 constexpr double kOtherPagesWeight = 0.25;  // as in the SQLite store
-constexpr const char* kHeadlineOptions =
-    "StartSel=«, StopSel=», MaxWords=16, MinWords=6, MaxFragments=1, FragmentDelimiter=…";
 
 using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
@@ -205,7 +235,6 @@ void Backoff(int attempt) {
   std::this_thread::sleep_for(std::chrono::milliseconds(dist(rng)));
 }
 
-bool IsWordByte(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
 
 // A PostgreSQL array literal ('{"a","b"}') for a text[] parameter.
 std::string TextArray(const std::vector<std::string>& items) {
@@ -253,6 +282,28 @@ std::string Lexeme(const std::string& w) {
     out += c;
   }
   return out + "'";
+}
+
+// A page's tsvector in PostgreSQL's text form, from the shared analyzer:
+// 'term':pos,pos ... (positions 1-based, at most 16383, at most 256 per
+// lexeme, as PostgreSQL keeps them).
+std::string TsvectorText(std::string_view text) {
+  std::map<std::string, std::vector<int>> lexemes;
+  for (const TextToken& t : AnalyzeText(text)) {
+    std::vector<int>& pos = lexemes[t.term];
+    if (pos.size() < 256) pos.push_back(std::min(t.position + 1, 16383));
+  }
+  std::string out;
+  for (const auto& [term, pos] : lexemes) {
+    if (!out.empty()) out += ' ';
+    out += Lexeme(term);
+    out += ':';
+    for (size_t i = 0; i < pos.size(); ++i) {
+      if (i > 0) out += ',';
+      out += std::to_string(pos[i]);
+    }
+  }
+  return out;
 }
 
 class PostgresStore final : public Store {
@@ -360,7 +411,7 @@ class PostgresStore final : public Store {
     ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> rows, NextIds("documents_id_seq", docs.size(), what));
     ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> page_rows, NextIds("pages_id_seq", n_pages, what));
     size_t page_at = 0;
-    std::string doc_data, field_data, page_data, pending_data, words_data, row;
+    std::string doc_data, field_data, words_data, page_data, pending_data, page_words_data, row;
     for (size_t k = 0; k < docs.size(); ++k) {
       const DocumentRecord& doc = *docs[k];
       row.clear();
@@ -395,7 +446,19 @@ class PostgresStore final : public Store {
           CopyNull(&row);
         }
         CopyField(&row, f.source);
+        if (std::optional<std::string> key = FieldKey(f.value)) {
+          CopyField(&row, *key);
+        } else {
+          CopyNull(&row);
+        }
         field_data += row + '\n';
+        for (const std::string& w : FieldWords(f.value)) {
+          row.clear();
+          CopyField(&row, NormalizeFieldValue(f.name), true);
+          CopyField(&row, w);
+          CopyField(&row, rows[k]);
+          words_data += row + '\n';
+        }
       }
       for (const PageRecord& p : doc.pages) {
         row.clear();
@@ -410,6 +473,7 @@ class PostgresStore final : public Store {
         CopyField(&row, p.master_path);
         CopyField(&row, p.master_sha256);
         CopyField(&row, p.text);
+        CopyField(&row, TsvectorText(p.text));
         CopyField(&row, ParamText(p.mean_confidence));
         CopyField(&row, ParamText(p.skew_deg));
         CopyField(&row, ParamText(p.orientation_deg));
@@ -429,7 +493,7 @@ class PostgresStore final : public Store {
           CopyField(&row, std::to_string(p.image_width));
           CopyField(&row, std::to_string(p.image_height));
           CopyField(&row, EncodeWordBoxes(p.words));
-          words_data += row + '\n';
+          page_words_data += row + '\n';
         }
       }
     }
@@ -438,19 +502,31 @@ class PostgresStore final : public Store {
                                   doc_data, what + " (documents)"));
     if (!field_data.empty()) {
       ACERVO_RETURN_IF_ERROR(CopyIn("COPY fields (doc_id, ordinal, name, name_norm, value, value_norm, value_date, "
-                                    "value_num, source) FROM STDIN",
+                                    "value_num, source, value_key) FROM STDIN",
                                     field_data, what + " (fields)"));
+    }
+    if (!words_data.empty()) {
+      // One value may repeat a word: COPY has no ON CONFLICT, so words are
+      // deduplicated per value (FieldWords) and values of one name per
+      // document through a staging step.
+      ACERVO_RETURN_IF_ERROR(Exec("CREATE TEMP TABLE IF NOT EXISTS field_words_in (name_norm TEXT, word TEXT, "
+                                  "doc_id BIGINT) ON COMMIT DELETE ROWS"));
+      ACERVO_RETURN_IF_ERROR(CopyIn("COPY field_words_in (name_norm, word, doc_id) FROM STDIN", words_data,
+                                    what + " (field words)"));
+      ACERVO_RETURN_IF_ERROR(Exec("INSERT INTO field_words SELECT DISTINCT name_norm, word, doc_id FROM field_words_in "
+                                  "ON CONFLICT DO NOTHING"));
+      ACERVO_RETURN_IF_ERROR(Exec("TRUNCATE field_words_in"));
     }
     if (!page_data.empty()) {
       ACERVO_RETURN_IF_ERROR(CopyIn("COPY pages (id, doc_id, number, pdf_page, in_pdf, source_path, page_in_file, "
-                                    "master_path, master_sha256, text, mean_confidence, skew_deg, orientation_deg, "
+                                    "master_path, master_sha256, text, tsv, mean_confidence, skew_deg, orientation_deg, "
                                     "blank, blank_score, color_class, flags, stages, master_page, part, master_x, "
                                     "master_width) FROM STDIN",
                                     page_data, what + " (pages)"));
       ACERVO_RETURN_IF_ERROR(CopyIn("COPY term_pending (page_id) FROM STDIN", pending_data, what + " (pages)"));
     }
-    if (!words_data.empty()) {
-      ACERVO_RETURN_IF_ERROR(CopyIn("COPY page_words (page_id, width, height, words) FROM STDIN", words_data,
+    if (!page_words_data.empty()) {
+      ACERVO_RETURN_IF_ERROR(CopyIn("COPY page_words (page_id, width, height, words) FROM STDIN", page_words_data,
                                     what + " (word boxes)"));
     }
     // Review items, history, flags (schema v8).
@@ -512,44 +588,57 @@ class PostgresStore final : public Store {
   }
 
   Result<std::vector<SearchHit>> Search(const SearchRequest& request) override {
-    ACERVO_RETURN_IF_ERROR(CheckPaging(request));
+    ACERVO_RETURN_IF_ERROR(CheckLimits(request));
     ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
     ACERVO_ASSIGN_OR_RETURN(SqlParts where, DocumentFilterWithAccess(request, query, "true"));
-    // Every clause must translate (InvalidArgument otherwise) before any SQL.
-    std::vector<std::string> required, excluded;
-    ACERVO_RETURN_IF_ERROR(TranslateClauses(query, &required, &excluded));
     std::lock_guard<std::mutex> lock(mu_);
     ACERVO_RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, "search").status());
-    Result<std::vector<SearchHit>> hits = Status::OK();
+    Result<std::vector<SearchHit>> hits = SearchLocked(request, query, where);
+    (void)Exec("ROLLBACK", {}, "search");
+    return PlainQueryError(std::move(hits));
+  }
+
+  Result<std::vector<SearchHit>> SearchLocked(const SearchRequest& request, const ParsedQuery& query,
+                                              const SqlParts& where) {
+    ACERVO_ASSIGN_OR_RETURN(Expanded e, ExpandAndTranslate(request, query));
     if (request.sort != SearchRequest::Sort::kRelevance) {
-      hits = ListByDate(query, required, excluded, where, request);
-    } else if (query.required_fts.empty()) {
+      return ListByDate(e.query, e.required, e.excluded, where, request);
+    }
+    if (e.query.query.required_fts.empty()) {
       SqlParts list = where;
-      for (const std::string& tsq : excluded) {
+      for (const std::string& tsq : e.excluded) {
         list.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
         list.params.push_back(tsq);
       }
-      hits = ListMatching(list, request.limit, request.offset);
-    } else {
-      Result<std::string> tsq = FtsToTsquery(query.RankingFts());
-      hits = tsq.ok() ? RankTopK(query, *tsq, required, excluded, where, request.limit + request.offset)
-                      : Result<std::vector<SearchHit>>(tsq.status());
-      if (hits.ok()) {
-        hits->erase(hits->begin(), hits->begin() + std::min<size_t>(hits->size(), static_cast<size_t>(request.offset)));
-      }
+      return ListMatching(list, request.limit, request.offset);
     }
-    (void)Exec("ROLLBACK", {}, "search");
-    return PlainQueryError(std::move(hits));
+    ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(e.query.query.RankingFts()));
+    return RankTopK(e.query, tsq, e.required, e.excluded, where, request.limit, request.offset);
+  }
+
+  // A request's query with its forgiving variants (its field names checked
+  // first) and the tsquery of each of its required and excluded clauses.
+  struct Expanded {
+    ExpandedQuery query;
+    std::vector<std::string> required, excluded;
+  };
+  Result<Expanded> ExpandAndTranslate(const SearchRequest& request, const ParsedQuery& query) {
+    Expanded e;
+    SessionVocabulary vocab = StoreVocabulary();
+    ACERVO_ASSIGN_OR_RETURN(e.query, CheckAndExpand(session_, vocab, request, query));
+    ACERVO_RETURN_IF_ERROR(TranslateClauses(e.query.query, &e.required, &e.excluded));
+    return e;
   }
 
   Result<SearchFacets> Facets(const SearchRequest& request) override {
     ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
     ACERVO_ASSIGN_OR_RETURN(SqlParts where, DocumentFilterWithAccess(request, query, "true"));
-    std::vector<std::string> required, excluded;
-    ACERVO_RETURN_IF_ERROR(TranslateClauses(query, &required, &excluded));
     std::lock_guard<std::mutex> lock(mu_);
     ACERVO_RETURN_IF_ERROR(Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}, "facets").status());
-    Result<SearchFacets> facets = ComputeFacets(session_, MatchingDocuments(required, excluded, where));
+    Result<SearchFacets> facets = [&]() -> Result<SearchFacets> {
+      ACERVO_ASSIGN_OR_RETURN(Expanded e, ExpandAndTranslate(request, query));
+      return ComputeFacets(session_, MatchingDocuments(e.required, e.excluded, where));
+    }();
     (void)Exec("ROLLBACK", {}, "facets");
     return PlainQueryError(std::move(facets));
   }
@@ -583,6 +672,31 @@ class PostgresStore final : public Store {
     });
     ACERVO_RETURN_IF_ERROR(s);
     return n;
+  }
+
+  // The store's vocabulary for ExpandQuery: term_keys and term_df, plus the
+  // pending pages' terms.
+  SessionVocabulary StoreVocabulary() {
+    return SessionVocabulary(&session_, [this]() -> Result<const PendingVocabulary*> {
+      ACERVO_RETURN_IF_ERROR(EnsurePendingVocabulary());
+      return &pending_vocab_;
+    });
+  }
+
+  // Rebuilds pending_vocab_ when the pending pages changed since it was
+  // built (their count and id sum say so).
+  Status EnsurePendingVocabulary() {
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT count(*), coalesce(sum(page_id), 0) FROM term_pending", {},
+                                              "search"));
+    const std::string signature = std::string(PQgetvalue(r.get(), 0, 0)) + "/" + PQgetvalue(r.get(), 0, 1);
+    if (signature == pending_signature_) return Status::OK();
+    pending_vocab_.Clear();
+    pending_signature_.clear();
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr t, Exec("SELECT p.text FROM term_pending t JOIN pages p ON p.id = t.page_id", {},
+                                              "search"));
+    for (int i = 0; i < PQntuples(t.get()); ++i) pending_vocab_.AddPage(PQgetvalue(t.get(), i, 0));
+    pending_signature_ = signature;
+    return Status::OK();
   }
 
   Result<std::vector<LotRecord>> ListLots() override {
@@ -687,8 +801,11 @@ class PostgresStore final : public Store {
                                 {docs}, what)
                                .status());
     return Exec(R"sql(
-      DELETE FROM term_df WHERE df <= 0 AND listed <= 0 AND term IN
-        (SELECT u.lexeme FROM pages p, unnest(p.tsv) u WHERE p.doc_id = ANY($1::bigint[])))sql",
+      WITH gone AS (
+        DELETE FROM term_df WHERE df <= 0 AND listed <= 0 AND term IN
+          (SELECT u.lexeme FROM pages p, unnest(p.tsv) u WHERE p.doc_id = ANY($1::bigint[]))
+        RETURNING term)
+      DELETE FROM term_keys WHERE term IN (SELECT term FROM gone))sql",
                 {docs}, what)
         .status();
   }
@@ -738,7 +855,7 @@ class PostgresStore final : public Store {
     // New list entries: a list under kChampionCap takes any page, a full one
     // only pages a level above its weakest entry; at most kChampionCap per
     // term per fold. Then df and listed.
-    ACERVO_RETURN_IF_ERROR(Exec(R"sql(
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr fresh, Exec(R"sql(
       WITH ins AS (
         INSERT INTO term_top (term, impact, page_id, doc_id)
         SELECT term, impact, page_id, doc_id FROM (
@@ -759,11 +876,29 @@ class PostgresStore final : public Store {
       d AS (SELECT term, count(*) AS df FROM fold_post GROUP BY term)
       INSERT INTO term_df (term, df, listed, floor)
       SELECT d.term, d.df, coalesce(n.c, 0), 0 FROM d LEFT JOIN n ON n.term = d.term
-      ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df, listed = term_df.listed + excluded.listed)sql",
+      ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df, listed = term_df.listed + excluded.listed
+      RETURNING term, (xmax = 0) AS fresh)sql",
                                 {ParamText(avg), ParamText(kBm25K1), ParamText(kBm25B), std::to_string(kChampionCap),
                                  ParamText(kImpactSteps)},
-                                what)
-                               .status());
+                                what));
+    // New terms of the vocabulary get their lookup keys (forgiving.h).
+    {
+      std::vector<std::string> keys, terms;
+      for (int i = 0; i < PQntuples(fresh.get()); ++i) {
+        if (std::string(PQgetvalue(fresh.get(), i, 1)) != "t") continue;
+        const std::string term = PQgetvalue(fresh.get(), i, 0);
+        for (std::string& k : VocabularyKeys(term)) {
+          keys.push_back(std::move(k));
+          terms.push_back(term);
+        }
+      }
+      if (!keys.empty()) {
+        ACERVO_RETURN_IF_ERROR(Exec("INSERT INTO term_keys (key, term) SELECT * FROM unnest($1::text[], $2::text[]) "
+                                    "ON CONFLICT DO NOTHING",
+                                    {TextArray(keys), TextArray(terms)}, what)
+                                   .status());
+      }
+    }
     // Lists past kChampionTrimAt go back to the kChampionCap best; the
     // weakest kept becomes the bar (floor) later pages must clear. One
     // statement per list: each is an index range delete.
@@ -852,8 +987,7 @@ class PostgresStore final : public Store {
     params.push_back(std::to_string(offset));
     ACERVO_ASSIGN_OR_RETURN(
         ResultPtr r, Exec(NumberPlaceholders("SELECT d.id FROM documents d WHERE " + where.sql +
-                                             " ORDER BY d.lot_id COLLATE \"C\", d.document_id COLLATE \"C\" "
-                                             "LIMIT ? OFFSET ?"),
+                                             " ORDER BY d.lot_id COLLATE \"C\", d.document_id COLLATE \"C\" LIMIT ? OFFSET ?"),
                           params, "search"));
     std::vector<int64_t> rows;
     for (int i = 0; i < PQntuples(r.get()); ++i) rows.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
@@ -874,7 +1008,7 @@ class PostgresStore final : public Store {
 
   // Pages in the PDF matching a tsquery, as a document-id set.
   static constexpr const char* kPagesMatching =
-      "(SELECT p2.doc_id FROM pages p2 WHERE p2.in_pdf AND p2.tsv @@ to_tsquery('acervo_pt', ?))";
+      "(SELECT p2.doc_id FROM pages p2 WHERE p2.in_pdf AND p2.tsv @@ ?::tsquery)";
 
   // A statement selecting the ids (column `id`) of at most
   // kFacetCountCap + 1 documents matching the clauses and the filter.
@@ -886,7 +1020,7 @@ class PostgresStore final : public Store {
       m.params = where.params;
     } else {
       m.sql = "SELECT DISTINCT p.doc_id AS id FROM pages p JOIN documents d ON d.id = p.doc_id "
-              "WHERE p.in_pdf AND p.tsv @@ to_tsquery('acervo_pt', ?) AND " + where.sql;
+              "WHERE p.in_pdf AND p.tsv @@ ?::tsquery AND " + where.sql;
       m.params.push_back(required.front());
       m.params.insert(m.params.end(), where.params.begin(), where.params.end());
       for (size_t i = 1; i < required.size(); ++i) {
@@ -902,30 +1036,30 @@ class PostgresStore final : public Store {
     return m;
   }
 
-  // Hits in date order: a page of the matching documents with their hit
-  // pages and a snippet from the first hit page (score 0: not ranked).
-  Result<std::vector<SearchHit>> ListByDate(const ParsedQuery& q, const std::vector<std::string>& required,
+  // Hits in date order: a page of the matching documents, each with its hit
+  // pages, tier, matches and snippet when the query has text (score 0: not
+  // ranked).
+  Result<std::vector<SearchHit>> ListByDate(const ExpandedQuery& expanded, const std::vector<std::string>& required,
                                             const std::vector<std::string>& excluded, const SqlParts& where,
                                             const SearchRequest& r) {
     ACERVO_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
                             DocumentsByDate(session_, MatchingDocuments(required, excluded, where),
                                             r.sort == SearchRequest::Sort::kDateNewest, r.limit, r.offset));
     ACERVO_ASSIGN_OR_RETURN(std::vector<SearchHit> hits, LoadHits(ids));
-    if (q.required_fts.empty() || ids.empty()) return hits;
-    ACERVO_ASSIGN_OR_RETURN(std::string ranking, FtsToTsquery(q.RankingFts()));
-    ACERVO_ASSIGN_OR_RETURN(ResultPtr pr, Exec("SELECT doc_id, pdf_page, id FROM pages WHERE doc_id = ANY($1::bigint[]) "
-                                               "AND in_pdf AND tsv @@ to_tsquery('acervo_pt', $2) ORDER BY doc_id, pdf_page",
-                                               {IdArray(ids), ranking}, "search"));
+    if (required.empty() || ids.empty()) return hits;
+    ACERVO_ASSIGN_OR_RETURN(std::string ranking, FtsToTsquery(expanded.query.RankingFts()));
+    ACERVO_ASSIGN_OR_RETURN(RankPlan plan, PlanRanking(expanded, ranking, required, excluded));
+    ACERVO_ASSIGN_OR_RETURN(std::vector<ScoredDoc> scored, ScoreDocuments(plan.c, ids));
+    std::vector<int64_t> best_pages;
+    for (const ScoredDoc& d : scored) best_pages.push_back(d.best_page_row);
+    ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> texts, PageTexts(best_pages));
     std::unordered_map<int64_t, size_t> at;
     for (size_t i = 0; i < ids.size(); ++i) at[ids[i]] = i;
-    std::vector<int64_t> first_page(ids.size(), 0);
-    for (int i = 0; i < PQntuples(pr.get()); ++i) {
-      const size_t k = at[std::stoll(PQgetvalue(pr.get(), i, 0))];
-      hits[k].pages.push_back(std::atoi(PQgetvalue(pr.get(), i, 1)));
-      if (first_page[k] == 0) first_page[k] = std::stoll(PQgetvalue(pr.get(), i, 2));
+    for (size_t i = 0; i < scored.size(); ++i) {
+      SearchHit& hit = hits[at[scored[i].doc_row]];
+      scored[i].score = 0;
+      FillScoredHit(plan.c.roles, plan.c.clauses, std::move(scored[i]), texts[i], &hit);
     }
-    ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> snippets, Snippets(ranking, first_page));
-    for (size_t i = 0; i < hits.size(); ++i) hits[i].snippet = std::move(snippets[i]);
     return hits;
   }
 
@@ -994,40 +1128,30 @@ class PostgresStore final : public Store {
     return out;
   }
 
-  struct DocScore {
-    int64_t doc_row = 0;
-    double score = 0;
-    int64_t best_page_row = 0;
-    std::vector<int> pages;
-  };
-
   // One positive phrase of the ranking expression, for scoring: its words'
   // lexemes (a page's tf for the phrase is the smallest of theirs; a prefix
   // word's tf is the sum over the page's lexemes with that prefix).
   struct ScoredPhrase {
     std::vector<std::string> lexemes;
     std::string prefix;  // empty: no prefix word
-    double idf = 0;
+    double idf = 0;      // x the variant's weight (0 for a negated phrase)
+    bool negated = false;
   };
 
   struct RankContext {
     std::string ranking;                // tsquery of the positive clauses together
     std::vector<std::string> required;  // tsquery per required clause (checked when > 1)
     std::vector<std::string> excluded;
-    std::vector<ScoredPhrase> phrases;
+    std::vector<ScoredPhrase> phrases;  // one per phrase of the ranking expression, in order
+    std::vector<PhraseRole> roles;      // the same order
+    size_t clauses = 0;
     std::vector<std::string> exact_lexemes, prefixes;  // all of phrases', for the SQL
     double avg = 1;
   };
 
-  // The lexemes `acervo_pt` makes of one query word (none for a stop word;
-  // several if PostgreSQL's parser splits it).
-  Result<std::vector<std::string>> Lexemes(const std::string& word) {
-    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT lexeme FROM unnest(to_tsvector('acervo_pt', $1))", {word},
-                                              "search"));
-    std::vector<std::string> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(PQgetvalue(r.get(), i, 0));
-    return out;
-  }
+  // The lexemes of one query word: the analyzer's surface tokens (the
+  // index holds exactly those, see TsvectorText).
+  static std::vector<std::string> Lexemes(const std::string& word) { return AnalyzeQueryWords(word); }
 
   struct TermInfo {
     int64_t df = 0;
@@ -1077,14 +1201,14 @@ class PostgresStore final : public Store {
   // Documents among `doc_rows` passing every required clause (when there
   // are several) and no excluded one, with their exact scores, in the order
   // given.
-  Result<std::vector<DocScore>> ScoreDocuments(const RankContext& c, const std::vector<int64_t>& doc_rows) {
-    std::vector<DocScore> out;
+  Result<std::vector<ScoredDoc>> ScoreDocuments(const RankContext& c, const std::vector<int64_t>& doc_rows) {
+    std::vector<ScoredDoc> out;
     if (doc_rows.empty()) return out;
     const std::string docs = IdArray(doc_rows);
     std::unordered_set<int64_t> out_of;  // failing a clause
     auto docs_matching = [&](const std::string& tsq) -> Result<std::unordered_set<int64_t>> {
       ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT DISTINCT doc_id FROM pages WHERE doc_id = ANY($1::bigint[]) "
-                                                "AND in_pdf AND tsv @@ to_tsquery('acervo_pt', $2)",
+                                                "AND in_pdf AND tsv @@ $2::tsquery",
                                                 {docs, tsq}, "search"));
       std::unordered_set<int64_t> s;
       for (int i = 0; i < PQntuples(r.get()); ++i) s.insert(std::stoll(PQgetvalue(r.get(), i, 0)));
@@ -1107,7 +1231,7 @@ class PostgresStore final : public Store {
     ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(std::string(R"sql(
       SELECT p.doc_id, p.id, p.pdf_page, x.len, x.tfs
       FROM pages p CROSS JOIN LATERAL ()sql") + PageTfs(3, 4) + R"sql() x
-      WHERE p.doc_id = ANY($1::bigint[]) AND p.in_pdf AND p.tsv @@ to_tsquery('acervo_pt', $2)
+      WHERE p.doc_id = ANY($1::bigint[]) AND p.in_pdf AND p.tsv @@ $2::tsquery
       ORDER BY p.id)sql",
                                               {docs, c.ranking, TextArray(c.exact_lexemes), TextArray(c.prefixes)},
                                               "search"));
@@ -1126,25 +1250,28 @@ class PostgresStore final : public Store {
       t.tf = ParseTfs(PQgetvalue(r.get(), i, 4));
       pages.emplace_back(std::stoll(PQgetvalue(r.get(), i, 1)), std::move(t));
     }
-    std::unordered_map<int64_t, DocScore> by_doc;
+    std::unordered_map<int64_t, ScoredDoc> by_doc;
     std::unordered_map<int64_t, double> best;
     for (const auto& [page, t] : pages) {
       if (out_of.count(t.doc)) continue;
-      const double score = PageScore(c, t.tf, t.len);
-      DocScore& d = by_doc[t.doc];
+      std::vector<int> matched;
+      const double score = PageScore(c, t.tf, t.len, &matched);
+      ScoredDoc& d = by_doc[t.doc];
       d.doc_row = t.doc;
       d.score += score;  // the sum for now
       auto [it, fresh] = best.emplace(t.doc, score);
-      if (fresh || score > it->second) it->second = score, d.best_page_row = page;
+      if (fresh || score > it->second) it->second = score, d.best_page_row = page, d.best_phrases = matched;
       d.pages.push_back(t.pdf_page);
+      d.phrases.push_back({t.pdf_page, std::move(matched)});
     }
     for (int64_t doc : doc_rows) {
       auto it = by_doc.find(doc);
       if (it == by_doc.end()) continue;
-      DocScore d = std::move(it->second);
+      ScoredDoc d = std::move(it->second);
       by_doc.erase(it);
       const double b = best[doc];
       d.score = b + kOtherPagesWeight * (d.score - b);
+      d.tier = DocumentTier(c.roles, d.phrases, c.clauses);
       std::sort(d.pages.begin(), d.pages.end());
       out.push_back(std::move(d));
     }
@@ -1152,9 +1279,15 @@ class PostgresStore final : public Store {
   }
 
   // BM25 of one page: sum over the phrases of idf x Bm25Factor(tf).
-  static double PageScore(const RankContext& c, const std::unordered_map<std::string, int>& tf, int len) {
+  // (The phrases present on the page, as indexes into c.phrases, go to
+  // `matched`: a phrase counts as present when all its lexemes are, which
+  // for a phrase of several words is an upper bound, as its tf.)
+  static double PageScore(const RankContext& c, const std::unordered_map<std::string, int>& tf, int len,
+                          std::vector<int>* matched = nullptr) {
     double score = 0;
-    for (const ScoredPhrase& p : c.phrases) {
+    for (size_t k = 0; k < c.phrases.size(); ++k) {
+      const ScoredPhrase& p = c.phrases[k];
+      if (p.negated || (p.lexemes.empty() && p.prefix.empty())) continue;
       int t = -1;
       for (const std::string& l : p.lexemes) {
         auto it = tf.find(l);
@@ -1167,19 +1300,41 @@ class PostgresStore final : public Store {
           if (lexeme.rfind(p.prefix, 0) == 0) n += k;
         t = t < 0 ? n : std::min(t, n);
       }
-      if (t > 0) score += p.idf * Bm25Factor(t, len, c.avg);
+      if (t > 0) {
+        score += p.idf * Bm25Factor(t, len, c.avg);
+        if (matched) matched->push_back(static_cast<int>(k));
+      }
     }
     return score;
   }
 
-  Result<std::vector<SearchHit>> RankTopK(const ParsedQuery& q, const std::string& ranking,
-                                          const std::vector<std::string>& required,
-                                          const std::vector<std::string>& excluded, const SqlParts& where,
-                                          int limit) {
+  // A champion list that supplies candidates: a term with its phrase's
+  // idf x weight and tier.
+  struct Source {
+    std::string term;
+    double idf;
+    int tier;
+  };
+  // What ranking an expanded query needs: the scoring context, the
+  // candidate lists, whether those hold every page of their terms, and the
+  // number of pending pages.
+  struct RankPlan {
     RankContext c;
+    std::vector<Source> sources;
+    bool complete = true;
+    int64_t pending = 0;
+  };
+
+  Result<RankPlan> PlanRanking(const ExpandedQuery& expanded, const std::string& ranking,
+                               const std::vector<std::string>& required, const std::vector<std::string>& excluded) {
+    const ParsedQuery& q = expanded.query;
+    RankPlan plan;
+    RankContext& c = plan.c;
     c.ranking = ranking;
     c.required = required;
     c.excluded = excluded;
+    c.roles = RolesFor(expanded, q.required_fts);
+    c.clauses = q.required_fts.size();
     int64_t pages = 0, pending = 0;
     {
       ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT pages, tokens, (SELECT count(*) FROM term_pending) "
@@ -1201,15 +1356,16 @@ class PostgresStore final : public Store {
       c.avg = PQgetisnull(r.get(), 0, 0) ? 1 : std::max(1.0, std::atof(PQgetvalue(r.get(), 0, 0)));
     }
     const int64_t n_pages = pages + pending;
-    struct Source {
-      std::string term;
-      double idf;
-    };
-    std::vector<Source> sources;
-    bool complete = true;  // every candidate list holds all pages of its term
+    plan.pending = pending;
+    std::vector<Source>& sources = plan.sources;
+    bool& complete = plan.complete;  // every candidate list holds all pages of its term
     std::unordered_map<std::string, std::vector<std::string>> lexeme_cache;
-    for (const FtsPhrase& p : FtsPhrases(q.RankingFts())) {
+    const std::vector<FtsPhrase> all_phrases = FtsPhrases(q.RankingFts());
+    for (size_t pk = 0; pk < all_phrases.size(); ++pk) {
+      const FtsPhrase& p = all_phrases[pk];
+      const PhraseRole& role = c.roles[pk];
       ScoredPhrase sp;
+      sp.negated = p.negated;
       int64_t df = -1;
       std::vector<std::string> best;
       std::vector<TermInfo> best_info;
@@ -1217,8 +1373,7 @@ class PostgresStore final : public Store {
       for (size_t w = 0; w < p.words.size(); ++w) {
         auto it = lexeme_cache.find(p.words[w]);
         if (it == lexeme_cache.end()) {
-          ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> lx, Lexemes(p.words[w]));
-          it = lexeme_cache.emplace(p.words[w], std::move(lx)).first;
+          it = lexeme_cache.emplace(p.words[w], Lexemes(p.words[w])).first;
         }
         const std::vector<std::string>& lexemes = it->second;
         if (lexemes.empty()) continue;  // a stop word: not indexed, not scored
@@ -1251,15 +1406,17 @@ class PostgresStore final : public Store {
           }
         }
       }
-      if (sp.lexemes.empty() && sp.prefix.empty()) continue;  // only stop words
-      sp.idf = Bm25Idf(n_pages, std::max<int64_t>(df, 0));
-      if (p.negated) continue;
+      sp.idf = Bm25Idf(n_pages, std::max<int64_t>(df, 0)) * role.weight;
+      if (p.negated || (sp.lexemes.empty() && sp.prefix.empty())) {
+        c.phrases.push_back(std::move(sp));  // kept for the phrase numbering
+        continue;
+      }
       if (more) complete = false;
       for (size_t i = 0; i < best.size(); ++i) {
         if (best_info[i].df == 0 || best_info[i].listed < best_info[i].df || best_info[i].listed >= kChampionRead) {
           complete = false;
         }
-        sources.push_back({best[i], sp.idf});
+        sources.push_back({best[i], sp.idf, static_cast<int>(role.tier)});
       }
       if (best.empty()) complete = false;  // a prefix with no folded word
       for (const std::string& l : sp.lexemes) c.exact_lexemes.push_back(l);
@@ -1267,8 +1424,20 @@ class PostgresStore final : public Store {
       c.phrases.push_back(std::move(sp));
     }
     if (sources.empty()) complete = false;
+    return plan;
+  }
 
-    std::vector<DocScore> docs;
+  Result<std::vector<SearchHit>> RankTopK(const ExpandedQuery& expanded, const std::string& ranking,
+                                          const std::vector<std::string>& required,
+                                          const std::vector<std::string>& excluded, const SqlParts& where,
+                                          int limit, int offset) {
+    ACERVO_ASSIGN_OR_RETURN(RankPlan plan, PlanRanking(expanded, ranking, required, excluded));
+    const RankContext& c = plan.c;
+    const ParsedQuery& q = expanded.query;
+    const std::vector<Source>& sources = plan.sources;
+    bool complete = plan.complete;
+    const int64_t pending = plan.pending;
+    std::vector<ScoredDoc> docs;
     std::unordered_set<int64_t> seen;
     bool exact = false;
     std::optional<std::unordered_set<int64_t>> filter_set;
@@ -1294,9 +1463,15 @@ class PostgresStore final : public Store {
         ACERVO_ASSIGN_OR_RETURN(docs, ScoreDocuments(c, filter_ids));
       }
     }
-    const size_t want = static_cast<size_t>(limit) * kOverfetch;
+    const int needed = offset + limit;
+    const size_t want = static_cast<size_t>(needed) * kOverfetch;
     if (!exact) {
       std::unordered_map<int64_t, double> provisional;
+      std::unordered_map<int64_t, int> page_tier;  // the best tier of the lists a page is in
+      auto tier_of = [&](int64_t page, int tier) {
+        auto [it, fresh] = page_tier.emplace(page, tier);
+        if (!fresh) it->second = std::min(it->second, tier);
+      };
       std::unordered_map<int64_t, int64_t> page_doc;  // candidate page -> its document
       const int read = std::max<int>(100, static_cast<int>(kChampionRead * kPrefixTerms /
                                                            std::max<size_t>(sources.size(), kPrefixTerms)));
@@ -1308,6 +1483,7 @@ class PostgresStore final : public Store {
         for (int i = 0; i < PQntuples(r.get()); ++i) {
           const int64_t page = std::stoll(PQgetvalue(r.get(), i, 0));
           provisional[page] += src.idf * std::atof(PQgetvalue(r.get(), i, 1));
+          tier_of(page, src.tier);
           page_doc[page] = std::stoll(PQgetvalue(r.get(), i, 2));
         }
       }
@@ -1317,22 +1493,26 @@ class PostgresStore final : public Store {
         ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(std::string(R"sql(
           SELECT p.id, p.doc_id, x.len, x.tfs
           FROM term_pending t JOIN pages p ON p.id = t.page_id CROSS JOIN LATERAL ()sql") + PageTfs(2, 3) + R"sql() x
-          WHERE p.in_pdf AND p.tsv @@ to_tsquery('acervo_pt', $1))sql",
+          WHERE p.in_pdf AND p.tsv @@ $1::tsquery)sql",
                                                   {c.ranking, TextArray(c.exact_lexemes), TextArray(c.prefixes)},
                                                   "search"));
         for (int i = 0; i < PQntuples(r.get()); ++i) {
           const int64_t page = std::stoll(PQgetvalue(r.get(), i, 0));
           page_doc[page] = std::stoll(PQgetvalue(r.get(), i, 1));
           // Matched: above the pages of the lists with the same score.
+          std::vector<int> matched;
           provisional[page] += PageScore(c, ParseTfs(PQgetvalue(r.get(), i, 3)),
-                                         std::atoi(PQgetvalue(r.get(), i, 2))) + 1e-12;
+                                         std::atoi(PQgetvalue(r.get(), i, 2)), &matched) + 1e-12;
+          int tier = 2;
+          for (int k : matched) tier = std::min(tier, static_cast<int>(c.roles[static_cast<size_t>(k)].tier));
+          tier_of(page, tier);
         }
       }
-      std::vector<std::pair<double, int64_t>> order;
+      std::vector<std::pair<std::pair<int, double>, int64_t>> order;
       order.reserve(provisional.size());
       std::vector<int64_t> unknown;
       for (const auto& [page, score] : provisional) {
-        order.emplace_back(score, page);
+        order.push_back({{page_tier[page], score}, page});
         if (!page_doc.count(page)) unknown.push_back(page);
       }
       if (!unknown.empty()) {
@@ -1343,7 +1523,10 @@ class PostgresStore final : public Store {
         }
       }
       std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-        return a.first != b.first ? a.first > b.first : a.second < b.second;
+        // Exact candidates first, then the others together (as SortAndPage).
+        const int ta = std::min(a.first.first, 1), tb = std::min(b.first.first, 1);
+        if (ta != tb) return ta < tb;
+        return a.first.second != b.first.second ? a.first.second > b.first.second : a.second < b.second;
       });
       // Documents in candidate order, checked and scored a batch at a time.
       std::vector<int64_t> doc_order;
@@ -1371,30 +1554,23 @@ class PostgresStore final : public Store {
           const int64_t d = doc_order[at++];
           if (!filter_set || filter_set->count(d)) batch.push_back(d);
         }
-        ACERVO_ASSIGN_OR_RETURN(std::vector<DocScore> scored, ScoreDocuments(c, batch));
-        for (DocScore& d : scored) docs.push_back(std::move(d));
+        ACERVO_ASSIGN_OR_RETURN(std::vector<ScoredDoc> scored, ScoreDocuments(c, batch));
+        for (ScoredDoc& d : scored) docs.push_back(std::move(d));
       }
     }
-    if (!exact && !complete && docs.size() < static_cast<size_t>(limit)) {
+    if (!exact && !complete && docs.size() < static_cast<size_t>(needed)) {
       ACERVO_RETURN_IF_ERROR(FillUnranked(c, q, where, where_params, filter_ids.empty() ? nullptr : &filter_ids,
-                                          limit, &seen, &docs));
+                                          needed, &seen, &docs));
     }
-    std::sort(docs.begin(), docs.end(), [](const DocScore& a, const DocScore& b) {
-      return a.score != b.score ? a.score > b.score : a.doc_row < b.doc_row;
-    });
-    if (docs.size() > static_cast<size_t>(limit)) docs.resize(static_cast<size_t>(limit));
+    SortAndPage(&docs, offset, limit);
     std::vector<int64_t> rows, best_pages;
-    for (const DocScore& d : docs) {
+    for (const ScoredDoc& d : docs) {
       rows.push_back(d.doc_row);
       best_pages.push_back(d.best_page_row);
     }
     ACERVO_ASSIGN_OR_RETURN(std::vector<SearchHit> hits, LoadHits(rows));
-    ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> snippets, Snippets(c.ranking, best_pages));
-    for (size_t i = 0; i < hits.size(); ++i) {
-      hits[i].pages = std::move(docs[i].pages);
-      hits[i].score = docs[i].score;
-      hits[i].snippet = std::move(snippets[i]);
-    }
+    ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> texts, PageTexts(best_pages));
+    for (size_t i = 0; i < hits.size(); ++i) FillScoredHit(c.roles, c.clauses, std::move(docs[i]), texts[i], &hits[i]);
     return hits;
   }
 
@@ -1408,7 +1584,9 @@ class PostgresStore final : public Store {
     for (size_t i = 0; i < doc_rows.size(); ++i) at[doc_rows[i]] = i;
     const std::string ids = IdArray(doc_rows);
     {
-      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id, lot_id, document_id, document_type, title, pdf_path "
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id, lot_id, document_id, document_type, title, pdf_path, flags, "
+                                                "page_count, to_char(indexed_at AT TIME ZONE 'UTC', "
+                                                "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
                                                 "FROM documents WHERE id = ANY($1::bigint[])",
                                                 {ids}, "read document rows"));
       if (PQntuples(r.get()) != static_cast<int>(at.size())) return Status::Corrupt("search: a document row vanished");
@@ -1419,6 +1597,9 @@ class PostgresStore final : public Store {
         h.document_type = PQgetvalue(r.get(), i, 3);
         h.title = PQgetvalue(r.get(), i, 4);
         h.pdf_path = PQgetvalue(r.get(), i, 5);
+        h.flags = FlagsFromJson(PQgetvalue(r.get(), i, 6));
+        h.page_count = std::atoi(PQgetvalue(r.get(), i, 7));
+        h.indexed_at = PQgetvalue(r.get(), i, 8);
       }
     }
     ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT doc_id, name, value, source FROM fields "
@@ -1428,6 +1609,7 @@ class PostgresStore final : public Store {
       hits[at[std::stoll(PQgetvalue(r.get(), i, 0))]].fields.push_back(
           {PQgetvalue(r.get(), i, 1), PQgetvalue(r.get(), i, 2), PQgetvalue(r.get(), i, 3)});
     }
+    for (SearchHit& h : hits) h.date = FirstDate(h.fields);
     return hits;
   }
 
@@ -1437,14 +1619,14 @@ class PostgresStore final : public Store {
   Status FillUnranked(const RankContext& c, const ParsedQuery& q, const SqlParts& where,
                       const std::vector<std::optional<std::string>>& where_params,
                       const std::vector<int64_t>* filter_ids, int limit, std::unordered_set<int64_t>* seen,
-                      std::vector<DocScore>* docs) {
+                      std::vector<ScoredDoc>* docs) {
     const size_t need = static_cast<size_t>(limit);
     auto score_batch = [&](const std::vector<int64_t>& ids) -> Status {
       std::vector<int64_t> fresh;
       for (int64_t id : ids)
         if (seen->insert(id).second) fresh.push_back(id);
-      ACERVO_ASSIGN_OR_RETURN(std::vector<DocScore> scored, ScoreDocuments(c, fresh));
-      for (DocScore& d : scored) {
+      ACERVO_ASSIGN_OR_RETURN(std::vector<ScoredDoc> scored, ScoreDocuments(c, fresh));
+      for (ScoredDoc& d : scored) {
         if (docs->size() >= need) break;
         docs->push_back(std::move(d));
       }
@@ -1483,7 +1665,7 @@ class PostgresStore final : public Store {
     }
     for (int64_t before = INT64_MAX; docs->size() < need;) {
       ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id, doc_id FROM pages WHERE in_pdf AND id < $1 AND "
-                                                "tsv @@ to_tsquery('acervo_pt', $2) ORDER BY id DESC LIMIT $3",
+                                                "tsv @@ $2::tsquery ORDER BY id DESC LIMIT $3",
                                                 {std::to_string(before), all, std::to_string(kPageBatch)}, "search"));
       std::vector<int64_t> ids;
       for (int i = 0; i < PQntuples(r.get()); ++i) {
@@ -1497,23 +1679,14 @@ class PostgresStore final : public Store {
     return Status::OK();
   }
 
-  // ts_headline of each page for `tsq`, whitespace collapsed, in order.
-  Result<std::vector<std::string>> Snippets(const std::string& tsq, const std::vector<int64_t>& page_rows) {
+  // The texts of `page_rows`, in order ("" for a page gone).
+  Result<std::vector<std::string>> PageTexts(const std::vector<int64_t>& page_rows) {
     std::vector<std::string> out(page_rows.size());
     if (page_rows.empty()) return out;
-    ACERVO_ASSIGN_OR_RETURN(ResultPtr s, Exec("SELECT id, ts_headline('acervo_pt', text, to_tsquery('acervo_pt', $1), $3) "
-                                              "FROM pages WHERE id = ANY($2::bigint[])",
-                                              {tsq, IdArray(page_rows), kHeadlineOptions}, "build snippet"));
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr s, Exec("SELECT id, text FROM pages WHERE id = ANY($1::bigint[])",
+                                              {IdArray(page_rows)}, "build snippet"));
     std::unordered_map<int64_t, std::string> by_page;
-    for (int i = 0; i < PQntuples(s.get()); ++i) {
-      std::string text;
-      for (const char* ch = PQgetvalue(s.get(), i, 1); *ch; ++ch) {
-        const bool space = *ch == '\n' || *ch == '\r' || *ch == '\t' || *ch == ' ';
-        if (space && (text.empty() || text.back() == ' ')) continue;
-        text += space ? ' ' : *ch;
-      }
-      by_page[std::stoll(PQgetvalue(s.get(), i, 0))] = std::move(text);
-    }
+    for (int i = 0; i < PQntuples(s.get()); ++i) by_page[std::stoll(PQgetvalue(s.get(), i, 0))] = PQgetvalue(s.get(), i, 1);
     for (size_t i = 0; i < page_rows.size(); ++i) out[i] = by_page[page_rows[i]];
     return out;
   }
@@ -1572,6 +1745,59 @@ class PostgresStore final : public Store {
     }
   }
 
+  // Migration 7: every page's tsv from the shared analyzer, 1,000 pages per
+  // round trip.
+  Status RecomputeTsvectors(const std::string& what) {
+    for (int64_t after = 0;;) {
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id, text FROM pages WHERE id > $1 ORDER BY id LIMIT 1000",
+                                                {std::to_string(after)}, what));
+      if (PQntuples(r.get()) == 0) return Status::OK();
+      std::vector<int64_t> ids;
+      std::vector<std::string> tsv;
+      for (int i = 0; i < PQntuples(r.get()); ++i) {
+        ids.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
+        tsv.push_back(TsvectorText(PQgetvalue(r.get(), i, 1)));
+      }
+      after = ids.back();
+      ACERVO_RETURN_IF_ERROR(Exec("UPDATE pages p SET tsv = v.t::tsvector FROM unnest($1::bigint[], $2::text[]) "
+                                  "AS v(id, t) WHERE p.id = v.id",
+                                  {IdArray(ids), TextArray(tsv)}, what)
+                                 .status());
+    }
+  }
+
+  // Migration 7: value_key and field_words for the fields already stored.
+  Status FillFieldMeaning(const std::string& what) {
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT doc_id, ordinal, name_norm, value FROM fields", {}, what));
+    std::vector<std::string> key_docs, key_ordinals, keys, w_names, w_words, w_docs;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+      const std::string value = PQgetvalue(r.get(), i, 3);
+      if (std::optional<std::string> key = FieldKey(value)) {
+        key_docs.push_back(PQgetvalue(r.get(), i, 0));
+        key_ordinals.push_back(PQgetvalue(r.get(), i, 1));
+        keys.push_back(*key);
+      }
+      for (const std::string& w : FieldWords(value)) {
+        w_names.push_back(PQgetvalue(r.get(), i, 2));
+        w_words.push_back(w);
+        w_docs.push_back(PQgetvalue(r.get(), i, 0));
+      }
+    }
+    if (!keys.empty()) {
+      ACERVO_RETURN_IF_ERROR(Exec("UPDATE fields f SET value_key = v.k FROM unnest($1::bigint[], $2::int[], $3::text[]) "
+                                  "AS v(d, o, k) WHERE f.doc_id = v.d AND f.ordinal = v.o",
+                                  {TextArray(key_docs), TextArray(key_ordinals), TextArray(keys)}, what)
+                                 .status());
+    }
+    if (!w_words.empty()) {
+      ACERVO_RETURN_IF_ERROR(Exec("INSERT INTO field_words (name_norm, word, doc_id) "
+                                  "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING",
+                                  {TextArray(w_names), TextArray(w_words), TextArray(w_docs)}, what)
+                                 .status());
+    }
+    return Status::OK();
+  }
+
   Status Migrate() {
     while (true) {
       bool done = false;
@@ -1599,15 +1825,16 @@ class PostgresStore final : public Store {
           done = true;
           return Status::OK();
         }
-        // The next migration above the database's version (numbers may
-        // skip while branches are merged).
+        // The next migration: the first with a higher version (numbers may
+        // have gaps while parallel work is merged).
         const Migration* next = nullptr;
-        for (const Migration& cand : kMigrations) {
-          if (cand.version > version) {
-            next = &cand;
+        for (const Migration& mm : kMigrations) {
+          if (mm.version > version) {
+            next = &mm;
             break;
           }
         }
+        if (next == nullptr) return Status::Internal("no migration after version " + std::to_string(version));
         const Migration& m = *next;
         const std::string shared = m.sql == nullptr ? m.shared(/*postgres=*/true) : std::string();
         // Several statements: the simple query protocol.
@@ -1617,9 +1844,14 @@ class PostgresStore final : public Store {
           last_state_ = state ? state : "";
           return Status::IOError("migration " + std::to_string(m.version) + ": " + PQresultErrorMessage(res.get()));
         }
-        // v3: every existing page is pending; fold them all now (the
-        // tokens come from the tsvectors, so this is SQL run from here).
-        if (m.version == 3) ACERVO_RETURN_IF_ERROR(MaintainTerms("migration 3", /*fold_all=*/true));
+        // Migration 3 lists every page as pending; migration 7 recomputes
+        // the tsvectors and folds them all, once (the tokens come from the
+        // tsvectors, so this is SQL run from here).
+        if (m.version == 7) {
+          ACERVO_RETURN_IF_ERROR(RecomputeTsvectors("migration 7"));
+          ACERVO_RETURN_IF_ERROR(FillFieldMeaning("migration 7"));
+          ACERVO_RETURN_IF_ERROR(MaintainTerms("migration 7", /*fold_all=*/true));
+        }
         return Exec("INSERT INTO schema_version (version) VALUES ($1)", {std::to_string(m.version)}, "migrate")
             .status();
       });
@@ -1666,6 +1898,10 @@ class PostgresStore final : public Store {
   PGconn* conn_;
   PostgresOptions options_;
   std::string last_state_;
+  // The vocabulary of the pending pages, for forgiving search, and which
+  // pending pages it was built from.
+  PendingVocabulary pending_vocab_;
+  std::string pending_signature_;
   Session session_;
   std::unique_ptr<AccessStore> access_;
   std::unique_ptr<ReviewStore> review_;
@@ -1685,19 +1921,9 @@ Result<std::string> FtsToTsquery(std::string_view fts) {
       ++i;
     } else if (c == '"') {
       const std::string text = ReadFtsQuoted(fts, &i);
-      // Words as FTS5's unicode61 tokenizer splits them: runs of letters and
-      // digits (any non-ASCII byte counts as a letter).
-      std::vector<std::string> words;
-      std::string w;
-      for (unsigned char ch : text) {
-        if (IsWordByte(ch)) {
-          w += static_cast<char>(ch);
-        } else if (!w.empty()) {
-          words.push_back(w);
-          w.clear();
-        }
-      }
-      if (!w.empty()) words.push_back(w);
+      // Words as the index holds them (analyzer.h), folded: the tsquery is
+      // cast, not normalised by a text search configuration.
+      const std::vector<std::string> words = AnalyzeQueryWords(text);
       if (words.empty()) return Status::InvalidArgument("a query term has no letters or digits");
       size_t j = i;
       while (j < fts.size() && fts[j] == ' ') ++j;

@@ -5,6 +5,8 @@
 
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/text_fold.h"
+#include "analyzer.h"
+#include "sql_filter.h"
 
 namespace acervo {
 namespace {
@@ -18,6 +20,10 @@ struct Token {
   size_t pos = 0;        // byte offset of the token's first character
   std::string text;      // word / phrase text, or the field's value
   bool prefix = false;   // trailing '*'
+  // kWord/kPhrase: `exact:` (no inflections or forgiving variants) or `~`
+  // (forgiving variants whatever the request's setting).
+  bool exact = false;
+  bool force = false;
   // kField only.
   std::string field;     // the field name as written
   bool quoted = false;   // value was "..."
@@ -77,10 +83,21 @@ class Lexer {
     return Status::InvalidArgument(what + " at position " + std::to_string(CharPos(byte)));
   }
 
+  // The token that starts at q_[*i] (a word, phrase or field), for `~`.
+  Result<std::vector<Token>> RunOne(size_t* i) {
+    Lexer sub(q_);
+    sub.start_ = *i;
+    sub.single_ = true;
+    ACERVO_ASSIGN_OR_RETURN(std::vector<Token> toks, sub.Run());
+    *i = sub.stopped_at_;
+    return toks;
+  }
+
   Result<std::vector<Token>> Run() {
     std::vector<Token> out;
-    size_t i = 0;
+    size_t i = start_;
     while (true) {
+      if (single_ && !out.empty()) break;
       while (i < q_.size() && IsSpace(q_[i])) ++i;
       if (i >= q_.size()) break;
       Token t;
@@ -97,6 +114,20 @@ class Lexer {
         ACERVO_ASSIGN_OR_RETURN(t.text, ReadQuoted(&i));
         t.prefix = ReadStars(&i);
         if (!HasSearchableChar(t.text)) return Error("phrase without letters or digits", t.pos);
+      } else if (c == '~' && i + 1 < q_.size() && !IsSpace(q_[i + 1]) && q_[i + 1] != '(' &&
+                 q_[i + 1] != ')' && q_[i + 1] != '-' && q_[i + 1] != '~') {
+        // ~word, ~"phrase": forgiving whatever the setting.
+        ++i;
+        ACERVO_ASSIGN_OR_RETURN(std::vector<Token> one, RunOne(&i));
+        Token inner = std::move(one[0]);
+        if (inner.kind != Tok::kWord && inner.kind != Tok::kPhrase) {
+          return Error("'~' goes before a word or a phrase", t.pos);
+        }
+        inner.force = true;
+        inner.exact = false;
+        inner.pos = t.pos;
+        out.push_back(std::move(inner));
+        continue;
       } else if (c == '-') {
         ++i;
         if (i >= q_.size() || IsSpace(q_[i]) || q_[i] == ')') {
@@ -138,6 +169,14 @@ class Lexer {
           if (t.text.empty() || NormalizeFieldValue(t.text).empty()) {
             return Error("missing value for field '" + t.field + "'", t.value_pos);
           }
+          if (NormalizeFieldValue(t.field) == "exact") {
+            // exact:word, exact:"a phrase": text without inflections or
+            // forgiving variants.
+            if (!HasSearchableChar(t.text)) return Error("word without letters or digits", t.value_pos);
+            t.kind = t.quoted ? Tok::kPhrase : Tok::kWord;
+            t.exact = true;
+            t.field.clear();
+          }
         } else {
           t.kind = Tok::kWord;
           std::string_view word = run;
@@ -152,6 +191,7 @@ class Lexer {
       }
       out.push_back(std::move(t));
     }
+    stopped_at_ = i;
     Token end;
     end.kind = Tok::kEnd;
     end.pos = q_.size();
@@ -179,6 +219,9 @@ class Lexer {
   }
 
   std::string_view q_;
+  size_t start_ = 0;
+  bool single_ = false;  // stop after one token (RunOne)
+  size_t stopped_at_ = 0;
 };
 
 // --------------------------------------------------------------- parser --
@@ -369,7 +412,12 @@ class Translator {
   Result<std::string> ToFts(const Node* n) {
     switch (n->kind) {
       case Node::Kind::kTerm: {
-        std::string s = FtsString(n->token.text);
+        std::string s = n->token.exact ? "=" : n->token.force ? "~" : "";
+        // An identifier (CPF, CNPJ, process number) in any usual writing is
+        // searched by its digits, as the index joins them (analyzer.h).
+        std::optional<std::string> digits;
+        if (n->token.kind == Tok::kWord && !n->token.prefix) digits = IdentifierDigits(n->token.text);
+        s += FtsString(digits && digits->size() >= 9 ? *digits : n->token.text);
         if (n->token.prefix) s += " *";
         return s;
       }
@@ -481,7 +529,7 @@ class Translator {
     }
     p.kind = t.prefix ? Kind::kFieldPrefix : Kind::kFieldEquals;
     p.value = NormalizeFieldValue(t.text);
-    if (!t.prefix) p.date = ParseIsoDate(t.text);
+    if (!t.prefix) FillFieldMeaning(t.text, &p);
     return p;
   }
 

@@ -1,8 +1,27 @@
 #include "sql_filter.h"
 
+#include <algorithm>
+
 #include "acervo/indexer/field_value.h"
+#include "analyzer.h"
 
 namespace acervo {
+
+std::optional<std::string> FieldKey(std::string_view value) { return IdentifierDigits(value); }
+
+std::vector<std::string> FieldWords(std::string_view value) {
+  if (IdentifierDigits(value) || ParseIsoDate(value) || ParseNumber(value)) return {};
+  std::vector<std::string> words = AnalyzeQueryWords(value);
+  std::sort(words.begin(), words.end());
+  words.erase(std::unique(words.begin(), words.end()), words.end());
+  return words;
+}
+
+void FillFieldMeaning(std::string_view raw, QueryPredicate* p) {
+  p->date = ParseIsoDate(raw);
+  p->key = FieldKey(raw);
+  p->words = FieldWords(raw);
+}
 
 // Compiles a metadata predicate to an SQL boolean over the documents row `d`.
 // Only fixed SQL text is emitted; every value is a bound parameter.
@@ -16,16 +35,42 @@ void CompilePredicate(const QueryPredicate& p, SqlParts* out) {
       "d.id IN (SELECT f.doc_id FROM fields f WHERE f.name_norm = ? AND ";
   switch (p.kind) {
     case Kind::kFieldEquals:
-      out->sql += kFieldOpen;
-      out->params.push_back(p.field);
-      if (p.date) {
-        out->sql += "(f.value_norm = ? OR f.value_date = ?))";
-        out->params.push_back(p.value);
-        out->params.push_back(*p.date);
-      } else {
-        out->sql += "f.value_norm = ?)";
-        out->params.push_back(p.value);
+      if (!p.words.empty()) {
+        // A text value: the document's value holds every word (an equal
+        // value does too). One indexed lookup per word in field_words.
+        out->sql += "(";
+        for (size_t i = 0; i < p.words.size(); ++i) {
+          if (i > 0) out->sql += " AND ";
+          out->sql += "d.id IN (SELECT w.doc_id FROM field_words w WHERE w.name_norm = ? AND w.word = ?)";
+          out->params.push_back(p.field);
+          out->params.push_back(p.words[i]);
+        }
+        out->sql += ")";
+        return;
       }
+      // Equal, or the same date, or the same identifier digits: one IN per
+      // alternative, so each uses its own index (an OR inside one subquery
+      // made SQLite scan every value of the field: 0.2 -> 240 ms at 1M pages).
+      out->sql += "(";
+      out->sql += kFieldOpen;
+      out->sql += "f.value_norm = ?)";
+      out->params.push_back(p.field);
+      out->params.push_back(p.value);
+      if (p.date) {
+        out->sql += " OR ";
+        out->sql += kFieldOpen;
+        out->sql += "f.value_date = ?)";
+        out->params.push_back(p.field);
+        out->params.push_back(*p.date);
+      }
+      if (p.key) {
+        out->sql += " OR ";
+        out->sql += kFieldOpen;
+        out->sql += "f.value_key = ?)";
+        out->params.push_back(p.field);
+        out->params.push_back(*p.key);
+      }
+      out->sql += ")";
       return;
     case Kind::kFieldPrefix:
       out->sql += kFieldOpen;
@@ -146,7 +191,7 @@ Result<SqlParts> CompileDocumentFilter(const SearchRequest& request, const Parse
     QueryPredicate p;
     p.field = NormalizeFieldValue(name);
     p.value = NormalizeFieldValue(value);
-    p.date = ParseIsoDate(value);
+    FillFieldMeaning(value, &p);
     if (p.field.empty()) return Status::InvalidArgument("field filter with an empty name");
     where.sql += " AND ";
     CompilePredicate(p, &where);

@@ -9,6 +9,8 @@
 #define ACERVO_INDEXER_SRC_SQL_FILTER_H_
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <variant>
 #include <vector>
@@ -26,6 +28,15 @@ struct SqlParts {
   std::string sql;
   std::vector<Param> params;
 };
+
+// Fields by meaning (issue 15). FieldKey: the digits of an identifier-like
+// value (IdentifierDigits), stored as fields.value_key. FieldWords: the
+// folded words of a text value (not a date, number or identifier), stored
+// in field_words. FillFieldMeaning sets a kFieldEquals predicate's date,
+// key and words from the value as written.
+std::optional<std::string> FieldKey(std::string_view value);
+std::vector<std::string> FieldWords(std::string_view value);
+void FillFieldMeaning(std::string_view raw_value, QueryPredicate* p);
 
 // Appends an SQL boolean for one predicate / a condition tree.
 void CompilePredicate(const QueryPredicate& p, SqlParts* out);

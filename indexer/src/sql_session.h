@@ -3,7 +3,8 @@
 // connection (statements with '?' placeholders, rows as text, its own
 // write-transaction rules), and the functions below are the logic written
 // once on top of it — schema v6 (word boxes, users, grants, tokens, audit),
-// the word-box codec, facet counts, lot summaries and the AccessStore.
+// the word-box codec, facet counts, lot summaries, the AccessStore, and
+// the field-name check and expansion that start every search.
 //
 // Thread-safety: a SqlSession is used only by a caller holding its store's
 // mutex (the functions here never lock; NewSqlAccessStore's methods lock the
@@ -22,6 +23,7 @@
 #include "acervo/indexer/access_store.h"
 #include "acervo/indexer/review_store.h"
 #include "acervo/indexer/store.h"
+#include "forgiving.h"
 #include "sql_filter.h"
 
 namespace acervo {
@@ -86,8 +88,9 @@ Result<std::vector<int64_t>> DocumentsByDate(SqlSession& s, const SqlParts& matc
 // Store::LotSummaries on either backend.
 Result<std::vector<LotSummary>> ReadLotSummaries(SqlSession& s);
 
-// The document-level filter of a request with its allowed_lots restriction
-// added (CompileDocumentFilter plus "d.lot_id IN (...)").
+// The document-level filter of a request with its document, date range and
+// allowed_lots restriction added (CompileDocumentFilter plus
+// "d.document_id = ?", the date bounds, "d.lot_id IN (...)").
 Result<SqlParts> DocumentFilterWithAccess(const SearchRequest& request, const ParsedQuery& query,
                                           const char* true_literal);
 
@@ -107,8 +110,33 @@ Result<T> PlainQueryError(Result<T> r) {
   return r;
 }
 
-// InvalidArgument unless 1 <= limit <= 10000 and 0 <= offset <= 10000.
-Status CheckPaging(const SearchRequest& request);
+// What Search and Facets do first, on either backend: the field names
+// the request refers to are checked against the documents it may see (its
+// lot, its allowed_lots: UnknownFieldError, listing those documents'
+// fields, for a name none of them has), then the query gets its forgiving
+// variants from `vocab` (ExpandQuery, per request.forgiving).
+Result<ExpandedQuery> CheckAndExpand(SqlSession& s, Vocabulary& vocab, const SearchRequest& request,
+                                     const ParsedQuery& query);
+
+// A store's Vocabulary for ExpandQuery (forgiving.h): term_keys and
+// term_df read through the session, plus the store's pending pages, which
+// `pending` brings up to date.
+class SessionVocabulary final : public TableVocabulary {
+ public:
+  SessionVocabulary(SqlSession* s, std::function<Result<const PendingVocabulary*>()> pending)
+      : s_(s), pending_(std::move(pending)) {}
+
+ protected:
+  Result<const PendingVocabulary*> Pending() override { return pending_(); }
+  Result<std::vector<std::string>> KeyedTerms(const std::vector<std::string>& keys) override;
+  Result<std::vector<std::string>> RangeTerms(bool keys, const std::string& lo, const std::string& hi,
+                                              int limit) override;
+  Result<int64_t> TableDf(const std::string& term) override;
+
+ private:
+  SqlSession* s_;
+  std::function<Result<const PendingVocabulary*>()> pending_;
+};
 
 // The AccessStore over `session`, each call under `mu` (the store's mutex).
 std::unique_ptr<AccessStore> NewSqlAccessStore(SqlSession* session, std::mutex* mu);

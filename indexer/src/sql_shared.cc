@@ -18,6 +18,7 @@
 #include "acervo/core/files.h"
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
+#include "search_common.h"
 
 namespace acervo {
 namespace {
@@ -568,6 +569,11 @@ Result<std::optional<PageWords>> ReadPageWords(SqlSession& s, const std::string&
 Result<SqlParts> DocumentFilterWithAccess(const SearchRequest& request, const ParsedQuery& query,
                                           const char* true_literal) {
   ACERVO_ASSIGN_OR_RETURN(SqlParts where, CompileDocumentFilter(request, query, true_literal));
+  if (!request.document.empty()) {
+    if (request.lot.empty()) return Status::InvalidArgument("a search within one document needs its lot");
+    where.sql += " AND d.document_id = ?";
+    where.params.push_back(request.document);
+  }
   for (const auto& [bound, op] : {std::pair{&request.date_from, " >= ?"}, std::pair{&request.date_to, " <= ?"}}) {
     if (bound->empty()) continue;
     if (!ParseIsoDate(*bound)) return Status::InvalidArgument("date filter '" + *bound + "' is not a date");
@@ -714,14 +720,82 @@ Result<std::vector<LotSummary>> ReadLotSummaries(SqlSession& s) {
   return out;
 }
 
-Status CheckPaging(const SearchRequest& r) {
-  if (r.limit < 1 || r.limit > 10000) {
-    return Status::InvalidArgument("search limit " + std::to_string(r.limit) + " is not within 1..10000");
+namespace {
+
+// Whether a document the request may see has an index field `name`.
+Result<bool> FieldSeen(SqlSession& s, const SearchRequest& request, const std::string& name) {
+  if (!request.allowed_lots) {
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s.Query(kFieldExistsSql, {name}));
+    return !rows.empty();
   }
-  if (r.offset < 0 || r.offset > 10000) {
-    return Status::InvalidArgument("search offset " + std::to_string(r.offset) + " is not within 0..10000");
+  if (request.allowed_lots->empty()) return false;
+  std::vector<Param> params = {name};
+  for (const std::string& lot : *request.allowed_lots) params.push_back(lot);
+  std::string sql = "SELECT 1 FROM fields f JOIN documents d ON d.id = f.doc_id WHERE f.name_norm = ? AND d.lot_id IN (";
+  sql += Placeholders(request.allowed_lots->size());
+  sql += ") LIMIT 1";
+  ACERVO_ASSIGN_OR_RETURN(auto rows, s.Query(sql, params));
+  return !rows.empty();
+}
+
+Status CheckFieldNames(SqlSession& s, const SearchRequest& request, const ParsedQuery& query) {
+  for (const std::string& name : ReferencedFields(request, query)) {
+    ACERVO_ASSIGN_OR_RETURN(bool seen, FieldSeen(s, request, name));
+    if (seen) continue;
+    // The names to suggest: the lot's (or the store's), of the documents
+    // the request may see only (a lot it may not open has no fields for it).
+    std::vector<std::string> known;
+    const bool lot_allowed = request.lot.empty() || !request.allowed_lots ||
+                             std::find(request.allowed_lots->begin(), request.allowed_lots->end(), request.lot) !=
+                                 request.allowed_lots->end();
+    if (lot_allowed) {
+      ACERVO_ASSIGN_OR_RETURN(auto rows, request.lot.empty() ? s.Query(kStoreFieldNamesSql)
+                                                             : s.Query(kLotFieldNamesSql, {request.lot}));
+      for (const SqlRow& r : rows) {
+        bool keep = true;
+        if (request.lot.empty() && request.allowed_lots) {
+          ACERVO_ASSIGN_OR_RETURN(keep, FieldSeen(s, request, Col(r, 0)));
+        }
+        if (keep) known.push_back(Col(r, 0));
+      }
+    }
+    return UnknownFieldError(name, request.lot, known);
   }
   return Status::OK();
+}
+
+}  // namespace
+
+Result<ExpandedQuery> CheckAndExpand(SqlSession& s, Vocabulary& vocab, const SearchRequest& request,
+                                     const ParsedQuery& query) {
+  ACERVO_RETURN_IF_ERROR(CheckFieldNames(s, request, query));
+  return ExpandQuery(query, request.forgiving, vocab);
+}
+
+Result<std::vector<std::string>> SessionVocabulary::KeyedTerms(const std::vector<std::string>& keys) {
+  std::vector<std::string> out;
+  if (keys.empty()) return out;
+  std::string sql = "SELECT DISTINCT term FROM term_keys WHERE key IN (";
+  sql += Placeholders(keys.size());
+  sql += ")";
+  ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query(sql, std::vector<Param>(keys.begin(), keys.end())));
+  for (const SqlRow& r : rows) out.push_back(Col(r, 0));
+  return out;
+}
+
+Result<std::vector<std::string>> SessionVocabulary::RangeTerms(bool keys, const std::string& lo, const std::string& hi,
+                                                               int limit) {
+  ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query(keys ? "SELECT term FROM term_keys WHERE key >= ? AND key < ? LIMIT ?"
+                                                    : "SELECT term FROM term_df WHERE term >= ? AND term < ? LIMIT ?",
+                                               {lo, hi, int64_t{limit}}));
+  std::vector<std::string> out;
+  for (const SqlRow& r : rows) out.push_back(Col(r, 0));
+  return out;
+}
+
+Result<int64_t> SessionVocabulary::TableDf(const std::string& term) {
+  ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query("SELECT df FROM term_df WHERE term = ?", {term}));
+  return rows.empty() ? int64_t{0} : ColInt(rows[0], 0);
 }
 
 std::unique_ptr<AccessStore> NewSqlAccessStore(SqlSession* session, std::mutex* mu) {

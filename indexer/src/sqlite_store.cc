@@ -23,8 +23,12 @@
 #include "acervo/indexer/field_value.h"
 #include "acervo/indexer/query.h"
 #include "acervo/indexer/access_store.h"
+#include "analyzer.h"
+#include "forgiving.h"
+#include "search_common.h"
 #include "sql_filter.h"
 #include "sql_session.h"
+#include "sqlite_extensions.h"
 #include "term_index.h"
 
 namespace acervo {
@@ -166,16 +170,52 @@ ALTER TABLE pages ADD COLUMN master_x INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE pages ADD COLUMN master_width INTEGER NOT NULL DEFAULT 0;
 UPDATE pages SET master_page = number;
 )sql"},
-    // v6 (issue 13; provisional number, renumbered at merge): OCR word boxes
+    // v6 (issue 13): OCR word boxes
     // per page, users, groups, grants, API tokens and the append-only audit
     // trail; the same tables on PostgreSQL (sql_shared.cc).
     {6, nullptr, SchemaV6Sql},
-    // v8 (issue 14; provisional number, renumbered at merge): review items,
-    // document history, withdrawals, lot sources (review_store.cc).
+    // v7 (issue 15): forgiving search. The text index
+    // is rebuilt with the `acervo` tokenizer (the triggers of migration 1
+    // name pages_fts and keep working on the new table) (analyzer.h: surface tokens plus
+    // words hyphenated across line ends and identifiers joined), the term
+    // tables are emptied and refilled from every page by C++ in the same
+    // transaction (Migrate), with term_keys, the vocabulary's lookup keys
+    // (forgiving.h). Fields get their meaning: value_key (an identifier's
+    // digits) and field_words (a text value's words), filled by C++ too.
+    {7, R"sql(
+DROP TABLE pages_fts;
+CREATE VIRTUAL TABLE pages_fts USING fts5(
+  text,
+  content = 'pages', content_rowid = 'id',
+  tokenize = 'acervo'
+);
+INSERT INTO pages_fts(pages_fts) VALUES ('rebuild');
+DELETE FROM term_top;
+DELETE FROM term_df;
+UPDATE term_stats SET pages = 0, tokens = 0, folded_upto = 0;
+CREATE TABLE term_keys (
+  key  TEXT NOT NULL,
+  term TEXT NOT NULL,
+  PRIMARY KEY (key, term)
+) WITHOUT ROWID;
+CREATE INDEX term_keys_by_term ON term_keys(term);
+ALTER TABLE fields ADD COLUMN value_key TEXT;
+CREATE INDEX fields_by_key ON fields(name_norm, value_key) WHERE value_key IS NOT NULL;
+CREATE TABLE field_words (
+  name_norm TEXT NOT NULL,
+  word      TEXT NOT NULL,
+  doc_id    INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  PRIMARY KEY (name_norm, word, doc_id)
+) WITHOUT ROWID;
+CREATE INDEX field_words_by_doc ON field_words(doc_id);
+)sql"},
+    // v8 (issue 14): review items, document history, withdrawals, lot
+    // sources (review_store.cc).
     {8, nullptr, SchemaV8Sql},
 };
 
-static_assert(std::end(kMigrations)[-1].version == kSqliteSchemaVersion);
+static_assert(std::size(kMigrations) > 0 &&
+              kMigrations[std::size(kMigrations) - 1].version == kSqliteSchemaVersion);
 
 // ------------------------------------------------------------- utilities --
 
@@ -349,9 +389,82 @@ void AcervoBm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* 
   sqlite3_result_double(ctx, score);
 }
 
-// Registers acervo_bm25 on the connection (FTS5's API pointer is obtained
-// with the documented `SELECT fts5(?1)` handshake).
-Status RegisterRankFunction(sqlite3* db) {
+// acervo_phrases(pages_fts): the phrases of the MATCH expression found on
+// the current row, as space-separated indexes in FTS5's order ("0 3"):
+// which query terms and which of their variants matched on the page.
+void AcervoPhrases(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int, sqlite3_value**) {
+  const int nphrase = api->xPhraseCount(fts);
+  std::vector<char> found(static_cast<size_t>(std::max(nphrase, 0)), 0);
+  int ninst = 0;
+  int rc = api->xInstCount(fts, &ninst);
+  for (int i = 0; rc == SQLITE_OK && i < ninst; ++i) {
+    int phrase = 0, col = 0, off = 0;
+    rc = api->xInst(fts, i, &phrase, &col, &off);
+    if (rc == SQLITE_OK && phrase >= 0 && phrase < nphrase) found[static_cast<size_t>(phrase)] = 1;
+  }
+  if (rc != SQLITE_OK) {
+    sqlite3_result_error_code(ctx, rc);
+    return;
+  }
+  std::string out;
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (!found[i]) continue;
+    if (!out.empty()) out += ' ';
+    out += std::to_string(i);
+  }
+  sqlite3_result_text(ctx, out.c_str(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
+}
+
+std::vector<int> ParseIndexes(std::string_view text) {
+  std::vector<int> out;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    if (*p == ' ') {
+      ++p;
+      continue;
+    }
+    int v = 0;
+    const std::from_chars_result r = std::from_chars(p, end, v);
+    if (r.ec != std::errc()) break;
+    out.push_back(v);
+    p = r.ptr;
+  }
+  return out;
+}
+
+// The `acervo` FTS5 tokenizer: the shared analyzer (analyzer.h). Documents
+// (and snippets' re-reads) get every token, the joined ones colocated with
+// their first part; queries get the surface tokens only (ParseQuery and the
+// expansion hand FTS5 words already folded and split).
+struct AcervoTokenizer {};
+
+int TokenizerCreate(void*, const char**, int, Fts5Tokenizer** out) {
+  *out = reinterpret_cast<Fts5Tokenizer*>(new AcervoTokenizer());
+  return SQLITE_OK;
+}
+
+void TokenizerDelete(Fts5Tokenizer* t) { delete reinterpret_cast<AcervoTokenizer*>(t); }
+
+int TokenizerTokenize(Fts5Tokenizer*, void* ctx, int flags, const char* text, int n,
+                      int (*token)(void*, int, const char*, int, int, int)) {
+  const bool query = (flags & FTS5_TOKENIZE_QUERY) != 0;
+  for (const TextToken& t : AnalyzeText(std::string_view(text, static_cast<size_t>(std::max(n, 0))))) {
+    const bool joined = t.kind != TextToken::Kind::kWord;
+    if (query && joined) continue;
+    const int rc = token(ctx, joined ? FTS5_TOKEN_COLOCATED : 0, t.term.data(), static_cast<int>(t.term.size()),
+                         static_cast<int>(t.begin), static_cast<int>(t.end));
+    if (rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+}  // namespace
+
+// Registers acervo_bm25, acervo_phrases and the acervo tokenizer on the
+// connection (FTS5's API pointer is obtained with the documented
+// `SELECT fts5(?1)` handshake).
+Status RegisterSqliteExtensions(sqlite3* db) {
   fts5_api* api = nullptr;
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &stmt, nullptr);
@@ -365,10 +478,16 @@ Status RegisterRankFunction(sqlite3* db) {
   }
   rc = api->xCreateFunction(api, "acervo_bm25", nullptr, &AcervoBm25, nullptr);
   if (rc != SQLITE_OK) return FromSqlite(rc, db, "register acervo_bm25");
+  rc = api->xCreateFunction(api, "acervo_phrases", nullptr, &AcervoPhrases, nullptr);
+  if (rc != SQLITE_OK) return FromSqlite(rc, db, "register acervo_phrases");
+  static fts5_tokenizer tokenizer = {&TokenizerCreate, &TokenizerDelete, &TokenizerTokenize};
+  rc = api->xCreateTokenizer(api, "acervo", nullptr, &tokenizer, nullptr);
+  if (rc != SQLITE_OK) return FromSqlite(rc, db, "register the acervo tokenizer");
   return Status::OK();
 }
 
-constexpr int kSnippetTokens = 16;
+namespace {
+
 
 // ----------------------------------------------------------------- store --
 
@@ -395,7 +514,7 @@ class SqliteStore final : public Store {
     ACERVO_RETURN_IF_ERROR(Exec("PRAGMA cache_size = -65536"));
     ACERVO_RETURN_IF_ERROR(
         Exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
-    ACERVO_RETURN_IF_ERROR(RegisterRankFunction(db_));
+    ACERVO_RETURN_IF_ERROR(RegisterSqliteExtensions(db_));
     ACERVO_RETURN_IF_ERROR(Migrate());
     return Exec(kCreateFacetIdsSql);
   }
@@ -486,7 +605,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<SearchHit>> Search(const SearchRequest& request) override {
-    ACERVO_RETURN_IF_ERROR(CheckPaging(request));
+    ACERVO_RETURN_IF_ERROR(CheckLimits(request));
     ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
 
     // Document-level conditions, ANDed, over the documents row `d`.
@@ -494,17 +613,16 @@ class SqliteStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     ReadTransaction tx(this);
     ACERVO_RETURN_IF_ERROR(tx.status());
+    SessionVocabulary vocab = StoreVocabulary();
+    ACERVO_ASSIGN_OR_RETURN(ExpandedQuery expanded, CheckAndExpand(session_, vocab, request, query));
     Result<std::vector<SearchHit>> hits = Status::OK();
     if (request.sort != SearchRequest::Sort::kRelevance) {
-      hits = ListByDate(query, where, request);
-    } else if (!query.required_fts.empty()) {
-      hits = RankTopK(query, where, request.limit + request.offset);
-      if (hits.ok()) {
-        hits->erase(hits->begin(), hits->begin() + std::min<size_t>(hits->size(), static_cast<size_t>(request.offset)));
-      }
+      hits = ListByDate(expanded, where, request);
+    } else if (!expanded.query.required_fts.empty()) {
+      hits = RankTopK(expanded, where, request.limit, request.offset);
     } else {
       // A document must have no page matching an excluded clause.
-      for (const std::string& fts : query.excluded_fts) {
+      for (const std::string& fts : expanded.query.excluded_fts) {
         where.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
         where.params.push_back(fts);
       }
@@ -519,7 +637,9 @@ class SqliteStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     ReadTransaction tx(this);
     ACERVO_RETURN_IF_ERROR(tx.status());
-    return PlainQueryError(ComputeFacets(session_, MatchingDocuments(query, where)));
+    SessionVocabulary vocab = StoreVocabulary();
+    ACERVO_ASSIGN_OR_RETURN(ExpandedQuery expanded, CheckAndExpand(session_, vocab, request, query));
+    return PlainQueryError(ComputeFacets(session_, MatchingDocuments(expanded.query, where)));
   }
 
   Result<std::optional<PageWords>> GetPageWords(const std::string& lot_id, const std::string& document_id,
@@ -634,7 +754,7 @@ class SqliteStore final : public Store {
     ACERVO_RETURN_IF_ERROR(UnindexPages(id, what));
     // Pages one by one so that the FTS delete trigger sees each row's old text.
     for (const char* sql : {"DELETE FROM pages WHERE doc_id = ?", "DELETE FROM fields WHERE doc_id = ?",
-                            "DELETE FROM documents WHERE id = ?"}) {
+                            "DELETE FROM field_words WHERE doc_id = ?", "DELETE FROM documents WHERE id = ?"}) {
       ACERVO_ASSIGN_OR_RETURN(Stmt d, Prepare(sql));
       d.Bind(1, id);
       ACERVO_RETURN_IF_ERROR(Done(d, what));
@@ -689,9 +809,14 @@ class SqliteStore final : public Store {
       const FieldRecord& f = doc.fields[i];
       ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
         INSERT INTO fields (doc_id, ordinal, name, name_norm, value, value_norm, value_date,
-                            value_num, source)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?))sql"));
+                            value_num, source, value_key)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql"));
       s.Bind(9, f.source);
+      if (std::optional<std::string> key = FieldKey(f.value)) {
+        s.Bind(10, *key);
+      } else {
+        s.BindNull(10);
+      }
       s.Bind(1, doc_row);
       s.Bind(2, static_cast<int64_t>(i));
       s.Bind(3, f.name);
@@ -709,6 +834,7 @@ class SqliteStore final : public Store {
         s.BindNull(8);
       }
       ACERVO_RETURN_IF_ERROR(Done(s, what + " field " + f.name));
+      ACERVO_RETURN_IF_ERROR(PutFieldWords(doc_row, NormalizeFieldValue(f.name), f.value, what));
     }
     for (const PageRecord& p : doc.pages) {
       ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
@@ -751,6 +877,45 @@ class SqliteStore final : public Store {
       }
     }
     return WriteDocumentReview(session_, doc);  // review items, history, flags (schema v8)
+  }
+
+  // A text field's words, for `name:word` (field_words).
+  Status PutFieldWords(int64_t doc_row, const std::string& name_norm, std::string_view value,
+                       const std::string& what) {
+    for (const std::string& w : FieldWords(value)) {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("INSERT OR IGNORE INTO field_words (name_norm, word, doc_id) "
+                                              "VALUES (?, ?, ?)"));
+      s.Bind(1, name_norm);
+      s.Bind(2, w);
+      s.Bind(3, doc_row);
+      ACERVO_RETURN_IF_ERROR(Done(s, what));
+    }
+    return Status::OK();
+  }
+
+  // Migration 7: value_key and field_words for the fields already stored.
+  Status FillFieldMeaning(const std::string& what) {
+    struct Row {
+      int64_t doc, ordinal;
+      std::string name_norm, value;
+    };
+    std::vector<Row> rows;
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT doc_id, ordinal, name_norm, value FROM fields", false));
+      ACERVO_RETURN_IF_ERROR(
+          ForEachRow(s, what, [&] { rows.push_back({s.Int(0), s.Int(1), s.Text(2), s.Text(3)}); }));
+    }
+    for (const Row& r : rows) {
+      if (std::optional<std::string> key = FieldKey(r.value)) {
+        ACERVO_ASSIGN_OR_RETURN(Stmt u, Prepare("UPDATE fields SET value_key = ? WHERE doc_id = ? AND ordinal = ?"));
+        u.Bind(1, *key);
+        u.Bind(2, r.doc);
+        u.Bind(3, r.ordinal);
+        ACERVO_RETURN_IF_ERROR(Done(u, what));
+      }
+      ACERVO_RETURN_IF_ERROR(PutFieldWords(r.doc, r.name_norm, r.value, what));
+    }
+    return Status::OK();
   }
 
   // --- Term tables (champion lists; docs/store.md) ---
@@ -870,11 +1035,13 @@ class SqliteStore final : public Store {
     for (const auto& [term, delta] : terms_.terms()) {
       int64_t df = 0, listed = 0;
       double floor = 0;
+      bool known = false;
       {
         ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT df, listed, floor FROM term_df WHERE term = ?"));
         s.Bind(1, term);
         const int rc = s.Step();
         if (rc == SQLITE_ROW) {
+          known = true;
           df = s.Int(0);
           listed = s.Int(1);
           floor = s.Double(2);
@@ -927,10 +1094,23 @@ class SqliteStore final : public Store {
         listed -= sqlite3_changes(db_);
       }
       if (df <= 0 && listed <= 0) {
-        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("DELETE FROM term_df WHERE term = ?"));
-        s.Bind(1, term);
-        ACERVO_RETURN_IF_ERROR(Done(s, what));
+        if (!known) continue;
+        // The term leaves the vocabulary, with its lookup keys.
+        for (const char* sql : {"DELETE FROM term_df WHERE term = ?", "DELETE FROM term_keys WHERE term = ?"}) {
+          ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
+          s.Bind(1, term);
+          ACERVO_RETURN_IF_ERROR(Done(s, what));
+        }
         continue;
+      }
+      if (!known) {
+        // A new term of the vocabulary: its keys for forgiving search.
+        for (const std::string& key : VocabularyKeys(term)) {
+          ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("INSERT OR IGNORE INTO term_keys (key, term) VALUES (?, ?)"));
+          s.Bind(1, key);
+          s.Bind(2, term);
+          ACERVO_RETURN_IF_ERROR(Done(s, what));
+        }
       }
       ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("INSERT INTO term_df (term, df, listed, floor) VALUES (?, ?, ?, ?) "
                                               "ON CONFLICT (term) DO UPDATE SET df = excluded.df, "
@@ -1018,7 +1198,8 @@ class SqliteStore final : public Store {
   // A hit without pages, snippet or score.
   Result<SearchHit> LoadHit(int64_t doc_row) {
     ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
-      SELECT lot_id, document_id, document_type, title, pdf_path FROM documents WHERE id = ?)sql"));
+      SELECT lot_id, document_id, document_type, title, pdf_path, flags, page_count, indexed_at
+      FROM documents WHERE id = ?)sql"));
     s.Bind(1, doc_row);
     const int rc = s.Step();
     if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "read document row");
@@ -1028,7 +1209,11 @@ class SqliteStore final : public Store {
     hit.document_type = s.Text(2);
     hit.title = s.Text(3);
     hit.pdf_path = s.Text(4);
+    ACERVO_ASSIGN_OR_RETURN(hit.flags, FlagsFromJson(s.Text(5)));
+    hit.page_count = static_cast<int>(s.Int(6));
+    hit.indexed_at = s.Text(7);
     ACERVO_ASSIGN_OR_RETURN(hit.fields, LoadFields(doc_row));
+    hit.date = FirstDate(hit.fields);
     return hit;
   }
 
@@ -1083,26 +1268,61 @@ class SqliteStore final : public Store {
   }
 
   // Hits in date order (SearchRequest::Sort): a page of the matching
-  // documents (at most kFacetCountCap of them are sorted), each with its
-  // hit pages and snippet when the query has text (score 0: not ranked).
-  Result<std::vector<SearchHit>> ListByDate(const ParsedQuery& q, const SqlParts& where, const SearchRequest& r) {
+  // documents (at most kFacetCountCap of them are sorted), each with its hit
+  // pages, tier, matches and snippet when the query has text (score 0: not
+  // ranked).
+  Result<std::vector<SearchHit>> ListByDate(const ExpandedQuery& expanded, const SqlParts& where,
+                                            const SearchRequest& r) {
     ACERVO_ASSIGN_OR_RETURN(std::vector<int64_t> ids,
-                            DocumentsByDate(session_, MatchingDocuments(q, where),
+                            DocumentsByDate(session_, MatchingDocuments(expanded.query, where),
                                             r.sort == SearchRequest::Sort::kDateNewest, r.limit, r.offset));
-    const std::string ranking = q.RankingFts();
+    std::optional<RankContext> c;
+    if (!expanded.query.required_fts.empty() && !ids.empty()) {
+      ACERVO_ASSIGN_OR_RETURN(c, NewRankContext(expanded));
+      c->weights = FormatWeights(PhraseWeights(c->roles, {}));  // variants' weights, no idf: pick the best page
+    }
     std::vector<SearchHit> hits;
     for (int64_t id : ids) {
       ACERVO_ASSIGN_OR_RETURN(SearchHit hit, LoadHit(id));
-      if (!ranking.empty()) {
-        ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, "", id));
+      if (c) {
+        ACERVO_ASSIGN_OR_RETURN(std::optional<ScoredDoc> d, ScoreDocument(*c, id));
         if (d) {
-          hit.pages = std::move(d->pages);
-          ACERVO_ASSIGN_OR_RETURN(hit.snippet, Snippet(ranking, d->best_page_row));
+          d->score = 0;
+          ACERVO_RETURN_IF_ERROR(CompleteHit(*c, std::move(*d), &hit));
         }
       }
       hits.push_back(std::move(hit));
     }
     return hits;
+  }
+
+  // The store's vocabulary for ExpandQuery: term_keys and term_df, plus the
+  // pending pages' terms.
+  SessionVocabulary StoreVocabulary() {
+    return SessionVocabulary(&session_, [this]() -> Result<const PendingVocabulary*> {
+      ACERVO_RETURN_IF_ERROR(EnsurePendingVocabulary());
+      return &pending_vocab_;
+    });
+  }
+
+  // Rebuilds pending_vocab_ when the pending pages changed since it was
+  // built (their count, id sum and the fold mark say so).
+  Status EnsurePendingVocabulary() {
+    ACERVO_ASSIGN_OR_RETURN(TermStatsRow st, ReadTermStats("search"));
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT count(*), coalesce(sum(id), 0) FROM pages WHERE id > ?"));
+    s.Bind(1, st.folded_upto);
+    const int rc = s.Step();
+    if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "search");
+    const std::string signature =
+        std::to_string(st.folded_upto) + "/" + std::to_string(s.Int(0)) + "/" + std::to_string(s.Int(1));
+    if (signature == pending_signature_) return Status::OK();
+    pending_vocab_.Clear();
+    pending_signature_.clear();
+    ACERVO_ASSIGN_OR_RETURN(Stmt t, Prepare("SELECT text FROM pages WHERE id > ?"));
+    t.Bind(1, st.folded_upto);
+    ACERVO_RETURN_IF_ERROR(ForEachRow(t, "search", [&] { pending_vocab_.AddPage(t.Text(0)); }));
+    pending_signature_ = signature;
+    return Status::OK();
   }
 
   // --- Ranked search without scoring every match (docs/store.md) ---
@@ -1112,16 +1332,19 @@ class SqliteStore final : public Store {
   // 2. Otherwise candidates come from the champion lists (term_top) of the
   //    query's positive phrases: per phrase its rarest word (a prefix: its
   //    most frequent expansions), the kChampionRead pages where it weighs
-  //    most. Pages are tried best provisional score first (idf x impact
-  //    summed over the lists they appear in); each new document is checked
-  //    once (filter, every required clause, no excluded clause) and scored
-  //    exactly over all its pages, until kOverfetch x limit documents.
-  // 3. If that gives fewer than `limit` documents and the lists were not
-  //    complete (a term on more pages than its list holds), the rest comes
-  //    from an unranked scan that stops early: filtered documents newest
-  //    first, or FTS5 matches by descending rowid.
-  // Scores are acervo_bm25 (exact BM25 with idf from term_df), so no step
-  // reads a common word's whole posting list.
+  //    most. Pages are tried best tier first, then best provisional score
+  //    (idf x weight x impact summed over the lists they appear in); each
+  //    new document is checked once (filter, every required clause, no
+  //    excluded clause) and scored exactly over all its pages, until
+  //    kOverfetch x (offset + limit) documents.
+  // 3. If that gives fewer than needed and the lists were not complete (a
+  //    term on more pages than its list holds), the rest comes from an
+  //    unranked scan that stops early: filtered documents newest first, or
+  //    FTS5 matches by descending rowid.
+  // Scores are acervo_bm25 (exact BM25 with idf from term_df, times each
+  // variant's weight), so no step reads a common word's whole posting list.
+  // Documents are ordered by tier (exact < inflection < forgiving), then
+  // score.
   static constexpr int kSelectiveDocs = 300;
   static constexpr int kFilterSetMax = 100000;
   static constexpr int kOverfetch = 2;
@@ -1130,11 +1353,12 @@ class SqliteStore final : public Store {
   static constexpr int kPrefixTerms = 8;
   static constexpr int kPrefixExpand = 64;
 
-  struct DocScore {
-    int64_t doc_row = 0;
-    double score = 0;
-    int64_t best_page_row = 0;
-    std::vector<int> pages;
+  // What scoring a document needs from the query.
+  struct RankContext {
+    ParsedQuery q;                  // expanded (prefixes completed)
+    std::string ranking;            // q.RankingFts()
+    std::string weights;            // acervo_bm25's per-phrase weights
+    std::vector<PhraseRole> roles;  // per phrase of `ranking`
   };
 
   // The document's page-id range (pages of one document are inserted in one
@@ -1147,22 +1371,27 @@ class SqliteStore final : public Store {
     return std::make_pair(s.Int(0), s.Int(1));
   }
 
-  // The document's pages in the PDF matching `fts`, with their acervo_bm25
-  // (`idfs` as that function takes them). The text index alone answers,
-  // restricted to the document's rowid range (FTS5 seeks to it); pages are
-  // looked up by key afterwards.
-  Result<std::vector<std::pair<int64_t, double>>> MatchInRange(const std::string& fts, const std::string& idfs,
-                                                               std::pair<int64_t, int64_t> range) {
-    std::vector<std::pair<int64_t, double>> rows;
-    {
-      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, acervo_bm25(pages_fts, ?) FROM pages_fts "
-                                              "WHERE pages_fts MATCH ? AND rowid >= ? AND rowid <= ?"));
-      s.Bind(1, idfs);
-      s.Bind(2, fts);
-      s.Bind(3, range.first);
-      s.Bind(4, range.second);
-      ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] { rows.emplace_back(s.Int(0), s.Double(1)); }));
-    }
+  struct PageMatch {
+    int64_t row = 0;
+    double score = 0;
+    std::vector<int> phrases;
+  };
+
+  // The document's pages matching the ranking expression, with their
+  // acervo_bm25 and the phrases found on each. The text index alone
+  // answers, restricted to the document's rowid range (FTS5 seeks to it);
+  // pages are looked up by key afterwards.
+  Result<std::vector<PageMatch>> MatchInRange(const RankContext& c, std::pair<int64_t, int64_t> range) {
+    std::vector<PageMatch> rows;
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, acervo_bm25(pages_fts, ?), acervo_phrases(pages_fts) "
+                                            "FROM pages_fts WHERE pages_fts MATCH ? AND rowid >= ? AND rowid <= ?"));
+    s.Bind(1, c.weights);
+    s.Bind(2, c.ranking);
+    s.Bind(3, range.first);
+    s.Bind(4, range.second);
+    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
+      rows.push_back({s.Int(0), s.Double(1), ParseIndexes(s.Text(2))});
+    }));
     return rows;
   }
 
@@ -1193,36 +1422,38 @@ class SqliteStore final : public Store {
     return false;
   }
 
-  // The document's exact score and hit pages for the ranking expression;
-  // nullopt when it fails a required or excluded clause or has no hit page.
-  Result<std::optional<DocScore>> ScoreDocument(const ParsedQuery& q, const std::string& ranking,
-                                                const std::string& idfs, int64_t doc_row) {
+  // The document's exact score, tier and hit pages for the ranking
+  // expression; nullopt when it fails a required or excluded clause or has
+  // no hit page.
+  Result<std::optional<ScoredDoc>> ScoreDocument(const RankContext& c, int64_t doc_row) {
     ACERVO_ASSIGN_OR_RETURN(auto range, PageRange(doc_row));
-    if (q.required_fts.size() > 1) {
-      for (const std::string& fts : q.required_fts) {
+    if (c.q.required_fts.size() > 1) {
+      for (const std::string& fts : c.q.required_fts) {
         ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(fts, range));
-        if (!m) return std::optional<DocScore>();
+        if (!m) return std::optional<ScoredDoc>();
       }
     }
-    for (const std::string& fts : q.excluded_fts) {
+    for (const std::string& fts : c.q.excluded_fts) {
       ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(fts, range));
-      if (m) return std::optional<DocScore>();
+      if (m) return std::optional<ScoredDoc>();
     }
-    ACERVO_ASSIGN_OR_RETURN(auto rows, MatchInRange(ranking, idfs, range));
-    DocScore d;
+    ACERVO_ASSIGN_OR_RETURN(std::vector<PageMatch> rows, MatchInRange(c, range));
+    ScoredDoc d;
     d.doc_row = doc_row;
     double best = -1, sum = 0;
-    for (const auto& [row, score] : rows) {
-      ACERVO_ASSIGN_OR_RETURN(int pdf_page, PdfPage(row));
+    for (PageMatch& m : rows) {
+      ACERVO_ASSIGN_OR_RETURN(int pdf_page, PdfPage(m.row));
       if (pdf_page == 0) continue;  // blank pages are never hits
-      sum += score;
-      if (score > best) best = score, d.best_page_row = row;
+      sum += m.score;
+      if (m.score > best) best = m.score, d.best_page_row = m.row, d.best_phrases = m.phrases;
       d.pages.push_back(pdf_page);
+      d.phrases.push_back({pdf_page, std::move(m.phrases)});
     }
-    if (d.pages.empty()) return std::optional<DocScore>();
+    if (d.pages.empty()) return std::optional<ScoredDoc>();
     d.score = best + kOtherPagesWeight * (sum - best);
+    d.tier = DocumentTier(c.roles, d.phrases, c.q.required_fts.size());
     std::sort(d.pages.begin(), d.pages.end());
-    return std::optional<DocScore>(std::move(d));
+    return std::optional<ScoredDoc>(std::move(d));
   }
 
   Result<bool> PassesFilter(const SqlParts& where, int64_t doc_row) {
@@ -1308,9 +1539,31 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Result<std::vector<SearchHit>> RankTopK(const ParsedQuery& parsed, const SqlParts& where, int limit) {
-    ACERVO_ASSIGN_OR_RETURN(const ParsedQuery q, ExpandPrefixes(parsed));
-    const std::string ranking = q.RankingFts();
+  // The ranking expression of an expanded query (prefixes completed) and
+  // the role of each of its phrases; weights are the caller's.
+  Result<RankContext> NewRankContext(const ExpandedQuery& expanded) {
+    RankContext c;
+    ACERVO_ASSIGN_OR_RETURN(c.q, ExpandPrefixes(expanded.query));
+    c.ranking = c.q.RankingFts();
+    c.roles = RolesFor(expanded, c.q.required_fts);
+    return c;
+  }
+
+  // acervo_bm25's weight argument: the numbers in their shortest exact form.
+  static std::string FormatWeights(const std::vector<double>& weights) {
+    std::string out;
+    for (double w : weights) {
+      char buf[32];
+      const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), w);
+      if (!out.empty()) out += ' ';
+      out.append(buf, r.ptr);
+    }
+    return out;
+  }
+
+  Result<std::vector<SearchHit>> RankTopK(const ExpandedQuery& expanded, const SqlParts& where, int limit,
+                                          int offset) {
+    ACERVO_ASSIGN_OR_RETURN(RankContext c, NewRankContext(expanded));
     ACERVO_ASSIGN_OR_RETURN(TermStatsRow st, ReadTermStats("search"));
     // Pending pages count for idf too (they are at most kFoldPages).
     int64_t pending = 0;
@@ -1319,15 +1572,18 @@ class SqliteStore final : public Store {
       if (s.Step() == SQLITE_ROW) pending = std::max<int64_t>(0, s.Int(0) - st.folded_upto);
     }
     const int64_t pages = st.pages + pending;
-    // idf per phrase, and the champion lists that supply candidates.
+    // idf x weight per phrase, and the champion lists that supply candidates.
     struct Source {
       std::string term;
-      double idf;
+      double weight;
+      int tier;
     };
     std::vector<Source> sources;
     bool complete = true;  // every candidate list holds all pages of its term
-    std::string idfs;
-    for (const FtsPhrase& p : FtsPhrases(ranking)) {
+    std::vector<double> idf_list;
+    const std::vector<FtsPhrase> phrases = FtsPhrases(c.ranking);
+    for (size_t k = 0; k < phrases.size(); ++k) {
+      const FtsPhrase& p = phrases[k];
       int64_t df = -1;
       std::vector<std::string> best;
       std::vector<TermInfo> best_info;
@@ -1358,11 +1614,9 @@ class SqliteStore final : public Store {
         }
       }
       const double idf = Bm25Idf(pages, std::max<int64_t>(df, 0));
-      char buf[32];
-      const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), idf);  // shortest exact form
-      if (!idfs.empty()) idfs += ' ';
-      idfs.append(buf, r.ptr);
+      idf_list.push_back(idf);
       if (p.negated) continue;
+      const PhraseRole& role = c.roles[k];
       if (more) complete = false;
       for (size_t i = 0; i < best.size(); ++i) {
         // A word unknown to term_df may be one the tokenisers split
@@ -1371,12 +1625,13 @@ class SqliteStore final : public Store {
             best_info[i].listed >= kChampionRead) {
           complete = false;
         }
-        sources.push_back({best[i], idf});
+        sources.push_back({best[i], idf * role.weight, static_cast<int>(role.tier)});
       }
     }
     if (sources.empty()) complete = false;
+    c.weights = FormatWeights(PhraseWeights(c.roles, idf_list));
 
-    std::vector<DocScore> docs;
+    std::vector<ScoredDoc> docs;
     std::unordered_map<int64_t, bool> seen;
     bool exact = false;
     // The documents passing the filter, when there are at most
@@ -1390,13 +1645,13 @@ class SqliteStore final : public Store {
       // costs one row lookup per candidate: it is read into a set only when
       // selective enough to score exactly.
       const size_t cap = RowOnlyFilter(where) ? kSelectiveDocs : kFilterSetMax;
-      ACERVO_ASSIGN_OR_RETURN(Stmt c, Prepare("SELECT d.id FROM documents d WHERE " + where.sql + " LIMIT " +
+      ACERVO_ASSIGN_OR_RETURN(Stmt f, Prepare("SELECT d.id FROM documents d WHERE " + where.sql + " LIMIT " +
                                                   std::to_string(cap + 1),
                                               false));
       int i = 1;
-      for (const Param& p : where.params) c.Bind(i++, p);
+      for (const Param& p : where.params) f.Bind(i++, p);
       std::vector<int64_t>& ids = filter_ids;
-      ACERVO_RETURN_IF_ERROR(ForEachRow(c, "search", [&] { ids.push_back(c.Int(0)); }));
+      ACERVO_RETURN_IF_ERROR(ForEachRow(f, "search", [&] { ids.push_back(f.Int(0)); }));
       if (ids.size() <= cap) {
         filter_set.emplace(ids.begin(), ids.end());
         std::sort(ids.begin(), ids.end(), std::greater<>());  // newest first, for the fill
@@ -1406,16 +1661,24 @@ class SqliteStore final : public Store {
       if (filter_set && ids.size() <= static_cast<size_t>(kSelectiveDocs)) {
         exact = true;
         for (int64_t id : ids) {
-          ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, idfs, id));
+          ACERVO_ASSIGN_OR_RETURN(std::optional<ScoredDoc> d, ScoreDocument(c, id));
           if (d) docs.push_back(std::move(*d));
         }
       }
     }
-    const size_t want = static_cast<size_t>(limit) * kOverfetch;
+    const int needed = offset + limit;
+    const size_t want = static_cast<size_t>(needed) * kOverfetch;
     if (!exact) {
-      // Candidate pages, best provisional score first.
-      std::unordered_map<int64_t, double> provisional;
-      // Many sources (an expanded prefix) share a budget of candidates.
+      // Candidate pages: best tier first, then best provisional score.
+      std::unordered_map<int64_t, std::pair<int, double>> provisional;  // page -> (tier, score)
+      auto add = [&](int64_t page, int tier, double score) {
+        auto [it, fresh] = provisional.emplace(page, std::make_pair(tier, score));
+        if (!fresh) {
+          it->second.first = std::min(it->second.first, tier);
+          it->second.second += score;
+        }
+      };
+      // Many sources (an expanded prefix, variants) share a budget of candidates.
       const int read = std::max<int>(100, static_cast<int>(kChampionRead * kPrefixTerms /
                                                            std::max<size_t>(sources.size(), kPrefixTerms)));
       if (read < kChampionRead) complete = false;
@@ -1425,25 +1688,34 @@ class SqliteStore final : public Store {
         s.Bind(1, src.term);
         s.Bind(2, read);
         ACERVO_RETURN_IF_ERROR(
-            ForEachRow(s, "search", [&] { provisional[s.Int(0)] += src.idf * s.Double(1); }));
+            ForEachRow(s, "search", [&] { add(s.Int(0), src.tier, src.weight * s.Double(1)); }));
       }
       if (pending > 0) {
         // Pages not folded into the lists yet: all of them are candidates,
-        // with their exact score.
-        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, acervo_bm25(pages_fts, ?) FROM pages_fts "
-                                                "WHERE pages_fts MATCH ? AND rowid > ?"));
-        s.Bind(1, idfs);
-        s.Bind(2, ranking);
+        // with their exact score and the tier of what they matched.
+        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, acervo_bm25(pages_fts, ?), acervo_phrases(pages_fts) "
+                                                "FROM pages_fts WHERE pages_fts MATCH ? AND rowid > ?"));
+        s.Bind(1, c.weights);
+        s.Bind(2, c.ranking);
         s.Bind(3, st.folded_upto);
-        ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] { provisional[s.Int(0)] += s.Double(1); }));
+        ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
+          int tier = 2;
+          for (int i : ParseIndexes(s.Text(2))) {
+            if (i >= 0 && static_cast<size_t>(i) < c.roles.size()) tier = std::min(tier, static_cast<int>(c.roles[i].tier));
+          }
+          add(s.Int(0), tier, s.Double(1));
+        }));
       }
-      std::vector<std::pair<double, int64_t>> order;
+      std::vector<std::pair<std::pair<int, double>, int64_t>> order;
       order.reserve(provisional.size());
-      for (const auto& [page, score] : provisional) order.emplace_back(score, page);
+      for (const auto& [page, key] : provisional) order.emplace_back(key, page);
       std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-        return a.first != b.first ? a.first > b.first : a.second < b.second;
+        // Exact candidates first, then the others together (as SortAndPage).
+        const int ta = std::min(a.first.first, 1), tb = std::min(b.first.first, 1);
+        if (ta != tb) return ta < tb;
+        return a.first.second != b.first.second ? a.first.second > b.first.second : a.second < b.second;
       });
-      for (const auto& [score, page] : order) {
+      for (const auto& [key, page] : order) {
         if (docs.size() >= want) break;
         int64_t doc = 0;
         {
@@ -1461,61 +1733,61 @@ class SqliteStore final : public Store {
           ACERVO_ASSIGN_OR_RETURN(bool pass, PassesFilter(where, doc));
           if (!pass) continue;
         }
-        ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, idfs, doc));
+        ACERVO_ASSIGN_OR_RETURN(std::optional<ScoredDoc> d, ScoreDocument(c, doc));
         if (d) docs.push_back(std::move(*d));
       }
     }
-    if (!exact && !complete && docs.size() < static_cast<size_t>(limit)) {
-      ACERVO_RETURN_IF_ERROR(
-          FillUnranked(q, where, filter_set ? &filter_ids : nullptr, ranking, idfs, limit, &seen, &docs));
+    if (!exact && !complete && docs.size() < static_cast<size_t>(needed)) {
+      ACERVO_RETURN_IF_ERROR(FillUnranked(c, where, filter_set ? &filter_ids : nullptr, needed, &seen, &docs));
     }
-    std::sort(docs.begin(), docs.end(), [](const DocScore& a, const DocScore& b) {
-      return a.score != b.score ? a.score > b.score : a.doc_row < b.doc_row;
-    });
-    if (docs.size() > static_cast<size_t>(limit)) docs.resize(static_cast<size_t>(limit));
+    SortAndPage(&docs, offset, limit);
     std::vector<SearchHit> hits;
-    for (DocScore& d : docs) {
+    for (ScoredDoc& d : docs) {
       ACERVO_ASSIGN_OR_RETURN(SearchHit hit, LoadHit(d.doc_row));
-      hit.pages = std::move(d.pages);
-      hit.score = d.score;
-      ACERVO_ASSIGN_OR_RETURN(hit.snippet, Snippet(ranking, d.best_page_row));
+      ACERVO_RETURN_IF_ERROR(CompleteHit(c, std::move(d), &hit));
       hits.push_back(std::move(hit));
     }
     return hits;
   }
 
+  // A hit's pages, score, tier, matches and snippet from its scored document.
+  Status CompleteHit(const RankContext& c, ScoredDoc d, SearchHit* hit) {
+    ACERVO_ASSIGN_OR_RETURN(std::string text, PageText(d.best_page_row));
+    FillScoredHit(c.roles, c.q.required_fts.size(), std::move(d), text, hit);
+    return Status::OK();
+  }
+
   // Step 3: more matching documents, in an order that lets the scan stop as
-  // soon as `limit` are found: with a metadata filter its documents newest
+  // soon as `need` are found: with a metadata filter its documents newest
   // first (each checked and scored), without one the pages matching every
   // required clause by descending rowid (FTS5 walks its doclists backwards
   // and stops at the LIMIT, computing no rank).
-  Status FillUnranked(const ParsedQuery& q, const SqlParts& where, const std::vector<int64_t>* filter_ids,
-                      const std::string& ranking, const std::string& idfs, int limit,
-                      std::unordered_map<int64_t, bool>* seen, std::vector<DocScore>* docs) {
-    const size_t need = static_cast<size_t>(limit);
+  Status FillUnranked(const RankContext& c, const SqlParts& where, const std::vector<int64_t>* filter_ids, int needed,
+                      std::unordered_map<int64_t, bool>* seen, std::vector<ScoredDoc>* docs) {
+    const size_t need = static_cast<size_t>(needed);
     if (filter_ids != nullptr) {
       for (int64_t id : *filter_ids) {
         if (docs->size() >= need) break;
         if (!seen->emplace(id, true).second) continue;
-        ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, idfs, id));
+        ACERVO_ASSIGN_OR_RETURN(std::optional<ScoredDoc> d, ScoreDocument(c, id));
         if (d) docs->push_back(std::move(*d));
       }
       return Status::OK();
     }
     if (where.sql != "1") {
       for (int64_t before = INT64_MAX; docs->size() < need;) {
-        ACERVO_ASSIGN_OR_RETURN(Stmt c, Prepare("SELECT d.id FROM documents d WHERE d.id < ? AND " + where.sql +
+        ACERVO_ASSIGN_OR_RETURN(Stmt q, Prepare("SELECT d.id FROM documents d WHERE d.id < ? AND " + where.sql +
                                                     " ORDER BY d.id DESC LIMIT " + std::to_string(kPageBatch),
                                                 false));
-        c.Bind(1, before);
+        q.Bind(1, before);
         int i = 2;
-        for (const Param& p : where.params) c.Bind(i++, p);
+        for (const Param& p : where.params) q.Bind(i++, p);
         std::vector<int64_t> ids;
-        ACERVO_RETURN_IF_ERROR(ForEachRow(c, "search", [&] { ids.push_back(c.Int(0)); }));
+        ACERVO_RETURN_IF_ERROR(ForEachRow(q, "search", [&] { ids.push_back(q.Int(0)); }));
         for (int64_t id : ids) {
           if (docs->size() >= need) break;
           if (!seen->emplace(id, true).second) continue;
-          ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, idfs, id));
+          ACERVO_ASSIGN_OR_RETURN(std::optional<ScoredDoc> d, ScoreDocument(c, id));
           if (d) docs->push_back(std::move(*d));
         }
         if (ids.size() < static_cast<size_t>(kPageBatch)) break;
@@ -1524,7 +1796,7 @@ class SqliteStore final : public Store {
       return Status::OK();
     }
     std::string all;
-    for (const std::string& f : q.required_fts) all += (all.empty() ? "(" : " AND (") + f + ")";
+    for (const std::string& f : c.q.required_fts) all += (all.empty() ? "(" : " AND (") + f + ")";
     for (int64_t before = INT64_MAX; docs->size() < need;) {
       std::vector<int64_t> batch;  // documents of the pages, in order
       int rows = 0;
@@ -1545,7 +1817,7 @@ class SqliteStore final : public Store {
       for (int64_t doc : batch) {
         if (docs->size() >= need) break;
         if (!seen->emplace(doc, true).second) continue;
-        ACERVO_ASSIGN_OR_RETURN(std::optional<DocScore> d, ScoreDocument(q, ranking, idfs, doc));
+        ACERVO_ASSIGN_OR_RETURN(std::optional<ScoredDoc> d, ScoreDocument(c, doc));
         if (d) docs->push_back(std::move(*d));
       }
       if (rows < kPageBatch) break;  // the index has no more matching pages
@@ -1553,24 +1825,13 @@ class SqliteStore final : public Store {
     return Status::OK();
   }
 
-  Result<std::string> Snippet(const std::string& fts, int64_t page_row) {
-    ACERVO_ASSIGN_OR_RETURN(
-        Stmt s, Prepare("SELECT snippet(pages_fts, 0, '«', '»', '…', " +
-                        std::to_string(kSnippetTokens) +
-                        ") FROM pages_fts WHERE pages_fts MATCH ? AND rowid = ?"));
-    s.Bind(1, fts);
-    s.Bind(2, page_row);
+  Result<std::string> PageText(int64_t page_row) {
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT text FROM pages WHERE id = ?"));
+    s.Bind(1, page_row);
     const int rc = s.Step();
     if (rc == SQLITE_DONE) return std::string();
     if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "build snippet");
-    // One line: page text keeps OCR line breaks, a snippet is read inline.
-    std::string raw = s.Text(0), out;
-    for (char c : raw) {
-      bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
-      if (space && (out.empty() || out.back() == ' ')) continue;
-      out += space ? ' ' : c;
-    }
-    return out;
+    return s.Text(0);
   }
 
   // --- SQLite plumbing (callers hold mu_) ---
@@ -1694,20 +1955,25 @@ class SqliteStore final : public Store {
           done = true;
           return Status::OK();
         }
-        // The next migration above the file's version (numbers may skip
-        // while branches are merged).
+        // The next migration: the first with a higher version (numbers may
+        // have gaps while parallel work is merged).
         const Migration* next = nullptr;
-        for (const Migration& cand : kMigrations) {
-          if (cand.version > version) {
-            next = &cand;
+        for (const Migration& mm : kMigrations) {
+          if (mm.version > version) {
+            next = &mm;
             break;
           }
         }
+        if (next == nullptr) return Status::Internal(what + ": no migration after version " + std::to_string(version));
         const Migration& m = *next;
         const std::string shared = m.sql == nullptr ? m.shared(/*postgres=*/false) : std::string();
         ACERVO_RETURN_IF_ERROR(Exec(m.sql != nullptr ? m.sql : shared.c_str()));
-        // Migration 3's tables start empty: fold in the pages already stored.
-        if (m.version == 3) {
+        // Migration 3's tables start empty; migration 7 empties them again
+        // and folds in every stored page with the current tokenizer, so the
+        // pages are folded there, once, with the fields' meaning and the
+        // vocabulary's keys.
+        if (m.version == 7) {
+          ACERVO_RETURN_IF_ERROR(FillFieldMeaning(what));
           terms_.Clear();
           ACERVO_RETURN_IF_ERROR(MaintainTerms(what, /*fold_all=*/true));
         }
@@ -1763,6 +2029,10 @@ class SqliteStore final : public Store {
   SqliteOptions options_;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
   TermBatch terms_;  // the current write transaction's term changes
+  // The vocabulary of the pages not folded yet, for forgiving search, and
+  // which pending pages it was built from.
+  PendingVocabulary pending_vocab_;
+  std::string pending_signature_;
   Session session_;
   std::unique_ptr<AccessStore> access_;
   std::unique_ptr<ReviewStore> review_;

@@ -4,6 +4,7 @@
 #include "acervo/indexer/access_store.h"
 #include "acervo/indexer/postgres_store.h"
 #include "postgres_test_server.h"
+#include "sqlite_extensions.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -159,6 +160,32 @@ constexpr const char* kDropV8Postgres =
     "DROP TABLE review_items, document_history, withdrawals, lot_sources; "
     "DROP FUNCTION acervo_history_append_only(); DELETE FROM schema_version WHERE version >= 8; ";
 
+// Migration 7 taken out again (issue 15): the text index back to FTS5's
+// unicode61 tokenizer, no keys, no field meaning. Then kDropV6* takes a
+// store back to v4.
+// (Migration 8 first, when the store has it: issue 14's tables.)
+constexpr const char* kUndoSqliteV7 =
+    "DROP TABLE IF EXISTS review_items; DROP TABLE IF EXISTS document_history; DROP TABLE IF EXISTS withdrawals; "
+    "DROP TABLE IF EXISTS lot_sources; DELETE FROM schema_version WHERE version >= 8; "
+    "DROP TABLE term_keys; DROP TABLE field_words; DROP INDEX fields_by_key; "
+    "ALTER TABLE fields DROP COLUMN value_key; "
+    "DROP TABLE pages_fts; "
+    "CREATE VIRTUAL TABLE pages_fts USING fts5(text, content = 'pages', content_rowid = 'id', "
+    "tokenize = 'unicode61 remove_diacritics 2'); "
+    "INSERT INTO pages_fts(pages_fts) VALUES ('rebuild'); "
+    "DELETE FROM schema_version WHERE version = 7; ";
+
+// Migration 7 taken out again on PostgreSQL (see kUndoSqliteV7): tsv back
+// from `acervo_pt` by the trigger of migration 3.
+constexpr const char* kUndoPostgresV7 =
+    "DROP TABLE IF EXISTS review_items, document_history, withdrawals, lot_sources; "
+    "DROP FUNCTION IF EXISTS acervo_history_append_only(); DELETE FROM schema_version WHERE version >= 8; "
+    "DROP TABLE term_keys, field_words; DROP INDEX fields_by_key; ALTER TABLE fields DROP COLUMN value_key; "
+    "DO $$ BEGIN EXECUTE format('CREATE TRIGGER pages_tsv BEFORE INSERT OR UPDATE OF text ON pages FOR EACH ROW "
+    "EXECUTE FUNCTION tsvector_update_trigger(tsv, %L, text)', quote_ident(current_schema()) || '.acervo_pt'); END $$; "
+    "UPDATE pages SET text = text; "
+    "DELETE FROM schema_version WHERE version = 7; ";
+
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
 }
@@ -217,6 +244,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     if (sqlite()) {
       sqlite3* db = nullptr;
       sqlite3_open((dir_.path() / "index" / "acervo.db").c_str(), &db);
+      if (Status st = RegisterSqliteExtensions(db); !st.ok()) error = st.ToString();
       char* msg = nullptr;
       if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) error = msg ? msg : "error";
       sqlite3_free(msg);
@@ -279,7 +307,9 @@ TEST_P(StoreTest, SearchTable) {
       {"processo:0001", {"L1/d1"}},
       {"nome:\"joao da silva\"", {"L1/d1"}},
       {"NOME:\"JOÃO  DA SILVA\"", {"L1/d1"}},
-      {"nome:joao", {}},
+      {"nome:joao", {"L1/d1"}},  // a text field matches by the words it contains
+      {"nome:\"silva joao\"", {"L1/d1"}},
+      {"nome:joaquim", {}},
       {"nome:mar*", {"L2/d1"}},
       {"data:15/03/2020", {"L1/d1"}},
       {"data:2020-03-15", {"L1/d1"}},
@@ -393,6 +423,7 @@ TEST_P(StoreTest, RePuttingReplacesTheDocument) {
   // The FTS index agrees with the pages table after all the replacing.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_.path() / "index" / "acervo.db").c_str(), &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   char* err = nullptr;
   EXPECT_EQ(sqlite3_exec(db, "INSERT INTO pages_fts(pages_fts, rank) VALUES('integrity-check', 1)",
                          nullptr, nullptr, &err),
@@ -894,7 +925,8 @@ TEST_P(StoreTest, AuditTrailIsAppendOnlyAndHashChained) {
 // tables appear, old pages read as having no boxes, users can be added.
 TEST_P(StoreTest, VersionBeforeSixIsMigrated) {
   store_.reset();
-  ASSERT_EQ(RawExec(sqlite() ? kDropV6Sqlite : kDropV6Postgres), "");
+  ASSERT_EQ(RawExec(sqlite() ? std::string(kUndoSqliteV7) + kDropV6Sqlite : std::string(kUndoPostgresV7) + kDropV6Postgres),
+            "");
   Reopen();
   ASSERT_NE(store_, nullptr);
   Result<std::optional<PageWords>> w = store_->GetPageWords("L1", "d1", 1);
@@ -1077,6 +1109,251 @@ TEST_P(StoreTest, VersionBeforeEightIsMigrated) {
   EXPECT_EQ(Ids(SearchOk(Q("nascimento"))), std::vector<std::string>({"L1/d1"}));
 }
 
+// --- Issue 15: forgiving search, fields by meaning, paging, annotations --
+
+// Pages whose OCR text holds known misreadings (the true words in comments).
+void FillMisread(Store& store) {
+  ASSERT_TRUE(store.UpsertLot(Lot("M")).ok());
+  std::vector<DocumentRecord> docs = {
+      Doc("M", "exact", "oficio", {{"interessado", "Joaquim Teixeira"}},
+          {Page(1, 1, "Ofício ao senhor Joaquim Teixeira, morador em Santos.")}),
+      // Teixeira read as Teixelra; comprovante as cornprovante.
+      Doc("M", "misread", "certidao", {{"interessado", "Beatriz Souza"}, {"data", "15/03/2024"}},
+          {Page(1, 1, "Certidão a pedido de Joaquim Teixelra."), Page(2, 2, "Segue o cornprovante de endereço.")}),
+      // requerimento split in two; certidão hyphenated across a line end.
+      Doc("M", "split", "requerimento", {},
+          {Page(1, 1, "Requeri mento de segunda via da certi-\ndão de casamento.")}),
+      // A CPF read with S for 5 and a process number with O for 0.
+      Doc("M", "ids", "despacho",
+          {{"cpf", "529.982.247-25"}, {"processo", "0004821-10.2023.8.26.0562"}},
+          {Page(1, 1, "Interessado CPF 529.982.247-2S, processo 0004821-10.2023.8.26.O562.")}),
+      Doc("M", "plural", "certidao", {}, {Page(1, 1, "As certidões foram emitidas.")}),
+  };
+  for (const DocumentRecord& d : docs) ASSERT_TRUE(store.PutDocument(d).ok()) << d.document_id;
+}
+
+const TermMatch* FindMatch(const SearchHit& h, const std::string& kind) {
+  for (const TermMatch& m : h.matches) {
+    if (m.kind == kind) return &m;
+  }
+  return nullptr;
+}
+
+TEST_P(StoreTest, ForgivingSearchFindsMisreadWordsBelowExactOnes) {
+  FillMisread(*store_);
+  std::vector<SearchHit> hits = SearchOk(Q("teixeira", "M"));
+  ASSERT_EQ(Ids(hits), (std::vector<std::string>{"M/exact", "M/misread"}));
+  EXPECT_EQ(hits[0].tier, 0);
+  EXPECT_EQ(hits[1].tier, 2);
+  const TermMatch* m = FindMatch(hits[1], "misread");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->query, "teixeira");
+  EXPECT_EQ(m->matched, "teixelra");
+  EXPECT_EQ(m->pages, std::vector<int>{1});
+  EXPECT_NE(hits[1].snippet.find("«Teixelra»"), std::string::npos) << hits[1].snippet;
+  // Off by the query or by the request; ~ turns it back on.
+  EXPECT_EQ(Ids(SearchOk(Q("exact:teixeira", "M"))), std::vector<std::string>{"M/exact"});
+  SearchRequest strict = Q("teixeira", "M");
+  strict.forgiving = false;
+  EXPECT_EQ(Ids(SearchOk(strict)), std::vector<std::string>{"M/exact"});
+  strict.query = "~teixeira";
+  EXPECT_EQ(Ids(SearchOk(strict)), (std::vector<std::string>{"M/exact", "M/misread"}));
+  // OCR's rn for m, on page 2.
+  hits = SearchOk(Q("comprovante", "M"));
+  ASSERT_EQ(Ids(hits), std::vector<std::string>{"M/misread"});
+  EXPECT_EQ(hits[0].pages, std::vector<int>{2});
+}
+
+TEST_P(StoreTest, SplitHyphenatedAndInflectedWordsAreFound) {
+  FillMisread(*store_);
+  std::vector<SearchHit> hits = SearchOk(Q("requerimento", "M"));
+  ASSERT_EQ(Ids(hits), std::vector<std::string>{"M/split"});
+  ASSERT_NE(FindMatch(hits[0], "split"), nullptr);
+  EXPECT_EQ(FindMatch(hits[0], "split")->matched, "requeri mento");
+  // Hyphenated across a line end: joined in the index, an exact match.
+  hits = SearchOk(Q("exact:certidão", "M"));
+  EXPECT_EQ(Sorted(Ids(hits)), (std::vector<std::string>{"M/misread", "M/split"}));
+  // certidões <-> certidão, exact forms first.
+  hits = SearchOk(Q("certidões", "M"));
+  ASSERT_EQ(hits.size(), 3u);
+  EXPECT_EQ(hits[0].document_id, "plural");
+  EXPECT_EQ(hits[0].tier, 0);
+  EXPECT_EQ(hits[1].tier, 1);
+  EXPECT_EQ(Sorted({hits[1].document_id, hits[2].document_id}), (std::vector<std::string>{"misread", "split"}));
+  ASSERT_NE(FindMatch(hits[1], "inflection"), nullptr);
+  EXPECT_EQ(Ids(SearchOk(Q("exact:certidões", "M"))), std::vector<std::string>{"M/plural"});
+}
+
+TEST_P(StoreTest, IdentifiersAreFoundByTheirTrueValueInAnyWriting) {
+  FillMisread(*store_);
+  for (const char* q : {"52998224725", "529.982.247-25", "00048211020238260562", "0004821-10.2023.8.26.0562",
+                        // one wrong digit
+                        "52998224125", "00048211020238260569"}) {
+    EXPECT_EQ(Ids(SearchOk(Q(q, "M"))), std::vector<std::string>{"M/ids"}) << q;
+  }
+  // Fields by meaning: digits only or punctuated, --field or field:.
+  for (const char* v : {"52998224725", "529.982.247-25", "529 982 247 25"}) {
+    EXPECT_EQ(Ids(SearchOk(Q("", "M", {{"cpf", v}}))), std::vector<std::string>{"M/ids"}) << v;
+  }
+  EXPECT_EQ(Ids(SearchOk(Q("processo:00048211020238260562"))), std::vector<std::string>{"M/ids"});
+  EXPECT_EQ(Ids(SearchOk(Q("cpf:529982247"))), std::vector<std::string>{});  // a prefix of digits is not the value
+}
+
+TEST_P(StoreTest, FieldsMatchByMeaningAndUnknownNamesAreErrors) {
+  FillMisread(*store_);
+  EXPECT_EQ(Ids(SearchOk(Q("interessado:beatriz"))), std::vector<std::string>{"M/misread"});
+  EXPECT_EQ(Ids(SearchOk(Q("interessado:SOUZA"))), std::vector<std::string>{"M/misread"});
+  EXPECT_EQ(Ids(SearchOk(Q("", "", {{"interessado", "beatriz"}}))), std::vector<std::string>{"M/misread"});
+  EXPECT_EQ(Ids(SearchOk(Q("data:2024-03-15"))), std::vector<std::string>{"M/misread"});
+  Result<std::vector<SearchHit>> bad = store_->Search(Q("cfp:1"));
+  ASSERT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("unknown field 'cfp'"), std::string::npos) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("cpf"), std::string::npos) << bad.status().ToString();
+  bad = store_->Search(Q("", "M", {{"nme", "x"}}));
+  ASSERT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("lot M"), std::string::npos) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("interessado"), std::string::npos) << bad.status().ToString();
+}
+
+// Words of other scripts (and OCR's stray symbols) are stored and found on
+// both backends: no key made of them may be invalid UTF-8.
+TEST_P(StoreTest, WordsOfOtherScriptsStoreAndAreFound) {
+  ASSERT_TRUE(store_->UpsertLot(Lot("S")).ok());
+  ASSERT_TRUE(store_
+                  ->PutDocument(Doc("S", "grego", "oficio", {},
+                                    {Page(1, 1, "Ελληνικά κείμενα, русский текст, nº 1º, µ² ½ and ﬁnal")}))
+                  .ok());
+  EXPECT_EQ(Ids(SearchOk(Q("κείμενα", "S"))), std::vector<std::string>{"S/grego"});
+  EXPECT_EQ(Ids(SearchOk(Q("русский", "S"))), std::vector<std::string>{"S/grego"});
+  EXPECT_EQ(Ids(SearchOk(Q("текста", "S"))), std::vector<std::string>{});
+}
+
+TEST_P(StoreTest, HitsCarryFlagsPageCountDateAndPaging) {
+  FillMisread(*store_);
+  std::vector<SearchHit> hits = SearchOk(Q("teixeira", "M"));
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[1].page_count, 2);
+  EXPECT_EQ(hits[1].date, "2024-03-15");
+  EXPECT_EQ(hits[1].indexed_at.size(), 20u) << hits[1].indexed_at;  // 2026-01-01T00:00:00Z
+  SearchRequest r = Q("teixeira", "M", {}, 1);
+  r.offset = 1;
+  EXPECT_EQ(Ids(SearchOk(r)), std::vector<std::string>{"M/misread"});
+  r.offset = 2;
+  EXPECT_TRUE(SearchOk(r).empty());
+  r = Q("", "M", {}, 2);
+  r.offset = 3;
+  EXPECT_EQ(Ids(SearchOk(r)), (std::vector<std::string>{"M/plural", "M/split"}));
+  r.offset = -1;
+  EXPECT_EQ(store_->Search(r).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Issues 13 and 15 together: forgiving matches obey the date sort, the
+// date range, paging and allowed_lots, and Facets counts exactly the
+// documents Search finds (forgiving ones included).
+TEST_P(StoreTest, ForgivingMatchesHonourSortDatesAccessAndFacets) {
+  FillMisread(*store_);
+  SearchRequest r = Q("teixeira");
+  r.sort = SearchRequest::Sort::kDateNewest;
+  std::vector<SearchHit> hits = SearchOk(r);
+  // M/misread is dated 2024-03-15; M/exact has no date and comes last.
+  ASSERT_EQ(Ids(hits), (std::vector<std::string>{"M/misread", "M/exact"}));
+  EXPECT_EQ(hits[0].tier, 2);
+  ASSERT_NE(FindMatch(hits[0], "misread"), nullptr);
+  EXPECT_EQ(FindMatch(hits[0], "misread")->matched, "teixelra");
+  EXPECT_EQ(hits[0].pages, std::vector<int>{1});
+  EXPECT_NE(hits[0].snippet.find("«Teixelra»"), std::string::npos) << hits[0].snippet;
+  EXPECT_EQ(hits[1].tier, 0);
+  r.offset = 1;
+  EXPECT_EQ(Ids(SearchOk(r)), std::vector<std::string>{"M/exact"});
+  r.offset = 0;
+  r.sort = SearchRequest::Sort::kDateOldest;
+  EXPECT_EQ(Ids(SearchOk(r)), (std::vector<std::string>{"M/misread", "M/exact"}));
+
+  SearchRequest dated = Q("teixeira");
+  dated.date_from = "2024-01-01";
+  EXPECT_EQ(Ids(SearchOk(dated)), std::vector<std::string>{"M/misread"});
+
+  for (SearchRequest::Sort sort : {SearchRequest::Sort::kRelevance, SearchRequest::Sort::kDateNewest}) {
+    SearchRequest access = Q("teixeira");
+    access.sort = sort;
+    access.allowed_lots = std::vector<std::string>{"L1", "L2"};
+    EXPECT_TRUE(SearchOk(access).empty());
+    Result<SearchFacets> f = store_->Facets(access);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    EXPECT_EQ(f->total, 0);
+    access.allowed_lots = std::vector<std::string>{"M"};
+    EXPECT_EQ(SearchOk(access).size(), 2u);
+  }
+
+  // Facets: the misread document counts; exact matching counts one.
+  Result<SearchFacets> f = store_->Facets(Q("teixeira"));
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->total, 2);
+  ASSERT_EQ(f->years.size(), 1u);
+  EXPECT_EQ(f->years[0].value, "2024");
+  SearchRequest strict = Q("teixeira");
+  strict.forgiving = false;
+  EXPECT_EQ(store_->Facets(strict)->total, 1);
+  EXPECT_EQ(store_->Facets(Q("certidões", "M"))->total, 3);        // inflections too
+  EXPECT_EQ(store_->Facets(Q("requerimento", "M"))->total, 1);     // a split word
+  EXPECT_EQ(store_->Facets(Q("52998224125", "M"))->total, 1);      // an identifier with one wrong digit
+
+  // Unknown field names are errors for Facets too, and a field only the
+  // lots a request may not open have is unknown to it (and not listed).
+  EXPECT_EQ(store_->Facets(Q("cfp:1")).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(SearchOk(Q("nome:maria")).empty());
+  SearchRequest hidden = Q("nome:maria");
+  hidden.allowed_lots = std::vector<std::string>{"M"};
+  Result<std::vector<SearchHit>> bad = store_->Search(hidden);
+  ASSERT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("unknown field 'nome'"), std::string::npos) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("interessado"), std::string::npos) << bad.status().ToString();
+  const std::string listed = bad.status().message().substr(bad.status().message().find(" are "));
+  EXPECT_EQ(listed.find("nome"), std::string::npos) << bad.status().ToString();
+  EXPECT_EQ(store_->Facets(hidden).status().code(), StatusCode::kInvalidArgument);
+
+  // A lot the request may read holds the word exactly; its misreadings are
+  // only in a lot it may not (M): through no forgiving variant, sort, date
+  // range or page does M show in hits, counts or facets.
+  ASSERT_TRUE(store_->UpsertLot(Lot("R")).ok());
+  ASSERT_TRUE(store_->PutDocument(Doc("R", "open", "oficio", {{"data", "01/02/2023"}},
+                                      {Page(1, 1, "Carta do senhor Joaquim Teixeira.")}))
+                  .ok());
+  for (SearchRequest::Sort sort :
+       {SearchRequest::Sort::kRelevance, SearchRequest::Sort::kDateNewest, SearchRequest::Sort::kDateOldest}) {
+    SearchRequest open = Q("teixeira");
+    open.sort = sort;
+    open.allowed_lots = std::vector<std::string>{"R"};
+    std::vector<SearchHit> seen = SearchOk(open);
+    ASSERT_EQ(Ids(seen), std::vector<std::string>{"R/open"});
+    EXPECT_EQ(seen[0].tier, 0);
+    Result<SearchFacets> rf = store_->Facets(open);
+    ASSERT_TRUE(rf.ok()) << rf.status().ToString();
+    EXPECT_EQ(rf->total, 1);
+    ASSERT_EQ(rf->lots.size(), 1u);
+    EXPECT_EQ(rf->lots[0].value, "R");
+    EXPECT_EQ(rf->date_min, "2023-02-01");
+    open.offset = 1;
+    EXPECT_TRUE(SearchOk(open).empty());
+    open.offset = 0;
+    open.date_from = "2024-01-01";  // only M/misread is dated then
+    EXPECT_TRUE(SearchOk(open).empty());
+    EXPECT_EQ(store_->Facets(open)->total, 0);
+    open.date_from.clear();
+    // Words found in M only through a forgiving match, or an identifier
+    // with a wrong digit: nothing.
+    for (const char* q : {"comprovante", "requerimento", "52998224125", "~teixelra cornprovante"}) {
+      open.query = q;
+      EXPECT_TRUE(SearchOk(open).empty()) << q;
+      EXPECT_EQ(store_->Facets(open)->total, 0) << q;
+    }
+  }
+  // Unrestricted, the same request finds M's misreadings (the checks above
+  // are not vacuous).
+  EXPECT_EQ(Ids(SearchOk(Q("comprovante"))), std::vector<std::string>{"M/misread"});
+  EXPECT_EQ(store_->Facets(Q("teixeira"))->total, 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          BackendName);
 
@@ -1095,12 +1372,15 @@ TEST(SqliteStoreOpenTest, MigrationsAreIdempotentOnReopen) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*), max(version) FROM schema_version", -1, &stmt,
                                nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_GE(sqlite3_column_int(stmt, 0), 5);  // each migration recorded once (numbers may skip until merged)
+  // One row per migration (their numbers may have gaps while parallel
+  // work is merged: 1-4, 6, 7), the newest last.
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 6);
   EXPECT_EQ(sqlite3_column_int(stmt, 1), kSqliteSchemaVersion);
   sqlite3_finalize(stmt);
   sqlite3_stmt* mode = nullptr;
@@ -1127,6 +1407,7 @@ TEST(SqliteStoreOpenTest, RefusesWhatIsNotAStore) {
 
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir.path() / "other.db").c_str(), &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t(x)", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   EXPECT_EQ(OpenSqliteStore(dir.path() / "other.db").status().code(), StatusCode::kCorrupt);
@@ -1240,9 +1521,10 @@ TEST(FtsToTsqueryTest, Translations) {
     std::string fts, want;
   };
   for (const Case& c : std::vector<Case>{
-           {"\"certidão\"", "'certidão'"},
+           // Folded here: the tsquery is cast, not normalised by PostgreSQL.
+           {"\"certidão\"", "'certidao'"},
            {"\"nasc\" *", "'nasc':*"},
-           {"\"certidão de nascimento\"", "('certidão' <-> 'de' <-> 'nascimento')"},
+           {"\"Certidão de Nascimento\"", "('certidao' <-> 'de' <-> 'nascimento')"},
            {"(\"a\" AND \"b\")", "('a' & 'b')"},
            {"((\"a\") NOT (\"b\" OR \"c\"))", "(('a') & !('b' | 'c'))"},
            {"\"o'brien\"", "('o' <-> 'brien')"},
@@ -1293,6 +1575,7 @@ namespace champion {
 int64_t SqlInt(const fs::path& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  EXPECT_TRUE(RegisterSqliteExtensions(db).ok());
   sqlite3_stmt* stmt = nullptr;
   EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
   int64_t v = -1;
@@ -1307,6 +1590,7 @@ int64_t SqlInt(const fs::path& db_path, const std::string& sql) {
 std::vector<double> Fts5TopScores(const fs::path& db_path, const std::string& fts, int n) {
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  EXPECT_TRUE(RegisterSqliteExtensions(db).ok());
   sqlite3_stmt* stmt = nullptr;
   const std::string sql = "SELECT -bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ? ORDER BY rank LIMIT " +
                           std::to_string(n);
@@ -1481,6 +1765,10 @@ TEST_F(ChampionTest, PendingPagesAreFoundBeforeTheirFold) {
   EXPECT_EQ(hits[0].document_id, "new");
 }
 
+// What migration 7 (issue 15) added, taken out again: the SQL that turns a
+// current SQLite file into a version-4 one (the FTS5 index back on
+// unicode61, without term_keys, field_words and fields.value_key).
+
 TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   TempDir dir;
   const fs::path path = dir.path() / "acervo.db";
@@ -1495,8 +1783,9 @@ TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   // Make it exactly a version-2 file: without migration 3's tables and row.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   ASSERT_EQ(sqlite3_exec(db,
-                         (std::string(kDropV6Sqlite) +
+                         (std::string(kUndoSqliteV7) + kDropV6Sqlite +
                          "DROP TABLE term_top; DROP TABLE term_df; DROP TABLE term_stats; "
                          "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
                          "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
@@ -1518,6 +1807,81 @@ TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/n42"}));
 }
 
+// The word boxes and the user a v6 store holds before migration 7 (they
+// must survive it).
+void FillWebTables(Store& store) {
+  DocumentRecord doc = Doc("M", "boxes", "oficio", {}, {Page(1, 1, "Caixas")});
+  doc.pages[0].image_width = 100;
+  doc.pages[0].image_height = 200;
+  doc.pages[0].words = {{"Caixas", 1, 2, 3, 4}};
+  ASSERT_TRUE(store.PutDocument(doc).ok());
+  UserRecord u;
+  u.name = "ana";
+  ASSERT_TRUE(store.Access().AddUser(u).ok());
+}
+
+void ExpectWebTablesKept(Store& store) {
+  Result<std::optional<PageWords>> w = store.GetPageWords("M", "boxes", 1);
+  ASSERT_TRUE(w.ok() && w->has_value()) << w.status().ToString();
+  ASSERT_EQ((**w).words.size(), 1u);
+  EXPECT_EQ((**w).words[0].text, "Caixas");
+  Result<std::optional<UserRecord>> u = store.Access().GetUser("ana");
+  ASSERT_TRUE(u.ok() && u->has_value());
+}
+
+// v4 -> v7 and v6 -> v7 (issue 15 after issue 13): the text index is
+// rebuilt with the acervo tokenizer, the term tables refolded with their
+// keys, the fields get their meaning; pages stored before find their
+// misreadings, split words and identifiers; a v6 store keeps its word
+// boxes and users, a v4 one gets the v6 tables first.
+TEST(ForgivingMigrationTest, Version4And6SqliteDatabasesBecomeForgiving) {
+  for (const int from : {6, 4}) {
+  SCOPED_TRACE("from version " + std::to_string(from));
+  TempDir dir;
+  const fs::path path = dir.path() / "acervo.db";
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    FillMisread(*store);
+    if (from == 6) FillWebTables(*store);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
+  const std::string undo = std::string(kUndoSqliteV7) + (from == 4 ? kDropV6Sqlite : "");
+  ASSERT_EQ(sqlite3_exec(db, undo.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), from);
+  ASSERT_EQ(SqlInt(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'term_keys'"), 0);
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  if (from == 6) ExpectWebTablesKept(*store);
+  EXPECT_EQ(SqlInt(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'page_words'"), 1);
+  EXPECT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), kSqliteSchemaVersion);
+  EXPECT_GT(SqlInt(path, "SELECT count(*) FROM term_keys WHERE term = 'teixelra'"), 0);
+  EXPECT_EQ(SqlInt(path, "SELECT count(*) FROM fields WHERE value_key = '52998224725'"), 1);
+  EXPECT_EQ(SqlInt(path, "SELECT count(*) FROM field_words WHERE word = 'beatriz'"), 1);
+  EXPECT_EQ(SqlInt(path, "SELECT folded_upto FROM term_stats"), SqlInt(path, "SELECT max(id) FROM pages"));
+  auto ids = [&](const SearchRequest& r) {
+    Result<std::vector<SearchHit>> hits = store->Search(r);
+    EXPECT_TRUE(hits.ok()) << hits.status().ToString();
+    return hits.ok() ? Ids(*hits) : std::vector<std::string>{"error"};
+  };
+  EXPECT_EQ(ids(Q("teixeira")), (std::vector<std::string>{"M/exact", "M/misread"}));
+  EXPECT_EQ(ids(Q("requerimento")), std::vector<std::string>{"M/split"});
+  EXPECT_EQ(ids(Q("52998224725")), std::vector<std::string>{"M/ids"});
+  EXPECT_EQ(ids(Q("", "", {{"cpf", "52998224725"}})), std::vector<std::string>{"M/ids"});
+  EXPECT_EQ(ids(Q("interessado:beatriz")), std::vector<std::string>{"M/misread"});
+  sqlite3* check = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &check), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(check).ok());
+  EXPECT_EQ(sqlite3_exec(check, "INSERT INTO pages_fts(pages_fts, rank) VALUES('integrity-check', 1)", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(check);
+  }
+}
+
 // v3 -> v4: existing pages become their own master page, whole, with an
 // unknown column range; they stay searchable and new split pages store.
 TEST(SplitMigrationTest, Version3SqliteDatabaseGetsMasterPageColumns) {
@@ -1530,8 +1894,9 @@ TEST(SplitMigrationTest, Version3SqliteDatabaseGetsMasterPageColumns) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   ASSERT_EQ(sqlite3_exec(db,
-                         (std::string(kDropV6Sqlite) +
+                         (std::string(kUndoSqliteV7) + kDropV6Sqlite +
                           "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
                           "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
                           "DELETE FROM schema_version WHERE version >= 4")
@@ -1577,6 +1942,7 @@ int64_t PgInt(const std::string& conninfo, const std::string& sql) {
   return v;
 }
 
+
 void PgExec(const std::string& conninfo, const std::string& sql) {
   PGconn* c = PQconnectdb(conninfo.c_str());
   PGresult* r = PQexec(c, sql.c_str());
@@ -1612,6 +1978,29 @@ std::vector<double> PgFullScanTop(const std::string& conninfo, const std::string
   PQclear(r);
   PQfinish(c);
   return out;
+}
+
+// What a PostgreSQL store migrated to v7 must show: no trigger, nothing
+// pending, keys and fields' meaning filled, and pages stored before found
+// by their misreadings, split words and identifiers.
+void ExpectForgivingAfterMigration(const std::string& conninfo, Store& s) {
+  EXPECT_EQ(PgInt(conninfo, "SELECT max(version) FROM schema_version"), kPostgresSchemaVersion);
+  EXPECT_EQ(PgInt(conninfo, "SELECT count(*) FROM pg_trigger WHERE tgname = 'pages_tsv'"), 0);
+  EXPECT_EQ(PgInt(conninfo, "SELECT count(*) FROM term_pending"), 0);
+  EXPECT_GT(PgInt(conninfo, "SELECT count(*) FROM term_keys WHERE term = 'teixelra'"), 0);
+  EXPECT_EQ(PgInt(conninfo, "SELECT count(*) FROM fields WHERE value_key = '52998224725'"), 1);
+  EXPECT_EQ(PgInt(conninfo, "SELECT count(*) FROM field_words WHERE word = 'beatriz'"), 1);
+  auto ids = [&](const SearchRequest& r) {
+    Result<std::vector<SearchHit>> hits = s.Search(r);
+    EXPECT_TRUE(hits.ok()) << hits.status().ToString();
+    return hits.ok() ? Ids(*hits) : std::vector<std::string>{"error"};
+  };
+  EXPECT_EQ(ids(Q("teixeira", "M")), (std::vector<std::string>{"M/exact", "M/misread"}));
+  EXPECT_EQ(ids(Q("requerimento", "M")), std::vector<std::string>{"M/split"});
+  EXPECT_EQ(ids(Q("52998224725", "M")), std::vector<std::string>{"M/ids"});
+  EXPECT_EQ(ids(Q("", "M", {{"cpf", "52998224725"}})), std::vector<std::string>{"M/ids"});
+  EXPECT_EQ(ids(Q("interessado:beatriz")), std::vector<std::string>{"M/misread"});
+  EXPECT_EQ(ids(Q("raríssimo")), std::vector<std::string>({"L1/n1500"}));
 }
 
 class PostgresChampionTest : public ::testing::Test {
@@ -1723,7 +2112,7 @@ TEST_F(PostgresChampionTest, PendingPagesAreFoundBeforeTheirFold) {
 TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   store_.reset();
   // Make it exactly a version-2 database: without migration 3's tables and row.
-  PgExec(conninfo_, std::string(kDropV6Postgres) +
+  PgExec(conninfo_, std::string(kUndoPostgresV7) + kDropV6Postgres +
                     "DROP TABLE term_top, term_df, term_stats, term_pending; DROP TRIGGER pages_tsv ON pages; "
                     "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
                     "DROP COLUMN master_width; "
@@ -1744,7 +2133,7 @@ TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
 
 TEST_F(PostgresChampionTest, Version3DatabaseGetsMasterPageColumns) {
   store_.reset();
-  PgExec(conninfo_, std::string(kDropV6Postgres) +
+  PgExec(conninfo_, std::string(kUndoPostgresV7) + kDropV6Postgres +
                     "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
                     "DROP COLUMN master_width; DELETE FROM schema_version WHERE version >= 4");
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 3);
@@ -1760,6 +2149,34 @@ TEST_F(PostgresChampionTest, Version3DatabaseGetsMasterPageColumns) {
   Result<std::vector<SearchHit>> hits = (*s)->Search(Q("raríssimo"));
   ASSERT_TRUE(hits.ok()) << hits.status().ToString();
   EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/n1500"}));
+}
+
+// v6 -> v7 on PostgreSQL (issue 15 after issue 13): tsv recomputed by the
+// shared analyzer, the trigger gone, the term tables refolded with keys,
+// fields' meaning; word boxes and users kept. (v4 -> v7: the next test.)
+TEST_F(PostgresChampionTest, Version6DatabaseBecomesForgiving) {
+  FillMisread(*store_);
+  FillWebTables(*store_);
+  store_.reset();
+  PgExec(conninfo_, kUndoPostgresV7);
+  ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 6);
+  ASSERT_EQ(Int("SELECT count(*) FROM pg_tables WHERE tablename = 'term_keys'"), 0);
+  Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ExpectWebTablesKept(**s);
+  ExpectForgivingAfterMigration(conninfo_, **s);
+}
+
+TEST_F(PostgresChampionTest, Version4DatabaseBecomesForgiving) {
+  FillMisread(*store_);
+  store_.reset();
+  PgExec(conninfo_, std::string(kUndoPostgresV7) + kDropV6Postgres);
+  ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 4);
+  ASSERT_EQ(Int("SELECT count(*) FROM pg_tables WHERE tablename = 'term_keys'"), 0);
+  Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(Int("SELECT count(*) FROM pg_tables WHERE tablename = 'page_words'"), 1);
+  ExpectForgivingAfterMigration(conninfo_, **s);
 }
 
 // PutDocuments with the same document twice keeps the last (one COPY per

@@ -4,32 +4,9 @@
 #include <cmath>
 
 #include "acervo/indexer/text_fold.h"
+#include "analyzer.h"
 
 namespace acervo {
-namespace {
-
-// Whether a code point (after folding) is part of a token. ASCII: letters
-// and digits. Latin-1: the letters and the numbers ª ² ³ µ ¹ º ¼ ½ ¾, not
-// × ÷ or the punctuation. Beyond: the punctuation, symbol, arrow, maths and
-// CJK-punctuation blocks separate; everything else is taken as a letter.
-bool IsTokenChar(char32_t cp) {
-  if (cp < 0x80) {
-    return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
-  }
-  if (cp < 0xC0) {
-    return cp == 0xAA || cp == 0xB2 || cp == 0xB3 || cp == 0xB5 || cp == 0xB9 || cp == 0xBA ||
-           (cp >= 0xBC && cp <= 0xBE);
-  }
-  if (cp == 0xD7 || cp == 0xF7) return false;
-  if (cp >= 0x2000 && cp <= 0x2BFF) return false;
-  if (cp >= 0x3000 && cp <= 0x303F) return false;
-  if (cp >= 0xFE10 && cp <= 0xFE6F) return false;
-  if (cp >= 0xFF00 && cp <= 0xFF20) return false;
-  if (cp == 0xFFFD) return false;
-  return true;
-}
-
-}  // namespace
 
 double Bm25Factor(int tf, int page_tokens, double avg_tokens) {
   if (tf <= 0) return 0;
@@ -47,42 +24,22 @@ double Bm25Idf(int64_t pages, int64_t df) {
   return idf > 1e-6 ? idf : 1e-6;
 }
 
-// Calls on_token(std::string_view) for each token of folded text.
-template <typename F>
-void ForEachToken(const std::string& folded, F&& on_token) {
-  size_t pos = 0, start = std::string::npos;
-  while (pos < folded.size()) {
-    const size_t at = pos;
-    const unsigned char c = static_cast<unsigned char>(folded[pos]);
-    // ASCII fast path: folded Latin text is almost all ASCII.
-    const char32_t cp = c < 0x80 ? (++pos, c) : DecodeUtf8(folded, &pos);
-    if (IsTokenChar(cp)) {
-      if (start == std::string::npos) start = at;
-    } else if (start != std::string::npos) {
-      on_token(std::string_view(folded).substr(start, at - start));
-      start = std::string::npos;
-    }
-  }
-  if (start != std::string::npos) on_token(std::string_view(folded).substr(start));
-}
-
 std::vector<std::string> IndexTokens(std::string_view text) {
-  const std::string folded = FoldText(text);
   std::vector<std::string> out;
-  ForEachToken(folded, [&](std::string_view t) { out.emplace_back(t); });
+  for (TextToken& t : AnalyzeText(text)) out.push_back(std::move(t.term));
   return out;
 }
 
 PageTerms CountTerms(std::string_view text) {
-  const std::string folded = FoldText(text);
-  std::unordered_map<std::string_view, int> counts;
+  std::unordered_map<std::string, int> counts;
   PageTerms p;
-  ForEachToken(folded, [&](std::string_view t) {
-    ++counts[t];
-    ++p.tokens;
-  });
+  for (TextToken& t : AnalyzeText(text)) {
+    // Joined tokens share their first part's position: not a token more.
+    if (t.kind == TextToken::Kind::kWord) ++p.tokens;
+    ++counts[std::move(t.term)];
+  }
   p.tf.reserve(counts.size());
-  for (const auto& [term, n] : counts) p.tf.emplace_back(std::string(term), n);
+  for (auto& [term, n] : counts) p.tf.emplace_back(term, n);
   std::sort(p.tf.begin(), p.tf.end());
   return p;
 }
@@ -101,10 +58,15 @@ void WalkFts(std::string_view fts, P&& on_phrase, O&& on_other) {
   while (i < fts.size()) {
     const char c = fts[i];
     const size_t start = i;
-    if (c == '"') {
-      const std::string text = ReadFtsQuoted(fts, &i);
+    if (c == '"' || ((c == '=' || c == '~') && i + 1 < fts.size() && fts[i + 1] == '"')) {
       FtsPhrase p;
-      p.words = IndexTokens(text);
+      if (c != '"') {
+        p.exact = c == '=';
+        p.force = c == '~';
+        ++i;
+      }
+      const std::string text = ReadFtsQuoted(fts, &i);
+      p.words = AnalyzeQueryWords(text);
       size_t j = i;
       while (j < fts.size() && fts[j] == ' ') ++j;
       if (j < fts.size() && fts[j] == '*') {

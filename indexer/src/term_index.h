@@ -50,15 +50,12 @@ int64_t ImpactLevel(double impact);
 // least 1e-6 (a word on more than half the pages still counts a little).
 double Bm25Idf(int64_t pages, int64_t df);
 
-// The tokens of `text` as the full-text index sees them: FoldText
-// (lowercase, no diacritics), split on everything that is not a letter or a
-// digit, like FTS5's `unicode61 remove_diacritics 2`. Outside Latin scripts
-// the letter test is approximate (Unicode punctuation and symbol blocks are
-// separators, other code points letters); this only affects which pages are
-// candidates, never what matches (FTS5 decides that).
+// The terms of `text` as the full-text index holds them (analyzer.h):
+// surface tokens and the joined ones (hyphenated words, identifiers).
 std::vector<std::string> IndexTokens(std::string_view text);
 
-// A page's token count and its distinct tokens with their frequencies.
+// A page's token count (surface positions) and its distinct terms with
+// their frequencies.
 struct PageTerms {
   int tokens = 0;
   std::vector<std::pair<std::string, int>> tf;  // sorted by term
@@ -68,10 +65,16 @@ PageTerms CountTerms(std::string_view text);
 // One phrase of an FTS5 expression made by ParseQuery ("a b", "pre"*), in
 // the order FTS5 numbers its phrases. `negated`: under a NOT (it can only
 // exclude, so it never supplies candidates).
+// A phrase may carry a mark before its opening quote, from ParseQuery:
+// `="..."` (written `exact:` in the query: no inflections or forgiving
+// variants) or `~"..."` (`~word`: forgiving variants whatever the setting).
+// ExpandQuery (forgiving.h) removes the marks before FTS5 sees the text.
 struct FtsPhrase {
-  std::vector<std::string> words;  // folded tokens; may be empty
+  std::vector<std::string> words;  // folded surface tokens; may be empty
   bool prefix = false;             // the last word is a prefix
   bool negated = false;
+  bool exact = false;              // `exact:` mark
+  bool force = false;              // `~` mark
 };
 std::vector<FtsPhrase> FtsPhrases(std::string_view fts);
 

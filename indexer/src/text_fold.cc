@@ -118,27 +118,36 @@ size_t CountCodePoints(std::string_view text) {
   return n;
 }
 
+void FoldCodePoint(char32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp));
+    return;
+  }
+  const char* folded = nullptr;
+  if (cp >= 0xC0 && cp <= 0xFF) {
+    folded = kLatin1[cp - 0xC0];
+  } else if (cp >= 0x100 && cp <= 0x17F) {
+    folded = kLatinExtA[cp - 0x100];
+  }
+  if (folded != nullptr) {
+    *out += folded;
+  } else {
+    AppendUtf8(cp, out);
+  }
+}
+
 std::string FoldText(std::string_view utf8) {
   std::string out;
   out.reserve(utf8.size());
   size_t pos = 0;
   while (pos < utf8.size()) {
-    const char32_t cp = DecodeUtf8(utf8, &pos);
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp));
+    const unsigned char c = static_cast<unsigned char>(utf8[pos]);
+    if (c < 0x80) {  // ASCII fast path
+      ++pos;
+      out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c));
       continue;
     }
-    const char* folded = nullptr;
-    if (cp >= 0xC0 && cp <= 0xFF) {
-      folded = kLatin1[cp - 0xC0];
-    } else if (cp >= 0x100 && cp <= 0x17F) {
-      folded = kLatinExtA[cp - 0x100];
-    }
-    if (folded != nullptr) {
-      out += folded;
-    } else {
-      AppendUtf8(cp, &out);
-    }
+    FoldCodePoint(DecodeUtf8(utf8, &pos), &out);
   }
   return out;
 }

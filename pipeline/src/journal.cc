@@ -227,10 +227,11 @@ std::map<JournalPageKey, int> Journal::PageDoneCounts() const {
 std::vector<uint8_t> EncodePageCheckpoint(const Page& p) {
   json words = json::array();
   for (const Word& w : p.words) {
-    words.push_back({w.text, w.box.x, w.box.y, w.box.width, w.box.height, w.confidence, w.line, w.baseline});
+    words.push_back({w.text, w.box.x, w.box.y, w.box.width, w.box.height, w.confidence, w.line, w.baseline,
+                     w.block, w.paragraph});
   }
   json history = json::array();
-  for (const StageRecord& r : p.history) history.push_back({r.name, r.version, r.ms});
+  for (const StageRecord& r : p.history) history.push_back({r.name, r.version, r.ms, r.cpu_ms});
   json h = {{"origin", {p.origin.source_path, p.origin.page_in_file, p.origin.master_path,
                         p.origin.master_sha256, p.origin.sequence}},
             {"part", {PartName(p.origin.part), p.origin.master_x, p.origin.master_width}},
@@ -312,6 +313,11 @@ Result<Page> DecodePageCheckpoint(std::span<const uint8_t> bytes, std::string_vi
       word.confidence = w.at(5).get<float>();
       word.line = w.at(6).get<int>();
       word.baseline = w.at(7).get<int>();
+      // Block and paragraph came in later: older checkpoints leave them -1.
+      if (w.size() > 9) {
+        word.block = w.at(8).get<int>();
+        word.paragraph = w.at(9).get<int>();
+      }
       p.words.push_back(std::move(word));
     }
     p.text = h.at("text").get<std::string>();
@@ -330,7 +336,9 @@ Result<Page> DecodePageCheckpoint(std::span<const uint8_t> bytes, std::string_vi
     p.encoded.bytes.assign(all.begin(), all.end());
     if (Sha256Hex(p.encoded.bytes) != e.at(6).get<std::string>()) return bad("image fails its SHA-256");
     for (const json& r : h.at("history")) {
-      p.history.push_back({r.at(0).get<std::string>(), r.at(1).get<int>(), r.at(2).get<double>()});
+      // CPU time came in later: checkpoints without it read as 0.
+      p.history.push_back({r.at(0).get<std::string>(), r.at(1).get<int>(), r.at(2).get<double>(),
+                           r.size() > 3 ? r.at(3).get<double>() : 0.0});
     }
     p.flags = h.at("flags").get<std::vector<std::string>>();
     return p;

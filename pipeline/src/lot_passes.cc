@@ -133,7 +133,9 @@ json ProfileJson(const LotProfile& p) {
 
 std::string HistoryJson(const std::vector<StageRecord>& history) {
   json a = json::array();
-  for (const StageRecord& r : history) a.push_back({{"name", r.name}, {"version", r.version}, {"ms", r.ms}});
+  for (const StageRecord& r : history) {
+    a.push_back({{"name", r.name}, {"version", r.version}, {"ms", r.ms}, {"cpu_ms", r.cpu_ms}});
+  }
   return a.dump();
 }
 

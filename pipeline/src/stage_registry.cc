@@ -1,5 +1,7 @@
 #include "acervo/pipeline/stage_registry.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <optional>
 
@@ -15,11 +17,23 @@
 
 namespace acervo {
 
+namespace {
+
+// CPU time of the calling thread, ms (a stage runs on one worker thread).
+double ThreadCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+}  // namespace
+
 Result<Page> StageChain::Run(Page page, const PageContext& ctx, const StageObserver* observer) {
   for (ChainEntry& e : entries) {
     if (page.blank && !e.runs_on_blank) continue;
     if (ctx.Cancelled()) return Status::Cancelled(page.origin.Describe() + ": cancelled");
     auto start = std::chrono::steady_clock::now();
+    const double cpu_start = ThreadCpuMs();
     std::string_view name = e.stage->Name();
     int version = e.stage->Version();
     // A shallow copy (stages never write into a Mat they did not create) to
@@ -31,7 +45,7 @@ Result<Page> StageChain::Run(Page page, const PageContext& ctx, const StageObser
       page = std::move(*before);
       page.AddFlag(std::string(name) + "_deadline");
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-      page.history.push_back({std::string(name) + ":deadline", version, ms});
+      page.history.push_back({std::string(name) + ":deadline", version, ms, ThreadCpuMs() - cpu_start});
       continue;
     }
     if (!r.ok()) {
@@ -42,7 +56,7 @@ Result<Page> StageChain::Run(Page page, const PageContext& ctx, const StageObser
     page = std::move(r).value();
     if (!page.ocr_image.empty() && page.ocr_image.size() != page.image.size()) page.ocr_image.release();
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    page.history.push_back({std::string(name), version, ms});
+    page.history.push_back({std::string(name), version, ms, ThreadCpuMs() - cpu_start});
     if (observer != nullptr && observer->after_stage) observer->after_stage(page, page.history.back());
   }
   if (observer != nullptr && observer->before_release) observer->before_release(page);
@@ -65,7 +79,12 @@ std::vector<std::string> StageNames(const LotProfile& profile) {
   return names;
 }
 
-Result<StageChain> BuildImageChain(const LotProfile& profile, const std::string& languages) {
+namespace {
+
+// The image stages; with `ocr_follows` the orientation stage leaves its OCR
+// vote to the OCR stage, which reads the page anyway (stages/orientation).
+Result<StageChain> BuildImageStages(const LotProfile& profile, const std::string& languages,
+                                    bool ocr_follows) {
   StageChain chain;
   auto add = [&](Result<std::unique_ptr<PageStage>> stage, bool runs_on_blank) -> Status {
     if (!stage.ok()) return stage.status();
@@ -78,6 +97,7 @@ Result<StageChain> BuildImageChain(const LotProfile& profile, const std::string&
     // with the languages OCR will read with.
     OrientationOptions orientation;
     orientation.ocr_languages = languages.empty() ? profile.languages : languages;
+    orientation.defer_ocr_vote = ocr_follows;
     ACERVO_RETURN_IF_ERROR(add(OrientationStage::Create(orientation), true));
   }
   // Colour next: a page that is not colour becomes 8-bit gray here, so the
@@ -103,8 +123,14 @@ Result<StageChain> BuildImageChain(const LotProfile& profile, const std::string&
   return chain;
 }
 
+}  // namespace
+
+Result<StageChain> BuildImageChain(const LotProfile& profile, const std::string& languages) {
+  return BuildImageStages(profile, languages, /*ocr_follows=*/false);
+}
+
 Result<StageChain> BuildStageChain(const LotProfile& profile, const std::string& languages) {
-  ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildImageChain(profile, languages));
+  ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildImageStages(profile, languages, /*ocr_follows=*/true));
   // OCR reads the cleaned gray page and binarisation moves after it: the
   // PDF gets the bitonal image, while Tesseract thresholds the gray one its
   // own way (on the corpus' charts and forms Sauvola-first read worse).

@@ -5,10 +5,12 @@
 // Scenario: a reader logs in; searches a word with an accent typed without
 // it; opens the result; the highlight boxes lie over that word on the right
 // page (their position is compared with the OCR boxes the API returns); the
-// next hit is on another page; the PDF downloads; an admin sees the search,
-// the view and the download in the audit trail; a reader without the lot
-// sees nothing of it (results, counts, filters, guessed URLs, API); the
-// same pages work with JavaScript off. Screenshots go to $ARTIFACTS.
+// next hit is on another page; the PDF downloads; a word found only through
+// an OCR misreading (issue 15's forgiving search) is boxed too; an admin
+// sees the search, the view and the download in the audit trail; a reader
+// without the lot sees nothing of it (results, counts, filters, guessed
+// URLs, API); the same pages work with JavaScript off. Screenshots go to
+// $ARTIFACTS.
 'use strict';
 const { chromium } = require('playwright-core');
 const crypto = require('crypto');
@@ -99,37 +101,20 @@ async function layout(page) {
   return { boxes, img };
 }
 
-async function readerScenario() {
-  const c = await newContext();
-  const { page } = c;
-  await login(page, 'leitor');
+// The words the search matched on a page of a document, folded (issue
+// 15's TermMatch: the word itself, inflections, OCR misreadings...).
+async function matchedWords(page, q, lot, doc, pageNo) {
+  const r = await fetchJson(page, `/api/v1/search?q=${encodeURIComponent(q)}&lot=${encodeURIComponent(lot)}&limit=100`);
+  const hit = r.body.hits.find((h) => h.document === doc);
+  if (!hit) return new Set();
+  return new Set(hit.matches.filter((m) => m.pages.includes(pageNo)).flatMap((m) => m.matched.split(' ')));
+}
 
-  // Search without the accent.
-  await search(page, 'certidao');
-  const total = Number((await page.textContent('#total')).replace(/\D/g, ''));
-  check(total >= 1, `"certidao" finds ${total} document(s)`);
-  const metas = await page.$$eval('ol.hits .meta', (m) => m.map((x) => x.textContent));
-  check(metas.length > 0 && metas.every((m) => m.includes('browser-a')), 'every hit is of the granted lot');
-  const snippet = await page.$$eval('ol.hits .snippet mark', (m) => m.map((x) => x.textContent));
-  check(snippet.some((w) => fold(w) === 'certidao'), 'the snippet marks certidão');
-  await shot(page, '01-search-certidao.png');
-
-  // Open the first result: the page of its first hit.
-  await Promise.all([page.waitForNavigation(), page.locator('a.doc-link').first().click()]);
-  const url = new URL(page.url());
-  const [, , lot, doc] = url.pathname.split('/').map(decodeURIComponent);
-  const pageNo = Number(url.searchParams.get('page'));
-  check(pageNo >= 1, `the document opens at page ${pageNo}`);
-  await imageLoaded(page);
-  const { boxes, img } = await layout(page);
-  check(boxes.length >= 1, `${boxes.length} highlight box(es) on the scan`);
-  check(boxes.every((b) => fold(b.word) === 'certidao'), 'every highlighted word is certidão');
-
-  // The right page: its OCR text holds the word; the boxes are the OCR
-  // boxes of the matching words, placed where they are on the page image.
-  const api = await fetchJson(page, `/api/v1/documents/${encodeURIComponent(lot)}/${encodeURIComponent(doc)}/pages/${pageNo}?q=certidao`);
-  check(api.status === 200 && fold(api.body.text).includes('certidao'), 'the page shown holds the word (OCR text)');
-  check(api.body.hits.length === boxes.length, 'as many boxes as OCR words matching');
+// The boxes on screen are the OCR boxes the API gives for the matching
+// words, placed where those words are on the page image, over ink.
+async function checkBoxesOverWords(page, { lot, doc, pageNo, q, boxes, img }) {
+  const api = await fetchJson(page, `/api/v1/documents/${encodeURIComponent(lot)}/${encodeURIComponent(doc)}/pages/${pageNo}?q=${encodeURIComponent(q)}`);
+  check(api.status === 200 && api.body.hits.length === boxes.length, `as many boxes as OCR words matching "${q}"`);
   let worst = 0;
   api.body.hits.forEach((h, i) => {
     const b = boxes[i];
@@ -157,6 +142,44 @@ async function readerScenario() {
     return dark / (d.length / 4);
   }, { b: b0, img });
   check(ink > 0.05, `the first box lies over ink (${(ink * 100).toFixed(1)}% dark pixels)`);
+  return api;
+}
+
+async function readerScenario() {
+  const c = await newContext();
+  const { page } = c;
+  await login(page, 'leitor');
+
+  // Search without the accent.
+  await search(page, 'certidao');
+  const total = Number((await page.textContent('#total')).replace(/\D/g, ''));
+  check(total >= 1, `"certidao" finds ${total} document(s)`);
+  const metas = await page.$$eval('ol.hits .meta', (m) => m.map((x) => x.textContent));
+  check(metas.length > 0 && metas.every((m) => m.includes('browser-a')), 'every hit is of the granted lot');
+  const snippet = await page.$$eval('ol.hits .snippet mark', (m) => m.map((x) => x.textContent));
+  check(snippet.some((w) => fold(w) === 'certidao'), 'the snippet marks certidão');
+  await shot(page, '01-search-certidao.png');
+
+  // Open the first result: the page of its first hit.
+  await Promise.all([page.waitForNavigation(), page.locator('a.doc-link').first().click()]);
+  const url = new URL(page.url());
+  const [, , lot, doc] = url.pathname.split('/').map(decodeURIComponent);
+  const pageNo = Number(url.searchParams.get('page'));
+  check(pageNo >= 1, `the document opens at page ${pageNo}`);
+  await imageLoaded(page);
+  const { boxes, img } = await layout(page);
+  check(boxes.length >= 1, `${boxes.length} highlight box(es) on the scan`);
+  check(boxes.some((b) => fold(b.word) === 'certidao'), 'certidão is boxed');
+  // Every box is a word the search matched on this page (certidão, or an
+  // inflection or misreading of it the search found): one notion of a hit.
+  const variants = await matchedWords(page, 'certidao', lot, doc, pageNo);
+  check(variants.has('certidao') && boxes.every((b) => variants.has(fold(b.word))),
+    `every highlighted word is one the search matched (${[...variants].join(', ')})`);
+
+  // The right page: its OCR text holds the word; the boxes are the OCR
+  // boxes of the matching words, placed where they are on the page image.
+  const api = await checkBoxesOverWords(page, { lot, doc, pageNo, q: 'certidao', boxes, img });
+  check(fold(api.body.text).includes('certidao'), 'the page shown holds the word (OCR text)');
   await page.locator('svg.hits rect.hit').first().scrollIntoViewIfNeeded();
   await shot(page, '02-document-highlight.png');
 
@@ -226,6 +249,46 @@ async function outsiderScenario(opened) {
     'the API shows nothing of lot A either');
   const doc = await fetchJson(page, `/api/v1/documents/${opened.lot}/${opened.doc}`);
   check(doc.status === 404, 'the API answers 404 for lot A\'s document');
+  // Nor through forgiving search: lot A's misread "Teixelra" is what
+  // "teixeira" finds for the reader of lot A (forgivingScenario).
+  await search(page, 'teixeira');
+  const forgiving = await page.textContent('main');
+  check(!forgiving.includes('browser-a') && !forgiving.includes('Termo de recebimento') && !/teixelra/i.test(forgiving),
+    'a forgiving variant shows nothing of lot A');
+  const fapi = await fetchJson(page, '/api/v1/search?q=teixeira&facets=1');
+  check(fapi.status === 200 && fapi.body.total === 0 && fapi.body.hits.length === 0,
+    `the API finds nothing of lot A through a forgiving variant (total ${fapi.body.total})`);
+  await close(c);
+}
+
+// Issue 15 in the browser: "teixeira" is on no page, but OCR-like
+// "Teixelra" is (doc-04-termo): forgiving search finds it, the results say
+// what it matched as, and the document view boxes the misread word.
+async function forgivingScenario() {
+  const c = await newContext();
+  const { page } = c;
+  await login(page, 'leitor');
+  await search(page, 'teixeira');
+  const links = await page.$$eval('a.doc-link', (a) => a.map((x) => x.getAttribute('href')));
+  check(links.some((h) => h.includes('doc-04-termo')), 'forgiving search finds the page with the misread word');
+  const found = await page.$$eval('ol.hits .found-as b', (b) => b.map((x) => x.textContent));
+  check(found.includes('teixelra'), `the hit says it matched "teixelra" (${found.join(', ')})`);
+  const snippet = await page.$$eval('ol.hits .snippet mark', (m) => m.map((x) => x.textContent));
+  check(snippet.some((w) => fold(w) === 'teixelra'), 'the snippet marks the misread word');
+  await shot(page, '09-forgiving-search.png');
+  await Promise.all([page.waitForNavigation(), page.locator('a.doc-link', { hasText: 'Termo' }).first().click()]);
+  const url = new URL(page.url());
+  const [, , lot, doc] = url.pathname.split('/').map(decodeURIComponent);
+  const pageNo = Number(url.searchParams.get('page'));
+  await imageLoaded(page);
+  const { boxes, img } = await layout(page);
+  check(boxes.length >= 1 && boxes.every((b) => fold(b.word) === 'teixelra'),
+    `the misread word is boxed on the scan (${boxes.map((b) => b.word).join(', ')})`);
+  if (boxes.length >= 1) await checkBoxesOverWords(page, { lot, doc, pageNo, q: 'teixeira', boxes, img });
+  const marked = await page.$$eval('#page-text mark', (m) => m.map((x) => x.textContent));
+  check(marked.some((w) => fold(w) === 'teixelra'), 'and marked in the page text');
+  await page.locator('svg.hits rect.hit').first().scrollIntoViewIfNeeded();
+  await shot(page, '10-forgiving-document.png');
   await close(c);
 }
 
@@ -315,6 +378,7 @@ async function noScriptScenario() {
   try {
     const opened = await readerScenario();
     await adminScenario(opened);
+    await forgivingScenario();
     await outsiderScenario(opened);
     await noScriptScenario();
     await reviewScenario();

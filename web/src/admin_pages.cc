@@ -4,22 +4,14 @@
 // Every change is audited before the response.
 #include <set>
 
+#include "acervo/core/csv_field.h"
 #include "acervo/web/auth.h"
 #include "internal.h"
 
 namespace acervo::web {
 
-// RFC 4180 field, and a leading = + - @ defused (spreadsheet formulas).
-std::string CsvField(const std::string& v) {
-  std::string s = ValidUtf8(v);
-  if (!s.empty() && std::string_view("=+-@\t\r").find(s[0]) != std::string_view::npos) s = "'" + s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
+// Invalid UTF-8 replaced first (the export is read as UTF-8).
+std::string CsvField(const std::string& v) { return acervo::CsvField(ValidUtf8(v)); }
 
 namespace {
 

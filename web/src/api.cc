@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "acervo/indexer/highlight.h"
+#include "acervo/indexer/query.h"
 #include "internal.h"
 
 namespace acervo::web {
@@ -33,6 +34,18 @@ json FacetJson(const std::vector<FacetCount>& v, const RouteContext& ctx) {
   return a;
 }
 
+// Which query term matched as what on which pages (issue 15's TermMatch).
+// (A forgiving match may be another personal number than the one asked
+// for: masked like every other value for users who may not see them.)
+json MatchesJson(const RouteContext& ctx, const std::vector<TermMatch>& matches) {
+  json a = json::array();
+  for (const TermMatch& m : matches) {
+    a.push_back({{"query", ForUser(ctx, m.query)}, {"matched", ForUser(ctx, m.matched)}, {"kind", m.kind},
+                 {"pages", m.pages}});
+  }
+  return a;
+}
+
 HttpResponse Search(RouteContext& ctx) {
   const auto t0 = std::chrono::steady_clock::now();
   Result<SearchRequest> request = SearchFromParams(ctx, 20);
@@ -54,6 +67,8 @@ HttpResponse Search(RouteContext& ctx) {
                    {"pages", h.pages},
                    {"snippet", snippet},
                    {"score", h.score},
+                   {"tier", h.tier},
+                   {"matches", MatchesJson(ctx, h.matches)},
                    {"url", DocUrl(h.lot_id, h.document_id, h.pages.empty() ? 0 : h.pages.front(), q)},
                    {"api", "/api/v1/documents/" + UrlEncode(h.lot_id) + "/" + UrlEncode(h.document_id)}});
   }
@@ -128,8 +143,9 @@ HttpResponse Page(RouteContext& ctx) {
   }
   if (page == nullptr) return JsonError(404, "not found");
   const std::string q = ctx.req().Query("q");
-  Result<std::vector<HighlightTerm>> terms = HighlightTerms(q);
-  if (!terms.ok()) return JsonError(400, terms.status().message());
+  if (Result<ParsedQuery> parsed = ParseQuery(q); !parsed.ok()) return JsonError(400, parsed.status().message());
+  // The words the search matched on this page (forgiving variants included).
+  const std::vector<HighlightTerm> terms = PageHighlightTerms(DocumentMatches(ctx, d, q), pdf_page);
   Result<std::optional<PageWords>> words = ctx.store().GetPageWords(d.lot_id, d.document_id, page->number);
   if (!words.ok()) return JsonError(500, "internal error");
   json boxes = json::array();
@@ -137,8 +153,10 @@ HttpResponse Page(RouteContext& ctx) {
   if (words->has_value()) {
     width = (**words).image_width;
     height = (**words).image_height;
-    for (const WordBox& w : (**words).words) {
-      if (!WordMatchesTerms(w.text, *terms)) continue;
+    const std::vector<bool> boxed = MatchingWords((**words).words, terms);
+    for (size_t i = 0; i < boxed.size(); ++i) {
+      if (!boxed[i]) continue;
+      const WordBox& w = (**words).words[i];
       json b = {{"text", ForUser(ctx, w.text)}, {"x", w.x}, {"y", w.y}, {"w", w.w}, {"h", w.h}};
       if (width > 0 && height > 0) {
         b["fx"] = static_cast<double>(w.x) / width;
@@ -272,7 +290,8 @@ const char* const kOpenApi = R"json({
       "Error": {"type": "object", "properties": {"error": {"type": "string"}, "position": {"type": "integer", "description": "1-based position in the query, for query errors"}}},
       "Field": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "string"}, "source": {"type": "string"}}},
       "Facet": {"type": "object", "properties": {"value": {"type": "string"}, "count": {"type": "integer"}}},
-      "Hit": {"type": "object", "properties": {"lot": {"type": "string"}, "document": {"type": "string"}, "title": {"type": "string"}, "type": {"type": "string"}, "fields": {"type": "array", "items": {"$ref": "#/components/schemas/Field"}}, "pages": {"type": "array", "items": {"type": "integer"}}, "snippet": {"type": "string", "description": "hit words between « and »"}, "score": {"type": "number"}, "url": {"type": "string"}, "api": {"type": "string"}}},
+      "Hit": {"type": "object", "properties": {"lot": {"type": "string"}, "document": {"type": "string"}, "title": {"type": "string"}, "type": {"type": "string"}, "fields": {"type": "array", "items": {"$ref": "#/components/schemas/Field"}}, "pages": {"type": "array", "items": {"type": "integer"}}, "snippet": {"type": "string", "description": "hit words between « and »"}, "score": {"type": "number"}, "tier": {"type": "integer", "description": "0 every term exact, 1 an inflection needed, 2 a forgiving match (OCR misreading, split or merged word)"}, "matches": {"type": "array", "items": {"$ref": "#/components/schemas/TermMatch"}}, "url": {"type": "string"}, "api": {"type": "string"}}},
+      "TermMatch": {"type": "object", "properties": {"query": {"type": "string"}, "matched": {"type": "string", "description": "the indexed word(s) that matched, folded"}, "kind": {"type": "string", "enum": ["exact", "inflection", "misread", "split", "merged"]}, "pages": {"type": "array", "items": {"type": "integer"}}}},
       "Box": {"type": "object", "properties": {"text": {"type": "string"}, "x": {"type": "integer"}, "y": {"type": "integer"}, "w": {"type": "integer"}, "h": {"type": "integer"}, "fx": {"type": "number"}, "fy": {"type": "number"}, "fw": {"type": "number"}, "fh": {"type": "number"}}},
       "AuditRow": {"type": "object", "properties": {"seq": {"type": "integer"}, "at": {"type": "string"}, "user": {"type": "string"}, "address": {"type": "string"}, "action": {"type": "string"}, "target": {"type": "string"}, "detail": {"type": "string"}, "prev_hash": {"type": "string"}, "hash": {"type": "string"}}}
     },

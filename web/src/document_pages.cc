@@ -7,6 +7,7 @@
 
 #include "acervo/core/files.h"
 #include "acervo/indexer/highlight.h"
+#include "acervo/indexer/query.h"
 #include "acervo/stages/pdf/pdf_inspect.h"
 #include "internal.h"
 
@@ -24,6 +25,19 @@ Result<std::optional<DocumentRecord>> OpenDocument(RouteContext& ctx) {
   return ctx.store().GetDocument(lot, doc);
 }
 
+std::vector<TermMatch> DocumentMatches(RouteContext& ctx, const DocumentRecord& d, const std::string& q) {
+  if (q.empty()) return {};
+  SearchRequest r;
+  r.query = q;
+  r.lot = d.lot_id;
+  r.document = d.document_id;
+  r.limit = 1;
+  ctx.RestrictToAllowedLots(&r);
+  Result<std::vector<SearchHit>> hits = ctx.store().Search(r);
+  if (!hits.ok() || hits->empty()) return {};
+  return std::move(hits->front().matches);
+}
+
 namespace {
 
 struct PageHits {
@@ -32,13 +46,18 @@ struct PageHits {
   int count = 0;
 };
 
-// Pages in the PDF whose text holds a query term, in order.
-std::vector<PageHits> HitPages(const DocumentRecord& d, const std::vector<HighlightTerm>& terms) {
+// Pages in the PDF where the query matched, in order, with the number of
+// matching words on each (at least one: the store found the page).
+std::vector<PageHits> HitPages(const DocumentRecord& d, const std::vector<TermMatch>& matches) {
   std::vector<PageHits> out;
   for (const PageRecord& p : d.pages) {
     if (!p.in_pdf) continue;
-    const int n = CountMatches(p.text, terms);
-    if (n > 0) out.push_back({p.pdf_page, p.number, n});
+    const bool hit = std::any_of(matches.begin(), matches.end(), [&](const TermMatch& m) {
+      return std::find(m.pages.begin(), m.pages.end(), p.pdf_page) != m.pages.end();
+    });
+    if (!hit) continue;
+    const int n = CountMatches(p.text, PageHighlightTerms(matches, p.pdf_page));
+    out.push_back({p.pdf_page, p.number, std::max(n, 1)});
   }
   return out;
 }
@@ -50,8 +69,12 @@ const PageRecord* PdfPage(const DocumentRecord& d, int pdf_page) {
   return nullptr;
 }
 
-// The page text with matching words marked, escaped and masked.
+// The page text with matching words marked (each whitespace-separated
+// word holding a matching token, both parts of a joined one), escaped and
+// masked.
 std::string MarkedText(const RouteContext& ctx, const std::string& text, const std::vector<HighlightTerm>& terms) {
+  const std::vector<std::pair<size_t, size_t>> spans = MatchingSpans(text, terms);
+  size_t s = 0;
   std::string out;
   size_t i = 0;
   while (i < text.size()) {
@@ -59,8 +82,10 @@ std::string MarkedText(const RouteContext& ctx, const std::string& text, const s
     while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
     const std::string word = text.substr(i, j - i);
     if (!word.empty()) {
+      while (s < spans.size() && spans[s].second <= i) ++s;
+      const bool marked = s < spans.size() && spans[s].first < j;
       const std::string shown = Html(ForUser(ctx, word));
-      out += WordMatchesTerms(word, terms) ? "<mark>" + shown + "</mark>" : shown;
+      out += marked ? "<mark>" + shown + "</mark>" : shown;
     }
     size_t k = j;
     while (k < text.size() && std::isspace(static_cast<unsigned char>(text[k]))) ++k;
@@ -77,9 +102,12 @@ HttpResponse DocumentPage(RouteContext& ctx) {
   if (!got->has_value()) return ErrorPage(ctx, 404, T(lang, "err_not_found"));
   const DocumentRecord& d = **got;
   const std::string q = ctx.req().Query("q");
-  Result<std::vector<HighlightTerm>> parsed = HighlightTerms(q);
-  const std::vector<HighlightTerm> terms = parsed.ok() ? *parsed : std::vector<HighlightTerm>{};
-  const std::vector<PageHits> hits = HitPages(d, terms);
+  Result<ParsedQuery> parsed = ParseQuery(q);
+  const bool text_query = parsed.ok() && !parsed->required_fts.empty();
+  // What the query matched here, as the search found it (forgiving
+  // variants included): the words to mark on each page.
+  const std::vector<TermMatch> matches = text_query ? DocumentMatches(ctx, d, q) : std::vector<TermMatch>{};
+  const std::vector<PageHits> hits = HitPages(d, matches);
 
   int current = 0;
   const std::string page_param = ctx.req().Query("page");
@@ -132,13 +160,13 @@ HttpResponse DocumentPage(RouteContext& ctx) {
                       Html(T(lang, "prev_hit")) + "</a>";
   center += "<span>" + Html(T(lang, "page")) + " <b id=\"current-page\">" + std::to_string(current) + "</b> " +
             Html(T(lang, "of")) + " " + std::to_string(d.page_count) + "</span>";
-  if (!terms.empty()) {
+  if (text_query) {
     if (here > 0) {
       center += "<span id=\"hit-position\">" + Html(T(lang, "hit")) + " " + std::to_string(before + 1) +
                 (here > 1 ? "–" + std::to_string(before + here) : "") + " " + Html(T(lang, "of")) + " " +
                 std::to_string(total) + "</span>";
     } else if (hits.empty()) {
-      center += "<span class=\"note\">" + Html(T(lang, "no_hit_pages")) + "</span>";
+      center += "<span class=\"note\" id=\"no-hit-pages\">" + Html(T(lang, "no_hit_pages")) + "</span>";
     }
   }
   if (next) center += "<a id=\"next-hit\" href=\"" + Html(DocUrl(d.lot_id, d.document_id, next->pdf_page, q)) + "\">" +
@@ -148,14 +176,17 @@ HttpResponse DocumentPage(RouteContext& ctx) {
                             std::to_string(current) + "?w=1200";
   center += "<div class=\"scan\"><img id=\"page-image\" src=\"" + Html(image) + "\" alt=\"" + Html(T(lang, "page")) +
             " " + std::to_string(current) + "\">";
+  const std::vector<HighlightTerm> terms = PageHighlightTerms(matches, current);
   if (page != nullptr && !terms.empty()) {
     Result<std::optional<PageWords>> words = ctx.store().GetPageWords(d.lot_id, d.document_id, page->number);
     if (words.ok() && words->has_value() && (**words).image_width > 0) {
       const PageWords& pw = **words;
       center += "<svg class=\"hits\" id=\"hit-boxes\" viewBox=\"0 0 " + std::to_string(pw.image_width) + " " +
                 std::to_string(pw.image_height) + "\" preserveAspectRatio=\"none\" aria-hidden=\"true\">";
-      for (const WordBox& w : pw.words) {
-        if (!WordMatchesTerms(w.text, terms)) continue;
+      const std::vector<bool> boxed = MatchingWords(pw.words, terms);
+      for (size_t i = 0; i < pw.words.size(); ++i) {
+        if (!boxed[i]) continue;
+        const WordBox& w = pw.words[i];
         // A little padding so the box frames the word instead of cutting it.
         const int pad = std::max(2, w.h / 8);
         center += "<rect class=\"hit\" x=\"" + std::to_string(w.x - pad) + "\" y=\"" + std::to_string(w.y - pad) +

@@ -166,6 +166,12 @@ std::string SnippetHtml(const RouteContext& ctx, std::string_view snippet);
 // lot not granted does not exist for this user).
 Result<std::optional<DocumentRecord>> OpenDocument(RouteContext& ctx);
 
+// What query `q` matched in document `d` (SearchHit::matches of `d`
+// searched alone with the user's lot restriction, forgiving variants
+// included): the words to mark on each page (acervo/indexer/highlight.h).
+// Empty when q has no text, does not match `d`, or is malformed.
+std::vector<TermMatch> DocumentMatches(RouteContext& ctx, const DocumentRecord& d, const std::string& q);
+
 // A new API token of the signed-in user, "acv_<id>_<secret>" (audited).
 Result<std::string> CreateApiToken(RouteContext& ctx, const std::string& label);
 // One CSV field (RFC 4180), spreadsheet formulas defused.

@@ -258,6 +258,15 @@ HttpResponse SearchPage(RouteContext& ctx) {
       list += "</div>";
     }
     if (!h.snippet.empty()) list += "<p class=\"snippet\">" + SnippetHtml(ctx, h.snippet) + "</p>";
+    // Words found as another inflection or through a forgiving match
+    // (issue 15): said, so a reader can judge the hit.
+    std::string found;
+    for (const TermMatch& m : h.matches) {
+      if (m.kind == "exact" || m.matched == m.query) continue;
+      found += std::string(found.empty() ? "" : ", ") + "<b>" + Html(ForUser(ctx, m.matched)) + "</b> (" +
+               Html(T(lang, "kind_" + m.kind)) + ")";
+    }
+    if (!found.empty()) list += "<p class=\"found-as\">" + Html(T(lang, "found_as")) + ": " + found + "</p>";
     if (!h.pages.empty()) {
       list += "<div class=\"pages\">" + Html(T(lang, "pages_with_hits")) + ": ";
       for (size_t i = 0; i < h.pages.size() && i < 30; ++i) {

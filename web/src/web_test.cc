@@ -173,7 +173,9 @@ class WebTest : public ::testing::Test {
       ASSERT_TRUE(s.UpsertLot(l).ok());
     }
     auto doc = [&](const std::string& lot, const std::string& id, const std::string& title, const std::string& text,
-                   std::vector<FieldRecord> fields) {
+                   std::vector<FieldRecord> fields,
+                   std::vector<WordBox> words = {{"Certidão", 100, 100, 200, 40}, {"de", 310, 100, 40, 40},
+                                                 {"nascimento", 360, 100, 240, 40}}) {
       DocumentRecord d;
       d.lot_id = lot;
       d.document_id = id;
@@ -190,7 +192,7 @@ class WebTest : public ::testing::Test {
       p.text = text;
       p.image_width = 1000;
       p.image_height = 1400;
-      p.words = {{"Certidão", 100, 100, 200, 40}, {"de", 310, 100, 40, 40}, {"nascimento", 360, 100, 240, 40}};
+      p.words = std::move(words);
       d.pages = {p};
       ASSERT_TRUE(s.PutDocument(d).ok());
     };
@@ -198,6 +200,10 @@ class WebTest : public ::testing::Test {
         " CPF 123.456.789-09", {{"cpf", "123.456.789-09", "manifest.csv line 2"}, {"nota", kInjection, ""}});
     doc("L1", "d2", "Ofício", "Ofício sobre certidão", {{"cpf", "529.982.247-25", ""}});
     doc("L2", "d1", "Segredo", "certidão sigilosa palavrasecreta", {{"cpf", "111.444.777-35", ""}});
+    // Issue 15: OCR read "Teixeira" as "Teixelra" (a forgiving match).
+    doc("L1", "d3", "Termo de recebimento", "Recebido do senhor Joaquim Teixelra.", {},
+        {{"Recebido", 100, 100, 200, 40}, {"do", 310, 100, 40, 40}, {"senhor", 360, 100, 150, 40},
+         {"Joaquim", 520, 100, 180, 40}, {"Teixelra.", 710, 100, 200, 40}});
     AccessStore& a = s.Access();
     auto user = [&](const std::string& name, Role role, std::vector<std::string> groups, bool full = false) {
       UserRecord u;
@@ -441,6 +447,28 @@ TEST_F(WebTest, AReaderSeesNothingOfALotNotGranted) {
   r = c.Get("/api/v1/search?q=palavrasecreta&facets=1");
   ASSERT_TRUE(r);
   EXPECT_EQ(json::parse(r->body)["total"], 0);
+  // Nor through a forgiving variant (issue 15): "palavrasecrata" is one
+  // letter from the hidden word; an admin finds L2/d1 through it.
+  Client admin(port());
+  ASSERT_EQ(admin.Login("admin", kPassword), 303);
+  r = admin.Get("/api/v1/search?q=palavrasecrata&facets=1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(json::parse(r->body)["total"], 1) << r->body;
+  for (const std::string path : {"/api/v1/search?q=palavrasecrata&facets=1",
+                                 "/api/v1/search?q=palavrasecrata&sort=newest&facets=1",
+                                 "/api/v1/search?q=palavrasecrata+certidao&facets=1"}) {
+    r = c.Get(path);
+    ASSERT_TRUE(r) << path;
+    j = json::parse(r->body);
+    EXPECT_EQ(j["total"], 0) << path;
+    EXPECT_TRUE(j["hits"].empty()) << path;
+    EXPECT_EQ(r->body.find("palavrasecreta"), std::string::npos) << path;
+    EXPECT_EQ(r->body.find("L2"), std::string::npos) << path;
+  }
+  r = c.Get("/search?q=palavrasecrata");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("id=\"no-results\""), std::string::npos);
+  EXPECT_EQ(r->body.find("Segredo"), std::string::npos);
   r = c.Get("/search?q=palavrasecreta");
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("id=\"no-results\""), std::string::npos);
@@ -521,6 +549,47 @@ TEST_F(WebTest, HitBoxesComeWithThePage) {
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("viewBox=\"0 0 1000 1400\""), std::string::npos);
   EXPECT_NE(r->body.find("data-word=\"Certidão\""), std::string::npos);
+}
+
+// Issues 13 and 15 together: a page found through an OCR misreading has
+// the misread word boxed on the scan and marked in the text, from the same
+// matches the search reports; the results say what the query matched as.
+TEST_F(WebTest, AForgivingMatchIsBoxedAndMarked) {
+  Client c(port());
+  ASSERT_EQ(c.Login("leitor", kPassword), 303);
+  httplib::Result r = c.Get("/search?q=teixeira");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("/doc/L1/d3"), std::string::npos);
+  EXPECT_NE(r->body.find("<mark>Teixelra</mark>"), std::string::npos) << "the snippet marks the misread word";
+  EXPECT_NE(r->body.find("class=\"found-as\""), std::string::npos);
+  EXPECT_NE(r->body.find("<b>teixelra</b>"), std::string::npos);
+  r = c.Get("/api/v1/search?q=teixeira");
+  ASSERT_TRUE(r);
+  json j = json::parse(r->body);
+  ASSERT_EQ(j["hits"].size(), 1u);
+  EXPECT_EQ(j["hits"][0]["tier"], 2);
+  ASSERT_EQ(j["hits"][0]["matches"].size(), 1u);
+  EXPECT_EQ(j["hits"][0]["matches"][0]["kind"], "misread");
+  EXPECT_EQ(j["hits"][0]["matches"][0]["matched"], "teixelra");
+  EXPECT_EQ(j["hits"][0]["matches"][0]["pages"], json::array({1}));
+  r = c.Get("/doc/L1/d3?q=teixeira");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("data-word=\"Teixelra.\""), std::string::npos) << "the misread word is boxed";
+  EXPECT_EQ(r->body.find("data-word=\"Joaquim\""), std::string::npos) << "only the matched word is boxed";
+  EXPECT_NE(r->body.find("<mark>Teixelra.</mark>"), std::string::npos) << "and marked in the page text";
+  EXPECT_NE(r->body.find("id=\"hit-position\""), std::string::npos);
+  r = c.Get("/api/v1/documents/L1/d3/pages/1?q=teixeira");
+  ASSERT_TRUE(r);
+  j = json::parse(r->body);
+  ASSERT_EQ(j["hits"].size(), 1u);
+  EXPECT_EQ(j["hits"][0]["x"], 710);
+  // exact: turns the forgiving match off: no hit, no box.
+  r = c.Get("/doc/L1/d3?q=" + UrlEncode("exact:teixeira"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.find("data-word=\"Teixelra.\""), std::string::npos);
+  EXPECT_NE(r->body.find("no-hit-pages"), std::string::npos);
 }
 
 TEST_F(WebTest, ApiTokensWorkUntilRevoked) {

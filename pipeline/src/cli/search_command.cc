@@ -6,15 +6,74 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acervo/core/csv_field.h"
 #include "acervo/indexer/open_store.h"
 #include "cli/commands.h"
 
 namespace acervo::cli {
+namespace {
+
+// "  (forgiving: teixeira ~ teixelra)" for hits that needed more than the
+// exact words, so a person sees why a hit is there.
+std::string MatchNote(const SearchHit& h) {
+  std::string note;
+  for (const TermMatch& m : h.matches) {
+    if (m.kind == "exact" || m.kind == "excluded") continue;
+    note += note.empty() ? "" : ", ";
+    note += m.query + " ~ " + m.matched;
+  }
+  if (note.empty()) return "";
+  return std::string("  (") + (h.tier >= 2 ? "forgiving" : "inflection") + ": " + note + ")";
+}
+
+nlohmann::json HitsJson(const std::vector<SearchHit>& hits) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const SearchHit& h : hits) {
+    nlohmann::json fields = nlohmann::json::object();
+    for (const FieldRecord& f : h.fields) fields[f.name] = f.value;
+    nlohmann::json matches = nlohmann::json::array();
+    for (const TermMatch& m : h.matches) {
+      matches.push_back({{"query", m.query}, {"matched", m.matched}, {"kind", m.kind}, {"pages", m.pages}});
+    }
+    arr.push_back({{"document", h.document_id}, {"lot", h.lot_id}, {"title", h.title}, {"type", h.document_type},
+                   {"pdf", h.pdf_path}, {"pages", h.pages}, {"page_count", h.page_count}, {"flags", h.flags},
+                   {"date", h.date}, {"indexed_at", h.indexed_at}, {"snippet", h.snippet}, {"score", h.score},
+                   {"tier", h.tier}, {"matches", matches}, {"fields", fields}});
+  }
+  return arr;
+}
+
+std::string HitsCsv(const std::vector<SearchHit>& hits) {
+  auto join = [](const auto& items, auto&& text) {
+    std::string s;
+    for (const auto& i : items) s += (s.empty() ? "" : "; ") + text(i);
+    return s;
+  };
+  std::string out =
+      "lot,document,type,title,date,page_count,pages,flags,tier,matches,score,pdf,fields,snippet\r\n";
+  for (const SearchHit& h : hits) {
+    char score[32];
+    std::snprintf(score, sizeof(score), "%.4f", h.score);
+    const std::vector<std::string> row = {
+        h.lot_id, h.document_id, h.document_type, h.title, h.date, std::to_string(h.page_count),
+        join(h.pages, [](int p) { return std::to_string(p); }), join(h.flags, [](const std::string& f) { return f; }),
+        std::to_string(h.tier),
+        join(h.matches, [](const TermMatch& m) { return m.query + "=" + m.matched + " (" + m.kind + ")"; }), score,
+        h.pdf_path, join(h.fields, [](const FieldRecord& f) { return f.name + "=" + f.value; }), h.snippet};
+    for (size_t i = 0; i < row.size(); ++i) out += (i ? "," : "") + CsvField(row[i]);
+    out += "\r\n";
+  }
+  return out;
+}
+
+}  // namespace
 
 Command AddSearchCommand(CLI::App& root, const Context&) {
   struct Args {
     std::string store;
     bool json = false;
+    bool csv = false;
+    bool exact = false;
     std::vector<std::string> fields;
     std::vector<std::string> words;
     SearchRequest request;
@@ -25,7 +84,11 @@ Command AddSearchCommand(CLI::App& root, const Context&) {
   cmd->add_option("--field", a->fields, "Filter NAME=VALUE (repeatable; case and accents ignored)");
   cmd->add_option("--lot", a->request.lot, "Only this lot");
   cmd->add_option("--limit", a->request.limit, "Maximum hits")->check(CLI::Range(1, 10000));
+  cmd->add_option("--offset", a->request.offset, "Skip this many hits first (paging)")->check(CLI::Range(0, 9999));
+  cmd->add_flag("--exact", a->exact,
+                "Exact words only: no inflections or forgiving matches of OCR misreadings (~word still forgives)");
   cmd->add_flag("--json", a->json, "JSON array output");
+  cmd->add_flag("--csv", a->csv, "CSV output (one row per hit, a header first)")->excludes("--json");
   cmd->add_option("QUERY", a->words, "Query: words, \"phrases\", prefix*, field:value, AND/OR/NOT (docs/store.md)");
   return {cmd, [a]() -> int {
             for (const std::string& f : a->fields) {
@@ -37,6 +100,7 @@ Command AddSearchCommand(CLI::App& root, const Context&) {
               a->request.fields.emplace_back(f.substr(0, eq), f.substr(eq + 1));
             }
             for (size_t i = 0; i < a->words.size(); ++i) a->request.query += (i ? " " : "") + a->words[i];
+            a->request.forgiving = !a->exact;
             Result<std::unique_ptr<Store>> store = OpenStore(a->store, /*create_if_missing=*/false);
             if (!store.ok()) {
               std::fprintf(stderr, "acervo search: %s\n", store.status().ToString().c_str());
@@ -48,21 +112,16 @@ Command AddSearchCommand(CLI::App& root, const Context&) {
               return ExitCodeFor(hits.status());
             }
             if (a->json) {
-              nlohmann::json arr = nlohmann::json::array();
-              for (const SearchHit& h : *hits) {
-                nlohmann::json fields = nlohmann::json::object();
-                for (const FieldRecord& f : h.fields) fields[f.name] = f.value;
-                arr.push_back({{"document", h.document_id}, {"lot", h.lot_id}, {"title", h.title},
-                               {"type", h.document_type}, {"pdf", h.pdf_path}, {"pages", h.pages},
-                               {"snippet", h.snippet}, {"score", h.score}, {"fields", fields}});
-              }
-              std::printf("%s\n", arr.dump(2).c_str());
+              std::printf("%s\n", HitsJson(*hits).dump(2).c_str());
+            } else if (a->csv) {
+              std::fputs(HitsCsv(*hits).c_str(), stdout);
             } else {
               int rank = 0;
               for (const SearchHit& h : *hits) {
                 std::string pages;
                 for (size_t i = 0; i < h.pages.size(); ++i) pages += (i ? ", " : "") + std::to_string(h.pages[i]);
-                std::printf("%d. %s  [lot %s]  %s\n", ++rank, h.document_id.c_str(), h.lot_id.c_str(), h.title.c_str());
+                std::printf("%d. %s  [lot %s]  %s%s\n", a->request.offset + ++rank, h.document_id.c_str(),
+                            h.lot_id.c_str(), h.title.c_str(), MatchNote(h).c_str());
                 std::printf("   %s%s%s\n", h.pdf_path.c_str(), pages.empty() ? "" : "  pages: ", pages.c_str());
                 if (!h.snippet.empty()) std::printf("   %s\n", h.snippet.c_str());
               }

@@ -2,7 +2,8 @@
 //
 //   acervo-synth lot SPEC.toml --out DIR
 //   acervo-synth page --text FILE [--skew D] [--orientation O] [--dpi N]
-//                     [--seed S] [--font F] [--clean] [--gt FILE] --out FILE
+//                     [--seed S] [--font F] [--clean] [--gt FILE] [--dpi-tag T]
+//                     [--width-mm W] [--height-mm H] --out FILE
 //   acervo-synth bulk --pages N --out DIR [--dpi N] [--width-mm W]
 //                     [--height-mm H] [--distinct K]
 //       (a big lot for memory/throughput benchmarks: N single-page CCITT G4
@@ -41,6 +42,9 @@ struct PageArgs {
   double skew = 0;
   int orientation = 0;
   double dpi = 300;
+  double width_mm = 210;
+  double height_mm = 297;
+  double dpi_tag = -1;  // resolution written into the file; -1: dpi, 0: none
   uint64_t seed = 1;
   bool clean = false;
   double bleed = 0;
@@ -59,6 +63,8 @@ int RunPage(const PageArgs& a) {
   PageSpec spec;
   spec.blocks = ParseBlocks(markup, a.font_size);
   spec.dpi = a.dpi;
+  spec.width_mm = a.width_mm;
+  spec.height_mm = a.height_mm;
   spec.font_family = a.font;
   spec.skew_deg = a.skew;
   spec.orientation_deg = a.orientation;
@@ -88,7 +94,7 @@ int RunPage(const PageArgs& a) {
   } else if (ext != ".png") {
     return Fail(acervo::Status::InvalidArgument("--out must end in .png, .jpg or .tif"));
   }
-  acervo::Status s = WritePages(a.out, {page->image}, spec.dpi, format);
+  acervo::Status s = WritePages(a.out, {page->image}, a.dpi_tag >= 0 ? a.dpi_tag : spec.dpi, format);
   if (!s.ok()) return Fail(s);
   if (!a.gt_path.empty()) {
     s = acervo::WriteFileAtomic(a.gt_path, page->text);
@@ -158,6 +164,11 @@ int main(int argc, char** argv) {
   page->add_option("--orientation", page_args.orientation, "0, 90, 180 or 270 (counter-clockwise)")
       ->check(CLI::IsMember({0, 90, 180, 270}));
   page->add_option("--dpi", page_args.dpi, "resolution")->check(CLI::Range(50.0, 1200.0));
+  page->add_option("--width-mm", page_args.width_mm, "page width (A4: 210)")->check(CLI::Range(20.0, 1000.0));
+  page->add_option("--height-mm", page_args.height_mm, "page height (A4: 297)")->check(CLI::Range(20.0, 1000.0));
+  page->add_option("--dpi-tag", page_args.dpi_tag,
+                   "resolution written into the file when not the rendered one (0: none)")
+      ->check(CLI::Range(0.0, 1200.0));
   page->add_option("--seed", page_args.seed, "random seed of the degradations");
   page->add_option("--font", page_args.font, "fontconfig family name");
   page->add_option("--font-size", page_args.font_size, "body text size in points");

@@ -4,10 +4,14 @@
 //   # Title            a centred bold 14 pt line
 //   ## Heading         a bold 11 pt line
 //   ^ text             a centred line (consecutive ^ lines stay separate lines)
-//   | text             a line kept as is (addresses, signatures, tables)
+//   | text             a line kept as is (addresses, signatures)
+//   + a | b | c        a row of a ruled table (consecutive rows: one table)
 //   other text         paragraph text; consecutive lines are joined and wrapped
 //   (empty line)       ends a paragraph
 //   %page              starts the next page (only in multi-page texts)
+//   %columns N         the blocks that follow go in N balanced columns (1: back)
+//   %justify on|off    paragraphs that follow are justified (or not)
+//   %size PT           body size of the blocks that follow (mixed type sizes)
 //   %% comment         ignored
 //
 // Thread-safety: pure functions.

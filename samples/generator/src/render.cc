@@ -89,9 +89,150 @@ Status SelectFont(cairo_t* cr, const std::string& family, bool bold, double size
   return Status::OK();
 }
 
-// Lays out and draws `blocks` on `cr` (whose surface is the page). When
-// `truncate` is set, text that does not fit is dropped silently (used for the
-// back side); otherwise it is InvalidArgument.
+// One laid-out line of a block: its words at x offsets from the left edge
+// of the column (or text area) it is placed in, and its height.
+struct LaidLine {
+  const TextBlock* block = nullptr;
+  std::vector<std::string> words;  // empty: vertical space only
+  std::vector<double> x;           // left end of each word's advance
+  double height = 0;               // line box height
+  double baseline = 0;             // baseline below the line box's top
+  double space_after = 0;          // after this line (a block's last line)
+  std::vector<cv::Rect2d> cells;   // table rules, relative to the line box
+};
+
+std::vector<std::string> SplitCells(std::string_view row) {
+  std::vector<std::string> cells;
+  size_t start = 0;
+  while (true) {
+    size_t end = row.find('|', start);
+    std::string_view cell = row.substr(start, end == std::string_view::npos ? std::string_view::npos
+                                                                             : end - start);
+    cells.emplace_back(cell);
+    if (end == std::string_view::npos) return cells;
+    start = end + 1;
+  }
+}
+
+// Wraps one block into lines `width` pixels wide (greedy, by measured
+// advance; tables by their widest cells). A word or table wider than the
+// width is InvalidArgument, or ends the block silently when `truncate`.
+Status WrapBlock(cairo_t* cr, const PageSpec& spec, const TextBlock& block, double width,
+                 bool truncate, std::vector<LaidLine>* out) {
+  const double px_per_pt = spec.dpi / kPtPerInch;
+  if (!(block.font_size_pt >= 3 && block.font_size_pt <= 200)) {
+    return Status::InvalidArgument("font size out of range: " + std::to_string(block.font_size_pt));
+  }
+  if (block.columns < 1 || block.columns > 6) {
+    return Status::InvalidArgument("columns out of range 1..6: " + std::to_string(block.columns));
+  }
+  ACERVO_RETURN_IF_ERROR(SelectFont(cr, spec.font_family, block.bold, block.font_size_pt * px_per_pt));
+  cairo_font_extents_t fe;
+  cairo_font_extents(cr, &fe);
+  cairo_text_extents_t te;
+  cairo_text_extents(cr, " ", &te);
+  const double space = te.x_advance;
+  auto advance = [&](const std::string& word) {
+    cairo_text_extents(cr, word.c_str(), &te);
+    return te.x_advance;
+  };
+  const size_t first = out->size();
+
+  if (block.table) {
+    // Cell padding around the text, and the same between text and rules.
+    const double pad = 0.4 * block.font_size_pt * px_per_pt;
+    std::vector<std::vector<std::vector<std::string>>> rows;
+    std::vector<double> col_w;
+    for (std::string_view row : SplitHardLines(block.text)) {
+      std::vector<std::vector<std::string>> cells;
+      for (const std::string& cell : SplitCells(row)) cells.push_back(SplitWords(cell));
+      for (size_t c = 0; c < cells.size(); ++c) {
+        double w = 0;
+        for (size_t k = 0; k < cells[c].size(); ++k) w += (k > 0 ? space : 0) + advance(cells[c][k]);
+        if (col_w.size() <= c) col_w.push_back(0);
+        col_w[c] = std::max(col_w[c], w + 2 * pad);
+      }
+      rows.push_back(std::move(cells));
+    }
+    double total = 0;
+    for (double w : col_w) total += w;
+    if (total > width) {
+      if (truncate) return Status::OK();
+      return Status::InvalidArgument("table is wider than the text width");
+    }
+    for (const auto& cells : rows) {
+      LaidLine line;
+      line.block = &block;
+      line.height = fe.height + 2 * pad;
+      line.baseline = pad + fe.ascent;
+      double cx = 0;
+      for (size_t c = 0; c < col_w.size(); ++c) {
+        line.cells.emplace_back(cx, 0, col_w[c], line.height);
+        double x = cx + pad;
+        if (c < cells.size()) {
+          for (const std::string& w : cells[c]) {
+            line.words.push_back(w);
+            line.x.push_back(x);
+            x += advance(w) + space;
+          }
+        }
+        cx += col_w[c];
+      }
+      out->push_back(std::move(line));
+    }
+  } else {
+    for (std::string_view hard_line : SplitHardLines(block.text)) {
+      std::vector<std::string> words = SplitWords(hard_line);
+      if (words.empty()) {  // an empty line is vertical space only
+        LaidLine gap;
+        gap.block = &block;
+        gap.height = fe.height;
+        out->push_back(std::move(gap));
+        continue;
+      }
+      std::vector<double> adv(words.size());
+      for (size_t i = 0; i < words.size(); ++i) {
+        adv[i] = advance(words[i]);
+        if (adv[i] > width) {
+          if (truncate) return Status::OK();
+          return Status::InvalidArgument("word '" + words[i] + "' is wider than the line");
+        }
+      }
+      size_t i = 0;
+      while (i < words.size()) {
+        size_t j = i;
+        double line_width = adv[i];
+        while (j + 1 < words.size() && line_width + space + adv[j + 1] <= width) {
+          ++j;
+          line_width += space + adv[j];
+        }
+        const bool last = j + 1 == words.size();
+        double gap = space;
+        if (block.justified && !last && j > i) gap += (width - line_width) / static_cast<double>(j - i);
+        LaidLine line;
+        line.block = &block;
+        line.height = fe.height;
+        line.baseline = fe.ascent;
+        double x = block.centered ? (width - line_width) / 2 : 0;
+        for (size_t k = i; k <= j; ++k) {
+          line.words.push_back(words[k]);
+          line.x.push_back(x);
+          x += adv[k] + gap;
+        }
+        out->push_back(std::move(line));
+        i = j + 1;
+      }
+    }
+  }
+  if (out->size() > first) out->back().space_after = block.space_after_pt * px_per_pt;
+  return Status::OK();
+}
+
+// Lays out and draws `blocks` on `cr` (whose surface is the page): single
+// blocks one below the other across the text width, runs of multi-column
+// blocks as balanced columns. When `truncate` is set, text that does not fit
+// is dropped silently (used for the back side); otherwise it is
+// InvalidArgument. Words and ground-truth lines come in reading order.
 Status DrawBlocks(cairo_t* cr, const PageSpec& spec, const std::vector<TextBlock>& blocks,
                   int width_px, int height_px, bool truncate, std::vector<WordBox>* words,
                   std::string* text) {
@@ -104,75 +245,88 @@ Status DrawBlocks(cairo_t* cr, const PageSpec& spec, const std::vector<TextBlock
   int line_index = 0;
   std::vector<std::string> gt_lines;
 
-  for (const TextBlock& block : blocks) {
-    if (!(block.font_size_pt >= 3 && block.font_size_pt <= 200)) {
-      return Status::InvalidArgument("font size out of range: " +
-                                     std::to_string(block.font_size_pt));
+  struct Placed {
+    const LaidLine* line;
+    double x, y;  // top-left of the line box
+  };
+  std::vector<LaidLine> laid;
+  std::vector<std::pair<size_t, size_t>> sections;  // [first block, end) per section
+  for (size_t b = 0; b < blocks.size();) {
+    size_t e = b + 1;
+    if (blocks[b].columns > 1) {
+      while (e < blocks.size() && blocks[e].columns == blocks[b].columns) ++e;
     }
-    ACERVO_RETURN_IF_ERROR(
-        SelectFont(cr, spec.font_family, block.bold, block.font_size_pt * px_per_pt));
-    cairo_font_extents_t fe;
-    cairo_font_extents(cr, &fe);
-    cairo_text_extents_t te;
-    cairo_text_extents(cr, " ", &te);
-    const double space = te.x_advance;
-
-    for (std::string_view hard_line : SplitHardLines(block.text)) {
-      std::vector<std::string> line_words = SplitWords(hard_line);
-      if (line_words.empty()) {  // an empty line is vertical space only
-        y += fe.height;
-        continue;
-      }
-      // Greedy wrap by measured advance.
-      std::vector<double> adv(line_words.size());
-      for (size_t i = 0; i < line_words.size(); ++i) {
-        cairo_text_extents(cr, line_words[i].c_str(), &te);
-        adv[i] = te.x_advance;
-        if (adv[i] > avail) {
-          if (truncate) return Status::OK();
-          return Status::InvalidArgument("word '" + line_words[i] + "' is wider than the line");
-        }
-      }
-      size_t i = 0;
-      while (i < line_words.size()) {
-        size_t j = i;
-        double line_width = adv[i];
-        while (j + 1 < line_words.size() && line_width + space + adv[j + 1] <= avail) {
-          ++j;
-          line_width += space + adv[j];
-        }
-        if (y + fe.height > bottom) {
-          if (truncate) return Status::OK();
-          return Status::InvalidArgument("text does not fit on the page (at '" + line_words[i] +
-                                         "')");
-        }
-        const double baseline = y + fe.ascent;
-        double x = block.centered ? left + (avail - line_width) / 2 : left;
-        std::string gt_line;
-        for (size_t k = i; k <= j; ++k) {
-          cairo_move_to(cr, x, baseline);
-          cairo_show_text(cr, line_words[k].c_str());
-          if (words != nullptr) {
-            cairo_text_extents(cr, line_words[k].c_str(), &te);
-            int x0 = static_cast<int>(std::floor(x + te.x_bearing));
-            int y0 = static_cast<int>(std::floor(baseline + te.y_bearing));
-            int x1 = static_cast<int>(std::ceil(x + te.x_bearing + te.width));
-            int y1 = static_cast<int>(std::ceil(baseline + te.y_bearing + te.height));
-            words->push_back({line_words[k], cv::Rect(x0, y0, std::max(1, x1 - x0),
-                                                      std::max(1, y1 - y0)),
-                              line_index});
-          }
-          if (!gt_line.empty()) gt_line += ' ';
-          gt_line += line_words[k];
-          x += adv[k] + space;
-        }
-        gt_lines.push_back(std::move(gt_line));
-        ++line_index;
-        y += fe.height;
-        i = j + 1;
-      }
+    sections.emplace_back(b, e);
+    b = e;
+  }
+  std::vector<Placed> placed;
+  for (const auto& [b, e] : sections) {
+    placed.clear();
+    const int columns = std::max(1, blocks[b].columns);
+    const double gap = columns > 1 ? spec.column_gap_mm * spec.dpi / kMmPerInch : 0;
+    const double col_w = (avail - (columns - 1) * gap) / columns;
+    if (col_w <= 0) return Status::InvalidArgument("columns leave no room for text");
+    laid.clear();
+    laid.reserve(256);
+    for (size_t k = b; k < e; ++k) {
+      ACERVO_RETURN_IF_ERROR(WrapBlock(cr, spec, blocks[k], col_w, truncate, &laid));
     }
-    y += block.space_after_pt * px_per_pt;
+    // Balanced columns: a column is full once it holds its share of the
+    // section's height.
+    double total = 0;
+    for (const LaidLine& l : laid) total += l.height + l.space_after;
+    const double share = total / columns;
+    int col = 0;
+    double h = 0, section_h = 0;
+    for (const LaidLine& l : laid) {
+      if (col + 1 < columns && h > 0 && h + l.height / 2 > share) {
+        ++col;
+        h = 0;
+      }
+      if (y + h + l.height > bottom) {
+        if (truncate) break;
+        return Status::InvalidArgument(
+            "text does not fit on the page (at '" + (l.words.empty() ? std::string() : l.words[0]) + "')");
+      }
+      placed.push_back({&l, left + col * (col_w + gap), y + h});
+      h += l.height + l.space_after;
+      section_h = std::max(section_h, h);
+    }
+    // Draw this section now: `laid` is reused by the next one.
+    for (const Placed& pl : placed) {
+      const LaidLine& l = *pl.line;
+      ACERVO_RETURN_IF_ERROR(
+          SelectFont(cr, spec.font_family, l.block->bold, l.block->font_size_pt * px_per_pt));
+      if (!l.cells.empty()) {
+        cairo_set_line_width(cr, std::max(1.0, 0.6 * px_per_pt));
+        for (const cv::Rect2d& c : l.cells) cairo_rectangle(cr, pl.x + c.x, pl.y + c.y, c.width, c.height);
+        cairo_stroke(cr);
+      }
+      if (l.words.empty()) continue;
+      const double baseline = pl.y + l.baseline;
+      std::string gt_line;
+      cairo_text_extents_t te;
+      for (size_t k = 0; k < l.words.size(); ++k) {
+        const double x = pl.x + l.x[k];
+        cairo_move_to(cr, x, baseline);
+        cairo_show_text(cr, l.words[k].c_str());
+        if (words != nullptr) {
+          cairo_text_extents(cr, l.words[k].c_str(), &te);
+          int x0 = static_cast<int>(std::floor(x + te.x_bearing));
+          int y0 = static_cast<int>(std::floor(baseline + te.y_bearing));
+          int x1 = static_cast<int>(std::ceil(x + te.x_bearing + te.width));
+          int y1 = static_cast<int>(std::ceil(baseline + te.y_bearing + te.height));
+          words->push_back({l.words[k], cv::Rect(x0, y0, std::max(1, x1 - x0), std::max(1, y1 - y0)),
+                            line_index});
+        }
+        if (!gt_line.empty()) gt_line += ' ';
+        gt_line += l.words[k];
+      }
+      gt_lines.push_back(std::move(gt_line));
+      ++line_index;
+    }
+    y += section_h;
+    if (placed.size() < laid.size()) break;  // truncated
   }
   if (text != nullptr) {
     text->clear();

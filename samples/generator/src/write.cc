@@ -124,9 +124,11 @@ Result<std::vector<uint8_t>> EncodeTiff(const std::vector<cv::Mat>& pages, doubl
     TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 1);
     TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
     TIFFSetField(tif, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
-    TIFFSetField(tif, TIFFTAG_XRESOLUTION, static_cast<float>(dpi));
-    TIFFSetField(tif, TIFFTAG_YRESOLUTION, static_cast<float>(dpi));
-    TIFFSetField(tif, TIFFTAG_RESOLUTIONUNIT, RESUNIT_INCH);
+    if (dpi > 0) {
+      TIFFSetField(tif, TIFFTAG_XRESOLUTION, static_cast<float>(dpi));
+      TIFFSetField(tif, TIFFTAG_YRESOLUTION, static_cast<float>(dpi));
+      TIFFSetField(tif, TIFFTAG_RESOLUTIONUNIT, RESUNIT_INCH);
+    }
     TIFFSetField(tif, TIFFTAG_SOFTWARE, "acervo-synth");
     if (pages.size() > 1) {
       TIFFSetField(tif, TIFFTAG_PAGENUMBER, static_cast<uint16_t>(p),
@@ -235,7 +237,7 @@ Status SetJpegDpi(std::vector<uint8_t>* jpeg, double dpi) {
 Result<std::vector<uint8_t>> EncodePages(const std::vector<cv::Mat>& pages, double dpi,
                                          FileFormat format) {
   if (pages.empty()) return Status::InvalidArgument("no pages to write");
-  if (!(dpi > 0 && dpi < 100000)) return Status::InvalidArgument("bad dpi");
+  if (!(dpi >= 0 && dpi < 100000)) return Status::InvalidArgument("bad dpi");
   for (const cv::Mat& page : pages) {
     if (page.empty() || page.type() != CV_8UC1) {
       return Status::InvalidArgument("pages must be non-empty CV_8UC1 images");
@@ -261,7 +263,7 @@ Result<std::vector<uint8_t>> EncodePages(const std::vector<cv::Mat>& pages, doub
         return Status::Internal(std::string("OpenCV encoder: ") + e.what());
       }
       if (!encoded) return Status::Internal("OpenCV encoder failed");
-      ACERVO_RETURN_IF_ERROR(png ? SetPngDpi(&bytes, dpi) : SetJpegDpi(&bytes, dpi));
+      if (dpi > 0) ACERVO_RETURN_IF_ERROR(png ? SetPngDpi(&bytes, dpi) : SetJpegDpi(&bytes, dpi));
       return bytes;
     }
   }

@@ -294,19 +294,18 @@ Result<DecodedPage> DecodeWithOpenCv(std::span<const uint8_t> bytes, const Heade
   }
   if (raw.channels() == 4) {
     // Flatten alpha on white: scans have no transparency, screenshots might.
-    std::vector<cv::Mat> ch;
-    cv::split(raw, ch);
-    cv::Mat alpha;
-    ch[3].convertTo(alpha, CV_32F, 1.0 / 255.0);
-    cv::Mat bgr;
-    cv::merge(std::vector<cv::Mat>{ch[0], ch[1], ch[2]}, bgr);
-    cv::Mat bgr_f;
-    bgr.convertTo(bgr_f, CV_32FC3);
-    cv::Mat a3;
-    cv::merge(std::vector<cv::Mat>{alpha, alpha, alpha}, a3);
-    cv::Mat white(bgr_f.size(), CV_32FC3, cv::Scalar(255, 255, 255));
-    cv::Mat flat = bgr_f.mul(a3) + white.mul(cv::Scalar(1, 1, 1) - a3);
-    flat.convertTo(raw, CV_8UC3);
+    // In integers, row by row, into the one 3-channel buffer the page
+    // keeps: float copies of a 3300x2550 page cost ~100 MB each.
+    cv::Mat flat(raw.size(), CV_8UC3);
+    for (int y = 0; y < raw.rows; ++y) {
+      const uint8_t* in = raw.ptr<uint8_t>(y);
+      uint8_t* out = flat.ptr<uint8_t>(y);
+      for (int x = 0; x < raw.cols; ++x, in += 4, out += 3) {
+        const int a = in[3], white = 255 * (255 - a);
+        for (int c = 0; c < 3; ++c) out[c] = static_cast<uint8_t>((in[c] * a + white + 127) / 255);
+      }
+    }
+    raw = flat;
   } else if (raw.channels() == 2) {
     cv::Mat gray;
     cv::extractChannel(raw, gray, 0);

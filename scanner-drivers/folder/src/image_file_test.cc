@@ -120,6 +120,21 @@ TEST(ImageFileTest, RgbaIsFlattenedOnWhite) {
   EXPECT_EQ(d->image.at<cv::Vec3b>(5, 5), cv::Vec3b(255, 255, 255));
 }
 
+// Partial alpha blends the colour with white paper: c * a + 255 * (1 - a).
+TEST(ImageFileTest, PartialAlphaBlendsOnWhite) {
+  cv::Mat rgba(4, 4, CV_8UC4);
+  rgba.at<cv::Vec4b>(0, 0) = {0, 0, 0, 255};      // opaque black
+  rgba.at<cv::Vec4b>(0, 1) = {0, 0, 0, 128};      // half black
+  rgba.at<cv::Vec4b>(0, 2) = {200, 100, 50, 51};  // a fifth of a colour (BGR)
+  rgba.at<cv::Vec4b>(0, 3) = {10, 20, 30, 0};     // transparent
+  Result<DecodedPage> d = DecodeImagePage(Encode(rgba, ".png"), 0, "t.png");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->image.at<cv::Vec3b>(0, 0), cv::Vec3b(0, 0, 0));
+  EXPECT_EQ(d->image.at<cv::Vec3b>(0, 1), cv::Vec3b(127, 127, 127));
+  EXPECT_EQ(d->image.at<cv::Vec3b>(0, 2), cv::Vec3b(244, 224, 214));
+  EXPECT_EQ(d->image.at<cv::Vec3b>(0, 3), cv::Vec3b(255, 255, 255));
+}
+
 TEST(ImageFileTest, BadInputGivesClearErrorsNamingTheFile) {
   cv::Mat page = TextLikePage(300, 150);
   std::vector<uint8_t> png = Encode(page, ".png");

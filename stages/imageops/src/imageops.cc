@@ -94,4 +94,41 @@ int LabelComponentsWithStats(const cv::Mat& binary, cv::Mat& labels, cv::Mat& st
   return n;
 }
 
+GlyphSize MeasureGlyphs(const cv::Mat& gray) {
+  GlyphSize out;
+  if (gray.empty() || gray.type() != CV_8UC1) return out;
+  cv::Mat ink;
+  cv::threshold(gray, ink, 0, 255, cv::THRESH_BINARY_INV | cv::THRESH_OTSU);
+  if (cv::countNonZero(ink) > 0.5 * static_cast<double>(ink.total())) cv::bitwise_not(ink, ink);
+  cv::Mat labels, stats, centroids;
+  const int n = LabelComponentsWithStats(ink, labels, stats, centroids);
+  const int max_side = std::max(8, std::min(ink.rows, ink.cols) / 8);
+  std::vector<std::pair<int, int>> heights;  // height, area
+  heights.reserve(static_cast<size_t>(n));
+  for (int i = 1; i < n; ++i) {
+    const int w = stats.at<int>(i, cv::CC_STAT_WIDTH), h = stats.at<int>(i, cv::CC_STAT_HEIGHT);
+    const int area = stats.at<int>(i, cv::CC_STAT_AREA);
+    // Characters: at least 3 px tall, not much wider than tall (touching
+    // letters of a word still count up to 3 wide), inked enough to be
+    // strokes rather than frames, and not page-sized pictures.
+    if (h < 3 || h > max_side || w > 3 * h || area < 4 || area < 0.1 * w * h) continue;
+    heights.push_back({h, area});
+  }
+  out.count = static_cast<int>(heights.size());
+  if (heights.size() < 30) return out;
+  // Area-weighted: specks, dots and halftone grain are many but small.
+  std::sort(heights.begin(), heights.end());
+  double total = 0;
+  for (const auto& [h, area] : heights) total += area;
+  double seen = 0;
+  for (const auto& [h, area] : heights) {
+    seen += area;
+    if (seen >= 0.5 * total) {
+      out.height_px = h;
+      break;
+    }
+  }
+  return out;
+}
+
 }  // namespace acervo

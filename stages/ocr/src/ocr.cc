@@ -13,6 +13,9 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "acervo/stages/imageops/imageops.h"
+#include "acervo/stages/orientation/orientation.h"
+
 namespace acervo {
 namespace {
 namespace fs = std::filesystem;
@@ -31,22 +34,29 @@ std::vector<std::string> SplitLanguages(const std::string& langs) {
   return out;
 }
 
-// How much a page of small type is enlarged; see OcrStage::Run.
+// Colour pages over this many pixels are read in gray (see Run).
+constexpr double kMaxColourPixels = 24e6;
+// How much a page of small type is enlarged; see OcrStage::ReadPage.
 constexpr double kSmallTypeScale = 2.0;
+// Median height of words of three or more characters over the measured
+// glyph height (MeasureGlyphs), 1.2-1.6 on corpus and generated pages.
+constexpr double kWordPerGlyphHeight = 1.4;
 
-// Median box height of the words with at least three characters (short
-// words and punctuation are often just x-height or a dot); 0 when fewer
-// than five such words, too few to judge.
-int MedianWordHeight(const std::vector<Word>& words) {
-  std::vector<int> h;
-  for (const Word& w : words) {
-    size_t chars = 0;
-    for (unsigned char c : w.text) chars += (c & 0xC0) != 0x80;  // UTF-8 code points
-    if (chars >= 3) h.push_back(w.box.height);
+// The page's glyph height in pixels (0: too little text to tell). A page
+// whose glyphs are clearly large at half the resolution is measured there
+// (a quarter of the pixels); only small ones need every pixel.
+double GlyphHeight(const cv::Mat& img) {
+  cv::Mat gray;
+  if (img.channels() == 3) {
+    cv::cvtColor(img, gray, cv::COLOR_RGB2GRAY);
+  } else {
+    gray = img;
   }
-  if (h.size() < 5) return 0;
-  std::nth_element(h.begin(), h.begin() + h.size() / 2, h.end());
-  return h[h.size() / 2];
+  if (std::min(gray.cols, gray.rows) >= 1600) {
+    const GlyphSize half = MeasureGlyphs(ReduceByArea(gray, 0.5));
+    if (half.count >= 30 && half.height_px >= 8) return 2 * half.height_px;
+  }
+  return MeasureGlyphs(gray).height_px;
 }
 
 // Maps boxes and baselines read on an enlarged image back to the page
@@ -119,7 +129,14 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
   if (page.image.empty()) return Status::InvalidArgument(page.origin.Describe() + ": no image to OCR");
   cv::Mat img = page.ocr_image.empty() ? page.image : page.ocr_image;
   page.ocr_image.release();  // read once; the page keeps `image`
-  if (img.type() == CV_8UC3) {
+  if (img.type() == CV_8UC3 && static_cast<double>(img.total()) > kMaxColourPixels) {
+    // A very large colour page (A3 at 600 dpi: 70 Mpx) is read in gray:
+    // Tesseract copies what it is given at 4 bytes a pixel, and the RGB
+    // copy for it would take 3 more (~500 MB for that page).
+    cv::Mat gray;
+    cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
+    img = gray;
+  } else if (img.type() == CV_8UC3) {
     cv::Mat rgb;
     cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);  // Tesseract expects RGB order
     img = rgb;
@@ -127,6 +144,73 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
     return Status::InvalidArgument(page.origin.Describe() + ": OCR needs an 8-bit image");
   }
   if (!img.isContinuous()) img = img.clone();
+  ACERVO_RETURN_IF_ERROR(ReadPage(page, img, ctx));
+  // The orientation stage left the OCR vote to us (stages/orientation,
+  // defer_ocr_vote): a reading of upright text is the vote for 0 degrees,
+  // and costs nothing more. Otherwise the vote runs on the page as it is
+  // now (deskewed, cleaned) and, when it finds another turn, the page is
+  // turned and read again.
+  if (!page.orientation_candidates.empty()) {
+    const std::vector<int> candidates = std::move(page.orientation_candidates);
+    page.orientation_candidates.clear();
+    if (!ReadsUpright(page.words)) {
+      // The votes see the page as the orientation stage would have (BGR
+      // when colour: the large-type vote measures ink as the darkest
+      // channel, and coloured letters are light in gray).
+      OrientationEstimate est;
+      Status voted = FinishOrientationByOcr(*api_, page.image, candidates, true, &est);
+      api_->SetPageSegMode(static_cast<tesseract::PageSegMode>(options_.page_segmentation_mode));
+      ACERVO_RETURN_IF_ERROR(voted);
+      if (est.orientation_deg != 0) {
+        page.image = UprightImage(page.image, est.orientation_deg);
+        img = UprightImage(img, est.orientation_deg);
+        if (!img.isContinuous()) img = img.clone();
+        if (est.orientation_deg != 180) std::swap(page.dpi_x, page.dpi_y);
+        page.orientation_deg = est.orientation_deg;
+        page.AddFlag("orientation_fixed");
+        ACERVO_RETURN_IF_ERROR(ReadPage(page, img, ctx));
+      }
+    }
+  }
+  if (!page.words.empty() && page.mean_confidence < options_.min_confidence) {
+    page.AddFlag("low_confidence");
+  }
+  return page;
+}
+
+Status OcrStage::ReadPage(Page& page, const cv::Mat& img, const PageContext& ctx) {
+  auto mean_confidence = [](const std::vector<Word>& words) {
+    double sum = 0;
+    for (const Word& w : words) sum += w.confidence;
+    return words.empty() ? 0.0 : sum / words.size();
+  };
+  // Small type: text whose words are under ~11 px tall (x-height ~5-7 px,
+  // a 10-pt page scanned at 100-150 dpi) is below what Tesseract's line
+  // finder and LSTM read reliably; read enlarged twice (bicubic), with the
+  // resolution left for Tesseract to estimate, it reads far better
+  // (measured on the corpus: a 137-dpi gray scan's CER 31.5% -> 5.5%, a
+  // 154-dpi book page 1.8% -> 1.6%). Pages whose words are 12 px or more
+  // read worse enlarged (a photographed page 0.7% -> 1.5%, a slide 7.9% ->
+  // 55%), so they never are. Telling Tesseract twice the guessed resolution
+  // instead of letting it estimate reads far worse (27.8%): its noise
+  // filters then take the small glyphs for specks. The type size is
+  // measured on the page's own ink before reading (MeasureGlyphs), so a
+  // page is read once, at the scale it needs; words are ~1.4 times the
+  // measured glyph height (corpus and generated pages, docs/benchmarks.md).
+  if (options_.small_type_px > 0) {
+    const double word_px = kWordPerGlyphHeight * GlyphHeight(img);
+    if (word_px > 0 && word_px < options_.small_type_px) {
+      cv::Mat big;
+      cv::resize(img, big, cv::Size(), kSmallTypeScale, kSmallTypeScale, cv::INTER_CUBIC);
+      api_->SetImage(big.data, big.cols, big.rows, big.channels(), static_cast<int>(big.step));
+      api_->SetSourceResolution(0);
+      ACERVO_RETURN_IF_ERROR(RecognizeOnce(page, ctx));
+      ScaleWordGeometry(page.words, 1.0 / kSmallTypeScale, cv::Size(img.cols, img.rows));
+      page.mean_confidence = mean_confidence(page.words);
+      page.AddFlag("small_type");
+      return Status::OK();
+    }
+  }
   // A resolution the page loader guessed (the file had none, or an
   // implausible one such as a screen's 96) is still usually right for
   // scanned A4/Letter pages, and on the corpus telling it reads better than
@@ -135,14 +219,9 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
   // finds no text at all (a 1999x1127 table crop given 136 dpi). So a page
   // with a guessed resolution that reads as empty or with a low mean
   // confidence is read once more without one (0): Tesseract then estimates
-  // it from the height of the text lines (a 137 dpi gray scan: CER 48% ->
-  // 34%). The reading with the higher mean confidence is kept.
+  // it from the height of the text lines. The reading with the higher mean
+  // confidence is kept.
   const bool dpi_guessed = page.HasFlag("no_dpi") || page.HasFlag("implausible_dpi");
-  auto mean_confidence = [](const std::vector<Word>& words) {
-    double sum = 0;
-    for (const Word& w : words) sum += w.confidence;
-    return words.empty() ? 0.0 : sum / words.size();
-  };
   api_->SetImage(img.data, img.cols, img.rows, img.channels(), static_cast<int>(img.step));
   api_->SetSourceResolution(static_cast<int>(page.dpi_y + 0.5));
   ACERVO_RETURN_IF_ERROR(RecognizeOnce(page, ctx));
@@ -155,34 +234,7 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
     again.mean_confidence = mean_confidence(again.words);
     if (page.words.empty() || again.mean_confidence > page.mean_confidence) page = std::move(again);
   }
-  // Small type: text whose words are under ~11 px tall (x-height ~5-7 px,
-  // a 10-pt page scanned at 100-150 dpi) is below what Tesseract's line
-  // finder and LSTM read reliably. Such a page is read once more enlarged
-  // twice (bicubic), with the resolution left for Tesseract to estimate,
-  // and the more confident reading is kept (boxes mapped back). Measured on
-  // the corpus: a 137-dpi gray scan's CER 31.5% -> 5.5%, a 154-dpi book
-  // page 1.8% -> 1.6%; pages whose words are 12 px or more read worse when
-  // enlarged (a photographed page 0.7% -> 1.5%, a slide 7.9% -> 55%), so
-  // they are never enlarged. Telling Tesseract twice the guessed resolution
-  // instead of letting it estimate reads far worse (27.8%): its noise
-  // filters then take the small glyphs for specks.
-  if (!page.words.empty() && MedianWordHeight(page.words) < options_.small_type_px) {
-    cv::Mat big;
-    cv::resize(img, big, cv::Size(), kSmallTypeScale, kSmallTypeScale, cv::INTER_CUBIC);
-    Page again = page;
-    api_->SetImage(big.data, big.cols, big.rows, big.channels(), static_cast<int>(big.step));
-    api_->SetSourceResolution(0);
-    ACERVO_RETURN_IF_ERROR(RecognizeOnce(again, ctx));
-    again.mean_confidence = mean_confidence(again.words);
-    if (!again.words.empty() && again.mean_confidence >= page.mean_confidence) {
-      ScaleWordGeometry(again.words, 1.0 / kSmallTypeScale, cv::Size(img.cols, img.rows));
-      page = std::move(again);
-    }
-  }
-  if (!page.words.empty() && page.mean_confidence < options_.min_confidence) {
-    page.AddFlag("low_confidence");
-  }
-  return page;
+  return Status::OK();
 }
 
 Status OcrStage::RecognizeOnce(Page& page, const PageContext& ctx) {
@@ -210,33 +262,42 @@ Status OcrStage::RecognizeOnce(Page& page, const PageContext& ctx) {
 
   page.words.clear();
   page.text.clear();
-  int line = -1;
+  int line = -1, block = -1, paragraph = -1;
   std::unique_ptr<tesseract::ResultIterator> it(api_->GetIterator());
   if (it) {
     const tesseract::PageIteratorLevel level = tesseract::RIL_WORD;
     bool first_word = true;
     int bx1 = 0, by1 = 0, bx2 = 0, by2 = 0;  // baseline of the current line
     bool have_baseline = false;
+    // Boundaries seen on words without text still start the next block,
+    // paragraph or line.
+    bool new_block = false, new_para = false, new_line = false;
     do {
+      new_block = new_block || it->IsAtBeginningOf(tesseract::RIL_BLOCK);
+      new_para = new_para || it->IsAtBeginningOf(tesseract::RIL_PARA);
+      new_line = new_line || it->IsAtBeginningOf(tesseract::RIL_TEXTLINE);
       if (it->Empty(level)) continue;
       std::unique_ptr<char[]> text(it->GetUTF8Text(level));
       if (!text || text[0] == '\0') continue;
       int x1, y1, x2, y2;
       it->BoundingBox(level, &x1, &y1, &x2, &y2);
-      bool new_block = it->IsAtBeginningOf(tesseract::RIL_BLOCK);
-      bool new_line = it->IsAtBeginningOf(tesseract::RIL_TEXTLINE);
+      if (new_block || first_word) ++block;
+      if (new_para || new_block || first_word) ++paragraph;
       if (new_line || first_word) {
         ++line;
         have_baseline = it->Baseline(tesseract::RIL_TEXTLINE, &bx1, &by1, &bx2, &by2);
       }
       if (!first_word) page.text += new_block ? "\n\n" : new_line ? "\n" : " ";
       first_word = false;
+      new_block = new_para = new_line = false;
       page.text += text.get();
       Word w;
       w.text = text.get();
       w.box = cv::Rect(x1, y1, x2 - x1, y2 - y1);
       w.confidence = it->Confidence(level);
       w.line = line;
+      w.block = block;
+      w.paragraph = paragraph;
       if (have_baseline) {
         // The baseline may slope slightly; take it under the word's centre.
         double cx = x1 + (x2 - x1) / 2.0;

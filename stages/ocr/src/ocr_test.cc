@@ -102,6 +102,64 @@ TEST(OcrStageTest, ReadsSmallTypeOnLowResolutionScans) {
   EXPECT_GT(matched, static_cast<int>(s->words.size() * 3 / 4));
 }
 
+// The type size is told before reading, from the page's own glyphs: a
+// small-type page is read once, enlarged (flag "small_type"), an ordinary
+// page once at its size, whatever the resolution its file claims.
+TEST(OcrStageTest, TellsSmallTypeBeforeReading) {
+  synth::PageSpec small = CleanPage(kText);
+  small.blocks = {{kText, 6}};
+  small.dpi = 100;
+  synth::PageSpec normal = CleanPage(kText);
+  normal.dpi = 150;
+  Result<std::unique_ptr<PageStage>> stage = OcrStage::Create({});
+  ASSERT_TRUE(stage.ok());
+  for (const auto& [spec, want_small] : {std::pair{small, true}, std::pair{normal, false}}) {
+    Result<synth::SynthPage> s = synth::RenderPage(spec);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    Page page = PageFrom(*s);
+    page.dpi_x = page.dpi_y = 300;  // a wrong tag must not matter
+    Result<Page> out = (*stage)->Run(std::move(page), PageContext{});
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(out->HasFlag("small_type"), want_small) << spec.dpi;
+    EXPECT_LT(synth::CharacterErrorRate(out->text, s->text), 0.03) << out->text;
+  }
+}
+
+// The orientation stage may leave its OCR vote to OCR (Page::
+// orientation_candidates): an upright page's reading settles it at 0 with
+// no further reading; a page that reads as garbage is voted on, turned and
+// read again.
+TEST(OcrStageTest, SettlesDeferredOrientationVote) {
+  Result<synth::SynthPage> s = synth::RenderPage(CleanPage(kText));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  Result<std::unique_ptr<PageStage>> stage = OcrStage::Create({});
+  ASSERT_TRUE(stage.ok());
+
+  Page upright = PageFrom(*s);
+  upright.orientation_candidates = {0, 180};
+  Result<Page> a = (*stage)->Run(std::move(upright), PageContext{});
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_TRUE(a->orientation_candidates.empty());
+  EXPECT_EQ(a->orientation_deg, 0);
+  EXPECT_FALSE(a->HasFlag("orientation_fixed"));
+  EXPECT_LT(synth::CharacterErrorRate(a->text, s->text), 0.02) << a->text;
+
+  synth::PageSpec turned_spec = CleanPage(kText);
+  turned_spec.orientation_deg = 180;
+  Result<synth::SynthPage> t = synth::RenderPage(turned_spec);
+  ASSERT_TRUE(t.ok());
+  Page turned = PageFrom(*t);
+  turned.orientation_candidates = {0, 180};
+  Result<Page> b = (*stage)->Run(std::move(turned), PageContext{});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_TRUE(b->orientation_candidates.empty());
+  EXPECT_EQ(b->orientation_deg, 180);
+  EXPECT_TRUE(b->HasFlag("orientation_fixed"));
+  EXPECT_LT(synth::CharacterErrorRate(b->text, t->text), 0.02) << b->text;
+  // The page image is turned upright with the words that are on it.
+  EXPECT_EQ(b->image.size(), t->image.size());
+}
+
 // A stage may leave OCR its own copy of the page (the clean stage: evenly
 // lit paper before normalisation); OCR reads that one and lets it go.
 TEST(OcrStageTest, ReadsOcrImageWhenAStageLeftOne) {

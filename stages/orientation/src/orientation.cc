@@ -40,17 +40,21 @@ struct PixDeleter {
 };
 using PixPtr = std::unique_ptr<Pix, PixDeleter>;
 
-// Copies an 8-bit single-channel Mat into an 8 bpp Pix carrying `dpi`, so
-// that Tesseract does not warn about (and guess) a missing resolution.
-PixPtr ToPix(const cv::Mat& gray, int dpi) {
-  PixPtr pix(pixCreate(gray.cols, gray.rows, 8));
+// Copies a binary 8-bit Mat (paper 255, ink 0) into a 1 bpp Pix (ink 1)
+// carrying `dpi`, so that Tesseract does not warn about (and guess) a
+// missing resolution. One bit a pixel: OSD is handed pages enlarged up to
+// kMaxPixels, and Tesseract copies what it is given.
+PixPtr ToBinaryPix(const cv::Mat& binary, int dpi) {
+  PixPtr pix(pixCreate(binary.cols, binary.rows, 1));
   if (!pix) return pix;
   l_uint32* data = pixGetData(pix.get());
   const int wpl = pixGetWpl(pix.get());
-  for (int y = 0; y < gray.rows; ++y) {
-    const uint8_t* src = gray.ptr<uint8_t>(y);
+  for (int y = 0; y < binary.rows; ++y) {
+    const uint8_t* src = binary.ptr<uint8_t>(y);
     l_uint32* line = data + static_cast<size_t>(y) * wpl;
-    for (int x = 0; x < gray.cols; ++x) SET_DATA_BYTE(line, x, src[x]);
+    for (int x = 0; x < binary.cols; ++x) {
+      if (src[x] < 128) SET_DATA_BIT(line, x);
+    }
   }
   pixSetResolution(pix.get(), dpi, dpi);
   return pix;
@@ -88,6 +92,17 @@ constexpr int kVoteDeadlineMs = 4000;
 // those of any other turn (see VoteByOcr).
 constexpr int kVoteMinSureChars = 30;
 constexpr int kVoteMinRatio = 3;
+// A whole-page reading taken as upright (ReadsUpright): at least this many
+// characters in sure words (conf >= 80), at least this share of all the
+// characters read in words of two or more, and this share of the words of
+// three or more wider than tall. Measured (docs/benchmarks.md, issue 16):
+// upright corpus and generated pages read 0.43-1.0 of their characters
+// sure (a police form with handwriting 0.43), pages turned 90 or 180
+// degrees 0.01-0.15; Tesseract reads some pages turned 270 degrees as
+// vertical text (0.44-0.99 sure) but then in tall word boxes.
+constexpr int kUprightMinSureChars = 30;
+constexpr double kUprightMinSureShare = 0.3;
+constexpr double kUprightMinWideShare = 0.7;
 
 // The character size of `ink` (ink = 255): the area-weighted median of the
 // larger sides of its components, so that specks, halftone dots of shaded
@@ -194,6 +209,11 @@ constexpr double kLargeTypeMinGlyph = 8;
 // A word of large type: at least this many letter-sized shapes (a blank
 // back with two punch holes, a single logo or picture have fewer).
 constexpr int kLargeTypeMinShapes = 3;
+// A page whose large-type check passes with at most this many shapes keeps
+// its votes in the orientation stage when they are deferred to OCR (a few
+// huge letters: the votes read them better before cleaning); a small image
+// of ordinary text passes the check with its hundreds of letters and words.
+constexpr int kLargeTypeMaxShapesToKeepVote = 40;
 // Mean darkness of the shapes over the background on the coarse copy at
 // least this: Otsu splits a blank page's grain into "shapes" too.
 constexpr double kLargeTypeMinContrast = 48;
@@ -378,12 +398,13 @@ Result<OrientationEstimate> OrientationDetector::DetectOrientation(const cv::Mat
     scale = std::min(scale, std::sqrt(kMaxPixels / static_cast<double>(gray.total())));
   }
   if (std::abs(scale - 1) > 0.01) {
-    cv::Mat resized;
-    cv::resize(gray, resized, cv::Size(), scale, scale,
-               scale < 1 ? cv::INTER_AREA : cv::INTER_CUBIC);
-    cv::threshold(resized, binary, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+    binary.release();  // replaced by the rescaled one: never both at once
+    cv::resize(gray, binary, cv::Size(), scale, scale, scale < 1 ? cv::INTER_AREA : cv::INTER_CUBIC);
+    cv::threshold(binary, binary, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
   }
-  PixPtr pix = ToPix(binary, static_cast<int>(std::lround(dpi * scale)));
+  gray.release();
+  PixPtr pix = ToBinaryPix(binary, static_cast<int>(std::lround(dpi * scale)));
+  binary.release();
   if (!pix) return Status::Internal("orientation: cannot allocate a Leptonica image");
 
   api_->SetImage(pix.get());
@@ -417,8 +438,8 @@ Status OrientationDetector::EnsureOcrEngine() {
   return Status::OK();
 }
 
-Result<OcrVote> OrientationDetector::VoteByOcr(const cv::Mat& image,
-                                              const std::vector<int>& candidates) {
+Result<OcrVote> VoteByOcr(tesseract::TessBaseAPI& api, const cv::Mat& image,
+                          const std::vector<int>& candidates) {
   if (image.empty()) return Status::InvalidArgument("orientation: empty image");
   if (image.depth() != CV_8U ||
       (image.channels() != 1 && image.channels() != 3 && image.channels() != 4))
@@ -454,13 +475,12 @@ Result<OcrVote> OrientationDetector::VoteByOcr(const cv::Mat& image,
              scale < 1 ? cv::INTER_AREA : cv::INTER_CUBIC);
   if (crop.cols < kMinSide || crop.rows < kMinSide) return vote;
 
-  ACERVO_RETURN_IF_ERROR(EnsureOcrEngine());
-  ocr_api_->SetPageSegMode(tesseract::PSM_AUTO);
+  api.SetPageSegMode(tesseract::PSM_AUTO);
   for (int deg : candidates) {
     OcrVoteReading reading;
     reading.orientation_deg = deg;
     double conf_sum = 0;
-    ReadWordsTurned(*ocr_api_, crop, deg, kVoteDeadlineMs,
+    ReadWordsTurned(api, crop, deg, kVoteDeadlineMs,
                     [&](const tesseract::ResultIterator& it, const char* text, float conf) {
                       const int chars = WordChars(text);
                       ++reading.words;
@@ -490,13 +510,15 @@ Result<OcrVote> OrientationDetector::VoteByOcr(const cv::Mat& image,
   return vote;
 }
 
-Result<LargeTypeVote> OrientationDetector::VoteByLargeType(const cv::Mat& image) {
-  if (image.empty()) return Status::InvalidArgument("orientation: empty image");
-  if (image.depth() != CV_8U ||
-      (image.channels() != 1 && image.channels() != 3 && image.channels() != 4))
-    return Status::InvalidArgument("orientation: image must be 8-bit gray, BGR or BGRA");
-  LargeTypeVote vote;
-  if (image.cols < kMinSide || image.rows < kMinSide) return vote;
+namespace {
+
+// The glyph size (page pixels) of a page of large type, 0 for any other page
+// (ordinary text, blank, a single picture or logo): the first, cheap part of
+// VoteByLargeType. `ink_out` gets the page's ink darkness (inverted for
+// light type on a dark page) when it is large type, `shapes_out` how many
+// letter-sized shapes it saw.
+double LargeTypeGlyphPx(const cv::Mat& image, cv::Mat* ink_out, int* shapes_out = nullptr) {
+  if (image.cols < kMinSide || image.rows < kMinSide) return 0;
   cv::Mat ink = InkDarkness(image);
 
   // Glyph size on a coarse copy. The smoothing before Otsu and the closing
@@ -520,7 +542,7 @@ Result<LargeTypeVote> OrientationDetector::VoteByLargeType(const cv::Mat& image)
                    cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3)));
   if (cv::countNonZero(shapes) == 0 || cv::countNonZero(background) == 0 ||
       cv::mean(coarse, shapes)[0] - cv::mean(coarse, background)[0] < kLargeTypeMinContrast)
-    return vote;
+    return 0;
   cv::Mat labels, stats, centroids;
   const int n = cv::connectedComponentsWithStats(shapes, labels, stats, centroids, 8, CV_32S);
   const int short_side = std::min(shapes.cols, shapes.rows);
@@ -536,7 +558,8 @@ Result<LargeTypeVote> OrientationDetector::VoteByLargeType(const cv::Mat& image)
     sides.push_back({std::min(w, h), area});
     total_area += area;
   }
-  if (static_cast<int>(sides.size()) < kLargeTypeMinShapes) return vote;
+  if (shapes_out != nullptr) *shapes_out = static_cast<int>(sides.size());
+  if (static_cast<int>(sides.size()) < kLargeTypeMinShapes) return 0;
   // Area-weighted median, as CharSizeAndCentroids.
   std::sort(sides.begin(), sides.end());
   double glyph = sides.back().first, seen = 0;
@@ -547,12 +570,26 @@ Result<LargeTypeVote> OrientationDetector::VoteByLargeType(const cv::Mat& image)
       break;
     }
   }
-  if (glyph < kLargeTypeMinGlyph) return vote;
-  vote.glyph_px = glyph / coarse_scale;
+  if (glyph < kLargeTypeMinGlyph) return 0;
+  if (ink_out != nullptr) *ink_out = ink;
+  return glyph / coarse_scale;
+}
 
-  ACERVO_RETURN_IF_ERROR(EnsureOcrEngine());
+}  // namespace
+
+
+Result<LargeTypeVote> VoteByLargeType(tesseract::TessBaseAPI& api, const cv::Mat& image) {
+  if (image.empty()) return Status::InvalidArgument("orientation: empty image");
+  if (image.depth() != CV_8U ||
+      (image.channels() != 1 && image.channels() != 3 && image.channels() != 4))
+    return Status::InvalidArgument("orientation: image must be 8-bit gray, BGR or BGRA");
+  LargeTypeVote vote;
+  cv::Mat ink;
+  vote.glyph_px = LargeTypeGlyphPx(image, &ink);
+  if (vote.glyph_px <= 0) return vote;
+
   // Sparse text: a few words anywhere, no columns or paragraphs to find.
-  ocr_api_->SetPageSegMode(tesseract::PSM_SPARSE_TEXT);
+  api.SetPageSegMode(tesseract::PSM_SPARSE_TEXT);
   vote.ran = true;
   for (double glyph_px : kLargeTypeGlyphPx) {
     const double scale = std::min(2.0, glyph_px / vote.glyph_px);
@@ -568,7 +605,7 @@ Result<LargeTypeVote> OrientationDetector::VoteByLargeType(const cv::Mat& image)
       cv::copyMakeBorder(binary, binary, 16, 16, 16, 16, cv::BORDER_CONSTANT, cv::Scalar(255));
       float best[4] = {0, 0, 0, 0};  // per turn: the best sure word's confidence
       for (int k = 0; k < 4; ++k) {
-        ReadWordsTurned(*ocr_api_, binary, 90 * k, kVoteDeadlineMs,
+        ReadWordsTurned(api, binary, 90 * k, kVoteDeadlineMs,
                         [&](const tesseract::ResultIterator&, const char* text, float conf) {
                           if (LettersOnly(text) >= kLargeTypeMinLetters && conf >= kLargeTypeMinConfidence)
                             best[k] = std::max(best[k], conf);
@@ -592,6 +629,23 @@ Result<LargeTypeVote> OrientationDetector::VoteByLargeType(const cv::Mat& image)
     vote.orientation_deg = 90 * winner;
   }
   return vote;
+}
+
+Result<OcrVote> OrientationDetector::VoteByOcr(const cv::Mat& image,
+                                              const std::vector<int>& candidates) {
+  ACERVO_RETURN_IF_ERROR(EnsureOcrEngine());
+  return acervo::VoteByOcr(*ocr_api_, image, candidates);
+}
+
+Result<LargeTypeVote> OrientationDetector::VoteByLargeType(const cv::Mat& image) {
+  ACERVO_RETURN_IF_ERROR(EnsureOcrEngine());
+  return acervo::VoteByLargeType(*ocr_api_, image);
+}
+
+Status OrientationDetector::FinishByOcr(const cv::Mat& image, const std::vector<int>& candidates,
+                                        bool large_type_vote, OrientationEstimate* est) {
+  ACERVO_RETURN_IF_ERROR(EnsureOcrEngine());
+  return FinishOrientationByOcr(*ocr_api_, image, candidates, large_type_vote, est);
 }
 
 cv::Mat UprightImage(const cv::Mat& image, int orientation_deg) {
@@ -646,12 +700,32 @@ Result<OrientationEstimate> DetectOrientationFastThenOsd(OrientationDetector& os
     const int base = fast.vertical_votes > fast.horizontal_votes ? 90 : 0;
     candidates = {base, base + 180};
   }
-  ACERVO_ASSIGN_OR_RETURN(OcrVote vote, osd.VoteByOcr(image, candidates));
-  est.ocr_vote = true;
-  if (vote.decided) {
-    est.orientation_deg = vote.orientation_deg;
-    est.detected = true;
+  // Deferred to the OCR stage's reading, except on pages of a few huge
+  // letters (a cheap glyph-size check, and few of them): the OCR stage reads
+  // the page after cleaning, which such art does not survive as well as the
+  // votes need. A small image of ordinary type (a receipt, a crop) also
+  // passes the glyph check, with its many letters; its votes would cost
+  // about 2 s, which the OCR stage's reading saves.
+  int shapes = 0;
+  const bool few_large_shapes = options.large_type_vote && LargeTypeGlyphPx(image, nullptr, &shapes) > 0 &&
+                                shapes <= kLargeTypeMaxShapesToKeepVote;
+  if (options.defer_ocr_vote && !few_large_shapes) {
+    est.deferred_candidates = candidates;
     return est;
+  }
+  ACERVO_RETURN_IF_ERROR(osd.FinishByOcr(image, candidates, options.large_type_vote, &est));
+  return est;
+}
+
+Status FinishOrientationByOcr(tesseract::TessBaseAPI& api, const cv::Mat& image,
+                              const std::vector<int>& candidates, bool large_type_vote,
+                              OrientationEstimate* est) {
+  ACERVO_ASSIGN_OR_RETURN(OcrVote vote, VoteByOcr(api, image, candidates));
+  est->ocr_vote = true;
+  if (vote.decided) {
+    est->orientation_deg = vote.orientation_deg;
+    est->detected = true;
+    return Status::OK();
   }
   // Still unsure. When the OCR vote read little at every turn, perhaps the
   // page holds a few huge letters, read by none of the above. A page it
@@ -659,17 +733,35 @@ Result<OrientationEstimate> DetectOrientationFastThenOsd(OrientationDetector& os
   // large-type vote would cost seconds there).
   int most_sure_chars = 0;
   for (const OcrVoteReading& r : vote.readings) most_sure_chars = std::max(most_sure_chars, r.sure_chars);
-  if (!options.large_type_vote || most_sure_chars >= kVoteMinSureChars) return est;
+  if (!large_type_vote || most_sure_chars >= kVoteMinSureChars) return Status::OK();
   // All four turns are read whatever the axis vote said: on such pages it
   // counts a handful of shapes, and the other turns reading nothing is part
   // of the evidence.
-  ACERVO_ASSIGN_OR_RETURN(LargeTypeVote large, osd.VoteByLargeType(image));
-  est.large_type = large.ran;
+  ACERVO_ASSIGN_OR_RETURN(LargeTypeVote large, VoteByLargeType(api, image));
+  est->large_type = large.ran;
   if (large.decided) {
-    est.orientation_deg = large.orientation_deg;
-    est.detected = true;
+    est->orientation_deg = large.orientation_deg;
+    est->detected = true;
   }
-  return est;
+  return Status::OK();
+}
+
+bool ReadsUpright(const std::vector<Word>& words) {
+  int sure = 0, all = 0, long_words = 0, wide = 0;
+  for (const Word& w : words) {
+    const int chars = WordChars(w.text.c_str());
+    if (chars < 2) continue;
+    all += chars;
+    if (w.confidence >= 80) sure += chars;
+    // Tesseract reads some sideways text as vertical lines; its words are
+    // then taller than wide.
+    if (chars >= 3) {
+      ++long_words;
+      wide += w.box.width > w.box.height;
+    }
+  }
+  return sure >= kUprightMinSureChars && sure >= kUprightMinSureShare * all &&
+         wide >= kUprightMinWideShare * long_words;
 }
 
 Result<Page> OrientationStage::Run(Page page, const PageContext& ctx) {
@@ -679,6 +771,7 @@ Result<Page> OrientationStage::Run(Page page, const PageContext& ctx) {
       DetectOrientationFastThenOsd(*detector_, options_, page.image, page.dpi_y));
   page.orientation_deg = est.orientation_deg;
   page.orientation_confidence = est.confidence;
+  page.orientation_candidates = est.deferred_candidates;
   if (est.orientation_deg != 0) {
     page.image = UprightImage(page.image, est.orientation_deg);
     if (est.orientation_deg != 180) std::swap(page.dpi_x, page.dpi_y);

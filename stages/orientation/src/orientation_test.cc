@@ -471,6 +471,40 @@ TEST_F(OrientationTest, CorpusLargeTypeArtAtFourTurns) {
   if (seen == 0) GTEST_SKIP() << "corpus pages missing";
 }
 
+// With the vote deferred to the OCR stage, a page of a few huge letters
+// still has its votes read here (the OCR stage reads the cleaned page, which
+// such art does not survive), while small images of ordinary type, which
+// pass the same glyph-size check with their many letters, leave the vote to
+// the OCR stage's reading instead of paying for it here.
+TEST_F(OrientationTest, DeferredVoteKeptOnlyForAFewHugeLetters) {
+  OrientationOptions options;
+  options.defer_ocr_vote = true;
+  for (int deg : {0, 90, 180, 270}) {
+    Result<OrientationEstimate> est =
+        DetectOrientationFastThenOsd(*detector_, options, Turned(DottedWordsPage(), deg), 300);
+    ASSERT_TRUE(est.ok()) << est.status().ToString();
+    EXPECT_TRUE(est->deferred_candidates.empty()) << "dotted words turned " << deg;
+    EXPECT_EQ(est->orientation_deg, deg) << "dotted words turned " << deg;
+  }
+  const std::filesystem::path corpus = ACERVO_CORPUS_DIR;
+  if (corpus.empty()) GTEST_SKIP() << "no shared corpus";
+  int seen = 0;
+  // A 640x480 crop of 12 pt text at 200 dpi and a narrow receipt: neither
+  // detector is sure of them, and their glyphs are large for their size.
+  for (const char* file : {"tesseract-test/phototest.tif", "scribeocr-benchmark/receipt_03.png"}) {
+    Result<std::vector<uint8_t>> bytes = ReadFile(corpus / file);
+    if (!bytes.ok()) continue;
+    Result<DecodedPage> decoded = DecodeImagePage(*bytes, 0, file);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    ++seen;
+    Result<OrientationEstimate> est = DetectOrientationFastThenOsd(*detector_, options, decoded->image, 200);
+    ASSERT_TRUE(est.ok()) << est.status().ToString();
+    EXPECT_FALSE(est->ocr_vote) << file;
+    EXPECT_FALSE(est->deferred_candidates.empty()) << file << (est->fast ? " (decided by the fast detector)" : "");
+  }
+  if (seen == 0) GTEST_SKIP() << "corpus pages missing";
+}
+
 TEST_F(OrientationTest, OcrVoteLeavesPagesWithoutText) {
   cv::Mat white(3508, 2480, CV_8UC1, cv::Scalar(255));
   cv::Mat noise(3508, 2480, CV_8UC1);
@@ -511,6 +545,29 @@ TEST_F(OrientationTest, CorpusFormsAndTablesAtFourTurns) {
     }
   }
   if (seen == 0) GTEST_SKIP() << "corpus pages missing";
+}
+
+}  // namespace
+}  // namespace acervo
+
+namespace acervo {
+namespace {
+
+// What the OCR stage takes as the deferred vote for 0 degrees: enough
+// characters read sure, a fair share of all read, in words wider than tall.
+TEST(ReadsUprightTest, Table) {
+  auto words = [](int n, float conf, int w, int h) {
+    std::vector<Word> out;
+    for (int i = 0; i < n; ++i) out.push_back({"palavra", cv::Rect(10 * i, 0, w, h), conf});
+    return out;
+  };
+  EXPECT_TRUE(ReadsUpright(words(40, 92, 60, 20)));
+  EXPECT_FALSE(ReadsUpright(words(3, 92, 60, 20)));    // too little text to tell
+  EXPECT_FALSE(ReadsUpright(words(40, 35, 60, 20)));   // garbage: low confidence
+  EXPECT_FALSE(ReadsUpright(words(40, 92, 20, 60)));   // read as vertical lines
+  std::vector<Word> mixed = words(20, 92, 60, 20);     // a form: some sure, much unsure
+  for (const Word& w : words(30, 40, 60, 20)) mixed.push_back(w);
+  EXPECT_TRUE(ReadsUpright(mixed));
 }
 
 }  // namespace

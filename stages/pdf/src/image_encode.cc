@@ -137,7 +137,7 @@ struct JpegBuffer {
   ~JpegBuffer() { std::free(data); }
 };
 
-// Baseline JPEG of 8-bit gray (channels 1) or RGB (channels 3) samples:
+// Baseline JPEG of 8-bit samples:
 //  - libjpeg's standard tables scaled by `quality` (jpeg_set_quality);
 //  - optimised Huffman tables (a second pass over the coefficients; lossless,
 //    5-10% smaller than the standard tables on scans);
@@ -146,8 +146,10 @@ struct JpegBuffer {
 //    is also what Ghostscript and OCRmyPDF store;
 //  - sequential (not progressive) and JFIF, which PDF/A-1 and every reader
 //    accept.
+// `samples` are gray (channels 1) or BGR (channels 3) rows `stride` bytes
+// apart.
 // False with *error set when libjpeg fails.
-bool CompressJpeg(const uint8_t* samples, int width, int height, int channels, int quality,
+bool CompressJpeg(const uint8_t* samples, size_t stride, int width, int height, int channels, int quality,
                   JpegBuffer* out, std::string* error) {
   jpeg_compress_struct cinfo;
   JpegError err;
@@ -165,7 +167,9 @@ bool CompressJpeg(const uint8_t* samples, int width, int height, int channels, i
   cinfo.image_width = static_cast<JDIMENSION>(width);
   cinfo.image_height = static_cast<JDIMENSION>(height);
   cinfo.input_components = channels;
-  cinfo.in_color_space = channels == 3 ? JCS_RGB : JCS_GRAYSCALE;
+  // Colour straight from OpenCV's BGR order (a libjpeg-turbo extension): no
+  // RGB copy of the page.
+  cinfo.in_color_space = channels == 3 ? JCS_EXT_BGR : JCS_GRAYSCALE;
   jpeg_set_defaults(&cinfo);  // YCbCr for RGB input, JFIF header
   jpeg_set_quality(&cinfo, quality, TRUE);
   cinfo.optimize_coding = TRUE;
@@ -179,7 +183,6 @@ bool CompressJpeg(const uint8_t* samples, int width, int height, int channels, i
     }
   }
   jpeg_start_compress(&cinfo, TRUE);
-  const size_t stride = static_cast<size_t>(width) * static_cast<size_t>(channels);
   while (cinfo.next_scanline < cinfo.image_height) {
     JSAMPROW row = const_cast<JSAMPROW>(samples + stride * cinfo.next_scanline);
     jpeg_write_scanlines(&cinfo, &row, 1);
@@ -205,8 +208,11 @@ Result<cv::Mat> Binarize(const cv::Mat& image) {
   return bw;
 }
 
-Result<EncodedImage> EncodeCcittG4(const cv::Mat& image) {
-  ACERVO_ASSIGN_OR_RETURN(cv::Mat bw, Binarize(image));
+namespace {
+
+// G4 of a 0/255 page where `is_ink(value)` tells the black pixels.
+template <typename IsInk>
+Result<EncodedImage> PackG4(const cv::Mat& bw, IsInk is_ink) {
   const int width = bw.cols;
   const int height = bw.rows;
   const size_t row_bytes = (static_cast<size_t>(width) + 7) / 8;
@@ -217,7 +223,7 @@ Result<EncodedImage> EncodeCcittG4(const cv::Mat& image) {
     const uint8_t* src = bw.ptr<uint8_t>(y);
     uint8_t* dst = packed.data() + row_bytes * static_cast<size_t>(y);
     for (int x = 0; x < width; ++x) {
-      if (src[x] < 128) dst[x >> 3] |= static_cast<uint8_t>(0x80u >> (x & 7));
+      if (is_ink(src[x])) dst[x >> 3] |= static_cast<uint8_t>(0x80u >> (x & 7));
     }
   }
 
@@ -262,21 +268,25 @@ Result<EncodedImage> EncodeCcittG4(const cv::Mat& image) {
   return out;
 }
 
+Result<EncodedImage> EncodeG4FromInk(const cv::Mat& ink) {
+  return PackG4(ink, [](uint8_t v) { return v != 0; });
+}
+
+}  // namespace
+
+Result<EncodedImage> EncodeCcittG4(const cv::Mat& image) {
+  ACERVO_ASSIGN_OR_RETURN(cv::Mat bw, Binarize(image));
+  return PackG4(bw, [](uint8_t v) { return v < 128; });
+}
+
 Result<EncodedImage> EncodeJpeg(const cv::Mat& image, int quality) {
   ACERVO_RETURN_IF_ERROR(CheckImage(image));
   if (quality < 1 || quality > 100) {
     return Status::InvalidArgument("JPEG quality must be 1..100, got " + std::to_string(quality));
   }
-  cv::Mat samples;
-  if (image.channels() == 3) {
-    cv::cvtColor(image, samples, cv::COLOR_BGR2RGB);  // libjpeg's JCS_RGB order
-  } else {
-    samples = image;
-  }
-  if (!samples.isContinuous()) samples = samples.clone();
   JpegBuffer buffer;
   std::string error;
-  if (!CompressJpeg(samples.data, samples.cols, samples.rows, samples.channels(), quality, &buffer,
+  if (!CompressJpeg(image.data, image.step, image.cols, image.rows, image.channels(), quality, &buffer,
                     &error)) {
     return Status::Internal("JPEG encoding failed: " + error);
   }
@@ -333,26 +343,56 @@ Result<std::unique_ptr<PageStage>> ImageEncodeStage::Create(const EncodeOptions&
   return std::unique_ptr<PageStage>(new ImageEncodeStage(options));
 }
 
+namespace {
+
+// Mixed raster content this small (bytes per pixel; 174 KB for a 300-dpi
+// A4 page) is taken without encoding the JPEG to compare with: text pages
+// come out at 0.004-0.02 of their pixels, a JPEG of a scan at 0.03-0.1.
+constexpr double kSureMixedRasterBytesPerPixel = 0.02;
+
+// Whether `image` looks like a flat digital render (many runs of equal
+// pixels) rather than a scan (sensor noise makes neighbours differ): only
+// then can Flate beat JPEG, and deflating a colour scan costs a second or
+// more for nothing. Every 4th row is looked at.
+bool LooksFlat(const cv::Mat& image) {
+  const int ch = image.channels();
+  int64_t same = 0, all = 0;
+  for (int y = 0; y < image.rows; y += 4) {
+    const uint8_t* p = image.ptr<uint8_t>(y);
+    for (int x = 1; x < image.cols; ++x) {
+      same += std::memcmp(p + (x - 1) * ch, p + x * ch, static_cast<size_t>(ch)) == 0;
+      ++all;
+    }
+  }
+  return all > 0 && same > all / 2;
+}
+
+}  // namespace
+
 Result<EncodedImage> ImageEncodeStage::EncodeContinuousTone(const cv::Mat& image) const {
   if (options_.lossless) return EncodeFlate(image);
+  // Text on plain paper first: the text keeps full resolution as a bitonal
+  // mask and paper and ink colours go to small JPEGs, when the rebuilt page
+  // is within the fidelity bounds; anything else (photos, colour graphics)
+  // keeps a single image. Small enough, it needs no JPEG to compare with.
+  std::optional<EncodedImage> mixed;
+  if (options_.mixed_raster) {
+    ACERVO_ASSIGN_OR_RETURN(mixed, EncodeMixedRaster(image, MixedRasterOptions{}, SIZE_MAX));
+    if (mixed && mixed->bytes.size() <= kSureMixedRasterBytesPerPixel * static_cast<double>(image.total())) {
+      return std::move(mixed).value();
+    }
+  }
   Result<EncodedImage> jpeg = EncodeJpeg(image, options_.jpeg_quality);
   if (!jpeg.ok()) return jpeg;
+  EncodedImage best = std::move(jpeg).value();
   // Flat, clean pages (digital renders, forms with few tones) often deflate
   // smaller than they JPEG-compress; then lossless is also the smaller
   // choice, so take it. Noisy scans stay JPEG (Flate is 2-5x larger there).
-  Result<EncodedImage> flate = EncodeFlate(image);
-  EncodedImage best = flate.ok() && flate->bytes.size() < jpeg->bytes.size()
-                          ? std::move(flate).value()
-                          : std::move(jpeg).value();
-  if (options_.mixed_raster) {
-    // Text on plain paper: the text keeps full resolution as a bitonal mask
-    // and paper and ink colours go to small JPEGs, when the rebuilt page is
-    // within the fidelity bounds and smaller than the best single image;
-    // anything else (photos, colour graphics) keeps the single image.
-    ACERVO_ASSIGN_OR_RETURN(std::optional<EncodedImage> mixed,
-                            EncodeMixedRaster(image, MixedRasterOptions{}, best.bytes.size()));
-    if (mixed) return std::move(mixed).value();
+  if (LooksFlat(image)) {
+    Result<EncodedImage> flate = EncodeFlate(image);
+    if (flate.ok() && flate->bytes.size() < best.bytes.size()) best = std::move(flate).value();
   }
+  if (mixed && mixed->bytes.size() < best.bytes.size()) return std::move(mixed).value();
   return best;
 }
 
@@ -407,22 +447,37 @@ uint32_t GetU32(const uint8_t* p) {
 }
 
 // `image` at 1/scale of its size from the pixels `keep` (!= 0) only: each
-// block is the mean of its kept pixels; blocks with none take the mean of
-// their filled neighbours, ring by ring. For the background, `keep` is the
-// paper (so no dark text halo is smeared into it); for the foreground, the
-// ink (so each stroke's colour is its own, not the paper's).
-cv::Mat MaskedReduce(const cv::Mat& image, const cv::Mat& paper, int scale) {
+// scale x scale block is the mean of its kept pixels; blocks with none take
+// the mean of their filled neighbours, ring by ring. For the background,
+// `keep` is the paper (so no dark text halo is smeared into it); for the
+// foreground, the ink (so each stroke's colour is its own, not the
+// paper's). Sums in integers, one pass over the page: nothing page-sized
+// is allocated (float copies of an A3 600-dpi colour page took ~800 MB).
+cv::Mat MaskedReduce(const cv::Mat& image, const cv::Mat& keep, int scale) {
+  const int ch = image.channels();
   const cv::Size small((image.cols + scale - 1) / scale, (image.rows + scale - 1) / scale);
-  cv::Mat weight_f, values_f;
-  paper.convertTo(weight_f, CV_32F, 1.0 / 255);
-  image.convertTo(values_f, CV_MAKETYPE(CV_32F, image.channels()));
-  std::vector<cv::Mat> planes;
-  cv::split(values_f, planes);
-  for (cv::Mat& plane : planes) plane = plane.mul(weight_f);
-  cv::merge(planes, values_f);
-  cv::Mat sum, weight;
-  cv::resize(values_f, sum, small, 0, 0, cv::INTER_AREA);
-  cv::resize(weight_f, weight, small, 0, 0, cv::INTER_AREA);
+  std::vector<uint32_t> sums(static_cast<size_t>(small.area()) * ch, 0), counts(small.area(), 0);
+  for (int y = 0; y < image.rows; ++y) {
+    const uint8_t* px = image.ptr<uint8_t>(y);
+    const uint8_t* k = keep.ptr<uint8_t>(y);
+    const size_t row = static_cast<size_t>(y / scale) * small.width;
+    for (int x = 0; x < image.cols; ++x) {
+      if (k[x] == 0) continue;
+      const size_t block = row + static_cast<size_t>(x / scale);
+      ++counts[block];
+      for (int c = 0; c < ch; ++c) sums[block * ch + c] += px[x * ch + c];
+    }
+  }
+  cv::Mat sum(small, CV_MAKETYPE(CV_32F, ch)), weight(small, CV_32F);
+  for (int by = 0; by < small.height; ++by) {
+    float* s = sum.ptr<float>(by);
+    float* w = weight.ptr<float>(by);
+    for (int bx = 0; bx < small.width; ++bx) {
+      const size_t block = static_cast<size_t>(by) * small.width + bx;
+      w[bx] = static_cast<float>(counts[block]);
+      for (int c = 0; c < ch; ++c) s[bx * ch + c] = static_cast<float>(sums[block * ch + c]);
+    }
+  }
   // Fill holes: a 3x3 box of (sum, weight) spreads known blocks outward by
   // one block per round; known blocks keep their own value.
   for (int round = 0; round < 64; ++round) {
@@ -435,14 +490,94 @@ cv::Mat MaskedReduce(const cv::Mat& image, const cv::Mat& paper, int scale) {
     weight_b.copyTo(weight, hole);
   }
   cv::Mat safe_weight = cv::max(weight, 1e-4);
-  std::vector<cv::Mat> sums;
-  cv::split(sum, sums);
-  for (cv::Mat& plane : sums) plane = plane / safe_weight;
+  std::vector<cv::Mat> sums_c;
+  cv::split(sum, sums_c);
+  for (cv::Mat& plane : sums_c) plane = plane / safe_weight;
   cv::Mat mean;
-  cv::merge(sums, mean);
+  cv::merge(sums_c, mean);
   cv::Mat out;
-  mean.convertTo(out, CV_MAKETYPE(CV_8U, image.channels()));
+  mean.convertTo(out, CV_MAKETYPE(CV_8U, ch));
   return out;
+}
+
+// The rows [y0, y0 + rows) of `layer` scaled up to `size` with bilinear
+// interpolation, exactly as cv::resize(layer, page, size, 0, 0,
+// INTER_LINEAR) would give them, without making the whole page.
+cv::Mat ScaledRows(const cv::Mat& layer, cv::Size size, int y0, int rows) {
+  const double sx = static_cast<double>(layer.cols) / size.width;
+  const double sy = static_cast<double>(layer.rows) / size.height;
+  const cv::Matx23d to_layer(sx, 0, 0.5 * sx - 0.5, 0, sy, (y0 + 0.5) * sy - 0.5);
+  cv::Mat out;
+  cv::warpAffine(layer, out, to_layer, cv::Size(size.width, rows), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP,
+                 cv::BORDER_REPLICATE);
+  return out;
+}
+
+// The fidelity measure of MixedRasterFidelity, strip by strip: `rebuilt_rows`
+// gives rows [y0, y0 + n) of the rebuilt page, so that the page rebuilt
+// from the layers never needs to exist whole.
+template <typename RowsFn>
+MixedRasterError TileErrors(const cv::Mat& image, const cv::Mat& ink, double tile_bound, RowsFn rebuilt_rows) {
+  constexpr int kTile = 32;
+  const cv::Mat kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
+  const int tiles_x = (image.cols + kTile - 1) / kTile;
+  double worst = 0, total = 0, counted_all = 0;
+  int tiles = 0, over = 0;
+  std::vector<double> tile_sum(tiles_x), tile_n(tiles_x), tile_area(tiles_x);
+  for (int y0 = 0; y0 < image.rows; y0 += kTile) {
+    const int n = std::min(kTile, image.rows - y0);
+    const cv::Mat rebuilt = rebuilt_rows(y0, n);
+    cv::Mat diff;
+    cv::absdiff(rebuilt, image.rowRange(y0, y0 + n), diff);
+    if (diff.channels() == 3) {
+      // The mean of the three channel differences: scanner noise is per
+      // channel and their maximum would count it about 1.4 times over; a
+      // colour the layers lose is still tens of levels.
+      cv::Mat mean;
+      cv::transform(diff, mean, cv::Matx13f(1.f / 3, 1.f / 3, 1.f / 3));
+      diff = mean;
+    }
+    // A one-pixel band on each side of every stroke edge is left out: a
+    // bitonal edge cannot hold the scanner's anti-aliasing ramp, on any
+    // text page, and that is the loss a bw page takes too. What is measured
+    // is what the layers could have kept and did not: ink tone and paper.
+    // (Morphology on a row range sees the rows around it.)
+    cv::Mat grown, shrunk;
+    cv::dilate(ink.rowRange(y0, y0 + n), grown, kernel);
+    cv::erode(ink.rowRange(y0, y0 + n), shrunk, kernel);
+    std::fill(tile_sum.begin(), tile_sum.end(), 0);
+    std::fill(tile_n.begin(), tile_n.end(), 0);
+    std::fill(tile_area.begin(), tile_area.end(), 0);
+    for (int y = 0; y < n; ++y) {
+      const uint8_t* d = diff.ptr<uint8_t>(y);
+      const uint8_t* g = grown.ptr<uint8_t>(y);
+      const uint8_t* sh = shrunk.ptr<uint8_t>(y);
+      for (int x = 0; x < image.cols; ++x) {
+        const int t = x / kTile;
+        tile_area[t] += 1;
+        if (g[x] == 0 || sh[x] != 0) {
+          tile_sum[t] += d[x];
+          tile_n[t] += 1;
+        }
+      }
+    }
+    for (int t = 0; t < tiles_x; ++t) {
+      total += tile_sum[t];
+      counted_all += tile_n[t];
+      ++tiles;
+      // A tile that is nearly all edge band says little; its few pixels
+      // count towards the page mean only.
+      if (tile_n[t] < 0.25 * tile_area[t]) continue;
+      const double mean = tile_sum[t] / tile_n[t];
+      worst = std::max(worst, mean);
+      over += mean > tile_bound;
+    }
+  }
+  MixedRasterError err;
+  err.worst_tile = worst;
+  err.share_over = tiles > 0 ? static_cast<double>(over) / tiles : 0;
+  err.mean = counted_all > 0 ? total / counted_all : 0;
+  return err;
 }
 
 cv::Mat DecodeJpegMat(const std::vector<uint8_t>& bytes, int components) {
@@ -589,53 +724,74 @@ Result<std::optional<EncodedImage>> EncodeMixedRaster(const cv::Mat& image,
       options.foreground_quality < 1 || options.foreground_quality > 100) {
     return Status::InvalidArgument("mixed raster: scales must be 1..16 and qualities 1..100");
   }
-  const cv::Mat gray = ToGray(image);
   // Ink: darker than Otsu's split of the page. On text on paper the split
   // falls between paper and ink; on a photo it cuts through the picture and
-  // the fidelity check below turns the page down.
+  // the fidelity check below turns the page down. Every page-sized buffer
+  // below is one byte a pixel and released as soon as it is used: on an A3
+  // 600-dpi page each is 70 MB.
   cv::Mat ink;
-  cv::threshold(gray, ink, 0, 255, cv::THRESH_BINARY_INV | cv::THRESH_OTSU);
-  const int ink_pixels = cv::countNonZero(ink);
-  if (ink_pixels == 0) return std::optional<EncodedImage>();
-  // Paper: away from ink by a pixel, so anti-aliased stroke edges do not
-  // darken the background around the letters.
-  cv::Mat near_ink;
-  cv::dilate(ink, near_ink, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
-  cv::Mat paper = near_ink == 0;
-  if (cv::countNonZero(paper) == 0) return std::optional<EncodedImage>();
-
+  double paper_level = 0, ink_level = 0;
+  {
+    const cv::Mat gray = ToGray(image);
+    cv::threshold(gray, ink, 0, 255, cv::THRESH_BINARY_INV | cv::THRESH_OTSU);
+    if (cv::countNonZero(ink) == 0) return std::optional<EncodedImage>();
+    // Paper: away from ink by a pixel, so anti-aliased stroke edges do not
+    // darken the background around the letters.
+    cv::Mat paper;
+    cv::dilate(ink, paper, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
+    cv::bitwise_not(paper, paper);
+    if (cv::countNonZero(paper) == 0) return std::optional<EncodedImage>();
+    paper_level = cv::mean(gray, paper)[0];
+  }
   // Ink colours come from the stroke cores (the ink eroded), which the
   // scanner saw without paper mixed in; thin strokes have no core and give
   // their own pixels.
   cv::Mat core;
-  cv::erode(ink, core, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
-  cv::Mat thin;
-  cv::dilate(core, thin, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
-  core |= ink & ~thin;
+  {
+    cv::erode(ink, core, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
+    cv::Mat thin;
+    cv::dilate(core, thin, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
+    cv::bitwise_not(thin, thin);
+    cv::bitwise_and(thin, ink, thin);
+    core |= thin;
+    const cv::Mat gray = ToGray(image);
+    ink_level = cv::mean(gray, core)[0];
+  }
   // Text stands out from its paper; a low-contrast split is a picture or a
   // shading, not ink.
   constexpr double kMinContrast = 40;
-  if (cv::mean(gray, paper)[0] - cv::mean(gray, core)[0] < kMinContrast) {
-    return std::optional<EncodedImage>();
-  }
+  if (paper_level - ink_level < kMinContrast) return std::optional<EncodedImage>();
 
   MixedRasterLayers layers;
-  cv::Mat mask_page;
-  cv::bitwise_not(ink, mask_page);  // 0 = ink, the black of EncodeCcittG4
-  ACERVO_ASSIGN_OR_RETURN(layers.mask, EncodeCcittG4(mask_page));
+  ACERVO_ASSIGN_OR_RETURN(layers.mask, EncodeG4FromInk(ink));
   if (layers.mask.bytes.size() >= not_larger_than) return std::optional<EncodedImage>();
-  const cv::Mat background = MaskedReduce(image, paper, options.background_scale);
+  cv::Mat background, foreground;
+  {
+    cv::Mat paper;
+    cv::dilate(ink, paper, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3)));
+    cv::bitwise_not(paper, paper);
+    background = MaskedReduce(image, paper, options.background_scale);
+  }
   ACERVO_ASSIGN_OR_RETURN(layers.background, EncodeJpeg(background, options.background_quality));
-  const cv::Mat foreground = MaskedReduce(image, core, options.foreground_scale);
+  foreground = MaskedReduce(image, core, options.foreground_scale);
+  core.release();
   ACERVO_ASSIGN_OR_RETURN(layers.foreground, EncodeJpeg(foreground, options.foreground_quality));
   EncodedImage packed = PackMixedRaster(layers);
   if (packed.bytes.size() >= not_larger_than) return std::optional<EncodedImage>();
 
-  // Fidelity: rebuild the page as a reader will and bound the error per
+  // Fidelity: rebuild the page as a reader will (the layers decoded, scaled
+  // to the page, the ink colour where the mask is) and bound the error per
   // 32x32 tile (a local failure such as a photo cut into ink and paper) and
-  // over the page.
-  ACERVO_ASSIGN_OR_RETURN(cv::Mat rebuilt, RenderMixedRaster(layers));
-  const MixedRasterError err = MixedRasterFidelity(image, rebuilt, ink, options.max_tile_error);
+  // over the page. Strip by strip: the rebuilt page never exists whole.
+  const cv::Mat bg = DecodeJpegMat(layers.background.bytes, layers.background.components);
+  const cv::Mat fg = DecodeJpegMat(layers.foreground.bytes, layers.foreground.components);
+  if (bg.empty() || fg.empty()) return Status::Internal("mixed raster: a layer does not decode");
+  const MixedRasterError err =
+      TileErrors(image, ink, options.max_tile_error, [&](int y0, int n) {
+        cv::Mat rows = ScaledRows(bg, image.size(), y0, n);
+        ScaledRows(fg, image.size(), y0, n).copyTo(rows, ink.rowRange(y0, y0 + n));
+        return rows;
+      });
   if (err.share_over > options.max_share_over || err.worst_tile > options.max_any_tile_error ||
       err.mean > options.max_mean_error) {
     return std::optional<EncodedImage>();
@@ -645,44 +801,7 @@ Result<std::optional<EncodedImage>> EncodeMixedRaster(const cv::Mat& image,
 
 MixedRasterError MixedRasterFidelity(const cv::Mat& image, const cv::Mat& rebuilt,
                                      const cv::Mat& ink, double tile_bound) {
-  cv::Mat diff;
-  cv::absdiff(rebuilt, image, diff);
-  if (diff.channels() == 3) {
-    // The mean of the three channel differences: scanner noise is per
-    // channel and their maximum would count it about 1.4 times over; a
-    // colour the layers lose is still tens of levels.
-    cv::Mat sum;
-    cv::transform(diff, sum, cv::Matx13f(1.f / 3, 1.f / 3, 1.f / 3));
-    diff = sum;
-  }
-  // A one-pixel band on each side of every stroke edge is left out: a
-  // bitonal edge cannot hold the scanner's anti-aliasing ramp, on any text
-  // page, and that is the loss a bw page takes too. What is measured is
-  // what the layers could have kept and did not: ink tone and paper.
-  const cv::Mat kernel = cv::getStructuringElement(cv::MORPH_RECT, cv::Size(3, 3));
-  cv::Mat grown, shrunk;
-  cv::dilate(ink, grown, kernel);
-  cv::erode(ink, shrunk, kernel);
-  cv::Mat counted = (grown == 0) | (shrunk != 0);
-  cv::Mat diff_f, counted_f;
-  diff.convertTo(diff_f, CV_32F);
-  counted.convertTo(counted_f, CV_32F, 1.0 / 255);
-  diff_f = diff_f.mul(counted_f);
-  constexpr int kTile = 32;
-  const cv::Size tiles((diff.cols + kTile - 1) / kTile, (diff.rows + kTile - 1) / kTile);
-  cv::Mat tile_sum, tile_count;
-  cv::resize(diff_f, tile_sum, tiles, 0, 0, cv::INTER_AREA);
-  cv::resize(counted_f, tile_count, tiles, 0, 0, cv::INTER_AREA);
-  cv::Mat tile_mean = tile_sum / cv::max(tile_count, 1e-3);
-  // A tile that is nearly all edge band says little; its few pixels count
-  // towards the page mean only.
-  tile_mean.setTo(0, tile_count < 0.25);
-  MixedRasterError err;
-  cv::minMaxLoc(tile_mean, nullptr, &err.worst_tile);
-  err.share_over = cv::countNonZero(tile_mean > tile_bound) / static_cast<double>(tile_mean.total());
-  const double n = cv::sum(counted_f)[0];
-  err.mean = n > 0 ? cv::sum(diff_f)[0] / n : 0;
-  return err;
+  return TileErrors(image, ink, tile_bound, [&](int y0, int n) { return rebuilt.rowRange(y0, y0 + n); });
 }
 
 }  // namespace acervo

@@ -41,10 +41,31 @@ TEST(Utf8ToUtf16HexTest, Table) {
   }
 }
 
+// The font size of a line's text: its height above the baseline over the
+// share of an em that capitals and ascenders take (see text_layer.cc).
+double TypeSizePx(double height_above_baseline) { return height_above_baseline / 0.72; }
+
+// The first "/F... SIZE Tf" operand after `from`.
+double FirstFontSize(const std::string& s, size_t from = 0) {
+  size_t tf = s.find(" Tf", from);
+  if (tf == std::string::npos) return -1;
+  size_t start = s.rfind(' ', tf - 1) + 1;
+  return std::stod(s.substr(start, tf - start));
+}
+
+// The font size in force where `op` (a Tm operator's text) is drawn.
+double SizeAt(const std::string& s, const std::string& op) {
+  size_t at = s.find(op);
+  if (at == std::string::npos) return -1;
+  size_t tf = s.rfind(" Tf", at);
+  if (tf == std::string::npos) return -1;
+  size_t start = s.rfind(' ', tf - 1) + 1;
+  return std::stod(s.substr(start, tf - start));
+}
+
 TEST(PageContentTest, PlacesWordAtBoxWithStretch) {
   PageGeometry geo{595.2, 842.4, 300, 300};
-  // 300 px wide, 50 px high at 300 dpi: 72 x 12 pt; 4 chars at 12 pt and
-  // 100% advance 4 * 6 = 24 pt, so Tz is 300.
+  // 300 px wide, 50 px high at 300 dpi: 72 x 12 pt.
   std::vector<Word> words = {{"Test", cv::Rect(600, 900, 300, 50), 90, 0},
                              {"", cv::Rect(0, 0, 10, 10), 90, 0},   // no text
                              {"x", cv::Rect(0, 0, 0, 10), 90, 0}};  // no box
@@ -52,11 +73,14 @@ TEST(PageContentTest, PlacesWordAtBoxWithStretch) {
   std::set<FontMetrics> fonts;
   std::string s = PageContent(geo, "Im0", "F", words, &written, &fonts);
   EXPECT_EQ(written, 1);
-  EXPECT_EQ(fonts, (std::set<FontMetrics>{{1000, 0}}));
+  const double size_pt = TypeSizePx(50) * 72 / 300;  // 16.667
+  EXPECT_NEAR(FirstFontSize(s), size_pt, 0.001) << s;
+  // The box is 50/69.4 of the size tall: ascent 700 in steps of 50.
+  EXPECT_EQ(fonts, (std::set<FontMetrics>{{700, 0}}));
   EXPECT_NE(s.find("q 595.2 0 0 842.4 0 0 cm /Im0 Do Q"), std::string::npos) << s;
   EXPECT_NE(s.find("3 Tr"), std::string::npos);
-  EXPECT_NE(s.find("/F1000_0 12 Tf"), std::string::npos) << s;
-  EXPECT_NE(s.find("300 Tz"), std::string::npos) << s;
+  // 4 glyphs of half an em at 100% advance 2 * 16.667 pt; the box is 72 pt.
+  EXPECT_NE(s.find(FormatNumber(100 * 72 / (2 * size_pt)) + " Tz"), std::string::npos) << s;
   // x = 600 px = 144 pt; baseline at box bottom: 842.4 - 950*0.24 = 614.4.
   EXPECT_NE(s.find("1 0 0 1 144 614.4 Tm <0054006500730074> Tj"), std::string::npos) << s;
 }
@@ -75,16 +99,71 @@ TEST(PageContentTest, WordsOfALineShareBaselineAndSizeButNotTheirBox) {
   std::set<FontMetrics> fonts;
   std::string s = PageContent(geo, "Im0", "F", words, &written, &fonts);
   EXPECT_EQ(written, 3);
-  // Line size 40 px (top 100, baseline 140); "ou" tops at 24/40 = 600/1000,
-  // "pagar" at 600 with 10/40 = 250 below.
-  EXPECT_EQ(fonts, (std::set<FontMetrics>{{1000, 0}, {600, 0}, {600, 250}}));
-  EXPECT_NE(s.find("/F1000_0 40 Tf"), std::string::npos) << s;
-  EXPECT_NE(s.find("/F600_0 40 Tf"), std::string::npos) << s;
-  EXPECT_NE(s.find("/F600_250 40 Tf"), std::string::npos) << s;
+  // Size 40/0.72 = 55.56: "Tabelião" tops at 40/55.56 = 700/1000, "ou" at
+  // 24/55.56 = 450, "pagar" at 450 with 10/55.56 = 200 below.
+  EXPECT_EQ(fonts, (std::set<FontMetrics>{{700, 0}, {450, 0}, {450, 200}}));
+  const std::string size = FormatNumber(TypeSizePx(40));
+  EXPECT_NE(s.find("/F700_0 " + size + " Tf"), std::string::npos) << s;
+  EXPECT_NE(s.find("/F450_0 " + size + " Tf"), std::string::npos) << s;
+  EXPECT_NE(s.find("/F450_200 " + size + " Tf"), std::string::npos) << s;
   // One baseline for all three: y = 720 - 140 = 580.
   EXPECT_NE(s.find("1 0 0 1 10 580 Tm"), std::string::npos) << s;
   EXPECT_NE(s.find("1 0 0 1 100 580 Tm"), std::string::npos) << s;
   EXPECT_NE(s.find("1 0 0 1 130 580 Tm"), std::string::npos) << s;
+}
+
+// A column of text: its own lines differ in height (one has no capital or
+// ascender) and its paragraphs are further apart than its lines, yet all
+// of them get one size, large enough for the widest pitch: text extractors
+// then keep them one block instead of one block per line that the other
+// column's lines interleave with.
+TEST(PageContentTest, LinesOfOneColumnShareOneSizeThatSpansItsPitch) {
+  PageGeometry geo{720, 720, 72, 72};
+  std::vector<Word> words;
+  const int bases[] = {100, 124, 148, 186, 210};  // pitch 24, a paragraph gap of 38
+  for (int l = 0; l < 5; ++l) {
+    const int top = l == 1 ? bases[l] - 10 : bases[l] - 17;  // line 1: x-height only
+    words.push_back({"palavra", cv::Rect(10, top, 60, bases[l] - top), 90, l, bases[l], 0, l < 3 ? 0 : 1});
+    words.push_back({"outra", cv::Rect(80, top, 40, bases[l] - top), 90, l, bases[l], 0, l < 3 ? 0 : 1});
+  }
+  int written = 0;
+  std::string s = PageContent(geo, "Im0", "F", words, &written);
+  EXPECT_EQ(written, 10);
+  std::set<std::string> sizes;
+  for (size_t at = s.find(" Tf"); at != std::string::npos; at = s.find(" Tf", at + 1)) {
+    sizes.insert(FormatNumber(FirstFontSize(s, s.rfind('\n', at))));
+  }
+  ASSERT_EQ(sizes.size(), 1u) << s;
+  const double size = std::stod(*sizes.begin());
+  EXPECT_GE(1.5 * size, 38) << "the paragraph gap must be within poppler's 1.5 sizes";
+  EXPECT_LT(0.5 * size, 24) << "adjacent lines must stay apart (0.5 size)";
+}
+
+// A caption lying across two columns (its lines between theirs) gets a
+// size far from both, so no extractor merges it with them line by line.
+TEST(PageContentTest, BlockAcrossTwoColumnsGetsAFarSize) {
+  PageGeometry geo{720, 720, 72, 72};
+  std::vector<Word> words;
+  int line = 0;
+  for (int col = 0; col < 2; ++col) {
+    for (int l = 0; l < 8; ++l, ++line) {
+      const int base = 100 + 24 * l, x = 10 + 300 * col;
+      words.push_back({"coluna", cv::Rect(x, base - 17, 100, 17), 90, line, base, col, col});
+      words.push_back({"texto", cv::Rect(x + 120, base - 17, 100, 17), 90, line, base, col, col});
+    }
+  }
+  // The caption: x 200..420 (over both columns' edges), between lines 3 and 4.
+  words.push_back({"legenda", cv::Rect(200, 164, 100, 17), 90, line, 181, 2, 2});
+  words.push_back({"larga", cv::Rect(320, 164, 100, 17), 90, line, 181, 2, 2});
+  std::string s = PageContent(geo, "Im0", "F", words, nullptr);
+  const double left = SizeAt(s, "1 0 0 1 10 ");
+  const double right = SizeAt(s, "1 0 0 1 310 ");
+  const double caption = SizeAt(s, "1 0 0 1 200 ");
+  ASSERT_GT(left, 0);
+  ASSERT_GT(right, 0);
+  ASSERT_GT(caption, 0);
+  EXPECT_GE(std::abs(caption - left) / std::max(caption, left), 0.6) << s;
+  EXPECT_GE(std::abs(caption - right) / std::max(caption, right), 0.6) << s;
 }
 
 TEST(PageContentTest, NoWordsNoTextObject) {

@@ -33,6 +33,12 @@ struct Word {
   int line = 0;           // index of the text line within the page
   int baseline = -1;      // y of the line's baseline under this word, pixels;
                           // -1 when unknown (then the box bottom is used)
+  // Indices, within the page, of the layout block (a column, a heading, a
+  // table cell...) and of the paragraph the OCR engine put the word in, in
+  // its reading order; -1 when unknown. The PDF text layer keeps each block
+  // apart so that text extraction follows this order.
+  int block = -1;
+  int paragraph = -1;
 };
 
 // Where a page came from: enough to find the master again and to name the
@@ -63,7 +69,9 @@ const char* PartName(PageOrigin::Part part);
 struct StageRecord {
   std::string name;
   int version = 0;
-  double ms = 0;
+  double ms = 0;      // wall time
+  double cpu_ms = 0;  // CPU time of the worker thread that ran it (less
+                      // swayed than `ms` by other load on the machine)
 };
 
 // Encoded form of the final page image, ready to embed in a PDF.
@@ -96,6 +104,10 @@ struct Page {
   int orientation_deg = 0;    // counter-clockwise rotation of the content as
                               // scanned, 0/90/180/270; corrected in image
   float orientation_confidence = 0;
+  // Turns (0/90/180/270) still possible when the orientation stage left its
+  // OCR vote to the OCR stage (stages/orientation: defer_ocr_vote), which
+  // decides and clears them; empty when decided.
+  std::vector<int> orientation_candidates;
   double skew_deg = 0;        // positive: content rotated counter-clockwise
                               // (lines rise to the right); corrected in image
   bool blank = false;

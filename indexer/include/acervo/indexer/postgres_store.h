@@ -2,15 +2,17 @@
 // several machines writing and searching one index.
 //
 // Full text: each page's text is indexed as a `tsvector` column (GIN index)
-// built with the text search configuration `acervo_pt`, a copy of
-// PostgreSQL's `portuguese` whose word mappings run `unaccent` before the
-// Portuguese stemmer: case and accents are ignored like in SQLite, and
-// Portuguese inflections also match (certidão ~ certidões). Queries of
-// query.h are translated to `tsquery` from the parsed tokens, passed as bound
-// parameters to to_tsquery('acervo_pt', $n): user text never reaches SQL as
-// syntax. Ranking follows the SQLite store (schema v3 "champion lists" per
-// lexeme, candidates scored with BM25 from their tsvectors, combined per
-// document the same way); snippets come from ts_headline. Writes go by COPY.
+// computed by this client with the analyzer the SQLite store's FTS5
+// tokenizer uses (schema v7, issue 15): folded surface words plus words
+// hyphenated across line ends and identifiers joined, so both stores match
+// the same terms. Inflections and OCR misreadings are found at query time
+// from the vocabulary (forgiving search, docs/store.md), as in SQLite.
+// Queries of query.h are translated to `tsquery` text from the parsed,
+// folded tokens and passed as bound parameters cast with `::tsquery`: user
+// text never reaches SQL as syntax. Ranking follows the SQLite store (schema
+// v3 "champion lists" per lexeme, candidates scored with BM25 from their
+// tsvectors, combined per document the same way, ordered by match tier);
+// snippets come from the shared snippet builder. Writes go by COPY.
 // See docs/store.md.
 //
 // Schema migrations are versioned (schema_version table) and applied at
@@ -44,7 +46,7 @@ struct PostgresOptions {
 };
 
 // The newest schema version this build knows (see docs/store.md).
-inline constexpr int kPostgresSchemaVersion = 8;
+inline constexpr int kPostgresSchemaVersion = 8;  // v6 issue 13, v7 issue 15, v8 issue 14
 
 // Connects with a libpq connection string ("host=/tmp/pg dbname=acervo" or
 // "postgresql://...") and brings the schema up to date. Failure: Unavailable

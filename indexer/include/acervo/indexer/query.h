@@ -7,7 +7,11 @@
 //   casamento OR óbito           either (AND binds tighter than OR)
 //   NOT falecido, -falecido      exclusion
 //   (a OR b) c                   grouping
-//   processo:123  nome:"Maria da Silva"   index field equals (accent/case-insensitive)
+//   processo:123  nome:"Maria da Silva"   index field equals (accent/case-insensitive),
+//                                identifiers by their digits, text by contained words
+//   exact:word  exact:"a phrase" no inflections or forgiving variants for this term
+//   ~word                        forgiving variants even when the word is common or
+//                                the request has forgiving matching off
 //   nome:mar*                    index field starts with
 //   data:2020-01-01..2020-12-31  range; dates YYYY-MM-DD or DD/MM/YYYY, or numbers;
 //   data:2020-01-01..  valor:..100   one open end
@@ -69,6 +73,13 @@ struct QueryPredicate {
   // For kFieldEquals when the value is a date: its ISO form, so that
   // `data:15/03/2020` also finds a stored "2020-03-15".
   std::optional<std::string> date;
+  // For kFieldEquals (issue 15, fields by meaning): the digits of an
+  // identifier-like value (CPF, CNPJ, process number written with or
+  // without punctuation), compared with the stored values' digits; and the
+  // words of a text value, each of which the stored value must contain
+  // (`interessado:beatriz` finds "Beatriz Souza").
+  std::optional<std::string> key;
+  std::vector<std::string> words;
   std::string date_from, date_to;
   std::optional<double> number_from, number_to;
 };
@@ -83,6 +94,10 @@ struct QueryCondition {
 };
 
 struct ParsedQuery {
+  // (Issue 15: a phrase may carry a mark before its opening quote, `="..."`
+  // for `exact:` and `~"..."` for `~word`; the stores' forgiving expansion,
+  // ExpandQuery in indexer/src/forgiving.h, removes them before the text
+  // index sees the expression. Identifiers are searched by their digits.)
   // FTS5 MATCH expressions of the top-level positive text clauses: a
   // matching document has, for each, at least one page matching it. Empty
   // when the query has no positive text (then documents are listed, not

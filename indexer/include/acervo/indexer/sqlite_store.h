@@ -40,7 +40,7 @@ struct SqliteOptions {
 };
 
 // The newest schema version this build knows (see docs/store.md).
-inline constexpr int kSqliteSchemaVersion = 8;
+inline constexpr int kSqliteSchemaVersion = 8;  // v6 issue 13, v7 issue 15, v8 issue 14
 
 // Opens or creates the store at `path` and brings its schema up to date.
 // Failure: NotFound (missing and !create_if_missing), IOError (cannot

@@ -85,7 +85,7 @@ struct PageRecord {
   double blank_score = 0;
   std::string color_class;  // e.g. "bw", "gray", "color"
   std::vector<std::string> flags;  // e.g. "low_confidence", "big_skew"
-  std::string stages;  // JSON array of {"name","version","ms"}; "" = none
+  std::string stages;  // JSON array of {"name","version","ms","cpu_ms"}; "" = none
   // The master page this page was made from and which part of it (schema
   // v4). A two-page spread split by `[image] split` gives two pages with
   // the same master page: "left" then "right".
@@ -129,8 +129,11 @@ struct SearchRequest {
   // in the query (case- and accent-insensitive; dates in either form).
   std::vector<std::pair<std::string, std::string>> fields;
   std::string lot;  // only this lot when not empty
+  // Only this document of `lot` when not empty (a document view asking which
+  // of its words a query matched: the hit's `matches`). Requires `lot`.
+  std::string document;
   int limit = 20;   // at most this many hits; 1..10000
-  int offset = 0;   // skip this many hits first (paging); 0..10000
+  int offset = 0;   // skip this many hits first (paging); offset + limit <= 10000
   // Order of the hits. kRelevance ranks text queries by BM25 (documents
   // without text in the query are listed by lot and id); the date orders
   // sort by the document's date (its first index field holding a date;
@@ -143,6 +146,11 @@ struct SearchRequest {
   // Access control: when set, only documents of these lots exist for this
   // request — hits, counts and facets alike (an empty list: nothing).
   std::optional<std::vector<std::string>> allowed_lots;
+  // Forgiving matching (issue 15, docs/store.md "Forgiving search"): query
+  // words also find their inflections and, when they are rare or absent,
+  // OCR misreadings, split and merged words, ranked below exact matches.
+  // false: every word exact unless written `~word`.
+  bool forgiving = true;
 };
 
 // Counts for the filters of a results page: how many matching documents
@@ -179,6 +187,17 @@ struct LotSummary {
   int64_t flagged_documents = 0;  // documents with an open review item (produced or not)
 };
 
+// Which query term matched a hit, as what, and on which pages.
+struct TermMatch {
+  std::string query;    // the query word (folded) or phrase
+  std::string matched;  // the indexed word(s) that matched (folded), e.g. "teixelra"
+  // "exact", "inflection" (another form of the word), "misread" (an OCR
+  // misreading within the allowed distance), "split" (the word read as two),
+  // "merged" (the word glued to another).
+  std::string kind;
+  std::vector<int> pages;  // PDF pages, ascending
+};
+
 struct SearchHit {
   std::string lot_id;
   std::string document_id;
@@ -189,6 +208,16 @@ struct SearchHit {
   std::string snippet;     // from the best page; hit words inside « and »
   double score = 0;        // higher is better; 0 when the query has no text
   std::vector<FieldRecord> fields;
+  // Issue 15: what a person or a script needs to judge the hit.
+  std::vector<std::string> flags;  // the document's flags
+  int page_count = 0;              // pages in the PDF
+  std::string indexed_at;          // when the document was stored, ISO 8601 UTC
+  std::string date;                // the first index field holding a date (ISO), "" if none
+  // 0 when every query term matched exactly, 1 when some needed another
+  // inflection, 2 when some needed a forgiving match; tier-0 hits come
+  // first, the others after them by score.
+  int tier = 0;
+  std::vector<TermMatch> matches;  // per query term and variant that matched
 };
 
 struct StoreStats {
@@ -235,12 +264,16 @@ class Store {
   // GetDocument). An unknown lot gives an empty list.
   virtual Result<std::vector<DocumentRecord>> ListDocuments(const std::string& lot_id) = 0;
 
-  // Runs a search. With text in the query, hits are ranked by BM25 (best
-  // first, see docs/store.md); without, matching documents are listed by
-  // (lot, document id). Failure: InvalidArgument for a malformed query or
-  // limit (the message gives the position, e.g. "unclosed quote at position
-  // 7"); never a raw SQL or FTS5 error. Unavailable/IOError/Corrupt from the
-  // database.
+  // Runs a search. With text in the query (and request.sort kRelevance),
+  // hits are ranked by tier, then BM25 (best first, see docs/store.md);
+  // without, matching documents are listed by (lot, document id); the date
+  // sorts list them by date, each text hit with its pages, tier and
+  // matches too. Failure: InvalidArgument for a malformed query, limit,
+  // offset or date (the message gives the position, e.g. "unclosed quote at
+  // position 7") and for a field name no document the request may see has
+  // (the message lists the fields of the lot, or of the store, that it may
+  // see); never a raw SQL or FTS5 error. Unavailable/IOError/Corrupt from
+  // the database.
   virtual Result<std::vector<SearchHit>> Search(const SearchRequest& request) = 0;
 
   // Counts of lots, documents and pages.
@@ -253,7 +286,8 @@ class Store {
                                                         const std::string& document_id, int number) = 0;
 
   // The counts of the documents `request` matches (its limit, offset and
-  // sort are ignored), honouring allowed_lots. Counting stops at
+  // sort are ignored): the documents Search finds, forgiving matches
+  // included, honouring allowed_lots. Counting stops at
   // kFacetCountCap documents (then total_exact is false and the facets
   // describe those documents). Failure: as Search.
   virtual Result<SearchFacets> Facets(const SearchRequest& request) = 0;

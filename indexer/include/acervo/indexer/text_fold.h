@@ -27,6 +27,10 @@ namespace acervo {
 // Lowercase + strip diacritics (see above). Never fails.
 std::string FoldText(std::string_view utf8);
 
+// Appends the folded spelling of one code point (FoldText, one at a time:
+// for tokenisers that need to know where each folded character came from).
+void FoldCodePoint(char32_t cp, std::string* out);
+
 // Decodes one UTF-8 code point starting at text[*pos] and advances *pos past
 // it. Returns U+FFFD (and advances by one byte) for an invalid, overlong or
 // truncated sequence or a surrogate. Precondition: *pos < text.size().

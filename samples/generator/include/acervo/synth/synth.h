@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -35,6 +36,18 @@ struct TextBlock {
   bool bold = false;
   bool centered = false;
   double space_after_pt = 6;
+  // Every wrapped line but a paragraph's last is stretched to the full width
+  // (the gaps between words grow), as in books and newspapers.
+  bool justified = false;
+  // Consecutive blocks with the same columns > 1 form one section laid out
+  // in that many balanced columns (PageSpec::column_gap_mm apart), read
+  // column by column: the ground truth lists the first column's lines, then
+  // the second's.
+  int columns = 1;
+  // A ruled table: each line of `text` is a row, its cells separated by
+  // '|'; every column is as wide as its widest cell (cells do not wrap).
+  // The ground truth reads it row by row, cells left to right.
+  bool table = false;
 };
 
 struct PageSpec {
@@ -42,6 +55,7 @@ struct PageSpec {
   double width_mm = 210;     // A4
   double height_mm = 297;
   double margin_mm = 25;
+  double column_gap_mm = 8;  // between the columns of a multi-column section
   std::string font_family = "DejaVu Serif";
   std::vector<TextBlock> blocks;  // empty => a blank page
 
@@ -97,7 +111,9 @@ Result<cv::Mat> ScanLike(const cv::Mat& clean, const ScanLikeSpec& spec);
 enum class FileFormat { kTiffNone, kTiffLzw, kTiffG4, kPng, kJpeg };
 
 // Writes one or more pages into one file (several pages only for TIFF).
-// G4 binarises with a fixed threshold. IOError names the path.
+// G4 binarises with a fixed threshold. `dpi` is the resolution written into
+// the file; 0 writes none (a file whose resolution a reader must guess).
+// IOError names the path.
 Status WritePages(const std::filesystem::path& path, const std::vector<cv::Mat>& pages,
                   double dpi, FileFormat format);
 
@@ -112,6 +128,37 @@ double CharacterErrorRate(std::string_view hypothesis, std::string_view truth);
 // samples/demo/README.md) into `out_dir`: page images, manifest.csv,
 // profile.toml and ground-truth/ (one .txt per page plus pages.tsv).
 Status GenerateLot(const std::filesystem::path& spec_path, const std::filesystem::path& out_dir);
+
+// OCR-like misreadings with exact ground truth (issue 15): `Misread` copies
+// a true text and changes some of its words the way OCR misreads them,
+// recording each change, so that search can be measured on text whose
+// truth is known (and pages rendered from the misread text make OCR output
+// with known misreadings). Kinds, each with its share of the misread words:
+//  - "confusable": characters OCR confuses (o/0, l/1/I, i/l, S/5, B/8,
+//    m/rn, d/cl, e/c, u/v, n/ri, a/o);
+//  - "substitution" / "deletion" / "insertion": one other character edit;
+//  - "two_edits": a confusable plus another edit;
+//  - "split": a space inside the word;
+//  - "merged": the space to the next word lost;
+//  - "hyphenated": broken across a line end with "-\n";
+//  - "dropped": not read at all;
+//  - "identifier": a digit of a number read as a letter or another digit.
+// Words of fewer than 4 letters are never changed. Deterministic for a seed.
+struct MisreadSpec {
+  double word_rate = 0.1;        // share of words (>= 4 letters) misread
+  double identifier_rate = 0.5;  // share of numbers of >= 9 digits (with separators) misread
+  uint64_t seed = 1;
+};
+struct Misreading {
+  std::string truth;  // the word as written (UTF-8)
+  std::string read;   // what the misread text holds instead ("" when dropped)
+  std::string kind;
+};
+struct MisreadText {
+  std::string text;
+  std::vector<Misreading> misreadings;
+};
+MisreadText Misread(std::string_view truth, const MisreadSpec& spec);
 
 }  // namespace acervo::synth
 

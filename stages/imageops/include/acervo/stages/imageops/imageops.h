@@ -24,6 +24,21 @@ cv::Mat ReduceByArea(const cv::Mat& image, double scale);
 int LabelComponentsWithStats(const cv::Mat& binary, cv::Mat& labels, cv::Mat& stats,
                              cv::Mat& centroids);
 
+// The type size of a page's text, measured on its own ink (not its dpi tag,
+// which may be missing or wrong): Otsu split of `gray` (CV_8UC1; inverted
+// when most of it comes out as ink, light text on dark), 8-connected
+// components, and of those shaped like characters (not specks, rules, frames
+// or pictures) the median height weighted by area (so that specks and
+// halftone grain, many but small, do not count for much): between the
+// x-height and the height of capitals. count is how many components that
+// median is over; with fewer than 30 the page has too little text to judge
+// and height is 0.
+struct GlyphSize {
+  double height_px = 0;
+  int count = 0;
+};
+GlyphSize MeasureGlyphs(const cv::Mat& gray);
+
 }  // namespace acervo
 
 #endif  // ACERVO_STAGES_IMAGEOPS_IMAGEOPS_H_

@@ -18,9 +18,13 @@
 // "implausible_dpi") and the page reads as empty or below min_confidence,
 // it is read once more with Tesseract estimating the resolution from the
 // text lines, and the more confident reading is kept. A page of small type
-// (median word height under small_type_px, 11 px: a 10-pt page scanned at
-// 100-150 dpi) is read once more enlarged twice, and again the more
-// confident reading is kept, its boxes mapped back to page.image pixels.
+// (words under small_type_px, 11 px: a 10-pt page scanned at 100-150 dpi,
+// told by the height of its ink's glyphs before reading) is read enlarged
+// twice instead, its boxes mapped back to page.image pixels, and flagged
+// "small_type". A page whose orientation the orientation stage left to the
+// OCR vote (Page::orientation_candidates) is settled here: its reading,
+// when it reads as upright text, is the vote; otherwise the vote runs with
+// this engine and a page found turned is turned and read again.
 // Blank pages are not given to OCR by the pipeline. The page deadline in PageContext and its cancel flag
 // stop recognition early: DeadlineExceeded / Cancelled.
 #ifndef ACERVO_STAGES_OCR_OCR_H_
@@ -28,6 +32,8 @@
 
 #include <memory>
 #include <string>
+
+#include <opencv2/core.hpp>
 
 #include "acervo/core/page_stage.h"
 
@@ -55,7 +61,9 @@ class OcrStage final : public PageStage {
   ~OcrStage() override;
 
   std::string_view Name() const override { return "ocr"; }
-  int Version() const override { return 3; }  // 3: small type re-read enlarged
+  // 3: small type re-read enlarged; 4: small type read once (told by
+  // glyph size), deferred orientation votes settled, block/paragraph ids
+  int Version() const override { return 4; }
   Result<Page> Run(Page page, const PageContext& ctx) override;
 
  private:
@@ -63,6 +71,11 @@ class OcrStage final : public PageStage {
   // Recognises the image set on api_ into page.words and page.text
   // (replacing them). Cancelled / DeadlineExceeded / Internal as Run.
   Status RecognizeOnce(Page& page, const PageContext& ctx);
+  // Reads `img` (page.image or what replaces it for OCR, RGB or gray) into
+  // page.words/text/mean_confidence: enlarged when its type is small, else
+  // at the page's resolution (and once more without one when that was
+  // guessed and read badly). Errors as RecognizeOnce.
+  Status ReadPage(Page& page, const cv::Mat& img, const PageContext& ctx);
   OcrOptions options_;
   std::unique_ptr<tesseract::TessBaseAPI> api_;
 };

@@ -30,6 +30,15 @@
 // few huge letters that even the OCR vote cannot read at page scale get a
 // large-type vote (VoteByLargeType): the same engine on reduced copies.
 //
+// In a lot the OCR stage reads every page anyway, so there the vote is
+// deferred (OrientationOptions::defer_ocr_vote): the stage leaves the page
+// as it is with the candidate turns in Page::orientation_candidates, and the
+// OCR stage, having read the page, takes its reading as the vote for 0
+// degrees when it reads as upright text (ReadsUpright) and only otherwise
+// runs the vote (FinishOrientationByOcr) with its own engine: the common
+// case, an upright form or table the cheap detectors could not judge, costs
+// no extra reading.
+//
 // Thread-safety and ownership: an OrientationDetector owns one Tesseract
 // engine, initialised once in Create and reused for every page; it must be
 // used by one thread at a time (the pipeline makes one stage instance per
@@ -83,6 +92,9 @@ struct OrientationOptions {
   // The large-type vote (VoteByLargeType) when the OCR vote leaves a page
   // unsure too. Ignored when ocr_vote is off (it reads with that engine).
   bool large_type_vote = true;
+  // Leave the OCR vote (and the large-type vote) to the OCR stage that
+  // follows: see above. The stage then loads no engine of its own for it.
+  bool defer_ocr_vote = false;
 };
 
 // What the OCR vote saw at one candidate turn.
@@ -125,6 +137,9 @@ struct OrientationEstimate {
   bool fast = false;            // decided by the fast detector, OSD not run
   bool ocr_vote = false;        // decided (or tried) by the OCR vote
   bool large_type = false;      // decided (or read) by the large-type vote
+  // With defer_ocr_vote: the turns the OCR vote would have read (empty when
+  // the cheap detectors decided).
+  std::vector<int> deferred_candidates;
 };
 
 // Checks every field; InvalidArgument names the bad one.
@@ -169,6 +184,10 @@ class OrientationDetector {
   // VoteByOcr.
   Result<LargeTypeVote> VoteByLargeType(const cv::Mat& image);
 
+  // FinishOrientationByOcr (below) with this detector's own OCR engine.
+  Status FinishByOcr(const cv::Mat& image, const std::vector<int>& candidates, bool large_type_vote,
+                     OrientationEstimate* est);
+
  private:
   OrientationDetector(const OrientationOptions& options,
                       std::unique_ptr<tesseract::TessBaseAPI> api);
@@ -184,6 +203,29 @@ class OrientationDetector {
 // the image unchanged. The result shares no pixels with the input unless
 // orientation_deg is 0.
 cv::Mat UprightImage(const cv::Mat& image, int orientation_deg);
+
+// The OCR vote and the large-type vote on `image` with the engine `api` (an
+// LSTM engine of the lot's languages; its page segmentation mode is changed,
+// the caller sets its own again), as OrientationDetector's members of the
+// same names. Not thread-safe with other users of `api`.
+Result<OcrVote> VoteByOcr(tesseract::TessBaseAPI& api, const cv::Mat& image,
+                          const std::vector<int>& candidates);
+Result<LargeTypeVote> VoteByLargeType(tesseract::TessBaseAPI& api, const cv::Mat& image);
+
+// The end of DetectOrientationFastThenOsd for a page both cheap detectors
+// left unsure: the OCR vote among `candidates`, then (when it read little at
+// every turn and `large_type_vote`) the large-type vote, with `api`. Sets
+// est's orientation_deg, detected, ocr_vote and large_type.
+Status FinishOrientationByOcr(tesseract::TessBaseAPI& api, const cv::Mat& image,
+                              const std::vector<int>& candidates, bool large_type_vote,
+                              OrientationEstimate* est);
+
+// Whether an OCR reading of a whole page (its words and their confidences,
+// 0..100) shows upright text: enough characters in words read with
+// confidence 80 or more, and those a large share of all it read. Text read
+// sideways or upside down yields a few short "sure" words among garbage.
+// What the OCR stage takes as the vote for 0 degrees (see above).
+bool ReadsUpright(const std::vector<Word>& words);
 
 // Fast detector first, OSD when it is unsure (or always when options.fast is
 // false). An OSD answer below min_confidence is still taken when it equals

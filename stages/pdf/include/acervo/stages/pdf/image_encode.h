@@ -7,12 +7,14 @@
 //   kGray  -> baseline JPEG, 1 component (libjpeg-turbo, optimised Huffman
 //             tables).
 //   kColor -> baseline JPEG, 3 components: YCbCr with 4:2:0 chroma.
-// For kGray/kColor the page is also deflated and Flate is kept instead of the
-// JPEG when it is smaller (flat digital renders): lossless and smaller.
-// Then, with EncodeOptions::mixed_raster, a page that is text on plain
-// paper becomes kMixedRaster (a full-resolution G4 text mask with reduced
-// JPEGs of the paper and of the ink colours, see EncodeMixedRaster) when
-// that is faithful and smaller than the JPEG or Flate image.
+// With EncodeOptions::mixed_raster, a gray or colour page that is text on
+// plain paper becomes kMixedRaster (a full-resolution G4 text mask with
+// reduced JPEGs of the paper and of the ink colours, see
+// EncodeMixedRaster) when that is faithful, and small enough not to need a
+// comparison, or smaller than the JPEG. A page that looks like a flat
+// digital render (most neighbouring pixels equal) is also deflated, and
+// Flate is kept instead of the JPEG when it is smaller: lossless and
+// smaller.
 // With EncodeOptions::lossless, kGray and kColor are stored as zlib (Flate)
 // compressed raw 8-bit samples instead (gray, or RGB in that order); kBw stays
 // G4, which is already lossless.
@@ -60,7 +62,9 @@ class ImageEncodeStage : public PageStage {
   static Result<std::unique_ptr<PageStage>> Create(const EncodeOptions& options);
 
   std::string_view Name() const override { return "encode"; }
-  int Version() const override { return 3; }
+  // 4: mixed raster tried first (no JPEG when it is small), Flate only for
+  // flat images, layers reduced in integers and checked strip by strip.
+  int Version() const override { return 4; }
 
   // Sets page.encoded from page.image and page.color_class. InvalidArgument
   // for an empty image or a pixel type other than CV_8UC1/CV_8UC3; Internal

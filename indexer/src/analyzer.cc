@@ -1,0 +1,258 @@
+#include "analyzer.h"
+
+#include <libstemmer.h>
+
+#include <memory>
+#include <unordered_map>
+
+#include "acervo/indexer/text_fold.h"
+
+namespace acervo {
+
+bool IsTokenCodePoint(char32_t cp) {
+  if (cp < 0x80) {
+    return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
+  }
+  // Latin-1: the letters and the numbers ª ² ³ µ ¹ º ¼ ½ ¾, not × ÷ or the
+  // punctuation. Beyond: the punctuation, symbol, arrow, maths and
+  // CJK-punctuation blocks separate; everything else is taken as a letter.
+  if (cp < 0xC0) {
+    return cp == 0xAA || cp == 0xB2 || cp == 0xB3 || cp == 0xB5 || cp == 0xB9 || cp == 0xBA ||
+           (cp >= 0xBC && cp <= 0xBE);
+  }
+  if (cp == 0xD7 || cp == 0xF7) return false;
+  if (cp >= 0x2000 && cp <= 0x2BFF) return false;
+  if (cp >= 0x3000 && cp <= 0x303F) return false;
+  if (cp >= 0xFE10 && cp <= 0xFE6F) return false;
+  if (cp >= 0xFF00 && cp <= 0xFF20) return false;
+  if (cp == 0xFFFD) return false;
+  return true;
+}
+
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || static_cast<unsigned char>(c) >= 0x80; }
+
+// The digit OCR reads in place of a letter inside a number, or 0.
+char DigitFor(char c) {
+  switch (c) {
+    case 'o': case 'q': return '0';
+    case 'l': case 'i': case 'j': return '1';
+    case 's': return '5';
+    case 'b': return '8';
+    case 'z': return '2';
+    case 'g': return '9';
+    default: return IsDigit(c) ? c : 0;
+  }
+}
+
+// A token that reads as digits: at least one real digit, every other
+// character a letter OCR confuses with a digit (read as that digit) except
+// at most one other letter, kept as it is (a misread digit that forgiving
+// search still finds within its edit distance: `7` read as `T`).
+bool DigitLike(std::string_view t, std::string* digits) {
+  bool any = false;
+  int others = 0;
+  const size_t mark = digits ? digits->size() : 0;
+  for (char c : t) {
+    char d = DigitFor(c);
+    if (d == 0) {
+      if (static_cast<unsigned char>(c) >= 0x80 || ++others > 1) {
+        if (digits) digits->resize(mark);
+        return false;
+      }
+      d = c;
+    }
+    any |= IsDigit(c);
+    if (digits) digits->push_back(d);
+  }
+  if (!any && digits) digits->resize(mark);
+  return any;
+}
+
+// Text between two groups of one identifier: 1-3 characters of . - / , or
+// space, no line break.
+bool IdentifierGap(std::string_view gap) {
+  if (gap.empty() || gap.size() > 3) return false;
+  for (char c : gap) {
+    if (c != '.' && c != '-' && c != '/' && c != ',' && c != ' ') return false;
+  }
+  return true;
+}
+
+// Text between the two halves of a word hyphenated at a line end: a hyphen
+// (ASCII, U+2010, U+2011, soft hyphen U+00AD or ¬), optional blanks, one
+// line break, optional blanks.
+bool HyphenBreak(std::string_view gap) {
+  size_t i = 0;
+  if (gap.substr(0, 1) == "-") {
+    i = 1;
+  } else if (gap.substr(0, 3) == "\xE2\x80\x90" || gap.substr(0, 3) == "\xE2\x80\x91") {
+    i = 3;
+  } else if (gap.substr(0, 2) == "\xC2\xAD" || gap.substr(0, 2) == "\xC2\xAC") {
+    i = 2;
+  } else {
+    return false;
+  }
+  while (i < gap.size() && (gap[i] == ' ' || gap[i] == '\t')) ++i;
+  if (i < gap.size() && gap[i] == '\r') ++i;
+  if (i >= gap.size() || gap[i] != '\n') return false;
+  ++i;
+  while (i < gap.size() && (gap[i] == ' ' || gap[i] == '\t')) ++i;
+  return i == gap.size();
+}
+
+struct Surface {
+  std::string term;
+  size_t begin = 0, end = 0;
+};
+
+std::vector<Surface> SurfaceTokens(std::string_view text) {
+  std::vector<Surface> out;
+  Surface cur;
+  bool in = false;
+  std::string piece;
+  size_t pos = 0;
+  auto close = [&](size_t at) {
+    if (!in) return;
+    cur.end = at;
+    if (cur.term.size() <= kMaxTokenBytes) out.push_back(std::move(cur));
+    cur = Surface();
+    in = false;
+  };
+  while (pos < text.size()) {
+    const size_t at = pos;
+    const unsigned char c = static_cast<unsigned char>(text[pos]);
+    bool token;
+    if (c < 0x80) {  // ASCII fast path: folded Latin text is almost all ASCII
+      ++pos;
+      token = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      if (token) {
+        if (!in) cur.begin = at, in = true;
+        cur.term.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c));
+        continue;
+      }
+    } else {
+      const char32_t cp = DecodeUtf8(text, &pos);
+      piece.clear();
+      FoldCodePoint(cp, &piece);
+      size_t p = 0;
+      token = IsTokenCodePoint(DecodeUtf8(piece, &p));
+      if (token) {
+        if (!in) cur.begin = at, in = true;
+        cur.term += piece;
+        continue;
+      }
+    }
+    close(at);
+  }
+  close(text.size());
+  return out;
+}
+
+}  // namespace
+
+std::vector<TextToken> AnalyzeText(std::string_view text) {
+  const std::vector<Surface> s = SurfaceTokens(text);
+  std::vector<TextToken> out;
+  out.reserve(s.size() + s.size() / 16);
+  auto gap = [&](size_t i) { return text.substr(s[i].end, s[i + 1].begin - s[i].end); };
+  size_t ident_until = 0;  // surface tokens before this are inside an identifier already joined
+  std::string digits;
+  for (size_t i = 0; i < s.size(); ++i) {
+    TextToken t;
+    t.term = s[i].term;
+    t.position = static_cast<int>(i);
+    t.begin = s[i].begin;
+    t.end = s[i].end;
+    out.push_back(std::move(t));
+    if (i + 1 < s.size() && IsLetter(s[i].term.back()) && IsLetter(s[i + 1].term.front()) &&
+        HyphenBreak(gap(i)) && s[i].term.size() + s[i + 1].term.size() <= kMaxTokenBytes) {
+      TextToken j;
+      j.kind = TextToken::Kind::kHyphenJoin;
+      j.term = s[i].term + s[i + 1].term;
+      j.position = static_cast<int>(i);
+      j.begin = s[i].begin;
+      j.end = s[i + 1].end;
+      out.push_back(std::move(j));
+    }
+    if (i < ident_until) continue;
+    digits.clear();
+    if (!DigitLike(s[i].term, &digits)) continue;
+    size_t last = i;
+    while (last + 1 < s.size() && digits.size() <= 25 && IdentifierGap(gap(last)) &&
+           DigitLike(s[last + 1].term, &digits)) {
+      ++last;
+    }
+    const bool grouped = last > i;
+    const bool misread_single = !grouped && digits != s[i].term;
+    if ((grouped || misread_single) && digits.size() >= 9 && digits.size() <= 25) {
+      TextToken j;
+      j.kind = TextToken::Kind::kIdentifier;
+      j.term = digits;
+      j.position = static_cast<int>(i);
+      j.begin = s[i].begin;
+      j.end = s[last].end;
+      out.push_back(std::move(j));
+      ident_until = last + 1;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> AnalyzeQueryWords(std::string_view text) {
+  std::vector<std::string> out;
+  for (Surface& s : SurfaceTokens(text)) out.push_back(std::move(s.term));
+  return out;
+}
+
+std::optional<std::string> IdentifierDigits(std::string_view value) {
+  std::string digits;
+  for (char c : value) {
+    if (IsDigit(c)) {
+      digits.push_back(c);
+    } else if (c != '.' && c != '-' && c != '/' && c != ' ') {
+      return std::nullopt;
+    }
+  }
+  if (digits.size() < 5) return std::nullopt;
+  return digits;
+}
+
+namespace {
+
+struct StemmerDeleter {
+  void operator()(sb_stemmer* s) const { sb_stemmer_delete(s); }
+};
+
+}  // namespace
+
+std::string PortugueseStem(std::string_view word) {
+  if (word.size() < 4) return std::string(word);
+  for (char c : word) {
+    if (IsDigit(c)) return std::string(word);
+  }
+  thread_local std::unique_ptr<sb_stemmer, StemmerDeleter> stemmer(sb_stemmer_new("portuguese", "UTF_8"));
+  thread_local std::unordered_map<std::string, std::string> cache;
+  std::string key(word);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  std::string w = key;
+  // Snowball keeps -ões/-ão apart (and, unaccented, -oes/-ao): fold the
+  // plurals first. Words come folded, so the accents are gone already.
+  auto ends = [&](std::string_view suffix) {
+    return w.size() > suffix.size() + 2 && w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends("oes") || ends("aes") || ends("aos")) w.replace(w.size() - 3, 3, "ao");
+  std::string stem = w;
+  if (stemmer) {
+    const sb_symbol* r = sb_stemmer_stem(stemmer.get(), reinterpret_cast<const sb_symbol*>(w.data()),
+                                         static_cast<int>(w.size()));
+    if (r != nullptr) stem.assign(reinterpret_cast<const char*>(r), static_cast<size_t>(sb_stemmer_length(stemmer.get())));
+  }
+  if (cache.size() > 200000) cache.clear();  // bounded memory on endless OCR noise
+  cache.emplace(std::move(key), stem);
+  return stem;
+}
+
+}  // namespace acervo

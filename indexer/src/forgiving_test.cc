@@ -1,0 +1,198 @@
+#include "forgiving.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "search_common.h"
+
+namespace acervo {
+namespace {
+
+TEST(OcrDistanceTest, ConfusablesCostHalfAndOtherEditsOne) {
+  struct Case {
+    std::string a, b;
+    double want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"teixeira", "teixeira", 0},
+           {"teixeira", "teixelra", 0.5},       // i/l
+           {"ordem", "0rdem", 0.5},             // o/0
+           {"comprovante", "cornprovante", 0.5},  // m/rn
+           {"documento", "docurnento", 0.5},
+           {"declaracao", "dedaracao", 0.5},    // cl/d
+           {"52998224725", "52998224325", 1},   // a wrong digit
+           {"52998224725", "52998224125", 0.5}, // 7 read as 1
+           {"52998224725", "5299822472s", 0.5},
+           {"nogueira", "nogeuira", 1},         // transposition
+           {"ribeiro", "ribeir", 1},            // deletion
+           {"ribeiro", "rbeiroo", 2},
+           {"instituto", "inslilulo", 1.5},       // t/l, thin glyphs at low resolution
+       }) {
+    EXPECT_DOUBLE_EQ(OcrDistance(c.a, c.b, 3), c.want) << c.a << " / " << c.b;
+    EXPECT_DOUBLE_EQ(OcrDistance(c.b, c.a, 3), c.want) << c.b << " / " << c.a;
+  }
+  EXPECT_GT(OcrDistance("casamento", "documento", 2), 2);  // stops early, reports "more"
+}
+
+TEST(OcrDistanceTest, AllowedCostGrowsWithLength) {
+  EXPECT_EQ(MaxForgivingCost(3), 0);
+  EXPECT_EQ(MaxForgivingCost(4), 0.5);
+  EXPECT_EQ(MaxForgivingCost(5), 1);
+  EXPECT_EQ(MaxForgivingCost(8), 1);
+  EXPECT_EQ(MaxForgivingCost(9), 2);
+  EXPECT_EQ(MaxForgivingCost(11), 2);
+}
+
+TEST(VocabularyKeysTest, MisreadingsShareAKeyWithTheTrueWord) {
+  auto shares = [](const std::string& word, const std::string& term) {
+    const std::vector<std::string> q = QueryFuzzyKeys(word);
+    const std::vector<std::string> t = VocabularyKeys(term);
+    for (const std::string& k : q) {
+      if (std::find(t.begin(), t.end(), k) != t.end()) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(shares("teixeira", "teixelra"));
+  EXPECT_TRUE(shares("comprovante", "cornprovante"));
+  EXPECT_TRUE(shares("nogueira", "nogeuira"));   // transposition: a shared deletion
+  EXPECT_TRUE(shares("ribeiro", "ribeir"));
+  EXPECT_TRUE(shares("ribeiro", "ribeirao"));
+  EXPECT_TRUE(shares("52998224725", "52998224125"));  // one wrong digit
+  EXPECT_TRUE(shares("0rdenado", "ordenado"));
+  // Digraphs decided on classes: "cl" read as "c1" or "el" still pairs.
+  EXPECT_TRUE(shares("clamaro", "c1amaro"));
+  EXPECT_TRUE(shares("lemele", "lemcle"));
+  EXPECT_TRUE(shares("maclabi", "maelabi"));
+  EXPECT_FALSE(shares("casamento", "documento"));
+  // Years and short numbers get no fuzzy keys: 2023 must not find 2024.
+  EXPECT_TRUE(QueryFuzzyKeys("2023").size() > 0);
+  const std::vector<std::string> year = VocabularyKeys("2024");
+  EXPECT_TRUE(std::none_of(year.begin(), year.end(), [](const std::string& k) { return k[0] == '~'; }));
+  EXPECT_EQ(StemKey("certidoes"), StemKey("certidao"));
+  EXPECT_EQ(StemKey("abc"), "");
+}
+
+// A vocabulary in memory: PendingVocabulary behind the interface.
+class MemoryVocabulary final : public Vocabulary {
+ public:
+  explicit MemoryVocabulary(const std::vector<std::string>& pages) {
+    for (const std::string& p : pages) v_.AddPage(p);
+  }
+  Result<std::vector<std::string>> TermsWithKeys(const std::vector<std::string>& keys) override {
+    std::unordered_set<std::string> out;
+    v_.TermsWithKeys(keys, &out);
+    return std::vector<std::string>(out.begin(), out.end());
+  }
+  Result<std::vector<std::string>> TermsWithKeyPrefix(const std::string& prefix, int limit) override {
+    std::unordered_set<std::string> out;
+    v_.TermsWithKeyPrefix(prefix, limit, &out);
+    return std::vector<std::string>(out.begin(), out.end());
+  }
+  Result<std::vector<std::string>> TermsWithPrefix(const std::string& prefix, int limit) override {
+    std::unordered_set<std::string> out;
+    v_.TermsWithPrefix(prefix, limit, &out);
+    return std::vector<std::string>(out.begin(), out.end());
+  }
+  Result<int64_t> Df(const std::string& term) override { return v_.Df(term); }
+
+ private:
+  PendingVocabulary v_;
+};
+
+std::vector<std::string> Kinds(const std::vector<WordVariant>& vs, const std::string& kind) {
+  std::vector<std::string> out;
+  for (const WordVariant& v : vs) {
+    if (v.kind != kind) continue;
+    std::string w;
+    for (const std::string& x : v.words) w += (w.empty() ? "" : " ") + x;
+    out.push_back(w);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(WordVariantsTest, EachMatcherFindsItsKind) {
+  MemoryVocabulary vocab({"certidões emitidas pelo cartório", "Joaquim Teixelra requeri mento",
+                          "a certidão denascimento", "nascimentos registrados", "cornprovante 0rdem"});
+  WordMode mode;
+  Result<std::vector<WordVariant>> v = WordVariants("certidao", mode, vocab);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->front().kind, "exact");
+  EXPECT_EQ(Kinds(*v, "inflection"), std::vector<std::string>{"certidoes"});
+  v = WordVariants("teixeira", mode, vocab);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(Kinds(*v, "misread"), std::vector<std::string>{"teixelra"});
+  v = WordVariants("requerimento", mode, vocab);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(Kinds(*v, "split"), std::vector<std::string>{"requeri mento"});
+  v = WordVariants("nascimento", mode, vocab);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(Kinds(*v, "merged"), std::vector<std::string>{"denascimento"});
+  EXPECT_EQ(Kinds(*v, "inflection"), std::vector<std::string>{"nascimentos"});
+  v = WordVariants("comprovante", mode, vocab);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(Kinds(*v, "misread"), std::vector<std::string>{"cornprovante"});
+  // Without forgiving: inflections only.
+  mode.forgiving = false;
+  v = WordVariants("teixeira", mode, vocab);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(Kinds(*v, "misread").empty());
+}
+
+TEST(WordVariantsTest, ACommonWordGetsNoForgivingVariantsUnlessAsked) {
+  std::vector<std::string> pages(kForgivingBelowDf, "registro civil");
+  pages.push_back("registr0 antigo");
+  MemoryVocabulary vocab(pages);
+  WordMode mode;
+  Result<std::vector<WordVariant>> v = WordVariants("registro", mode, vocab);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(Kinds(*v, "misread").empty());
+  mode.force = true;
+  v = WordVariants("registro", mode, vocab);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(Kinds(*v, "misread"), std::vector<std::string>{"registr0"});
+}
+
+TEST(ExpandQueryTest, MarksAndRolesFollowThePhrases) {
+  MemoryVocabulary vocab({"Teixelra e certidoes"});
+  Result<ParsedQuery> q = ParseQuery("teixeira exact:certidao -nada");
+  ASSERT_TRUE(q.ok());
+  Result<ExpandedQuery> e = ExpandQuery(*q, true, vocab);
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e->query.required_fts.size(), 2u);
+  EXPECT_EQ(e->query.required_fts[0], "(\"teixeira\" OR \"teixelra\")");
+  EXPECT_EQ(e->query.required_fts[1], "\"certidao\"");  // exact: no variants, mark removed
+  EXPECT_EQ(e->query.excluded_fts[0], "\"nada\"");
+  const std::vector<PhraseRole> roles = RolesFor(*e, e->query.required_fts);
+  ASSERT_EQ(roles.size(), 3u);
+  EXPECT_EQ(roles[1].kind, "misread");
+  EXPECT_EQ(roles[1].matched, "teixelra");
+  EXPECT_EQ(roles[1].tier, MatchTier::kForgiving);
+  EXPECT_EQ(roles[2].clause, 1);
+  // Forgiving off for the request: only ~ words get variants.
+  q = ParseQuery("teixeira ~teixeira");
+  ASSERT_TRUE(q.ok());
+  e = ExpandQuery(*q, false, vocab);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->query.required_fts[0], "\"teixeira\"");
+  EXPECT_EQ(e->query.required_fts[1], "(\"teixeira\" OR \"teixelra\")");
+}
+
+TEST(SnippetTest, HighlightsTheMatchedVariantsWhereTheyAre) {
+  const std::string text = "Certidão emitida a pedido de Joaquim Teixelra,\nnascido em Santos.";
+  EXPECT_EQ(BuildSnippet(text, {"teixelra"}), "Certidão emitida a pedido de Joaquim «Teixelra», nascido em Santos.");
+  EXPECT_EQ(BuildSnippet("a certi-\ndão do registro", {"certidao"}), "a «certi- dão» do registro");
+  EXPECT_EQ(BuildSnippet("requeri mento feito", {"requeri mento"}), "«requeri» «mento» feito");
+  EXPECT_EQ(BuildSnippet(text, {"ausente"}), "");
+  std::string long_text;
+  for (int i = 0; i < 40; ++i) long_text += "palavra" + std::to_string(i) + " ";
+  const std::string s = BuildSnippet(long_text, {"palavra20"});
+  EXPECT_EQ(s.rfind("…", 0), 0u) << s;
+  EXPECT_NE(s.find("«palavra20»"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace acervo

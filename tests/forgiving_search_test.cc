@@ -1,0 +1,184 @@
+// Issue 15 end to end: pages whose OCR text holds known misreadings (the
+// generator renders the misread words, so OCR reads them; the true words
+// are known), run through `acervo run`, then searched with `acervo search`
+// by their true words on a SQLite store and on a real PostgreSQL server.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "acervo/indexer/text_fold.h"
+#include "acervo/synth/synth.h"
+#include "postgres_test_server.h"
+#include "support/process.h"
+#include "support/text_page.h"
+
+namespace acervo {
+namespace {
+namespace fs = std::filesystem;
+using testing::AcervoBinary;
+using testing::RunProcess;
+using json = nlohmann::json;
+
+constexpr double kDpi = 300;
+
+// A true text and the misread one printed on the page.
+struct Sheet {
+  std::string id, truth, printed;
+};
+
+const std::vector<Sheet>& Sheets() {
+  static const std::vector<Sheet> sheets = {
+      {"oficio",
+       "Ofício ao senhor Joaquim Teixeira sobre o comprovante de residência e o requerimento da certidão.",
+       "Ofício ao senhor Joaquim Teixelra sobre o\ncornprovante de residência e o requeri mento da certi-\ndão."},
+      {"despacho", "Despacho no processo do interessado de CPF 529.982.247-25.",
+       "Despacho no processo do interessado de CPF 529.982.247-2S."},
+      {"recibo", "Recibo de entrega das caixas ao senhor Teixeira.", "Recibo de entrega das caixas ao senhor Teixeira."},
+  };
+  return sheets;
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class ForgivingSearchTest : public ::testing::Test {
+ protected:
+  // Makes the lot and runs it into `store` (a file or a connection string).
+  void RunLot(const std::string& store) {
+    root_ = fs::temp_directory_path() / ("acervo-forgiving-" + std::to_string(::getpid()));
+    fs::remove_all(root_);
+    const fs::path lot = root_ / "lote-ocr";
+    fs::create_directories(lot);
+    std::ofstream manifest(lot / "manifest.csv");
+    manifest << "document_id,document_type,title,files,cpf,interessado\n";
+    uint64_t seed = 1;
+    for (const Sheet& s : Sheets()) {
+      ASSERT_TRUE(synth::WritePages(lot / (s.id + ".png"), {testing::TextPage(s.printed, seed++, kDpi)}, kDpi,
+                                    synth::FileFormat::kPng)
+                      .ok());
+      manifest << s.id << ",oficio," << s.id << "," << s.id << ".png,"
+               << (s.id == "despacho" ? "529.982.247-25" : "") << ","
+               << (s.id == "oficio" ? "Joaquim Teixeira" : "Beatriz Souza") << "\n";
+    }
+    manifest.close();
+    out_ = root_ / "saida";
+    testing::ProcessResult run = RunProcess(
+        {AcervoBinary(), "run", lot.string(), "--out", out_.string(), "--store", store, "--text", "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    // The misreadings must have survived OCR, or the test would prove nothing.
+    const std::string oficio = FoldText(Slurp(out_ / "lote-ocr" / "oficio.txt"));
+    ASSERT_EQ(oficio.find("teixeira"), std::string::npos) << oficio;
+    ASSERT_EQ(oficio.find("comprovante"), std::string::npos) << oficio;
+    ASSERT_EQ(oficio.find("requerimento"), std::string::npos) << oficio;
+    ASSERT_EQ(oficio.find("certidao"), std::string::npos) << oficio;
+    const std::string despacho = FoldText(Slurp(out_ / "lote-ocr" / "despacho.txt"));
+    ASSERT_EQ(despacho.find("247-25"), std::string::npos) << despacho;
+  }
+
+  json Search(const std::string& store, std::vector<std::string> args) {
+    std::vector<std::string> argv = {AcervoBinary(), "search", "--store", store, "--json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    testing::ProcessResult r = RunProcess(argv);
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.err;
+    json j = json::parse(r.out, nullptr, false);
+    EXPECT_TRUE(j.is_array()) << r.out << r.err;
+    return j.is_array() ? j : json::array();
+  }
+
+  static std::vector<std::string> Docs(const json& hits) {
+    std::vector<std::string> out;
+    for (const json& h : hits) out.push_back(h["document"].get<std::string>());
+    return out;
+  }
+
+  static std::string Kinds(const json& hit) {
+    std::string out;
+    for (const json& m : hit["matches"]) {
+      if (!out.empty()) out += ' ';
+      out += m["kind"].get<std::string>();
+    }
+    return out;
+  }
+
+  // Every check, on one store.
+  void CheckSearches(const std::string& store) {
+    json hits = Search(store, {"teixeira"});
+    ASSERT_EQ(Docs(hits), (std::vector<std::string>{"recibo", "oficio"})) << hits.dump(2);
+    EXPECT_EQ(hits[1]["tier"], 2);
+    EXPECT_EQ(Kinds(hits[1]), "misread") << hits[1].dump(2);
+    EXPECT_NE(hits[1]["snippet"].get<std::string>().find("«Teixelra»"), std::string::npos) << hits[1].dump(2);
+    EXPECT_EQ(Docs(Search(store, {"--exact", "teixeira"})), std::vector<std::string>{"recibo"});
+    EXPECT_EQ(Docs(Search(store, {"exact:teixeira"})), std::vector<std::string>{"recibo"});
+    EXPECT_EQ(Docs(Search(store, {"--exact", "~teixeira"})), (std::vector<std::string>{"recibo", "oficio"}));
+    hits = Search(store, {"comprovante"});
+    ASSERT_EQ(Docs(hits), std::vector<std::string>{"oficio"});
+    hits = Search(store, {"requerimento"});
+    ASSERT_EQ(Docs(hits), std::vector<std::string>{"oficio"});
+    EXPECT_NE(Kinds(hits[0]).find("split"), std::string::npos) << hits[0].dump(2);  // "requeri" is also a form of requerer
+    hits = Search(store, {"--exact", "certidão"});  // hyphenated across the line end
+    ASSERT_EQ(Docs(hits), std::vector<std::string>{"oficio"});
+    EXPECT_EQ(Docs(Search(store, {"52998224725"})), std::vector<std::string>{"despacho"});
+    EXPECT_EQ(Docs(Search(store, {"529.982.247-25"})), std::vector<std::string>{"despacho"});
+    EXPECT_EQ(Docs(Search(store, {"--field", "cpf=52998224725"})), std::vector<std::string>{"despacho"});
+    EXPECT_EQ(Docs(Search(store, {"interessado:beatriz"})), (std::vector<std::string>{"despacho", "recibo"}));
+    // Hits carry what a person or a script needs.
+    hits = Search(store, {"despacho"});
+    ASSERT_EQ(hits.size(), 1u);
+    EXPECT_EQ(hits[0]["page_count"], 1);
+    EXPECT_TRUE(hits[0]["flags"].is_array());
+    EXPECT_EQ(hits[0]["type"], "oficio");
+    // A misspelt field name is an error naming the fields there are.
+    testing::ProcessResult bad = RunProcess({AcervoBinary(), "search", "--store", store, "cfp:1"});
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.err.find("unknown field 'cfp'"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("cpf, interessado"), std::string::npos) << bad.err;
+    // Paging and CSV.
+    EXPECT_EQ(Docs(Search(store, {"--offset", "1", "--limit", "1", "teixeira"})), std::vector<std::string>{"oficio"});
+    testing::ProcessResult csv = RunProcess({AcervoBinary(), "search", "--store", store, "--csv", "teixeira"});
+    ASSERT_EQ(csv.exit_code, 0) << csv.err;
+    EXPECT_EQ(csv.out.rfind("lot,document,type,title,date,page_count,pages,flags,tier,matches", 0), 0u) << csv.out;
+    EXPECT_NE(csv.out.find("\"teixeira=teixelra (misread)\""), std::string::npos) << csv.out;
+  }
+
+  fs::path root_, out_;
+};
+
+TEST_F(ForgivingSearchTest, SqliteStoreFindsWhatOcrMisread) {
+  const std::string store = (fs::temp_directory_path() / ("acervo-forgiving-" + std::to_string(::getpid()) + ".db")).string();
+  fs::remove(store);
+  ASSERT_NO_FATAL_FAILURE(RunLot(store));
+  CheckSearches(store);
+  if (!HasFailure()) {
+    fs::remove_all(root_);
+    fs::remove(store);
+  }
+}
+
+TEST_F(ForgivingSearchTest, PostgresStoreFindsWhatOcrMisread) {
+  PostgresTestServer server;
+  Status started = server.Start();
+  if (!started.ok()) {
+    std::fprintf(stderr, "\n*** PostgreSQL cannot run here: %s ***\n\n", started.ToString().c_str());
+    GTEST_SKIP() << "PostgreSQL cannot run here: " << started.ToString();
+  }
+  Result<std::string> conninfo = server.CreateDatabase("acervo_forgiving");
+  ASSERT_TRUE(conninfo.ok()) << conninfo.status().ToString();
+  ASSERT_NO_FATAL_FAILURE(RunLot(*conninfo));
+  CheckSearches(*conninfo);
+  if (!HasFailure()) fs::remove_all(root_);
+}
+
+}  // namespace
+}  // namespace acervo
