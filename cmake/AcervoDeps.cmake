@@ -23,6 +23,10 @@ pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
 # issue 6: separator-sheet barcodes (zxing-cpp) and the PostgreSQL store (libpq)
 pkg_check_modules(ZXING REQUIRED IMPORTED_TARGET zxing)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+# issue 12: linear-time regular expressions for profile field rules (RE2), and
+# the XML parser acervo verify checks each PDF's XMP packet with (libxml2)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0)
 # HTTP client/server (cpp-httplib, Debian's shared build with OpenSSL, zlib
 # and brotli: its .pc file gives the matching CPPHTTPLIB_* definitions).
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
@@ -46,6 +50,8 @@ add_library(acervo::sane ALIAS PkgConfig::SANE)
 add_library(acervo::cairo ALIAS PkgConfig::CAIRO)
 add_library(acervo::zxing ALIAS PkgConfig::ZXING)
 add_library(acervo::pq ALIAS PkgConfig::LIBPQ)
+add_library(acervo::re2 ALIAS PkgConfig::RE2)
+add_library(acervo::xml2 ALIAS PkgConfig::LIBXML2)
 # issue 13: the web server (cpp-httplib, found above), Argon2id passwords
 # (libsodium), page images rendered from the PDFs (poppler-cpp).
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)

@@ -13,6 +13,7 @@ find_package(tomlplusplus CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 pkg_check_modules(TIFF REQUIRED IMPORTED_TARGET libtiff-4)
 pkg_check_modules(ZXING REQUIRED IMPORTED_TARGET zxing)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 find_path(OPENCV_INCLUDE_DIR opencv2/core.hpp PATH_SUFFIXES opencv4 REQUIRED)
 set(OPENCV_LIBS)
 foreach(mod core imgproc imgcodecs)
@@ -20,7 +21,7 @@ foreach(mod core imgproc imgcodecs)
   list(APPEND OPENCV_LIBS ${OPENCV_${mod}_LIB})
 endforeach()
 
-set(CORE ${ROOT}/core/src/status.cc ${ROOT}/core/src/page.cc ${ROOT}/core/src/files.cc)
+set(CORE ${ROOT}/core/src/status.cc ${ROOT}/core/src/page.cc ${ROOT}/core/src/files.cc ${ROOT}/core/src/text.cc)
 set(INCLUDES ${ROOT}/core/include ${ROOT}/scanner-drivers/folder/include ${ROOT}/pipeline/include
              ${ROOT}/indexer/include ${ROOT}/stages/barcode/include ${ROOT}/stages/pdf/include
              ${ROOT}/stages/split/include)
@@ -48,10 +49,10 @@ acervo_fuzzer(manifest ${CORE} ${ROOT}/scanner-drivers/folder/src/image_file.cc 
               ${ROOT}/pipeline/src/metadata.cc ${ROOT}/stages/barcode/src/barcode.cc
               ${ROOT}/indexer/src/field_value.cc ${ROOT}/indexer/src/text_fold.cc)
 target_link_libraries(manifest_fuzzer PRIVATE PkgConfig::TIFF PkgConfig::ZXING tomlplusplus::tomlplusplus
-                      nlohmann_json::nlohmann_json)
+                      nlohmann_json::nlohmann_json PkgConfig::RE2)
 
 acervo_fuzzer(profile ${CORE} ${PROFILE})
-target_link_libraries(profile_fuzzer PRIVATE tomlplusplus::tomlplusplus)
+target_link_libraries(profile_fuzzer PRIVATE tomlplusplus::tomlplusplus PkgConfig::RE2)
 
 # query.cc reads identifiers and field meanings with the analyzer (issue 15).
 acervo_fuzzer(query ${CORE} ${ROOT}/indexer/src/query.cc ${ROOT}/indexer/src/text_fold.cc

@@ -4,10 +4,12 @@
 // crash; every document must reference pages that exist.
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +18,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "acervo/core/files.h"
+#include "acervo/core/text.h"
 #include "acervo/pipeline/csv.h"
 #include "acervo/pipeline/lot.h"
 
@@ -49,11 +52,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   acervo::Result<acervo::LotPlan> plan = acervo::PlanLot(dir);
   if (!plan.ok()) return 0;  // an unparsable manifest refuses the lot: fine
+  std::set<std::string> file_names;
   for (const acervo::DocumentPlan& d : plan->documents) {
     for (const acervo::PageRef& p : d.pages) {
       if (p.file < 0 || p.file >= static_cast<int>(plan->files.size())) std::abort();
       if (p.page_in_file < 1 || p.page_in_file > plan->files[p.file].pages) std::abort();
     }
+    // Issue 12: every text is clean; a document that will be written has a
+    // file name of its own (letter case aside) that stays in its folder.
+    for (const std::string* t : {&d.id, &d.title, &d.type}) {
+      if (!acervo::TextProblem(*t).empty()) std::abort();
+    }
+    for (const auto& [k, v] : d.fields) {
+      if (!acervo::TextProblem(k).empty() || !acervo::TextProblem(v).empty()) std::abort();
+    }
+    if (!d.errors.empty()) continue;
+    if (d.file_name.empty() || d.file_name.find('/') != std::string::npos || d.file_name[0] == '.') std::abort();
+    std::string folded = d.file_name;
+    for (char& c : folded) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!file_names.insert(folded).second) std::abort();
   }
   return 0;
 }

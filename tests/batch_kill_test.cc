@@ -179,8 +179,10 @@ TEST_F(BatchKillTest, SigkillAtAnyMomentThenRerunLosesAndDuplicatesNothing) {
     ASSERT_TRUE(rec.ok() && rec->has_value()) << d.lot << "/" << d.id;
     const DocumentRecord& r = **rec;
     EXPECT_EQ(r.page_count, 2) << d.id;
-    EXPECT_EQ(*Sha256OfFile(r.pdf_path), r.pdf_sha256) << r.pdf_path;
-    pdfs.push_back(r.pdf_path);
+    // Stored paths are relative to the output folder (docs/store.md).
+    const fs::path pdf = ResolveStoredPath(out_, r.pdf_path);
+    EXPECT_EQ(*Sha256OfFile(pdf), r.pdf_sha256) << pdf;
+    pdfs.push_back(pdf);
     SearchRequest q;
     q.query = d.id;
     Result<std::vector<SearchHit>> hits = (*store)->Search(q);

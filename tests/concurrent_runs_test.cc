@@ -96,6 +96,7 @@ required = true
   Write(lot_b / "recibo.png", TextPage("Recibo de entrega das caixas de processos.", 4));
 
   const fs::path store = root_ / "shared" / "acervo.db";
+  fs::create_directories(store.parent_path());  // a store never creates folders (issue 12)
   testing::ProcessResult ra, rb;
   std::thread ta([&] {
     ra = RunProcess({AcervoBinary(), "run", lot_a.string(), "--out", (root_ / "out-a").string(), "--store",
@@ -160,7 +161,7 @@ required = true
   EXPECT_EQ(cert.page_count, 1);
   EXPECT_EQ(oficio.page_count, 1);
   EXPECT_TRUE(fs::exists(root_ / "out-a" / "lote-a" / "masters" / "0001.png"));
-  const std::string pdfinfo = RunProcess({"pdfinfo", cert.pdf_path}).out;
+  const std::string pdfinfo = RunProcess({"pdfinfo", ResolveStoredPath(root_ / "out-a", cert.pdf_path).string()}).out;
   const size_t at = pdfinfo.find("Pages:");
   ASSERT_NE(at, std::string::npos) << pdfinfo;
   EXPECT_EQ(std::stoi(pdfinfo.substr(at + 6)), 1) << pdfinfo;

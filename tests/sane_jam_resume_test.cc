@@ -153,6 +153,14 @@ TEST_F(SaneJamResumeTest, CommandLinePausesWithExitCodeFourAndResumes) {
   testing::ProcessResult again = testing::RunProcess(base);
   EXPECT_EQ(again.exit_code, 2) << again.err;
   EXPECT_NE(again.err.find("--resume"), std::string::npos) << again.err;
+  // stdout and stderr agree on what the lot holds (issue 12 item 17).
+  EXPECT_NE(again.err.find("already has 10 scanned pages"), std::string::npos) << again.err;
+  EXPECT_NE(again.out.find("10 complete pages in the lot"), std::string::npos) << again.out;
+  // No device: the message says how to name one, whatever the driver.
+  testing::ProcessResult nodev = testing::RunProcess(
+      {testing::AcervoBinary(), "scan", "--driver", "sane", "--lot", (root_ / "no-device").string()});
+  EXPECT_EQ(nodev.exit_code, 2) << nodev.err;
+  EXPECT_NE(nodev.err.find("no scanner device given"), std::string::npos) << nodev.err;
   std::vector<std::string> resume = base;
   resume.push_back("--resume");
   testing::ProcessResult resumed = testing::RunProcess(resume);
@@ -161,7 +169,10 @@ TEST_F(SaneJamResumeTest, CommandLinePausesWithExitCodeFourAndResumes) {
   EXPECT_TRUE(fs::exists(fs::path(lot) / "0020.tif"));
   EXPECT_FALSE(fs::exists(fs::path(lot) / "0021.tif"));
 
-  // The scanned lot is an ordinary lot folder for `acervo run`.
+  // The scanned lot is an ordinary lot folder for `acervo run`. The test
+  // backend's frames are blank, and a document of blank pages only is an
+  // error unless the profile keeps such documents (docs/profile.md).
+  ASSERT_TRUE(WriteFileAtomic(fs::path(lot) / "profile.toml", std::string_view("[image]\nblank_documents = \"keep\"\n")).ok());
   const std::string out = (root_ / "out").string();
   testing::ProcessResult run =
       testing::RunProcess({testing::AcervoBinary(), "run", lot, "--out", out, "--jobs", "2", "--quiet"});

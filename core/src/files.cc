@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,11 +64,13 @@ Status SyncDir(const fs::path& dir) {
 // Writes data to a fresh temp file beside `path`; returns the temp path.
 Result<fs::path> WriteTemp(const fs::path& path, std::span<const uint8_t> data) {
   std::error_code ec;
-  fs::create_directories(path.parent_path().empty() ? fs::path(".") : path.parent_path(), ec);
-  if (ec) return Status::IOError("cannot create directory " + path.parent_path().string() + ": " + ec.message());
   fs::path temp = TempPathFor(path);
   Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (fd.get() < 0) return ErrnoStatus("cannot create", temp, errno);
+  if (fd.get() < 0) {
+    const int err = errno;
+    if (err == ENOENT) return ErrnoStatus("cannot create (no such folder)", temp, err);
+    return ErrnoStatus("cannot create", temp, err);
+  }
   Status s = WriteAll(fd.get(), data.data(), data.size(), temp);
   if (s.ok() && ::fsync(fd.get()) != 0) s = ErrnoStatus("cannot sync", temp, errno);
   int raw = fd.Release();
@@ -86,8 +89,12 @@ fs::path TempPathFor(const fs::path& final_path) {
   char suffix[17];
   std::snprintf(suffix, sizeof(suffix), "%016llx",
                 static_cast<unsigned long long>(rng()));
-  return final_path.parent_path() /
-         (std::string(kTempPrefix) + final_path.filename().string() + "-" + suffix);
+  // Temp files are recognised by their prefix alone, so a long name is cut
+  // (bytes: a cut UTF-8 sequence in a temp name is harmless).
+  std::string name = final_path.filename().string();
+  const size_t room = kMaxFileNameBytes - kTempPrefix.size() - 1 - 16;
+  if (name.size() > room) name.resize(room);
+  return final_path.parent_path() / (std::string(kTempPrefix) + name + "-" + suffix);
 }
 
 Status CommitFile(const fs::path& temp, const fs::path& final_path) {
@@ -111,7 +118,8 @@ Status WriteFileAtomic(const fs::path& path, std::string_view data) {
 }
 
 Status WriteFileOnce(const fs::path& path, std::span<const uint8_t> data) {
-  if (fs::exists(path)) return Status::AlreadyExists("write-once file exists: " + path.string());
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) return Status::AlreadyExists("write-once file exists: " + path.string());
   ACERVO_ASSIGN_OR_RETURN(fs::path temp, WriteTemp(path, data));
   // link() fails if the name exists, unlike rename(): that makes the write
   // once even against a concurrent writer.
@@ -127,35 +135,161 @@ Status WriteFileOnce(const fs::path& path, std::span<const uint8_t> data) {
   return SyncDir(path.parent_path());
 }
 
-Result<std::vector<uint8_t>> ReadFile(const fs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    if (errno == ENOENT) return Status::NotFound("no such file: " + path.string());
-    return ErrnoStatus("cannot open", path, errno);
+namespace {
+
+// Opens a regular file for reading without ever blocking on a FIFO or
+// reading a device: O_NONBLOCK makes open() return at once on a FIFO, and
+// fstat() then refuses anything that is not a regular file.
+Result<int> OpenRegular(const fs::path& path, Links links, struct stat* st) {
+  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+  if (links == Links::kRefuse) flags |= O_NOFOLLOW;
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return Status::NotFound("no such file: " + path.string());
+    if (err == ELOOP && links == Links::kRefuse) {
+      return Status::InvalidArgument(path.string() + " is a symbolic link (links are not followed)");
+    }
+    return ErrnoStatus("cannot open", path, err);
   }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("cannot stat", path, errno);
-  if (S_ISDIR(st.st_mode)) return Status::InvalidArgument("is a directory: " + path.string());
-  std::vector<uint8_t> out;
-  out.reserve(static_cast<size_t>(st.st_size));
+  if (::fstat(fd, st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return ErrnoStatus("cannot stat", path, err);
+  }
+  if (!S_ISREG(st->st_mode)) {
+    ::close(fd);
+    const char* what = S_ISDIR(st->st_mode)    ? "a directory"
+                       : S_ISFIFO(st->st_mode) ? "a FIFO"
+                       : S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? "a device"
+                       : S_ISSOCK(st->st_mode) ? "a socket"
+                                               : "not a regular file";
+    return Status::InvalidArgument(path.string() + " is " + what + ", not a regular file");
+  }
+  // Back to blocking reads (they never block on a regular file anyway).
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+// Calls `sink` with each block of the file, in order.
+template <typename Sink>
+Status ReadBlocks(int fd, const fs::path& path, Sink sink) {
   uint8_t buf[1 << 16];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus("cannot read", path, errno);
     }
-    if (n == 0) break;
-    out.insert(out.end(), buf, buf + n);
+    if (n == 0) return Status::OK();
+    sink(buf, static_cast<size_t>(n));
   }
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> ReadFile(const fs::path& path, Links links) {
+  struct stat st {};
+  ACERVO_ASSIGN_OR_RETURN(int raw, OpenRegular(path, links, &st));
+  Fd fd(raw);
+  std::vector<uint8_t> out;
+  out.reserve(static_cast<size_t>(st.st_size));
+  ACERVO_RETURN_IF_ERROR(
+      ReadBlocks(fd.get(), path, [&](const uint8_t* p, size_t n) { out.insert(out.end(), p, p + n); }));
   return out;
 }
 
+Result<fs::path> CreateDirectoriesBelow(const fs::path& root, const fs::path& relative) {
+  fs::path at = root;
+  for (const fs::path& part : relative.lexically_normal()) {
+    const std::string name = part.string();
+    if (name.empty() || name == ".") continue;
+    if (name == ".." || part.is_absolute()) {
+      return Status::InvalidArgument("folder " + relative.string() + " leaves " + root.string());
+    }
+    at /= part;
+    struct stat st {};
+    if (::lstat(at.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) continue;
+      return Status::InvalidArgument(at.string() + (S_ISLNK(st.st_mode) ? " is a symbolic link" : " is not a folder") +
+                                     "; output folders are never followed through links");
+    }
+    if (::mkdir(at.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoStatus("cannot create folder", at, errno);
+    if (::lstat(at.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return Status::InvalidArgument(at.string() + " is not a folder");
+    }
+  }
+  return at;
+}
+
+Status CheckSeparateFolders(const fs::path& a, std::string_view a_name, const fs::path& b,
+                            std::string_view b_name) {
+  std::error_code ec;
+  const fs::path ca = fs::weakly_canonical(fs::absolute(a), ec);
+  const fs::path cb = fs::weakly_canonical(fs::absolute(b), ec);
+  auto within = [](const fs::path& inner, const fs::path& outer) {
+    auto i = inner.begin(), o = outer.begin();
+    for (; o != outer.end(); ++o, ++i) {
+      if (o->empty()) continue;  // a trailing separator
+      if (i == inner.end() || *i != *o) return false;
+    }
+    return true;
+  };
+  if (within(ca, cb) || within(cb, ca)) {
+    const bool same = within(ca, cb) && within(cb, ca);
+    return Status::InvalidArgument(std::string(a_name) + " " + a.string() + (same ? " is the " : " and the ") +
+                                   std::string(b_name) + " " + b.string() +
+                                   (same ? "" : " overlap (one is inside the other)") +
+                                   ": give folders apart, or the outputs would be read as input");
+  }
+  return Status::OK();
+}
+
+Result<FileLock> FileLock::Acquire(const fs::path& path) {
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (fd.get() < 0) return ErrnoStatus("cannot create lock file", path, errno);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char pid[32] = {0};
+    ssize_t n = ::pread(fd.get(), pid, sizeof(pid) - 1, 0);
+    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : std::string();
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    if (err == EWOULDBLOCK) {
+      return Status::Unavailable(path.parent_path().string() + " is in use by another acervo process" +
+                                 (holder.empty() ? std::string() : " (pid " + holder + ")") + "; " +
+                                 path.filename().string() + " is locked");
+    }
+    return ErrnoStatus("cannot lock", path, err);
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) == 0) {
+    (void)!::pwrite(fd.get(), pid.data(), pid.size(), 0);
+  }
+  return FileLock(fd.Release());
+}
+
+FileLock& FileLock::operator=(FileLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the last descriptor drops the flock
+}
+
 Result<std::string> CopyFileOnce(const fs::path& from, const fs::path& to) {
-  ACERVO_ASSIGN_OR_RETURN(std::vector<uint8_t> data, ReadFile(from));
+  ACERVO_ASSIGN_OR_RETURN(std::vector<uint8_t> data, ReadFile(from, Links::kRefuse));
   std::string hash = Sha256Hex(data);
-  if (fs::exists(to)) {
-    ACERVO_ASSIGN_OR_RETURN(std::string existing, Sha256OfFile(to));
+  struct stat st {};
+  if (::lstat(to.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) {
+      return Status::AlreadyExists(to.string() + " exists and is not a regular file (a link is never written through)");
+    }
+    ACERVO_ASSIGN_OR_RETURN(std::string existing, Sha256OfFile(to, Links::kRefuse));
     if (existing == hash) return hash;
     return Status::AlreadyExists("master " + to.string() + " exists with different content than " +
                                  from.string());
@@ -174,11 +308,10 @@ Result<int> RemoveTempFiles(const fs::path& dir) {
   std::error_code ec;
   int removed = 0;
   if (!fs::is_directory(dir, ec)) return 0;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-    std::string name = e.path().filename().string();
-    if (name.rfind(kTempPrefix, 0) == 0) {
-      if (fs::remove(e.path(), ec)) ++removed;
-    }
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    std::error_code rm_ec;
+    if (name.rfind(kTempPrefix, 0) == 0 && fs::remove(it->path(), rm_ec)) ++removed;
   }
   if (ec) return Status::IOError("cannot list " + dir.string() + ": " + ec.message());
   return removed;
@@ -198,9 +331,24 @@ std::string Sha256Hex(std::span<const uint8_t> data) {
   return out;
 }
 
-Result<std::string> Sha256OfFile(const fs::path& path) {
-  ACERVO_ASSIGN_OR_RETURN(std::vector<uint8_t> data, ReadFile(path));
-  return Sha256Hex(data);
+Result<std::string> Sha256OfFile(const fs::path& path, Links links) {
+  struct stat st {};
+  ACERVO_ASSIGN_OR_RETURN(int raw, OpenRegular(path, links, &st));
+  Fd fd(raw);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1) return Status::Internal("SHA-256 unavailable");
+  ACERVO_RETURN_IF_ERROR(
+      ReadBlocks(fd.get(), path, [&](const uint8_t* p, size_t n) { EVP_DigestUpdate(md.get(), p, n); }));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(md.get(), digest, &len);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 15]);
+  }
+  return out;
 }
 
 }  // namespace acervo

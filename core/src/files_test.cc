@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
 
 namespace acervo {
@@ -52,6 +55,7 @@ TEST_F(FilesTest, WriteOnceRefusesToReplace) {
 TEST_F(FilesTest, CopyOnceIsIdempotentForSameContentOnly) {
   fs::path src = dir_ / "in.bin";
   std::ofstream(src) << "scan";
+  fs::create_directories(dir_ / "m");
   Result<std::string> h1 = CopyFileOnce(src, dir_ / "m" / "in.bin");
   ASSERT_TRUE(h1.ok()) << h1.status().ToString();
   Result<std::string> h2 = CopyFileOnce(src, dir_ / "m" / "in.bin");
@@ -74,6 +78,86 @@ TEST_F(FilesTest, RemoveTempFilesOnlyRemovesTemps) {
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1);
   EXPECT_TRUE(fs::exists(dir_ / "doc.pdf"));
+}
+
+
+// Issue 12: what is not a regular file is never read nor waited on.
+TEST_F(FilesTest, OnlyRegularFilesAreRead) {
+  ASSERT_EQ(::mkfifo((dir_ / "fifo.png").c_str(), 0644), 0);
+  Result<std::vector<uint8_t>> fifo = ReadFile(dir_ / "fifo.png");  // would block for ever
+  EXPECT_EQ(fifo.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(fifo.status().message().find("FIFO"), std::string::npos) << fifo.status().ToString();
+  EXPECT_EQ(ReadFile("/dev/zero").status().code(), StatusCode::kInvalidArgument);  // would read for ever
+  EXPECT_EQ(Sha256OfFile("/dev/zero").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadFile(dir_).status().code(), StatusCode::kInvalidArgument);
+  std::ofstream(dir_ / "real.png") << "bytes";
+  fs::create_symlink(dir_ / "real.png", dir_ / "link.png");
+  EXPECT_TRUE(ReadFile(dir_ / "link.png").ok());
+  Result<std::vector<uint8_t>> refused = ReadFile(dir_ / "link.png", Links::kRefuse);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("symbolic link"), std::string::npos);
+  fs::create_symlink(dir_ / "loop", dir_ / "loop");
+  EXPECT_FALSE(ReadFile(dir_ / "loop").ok());
+  // Streams: the hash of a file is the hash of its bytes.
+  EXPECT_EQ(*Sha256OfFile(dir_ / "real.png"),
+            Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>("bytes"), 5)));
+}
+
+TEST_F(FilesTest, NothingCreatesFoldersTheCallerDidNotAskFor) {
+  EXPECT_FALSE(WriteFileAtomic(dir_ / "no" / "such" / "f.txt", std::string_view("x")).ok());
+  EXPECT_FALSE(fs::exists(dir_ / "no"));
+  Result<fs::path> made = CreateDirectoriesBelow(dir_, "a/b/c");
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ(*made, dir_ / "a/b/c");
+  EXPECT_TRUE(fs::is_directory(dir_ / "a/b/c"));
+  // A link among the folders is never followed out.
+  fs::create_directories(dir_ / "elsewhere");
+  fs::create_directory_symlink(dir_ / "elsewhere", dir_ / "a" / "link");
+  Result<fs::path> through = CreateDirectoriesBelow(dir_, "a/link/x");
+  EXPECT_EQ(through.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(dir_ / "elsewhere" / "x"));
+  EXPECT_EQ(CreateDirectoriesBelow(dir_, "../out").status().code(), StatusCode::kInvalidArgument);
+  // A write-once copy is never written through a link either.
+  std::ofstream(dir_ / "src") << "data";
+  std::ofstream(dir_ / "elsewhere" / "victim") << "keep";
+  fs::create_symlink(dir_ / "elsewhere" / "victim", dir_ / "a" / "dest");
+  EXPECT_FALSE(CopyFileOnce(dir_ / "src", dir_ / "a" / "dest").ok());
+  EXPECT_EQ(*Sha256OfFile(dir_ / "elsewhere" / "victim"),
+            Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>("keep"), 4)));
+}
+
+TEST_F(FilesTest, LongNamesKeepAShortEnoughTempName) {
+  const std::string name(250, 'x');
+  const fs::path temp = TempPathFor(dir_ / name);
+  EXPECT_LE(temp.filename().string().size(), kMaxFileNameBytes);
+  EXPECT_EQ(temp.filename().string().rfind(kTempPrefix, 0), 0u);
+  EXPECT_TRUE(WriteFileAtomic(dir_ / name, std::string_view("whole")).ok());
+  EXPECT_TRUE(fs::exists(dir_ / name));
+}
+
+TEST_F(FilesTest, OverlappingFoldersAreNamed) {
+  fs::create_directories(dir_ / "lot");
+  EXPECT_TRUE(CheckSeparateFolders(dir_ / "lot", "lot", dir_ / "out", "out").ok());
+  EXPECT_FALSE(CheckSeparateFolders(dir_ / "lot", "lot", dir_ / "lot" / "out", "out").ok());
+  EXPECT_FALSE(CheckSeparateFolders(dir_ / "lot" / "sub", "lot", dir_ / "lot", "out").ok());
+  EXPECT_FALSE(CheckSeparateFolders(dir_ / "lot", "lot", dir_ / "lot/", "out").ok());
+  EXPECT_TRUE(CheckSeparateFolders(dir_ / "lot", "lot", dir_ / "lot2", "out").ok());  // a prefix is not a parent
+  // Through a link: the same folder.
+  fs::create_directory_symlink(dir_ / "lot", dir_ / "alias");
+  Status s = CheckSeparateFolders(dir_ / "lot", "lot folder", dir_ / "alias" / "out", "--out folder");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("lot folder"), std::string::npos);
+}
+
+TEST_F(FilesTest, ALockIsHeldByOneAtATime) {
+  Result<FileLock> first = FileLock::Acquire(dir_ / ".lock");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  Result<FileLock> second = FileLock::Acquire(dir_ / ".lock");
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find("pid " + std::to_string(::getpid())), std::string::npos)
+      << second.status().ToString();
+  { FileLock released = std::move(first).value(); }
+  EXPECT_TRUE(FileLock::Acquire(dir_ / ".lock").ok());
 }
 
 }  // namespace

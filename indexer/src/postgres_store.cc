@@ -25,6 +25,7 @@
 #include "search_common.h"
 #include "sql_filter.h"
 #include "sql_session.h"
+#include "store_paths.h"
 #include "term_index.h"
 
 namespace acervo {
@@ -163,8 +164,12 @@ ALTER TABLE pages ADD COLUMN master_page INTEGER NOT NULL DEFAULT 0,
                   ADD COLUMN master_width INTEGER NOT NULL DEFAULT 0;
 UPDATE pages SET master_page = number;
 )sql"},
-    // v6 (issue 13): word boxes, users, groups, grants,
-    // API tokens, audit trail; the SQLite store's tables (sql_shared.cc).
+    // v5 (issue 12): PDF and master paths relative to the output root, so an
+    // archive can move; each lot remembers its root. The DDL and the rows'
+    // rewrite are shared with the other store (store_paths.h).
+    {5, kSchemaV5Sql},
+    // v6 (issue 13): word boxes, users, groups, grants, API tokens, audit
+    // trail; the same tables on both backends (sql_shared.cc).
     {6, nullptr, SchemaV6Sql},
     // v7 (issue 15): forgiving search, as in the SQLite
     // store. pages.tsv is now computed by the client with the shared
@@ -212,7 +217,9 @@ std::string ParamText(const Param& p) {
   return buf;
 }
 
-std::string FlagsToJson(const std::vector<std::string>& flags) { return nlohmann::json(flags).dump(); }
+std::string FlagsToJson(const std::vector<std::string>& flags) {
+  return nlohmann::json(flags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 std::vector<std::string> FlagsFromJson(const std::string& text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
@@ -327,14 +334,16 @@ class PostgresStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     return WriteTransaction("store lot " + lot.id, [&]() -> Status {
       return Exec(R"sql(
-        INSERT INTO lots (id, project, box, operator_name, description, profile_json, started_at, finished_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        INSERT INTO lots (id, project, box, operator_name, description, profile_json, started_at, finished_at,
+                          output_root)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
         ON CONFLICT (id) DO UPDATE SET
           project = excluded.project, box = excluded.box, operator_name = excluded.operator_name,
           description = excluded.description, profile_json = excluded.profile_json,
-          started_at = excluded.started_at, finished_at = excluded.finished_at)sql",
+          started_at = excluded.started_at, finished_at = excluded.finished_at,
+          output_root = excluded.output_root)sql",
                   {lot.id, lot.project, lot.box, lot.operator_name, lot.description, lot.profile_json,
-                   lot.started_at, lot.finished_at},
+                   lot.started_at, lot.finished_at, lot.output_root},
                   "store lot " + lot.id)
           .status();
     });
@@ -702,12 +711,12 @@ class PostgresStore final : public Store {
   Result<std::vector<LotRecord>> ListLots() override {
     std::lock_guard<std::mutex> lock(mu_);
     ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id, project, box, operator_name, description, profile_json, "
-                                              "started_at, finished_at FROM lots ORDER BY id COLLATE \"C\"",
+                                              "started_at, finished_at, output_root FROM lots ORDER BY id COLLATE \"C\"",
                                               {}, "list lots"));
     std::vector<LotRecord> lots;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
       auto v = [&](int c) { return std::string(PQgetvalue(r.get(), i, c)); };
-      lots.push_back({v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7)});
+      lots.push_back({v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7), v(8)});
     }
     return lots;
   }
@@ -1844,6 +1853,7 @@ class PostgresStore final : public Store {
           last_state_ = state ? state : "";
           return Status::IOError("migration " + std::to_string(m.version) + ": " + PQresultErrorMessage(res.get()));
         }
+        if (m.version == 5) ACERVO_RETURN_IF_ERROR(RelativizeStoredPaths(session_));
         // Migration 3 lists every page as pending; migration 7 recomputes
         // the tsvectors and folds them all, once (the tokens come from the
         // tsvectors, so this is SQL run from here).

@@ -3,8 +3,11 @@
 #include "acervo/core/test_hooks.h"
 
 #include <sqlite3.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <mutex>
 #include <optional>
@@ -29,6 +32,7 @@
 #include "sql_filter.h"
 #include "sql_session.h"
 #include "sqlite_extensions.h"
+#include "store_paths.h"
 #include "term_index.h"
 
 namespace acervo {
@@ -170,9 +174,12 @@ ALTER TABLE pages ADD COLUMN master_x INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE pages ADD COLUMN master_width INTEGER NOT NULL DEFAULT 0;
 UPDATE pages SET master_page = number;
 )sql"},
-    // v6 (issue 13): OCR word boxes
-    // per page, users, groups, grants, API tokens and the append-only audit
-    // trail; the same tables on PostgreSQL (sql_shared.cc).
+    // v5 (issue 12): PDF and master paths relative to the output root, so an
+    // archive can move; each lot remembers its root. The DDL and the rows'
+    // rewrite are shared with the other store (store_paths.h).
+    {5, kSchemaV5Sql},
+    // v6 (issue 13): word boxes, users, groups, grants, API tokens, audit
+    // trail; the same tables on both backends (sql_shared.cc).
     {6, nullptr, SchemaV6Sql},
     // v7 (issue 15): forgiving search. The text index
     // is rebuilt with the `acervo` tokenizer (the triggers of migration 1
@@ -219,6 +226,13 @@ static_assert(std::size(kMigrations) > 0 &&
 
 // ------------------------------------------------------------- utilities --
 
+// True when `path` is on a file system mounted read-only (a disc, a
+// read-only bind mount), where even root cannot write.
+bool OnReadOnlyFileSystem(const fs::path& path) {
+  struct statvfs st {};
+  return ::statvfs(path.c_str(), &st) == 0 && (st.f_flag & ST_RDONLY) != 0;
+}
+
 bool IsBusy(int rc) {
   const int primary = rc & 0xFF;
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
@@ -250,7 +264,7 @@ Status FromSqlite(int rc, sqlite3* db, std::string_view what) {
 }
 
 std::string FlagsToJson(const std::vector<std::string>& flags) {
-  return nlohmann::json(flags).dump();
+  return nlohmann::json(flags).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<std::vector<std::string>> FlagsFromJson(std::string_view text) {
@@ -505,6 +519,15 @@ class SqliteStore final : public Store {
   Status Init() {
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
+    if (options_.read_only) {
+      // Nothing written: no journal mode change, no migration. The rank
+      // function and the text index's tokenizer are registered all the same.
+      ACERVO_RETURN_IF_ERROR(RegisterSqliteExtensions(db_));
+      ACERVO_RETURN_IF_ERROR(CheckReadableVersion());
+      // A temporary table lives in the connection's own temp database:
+      // allowed on a read-only file (facets need it).
+      return Exec(kCreateFacetIdsSql);
+    }
     // journal_mode needs a lock and may meet SQLITE_BUSY without consulting
     // the busy handler while another process creates the file: retry.
     ACERVO_RETURN_IF_ERROR(ExecRetrying("PRAGMA journal_mode = WAL"));
@@ -525,13 +548,13 @@ class SqliteStore final : public Store {
     return WriteTransaction("store lot " + lot.id, [&]() -> Status {
       ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
         INSERT INTO lots (id, project, box, operator_name, description, profile_json,
-                          started_at, finished_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                          started_at, finished_at, output_root)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET
           project = excluded.project, box = excluded.box,
           operator_name = excluded.operator_name, description = excluded.description,
           profile_json = excluded.profile_json, started_at = excluded.started_at,
-          finished_at = excluded.finished_at)sql"));
+          finished_at = excluded.finished_at, output_root = excluded.output_root)sql"));
       s.Bind(1, lot.id);
       s.Bind(2, lot.project);
       s.Bind(3, lot.box);
@@ -540,6 +563,7 @@ class SqliteStore final : public Store {
       s.Bind(6, lot.profile_json);
       s.Bind(7, lot.started_at);
       s.Bind(8, lot.finished_at);
+      s.Bind(9, lot.output_root);
       return Done(s, "store lot " + lot.id);
     });
   }
@@ -677,10 +701,11 @@ class SqliteStore final : public Store {
   Result<std::vector<LotRecord>> ListLots() override {
     std::lock_guard<std::mutex> lock(mu_);
     ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT id, project, box, operator_name, description, profile_json, "
-                                            "started_at, finished_at FROM lots ORDER BY id"));
+                                            "started_at, finished_at, output_root FROM lots ORDER BY id"));
     std::vector<LotRecord> lots;
     ACERVO_RETURN_IF_ERROR(ForEachRow(s, "list lots", [&] {
-      lots.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Text(7)});
+      lots.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Text(7),
+                      s.Text(8)});
     }));
     return lots;
   }
@@ -1917,6 +1942,30 @@ class SqliteStore final : public Store {
     }
   }
 
+  // A read-only store is read as it is: its schema must be one this
+  // program reads.
+  Status CheckReadableVersion() {
+    const std::string what = "read " + path_.string();
+    ACERVO_ASSIGN_OR_RETURN(
+        Stmt q, Prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'", false));
+    if (q.Step() != SQLITE_ROW) return FromSqlite(sqlite3_errcode(db_), db_, what);
+    if (q.Int(0) == 0) return Status::Corrupt(path_.string() + " is not an Acervo store");
+    ACERVO_ASSIGN_OR_RETURN(Stmt v, Prepare("SELECT coalesce(max(version), 0) FROM schema_version", false));
+    if (v.Step() != SQLITE_ROW) return FromSqlite(sqlite3_errcode(db_), db_, what);
+    const int64_t version = v.Int(0);
+    if (version > kSqliteSchemaVersion) {
+      return Status::Unavailable(path_.string() + " has schema version " + std::to_string(version) +
+                                 ", newer than this program's " + std::to_string(kSqliteSchemaVersion) +
+                                 "; upgrade Acervo");
+    }
+    if (version < kSqliteMinReadableVersion) {
+      return Status::Unavailable(path_.string() + " has schema version " + std::to_string(version) +
+                                 "; open it once with write access (e.g. acervo run or batch on a copy) to "
+                                 "migrate it to version " + std::to_string(kSqliteSchemaVersion));
+    }
+    return Status::OK();
+  }
+
   Status Migrate() {
     const std::string what = "migrate " + path_.string();
     while (true) {
@@ -1968,6 +2017,7 @@ class SqliteStore final : public Store {
         const Migration& m = *next;
         const std::string shared = m.sql == nullptr ? m.shared(/*postgres=*/false) : std::string();
         ACERVO_RETURN_IF_ERROR(Exec(m.sql != nullptr ? m.sql : shared.c_str()));
+        if (m.version == 5) ACERVO_RETURN_IF_ERROR(RelativizeStoredPaths(session_));
         // Migration 3's tables start empty; migration 7 empties them again
         // and folds in every stored page with the current tokenizer, so the
         // pages are folded there, once, with the fields' meaning and the
@@ -2043,20 +2093,41 @@ class SqliteStore final : public Store {
 Result<std::unique_ptr<Store>> OpenSqliteStore(const fs::path& path, const SqliteOptions& options) {
   std::error_code ec;
   const bool exists = fs::exists(path, ec);
-  if (!exists && !options.create_if_missing) {
+  if (!exists && (!options.create_if_missing || options.read_only)) {
     return Status::NotFound("store " + path.string() + " does not exist");
   }
-  if (!exists && path.has_parent_path()) {
-    fs::create_directories(path.parent_path(), ec);
-    if (ec) {
-      return Status::IOError("cannot create directory " + path.parent_path().string() + ": " +
-                             ec.message());
-    }
+  if (!exists && path.has_parent_path() && !fs::is_directory(path.parent_path(), ec)) {
+    return Status::NotFound("cannot create store " + path.string() + ": folder " + path.parent_path().string() +
+                            " does not exist");
   }
   sqlite3* db = nullptr;
   // NOMUTEX: the store serialises calls itself, one connection per object.
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int flags = SQLITE_OPEN_NOMUTEX;
+  std::string name = path.string();
+  if (options.read_only) {
+    flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+    // On read-only media SQLite could not even create the -shm file a WAL
+    // database needs to be read: such a file is immutable, so say so.
+    const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    const bool writable = ::access(path.c_str(), W_OK) == 0 && ::access(folder.c_str(), W_OK) == 0 &&
+                          !OnReadOnlyFileSystem(path);
+    std::string uri = "file:";
+    for (unsigned char c : fs::absolute(path).string()) {
+      // Percent-encode what a URI path cannot hold as is.
+      if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+        uri += static_cast<char>(c);
+      } else {
+        static const char kHex[] = "0123456789ABCDEF";
+        uri += '%';
+        uri += kHex[c >> 4];
+        uri += kHex[c & 15];
+      }
+    }
+    name = uri + (writable ? "?mode=ro" : "?immutable=1");
+  } else {
+    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  }
+  const int rc = sqlite3_open_v2(name.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     Status s = FromSqlite(rc, db, "open store " + path.string());
     sqlite3_close_v2(db);

@@ -3,6 +3,8 @@
 #include "acervo/indexer/sqlite_store.h"
 #include "acervo/indexer/access_store.h"
 #include "acervo/indexer/postgres_store.h"
+
+#include "acervo/core/files.h"
 #include "postgres_test_server.h"
 #include "sqlite_extensions.h"
 
@@ -143,30 +145,19 @@ enum class Backend { kSqlite, kPostgres };
 // SQL that takes a store back from schema v6 to the version before it
 // (issue 13's tables and its schema_version row), for migration tests.
 constexpr const char* kDropV6Sqlite =
-    "DROP TABLE review_items; DROP TABLE document_history; DROP TABLE withdrawals; DROP TABLE lot_sources; "
     "DROP TABLE page_words; DROP TABLE api_tokens; DROP TABLE user_groups; DROP TABLE users; "
     "DROP TABLE grants; DROP TABLE audit; DELETE FROM schema_version WHERE version >= 6; ";
 constexpr const char* kDropV6Postgres =
-    "DROP TABLE review_items, document_history, withdrawals, lot_sources; "
-    "DROP FUNCTION acervo_history_append_only(); "
     "DROP TABLE page_words, api_tokens, user_groups, users, grants, audit; "
     "DROP FUNCTION acervo_audit_append_only(); DELETE FROM schema_version WHERE version >= 6; ";
-
-// ... and from schema v8 to v7 (issue 14's review tables).
-constexpr const char* kDropV8Sqlite =
-    "DROP TABLE review_items; DROP TABLE document_history; DROP TABLE withdrawals; DROP TABLE lot_sources; "
-    "DELETE FROM schema_version WHERE version >= 8; ";
-constexpr const char* kDropV8Postgres =
-    "DROP TABLE review_items, document_history, withdrawals, lot_sources; "
-    "DROP FUNCTION acervo_history_append_only(); DELETE FROM schema_version WHERE version >= 8; ";
+// Back to v4 from v5 (after kDropV6*): the same SQL on both backends.
+constexpr const char* kDropV5 =
+    "ALTER TABLE lots DROP COLUMN output_root; DELETE FROM schema_version WHERE version >= 5; ";
 
 // Migration 7 taken out again (issue 15): the text index back to FTS5's
 // unicode61 tokenizer, no keys, no field meaning. Then kDropV6* takes a
 // store back to v4.
-// (Migration 8 first, when the store has it: issue 14's tables.)
 constexpr const char* kUndoSqliteV7 =
-    "DROP TABLE IF EXISTS review_items; DROP TABLE IF EXISTS document_history; DROP TABLE IF EXISTS withdrawals; "
-    "DROP TABLE IF EXISTS lot_sources; DELETE FROM schema_version WHERE version >= 8; "
     "DROP TABLE term_keys; DROP TABLE field_words; DROP INDEX fields_by_key; "
     "ALTER TABLE fields DROP COLUMN value_key; "
     "DROP TABLE pages_fts; "
@@ -178,13 +169,21 @@ constexpr const char* kUndoSqliteV7 =
 // Migration 7 taken out again on PostgreSQL (see kUndoSqliteV7): tsv back
 // from `acervo_pt` by the trigger of migration 3.
 constexpr const char* kUndoPostgresV7 =
-    "DROP TABLE IF EXISTS review_items, document_history, withdrawals, lot_sources; "
-    "DROP FUNCTION IF EXISTS acervo_history_append_only(); DELETE FROM schema_version WHERE version >= 8; "
     "DROP TABLE term_keys, field_words; DROP INDEX fields_by_key; ALTER TABLE fields DROP COLUMN value_key; "
     "DO $$ BEGIN EXECUTE format('CREATE TRIGGER pages_tsv BEFORE INSERT OR UPDATE OF text ON pages FOR EACH ROW "
     "EXECUTE FUNCTION tsvector_update_trigger(tsv, %L, text)', quote_ident(current_schema()) || '.acervo_pt'); END $$; "
     "UPDATE pages SET text = text; "
     "DELETE FROM schema_version WHERE version = 7; ";
+
+// Migration 8 taken out again (issue 14's review tables and the history's
+// append-only trigger, dropped with its table): back to v7. Applied first,
+// before kUndo*V7, wherever a test takes a store below v8.
+constexpr const char* kDropV8Sqlite =
+    "DROP TABLE review_items; DROP TABLE document_history; DROP TABLE withdrawals; DROP TABLE lot_sources; "
+    "DELETE FROM schema_version WHERE version >= 8; ";
+constexpr const char* kDropV8Postgres =
+    "DROP TABLE review_items, document_history, withdrawals, lot_sources; "
+    "DROP FUNCTION acervo_history_append_only(); DELETE FROM schema_version WHERE version >= 8; ";
 
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
@@ -212,6 +211,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     if (GetParam() == Backend::kSqlite) {
+      fs::create_directories(dir_.path() / "index");  // a store never creates folders
       store_ = OpenOrDie(dir_.path() / "index" / "acervo.db");
     } else {
       conninfo_ = FreshPostgresDatabase();
@@ -925,7 +925,8 @@ TEST_P(StoreTest, AuditTrailIsAppendOnlyAndHashChained) {
 // tables appear, old pages read as having no boxes, users can be added.
 TEST_P(StoreTest, VersionBeforeSixIsMigrated) {
   store_.reset();
-  ASSERT_EQ(RawExec(sqlite() ? std::string(kUndoSqliteV7) + kDropV6Sqlite : std::string(kUndoPostgresV7) + kDropV6Postgres),
+  ASSERT_EQ(RawExec(sqlite() ? std::string(kDropV8Sqlite) + kUndoSqliteV7 + kDropV6Sqlite + kDropV5
+                             : std::string(kDropV8Postgres) + kUndoPostgresV7 + kDropV6Postgres + kDropV5),
             "");
   Reopen();
   ASSERT_NE(store_, nullptr);
@@ -1378,9 +1379,8 @@ TEST(SqliteStoreOpenTest, MigrationsAreIdempotentOnReopen) {
                                nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  // One row per migration (their numbers may have gaps while parallel
-  // work is merged: 1-4, 6, 7, 8), the newest last.
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 7);
+  // One row per migration (1-8), the newest last.
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), kSqliteSchemaVersion);
   EXPECT_EQ(sqlite3_column_int(stmt, 1), kSqliteSchemaVersion);
   sqlite3_finalize(stmt);
   sqlite3_stmt* mode = nullptr;
@@ -1785,7 +1785,7 @@ TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   ASSERT_EQ(sqlite3_exec(db,
-                         (std::string(kUndoSqliteV7) + kDropV6Sqlite +
+                         (std::string(kDropV8Sqlite) + kUndoSqliteV7 + kDropV6Sqlite + kDropV5 +
                          "DROP TABLE term_top; DROP TABLE term_df; DROP TABLE term_stats; "
                          "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
                          "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
@@ -1848,7 +1848,7 @@ TEST(ForgivingMigrationTest, Version4And6SqliteDatabasesBecomeForgiving) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
-  const std::string undo = std::string(kUndoSqliteV7) + (from == 4 ? kDropV6Sqlite : "");
+  const std::string undo = std::string(kDropV8Sqlite) + kUndoSqliteV7 + (from == 4 ? std::string(kDropV6Sqlite) + kDropV5 : "");
   ASSERT_EQ(sqlite3_exec(db, undo.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   ASSERT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), from);
@@ -1896,7 +1896,7 @@ TEST(SplitMigrationTest, Version3SqliteDatabaseGetsMasterPageColumns) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   ASSERT_EQ(sqlite3_exec(db,
-                         (std::string(kUndoSqliteV7) + kDropV6Sqlite +
+                         (std::string(kDropV8Sqlite) + kUndoSqliteV7 + kDropV6Sqlite + kDropV5 +
                           "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
                           "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
                           "DELETE FROM schema_version WHERE version >= 4")
@@ -2112,7 +2112,7 @@ TEST_F(PostgresChampionTest, PendingPagesAreFoundBeforeTheirFold) {
 TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   store_.reset();
   // Make it exactly a version-2 database: without migration 3's tables and row.
-  PgExec(conninfo_, std::string(kUndoPostgresV7) + kDropV6Postgres +
+  PgExec(conninfo_, std::string(kDropV8Postgres) + kUndoPostgresV7 + kDropV6Postgres + kDropV5 +
                     "DROP TABLE term_top, term_df, term_stats, term_pending; DROP TRIGGER pages_tsv ON pages; "
                     "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
                     "DROP COLUMN master_width; "
@@ -2133,7 +2133,7 @@ TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
 
 TEST_F(PostgresChampionTest, Version3DatabaseGetsMasterPageColumns) {
   store_.reset();
-  PgExec(conninfo_, std::string(kUndoPostgresV7) + kDropV6Postgres +
+  PgExec(conninfo_, std::string(kDropV8Postgres) + kUndoPostgresV7 + kDropV6Postgres + kDropV5 +
                     "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
                     "DROP COLUMN master_width; DELETE FROM schema_version WHERE version >= 4");
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 3);
@@ -2158,7 +2158,7 @@ TEST_F(PostgresChampionTest, Version6DatabaseBecomesForgiving) {
   FillMisread(*store_);
   FillWebTables(*store_);
   store_.reset();
-  PgExec(conninfo_, kUndoPostgresV7);
+  PgExec(conninfo_, std::string(kDropV8Postgres) + kUndoPostgresV7);
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 6);
   ASSERT_EQ(Int("SELECT count(*) FROM pg_tables WHERE tablename = 'term_keys'"), 0);
   Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
@@ -2170,7 +2170,7 @@ TEST_F(PostgresChampionTest, Version6DatabaseBecomesForgiving) {
 TEST_F(PostgresChampionTest, Version4DatabaseBecomesForgiving) {
   FillMisread(*store_);
   store_.reset();
-  PgExec(conninfo_, std::string(kUndoPostgresV7) + kDropV6Postgres);
+  PgExec(conninfo_, std::string(kDropV8Postgres) + kUndoPostgresV7 + kDropV6Postgres + kDropV5);
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 4);
   ASSERT_EQ(Int("SELECT count(*) FROM pg_tables WHERE tablename = 'term_keys'"), 0);
   Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
@@ -2206,6 +2206,140 @@ TEST_F(PostgresChampionTest, BulkPutKeepsTheLastCopyAndSpecialCharacters) {
 }
 
 }  // namespace champion
+
+
+// v4 -> v5 (issue 12): paths become relative to the output folder, so an
+// archive can move. A row's root is the folder above its PDF's lot folder;
+// master paths under it lose the prefix, others stay absolute. The same
+// test on both backends (a real PostgreSQL server).
+LotRecord LotNamed(const std::string& id) {
+  LotRecord l;
+  l.id = id;
+  return l;
+}
+
+class RelativePathsMigrationTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  // Runs SQL on the raw database (the store closed).
+  void Exec(const std::string& sql) {
+    if (GetParam() == Backend::kSqlite) {
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+      ASSERT_TRUE(RegisterSqliteExtensions(db).ok());  // the text index's tokenizer (v7)
+      char* err = nullptr;
+      EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+      sqlite3_free(err);
+      sqlite3_close(db);
+    } else {
+      champion::PgExec(conninfo_, sql);
+    }
+  }
+  int64_t Int(const std::string& sql) {
+    return GetParam() == Backend::kSqlite ? champion::SqlInt(path_, sql) : champion::PgInt(conninfo_, sql);
+  }
+  Result<std::unique_ptr<Store>> Open() {
+    if (GetParam() == Backend::kSqlite) return OpenSqliteStore(path_);
+    return OpenPostgresStore(conninfo_);
+  }
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres) {
+      conninfo_ = FreshPostgresDatabase();
+      if (conninfo_.empty()) GTEST_SKIP() << "PostgreSQL cannot run here (see the message above)";
+    }
+    path_ = dir_.path() / "acervo.db";
+  }
+  TempDir dir_;
+  fs::path path_;
+  std::string conninfo_;
+};
+
+TEST_P(RelativePathsMigrationTest, Version4AbsolutePathsBecomeRelativeToTheOutputFolder) {
+  {
+    Result<std::unique_ptr<Store>> store = Open();
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->UpsertLot(LotNamed("L1")).ok());
+    ASSERT_TRUE((*store)->UpsertLot(LotNamed("L2")).ok());
+    // As a v4 Acervo wrote them: absolute.
+    DocumentRecord a = Doc("L1", "d1", "certidao", {}, {Page(1, 1, "primeira"), Page(2, 2, "segunda")});
+    a.pdf_path = "/arquivo/saida/L1/d1.pdf";
+    a.pages[0].master_path = "/arquivo/saida/L1/masters/p1.png";
+    a.pages[1].master_path = "/outro/disco/p2.png";  // not under the root: stays
+    DocumentRecord b = Doc("L2", "x", "oficio", {}, {Page(1, 1, "terceira")});
+    b.pdf_path = "/mnt/b/out/L%202/x.pdf";
+    b.pages[0].master_path = "/mnt/b/out/L%202/masters/sub/x.tif";
+    DocumentRecord c = Doc("L2", "y", "oficio", {}, {Page(1, 1, "quarta")});  // already relative
+    ASSERT_TRUE((*store)->PutDocuments({a, b, c}).ok());
+  }
+  Exec(std::string(GetParam() == Backend::kSqlite ? std::string(kDropV8Sqlite) + kUndoSqliteV7 + kDropV6Sqlite
+                                                 : std::string(kDropV8Postgres) + kUndoPostgresV7 + kDropV6Postgres) +
+       kDropV5);
+  ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 4);
+  Result<std::unique_ptr<Store>> store = Open();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(Int("SELECT max(version) FROM schema_version"),
+            GetParam() == Backend::kSqlite ? kSqliteSchemaVersion : kPostgresSchemaVersion);
+  // Each lot remembers the folder its paths were relative to.
+  Result<std::vector<LotRecord>> lots = (*store)->ListLots();
+  ASSERT_TRUE(lots.ok());
+  ASSERT_EQ(lots->size(), 2u);
+  EXPECT_EQ((*lots)[0].output_root, "/arquivo/saida");
+  EXPECT_EQ((*lots)[1].output_root, "/mnt/b/out");
+  Result<std::optional<DocumentRecord>> got = (*store)->GetDocument("L1", "d1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((**got).pdf_path, "L1/d1.pdf");
+  EXPECT_EQ((**got).pages[0].master_path, "L1/masters/p1.png");
+  EXPECT_EQ((**got).pages[1].master_path, "/outro/disco/p2.png");
+  got = (*store)->GetDocument("L2", "x");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((**got).pdf_path, "L%202/x.pdf");
+  EXPECT_EQ((**got).pages[0].master_path, "L%202/masters/sub/x.tif");
+  got = (*store)->GetDocument("L2", "y");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((**got).pdf_path, "L2/y.pdf");
+  // Resolved where the archive is now.
+  EXPECT_EQ(ResolveStoredPath("/media/disco", "L1/d1.pdf"), fs::path("/media/disco/L1/d1.pdf"));
+  EXPECT_EQ(ResolveStoredPath("/media/disco", "/outro/disco/p2.png"), fs::path("/outro/disco/p2.png"));
+  // Still searchable.
+  Result<std::vector<SearchHit>> hits = (*store)->Search(Q("primeira"));
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/d1"}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RelativePathsMigrationTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& i) {
+                           return i.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+                         });
+
+// Read-only use (issue 12): a store is searched and read without writing
+// anything of its own, and writes are refused. (On read-only media, where
+// SQLite could not even make its -shm file, the file is opened immutable:
+// tests/hostile, ReadOnlyArchiveIsSearchedAndVerified, on a read-only mount.)
+TEST(SqliteReadOnlyTest, ReadsWithoutWritingAndRefusesWrites) {
+  TempDir dir;
+  const fs::path path = dir.path() / "acervo.db";
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    Fill(*store);
+  }
+  const std::string sha_before = *Sha256OfFile(path);
+  SqliteOptions ro;
+  ro.read_only = true;
+  ro.create_if_missing = false;
+  std::unique_ptr<Store> store = OpenOrDie(path, ro);
+  ASSERT_NE(store, nullptr);
+  Result<std::vector<SearchHit>> hits = store->Search(Q("nascimento"));
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  EXPECT_EQ(Ids(*hits), std::vector<std::string>({"L1/d1"}));
+  EXPECT_FALSE(store->UpsertLot(LotNamed("L9")).ok());
+  store.reset();
+  EXPECT_EQ(*Sha256OfFile(path), sha_before) << "a read-only open changed the store";
+  // A missing store is never created read-only, nor a missing folder ever.
+  EXPECT_EQ(OpenSqliteStore(dir.path() / "none.db", ro).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(OpenSqliteStore(dir.path() / "no" / "such" / "acervo.db").status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(dir.path() / "no"));
+}
 
 }  // namespace
 }  // namespace acervo

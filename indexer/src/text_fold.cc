@@ -5,7 +5,6 @@
 namespace acervo {
 namespace {
 
-constexpr char32_t kReplacement = 0xFFFD;
 
 // Folded spelling of U+00C0..U+00FF. nullptr: copy the code point unchanged
 // (× and ÷ are symbols, not letters).
@@ -49,68 +48,6 @@ constexpr std::array<const char*, 128> kLatinExtA = {
 };
 
 }  // namespace
-
-char32_t DecodeUtf8(std::string_view text, size_t* pos) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const size_t i = *pos;
-  const unsigned char b0 = byte(i);
-  if (b0 < 0x80) {
-    *pos = i + 1;
-    return b0;
-  }
-  int len;
-  char32_t cp;
-  char32_t min;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    *pos = i + 1;
-    return kReplacement;
-  }
-  if (i + len > text.size()) {
-    *pos = i + 1;
-    return kReplacement;
-  }
-  for (int k = 1; k < len; ++k) {
-    const unsigned char b = byte(i + k);
-    if ((b & 0xC0) != 0x80) {
-      *pos = i + 1;
-      return kReplacement;
-    }
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  // Overlong forms and surrogates are invalid UTF-8; treating them as
-  // U+FFFD keeps two spellings of one character from comparing different.
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    *pos = i + 1;
-    return kReplacement;
-  }
-  *pos = i + len;
-  return cp;
-}
-
-void AppendUtf8(char32_t cp, std::string* out) {
-  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = kReplacement;
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 size_t CountCodePoints(std::string_view text) {
   size_t n = 0;

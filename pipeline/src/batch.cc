@@ -1,6 +1,7 @@
 #include "acervo/pipeline/batch.h"
 
 #include <algorithm>
+#include <map>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -9,6 +10,7 @@
 
 #include "acervo/core/clock.h"
 #include "acervo/core/files.h"
+#include "acervo/core/text.h"
 #include "acervo/indexer/store.h"
 #include "acervo/pipeline/journal.h"
 #include "acervo/pipeline/lot.h"
@@ -19,6 +21,15 @@ namespace acervo {
 namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+
+// Removes leftover temporary files of `file` (".tmp-<name>-*" beside it).
+void RemoveTempFilesFor(const fs::path& file) {
+  std::error_code ec;
+  const std::string prefix = std::string(kTempPrefix) + file.filename().string().substr(0, 200);
+  for (fs::directory_iterator it(file.parent_path(), ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().rfind(prefix, 0) == 0) fs::remove(it->path(), ec);
+  }
+}
 
 bool ReportHasProblems(const std::string& report_json) {
   json j = json::parse(report_json, nullptr, false);
@@ -54,19 +65,37 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
   rep.started_at = UtcNowIso8601();
   std::error_code ec;
   if (!fs::is_directory(o.queue_dir, ec)) return Status::NotFound("queue folder not found: " + o.queue_dir.string());
-  const fs::path state_dir = fs::path(rep.out_dir) / "batch-state";
-  fs::create_directories(state_dir, ec);
-  if (ec) return Status::IOError("cannot create " + state_dir.string() + ": " + ec.message());
-  ACERVO_RETURN_IF_ERROR(RemoveTempFiles(state_dir).status());
+  ACERVO_RETURN_IF_ERROR(CheckSeparateFolders(o.queue_dir, "queue folder", o.out_dir, "--out folder"));
+  fs::create_directories(rep.out_dir, ec);  // asked for
+  if (ec) return Status::IOError("cannot create " + rep.out_dir + ": " + ec.message());
+  ACERVO_ASSIGN_OR_RETURN(const fs::path state_dir, CreateDirectoriesBelow(rep.out_dir, "batch-state"));
 
+  // The queue's lots: its folders. Anything else is named in the report
+  // (a link is never followed: docs/formats.md), never silently skipped.
   std::vector<std::string> folders;
+  std::vector<BatchLot> refused;
   for (fs::directory_iterator it(o.queue_dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (name.empty() || name[0] == '.' || !it->is_directory()) continue;
-    folders.push_back(name);
+    if (name.empty() || name[0] == '.') continue;
+    const fs::file_status st = it->symlink_status(ec);
+    if (ec) break;
+    if (fs::is_directory(st)) {
+      folders.push_back(name);
+    } else {
+      BatchLot lot;
+      lot.folder = name;
+      lot.error = name + ": " + (fs::is_symlink(st) ? "is a symbolic link; links are not followed (move the lot "
+                                                       "folder into the queue)"
+                                : fs::is_regular_file(st) ? "is a file, not a lot folder; skipped"
+                                                           : "is not a folder; skipped");
+      refused.push_back(std::move(lot));
+    }
   }
   if (ec) return Status::IOError("cannot list queue " + o.queue_dir.string() + ": " + ec.message());
   std::sort(folders.begin(), folders.end(), NaturalLess);
+  // Lot ids already given by an earlier folder of this queue: two folders
+  // with one id would write one output folder.
+  std::map<std::string, std::string> id_folder;
 
   for (const std::string& folder : folders) {
     BatchLot lot;
@@ -78,11 +107,32 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
     }
     const fs::path lot_dir = o.queue_dir / folder;
     const fs::path state_file = state_dir / (SafeFileName(folder) + ".json");
+    // One batch at a time per queue folder (two batches may share an
+    // output folder): its state file and leftovers are this holder's.
+    Result<FileLock> held = FileLock::Acquire(state_dir / (SafeFileName(folder) + ".lock"));
+    if (!held.ok()) {
+      lot.error = folder + ": " + held.status().ToString();
+      rep.lots.push_back(std::move(lot));
+      continue;
+    }
+    RemoveTempFilesFor(state_file);  // a state write cut by a crash
     Result<std::string> fingerprint = LotFingerprint(lot_dir);
     if (!fingerprint.ok()) {
       lot.error = fingerprint.status().ToString();
       rep.lots.push_back(std::move(lot));
       continue;
+    }
+    {
+      // The lot id the run will use (profile or folder name): unique in the queue.
+      Result<std::string> peek = LotIdOf(lot_dir);
+      const std::string id = peek.ok() ? *peek : folder;
+      auto [at, first] = id_folder.emplace(id, folder);
+      if (!first) {
+        lot.error = folder + ": lot id '" + id + "' is also the lot id of queue folder " + at->second +
+                    "; one output folder cannot hold two lots (give each profile its own [lot] id)";
+        rep.lots.push_back(std::move(lot));
+        continue;
+      }
     }
     // Completed earlier with the same content: skip, keep its report.
     Result<std::vector<uint8_t>> saved = ReadFile(state_file);
@@ -103,16 +153,17 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
         }
         lot.report_json = saved_report.dump(2, ' ', false, json::error_handler_t::replace);
         lot.has_errors = ReportHasProblems(lot.report_json);
-        if (o.progress) std::fprintf(stderr, "[batch] %s: already complete, skipped\n", folder.c_str());
+        if (o.progress) std::fprintf(stderr, "[batch] %s: already complete, skipped\n", TerminalText(folder).c_str());
         rep.lots.push_back(std::move(lot));
         continue;
       }
     }
-    if (o.progress) std::fprintf(stderr, "[batch] %s: running\n", folder.c_str());
+    if (o.progress) std::fprintf(stderr, "[batch] %s: running\n", TerminalText(folder).c_str());
     RunOptions run;
     run.lot_dir = lot_dir;
     run.out_dir = o.out_dir;
     run.jobs = o.jobs;
+    run.memory_budget_mb = o.memory_budget_mb;
     run.languages = o.languages;
     run.progress = o.progress;
     run.force = o.force;
@@ -123,7 +174,8 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
       lot.state = r.status().code() == StatusCode::kCancelled ? BatchLot::State::kInterrupted
                                                               : BatchLot::State::kFailed;
       lot.error = folder + ": " + r.status().ToString();
-      if (o.progress) std::fprintf(stderr, "[batch] %s: %s\n", folder.c_str(), r.status().ToString().c_str());
+      if (o.progress) std::fprintf(stderr, "[batch] %s: %s\n", TerminalText(folder).c_str(),
+                                   TerminalText(r.status().ToString()).c_str());
       rep.lots.push_back(std::move(lot));
       continue;
     }
@@ -144,6 +196,7 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
     }
     rep.lots.push_back(std::move(lot));
   }
+  for (BatchLot& l : refused) rep.lots.push_back(std::move(l));
   rep.interrupted = o.cancel != nullptr && o.cancel->load();
   rep.finished_at = UtcNowIso8601();
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

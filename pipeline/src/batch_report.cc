@@ -11,6 +11,7 @@
 
 #include "acervo/core/files.h"
 #include "acervo/core/review_reason.h"
+#include "acervo/core/text.h"
 #include "acervo/pipeline/batch.h"
 #include "acervo/pipeline/review.h"
 
@@ -21,20 +22,8 @@ using json = nlohmann::json;
 
 std::string Dump(const json& j, int indent) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
 
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+// HTML text and attribute values: the one escaper (core/text.h).
+std::string Escape(std::string_view s) { return XmlText(s); }
 
 std::string Base64(const std::vector<uint8_t>& in) {
   static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -62,9 +51,16 @@ json BuildJson(const BatchReport& r) {
   int quarantined = 0;
   std::vector<ReviewItem> review;  // every lot's open items, as each lot report holds them
   for (const BatchLot& l : r.lots) {
-    json lot = {{"folder", l.folder}, {"state", BatchLotStateName(l.state)}, {"error", l.error}};
-    if (!l.error.empty()) errors.push_back({{"lot", l.folder}, {"where", l.folder}, {"message", l.error}});
     json rep = l.report_json.empty() ? json::object() : json::parse(l.report_json, nullptr, false);
+    // A lot is its queue folder and its lot id (the profile's, which names
+    // its output folder): both, everywhere.
+    const std::string lot_id = rep.is_object() ? rep.value("lot", l.folder) : l.folder;
+    const std::string output = rep.is_object() ? rep.value("output", "") : "";
+    json lot = {{"folder", l.folder}, {"lot", lot_id}, {"output", output}, {"state", BatchLotStateName(l.state)},
+                {"error", l.error}};
+    if (!l.error.empty()) {
+      errors.push_back({{"lot", lot_id}, {"folder", l.folder}, {"where", l.folder}, {"message", l.error}});
+    }
     if (rep.is_object() && !rep.empty()) {
       lot["report"] = rep;
       // Skipped lots ran earlier: their pages count in the totals of what the
@@ -105,7 +101,8 @@ json BuildJson(const BatchReport& r) {
         review.push_back(std::move(item));
       }
       for (const json& p : rep.value("problems", json::array())) {
-        errors.push_back({{"lot", l.folder}, {"where", p.value("where", "")}, {"message", p.value("message", "")}});
+        errors.push_back({{"lot", lot_id}, {"folder", l.folder}, {"where", p.value("where", "")},
+                          {"message", p.value("message", "")}});
       }
     }
     lots.push_back(std::move(lot));
@@ -386,8 +383,14 @@ std::string BatchReport::ToHtml() const {
 }
 
 Status WriteBatchReport(const BatchReport& report, const fs::path& dir) {
+  // The report folder was asked for (or is OUT/report); its parents were not.
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+  if (!fs::is_directory(parent, ec)) {
+    return Status::IOError("cannot create report folder " + dir.string() + ": folder " + parent.string() +
+                           " does not exist");
+  }
+  fs::create_directory(dir, ec);
   if (ec) return Status::IOError("cannot create report folder " + dir.string() + ": " + ec.message());
   ACERVO_RETURN_IF_ERROR(RemoveTempFiles(dir).status());  // a report write cut by a crash
   ACERVO_RETURN_IF_ERROR(WriteFileAtomic(dir / "report.json", report.ToJson()));

@@ -112,6 +112,20 @@ Result<CorrectionResult> CorrectDocument(Store& store, const CorrectionRequest& 
     if (source) lot_dir = source->lot_dir;
     profile = &recorded;
   }
+  // Stored paths are relative to the lot's output folder (docs/store.md).
+  fs::path output_root = req.output_root;
+  if (output_root.empty() && !req.resolve) {
+    ACERVO_ASSIGN_OR_RETURN(std::vector<LotRecord> lots, store.ListLots());
+    for (const LotRecord& l : lots) {
+      if (l.id == req.lot_id) output_root = l.output_root;
+    }
+  }
+  if (output_root.empty() && !req.resolve && !fs::path(rec.pdf_path).is_absolute()) {
+    ACERVO_ASSIGN_OR_RETURN(std::optional<LotSource> source, store.Review().GetLotSource(req.lot_id));
+    if (source) output_root = source->out_dir;
+  }
+  const fs::path pdf =
+      req.resolve ? req.resolve(req.lot_id, rec.pdf_path) : ResolveStoredPath(output_root, rec.pdf_path);
 
   // Only values that differ count (a form sends every field; an unchanged
   // value, valid or not, is not the person's change). Check every change
@@ -161,7 +175,7 @@ Result<CorrectionResult> CorrectDocument(Store& store, const CorrectionRequest& 
     result.changed.push_back({0, req.lot_id, req.document_id, now, req.user, "set_field", 0, c.name, old_value, c.value,
                               req.reason});
   }
-  result.pdf_path = rec.pdf_path;
+  result.pdf_path = pdf.string();
   result.pdf_sha256 = rec.pdf_sha256;
   if (result.changed.empty()) return result;
 
@@ -195,7 +209,6 @@ Result<CorrectionResult> CorrectDocument(Store& store, const CorrectionRequest& 
   rec.review = std::move(review);
 
   // The PDF: rewritten beside the old one, which is kept until the row is in.
-  const fs::path pdf = rec.pdf_path;
   ACERVO_ASSIGN_OR_RETURN(PdfOptions options, PdfOptionsForLot(*profile, lot_dir));
   ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<PdfWriter> writer, PdfWriter::Create(options));
   const fs::path backup = TempPathFor(pdf);

@@ -58,7 +58,9 @@ constexpr std::string_view kCheckpointMagic = "ACERVO-PAGE-1\n";
 Result<std::unique_ptr<Journal>> Journal::Open(const fs::path& path) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // O_APPEND: every write lands at the end of the file, whoever else has
+  // it open (a second process never splices a record into another).
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return Status::IOError(IoError(path, "cannot open journal"));
   std::unique_ptr<Journal> j(new Journal(path, fd));
   Result<std::vector<uint8_t>> bytes = ReadFile(path);
@@ -89,6 +91,7 @@ Journal::~Journal() {
 void Journal::Apply(const std::string& line) {
   json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return;  // not ours or damaged: ignore, never guess
+  ++seq_;
   std::string type = j.value("t", "");
   if (type == "stage") {
     JournalPageId id = IdFrom(j);
@@ -105,15 +108,18 @@ void Journal::Apply(const std::string& line) {
     s.orientation_deg = j.value("orient", 0);
     s.blank = j.value("blank", false);
     JournalPageKey key = KeyOf(s.id);
+    last_done_[{s.id.source, s.id.page_in_file}] = seq_;
+    last_done_[{s.id.source, 0}] = seq_;
     if (!done_.count(key)) order_.push_back(key);
     done_[key] = std::move(s);
     ++done_counts_[key];
   } else if (type == "quarantine") {
     JournalQuarantine q{j.value("file", ""), j.value("page", 0), j.value("reason", "")};
-    bool seen = std::any_of(quarantine_.begin(), quarantine_.end(), [&](const JournalQuarantine& o) {
-      return o.file == q.file && o.page == q.page && o.reason == q.reason;
+    auto same = std::find_if(quarantine_.begin(), quarantine_.end(), [&](const auto& o) {
+      return o.second.file == q.file && o.second.page == q.page && o.second.reason == q.reason;
     });
-    if (!seen) quarantine_.push_back(std::move(q));
+    if (same != quarantine_.end()) same->first = seq_;
+    else quarantine_.emplace_back(seq_, std::move(q));
   } else if (type == "lot_done") {
     lot_done_.push_back(j.value("key", ""));
   }
@@ -122,8 +128,8 @@ void Journal::Apply(const std::string& line) {
 Status Journal::AppendLine(const std::string& line) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string data = line + "\n";
-  // One write() of the whole line: with O_APPEND semantics by offset, a
-  // crash can only tear the last line, which Open() cuts.
+  // One write() of the whole line, appended (O_APPEND): a crash can only
+  // tear the last line, which Open() cuts.
   const char* p = data.data();
   size_t left = data.size();
   while (left > 0) {
@@ -196,7 +202,15 @@ std::vector<JournalPageSummary> Journal::FinishedPages() const {
 
 std::vector<JournalQuarantine> Journal::Quarantined() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return quarantine_;
+  std::vector<JournalQuarantine> out;
+  for (const auto& [seq, q] : quarantine_) {
+    // A page (or, for a whole file, any page of it) that finished after it
+    // was refused is no longer quarantined: the input was fixed and rerun.
+    auto later = last_done_.find({q.file, q.page});
+    if (later != last_done_.end() && later->second > seq) continue;
+    out.push_back(q);
+  }
+  return out;
 }
 
 std::vector<std::string> Journal::Interrupted() const {
@@ -352,13 +366,17 @@ Result<std::string> LotFingerprint(const fs::path& lot_dir) {
   std::vector<std::string> lines;
   for (fs::recursive_directory_iterator it(lot_dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::string base = it->path().filename().string();
+    // lstat: a link (even a looping one) is never followed; it counts by
+    // its own change time, so adding or retargeting one changes the print.
+    struct stat st{};
+    if (::lstat(it->path().c_str(), &st) != 0) continue;
     if (!base.empty() && base[0] == '.') {
-      if (it->is_directory()) it.disable_recursion_pending();
+      if (S_ISDIR(st.st_mode)) it.disable_recursion_pending();
       continue;
     }
-    struct stat st{};
-    if (!it->is_regular_file() || ::stat(it->path().c_str(), &st) != 0) continue;
-    lines.push_back(fs::relative(it->path(), lot_dir).string() + "\t" + std::to_string(st.st_size) + "\t" +
+    if (S_ISDIR(st.st_mode)) continue;
+    // Lexically: fs::relative resolves links, and a looping one throws.
+    lines.push_back(it->path().lexically_relative(lot_dir).string() + "\t" + std::to_string(st.st_size) + "\t" +
                     std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
   }
   if (ec) return Status::IOError("cannot list " + lot_dir.string() + ": " + ec.message());
@@ -372,7 +390,8 @@ Result<int> RemoveTempFilesRecursive(const fs::path& dir) {
   std::error_code ec;
   std::vector<fs::path> doomed;
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename().string().rfind(kTempPrefix, 0) == 0 && !it->is_directory()) {
+    std::error_code st_ec;
+    if (it->path().filename().string().rfind(kTempPrefix, 0) == 0 && !fs::is_directory(it->symlink_status(st_ec))) {
       doomed.push_back(it->path());
     }
   }

@@ -197,5 +197,44 @@ TEST_F(JournalTest, TempFilesAreRemovedAtAnyDepthAndFingerprintSeesChanges) {
   EXPECT_NE(*LotFingerprint(dir_ / "lot"), *before);
 }
 
+
+// Issue 12: two writers of one journal (a second process that should have
+// been refused, an editor) never splice a record into another: every write
+// lands at the end (O_APPEND).
+TEST_F(JournalTest, TwoWritersNeverSpliceRecords) {
+  fs::path path = dir_ / "journal.jsonl";
+  Result<std::unique_ptr<Journal>> a = Journal::Open(path);
+  Result<std::unique_ptr<Journal>> b = Journal::Open(path);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (int i = 1; i <= 50; ++i) {
+    ASSERT_TRUE((*a)->RecordPageDone(Done("a", i, "s1", "sig")).ok());
+    ASSERT_TRUE((*b)->RecordPageDone(Done("b", i, "s1", "sig")).ok());
+  }
+  Result<std::unique_ptr<Journal>> j = Journal::Open(path);
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)->FinishedPages().size(), 100u) << "records lost to overwrites";
+}
+
+// Issue 12: a page quarantined once and finished later (the input fixed
+// and the lot rerun) is no longer listed as quarantined.
+TEST_F(JournalTest, AQuarantineFixedLaterIsNoLongerListed) {
+  fs::path path = dir_ / "journal.jsonl";
+  Result<std::unique_ptr<Journal>> j = Journal::Open(path);
+  ASSERT_TRUE(j.ok());
+  ASSERT_TRUE((*j)->RecordQuarantine({"a.tif", 1, "Corrupt: damaged"}).ok());
+  ASSERT_TRUE((*j)->RecordQuarantine({"b.tif", 0, "Corrupt: empty file"}).ok());
+  ASSERT_TRUE((*j)->RecordQuarantine({"c.tif", 2, "Corrupt: damaged"}).ok());
+  ASSERT_TRUE((*j)->RecordPageDone(Done("a", 1, "s2", "sig")).ok());  // a.tif page 1, later
+  ASSERT_TRUE((*j)->RecordPageDone(Done("b", 3, "s2", "sig")).ok());  // b.tif page 3: the file is fine now
+  std::vector<JournalQuarantine> q = (*j)->Quarantined();
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(q[0].file, "c.tif");
+  // Quarantined again after that: listed again.
+  ASSERT_TRUE((*j)->RecordQuarantine({"a.tif", 1, "Corrupt: damaged"}).ok());
+  j = Journal::Open(path);
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)->Quarantined().size(), 2u);
+}
+
 }  // namespace
 }  // namespace acervo

@@ -17,6 +17,8 @@
 
 #include "acervo/core/clock.h"
 #include "acervo/core/files.h"
+#include "acervo/core/memory.h"
+#include "acervo/core/text.h"
 #include "acervo/core/test_hooks.h"
 #include "acervo/pipeline/archival.h"
 #include "acervo/pipeline/correction.h"
@@ -41,7 +43,7 @@ namespace {
 class LotProgress {
  public:
   LotProgress(bool enabled, std::string lot, int total)
-      : enabled_(enabled), tty_(::isatty(STDERR_FILENO) != 0), lot_(std::move(lot)), total_(total),
+      : enabled_(enabled), tty_(::isatty(STDERR_FILENO) != 0), lot_(TerminalText(lot)), total_(total),
         start_(Clock::now()) {}
   void Update(int done, bool force = false) {
     if (!enabled_ || (done == printed_ && printed_ >= 0)) return;
@@ -70,12 +72,16 @@ class LotProgress {
 // A document being written: its record and PDF as its pages arrive.
 struct DocumentBuild {
   bool failed = false;
+  bool interrupted = false;  // a page was stopped by SIGINT/SIGTERM
   bool begun = false;
   int pdf_pages = 0;
   int pages = 0;  // output pages so far (a split spread counts two)
   DocumentRecord record;
   SidecarRequest sidecar_request;  // which side outputs (profile or command line)
   SidecarSet sidecars;  // hOCR/ALTO/text, written after the PDF commits
+  // Encoded blank pages (index in record.pages) while the document has no
+  // other page yet, for [image] blank_documents = "keep".
+  std::vector<std::pair<size_t, Page>> held_blank;
 };
 
 namespace {
@@ -166,41 +172,9 @@ void WritePreview(const fs::path& lot_out, const std::string& file_name, const s
   }
   std::vector<uint8_t> jpeg;
   if (!cv::imencode(".jpg", small, jpeg, {cv::IMWRITE_JPEG_QUALITY, 75})) return;
-  const fs::path path = lot_out / "previews" / file_name / (stem + ".jpg");
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  (void)WriteFileAtomic(path, jpeg);
-}
-
-// `s` with every byte that is not part of valid UTF-8 replaced by U+FFFD.
-// File names on Linux are bytes; ids, titles and PDF metadata must be text
-// (PDF strings, JSON and the store all assume UTF-8).
-std::string ValidUtf8(std::string_view s) {
-  std::string out;
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool ok = len > 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-    if (ok && len == 2) ok = c >= 0xC2;  // no overlong forms
-    if (ok && len == 3) {
-      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
-    }
-    if (ok && len == 4) {
-      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
-    }
-    if (ok) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
+  // Below the lot's output folder, never through a link (files.h).
+  Result<fs::path> dir = CreateDirectoriesBelow(lot_out, fs::path("previews") / file_name);
+  if (dir.ok()) (void)WriteFileAtomic(*dir / (stem + ".jpg"), jpeg);
 }
 
 // True when the stored document was made from exactly the document's
@@ -257,7 +231,7 @@ class PassTimer {
 
 }  // namespace
 
-LotContext::LotContext(const RunOptions& o, Store& s) : options(o), store(s), started(Clock::now()) {}
+LotContext::LotContext(const RunOptions& o, Store* s) : options(o), store(s), started(Clock::now()) {}
 LotContext::~LotContext() = default;
 
 
@@ -293,23 +267,8 @@ std::vector<size_t> FilesOf(const LotContext& ctx, const std::vector<LotUnit>& u
 
 Status PlanPass(LotContext& ctx) {
   PassTimer timer(ctx, "plan");
-  ACERVO_ASSIGN_OR_RETURN(ctx.plan, PlanLot(ctx.options.lot_dir, PlanOptions{ctx.options.lot_id}));
-  LotPlan& plan = ctx.plan;
-  plan.lot_id = ValidUtf8(plan.lot_id);
-  for (DocumentPlan& doc : plan.documents) {
-    std::string id = ValidUtf8(doc.id);
-    if (id != doc.id) {
-      plan.warnings.push_back({"document " + id, "id is not valid UTF-8 (a file name in another encoding?); "
-                                                  "invalid bytes replaced by U+FFFD"});
-      doc.id = std::move(id);
-    }
-    doc.title = ValidUtf8(doc.title);
-    doc.type = ValidUtf8(doc.type);
-    for (auto& [k, v] : doc.fields) {
-      k = ValidUtf8(k);
-      v = ValidUtf8(v);
-    }
-  }
+  ACERVO_ASSIGN_OR_RETURN(ctx.plan, PlanLot(ctx.options.lot_dir, PlanOptions{ctx.options.lot_id, ctx.options.only_file}));
+  const LotPlan& plan = ctx.plan;
   LotReport& rep = ctx.report;
   rep.lot_id = plan.lot_id;
   rep.problems = plan.problems;
@@ -322,20 +281,55 @@ Status PlanPass(LotContext& ctx) {
   ctx.builds.resize(plan.documents.size());
   ctx.master_sha.assign(plan.files.size(), "");
   ctx.master_path.assign(plan.files.size(), "");
+  ctx.out_root = fs::absolute(ctx.options.out_dir).lexically_normal();
+  ctx.lot_dir_name = SafeFileName(plan.lot_id);
+  ctx.lot_out = ctx.out_root / ctx.lot_dir_name;
+  ctx.masters_dir = ctx.lot_out / "masters";
+  ctx.quarantine_dir = ctx.lot_out / "quarantine";
+  rep.lot_out_dir = ctx.lot_out;
   return Status::OK();
+}
+
+Status CheckRunnablePass(LotContext& ctx) {
+  PassTimer timer(ctx, "plan");
+  // The run would read what it writes (or write into what it reads).
+  ACERVO_RETURN_IF_ERROR(CheckSeparateFolders(ctx.options.lot_dir, "lot folder", ctx.options.out_dir, "--out folder"));
+  // The first worker's chain is built now: a missing language model or a
+  // bad stage option stops the run before anything is written.
+  ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildStageChain(ctx.plan.profile, ctx.options.languages));
+  ctx.first_chain = std::make_shared<StageChain>(std::move(chain));
+  return OpenDocumentWriter(ctx);
 }
 
 Status OpenOutputPass(LotContext& ctx) {
   PassTimer timer(ctx, "open");
   const LotPlan& plan = ctx.plan;
-  // Absolute paths in the store: a search from any folder must open the PDF.
-  ctx.lot_out = fs::absolute(ctx.options.out_dir).lexically_normal() / SafeFileName(plan.lot_id);
-  ctx.masters_dir = ctx.lot_out / "masters";
-  ctx.quarantine_dir = ctx.lot_out / "quarantine";
-  ctx.report.lot_out_dir = ctx.lot_out;
   std::error_code ec;
-  fs::create_directories(ctx.masters_dir, ec);
-  if (ec) return Status::IOError("cannot create " + ctx.masters_dir.string() + ": " + ec.message());
+  // The output folder was asked for; below it, nothing is followed
+  // through a link.
+  fs::create_directories(ctx.out_root, ec);
+  if (ec) return Status::IOError("cannot create " + ctx.out_root.string() + ": " + ec.message());
+  ACERVO_RETURN_IF_ERROR(CreateDirectoriesBelow(ctx.out_root, ctx.lot_dir_name).status());
+  // One run per lot folder at a time: a second would remove the first's
+  // temporary files and interleave its journal.
+  ACERVO_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(ctx.lot_out / ".lock"));
+  ctx.lock = std::make_unique<FileLock>(std::move(lock));
+  // The folder belongs to one lot id for ever: two ids with one folder name
+  // (letter case, on case-insensitive storage) never share it.
+  const fs::path marker = ctx.lot_out / ".lot-id";
+  Result<std::vector<uint8_t>> owner = ReadFile(marker, Links::kRefuse);
+  if (owner.ok()) {
+    const std::string id(owner->begin(), owner->end());
+    if (id != plan.lot_id) {
+      return Status::AlreadyExists(ctx.lot_out.string() + " holds the outputs of lot '" + TerminalText(id) +
+                                   "', not of lot '" + plan.lot_id + "'");
+    }
+  } else if (owner.status().code() == StatusCode::kNotFound) {
+    ACERVO_RETURN_IF_ERROR(WriteFileAtomic(marker, plan.lot_id));
+  } else {
+    return owner.status();
+  }
+  ACERVO_RETURN_IF_ERROR(CreateDirectoriesBelow(ctx.lot_out, "masters").status());
   // Leftovers of a run that was killed mid-write are never taken as output
   // (PDFs, masters, quarantine copies, checkpoints, thumbnails).
   ACERVO_RETURN_IF_ERROR(RemoveTempFilesRecursive(ctx.lot_out).status());
@@ -350,7 +344,8 @@ Status OpenOutputPass(LotContext& ctx) {
   lot.description = plan.profile.description;
   lot.profile_json = ProfileJson(plan.profile).dump();
   lot.started_at = UtcNowIso8601();
-  return ctx.store.UpsertLot(lot);
+  lot.output_root = ctx.out_root.string();
+  return ctx.store->UpsertLot(lot);
 }
 
 void KeepMasters(LotContext& ctx, const std::vector<size_t>& files) {
@@ -360,7 +355,8 @@ void KeepMasters(LotContext& ctx, const std::vector<size_t>& files) {
     InputFile& f = plan.files[i];
     if (f.status.ok()) {
       fs::path dest = ctx.masters_dir / f.name;
-      Result<std::string> sha = CopyFileOnce(f.path, dest);
+      Status folder = CreateDirectoriesBelow(ctx.masters_dir, fs::path(f.name).parent_path()).status();
+      Result<std::string> sha = folder.ok() ? CopyFileOnce(f.path, dest) : Result<std::string>(folder);
       if (sha.ok()) {
         ctx.master_sha[i] = *sha;
         ctx.master_path[i] = dest.string();
@@ -450,12 +446,13 @@ std::vector<PageJob> BuildWorkList(LotContext& ctx, const std::vector<LotUnit>& 
       continue;
     }
     if (!ctx.options.force) {
-      Result<std::optional<DocumentRecord>> existing = ctx.store.GetDocument(plan.lot_id, doc.id);
+      Result<std::optional<DocumentRecord>> existing = ctx.store->GetDocument(plan.lot_id, doc.id);
       if (existing.ok() && existing->has_value()) {
         const DocumentRecord& r = **existing;
         bool same = SameMasterPages(r, doc, ctx.master_sha, plan.profile.split);
+        const fs::path pdf = ResolveStoredPath(ctx.out_root, r.pdf_path);
         if (same) {
-          Result<std::string> pdf_sha = Sha256OfFile(r.pdf_path);
+          Result<std::string> pdf_sha = Sha256OfFile(pdf);
           same = pdf_sha.ok() && *pdf_sha == r.pdf_sha256;
         }
         if (same) {
@@ -465,7 +462,7 @@ std::vector<PageJob> BuildWorkList(LotContext& ctx, const std::vector<LotUnit>& 
           if (!changes.empty()) {
             // A value a person corrected (review set, the web) is not undone
             // by the manifest it corrected: change it with review set again.
-            Result<std::vector<HistoryEntry>> history = ctx.store.Review().History(plan.lot_id, doc.id);
+            Result<std::vector<HistoryEntry>> history = ctx.store->Review().History(plan.lot_id, doc.id);
             if (history.ok()) {
               std::set<std::string> by_people;
               for (const HistoryEntry& h : *history) {
@@ -488,7 +485,8 @@ std::vector<PageJob> BuildWorkList(LotContext& ctx, const std::vector<LotUnit>& 
             req.validate = false;  // stored as given and flagged, as a run does
             req.profile = &plan.profile;
             req.lot_dir = ctx.options.lot_dir;
-            Result<CorrectionResult> c = CorrectDocument(ctx.store, req);
+            req.output_root = ctx.out_root;
+            Result<CorrectionResult> c = CorrectDocument(*ctx.store, req);
             if (!c.ok()) {
               rep.problems.push_back({"document " + doc.id, "correction: " + c.status().ToString()});
               out.errors.push_back("correction: " + c.status().message());
@@ -500,7 +498,7 @@ std::vector<PageJob> BuildWorkList(LotContext& ctx, const std::vector<LotUnit>& 
           // A kill between the commit and the cleanup leaves checkpoints.
           std::error_code ec;
           fs::remove_all(ctx.lot_out / "checkpoints" / doc.file_name, ec);
-          out.pdf_path = r.pdf_path;
+          out.pdf_path = pdf.string();
           out.pages = r.page_count;
           ++rep.documents_skipped;
           continue;
@@ -634,9 +632,9 @@ class PageWorker {
       std::vector<uint8_t> jpeg = Thumbnail(p.image);
       if (jpeg.empty()) return;
       fs::path rel = fs::path("thumbs") / (doc.file_name + "-" + stem + ".jpg");
-      std::error_code dir_ec;
-      fs::create_directories((lot_out / rel).parent_path(), dir_ec);
-      if (WriteFileAtomic(lot_out / rel, jpeg).ok()) thumb_rel = rel.string();
+      if (CreateDirectoriesBelow(lot_out, "thumbs").ok() && WriteFileAtomic(lot_out / rel, jpeg).ok()) {
+        thumb_rel = rel.string();
+      }
     };
     PageContext pc;
     pc.lot_id = ctx_.plan.lot_id;
@@ -646,11 +644,13 @@ class PageWorker {
     if (profile.page_deadline_s > 0) {
       pc.deadline = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(profile.page_deadline_s * 1000));
     }
+    // Test-only kill point: a page is about to enter the chain, so a
+    // SIGINT sent now stops it in flight (tests/hostile).
+    TestPauseAt("before-chain");
     Result<Page> result = chain_->Run(std::move(page), pc, &observer);
     if (!result.ok()) return result;
-    std::error_code dir_ec;
-    fs::create_directories((lot_out / ckpt_rel).parent_path(), dir_ec);
-    Status s = WriteFileAtomic(lot_out / ckpt_rel, EncodePageCheckpoint(*result));
+    Status s = CreateDirectoriesBelow(lot_out, ckpt_rel.parent_path()).status();
+    if (s.ok()) s = WriteFileAtomic(lot_out / ckpt_rel, EncodePageCheckpoint(*result));
     if (s.ok()) {
       JournalPageSummary sum;
       sum.id = id;
@@ -689,13 +689,45 @@ class PageWorker {
 
 }  // namespace
 
+int WorkerCount(LotContext& ctx, size_t jobs) {
+  const RunOptions& o = ctx.options;
+  const int asked = o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Each worker builds a Tesseract engine: one with nothing to do is waste.
+  int n = std::min<int>(asked, static_cast<int>(std::max<size_t>(1, jobs)));
+  const int64_t budget = o.memory_budget_mb > 0 ? o.memory_budget_mb << 20
+                                                 : static_cast<int64_t>(AvailableMemoryBytes() / 4 * 3);
+  const int by_memory =
+      static_cast<int>(std::max<int64_t>(1, (budget - kRunMemoryBytes) / kWorkerMemoryBytes));
+  if (n > by_memory) {
+    ctx.report.warnings.push_back({"lot " + ctx.plan.lot_id,
+                                   std::to_string(n) + " workers asked, " + std::to_string(by_memory) +
+                                       " started: the memory budget of " + std::to_string(budget >> 20) +
+                                       " MB holds " + std::to_string(by_memory) + " worker(s) (" +
+                                       std::to_string(kRunMemoryBytes >> 20) + " MB for the run and " +
+                                       std::to_string(kWorkerMemoryBytes >> 20) +
+                                       " MB a worker; --memory-budget)"});
+    n = by_memory;
+  }
+  return n;
+}
+
 Status ProcessPages(LotContext& ctx, const std::vector<PageJob>& jobs, const PageSink& sink) {
   const Clock::time_point start = Clock::now();
   const double before = ctx.report.passes["documents"] + ctx.report.passes["commit"];
   const std::string languages = ctx.options.languages;
+  std::mutex first_mu;
   const WorkerFactory factory = [&](int) -> Result<PageJobFn> {
-    ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildStageChain(ctx.plan.profile, languages));
-    auto worker = std::make_shared<PageWorker>(ctx, jobs, std::make_shared<StageChain>(std::move(chain)));
+    std::shared_ptr<StageChain> chain;
+    {
+      // The chain CheckRunnablePass built serves one worker.
+      std::lock_guard<std::mutex> lock(first_mu);
+      chain = std::move(ctx.first_chain);
+    }
+    if (!chain) {
+      ACERVO_ASSIGN_OR_RETURN(StageChain built, BuildStageChain(ctx.plan.profile, languages));
+      chain = std::make_shared<StageChain>(std::move(built));
+    }
+    auto worker = std::make_shared<PageWorker>(ctx, jobs, std::move(chain));
     return PageJobFn([worker](size_t i) { return worker->Run(i); });
   };
   LotProgress progress(ctx.options.progress, ctx.plan.lot_id, static_cast<int>(jobs.size()));
@@ -706,7 +738,8 @@ Status ProcessPages(LotContext& ctx, const std::vector<PageJob>& jobs, const Pag
     progress.Update(delivered);
   };
   ScheduleOptions sched;
-  sched.workers = ctx.options.jobs > 0 ? ctx.options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  sched.workers = WorkerCount(ctx, jobs.size());
+  ctx.report.workers = std::max(ctx.report.workers, sched.workers);
   sched.max_in_flight = static_cast<size_t>(sched.workers) * 4;
   sched.cancel = ctx.options.cancel;
   Status run = RunOrdered(jobs.size(), sched, factory, deliver);
@@ -728,7 +761,6 @@ PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t d) {
   PdfDocumentInfo info;
   info.title = doc.title.empty() ? doc.id : doc.title;
   info.author = ctx.plan.profile.project;
-  info.subject = doc.type;
   info.document_id = doc.id;
   info.lot_id = ctx.plan.lot_id;
   info.document_type = doc.type;
@@ -741,8 +773,45 @@ PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t d) {
   info.fields = valid.fields;
   for (const PageRef& p : doc.pages) info.master_sha256.push_back(ctx.master_sha[p.file]);
   info.archival = BuildArchivalMetadata(ctx.plan.profile, valid, ctx.plan.lot_id, ctx.lot.started_at);
+  // Subject (Info) and dc:description (XMP): the Decreto's assunto when the
+  // profile gives one, else the document type.
+  info.subject = !info.archival.assunto.empty() ? info.archival.assunto : doc.type;
   return info;
 }
+
+namespace {
+
+// Starts the document's PDF when it has not started yet.
+Status BeginPdf(LotContext& ctx, size_t d) {
+  DocumentBuild& st = ctx.builds[d];
+  if (st.begun) return Status::OK();
+  Status s = ctx.writer->Begin(DocumentPdfPath(ctx, d), DocumentPdfInfo(ctx, d));
+  st.begun = s.ok();
+  return s;
+}
+
+// Adds one page to the open PDF, recording its PDF page number.
+Status AddPdfPage(LotContext& ctx, size_t d, const Page& page, PageRecord* pr) {
+  DocumentBuild& st = ctx.builds[d];
+  ACERVO_RETURN_IF_ERROR(BeginPdf(ctx, d));
+  ACERVO_RETURN_IF_ERROR(ctx.writer->AddPage(PdfPageInputFromPage(page)));
+  TestPauseAt("pdf-write");
+  pr->in_pdf = true;
+  pr->pdf_page = ++st.pdf_pages;
+  if (st.sidecar_request.any()) st.sidecars.AddPage(st.sidecar_request, page, pr->pdf_page);
+  return Status::OK();
+}
+
+// A page or the whole document could not be written into the PDF.
+void FailPdf(LotContext& ctx, size_t d, const std::string& where, const Status& s) {
+  DocumentBuild& st = ctx.builds[d];
+  ctx.report.problems.push_back({where, "PDF: " + s.ToString()});
+  ctx.report.documents[d].errors.push_back(where + ": PDF: " + s.message());
+  ctx.writer->Abort();
+  st.failed = true;
+}
+
+}  // namespace
 
 void AddToDocument(LotContext& ctx, const PageJob& job, Result<JobPages> result) {
   {
@@ -753,14 +822,22 @@ void AddToDocument(LotContext& ctx, const PageJob& job, Result<JobPages> result)
     DocumentBuild& st = ctx.builds[job.doc];
     DocumentOutcome& out = rep.documents[job.doc];
     const PageRef& ref = doc.pages[job.page];
+    const InputFile& f = plan.files[ref.file];
     if (job.page == 0) {
       st.record.lot_id = plan.lot_id;
       st.record.document_id = doc.id;
       st.record.document_type = doc.type;
       st.record.title = doc.title;
     }
-    if (!result.ok()) {
-      const InputFile& f = plan.files[ref.file];
+    const bool interrupted = !result.ok() && result.status().code() == StatusCode::kCancelled &&
+                             ctx.options.cancel != nullptr && ctx.options.cancel->load();
+    if (interrupted) {
+      // Stopped by SIGINT/SIGTERM, not a bad input: nothing is
+      // quarantined, the page is redone when the lot runs again.
+      if (st.begun) ctx.writer->Abort();
+      st.begun = false;
+      st.interrupted = true;
+    } else if (!result.ok()) {
       std::string where = f.pages == 1 ? f.name : f.name + " page " + std::to_string(ref.page_in_file);
       rep.problems.push_back({where, result.status().message()});
       ctx.quarantine[ref.file].push_back("page " + std::to_string(ref.page_in_file) + ": " +
@@ -786,15 +863,19 @@ void AddToDocument(LotContext& ctx, const PageJob& job, Result<JobPages> result)
           rep.warnings.push_back({page.origin.Describe(), "resolution missing or implausible in the file; assumed " +
                                                               std::to_string(static_cast<int>(page.dpi_x)) + " dpi"});
         }
+        // OCR text reaches the PDF, the store, hOCR/ALTO and JSON: clean text only.
+        page.text = CleanText(page.text, TextLines::kLines);
+        for (Word& w : page.words) w.text = CleanText(w.text);
         PageRecord pr;
         pr.number = ++st.pages;
         pr.master_page = static_cast<int>(job.page) + 1;
         pr.part = PartName(page.origin.part);
         pr.master_x = page.origin.master_x;
         pr.master_width = page.origin.master_width;
-        pr.source_path = page.origin.source_path;
+        pr.source_path = f.name;
         pr.page_in_file = page.origin.page_in_file;
-        pr.master_path = page.origin.master_path;
+        // Relative to the output root (docs/store.md): the archive can move.
+        pr.master_path = (fs::path(ctx.lot_dir_name) / "masters" / f.name).string();
         pr.master_sha256 = page.origin.master_sha256;
         pr.text = page.text;
         pr.mean_confidence = page.mean_confidence;
@@ -812,31 +893,23 @@ void AddToDocument(LotContext& ctx, const PageJob& job, Result<JobPages> result)
         pr.words.reserve(page.words.size());
         for (const Word& w : page.words) pr.words.push_back({w.text, w.box.x, w.box.y, w.box.width, w.box.height});
         bool flagged = false;
-        for (const std::string& f : page.flags) flagged |= f != "blank";
+        for (const std::string& fl : page.flags) flagged |= fl != "blank";
         if (flagged) ++rep.flagged_pages;
         if (page.blank) {
           ++rep.blank_pages;
           ++out.blank_pages;
           pr.in_pdf = false;
           pr.pdf_page = 0;
-        } else if (!st.failed) {
-          Status s;
-          if (!st.begun) {
-            s = ctx.writer->Begin(DocumentPdfPath(ctx, job.doc), DocumentPdfInfo(ctx, job.doc));
-            st.begun = s.ok();
+          // Kept while the document has only blank pages, in case it stays
+          // so and the profile keeps such documents ([image] blank_documents).
+          if (!st.failed && st.pdf_pages == 0 && plan.profile.blank_documents == "keep" &&
+              !page.encoded.bytes.empty()) {
+            st.held_blank.emplace_back(st.record.pages.size(), std::move(page));
           }
-          if (s.ok()) s = ctx.writer->AddPage(PdfPageInputFromPage(page));
-          if (s.ok()) TestPauseAt("pdf-write");
-          if (!s.ok()) {
-            rep.problems.push_back({page.origin.Describe(), "PDF: " + s.ToString()});
-            out.errors.push_back(page.origin.Describe() + ": PDF: " + s.message());
-            ctx.writer->Abort();
-            st.failed = true;
-          } else {
-            pr.in_pdf = true;
-            pr.pdf_page = ++st.pdf_pages;
-            if (st.sidecar_request.any()) st.sidecars.AddPage(st.sidecar_request, page, pr.pdf_page);
-          }
+        } else if (!st.failed && !st.interrupted) {
+          st.held_blank.clear();  // the document has content: blank pages stay out
+          Status s = AddPdfPage(ctx, job.doc, page, &pr);
+          if (!s.ok()) FailPdf(ctx, job.doc, page.origin.Describe(), s);
         }
         st.record.pages.push_back(std::move(pr));
       }
@@ -853,21 +926,55 @@ void FinishDocument(LotContext& ctx, size_t d) {
     LotReport& rep = ctx.report;
     DocumentBuild& st = ctx.builds[d];
     DocumentOutcome& out = rep.documents[d];
-    if (st.failed) {
+    const bool all_blank = !st.failed && !st.interrupted && st.pdf_pages == 0;
+    if (all_blank && ctx.plan.profile.blank_documents == "keep" && !st.held_blank.empty()) {
+      // Kept as a document of its blank pages (the profile says so).
+      for (auto& [index, page] : st.held_blank) {
+        Status s = AddPdfPage(ctx, d, page, &st.record.pages[index]);
+        if (!s.ok()) {
+          FailPdf(ctx, d, page.origin.Describe(), s);
+          break;
+        }
+      }
+      if (!st.failed) {
+        st.record.flags.push_back("all_blank");
+        rep.warnings.push_back({"document " + doc.id, "every page is blank; kept as a document of its blank pages "
+                                                      "([image] blank_documents = \"keep\")"});
+      }
+    }
+    st.held_blank.clear();
+    if (st.interrupted) {
+      out.errors.push_back("interrupted before its last page; run the lot again to finish it");
+    } else if (st.failed) {
       ++rep.documents_failed;
       rep.problems.push_back({"document " + doc.id, "not produced: a page failed (masters kept)"});
     } else if (st.pdf_pages == 0) {
-      rep.warnings.push_back({"document " + doc.id, "every page is blank; no PDF made"});
+      // Nothing is silently dropped: a document of blank pages only is an
+      // error of the lot (its masters are kept) unless the profile keeps it.
+      rep.problems.push_back({"document " + doc.id, "every page is blank; no PDF made (masters kept; "
+                                                    "[image] blank_documents = \"keep\" keeps such documents)"});
       ++rep.documents_failed;
       out.errors.push_back("every page is blank");
     } else {
+      // Index fields with their sources, and every reason to review the
+      // document and its pages, computed once here after extraction and
+      // validated before anything of the document is committed
+      // (docs/review.md).
+      DocumentReview review;
+      review.items = ApplyMetadata(ctx.plan.profile, doc, &st.record).items;
+      for (const PageRecord& p : st.record.pages) {
+        std::vector<ReviewItem> page_items = PageReviewItems(p);
+        review.items.insert(review.items.end(), page_items.begin(), page_items.end());
+      }
+      st.record.review = std::move(review);
       Result<PdfResult> pdf = ctx.writer->End();
       if (!pdf.ok()) {
         ++rep.documents_failed;
         rep.problems.push_back({"document " + doc.id, "PDF: " + pdf.status().ToString()});
         out.errors.push_back("PDF: " + pdf.status().message());
       } else {
-        st.record.pdf_path = pdf->path.string();
+        // Relative to the output root (docs/store.md): the archive can move.
+        st.record.pdf_path = (fs::path(ctx.lot_dir_name) / pdf->path.filename()).string();
         st.record.pdf_sha256 = pdf->sha256;
         st.record.page_count = pdf->pages;
         // Side outputs only for a committed PDF, and the row only after them.
@@ -894,17 +1001,8 @@ void CommitDocument(LotContext& ctx, size_t d) {
   LotReport& rep = ctx.report;
   DocumentBuild& st = ctx.builds[d];
   DocumentOutcome& out = rep.documents[d];
-  // Fields with sources, and every reason to review the document and its
-  // pages, computed once here after extraction (docs/review.md).
-  DocumentReview review;
-  review.items = ApplyMetadata(ctx.plan.profile, doc, &st.record).items;
-  for (const PageRecord& p : st.record.pages) {
-    std::vector<ReviewItem> page_items = PageReviewItems(p);
-    review.items.insert(review.items.end(), page_items.begin(), page_items.end());
-  }
-  st.record.review = std::move(review);
   // The row is committed only now that the PDF is complete on disk.
-  Status s = ctx.store.PutDocument(st.record);
+  Status s = ctx.store->PutDocument(st.record);
   if (!s.ok()) {
     ++rep.documents_failed;
     rep.problems.push_back({"document " + doc.id, "store: " + s.ToString()});
@@ -912,7 +1010,7 @@ void CommitDocument(LotContext& ctx, size_t d) {
     return;
   }
   ++rep.documents_ok;
-  out.pdf_path = st.record.pdf_path;
+  out.pdf_path = ResolveStoredPath(ctx.out_root, st.record.pdf_path).string();
   out.pages = st.record.page_count;
   Status js = ctx.journal->RecordDocumentDone(doc.id, st.record.pdf_path, st.record.pdf_sha256);
   if (!js.ok()) ctx.JournalFailed(js);
@@ -953,7 +1051,7 @@ void SyncReview(LotContext& ctx) {
   if (!plan.unused_separator.empty()) {
     add("", 0, "separator_unused", plan.unused_separator, "separator sheet at the end of the lot starts no document");
   }
-  Status s = ctx.store.Review().SyncLotItems(plan.lot_id, items);
+  Status s = ctx.store->Review().SyncLotItems(plan.lot_id, items);
   if (!s.ok()) rep.problems.push_back({"lot " + plan.lot_id, "store (review items): " + s.ToString()});
   LotSource source;
   source.lot_id = plan.lot_id;
@@ -963,13 +1061,13 @@ void SyncReview(LotContext& ctx) {
     source.profile_toml.assign(toml->begin(), toml->end());
   }
   source.languages = ctx.options.languages;
-  s = ctx.store.Review().RecordLotSource(source);
+  s = ctx.store->Review().RecordLotSource(source);
   if (!s.ok()) rep.problems.push_back({"lot " + plan.lot_id, "store (lot source): " + s.ToString()});
   // The report says what the store holds: one truth for every reader.
   ReviewFilter filter;
   filter.lot_id = plan.lot_id;
   filter.limit = 100000;
-  Result<std::vector<ReviewItem>> open = ctx.store.Review().ListItems(filter);
+  Result<std::vector<ReviewItem>> open = ctx.store->Review().ListItems(filter);
   if (open.ok()) {
     rep.review = std::move(open).value();
   } else {
@@ -982,18 +1080,21 @@ void FinaliseLot(LotContext& ctx) {
   LotReport& rep = ctx.report;
   std::error_code ec;
   {
-  PassTimer timer(ctx, "finalise");
+    PassTimer timer(ctx, "finalise");
   // Quarantine: a copy of each input that failed (whole or a page) with the
   // reasons beside it, so the morning shift finds them in one place. The
   // master, when there is one, stays where it is.
   for (const auto& [index, reasons] : ctx.quarantine) {
     const InputFile& f = plan.files[index];
     fs::path q = ctx.quarantine_dir / f.name;
-    fs::create_directories(q.parent_path(), ec);
-    Result<std::string> kept = CopyFileOnce(f.path, q);
+    const Status folder =
+        CreateDirectoriesBelow(ctx.lot_out, fs::path("quarantine") / fs::path(f.name).parent_path()).status();
+    Result<std::string> kept = folder.ok() ? CopyFileOnce(f.path, q) : Result<std::string>(folder);
     std::string text;
     for (const std::string& r : reasons) text += r + "\n";
-    Status why = WriteFileAtomic(q.string() + ".reason.txt", text);
+    // The reasons are written even when the input itself cannot be copied
+    // (a link, which is never followed).
+    const Status why = folder.ok() ? WriteFileAtomic(q.string() + ".reason.txt", text) : folder;
     if (!kept.ok() || !why.ok()) {
       rep.warnings.push_back({f.name, "could not copy to quarantine: " +
                                           (kept.ok() ? why.message() : kept.status().message())});
@@ -1028,10 +1129,8 @@ void FinaliseLot(LotContext& ctx) {
   // One count of flagged pages: the report's list (notes included).
   rep.flagged_pages = static_cast<int>(rep.flagged.size());
   SyncReview(ctx);
-  rep.seconds = std::chrono::duration<double>(Clock::now() - ctx.started).count();
-  rep.pages_per_minute = rep.seconds > 0 ? rep.processed_pages / (rep.seconds / 60.0) : 0;
   ctx.lot.finished_at = UtcNowIso8601();
-  Status s = ctx.store.UpsertLot(ctx.lot);
+  Status s = ctx.store->UpsertLot(ctx.lot);
   if (!s.ok()) rep.problems.push_back({"lot " + plan.lot_id, "store: " + s.ToString()});
   }
   rep.seconds = std::chrono::duration<double>(Clock::now() - ctx.started).count();

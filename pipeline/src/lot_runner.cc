@@ -61,6 +61,7 @@ std::string LotReport::ToJson() const {
                        {"failed", failed_pages}, {"flagged", flagged_pages}, {"resumed", resumed_pages}}},
             {"documents", {{"ok", documents_ok}, {"failed", documents_failed}, {"skipped", documents_skipped},
                            {"list", docs}}},
+            {"workers", workers},
             {"seconds", seconds},
             {"pages_per_minute", pages_per_minute},
             {"stages", stage_json},
@@ -74,21 +75,26 @@ std::string LotReport::ToJson() const {
   return Dump(j, 2);
 }
 
-Result<LotReport> RunLot(const RunOptions& options, Store& store) {
+Result<LotReport> RunLot(const RunOptions& options, const StoreOpener& open_store) {
   // Our workers are the parallelism: OpenCV's own thread pool would only
   // compete with them for the same cores.
   cv::setNumThreads(0);
-  LotContext ctx(options, store);
+  LotContext ctx(options, nullptr);
   ACERVO_RETURN_IF_ERROR(PlanPass(ctx));
+  ACERVO_RETURN_IF_ERROR(CheckRunnablePass(ctx));
+  ACERVO_ASSIGN_OR_RETURN(ctx.store, open_store());
   ACERVO_RETURN_IF_ERROR(OpenOutputPass(ctx));
   KeepMasters(ctx, AllFiles(ctx));
   const std::vector<PageJob> jobs = BuildWorkList(ctx, AllDocuments(ctx));
-  ACERVO_RETURN_IF_ERROR(OpenDocumentWriter(ctx));
   ACERVO_RETURN_IF_ERROR(ProcessPages(ctx, jobs, [&ctx](const PageJob& job, Result<JobPages> pages) {
     AddToDocument(ctx, job, std::move(pages));
   }));
   FinaliseLot(ctx);
   return std::move(ctx.report);
+}
+
+Result<LotReport> RunLot(const RunOptions& options, Store& store) {
+  return RunLot(options, [&store]() -> Result<Store*> { return &store; });
 }
 
 }  // namespace acervo

@@ -1,7 +1,8 @@
 #include "acervo/pipeline/metadata.h"
 
 #include <algorithm>
-#include <regex>
+
+#include <re2/re2.h>
 
 #include "acervo/pipeline/validators.h"
 
@@ -98,10 +99,22 @@ ResolvedMetadata ResolveMetadata(const LotProfile& profile, const DocumentPlan& 
       bool found = false;
       for (size_t p = 0; p < page_texts.size() && !found; ++p) {
         const std::string& text = page_texts[p];
-        for (auto it = std::sregex_iterator(text.begin(), text.end(), *f.extract); it != std::sregex_iterator();
-             ++it) {
-          const std::smatch& match = *it;
-          std::string value = match.size() > 1 && match[1].matched ? match[1].str() : match[0].str();
+        // Every match in turn (RE2: linear time in the text per match).
+        const re2::RE2& re = *f.extract;
+        const int groups = std::min(re.NumberOfCapturingGroups(), 1);
+        re2::StringPiece match[2];
+        for (size_t pos = 0; pos <= text.size() &&
+                             re.Match(text, pos, text.size(), RE2::UNANCHORED, match, groups + 1);) {
+          const size_t end = static_cast<size_t>(match[0].data() - text.data()) + match[0].size();
+          // Next search after this match; an empty match moves on by one
+          // character (never into the middle of a UTF-8 sequence).
+          size_t next = end;
+          if (match[0].empty()) {
+            next = end + 1;
+            while (next < text.size() && (static_cast<unsigned char>(text[next]) & 0xC0) == 0x80) ++next;
+          }
+          pos = next;
+          std::string value = groups == 1 && match[1].data() != nullptr ? std::string(match[1]) : std::string(match[0]);
           // The text's line breaks are not part of a value.
           std::replace(value.begin(), value.end(), '\n', ' ');
           if (!ValidateFieldValue(f, value).ok()) continue;  // e.g. a CPF with wrong check digits

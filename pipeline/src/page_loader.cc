@@ -19,7 +19,15 @@ Result<Page> LoadPage(const std::filesystem::path& path, int page_in_file, std::
   page.origin.master_x = 0;
   page.origin.master_width = page.image.cols;
   bool have = decoded.dpi_x > 0 && decoded.dpi_y > 0;
-  if (have && decoded.dpi_x >= kMinPlausibleDpi && decoded.dpi_y >= kMinPlausibleDpi) {
+  // The paper the claimed resolution implies, in inches.
+  const double short_in = std::min(page.image.cols / std::max(decoded.dpi_x, 1e-9),
+                                   page.image.rows / std::max(decoded.dpi_y, 1e-9));
+  const double long_in = std::max(page.image.cols / std::max(decoded.dpi_x, 1e-9),
+                                  page.image.rows / std::max(decoded.dpi_y, 1e-9));
+  const bool plausible = have && decoded.dpi_x >= kMinPlausibleDpi && decoded.dpi_y >= kMinPlausibleDpi &&
+                         decoded.dpi_x <= kMaxPlausibleDpi && decoded.dpi_y <= kMaxPlausibleDpi &&
+                         short_in >= kMinPaperInches && long_in <= kMaxPaperInches;
+  if (plausible) {
     page.dpi_x = decoded.dpi_x;
     page.dpi_y = decoded.dpi_y;
     page.dpi_from_file = true;

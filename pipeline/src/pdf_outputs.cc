@@ -70,10 +70,9 @@ void SidecarSet::AddPage(const SidecarRequest& request, const Page& page, int pd
 
 Status SidecarSet::Commit(const fs::path& lot_out, const std::string& file_name) {
   if (!files_.empty()) {
-    const fs::path dir = lot_out / "sidecars" / file_name;
+    // Never through a link out of the lot's output folder.
+    ACERVO_ASSIGN_OR_RETURN(const fs::path dir, CreateDirectoriesBelow(lot_out, fs::path("sidecars") / file_name));
     std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return Status::IOError("cannot create " + dir.string() + ": " + ec.message());
     for (const auto& [name, content] : files_) {
       ACERVO_RETURN_IF_ERROR(WriteFileAtomic(dir / name, content));
     }
@@ -81,7 +80,8 @@ Status SidecarSet::Commit(const fs::path& lot_out, const std::string& file_name)
     // made with [image] split before it was turned off): its side outputs
     // beyond the current last page would describe pages that no longer exist.
     std::vector<fs::path> stale;
-    for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const fs::directory_entry& e = *it;
       const std::string name = e.path().filename().string();
       int number = 0;
       if (std::sscanf(name.c_str(), "page-%d.", &number) == 1 && number > pages_) stale.push_back(e.path());

@@ -1,11 +1,16 @@
 #include "acervo/pipeline/profile.h"
 
-#include <regex>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
 #include <set>
 
+#include <re2/re2.h>
 #include <toml++/toml.h>
 
 #include "acervo/core/files.h"
+#include "acervo/core/text.h"
 #include "acervo/pipeline/archival.h"
 
 namespace acervo {
@@ -28,11 +33,17 @@ struct Reader {
     }
     return Status::OK();
   }
+  // Profile text reaches PDFs, XMP and reports: control characters (which
+  // TOML lets through as \u escapes) are refused with the line.
   Status String(const toml::table& t, const char* key, std::string* out) {
     const toml::node* n = t.get(key);
     if (n == nullptr) return Status::OK();
     if (!n->is_string()) return Status::InvalidArgument(At(name, *n) + ": '" + key + "' must be a string");
-    *out = n->as_string()->get();
+    const std::string& v = n->as_string()->get();
+    if (const std::string why = TextProblem(v); !why.empty()) {
+      return Status::InvalidArgument(At(name, *n) + ": '" + key + "' has a " + why);
+    }
+    *out = v;
     return Status::OK();
   }
   Status Bool(const toml::table& t, const char* key, bool* out) {
@@ -49,6 +60,11 @@ struct Reader {
     if (n->is_integer()) v = double(n->as_integer()->get());
     else if (n->is_floating_point()) v = n->as_floating_point()->get();
     else return Status::InvalidArgument(At(name, *n) + ": '" + key + "' must be a number");
+    // nan and inf compare false with everything: test for them first.
+    if (!std::isfinite(v)) {
+      return Status::InvalidArgument(At(name, *n) + ": '" + key + "' must be a finite number, not " +
+                                     (std::isnan(v) ? "nan" : "inf"));
+    }
     if (v < lo || v > hi) {
       return Status::InvalidArgument(At(name, *n) + ": '" + key + "' must be between " +
                                      std::to_string(lo) + " and " + std::to_string(hi));
@@ -63,22 +79,30 @@ struct Reader {
     out->clear();
     for (const toml::node& a : *n->as_array()) {
       if (!a.is_string()) return Status::InvalidArgument(At(name, a) + ": '" + key + "' values must be strings");
-      out->push_back(a.as_string()->get());
+      const std::string& v = a.as_string()->get();
+      if (const std::string why = TextProblem(v); !why.empty()) {
+        return Status::InvalidArgument(At(name, a) + ": a value of '" + key + "' has a " + why);
+      }
+      out->push_back(v);
     }
     return Status::OK();
   }
-  // Compiles `key` as an ECMAScript regex; a bad pattern is refused here,
-  // before anything runs, rather than when the first value meets it.
+  // Compiles `key` with RE2 (linear-time matching); a bad pattern, or one
+  // RE2 cannot run in linear time (backreferences, lookaround), is refused
+  // here, before anything runs, rather than when the first value meets it.
   Status Regex(const toml::table& t, const char* key, std::string* text,
-               std::shared_ptr<const std::regex>* out) {
+               std::shared_ptr<const re2::RE2>* out) {
     ACERVO_RETURN_IF_ERROR(String(t, key, text));
     if (text->empty()) return Status::OK();
-    try {
-      *out = std::make_shared<const std::regex>(*text, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return Status::InvalidArgument(At(name, *t.get(key)) + ": '" + key + "' is not a valid regular expression: " +
-                                     e.what());
+    RE2::Options options;
+    options.set_log_errors(false);
+    options.set_max_mem(8 << 20);  // a huge pattern is refused, not compiled
+    auto re = std::make_shared<const re2::RE2>(*text, options);
+    if (!re->ok()) {
+      return Status::InvalidArgument(At(name, *t.get(key)) + ": '" + key + "' is not a regular expression " +
+                                     "Acervo can run (RE2 syntax, docs/profile.md): " + re->error());
     }
+    *out = std::move(re);
     return Status::OK();
   }
   Result<const toml::table*> Table(const toml::table& root, const char* key) {
@@ -123,7 +147,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
   ACERVO_ASSIGN_OR_RETURN(const toml::table* image, r.Table(root, "image"));
   if (image != nullptr) {
     ACERVO_RETURN_IF_ERROR(r.Unknown(*image, {"orientation", "deskew", "blank_detection", "border", "clean",
-                                              "binarize", "blank_threshold", "split"}, "image"));
+                                              "binarize", "blank_threshold", "split", "blank_documents"}, "image"));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "orientation", &p.orientation));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "deskew", &p.deskew));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "blank_detection", &p.blank_detection));
@@ -132,6 +156,11 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "binarize", &p.binarize));
     ACERVO_RETURN_IF_ERROR(r.Number(*image, "blank_threshold", 0.01, 0.99, &p.blank_threshold));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "split", &p.split));
+    ACERVO_RETURN_IF_ERROR(r.String(*image, "blank_documents", &p.blank_documents));
+    if (p.blank_documents != "report" && p.blank_documents != "keep") {
+      return Status::InvalidArgument(At(name, *image->get("blank_documents")) +
+                                     ": blank_documents must be \"report\" or \"keep\"");
+    }
   }
   ACERVO_ASSIGN_OR_RETURN(const toml::table* ocr, r.Table(root, "ocr"));
   if (ocr != nullptr) {
@@ -227,7 +256,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
       ACERVO_RETURN_IF_ERROR(r.Regex(t, "regex", &f.regex_text, &f.regex));
       ACERVO_RETURN_IF_ERROR(r.Regex(t, "extract", &f.extract_text, &f.extract));
       ACERVO_RETURN_IF_ERROR(r.StringList(t, "types", &f.types));
-      if (f.extract && f.extract->mark_count() > 1) {
+      if (f.extract && f.extract->NumberOfCapturingGroups() > 1) {
         return Status::InvalidArgument(At(name, *t.get("extract")) + ": 'extract' of field '" + f.name +
                                        "' has more than one capture group; the value is group 1");
       }
@@ -256,15 +285,18 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
       if (d.label.empty()) d.label = d.name;
       p.types.push_back(std::move(d));
     }
-    // A field limited to a type nobody declared is a typo that would make
-    // the field silently never required.
-    if (const toml::node* fields = root.get("fields")) {
-      for (size_t i = 0; i < p.fields.size(); ++i) {
-        for (const std::string& ty : p.fields[i].types) {
-          if (!seen.count(ty)) {
-            return Status::InvalidArgument(At(name, *fields->as_array()->get(i)) + ": field '" + p.fields[i].name +
-                                           "' names type '" + ty + "', which is not in [[types]]");
-          }
+  }
+  // A field limited to a type nobody declared is a typo that would make the
+  // field silently never required (with no [[types]] at all, too).
+  if (const toml::node* fields = root.get("fields")) {
+    for (size_t i = 0; i < p.fields.size(); ++i) {
+      for (const std::string& ty : p.fields[i].types) {
+        const bool declared = std::any_of(p.types.begin(), p.types.end(),
+                                          [&](const DocumentTypeSpec& d) { return d.name == ty; });
+        if (!declared) {
+          return Status::InvalidArgument(At(name, *fields->as_array()->get(i)) + ": field '" + p.fields[i].name +
+                                         "' names type '" + ty + "', which is not in [[types]]" +
+                                         (p.types.empty() ? " (the profile declares no [[types]])" : ""));
         }
       }
     }
@@ -411,8 +443,16 @@ const FieldSpec* LotProfile::FindField(std::string_view field_name) const {
   return nullptr;
 }
 
-Result<LotProfile> LoadProfile(const std::filesystem::path& path) {
-  ACERVO_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFile(path));
+Result<LotProfile> LoadProfile(const std::filesystem::path& path, Links links) {
+  // A profile is a page of settings: anything much larger is the wrong file.
+  constexpr off_t kMaxProfileBytes = 1 << 20;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && st.st_size > kMaxProfileBytes) {
+    return Status::InvalidArgument(path.filename().string() + ": " + std::to_string(st.st_size) +
+                                   " bytes is larger than the limit of " + std::to_string(kMaxProfileBytes) +
+                                   " bytes for a profile");
+  }
+  ACERVO_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFile(path, links));
   return ParseProfile(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
                       path.filename().string());
 }

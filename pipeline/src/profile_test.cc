@@ -63,6 +63,17 @@ TEST(ProfileTest, BadProfilesAreRefusedWithLineAndReason) {
       {"[[fields]]\nname = \"a\"\n[[fields]]\nname = \"a\"\n", "defined twice"},
       {"[lot]\nid = \"../x\"\n", "lot id must not contain"},
       {"color = 1\n", "unknown key 'color'"},
+      // Issue 12: non-finite numbers, control characters, untyped types,
+      // patterns RE2 cannot run in linear time.
+      {"[pdf]\njpeg_quality = nan\n", "line 2: 'jpeg_quality' must be a finite number, not nan"},
+      {"[ocr]\nmin_confidence = nan\n", "line 2: 'min_confidence' must be a finite number"},
+      {"[ocr]\npage_deadline_s = inf\n", "line 2: 'page_deadline_s' must be a finite number, not inf"},
+      {"[separation]\nblank_max_ink = -nan\n", "line 2: 'blank_max_ink' must be a finite number"},
+      {"[lot]\nproject = \"a\\u000bb\"\n", "line 2: 'project' has a control character U+000B"},
+      {"[[fields]]\nname = \"cpf\"\ntypes = [\"certidao\"]\n", "not in [[types]] (the profile declares no [[types]])"},
+      {"[[fields]]\nname = \"x\"\nregex = '(a)\\1'\n", "line 3: 'regex' is not a regular expression Acervo can run"},
+      {"[[fields]]\nname = \"x\"\nextract = '(?=a)b'\n", "line 3: 'extract' is not a regular expression"},
+      {"[image]\nblank_documents = \"drop\"\n", "line 2: blank_documents must be"},
   };
   for (const Case& c : cases) {
     Result<LotProfile> p = ParseProfile(c.text, "profile.toml");
@@ -139,7 +150,7 @@ sources = ["separator", "manifest"]
 
   struct Case { std::string text; std::string want; };
   const std::vector<Case> cases = {
-      {"[[fields]]\nname = \"x\"\nregex = \"(\"\n", "line 3: 'regex' is not a valid regular expression"},
+      {"[[fields]]\nname = \"x\"\nregex = \"(\"\n", "line 3: 'regex' is not a regular expression Acervo can run"},
       {"[[fields]]\nname = \"x\"\nextract = \"(a)(b)\"\n", "more than one capture group"},
       {"[[types]]\nname = \"a\"\n[[fields]]\nname = \"x\"\ntypes = [\"b\"]\n", "names type 'b'"},
       {"[[types]]\nname = \"a\"\n[[types]]\nname = \"a\"\n", "line 3: document type 'a' is defined twice"},

@@ -181,6 +181,7 @@ HttpResponse Set(RouteContext& ctx) {
   req.document_id = doc;
   req.user = ctx.user()->user.name;
   req.reason = ctx.req().Form("note");
+  req.resolve = [&ctx](const std::string& l, const std::string& stored) { return web::ResolveStoredFile(ctx, l, stored); };
   for (const auto& [key, value] : ctx.req().form) {
     if (key.rfind("field.", 0) == 0 && key.size() > 6) req.changes.push_back({key.substr(6), value});
   }

@@ -179,7 +179,7 @@ void SeparateDocuments(LotPlan* plan) {
                       rule.kind == SeparationRule::Kind::kPatch || rule.kind == SeparationRule::Kind::kBlank;
   plan->documents.clear();
   plan->separators.clear();
-  std::set<std::string> ids, file_names;
+  std::set<std::string> ids;
   int counter = 0;
   DocumentPlan cur;
   bool open = false;
@@ -201,10 +201,14 @@ void SeparateDocuments(LotPlan* plan) {
       } while (ids.count(plan->lot_id + buf));
       cur.id = plan->lot_id + buf;
     }
+    // Two separators with one id are two documents of the page stream
+    // (a sheet used twice): the later one is numbered, and told.
     std::string base = cur.id;
     for (int n = 2; !ids.insert(cur.id).second; ++n) cur.id = base + "_" + std::to_string(n);
-    cur.file_name = SafeFileName(cur.id);
-    while (!file_names.insert(cur.file_name).second) cur.file_name += "_";
+    if (cur.id != base) {
+      plan->warnings.push_back({cur.origin, "document id '" + base + "' is already used by an earlier document; "
+                                            "this one is '" + cur.id + "'"});
+    }
     plan->documents.push_back(std::move(cur));
     cur = DocumentPlan{};
   };
@@ -213,6 +217,7 @@ void SeparateDocuments(LotPlan* plan) {
     open = true;
     cur = DocumentPlan{};
     cur.id = !pending.id.empty() ? pending.id : default_id;
+    cur.origin = !pending_where.empty() ? pending_where : std::string();
     cur.type = pending.type;
     cur.title = pending.title;
     for (const auto& [k, v] : pending.fields) {

@@ -1,5 +1,7 @@
 #include "acervo/pipeline/sheets.h"
 
+#include "acervo/core/files.h"
+
 #include <cairo-pdf.h>
 #include <cairo.h>
 
@@ -90,7 +92,8 @@ Status DrawPatchSheet(cairo_t* cr, const SheetSpec& s) {
 
 Status WriteSeparatorSheets(const std::vector<SheetSpec>& sheets, const fs::path& path) {
   if (sheets.empty()) return Status::InvalidArgument("no sheets to write");
-  const fs::path tmp = path.string() + ".tmp";
+  // A temporary name of its own (".tmp-"...), renamed when complete.
+  const fs::path tmp = TempPathFor(path);
   cairo_surface_t* surface = cairo_pdf_surface_create(tmp.c_str(), kPageW, kPageH);
   if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
     cairo_surface_destroy(surface);

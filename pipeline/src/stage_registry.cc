@@ -154,7 +154,9 @@ Result<StageChain> BuildStageChain(const LotProfile& profile, const std::string&
   if (profile.jpeg_quality > 0) enc.jpeg_quality = profile.jpeg_quality;
   enc.lossless = profile.lossless;
   enc.mixed_raster = profile.mixed_raster;
-  ACERVO_RETURN_IF_ERROR(add(ImageEncodeStage::Create(enc), false));
+  // A lot that keeps documents of blank pages only needs their images
+  // ([image] blank_documents = "keep"); otherwise blank pages leave the PDF.
+  ACERVO_RETURN_IF_ERROR(add(ImageEncodeStage::Create(enc), profile.blank_documents == "keep"));
   return chain;
 }
 

@@ -1,7 +1,8 @@
 #include "acervo/pipeline/validators.h"
 
 #include <algorithm>
-#include <regex>
+
+#include <re2/re2.h>
 
 #include "acervo/indexer/field_value.h"
 
@@ -98,7 +99,7 @@ Status ValidateFieldValue(const FieldSpec& field, std::string_view value) {
     if (!found) return Status::InvalidArgument(quoted + " is not one of the allowed values");
   }
   if (field.regex) {
-    if (!std::regex_match(v, *field.regex)) {
+    if (!RE2::FullMatch(v, *field.regex)) {
       return Status::InvalidArgument(quoted + " does not match the pattern " + field.regex_text);
     }
   }

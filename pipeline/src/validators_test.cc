@@ -1,6 +1,7 @@
 #include "acervo/pipeline/validators.h"
 
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 
 namespace acervo {
 namespace {
@@ -12,7 +13,7 @@ FieldSpec Field(std::string type, std::vector<std::string> allowed = {}, std::st
   f.allowed = std::move(allowed);
   if (!regex.empty()) {
     f.regex_text = regex;
-    f.regex = std::make_shared<const std::regex>(regex);
+    f.regex = std::make_shared<const re2::RE2>(regex);
   }
   return f;
 }
@@ -66,6 +67,16 @@ TEST(ValidatorsTest, CheckDigitAlgorithmsAgreeWithKnownNumbers) {
   EXPECT_TRUE(IsValidCnpj("00.000.000/0001-91"));  // Banco do Brasil
   EXPECT_TRUE(IsValidProcessNumber("00000017820208260100"));
   EXPECT_FALSE(IsValidProcessNumber("00000018720208260100"));
+}
+
+
+// Issue 12: patterns that make a backtracking engine run for minutes or
+// overflow its stack are linear-time with RE2 (with std::regex this test
+// did not finish, then crashed).
+TEST(ValidatorsTest, CatastrophicPatternsRunInLinearTime) {
+  EXPECT_FALSE(ValidateFieldValue(Field("text", {}, "(a+)+$"), std::string(36, 'a') + "!").ok());
+  EXPECT_TRUE(ValidateFieldValue(Field("text", {}, "(a|b)*"), std::string(16384, 'a')).ok());
+  EXPECT_TRUE(ValidateFieldValue(Field("text", {}, "(a|b)*"), std::string(1 << 20, 'b')).ok());
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "acervo/indexer/open_store.h"
 #include "acervo/pipeline/lot.h"
 #include "acervo/stages/pdf/pdf_inspect.h"
+#include "xmp_check.h"
 
 namespace acervo {
 namespace {
@@ -44,7 +45,8 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
   const std::string db = options.store_path.empty() ? (out / "acervo.db").string() : options.store_path.string();
   std::error_code ec;
   if (!IsPostgresSpec(db) && !fs::exists(db, ec)) return Status::NotFound("no store at " + db);
-  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(db, /*create_if_missing=*/false));
+  // Read only: an archive on read-only media is verified where it is.
+  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStoreForReading(db));
   ACERVO_ASSIGN_OR_RETURN(std::vector<LotRecord> lots, store->ListLots());
   std::vector<std::string> lot_ids;
   for (const LotRecord& l : lots) lot_ids.push_back(l.id);
@@ -58,10 +60,11 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
 
   for (const std::string& lot_id : lot_ids) {
     ++rep.lots;
-    const fs::path lot_dir = out / SafeFileName(lot_id);
-    known_dirs.insert(lot_dir.filename().string());
+    // The lot's folder: where its PDFs are (folders named by an older
+    // Acervo keep their old names), else the name it gets now.
+    std::set<fs::path> lot_dirs = {out / SafeFileName(lot_id)};
     ACERVO_ASSIGN_OR_RETURN(std::vector<DocumentRecord> docs, store->ListDocuments(lot_id));
-    std::set<fs::path> referenced;
+    std::set<std::string> referenced;
     for (const DocumentRecord& d : docs) {
       ++rep.documents;
       const std::string row = "lot " + lot_id + " document " + d.document_id;
@@ -80,21 +83,22 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
                           std::to_string(in_pdf) + " pages in the PDF");
       }
 
-      // Masters.
+      // Masters (paths in the store are relative to the output folder).
       for (const PageRecord& p : d.pages) {
-        auto it = master_sha.find(p.master_path);
+        const std::string master = ResolveStoredPath(out, p.master_path).string();
+        auto it = master_sha.find(master);
         if (it == master_sha.end()) {
-          Result<std::string> sha = Sha256OfFile(p.master_path);
-          it = master_sha.emplace(p.master_path, sha.ok() ? *sha : std::string()).first;
+          Result<std::string> sha = Sha256OfFile(master);
+          it = master_sha.emplace(master, sha.ok() ? *sha : std::string()).first;
           if (sha.ok()) {
             ++rep.masters;
           } else {
-            mismatch(p.master_path, "master missing or unreadable: " + sha.status().message());
+            mismatch(master, "master missing or unreadable: " + sha.status().message());
           }
         }
         if (!it->second.empty() && it->second != p.master_sha256) {
-          mismatch(p.master_path, "master changed: SHA-256 is " + Short(it->second) + ", " + row + " page " +
-                                      std::to_string(p.number) + " recorded " + Short(p.master_sha256));
+          mismatch(master, "master changed: SHA-256 is " + Short(it->second) + ", " + row + " page " +
+                               std::to_string(p.number) + " recorded " + Short(p.master_sha256));
         }
       }
 
@@ -103,28 +107,32 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
         mismatch(row, "no PDF recorded");
         continue;
       }
-      referenced.insert(fs::path(d.pdf_path).lexically_normal());
+      const std::string pdf_path = ResolveStoredPath(out, d.pdf_path).lexically_normal().string();
+      referenced.insert(pdf_path);
+      lot_dirs.insert(fs::path(pdf_path).parent_path());
       ++rep.pdfs;
-      Result<std::string> pdf_sha = Sha256OfFile(d.pdf_path);
+      // Hashing first also proves it is a regular file (never a FIFO or a
+      // device the parser would wait on or read for ever).
+      Result<std::string> pdf_sha = Sha256OfFile(pdf_path);
       if (!pdf_sha.ok()) {
-        mismatch(d.pdf_path, "PDF missing or unreadable: " + pdf_sha.status().message());
+        mismatch(pdf_path, "PDF missing or unreadable: " + pdf_sha.status().message());
         continue;
       }
       if (*pdf_sha != d.pdf_sha256) {
-        mismatch(d.pdf_path, "PDF changed: SHA-256 is " + Short(*pdf_sha) + ", the store recorded " +
+        mismatch(pdf_path, "PDF changed: SHA-256 is " + Short(*pdf_sha) + ", the store recorded " +
                                  Short(d.pdf_sha256));
       }
-      Result<PdfFacts> facts = InspectPdf(d.pdf_path);
+      Result<PdfFacts> facts = InspectPdf(pdf_path);
       if (!facts.ok()) {
-        mismatch(d.pdf_path, "PDF does not parse: " + facts.status().message());
+        mismatch(pdf_path, "PDF does not parse: " + facts.status().message());
         continue;
       }
       if (facts->pages != d.page_count) {
-        mismatch(d.pdf_path, "PDF has " + std::to_string(facts->pages) + " pages, the store recorded " +
+        mismatch(pdf_path, "PDF has " + std::to_string(facts->pages) + " pages, the store recorded " +
                                  std::to_string(d.page_count));
       }
       if (facts->document_id != d.document_id || facts->lot_id != lot_id) {
-        mismatch(d.pdf_path, "PDF says it is document '" + facts->document_id + "' of lot '" + facts->lot_id +
+        mismatch(pdf_path, "PDF says it is document '" + facts->document_id + "' of lot '" + facts->lot_id +
                                  "', the store row is " + row);
       }
       // The PDF embeds one hash per master page; the halves of a split
@@ -139,16 +147,41 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
       if (facts->master_sha256 != want) {
         size_t k = 0;
         while (k < want.size() && k < facts->master_sha256.size() && want[k] == facts->master_sha256[k]) ++k;
-        mismatch(d.pdf_path, "master hashes embedded in the PDF differ from the store at page " +
+        mismatch(pdf_path, "master hashes embedded in the PDF differ from the store at page " +
                                  std::to_string(k + 1) + " (" + std::to_string(facts->master_sha256.size()) +
                                  " in the PDF, " + std::to_string(want.size()) + " in the store)");
       }
       const SignatureCheck& sig = facts->signature;
       if (sig.present) {
         const bool valid = sig.digest_matches && sig.attributes_ok;
-        if (!valid) mismatch(d.pdf_path, "signature does not verify: " + sig.problem);
-        rep.signatures.push_back({d.pdf_path, sig.form, sig.policy_name.empty() ? sig.policy_oid : sig.policy_name,
+        if (!valid) mismatch(pdf_path, "signature does not verify: " + sig.problem);
+        rep.signatures.push_back({pdf_path, sig.form, sig.policy_name.empty() ? sig.policy_oid : sig.policy_name,
                                   sig.signer, sig.timestamp_time, sig.timestamp_authority, valid});
+      }
+      // PDF/A: the XMP packet parses, claims the PDF/A part, and says what
+      // the store and the Info dictionary say.
+      if (facts->xmp.empty()) {
+        mismatch(pdf_path, "PDF has no XMP metadata packet (PDF/A requires one)");
+        continue;
+      }
+      Result<XmpFacts> xmp = ParseXmp(facts->xmp);
+      if (!xmp.ok()) {
+        mismatch(pdf_path, xmp.status().message());
+        continue;
+      }
+      if (xmp->pdfa_part.empty()) mismatch(pdf_path, "XMP claims no PDF/A part (pdfaid:part)");
+      const std::string title = d.title.empty() ? d.document_id : d.title;
+      if (xmp->identifier != d.document_id) {
+        mismatch(pdf_path, "XMP dc:identifier is '" + xmp->identifier + "', the store row is document '" +
+                               d.document_id + "'");
+      }
+      if (xmp->title != title) {
+        mismatch(pdf_path, "XMP dc:title is '" + xmp->title + "', the store says '" + title + "'");
+      }
+      auto info_title = facts->info.find("Title");
+      if (info_title != facts->info.end() && info_title->second != xmp->title) {
+        mismatch(pdf_path, "Info Title '" + info_title->second + "' differs from XMP dc:title '" + xmp->title +
+                               "' (PDF/A requires them equal)");
       }
     }
 
@@ -159,16 +192,19 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
     for (const WithdrawalRecord& w : withdrawn) {
       if (w.document_id.empty() || w.pdf_path.empty()) continue;  // the lot's own entry
       ++rep.withdrawn;
-      referenced.insert(fs::path(w.pdf_path).lexically_normal());
-      Result<std::string> sha = Sha256OfFile(w.pdf_path);
+      const std::string pdf_path = ResolveStoredPath(out, w.pdf_path).lexically_normal().string();
+      referenced.insert(pdf_path);
+      lot_dirs.insert(fs::path(pdf_path).parent_path());
+      Result<std::string> sha = Sha256OfFile(pdf_path);
       if (!sha.ok()) {
-        mismatch(w.pdf_path, "PDF of withdrawn document " + w.document_id + " missing or unreadable: " +
+        mismatch(pdf_path, "PDF of withdrawn document " + w.document_id + " missing or unreadable: " +
                                  sha.status().message());
       } else if (*sha != w.pdf_sha256) {
-        mismatch(w.pdf_path, "PDF of withdrawn document " + w.document_id + " changed: SHA-256 is " + Short(*sha) +
+        mismatch(pdf_path, "PDF of withdrawn document " + w.document_id + " changed: SHA-256 is " + Short(*sha) +
                                  ", the withdrawal recorded " + Short(w.pdf_sha256));
       }
-      for (const auto& [path, want] : w.masters) {
+      for (const auto& [stored, want] : w.masters) {
+        const std::string path = ResolveStoredPath(out, stored).string();
         Result<std::string> m = Sha256OfFile(path);
         if (!m.ok() || *m != want) {
           mismatch(path, "master of withdrawn document " + w.document_id + " " +
@@ -178,22 +214,39 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
       }
     }
 
-    // PDFs in the lot folder that no row claims.
-    if (fs::is_directory(lot_dir, ec)) {
-      for (const fs::directory_entry& e : fs::directory_iterator(lot_dir, ec)) {
-        if (!e.is_regular_file() || e.path().extension() != ".pdf") continue;
-        if (e.path().filename().string().rfind(".tmp-", 0) == 0) continue;
-        if (!referenced.count(e.path().lexically_normal())) {
-          mismatch(e.path().string(), "PDF has no row in the store");
+    // PDFs in the lot folder that no row claims (links are never followed).
+    for (const fs::path& lot_dir : lot_dirs) {
+      if (lot_dir.parent_path() == out) known_dirs.insert(lot_dir.filename().string());
+      std::error_code dir_ec, entry_ec;
+      if (!fs::is_directory(fs::symlink_status(lot_dir, dir_ec))) continue;
+      ec.clear();
+      for (fs::directory_iterator it(lot_dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const fs::path& p = it->path();
+        if (p.extension() != ".pdf" || p.filename().string().rfind(".tmp-", 0) == 0) continue;
+        const fs::file_status st = it->symlink_status(entry_ec);
+        if (fs::is_symlink(st)) {
+          mismatch(p.string(), "is a symbolic link where a PDF should be");
+        } else if (!fs::is_regular_file(st)) {
+          mismatch(p.string(), "is not a regular file");
+        } else if (!referenced.count(p.lexically_normal().string())) {
+          mismatch(p.string(), "PDF has no row in the store");
         }
       }
+      if (ec) mismatch(lot_dir.string(), "cannot list the lot folder: " + ec.message());
     }
   }
-  // Lot folders (those with a report.json) the store does not know.
-  for (const fs::directory_entry& e : fs::directory_iterator(out, ec)) {
-    if (e.is_directory() && fs::exists(e.path() / "report.json") &&
-        !known_dirs.count(e.path().filename().string())) {
-      mismatch(e.path().string(), "lot folder has no lot in the store " + (IsPostgresSpec(db) ? std::string("(PostgreSQL)") : db));
+  // Lot folders the store does not know: folders holding a lot's journal or
+  // identity file (a batch's report/ and batch-state/ folders are not lots).
+  ec.clear();
+  for (fs::directory_iterator it(out, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    std::error_code probe;
+    if (!fs::is_directory(it->symlink_status(probe))) continue;
+    const bool is_lot = fs::exists(fs::symlink_status(p / ".lot-id", probe)) ||
+                        fs::exists(fs::symlink_status(p / "journal.jsonl", probe));
+    if (is_lot && !known_dirs.count(p.filename().string())) {
+      mismatch(p.string(), "lot folder has no lot in the store " +
+                               (IsPostgresSpec(db) ? std::string("(PostgreSQL)") : db));
     }
   }
   return rep;

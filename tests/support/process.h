@@ -18,6 +18,14 @@ struct ProcessResult {
 
 ProcessResult RunProcess(const std::vector<std::string>& argv);
 
+// How RunProcess starts a program beyond its argv.
+struct ProcessOptions {
+  std::vector<std::string> env;  // "NAME=VALUE", set on top of (or replacing) ours
+  std::string cwd;               // working folder; "" = ours
+  int timeout_s = 0;             // > 0: killed (SIGKILL) after this long; exit_code 128+9
+};
+ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options);
+
 // Starts argv (no shell) with stdin from /dev/null and stdout and stderr
 // appended to `log`, and ACERVO_TEST_PAUSE_AT=`pause_at` in its environment
 // (not set when empty; core/test_hooks.h: the program stops itself there
@@ -26,7 +34,8 @@ ProcessResult RunProcess(const std::vector<std::string>& argv);
 pid_t SpawnWithPause(const std::vector<std::string>& argv, const std::string& pause_at,
                      const std::string& log);
 
-// The acervo binary of this build.
+// The acervo binary of this build (or $ACERVO_TEST_BINARY, to run a test
+// against another build, e.g. to show that it fails there).
 std::string AcervoBinary();
 
 // Reads a whole text file ("" if missing).

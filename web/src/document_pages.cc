@@ -22,7 +22,15 @@ Result<std::optional<DocumentRecord>> OpenDocument(RouteContext& ctx) {
     ctx.Audit("denied", lot + "/" + doc, "lot not granted to the user", true);
     return std::optional<DocumentRecord>();
   }
-  return ctx.store().GetDocument(lot, doc);
+  Result<std::optional<DocumentRecord>> got = ctx.store().GetDocument(lot, doc);
+  if (got.ok() && got->has_value()) {
+    // Paths as they are on this machine (stored relative to the lot's
+    // output folder, docs/store.md).
+    DocumentRecord& d = **got;
+    d.pdf_path = ctx.services().ResolvePath(ctx.store(), d.lot_id, d.pdf_path).string();
+    for (PageRecord& p : d.pages) p.master_path = ctx.services().ResolvePath(ctx.store(), d.lot_id, p.master_path).string();
+  }
+  return got;
 }
 
 std::vector<TermMatch> DocumentMatches(RouteContext& ctx, const DocumentRecord& d, const std::string& q) {

@@ -22,7 +22,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "acervo/core/text.h"
 #include "acervo/indexer/access_store.h"
+#include "acervo/indexer/open_store.h"
 #include "acervo/indexer/store.h"
 #include "acervo/web/page_kit.h"
 #include "acervo/web/router.h"
@@ -117,6 +119,10 @@ class RequestServices {
   const ServerOptions& options() const { return options_; }
   AuditLog& audit() { return *audit_; }
   PageRenderer& renderer() { return *renderer_; }
+  // Where a stored (output-root-relative) path is on this machine
+  // (StoredPaths, open_store.h); the lots' folders are read again when a
+  // lot is new since the last read.
+  std::filesystem::path ResolvePath(Store& store, const std::string& lot_id, const std::string& stored);
   // Call after changing a user (name) or grants (""): caches are dropped;
   // `end_sessions` also signs the user out everywhere.
   std::function<void(const std::string& name, bool end_sessions)> on_user_changed;
@@ -125,13 +131,17 @@ class RequestServices {
   const ServerOptions& options_;
   AuditLog* audit_;
   PageRenderer* renderer_;
+  std::mutex paths_mu_;
+  std::optional<StoredPaths> paths_;
 };
 
 // ---------------------------------------------------------------- text --
 
+// Html() and UrlEncode() are page_kit.h's (Html is core/text.h's XmlText).
 std::string UrlDecode(std::string_view text, bool plus_is_space);
-// JSON-safe UTF-8 (invalid bytes become U+FFFD) for nlohmann::json.
-std::string ValidUtf8(std::string_view text);
+// JSON-safe UTF-8 (invalid bytes become U+FFFD) for nlohmann::json:
+// core/text.h's.
+using ::acervo::ValidUtf8;
 
 // LGPD minimisation: CPF and CNPJ numbers in `text` shown the usual
 // masked way — CPF 123.456.789-09 -> ***.456.789-**, CNPJ

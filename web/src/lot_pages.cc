@@ -27,13 +27,14 @@ json ReadJson(const fs::path& path) {
 }
 
 // The lot's report.json, found beside its PDFs.
-json LotReport(Store& store, const std::string& lot) {
+json LotReport(RouteContext& ctx, const std::string& lot) {
   SearchRequest r;
   r.lot = lot;
   r.limit = 1;
-  Result<std::vector<SearchHit>> hits = store.Search(r);
+  Result<std::vector<SearchHit>> hits = ctx.store().Search(r);
   if (!hits.ok() || hits->empty() || hits->front().pdf_path.empty()) return json::value_t::discarded;
-  return ReadJson(fs::path(hits->front().pdf_path).parent_path() / "report.json");
+  const fs::path pdf = ctx.services().ResolvePath(ctx.store(), lot, hits->front().pdf_path);
+  return ReadJson(pdf.parent_path() / "report.json");
 }
 
 int64_t Num(const json& j, std::initializer_list<const char*> path) {
@@ -73,7 +74,7 @@ HttpResponse LotsPage(RouteContext& ctx) {
                   "</th><th>" + Html(T(lang, "finished")) + "</th></tr>";
   for (const LotSummary& l : *lots) {
     if (!ctx.user()->MayOpenLot(l.lot.id)) continue;
-    const json report = LotReport(ctx.store(), l.lot.id);
+    const json report = LotReport(ctx, l.lot.id);
     const int64_t quarantined = report.is_object() && report.contains("quarantined") && report["quarantined"].is_array()
                                     ? static_cast<int64_t>(report["quarantined"].size())
                                     : 0;
@@ -105,7 +106,7 @@ HttpResponse LotPage(RouteContext& ctx) {
   }
   if (l == nullptr) return ErrorPage(ctx, 404, T(lang, "err_not_found"));
   ctx.Audit("view_lot", lot, "");
-  const json report = LotReport(ctx.store(), lot);
+  const json report = LotReport(ctx, lot);
   std::string h = "<h1>" + Html(T(lang, "lot")) + " " + Html(lot) + "</h1><section class=\"panel\"><p>" +
                   Html(T(lang, "project")) + ": " + Html(l->lot.project) + " · " + Html(T(lang, "box")) + ": " +
                   Html(l->lot.box) + " · " + Html(T(lang, "operator")) + ": " + Html(l->lot.operator_name) + "</p><p>" +

@@ -80,6 +80,13 @@ void RouteContext::Audit(const std::string& action, const std::string& target, c
   services_->audit().Record(std::move(e), wait);
 }
 
+std::filesystem::path RequestServices::ResolvePath(Store& store, const std::string& lot_id,
+                                                  const std::string& stored) {
+  std::lock_guard<std::mutex> lock(paths_mu_);
+  if (!paths_ || !paths_->KnowsLot(lot_id)) paths_ = StoredPaths::ForStore(options_.store, store);
+  return paths_->Resolve(lot_id, stored);
+}
+
 void RouteContext::RestrictToAllowedLots(SearchRequest* request) const {
   if (user_ == nullptr) {
     request->allowed_lots = std::vector<std::string>{};

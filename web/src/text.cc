@@ -1,5 +1,5 @@
-// Text for the web: HTML escaping (the one place it is done), URL
-// encoding, LGPD masking of CPF/CNPJ, and the pt-BR/English messages.
+// Text for the web: URL encoding (HTML escaping and valid UTF-8 are
+// core/text.h's, the one validated text path), LGPD masking of CPF/CNPJ, and the pt-BR/English messages.
 #include <cstdio>
 #include <cctype>
 #include <cstring>
@@ -9,40 +9,13 @@
 
 namespace acervo::web {
 
-std::string ValidUtf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const size_t start = pos;
-    const char32_t cp = DecodeUtf8(text, &pos);
-    if (pos <= start) pos = start + 1;  // never stall
-    if (cp == 0xFFFD && text.substr(start, pos - start) != "\xEF\xBF\xBD") {
-      out += "\xEF\xBF\xBD";
-    } else {
-      out.append(text.substr(start, pos - start));
-    }
-  }
-  return out;
-}
+// The one validated text path of core/text.h (XmlText: & < > " ' escaped,
+// invalid UTF-8 replaced by U+FFFD, control characters other than tab and
+// newline dropped).
+std::string Html(std::string_view text) { return XmlText(text); }
 
-std::string Html(std::string_view text) {
-  const std::string valid = ValidUtf8(text);
-  std::string out;
-  out.reserve(valid.size() + 16);
-  for (char c : valid) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default:
-        if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7f) break;
-        out += c;
-    }
-  }
-  return out;
+std::filesystem::path ResolveStoredFile(RouteContext& ctx, const std::string& lot_id, const std::string& stored) {
+  return ctx.services().ResolvePath(ctx.store(), lot_id, stored);
 }
 
 std::string UrlEncode(std::string_view text) {

@@ -44,7 +44,7 @@ TEST(TextTest, MasksCpfAndCnpj) {
 }
 
 TEST(TextTest, HtmlEscapesEverythingThatMatters) {
-  EXPECT_EQ(Html("<a href=\"x\" onclick='y'>&</a>"), "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
+  EXPECT_EQ(Html("<a href=\"x\" onclick='y'>&</a>"), "&lt;a href=&quot;x&quot; onclick=&apos;y&apos;&gt;&amp;&lt;/a&gt;");
   EXPECT_EQ(Html("ok\x01\x7f\xff"), "ok\xEF\xBF\xBD");
 }
 
@@ -181,8 +181,11 @@ class WebTest : public ::testing::Test {
       d.document_id = id;
       d.document_type = "certidao";
       d.title = title;
-      d.pdf_path = (*dir_ / (lot + "-" + id + ".pdf")).string();
-      std::ofstream(d.pdf_path) << "%PDF-1.4 not really a pdf " << id;
+      // L1/d2 as `acervo run` stores it since schema v5: relative to the
+      // output folder, which holds the store (docs/store.md).
+      const std::string name = lot + "-" + id + ".pdf";
+      d.pdf_path = lot == "L1" && id == "d2" ? name : (*dir_ / name).string();
+      std::ofstream(*dir_ / name) << "%PDF-1.4 not really a pdf " << id;
       d.pdf_sha256 = std::string(64, 'a');
       d.page_count = 1;
       d.fields = std::move(fields);
@@ -369,7 +372,7 @@ TEST_F(WebTest, ScriptInjectionIsEscapedEverywhere) {
   }
   httplib::Result r = c.Get("/doc/L1/d1?q=certidao");
   ASSERT_TRUE(r);
-  EXPECT_NE(r->body.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), std::string::npos);
+  EXPECT_NE(r->body.find("&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt;"), std::string::npos);
   EXPECT_NE(r->get_header_value("Content-Security-Policy").find("script-src 'self'"), std::string::npos);
   // JSON carries the text as data.
   r = c.Get("/api/v1/documents/L1/d1");
@@ -513,6 +516,17 @@ TEST_F(WebTest, AReaderSeesNothingOfALotNotGranted) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body.rfind("%PDF", 0), 0u);
   EXPECT_NE(r->get_header_value("Content-Disposition").find("attachment"), std::string::npos);
+}
+
+// Issue 12: a PDF path stored relative to the output folder is found
+// there (an archive that was moved or copied is served where it is).
+TEST_F(WebTest, RelativeStoredPathsResolveAgainstTheStoreFolder) {
+  Client c(port());
+  ASSERT_EQ(c.Login("leitor", kPassword), 303);
+  httplib::Result r = c.Get("/api/v1/documents/L1/d2/pdf");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("not really a pdf d2"), std::string::npos) << r->body.substr(0, 200);
 }
 
 TEST_F(WebTest, CpfAndCnpjAreMaskedForReaders) {

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acervo/core/files.h"
+#include "acervo/core/text.h"
 #include "acervo/indexer/open_store.h"
 #include "acervo/pipeline/batch.h"
 #include "cli/commands.h"
@@ -28,6 +30,9 @@ Command AddBatchCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("--out", a->batch.out_dir, "Output folder (one subfolder per lot)")->required();
   cmd->add_option("--store", a->store, "Store: a SQLite file, or a PostgreSQL connection string (postgresql://... or \"host=... dbname=...\") (default: OUT_DIR/acervo.db)");
   cmd->add_option("--jobs,-j", a->batch.jobs, "Worker threads (default: number of cores)")->check(CLI::Range(1, 256));
+  cmd->add_option("--memory-budget", a->batch.memory_budget_mb,
+                  "Memory the workers may use, in MB (default: 3/4 of the memory available)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   cmd->add_option("--report", a->report, "Report folder for report.html and report.json (default: OUT_DIR/report)");
   cmd->add_option("--lang", a->batch.languages, "Tesseract languages for every lot (default: each profile's)");
   cmd->add_flag("--force", a->batch.force, "Redo every lot and document, even when already complete");
@@ -39,6 +44,18 @@ Command AddBatchCommand(CLI::App& root, const Context& ctx) {
             a->batch.progress = !a->quiet;
             a->batch.cancel = ctx.cancel;
             fs::path store_path = a->store.empty() ? a->batch.out_dir / "acervo.db" : fs::path(a->store);
+            const fs::path report_dir = a->report.empty() ? a->batch.out_dir / "report" : fs::path(a->report);
+            // Bad arguments: anything written inside the queue would be read
+            // back as a lot.
+            Status apart = CheckSeparateFolders(a->batch.queue_dir, "queue folder", a->batch.out_dir, "--out folder");
+            if (apart.ok()) apart = CheckSeparateFolders(a->batch.queue_dir, "queue folder", report_dir, "--report");
+            if (apart.ok() && !IsPostgresSpec(store_path.string())) {
+              apart = CheckSeparateFolders(a->batch.queue_dir, "queue folder", store_path, "--store");
+            }
+            if (!apart.ok()) {
+              std::fprintf(stderr, "acervo batch: %s\n", TerminalText(apart.message()).c_str());
+              return kExitUsage;
+            }
             std::error_code ec;
             fs::create_directories(a->batch.out_dir, ec);
             Result<std::unique_ptr<Store>> store = OpenStore(store_path);
@@ -49,10 +66,9 @@ Command AddBatchCommand(CLI::App& root, const Context& ctx) {
             }
             Result<BatchReport> report = RunBatch(a->batch, **store);
             if (!report.ok()) {
-              std::fprintf(stderr, "acervo batch: %s\n", report.status().ToString().c_str());
+              std::fprintf(stderr, "acervo batch: %s\n", TerminalText(report.status().ToString()).c_str());
               return kExitCannotRun;
             }
-            fs::path report_dir = a->report.empty() ? a->batch.out_dir / "report" : fs::path(a->report);
             Status written = WriteBatchReport(*report, report_dir);
             if (!written.ok()) {
               std::fprintf(stderr, "acervo batch: cannot write the report: %s\n", written.ToString().c_str());
@@ -66,7 +82,7 @@ Command AddBatchCommand(CLI::App& root, const Context& ctx) {
                 if (l.state == BatchLot::State::kDone) ++done;
                 else if (l.state == BatchLot::State::kSkipped) ++skipped;
                 else ++failed;
-                if (!l.error.empty()) std::fprintf(stderr, "error: %s\n", l.error.c_str());
+                if (!l.error.empty()) std::fprintf(stderr, "error: %s\n", TerminalText(l.error).c_str());
                 if (l.state == BatchLot::State::kSkipped) continue;  // told when it ran
                 // Every problem of the lot, named by file and page, on stderr.
                 nlohmann::json r = nlohmann::json::parse(l.report_json, nullptr, false);
@@ -75,14 +91,15 @@ Command AddBatchCommand(CLI::App& root, const Context& ctx) {
                   for (const nlohmann::json& p : r.value(kind, nlohmann::json::array())) {
                     std::string where = p.value("where", ""), message = p.value("message", "");
                     bool named = message.rfind(where + ": ", 0) == 0;  // do not say the file twice
-                    std::fprintf(stderr, "%s: %s: %s%s%s\n", kind[0] == 'w' ? "warning" : "error", l.folder.c_str(),
-                                 named ? "" : where.c_str(), named ? "" : ": ", message.c_str());
+                    std::fprintf(stderr, "%s: %s: %s%s%s\n", kind[0] == 'w' ? "warning" : "error",
+                                 TerminalText(l.folder).c_str(), named ? "" : TerminalText(where).c_str(),
+                                 named ? "" : ": ", TerminalText(message).c_str());
                   }
                 }
               }
               std::printf("Batch: %zu lots: %d done, %d already complete, %d failed or interrupted (%.1f s)\n",
                           report->lots.size(), done, skipped, failed, report->seconds);
-              std::printf("Report: %s\n", (report_dir / "report.html").c_str());
+              std::printf("Report: %s\n", TerminalText((report_dir / "report.html").string()).c_str());
             }
             if (report->interrupted) return kExitInterrupted;
             return report->Clean() ? kExitOk : kExitPartial;

@@ -8,6 +8,7 @@
 
 #include "acervo/scanner/sane_source.h"
 #include "acervo/scanner/twain_source.h"
+#include "acervo/core/text.h"
 #include "cli/commands.h"
 
 namespace acervo::cli {
@@ -30,13 +31,13 @@ Command AddDevicesCommand(CLI::App& root, const Context&) {
             if (!a->options_of.empty()) {
               Result<std::vector<std::string>> lines = DescribeSaneOptions(a->options_of);
               if (!lines.ok()) {
-                std::fprintf(stderr, "acervo devices: %s\n", lines.status().ToString().c_str());
+                std::fprintf(stderr, "acervo devices: %s\n", TerminalText(lines.status().ToString()).c_str());
                 return lines.status().code() == StatusCode::kNotFound ? kExitUsage : kExitCannotRun;
               }
               if (a->json) {
-                std::printf("%s\n", nlohmann::json(*lines).dump(2).c_str());
+                std::printf("%s\n", nlohmann::json(*lines).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
               } else {
-                for (const std::string& l : *lines) std::printf("%s\n", l.c_str());
+                for (const std::string& l : *lines) std::printf("%s\n", TerminalText(l).c_str());
               }
               return kExitOk;
             }
@@ -45,15 +46,17 @@ Command AddDevicesCommand(CLI::App& root, const Context&) {
             auto add = [&](const char* driver, const Result<std::vector<ScannerInfo>>& list) {
               if (!list.ok()) {
                 ++failures;
-                std::fprintf(stderr, "acervo devices: %s: %s\n", driver, list.status().ToString().c_str());
+                std::fprintf(stderr, "acervo devices: %s: %s\n", driver, TerminalText(list.status().ToString()).c_str());
                 return;
               }
               for (const ScannerInfo& d : *list) {
                 out.push_back({{"driver", driver}, {"name", d.name}, {"vendor", d.vendor},
                                {"model", d.model}, {"type", d.type}});
                 if (!a->json) {
-                  std::printf("%s\t%s\t%s %s (%s)\n", driver, d.name.c_str(), d.vendor.c_str(), d.model.c_str(),
-                              d.type.c_str());
+                  // Driver strings are not always UTF-8 (or clean): shown, never obeyed.
+                  std::printf("%s\t%s\t%s %s (%s)\n", driver, TerminalText(d.name).c_str(),
+                              TerminalText(d.vendor).c_str(), TerminalText(d.model).c_str(),
+                              TerminalText(d.type).c_str());
                 }
               }
             };
@@ -63,7 +66,7 @@ Command AddDevicesCommand(CLI::App& root, const Context&) {
               t.dsm_path = a->dsm;
               add("twain", ListTwainSources(t));
             }
-            if (a->json) std::printf("%s\n", out.dump(2).c_str());
+            if (a->json) std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
             if (!a->json && out.empty() && failures == 0) std::fprintf(stderr, "acervo devices: no scanners found\n");
             return failures > 0 && out.empty() ? kExitCannotRun : kExitOk;
           }};

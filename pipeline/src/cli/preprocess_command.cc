@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "acervo/core/files.h"
+#include "acervo/core/text.h"
 #include "acervo/pipeline/page_loader.h"
 #include "acervo/pipeline/profile.h"
 #include "acervo/pipeline/stage_registry.h"
@@ -101,6 +103,22 @@ Command AddPreprocessCommand(CLI::App& root, const Context& ctx) {
             for (const ChainEntry& e : chain->entries) {
               if (const auto* b = dynamic_cast<const BorderStage*>(e.stage.get())) border = b;
             }
+            // Outputs are <stem>-NNN.png: two inputs with one stem would
+            // overwrite each other's pages, so they are refused up front
+            // (an output that would replace an input is refused below).
+            {
+              std::map<std::string, std::string> by_stem;
+              for (const std::string& input : a->inputs) {
+                auto [at, first] = by_stem.emplace(fs::path(input).stem().string(), input);
+                if (!first) {
+                  std::fprintf(stderr, "acervo preprocess: %s and %s would both write %s-NNN.png; give inputs "
+                                       "with different names\n",
+                               TerminalText(at->second).c_str(), TerminalText(input).c_str(),
+                               TerminalText(at->first).c_str());
+                  return kExitUsage;
+                }
+              }
+            }
             std::error_code ec;
             fs::create_directories(a->out_dir, ec);
             if (ec) {
@@ -110,10 +128,16 @@ Command AddPreprocessCommand(CLI::App& root, const Context& ctx) {
             }
             json report = json::array();
             int failures = 0;
+            // A page that fails is told on stderr (with --json as a JSON
+            // object there), never in the stdout array of processed pages.
             auto fail = [&](const std::string& input, int page, const Status& s) {
               ++failures;
-              std::fprintf(stderr, "acervo preprocess: %s\n", s.ToString().c_str());
-              report.push_back({{"input", input}, {"page", page}, {"error", s.ToString()}});
+              if (a->json) {
+                const json e = {{"input", input}, {"page", page}, {"error", s.ToString()}};
+                std::fprintf(stderr, "%s\n", e.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+              } else {
+                std::fprintf(stderr, "acervo preprocess: %s\n", TerminalText(s.ToString()).c_str());
+              }
             };
             PageContext page_ctx;
             page_ctx.cancel = ctx.cancel;
@@ -173,6 +197,17 @@ Command AddPreprocessCommand(CLI::App& root, const Context& ctx) {
                     fail(input, page_no, Status::IOError(out_path.string() + ": cannot encode PNG"));
                     continue;
                   }
+                  // Originals are never modified: an output that is one of
+                  // the inputs (same file) is refused.
+                  std::error_code same_ec;
+                  const bool is_input = std::any_of(a->inputs.begin(), a->inputs.end(), [&](const std::string& in) {
+                    return fs::equivalent(out_path, in, same_ec);
+                  });
+                  if (is_input) {
+                    fail(input, page_no, Status::InvalidArgument(out_path.string() + " is an input; not overwritten "
+                                                                 "(write to another --out folder)"));
+                    continue;
+                  }
                   if (Status s = WriteFileAtomic(out_path, png); !s.ok()) {
                     fail(input, page_no, s);
                     continue;
@@ -205,16 +240,16 @@ Command AddPreprocessCommand(CLI::App& root, const Context& ctx) {
                   if (parts.size() > 1) j["half"] = part == 0 ? "left" : "right";
                   report.push_back(std::move(j));
                   if (!a->json) {
-                    std::printf("%s page %d%s: %s  orientation %d, skew %.2f, %s%s\n", input.c_str(), page_no,
-                                parts.size() == 1 ? "" : (part == 0 ? " left" : " right"),
-                                out_path.c_str(), out->orientation_deg, out->skew_deg,
+                    std::printf("%s page %d%s: %s  orientation %d, skew %.2f, %s%s\n", TerminalText(input).c_str(),
+                                page_no, parts.size() == 1 ? "" : (part == 0 ? " left" : " right"),
+                                TerminalText(out_path.string()).c_str(), out->orientation_deg, out->skew_deg,
                                 std::string(ColorClassName(out->color_class)).c_str(),
                                 out->blank ? ", blank" : "");
                   }
                 }
               }
             }
-            if (a->json) std::printf("%s\n", report.dump(2).c_str());
+            if (a->json) std::printf("%s\n", report.dump(2, ' ', false, json::error_handler_t::replace).c_str());
             return failures > 0 ? kExitPartial : kExitOk;
           }};
 }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "acervo/core/review_reason.h"
+#include "acervo/core/text.h"
 #include "acervo/indexer/open_store.h"
 #include "acervo/pipeline/correction.h"
 #include "acervo/pipeline/review.h"
@@ -18,6 +19,9 @@
 
 namespace acervo::cli {
 namespace {
+
+// Text from the store or the command line, safe on a terminal (core/text.h).
+std::string T(const std::string& s) { return TerminalText(s); }
 using json = nlohmann::json;
 
 // Who acts, as the history records it: "cli:<login>".
@@ -30,7 +34,7 @@ std::string CliUser() {
 }
 
 int Fail(const char* what, const Status& s) {
-  std::fprintf(stderr, "acervo %s: %s\n", what, s.ToString().c_str());
+  std::fprintf(stderr, "acervo %s: %s\n", what, T(s.ToString()).c_str());
   return ExitCodeFor(s);
 }
 
@@ -139,17 +143,21 @@ Command AddReviewCommand(CLI::App& root, const Context&) {
                 if (!c.ok()) return Fail("review set", c.status());
                 req.changes.push_back(*c);
               }
+              const StoredPaths paths = StoredPaths::ForStore(a->store, store);
+              req.resolve = [&paths](const std::string& l, const std::string& stored) {
+                return paths.Resolve(l, stored);
+              };
               Result<CorrectionResult> r = CorrectDocument(store, req);
               if (!r.ok()) return Fail("review set", r.status());
               if (r->changed.empty()) {
-                std::printf("%s/%s: nothing changed\n", a->lot.c_str(), a->document.c_str());
+                std::printf("%s/%s: nothing changed\n", T(a->lot).c_str(), T(a->document).c_str());
                 return kExitOk;
               }
               for (const HistoryEntry& h : r->changed) {
-                std::printf("%s/%s: %s '%s' -> '%s'\n", a->lot.c_str(), a->document.c_str(), h.field.c_str(),
-                            h.old_value.c_str(), h.new_value.c_str());
+                std::printf("%s/%s: %s '%s' -> '%s'\n", T(a->lot).c_str(), T(a->document).c_str(), T(h.field).c_str(),
+                            T(h.old_value).c_str(), T(h.new_value).c_str());
               }
-              std::printf("PDF metadata rewritten: %s (sha256 %s)\n", r->pdf_path.c_str(), r->pdf_sha256.c_str());
+              std::printf("PDF metadata rewritten: %s (sha256 %s)\n", T(r->pdf_path).c_str(), r->pdf_sha256.c_str());
               ReviewFilter f;
               f.lot_id = a->lot;
               f.document_id = a->document;
@@ -163,13 +171,13 @@ Command AddReviewCommand(CLI::App& root, const Context&) {
             if (accept->parsed()) {
               Result<int> n = store.Review().Accept(a->lot, a->document, a->page, a->reason, user, a->note);
               if (!n.ok()) return Fail("review accept", n.status());
-              std::printf("%s/%s: %d item%s accepted\n", a->lot.c_str(), a->document.c_str(), *n, *n == 1 ? "" : "s");
+              std::printf("%s/%s: %d item%s accepted\n", T(a->lot).c_str(), T(a->document).c_str(), *n, *n == 1 ? "" : "s");
               return kExitOk;
             }
             if (rescan->parsed()) {
               Status s = store.Review().RequestRescan(a->lot, a->document, a->page, user, a->note);
               if (!s.ok()) return Fail("review rescan", s);
-              std::printf("%s/%s page %d: marked to be scanned again\n", a->lot.c_str(), a->document.c_str(), a->page);
+              std::printf("%s/%s page %d: marked to be scanned again\n", T(a->lot).c_str(), T(a->document).c_str(), a->page);
               return kExitOk;
             }
             if (history->parsed()) {
@@ -184,11 +192,11 @@ Command AddReviewCommand(CLI::App& root, const Context&) {
                 std::printf("%s\n", arr.dump(2, ' ', false, json::error_handler_t::replace).c_str());
               } else {
                 for (const HistoryEntry& e : *h) {
-                  std::printf("%s  %s  %s", e.at.c_str(), e.user.c_str(), e.action.c_str());
+                  std::printf("%s  %s  %s", T(e.at).c_str(), T(e.user).c_str(), T(e.action).c_str());
                   if (e.page > 0) std::printf(" page %d", e.page);
-                  if (!e.field.empty()) std::printf(" %s", e.field.c_str());
-                  if (e.action == "set_field") std::printf(" '%s' -> '%s'", e.old_value.c_str(), e.new_value.c_str());
-                  if (!e.reason.empty()) std::printf("  (%s)", e.reason.c_str());
+                  if (!e.field.empty()) std::printf(" %s", T(e.field).c_str());
+                  if (e.action == "set_field") std::printf(" '%s' -> '%s'", T(e.old_value).c_str(), T(e.new_value).c_str());
+                  if (!e.reason.empty()) std::printf("  (%s)", T(e.reason).c_str());
                   std::printf("\n");
                 }
                 if (h->empty()) std::printf("no history\n");
@@ -217,7 +225,7 @@ Command AddWithdrawCommand(CLI::App& root, const Context&) {
             Result<int> n = (*opened)->Withdraw(a->lot, a->document, a->user.empty() ? CliUser() : a->user, a->reason);
             if (!n.ok()) return Fail("withdraw", n.status());
             std::printf("%d document%s of lot %s withdrawn (files kept on disk; acervo verify still checks them)\n", *n,
-                        *n == 1 ? "" : "s", a->lot.c_str());
+                        *n == 1 ? "" : "s", T(a->lot).c_str());
             return kExitOk;
           }};
 }

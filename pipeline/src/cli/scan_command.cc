@@ -12,6 +12,7 @@
 #include "acervo/scanner/lot_capture.h"
 #include "acervo/scanner/sane_source.h"
 #include "acervo/scanner/twain_source.h"
+#include "acervo/core/text.h"
 #include "cli/commands.h"
 
 namespace acervo::cli {
@@ -96,7 +97,7 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
             if (fs::exists(profile_path)) {
               Result<LotProfile> p = LoadProfile(profile_path);
               if (!p.ok()) {
-                std::fprintf(stderr, "acervo scan: %s\n", p.status().ToString().c_str());
+                std::fprintf(stderr, "acervo scan: %s\n", TerminalText(p.status().ToString()).c_str());
                 return kExitUsage;
               }
               prof = p->scanner;
@@ -104,7 +105,7 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
             std::string driver;
             Result<ScanSettings> settings = Settings(*a, prof, &driver);
             if (!settings.ok()) {
-              std::fprintf(stderr, "acervo scan: %s\n", settings.status().ToString().c_str());
+              std::fprintf(stderr, "acervo scan: %s\n", TerminalText(settings.status().ToString()).c_str());
               return kExitUsage;
             }
             Result<std::unique_ptr<Source>> source = Status::Internal("no driver");
@@ -119,7 +120,7 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
               source = OpenSaneSource(*settings);
             }
             if (!source.ok()) {
-              std::fprintf(stderr, "acervo scan: %s\n", source.status().ToString().c_str());
+              std::fprintf(stderr, "acervo scan: %s\n", TerminalText(source.status().ToString()).c_str());
               return ExitFor(source.status());
             }
             CaptureOptions o;
@@ -149,12 +150,13 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
                                   {"adopted", r.adopted},       {"seconds", r.seconds},
                                   {"status", std::string(StatusCodeName(s.code()))},
                                   {"message", s.message()}};
-              std::printf("%s\n", j.dump(2).c_str());
+              std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
             } else {
               std::printf("Lot %s: %d pages scanned this session (from %s), %d complete pages in the lot\n",
-                          a->lot.c_str(), r.pages, MasterFileName(r.first_sequence).c_str(), r.total_pages);
+                          TerminalText(a->lot.string()).c_str(), r.pages, MasterFileName(r.first_sequence).c_str(),
+                          r.total_pages);
             }
-            if (!s.ok()) std::fprintf(stderr, "acervo scan: %s\n", s.ToString().c_str());
+            if (!s.ok()) std::fprintf(stderr, "acervo scan: %s\n", TerminalText(s.ToString()).c_str());
             return ExitFor(s);
           }};
 }

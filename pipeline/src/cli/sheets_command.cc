@@ -7,6 +7,7 @@
 
 #include "acervo/pipeline/profile.h"
 #include "acervo/pipeline/sheets.h"
+#include "acervo/core/text.h"
 #include "cli/commands.h"
 
 namespace acervo::cli {
@@ -72,10 +73,11 @@ Command AddSheetsCommand(CLI::App& root, const Context&) {
               for (int i = 0; i < a->count; ++i) copies.push_back(s);
             Status s = WriteSeparatorSheets(copies, a->out);
             if (!s.ok()) {
-              std::fprintf(stderr, "acervo sheets: %s\n", s.ToString().c_str());
+              std::fprintf(stderr, "acervo sheets: %s\n", TerminalText(s.ToString()).c_str());
               return ExitCodeFor(s);
             }
-            std::fprintf(stderr, "acervo sheets: %zu sheet(s) written to %s\n", copies.size(), a->out.c_str());
+            // The result goes to stdout, like every command's result.
+            std::printf("%zu sheet(s) written to %s\n", copies.size(), TerminalText(a->out).c_str());
             return kExitOk;
           }};
 }

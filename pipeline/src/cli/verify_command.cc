@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acervo/core/text.h"
 #include "acervo/indexer/access_store.h"
 #include "acervo/indexer/open_store.h"
 #include "acervo/pipeline/verify.h"
@@ -91,7 +92,7 @@ Command AddVerifyCommand(CLI::App& root, const Context& /*ctx*/) {
             a->options.store_path = a->store;
             Result<VerifyReport> r = VerifyOutput(a->options);
             if (!r.ok()) {
-              std::fprintf(stderr, "acervo verify: %s\n", r.status().ToString().c_str());
+              std::fprintf(stderr, "acervo verify: %s\n", TerminalText(r.status().ToString()).c_str());
               return kExitCannotRun;
             }
             if (a->json) {
@@ -104,7 +105,8 @@ Command AddVerifyCommand(CLI::App& root, const Context& /*ctx*/) {
                                 : (", time-stamp " + s.timestamp + " (" + s.timestamp_authority + ")").c_str());
               }
               for (const VerifyIssue& i : r->mismatches) {
-                std::fprintf(stderr, "mismatch: %s: %s\n", i.where.c_str(), i.message.c_str());
+                std::fprintf(stderr, "mismatch: %s: %s\n", TerminalText(i.where).c_str(),
+                             TerminalText(i.message).c_str());
               }
               std::printf("%s: %d lots, %d documents, %d PDFs, %d masters checked, %d withdrawn documents; %zu mismatches\n",
                           r->ok() ? "OK" : "FAILED", r->lots, r->documents, r->pdfs, r->masters, r->withdrawn,

@@ -11,6 +11,7 @@
 
 #include "acervo/core/files.h"
 #include "acervo/indexer/open_store.h"
+#include "acervo/core/text.h"
 #include "acervo/pipeline/lot_runner.h"
 #include "acervo/pipeline/profile.h"
 #include "acervo/scanner/hot_folder.h"
@@ -35,23 +36,6 @@ struct WatchArgs {
   bool quiet = false;
 };
 
-// A single page file becomes a one-file lot: a staging folder holding a hard
-// link (or copy) of it, so RunLot sees a lot folder and the original stays
-// where it is, untouched.
-Result<fs::path> StageFile(const HotItem& item, const fs::path& out) {
-  fs::path staging = out / ".watch-staging" / (fs::path(item.name).stem().string());
-  std::error_code ec;
-  fs::remove_all(staging, ec);
-  fs::create_directories(staging, ec);
-  if (ec) return Status::IOError("cannot create " + staging.string() + ": " + ec.message());
-  fs::path target = staging / item.name;
-  if (::link(item.path.c_str(), target.c_str()) != 0) {
-    ACERVO_ASSIGN_OR_RETURN(std::string sha, CopyFileOnce(item.path, target));
-    (void)sha;
-  }
-  return staging;
-}
-
 }  // namespace
 
 Command AddWatchCommand(CLI::App& root, const Context& ctx) {
@@ -73,6 +57,15 @@ Command AddWatchCommand(CLI::App& root, const Context& ctx) {
   cmd->add_flag("--quiet,-q", a->quiet, "No progress on stderr");
   return {cmd, [a, &ctx]() -> int {
             fs::path store_path = a->store.empty() ? a->out / "acervo.db" : fs::path(a->store);
+            // Anything written into the hot folder would come back as an item.
+            Status apart = CheckSeparateFolders(a->dir, "hot folder", a->out, "--out folder");
+            if (apart.ok() && !IsPostgresSpec(store_path.string())) {
+              apart = CheckSeparateFolders(a->dir, "hot folder", store_path, "--store");
+            }
+            if (!apart.ok()) {
+              std::fprintf(stderr, "acervo watch: %s\n", TerminalText(apart.message()).c_str());
+              return kExitUsage;
+            }
             std::error_code ec;
             fs::create_directories(a->out, ec);
             Result<std::unique_ptr<Store>> store = OpenStore(store_path);
@@ -113,26 +106,37 @@ Command AddWatchCommand(CLI::App& root, const Context& ctx) {
               }
               for (const HotItem& item : scan->ready) {
                 if (ctx.cancel != nullptr && ctx.cancel->load()) break;
-                fs::path lot_dir = item.path;
                 RunOptions ro;
-                if (!item.is_dir) {
-                  Result<fs::path> staged = StageFile(item, a->out);
-                  if (!staged.ok()) {
-                    std::fprintf(stderr, "acervo watch: %s: %s\n", item.name.c_str(), staged.status().ToString().c_str());
-                    ++failed;
-                    continue;  // not recorded: retried on the next pass
+                if (!item.refused.empty()) {
+                  // A link or a FIFO: named once as failed, never followed.
+                  const std::string outcome = "failed: " + item.refused;
+                  Status marked = (*hot)->MarkDone(item, outcome);
+                  if (!marked.ok()) {
+                    std::fprintf(stderr, "acervo watch: %s\n", TerminalText(marked.ToString()).c_str());
+                    return kExitCannotRun;
                   }
-                  lot_dir = *staged;
+                  ++failed;
+                  std::printf("%s\t%s\n", TerminalText(item.name).c_str(), TerminalText(outcome).c_str());
+                  std::fflush(stdout);
+                  continue;
                 }
-                ro.lot_dir = lot_dir;
+                if (item.is_dir) {
+                  ro.lot_dir = item.path;
+                } else {
+                  // A page file is a lot of its own, read where it is (the
+                  // original is never touched), named after the file: its
+                  // full name, so x.png and x.tif are two lots.
+                  ro.lot_dir = a->dir;
+                  ro.only_file = item.name;
+                  ro.lot_id = item.name;
+                }
                 ro.out_dir = a->out;
                 ro.jobs = a->jobs;
                 ro.languages = a->languages;
                 ro.progress = !a->quiet;
                 ro.cancel = ctx.cancel;
-                if (!a->quiet) std::fprintf(stderr, "[watch] processing %s\n", item.name.c_str());
+                if (!a->quiet) std::fprintf(stderr, "[watch] processing %s\n", TerminalText(item.name).c_str());
                 Result<LotReport> report = RunLot(ro, **store);
-                if (!item.is_dir) fs::remove_all(lot_dir, ec);
                 if (ctx.cancel != nullptr && ctx.cancel->load()) break;  // unfinished: not recorded
                 std::string outcome;
                 if (!report.ok()) {
@@ -152,12 +156,14 @@ Command AddWatchCommand(CLI::App& root, const Context& ctx) {
                 }
                 if (outcome == "ok") ++processed;
                 else ++failed;
-                std::printf("%s\t%s\n", item.name.c_str(), outcome.c_str());
+                std::printf("%s\t%s\n", TerminalText(item.name).c_str(), TerminalText(outcome).c_str());
                 std::fflush(stdout);
               }
               if (a->once) {
                 for (const auto& [item, why] : scan->waiting) {
-                  if (!a->quiet) std::fprintf(stderr, "[watch] not yet: %s (%s)\n", item.name.c_str(), why.c_str());
+                  if (!a->quiet) {
+                    std::fprintf(stderr, "[watch] not yet: %s (%s)\n", TerminalText(item.name).c_str(), why.c_str());
+                  }
                 }
                 break;
               }

@@ -1,6 +1,7 @@
 // The demo lot, generated fresh: files, manifest, profile and ground truth
 // must agree with each other and with docs/formats.md.
 #include <tiffio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -143,7 +144,10 @@ struct PageRow {
 class DemoLotTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / "acervo-synth-demo-lot-test");
+    // A name of its own per process: two builds running the suite at once
+    // (CI and a developer, or parallel worktrees) must not share the lot.
+    dir_ = new fs::path(fs::temp_directory_path() /
+                        ("acervo-synth-demo-lot-test-" + std::to_string(::getpid())));
     fs::remove_all(*dir_);
     Status s = GenerateLot(kSpec, *dir_);
     ASSERT_TRUE(s.ok()) << s.ToString();

@@ -28,14 +28,35 @@ cv::Mat TestPage(int seed) {
   return m;
 }
 
-fs::path TempDir() {
-  fs::path dir = fs::temp_directory_path() /
-                 ("acervo-synth-write-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                  "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+// A fresh folder in the system temp folder, removed with everything in it
+// when the test ends (a passing test leaves nothing behind). A parameterised
+// test's name holds a '/' ("MultiPageWithResolution/lzw"): kept as one
+// folder name, or the parent would be left behind.
+std::string FolderName(std::string name) {
+  for (char& c : name) c = c == '/' ? '_' : c;
+  return name;
 }
+
+class TempDir {
+ public:
+  TempDir()
+      : dir_(fs::temp_directory_path() /
+             ("acervo-synth-write-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+              FolderName(::testing::UnitTest::GetInstance()->current_test_info()->name()))) {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return dir_; }
+
+ private:
+  fs::path dir_;
+};
 
 // Reads the dpi from a PNG's pHYs chunk (checking its CRC); -1 if absent.
 double PngDpi(const std::vector<uint8_t>& b) {
@@ -110,7 +131,8 @@ class TiffTest : public ::testing::TestWithParam<TiffCase> {};
 
 TEST_P(TiffTest, MultiPageWithResolution) {
   const TiffCase& c = GetParam();
-  fs::path path = TempDir() / "pages.tif";
+  TempDir tmp;
+  fs::path path = tmp.path() / "pages.tif";
   std::vector<cv::Mat> pages = {TestPage(1), TestPage(2), TestPage(3)};
   ASSERT_TRUE(WritePages(path, pages, 300, c.format).ok());
 
@@ -170,7 +192,8 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<TiffCase>& info) { return std::string(info.param.name); });
 
 TEST(WriteTest, RejectsWhatCannotBeWritten) {
-  fs::path dir = TempDir();
+  TempDir tmp;
+  const fs::path& dir = tmp.path();
   EXPECT_EQ(WritePages(dir / "a.png", {TestPage(1), TestPage(2)}, 300, FileFormat::kPng).code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(WritePages(dir / "b.png", {}, 300, FileFormat::kPng).code(),

@@ -407,9 +407,13 @@ Result<DecodedPage> DecodeImagePage(std::span<const uint8_t> bytes, int page_ind
 bool LooksLikeImageFileName(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  // PDFs are taken too, so that one that cannot be read is quarantined with
-  // its reason instead of silently ignored.
-  return ext == ".tif" || ext == ".tiff" || ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".pdf";
+  // PDFs and image formats we do not decode are taken too, so that such a
+  // file is quarantined with its reason instead of silently ignored.
+  for (const char* e : {".tif", ".tiff", ".png", ".jpg", ".jpeg", ".pdf", ".bmp", ".gif", ".webp", ".jp2", ".j2k",
+                        ".jpx", ".jxl", ".heic", ".heif", ".pbm", ".pgm", ".ppm", ".pnm"}) {
+    if (ext == e) return true;
+  }
+  return false;
 }
 
 }  // namespace acervo

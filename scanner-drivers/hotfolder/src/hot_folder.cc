@@ -37,11 +37,15 @@ struct FileId {
 std::set<FileId> FilesOpenForWriting() {
   std::set<FileId> out;
   std::error_code ec;
-  for (const fs::directory_entry& proc : fs::directory_iterator("/proc", ec)) {
+  // Processes come and go while we look: every step takes an error code
+  // (a vanished process is skipped, never an exception).
+  for (fs::directory_iterator pit("/proc", ec), pend; !ec && pit != pend; pit.increment(ec)) {
+    const fs::directory_entry& proc = *pit;
     const std::string pid = proc.path().filename().string();
     if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
     std::error_code ec2;
-    for (const fs::directory_entry& fd : fs::directory_iterator(proc.path() / "fd", ec2)) {
+    for (fs::directory_iterator fit(proc.path() / "fd", ec2), fend; !ec2 && fit != fend; fit.increment(ec2)) {
+      const fs::directory_entry& fd = *fit;
       struct stat st {};
       if (::stat(fd.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
       std::ifstream info(proc.path() / "fdinfo" / fd.path().filename());
@@ -85,7 +89,8 @@ Observed Observe(const fs::path& path, bool is_dir) {
   add(path);
   if (is_dir) {
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(path, ec); it != fs::recursive_directory_iterator(); ++it) {
+    for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
       add(it->path());
     }
   }
@@ -102,6 +107,15 @@ Observed Observe(const fs::path& path, bool is_dir) {
 Result<std::unique_ptr<HotFolder>> HotFolder::Open(const HotFolderOptions& options) {
   if (!fs::is_directory(options.dir)) return Status::NotFound("hot folder does not exist: " + options.dir.string());
   std::unique_ptr<HotFolder> h(new HotFolder(options));
+  // The state file's folder is the caller's (never created here), and one
+  // watcher at a time uses a state file.
+  const fs::path state_dir = options.state_file.has_parent_path() ? options.state_file.parent_path() : fs::path(".");
+  std::error_code dir_ec;
+  if (!fs::is_directory(state_dir, dir_ec)) {
+    return Status::NotFound("folder of the watch state file does not exist: " + state_dir.string());
+  }
+  ACERVO_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(options.state_file.string() + ".lock"));
+  h->lock_ = std::make_unique<FileLock>(std::move(lock));
   if (fs::exists(options.state_file)) {
     ACERVO_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFile(options.state_file));
     std::string text(bytes.begin(), bytes.end());
@@ -140,8 +154,9 @@ void HotFolder::WatchSubdirs() {
   };
   watch(options_.dir);
   std::error_code ec;
-  for (const fs::directory_entry& e : fs::directory_iterator(options_.dir, ec)) {
-    if (e.is_directory() && !Ignored(e.path().filename().string())) watch(e.path());
+  for (fs::directory_iterator it(options_.dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code st_ec;
+    if (fs::is_directory(it->symlink_status(st_ec)) && !Ignored(it->path().filename().string())) watch(it->path());
   }
   if (watched_.empty()) {  // e.g. a share that refuses watches: poll
     ::close(inotify_fd_);
@@ -153,7 +168,7 @@ Result<HotScan> HotFolder::Scan() {
   HotScan scan;
   std::error_code ec;
   std::vector<fs::directory_entry> entries;
-  for (const fs::directory_entry& e : fs::directory_iterator(options_.dir, ec)) entries.push_back(e);
+  for (fs::directory_iterator it(options_.dir, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(*it);
   if (ec) return Status::IOError("cannot list hot folder " + options_.dir.string() + ": " + ec.message());
   std::sort(entries.begin(), entries.end(),
             [](const fs::directory_entry& a, const fs::directory_entry& b) { return a.path() < b.path(); });
@@ -166,8 +181,22 @@ Result<HotScan> HotFolder::Scan() {
     HotItem item;
     item.path = e.path();
     item.name = name;
-    item.is_dir = e.is_directory();
-    if (!item.is_dir && !e.is_regular_file()) continue;
+    // Links are never followed (docs/formats.md), and what is neither a file
+    // nor a folder is never read: both are refused once, by name.
+    std::error_code st_ec;
+    const fs::file_status st = e.symlink_status(st_ec);
+    item.is_dir = fs::is_directory(st);
+    if (fs::is_symlink(st) || (!item.is_dir && !fs::is_regular_file(st))) {
+      item.refused = fs::is_symlink(st) ? "is a symbolic link; links are not followed"
+                                        : "is not a regular file or a folder";
+      struct stat lst {};
+      item.fingerprint = ::lstat(item.path.c_str(), &lst) == 0
+                             ? "refused:" + std::to_string(lst.st_ino) + ":" + std::to_string(lst.st_mtim.tv_sec)
+                             : "refused";
+      auto done = done_.find(name);
+      if (done == done_.end() || done->second != item.fingerprint) scan.ready.push_back(std::move(item));
+      continue;
+    }
     Observed o = Observe(item.path, item.is_dir);
     item.fingerprint = o.fingerprint;
     auto done = done_.find(name);
@@ -208,9 +237,7 @@ Status HotFolder::MarkDone(const HotItem& item, std::string_view outcome) {
             {"fingerprint", item.fingerprint},
             {"outcome", std::string(outcome)},
             {"time", std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()}};
-  std::string line = e.dump() + "\n";
-  std::error_code ec;
-  if (!options_.state_file.parent_path().empty()) fs::create_directories(options_.state_file.parent_path(), ec);
+  std::string line = e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   int fd = ::open(options_.state_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("cannot open watch state " + options_.state_file.string() + ": " + std::strerror(errno));
   bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;

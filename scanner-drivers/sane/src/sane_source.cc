@@ -556,7 +556,8 @@ Result<std::vector<ScannerInfo>> ListSaneDevices() {
 
 Result<std::unique_ptr<Source>> OpenSaneSource(const ScanSettings& settings) {
   if (settings.device.empty()) {
-    return Status::InvalidArgument("no SANE device named (use --device; `acervo devices` lists them)");
+    return Status::InvalidArgument("no scanner device given: name one with --device (or [scanner] device in the "
+                                   "lot's profile.toml); `acervo devices` lists them");
   }
   ACERVO_ASSIGN_OR_RETURN(SANE_Handle h, OpenHandle(settings.device));
   auto source = std::make_unique<SaneSource>(settings.device, h);

@@ -27,7 +27,7 @@ Status AppendJournal(const fs::path& lot_dir, const json& entry) {
   fs::path path = lot_dir / kScanJournalName;
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("cannot open scan journal " + path.string() + ": " + std::strerror(errno));
-  std::string line = entry.dump() + "\n";
+  std::string line = entry.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   ssize_t n = ::write(fd, line.data(), line.size());
   int err = errno;
   bool synced = ::fsync(fd) == 0;
@@ -132,13 +132,15 @@ Status CaptureLot(Source& source, const CaptureOptions& options, CaptureReport* 
   // Masters committed after the last journal line (a crash between the link
   // and the append) are complete by construction: adopt them.
   std::vector<std::pair<int, std::string>> unjournaled;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-    std::string name = e.path().filename().string();
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
     int seq = SequenceOf(name);
     if (seq > 0 && !journaled.count(seq)) unjournaled.emplace_back(seq, name);
   }
   const bool has_pages = !journal.pages.empty() || !unjournaled.empty();
   if (has_pages && !options.resume) {
+    // The report says what the lot holds, as the message does.
+    r.total_pages = static_cast<int>(journal.pages.size() + unjournaled.size());
     return Status::InvalidArgument(
         "lot " + dir.string() + " already has " + std::to_string(journal.pages.size() + unjournaled.size()) +
         " scanned pages; use --resume to continue it");

@@ -16,6 +16,7 @@
 #include <random>
 #include <system_error>
 
+#include "acervo/core/text.h"
 #include "acervo/core/files.h"
 #include "acervo/stages/pdf/image_encode.h"
 #include "acervo/stages/pdf/pdf_inspect.h"
@@ -59,39 +60,15 @@ std::string PodofoMessage(const PoDoFo::PdfError& e) {
 
 PdfObject Int(int64_t v) { return PdfObject(static_cast<pdf_int64>(v)); }
 
-// Info strings: plain when ASCII (readable in any tool), else UTF-16BE.
-PdfString Text(const std::string& utf8) {
+// Info strings: plain when ASCII (readable in any tool), else UTF-16BE. The
+// text is cleaned as XmlText() cleans the XMP copy (core/text.h), so that
+// Info and XMP stay equal (PDF/A) and no NUL cuts a value short.
+PdfString Text(const std::string& raw) {
+  const std::string utf8 = CleanText(raw, TextLines::kLines);
   bool ascii = true;
   for (char c : utf8) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
   if (ascii) return PdfString(utf8);
   return PdfString(reinterpret_cast<const PoDoFo::pdf_utf8*>(utf8.c_str()));
-}
-
-std::string XmlEscape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // PDF date (Info) and XMP date of the same instant, both in UTC, so that a
@@ -226,22 +203,22 @@ std::string BuildXmp(const PdfDocumentInfo& info, std::time_t created, std::time
       "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n"
       "<dc:format>application/pdf</dc:format>\n";
   if (!info.title.empty()) {
-    x += "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">" + XmlEscape(info.title) +
+    x += "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">" + XmlText(info.title) +
          "</rdf:li></rdf:Alt></dc:title>\n";
   }
   if (!info.author.empty()) {
-    x += "<dc:creator><rdf:Seq><rdf:li>" + XmlEscape(info.author) +
+    x += "<dc:creator><rdf:Seq><rdf:li>" + XmlText(info.author) +
          "</rdf:li></rdf:Seq></dc:creator>\n";
   }
   if (!info.subject.empty()) {
-    x += "<dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">" + XmlEscape(info.subject) +
+    x += "<dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">" + XmlText(info.subject) +
          "</rdf:li></rdf:Alt></dc:description>\n";
   }
   if (!info.document_id.empty()) {
-    x += "<dc:identifier>" + XmlEscape(info.document_id) + "</dc:identifier>\n";
+    x += "<dc:identifier>" + XmlText(info.document_id) + "</dc:identifier>\n";
   }
   if (!info.archival.tipo_documental.empty()) {
-    x += "<dc:type><rdf:Bag><rdf:li>" + XmlEscape(info.archival.tipo_documental) +
+    x += "<dc:type><rdf:Bag><rdf:li>" + XmlText(info.archival.tipo_documental) +
          "</rdf:li></rdf:Bag></dc:type>\n";
   }
   x += "</rdf:Description>\n"
@@ -261,7 +238,7 @@ std::string BuildXmp(const PdfDocumentInfo& info, std::time_t created, std::time
        "<pdf:Producer>" +
        std::string(kProducer) + "</pdf:Producer>\n";
   if (!info.keywords.empty()) {
-    x += "<pdf:Keywords>" + XmlEscape(info.keywords) + "</pdf:Keywords>\n";
+    x += "<pdf:Keywords>" + XmlText(info.keywords) + "</pdf:Keywords>\n";
   }
   x += "</rdf:Description>\n";
 
@@ -271,7 +248,7 @@ std::string BuildXmp(const PdfDocumentInfo& info, std::time_t created, std::time
        kArchivalNamespace + "\">\n";
   for (const ArchivalProperty& p : props) {
     if (p.value.empty()) continue;
-    x += std::string("<") + kArchivalPrefix + ":" + p.xmp + ">" + XmlEscape(p.value) + "</" +
+    x += std::string("<") + kArchivalPrefix + ":" + p.xmp + ">" + XmlText(p.value) + "</" +
          kArchivalPrefix + ":" + p.xmp + ">\n";
   }
   x += "</rdf:Description>\n";

@@ -24,7 +24,9 @@ namespace acervo {
 inline constexpr std::string_view kTempPrefix = ".tmp-";
 
 // Writes `data` to `path` atomically (temp file, fsync, rename, fsync dir).
-// Replaces an existing file. IOError names the path and the errno text.
+// Replaces an existing file. The folder must exist: nothing creates
+// folders the caller did not ask for (CreateDirectoriesBelow does, below a
+// root). IOError names the path and the errno text.
 Status WriteFileAtomic(const std::filesystem::path& path,
                        std::span<const uint8_t> data);
 Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data);
@@ -45,19 +47,64 @@ Result<std::string> CopyFileOnce(const std::filesystem::path& from,
 Status CommitFile(const std::filesystem::path& temp,
                   const std::filesystem::path& final_path);
 
-// A unique temporary path next to `final_path` (".tmp-<name>-<random>").
+// A unique temporary path next to `final_path` (".tmp-<name>-<random>"),
+// its name shortened when needed so that it fits in 255 bytes (a file name
+// that fits is never refused for its temporary name).
 std::filesystem::path TempPathFor(const std::filesystem::path& final_path);
 
-// Reads a whole file. NotFound / IOError name the path.
-Result<std::vector<uint8_t>> ReadFile(const std::filesystem::path& path);
+// The longest file name (one path component) file systems allow, in bytes.
+inline constexpr size_t kMaxFileNameBytes = 255;
+
+// Whether ReadFile follows a symbolic link in the last path component.
+enum class Links { kFollow, kRefuse };
+
+// Reads a whole regular file. NotFound / IOError name the path;
+// InvalidArgument for anything that is not a regular file (a directory, a
+// FIFO, a device such as /dev/zero: never read, never waited on) and, with
+// Links::kRefuse, for a symbolic link.
+Result<std::vector<uint8_t>> ReadFile(const std::filesystem::path& path, Links links = Links::kFollow);
+
+// Creates `root / relative` folder by folder below `root`, which must exist.
+// Returns the full path. Fails (InvalidArgument) when a component exists and
+// is not a folder — a symbolic link included: output folders never lead out
+// through a link — and with IOError when a folder cannot be created.
+Result<std::filesystem::path> CreateDirectoriesBelow(const std::filesystem::path& root,
+                                                     const std::filesystem::path& relative);
+
+// InvalidArgument naming both when folder `a` is folder `b`, or either is
+// inside the other (compared as the kernel resolves them, links included;
+// they need not exist yet). A program that reads one and writes the other
+// would otherwise read its own outputs.
+Status CheckSeparateFolders(const std::filesystem::path& a, std::string_view a_name,
+                            const std::filesystem::path& b, std::string_view b_name);
+
+// An exclusive advisory lock (flock) on a file, held until destroyed; the
+// kernel drops it when the process dies. The file holds the holder's pid.
+class FileLock {
+ public:
+  // Unavailable when another process holds it (naming that pid), IOError
+  // when the lock file cannot be created (its folder must exist).
+  static Result<FileLock> Acquire(const std::filesystem::path& path);
+  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FileLock& operator=(FileLock&& other) noexcept;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
 
 // Removes leftover ".tmp-*" files directly inside `dir` (after a crash).
 // Returns how many were removed.
 Result<int> RemoveTempFiles(const std::filesystem::path& dir);
 
-// Lowercase hex SHA-256 of a byte range / of a file's content.
+// Lowercase hex SHA-256 of a byte range / of a regular file's content (read
+// in blocks: memory stays small for any file size; not a regular file is
+// InvalidArgument, as for ReadFile).
 std::string Sha256Hex(std::span<const uint8_t> data);
-Result<std::string> Sha256OfFile(const std::filesystem::path& path);
+Result<std::string> Sha256OfFile(const std::filesystem::path& path, Links links = Links::kFollow);
 
 }  // namespace acervo
 

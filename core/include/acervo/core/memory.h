@@ -3,6 +3,8 @@
 #ifndef ACERVO_CORE_MEMORY_H_
 #define ACERVO_CORE_MEMORY_H_
 
+#include <cstdint>
+
 namespace acervo {
 
 // Makes glibc's malloc serve page-sized buffers (a 300-dpi A4 colour page is
@@ -15,6 +17,11 @@ namespace acervo {
 // Call once, early in main(), before worker threads start. No effect and no
 // failure with an allocator other than glibc's.
 void TuneAllocatorForPageImages();
+
+// Bytes of memory this process could still use now: the kernel's
+// MemAvailable, or less when the process's cgroup (v2) limit leaves less.
+// A large value when neither can be read.
+uint64_t AvailableMemoryBytes();
 
 }  // namespace acervo
 

@@ -31,8 +31,16 @@ namespace acervo {
 struct SqliteOptions {
   // How long a write waits for other writers before giving up.
   std::chrono::milliseconds busy_timeout{30000};
-  // Create the file (and its parent folder) when missing; otherwise NotFound.
+  // Create the file when missing (its folder must exist: no folder the
+  // user did not ask for is created); otherwise NotFound.
   bool create_if_missing = true;
+  // Read only: nothing is ever written, not even the WAL or a migration, so
+  // a store on read-only media (an archive burnt to disc, a read-only
+  // mount) can be searched and verified. When the file or its folder cannot
+  // be written, the file is opened as immutable (no locks, no -wal/-shm).
+  // Stores of schema version kSqliteMinReadableVersion or later are read;
+  // writes fail.
+  bool read_only = false;
   // true: every commit is on disk when PutDocument returns (synchronous=FULL,
   // the durability rule). false: synchronous=NORMAL, faster; a power cut may
   // lose the last commits but never corrupts the file.
@@ -40,7 +48,10 @@ struct SqliteOptions {
 };
 
 // The newest schema version this build knows (see docs/store.md).
-inline constexpr int kSqliteSchemaVersion = 8;  // v6 issue 13, v7 issue 15, v8 issue 14
+inline constexpr int kSqliteSchemaVersion = 8;  // v5 issue 12, v6 issue 13, v7 issue 15, v8 issue 14
+// The oldest schema a read-only open reads as is (an older store must be
+// opened once with write access to migrate).
+inline constexpr int kSqliteMinReadableVersion = kSqliteSchemaVersion;
 
 // Opens or creates the store at `path` and brings its schema up to date.
 // Failure: NotFound (missing and !create_if_missing), IOError (cannot

@@ -22,6 +22,7 @@
 #define ACERVO_INDEXER_STORE_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -43,6 +44,10 @@ struct LotRecord {
   std::string profile_json;  // the lot profile as JSON ("" when none)
   std::string started_at;    // ISO 8601, e.g. "2026-03-01T08:00:00Z"
   std::string finished_at;   // "" while the lot is running
+  // The absolute output folder its paths are relative to, when it was
+  // written (schema v5): a hint where to find its files when nothing else
+  // says (one store may hold lots of several output folders); "" unknown.
+  std::string output_root = {};
 };
 
 // One index field of a document (a manifest column, a barcode value...).
@@ -55,6 +60,12 @@ struct FieldRecord {
   std::string source = {};
 };
 
+// Paths in records (DocumentRecord::pdf_path, PageRecord::master_path) are
+// relative to the output root — the `--out` folder of `acervo run` — since
+// schema v5, so an archive can be moved or copied and still be verified and
+// searched where it is. Rows the v5 migration could not make relative keep
+// their absolute path. ResolveStoredPath gives the file on this machine.
+std::filesystem::path ResolveStoredPath(const std::filesystem::path& root, const std::string& stored);
 // One OCR word and its box on the page image the PDF shows (schema v6), so
 // that a viewer can draw a hit over the scan.
 struct WordBox {

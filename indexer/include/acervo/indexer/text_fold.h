@@ -22,6 +22,8 @@
 #include <string>
 #include <string_view>
 
+#include "acervo/core/text.h"
+
 namespace acervo {
 
 // Lowercase + strip diacritics (see above). Never fails.
@@ -31,14 +33,8 @@ std::string FoldText(std::string_view utf8);
 // for tokenisers that need to know where each folded character came from).
 void FoldCodePoint(char32_t cp, std::string* out);
 
-// Decodes one UTF-8 code point starting at text[*pos] and advances *pos past
-// it. Returns U+FFFD (and advances by one byte) for an invalid, overlong or
-// truncated sequence or a surrogate. Precondition: *pos < text.size().
-char32_t DecodeUtf8(std::string_view text, size_t* pos);
-
-// Appends the UTF-8 encoding of `cp` (U+FFFD for values that are not
-// Unicode scalar values).
-void AppendUtf8(char32_t cp, std::string* out);
+// DecodeUtf8 and AppendUtf8 come from acervo/core/text.h (one UTF-8
+// decoder for every module).
 
 // Number of code points in `text` as DecodeUtf8 counts them; used to report
 // 1-based character positions to people.

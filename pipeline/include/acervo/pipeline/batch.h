@@ -16,6 +16,7 @@
 #define ACERVO_PIPELINE_BATCH_H_
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@ struct BatchOptions {
   std::filesystem::path out_dir;
   std::filesystem::path report_dir;  // empty: OUT_DIR/report
   int jobs = 0;                      // 0: number of cores
+  int64_t memory_budget_mb = 0;      // 0: RunOptions' default
   std::string languages;             // empty: each lot profile's
   bool progress = true;
   bool force = false;                // redo every lot and document (as `run --force`)
@@ -68,8 +70,11 @@ struct BatchReport {
   std::string ToHtml() const;
 };
 
-// Runs the queue. Fails only when the queue cannot be listed or the output
-// folder cannot be made; everything else is in the report.
+// Runs the queue. Fails only when the queue cannot be listed, the queue and
+// output folders overlap (InvalidArgument) or the output folder cannot be
+// made; everything else is in the report: an entry of the queue that is not
+// a folder (a link is never followed), a folder whose lot id an earlier
+// folder of the queue already has, a folder another batch is working on.
 Result<BatchReport> RunBatch(const BatchOptions& options, Store& store);
 
 // Writes report.json and report.html into `dir` (atomically each).

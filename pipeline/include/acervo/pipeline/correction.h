@@ -19,6 +19,7 @@
 #define ACERVO_PIPELINE_CORRECTION_H_
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,11 +49,17 @@ struct CorrectionRequest {
   // last run (ReviewStore::GetLotSource).
   const LotProfile* profile = nullptr;
   std::filesystem::path lot_dir;
+  // Where the stored (output-root-relative, schema v5) PDF path is on this
+  // machine: `resolve` when set (StoredPaths of the command's or server's
+  // store, open_store.h), else under `output_root`, else under the lot's
+  // recorded output folder (lots.output_root, else its last run's).
+  std::function<std::filesystem::path(const std::string& lot_id, const std::string& stored)> resolve = {};
+  std::filesystem::path output_root = {};
 };
 
 struct CorrectionResult {
   std::vector<HistoryEntry> changed;  // one per field whose value changed ("" when none did)
-  std::string pdf_path;
+  std::string pdf_path;  // the PDF on this machine (the stored path resolved)
   std::string pdf_sha256;
 };
 

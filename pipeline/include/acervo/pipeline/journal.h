@@ -103,7 +103,8 @@ class Journal {
   // Latest "page" record of every page ever finished, in journal order of
   // first appearance (for the report).
   std::vector<JournalPageSummary> FinishedPages() const;
-  // Every quarantine record, without repeats.
+  // Every quarantine record, without repeats, except those whose page (for
+  // a whole file: any page of that file) finished later in the journal.
   std::vector<JournalQuarantine> Quarantined() const;
   // Last stage recorded for a page that has no "page" record yet: pages a
   // crash interrupted, as "doc #n: stage@version" ("doc #n left: ..." for
@@ -129,7 +130,10 @@ class Journal {
   std::map<JournalPageKey, JournalPageSummary> done_;
   std::map<JournalPageKey, int> done_counts_;
   std::map<JournalPageKey, std::string> last_stage_;
-  std::vector<JournalQuarantine> quarantine_;
+  uint64_t seq_ = 0;  // records applied so far
+  // (file, page in file) -> sequence of its last "page" record; page 0: any page of the file.
+  std::map<std::pair<std::string, int>, uint64_t> last_done_;
+  std::vector<std::pair<uint64_t, JournalQuarantine>> quarantine_;  // with the sequence of the last record
   std::vector<std::string> lot_done_;
 };
 

@@ -7,7 +7,18 @@
 // line) and the reason. A problem with one file or one manifest row never
 // stops the plan: the affected document is marked failed and the rest of the
 // lot goes on. Only a lot that cannot be read at all (missing folder,
-// unparsable profile or manifest) fails PlanLot itself.
+// unparsable profile or manifest, a lot id that is not plain text or too
+// long) fails PlanLot itself.
+//
+// File-system trust (docs/formats.md): symbolic links inside the lot are
+// never followed (each is a problem naming it), nor is anything that is not
+// a regular file or a folder read; a subfolder that cannot be listed is a
+// problem, the rest of the lot goes on.
+//
+// Identity: every text of the plan is clean (core/text.h). Documents whose
+// ids share a file name (letter case aside), whose id has a control
+// character or is too long for a file name are refused (document errors
+// naming each other), never merged or renamed.
 //
 // Thread-safety: plain values.
 #ifndef ACERVO_PIPELINE_LOT_H_
@@ -37,8 +48,9 @@ struct PageRef {
 };
 
 struct DocumentPlan {
-  std::string id;         // as given (manifest) or the file's stem
-  std::string file_name;  // safe file-name form of id, unique in the lot
+  std::string id;         // as given (manifest) or the file's stem; clean text (core/text.h)
+  std::string origin;     // where the id came from: "manifest.csv line 4", "sub/x.png"
+  std::string file_name;  // SafeFileName(id): unique in the lot, letter case aside
   std::string type;
   std::string title;
   std::vector<std::pair<std::string, std::string>> fields;
@@ -89,13 +101,25 @@ struct LotPlan {
 
 struct PlanOptions {
   std::string lot_id;  // overrides profile and folder name when set
+  // When set, the lot is this one file of the folder and nothing else (no
+  // manifest, no profile, no other file): a page file dropped into a hot
+  // folder (acervo watch), processed where it is.
+  std::string only_file = {};
 };
 
 Result<LotPlan> PlanLot(const std::filesystem::path& dir, const PlanOptions& options = {});
 
-// A file-name-safe form of a document id: keeps letters, digits, '.', '-',
-// '_' and non-ASCII UTF-8, replaces everything else (including '/' and '\')
-// with '_', and never starts with '.'.
+// The lot id PlanLot gives the lot folder (options.lot_id, else the
+// profile's [lot] id, else the folder's name), reading only its profile.
+// Fails as PlanLot does for an unreadable profile or an id that is not
+// plain text or too long.
+Result<std::string> LotIdOf(const std::filesystem::path& dir, const PlanOptions& options = {});
+
+// The file name of a document id (and of a lot id's folder), the same for
+// ever and different for different ids: letters, digits, '-', '_',
+// non-ASCII UTF-8 and '.' (not first) are kept, every other byte becomes
+// %XX (uppercase hex), so '/' and '\' can never leave the folder and "x/y"
+// (x%2Fy) never meets "x_y". Empty ids (refused everywhere) give "_".
 std::string SafeFileName(std::string_view id);
 
 // Natural order of names ("2.tif" before "10.tif", "lote-2" before

@@ -2,8 +2,10 @@
 // (lot_runner.h) is these calls, top to bottom.
 //
 //   PlanPass        plan the lot (files, documents, profile), texts checked
-//   OpenOutputPass  the lot's output folder: leftovers removed, journal
-//                   opened, lot row upserted
+//   CheckRunnablePass  nothing written yet: folders apart, OCR languages
+//                   and stages (the first worker's chain), PDF writer
+//   OpenOutputPass  the lot's output folder: locked, leftovers removed,
+//                   journal opened, lot row upserted (needs the store)
 //   KeepMasters     each input file write-once into masters/ with its
 //                   SHA-256 (or marked for quarantine)
 //   BuildWorkList   which documents need work (complete ones are skipped);
@@ -47,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include "acervo/core/files.h"
 #include "acervo/core/status.h"
 #include "acervo/indexer/store.h"
 #include "acervo/pipeline/lot.h"
@@ -55,8 +58,10 @@
 
 namespace acervo {
 
+class FileLock;
 class Journal;
 class PdfWriter;
+struct StageChain;
 struct PdfDocumentInfo;
 struct DocumentBuild;
 
@@ -81,22 +86,31 @@ using PageSink = std::function<void(const PageJob& job, Result<JobPages> pages)>
 // Everything the passes share about one lot run. Filled by the passes in
 // order; fields are public so that a pass reads as what it does.
 struct LotContext {
-  LotContext(const RunOptions& options, Store& store);
+  // `store` may be set later (before OpenOutputPass): a run opens (and so
+  // creates) its store only once the lot is known to run.
+  LotContext(const RunOptions& options, Store* store);
   ~LotContext();
   LotContext(const LotContext&) = delete;
   LotContext& operator=(const LotContext&) = delete;
 
   const RunOptions& options;
-  Store& store;
+  Store* store;
   const std::chrono::steady_clock::time_point started;
 
   // PlanPass
   LotPlan plan;
   LotReport report;
-  // OpenOutputPass
-  std::filesystem::path lot_out;  // OUT/<lot>
+  // PlanPass: where outputs go. Paths in the store are relative to
+  // out_root (docs/store.md).
+  std::filesystem::path out_root;  // OUT, absolute
+  std::string lot_dir_name;        // SafeFileName(lot id)
+  std::filesystem::path lot_out;   // OUT/<lot>
   std::filesystem::path masters_dir;
   std::filesystem::path quarantine_dir;
+  // CheckRunnablePass: the first worker's stage chain (taken by it).
+  std::shared_ptr<StageChain> first_chain;
+  // OpenOutputPass
+  std::unique_ptr<FileLock> lock;  // OUT/<lot>/.lock, held for the run
   std::unique_ptr<Journal> journal;
   std::string profile_signature;  // what reused checkpoints must match
   LotRecord lot;
@@ -127,9 +141,26 @@ std::vector<size_t> FilesOf(const LotContext& ctx, const std::vector<LotUnit>& u
 // lot cannot be read at all.
 Status PlanPass(LotContext& ctx);
 
-// Creates OUT/<lot>/masters, removes leftover temp files, opens the journal
-// and upserts the lot row (started now). Fails when any of them fails.
+// Writes nothing: refuses a lot folder and an output folder that overlap
+// (a run would read its own outputs), builds the first worker's stage
+// chain (so a missing OCR language fails here) and the PDF writer
+// (OpenDocumentWriter). A failure means the run cannot start.
+Status CheckRunnablePass(LotContext& ctx);
+
+// Creates OUT and OUT/<lot>/masters (never through a link), locks the lot's
+// output folder (FileLock on OUT/<lot>/.lock: Unavailable while another run
+// holds it), checks that the folder belongs to this lot id (OUT/<lot>/
+// .lot-id; AlreadyExists when another id's outputs are there), removes
+// leftover temp files, opens the journal and upserts the lot row (started
+// now). Fails when any of them fails.
 Status OpenOutputPass(LotContext& ctx);
+
+// How many workers ProcessPages starts for `jobs` jobs: --jobs (default:
+// the cores), never more than the jobs, nor more than the memory budget
+// holds: kRunMemoryBytes plus kWorkerMemoryBytes a worker, at least one
+// (RunOptions::memory_budget_mb, default three quarters of the memory
+// available now; docs/cli.md). A cap by memory is a report warning.
+int WorkerCount(LotContext& ctx, size_t jobs);
 
 // masters: copies each readable file of `files` write-once into masters/
 // and records its SHA-256; a file that cannot be read or kept is marked for

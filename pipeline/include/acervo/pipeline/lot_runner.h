@@ -28,9 +28,10 @@
 // removed first.
 //
 // Test-only hook: with ACERVO_TEST_PAUSE_AT=pdf-write (the first document's
-// PDF is half written under its temporary name) or =store-commit (its PDF is
+// PDF is half written under its temporary name), =store-commit (its PDF is
 // in place and its rows are written inside the store's open transaction,
-// COMMIT not yet run; core/test_hooks.h) the process prints a line on
+// COMMIT not yet run) or =before-chain (the first page is about to enter the
+// stage chain; core/test_hooks.h) the process prints a line on
 // stderr and stops itself with SIGSTOP, so a test can SIGKILL it exactly
 // there. Never set it in production.
 #ifndef ACERVO_PIPELINE_LOT_RUNNER_H_
@@ -59,8 +60,12 @@ struct RunOptions {
   std::filesystem::path lot_dir;
   std::filesystem::path out_dir;
   int jobs = 0;               // 0: number of cores
+  // Memory the workers may use, in MB; 0: three quarters of what is
+  // available when the run starts (MemAvailable, or the cgroup's limit).
+  int64_t memory_budget_mb = 0;
   std::string languages;      // empty: the profile's
   std::string lot_id;         // empty: profile or folder name
+  std::string only_file;      // set: the lot is this one file of lot_dir (PlanOptions)
   bool progress = true;       // progress lines on stderr
   bool force = false;         // redo documents even when already complete
   // Side outputs (docs/pdf.md), on top of what the profile's [pdf] asks for.
@@ -119,6 +124,7 @@ struct LotReport {
   int failed_pages = 0;
   int flagged_pages = 0;    // low confidence, big skew, orientation fixed...
   int resumed_pages = 0;    // taken from checkpoints of an interrupted run
+  int workers = 0;          // worker threads started (each one Tesseract engine)
   int documents_ok = 0;
   int documents_failed = 0;
   int documents_skipped = 0;
@@ -149,11 +155,29 @@ struct LotReport {
   std::string ToJson() const;
 };
 
+// The memory budget that caps workers (docs/cli.md): a run needs about
+// kRunMemoryBytes whatever its workers (the calling thread's PDF writer and
+// delivered pages, the first worker's page buffers and allocator reserve)
+// plus kWorkerMemoryBytes for each worker (a Tesseract engine and one
+// 2550x3300 colour page through the chain). Measured peak RSS on such
+// pages: 805 MB with 1 worker, 1104 MB with 2 (docs/benchmarks.md,
+// "Memory per worker").
+inline constexpr int64_t kRunMemoryBytes = 512ll << 20;
+inline constexpr int64_t kWorkerMemoryBytes = 320ll << 20;
+
 // Runs the lot. Returns the report (check HasErrors()) when the lot could be
 // run at all, even if some pages or documents failed. Fails only when
 // nothing sensible can happen: unreadable lot folder, profile or manifest;
-// the store cannot be opened; no OCR engine can be built.
+// lot and output folders overlapping; the lot's output folder locked by
+// another run or holding another lot's outputs; the store cannot be
+// opened; no OCR engine can be built.
 Result<LotReport> RunLot(const RunOptions& options, Store& store);
+
+// The same, but the store is opened (and so created) by `open_store` only
+// once the lot is known to run: a run refused for a bad profile, a missing
+// OCR language or overlapping folders creates nothing.
+using StoreOpener = std::function<Result<Store*>()>;
+Result<LotReport> RunLot(const RunOptions& options, const StoreOpener& open_store);
 
 }  // namespace acervo
 

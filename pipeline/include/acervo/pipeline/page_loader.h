@@ -2,10 +2,14 @@
 //
 // Resolution matters to every stage (deskew works at a fixed dpi, OCR's size
 // heuristics, the PDF page size). Files often lie: screenshots and some
-// scanner drivers write 72 or 96 dpi for 300-dpi scans. A resolution below
-// kMinPlausibleDpi, or none at all, is replaced by an estimate that assumes
-// the page is A4/Letter wide (clamped to 72..600 dpi), and the page is
-// flagged "no_dpi" or "implausible_dpi" so the report says so.
+// scanner drivers write 72 or 96 dpi for 300-dpi scans, others 1200 or
+// 65535 for a page that would then be an inch wide. A resolution below
+// kMinPlausibleDpi or above kMaxPlausibleDpi, one that makes the paper
+// narrower than kMinPaperInches (a receipt is about 2.2 in) or larger
+// than kMaxPaperInches (A0 is 46.8 in long), or none at all, is replaced by
+// an estimate that assumes the page is A4/Letter wide (clamped to 72..600
+// dpi), and the page is flagged "no_dpi" or "implausible_dpi" so the
+// report says so.
 #ifndef ACERVO_PIPELINE_PAGE_LOADER_H_
 #define ACERVO_PIPELINE_PAGE_LOADER_H_
 
@@ -19,6 +23,9 @@
 namespace acervo {
 
 inline constexpr double kMinPlausibleDpi = 100;
+inline constexpr double kMaxPlausibleDpi = 4800;  // the highest optical resolution of document scanners
+inline constexpr double kMinPaperInches = 2;      // shorter side
+inline constexpr double kMaxPaperInches = 50;     // longer side
 
 // Reads `path` and decodes page `page_in_file` (1-based). `name` is how the
 // file is called in messages (its name in the lot). Errors name the file and

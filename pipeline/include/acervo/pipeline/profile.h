@@ -8,12 +8,16 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "acervo/core/files.h"
 #include "acervo/core/status.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace acervo {
 
@@ -23,14 +27,17 @@ struct FieldSpec {
   std::string type = "text";  // text|int|date|cpf|cnpj|process_number|enum
   bool required = false;
   std::vector<std::string> allowed;  // for enum (or any type: a closed list)
-  // `regex`: the whole value must match (ECMAScript syntax); null when unset.
+  // `regex`: the whole value must match; null when unset. RE2 syntax
+  // (docs/profile.md): matching takes time linear in the value, whatever the
+  // pattern, so no profile can make a run hang; backreferences and
+  // lookaround, which need backtracking, are refused when the profile loads.
   std::string regex_text;
-  std::shared_ptr<const std::regex> regex;
+  std::shared_ptr<const re2::RE2> regex;
   // `extract`: a rule finding the value in OCR text (first capture group, or
   // the whole match); a match is taken only if it validates (a CPF only with
-  // right check digits). Null when unset.
+  // right check digits). Null when unset. RE2, as `regex`.
   std::string extract_text;
-  std::shared_ptr<const std::regex> extract;
+  std::shared_ptr<const re2::RE2> extract;
   // `types`: document types the field applies to (required only there);
   // empty: every type.
   std::vector<std::string> types;
@@ -130,6 +137,10 @@ struct LotProfile {
   bool binarize = true;          // bitonal (Sauvola) output for pages classed bw
   double blank_threshold = 0.3;  // blank score below which a page is blank
   bool split = false;            // two-page spreads become two pages (stages/split)
+  // A document whose pages are all blank: "report" (default: no PDF, an
+  // error of the lot, exit 1) or "keep" (a PDF of its blank pages, a row
+  // flagged "all_blank"). docs/profile.md.
+  std::string blank_documents = "report";
   // [ocr]
   std::string languages = "por+eng";
   double min_confidence = 60;
@@ -164,8 +175,9 @@ struct LotProfile {
 
 // Parses profile text; `name` is used in messages ("profile.toml line 7: ...").
 Result<LotProfile> ParseProfile(std::string_view text, std::string_view name);
-// Reads and parses a file. NotFound if absent.
-Result<LotProfile> LoadProfile(const std::filesystem::path& path);
+// Reads and parses a file (at most 1 MB). NotFound if absent; with
+// Links::kRefuse (a lot's own profile.toml) a symbolic link is refused.
+Result<LotProfile> LoadProfile(const std::filesystem::path& path, Links links = Links::kFollow);
 
 }  // namespace acervo
 

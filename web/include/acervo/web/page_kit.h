@@ -9,6 +9,7 @@
 #define ACERVO_WEB_PAGE_KIT_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,10 @@ namespace acervo::web {
 std::string Html(std::string_view text);
 // Percent-encoding for a URL path segment or query value.
 std::string UrlEncode(std::string_view text);
+
+// Where a stored (output-root-relative) path of lot `lot_id` is on this
+// machine (the server's StoredPaths, open_store.h).
+std::filesystem::path ResolveStoredFile(RouteContext& ctx, const std::string& lot_id, const std::string& stored);
 
 // "1.234" / "1,234"
 std::string FormatCount(int64_t n, Lang lang);

@@ -58,7 +58,9 @@ Result<DecodedPage> DecodeImagePage(std::span<const uint8_t> bytes, int page_ind
                                     std::string_view name,
                                     int64_t max_pixels = kDefaultMaxPixels);
 
-// True for file names the folder source treats as page images.
+// True for file names the folder source treats as page images: TIFF, PNG,
+// JPEG, PDF, and image formats it cannot decode (BMP, GIF, WebP, JPEG 2000,
+// HEIF, PNM...), so that those are refused by name rather than ignored.
 bool LooksLikeImageFileName(const std::filesystem::path& path);
 
 }  // namespace acervo

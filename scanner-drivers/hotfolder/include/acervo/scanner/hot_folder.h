@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "acervo/core/files.h"
 #include "acervo/core/status.h"
 
 namespace acervo {
@@ -49,6 +50,10 @@ struct HotItem {
   std::string name;         // relative to the watched folder
   bool is_dir = false;
   std::string fingerprint;  // changes whenever the content may have changed
+  // Non-empty: an entry Acervo does not take (a symbolic link, which is
+  // never followed, a FIFO, a device), with why; the caller records it as
+  // failed once instead of skipping it silently.
+  std::string refused;
 };
 
 struct HotScan {
@@ -84,6 +89,7 @@ class HotFolder {
   std::map<std::string, std::string> done_;  // name -> fingerprint processed
   int inotify_fd_ = -1;
   std::map<std::string, int> watched_;       // dir -> watch descriptor
+  std::unique_ptr<FileLock> lock_;           // <state file>.lock: one watcher per state
 };
 
 }  // namespace acervo

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "acervo/core/page.h"
+#include "acervo/core/text.h"
 
 namespace acervo {
 
@@ -37,8 +38,8 @@ SidecarPage SidecarPageFromPage(const Page& page, int number);
 std::string HocrPage(const SidecarPage& page);
 std::string AltoPage(const SidecarPage& page);
 
-// Text with the characters XML 1.0 allows (and markup characters escaped).
-std::string XmlText(std::string_view utf8);
+// Word texts go through XmlText (acervo/core/text.h): the characters XML 1.0
+// allows, markup characters escaped.
 
 }  // namespace acervo
 
