@@ -23,6 +23,9 @@ echo "== acervo search --store $out/acervo.db certidao"
 echo
 echo "== acervo search --store $out/acervo.db --json --field cpf=284.615.937-82"
 ./build/pipeline/acervo search --store "$out/acervo.db" --json --field cpf=284.615.937-82 || true
+echo
+echo "== acervo review list --store $out/acervo.db  (what needs a person; docs/review.md)"
+./build/pipeline/acervo review list --store "$out/acervo.db" || true
 
 # The web interface (issue 13) on the demo store, with a first admin account.
 echo

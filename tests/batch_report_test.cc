@@ -115,9 +115,24 @@ TEST_F(BatchReportTest, HtmlReportShowsFlaggedPagesAndQuarantineInChromium) {
   EXPECT_EQ(count("<tr class=\"lot\""), 1u);
   for (const auto& [file, flag] : flag_of) {
     EXPECT_NE(html.find(file), std::string::npos) << file;
-    EXPECT_NE(html.find(">" + flag + "<"), std::string::npos) << flag;
+    EXPECT_NE(html.find("data-flag=\"" + flag + "\""), std::string::npos) << flag;
   }
   EXPECT_NE(html.find("05-ruido.png"), std::string::npos);
+  // Issue 14: the review section comes first and holds every lot's open
+  // items, counted once: the same numbers in the report's JSON, each lot's
+  // report and the HTML rows.
+  const json& rv = r["review"];
+  int open = 0;
+  for (const json& l : r["lots"]["list"]) open += l["report"]["review"]["open"].get<int>();
+  EXPECT_EQ(rv["open"].get<int>(), open) << rv.dump(2);
+  EXPECT_EQ(rv["by_reason"].value("quarantined", 0), 1) << rv.dump(2);
+  EXPECT_GE(rv["by_reason"].value("orientation_changed", 0), 1) << rv.dump(2);
+  EXPECT_EQ(count("<tr class=\"review-item\""), static_cast<size_t>(open));
+  EXPECT_LT(html.find("id=\"to-review\""), html.find("id=\"totals\""));
+  // Issue 14: people read labels in Portuguese; the skewed page says it was corrected.
+  EXPECT_NE(html.find("Inclinação grande — corrigida"), std::string::npos);
+  EXPECT_NE(html.find("Orientação corrigida"), std::string::npos);
+  EXPECT_NE(html.find("Documentos para revisar"), std::string::npos);
   std::smatch m;
   ASSERT_TRUE(std::regex_search(html, m, std::regex("data-images=\"(\\d+)\" data-images-loaded=\"(\\d+)\"")))
       << "the page script did not run\n" << html.substr(0, 3000);

@@ -37,7 +37,8 @@ using Clock = std::chrono::steady_clock;
 
 struct Migration {
   int version;
-  const char* sql;  // nullptr: the SQL both stores share (SchemaV6Sql)
+  const char* sql;  // nullptr: `shared`
+  std::string (*shared)(bool postgres) = nullptr;  // SQL both stores share (sql_session.h)
 };
 
 // Never edit a shipped migration: append the next one. Version numbers
@@ -171,7 +172,7 @@ UPDATE pages SET master_page = number;
     {5, kSchemaV5Sql},
     // v6 (issue 13): word boxes, users, groups, grants, API tokens, audit
     // trail; the same tables on both backends (sql_shared.cc).
-    {6, nullptr},
+    {6, nullptr, SchemaV6Sql},
     // v7 (issue 15): forgiving search, as in the SQLite
     // store. pages.tsv is now computed by the client with the shared
     // analyzer (analyzer.h: surface tokens, no stemming, no stop words, plus
@@ -199,6 +200,9 @@ TRUNCATE term_top, term_df, term_pending;
 UPDATE term_stats SET pages = 0, tokens = 0;
 INSERT INTO term_pending (page_id) SELECT id FROM pages;
 )sql"},
+    // v8 (issue 14): review items, document history, withdrawals, lot
+    // sources (review_store.cc).
+    {8, nullptr, SchemaV8Sql},
     // v9 (issue 18): the work queue shared by the
     // machines of a centre (work_queue.h, docs/scaling.md). PostgreSQL
     // only; the SQLite store records the version without tables.
@@ -341,7 +345,8 @@ std::string TsvectorText(std::string_view text) {
 class PostgresStore final : public Store {
  public:
   explicit PostgresStore(std::unique_ptr<PgConnection> pg)
-      : pg_(std::move(pg)), session_(this), access_(NewSqlAccessStore(&session_, &mu_)) {}
+      : pg_(std::move(pg)), session_(this), access_(NewSqlAccessStore(&session_, &mu_)),
+        review_(NewSqlReviewStore(&session_, &mu_)) {}
 
   // Session-private work tables: the postings of one fold, the facets'
   // document ids (again after every reconnection: temp tables die with
@@ -563,6 +568,8 @@ class PostgresStore final : public Store {
       ACERVO_RETURN_IF_ERROR(CopyIn("COPY page_words (page_id, width, height, words) FROM STDIN", page_words_data,
                                     what + " (word boxes)"));
     }
+    // Review items, history, flags (schema v8).
+    for (const DocumentRecord* d : docs) ACERVO_RETURN_IF_ERROR(WriteDocumentReview(session_, *d));
     return MaintainTerms(what, /*fold_all=*/false);
   }
 
@@ -688,6 +695,24 @@ class PostgresStore final : public Store {
   }
 
   AccessStore& Access() override { return *access_; }
+  ReviewStore& Review() override { return *review_; }
+
+  Result<int> Withdraw(const std::string& lot_id, const std::string& document_id, const std::string& user,
+                       const std::string& reason) override {
+    const std::string what = "withdraw " + lot_id + (document_id.empty() ? "" : "/" + document_id);
+    int n = 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    Status s = WriteTransaction(what, [&]() -> Status {
+      ACERVO_ASSIGN_OR_RETURN(std::vector<int64_t> ids, PrepareWithdrawal(session_, lot_id, document_id, user, reason));
+      n = static_cast<int>(ids.size());
+      if (ids.empty()) return Status::OK();
+      ACERVO_RETURN_IF_ERROR(UnindexDocuments(ids, what));
+      ACERVO_RETURN_IF_ERROR(Exec("DELETE FROM documents WHERE id = ANY($1::bigint[])", {IdArray(ids)}, what).status());
+      return MaintainTerms(what, /*fold_all=*/false);
+    });
+    ACERVO_RETURN_IF_ERROR(s);
+    return n;
+  }
 
   // The store's vocabulary for ExpandQuery: term_keys and term_df, plus the
   // pending pages' terms.
@@ -1812,7 +1837,7 @@ class PostgresStore final : public Store {
           return Status::Internal("no migration after version " + std::to_string(version));
         }
         const Migration& m = *next;
-        const std::string shared = m.sql == nullptr ? SchemaV6Sql(/*postgres=*/true) : std::string();
+        const std::string shared = m.sql == nullptr ? m.shared(/*postgres=*/true) : std::string();
         // Several statements: the simple query protocol.
         ACERVO_RETURN_IF_ERROR(pg_->ExecScript(m.sql != nullptr ? m.sql : shared.c_str(),
                                                "migration " + std::to_string(m.version)));
@@ -1875,6 +1900,7 @@ class PostgresStore final : public Store {
   std::string pending_signature_;
   Session session_;
   std::unique_ptr<AccessStore> access_;
+  std::unique_ptr<ReviewStore> review_;
 };
 
 }  // namespace

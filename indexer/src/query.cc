@@ -510,6 +510,12 @@ class Translator {
       p.value = t.text;
       return p;
     }
+    if (name == "flag") {
+      if (is_range || t.prefix) return lexer_.Error("flag: takes one review reason (no range or prefix)", t.value_pos);
+      p.kind = Kind::kFlag;
+      p.value = NormalizeFieldValue(t.text);
+      return p;
+    }
     if (name == "type") {
       if (is_range) return lexer_.Error("type: takes one document type (no range)", t.value_pos);
       p.kind = t.prefix ? Kind::kTypePrefix : Kind::kType;
@@ -654,6 +660,8 @@ std::string DescribeCondition(const QueryCondition& c) {
           return "type=\"" + p.value + "\"";
         case Kind::kTypePrefix:
           return "type^=\"" + p.value + "\"";
+        case Kind::kFlag:
+          return "flag=\"" + p.value + "\"";
       }
       return "?";
     }

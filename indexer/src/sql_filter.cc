@@ -120,6 +120,22 @@ void CompilePredicate(const QueryPredicate& p, SqlParts* out) {
       out->params.push_back(p.value);
       out->params.push_back(p.value);
       return;
+    case Kind::kFlag: {
+      // The review items are few next to the documents: the subquery
+      // drives (index review_items_open), the documents follow by key.
+      out->sql += "(d.lot_id, d.document_id) IN (SELECT lot_id, document_id FROM review_items WHERE state = 'open'";
+      if (p.value != "needs_review") {
+        const size_t colon = p.value.find(':');
+        out->sql += " AND kind = ?";
+        out->params.push_back(p.value.substr(0, colon));
+        if (colon != std::string::npos) {
+          out->sql += " AND subject = ?";
+          out->params.push_back(p.value.substr(colon + 1));
+        }
+      }
+      out->sql += ")";
+      return;
+    }
   }
 }
 

@@ -21,6 +21,7 @@
 
 #include "acervo/core/status.h"
 #include "acervo/indexer/access_store.h"
+#include "acervo/indexer/review_store.h"
 #include "acervo/indexer/store.h"
 #include "forgiving.h"
 #include "sql_filter.h"
@@ -148,6 +149,27 @@ class SessionVocabulary final : public TableVocabulary {
 
 // The AccessStore over `session`, each call under `mu` (the store's mutex).
 std::unique_ptr<AccessStore> NewSqlAccessStore(SqlSession* session, std::mutex* mu);
+
+// ------------------------------------------------ review (schema v8) --
+// review_store.cc. Schema v8: review items, document history, withdrawals
+// and lot sources; the same SQL on both backends (only the history's
+// append-only triggers differ).
+std::string SchemaV8Sql(bool postgres);
+// Inside PutDocument's transaction, after the document's rows: its review
+// items, fresh pages and history (DocumentRecord::review, when set), and
+// its flags rolled up from the open items.
+Status WriteDocumentReview(SqlSession& s, const DocumentRecord& doc);
+// Inside Withdraw's transaction: records the withdrawal of the document
+// (or of the whole lot when document_id is "") with what verify needs,
+// appends the history, drops the review items, and returns the row ids of
+// the documents the store must now delete (with their pages and text
+// index). InvalidArgument without a reason; NotFound for an unknown lot or
+// document; AlreadyExists for a document withdrawn before.
+Result<std::vector<int64_t>> PrepareWithdrawal(SqlSession& s, const std::string& lot_id,
+                                               const std::string& document_id, const std::string& user,
+                                               const std::string& reason);
+// The ReviewStore over `session`, each call under `mu`.
+std::unique_ptr<ReviewStore> NewSqlReviewStore(SqlSession* session, std::mutex* mu);
 
 }  // namespace acervo
 

@@ -726,12 +726,18 @@ Result<std::vector<LotSummary>> ReadLotSummaries(SqlSession& s) {
   ACERVO_ASSIGN_OR_RETURN(
       auto counts,
       s.Query("SELECT d.lot_id, count(DISTINCT d.id), count(p.id), "
-              "coalesce(sum(CASE WHEN p.blank THEN 1 ELSE 0 END), 0), "
-              "coalesce(sum(CASE WHEN p.flags NOT IN ('[]', '[\"blank\"]') THEN 1 ELSE 0 END), 0), "
-              "count(DISTINCT CASE WHEN d.flags <> '[]' THEN d.id END) "
+              "coalesce(sum(CASE WHEN p.blank THEN 1 ELSE 0 END), 0) "
               "FROM documents d LEFT JOIN pages p ON p.doc_id = d.id GROUP BY d.lot_id"));
-  std::map<std::string, const SqlRow*> by_lot;
+  // What needs a person is what the review items say is open (schema v8):
+  // the same numbers as `acervo review list` and the reports.
+  ACERVO_ASSIGN_OR_RETURN(
+      auto review,
+      s.Query("SELECT lot_id, count(DISTINCT CASE WHEN page > 0 AND document_id <> '' THEN document_id || '#' || "
+              "page END), count(DISTINCT CASE WHEN document_id <> '' THEN document_id END) "
+              "FROM review_items WHERE state = 'open' GROUP BY lot_id"));
+  std::map<std::string, const SqlRow*> by_lot, review_by_lot;
   for (const SqlRow& r : counts) by_lot[Col(r, 0)] = &r;
+  for (const SqlRow& r : review) review_by_lot[Col(r, 0)] = &r;
   std::vector<LotSummary> out;
   for (const SqlRow& r : lots) {
     LotSummary l;
@@ -741,8 +747,11 @@ Result<std::vector<LotSummary>> ReadLotSummaries(SqlSession& s) {
       l.documents = ColInt(*it->second, 1);
       l.pages = ColInt(*it->second, 2);
       l.blank_pages = ColInt(*it->second, 3);
-      l.flagged_pages = ColInt(*it->second, 4);
-      l.flagged_documents = ColInt(*it->second, 5);
+    }
+    auto rv = review_by_lot.find(l.lot.id);
+    if (rv != review_by_lot.end()) {
+      l.flagged_pages = ColInt(*rv->second, 1);
+      l.flagged_documents = ColInt(*rv->second, 2);
     }
     out.push_back(std::move(l));
   }

@@ -49,7 +49,8 @@ using Clock = std::chrono::steady_clock;
 // migration that has shipped: add the next one.
 struct Migration {
   int version;
-  const char* sql;  // nullptr: the SQL both stores share (SchemaV6Sql)
+  const char* sql;  // nullptr: `shared`
+  std::string (*shared)(bool postgres) = nullptr;  // SQL both stores share (sql_session.h)
 };
 
 constexpr Migration kMigrations[] = {
@@ -179,7 +180,7 @@ UPDATE pages SET master_page = number;
     {5, kSchemaV5Sql},
     // v6 (issue 13): word boxes, users, groups, grants, API tokens, audit
     // trail; the same tables on both backends (sql_shared.cc).
-    {6, nullptr},
+    {6, nullptr, SchemaV6Sql},
     // v7 (issue 15): forgiving search. The text index
     // is rebuilt with the `acervo` tokenizer (the triggers of migration 1
     // name pages_fts and keep working on the new table) (analyzer.h: surface tokens plus
@@ -215,6 +216,9 @@ CREATE TABLE field_words (
 ) WITHOUT ROWID;
 CREATE INDEX field_words_by_doc ON field_words(doc_id);
 )sql"},
+    // v8 (issue 14): review items, document history, withdrawals, lot
+    // sources (review_store.cc).
+    {8, nullptr, SchemaV8Sql},
     // v9 (issue 18): the work queue's tables exist on
     // PostgreSQL only (a SQLite store serves one machine, which has no
     // queue); recorded here so both stores number one logical schema.
@@ -512,7 +516,7 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, fs::path path, SqliteOptions options)
       : db_(db), path_(std::move(path)), options_(options), session_(this),
-        access_(NewSqlAccessStore(&session_, &mu_)) {}
+        access_(NewSqlAccessStore(&session_, &mu_)), review_(NewSqlReviewStore(&session_, &mu_)) {}
 
   ~SqliteStore() override {
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
@@ -683,6 +687,23 @@ class SqliteStore final : public Store {
   }
 
   AccessStore& Access() override { return *access_; }
+  ReviewStore& Review() override { return *review_; }
+
+  Result<int> Withdraw(const std::string& lot_id, const std::string& document_id, const std::string& user,
+                       const std::string& reason) override {
+    const std::string what = "withdraw " + lot_id + (document_id.empty() ? "" : "/" + document_id);
+    int n = 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    Status s = WriteTransaction(what, [&]() -> Status {
+      terms_.Clear();
+      ACERVO_ASSIGN_OR_RETURN(std::vector<int64_t> ids, PrepareWithdrawal(session_, lot_id, document_id, user, reason));
+      for (int64_t id : ids) ACERVO_RETURN_IF_ERROR(DeleteDocumentRow(id, what));
+      n = static_cast<int>(ids.size());
+      return MaintainTerms(what, /*fold_all=*/false);
+    });
+    ACERVO_RETURN_IF_ERROR(s);
+    return n;
+  }
 
   Result<std::vector<LotRecord>> ListLots() override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -759,6 +780,20 @@ class SqliteStore final : public Store {
     return Status::OK();
   }
 
+  // Removes one document row with its pages (out of the text index and the
+  // term lists first) and fields, inside the caller's write transaction.
+  Status DeleteDocumentRow(int64_t id, const std::string& what) {
+    ACERVO_RETURN_IF_ERROR(UnindexPages(id, what));
+    // Pages one by one so that the FTS delete trigger sees each row's old text.
+    for (const char* sql : {"DELETE FROM pages WHERE doc_id = ?", "DELETE FROM fields WHERE doc_id = ?",
+                            "DELETE FROM field_words WHERE doc_id = ?", "DELETE FROM documents WHERE id = ?"}) {
+      ACERVO_ASSIGN_OR_RETURN(Stmt d, Prepare(sql));
+      d.Bind(1, id);
+      ACERVO_RETURN_IF_ERROR(Done(d, what));
+    }
+    return Status::OK();
+  }
+
   Status PutDocumentLocked(const DocumentRecord& doc, const std::string& what) {
     {
       ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT 1 FROM lots WHERE id = ?"));
@@ -779,16 +814,7 @@ class SqliteStore final : public Store {
       s.Bind(2, doc.document_id);
       const int rc = s.Step();
       if (rc == SQLITE_ROW) {
-        const int64_t old_id = s.Int(0);
-        ACERVO_RETURN_IF_ERROR(UnindexPages(old_id, what));
-        for (const char* sql : {"DELETE FROM pages WHERE doc_id = ?",
-                                "DELETE FROM fields WHERE doc_id = ?",
-                                "DELETE FROM field_words WHERE doc_id = ?",
-                                "DELETE FROM documents WHERE id = ?"}) {
-          ACERVO_ASSIGN_OR_RETURN(Stmt d, Prepare(sql));
-          d.Bind(1, old_id);
-          ACERVO_RETURN_IF_ERROR(Done(d, what));
-        }
+        ACERVO_RETURN_IF_ERROR(DeleteDocumentRow(s.Int(0), what));
       } else if (rc != SQLITE_DONE) {
         return FromSqlite(rc, db_, what);
       }
@@ -882,7 +908,7 @@ class SqliteStore final : public Store {
         ACERVO_RETURN_IF_ERROR(Done(w, what + " page " + std::to_string(p.number) + " words"));
       }
     }
-    return Status::OK();
+    return WriteDocumentReview(session_, doc);  // review items, history, flags (schema v8)
   }
 
   // A text field's words, for `name:word` (field_words).
@@ -1996,7 +2022,7 @@ class SqliteStore final : public Store {
         }
         if (next == nullptr) return Status::Internal(what + ": no migration after version " + std::to_string(version));
         const Migration& m = *next;
-        const std::string shared = m.sql == nullptr ? SchemaV6Sql(/*postgres=*/false) : std::string();
+        const std::string shared = m.sql == nullptr ? m.shared(/*postgres=*/false) : std::string();
         ACERVO_RETURN_IF_ERROR(Exec(m.sql != nullptr ? m.sql : shared.c_str()));
         if (m.version == 5) ACERVO_RETURN_IF_ERROR(RelativizeStoredPaths(session_));
         // Migration 3's tables start empty; migration 7 empties them again
@@ -2066,6 +2092,7 @@ class SqliteStore final : public Store {
   std::string pending_signature_;
   Session session_;
   std::unique_ptr<AccessStore> access_;
+  std::unique_ptr<ReviewStore> review_;
 };
 
 }  // namespace

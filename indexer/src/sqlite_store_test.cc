@@ -186,6 +186,15 @@ constexpr const char* kUndoSqliteV10 =
     "DELETE FROM schema_version WHERE version >= 10; ";
 constexpr const char* kUndoPostgresV10 =
     "ALTER TABLE users DROP COLUMN cpf, DROP COLUMN source; DELETE FROM schema_version WHERE version >= 10; ";
+// Migration 8 taken out again (issue 14's review tables and the history's
+// append-only trigger, dropped with its table): back to v7. Applied first,
+// before kUndo*V7, wherever a test takes a store below v8.
+constexpr const char* kDropV8Sqlite =
+    "DROP TABLE review_items; DROP TABLE document_history; DROP TABLE withdrawals; DROP TABLE lot_sources; "
+    "DELETE FROM schema_version WHERE version >= 8; ";
+constexpr const char* kDropV8Postgres =
+    "DROP TABLE review_items, document_history, withdrawals, lot_sources; "
+    "DROP FUNCTION acervo_history_append_only(); DELETE FROM schema_version WHERE version >= 8; ";
 
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
@@ -981,8 +990,8 @@ TEST_P(StoreTest, AuditTrailIsAppendOnlyAndHashChained) {
 // tables appear, old pages read as having no boxes, users can be added.
 TEST_P(StoreTest, VersionBeforeSixIsMigrated) {
   store_.reset();
-  ASSERT_EQ(RawExec(sqlite() ? std::string(kUndoSqliteV10) + kUndoSqliteV7 + kDropV6Sqlite + kDropV5
-                             : std::string(kUndoPostgresV10) + kUndoQueueTables + kUndoPostgresV7 + kDropV6Postgres + kDropV5),
+  ASSERT_EQ(RawExec(sqlite() ? std::string(kUndoSqliteV10) + kDropV8Sqlite + kUndoSqliteV7 + kDropV6Sqlite + kDropV5
+                             : std::string(kUndoPostgresV10) + kUndoQueueTables + kDropV8Postgres + kUndoPostgresV7 + kDropV6Postgres + kDropV5),
             "");
   Reopen();
   ASSERT_NE(store_, nullptr);
@@ -1017,6 +1026,177 @@ TEST_P(StoreTest, VersionSixGetsUserSourceAndCpf) {
   u.cpf = "52998224725";
   ASSERT_TRUE(store_->Access().UpdateUser(u).ok());
   EXPECT_EQ((**store_->Access().GetUserByCpf("52998224725")).name, "antiga");
+}
+
+// ------------------------------------------------------- review (v8) --
+
+// d1 of L1 with review items: an invalid field of the document, low
+// confidence on page 3.
+DocumentRecord ReviewedDoc(std::vector<int> fresh = {}) {
+  DocumentRecord d = Corpus()[0];
+  DocumentReview r;
+  r.items = {{"", "", 0, "invalid_field", "cpf", "'123' is not a valid CPF"},
+             {"", "", 3, "low_confidence", "", "mean OCR confidence 41"}};
+  r.fresh_pages = std::move(fresh);
+  d.review = r;
+  return d;
+}
+
+TEST_P(StoreTest, ReviewItemsRollUpIntoFlagsAndSearch) {
+  ASSERT_TRUE(store_->PutDocument(ReviewedDoc()).ok());
+  Result<std::optional<DocumentRecord>> d = store_->GetDocument("L1", "d1");
+  ASSERT_TRUE(d.ok() && d->has_value());
+  EXPECT_EQ((**d).flags, std::vector<std::string>({"needs_review", "invalid_field:cpf", "low_confidence"}));
+  EXPECT_EQ(Ids(SearchOk(Q("flag:needs_review"))), std::vector<std::string>({"L1/d1"}));
+  EXPECT_EQ(Ids(SearchOk(Q("flag:low_confidence certidão"))), std::vector<std::string>({"L1/d1"}));
+  EXPECT_EQ(Ids(SearchOk(Q("flag:\"invalid_field:cpf\""))), std::vector<std::string>({"L1/d1"}));
+  EXPECT_EQ(Ids(SearchOk(Q("flag:invalid_field"))), std::vector<std::string>({"L1/d1"}));
+  EXPECT_TRUE(SearchOk(Q("flag:unknown_type")).empty());
+  EXPECT_EQ(Sorted(Ids(SearchOk(Q("certidão -flag:needs_review")))),
+            std::vector<std::string>({"L1/d2", "L1/d3", "L2/d1"}));
+  EXPECT_FALSE(store_->Search(Q("flag:a..b")).ok());
+
+  Result<std::vector<LotSummary>> lots = store_->LotSummaries();
+  ASSERT_TRUE(lots.ok());
+  EXPECT_EQ(lots->front().flagged_documents, 1);
+  EXPECT_EQ(lots->front().flagged_pages, 1);
+
+  // Accept page 3: its reason leaves the flags, the history says who.
+  Result<int> n = store_->Review().Accept("L1", "d1", 3, "", "ana", "legible enough");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1);
+  EXPECT_TRUE(SearchOk(Q("flag:low_confidence")).empty());
+  EXPECT_EQ(Ids(SearchOk(Q("flag:needs_review"))), std::vector<std::string>({"L1/d1"}));
+  EXPECT_EQ(store_->Review().Accept("L1", "d1", 3, "", "ana", "").status().code(), StatusCode::kNotFound);
+  Result<std::vector<HistoryEntry>> h = store_->Review().History("L1", "d1");
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 1u);
+  EXPECT_EQ((*h)[0].action, "accept");
+  EXPECT_EQ((*h)[0].user, "ana");
+  EXPECT_EQ((*h)[0].page, 3);
+  EXPECT_EQ((*h)[0].field, "low_confidence");
+  EXPECT_EQ((*h)[0].reason, "legible enough");
+
+  // Stored again with the same reasons: the decision stands. A re-scanned
+  // page 3 is new: its reason is open again.
+  ASSERT_TRUE(store_->PutDocument(ReviewedDoc()).ok());
+  EXPECT_TRUE(SearchOk(Q("flag:low_confidence")).empty());
+  ASSERT_TRUE(store_->PutDocument(ReviewedDoc({3})).ok());
+  EXPECT_EQ(Ids(SearchOk(Q("flag:low_confidence"))), std::vector<std::string>({"L1/d1"}));
+
+  // A re-scan request stays until its page is made anew.
+  ASSERT_TRUE(store_->Review().RequestRescan("L1", "d1", 1, "ana", "torn corner").ok());
+  EXPECT_EQ(store_->Review().RequestRescan("L1", "d1", 9, "ana", "").code(), StatusCode::kNotFound);
+  EXPECT_EQ(Ids(SearchOk(Q("flag:rescan"))), std::vector<std::string>({"L1/d1"}));
+  ASSERT_TRUE(store_->PutDocument(ReviewedDoc()).ok());
+  EXPECT_EQ(Ids(SearchOk(Q("flag:rescan"))), std::vector<std::string>({"L1/d1"}));
+  ASSERT_TRUE(store_->PutDocument(ReviewedDoc({1})).ok());
+  EXPECT_TRUE(SearchOk(Q("flag:rescan")).empty());
+
+  // Everything accepted: nothing left to review.
+  ASSERT_TRUE(store_->Review().Accept("L1", "d1", 0, "", "ana", "checked").ok());
+  EXPECT_TRUE(SearchOk(Q("flag:needs_review")).empty());
+  Result<std::vector<ReviewItem>> open = store_->Review().ListItems({"L1"});
+  ASSERT_TRUE(open.ok());
+  EXPECT_TRUE(open->empty());
+  ReviewFilter all{"L1"};
+  all.include_accepted = true;
+  open = store_->Review().ListItems(all);
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(open->size(), 2u);
+  EXPECT_EQ(RawExec("UPDATE document_history SET reason = 'x'").empty(), false);  // append-only
+  EXPECT_EQ(RawExec("DELETE FROM document_history").empty(), false);
+}
+
+TEST_P(StoreTest, LotLevelItemsAreReplacedKeepingDecisions) {
+  ReviewItem q{"L1", "", 2, "quarantined", "scan.tif", "truncated TIFF"};
+  ReviewItem nb{"L1", "d9", 0, "all_blank", "", "every page is blank"};
+  ASSERT_TRUE(store_->Review().SyncLotItems("L1", {q, nb}).ok());
+  EXPECT_FALSE(store_->Review().SyncLotItems("L1", {{"L1", "d1", 0, "low_confidence"}}).ok());
+  Result<std::vector<ReviewItem>> items = store_->Review().ListItems({"L1", "", "quarantined"});
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].Flag(), "quarantined:scan.tif");
+  ASSERT_TRUE(store_->Review().Accept("L1", "", 2, "quarantined", "ana", "calibration sheet").ok());
+  ASSERT_TRUE(store_->Review().SyncLotItems("L1", {q}).ok());  // d9 is gone, the decision on q stays
+  ReviewFilter all{"L1"};
+  all.include_accepted = true;
+  items = store_->Review().ListItems(all);
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].state, "accepted");
+  Result<std::vector<LotSummary>> lots = store_->LotSummaries();
+  ASSERT_TRUE(lots.ok());
+  EXPECT_EQ(lots->front().flagged_documents, 0);
+}
+
+TEST_P(StoreTest, WithdrawnDocumentsLeaveSearchAndReview) {
+  ASSERT_TRUE(store_->PutDocument(ReviewedDoc()).ok());
+  EXPECT_EQ(store_->Withdraw("L1", "d1", "ana", "").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Withdraw("L1", "zz", "ana", "dup").status().code(), StatusCode::kNotFound);
+  Result<int> n = store_->Withdraw("L1", "d1", "ana", "duplicate of d3");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(store_->Withdraw("L1", "d1", "ana", "again").status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(Sorted(Ids(SearchOk(Q("certidao")))), std::vector<std::string>({"L1/d2", "L1/d3", "L2/d1"}));
+  EXPECT_TRUE(SearchOk(Q("nascimento")).empty());
+  EXPECT_TRUE(SearchOk(Q("flag:needs_review")).empty());
+  Result<std::optional<DocumentRecord>> gone = store_->GetDocument("L1", "d1");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+  Result<std::optional<WithdrawalRecord>> w = store_->Review().FindWithdrawal("L1", "d1");
+  ASSERT_TRUE(w.ok() && w->has_value());
+  EXPECT_EQ((**w).reason, "duplicate of d3");
+  EXPECT_EQ((**w).pdf_path, "L1/d1.pdf");
+  EXPECT_EQ((**w).page_count, 2);
+  EXPECT_EQ((**w).masters.size(), 3u);
+  Result<std::vector<HistoryEntry>> h = store_->Review().History("L1", "d1");
+  ASSERT_TRUE(h.ok() && !h->empty());
+  EXPECT_EQ(h->back().action, "withdraw");
+  // A whole lot.
+  n = store_->Withdraw("L2", "", "ana", "wrong box");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1);
+  w = store_->Review().FindWithdrawal("L2", "anything");
+  ASSERT_TRUE(w.ok() && w->has_value());
+  EXPECT_EQ((**w).document_id, "");
+  Result<std::vector<WithdrawalRecord>> list = store_->Review().ListWithdrawals("");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 3u);  // L1/d1, L2/d1, L2 itself
+  Result<StoreStats> st = store_->Stats();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->documents, 2);
+  // The term lists lost the withdrawn pages too: a ranked search is right.
+  EXPECT_EQ(Sorted(Ids(SearchOk(Q("certidão casamento")))), std::vector<std::string>({"L1/d3"}));
+}
+
+TEST_P(StoreTest, LotSourceRoundTrips) {
+  LotSource src{"L1", "/lots/L1", "/out", "[lot]\nid = \"L1\"\n", "por"};
+  ASSERT_TRUE(store_->Review().RecordLotSource(src).ok());
+  src.languages = "eng";
+  ASSERT_TRUE(store_->Review().RecordLotSource(src).ok());
+  Result<std::optional<LotSource>> got = store_->Review().GetLotSource("L1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((**got).profile_toml, src.profile_toml);
+  EXPECT_EQ((**got).languages, "eng");
+  got = store_->Review().GetLotSource("L2");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST_P(StoreTest, VersionBeforeEightIsMigrated) {
+  store_.reset();
+  // Issue 19's v10 and issue 18's queue (v9) go first: the store is then v7.
+  ASSERT_EQ(RawExec(sqlite() ? std::string(kUndoSqliteV10) + kDropV8Sqlite
+                             : std::string(kUndoPostgresV10) + kUndoQueueTables + kDropV8Postgres),
+            "");
+  Reopen();
+  ASSERT_NE(store_, nullptr);
+  ASSERT_TRUE(store_->PutDocument(ReviewedDoc()).ok());
+  EXPECT_EQ(Ids(SearchOk(Q("flag:needs_review"))), std::vector<std::string>({"L1/d1"}));
+  EXPECT_TRUE(store_->Review().AppendHistory({{0, "L1", "d1", "", "ana", "set_field", 0, "cpf", "1", "2", "typo"}}).ok());
+  EXPECT_EQ(RawExec("UPDATE document_history SET reason = 'x'").empty(), false);  // triggers are there
+  EXPECT_EQ(Ids(SearchOk(Q("nascimento"))), std::vector<std::string>({"L1/d1"}));
 }
 
 // --- Issue 15: forgiving search, fields by meaning, paging, annotations --
@@ -1288,9 +1468,8 @@ TEST(SqliteStoreOpenTest, MigrationsAreIdempotentOnReopen) {
                                nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  // One row per migration (1-7, 9 and 10: 8 is the review work's, not yet
-  // in this build), the newest last.
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 9);
+  // One row per migration (1-10), the newest last.
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), kSqliteSchemaVersion);
   EXPECT_EQ(sqlite3_column_int(stmt, 1), kSqliteSchemaVersion);
   sqlite3_finalize(stmt);
   sqlite3_stmt* mode = nullptr;
@@ -1695,7 +1874,7 @@ TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   ASSERT_EQ(sqlite3_exec(db,
-                         (std::string(kUndoSqliteV10) + kUndoSqliteV7 + kDropV6Sqlite + kDropV5 +
+                         (std::string(kUndoSqliteV10) + kDropV8Sqlite + kUndoSqliteV7 + kDropV6Sqlite + kDropV5 +
                          "DROP TABLE term_top; DROP TABLE term_df; DROP TABLE term_stats; "
                          "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
                          "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
@@ -1758,7 +1937,7 @@ TEST(ForgivingMigrationTest, Version4And6SqliteDatabasesBecomeForgiving) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
-  const std::string undo = std::string(kUndoSqliteV10) + kUndoSqliteV7 + (from == 4 ? std::string(kDropV6Sqlite) + kDropV5 : "");
+  const std::string undo = std::string(kUndoSqliteV10) + kDropV8Sqlite + kUndoSqliteV7 + (from == 4 ? std::string(kDropV6Sqlite) + kDropV5 : "");
   ASSERT_EQ(sqlite3_exec(db, undo.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   ASSERT_EQ(SqlInt(path, "SELECT max(version) FROM schema_version"), from);
@@ -1806,7 +1985,7 @@ TEST(SplitMigrationTest, Version3SqliteDatabaseGetsMasterPageColumns) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
   ASSERT_EQ(sqlite3_exec(db,
-                         (std::string(kUndoSqliteV10) + kUndoSqliteV7 + kDropV6Sqlite + kDropV5 +
+                         (std::string(kUndoSqliteV10) + kDropV8Sqlite + kUndoSqliteV7 + kDropV6Sqlite + kDropV5 +
                           "ALTER TABLE pages DROP COLUMN master_page; ALTER TABLE pages DROP COLUMN part; "
                           "ALTER TABLE pages DROP COLUMN master_x; ALTER TABLE pages DROP COLUMN master_width; "
                           "DELETE FROM schema_version WHERE version >= 4")
@@ -2022,7 +2201,7 @@ TEST_F(PostgresChampionTest, PendingPagesAreFoundBeforeTheirFold) {
 TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
   store_.reset();
   // Make it exactly a version-2 database: without migration 3's tables and row.
-  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoQueueTables + kUndoPostgresV7 + kDropV6Postgres + kDropV5 +
+  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoQueueTables + kDropV8Postgres + kUndoPostgresV7 + kDropV6Postgres + kDropV5 +
                     "DROP TABLE term_top, term_df, term_stats, term_pending; DROP TRIGGER pages_tsv ON pages; "
                     "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
                     "DROP COLUMN master_width; "
@@ -2043,7 +2222,7 @@ TEST_F(PostgresChampionTest, Version2DatabaseIsUpgradedWithItsTermTables) {
 
 TEST_F(PostgresChampionTest, Version3DatabaseGetsMasterPageColumns) {
   store_.reset();
-  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoQueueTables + kUndoPostgresV7 + kDropV6Postgres + kDropV5 +
+  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoQueueTables + kDropV8Postgres + kUndoPostgresV7 + kDropV6Postgres + kDropV5 +
                     "ALTER TABLE pages DROP COLUMN master_page, DROP COLUMN part, DROP COLUMN master_x, "
                     "DROP COLUMN master_width; DELETE FROM schema_version WHERE version >= 4");
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 3);
@@ -2068,7 +2247,7 @@ TEST_F(PostgresChampionTest, Version6DatabaseBecomesForgiving) {
   FillMisread(*store_);
   FillWebTables(*store_);
   store_.reset();
-  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoQueueTables + kUndoPostgresV7);
+  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoQueueTables + kDropV8Postgres + kUndoPostgresV7);
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 6);
   ASSERT_EQ(Int("SELECT count(*) FROM pg_tables WHERE tablename = 'term_keys'"), 0);
   Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
@@ -2080,7 +2259,7 @@ TEST_F(PostgresChampionTest, Version6DatabaseBecomesForgiving) {
 TEST_F(PostgresChampionTest, Version4DatabaseBecomesForgiving) {
   FillMisread(*store_);
   store_.reset();
-  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoQueueTables + kUndoPostgresV7 + kDropV6Postgres + kDropV5);
+  PgExec(conninfo_, std::string(kUndoPostgresV10) + kUndoQueueTables + kDropV8Postgres + kUndoPostgresV7 + kDropV6Postgres + kDropV5);
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 4);
   ASSERT_EQ(Int("SELECT count(*) FROM pg_tables WHERE tablename = 'term_keys'"), 0);
   Result<std::unique_ptr<Store>> s = OpenPostgresStore(conninfo_);
@@ -2180,8 +2359,8 @@ TEST_P(RelativePathsMigrationTest, Version4AbsolutePathsBecomeRelativeToTheOutpu
     DocumentRecord c = Doc("L2", "y", "oficio", {}, {Page(1, 1, "quarta")});  // already relative
     ASSERT_TRUE((*store)->PutDocuments({a, b, c}).ok());
   }
-  Exec(std::string(GetParam() == Backend::kSqlite ? std::string(kUndoSqliteV10) + kUndoSqliteV7 + kDropV6Sqlite
-                                                 : std::string(kUndoPostgresV10) + kUndoQueueTables + kUndoPostgresV7 + kDropV6Postgres) +
+  Exec(std::string(GetParam() == Backend::kSqlite ? std::string(kUndoSqliteV10) + kDropV8Sqlite + kUndoSqliteV7 + kDropV6Sqlite
+                                                 : std::string(kUndoPostgresV10) + kUndoQueueTables + kDropV8Postgres + kUndoPostgresV7 + kDropV6Postgres) +
        kDropV5);
   ASSERT_EQ(Int("SELECT max(version) FROM schema_version"), 4);
   Result<std::unique_ptr<Store>> store = Open();

@@ -15,6 +15,7 @@
 #include "acervo/pipeline/journal.h"
 #include "acervo/pipeline/lot.h"
 #include "acervo/pipeline/lot_runner.h"
+#include "acervo/pipeline/review.h"
 
 namespace acervo {
 namespace {
@@ -58,6 +59,7 @@ bool BatchReport::Clean() const {
 Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
   const auto t0 = std::chrono::steady_clock::now();
   BatchReport rep;
+  rep.language = o.report_language;
   rep.queue_dir = fs::absolute(o.queue_dir).lexically_normal().string();
   rep.out_dir = fs::absolute(o.out_dir).lexically_normal().string();
   rep.started_at = UtcNowIso8601();
@@ -136,9 +138,20 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
     Result<std::vector<uint8_t>> saved = ReadFile(state_file);
     if (saved.ok()) {
       json st = json::parse(saved->begin(), saved->end(), nullptr, false);
-      if (st.is_object() && st.value("folder", "") == folder && st.value("fingerprint", "") == *fingerprint) {
+      if (!o.force && st.is_object() && st.value("folder", "") == folder &&
+          st.value("fingerprint", "") == *fingerprint) {
         lot.state = BatchLot::State::kSkipped;
-        lot.report_json = st.value("report", json::object()).dump(2, ' ', false, json::error_handler_t::replace);
+        json saved_report = st.value("report", json::object());
+        // What needs review is what the store says now (decisions and
+        // corrections made since the lot ran), not what the lot said then.
+        if (saved_report.is_object() && saved_report.contains("lot")) {
+          ReviewFilter filter;
+          filter.lot_id = saved_report.value("lot", "");
+          filter.limit = 100000;
+          Result<std::vector<ReviewItem>> open = store.Review().ListItems(filter);
+          if (open.ok()) saved_report["review"] = ReviewJson(*open);
+        }
+        lot.report_json = saved_report.dump(2, ' ', false, json::error_handler_t::replace);
         lot.has_errors = ReportHasProblems(lot.report_json);
         if (o.progress) std::fprintf(stderr, "[batch] %s: already complete, skipped\n", TerminalText(folder).c_str());
         rep.lots.push_back(std::move(lot));
@@ -153,6 +166,7 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
     run.memory_budget_mb = o.memory_budget_mb;
     run.languages = o.languages;
     run.progress = o.progress;
+    run.force = o.force;
     run.cancel = o.cancel;
     Result<LotReport> r = RunLot(run, store);
     if (!r.ok()) {

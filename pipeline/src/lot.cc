@@ -138,12 +138,9 @@ Status ReadManifest(const fs::path& path, LotPlan* plan, const std::map<std::str
         doc.field_sources[name] = where;
       }
     }
-    for (const FieldSpec& f : plan->profile.fields) {
-      if (f.required && std::none_of(doc.fields.begin(), doc.fields.end(),
-                                     [&](const auto& kv) { return kv.first == f.name; })) {
-        plan->warnings.push_back({where, "document '" + doc.id + "' lacks required field '" + f.name + "'"});
-      }
-    }
+    // A required field without a value is not warned about here: OCR
+    // extraction may still fill it. The "missing_field" review item is
+    // computed once the pages are read (metadata.h).
     for (std::string raw : Split(get("files"), ';')) {
       raw = Trim(raw);
       if (raw.empty()) continue;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -21,9 +22,11 @@
 #include "acervo/core/test_hooks.h"
 #include "acervo/pipeline/archival.h"
 #include "acervo/pipeline/chain_pool.h"
+#include "acervo/pipeline/correction.h"
 #include "acervo/pipeline/journal.h"
 #include "acervo/pipeline/metadata.h"
 #include "acervo/pipeline/page_loader.h"
+#include "acervo/pipeline/review.h"
 #include "acervo/pipeline/stage_registry.h"
 #include "acervo/scanner/image_file.h"
 #include "acervo/stages/pdf/pdf_writer.h"
@@ -277,6 +280,9 @@ Status PlanPass(LotContext& ctx, const LotPlan* planned) {
   rep.problems = plan.problems;
   rep.warnings = plan.warnings;
   rep.total_pages = plan.TotalPages();
+  for (const SeparatorSheet& s : plan.separators) {
+    rep.separators.push_back({plan.files[static_cast<size_t>(s.page.file)].name, s.page.page_in_file, s.kind, s.payload});
+  }
   rep.documents.resize(plan.documents.size());
   ctx.builds.resize(plan.documents.size());
   ctx.master_sha.assign(plan.files.size(), "");
@@ -400,6 +406,37 @@ void KeepMasters(LotContext& ctx, const std::vector<size_t>& files) {
   }
 }
 
+namespace {
+
+// The planned values (manifest, separator payload) that differ from the
+// stored document's: type, title and every planned field whose stored value
+// did not come from OCR extraction. A planned field from a source the
+// profile does not use is not compared.
+std::vector<FieldChange> PlannedChanges(const LotProfile& profile, const DocumentPlan& doc, const DocumentRecord& r) {
+  std::vector<FieldChange> changes;
+  auto source_of = [&](const std::string& name) {
+    auto it = doc.field_sources.find(name);
+    return it == doc.field_sources.end() ? std::string("manifest.csv") : it->second;
+  };
+  const std::string row_source = doc.field_sources.empty() ? "manifest.csv" : doc.field_sources.begin()->second;
+  if (doc.type != r.document_type) changes.push_back({"document_type", doc.type, row_source});
+  if (doc.title != r.title) changes.push_back({"title", doc.title, row_source});
+  for (const auto& [name, value] : doc.fields) {
+    const std::string source = source_of(name);
+    const std::string kind = source.rfind("separator", 0) == 0 ? "separator" : "manifest";
+    if (std::find(profile.metadata_sources.begin(), profile.metadata_sources.end(), kind) ==
+        profile.metadata_sources.end()) {
+      continue;
+    }
+    auto it = std::find_if(r.fields.begin(), r.fields.end(), [&](const FieldRecord& f) { return f.name == name; });
+    if (it != r.fields.end() && (it->value == value || it->source.rfind("ocr", 0) == 0)) continue;
+    changes.push_back({name, value, source});
+  }
+  return changes;
+}
+
+}  // namespace
+
 std::vector<PageJob> BuildWorkList(LotContext& ctx, const std::vector<LotUnit>& units) {
   PassTimer timer(ctx, "work list");
   const LotPlan& plan = ctx.plan;
@@ -429,6 +466,44 @@ std::vector<PageJob> BuildWorkList(LotContext& ctx, const std::vector<LotUnit>& 
           same = pdf_sha.ok() && *pdf_sha == r.pdf_sha256;
         }
         if (same) {
+          // A corrected manifest.csv (or separator payload): the new values
+          // go into the row and the PDF's metadata, without OCR.
+          std::vector<FieldChange> changes = PlannedChanges(plan.profile, doc, r);
+          if (!changes.empty()) {
+            // A value a person corrected (review set, the web) is not undone
+            // by the manifest it corrected: change it with review set again.
+            Result<std::vector<HistoryEntry>> history = ctx.store->Review().History(plan.lot_id, doc.id);
+            if (history.ok()) {
+              std::set<std::string> by_people;
+              for (const HistoryEntry& h : *history) {
+                if (h.action == "set_field" && h.user.rfind("manifest", 0) != 0 && h.user.rfind("separator", 0) != 0) {
+                  by_people.insert(h.field);
+                }
+              }
+              changes.erase(std::remove_if(changes.begin(), changes.end(),
+                                           [&](const FieldChange& c) { return by_people.count(c.name) > 0; }),
+                            changes.end());
+            }
+          }
+          if (!changes.empty()) {
+            CorrectionRequest req;
+            req.lot_id = plan.lot_id;
+            req.document_id = doc.id;
+            req.changes = std::move(changes);
+            req.user = req.changes.front().source.empty() ? "manifest.csv" : req.changes.front().source;
+            req.reason = "value changed in the lot's manifest or separator sheet";
+            req.validate = false;  // stored as given and flagged, as a run does
+            req.profile = &plan.profile;
+            req.lot_dir = ctx.options.lot_dir;
+            req.output_root = ctx.out_root;
+            Result<CorrectionResult> c = CorrectDocument(*ctx.store, req);
+            if (!c.ok()) {
+              rep.problems.push_back({"document " + doc.id, "correction: " + c.status().ToString()});
+              out.errors.push_back("correction: " + c.status().message());
+            } else {
+              out.corrected = static_cast<int>(c->changed.size());
+            }
+          }
           out.skipped = true;
           // A kill between the commit and the cleanup leaves checkpoints.
           std::error_code ec;
@@ -702,9 +777,15 @@ PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t d) {
   info.document_id = doc.id;
   info.lot_id = ctx.plan.lot_id;
   info.document_type = doc.type;
-  info.fields = doc.fields;
+  // A value that fails its field's rules is never written as if valid: it
+  // is left out of the Info keys, the XMP and the Decreto 10.278 values made
+  // from it (docs/review.md); the store keeps it, flagged for review, and a
+  // correction rewrites the PDF's metadata.
+  DocumentPlan valid = doc;
+  valid.fields = ValidPlannedFields(ctx.plan.profile, doc);
+  info.fields = valid.fields;
   for (const PageRef& p : doc.pages) info.master_sha256.push_back(ctx.master_sha[p.file]);
-  info.archival = BuildArchivalMetadata(ctx.plan.profile, doc, ctx.plan.lot_id, ctx.lot.started_at);
+  info.archival = BuildArchivalMetadata(ctx.plan.profile, valid, ctx.plan.lot_id, ctx.lot.started_at);
   // Subject (Info) and dc:description (XMP): the Decreto's assunto when the
   // profile gives one, else the document type.
   info.subject = !info.archival.assunto.empty() ? info.archival.assunto : doc.type;
@@ -888,9 +969,17 @@ void FinishDocument(LotContext& ctx, size_t d) {
       ++rep.documents_failed;
       out.errors.push_back("every page is blank");
     } else {
-      // Index fields with their sources and review flags, resolved (and
-      // validated) before anything of the document is committed.
-      ApplyMetadata(ctx.plan.profile, doc, &st.record);
+      // Index fields with their sources, and every reason to review the
+      // document and its pages, computed once here after extraction and
+      // validated before anything of the document is committed
+      // (docs/review.md).
+      DocumentReview review;
+      review.items = ApplyMetadata(ctx.plan.profile, doc, &st.record).items;
+      for (const PageRecord& p : st.record.pages) {
+        std::vector<ReviewItem> page_items = PageReviewItems(p);
+        review.items.insert(review.items.end(), page_items.begin(), page_items.end());
+      }
+      st.record.review = std::move(review);
       Result<PdfResult> pdf = ctx.writer->End();
       if (!pdf.ok()) {
         ++rep.documents_failed;
@@ -943,6 +1032,62 @@ void CommitDocument(LotContext& ctx, size_t d) {
   fs::remove_all(ctx.lot_out / "checkpoints" / doc.file_name, ec);
 }
 
+void SyncReview(LotContext& ctx) {
+  const LotPlan& plan = ctx.plan;
+  LotReport& rep = ctx.report;
+  // The items of the lot that no stored document carries: inputs in
+  // quarantine, documents not produced or all blank, an unused separator.
+  std::vector<ReviewItem> items;
+  auto add = [&](std::string document, int page, std::string kind, std::string subject, std::string detail) {
+    ReviewItem i;
+    i.lot_id = plan.lot_id;
+    i.document_id = std::move(document);
+    i.page = page;
+    i.kind = std::move(kind);
+    i.subject = std::move(subject);
+    i.detail = std::move(detail);
+    items.push_back(std::move(i));
+  };
+  for (const auto& [index, reasons] : ctx.quarantine) {
+    std::string detail;
+    for (const std::string& r : reasons) detail += (detail.empty() ? "" : "; ") + r;
+    add("", 0, "quarantined", plan.files[index].name, detail);
+  }
+  for (size_t d = 0; d < plan.documents.size(); ++d) {
+    const DocumentOutcome& out = rep.documents[d];
+    if (out.errors.empty() || out.skipped) continue;
+    std::string detail;
+    for (const std::string& e : out.errors) detail += (detail.empty() ? "" : "; ") + e;
+    const bool blank = out.errors.size() == 1 && out.errors[0] == "every page is blank";
+    add(plan.documents[d].id, 0, blank ? "all_blank" : "not_produced", "", detail);
+  }
+  if (!plan.unused_separator.empty()) {
+    add("", 0, "separator_unused", plan.unused_separator, "separator sheet at the end of the lot starts no document");
+  }
+  Status s = ctx.store->Review().SyncLotItems(plan.lot_id, items);
+  if (!s.ok()) rep.problems.push_back({"lot " + plan.lot_id, "store (review items): " + s.ToString()});
+  LotSource source;
+  source.lot_id = plan.lot_id;
+  source.lot_dir = fs::absolute(ctx.options.lot_dir).lexically_normal().string();
+  source.out_dir = fs::absolute(ctx.options.out_dir).lexically_normal().string();
+  if (Result<std::vector<uint8_t>> toml = ReadFile(ctx.options.lot_dir / "profile.toml"); toml.ok()) {
+    source.profile_toml.assign(toml->begin(), toml->end());
+  }
+  source.languages = ctx.options.languages;
+  s = ctx.store->Review().RecordLotSource(source);
+  if (!s.ok()) rep.problems.push_back({"lot " + plan.lot_id, "store (lot source): " + s.ToString()});
+  // The report says what the store holds: one truth for every reader.
+  ReviewFilter filter;
+  filter.lot_id = plan.lot_id;
+  filter.limit = 100000;
+  Result<std::vector<ReviewItem>> open = ctx.store->Review().ListItems(filter);
+  if (open.ok()) {
+    rep.review = std::move(open).value();
+  } else {
+    rep.problems.push_back({"lot " + plan.lot_id, "store (review items): " + open.status().ToString()});
+  }
+}
+
 void FinaliseLot(LotContext& ctx) {
   const LotPlan& plan = ctx.plan;
   LotReport& rep = ctx.report;
@@ -972,11 +1117,21 @@ void FinaliseLot(LotContext& ctx) {
   // The report's lists come from the journal: they cover earlier,
   // interrupted runs of this lot as well.
   rep.resumed_pages = ctx.resumed.load();
+  std::map<std::string, std::string> file_names;  // document id -> its file name in OUT/<lot>
+  for (const DocumentPlan& d : plan.documents) file_names[d.id] = d.file_name;
   for (const JournalPageSummary& p : ctx.journal->FinishedPages()) {
     if (p.flags.empty()) continue;
+    // The page at reading size (written for the web, issue 13), so that the
+    // morning report's small thumbnail opens onto a page one can read.
+    std::string preview;
+    if (auto fn = file_names.find(p.id.document_id); fn != file_names.end()) {
+      fs::path pv = ctx.lot_out / "previews" / fn->second / (PageFileStem(p.id) + ".jpg");
+      if (fs::exists(pv, ec)) preview = pv.string();
+    }
     rep.flagged.push_back({p.id.document_id, p.id.number, PartName(p.id.part), p.id.source, p.id.page_in_file,
                            p.flags, p.mean_confidence, p.skew_deg, p.orientation_deg,
-                           p.thumbnail.empty() ? "" : (ctx.lot_out / p.thumbnail).string()});
+                           p.thumbnail.empty() ? "" : (ctx.lot_out / p.thumbnail).string(), preview,
+                           (ctx.masters_dir / p.id.source).string()});
   }
   for (const JournalQuarantine& q : ctx.journal->Quarantined()) {
     fs::path copy = ctx.quarantine_dir / q.file;
@@ -984,6 +1139,9 @@ void FinaliseLot(LotContext& ctx) {
   }
   for (const LotProblem& p : ctx.journal_errors) rep.problems.push_back(p);
   fs::remove(ctx.lot_out / "checkpoints", ec);  // only when no document left any
+  // One count of flagged pages: the report's list (notes included).
+  rep.flagged_pages = static_cast<int>(rep.flagged.size());
+  SyncReview(ctx);
   ctx.lot.finished_at = UtcNowIso8601();
   Status s = ctx.store->UpsertLot(ctx.lot);
   if (!s.ok()) rep.problems.push_back({"lot " + plan.lot_id, "store: " + s.ToString()});

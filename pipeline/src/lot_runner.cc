@@ -8,6 +8,7 @@
 #include <opencv2/core.hpp>
 
 #include "acervo/pipeline/lot_passes.h"
+#include "acervo/pipeline/review.h"
 #include "acervo/stages/pdf/pdf_writer.h"
 
 namespace acervo {
@@ -25,7 +26,7 @@ std::string LotReport::ToJson() const {
   json docs = json::array();
   for (const DocumentOutcome& d : documents) {
     docs.push_back({{"id", d.id}, {"pdf", d.pdf_path}, {"pages", d.pages}, {"blank_pages", d.blank_pages},
-                    {"skipped", d.skipped}, {"errors", d.errors}});
+                    {"skipped", d.skipped}, {"corrected", d.corrected}, {"errors", d.errors}});
   }
   auto problems_json = [](const std::vector<LotProblem>& v) {
     json a = json::array();
@@ -41,7 +42,13 @@ std::string LotReport::ToJson() const {
     flagged_json.push_back({{"document", f.document_id}, {"page", f.number}, {"part", f.part}, {"file", f.source},
                             {"page_in_file", f.page_in_file}, {"flags", f.flags},
                             {"confidence", f.mean_confidence}, {"skew_deg", f.skew_deg},
-                            {"orientation_deg", f.orientation_deg}, {"thumbnail", f.thumbnail}});
+                            {"orientation_deg", f.orientation_deg}, {"thumbnail", f.thumbnail},
+                            {"preview", f.preview}, {"master", f.master}});
+  }
+  json separators_json = json::array();
+  for (const Separator& s : separators) {
+    separators_json.push_back({{"file", s.file}, {"page_in_file", s.page_in_file}, {"kind", s.kind},
+                               {"payload", s.payload}});
   }
   json quarantined_json = json::array();
   for (const QuarantinedInput& q : quarantined) {
@@ -61,6 +68,8 @@ std::string LotReport::ToJson() const {
             {"passes", passes},
             {"problems", problems_json(problems)},
             {"warnings", problems_json(warnings)},
+            {"review", ReviewJson(review)},
+            {"separators", separators_json},
             {"flagged", flagged_json},
             {"quarantined", quarantined_json}};
   return Dump(j, 2);

@@ -82,6 +82,8 @@ int main(int argc, char** argv) {
       acervo::cli::AddUsersCommand(app, ctx),
       acervo::cli::AddLgpdCommand(app, ctx),
       acervo::cli::AddRedactCommand(app, ctx),
+      acervo::cli::AddReviewCommand(app, ctx),
+      acervo::cli::AddWithdrawCommand(app, ctx),
   };
 
   try {

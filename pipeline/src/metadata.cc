@@ -29,6 +29,54 @@ void Flag(ResolvedMetadata* m, std::string flag, std::string reason) {
   m->reasons.push_back(std::move(reason));
 }
 
+// A reason for review: the flags (needs_review, kind[:subject]), the line
+// for people and the review item, all from one call.
+void Review(ResolvedMetadata* m, const std::string& kind, const std::string& subject, std::string detail) {
+  Flag(m, "needs_review", "");
+  Flag(m, subject.empty() ? kind : kind + ":" + subject, detail);
+  ReviewItem item;
+  item.kind = kind;
+  item.subject = subject;
+  item.detail = std::move(detail);
+  m->items.push_back(std::move(item));
+}
+
+// The checks of a document's fields and type against the profile (the
+// review reasons invalid_field, unchecked_field, missing_field, unknown_type).
+void CheckFields(const LotProfile& profile, const std::string& type, ResolvedMetadata* out) {
+  ResolvedMetadata& m = *out;
+  for (const FieldRecord& r : m.fields) {
+    const FieldSpec* f = profile.FindField(r.name);
+    if (f == nullptr) {
+      // Free-form columns are kept; with declared fields, one that is not
+      // declared is most likely a misspelt header.
+      if (!profile.fields.empty()) {
+        Review(&m, "unchecked_field", r.name,
+               "field '" + r.name + "' (" + r.source + ") is not in the profile's [[fields]]; value not checked");
+      }
+      continue;
+    }
+    Status s = ValidateFieldValue(*f, r.value);
+    if (!s.ok()) {
+      Review(&m, "invalid_field", r.name, "field '" + r.name + "' (" + r.source + "): " + s.message());
+      m.invalid_fields.push_back(r.name);
+    }
+  }
+  for (const FieldSpec& f : profile.fields) {
+    if (!f.required || !AppliesTo(f, type)) continue;
+    if (std::none_of(m.fields.begin(), m.fields.end(), [&](const FieldRecord& r) { return r.name == f.name; })) {
+      Review(&m, "missing_field", f.name, "required field '" + f.name + "' has no value");
+    }
+  }
+  if (!profile.types.empty() &&
+      std::none_of(profile.types.begin(), profile.types.end(),
+                   [&](const DocumentTypeSpec& t) { return t.name == type; })) {
+    Review(&m, "unknown_type", "",
+           type.empty() ? std::string("no document type given")
+                            : "document type '" + type + "' is not in the profile's [[types]]");
+  }
+}
+
 }  // namespace
 
 ResolvedMetadata ResolveMetadata(const LotProfile& profile, const DocumentPlan& doc,
@@ -79,33 +127,35 @@ ResolvedMetadata ResolveMetadata(const LotProfile& profile, const DocumentPlan& 
       }
     }
   }
-  for (const FieldRecord& r : m.fields) {
-    const FieldSpec* f = profile.FindField(r.name);
-    if (f == nullptr) continue;  // free-form manifest columns are kept unchecked
-    Status s = ValidateFieldValue(*f, r.value);
-    if (!s.ok()) {
-      Flag(&m, "needs_review", "");
-      Flag(&m, "invalid_field:" + r.name, "field '" + r.name + "' (" + r.source + "): " + s.message());
-    }
-  }
-  for (const FieldSpec& f : profile.fields) {
-    if (!f.required || !AppliesTo(f, doc.type)) continue;
-    if (std::none_of(m.fields.begin(), m.fields.end(), [&](const FieldRecord& r) { return r.name == f.name; })) {
-      Flag(&m, "needs_review", "");
-      Flag(&m, "missing_field:" + f.name, "required field '" + f.name + "' has no value");
-    }
-  }
-  if (!profile.types.empty() &&
-      std::none_of(profile.types.begin(), profile.types.end(),
-                   [&](const DocumentTypeSpec& t) { return t.name == doc.type; })) {
-    Flag(&m, "needs_review", "");
-    Flag(&m, "unknown_type", "document type '" + doc.type + "' is not in the profile's [[types]]");
+  CheckFields(profile, doc.type, &m);
+  for (const DocumentPlan::ReviewNote& n : doc.review_notes) {
+    Review(&m, n.kind, "", n.detail);
+    m.items.back().page = n.page;
   }
   m.reasons.erase(std::remove(m.reasons.begin(), m.reasons.end(), std::string()), m.reasons.end());
   return m;
 }
 
-void ApplyMetadata(const LotProfile& profile, const DocumentPlan& doc, DocumentRecord* record) {
+std::vector<ReviewItem> FieldReviewItems(const LotProfile& profile, const std::string& type,
+                                         const std::vector<FieldRecord>& fields) {
+  ResolvedMetadata m;
+  m.fields = fields;
+  CheckFields(profile, type, &m);
+  return m.items;
+}
+
+std::vector<std::pair<std::string, std::string>> ValidPlannedFields(const LotProfile& profile,
+                                                                    const DocumentPlan& doc) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, value] : doc.fields) {
+    const FieldSpec* f = profile.FindField(name);
+    if (f != nullptr && !ValidateFieldValue(*f, value).ok()) continue;
+    out.emplace_back(name, value);
+  }
+  return out;
+}
+
+ResolvedMetadata ApplyMetadata(const LotProfile& profile, const DocumentPlan& doc, DocumentRecord* record) {
   std::vector<std::string> texts;
   for (const PageRecord& p : record->pages) {
     if (p.number < 1) continue;
@@ -113,12 +163,13 @@ void ApplyMetadata(const LotProfile& profile, const DocumentPlan& doc, DocumentR
     texts[static_cast<size_t>(p.number) - 1] = p.blank ? std::string() : p.text;
   }
   ResolvedMetadata m = ResolveMetadata(profile, doc, texts);
-  record->fields = std::move(m.fields);
-  for (std::string& f : m.flags) {
+  record->fields = m.fields;
+  for (const std::string& f : m.flags) {
     if (std::find(record->flags.begin(), record->flags.end(), f) == record->flags.end()) {
-      record->flags.push_back(std::move(f));
+      record->flags.push_back(f);
     }
   }
+  return m;
 }
 
 }  // namespace acervo

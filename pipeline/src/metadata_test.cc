@@ -74,7 +74,48 @@ TEST(MetadataTest, ManifestBeatsOcrButInvalidValuesAreKeptAndFlagged) {
   EXPECT_TRUE(HasFlag(m, "invalid_field:cpf"));
   EXPECT_TRUE(HasFlag(m, "missing_field:nome"));
   EXPECT_TRUE(HasFlag(m, "unknown_type"));
-  EXPECT_EQ(m.reasons.size(), 3u);
+  // Issue 14: a column the profile does not declare is named too.
+  EXPECT_TRUE(HasFlag(m, "unchecked_field:livre"));
+  EXPECT_EQ(m.reasons.size(), 4u);
+  // The same reasons as review items, one each.
+  std::vector<std::string> items;
+  for (const ReviewItem& i : m.items) items.push_back(i.Flag());
+  std::sort(items.begin(), items.end());
+  EXPECT_EQ(items, (std::vector<std::string>{"invalid_field:cpf", "missing_field:nome", "unchecked_field:livre",
+                                             "unknown_type"}));
+  EXPECT_EQ(m.invalid_fields, std::vector<std::string>{"cpf"});
+}
+
+TEST(MetadataTest, InvalidPlannedValuesStayOutOfThePdf) {
+  DocumentPlan doc;
+  doc.type = "certidao";
+  doc.fields = {{"cpf", "111.222.333-44"}, {"nome", "Maria"}, {"livre", "x"}};
+  EXPECT_EQ(ValidPlannedFields(Profile(), doc),
+            (std::vector<std::pair<std::string, std::string>>{{"nome", "Maria"}, {"livre", "x"}}));
+}
+
+TEST(MetadataTest, SeparationNotesBecomeReviewItems) {
+  DocumentPlan doc;
+  doc.type = "certidao";
+  doc.fields = {{"cpf", "529.982.247-25"}, {"nome", "Maria"}};
+  doc.review_notes.push_back({"no_separator", 0, "pages before the first separator sheet"});
+  doc.review_notes.push_back({"separator_unreadable", 2, "0002.tif: cannot be read"});
+  ResolvedMetadata m = ResolveMetadata(Profile(), doc, {});
+  ASSERT_EQ(m.items.size(), 2u);
+  EXPECT_EQ(m.items[0].kind, "no_separator");
+  EXPECT_EQ(m.items[1].kind, "separator_unreadable");
+  EXPECT_EQ(m.items[1].page, 2);
+  EXPECT_TRUE(HasFlag(m, "needs_review"));
+}
+
+TEST(MetadataTest, FieldReviewItemsCheckCorrectedValues) {
+  std::vector<FieldRecord> fields = {{"cpf", "529.982.247-25", "correction by maria"}, {"nome", "", "x"}};
+  fields.pop_back();
+  std::vector<ReviewItem> items = FieldReviewItems(Profile(), "certidao", fields);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].Flag(), "missing_field:nome");
+  fields.push_back({"nome", "Maria", "correction by maria"});
+  EXPECT_TRUE(FieldReviewItems(Profile(), "certidao", fields).empty());
 }
 
 TEST(MetadataTest, ApplyMetadataReadsPageTextsFromTheRecord) {

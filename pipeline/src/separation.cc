@@ -185,6 +185,10 @@ void SeparateDocuments(LotPlan* plan) {
   bool open = false;
   SeparatorPayload pending;  // from the last separator, for the next document
   std::string pending_where;
+  // Review notes (issue 14) for the next document begun, and whether any
+  // separator sheet has been seen yet.
+  std::vector<DocumentPlan::ReviewNote> pending_notes;
+  bool seen_separator = false;
 
   auto close = [&]() {
     if (!open) return;
@@ -222,6 +226,12 @@ void SeparateDocuments(LotPlan* plan) {
     }
     pending = SeparatorPayload{};
     pending_where.clear();
+    cur.review_notes = std::move(pending_notes);
+    pending_notes.clear();
+    if (decode && !seen_separator) {
+      cur.review_notes.push_back({"no_separator", 0,
+                                  "pages before the first separator sheet: no type or fields from a separator"});
+    }
   };
 
   bool last_was_separator = false;
@@ -239,18 +249,24 @@ void SeparateDocuments(LotPlan* plan) {
     for (int p = 1; p <= f.pages; ++p) {
       const PageRef ref{static_cast<int>(i), p};
       PageSignal sig;
+      std::string unreadable;  // why the page could not be checked for a separator
       if (decode) {
         Result<Page> page = LoadPage(f.path, p, f.name);
         if (!page.ok()) {
-          plan->warnings.push_back({Where(f, p), "cannot be read to look for a separator (" +
-                                                     page.status().message() + "); kept as a document page"});
+          unreadable = "cannot be read to look for a separator (" + page.status().message() + ")";
+          plan->warnings.push_back({Where(f, p), unreadable + "; kept as a document page"});
         } else {
           Result<PageSignal> s = ClassifyPage(page->image, page->dpi_x, rule);
-          if (s.ok()) sig = std::move(s).value();
-          else plan->warnings.push_back({Where(f, p), "separator check failed: " + s.status().message()});
+          if (s.ok()) {
+            sig = std::move(s).value();
+          } else {
+            unreadable = "separator check failed: " + s.status().message();
+            plan->warnings.push_back({Where(f, p), unreadable});
+          }
         }
       }
       if (sig.separator) {
+        seen_separator = true;
         plan->separators.push_back({ref, sig.kind, sig.payload});
         // A run of blank sheets (front and back of one separator) counts once.
         const bool repeat = last_was_separator && rule.kind == SeparationRule::Kind::kBlank;
@@ -264,6 +280,8 @@ void SeparateDocuments(LotPlan* plan) {
             pending_where = "separator " + Where(f, p);
           } else {
             plan->warnings.push_back({Where(f, p), "separator payload ignored: " + payload.status().message()});
+            pending_notes.push_back({"separator_payload", 0,
+                                     Where(f, p) + ": separator payload ignored: " + payload.status().message()});
           }
         }
         continue;
@@ -275,12 +293,17 @@ void SeparateDocuments(LotPlan* plan) {
       }
       cur.pages.push_back(ref);
       ++pages_in_doc;
+      if (!unreadable.empty()) {
+        cur.review_notes.push_back({"separator_unreadable", static_cast<int>(cur.pages.size()),
+                                    Where(f, p) + ": " + unreadable});
+      }
     }
   }
   close();
   if (!pending.id.empty() || !pending.type.empty() || !pending.fields.empty() || !pending_where.empty()) {
     plan->warnings.push_back({pending_where.empty() ? "lot" : pending_where,
                               "separator sheet at the end of the lot starts no document"});
+    plan->unused_separator = pending_where.empty() ? "lot" : pending_where;
   }
 }
 

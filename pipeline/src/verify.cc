@@ -35,7 +35,7 @@ std::string VerifyReport::ToJson() const {
                     {"valid", s.valid}});
   }
   nlohmann::json j = {{"ok", ok()},         {"lots", lots},       {"documents", documents},
-                      {"pdfs", pdfs},       {"masters", masters}, {"mismatches", issues},
+                      {"pdfs", pdfs},       {"masters", masters}, {"withdrawn", withdrawn}, {"mismatches", issues},
                       {"signatures", sigs}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -182,6 +182,35 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
       if (info_title != facts->info.end() && info_title->second != xmp->title) {
         mismatch(pdf_path, "Info Title '" + info_title->second + "' differs from XMP dc:title '" + xmp->title +
                                "' (PDF/A requires them equal)");
+      }
+    }
+
+    // Withdrawn documents (issue 14): out of search, their files kept on
+    // disk write-once and still checked against what the withdrawal
+    // recorded.
+    ACERVO_ASSIGN_OR_RETURN(std::vector<WithdrawalRecord> withdrawn, store->Review().ListWithdrawals(lot_id));
+    for (const WithdrawalRecord& w : withdrawn) {
+      if (w.document_id.empty() || w.pdf_path.empty()) continue;  // the lot's own entry
+      ++rep.withdrawn;
+      const std::string pdf_path = ResolveStoredPath(out, w.pdf_path).lexically_normal().string();
+      referenced.insert(pdf_path);
+      lot_dirs.insert(fs::path(pdf_path).parent_path());
+      Result<std::string> sha = Sha256OfFile(pdf_path);
+      if (!sha.ok()) {
+        mismatch(pdf_path, "PDF of withdrawn document " + w.document_id + " missing or unreadable: " +
+                                 sha.status().message());
+      } else if (*sha != w.pdf_sha256) {
+        mismatch(pdf_path, "PDF of withdrawn document " + w.document_id + " changed: SHA-256 is " + Short(*sha) +
+                                 ", the withdrawal recorded " + Short(w.pdf_sha256));
+      }
+      for (const auto& [stored, want] : w.masters) {
+        const std::string path = ResolveStoredPath(out, stored).string();
+        Result<std::string> m = Sha256OfFile(path);
+        if (!m.ok() || *m != want) {
+          mismatch(path, "master of withdrawn document " + w.document_id + " " +
+                             (m.ok() ? "changed: SHA-256 is " + Short(*m) + ", recorded " + Short(want)
+                                     : "missing or unreadable: " + m.status().message()));
+        }
       }
     }
 

@@ -281,6 +281,74 @@ async function forgivingScenario() {
   await close(c);
 }
 
+// Issue 14: an operator works the review queue of lot C: an invalid CPF and
+// an impossible date shown as reasons; an invalid correction refused with
+// the reason; a valid one saved (search finds the new value, the reasons
+// go); a re-scan asked and accepted; the document withdrawn. Every action
+// is in the audit trail (checked by the admin afterwards).
+async function reviewScenario() {
+  const c = await newContext();
+  const { page } = c;
+  await login(page, 'operador');
+  await page.goto(BASE + '/review');
+  const lots = await page.$$eval('tr.review-lot a', (a) => a.map((x) => x.textContent));
+  check(lots.length === 1 && lots[0] === 'browser-c', `the review list shows only the granted lot (${lots})`);
+  await Promise.all([page.waitForNavigation(), page.click('tr.review-lot a')]);
+  const flags = await page.$$eval('tr.review-item', (r) => r.map((x) => x.getAttribute('data-flag')).sort());
+  check(JSON.stringify(flags) === JSON.stringify(['invalid_field:cpf', 'invalid_field:data']),
+    `the queue shows the invalid CPF and date (${flags})`);
+  const labels = await page.$$eval('tr.review-item td:nth-child(2)', (t) => t.map((x) => x.textContent));
+  check(labels.some((l) => l.startsWith('Campo inválido')), 'reasons read in Portuguese');
+  await shot(page, '09-review-queue.png');
+
+  const form = 'section[data-doc="doc-06-declaracao"] form.review-set';
+  await page.fill(`${form} input[data-field=cpf]`, '111.111.111-12');
+  await Promise.all([page.waitForNavigation(), page.click(`${form} button[type=submit]`)]);
+  const refused = await page.$('#review-error');
+  check(refused !== null && (await refused.textContent()).includes('cpf'), 'an invalid CPF is refused with the reason');
+  await shot(page, '10-review-refused.png');
+
+  await page.fill(`${form} input[data-field=cpf]`, '529.982.247-25');
+  await page.fill(`${form} input[data-field=data]`, '28/02/2024');
+  await page.fill(`${form} input[name=note]`, 'conferido no original');
+  await Promise.all([page.waitForNavigation(), page.click(`${form} button[type=submit]`)]);
+  check(await page.$('#review-done') !== null, 'the correction is saved');
+  check((await page.$$('tr.review-item')).length === 0, 'no reason left for the document');
+  const found = await fetchJson(page, '/api/v1/search?q=' + encodeURIComponent('cpf:"529.982.247-25"'));
+  check(found.status === 200 && found.body.hits.some((h) => h.document === 'doc-06-declaracao'),
+    'search finds the corrected CPF at once');
+  await shot(page, '11-review-saved.png');
+
+  await page.fill('section[data-doc="doc-06-declaracao"] form.review-rescan input[name=page]', '1');
+  await Promise.all([page.waitForNavigation(), page.click('section[data-doc="doc-06-declaracao"] form.review-rescan button')]);
+  const rescan = await page.$$eval('tr.review-item', (r) => r.map((x) => x.getAttribute('data-kind')));
+  check(JSON.stringify(rescan) === JSON.stringify(['rescan']), 'a re-scan request is queued for the page');
+  await Promise.all([page.waitForNavigation(), page.click('tr.review-item button.accept')]);
+  check((await page.$$('tr.review-item')).length === 0, 'accepted: nothing left to review');
+
+  await page.fill('section[data-doc="doc-06-declaracao"] form.review-withdraw input[name=reason]', 'duplicado');
+  await Promise.all([page.waitForNavigation(), page.click('section[data-doc="doc-06-declaracao"] form.review-withdraw button')]);
+  check(await page.$('#review-done') !== null, 'the document is withdrawn');
+  const gone = await page.goto(BASE + '/doc/browser-c/doc-06-declaracao');
+  check(gone.status() === 404, 'a withdrawn document is no longer served');
+  await close(c);
+
+  const r = await newContext();
+  await login(r.page, 'leitor');
+  const denied = await r.page.goto(BASE + '/review');
+  check(denied.status() === 403, 'a reader has no review queue');
+  await close(r);
+
+  const a = await newContext();
+  await login(a.page, 'admin');
+  await a.page.goto(BASE + '/admin/audit?user=operador');
+  const actions = await a.page.$$eval('tr.audit-row', (rs) => rs.map((x) => x.cells[4].textContent));
+  for (const act of ['review_set_refused', 'review_set', 'review_rescan', 'review_accept', 'review_withdraw']) {
+    check(actions.includes(act), `the audit trail has ${act}`);
+  }
+  await close(a);
+}
+
 // Search and the document view with JavaScript off.
 async function noScriptScenario() {
   const c = await newContext({ javaScriptEnabled: false });
@@ -302,6 +370,7 @@ async function noScriptScenario() {
     await forgivingScenario();
     await outsiderScenario(opened);
     await noScriptScenario();
+    await reviewScenario();
   } catch (e) {
     state.failures++;
     console.log('not ok - ' + (e.stack || e));

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Browser tests of `acervo serve` (issue 13; certificate login, issue 19), run by
+# Browser tests of `acervo serve` (issues 13 and 14; certificate login, issue 19), run by
 # CTest as web_browser_test:
 #   bash tests/browser/run.sh BUILD_DIR
 # Installs playwright-core with `npm ci` (package-lock.json; it drives
-# Debian's /usr/bin/chromium, no browser is downloaded), builds two small lots
+# Debian's /usr/bin/chromium, no browser is downloaded), builds three small lots
 # into one store, adds users and grants, starts `acervo serve` on a port the
 # OS picks, and runs browser_test.js. Screenshots: BUILD_DIR/browser-tests/artifacts/.
 set -euo pipefail
@@ -56,17 +56,20 @@ stop_server() {
 export OMP_THREAD_LIMIT=1
 "$synth" lot "$src/lot-a.toml" --out "$run/lot-a" >/dev/null
 "$synth" lot "$src/lot-b.toml" --out "$run/lot-b" >/dev/null
+"$synth" lot "$src/lot-c.toml" --out "$run/lot-c" >/dev/null
 "$acervo" run "$run/lot-a" --out "$run/out" --jobs 2 --quiet >/dev/null
 "$acervo" run "$run/lot-b" --out "$run/out" --jobs 2 --quiet >/dev/null
+"$acervo" run "$run/lot-c" --out "$run/out" --jobs 2 --quiet >/dev/null
 db="$run/out/acervo.db"
 export ACERVO_TEST_PASSWORD="senha-de-teste-123"
-for u in "admin admin" "leitor reader arquivo-a" "outro reader arquivo-b"; do
+for u in "admin admin" "leitor reader arquivo-a" "outro reader arquivo-b" "operador operator arquivo-c"; do
   set -- $u
   printf '%s\n' "$ACERVO_TEST_PASSWORD" | "$acervo" users add "$1" --store "$db" --role "$2" ${3:+--group "$3"} \
     --password-stdin >/dev/null
 done
 "$acervo" users grant arquivo-a --store "$db" --lot browser-a >/dev/null
 "$acervo" users grant arquivo-b --store "$db" --lot browser-b >/dev/null
+"$acervo" users grant arquivo-c --store "$db" --lot browser-c >/dev/null
 
 serve serve
 

@@ -26,6 +26,7 @@
 #include "acervo/indexer/access_store.h"
 #include "acervo/indexer/open_store.h"
 #include "acervo/indexer/store.h"
+#include "acervo/web/page_kit.h"
 #include "acervo/web/router.h"
 #include "acervo/web/server.h"
 
@@ -136,13 +137,7 @@ class RequestServices {
 
 // ---------------------------------------------------------------- text --
 
-// Every text that reaches HTML goes through Html() (element content and
-// double-quoted attribute values alike): the one validated text path of
-// core/text.h (XmlText: & < > " ' escaped, invalid UTF-8 replaced by
-// U+FFFD, control characters other than tab and newline dropped).
-inline std::string Html(std::string_view text) { return XmlText(text); }
-// Percent-encoding for a URL path segment or query value.
-std::string UrlEncode(std::string_view text);
+// Html() and UrlEncode() are page_kit.h's (Html is core/text.h's XmlText).
 std::string UrlDecode(std::string_view text, bool plus_is_space);
 // JSON-safe UTF-8 (invalid bytes become U+FFFD) for nlohmann::json:
 // core/text.h's.
@@ -157,25 +152,13 @@ std::string MaskPersonalNumbers(std::string_view text);
 
 // The interface's messages, by key, in the language asked (pt-BR default).
 const char* T(Lang lang, std::string_view key);
-// "1.234" / "1,234"
-std::string FormatCount(int64_t n, Lang lang);
-
-// The path of a document's page, with the query to highlight.
-std::string DocUrl(const std::string& lot, const std::string& doc, int page = 0, const std::string& q = "");
 
 // ------------------------------------------------------------- layout --
 
-// A whole HTML page: header with navigation for this user, language
-// switch, the body, footer. `title` is plain text.
-std::string Layout(const RouteContext& ctx, const std::string& title, const std::string& body);
-// An error page (status and message in the user's language).
-HttpResponse ErrorPage(const RouteContext& ctx, int status, const std::string& message);
 // An error as JSON: {"error": message[, "position": n]}.
 HttpResponse JsonError(int status, const std::string& message);
 // The 1-based position in a parser's message ("... at position 7"), or 0.
 int ErrorPosition(const std::string& message);
-// A hidden CSRF field for forms.
-std::string CsrfField(const RouteContext& ctx);
 
 // ------------------------------------------------------- shared by pages --
 

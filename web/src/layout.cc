@@ -39,6 +39,7 @@ std::string Layout(const RouteContext& ctx, const std::string& title, const std:
     if (p->user.role != Role::kReader) {
       h += "<a href=\"/lots\">" + Html(T(lang, "nav_lots")) + "</a>";
       h += "<a href=\"/reports\">" + Html(T(lang, "nav_reports")) + "</a>";
+      h += "<a href=\"/review\">" + Html(T(lang, "nav_review")) + "</a>";
     }
     if (p->user.role == Role::kAdmin) h += "<a href=\"/admin/users\">" + Html(T(lang, "nav_admin")) + "</a>";
     h += "<a href=\"/account\">" + Html(T(lang, "nav_account")) + "</a>";

@@ -10,6 +10,15 @@
 
 namespace acervo::web {
 
+// The one validated text path of core/text.h (XmlText: & < > " ' escaped,
+// invalid UTF-8 replaced by U+FFFD, control characters other than tab and
+// newline dropped).
+std::string Html(std::string_view text) { return XmlText(text); }
+
+std::filesystem::path ResolveStoredFile(RouteContext& ctx, const std::string& lot_id, const std::string& stored) {
+  return ctx.services().ResolvePath(ctx.store(), lot_id, stored);
+}
+
 std::string UrlEncode(std::string_view text) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
@@ -87,6 +96,7 @@ constexpr Message kMessages[] = {
     {"nav_admin", "Administração", "Administration"},
     {"nav_account", "Minha conta", "My account"},
     {"nav_reports", "Relatórios da manhã", "Morning reports"},
+    {"nav_review", "Revisão", "Review"},
     {"logout", "Sair", "Sign out"},
     {"login", "Entrar", "Sign in"},
     {"login_title", "Entrar no Acervo", "Sign in to Acervo"},

@@ -35,6 +35,9 @@ Command AddBatchCommand(CLI::App& root, const Context& ctx) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   cmd->add_option("--report", a->report, "Report folder for report.html and report.json (default: OUT_DIR/report)");
   cmd->add_option("--lang", a->batch.languages, "Tesseract languages for every lot (default: each profile's)");
+  cmd->add_flag("--force", a->batch.force, "Redo every lot and document, even when already complete");
+  cmd->add_option("--report-lang", a->batch.report_language, "Language of report.html: pt-BR (default) or en")
+      ->check(CLI::IsMember({"pt-BR", "en"}));
   cmd->add_flag("--json", a->json, "Print the batch report as JSON on stdout");
   cmd->add_flag("--quiet,-q", a->quiet, "No progress on stderr");
   return {cmd, [a, &ctx]() -> int {

@@ -20,6 +20,8 @@ Command AddWorkerCommand(CLI::App& root, const Context& ctx);
 Command AddStatusCommand(CLI::App& root, const Context& ctx);
 Command AddServeCommand(CLI::App& root, const Context& ctx);
 Command AddUsersCommand(CLI::App& root, const Context& ctx);
+Command AddReviewCommand(CLI::App& root, const Context& ctx);
+Command AddWithdrawCommand(CLI::App& root, const Context& ctx);
 Command AddLgpdCommand(CLI::App& root, const Context& ctx);
 Command AddRedactCommand(CLI::App& root, const Context& ctx);
 

@@ -8,6 +8,7 @@
 #include "acervo/core/text.h"
 #include "acervo/indexer/open_store.h"
 #include "acervo/pipeline/lot_runner.h"
+#include "acervo/pipeline/review.h"
 #include "cli/commands.h"
 
 namespace acervo::cli {
@@ -20,12 +21,18 @@ void PrintSummary(const LotReport& r) {
               r.documents_ok, r.documents_failed, r.documents_skipped);
   std::printf("Pages: %d processed, %d blank (kept as masters, left out of PDFs), %d flagged, %d failed\n",
               r.processed_pages, r.blank_pages, r.flagged_pages, r.failed_pages);
+  // What needs a person, as the store holds it (same as report.json
+  // "review", the morning report and `acervo review list`).
+  const std::string review = ReviewSummaryText(r.review, /*english=*/true, 20);
+  std::printf("%s", review.empty() ? "To review: nothing\n" : review.c_str());
   std::printf("Time: %.1f s, %.1f pages/min\n", r.seconds, r.pages_per_minute);
   std::printf("PDFs in %s\n", TerminalText(r.lot_out_dir.string()).c_str());
   for (const DocumentOutcome& d : r.documents) {
     if (!d.pdf_path.empty()) {
-      std::printf("  %s  (%d pages)%s\n", TerminalText(d.pdf_path).c_str(), d.pages,
+      std::printf("  %s  (%d pages)%s", TerminalText(d.pdf_path).c_str(), d.pages,
                   d.skipped ? " [already complete]" : "");
+      if (d.corrected > 0) std::printf(" [%d field%s corrected, no OCR]", d.corrected, d.corrected == 1 ? "" : "s");
+      std::printf("\n");
     }
   }
   // Messages usually name their file already; do not say it twice.

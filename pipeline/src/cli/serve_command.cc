@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "acervo/web/server.h"
+#include "acervo/pipeline/review_pages.h"
 #include "cli/commands.h"
 
 namespace acervo::cli {
@@ -79,6 +80,7 @@ Command AddServeCommand(CLI::App& root, const Context& ctx) {
             a->options.tls_client_ca = a->tls_client_ca;
             a->options.tls_client_crl = a->tls_client_crl;
             a->options.identity_file = a->identity;
+            a->options.extra_modules.push_back(NewReviewPages());  // issue 14
             Result<std::unique_ptr<web::Server>> server = web::Server::Create(a->options);
             if (!server.ok()) {
               std::fprintf(stderr, "acervo serve: %s\n", server.status().ToString().c_str());

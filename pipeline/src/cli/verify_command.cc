@@ -108,8 +108,8 @@ Command AddVerifyCommand(CLI::App& root, const Context& /*ctx*/) {
                 std::fprintf(stderr, "mismatch: %s: %s\n", TerminalText(i.where).c_str(),
                              TerminalText(i.message).c_str());
               }
-              std::printf("%s: %d lots, %d documents, %d PDFs, %d masters checked; %zu mismatches\n",
-                          r->ok() ? "OK" : "FAILED", r->lots, r->documents, r->pdfs, r->masters,
+              std::printf("%s: %d lots, %d documents, %d PDFs, %d masters checked, %d withdrawn documents; %zu mismatches\n",
+                          r->ok() ? "OK" : "FAILED", r->lots, r->documents, r->pdfs, r->masters, r->withdrawn,
                           r->mismatches.size());
             }
             return r->ok() ? kExitOk : kExitPartial;

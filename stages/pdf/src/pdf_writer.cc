@@ -195,7 +195,7 @@ std::vector<ArchivalProperty> ArchivalProperties(const PdfDocumentInfo& info) {
 // (dc, xmp, pdf, pdfaid) or described in a pdfaExtension schema in the same
 // packet, and the Info entries Title/Author/Subject/Keywords/Creator/Producer
 // and the dates mirrored exactly (ISO 19005-1, 6.7.3).
-std::string BuildXmp(const PdfDocumentInfo& info, std::time_t created, const char* pdfa_part) {
+std::string BuildXmp(const PdfDocumentInfo& info, std::time_t created, std::time_t modified, const char* pdfa_part) {
   std::string x =
       "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
       "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
@@ -227,10 +227,10 @@ std::string BuildXmp(const PdfDocumentInfo& info, std::time_t created, const cha
        XmpDateUtc(created) +
        "</xmp:CreateDate>\n"
        "<xmp:ModifyDate>" +
-       XmpDateUtc(created) +
+       XmpDateUtc(modified) +
        "</xmp:ModifyDate>\n"
        "<xmp:MetadataDate>" +
-       XmpDateUtc(created) +
+       XmpDateUtc(modified) +
        "</xmp:MetadataDate>\n"
        "<xmp:CreatorTool>Acervo</xmp:CreatorTool>\n"
        "</rdf:Description>\n"
@@ -288,6 +288,65 @@ std::string BuildXmp(const PdfDocumentInfo& info, std::time_t created, const cha
   x += std::string(2048, ' ') + "\n";
   x += "<?xpacket end=\"w\"?>";
   return x;
+}
+
+// The Info dictionary of a document (replacing whatever it held): the
+// standard keys mirrored by the XMP, Acervo's index keys and the Decreto
+// 10.278 values.
+void FillInfo(PdfDictionary& d, const PdfDocumentInfo& info, std::time_t created, std::time_t modified) {
+  d.Clear();
+  if (!info.title.empty()) d.AddKey(PdfName("Title"), Text(info.title));
+  if (!info.author.empty()) d.AddKey(PdfName("Author"), Text(info.author));
+  if (!info.subject.empty()) d.AddKey(PdfName("Subject"), Text(info.subject));
+  if (!info.keywords.empty()) d.AddKey(PdfName("Keywords"), Text(info.keywords));
+  d.AddKey(PdfName("Creator"), PdfString("Acervo"));
+  d.AddKey(PdfName("Producer"), PdfString(kProducer));
+  d.AddKey(PdfName("CreationDate"), PdfString(PdfDateUtc(created)));
+  d.AddKey(PdfName("ModDate"), PdfString(PdfDateUtc(modified)));
+  if (!info.document_id.empty()) d.AddKey(PdfName("AcervoDocumentId"), Text(info.document_id));
+  if (!info.lot_id.empty()) d.AddKey(PdfName("AcervoLotId"), Text(info.lot_id));
+  if (!info.document_type.empty()) d.AddKey(PdfName("AcervoDocumentType"), Text(info.document_type));
+  for (const auto& [name, value] : info.fields) d.AddKey(PdfName("AcervoField." + name), Text(value));
+  if (!info.master_sha256.empty()) {
+    std::string joined;
+    for (const std::string& h : info.master_sha256) {
+      if (!joined.empty()) joined += ' ';
+      joined += h;
+    }
+    d.AddKey(PdfName("AcervoMasterSha256"), Text(joined));
+  }
+  for (const ArchivalProperty& p : ArchivalProperties(info)) {
+    if (!p.value.empty()) d.AddKey(PdfName(p.info), Text(p.value));
+  }
+}
+
+// The /ByteRange and /Contents placeholders that PdfSigner::Sign() fills
+// once the file is complete, and the signing time /M. A placeholder array
+// is written by PoDoFo from real numbers: four integers whose text is the
+// fixed-width placeholder.
+void SetSignaturePlaceholders(PdfDictionary& d, size_t contents_bytes, std::time_t when) {
+  PdfArray range;
+  range.push_back(Int(0));
+  range.push_back(Int(1111111111));
+  range.push_back(Int(2222222222));
+  range.push_back(Int(3333333333));
+  d.AddKey(PdfName("ByteRange"), range);
+  std::string zeros(contents_bytes, '\0');
+  d.AddKey(PdfName("Contents"), PdfString(zeros.data(), static_cast<PoDoFo::pdf_long>(zeros.size()), true));
+  d.AddKey(PdfName("M"), PdfString(PdfDateUtc(when)));
+}
+
+// "D:20261207012233Z" (or with an offset) -> time_t; nullopt when unreadable.
+std::optional<std::time_t> ParsePdfDate(const std::string& s) {
+  std::tm tm{};
+  if (s.size() < 16 || s.compare(0, 2, "D:") != 0) return std::nullopt;
+  if (std::sscanf(s.c_str() + 2, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                  &tm.tm_sec) != 6) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return timegm(&tm);
 }
 
 // Number of components of an ICC profile from its header's colour space
@@ -547,36 +606,7 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
     StreamedDocument& pdf = *doc_->pdf;
     PoDoFo::PdfVecObjects& objs = *pdf.GetObjects();
 
-    PoDoFo::PdfInfo* pinfo = pdf.GetInfo();
-    if (!info.title.empty()) pinfo->SetTitle(Text(info.title));
-    if (!info.author.empty()) pinfo->SetAuthor(Text(info.author));
-    if (!info.subject.empty()) pinfo->SetSubject(Text(info.subject));
-    if (!info.keywords.empty()) pinfo->SetKeywords(Text(info.keywords));
-    pinfo->SetCreator(PdfString("Acervo"));
-    pinfo->SetProducer(PdfString(kProducer));
-    PdfDictionary& idict = pinfo->GetObject()->GetDictionary();
-    idict.AddKey(PdfName("CreationDate"), PdfString(PdfDateUtc(created)));
-    idict.AddKey(PdfName("ModDate"), PdfString(PdfDateUtc(created)));
-    if (!info.document_id.empty())
-      pinfo->SetCustomKey(PdfName("AcervoDocumentId"), Text(info.document_id));
-    if (!info.lot_id.empty()) pinfo->SetCustomKey(PdfName("AcervoLotId"), Text(info.lot_id));
-    if (!info.document_type.empty()) {
-      pinfo->SetCustomKey(PdfName("AcervoDocumentType"), Text(info.document_type));
-    }
-    for (const auto& [name, value] : info.fields) {
-      pinfo->SetCustomKey(PdfName("AcervoField." + name), Text(value));
-    }
-    if (!info.master_sha256.empty()) {
-      std::string joined;
-      for (const std::string& h : info.master_sha256) {
-        if (!joined.empty()) joined += ' ';
-        joined += h;
-      }
-      pinfo->SetCustomKey(PdfName("AcervoMasterSha256"), Text(joined));
-    }
-    for (const ArchivalProperty& p : ArchivalProperties(info)) {
-      if (!p.value.empty()) pinfo->SetCustomKey(PdfName(p.info), Text(p.value));
-    }
+    FillInfo(pdf.GetInfo()->GetObject()->GetDictionary(), info, created, created);
 
     // The glyphless font, shared by all pages.
     //
@@ -635,17 +665,7 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
         PdfDictionary& d = sig->GetDictionary();
         d.AddKey(PdfName("Filter"), PdfName("Adobe.PPKLite"));
         d.AddKey(PdfName("SubFilter"), PdfName(signer_->SubFilter()));
-        // A placeholder array is written by PoDoFo from real numbers: four
-        // integers whose text is the fixed-width placeholder.
-        PdfArray range;
-        range.push_back(Int(0));
-        range.push_back(Int(1111111111));
-        range.push_back(Int(2222222222));
-        range.push_back(Int(3333333333));
-        d.AddKey(PdfName("ByteRange"), range);
-        std::string zeros(signer_->ContentsBytes(), '\0');
-        d.AddKey(PdfName("Contents"), PdfString(zeros.data(), static_cast<PoDoFo::pdf_long>(zeros.size()), true));
-        d.AddKey(PdfName("M"), PdfString(PdfDateUtc(created)));
+        SetSignaturePlaceholders(d, signer_->ContentsBytes(), created);
         d.AddKey(PdfName("Name"), Text(signer_->SignerName()));
         const PdfSignatureOptions& so = signer_->options();
         if (!so.reason.empty()) d.AddKey(PdfName("Reason"), Text(so.reason));
@@ -692,7 +712,7 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
     }
     if (options_.write_xmp) {
       const bool pdfa = !icc_.empty();
-      std::string xmp = BuildXmp(info, created,
+      std::string xmp = BuildXmp(info, created, created,
                                  pdfa ? (options_.pdfa == PdfaPart::k2b ? "2" : "1") : nullptr);
       PdfObject* meta = objs.CreateObject("Metadata");
       const PdfReference meta_ref = meta->Reference();
@@ -882,6 +902,129 @@ Result<PdfResult> PdfWriter::End() {
   Status committed = CommitFile(temp, final_path);
   doc_.reset();  // CommitFile removed the temp file if it failed
   if (!committed.ok()) return committed;
+  return result;
+}
+
+Result<PdfResult> PdfWriter::RewriteMetadata(const fs::path& source, const PdfDocumentInfo& info,
+                                             const fs::path& dest) {
+  for (const auto& [name, value] : info.fields) {
+    if (name.empty()) return Status::InvalidArgument("index field with an empty name");
+  }
+  const fs::path temp = TempPathFor(dest);
+  struct TempGuard {
+    fs::path path;
+    bool keep = false;
+    ~TempGuard() {
+      std::error_code ec;
+      if (!keep) fs::remove(path, ec);
+    }
+  } guard{temp};
+  int pages = 0;
+  try {
+    PoDoFo::PdfMemDocument pdf;
+    pdf.Load(source.c_str());
+    pages = pdf.GetPageCount();
+    PdfObject* catalog = pdf.GetCatalog();
+    PdfObject* info_obj = pdf.GetInfo()->GetObject();
+    if (catalog == nullptr || info_obj == nullptr) return Status::Corrupt(source.string() + ": no catalog or Info");
+    // The file's own creation time (and scan time) stay: only the index
+    // metadata changes.
+    std::time_t created = std::time(nullptr);
+    PdfDocumentInfo out = info;
+    PdfDictionary& idict = info_obj->GetDictionary();
+    if (const PdfObject* c = idict.GetKey(PdfName("CreationDate")); c != nullptr && c->IsString()) {
+      if (std::optional<std::time_t> t = ParsePdfDate(c->GetString().GetStringUtf8())) created = *t;
+    }
+    if (out.archival.data_digitalizacao.empty()) {
+      if (const PdfObject* d = idict.GetKey(PdfName("DataDigitalizacao")); d != nullptr && d->IsString()) {
+        out.archival.data_digitalizacao = d->GetString().GetStringUtf8();
+      }
+    }
+    const std::time_t modified = std::max(created, std::time(nullptr));
+    FillInfo(idict, out, created, modified);
+
+    // The XMP packet, rebuilt (same claim as the file made).
+    PdfObject* meta = catalog->GetIndirectKey(PdfName("Metadata"));
+    if (meta != nullptr) {
+      std::string old_xmp;
+      {
+        char* buf = nullptr;
+        PoDoFo::pdf_long len = 0;
+        meta->GetStream()->GetFilteredCopy(&buf, &len);
+        old_xmp.assign(buf, static_cast<size_t>(len));
+        PoDoFo::podofo_free(buf);
+      }
+      std::string part;
+      if (size_t at = old_xmp.find("<pdfaid:part>"); at != std::string::npos) {
+        part = old_xmp.substr(at + 13, old_xmp.find('<', at + 13) - at - 13);
+      }
+      std::string xmp = BuildXmp(out, created, modified, part.empty() ? nullptr : part.c_str());
+      meta->GetDictionary().RemoveKey(PdfName("Filter"));
+      meta->GetDictionary().RemoveKey(PdfName("DecodeParms"));
+      SetRawStream(meta, xmp.data(), xmp.size());
+    }
+
+    // A signed file is signed again: its signature dictionary gets its
+    // placeholders back, and Sign() fills them once the file is written.
+    PdfObject* sig = nullptr;
+    if (PdfObject* form = catalog->GetIndirectKey(PdfName("AcroForm")); form != nullptr && form->IsDictionary()) {
+      if (PdfObject* fields = form->GetIndirectKey(PdfName("Fields")); fields != nullptr && fields->IsArray()) {
+        for (const PdfObject& f : fields->GetArray()) {
+          PdfObject* widget = f.IsReference() ? pdf.GetObjects().GetObject(f.GetReference()) : nullptr;
+          if (widget == nullptr || !widget->IsDictionary()) continue;
+          PdfObject* v = widget->GetIndirectKey(PdfName("V"));
+          if (v != nullptr && v->IsDictionary() && v->GetDictionary().HasKey(PdfName("ByteRange"))) sig = v;
+        }
+      }
+    }
+    if (sig != nullptr && !signer_) {
+      return Status::InvalidArgument(source.string() +
+                                        " is signed: its metadata can only be rewritten by a writer that signs "
+                                        "(the profile's [signature] and its password)");
+    }
+    if (sig == nullptr && signer_) {
+      return Status::InvalidArgument(source.string() + " has no signature field to sign again");
+    }
+    if (sig != nullptr) {
+      SetSignaturePlaceholders(sig->GetDictionary(), signer_->ContentsBytes(), modified);
+    }
+    // Clean mode, as Begin(): an end of line after "obj" and before
+    // "endobj" (PDF/A 6.1.8).
+    pdf.SetWriteMode(PoDoFo::ePdfWriteMode_Clean);
+    pdf.Write(temp.c_str());
+  } catch (const PoDoFo::PdfError& e) {
+    return Status::IOError("cannot rewrite the metadata of " + source.string() + ": " + PodofoMessage(e));
+  } catch (const std::exception& e) {
+    return Status::IOError("cannot rewrite the metadata of " + source.string() + ": " + e.what());
+  }
+  ACERVO_RETURN_IF_ERROR(MakeIdUnique(temp));
+  if (signer_) ACERVO_RETURN_IF_ERROR(signer_->Sign(temp).WithContext("PDF " + dest.string()));
+  {
+    int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+      int err = errno;
+      if (fd >= 0) ::close(fd);
+      return Status::IOError("cannot sync " + temp.string() + ": " + std::generic_category().message(err));
+    }
+    ::close(fd);
+  }
+  Result<PdfFacts> on_disk = InspectPdf(temp);
+  if (!on_disk.ok()) return on_disk.status().WithContext("PDF " + dest.string() + " does not re-open");
+  if (on_disk->pages != pages) {
+    return Status::Corrupt("PDF " + dest.string() + " has " + std::to_string(on_disk->pages) +
+                           " pages after rewriting its metadata, expected " + std::to_string(pages));
+  }
+  if (signer_ && !(on_disk->signature.digest_matches && on_disk->signature.attributes_ok)) {
+    return Status::Corrupt("PDF " + dest.string() + " signature does not verify: " + on_disk->signature.problem);
+  }
+  PdfResult result;
+  result.path = dest;
+  result.pages = pages;
+  std::error_code ec;
+  result.bytes = fs::file_size(temp, ec);
+  ACERVO_ASSIGN_OR_RETURN(result.sha256, Sha256OfFile(temp));
+  guard.keep = true;  // CommitFile takes it (and removes it when it fails)
+  ACERVO_RETURN_IF_ERROR(CommitFile(temp, dest));
   return result;
 }
 

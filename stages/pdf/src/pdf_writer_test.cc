@@ -532,6 +532,47 @@ TEST_F(PdfWriterTest, MetadataInInfoAndXmp) {
 }
 
 // Without an OutputIntent a file cannot be PDF/A: nothing is claimed.
+// Issue 14: a correction rewrites the metadata and nothing else.
+TEST_F(PdfWriterTest, RewriteMetadataKeepsPagesTextAndPdfa) {
+  PdfDocumentInfo info;
+  info.title = "Certidão";
+  info.document_id = "doc-1";
+  info.lot_id = "lote-1";
+  info.document_type = "certidao";
+  info.fields = {{"cpf", "123.456.789-09"}};
+  info.master_sha256 = {std::string(64, 'a'), std::string(64, 'b')};
+  info.archival.data_digitalizacao = "2026-03-01T08:00:00Z";
+  info.creation_time = std::chrono::system_clock::from_time_t(1700000000);
+  Page p1 = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
+  Page p2 = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 6));
+  auto r = Write("doc.pdf", {p1, p2}, info);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const std::string text = RunTool({"pdftotext", r->path.string(), "-"}).out;
+
+  PdfDocumentInfo changed = info;
+  changed.fields = {{"cpf", "529.982.247-25"}, {"data", "28/02/2021"}};
+  changed.archival.data_digitalizacao.clear();  // kept from the file
+  changed.archival.data_producao = "28/02/2021";
+  std::unique_ptr<PdfWriter> w = NewWriter();
+  Result<PdfResult> again = w->RewriteMetadata(r->path, changed, r->path);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->pages, 2);
+  EXPECT_NE(again->sha256, r->sha256);
+  EXPECT_EQ(again->sha256, *Sha256OfFile(r->path));
+  EXPECT_EQ(RunTool({"pdftotext", r->path.string(), "-"}).out, text);  // same text layer
+  const std::string pi = RunTool({"pdfinfo", "-custom", "-isodates", r->path.string()}).out;
+  EXPECT_NE(pi.find("529.982.247-25"), std::string::npos) << pi;
+  EXPECT_EQ(pi.find("123.456.789-09"), std::string::npos) << pi;
+  EXPECT_NE(pi.find("2026-03-01T08:00:00Z"), std::string::npos) << pi;  // scan date kept
+  EXPECT_NE(pi.find("2023-11-14T22:13:20"), std::string::npos) << pi;  // creation kept
+  Result<PdfFacts> facts = InspectPdf(r->path);
+  ASSERT_TRUE(facts.ok());
+  EXPECT_NE(facts->xmp.find("28/02/2021"), std::string::npos);
+  EXPECT_EQ(facts->pdfa_claim, "1b");
+  EXPECT_EQ(DirEntries(), std::vector<std::string>{"doc.pdf"});  // no temporary file left
+  // TearDown: Preflight and qpdf still pass.
+}
+
 TEST_F(PdfWriterTest, NoIccProfileMeansNoPdfaClaim) {
   PdfOptions o;
   o.icc_profile_path.clear();

@@ -383,6 +383,34 @@ TEST_F(SignatureTest, BadKeyFilesAndAuthoritiesAreRefusedAtCreate) {
   EXPECT_EQ(tsa_->requests(), 0);
 }
 
+// Issue 14: a correction of a signed PDF signs it again; a writer that
+// does not sign refuses to touch it.
+TEST_F(SignatureTest, RewritingTheMetadataSignsAgain) {
+  auto r = WriteSigned("signed.pdf", 2, Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  PdfDocumentInfo info;
+  info.document_id = "doc-1";
+  info.fields = {{"cpf", "529.982.247-25"}};
+  Result<std::unique_ptr<PdfWriter>> plain = PdfWriter::Create(PdfOptions{});
+  ASSERT_TRUE(plain.ok());
+  Result<PdfResult> refused = (*plain)->RewriteMetadata(r->path, info, r->path);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << refused.status().ToString();
+  EXPECT_EQ(*Sha256OfFile(r->path), r->sha256);  // untouched
+  PdfOptions o;
+  o.signature = Options();
+  Result<std::unique_ptr<PdfWriter>> signer = PdfWriter::Create(o);
+  ASSERT_TRUE(signer.ok());
+  Result<PdfResult> again = (*signer)->RewriteMetadata(r->path, info, r->path);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  testing::ToolOutput sig = RunTool({"pdfsig", r->path.string()});
+  EXPECT_NE(sig.out.find("Signature Validation: Signature is Valid."), std::string::npos) << sig.out;
+  EXPECT_NE(sig.out.find("Total document signed"), std::string::npos) << sig.out;
+  Result<PdfFacts> facts = InspectPdf(r->path);
+  ASSERT_TRUE(facts.ok());
+  EXPECT_TRUE(facts->signature.digest_matches && facts->signature.attributes_ok) << facts->signature.problem;
+  // TearDown: still PDF/A for Preflight.
+}
+
 TEST_F(SignatureTest, UnsignedFileHasNoSignature) {
   PdfOptions o;
   auto w = PdfWriter::Create(o);

@@ -16,6 +16,8 @@
 //   data:2020-01-01..2020-12-31  range; dates YYYY-MM-DD or DD/MM/YYYY, or numbers;
 //   data:2020-01-01..  valor:..100   one open end
 //   lot:LOT-ID  type:certidao    the document's lot (exact) / type (like a field)
+//   flag:needs_review            the document has an open review item (issue 14);
+//   flag:low_confidence  flag:"invalid_field:cpf"   ... of this kind (and subject)
 //
 // Operators are the upper-case words AND, OR, NOT; lower-case "and"/"or"/"not"
 // are ordinary words. `-` negates only at the start of a term.
@@ -63,6 +65,7 @@ struct QueryPredicate {
     kLot,               // document's lot id == value (exact, case-sensitive)
     kType,              // document type, folded, == value
     kTypePrefix,        // document type, folded, starts with value
+    kFlag,              // an open review item of kind `value` ("needs_review": any; "kind:subject")
   };
   Kind kind = Kind::kFieldEquals;
   std::string field;  // NormalizeFieldValue(name); empty for kLot/kType*

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "acervo/core/status.h"
+#include "acervo/indexer/review_store.h"
 
 namespace acervo {
 
@@ -120,8 +121,15 @@ struct DocumentRecord {
   std::string pdf_sha256;
   int page_count = 0;  // pages in the PDF
   std::vector<FieldRecord> fields;
+  // The open review reasons (schema v8: "needs_review" and each open
+  // item's flag, see review_store.h). When `review` is set, PutDocument
+  // recomputes them from the review items and ignores this.
   std::vector<std::string> flags;
   std::vector<PageRecord> pages;  // in document order
+  // Issue 14: the document's review items, fresh pages and history entries,
+  // written by PutDocument in the same transaction (review_store.h). Not
+  // filled by GetDocument.
+  std::optional<DocumentReview> review;
 };
 
 // A search: a query in the language of query.h, plus filters that the
@@ -186,8 +194,8 @@ struct LotSummary {
   int64_t documents = 0;
   int64_t pages = 0;          // stored pages, blank ones included
   int64_t blank_pages = 0;
-  int64_t flagged_pages = 0;  // pages with a flag other than "blank"
-  int64_t flagged_documents = 0;  // documents with flags (e.g. needs_review)
+  int64_t flagged_pages = 0;      // pages with an open review item (review_store.h)
+  int64_t flagged_documents = 0;  // documents with an open review item (produced or not)
 };
 
 // Which query term matched a hit, as what, and on which pages.
@@ -301,6 +309,21 @@ class Store {
   // Users, groups, grants, API tokens and the audit trail, kept in the same
   // database (access_store.h). Owned by the Store; valid while it lives.
   virtual AccessStore& Access() = 0;
+
+  // Review items, document history, withdrawals, lot sources (schema v8,
+  // review_store.h). Owned by the Store; valid while it lives.
+  virtual ReviewStore& Review() = 0;
+
+  // Takes a document (or, with document_id "", every document of the lot)
+  // out of search and review, in one transaction: the withdrawal is
+  // recorded with the PDF and master paths and hashes (for `acervo
+  // verify`), the history gets an entry, the review items go, and the
+  // document rows (pages, fields, text index) are deleted. Files on disk
+  // are not touched. Returns how many documents were withdrawn.
+  // InvalidArgument without a reason; NotFound for an unknown lot or
+  // document; AlreadyExists when the document is withdrawn already.
+  virtual Result<int> Withdraw(const std::string& lot_id, const std::string& document_id, const std::string& user,
+                               const std::string& reason) = 0;
 };
 
 }  // namespace acervo

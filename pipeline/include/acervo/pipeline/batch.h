@@ -35,6 +35,8 @@ struct BatchOptions {
   int64_t memory_budget_mb = 0;      // 0: RunOptions' default
   std::string languages;             // empty: each lot profile's
   bool progress = true;
+  bool force = false;                // redo every lot and document (as `run --force`)
+  std::string report_language = "pt-BR";  // of the morning report's HTML: "pt-BR" or "en"
   const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -55,11 +57,14 @@ struct BatchReport {
   double seconds = 0;
   std::vector<BatchLot> lots;
   bool interrupted = false;
+  std::string language = "pt-BR";  // of ToHtml(): "pt-BR" or "en"
 
   // Every lot ran (now or earlier) and no page, document or lot failed.
   bool Clean() const;
-  // Totals and per-lot details: lots, documents, pages, pages/min, time per
-  // stage, errors, flagged pages, quarantined inputs (docs/batch.md).
+  // Totals and per-lot details: what needs review (every lot's open review
+  // items, as the store holds them; pipeline/review.h), lots, documents,
+  // pages, pages/min, time per stage, errors, flagged pages, quarantined
+  // inputs (docs/batch.md).
   std::string ToJson() const;
   // The same data as one self-contained HTML page (thumbnails inlined).
   std::string ToHtml() const;

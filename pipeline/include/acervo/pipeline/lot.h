@@ -59,6 +59,15 @@ struct DocumentPlan {
   std::map<std::string, std::string> field_sources;
   std::vector<PageRef> pages;
   std::vector<std::string> errors;  // non-empty: the document cannot be built
+  // Why separation needs a person to look at this document (issue 14):
+  // kind ("no_separator", "separator_payload", "separator_unreadable"; see
+  // core/review_reason.h), page of the document (0: all of it), detail.
+  struct ReviewNote {
+    std::string kind;
+    int page = 0;
+    std::string detail;
+  };
+  std::vector<ReviewNote> review_notes;
 };
 
 struct LotProblem {
@@ -84,6 +93,9 @@ struct LotPlan {
   std::vector<SeparatorSheet> separators;  // in page order
   std::vector<LotProblem> problems;   // errors: they make the run fail
   std::vector<LotProblem> warnings;   // worth telling, not failures
+  // A separator sheet at the end of the lot that starts no document: where
+  // it is ("" when none). A review item of the lot (issue 14).
+  std::string unused_separator;
   int TotalPages() const;
 };
 

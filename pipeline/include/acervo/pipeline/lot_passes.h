@@ -242,6 +242,12 @@ void CommitDocument(LotContext& ctx, size_t doc);
 // write it is a report warning).
 void FinaliseLot(LotContext& ctx);
 
+// Part of FinaliseLot: replaces the lot-level review items in the store
+// (quarantined inputs, documents not produced or all blank, an unused
+// separator sheet), records how the lot was run (LotSource) and reads the
+// lot's open review items back into report.review.
+void SyncReview(LotContext& ctx);
+
 }  // namespace acervo
 
 #endif  // ACERVO_PIPELINE_LOT_PASSES_H_

@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "acervo/core/status.h"
+#include "acervo/indexer/review_store.h"
 #include "acervo/pipeline/lot.h"
 
 namespace acervo {
@@ -80,6 +81,7 @@ struct DocumentOutcome {
   int pages = 0;         // pages in the PDF
   int blank_pages = 0;
   bool skipped = false;  // already complete from an earlier run
+  int corrected = 0;     // of a skipped one: index fields corrected from the manifest (no OCR)
   std::vector<std::string> errors;
 };
 
@@ -96,6 +98,8 @@ struct FlaggedPage {
   double skew_deg = 0;
   int orientation_deg = 0;
   std::string thumbnail;  // absolute path of a small JPEG; "" = none
+  std::string preview;    // absolute path of the page at reading size (1240 wide); "" = none
+  std::string master;     // absolute path of the master file the page comes from
 };
 
 struct QuarantinedInput {
@@ -134,6 +138,18 @@ struct LotReport {
   // From the journal, so they cover earlier interrupted runs too.
   std::vector<FlaggedPage> flagged;
   std::vector<QuarantinedInput> quarantined;
+  // What needs a person in this lot after the run: the open review items
+  // the store holds (earlier runs and decisions included; issue 14,
+  // pipeline/review.h). report.json "review".
+  std::vector<ReviewItem> review;
+  // Separator sheets found while planning (kept as masters, out of PDFs).
+  struct Separator {
+    std::string file;
+    int page_in_file = 1;
+    std::string kind;     // "barcode QRCode", "patch II", "blank"
+    std::string payload;  // the barcode text ("" for patch codes and blanks)
+  };
+  std::vector<Separator> separators;
 
   bool HasErrors() const { return !problems.empty(); }
   std::string ToJson() const;

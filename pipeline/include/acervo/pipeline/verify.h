@@ -11,7 +11,9 @@
 //     ICP-Brasil policy hash, the time-stamp token over the signature);
 //   - every master exists and hashes to the row's master_sha256;
 //   - the row itself is coherent (in-PDF pages numbered 1..n in order).
-// And for every lot folder: each PDF in it belongs to a row (a PDF without
+// A withdrawn document (review_store.h) has no row: its PDF and masters
+// are checked against the hashes its withdrawal recorded.
+// And for every lot folder: each PDF in it belongs to a row or a withdrawal (a PDF without
 // one is reported, as is a lot folder the store does not know).
 // Every mismatch is collected, never just the first.
 //
@@ -53,6 +55,7 @@ struct VerifyReport {
   int documents = 0;
   int pdfs = 0;     // PDFs checked
   int masters = 0;  // distinct master files re-hashed
+  int withdrawn = 0;  // withdrawn documents whose PDF and masters were checked
   std::vector<VerifyIssue> mismatches;
   std::vector<VerifiedSignature> signatures;  // every signed PDF, in row order
   bool ok() const { return mismatches.empty(); }

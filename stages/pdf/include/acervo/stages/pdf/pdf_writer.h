@@ -226,6 +226,19 @@ class PdfWriter {
   // Drops the open document, if any, and removes its temporary file.
   void Abort();
 
+  // A correction without OCR (issue 14): writes `source`, a finished PDF of
+  // this writer, to `dest` (atomically, `dest` may be `source`) with its
+  // document metadata — Info dictionary and XMP packet, the same PDF/A claim
+  // — rebuilt from `info`, and every page, image and text layer object
+  // copied as they are. CreationDate stays the file's; ModDate and the XMP
+  // ModifyDate/MetadataDate become now; DataDigitalizacao stays the file's
+  // when info.archival leaves it empty. A signed file is signed again (the
+  // writer must sign: InvalidArgument otherwise, or when the writer signs
+  // and the file has no signature field). Verified as End() verifies.
+  // Independent of Begin/End (may be called between documents).
+  Result<PdfResult> RewriteMetadata(const std::filesystem::path& source, const PdfDocumentInfo& info,
+                                    const std::filesystem::path& dest);
+
  private:
   struct Document;  // the open PoDoFo document and its shared objects
   PdfWriter(PdfOptions options, std::vector<char> font, std::vector<char> icc,
