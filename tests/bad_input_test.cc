@@ -16,6 +16,7 @@
 #include "support/damaged_tiff.h"
 #include "support/pdfa.h"
 #include "support/process.h"
+#include "support/text_page.h"
 
 namespace acervo {
 namespace {
@@ -70,25 +71,8 @@ class BadInputTest : public ::testing::Test {
   void TearDown() override {
     if (!HasFailure()) fs::remove_all(root_);
   }
-  std::vector<cv::Mat> Pages(const std::vector<std::string>& texts, uint64_t seed) {
-    std::vector<cv::Mat> out;
-    for (const std::string& t : texts) {
-      synth::PageSpec spec;
-      spec.dpi = 200;
-      spec.width_mm = 105;
-      spec.height_mm = 148;
-      spec.margin_mm = 10;
-      spec.seed = seed++;
-      spec.blocks.push_back({t, 12});
-      Result<synth::SynthPage> page = synth::RenderPage(spec);
-      EXPECT_TRUE(page.ok()) << page.status().ToString();
-      if (page.ok()) out.push_back(page->image);
-    }
-    return out;
-  }
   void Write(const fs::path& path, const std::vector<std::string>& texts, synth::FileFormat format, uint64_t seed = 1) {
-    fs::create_directories(path.parent_path());
-    ASSERT_TRUE(synth::WritePages(path, Pages(texts, seed), 200, format).ok()) << path;
+    testing::WriteSmallTextPages(path, texts, format, seed);
   }
   void WriteBytes(const fs::path& path, std::span<const uint8_t> bytes) {
     fs::create_directories(path.parent_path());

@@ -71,24 +71,6 @@ CREATE TABLE lot_sources (
 );
 )sql";
 
-// The history, like the audit trail, is only ever appended to.
-constexpr const char* kHistoryTriggersSqlite = R"sql(
-CREATE TRIGGER document_history_no_update BEFORE UPDATE ON document_history BEGIN
-  SELECT RAISE(ABORT, 'document history rows are append-only');
-END;
-CREATE TRIGGER document_history_no_delete BEFORE DELETE ON document_history BEGIN
-  SELECT RAISE(ABORT, 'document history rows are append-only');
-END;
-)sql";
-
-constexpr const char* kHistoryTriggersPostgres = R"sql(
-CREATE FUNCTION acervo_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  RAISE EXCEPTION 'document history rows are append-only';
-END $$;
-CREATE TRIGGER document_history_append_only BEFORE UPDATE OR DELETE ON document_history
-  FOR EACH ROW EXECUTE FUNCTION acervo_history_append_only();
-)sql";
 
 const std::string& Col(const SqlRow& r, size_t i) {
   static const std::string kEmpty;
@@ -421,7 +403,8 @@ bool ReviewKindIsLotLevel(const std::string& kind) {
 }
 
 std::string SchemaV8Sql(bool postgres) {
-  return std::string(kSchemaV8) + (postgres ? kHistoryTriggersPostgres : kHistoryTriggersSqlite);
+  // The history, like the audit trail, is only ever appended to.
+  return std::string(kSchemaV8) + AppendOnlyTriggersSql("document_history", "history", "document history rows", postgres);
 }
 
 Status WriteDocumentReview(SqlSession& s, const DocumentRecord& doc) {

@@ -52,6 +52,13 @@ class SqlSession {
 // migration's SQL.
 std::string SchemaV6Sql(bool postgres);
 
+// Triggers that keep `table` append-only (UPDATE, DELETE and, on
+// PostgreSQL, TRUNCATE refused with "<rows> are append-only"): the audit
+// trail (v6) and the document history (v8). PostgreSQL's trigger function
+// is acervo_<stem>_append_only().
+std::string AppendOnlyTriggersSql(const std::string& table, const std::string& stem, const std::string& rows,
+                                  bool postgres);
+
 // Schema v10 (issue 19; provisional number, the lead renumbers at merge),
 // the same SQL on both backends: where each user's identity comes from
 // (local or the directory) and the CPF an ICP-Brasil certificate maps to.

@@ -77,28 +77,6 @@ CREATE INDEX audit_by_target ON audit(target, seq);
 CREATE INDEX audit_by_action ON audit(action, seq);
 )sql";
 
-// Rows of the audit trail can be added, never changed or removed through
-// SQL. (Whoever can drop a trigger can still edit the file: the hash chain
-// is what shows it.)
-constexpr const char* kAuditTriggersSqlite = R"sql(
-CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN
-  SELECT RAISE(ABORT, 'audit rows are append-only');
-END;
-CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
-  SELECT RAISE(ABORT, 'audit rows are append-only');
-END;
-)sql";
-
-constexpr const char* kAuditTriggersPostgres = R"sql(
-CREATE FUNCTION acervo_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  RAISE EXCEPTION 'audit rows are append-only';
-END $$;
-CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
-  FOR EACH ROW EXECUTE FUNCTION acervo_audit_append_only();
-CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
-  FOR EACH STATEMENT EXECUTE FUNCTION acervo_audit_append_only();
-)sql";
 
 const std::string& Col(const SqlRow& r, size_t i) {
   static const std::string kEmpty;
@@ -551,8 +529,26 @@ std::string AuditRowHash(const std::string& prev_hash, int64_t seq, const AuditE
   return Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf.data()), buf.size()));
 }
 
+std::string AppendOnlyTriggersSql(const std::string& table, const std::string& stem, const std::string& rows,
+                                  bool postgres) {
+  const std::string message = "'" + rows + " are append-only'";
+  if (!postgres) {
+    return "\nCREATE TRIGGER " + table + "_no_update BEFORE UPDATE ON " + table + " BEGIN\n  SELECT RAISE(ABORT, " +
+           message + ");\nEND;\nCREATE TRIGGER " + table + "_no_delete BEFORE DELETE ON " + table +
+           " BEGIN\n  SELECT RAISE(ABORT, " + message + ");\nEND;\n";
+  }
+  const std::string function = "acervo_" + stem + "_append_only";
+  return "\nCREATE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  RAISE EXCEPTION " +
+         message + ";\nEND $$;\nCREATE TRIGGER " + table + "_append_only BEFORE UPDATE OR DELETE ON " + table +
+         "\n  FOR EACH ROW EXECUTE FUNCTION " + function + "();\nCREATE TRIGGER " + table +
+         "_no_truncate BEFORE TRUNCATE ON " + table + "\n  FOR EACH STATEMENT EXECUTE FUNCTION " + function + "();\n";
+}
+
 std::string SchemaV6Sql(bool postgres) {
-  return std::string(kSchemaV6) + (postgres ? kAuditTriggersPostgres : kAuditTriggersSqlite);
+  // Rows of the audit trail can be added, never changed or removed through
+  // SQL. (Whoever can drop a trigger can still edit the file: the hash chain
+  // is what shows it.)
+  return std::string(kSchemaV6) + AppendOnlyTriggersSql("audit", "audit", "audit rows", postgres);
 }
 
 std::string EncodeWordBoxes(const std::vector<WordBox>& words) {
