@@ -354,6 +354,8 @@ def acervo_rows(out):
     for doc, pdf, text, stages, cls, flags in db.execute(
             """SELECT d.document_id, d.pdf_path, p.text, p.stages, p.color_class, p.flags
                FROM documents d JOIN pages p ON p.doc_id = d.id ORDER BY d.document_id, p.number"""):
+        # The store keeps paths relative to the output folder (issue 12).
+        pdf = str(out / pdf) if pdf and not os.path.isabs(pdf) else pdf
         rows[doc] = {"pdf": pdf, "text": text, "stages": json.loads(stages or "[]"), "class": cls,
                      "flags": json.loads(flags or "[]")}
     return rows
