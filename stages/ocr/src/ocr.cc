@@ -34,8 +34,6 @@ std::vector<std::string> SplitLanguages(const std::string& langs) {
   return out;
 }
 
-// Colour pages over this many pixels are read in gray (see Run).
-constexpr double kMaxColourPixels = 24e6;
 // How much a page of small type is enlarged; see OcrStage::ReadPage.
 constexpr double kSmallTypeScale = 2.0;
 // Median height of words of three or more characters over the measured
@@ -45,13 +43,7 @@ constexpr double kWordPerGlyphHeight = 1.4;
 // The page's glyph height in pixels (0: too little text to tell). A page
 // whose glyphs are clearly large at half the resolution is measured there
 // (a quarter of the pixels); only small ones need every pixel.
-double GlyphHeight(const cv::Mat& img) {
-  cv::Mat gray;
-  if (img.channels() == 3) {
-    cv::cvtColor(img, gray, cv::COLOR_RGB2GRAY);
-  } else {
-    gray = img;
-  }
+double GlyphHeight(const cv::Mat& gray) {
   if (std::min(gray.cols, gray.rows) >= 1600) {
     const GlyphSize half = MeasureGlyphs(ReduceByArea(gray, 0.5));
     if (half.count >= 30 && half.height_px >= 8) return 2 * half.height_px;
@@ -74,6 +66,25 @@ void ScaleWordGeometry(std::vector<Word>& words, double f, cv::Size page) {
 }
 
 }  // namespace
+
+cv::Mat TesseractGray(const cv::Mat& bgr) {
+  CV_Assert(bgr.type() == CV_8UC3);
+  // Leptonica's pixConvertRGBToLuminance, the conversion Tesseract applies
+  // to each line of a colour page before its LSTM reads it (pixConvertTo8
+  // in Input::PreparePixInput): weights 0.3/0.5/0.2 as floats, summed in
+  // float and rounded half up, written out so the result is bit-identical.
+  constexpr float kRed = 0.3f, kGreen = 0.5f, kBlue = 0.2f;
+  cv::Mat gray(bgr.size(), CV_8UC1);
+  for (int y = 0; y < bgr.rows; ++y) {
+    const uint8_t* s = bgr.ptr<uint8_t>(y);
+    uint8_t* d = gray.ptr<uint8_t>(y);
+    for (int x = 0; x < bgr.cols; ++x, s += 3) {
+      const float sum = kRed * s[2] + kGreen * s[1] + kBlue * s[0];
+      d[x] = static_cast<uint8_t>(static_cast<int>(static_cast<double>(sum) + 0.5));
+    }
+  }
+  return gray;
+}
 
 std::string DefaultTessdataDir() {
   for (const char* dir : {"/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
@@ -129,17 +140,12 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
   if (page.image.empty()) return Status::InvalidArgument(page.origin.Describe() + ": no image to OCR");
   cv::Mat img = page.ocr_image.empty() ? page.image : page.ocr_image;
   page.ocr_image.release();  // read once; the page keeps `image`
-  if (img.type() == CV_8UC3 && static_cast<double>(img.total()) > kMaxColourPixels) {
-    // A very large colour page (A3 at 600 dpi: 70 Mpx) is read in gray:
-    // Tesseract copies what it is given at 4 bytes a pixel, and the RGB
-    // copy for it would take 3 more (~500 MB for that page).
-    cv::Mat gray;
-    cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
-    img = gray;
-  } else if (img.type() == CV_8UC3) {
-    cv::Mat rgb;
-    cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);  // Tesseract expects RGB order
-    img = rgb;
+  if (img.type() == CV_8UC3) {
+    // Tesseract reads every page in gray (see TesseractGray): its LSTM sees
+    // the same pixels as from colour, and the page costs 1 byte a pixel in
+    // its copies instead of 4 (and no RGB copy of ours). The colour copy
+    // that OCR alone read (Page::ocr_image) is let go here.
+    img = TesseractGray(img);
   } else if (img.type() != CV_8UC1) {
     return Status::InvalidArgument(page.origin.Describe() + ": OCR needs an 8-bit image");
   }
