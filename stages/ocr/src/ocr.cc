@@ -20,6 +20,9 @@ namespace acervo {
 namespace {
 namespace fs = std::filesystem;
 
+// Colour pages over this many pixels are read in gray (see Run).
+constexpr double kMaxColourPixels = 24e6;
+
 bool CancelRequested(void* ctx, int /*words*/) {
   return static_cast<const PageContext*>(ctx)->Cancelled();
 }
@@ -43,7 +46,13 @@ constexpr double kWordPerGlyphHeight = 1.4;
 // The page's glyph height in pixels (0: too little text to tell). A page
 // whose glyphs are clearly large at half the resolution is measured there
 // (a quarter of the pixels); only small ones need every pixel.
-double GlyphHeight(const cv::Mat& gray) {
+double GlyphHeight(const cv::Mat& img) {
+  cv::Mat gray;
+  if (img.channels() == 3) {
+    cv::cvtColor(img, gray, cv::COLOR_RGB2GRAY);
+  } else {
+    gray = img;
+  }
   if (std::min(gray.cols, gray.rows) >= 1600) {
     const GlyphSize half = MeasureGlyphs(ReduceByArea(gray, 0.5));
     if (half.count >= 30 && half.height_px >= 8) return 2 * half.height_px;
@@ -140,12 +149,23 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
   if (page.image.empty()) return Status::InvalidArgument(page.origin.Describe() + ": no image to OCR");
   cv::Mat img = page.ocr_image.empty() ? page.image : page.ocr_image;
   page.ocr_image.release();  // read once; the page keeps `image`
-  if (img.type() == CV_8UC3) {
-    // Tesseract reads every page in gray (see TesseractGray): its LSTM sees
-    // the same pixels as from colour, and the page costs 1 byte a pixel in
-    // its copies instead of 4 (and no RGB copy of ours). The colour copy
-    // that OCR alone read (Page::ocr_image) is let go here.
+  if (img.type() == CV_8UC3 && static_cast<double>(img.total()) > kMaxColourPixels) {
+    // A very large colour page (A3 at 600 dpi: 70 Mpx) is read in gray
+    // (TesseractGray, what Tesseract's LSTM reads of colour anyway):
+    // Tesseract copies what it is given at 4 bytes a pixel, and the RGB
+    // copy for it would take 3 more (~500 MB for that page).
     img = TesseractGray(img);
+  } else if (img.type() == CV_8UC3) {
+    // Other colour pages are read in colour: Tesseract thresholds them per
+    // channel for its layout analysis, which reads stamped and coloured
+    // pages a little differently from their gray (measured on 9 colour
+    // pages, docs/benchmarks.md: gray would move two pages' CER up by
+    // 0.14-0.17 points and three down, saving ~75 MB a page in Tesseract's
+    // copies; not taken, accuracy first). The deskewed colour copy only OCR
+    // read (Page::ocr_image) is let go once the RGB copy exists.
+    cv::Mat rgb;
+    cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);  // Tesseract expects RGB order
+    img = rgb;
   } else if (img.type() != CV_8UC1) {
     return Status::InvalidArgument(page.origin.Describe() + ": OCR needs an 8-bit image");
   }
