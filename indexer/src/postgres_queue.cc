@@ -497,9 +497,11 @@ class PostgresQueue final : public WorkQueue {
         }
       }
       if (!error.empty()) {
-        return pg_->Exec("UPDATE queue_lots SET state = 'failed', error = $2, finished_at = now() WHERE id = $1",
-                         {lot_text, error}, what)
-            .status();
+        ACERVO_RETURN_IF_ERROR(
+            pg_->Exec("UPDATE queue_lots SET state = 'failed', error = $2, finished_at = now() WHERE id = $1",
+                      {lot_text, error}, what)
+                .status());
+        return pg_->Exec(kNotify);  // a lot ended: see the finalise unit below
       }
       ACERVO_RETURN_IF_ERROR(AddUnitsLocked(lot, o, what));
       notify = !o.units.empty();
@@ -511,10 +513,14 @@ class PostgresQueue final : public WorkQueue {
       notify = notify || (PQntuples(w.get()) > 0 && Int(w.get(), 0, 0) == 0);
     }
     if (kind == UnitKind::kFinalise) {
-      return pg_->Exec("UPDATE queue_lots SET state = 'done', report = nullif($2, ''), error = $3, finished_at = now() "
-                       "WHERE id = $1",
-                       {lot_text, o.report_json, o.failed ? o.error : ""}, what)
-          .status();
+      ACERVO_RETURN_IF_ERROR(pg_->Exec("UPDATE queue_lots SET state = 'done', report = nullif($2, ''), error = $3, "
+                                       "finished_at = now() WHERE id = $1",
+                                       {lot_text, o.report_json, o.failed ? o.error : ""}, what)
+                                 .status());
+      // A lot ended, perhaps the queue's last: idle workers look again (one
+      // NOTIFY a lot), so `worker --exit-when-idle` leaves when the queue
+      // empties instead of sleeping out its wait.
+      return pg_->Exec(kNotify);
     }
     // The lot's last unit: its finalise unit (a plan of no document, a unit
     // failed by the reaper; a race with another completion is caught by

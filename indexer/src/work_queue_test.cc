@@ -385,6 +385,48 @@ TEST_F(WorkQueueTest, AnIdleWorkerSleepsUntilNotified) {
   ::close(fds[1]);
 }
 
+// A worker that found nothing to claim while another ran the last unit
+// must hear when the lot (and so perhaps the queue) ends: `worker
+// --exit-when-idle` waits on this, and slept out its 60 s wait before.
+TEST_F(WorkQueueTest, AnIdleWorkerHearsWhenALotEnds) {
+  std::unique_ptr<WorkQueue> listener = Open();
+  for (bool plan_fails : {false, true}) {
+    SCOPED_TRACE(plan_fails ? "a lot whose plan failed" : "a lot finalised");
+    ASSERT_TRUE(queue_->Enqueue({plan_fails ? "L-bad" : "L-ok", "{}", ""}).ok());
+    ClaimedUnit plan = ClaimOrDie(*queue_);
+    ClaimedUnit last = plan;
+    if (!plan_fails) {
+      ASSERT_TRUE(queue_->Complete(plan, Plan("L-ok", {1})).ok());
+      ASSERT_TRUE(queue_->Complete(ClaimOrDie(*queue_), Done()).ok());
+      last = ClaimOrDie(*queue_);
+      ASSERT_EQ(last.kind, UnitKind::kFinalise);
+    }
+    // Whatever was notified so far is consumed: the listener now sleeps.
+    while (true) {
+      const Clock::time_point t = Clock::now();
+      ASSERT_TRUE(listener->WaitForWork(milliseconds(300), -1).ok());
+      if (Clock::now() - t >= milliseconds(280)) break;
+    }
+    UnitOutcome outcome;
+    if (plan_fails) {
+      outcome.failed = true;
+      outcome.error = "no pages";
+    }
+    std::thread other([&] {
+      std::this_thread::sleep_for(milliseconds(300));
+      EXPECT_TRUE(queue_->Complete(last, outcome).ok());
+    });
+    const Clock::time_point t0 = Clock::now();
+    ASSERT_TRUE(listener->WaitForWork(milliseconds(20000), -1).ok());
+    const auto waited = Clock::now() - t0;
+    other.join();
+    EXPECT_LT(waited, milliseconds(10000)) << "the end of the lot was not notified";
+    Result<QueueStatus> st = listener->GetStatus();
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(st->units.pending + st->units.running, 0);
+  }
+}
+
 TEST_F(WorkQueueTest, AStatusNamesWorkersAndTheirUnits) {
   ASSERT_TRUE(queue_->RegisterWorker({"host-a:1", "host-a", 1, 2, 60, "running"}).ok());
   ASSERT_TRUE(queue_->Enqueue({"L", "{}", ""}).ok());
