@@ -130,6 +130,18 @@ ClaimedUnit ClaimedFrom(const PGresult* r, int i) {
   return u;
 }
 
+// HoldClaim's lock: a transaction on a connection of its own, committed
+// (nothing was changed) when the hold ends; a lost connection has released
+// it already.
+class RowHold final : public ClaimHold {
+ public:
+  explicit RowHold(std::unique_ptr<PgConnection> c) : c_(std::move(c)) {}
+  ~RowHold() override { (void)c_->Exec("COMMIT"); }
+
+ private:
+  std::unique_ptr<PgConnection> c_;
+};
+
 class PostgresQueue final : public WorkQueue {
  public:
   PostgresQueue(std::string conninfo, QueueOptions options, std::unique_ptr<PgConnection> pg)
@@ -251,6 +263,19 @@ class PostgresQueue final : public WorkQueue {
     if (look_again) ACERVO_RETURN_IF_ERROR(FinaliseIfDoneLocked(unit.lot));
     *completed = lost ? LostClaim(unit) : Status::OK();
     return next;
+  }
+
+  Result<std::unique_ptr<ClaimHold>> HoldClaim(const ClaimedUnit& unit) override {
+    const std::string what = "hold unit " + std::to_string(unit.id) + " to publish it";
+    PgConnection::Options o;
+    o.busy_timeout = options_.busy_timeout;
+    ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> c, PgConnection::Open(conninfo_, std::move(o)));
+    ACERVO_RETURN_IF_ERROR(c->Exec("BEGIN"));
+    ACERVO_ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT 1 FROM queue_units WHERE id = $1 AND claim = $2 AND "
+                                                "state = 'running' FOR UPDATE",
+                                                {std::to_string(unit.id), std::to_string(unit.claim)}, what));
+    if (PQntuples(r.get()) == 0) return LostClaim(unit);  // the connection closes: nothing held
+    return std::unique_ptr<ClaimHold>(new RowHold(std::move(c)));
   }
 
   Status Release(const ClaimedUnit& unit) override {

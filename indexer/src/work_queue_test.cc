@@ -323,6 +323,41 @@ TEST_F(WorkQueueTest, AnExpiredLeaseIsTakenOverAndTheOldClaimIsFenced) {
   EXPECT_EQ(Int("SELECT count(*) FROM queue_units WHERE kind = 'finalise'"), 1);
 }
 
+// The fence around publishing (a document's PDF renamed into place, its
+// row committed): while a worker holds it, its unit cannot be taken over
+// even past the lease; a worker that lost the unit cannot take it.
+TEST_F(WorkQueueTest, APublishingWorkerHoldsItsUnitAndALateOneCannot) {
+  QueueOptions o;
+  o.lease = std::chrono::seconds(1);
+  std::unique_ptr<WorkQueue> q = Open(o);
+  std::unique_ptr<WorkQueue> other = Open(o);
+  ASSERT_TRUE(q->Enqueue({"L", "{}", ""}).ok());
+  ASSERT_TRUE(q->Complete(ClaimOrDie(*q), Plan("L", {1})).ok());
+  ClaimedUnit slow = ClaimOrDie(*q, "slow");
+  {
+    Result<std::unique_ptr<ClaimHold>> hold = q->HoldClaim(slow);
+    ASSERT_TRUE(hold.ok()) << hold.status().ToString();
+    // Its lease runs out while it publishes: nobody takes the unit over
+    // (the reaper skips the locked row) until the hold ends.
+    std::this_thread::sleep_for(milliseconds(1300));
+    EXPECT_TRUE(NothingReady(*other));
+    EXPECT_EQ(Int("SELECT count(*) FROM queue_units WHERE state = 'running'"), 1);
+  }
+  EXPECT_TRUE(q->Complete(slow, Done()).ok()) << "published under the hold: its outcome counts";
+
+  // A worker frozen past its lease, taken over: it learns so at the fence.
+  ASSERT_TRUE(q->Enqueue({"M", "{}", ""}).ok());
+  ASSERT_TRUE(q->Complete(ClaimOrDie(*q), Plan("M", {1})).ok());
+  ClaimedUnit frozen = ClaimOrDie(*q, "frozen");
+  std::this_thread::sleep_for(milliseconds(1300));
+  ClaimedUnit successor = ClaimOrDie(*other, "successor");
+  ASSERT_EQ(successor.id, frozen.id);
+  Result<std::unique_ptr<ClaimHold>> late = q->HoldClaim(frozen);
+  EXPECT_EQ(late.status().code(), StatusCode::kCancelled) << late.status().ToString();
+  Result<std::unique_ptr<ClaimHold>> current = other->HoldClaim(successor);
+  EXPECT_TRUE(current.ok()) << current.status().ToString();
+}
+
 TEST_F(WorkQueueTest, AUnitWhoseWorkersKeepDyingFailsInsteadOfLooping) {
   QueueOptions o;
   o.lease = std::chrono::seconds(1);
