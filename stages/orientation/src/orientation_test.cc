@@ -491,6 +491,18 @@ TEST_F(OrientationTest, CorpusLargeTypeArtAtFourTurns) {
   if (seen == 0) GTEST_SKIP() << "corpus pages missing";
 }
 
+// A page of the shared corpus as the page loader decodes it; empty when the
+// corpus or the file is missing (the caller skips it).
+cv::Mat CorpusPage(const char* file) {
+  const std::filesystem::path corpus = ACERVO_CORPUS_DIR;
+  if (corpus.empty()) return {};
+  Result<std::vector<uint8_t>> bytes = ReadFile(corpus / file);
+  if (!bytes.ok()) return {};
+  Result<DecodedPage> decoded = DecodeImagePage(*bytes, 0, file);
+  EXPECT_TRUE(decoded.ok()) << decoded.status().ToString();
+  return decoded.ok() ? decoded->image : cv::Mat();
+}
+
 // With the vote deferred to the OCR stage, a page of a few huge letters
 // still has its votes read here (the OCR stage reads the cleaned page, which
 // such art does not survive), while small images of ordinary type, which
@@ -506,18 +518,14 @@ TEST_F(OrientationTest, DeferredVoteKeptOnlyForAFewHugeLetters) {
     EXPECT_TRUE(est->deferred_candidates.empty()) << "dotted words turned " << deg;
     EXPECT_EQ(est->orientation_deg, deg) << "dotted words turned " << deg;
   }
-  const std::filesystem::path corpus = ACERVO_CORPUS_DIR;
-  if (corpus.empty()) GTEST_SKIP() << "no shared corpus";
   int seen = 0;
   // A 640x480 crop of 12 pt text at 200 dpi and a narrow receipt: neither
   // detector is sure of them, and their glyphs are large for their size.
   for (const char* file : {"tesseract-test/phototest.tif", "scribeocr-benchmark/receipt_03.png"}) {
-    Result<std::vector<uint8_t>> bytes = ReadFile(corpus / file);
-    if (!bytes.ok()) continue;
-    Result<DecodedPage> decoded = DecodeImagePage(*bytes, 0, file);
-    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    const cv::Mat page = CorpusPage(file);
+    if (page.empty()) continue;
     ++seen;
-    Result<OrientationEstimate> est = DetectOrientationFastThenOsd(*detector_, options, decoded->image, 200);
+    Result<OrientationEstimate> est = DetectOrientationFastThenOsd(*detector_, options, page, 200);
     ASSERT_TRUE(est.ok()) << est.status().ToString();
     EXPECT_FALSE(est->ocr_vote) << file;
     EXPECT_FALSE(est->deferred_candidates.empty()) << file << (est->fast ? " (decided by the fast detector)" : "");
@@ -532,18 +540,13 @@ TEST_F(OrientationTest, DeferredVoteKeptOnlyForAFewHugeLetters) {
 TEST_F(OrientationTest, DeferredVoteLeftToOcrOnTextPagesWithLargeShapes) {
   OrientationOptions options;
   options.defer_ocr_vote = true;
-  const std::filesystem::path corpus = ACERVO_CORPUS_DIR;
-  if (corpus.empty()) GTEST_SKIP() << "no shared corpus";
   int seen = 0;
   for (const char* file : {"ptbr-dharma/anatomia.png", "scribeocr-benchmark/table_01.png"}) {
-    Result<std::vector<uint8_t>> bytes = ReadFile(corpus / file);
-    if (!bytes.ok()) continue;
-    Result<DecodedPage> decoded = DecodeImagePage(*bytes, 0, file);
-    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    const cv::Mat page = CorpusPage(file);
+    if (page.empty()) continue;
     ++seen;
     for (int deg : {0, 90}) {
-      Result<OrientationEstimate> est =
-          DetectOrientationFastThenOsd(*detector_, options, Turned(decoded->image, deg), 150);
+      Result<OrientationEstimate> est = DetectOrientationFastThenOsd(*detector_, options, Turned(page, deg), 150);
       ASSERT_TRUE(est.ok()) << est.status().ToString();
       EXPECT_FALSE(est->ocr_vote) << file << " turned " << deg;
       EXPECT_FALSE(est->large_type) << file << " turned " << deg;
