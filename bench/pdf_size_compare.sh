@@ -32,7 +32,7 @@ work=$(mktemp -d /tmp/acervo-pdfsize-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export OMP_THREAD_LIMIT=1
 
-# The bench lot: demo pages (generated) and corpus pages (symlinked).
+# The bench lot: demo pages (generated) and corpus pages (copied: acervo follows no link out of a lot).
 $synth lot samples/demo/demo-lot.toml --out "$work/demo" >/dev/null
 mkdir -p "$work/lot"
 find "$work/demo" -maxdepth 1 -type f \( -name '*.tif' -o -name '*.png' -o -name '*.jpg' \) \
@@ -48,7 +48,7 @@ if [[ -d $corpus ]]; then
            scribeocr-benchmark/deposition_02.png ocrmypdf-resources/linn.png unpaper-tests/imgsrc001.png \
            scribeocr-benchmark/slide_01.png scribeocr-benchmark/form_01.png scribeocr-benchmark/multicol_05.jpg \
            scribeocr-benchmark/chart_01.png unpaper-tests/imgsrc003.png unpaper-tests/imgsrc004.png; do
-    [[ -f $corpus/$f ]] && ln -s "$corpus/$f" "$work/lot/$(basename "$f")"
+    [[ -f $corpus/$f ]] && cp "$corpus/$f" "$work/lot/$(basename "$f")"
   done
   /usr/bin/python3 - "$corpus" "$work/lot" <<'EOF'
 import sys

@@ -37,6 +37,7 @@ usage: bench/real_pages.py [--build DIR] [--corpus DIR] [--jobs N]
        [--baseline TSV] [--write-tsv TSV] [--keep DIR]
 """
 import argparse
+from collections import Counter
 import json
 import os
 import re
@@ -142,6 +143,11 @@ def generated_pages():
         ("gen-small-150-nodpi", small, 150, 0, 8, 0.8, False),
         ("gen-color-table-300", table, 300, None, 10, 0.4, True),
         ("gen-color-2col-200", two_col, 200, None, 10, -0.5, True),
+        # More colour pages of other layouts and resolutions: Tesseract is
+        # given colour pages in gray, measured here as well as on the corpus.
+        ("gen-color-3col-400", three_col, 400, None, 9, 0.3, True),
+        ("gen-color-mixed-150-nodpi", mixed, 150, 0, 11, -0.6, True),
+        ("gen-color-small-200", small, 200, None, 8, 0.5, True),
     ]
 
 
@@ -246,7 +252,8 @@ def prepare_pages(args, work):
     for k, p in enumerate(pages):
         p["file"] = f"{k + 1:03d}-{p['name']}{p['src'].suffix}"
         p["path"] = lot / p["file"]
-        os.symlink(p["src"], p["path"])
+        # A copy: acervo follows no link out of a lot folder (issue 12).
+        shutil.copyfile(p["src"], p["path"])
         p["ocrmypdf_path"] = peer_in / p["file"]
         if has_alpha(p["src"]):
             p["ocrmypdf_path"] = peer_in / (Path(p["file"]).stem + ".png")
@@ -347,6 +354,8 @@ def acervo_rows(out):
     for doc, pdf, text, stages, cls, flags in db.execute(
             """SELECT d.document_id, d.pdf_path, p.text, p.stages, p.color_class, p.flags
                FROM documents d JOIN pages p ON p.doc_id = d.id ORDER BY d.document_id, p.number"""):
+        # The store keeps paths relative to the output folder (issue 12).
+        pdf = str(out / pdf) if pdf and not os.path.isabs(pdf) else pdf
         rows[doc] = {"pdf": pdf, "text": text, "stages": json.loads(stages or "[]"), "class": cls,
                      "flags": json.loads(flags or "[]")}
     return rows
@@ -428,6 +437,21 @@ class Verdicts:
 def mean(xs):
     xs = [x for x in xs if x == x]
     return sum(xs) / len(xs) if xs else float("nan")
+
+
+def word_recall(truth_path, text_path):
+    """Share of the truth's words (lowercased, letters and digits) found in
+    the text, each occurrence matched at most once; nan when a file is
+    missing."""
+    try:
+        truth = Path(truth_path).read_text(encoding="utf-8", errors="replace")
+        text = Path(text_path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return float("nan")
+    want = Counter(re.findall(r"\w+", truth.lower()))
+    got = Counter(re.findall(r"\w+", text.lower()))
+    total = sum(want.values())
+    return sum((want & got).values()) / total if total else float("nan")
 
 
 def fmt(x, spec=".3f"):
@@ -537,6 +561,8 @@ def report(args, work, env):
         print(f"WARNING: a stage deadline cut these pages short, their figures are not comparable: {', '.join(cut)}")
     for i, p in enumerate(pages):
         p["cer_t"], p["cer_apdf"], p["cer_astore"], p["cer_opdf"] = values[4 * i:4 * i + 4]
+        p["recall_astore"] = word_recall(p["truth"], p["a_store_txt"])
+        p["recall_t"] = word_recall(p["truth"], p["t_txt"])
         row = p["acervo"]
         p["a_wall"], p["a_cpu"] = stage_times(row["stages"]) if row else (float("nan"),) * 2
         p["a_wall"] /= 1000
@@ -667,11 +693,12 @@ def report(args, work, env):
     if args.write_tsv:
         with open(args.write_tsv, "w", encoding="utf-8") as f:
             f.write("page\tgroup\tcer_store\tcer_pdf\tcer_tesseract\tcer_ocrmypdf\tacervo_cpu_s\ttesseract_cpu_s\t"
-                    "ocrmypdf_cpu_s\tacervo_bytes\tocrmypdf_bytes\n")
+                    "ocrmypdf_cpu_s\tacervo_bytes\tocrmypdf_bytes\tclass\trecall_store\trecall_tesseract\n")
             for p in pages:
                 f.write(f"{p['name']}\t{p['group']}\t{p['cer_astore']:.5f}\t{p['cer_apdf']:.5f}\t{p['cer_t']:.5f}\t"
                         f"{p['cer_opdf']:.5f}\t{p['a_cpu']:.3f}\t{p['t_cpu']:.3f}\t{p['o_cpu']:.3f}\t"
-                        f"{p['a_bytes']:.0f}\t{p['o_bytes']:.0f}\n")
+                        f"{p['a_bytes']:.0f}\t{p['o_bytes']:.0f}\t{p['acervo']['class'] if p['acervo'] else '-'}\t"
+                        f"{p['recall_astore']:.4f}\t{p['recall_t']:.4f}\n")
     v.print()
     print(f"\n(bench took {time.monotonic() - t_start:.0f} s; load average now {os.getloadavg()[0]:.1f})")
 
@@ -699,7 +726,7 @@ def fidelity_pass(args, work, pages, env, v):
     lot = work / "fid-lot"
     lot.mkdir()
     for p in colour:
-        os.symlink(p["src"], lot / p["file"])
+        shutil.copyfile(p["src"], lot / p["file"])
     write_profile(lot, "[image]\ndeskew = false\nborder = false\n")
     res = run_acervo(args, lot, work / "fid-acervo", args.jobs, env)
     arows = acervo_rows(work / "fid-acervo") if (work / "fid-acervo" / "acervo.db").exists() else {}
@@ -743,7 +770,7 @@ def memory_runs(args, work, env, v):
         lot.mkdir()
         for f in sorted(corpus.rglob("*")):
             if f.suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff") and "golden" not in f.name:
-                os.symlink(f, lot / f"{f.parent.name}-{f.name}")
+                shutil.copyfile(f, lot / f"{f.parent.name}-{f.name}")
         count = len(list(lot.iterdir()))
         write_profile(lot)
         for jobs, limit in ((2, 500), (1, 300)):

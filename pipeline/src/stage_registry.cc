@@ -39,7 +39,13 @@ Result<Page> StageChain::Run(Page page, const PageContext& ctx, const StageObser
     // A shallow copy (stages never write into a Mat they did not create) to
     // carry on from if the deadline stops this stage.
     std::optional<Page> before;
-    if (e.skip_on_deadline) before = page;
+    if (e.skip_on_deadline) {
+      before = page;
+      // The stage that may be skipped is OCR, the one reader of ocr_image:
+      // the page carries on without it either way, and holding it here
+      // would keep a colour copy alive while OCR runs (25 MB a page).
+      before->ocr_image.release();
+    }
     Result<Page> r = e.stage->Run(std::move(page), ctx);
     if (!r.ok() && before && r.status().code() == StatusCode::kDeadlineExceeded) {
       page = std::move(*before);

@@ -20,6 +20,9 @@ namespace acervo {
 namespace {
 namespace fs = std::filesystem;
 
+// Colour pages over this many pixels are read in gray (see Run).
+constexpr double kMaxColourPixels = 24e6;
+
 bool CancelRequested(void* ctx, int /*words*/) {
   return static_cast<const PageContext*>(ctx)->Cancelled();
 }
@@ -34,8 +37,6 @@ std::vector<std::string> SplitLanguages(const std::string& langs) {
   return out;
 }
 
-// Colour pages over this many pixels are read in gray (see Run).
-constexpr double kMaxColourPixels = 24e6;
 // How much a page of small type is enlarged; see OcrStage::ReadPage.
 constexpr double kSmallTypeScale = 2.0;
 // Median height of words of three or more characters over the measured
@@ -74,6 +75,25 @@ void ScaleWordGeometry(std::vector<Word>& words, double f, cv::Size page) {
 }
 
 }  // namespace
+
+cv::Mat TesseractGray(const cv::Mat& bgr) {
+  CV_Assert(bgr.type() == CV_8UC3);
+  // Leptonica's pixConvertRGBToLuminance, the conversion Tesseract applies
+  // to each line of a colour page before its LSTM reads it (pixConvertTo8
+  // in Input::PreparePixInput): weights 0.3/0.5/0.2 as floats, summed in
+  // float and rounded half up, written out so the result is bit-identical.
+  constexpr float kRed = 0.3f, kGreen = 0.5f, kBlue = 0.2f;
+  cv::Mat gray(bgr.size(), CV_8UC1);
+  for (int y = 0; y < bgr.rows; ++y) {
+    const uint8_t* s = bgr.ptr<uint8_t>(y);
+    uint8_t* d = gray.ptr<uint8_t>(y);
+    for (int x = 0; x < bgr.cols; ++x, s += 3) {
+      const float sum = kRed * s[2] + kGreen * s[1] + kBlue * s[0];
+      d[x] = static_cast<uint8_t>(static_cast<int>(static_cast<double>(sum) + 0.5));
+    }
+  }
+  return gray;
+}
 
 std::string DefaultTessdataDir() {
   for (const char* dir : {"/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
@@ -130,13 +150,19 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
   cv::Mat img = page.ocr_image.empty() ? page.image : page.ocr_image;
   page.ocr_image.release();  // read once; the page keeps `image`
   if (img.type() == CV_8UC3 && static_cast<double>(img.total()) > kMaxColourPixels) {
-    // A very large colour page (A3 at 600 dpi: 70 Mpx) is read in gray:
+    // A very large colour page (A3 at 600 dpi: 70 Mpx) is read in gray
+    // (TesseractGray, what Tesseract's LSTM reads of colour anyway):
     // Tesseract copies what it is given at 4 bytes a pixel, and the RGB
     // copy for it would take 3 more (~500 MB for that page).
-    cv::Mat gray;
-    cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
-    img = gray;
+    img = TesseractGray(img);
   } else if (img.type() == CV_8UC3) {
+    // Other colour pages are read in colour: Tesseract thresholds them per
+    // channel for its layout analysis, which reads stamped and coloured
+    // pages a little differently from their gray (measured on 9 colour
+    // pages, docs/benchmarks.md: gray would move two pages' CER up by
+    // 0.14-0.17 points and three down, saving ~75 MB a page in Tesseract's
+    // copies; not taken, accuracy first). The deskewed colour copy only OCR
+    // read (Page::ocr_image) is let go once the RGB copy exists.
     cv::Mat rgb;
     cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);  // Tesseract expects RGB order
     img = rgb;

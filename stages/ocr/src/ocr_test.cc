@@ -1,6 +1,9 @@
 #include "acervo/stages/ocr/ocr.h"
 
 #include <gtest/gtest.h>
+#include <leptonica/allheaders.h>
+
+#include <random>
 
 #include "acervo/synth/synth.h"
 
@@ -175,6 +178,74 @@ TEST(OcrStageTest, ReadsOcrImageWhenAStageLeftOne) {
   EXPECT_LT(synth::CharacterErrorRate(out->text, "primeira página do ofício"), 0.05) << out->text;
   EXPECT_TRUE(out->ocr_image.empty());
   EXPECT_FALSE(out->image.empty());
+}
+
+// The gray Tesseract is given for a very large colour page is the one its
+// LSTM would compute from the colour page itself: Leptonica's luminance,
+// bit for bit.
+TEST(OcrStageTest, TesseractGrayIsLeptonicasLuminance) {
+  cv::Mat bgr(64, 1024, CV_8UC3);
+  std::mt19937 rng(16);
+  for (int y = 0; y < bgr.rows; ++y) {
+    for (int x = 0; x < bgr.cols; ++x) {
+      // Every gray level on each channel alone, then random colours.
+      const int i = y * bgr.cols + x;
+      cv::Vec3b v(rng() & 255, rng() & 255, rng() & 255);
+      if (i < 768) v = cv::Vec3b(i / 256 == 0 ? i % 256 : 0, i / 256 == 1 ? i % 256 : 0, i / 256 == 2 ? i % 256 : 0);
+      bgr.at<cv::Vec3b>(y, x) = v;
+    }
+  }
+  PIX* rgb = pixCreate(bgr.cols, bgr.rows, 32);
+  for (int y = 0; y < bgr.rows; ++y) {
+    for (int x = 0; x < bgr.cols; ++x) {
+      const cv::Vec3b v = bgr.at<cv::Vec3b>(y, x);
+      pixSetRGBPixel(rgb, x, y, v[2], v[1], v[0]);
+    }
+  }
+  PIX* lum = pixConvertRGBToLuminance(rgb);
+  ASSERT_NE(lum, nullptr);
+  const cv::Mat gray = TesseractGray(bgr);
+  ASSERT_EQ(gray.type(), CV_8UC1);
+  int differ = 0;
+  for (int y = 0; y < bgr.rows; ++y) {
+    for (int x = 0; x < bgr.cols; ++x) {
+      l_uint32 want = 0;
+      pixGetPixel(lum, x, y, &want);
+      differ += gray.at<uint8_t>(y, x) != want;
+    }
+  }
+  EXPECT_EQ(differ, 0);
+  pixDestroy(&lum);
+  pixDestroy(&rgb);
+}
+
+// A colour page is read (in colour: Tesseract thresholds it per channel),
+// and the page keeps its own colour image for the PDF.
+TEST(OcrStageTest, ReadsColourPagesAndKeepsTheColour) {
+  Result<synth::SynthPage> s = synth::RenderPage(CleanPage(kText));
+  ASSERT_TRUE(s.ok());
+  Result<std::unique_ptr<PageStage>> stage = OcrStage::Create({});
+  ASSERT_TRUE(stage.ok());
+  // Dark blue ink on cream paper, from the gray page.
+  cv::Mat colour(s->image.size(), CV_8UC3);
+  for (int y = 0; y < colour.rows; ++y) {
+    for (int x = 0; x < colour.cols; ++x) {
+      const double ink = 1.0 - s->image.at<uint8_t>(y, x) / 255.0;
+      const cv::Vec3d paper(222, 240, 246), blue(70, 30, 25);
+      const cv::Vec3d v = paper * (1 - ink) + blue * ink;
+      colour.at<cv::Vec3b>(y, x) = cv::Vec3b(cv::saturate_cast<uint8_t>(v[0]), cv::saturate_cast<uint8_t>(v[1]),
+                                             cv::saturate_cast<uint8_t>(v[2]));
+    }
+  }
+  Page page = PageFrom(*s);
+  page.image = colour;
+  page.ocr_image = colour.clone();  // as the clean stage leaves it
+  Result<Page> out = (*stage)->Run(page, PageContext{});
+  ASSERT_TRUE(out.ok());
+  EXPECT_LT(synth::CharacterErrorRate(out->text, s->text), 0.02) << out->text;
+  EXPECT_EQ(out->image.type(), CV_8UC3);
+  EXPECT_EQ(out->image.data, colour.data) << "the page's own image is not replaced";
+  EXPECT_TRUE(out->ocr_image.empty());
 }
 
 TEST(OcrStageTest, SameEngineServesManyPages) {

@@ -16,6 +16,8 @@
 #include <tesseract/ocrclass.h>
 #include <tesseract/resultiterator.h>
 
+#include "acervo/stages/imageops/imageops.h"
+
 namespace acervo {
 namespace {
 
@@ -214,6 +216,13 @@ constexpr int kLargeTypeMinShapes = 3;
 // huge letters: the votes read them better before cleaning); a small image
 // of ordinary text passes the check with its hundreds of letters and words.
 constexpr int kLargeTypeMaxShapesToKeepVote = 40;
+// ...unless the fast detector found this many word-pair votes on one clear
+// axis: a page of ordinary text with a few large shapes on it (punch holes,
+// a logo, a big title), which the OCR stage's reading judges as well as the
+// votes, for nothing (anatomia of the corpus: 4,961 votes, table_01: 1,855;
+// the large-type art of the tests: at most 338, on no clear axis). Its
+// votes in this stage cost 1.4-1.9 s on those pages.
+constexpr int kOrdinaryTextAxisVotes = 1000;
 // Mean darkness of the shapes over the background on the coarse copy at
 // least this: Otsu splits a blank page's grain into "shapes" too.
 constexpr double kLargeTypeMinContrast = 48;
@@ -388,9 +397,19 @@ Result<OrientationEstimate> OrientationDetector::DetectOrientation(const cv::Mat
 
   // Bring the characters to the pixel size OSD was trained on.
   double scale = 1;
-  const int median = MedianCharHeight(binary);
+  double median = MedianCharHeight(binary);
+  const double wanted = options_.text_height_px;
+  if (median > 0 && median < 0.7 * wanted) {
+    // Before enlarging (OSD's time grows with the pixels: a 2000x2200 table
+    // enlarged 2.5x took 1.2 s), check the size on the glyphs the OCR stage
+    // measures: halftone grain of shaded table rows and specks, many and
+    // small, pull the plain median down (table_04: median 6 px, glyphs 20
+    // px), while the area-weighted glyph height ignores them. On pages of
+    // text alone the two agree within 1-2 px (corpus and generated pages,
+    // docs/benchmarks.md).
+    median = std::max(median, MeasureGlyphs(gray).height_px);
+  }
   if (median > 0) {
-    const double wanted = options_.text_height_px;
     if (median < 0.7 * wanted || median > 2 * wanted) {
       scale = std::clamp(wanted / median, 0.5, 3.0);
     }
@@ -403,6 +422,7 @@ Result<OrientationEstimate> OrientationDetector::DetectOrientation(const cv::Mat
     cv::threshold(binary, binary, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
   }
   gray.release();
+  est.osd_scale = scale;
   PixPtr pix = ToBinaryPix(binary, static_cast<int>(std::lround(dpi * scale)));
   binary.release();
   if (!pix) return Status::Internal("orientation: cannot allocate a Leptonica image");
@@ -706,8 +726,12 @@ Result<OrientationEstimate> DetectOrientationFastThenOsd(OrientationDetector& os
   // votes need. A small image of ordinary type (a receipt, a crop) also
   // passes the glyph check, with its many letters; its votes would cost
   // about 2 s, which the OCR stage's reading saves.
+  const bool plenty_of_text = options.fast && axis_votes >= kOrdinaryTextAxisVotes &&
+                              std::abs(fast.horizontal_votes - fast.vertical_votes) >=
+                                  options.fast_options.min_axis_margin * axis_votes;
   int shapes = 0;
-  const bool few_large_shapes = options.large_type_vote && LargeTypeGlyphPx(image, nullptr, &shapes) > 0 &&
+  const bool few_large_shapes = options.large_type_vote && !plenty_of_text &&
+                                LargeTypeGlyphPx(image, nullptr, &shapes) > 0 &&
                                 shapes <= kLargeTypeMaxShapesToKeepVote;
   if (options.defer_ocr_vote && !few_large_shapes) {
     est.deferred_candidates = candidates;

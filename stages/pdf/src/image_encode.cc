@@ -478,6 +478,11 @@ cv::Mat MaskedReduce(const cv::Mat& image, const cv::Mat& keep, int scale) {
       for (int c = 0; c < ch; ++c) s[bx * ch + c] = static_cast<float>(sums[block * ch + c]);
     }
   }
+  // The integer sums are in `sum` and `weight` now: let them go before the
+  // hole filling allocates its own (15 MB for a 300-dpi Letter page at
+  // scale 3; this function held the page's peak heap).
+  std::vector<uint32_t>().swap(sums);
+  std::vector<uint32_t>().swap(counts);
   // Fill holes: a 3x3 box of (sum, weight) spreads known blocks outward by
   // one block per round; known blocks keep their own value.
   for (int round = 0; round < 64; ++round) {
@@ -489,14 +494,18 @@ cv::Mat MaskedReduce(const cv::Mat& image, const cv::Mat& keep, int scale) {
     sum_b.copyTo(sum, hole);
     weight_b.copyTo(weight, hole);
   }
-  cv::Mat safe_weight = cv::max(weight, 1e-4);
-  std::vector<cv::Mat> sums_c;
-  cv::split(sum, sums_c);
-  for (cv::Mat& plane : sums_c) plane = plane / safe_weight;
-  cv::Mat mean;
-  cv::merge(sums_c, mean);
-  cv::Mat out;
-  mean.convertTo(out, CV_MAKETYPE(CV_8U, ch));
+  // The mean, straight to 8 bits (as split, divide, merge and convertTo
+  // would give it, without their four float copies).
+  cv::Mat out(small, CV_MAKETYPE(CV_8U, ch));
+  for (int by = 0; by < small.height; ++by) {
+    const float* s = sum.ptr<float>(by);
+    const float* w = weight.ptr<float>(by);
+    uint8_t* o = out.ptr<uint8_t>(by);
+    for (int bx = 0; bx < small.width; ++bx) {
+      const float safe_weight = std::max(w[bx], 1e-4f);
+      for (int c = 0; c < ch; ++c) o[bx * ch + c] = cv::saturate_cast<uint8_t>(s[bx * ch + c] / safe_weight);
+    }
+  }
   return out;
 }
 

@@ -25,6 +25,8 @@
 // OCR vote (Page::orientation_candidates) is settled here: its reading,
 // when it reads as upright text, is the vote; otherwise the vote runs with
 // this engine and a page found turned is turned and read again.
+// A colour page over 24 Mpx is given to Tesseract in gray (TesseractGray),
+// others in colour; page.image stays in colour.
 // Blank pages are not given to OCR by the pipeline. The page deadline in PageContext and its cancel flag
 // stop recognition early: DeadlineExceeded / Cancelled.
 #ifndef ACERVO_STAGES_OCR_OCR_H_
@@ -62,8 +64,9 @@ class OcrStage final : public PageStage {
 
   std::string_view Name() const override { return "ocr"; }
   // 3: small type re-read enlarged; 4: small type read once (told by
-  // glyph size), deferred orientation votes settled, block/paragraph ids
-  int Version() const override { return 4; }
+  // glyph size), deferred orientation votes settled, block/paragraph ids;
+  // 5: colour pages over 24 Mpx given to Tesseract as Leptonica's luminance
+  int Version() const override { return 5; }
   Result<Page> Run(Page page, const PageContext& ctx) override;
 
  private:
@@ -79,6 +82,15 @@ class OcrStage final : public PageStage {
   OcrOptions options_;
   std::unique_ptr<tesseract::TessBaseAPI> api_;
 };
+
+// The gray Tesseract is given for a very large colour (BGR, CV_8UC3)
+// page: Leptonica's luminance (0.3 R + 0.5 G + 0.2 B, rounded half up), bit
+// for bit the gray Tesseract's LSTM computes from each line of a colour
+// page. What differs from giving the colour page is Tesseract's page
+// thresholding for its layout analysis (Otsu on this gray instead of per
+// channel) and memory: Tesseract copies its input twice at 4 bytes a pixel
+// for colour, 1 for gray (a 300-dpi Letter page: 67 MB -> 17 MB).
+cv::Mat TesseractGray(const cv::Mat& bgr);
 
 // Default tessdata folder of this system's Tesseract ("" if unknown).
 std::string DefaultTessdataDir();

@@ -137,6 +137,9 @@ struct OrientationEstimate {
   bool fast = false;            // decided by the fast detector, OSD not run
   bool ocr_vote = false;        // decided (or tried) by the OCR vote
   bool large_type = false;      // decided (or read) by the large-type vote
+  // The scale the page was given to OSD at (1: as it is; 0: OSD did not
+  // run). OSD's time grows with the pixels it is given.
+  double osd_scale = 0;
   // With defer_ocr_vote: the turns the OCR vote would have read (empty when
   // the cheap detectors decided).
   std::vector<int> deferred_candidates;
@@ -246,7 +249,8 @@ Result<OrientationEstimate> DetectOrientationFastThenOsd(OrientationDetector& os
 class OrientationStage : public PageStage {
  public:
   static constexpr std::string_view kName = "orientation";
-  static constexpr int kVersion = 4;
+  // 5: OSD is not given pages enlarged for halftone grain (osd_scale)
+  static constexpr int kVersion = 5;
 
   // As OrientationDetector::Create.
   static Result<std::unique_ptr<PageStage>> Create(const OrientationOptions& options);
