@@ -16,7 +16,7 @@
 # file) — use a scratch store. The server listens on a port the OS picks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-acervo="$root/build/pipeline/acervo"
+acervo="${ACERVO:-$root/build/pipeline/acervo}"  # ACERVO=... to compare two builds in one run
 mode=${1:?usage: web_bench.sh search|page STORE [SECONDS] [CONNECTIONS]}
 store=${2:?store}
 seconds=${3:-30}
