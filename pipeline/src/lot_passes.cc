@@ -933,6 +933,7 @@ void AddToDocument(LotContext& ctx, const PageJob& job, Result<JobPages> result)
 
 void FinishDocument(LotContext& ctx, size_t d) {
   bool commit = false;
+  std::unique_ptr<ClaimHold> hold;  // a queue unit's fence, until the row is committed
   {
     PassTimer timer(ctx, "documents");
     const DocumentPlan& doc = ctx.plan.documents[d];
@@ -980,7 +981,14 @@ void FinishDocument(LotContext& ctx, size_t d) {
         review.items.insert(review.items.end(), page_items.begin(), page_items.end());
       }
       st.record.review = std::move(review);
-      Result<PdfResult> pdf = ctx.writer->End();
+      Result<PdfResult> pdf = ctx.writer->End([&]() -> Status {
+        TestPauseAt("pdf-publish");  // test-only: the PDF is complete, not yet renamed
+        if (!ctx.hold_claim) return Status::OK();
+        Result<std::unique_ptr<ClaimHold>> held = ctx.hold_claim();
+        if (!held.ok()) return held.status();
+        hold = std::move(held).value();
+        return Status::OK();
+      });
       if (!pdf.ok()) {
         ++rep.documents_failed;
         rep.problems.push_back({"document " + doc.id, "PDF: " + pdf.status().ToString()});
