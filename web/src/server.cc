@@ -786,6 +786,12 @@ class ServerImpl final : public Server {
       return;
     }
     if (r.tail) {
+      // Sent uncompressed: the library's gzip/brotli stream would hold the
+      // first part back until the last (headless Chromium then saw nothing
+      // before the end). The library picks the encoding from the request's
+      // Accept-Encoding once the handler returns; the request object is the
+      // library's own, not const, so dropping the header here is defined.
+      const_cast<httplib::Request&>(in).headers.erase("Accept-Encoding");
       auto head = std::make_shared<std::string>(std::move(r.body));
       res.set_chunked_content_provider(
           r.content_type, [this, head, tail = std::move(r.tail)](size_t, httplib::DataSink& sink) {

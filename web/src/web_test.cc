@@ -322,6 +322,12 @@ TEST_F(WebTest, TheSearchPageSendsTheHitsBeforeTheCounts) {
   EXPECT_NE(r->body.find("class=\"count\""), std::string::npos);  // the filters have their counts
   EXPECT_EQ(r->body.find("acervo:counts"), std::string::npos);     // the join mark is not sent
   EXPECT_NE(r->body.rfind("</html>"), std::string::npos);
+  // Never compressed: a gzip stream would hold the hits back until the end.
+  r = c.Get("/search?q=certidao", {{"Accept-Encoding", "gzip, deflate, br"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Encoding"), "");
+  EXPECT_NE(r->body.find("id=\"facets\""), std::string::npos);
   // A query error is still one plain 400 page.
   r = c.Get("/search?q=" + UrlEncode("(a OR b"));
   ASSERT_TRUE(r);
