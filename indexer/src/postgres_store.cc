@@ -1730,13 +1730,7 @@ class PostgresStore final : public Store {
       if (!ids.empty()) before_doc = ids.back();
       return ids.size() < static_cast<size_t>(kPageBatch);
     };
-    while (docs->size() < need) {
-      ACERVO_ASSIGN_OR_RETURN(bool pages_done, pages_batch());
-      if (pages_done || !filtered || docs->size() >= need) break;
-      ACERVO_ASSIGN_OR_RETURN(bool documents_done, documents_batch());
-      if (documents_done) break;
-    }
-    return Status::OK();
+    return AlternateScans(pages_batch, documents_batch, filtered, [&] { return docs->size() >= need; });
   }
 
   // The texts of `page_rows`, in order ("" for a page gone).

@@ -1873,13 +1873,7 @@ class SqliteStore final : public Store {
       if (!ids.empty()) before_doc = ids.back();
       return ids.size() < static_cast<size_t>(kPageBatch);
     };
-    while (docs->size() < need) {
-      ACERVO_ASSIGN_OR_RETURN(bool pages_done, pages_batch());
-      if (pages_done || !filtered || docs->size() >= need) break;
-      ACERVO_ASSIGN_OR_RETURN(bool documents_done, documents_batch());
-      if (documents_done) break;
-    }
-    return Status::OK();
+    return AlternateScans(pages_batch, documents_batch, filtered, [&] { return docs->size() >= need; });
   }
 
   Result<std::string> PageText(int64_t page_row) {
