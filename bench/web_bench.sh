@@ -16,7 +16,7 @@
 # file) — use a scratch store. The server listens on a port the OS picks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-acervo="$root/build/pipeline/acervo"
+acervo="${ACERVO:-$root/build/pipeline/acervo}"  # ACERVO=... to compare two builds in one run
 mode=${1:?usage: web_bench.sh search|page STORE [SECONDS] [CONNECTIONS]}
 store=${2:?store}
 seconds=${3:-30}
@@ -63,7 +63,17 @@ if [ "$mode" = search ]; then
   # Warm the page cache and the server's caches with one pass.
   wrk -t1 -c1 -d5s -s "$root/bench/web/search_mix.lua" "$url" -- "$work/urls.txt" "$token" >/dev/null
   echo "== wrk -t2 -c$conns -d${seconds}s /api/v1/search"
-  wrk -t2 -c"$conns" -d"${seconds}s" --latency -s "$root/bench/web/search_mix.lua" "$url" -- "$work/urls.txt" "$token"
+  # The server's CPU time over the run (user + system, all threads): CPU per
+  # request, and the rate two cores could carry at that cost — the figure
+  # that holds when other jobs share the machine.
+  cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+  cpu0=$(cpu_ticks)
+  wrk -t2 -c"$conns" -d"${seconds}s" --latency -s "$root/bench/web/search_mix.lua" "$url" -- "$work/urls.txt" "$token" |
+    tee "$work/wrk.out"
+  cpu1=$(cpu_ticks)
+  awk -v t="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" '/requests in/ {n = $1}
+    END {ms = t * 1000 / hz / n; printf "server CPU: %.1f ms a request (%d requests); 2 cores at that cost: %.0f requests/s\n", ms, n, 2000 / ms}' \
+    "$work/wrk.out"
   node_modules="$root/build/browser-tests/node_modules"
   if [ -d "$node_modules/playwright-core" ]; then
     echo "== search page first render in Chromium (20 runs)"

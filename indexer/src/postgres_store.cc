@@ -1694,41 +1694,55 @@ class PostgresStore final : public Store {
       }
       return Status::OK();
     }
-    if (where.sql != "true") {
-      for (int64_t before = INT64_MAX; docs->size() < need;) {
-        std::vector<std::optional<std::string>> params = {std::to_string(before)};
-        for (const auto& p : where_params) params.push_back(p);
-        ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(NumberPlaceholders("SELECT d.id FROM documents d WHERE d.id < ? AND " +
-                                                                     where.sql + " ORDER BY d.id DESC LIMIT " +
-                                                                     std::to_string(kPageBatch)),
-                                                  params, "search"));
-        std::vector<int64_t> ids;
-        for (int i = 0; i < PQntuples(r.get()); ++i) ids.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
-        ACERVO_RETURN_IF_ERROR(score_batch(ids));
-        if (ids.size() < static_cast<size_t>(kPageBatch)) break;
-        before = ids.back();
-      }
-      return Status::OK();
-    }
+    // As SQLite's fill (docs/store.md, step 4): the pages matching every
+    // required clause newest first, the filter checked in the same
+    // statement, in turns with the filtered documents newest first when
+    // there is a filter, until enough or either scan is exhausted.
+    const bool filtered = where.sql != "true";
     std::string all;
     for (const std::string& f : q.required_fts) {
       ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(f));
       all += (all.empty() ? "(" : " & (") + tsq + ")";
     }
-    for (int64_t before = INT64_MAX; docs->size() < need;) {
-      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT id, doc_id FROM pages WHERE in_pdf AND id < $1 AND "
-                                                "tsv @@ $2::tsquery ORDER BY id DESC LIMIT $3",
-                                                {std::to_string(before), all, std::to_string(kPageBatch)}, "search"));
+    int64_t before_page = INT64_MAX, before_doc = INT64_MAX;
+    auto pages_batch = [&]() -> Result<bool> {
+      // The filter's placeholders come first in the text, so first bound.
+      std::vector<std::optional<std::string>> params;
+      if (filtered) params = where_params;
+      params.push_back(std::to_string(before_page));
+      params.push_back(all);
+      params.push_back(std::to_string(kPageBatch));
+      ACERVO_ASSIGN_OR_RETURN(
+          ResultPtr r,
+          Exec(NumberPlaceholders("SELECT p.id, p.doc_id, " +
+                                  (filtered ? "CASE WHEN " + where.sql + " THEN 1 ELSE 0 END" : std::string("1")) +
+                                  " FROM pages p" + (filtered ? " JOIN documents d ON d.id = p.doc_id" : "") +
+                                  " WHERE p.in_pdf AND p.id < ? AND p.tsv @@ ?::tsquery ORDER BY p.id DESC LIMIT ?"),
+               params, "search"));
       std::vector<int64_t> ids;
       for (int i = 0; i < PQntuples(r.get()); ++i) {
-        before = std::stoll(PQgetvalue(r.get(), i, 0));
+        before_page = std::stoll(PQgetvalue(r.get(), i, 0));
         const int64_t doc = std::stoll(PQgetvalue(r.get(), i, 1));
+        if (std::string_view(PQgetvalue(r.get(), i, 2)) != "1") continue;  // the filter refuses it
         if (ids.empty() || ids.back() != doc) ids.push_back(doc);
       }
       ACERVO_RETURN_IF_ERROR(score_batch(ids));
-      if (PQntuples(r.get()) < kPageBatch) break;
-    }
-    return Status::OK();
+      return PQntuples(r.get()) < kPageBatch;
+    };
+    auto documents_batch = [&]() -> Result<bool> {
+      std::vector<std::optional<std::string>> params = {std::to_string(before_doc)};
+      for (const auto& p : where_params) params.push_back(p);
+      ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(NumberPlaceholders("SELECT d.id FROM documents d WHERE d.id < ? AND " +
+                                                                   where.sql + " ORDER BY d.id DESC LIMIT " +
+                                                                   std::to_string(kPageBatch)),
+                                                params, "search"));
+      std::vector<int64_t> ids;
+      for (int i = 0; i < PQntuples(r.get()); ++i) ids.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
+      ACERVO_RETURN_IF_ERROR(score_batch(ids));
+      if (!ids.empty()) before_doc = ids.back();
+      return ids.size() < static_cast<size_t>(kPageBatch);
+    };
+    return AlternateScans(pages_batch, documents_batch, filtered, [&] { return docs->size() >= need; });
   }
 
   // The texts of `page_rows`, in order ("" for a page gone).

@@ -209,4 +209,15 @@ void FillScoredHit(const std::vector<PhraseRole>& roles, size_t clauses, ScoredD
   hit->snippet = BuildSnippet(best_page_text, HighlightTerms(roles, doc.best_phrases));
 }
 
+Status AlternateScans(const std::function<Result<bool>()>& pages, const std::function<Result<bool>()>& documents,
+                      bool filtered, const std::function<bool()>& enough) {
+  while (!enough()) {
+    ACERVO_ASSIGN_OR_RETURN(bool pages_done, pages());
+    if (pages_done || !filtered || enough()) break;
+    ACERVO_ASSIGN_OR_RETURN(bool documents_done, documents());
+    if (documents_done) break;
+  }
+  return Status::OK();
+}
+
 }  // namespace acervo

@@ -8,6 +8,7 @@
 #define ACERVO_INDEXER_SRC_SEARCH_COMMON_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -98,6 +99,13 @@ void SortAndPage(std::vector<ScoredDoc>* docs, int offset, int limit);
 // snippet of its best page, whose text is `best_page_text`.
 void FillScoredHit(const std::vector<PhraseRole>& roles, size_t clauses, ScoredDoc doc, std::string_view best_page_text,
                    SearchHit* hit);
+
+// The unranked fill's two scans in turns (docs/store.md, step 4): a batch
+// of `pages` (the matching pages, filter checked), then, when `filtered`, a
+// batch of `documents` (the filtered documents), until `enough()` or either
+// scan returns true (exhausted: it has seen every candidate of its kind).
+Status AlternateScans(const std::function<Result<bool>()>& pages, const std::function<Result<bool>()>& documents,
+                      bool filtered, const std::function<bool()>& enough);
 
 }  // namespace acervo
 

@@ -1790,71 +1790,90 @@ class SqliteStore final : public Store {
   }
 
   // Step 3: more matching documents, in an order that lets the scan stop as
-  // soon as `need` are found: with a metadata filter its documents newest
-  // first (each checked and scored), without one the pages matching every
-  // required clause by descending rowid (FTS5 walks its doclists backwards
-  // and stops at the LIMIT, computing no rank).
+  // soon as `need` are found. With a filter small enough to have been read
+  // (filter_ids), its documents newest first, each scored. Otherwise two
+  // scans, each able to prove on its own that nothing is left:
+  //  - pages: the pages matching every required clause by descending rowid
+  //    (FTS5 walks its doclists backwards and stops at the LIMIT, computing
+  //    no rank), each page's document checked against the filter in the
+  //    same statement;
+  //  - documents (only with a filter): the filtered documents newest first,
+  //    each scored.
+  // With a filter both run in turns, a batch each, until enough are found
+  // or either is exhausted, so the cost is about twice the cheaper one's: a
+  // rare or absent word under a broad filter (a reader's allow-list of
+  // every lot) ends with the pages scan at once instead of scoring every
+  // document the reader may open (seconds at 1M pages); a common word under
+  // a narrow filter ends with the documents scan.
   Status FillUnranked(const RankContext& c, const SqlParts& where, const std::vector<int64_t>* filter_ids, int needed,
                       std::unordered_map<int64_t, bool>* seen, std::vector<ScoredDoc>* docs) {
     const size_t need = static_cast<size_t>(needed);
+    auto score = [&](int64_t id) -> Status {
+      if (!seen->emplace(id, true).second) return Status::OK();
+      ACERVO_ASSIGN_OR_RETURN(std::optional<ScoredDoc> d, ScoreDocument(c, id));
+      if (d) docs->push_back(std::move(*d));
+      return Status::OK();
+    };
     if (filter_ids != nullptr) {
       for (int64_t id : *filter_ids) {
         if (docs->size() >= need) break;
-        if (!seen->emplace(id, true).second) continue;
-        ACERVO_ASSIGN_OR_RETURN(std::optional<ScoredDoc> d, ScoreDocument(c, id));
-        if (d) docs->push_back(std::move(*d));
+        ACERVO_RETURN_IF_ERROR(score(id));
       }
       return Status::OK();
     }
-    if (where.sql != "1") {
-      for (int64_t before = INT64_MAX; docs->size() < need;) {
-        ACERVO_ASSIGN_OR_RETURN(Stmt q, Prepare("SELECT d.id FROM documents d WHERE d.id < ? AND " + where.sql +
-                                                    " ORDER BY d.id DESC LIMIT " + std::to_string(kPageBatch),
-                                                false));
-        q.Bind(1, before);
-        int i = 2;
-        for (const Param& p : where.params) q.Bind(i++, p);
-        std::vector<int64_t> ids;
-        ACERVO_RETURN_IF_ERROR(ForEachRow(q, "search", [&] { ids.push_back(q.Int(0)); }));
-        for (int64_t id : ids) {
-          if (docs->size() >= need) break;
-          if (!seen->emplace(id, true).second) continue;
-          ACERVO_ASSIGN_OR_RETURN(std::optional<ScoredDoc> d, ScoreDocument(c, id));
-          if (d) docs->push_back(std::move(*d));
-        }
-        if (ids.size() < static_cast<size_t>(kPageBatch)) break;
-        before = ids.back();
-      }
-      return Status::OK();
-    }
+    const bool filtered = where.sql != "1";
     std::string all;
     for (const std::string& f : c.q.required_fts) all += (all.empty() ? "(" : " AND (") + f + ")";
-    for (int64_t before = INT64_MAX; docs->size() < need;) {
-      std::vector<int64_t> batch;  // documents of the pages, in order
+    int64_t before_page = INT64_MAX, before_doc = INT64_MAX;
+    // One batch of each scan; true when that scan has nothing more.
+    auto pages_batch = [&]() -> Result<bool> {
+      std::vector<int64_t> batch;  // documents of the pages that pass, in order
       int rows = 0;
       {
+        // The filter's placeholders come first in the text, so first bound.
         ACERVO_ASSIGN_OR_RETURN(
-            Stmt s, Prepare("SELECT t.r, p.doc_id, p.in_pdf FROM (SELECT rowid AS r FROM pages_fts "
-                            "WHERE pages_fts MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?) t "
-                            "JOIN pages p ON p.id = t.r ORDER BY t.r DESC"));
-        s.Bind(1, all);
-        s.Bind(2, before);
-        s.Bind(3, kPageBatch);
+            Stmt s, Prepare("SELECT t.r, p.doc_id, p.in_pdf, " + (filtered ? "CASE WHEN " + where.sql + " THEN 1 ELSE 0 END" : std::string("1")) +
+                                " FROM (SELECT rowid AS r FROM pages_fts WHERE pages_fts MATCH ? AND rowid < ? "
+                                "ORDER BY rowid DESC LIMIT ?) t JOIN pages p ON p.id = t.r" +
+                                (filtered ? " JOIN documents d ON d.id = p.doc_id" : "") + " ORDER BY t.r DESC",
+                            /*cache=*/!filtered));
+        int i = 1;
+        if (filtered) {
+          for (const Param& p : where.params) s.Bind(i++, p);
+        }
+        s.Bind(i++, all);
+        s.Bind(i++, before_page);
+        s.Bind(i, kPageBatch);
         ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
           ++rows;
-          before = s.Int(0);
-          if (s.Int(2) != 0) batch.push_back(s.Int(1));  // blank pages are never hits
+          before_page = s.Int(0);
+          // Blank pages are never hits; documents the filter refuses never either.
+          if (s.Int(2) != 0 && s.Int(3) != 0) batch.push_back(s.Int(1));
         }));
       }
       for (int64_t doc : batch) {
         if (docs->size() >= need) break;
-        if (!seen->emplace(doc, true).second) continue;
-        ACERVO_ASSIGN_OR_RETURN(std::optional<ScoredDoc> d, ScoreDocument(c, doc));
-        if (d) docs->push_back(std::move(*d));
+        ACERVO_RETURN_IF_ERROR(score(doc));
       }
-      if (rows < kPageBatch) break;  // the index has no more matching pages
-    }
-    return Status::OK();
+      return rows < kPageBatch;  // the index has no more matching pages
+    };
+    auto documents_batch = [&]() -> Result<bool> {
+      ACERVO_ASSIGN_OR_RETURN(Stmt q, Prepare("SELECT d.id FROM documents d WHERE d.id < ? AND " + where.sql +
+                                                  " ORDER BY d.id DESC LIMIT " + std::to_string(kPageBatch),
+                                              false));
+      q.Bind(1, before_doc);
+      int i = 2;
+      for (const Param& p : where.params) q.Bind(i++, p);
+      std::vector<int64_t> ids;
+      ACERVO_RETURN_IF_ERROR(ForEachRow(q, "search", [&] { ids.push_back(q.Int(0)); }));
+      for (int64_t id : ids) {
+        if (docs->size() >= need) break;
+        ACERVO_RETURN_IF_ERROR(score(id));
+      }
+      if (!ids.empty()) before_doc = ids.back();
+      return ids.size() < static_cast<size_t>(kPageBatch);
+    };
+    return AlternateScans(pages_batch, documents_batch, filtered, [&] { return docs->size() >= need; });
   }
 
   Result<std::string> PageText(int64_t page_row) {

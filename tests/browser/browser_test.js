@@ -123,6 +123,15 @@ async function readerScenario() {
   await search(page, 'certidao');
   const total = Number((await page.textContent('#total')).replace(/\D/g, ''));
   check(total >= 1, `"certidao" finds ${total} document(s)`);
+  // The counts come after the hits in the document (sent first): CSS puts
+  // the filters at the left and the total above the hits all the same.
+  const boxesOf = await page.evaluate(() => Object.fromEntries(['#facets', '#summary', '#hits'].map((s) => {
+    const r = document.querySelector(s).getBoundingClientRect();
+    return [s, { x: r.x, y: r.y, w: r.width }];
+  })));
+  check(boxesOf['#facets'].x + boxesOf['#facets'].w <= boxesOf['#hits'].x &&
+        boxesOf['#summary'].y < boxesOf['#hits'].y && boxesOf['#facets'].y <= boxesOf['#hits'].y,
+        `filters left of the hits, total above them (${JSON.stringify(boxesOf)})`);
   const metas = await page.$$eval('ol.hits .meta', (m) => m.map((x) => x.textContent));
   check(metas.length > 0 && metas.every((m) => m.includes('browser-a')), 'every hit is of the granted lot');
   const snippet = await page.$$eval('ol.hits .snippet mark', (m) => m.map((x) => x.textContent));

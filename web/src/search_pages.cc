@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 
 #include "acervo/indexer/field_value.h"
 #include "internal.h"
@@ -144,59 +145,66 @@ std::string FacetList(const RouteContext& ctx, const char* title_key, const std:
   return h + "</ul>";
 }
 
-HttpResponse SearchPage(RouteContext& ctx) {
+// Where the search page's counted part (filters, total, pages) joins the
+// rest: HTML comments cannot come from escaped user text.
+constexpr const char* kTailMark = "<!--acervo:counts-->";
+
+// The list of hits (or the no-results note).
+std::string HitList(const RouteContext& ctx, const std::vector<SearchHit>& hits, const SearchRequest& request) {
+  const Lang lang = ctx.lang();
+  const std::string q = ctx.req().Query("q");
+  std::string list = "<ol class=\"hits\" id=\"hits\" start=\"" + std::to_string(request.offset + 1) + "\">";
+  for (const SearchHit& h : hits) {
+    const int first_page = h.pages.empty() ? 0 : h.pages.front();
+    list += "<li class=\"hit\"><h2><a class=\"doc-link\" href=\"" +
+            Html(DocUrl(h.lot_id, h.document_id, first_page, q)) + "\">" +
+            Html(ForUser(ctx, h.title.empty() ? h.document_id : h.title)) + "</a></h2>";
+    list += "<div class=\"meta\">" + Html(T(lang, "lot")) + " " + Html(h.lot_id) + " · " + Html(h.document_id) +
+            (h.document_type.empty() ? "" : " · " + Html(h.document_type)) + "</div>";
+    if (!h.fields.empty()) {
+      list += "<div class=\"fields\">";
+      for (const FieldRecord& f : h.fields) {
+        list += "<span><b>" + Html(f.name) + ":</b> " + Html(ForUser(ctx, f.value)) + "</span>";
+      }
+      list += "</div>";
+    }
+    if (!h.snippet.empty()) list += "<p class=\"snippet\">" + SnippetHtml(ctx, h.snippet) + "</p>";
+    // Words found as another inflection or through a forgiving match
+    // (issue 15): said, so a reader can judge the hit.
+    std::string found;
+    for (const TermMatch& m : h.matches) {
+      if (m.kind == "exact" || m.matched == m.query) continue;
+      found += std::string(found.empty() ? "" : ", ") + "<b>" + Html(ForUser(ctx, m.matched)) + "</b> (" +
+               Html(T(lang, "kind_" + m.kind)) + ")";
+    }
+    if (!found.empty()) list += "<p class=\"found-as\">" + Html(T(lang, "found_as")) + ": " + found + "</p>";
+    if (!h.pages.empty()) {
+      list += "<div class=\"pages\">" + Html(T(lang, "pages_with_hits")) + ": ";
+      for (size_t i = 0; i < h.pages.size() && i < 30; ++i) {
+        list += "<a href=\"" + Html(DocUrl(h.lot_id, h.document_id, h.pages[i], q)) + "\">" +
+                std::to_string(h.pages[i]) + "</a> ";
+      }
+      if (h.pages.size() > 30) list += "…";
+      list += "</div>";
+    }
+    list += "</li>";
+  }
+  list += "</ol>";
+  if (hits.empty()) list = "<p id=\"no-results\">" + Html(T(lang, "no_results")) + "</p>";
+  return list;
+}
+
+// The counted part of the search page: the filters with their counts, the
+// total and the time, the links to the pages of results.
+std::string CountsHtml(const RouteContext& ctx, const Result<SearchFacets>& facets, const SearchRequest& request,
+                       double seconds) {
   const Lang lang = ctx.lang();
   const HttpRequest& req = ctx.req();
-  const std::string q = req.Query("q");
-  const std::string sort = req.Query("sort");
-  std::string form = "<form class=\"search\" method=\"get\" action=\"/search\" role=\"search\">";
-  form += "<input type=\"search\" name=\"q\" id=\"q\" value=\"" + Html(q) + "\" placeholder=\"" +
-          Html(T(lang, "search_placeholder")) + "\" aria-label=\"" + Html(T(lang, "search_button")) + "\">";
-  for (const char* keep : {"lot", "type", "from", "to"}) {
-    if (!req.Query(keep).empty()) {
-      form += "<input type=\"hidden\" name=\"" + std::string(keep) + "\" value=\"" + Html(req.Query(keep)) + "\">";
-    }
-  }
-  for (const std::string& f : req.QueryAll("field")) {
-    form += "<input type=\"hidden\" name=\"field\" value=\"" + Html(f) + "\">";
-  }
-  form += "<label>" + Html(T(lang, "sort")) + " <select name=\"sort\" id=\"sort\">";
-  for (const auto& [v, key] : {std::pair{"relevance", "sort_relevance"}, std::pair{"newest", "sort_newest"},
-                               std::pair{"oldest", "sort_oldest"}}) {
-    form += std::string("<option value=\"") + v + "\"" + (sort == v ? " selected" : "") + ">" + Html(T(lang, key)) +
-            "</option>";
-  }
-  form += "</select></label><button type=\"submit\">" + Html(T(lang, "search_button")) + "</button></form>";
-  form += "<p class=\"note\">" + Html(T(lang, "search_help")) + "</p>";
-
-  const auto t0 = std::chrono::steady_clock::now();
-  Result<SearchRequest> request = SearchFromParams(ctx, kPageSize);
-  Result<std::vector<SearchHit>> hits = request.ok() ? ctx.store().Search(*request) : request.status();
-  Result<SearchFacets> facets = hits.ok() ? ctx.store().Facets(*request) : hits.status();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ctx.Audit("search", req.Query("lot"), q + (req.Query("type").empty() ? "" : " [type=" + req.Query("type") + "]"));
-  if (!facets.ok()) {
-    const Status& s = facets.status();
-    const int status = s.code() == StatusCode::kInvalidArgument ? 400 : 500;
-    std::string body = form + "<p class=\"error\" role=\"alert\" id=\"query-error\">" + Html(T(lang, "query_error")) +
-                       ": " + Html(s.message()) + "</p>";
-    return HttpResponse::Html(Layout(ctx, T(lang, "nav_search"), body), status);
-  }
-
-  // Active filters, each removable.
-  std::string active;
-  for (const char* key : {"lot", "type", "from", "to"}) {
-    const std::string v = req.Query(key);
-    if (!v.empty()) {
-      active += "<a href=\"" + Html(Url(req, key, "")) + "\" title=\"" + Html(T(lang, "remove_filter")) + "\">" +
-                Html(key) + ": " + Html(ForUser(ctx, v)) + " ✕</a>";
-    }
-  }
-  for (const std::string& f : req.QueryAll("field")) {
-    active += "<a href=\"" + Html(UrlWithout(req, "field", f)) + "\">" + Html(ForUser(ctx, f)) + " ✕</a>";
-  }
-
   std::string side = "<aside class=\"facets\" id=\"facets\"><h2>" + Html(T(lang, "filters")) + "</h2>";
+  if (!facets.ok()) {
+    return side + "<p class=\"error\" role=\"alert\">" + Html(T(lang, "query_error")) + ": " +
+           Html(facets.status().message()) + "</p></aside>";
+  }
   side += FacetList(ctx, "filter_lot", "lot", facets->lots);
   side += FacetList(ctx, "filter_type", "type", facets->types);
   for (const FieldFacet& ff : facets->fields) {
@@ -233,7 +241,7 @@ HttpResponse SearchPage(RouteContext& ctx) {
   std::snprintf(took, sizeof(took), "%.2f", seconds);
   std::string seconds_text = took;
   if (lang == Lang::kPt) std::replace(seconds_text.begin(), seconds_text.end(), '.', ',');
-  std::string summary = "<p class=\"summary\" id=\"summary\"><span id=\"total\">" +
+  std::string summary = "<div class=\"summary-area\"><p class=\"summary\" id=\"summary\"><span id=\"total\">" +
                         std::string(facets->total_exact ? "" : std::string(T(lang, "more_than")) + " ") +
                         FormatCount(facets->total, lang) + "</span> " +
                         Html(T(lang, facets->total == 1 ? "document" : "documents")) + " " + Html(T(lang, "in")) +
@@ -241,50 +249,12 @@ HttpResponse SearchPage(RouteContext& ctx) {
   if (ctx.user() != nullptr && !ctx.user()->SeesPersonalNumbers()) {
     summary += "<p class=\"note\">" + Html(T(lang, "masked_note")) + "</p>";
   }
-
-  std::string list = "<ol class=\"hits\" id=\"hits\" start=\"" + std::to_string(request->offset + 1) + "\">";
-  for (const SearchHit& h : *hits) {
-    const int first_page = h.pages.empty() ? 0 : h.pages.front();
-    list += "<li class=\"hit\"><h2><a class=\"doc-link\" href=\"" +
-            Html(DocUrl(h.lot_id, h.document_id, first_page, q)) + "\">" +
-            Html(ForUser(ctx, h.title.empty() ? h.document_id : h.title)) + "</a></h2>";
-    list += "<div class=\"meta\">" + Html(T(lang, "lot")) + " " + Html(h.lot_id) + " · " + Html(h.document_id) +
-            (h.document_type.empty() ? "" : " · " + Html(h.document_type)) + "</div>";
-    if (!h.fields.empty()) {
-      list += "<div class=\"fields\">";
-      for (const FieldRecord& f : h.fields) {
-        list += "<span><b>" + Html(f.name) + ":</b> " + Html(ForUser(ctx, f.value)) + "</span>";
-      }
-      list += "</div>";
-    }
-    if (!h.snippet.empty()) list += "<p class=\"snippet\">" + SnippetHtml(ctx, h.snippet) + "</p>";
-    // Words found as another inflection or through a forgiving match
-    // (issue 15): said, so a reader can judge the hit.
-    std::string found;
-    for (const TermMatch& m : h.matches) {
-      if (m.kind == "exact" || m.matched == m.query) continue;
-      found += std::string(found.empty() ? "" : ", ") + "<b>" + Html(ForUser(ctx, m.matched)) + "</b> (" +
-               Html(T(lang, "kind_" + m.kind)) + ")";
-    }
-    if (!found.empty()) list += "<p class=\"found-as\">" + Html(T(lang, "found_as")) + ": " + found + "</p>";
-    if (!h.pages.empty()) {
-      list += "<div class=\"pages\">" + Html(T(lang, "pages_with_hits")) + ": ";
-      for (size_t i = 0; i < h.pages.size() && i < 30; ++i) {
-        list += "<a href=\"" + Html(DocUrl(h.lot_id, h.document_id, h.pages[i], q)) + "\">" +
-                std::to_string(h.pages[i]) + "</a> ";
-      }
-      if (h.pages.size() > 30) list += "…";
-      list += "</div>";
-    }
-    list += "</li>";
-  }
-  list += "</ol>";
-  if (hits->empty()) list = "<p id=\"no-results\">" + Html(T(lang, "no_results")) + "</p>";
+  summary += "</div>";
 
   // Pages of results.
-  const int page = request->offset / request->limit + 1;
+  const int page = request.offset / request.limit + 1;
   const int64_t shown_total = std::min<int64_t>(facets->total, 10000);
-  const int pages = static_cast<int>((shown_total + request->limit - 1) / request->limit);
+  const int pages = static_cast<int>((shown_total + request.limit - 1) / request.limit);
   std::string pager;
   if (pages > 1) {
     pager = "<nav class=\"pager\" aria-label=\"pages\">";
@@ -298,15 +268,82 @@ HttpResponse SearchPage(RouteContext& ctx) {
                                Html(Url(req, "page", std::to_string(page + 1))) + "\">" + Html(T(lang, "next")) + "</a>";
     pager += "</nav>";
   }
+  return side + summary + pager;
+}
+
+HttpResponse SearchPage(RouteContext& ctx) {
+  const Lang lang = ctx.lang();
+  const HttpRequest& req = ctx.req();
+  const std::string q = req.Query("q");
+  const std::string sort = req.Query("sort");
+  std::string form = "<form class=\"search\" method=\"get\" action=\"/search\" role=\"search\">";
+  form += "<input type=\"search\" name=\"q\" id=\"q\" value=\"" + Html(q) + "\" placeholder=\"" +
+          Html(T(lang, "search_placeholder")) + "\" aria-label=\"" + Html(T(lang, "search_button")) + "\">";
+  for (const char* keep : {"lot", "type", "from", "to"}) {
+    if (!req.Query(keep).empty()) {
+      form += "<input type=\"hidden\" name=\"" + std::string(keep) + "\" value=\"" + Html(req.Query(keep)) + "\">";
+    }
+  }
+  for (const std::string& f : req.QueryAll("field")) {
+    form += "<input type=\"hidden\" name=\"field\" value=\"" + Html(f) + "\">";
+  }
+  form += "<label>" + Html(T(lang, "sort")) + " <select name=\"sort\" id=\"sort\">";
+  for (const auto& [v, key] : {std::pair{"relevance", "sort_relevance"}, std::pair{"newest", "sort_newest"},
+                               std::pair{"oldest", "sort_oldest"}}) {
+    form += std::string("<option value=\"") + v + "\"" + (sort == v ? " selected" : "") + ">" + Html(T(lang, key)) +
+            "</option>";
+  }
+  form += "</select></label><button type=\"submit\">" + Html(T(lang, "search_button")) + "</button></form>";
+  form += "<p class=\"note\">" + Html(T(lang, "search_help")) + "</p>";
+
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<SearchRequest> request = SearchFromParams(ctx, kPageSize);
+  Result<std::vector<SearchHit>> hits = request.ok() ? ctx.store().Search(*request) : request.status();
+  ctx.Audit("search", req.Query("lot"), q + (req.Query("type").empty() ? "" : " [type=" + req.Query("type") + "]"));
+  if (!hits.ok()) {
+    const Status& s = hits.status();
+    const int status = s.code() == StatusCode::kInvalidArgument ? 400 : 500;
+    std::string body = form + "<p class=\"error\" role=\"alert\" id=\"query-error\">" + Html(T(lang, "query_error")) +
+                       ": " + Html(s.message()) + "</p>";
+    return HttpResponse::Html(Layout(ctx, T(lang, "nav_search"), body), status);
+  }
+
+  // Active filters, each removable.
+  std::string active;
+  for (const char* key : {"lot", "type", "from", "to"}) {
+    const std::string v = req.Query(key);
+    if (!v.empty()) {
+      active += "<a href=\"" + Html(Url(req, key, "")) + "\" title=\"" + Html(T(lang, "remove_filter")) + "\">" +
+                Html(key) + ": " + Html(ForUser(ctx, v)) + " ✕</a>";
+    }
+  }
+  for (const std::string& f : req.QueryAll("field")) {
+    active += "<a href=\"" + Html(UrlWithout(req, "field", f)) + "\">" + Html(ForUser(ctx, f)) + " ✕</a>";
+  }
   std::string body = form;
   if (!active.empty()) {
     body += "<div class=\"active-filters\">" + active + "<a href=\"/search?q=" + Html(UrlEncode(q)) + "\">" +
             Html(T(lang, "clear_filters")) + "</a></div>";
   }
-  body += "<div class=\"layout\">" + side + "<section>" + summary + list + pager + "</section></div>";
-  return HttpResponse::Html(Layout(ctx, q.empty() ? T(lang, "nav_search") : q, body));
-}
+  body += "<div class=\"layout search\"><section class=\"results\">" + HitList(ctx, *hits, *request) + "</section>" +
+          kTailMark + "</div>";
 
+  // The hits go out at once; the filters with their counts, the total and
+  // the pages follow in the same document when counted (CSS puts them in
+  // their places): the counts cost several times the search on a large
+  // store and must not hold back the first render.
+  const std::string page = Layout(ctx, q.empty() ? T(lang, "nav_search") : q, body);
+  const size_t mark = page.find(kTailMark);
+  HttpResponse r = HttpResponse::Html(page.substr(0, mark));
+  r.tail = [req = req, user = *ctx.user(), lang, services = &ctx.services(), csrf = ctx.csrf(),
+            request = *request, t0, rest = page.substr(mark + std::strlen(kTailMark))](Store& store) {
+    RouteContext tail_ctx(req, &user, lang, &store, services, &csrf);
+    Result<SearchFacets> facets = store.Facets(request);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return CountsHtml(tail_ctx, facets, request, seconds) + rest;
+  };
+  return r;
+}
 class SearchPages final : public PageModule {
  public:
   void Register(Router& router) override { router.Get("/search", Access::kSignedIn, SearchPage); }

@@ -785,6 +785,35 @@ class ServerImpl final : public Server {
       res.set_header("Content-Type", r.content_type);
       return;
     }
+    if (r.tail) {
+      // Sent uncompressed: the library's gzip/brotli stream would hold the
+      // first part back until the last (headless Chromium then saw nothing
+      // before the end). The library picks the encoding from the request's
+      // Accept-Encoding once the handler returns; the request object is the
+      // library's own, not const, so dropping the header here is defined.
+      const_cast<httplib::Request&>(in).headers.erase("Accept-Encoding");
+      auto head = std::make_shared<std::string>(std::move(r.body));
+      res.set_chunked_content_provider(
+          r.content_type, [this, head, tail = std::move(r.tail)](size_t, httplib::DataSink& sink) {
+            if (!sink.write(head->data(), head->size())) return false;
+            std::string rest;
+            Result<std::unique_ptr<Store>> store = pool_.Take();
+            if (store.ok()) {
+              try {
+                rest = tail(**store);
+              } catch (const std::exception& e) {
+                std::fprintf(stderr, "acervo serve: %s\n", e.what());
+              }
+              pool_.Give(std::move(store).value());
+            } else {
+              std::fprintf(stderr, "acervo serve: store: %s\n", store.status().ToString().c_str());
+            }
+            if (!rest.empty() && !sink.write(rest.data(), rest.size())) return false;
+            sink.done();
+            return true;
+          });
+      return;
+    }
     res.set_content(std::move(r.body), r.content_type.c_str());
   }
 

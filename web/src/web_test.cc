@@ -300,6 +300,41 @@ TEST_F(WebTest, MalformedQueriesAre400WithThePosition) {
   }
 }
 
+// The search page sends its hits first and its counts (filters, total,
+// pages: the costly part on a large store) after them in the same HTML
+// document, chunked: the browser renders the hits before the counts exist,
+// and a page without JavaScript still gets everything.
+TEST_F(WebTest, TheSearchPageSendsTheHitsBeforeTheCounts) {
+  Client c(port());
+  ASSERT_EQ(c.Login("leitor", kPassword), 303);
+  httplib::Result r = c.Get("/search?q=certidao");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Transfer-Encoding"), "chunked");
+  const size_t hits = r->body.find("id=\"hits\"");
+  const size_t facets = r->body.find("id=\"facets\"");
+  const size_t total = r->body.find("id=\"total\"");
+  ASSERT_NE(hits, std::string::npos);
+  ASSERT_NE(facets, std::string::npos);
+  ASSERT_NE(total, std::string::npos);
+  EXPECT_LT(hits, facets);
+  EXPECT_LT(hits, total);
+  EXPECT_NE(r->body.find("class=\"count\""), std::string::npos);  // the filters have their counts
+  EXPECT_EQ(r->body.find("acervo:counts"), std::string::npos);     // the join mark is not sent
+  EXPECT_NE(r->body.rfind("</html>"), std::string::npos);
+  // Never compressed: a gzip stream would hold the hits back until the end.
+  r = c.Get("/search?q=certidao", {{"Accept-Encoding", "gzip, deflate, br"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Encoding"), "");
+  EXPECT_NE(r->body.find("id=\"facets\""), std::string::npos);
+  // A query error is still one plain 400 page.
+  r = c.Get("/search?q=" + UrlEncode("(a OR b"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->get_header_value("Transfer-Encoding"), "chunked");
+}
+
 TEST_F(WebTest, ScriptInjectionIsEscapedEverywhere) {
   Client c(port());
   ASSERT_EQ(c.Login("admin", kPassword), 303);

@@ -58,6 +58,14 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   // When set, the body is this file, streamed (PDF downloads); `body` unused.
   std::filesystem::path file;
+  // When set, the response is sent in two parts (chunked): `body` at once,
+  // then what `tail` returns, computed after the body has left, with a
+  // store connection of the pool (the handler's own is given back by then).
+  // A slow part of a page (the search page's facet counts) thus never
+  // holds back its first render; the page is still one HTML document, so
+  // it needs no script. `tail` must own what it uses (copies, not
+  // references into the request).
+  std::function<std::string(Store&)> tail;
 
   static HttpResponse Html(std::string body, int status = 200);
   static HttpResponse Json(const std::string& json, int status = 200);
