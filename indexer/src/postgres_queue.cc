@@ -5,6 +5,7 @@
 #include <chrono>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "acervo/indexer/open_store.h"
 #include "acervo/indexer/postgres_store.h"
@@ -265,7 +266,20 @@ class PostgresQueue final : public WorkQueue {
     return next;
   }
 
+  // A restart or failover of the server while a unit publishes is waited
+  // out (the busy timeout), as the store's own commit right after would be:
+  // a document must not fail because the database was away for a moment.
   Result<std::unique_ptr<ClaimHold>> HoldClaim(const ClaimedUnit& unit) override {
+    const Clock::time_point give_up = Clock::now() + options_.busy_timeout;
+    while (true) {
+      Result<std::unique_ptr<ClaimHold>> held = TryHoldClaim(unit);
+      if (held.ok() || held.status().code() != StatusCode::kUnavailable || Clock::now() >= give_up) return held;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+
+ private:
+  Result<std::unique_ptr<ClaimHold>> TryHoldClaim(const ClaimedUnit& unit) {
     const std::string what = "hold unit " + std::to_string(unit.id) + " to publish it";
     PgConnection::Options o;
     o.busy_timeout = options_.busy_timeout;
@@ -277,6 +291,8 @@ class PostgresQueue final : public WorkQueue {
     if (PQntuples(r.get()) == 0) return LostClaim(unit);  // the connection closes: nothing held
     return std::unique_ptr<ClaimHold>(new RowHold(std::move(c)));
   }
+
+ public:
 
   Status Release(const ClaimedUnit& unit) override {
     std::lock_guard<std::mutex> lock(mu_);

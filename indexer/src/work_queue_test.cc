@@ -532,6 +532,35 @@ TEST(WorkQueueRestartTest, QueueAndStoreCarryOnAcrossServerRestarts) {
   EXPECT_EQ(st->units.pending, 1);  // the lot's finalise unit
 }
 
+// A worker about to publish while the server restarts waits for it (the
+// store's commit right after would too) instead of failing the document.
+TEST(WorkQueueRestartTest, APublishWaitsForTheServerToComeBack) {
+  PostgresTestServer server;
+  Status started = server.Start(/*durable=*/true);
+  if (!started.ok()) {
+    std::fprintf(stderr, "\n*** PostgreSQL cannot run here: %s; SKIPPED ***\n\n", started.ToString().c_str());
+    GTEST_SKIP() << started.ToString();
+  }
+  Result<std::string> conninfo = server.CreateDatabase("restart_publish");
+  ASSERT_TRUE(conninfo.ok());
+  Result<std::unique_ptr<WorkQueue>> q = OpenPostgresQueue(*conninfo);
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  ASSERT_TRUE((*q)->Enqueue({"L", "{}", ""}).ok());
+  Result<std::optional<ClaimedUnit>> plan = (*q)->Claim("w");
+  ASSERT_TRUE(plan.ok() && plan->has_value());
+  ASSERT_TRUE((*q)->Complete(**plan, Plan("L", {1})).ok());
+  Result<std::optional<ClaimedUnit>> doc = (*q)->Claim("w");
+  ASSERT_TRUE(doc.ok() && doc->has_value());
+  // Down for 2 s (a crash); the publish comes while it is away.
+  std::thread restart([&] { EXPECT_TRUE(server.Restart("immediate", milliseconds(2000)).ok()); });
+  std::this_thread::sleep_for(milliseconds(700));
+  Result<std::unique_ptr<ClaimHold>> held = (*q)->HoldClaim(**doc);
+  restart.join();
+  EXPECT_TRUE(held.ok()) << held.status().ToString();
+  held = Status::OK();
+  EXPECT_TRUE((*q)->Complete(**doc, Done()).ok());
+}
+
 // -> v9: a database of the previous version gets the queue's tables; a
 // SQLite file only records the version (it has no queue).
 TEST_F(WorkQueueTest, DatabaseBeforeVersion9GetsTheQueueTables) {
