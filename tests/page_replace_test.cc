@@ -56,7 +56,10 @@ class PageReplaceTest : public ::testing::Test {
                                  {"Primeira folha do processo administrativo", "Segunda folha borrada ilegivel",
                                   "Terceira folha com despacho final"},
                                  synth::FileFormat::kTiffLzw, 11);
-    testing::WriteSmallTextPages(lot_ / "outro.png", {"Outro documento do mesmo lote"}, synth::FileFormat::kPng, 12);
+    // A blank page between two pages of text: left out of the PDF, so the
+    // third page is the PDF's second.
+    testing::WriteSmallTextPages(lot_ / "outro.tif", {"Outro documento do mesmo lote", "", "Pagina final do outro"},
+                                 synth::FileFormat::kTiffLzw, 12);
     std::ofstream(lot_ / "profile.toml") << kProfile;
     testing::WriteSmallTextPages(root_ / "nova.png", {"Segunda folha substituta nitida"}, synth::FileFormat::kPng, 13);
     // The same page at 150 dpi: below the profile's minimum.
@@ -196,12 +199,20 @@ void PageReplaceTest::Loop(const std::string& store) {
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   EXPECT_EQ(json::parse(verify.out, nullptr, false).value("replaced", 0), 2) << verify.out;
 
-  // A rerun of the lot keeps the replacement: nothing is processed.
+  // A rerun of the lot keeps the replacement: nothing is processed. Its
+  // report links a review item to the page's place in the PDF (page 3 of
+  // "outro" is its PDF's page 2: page 2 is blank).
+  ASSERT_EQ(Acervo({"review", "rescan", "--store", store, "lote-rescan", "outro", "--page", "3"}).exit_code, 0);
   const std::string replaced_sha = *Sha256OfFile(pdf);
   ProcessResult rerun = Acervo({"run", lot_.string(), "--out", out_.string(), "--store", store, "--quiet", "--json"});
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
-  EXPECT_EQ(json::parse(rerun.out)["pages"]["processed"], 0) << rerun.out;
+  const json again = json::parse(rerun.out);
+  EXPECT_EQ(again["pages"]["processed"], 0) << rerun.out;
   EXPECT_EQ(*Sha256OfFile(pdf), replaced_sha);
+  ASSERT_EQ(again["review"]["items"].size(), 1u) << again["review"].dump();
+  EXPECT_EQ(again["review"]["items"][0]["page"], 3);
+  EXPECT_EQ(again["review"]["items"][0]["pdf_page"], 2);
+  EXPECT_EQ(PageText(out_ / "lote-rescan" / "outro.pdf", 2).find("final") != std::string::npos, true);
 
   // A withdrawn document's pages cannot be replaced.
   ASSERT_EQ(Acervo({"withdraw", "--store", store, "lote-rescan", "outro", "--reason", "duplicado"}).exit_code, 0);

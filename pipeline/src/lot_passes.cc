@@ -1117,6 +1117,7 @@ void SyncReview(LotContext& ctx) {
   Result<std::vector<ReviewItem>> open = ctx.store->Review().ListItems(filter);
   if (open.ok()) {
     rep.review = std::move(open).value();
+    rep.review_pdf_pages = PdfPagesOf(*ctx.store, rep.review);
   } else {
     rep.problems.push_back({"lot " + plan.lot_id, "store (review items): " + open.status().ToString()});
   }
@@ -1166,6 +1167,20 @@ void FinaliseLot(LotContext& ctx) {
                            p.flags, p.mean_confidence, p.skew_deg, p.orientation_deg,
                            p.thumbnail.empty() ? "" : (ctx.lot_out / p.thumbnail).string(), preview,
                            (ctx.masters_dir / p.id.source).string()});
+  }
+  // Each flagged page's place in its PDF (blank pages before it are left
+  // out of the PDF), from the stored rows.
+  std::map<std::string, std::optional<DocumentRecord>> stored;
+  for (FlaggedPage& f : rep.flagged) {
+    auto it = stored.find(f.document_id);
+    if (it == stored.end()) {
+      Result<std::optional<DocumentRecord>> d = ctx.store->GetDocument(plan.lot_id, f.document_id);
+      it = stored.emplace(f.document_id, d.ok() ? *d : std::nullopt).first;
+    }
+    if (!it->second) continue;
+    for (const PageRecord& p : it->second->pages) {
+      if (p.master_page == f.number && p.part == f.part && p.in_pdf) f.pdf_page = p.pdf_page;
+    }
   }
   for (const JournalQuarantine& q : ctx.journal->Quarantined()) {
     fs::path copy = ctx.quarantine_dir / q.file;
