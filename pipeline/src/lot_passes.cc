@@ -797,7 +797,13 @@ std::filesystem::path DocumentPdfPath(const LotContext& ctx, size_t d) {
 }
 
 PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t d) {
-  const DocumentPlan& doc = ctx.plan.documents[d];
+  return DocumentPdfInfo(ctx, d, ctx.plan.documents[d].fields);
+}
+
+PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t d,
+                                const std::vector<std::pair<std::string, std::string>>& fields) {
+  DocumentPlan doc = ctx.plan.documents[d];
+  doc.fields = fields;
   PdfDocumentInfo info;
   info.title = doc.title.empty() ? doc.id : doc.title;
   info.author = ctx.plan.profile.project;
@@ -965,6 +971,31 @@ void AddToDocument(LotContext& ctx, const PageJob& job, Result<JobPages> result)
   if (job.page + 1 == ctx.plan.documents[job.doc].pages.size()) FinishDocument(ctx, job.doc);
 }
 
+namespace {
+
+// Fields found by OCR extraction reach the PDF's metadata too. The PDF was
+// begun (Info and XMP written) before the text of its last page was known,
+// so when extraction found a value the finished PDF's metadata is
+// rewritten now (PdfWriter::RewriteMetadata: pages, images and text layer
+// copied as they are, signed again when the lot signs), before its row is
+// committed. Only values that pass their field's rules are written
+// (DocumentPdfInfo).
+Result<PdfResult> AddExtractedFields(LotContext& ctx, size_t d, PdfResult written) {
+  const DocumentRecord& rec = ctx.builds[d].record;
+  std::vector<std::pair<std::string, std::string>> fields;
+  bool extracted = false;
+  for (const FieldRecord& f : rec.fields) {
+    fields.emplace_back(f.name, f.value);
+    extracted |= f.source.rfind("ocr", 0) == 0;
+  }
+  if (!extracted) return written;
+  Result<PdfResult> again = ctx.writer->RewriteMetadata(written.path, DocumentPdfInfo(ctx, d, fields), written.path);
+  if (!again.ok()) return again.status().WithContext("adding the fields found by OCR to its metadata");
+  return again;
+}
+
+}  // namespace
+
 void FinishDocument(LotContext& ctx, size_t d) {
   bool commit = false;
   {
@@ -1015,6 +1046,7 @@ void FinishDocument(LotContext& ctx, size_t d) {
       }
       st.record.review = std::move(review);
       Result<PdfResult> pdf = ctx.writer->End();
+      if (pdf.ok()) pdf = AddExtractedFields(ctx, d, std::move(pdf).value());
       if (!pdf.ok()) {
         ++rep.documents_failed;
         rep.problems.push_back({"document " + doc.id, "PDF: " + pdf.status().ToString()});

@@ -229,6 +229,10 @@ void FinishDocument(LotContext& ctx, size_t doc);
 // The PDF metadata of a document (Info, index fields, master hashes,
 // Decreto 10.278 values) and the path of its PDF.
 PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t doc);
+// The same with the document's fields as `fields` (name, value) instead of
+// the planned ones: the fields found by OCR extraction included.
+PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t doc,
+                                const std::vector<std::pair<std::string, std::string>>& fields);
 std::filesystem::path DocumentPdfPath(const LotContext& ctx, size_t doc);
 
 // A processed page as its store row: text and words cleaned (in `page` too,
