@@ -118,9 +118,10 @@ class QueueWorkersTest : public ::testing::Test {
     testing::WriteSmallTextPages(path, texts, format, seed);
   }
 
-  pid_t StartWorker(const std::string& name, const std::string& pause_at = "") {
+  pid_t StartWorker(const std::string& name, const std::string& pause_at = "", int lease = 20) {
     const std::vector<std::string> argv = {AcervoBinary(), "worker", "--store", conninfo_, "--shared-root",
-                                           shared_.string(), "--jobs", "1", "--lease", "20", "--name", name,
+                                           shared_.string(), "--jobs", "1", "--lease", std::to_string(lease),
+                                           "--name", name,
                                            "--drain-timeout", "120"};
     pid_t pid = testing::SpawnWithPause(argv, pause_at, (root_ / (name + ".log")).string());
     EXPECT_GT(pid, 0);
@@ -359,6 +360,92 @@ TEST_F(QueueWorkersTest, ExactlyOnceUnderKilledWorkersAndADatabaseRestart) {
     EXPECT_NE(e.path().filename().string().rfind(".tmp-", 0), 0u) << e.path();
   }
   if (HasFailure()) std::fprintf(stderr, "%s\n", logs.c_str());
+}
+
+}  // namespace
+}  // namespace acervo
+
+namespace acervo {
+namespace {
+
+// A worker frozen (SIGSTOP, a paused VM) with its document's PDF complete
+// and about to be renamed, past its lease: another worker takes the unit
+// over and publishes the document. When the frozen one wakes up it must
+// not rename its own PDF over its successor's (the store's row would then
+// describe another file, or two workers' rows race): the fence
+// (WorkQueue::HoldClaim) refuses it. A third worker holds the lot's other
+// document meanwhile, so the lot is not finalised (the finaliser removes
+// the temp files dead workers left, which would hide the race).
+TEST_F(QueueWorkersTest, AWorkerFrozenPastItsLeasePublishesNothing) {
+  const fs::path lot = shared_ / "inbox" / "lote-f";
+  Pages(lot / "a.png", {"Ofício da câmara de Mariana."}, synth::FileFormat::kPng, 41);
+  Pages(lot / "b.png", {"Recibo da câmara de Sabará."}, synth::FileFormat::kPng, 42);
+  ASSERT_TRUE(WriteFileAtomic(lot / "manifest.csv", "document_id,document_type,title,files\n"
+                                                    "a,oficio,Ofício,a.png\nb,recibo,Recibo,b.png\n")
+                  .ok());
+  testing::ProcessResult enq = RunProcess(
+      {AcervoBinary(), "enqueue", "--store", conninfo_, "--shared-root", shared_.string(), lot.string()});
+  ASSERT_EQ(enq.exit_code, 0) << enq.err;
+  const auto stopped = [&](pid_t pid, const char* name) {
+    int status = 0;
+    EXPECT_EQ(::waitpid(pid, &status, WUNTRACED), pid);
+    EXPECT_TRUE(WIFSTOPPED(status)) << name << " never reached the pause point\n" << Logs();
+  };
+  const auto unit_of = [&](const std::string& doc) {
+    return Query(conninfo_, "SELECT id FROM queue_units WHERE document_id = '" + doc + "'").at(0).at(0);
+  };
+
+  // w1 plans the lot, takes document a and freezes right before its rename.
+  const pid_t w1 = StartWorker("w1", "pdf-publish", /*lease=*/6);
+  ASSERT_NO_FATAL_FAILURE(stopped(w1, "w1"));
+  ASSERT_EQ(Query(conninfo_, "SELECT worker FROM queue_units WHERE id = " + unit_of("a")).at(0).at(0), "w1");
+  // w3 takes document b (a is still w1's) and holds it, frozen too.
+  const pid_t w3 = StartWorker("w3", "pdf-publish", /*lease=*/120);
+  ASSERT_NO_FATAL_FAILURE(stopped(w3, "w3"));
+  ASSERT_EQ(Query(conninfo_, "SELECT worker FROM queue_units WHERE id = " + unit_of("b")).at(0).at(0), "w3");
+  // w1's lease runs out: w2 takes document a over and publishes it.
+  StartWorker("w2", "", /*lease=*/120);
+  ASSERT_TRUE(WaitFor([&] {
+    return QueryInt(conninfo_, "SELECT count(*) FROM queue_units WHERE state = 'done' AND worker = 'w2' AND id = " +
+                                   unit_of("a")) == 1;
+  }, std::chrono::seconds(300)))
+      << Logs();
+  const auto row = Query(conninfo_, "SELECT pdf_path, pdf_sha256 FROM documents WHERE document_id = 'a'");
+  ASSERT_EQ(row.size(), 1u);
+  const fs::path pdf = shared_ / row[0][0];
+  Result<std::string> published = Sha256OfFile(pdf);
+  ASSERT_TRUE(published.ok()) << published.status().ToString();
+  EXPECT_EQ(*published, row[0][1]);
+
+  // w1 wakes up where it stopped: right before the rename.
+  ::kill(w1, SIGCONT);
+  ASSERT_TRUE(WaitFor([&] {
+    const std::string log = testing::ReadText((root_ / "w1.log").string());
+    return log.find("lost its lease") != std::string::npos || log.find("outcome not recorded") != std::string::npos;
+  }, std::chrono::seconds(60)))
+      << Logs();
+  Result<std::string> after = Sha256OfFile(pdf);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, row[0][1]) << "the frozen worker renamed its PDF over its successor's\n" << Logs();
+  EXPECT_EQ(Query(conninfo_, "SELECT pdf_sha256 FROM documents WHERE document_id = 'a'").at(0).at(0), row[0][1]);
+
+  // w3 goes on: the lot ends with both documents once, nothing left over.
+  ::kill(w3, SIGCONT);
+  ASSERT_TRUE(WaitFor([&] { return QueryInt(conninfo_, "SELECT count(*) FROM queue_lots WHERE state = 'done'") == 1; },
+                      std::chrono::seconds(300)))
+      << Logs();
+  for (pid_t pid : std::vector<pid_t>(workers_)) {
+    ::kill(pid, SIGTERM);
+    EXPECT_EQ(WaitExit(pid, std::chrono::seconds(60)), 0) << Logs();
+    Forget(pid);
+  }
+  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM documents"), 2);
+  Result<std::string> final_sha = Sha256OfFile(pdf);
+  ASSERT_TRUE(final_sha.ok());
+  EXPECT_EQ(*final_sha, Query(conninfo_, "SELECT pdf_sha256 FROM documents WHERE document_id = 'a'").at(0).at(0));
+  for (const auto& e : fs::recursive_directory_iterator(shared_)) {
+    EXPECT_NE(e.path().filename().string().rfind(".tmp-", 0), 0u) << "temp file left: " << e.path();
+  }
 }
 
 }  // namespace

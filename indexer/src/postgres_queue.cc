@@ -130,6 +130,18 @@ ClaimedUnit ClaimedFrom(const PGresult* r, int i) {
   return u;
 }
 
+// HoldClaim's lock: a transaction on a connection of its own, committed
+// (nothing was changed) when the hold ends; a lost connection has released
+// it already.
+class RowHold final : public ClaimHold {
+ public:
+  explicit RowHold(std::unique_ptr<PgConnection> c) : c_(std::move(c)) {}
+  ~RowHold() override { (void)c_->Exec("COMMIT"); }
+
+ private:
+  std::unique_ptr<PgConnection> c_;
+};
+
 class PostgresQueue final : public WorkQueue {
  public:
   PostgresQueue(std::string conninfo, QueueOptions options, std::unique_ptr<PgConnection> pg)
@@ -251,6 +263,19 @@ class PostgresQueue final : public WorkQueue {
     if (look_again) ACERVO_RETURN_IF_ERROR(FinaliseIfDoneLocked(unit.lot));
     *completed = lost ? LostClaim(unit) : Status::OK();
     return next;
+  }
+
+  Result<std::unique_ptr<ClaimHold>> HoldClaim(const ClaimedUnit& unit) override {
+    const std::string what = "hold unit " + std::to_string(unit.id) + " to publish it";
+    PgConnection::Options o;
+    o.busy_timeout = options_.busy_timeout;
+    ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> c, PgConnection::Open(conninfo_, std::move(o)));
+    ACERVO_RETURN_IF_ERROR(c->Exec("BEGIN"));
+    ACERVO_ASSIGN_OR_RETURN(PgResult r, c->Exec("SELECT 1 FROM queue_units WHERE id = $1 AND claim = $2 AND "
+                                                "state = 'running' FOR UPDATE",
+                                                {std::to_string(unit.id), std::to_string(unit.claim)}, what));
+    if (PQntuples(r.get()) == 0) return LostClaim(unit);  // the connection closes: nothing held
+    return std::unique_ptr<ClaimHold>(new RowHold(std::move(c)));
   }
 
   Status Release(const ClaimedUnit& unit) override {
@@ -497,9 +522,11 @@ class PostgresQueue final : public WorkQueue {
         }
       }
       if (!error.empty()) {
-        return pg_->Exec("UPDATE queue_lots SET state = 'failed', error = $2, finished_at = now() WHERE id = $1",
-                         {lot_text, error}, what)
-            .status();
+        ACERVO_RETURN_IF_ERROR(
+            pg_->Exec("UPDATE queue_lots SET state = 'failed', error = $2, finished_at = now() WHERE id = $1",
+                      {lot_text, error}, what)
+                .status());
+        return pg_->Exec(kNotify);  // a lot ended: see the finalise unit below
       }
       ACERVO_RETURN_IF_ERROR(AddUnitsLocked(lot, o, what));
       notify = !o.units.empty();
@@ -511,10 +538,14 @@ class PostgresQueue final : public WorkQueue {
       notify = notify || (PQntuples(w.get()) > 0 && Int(w.get(), 0, 0) == 0);
     }
     if (kind == UnitKind::kFinalise) {
-      return pg_->Exec("UPDATE queue_lots SET state = 'done', report = nullif($2, ''), error = $3, finished_at = now() "
-                       "WHERE id = $1",
-                       {lot_text, o.report_json, o.failed ? o.error : ""}, what)
-          .status();
+      ACERVO_RETURN_IF_ERROR(pg_->Exec("UPDATE queue_lots SET state = 'done', report = nullif($2, ''), error = $3, "
+                                       "finished_at = now() WHERE id = $1",
+                                       {lot_text, o.report_json, o.failed ? o.error : ""}, what)
+                                 .status());
+      // A lot ended, perhaps the queue's last: idle workers look again (one
+      // NOTIFY a lot), so `worker --exit-when-idle` leaves when the queue
+      // empties instead of sleeping out its wait.
+      return pg_->Exec(kNotify);
     }
     // The lot's last unit: its finalise unit (a plan of no document, a unit
     // failed by the reaper; a race with another completion is caught by

@@ -323,6 +323,41 @@ TEST_F(WorkQueueTest, AnExpiredLeaseIsTakenOverAndTheOldClaimIsFenced) {
   EXPECT_EQ(Int("SELECT count(*) FROM queue_units WHERE kind = 'finalise'"), 1);
 }
 
+// The fence around publishing (a document's PDF renamed into place, its
+// row committed): while a worker holds it, its unit cannot be taken over
+// even past the lease; a worker that lost the unit cannot take it.
+TEST_F(WorkQueueTest, APublishingWorkerHoldsItsUnitAndALateOneCannot) {
+  QueueOptions o;
+  o.lease = std::chrono::seconds(1);
+  std::unique_ptr<WorkQueue> q = Open(o);
+  std::unique_ptr<WorkQueue> other = Open(o);
+  ASSERT_TRUE(q->Enqueue({"L", "{}", ""}).ok());
+  ASSERT_TRUE(q->Complete(ClaimOrDie(*q), Plan("L", {1})).ok());
+  ClaimedUnit slow = ClaimOrDie(*q, "slow");
+  {
+    Result<std::unique_ptr<ClaimHold>> hold = q->HoldClaim(slow);
+    ASSERT_TRUE(hold.ok()) << hold.status().ToString();
+    // Its lease runs out while it publishes: nobody takes the unit over
+    // (the reaper skips the locked row) until the hold ends.
+    std::this_thread::sleep_for(milliseconds(1300));
+    EXPECT_TRUE(NothingReady(*other));
+    EXPECT_EQ(Int("SELECT count(*) FROM queue_units WHERE state = 'running'"), 1);
+  }
+  EXPECT_TRUE(q->Complete(slow, Done()).ok()) << "published under the hold: its outcome counts";
+
+  // A worker frozen past its lease, taken over: it learns so at the fence.
+  ASSERT_TRUE(q->Enqueue({"M", "{}", ""}).ok());
+  ASSERT_TRUE(q->Complete(ClaimOrDie(*q), Plan("M", {1})).ok());
+  ClaimedUnit frozen = ClaimOrDie(*q, "frozen");
+  std::this_thread::sleep_for(milliseconds(1300));
+  ClaimedUnit successor = ClaimOrDie(*other, "successor");
+  ASSERT_EQ(successor.id, frozen.id);
+  Result<std::unique_ptr<ClaimHold>> late = q->HoldClaim(frozen);
+  EXPECT_EQ(late.status().code(), StatusCode::kCancelled) << late.status().ToString();
+  Result<std::unique_ptr<ClaimHold>> current = other->HoldClaim(successor);
+  EXPECT_TRUE(current.ok()) << current.status().ToString();
+}
+
 TEST_F(WorkQueueTest, AUnitWhoseWorkersKeepDyingFailsInsteadOfLooping) {
   QueueOptions o;
   o.lease = std::chrono::seconds(1);
@@ -383,6 +418,48 @@ TEST_F(WorkQueueTest, AnIdleWorkerSleepsUntilNotified) {
   EXPECT_LT(Clock::now() - t0, milliseconds(5000));
   ::close(fds[0]);
   ::close(fds[1]);
+}
+
+// A worker that found nothing to claim while another ran the last unit
+// must hear when the lot (and so perhaps the queue) ends: `worker
+// --exit-when-idle` waits on this, and slept out its 60 s wait before.
+TEST_F(WorkQueueTest, AnIdleWorkerHearsWhenALotEnds) {
+  std::unique_ptr<WorkQueue> listener = Open();
+  for (bool plan_fails : {false, true}) {
+    SCOPED_TRACE(plan_fails ? "a lot whose plan failed" : "a lot finalised");
+    ASSERT_TRUE(queue_->Enqueue({plan_fails ? "L-bad" : "L-ok", "{}", ""}).ok());
+    ClaimedUnit plan = ClaimOrDie(*queue_);
+    ClaimedUnit last = plan;
+    if (!plan_fails) {
+      ASSERT_TRUE(queue_->Complete(plan, Plan("L-ok", {1})).ok());
+      ASSERT_TRUE(queue_->Complete(ClaimOrDie(*queue_), Done()).ok());
+      last = ClaimOrDie(*queue_);
+      ASSERT_EQ(last.kind, UnitKind::kFinalise);
+    }
+    // Whatever was notified so far is consumed: the listener now sleeps.
+    while (true) {
+      const Clock::time_point t = Clock::now();
+      ASSERT_TRUE(listener->WaitForWork(milliseconds(300), -1).ok());
+      if (Clock::now() - t >= milliseconds(280)) break;
+    }
+    UnitOutcome outcome;
+    if (plan_fails) {
+      outcome.failed = true;
+      outcome.error = "no pages";
+    }
+    std::thread other([&] {
+      std::this_thread::sleep_for(milliseconds(300));
+      EXPECT_TRUE(queue_->Complete(last, outcome).ok());
+    });
+    const Clock::time_point t0 = Clock::now();
+    ASSERT_TRUE(listener->WaitForWork(milliseconds(20000), -1).ok());
+    const auto waited = Clock::now() - t0;
+    other.join();
+    EXPECT_LT(waited, milliseconds(10000)) << "the end of the lot was not notified";
+    Result<QueueStatus> st = listener->GetStatus();
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(st->units.pending + st->units.running, 0);
+  }
 }
 
 TEST_F(WorkQueueTest, AStatusNamesWorkersAndTheirUnits) {

@@ -979,7 +979,8 @@ namespace {
 // rewritten now (PdfWriter::RewriteMetadata: pages, images and text layer
 // copied as they are, signed again when the lot signs), before its row is
 // committed. Only values that pass their field's rules are written
-// (DocumentPdfInfo).
+// (DocumentPdfInfo). Never fails the document: a failed rewrite is a report
+// warning and the PDF stays as End() made it.
 Result<PdfResult> AddExtractedFields(LotContext& ctx, size_t d, PdfResult written) {
   const DocumentRecord& rec = ctx.builds[d].record;
   std::vector<std::pair<std::string, std::string>> fields;
@@ -990,14 +991,20 @@ Result<PdfResult> AddExtractedFields(LotContext& ctx, size_t d, PdfResult writte
   }
   if (!extracted) return written;
   Result<PdfResult> again = ctx.writer->RewriteMetadata(written.path, DocumentPdfInfo(ctx, d, fields), written.path);
-  if (!again.ok()) return again.status().WithContext("adding the fields found by OCR to its metadata");
-  return again;
+  if (again.ok()) return again;
+  // The PDF as End() wrote it is complete and still in place (the rewrite
+  // is atomic): the document goes on without those values in its metadata
+  // (the store has them; a correction rewrites it).
+  ctx.report.warnings.push_back({"document " + ctx.plan.documents[d].id,
+                                 "fields found by OCR not written into the PDF's metadata: " + again.status().ToString()});
+  return written;
 }
 
 }  // namespace
 
 void FinishDocument(LotContext& ctx, size_t d) {
   bool commit = false;
+  std::unique_ptr<ClaimHold> hold;  // a queue unit's fence, until the row is committed
   {
     PassTimer timer(ctx, "documents");
     const DocumentPlan& doc = ctx.plan.documents[d];
@@ -1045,7 +1052,15 @@ void FinishDocument(LotContext& ctx, size_t d) {
         review.items.insert(review.items.end(), page_items.begin(), page_items.end());
       }
       st.record.review = std::move(review);
-      Result<PdfResult> pdf = ctx.writer->End();
+      Result<PdfResult> pdf = ctx.writer->End([&]() -> Status {
+        TestPauseAt("pdf-publish");  // test-only: the PDF is complete, not yet renamed
+        if (!ctx.hold_claim) return Status::OK();
+        Result<std::unique_ptr<ClaimHold>> held = ctx.hold_claim();
+        if (!held.ok()) return held.status();
+        hold = std::move(held).value();
+        return Status::OK();
+      });
+      // Under the claim's fence too (queue units): the PDF is renamed again.
       if (pdf.ok()) pdf = AddExtractedFields(ctx, d, std::move(pdf).value());
       if (!pdf.ok()) {
         ++rep.documents_failed;

@@ -357,6 +357,9 @@ UnitRun RunUnit(const ClaimedUnit& u, const UnitEnv& env) {
     }
     case UnitKind::kDocument: {
       const std::vector<LotUnit> units = {{d}};
+      // Published only while this claim still holds the unit (a worker
+      // frozen past its lease must not rename over its successor's PDF).
+      ctx.hold_claim = [&env, &u] { return env.queue->HoldClaim(u); };
       KeepMasters(ctx, FilesOf(ctx, units));
       const std::vector<PageJob> jobs = BuildWorkList(ctx, units);
       s = OpenDocumentWriter(ctx);

@@ -863,7 +863,7 @@ Status PdfWriter::AddPage(const PdfPageInput& page) {
   return Status::OK();
 }
 
-Result<PdfResult> PdfWriter::End() {
+Result<PdfResult> PdfWriter::End(const std::function<Status()>& before_publish) {
   if (!doc_) return Status::InvalidArgument("End without Begin");
   const fs::path final_path = doc_->final_path;
   const fs::path temp = doc_->temp_path;
@@ -939,6 +939,12 @@ Result<PdfResult> PdfWriter::End() {
     return sha.status();
   }
   result.sha256 = std::move(sha).value();
+  if (before_publish) {
+    if (Status s = before_publish(); !s.ok()) {
+      Abort();
+      return s;
+    }
+  }
   Status committed = CommitFile(temp, final_path);
   doc_.reset();  // CommitFile removed the temp file if it failed
   if (!committed.ok()) return committed;

@@ -781,6 +781,37 @@ TEST_F(PdfWriterTest, AbortAndDestroyLeaveNothing) {
   EXPECT_TRUE(DirEntries().empty());
 }
 
+// End's last check before the rename (a queue worker's claim): when it
+// fails nothing is published, not even over an older file of that name.
+TEST_F(PdfWriterTest, AFailedCheckBeforePublishingPublishesNothing) {
+  Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
+  const fs::path dest = dir_ / "doc.pdf";
+  std::unique_ptr<PdfWriter> w = NewWriter();
+  ASSERT_TRUE(w->Begin(dest, {}).ok());
+  ASSERT_TRUE(w->AddPage(PdfPageInputFromPage(page)).ok());
+  int checked = 0;
+  Result<PdfResult> first = w->End([&] {
+    ++checked;
+    EXPECT_TRUE(DirEntries().size() == 1u && DirEntries()[0] != "doc.pdf") << "checked before the rename";
+    return Status::OK();
+  });
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(checked, 1);
+  Result<std::vector<uint8_t>> before = ReadFile(dest);
+  ASSERT_TRUE(before.ok());
+
+  ASSERT_TRUE(w->Begin(dest, {}).ok());
+  ASSERT_TRUE(w->AddPage(PdfPageInputFromPage(page)).ok());
+  ASSERT_TRUE(w->AddPage(PdfPageInputFromPage(page)).ok());
+  Result<PdfResult> refused = w->End([] { return Status::Cancelled("another worker took the unit over"); });
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(DirEntries(), std::vector<std::string>{"doc.pdf"}) << "no temp file left";
+  Result<std::vector<uint8_t>> after = ReadFile(dest);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, *before) << "the published file was not replaced";
+}
+
 TEST_F(PdfWriterTest, MisuseIsInvalidArgument) {
   std::unique_ptr<PdfWriter> w = NewWriter();
   Page page = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));

@@ -5,7 +5,8 @@
 // variable this is one getenv() per call and does nothing.
 //
 // Points: "pdf-write" (a PDF's temporary file is being written, not yet
-// renamed), "store-commit" (inside the store's write transaction, after
+// renamed), "pdf-publish" (a document's PDF is complete and verified, the
+// next step renames it into place), "store-commit" (inside the store's write transaction, after
 // the rows are written and before COMMIT) and "left-half-done" (the left
 // half of a split two-page spread is checkpointed and journalled, its right
 // half not yet).

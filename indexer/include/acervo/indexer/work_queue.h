@@ -190,6 +190,13 @@ struct QueueOptions {
   std::chrono::milliseconds busy_timeout{30000};
 };
 
+// A unit's row held locked by HoldClaim: released (the lock's transaction
+// committed) when destroyed.
+class ClaimHold {
+ public:
+  virtual ~ClaimHold() = default;
+};
+
 class WorkQueue {
  public:
   virtual ~WorkQueue() = default;
@@ -225,6 +232,16 @@ class WorkQueue {
   // claim happens either way.
   virtual Result<std::optional<ClaimedUnit>> CompleteAndClaim(const ClaimedUnit& unit, const UnitOutcome& outcome,
                                                               const std::string& worker, Status* completed) = 0;
+
+  // The fence around publishing a unit's results (renaming its PDF into
+  // place, committing its rows): locks the unit's row on a connection of
+  // its own while its claim is still `unit.claim` and running, until the
+  // returned hold is destroyed. Meanwhile nobody can take the unit over (the
+  // reaper skips locked rows), so a worker that was frozen past its lease
+  // and lost the unit finds out here, before it renames anything over its
+  // successor's files: Cancelled (publish nothing). Unavailable when the
+  // database cannot be reached.
+  virtual Result<std::unique_ptr<ClaimHold>> HoldClaim(const ClaimedUnit& unit) = 0;
 
   // Hands an unfinished unit back (a draining worker): ready again, the
   // attempt not counted. Cancelled when the claim is no longer held.

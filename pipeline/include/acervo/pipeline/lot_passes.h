@@ -52,6 +52,7 @@
 #include "acervo/core/files.h"
 #include "acervo/core/status.h"
 #include "acervo/indexer/store.h"
+#include "acervo/indexer/work_queue.h"
 #include "acervo/pipeline/lot.h"
 #include "acervo/pipeline/lot_runner.h"
 #include "acervo/pipeline/scheduler.h"
@@ -128,6 +129,11 @@ struct LotContext {
   std::vector<DocumentBuild> builds;
   std::unique_ptr<PdfWriter> writer;
   std::atomic<int> resumed{0};
+  // A queue unit's fence (WorkQueue::HoldClaim): taken right before a
+  // document's PDF is renamed into place and held until its row is
+  // committed, so a worker that lost its claim publishes nothing. Empty for
+  // `acervo run`/`batch` (the output folder's lock keeps them apart).
+  std::function<Result<std::unique_ptr<ClaimHold>>()> hold_claim;
 
   // A failed journal write is an error of the lot (any thread).
   void JournalFailed(const Status& s);

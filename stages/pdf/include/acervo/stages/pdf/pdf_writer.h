@@ -45,6 +45,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -232,7 +233,11 @@ class PdfWriter {
   // by PoDoFo, page count checked), syncs and commits it. InvalidArgument without Begin() or with no pages;
   // Corrupt when verification fails; IOError when the file cannot be
   // finished. On failure the temporary file is removed.
-  Result<PdfResult> End();
+  // `before_publish`, when given, runs after verification, right before the
+  // rename that publishes the file: its failure is End's (nothing is
+  // published, the temporary file is removed). A queue worker checks there
+  // that its claim still holds (WorkQueue::HoldClaim).
+  Result<PdfResult> End(const std::function<Status()>& before_publish = {});
 
   // Drops the open document, if any, and removes its temporary file.
   void Abort();
