@@ -79,6 +79,17 @@ int ExitFor(const Status& s) {
   }
 }
 
+// The scanner of `driver` ("sane" or "twain") with `settings`.
+Result<std::unique_ptr<Source>> OpenScanner(const ScanArgs& a, const ScanSettings& settings, const std::string& driver) {
+  if (driver != "twain") return OpenSaneSource(settings);
+  TwainOptions t;
+  t.dsm_path = a.dsm;
+  t.transfer = a.transfer;
+  t.timeout_seconds = a.twain_timeout;
+  t.memory_limit_mb = a.twain_memory_mb;
+  return OpenTwainSource(settings, t);
+}
+
 // acervo scan --replace: one sheet from the scanner, kept as a TIFF master
 // like any scanned page, replaces page --page of a stored document
 // (page_replace.h). The scanner settings are the flags, else the [scanner]
@@ -101,17 +112,7 @@ int ScanReplacement(const ScanArgs& a, const Context& ctx) {
     std::fprintf(stderr, "acervo scan: %s\n", TerminalText(settings.status().ToString()).c_str());
     return kExitUsage;
   }
-  Result<std::unique_ptr<Source>> source = Status::Internal("no driver");
-  if (driver == "twain") {
-    TwainOptions t;
-    t.dsm_path = a.dsm;
-    t.transfer = a.transfer;
-    t.timeout_seconds = a.twain_timeout;
-    t.memory_limit_mb = a.twain_memory_mb;
-    source = OpenTwainSource(*settings, t);
-  } else {
-    source = OpenSaneSource(*settings);
-  }
+  Result<std::unique_ptr<Source>> source = OpenScanner(a, *settings, driver);
   if (!source.ok()) {
     std::fprintf(stderr, "acervo scan: %s\n", TerminalText(source.status().ToString()).c_str());
     return ExitFor(source.status());
@@ -230,17 +231,7 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
               std::fprintf(stderr, "acervo scan: %s\n", TerminalText(settings.status().ToString()).c_str());
               return kExitUsage;
             }
-            Result<std::unique_ptr<Source>> source = Status::Internal("no driver");
-            if (driver == "twain") {
-              TwainOptions t;
-              t.dsm_path = a->dsm;
-              t.transfer = a->transfer;
-              t.timeout_seconds = a->twain_timeout;
-              t.memory_limit_mb = a->twain_memory_mb;
-              source = OpenTwainSource(*settings, t);
-            } else {
-              source = OpenSaneSource(*settings);
-            }
+            Result<std::unique_ptr<Source>> source = OpenScanner(*a, *settings, driver);
             if (!source.ok()) {
               std::fprintf(stderr, "acervo scan: %s\n", TerminalText(source.status().ToString()).c_str());
               return ExitFor(source.status());
