@@ -62,7 +62,7 @@ class ForgivingSearchTest : public ::testing::Test {
     const fs::path lot = root_ / "lote-ocr";
     fs::create_directories(lot);
     std::ofstream manifest(lot / "manifest.csv");
-    manifest << "document_id,document_type,title,files,cpf,interessado\n";
+    manifest << "document_id,document_type,title,files,cpf,interessado,data\n";
     uint64_t seed = 1;
     for (const Sheet& s : Sheets()) {
       ASSERT_TRUE(synth::WritePages(lot / (s.id + ".png"), {testing::TextPage(s.printed, seed++, kDpi)}, kDpi,
@@ -70,7 +70,8 @@ class ForgivingSearchTest : public ::testing::Test {
                       .ok());
       manifest << s.id << ",oficio," << s.id << "," << s.id << ".png,"
                << (s.id == "despacho" ? "529.982.247-25" : "") << ","
-               << (s.id == "oficio" ? "Joaquim Teixeira" : "Beatriz Souza") << "\n";
+               << (s.id == "oficio" ? "Joaquim Teixeira" : "Beatriz Souza") << ","
+               << (s.id == "oficio" ? "2021-05-10" : s.id == "despacho" ? "15/03/2024" : "02/01/2019") << "\n";
     }
     manifest.close();
     out_ = root_ / "saida";
@@ -143,7 +144,17 @@ class ForgivingSearchTest : public ::testing::Test {
     testing::ProcessResult bad = RunProcess({AcervoBinary(), "search", "--store", store, "cfp:1"});
     EXPECT_EQ(bad.exit_code, 2);
     EXPECT_NE(bad.err.find("unknown field 'cfp'"), std::string::npos) << bad.err;
-    EXPECT_NE(bad.err.find("cpf, interessado"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("cpf, data, interessado"), std::string::npos) << bad.err;
+    // Order and range by the document's date (either writing of a day).
+    EXPECT_EQ(Docs(Search(store, {"--sort", "newest", "teixeira"})), (std::vector<std::string>{"oficio", "recibo"}));
+    EXPECT_EQ(Docs(Search(store, {"--sort", "oldest", "teixeira"})), (std::vector<std::string>{"recibo", "oficio"}));
+    EXPECT_EQ(Docs(Search(store, {"--from", "2020-01-01", "teixeira"})), std::vector<std::string>{"oficio"});
+    EXPECT_EQ(Docs(Search(store, {"--to", "31/12/2020", "teixeira"})), std::vector<std::string>{"recibo"});
+    EXPECT_EQ(Docs(Search(store, {"--from", "01/01/2020", "--sort", "oldest", "--field", "interessado=beatriz"})),
+              std::vector<std::string>{"despacho"});
+    testing::ProcessResult bad_day = RunProcess({AcervoBinary(), "search", "--store", store, "--from", "31/02/2021", "x"});
+    EXPECT_EQ(bad_day.exit_code, 2);
+    EXPECT_NE(bad_day.err.find("--from '31/02/2021' is not a date"), std::string::npos) << bad_day.err;
     // Paging and CSV.
     EXPECT_EQ(Docs(Search(store, {"--offset", "1", "--limit", "1", "teixeira"})), std::vector<std::string>{"oficio"});
     testing::ProcessResult csv = RunProcess({AcervoBinary(), "search", "--store", store, "--csv", "teixeira"});
@@ -162,7 +173,7 @@ TEST_F(ForgivingSearchTest, SqliteStoreFindsWhatOcrMisread) {
   CheckSearches(store);
   if (!HasFailure()) {
     fs::remove_all(root_);
-    fs::remove(store);
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(store + suffix);
   }
 }
 

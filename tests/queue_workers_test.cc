@@ -448,5 +448,68 @@ TEST_F(QueueWorkersTest, AWorkerFrozenPastItsLeasePublishesNothing) {
   }
 }
 
+// `acervo run` and the queue's workers never process one lot at once: a
+// run refuses a lot the store's queue is processing (whatever its --out),
+// and while a run holds the lot's output folder a worker's plan fails the
+// queued lot with the reason instead of writing beside it.
+TEST_F(QueueWorkersTest, ARunAndTheWorkersNeverShareALot) {
+  const fs::path lot = shared_ / "inbox" / "lote-r";
+  Pages(lot / "a.png", {"Ata da câmara de Diamantina."}, synth::FileFormat::kPng, 51);
+  ASSERT_TRUE(WriteFileAtomic(lot / "profile.toml", "[lot]\nid = \"lote-r\"\n").ok());
+  // The same lot (same id) copied outside the shared root, where a run may
+  // read it while writing into the shared root.
+  const fs::path copy = root_ / "copy" / "lote-r";
+  fs::create_directories(copy.parent_path());
+  fs::copy(lot, copy, fs::copy_options::recursive);
+  const std::vector<std::string> run = {AcervoBinary(), "run", copy.string(), "--out", shared_.string(),
+                                        "--store", conninfo_, "-q"};
+  testing::ProcessResult enq = RunProcess(
+      {AcervoBinary(), "enqueue", "--store", conninfo_, "--shared-root", shared_.string(), lot.string()});
+  ASSERT_EQ(enq.exit_code, 0) << enq.err;
+  // A worker has the lot (stopped mid-document).
+  const pid_t w1 = StartWorker("w1", "pdf-publish");
+  int status = 0;
+  ASSERT_EQ(::waitpid(w1, &status, WUNTRACED), w1);
+  ASSERT_TRUE(WIFSTOPPED(status)) << Logs();
+  for (const fs::path& out : {shared_, root_ / "elsewhere"}) {
+    std::vector<std::string> argv = run;
+    argv[4] = out.string();
+    testing::ProcessResult r = RunProcess(argv);
+    EXPECT_NE(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("being processed by the shared work queue"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(root_ / "elsewhere")) << "a refused run creates nothing";
+  ::kill(w1, SIGCONT);
+  ASSERT_TRUE(WaitFor([&] { return QueryInt(conninfo_, "SELECT count(*) FROM queue_lots WHERE state = 'done'") == 1; },
+                      std::chrono::seconds(300)))
+      << Logs();
+  ::kill(w1, SIGTERM);
+  EXPECT_EQ(WaitExit(w1, std::chrono::seconds(60)), 0) << Logs();
+  Forget(w1);
+  // Finished: a run may look at it again (nothing to do).
+  testing::ProcessResult again = RunProcess(run);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+
+  // A run holds the lot's folder (stopped mid-PDF); the lot is queued again.
+  const pid_t runner = testing::SpawnWithPause(
+      {AcervoBinary(), "run", copy.string(), "--out", shared_.string(), "--store", conninfo_, "--force", "-q"},
+      "pdf-write", (root_ / "run.log").string());
+  ASSERT_GT(runner, 0);
+  ASSERT_EQ(::waitpid(runner, &status, WUNTRACED), runner);
+  ASSERT_TRUE(WIFSTOPPED(status)) << testing::ReadText((root_ / "run.log").string());
+  enq = RunProcess({AcervoBinary(), "enqueue", "--store", conninfo_, "--shared-root", shared_.string(), lot.string()});
+  ASSERT_EQ(enq.exit_code, 0) << enq.err;
+  testing::ProcessResult w2 = RunProcess({AcervoBinary(), "worker", "--store", conninfo_, "--shared-root",
+                                          shared_.string(), "--exit-when-idle", "--name", "w2"});
+  EXPECT_EQ(w2.exit_code, 0) << w2.err;
+  const auto failed = Query(conninfo_, "SELECT state, error FROM queue_lots ORDER BY id DESC LIMIT 1");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0][0], "failed");
+  EXPECT_NE(failed[0][1].find("`acervo run` or `batch` (pid " + std::to_string(runner) + ")"), std::string::npos)
+      << failed[0][1];
+  ::kill(runner, SIGCONT);
+  EXPECT_EQ(WaitExit(runner, std::chrono::seconds(120)), 0) << testing::ReadText((root_ / "run.log").string());
+}
+
 }  // namespace
 }  // namespace acervo

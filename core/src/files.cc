@@ -1,6 +1,7 @@
 #include "acervo/core/files.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -261,25 +262,33 @@ Status CheckSeparateFolders(const fs::path& a, std::string_view a_name, const fs
   return Status::OK();
 }
 
-Result<FileLock> FileLock::Acquire(const fs::path& path) {
+Result<FileLock> FileLock::Acquire(const fs::path& path, Mode mode) {
   Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (fd.get() < 0) return ErrnoStatus("cannot create lock file", path, errno);
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+  const bool shared = mode == Mode::kShared;
+  if (::flock(fd.get(), (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
     const int err = errno;
+    if (err != EWOULDBLOCK) return ErrnoStatus("cannot lock", path, err);
     char pid[32] = {0};
     ssize_t n = ::pread(fd.get(), pid, sizeof(pid) - 1, 0);
     std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : std::string();
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-    if (err == EWOULDBLOCK) {
-      return Status::Unavailable(path.parent_path().string() + " is in use by another acervo process" +
-                                 (holder.empty() ? std::string() : " (pid " + holder + ")") + "; " +
-                                 path.filename().string() + " is locked");
-    }
-    return ErrnoStatus("cannot lock", path, err);
+    // A shared holder does not write its pid: when the pid in the file is
+    // not a live process here, the holders are queue workers (or another
+    // machine's run).
+    const bool alive = !holder.empty() && holder.find_first_not_of("0123456789") == std::string::npos &&
+                       ::kill(static_cast<pid_t>(std::stol(holder)), 0) == 0;
+    std::string who = alive ? "another acervo process (pid " + holder + ")"
+                            : "another acervo process (workers of the shared queue, or a run on another machine)";
+    if (shared && alive) who = "`acervo run` or `batch` (pid " + holder + ")";
+    return Status::Unavailable(path.parent_path().string() + " is in use by " + who + "; " +
+                               path.filename().string() + " is locked");
   }
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd.get(), 0) == 0) {
-    (void)!::pwrite(fd.get(), pid.data(), pid.size(), 0);
+  if (!shared) {
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd.get(), 0) == 0) {
+      (void)!::pwrite(fd.get(), pid.data(), pid.size(), 0);
+    }
   }
   return FileLock(fd.Release());
 }

@@ -160,5 +160,32 @@ TEST_F(FilesTest, ALockIsHeldByOneAtATime) {
   EXPECT_TRUE(FileLock::Acquire(dir_ / ".lock").ok());
 }
 
+// Queue units share the lot's lock; a run excludes them, and they it.
+TEST_F(FilesTest, ASharedLockHasManyHoldersAndNoExclusiveOne) {
+  const fs::path path = dir_ / ".lock";
+  {
+    Result<FileLock> run = FileLock::Acquire(path);
+    ASSERT_TRUE(run.ok());
+    Result<FileLock> unit = FileLock::Acquire(path, FileLock::Mode::kShared);
+    EXPECT_EQ(unit.status().code(), StatusCode::kUnavailable);
+    EXPECT_NE(unit.status().message().find("`acervo run` or `batch` (pid " + std::to_string(::getpid())),
+              std::string::npos)
+        << unit.status().ToString();
+  }
+  Result<FileLock> a = FileLock::Acquire(path, FileLock::Mode::kShared);
+  Result<FileLock> b = FileLock::Acquire(path, FileLock::Mode::kShared);
+  ASSERT_TRUE(a.ok() && b.ok());
+  // The file still names the last run, gone by now: the message must not
+  // blame it. (Here that pid is ours and alive: name a dead one, in place.)
+  { std::ofstream(path, std::ios::trunc) << "999999999\n"; }
+  Result<FileLock> run = FileLock::Acquire(path);
+  EXPECT_EQ(run.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(run.status().message().find("workers of the shared queue"), std::string::npos) << run.status().ToString();
+  { FileLock gone = std::move(a).value(); }
+  EXPECT_EQ(FileLock::Acquire(path).status().code(), StatusCode::kUnavailable) << "b still holds it";
+  { FileLock gone = std::move(b).value(); }
+  EXPECT_TRUE(FileLock::Acquire(path).ok());
+}
+
 }  // namespace
 }  // namespace acervo

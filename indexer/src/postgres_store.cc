@@ -754,6 +754,18 @@ class PostgresStore final : public Store {
     return lots;
   }
 
+  Result<std::optional<std::string>> QueuedLotFolder(const std::string& lot_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    // A lot id is known once its plan ran; a lot still waiting for its plan
+    // is matched by nothing (its plan refuses the lot while a run holds the
+    // output folder: OpenOutputPass's lock).
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT lot_dir FROM queue_lots WHERE lot_id = $1 AND state IN "
+                                              "('queued', 'running') ORDER BY id LIMIT 1",
+                                              {lot_id}, "look for lot " + lot_id + " in the work queue"));
+    if (PQntuples(r.get()) == 0) return std::optional<std::string>();
+    return std::optional<std::string>(PQgetvalue(r.get(), 0, 0));
+  }
+
   Result<StoreStats> Stats() override {
     std::lock_guard<std::mutex> lock(mu_);
     ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec("SELECT (SELECT count(*) FROM lots), (SELECT count(*) FROM documents), "

@@ -337,6 +337,16 @@ Status CheckRunnablePass(LotContext& ctx) {
 Status OpenOutputPass(LotContext& ctx, const OutputOpening& how) {
   PassTimer timer(ctx, "open");
   const LotPlan& plan = ctx.plan;
+  if (how.lock && !how.shared_lock) {
+    // The workers of the store's queue have this lot: a run beside them
+    // would write the same documents (checked before anything is created).
+    ACERVO_ASSIGN_OR_RETURN(std::optional<std::string> queued, ctx.store->QueuedLotFolder(plan.lot_id));
+    if (queued) {
+      return Status::Unavailable("lot " + plan.lot_id + " is being processed by the shared work queue (from " +
+                                 TerminalText(*queued) + "; see `acervo status`): leave it to the workers, or run it "
+                                 "when the queue has finished it");
+    }
+  }
   std::error_code ec;
   // The output folder was asked for; below it, nothing is followed
   // through a link.
@@ -346,7 +356,9 @@ Status OpenOutputPass(LotContext& ctx, const OutputOpening& how) {
   // One run per lot folder at a time: a second would remove the first's
   // temporary files and interleave its journal.
   if (how.lock) {
-    ACERVO_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(ctx.lot_out / ".lock"));
+    ACERVO_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(ctx.lot_out / ".lock", how.shared_lock
+                                                                                  ? FileLock::Mode::kShared
+                                                                                  : FileLock::Mode::kExclusive));
     ctx.lock = std::make_unique<FileLock>(std::move(lock));
   }
   // The folder belongs to one lot id for ever: two ids with one folder name

@@ -294,7 +294,7 @@ UnitRun RunUnit(const ClaimedUnit& u, const UnitEnv& env) {
   // Other machines write in this lot's folder now; the finaliser runs when
   // every unit has finished and removes what dead ones left.
   how.remove_leftovers = u.kind == UnitKind::kFinalise;
-  how.lock = false;
+  how.shared_lock = true;  // beside each other, never beside `acervo run` of the lot
   if (whole_lot) {
     how.journal = OwnJournal(u, "journal");
   } else {

@@ -5,12 +5,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "acervo/core/csv_field.h"
 #include "acervo/core/text.h"
+#include "acervo/indexer/field_value.h"
 #include "acervo/indexer/open_store.h"
 #include "cli/commands.h"
 
@@ -84,6 +86,8 @@ Command AddSearchCommand(CLI::App& root, const Context&) {
     std::vector<std::string> fields;
     std::vector<std::string> words;
     std::string root;
+    std::string sort = "relevance";
+    std::string from, to;
     SearchRequest request;
   };
   auto a = std::make_shared<Args>();
@@ -101,6 +105,10 @@ Command AddSearchCommand(CLI::App& root, const Context&) {
   cmd->add_option("--lot", a->request.lot, "Only this lot");
   cmd->add_option("--limit", a->request.limit, "Maximum hits")->check(CLI::Range(1, 10000));
   cmd->add_option("--offset", a->request.offset, "Skip this many hits first (paging)")->check(CLI::Range(0, 9999));
+  cmd->add_option("--sort", a->sort, "Order: relevance (default), newest or oldest (by the document's date)")
+      ->check(CLI::IsMember({"relevance", "newest", "oldest"}));
+  cmd->add_option("--from", a->from, "Only documents dated on or after this day (YYYY-MM-DD or DD/MM/YYYY)");
+  cmd->add_option("--to", a->to, "Only documents dated on or before this day (YYYY-MM-DD or DD/MM/YYYY)");
   cmd->add_flag("--exact", a->exact,
                 "Exact words only: no inflections or forgiving matches of OCR misreadings (~word still forgives)");
   cmd->add_flag("--json", a->json, "JSON array output");
@@ -125,6 +133,20 @@ Command AddSearchCommand(CLI::App& root, const Context&) {
               }
               a->request.fields.emplace_back(f.substr(0, eq), f.substr(eq + 1));
             }
+            // The date range and order, as the web's search takes them.
+            for (const auto& [name, given, dest] : {std::tuple{"--from", &a->from, &a->request.date_from},
+                                                    std::tuple{"--to", &a->to, &a->request.date_to}}) {
+              if (given->empty()) continue;
+              std::optional<std::string> day = ParseIsoDate(*given);
+              if (!day) {
+                std::fprintf(stderr, "acervo search: %s '%s' is not a date (YYYY-MM-DD or DD/MM/YYYY)\n", name,
+                             TerminalText(*given).c_str());
+                return kExitUsage;
+              }
+              *dest = *day;
+            }
+            if (a->sort == "newest") a->request.sort = SearchRequest::Sort::kDateNewest;
+            if (a->sort == "oldest") a->request.sort = SearchRequest::Sort::kDateOldest;
             for (size_t i = 0; i < a->words.size(); ++i) a->request.query += (i ? " " : "") + a->words[i];
             a->request.forgiving = !a->exact;
             // Read only: an archive on read-only media is searched where it is.

@@ -82,9 +82,14 @@ Status CheckSeparateFolders(const std::filesystem::path& a, std::string_view a_n
 // kernel drops it when the process dies. The file holds the holder's pid.
 class FileLock {
  public:
-  // Unavailable when another process holds it (naming that pid), IOError
-  // when the lock file cannot be created (its folder must exist).
-  static Result<FileLock> Acquire(const std::filesystem::path& path);
+  // kShared: many holders at once (the units of the shared work queue, on
+  // any machine of an NFSv4 share), none while an exclusive holder has it;
+  // a shared holder leaves the file's pid as it is.
+  enum class Mode { kExclusive, kShared };
+  // Unavailable when another process holds it (naming that pid, or saying
+  // that queue workers hold it), IOError when the lock file cannot be
+  // created (its folder must exist).
+  static Result<FileLock> Acquire(const std::filesystem::path& path, Mode mode = Mode::kExclusive);
   FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
   FileLock& operator=(FileLock&& other) noexcept;
   FileLock(const FileLock&) = delete;

@@ -324,6 +324,15 @@ class Store {
   // document; AlreadyExists when the document is withdrawn already.
   virtual Result<int> Withdraw(const std::string& lot_id, const std::string& document_id, const std::string& user,
                                const std::string& reason) = 0;
+
+  // The lot folder (as queued) whose lot `lot_id` the shared work queue of
+  // this store is processing (queued or running), or nullopt: `acervo run`
+  // and `batch` leave such a lot to the workers. A store without a queue
+  // (SQLite) has none.
+  virtual Result<std::optional<std::string>> QueuedLotFolder(const std::string& lot_id) {
+    (void)lot_id;
+    return std::optional<std::string>();
+  }
 };
 
 }  // namespace acervo

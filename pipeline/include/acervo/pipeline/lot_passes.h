@@ -161,10 +161,13 @@ struct OutputOpening {
   // Remove leftover temp files below OUT/<lot>/ (never while other
   // processes write there: their files in flight are temp files).
   bool remove_leftovers = true;
-  // Lock OUT/<lot>/ for this run alone (FileLock on .lock). Units of a
-  // shared queue work beside each other in the folder, kept apart by the
-  // queue's leases and fencing tokens instead.
+  // Lock OUT/<lot>/ for this run alone (FileLock on .lock), after making
+  // sure the store's work queue is not processing the lot. Units of a
+  // shared queue take the lock shared instead (shared_lock): they work
+  // beside each other in the folder, kept apart by the queue's leases and
+  // fencing tokens, and never beside an `acervo run` of the lot.
   bool lock = true;
+  bool shared_lock = false;
   // This process's journal, relative to OUT/<lot>/, and other journals
   // of the lot to read (relative too; Journal::Open's read_also).
   std::filesystem::path journal = "journal.jsonl";
