@@ -156,6 +156,11 @@ void ReviewLoopTest::RunLoop(const std::string& store) {
   EXPECT_EQ(info.find("123.456.789-00"), std::string::npos) << info;
   EXPECT_EQ(info.find("31/02/2021"), std::string::npos) << info;
   const std::string text_before = RunProcess({"pdftotext", pdf_a.string(), "-"}).out;
+  // The CPF found by OCR extraction is in certidao-b's PDF metadata from the
+  // run on (Info key and the Decreto's values), not only after a correction.
+  const std::string info_b = PdfInfo(out / "lote-revisao" / "certidao-b.pdf");
+  EXPECT_NE(info_b.find("AcervoField.cpf"), std::string::npos) << info_b;
+  EXPECT_NE(info_b.find("529.982.247-25"), std::string::npos) << info_b;
 
   // review set: an invalid value is refused with the reason, nothing changes.
   ProcessResult refused = Acervo({"review", "set", "--store", store, "lote-revisao", "certidao-a", "cpf=111.111.111-12",

@@ -266,6 +266,8 @@ CREATE TABLE queue_workers (
     // v10 (issue 19): users.source and users.cpf
     // (sql_session.h, the same SQL on both backends).
     {10, kSchemaV10Sql},
+    // v11 (issue 14, item 5): page_replacements (review_store.cc).
+    {11, nullptr, SchemaV11Sql},
 };
 static_assert(std::size(kMigrations) > 0 &&
               kMigrations[std::size(kMigrations) - 1].version == kPostgresSchemaVersion);

@@ -71,6 +71,31 @@ CREATE TABLE lot_sources (
 );
 )sql";
 
+// ----------------------------------------------------------- schema v11 --
+
+constexpr const char* kSchemaV11 = R"sql(
+CREATE TABLE page_replacements (
+  seq               BIGINT PRIMARY KEY NOT NULL,
+  lot_id            TEXT NOT NULL,
+  document_id       TEXT NOT NULL,
+  page              INTEGER NOT NULL,
+  at                TEXT NOT NULL,
+  user_name         TEXT NOT NULL,
+  reason            TEXT NOT NULL DEFAULT '',
+  old_master_path   TEXT NOT NULL,
+  old_master_sha256 TEXT NOT NULL,
+  old_page_in_file  INTEGER NOT NULL DEFAULT 1,
+  new_master_path   TEXT NOT NULL,
+  new_master_sha256 TEXT NOT NULL,
+  old_pdf_sha256    TEXT NOT NULL DEFAULT '',
+  new_pdf_sha256    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX page_replacements_by_document ON page_replacements(lot_id, document_id, page, seq);
+)sql";
+
+constexpr const char* kReplacementColumns =
+    "SELECT seq, lot_id, document_id, page, at, user_name, reason, old_master_path, old_master_sha256, "
+    "old_page_in_file, new_master_path, new_master_sha256, old_pdf_sha256, new_pdf_sha256 FROM page_replacements";
 
 const std::string& Col(const SqlRow& r, size_t i) {
   static const std::string kEmpty;
@@ -188,6 +213,45 @@ Status AppendHistoryLocked(SqlSession& s, const std::vector<HistoryEntry>& entri
                                .status());
   }
   return Status::OK();
+}
+
+Status AppendReplacementsLocked(SqlSession& s, const std::string& lot_id, const std::string& document_id,
+                                const std::vector<PageReplacement>& entries) {
+  if (entries.empty()) return Status::OK();
+  if (s.postgres()) ACERVO_RETURN_IF_ERROR(s.Query("SELECT pg_advisory_xact_lock(7243015)").status());
+  ACERVO_ASSIGN_OR_RETURN(auto last, s.Query("SELECT coalesce(max(seq), 0) FROM page_replacements"));
+  int64_t seq = last.empty() ? 0 : ColInt(last[0], 0);
+  const std::string now = UtcNowIso8601();
+  for (const PageReplacement& e : entries) {
+    ACERVO_RETURN_IF_ERROR(
+        s.Query("INSERT INTO page_replacements (seq, lot_id, document_id, page, at, user_name, reason, "
+                "old_master_path, old_master_sha256, old_page_in_file, new_master_path, new_master_sha256, "
+                "old_pdf_sha256, new_pdf_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                {++seq, lot_id, document_id, int64_t{e.page}, e.at.empty() ? now : e.at, e.user, e.reason,
+                 e.old_master_path, e.old_master_sha256, int64_t{e.old_page_in_file}, e.new_master_path,
+                 e.new_master_sha256, e.old_pdf_sha256, e.new_pdf_sha256})
+            .status());
+  }
+  return Status::OK();
+}
+
+PageReplacement ReplacementOf(const SqlRow& r) {
+  PageReplacement p;
+  p.seq = ColInt(r, 0);
+  p.lot_id = Col(r, 1);
+  p.document_id = Col(r, 2);
+  p.page = static_cast<int>(ColInt(r, 3));
+  p.at = Col(r, 4);
+  p.user = Col(r, 5);
+  p.reason = Col(r, 6);
+  p.old_master_path = Col(r, 7);
+  p.old_master_sha256 = Col(r, 8);
+  p.old_page_in_file = static_cast<int>(ColInt(r, 9));
+  p.new_master_path = Col(r, 10);
+  p.new_master_sha256 = Col(r, 11);
+  p.old_pdf_sha256 = Col(r, 12);
+  p.new_pdf_sha256 = Col(r, 13);
+  return p;
 }
 
 WithdrawalRecord WithdrawalOf(const SqlRow& r) {
@@ -369,6 +433,25 @@ class SqlReviewStore final : public ReviewStore {
     return out;
   }
 
+  Result<std::vector<PageReplacement>> Replacements(const std::string& lot_id,
+                                                    const std::string& document_id) override {
+    std::lock_guard<std::mutex> lock(*mu_);
+    std::vector<Param> params;
+    std::string sql = kReplacementColumns;
+    if (!lot_id.empty()) {
+      sql += " WHERE lot_id = ?";
+      params.push_back(lot_id);
+      if (!document_id.empty()) {
+        sql += " AND document_id = ?";
+        params.push_back(document_id);
+      }
+    }
+    ACERVO_ASSIGN_OR_RETURN(auto rows, s_->Query(sql + " ORDER BY seq", params));
+    std::vector<PageReplacement> out;
+    for (const SqlRow& r : rows) out.push_back(ReplacementOf(r));
+    return out;
+  }
+
   Status RecordLotSource(const LotSource& l) override {
     if (l.lot_id.empty()) return Status::InvalidArgument("lot source without a lot id");
     std::lock_guard<std::mutex> lock(*mu_);
@@ -400,6 +483,11 @@ class SqlReviewStore final : public ReviewStore {
 
 bool ReviewKindIsLotLevel(const std::string& kind) {
   return kind == "quarantined" || kind == "not_produced" || kind == "all_blank" || kind == "separator_unused";
+}
+
+std::string SchemaV11Sql(bool postgres) {
+  return std::string(kSchemaV11) +
+         AppendOnlyTriggersSql("page_replacements", "replacement", "page replacement rows", postgres);
 }
 
 std::string SchemaV8Sql(bool postgres) {
@@ -438,6 +526,7 @@ Status WriteDocumentReview(SqlSession& s, const DocumentRecord& doc) {
     h.document_id = doc.document_id;
   }
   ACERVO_RETURN_IF_ERROR(AppendHistoryLocked(s, history));
+  ACERVO_RETURN_IF_ERROR(AppendReplacementsLocked(s, doc.lot_id, doc.document_id, r.replacements));
   return RollUpFlags(s, doc.lot_id, doc.document_id);
 }
 

@@ -162,6 +162,9 @@ std::unique_ptr<AccessStore> NewSqlAccessStore(SqlSession* session, std::mutex* 
 // and lot sources; the same SQL on both backends (only the history's
 // append-only triggers differ).
 std::string SchemaV8Sql(bool postgres);
+// Schema v11 (issue 14, item 5): page_replacements, append-only; the same
+// SQL on both backends but for the triggers.
+std::string SchemaV11Sql(bool postgres);
 // Inside PutDocument's transaction, after the document's rows: its review
 // items, fresh pages and history (DocumentRecord::review, when set), and
 // its flags rolled up from the open items.

@@ -226,6 +226,8 @@ CREATE INDEX field_words_by_doc ON field_words(doc_id);
     // v10 (issue 19): users.source and users.cpf
     // (sql_session.h, the same SQL on both backends).
     {10, kSchemaV10Sql},
+    // v11 (issue 14, item 5): page_replacements (review_store.cc).
+    {11, nullptr, SchemaV11Sql},
 };
 
 static_assert(std::size(kMigrations) > 0 &&

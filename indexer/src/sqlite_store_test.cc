@@ -180,11 +180,22 @@ constexpr const char* kUndoPostgresV7 =
     "UPDATE pages SET text = text; "
     "DELETE FROM schema_version WHERE version = 7; ";
 
+// Migration 11 taken out again (issue 14, item 5): no page_replacements.
+constexpr const char* kUndoSqliteV11 =
+    "DROP TABLE page_replacements; DELETE FROM schema_version WHERE version >= 11; ";
+constexpr const char* kUndoPostgresV11 =
+    "DROP TABLE page_replacements; DROP FUNCTION acervo_replacement_append_only(); "
+    "DELETE FROM schema_version WHERE version >= 11; ";
 // Migration 10 taken out again (issue 19): users without source and cpf.
+// Below v11 first (the same text as kUndo*V11: a store below v10 is below
+// v11 too).
 constexpr const char* kUndoSqliteV10 =
+    "DROP TABLE page_replacements; DELETE FROM schema_version WHERE version >= 11; "
     "DROP INDEX users_by_cpf; ALTER TABLE users DROP COLUMN cpf; ALTER TABLE users DROP COLUMN source; "
     "DELETE FROM schema_version WHERE version >= 10; ";
 constexpr const char* kUndoPostgresV10 =
+    "DROP TABLE page_replacements; DROP FUNCTION acervo_replacement_append_only(); "
+    "DELETE FROM schema_version WHERE version >= 11; "
     "ALTER TABLE users DROP COLUMN cpf, DROP COLUMN source; DELETE FROM schema_version WHERE version >= 10; ";
 // Migration 8 taken out again (issue 14's review tables and the history's
 // append-only trigger, dropped with its table): back to v7. Applied first,
@@ -1005,6 +1016,46 @@ TEST_P(StoreTest, VersionBeforeSixIsMigrated) {
   EXPECT_TRUE(store_->Access().AppendAudit({{"", "admin", "", "login", "", ""}}).ok());
   EXPECT_EQ(RawExec("UPDATE audit SET detail = 'x'").empty(), false);  // triggers are back
   EXPECT_EQ(Ids(SearchOk(Q("nascimento"))), std::vector<std::string>({"L1/d1"}));
+}
+
+// A store of schema v10 (before issue 14's page replacements) gets the
+// page_replacements table: a document stored before keeps its rows, a
+// replacement is recorded with the document and listed, and the table is
+// append-only like the history.
+TEST_P(StoreTest, VersionTenGetsPageReplacements) {
+  store_.reset();
+  ASSERT_EQ(RawExec(sqlite() ? kUndoSqliteV11 : kUndoPostgresV11), "");
+  Reopen();
+  ASSERT_NE(store_, nullptr);
+  Result<std::optional<DocumentRecord>> doc = store_->GetDocument("L1", "d1");
+  ASSERT_TRUE(doc.ok() && doc->has_value()) << doc.status().ToString();
+  Result<std::vector<PageReplacement>> none = store_->Review().Replacements("L1", "");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
+  DocumentRecord rec = **doc;
+  DocumentReview review;
+  PageReplacement r;
+  r.page = 1;
+  r.user = "cli:maria";
+  r.reason = "torn corner";
+  r.old_master_path = "L1/masters/a.tif";
+  r.old_master_sha256 = std::string(64, 'a');
+  r.new_master_path = "L1/masters/replaced/d1/p1-bbbb.tif";
+  r.new_master_sha256 = std::string(64, 'b');
+  review.replacements.push_back(r);
+  rec.review = review;
+  ASSERT_TRUE(store_->PutDocument(rec).ok());
+  Result<std::vector<PageReplacement>> got = store_->Review().Replacements("L1", "d1");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].seq, 1);
+  EXPECT_EQ((*got)[0].document_id, "d1");
+  EXPECT_EQ((*got)[0].old_master_sha256, std::string(64, 'a'));
+  EXPECT_EQ((*got)[0].new_master_path, "L1/masters/replaced/d1/p1-bbbb.tif");
+  EXPECT_EQ((*got)[0].reason, "torn corner");
+  EXPECT_FALSE((*got)[0].at.empty());
+  EXPECT_NE(RawExec("UPDATE page_replacements SET reason = 'x'").find("append-only"), std::string::npos);
+  EXPECT_NE(RawExec("DELETE FROM page_replacements").find("append-only"), std::string::npos);
 }
 
 // A store of schema v6 (before issue 19) gets users.source and users.cpf:

@@ -565,8 +565,10 @@ TEST(WorkQueueRestartTest, APublishWaitsForTheServerToComeBack) {
 // SQLite file only records the version (it has no queue).
 TEST_F(WorkQueueTest, DatabaseBeforeVersion9GetsTheQueueTables) {
   queue_.reset();
-  // Issue 19's v10 (users.cpf, users.source) goes too: the store is then v7.
+  // Issue 19's v10 (users.cpf, users.source) and issue 14's v11
+  // (page_replacements) go too: the store is then v7.
   PgExec(conninfo_,
+         "DROP TABLE page_replacements; DROP FUNCTION acervo_replacement_append_only(); "
          "ALTER TABLE users DROP COLUMN cpf, DROP COLUMN source; "
          "DROP TABLE queue_units, queue_workers, queue_lots; DELETE FROM schema_version WHERE version >= 9");
   ASSERT_LT(Int("SELECT max(version) FROM schema_version"), 9);
@@ -588,9 +590,9 @@ TEST(WorkQueueSqliteTest, ASqliteStoreHasNoQueueAndSaysWhatToUse) {
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(raw).ok());  // the text index's tokenizer, for ALTER TABLE
-  // Back to v7 (issue 19's v10 undone too).
+  // Back to v7 (issue 19's v10 and issue 14's v11 undone too).
   ASSERT_EQ(sqlite3_exec(raw,
-                         "DROP INDEX users_by_cpf; ALTER TABLE users DROP COLUMN cpf; ALTER TABLE users DROP COLUMN source; "
+                         "DROP TABLE page_replacements; DROP INDEX users_by_cpf; ALTER TABLE users DROP COLUMN cpf; ALTER TABLE users DROP COLUMN source; "
                          "DELETE FROM schema_version WHERE version >= 9",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);

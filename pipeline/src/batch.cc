@@ -149,7 +149,10 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
           filter.lot_id = saved_report.value("lot", "");
           filter.limit = 100000;
           Result<std::vector<ReviewItem>> open = store.Review().ListItems(filter);
-          if (open.ok()) saved_report["review"] = ReviewJson(*open);
+          if (open.ok()) {
+            const PdfPageMap pdf_pages = PdfPagesOf(store, *open);
+            saved_report["review"] = ReviewJson(*open, &pdf_pages);
+          }
         }
         lot.report_json = saved_report.dump(2, ' ', false, json::error_handler_t::replace);
         lot.has_errors = ReportHasProblems(lot.report_json);

@@ -50,6 +50,7 @@ json BuildJson(const BatchReport& r) {
   int pages_total = 0, pages_processed = 0, pages_blank = 0, pages_failed = 0, pages_flagged = 0, pages_resumed = 0;
   int quarantined = 0;
   std::vector<ReviewItem> review;  // every lot's open items, as each lot report holds them
+  PdfPageMap review_pdf_pages;     // and their pages' places in the PDFs
   for (const BatchLot& l : r.lots) {
     json rep = l.report_json.empty() ? json::object() : json::parse(l.report_json, nullptr, false);
     // A lot is its queue folder and its lot id (the profile's, which names
@@ -98,6 +99,7 @@ json BuildJson(const BatchReport& r) {
         item.subject = i.value("subject", "");
         item.detail = i.value("detail", "");
         item.state = i.value("state", "open");
+        if (i.contains("pdf_page")) review_pdf_pages[{item.lot_id, item.document_id, item.page}] = i.value("pdf_page", 0);
         review.push_back(std::move(item));
       }
       for (const json& p : rep.value("problems", json::array())) {
@@ -115,7 +117,7 @@ json BuildJson(const BatchReport& r) {
   return {{"batch", {{"queue", r.queue_dir}, {"output", r.out_dir}, {"started_at", r.started_at},
                      {"finished_at", r.finished_at}, {"seconds", r.seconds}, {"interrupted", r.interrupted},
                      {"clean", r.Clean()}}},
-          {"review", ReviewJson(review)},
+          {"review", ReviewJson(review, &review_pdf_pages)},
           {"lots", {{"total", r.lots.size()}, {"list", lots}}},
           {"documents", {{"ok", documents_ok}, {"failed", documents_failed}, {"skipped", documents_skipped}}},
           {"pages", {{"total", pages_total}, {"processed", pages_processed}, {"resumed", pages_resumed},
@@ -226,8 +228,12 @@ std::string BatchReport::ToHtml() const {
     std::string img, links;
     auto pdf = pdf_of[lot].find(document);
     if (pdf != pdf_of[lot].end()) {
-      links += "<a class=\"pdf\" href=\"" + Escape(FileUrl(pdf->second)) + (page > 0 ? "#page=" + std::to_string(page) : "") +
-               "\">PDF</a> ";
+      // The page's place in the PDF, not its number in the document: blank
+      // pages before it are not in the PDF. A page not in the PDF (blank)
+      // or of unknown place opens the PDF at its start.
+      const int pdf_page = page > 0 ? i.value("pdf_page", 0) : 0;
+      links += "<a class=\"pdf\" href=\"" + Escape(FileUrl(pdf->second)) +
+               (pdf_page > 0 ? "#page=" + std::to_string(pdf_page) : "") + "\">PDF</a> ";
     }
     auto f = page_of.find({lot, document, page});
     if (page > 0 && f != page_of.end()) {

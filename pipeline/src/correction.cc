@@ -1,6 +1,7 @@
 #include "acervo/pipeline/correction.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 
 #include "acervo/core/clock.h"
@@ -52,9 +53,9 @@ Status CheckChange(const LotProfile& profile, const std::string& type, const Fie
   return Status::OK();
 }
 
-// The PDF metadata of a stored document, as DocumentPdfInfo makes it for a
-// run: only values that pass their field's rules.
-PdfDocumentInfo InfoOf(const LotProfile& profile, const DocumentRecord& r) {
+}  // namespace
+
+PdfDocumentInfo StoredPdfInfo(const LotProfile& profile, const DocumentRecord& r) {
   DocumentPlan plan;
   plan.id = r.document_id;
   plan.type = r.document_type;
@@ -81,7 +82,89 @@ PdfDocumentInfo InfoOf(const LotProfile& profile, const DocumentRecord& r) {
   return info;
 }
 
-}  // namespace
+Result<std::vector<ReviewItem>> DocumentReviewItems(Store& store, const LotProfile& profile,
+                                                    const DocumentRecord& rec) {
+  std::vector<ReviewItem> items = FieldReviewItems(profile, rec.document_type, rec.fields);
+  for (const PageRecord& p : rec.pages) {
+    std::vector<ReviewItem> page_items = PageReviewItems(p);
+    items.insert(items.end(), page_items.begin(), page_items.end());
+  }
+  ReviewFilter filter;
+  filter.lot_id = rec.lot_id;
+  filter.document_id = rec.document_id;
+  filter.include_accepted = true;
+  ACERVO_ASSIGN_OR_RETURN(std::vector<ReviewItem> existing, store.Review().ListItems(filter));
+  for (const ReviewItem& i : existing) {
+    if (IsSeparatorKind(i.kind)) items.push_back(i);
+  }
+  return items;
+}
+
+Result<StoredLot> LocateStoredDocument(Store& store, const DocumentRecord& rec, const StoredLotHints& hints) {
+  StoredLot out;
+  // The lot's profile and folder: given, or as its last run recorded them.
+  ACERVO_ASSIGN_OR_RETURN(std::optional<LotSource> source, store.Review().GetLotSource(rec.lot_id));
+  if (hints.profile != nullptr) {
+    out.profile = *hints.profile;
+    out.lot_dir = hints.lot_dir;
+  } else {
+    if (source && !source->profile_toml.empty()) {
+      ACERVO_ASSIGN_OR_RETURN(out.profile, ParseProfile(source->profile_toml, "profile.toml of lot " + rec.lot_id));
+    }
+    if (source) out.lot_dir = source->lot_dir;
+  }
+  if (source) out.languages = source->languages;
+  // Stored paths are relative to the lot's output folder (docs/store.md).
+  fs::path output_root = hints.output_root;
+  if (output_root.empty() && !hints.resolve) {
+    ACERVO_ASSIGN_OR_RETURN(std::vector<LotRecord> lots, store.ListLots());
+    for (const LotRecord& l : lots) {
+      if (l.id == rec.lot_id) output_root = l.output_root;
+    }
+  }
+  if (output_root.empty() && !hints.resolve && !fs::path(rec.pdf_path).is_absolute() && source) {
+    output_root = source->out_dir;
+  }
+  out.resolve = [resolve = hints.resolve, output_root](const std::string& lot, const std::string& stored) {
+    return resolve ? resolve(lot, stored) : ResolveStoredPath(output_root, stored);
+  };
+  out.pdf = out.resolve(rec.lot_id, rec.pdf_path);
+  return out;
+}
+
+Status LoadPageWords(Store& store, DocumentRecord* rec) {
+  for (PageRecord& p : rec->pages) {
+    ACERVO_ASSIGN_OR_RETURN(std::optional<PageWords> words, store.GetPageWords(rec->lot_id, rec->document_id, p.number));
+    if (words) {
+      p.image_width = words->image_width;
+      p.image_height = words->image_height;
+      p.words = std::move(words->words);
+    }
+  }
+  return Status::OK();
+}
+
+Result<PdfResult> SwapStoredPdf(const fs::path& pdf, const std::string& where,
+                                const std::function<Result<PdfResult>(const fs::path& old_pdf)>& rewrite,
+                                const std::function<Status(const PdfResult&)>& commit) {
+  const fs::path backup = TempPathFor(pdf);
+  std::error_code ec;
+  fs::create_hard_link(pdf, backup, ec);
+  if (ec) return Status::IOError("cannot keep " + pdf.string() + " while rewriting it: " + ec.message());
+  Result<PdfResult> rewritten = rewrite(backup);
+  if (!rewritten.ok()) {
+    fs::remove(backup, ec);  // `pdf` was not touched
+    return rewritten.status().WithContext(where);
+  }
+  Status put = commit(*rewritten);
+  if (!put.ok()) {
+    Status back = CommitFile(backup, pdf);  // the old PDF matches the old row
+    return put.WithContext(where + (back.ok() ? " (PDF put back as it was)"
+                                              : " (and the old PDF could not be put back: " + back.ToString() + ")"));
+  }
+  fs::remove(backup, ec);
+  return rewritten;
+}
 
 Result<FieldChange> ParseFieldChange(const std::string& arg) {
   const size_t eq = arg.find('=');
@@ -100,32 +183,14 @@ Result<CorrectionResult> CorrectDocument(Store& store, const CorrectionRequest& 
   if (!stored) return Status::NotFound("no document " + where + " in the store");
   DocumentRecord rec = std::move(*stored);
 
-  // The lot's profile and folder: given, or as its last run recorded them.
-  LotProfile recorded;
-  const LotProfile* profile = req.profile;
-  fs::path lot_dir = req.lot_dir;
-  if (profile == nullptr) {
-    ACERVO_ASSIGN_OR_RETURN(std::optional<LotSource> source, store.Review().GetLotSource(req.lot_id));
-    if (source && !source->profile_toml.empty()) {
-      ACERVO_ASSIGN_OR_RETURN(recorded, ParseProfile(source->profile_toml, "profile.toml of lot " + req.lot_id));
-    }
-    if (source) lot_dir = source->lot_dir;
-    profile = &recorded;
-  }
-  // Stored paths are relative to the lot's output folder (docs/store.md).
-  fs::path output_root = req.output_root;
-  if (output_root.empty() && !req.resolve) {
-    ACERVO_ASSIGN_OR_RETURN(std::vector<LotRecord> lots, store.ListLots());
-    for (const LotRecord& l : lots) {
-      if (l.id == req.lot_id) output_root = l.output_root;
-    }
-  }
-  if (output_root.empty() && !req.resolve && !fs::path(rec.pdf_path).is_absolute()) {
-    ACERVO_ASSIGN_OR_RETURN(std::optional<LotSource> source, store.Review().GetLotSource(req.lot_id));
-    if (source) output_root = source->out_dir;
-  }
-  const fs::path pdf =
-      req.resolve ? req.resolve(req.lot_id, rec.pdf_path) : ResolveStoredPath(output_root, rec.pdf_path);
+  StoredLotHints hints;
+  hints.profile = req.profile;
+  hints.lot_dir = req.lot_dir;
+  hints.resolve = req.resolve;
+  hints.output_root = req.output_root;
+  ACERVO_ASSIGN_OR_RETURN(StoredLot lot, LocateStoredDocument(store, rec, hints));
+  const LotProfile* profile = &lot.profile;
+  const fs::path& pdf = lot.pdf;
 
   // Only values that differ count (a form sends every field; an unchanged
   // value, valid or not, is not the person's change). Check every change
@@ -183,52 +248,24 @@ Result<CorrectionResult> CorrectDocument(Store& store, const CorrectionRequest& 
   // type as they now stand, the pages' own, and separation notes (which a
   // field change does not settle: they stay until accepted).
   DocumentReview review;
-  review.items = FieldReviewItems(*profile, rec.document_type, rec.fields);
-  for (const PageRecord& p : rec.pages) {
-    std::vector<ReviewItem> page_items = PageReviewItems(p);
-    review.items.insert(review.items.end(), page_items.begin(), page_items.end());
-  }
-  ReviewFilter filter;
-  filter.lot_id = req.lot_id;
-  filter.document_id = req.document_id;
-  filter.include_accepted = true;
-  ACERVO_ASSIGN_OR_RETURN(std::vector<ReviewItem> existing, store.Review().ListItems(filter));
-  for (const ReviewItem& i : existing) {
-    if (IsSeparatorKind(i.kind)) review.items.push_back(i);
-  }
+  ACERVO_ASSIGN_OR_RETURN(review.items, DocumentReviewItems(store, *profile, rec));
   review.history = result.changed;
   // GetDocument leaves the word boxes out; the row is replaced whole.
-  for (PageRecord& p : rec.pages) {
-    ACERVO_ASSIGN_OR_RETURN(std::optional<PageWords> words, store.GetPageWords(req.lot_id, req.document_id, p.number));
-    if (words) {
-      p.image_width = words->image_width;
-      p.image_height = words->image_height;
-      p.words = std::move(words->words);
-    }
-  }
+  ACERVO_RETURN_IF_ERROR(LoadPageWords(store, &rec));
   rec.review = std::move(review);
 
   // The PDF: rewritten beside the old one, which is kept until the row is in.
-  ACERVO_ASSIGN_OR_RETURN(PdfOptions options, PdfOptionsForLot(*profile, lot_dir));
+  ACERVO_ASSIGN_OR_RETURN(PdfOptions options, PdfOptionsForLot(*profile, lot.lot_dir));
   ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<PdfWriter> writer, PdfWriter::Create(options));
-  const fs::path backup = TempPathFor(pdf);
-  std::error_code ec;
-  fs::create_hard_link(pdf, backup, ec);
-  if (ec) return Status::IOError("cannot keep " + pdf.string() + " while rewriting it: " + ec.message());
-  Result<PdfResult> rewritten = writer->RewriteMetadata(backup, InfoOf(*profile, rec), pdf);
-  if (!rewritten.ok()) {
-    fs::remove(backup, ec);  // `pdf` was not touched
-    return rewritten.status().WithContext(where);
-  }
-  rec.pdf_sha256 = rewritten->sha256;
-  rec.page_count = rewritten->pages;
-  Status put = store.PutDocument(rec);
-  if (!put.ok()) {
-    Status back = CommitFile(backup, pdf);  // the old PDF matches the old row
-    return put.WithContext(where + (back.ok() ? " (PDF put back as it was)" : " (and the old PDF could not be put back: " +
-                                                                                 back.ToString() + ")"));
-  }
-  fs::remove(backup, ec);
+  const PdfDocumentInfo info = StoredPdfInfo(*profile, rec);
+  ACERVO_RETURN_IF_ERROR(SwapStoredPdf(
+                             pdf, where, [&](const fs::path& old) { return writer->RewriteMetadata(old, info, pdf); },
+                             [&](const PdfResult& written) {
+                               rec.pdf_sha256 = written.sha256;
+                               rec.page_count = written.pages;
+                               return store.PutDocument(rec);
+                             })
+                             .status());
   result.pdf_sha256 = rec.pdf_sha256;
   return result;
 }

@@ -164,6 +164,8 @@ std::vector<uint8_t> Thumbnail(const cv::Mat& image) {
 // the PDF's page image, so OCR boxes map onto it by proportion. Best
 // effort: without it the server renders the PDF page.
 constexpr int kPreviewWidth = 1240;
+}  // namespace
+
 void WritePreview(const fs::path& lot_out, const std::string& file_name, const std::string& stem, const Page& p) {
   if (p.blank || p.image.empty()) return;
   cv::Mat small = p.image;
@@ -177,6 +179,8 @@ void WritePreview(const fs::path& lot_out, const std::string& file_name, const s
   Result<fs::path> dir = CreateDirectoriesBelow(lot_out, fs::path("previews") / file_name);
   if (dir.ok()) (void)WriteFileAtomic(*dir / (stem + ".jpg"), jpeg);
 }
+
+namespace {
 
 // True when the stored document was made from exactly the document's
 // master pages, in order: the stored pages, grouped by master page, are for
@@ -205,6 +209,29 @@ bool SameMasterPages(const DocumentRecord& stored, const DocumentPlan& doc,
     }
   }
   return at == stored.pages.size();
+}
+
+// The stored document as its lot's masters made it: a page replaced from a
+// new image (page_replace.h) counts as its original master page, so that a
+// rerun of the lot keeps the replacement instead of rebuilding the document
+// (`--force` does rebuild it from the lot folder).
+DocumentRecord AsPlanned(Store& store, const DocumentRecord& stored) {
+  Result<std::vector<PageReplacement>> replaced = store.Review().Replacements(stored.lot_id, stored.document_id);
+  if (!replaced.ok() || replaced->empty()) return stored;
+  DocumentRecord r = stored;
+  for (PageRecord& p : r.pages) {
+    const PageReplacement* first = nullptr;
+    const PageReplacement* last = nullptr;
+    for (const PageReplacement& e : *replaced) {
+      if (e.page != p.number) continue;
+      if (first == nullptr) first = &e;
+      last = &e;
+    }
+    if (last == nullptr || last->new_master_sha256 != p.master_sha256) continue;
+    p.master_sha256 = first->old_master_sha256;
+    p.page_in_file = first->old_page_in_file;
+  }
+  return r;
 }
 
 // The name of a page's checkpoint and thumbnail in its document: the
@@ -471,7 +498,7 @@ std::vector<PageJob> BuildWorkList(LotContext& ctx, const std::vector<LotUnit>& 
       Result<std::optional<DocumentRecord>> existing = ctx.store->GetDocument(plan.lot_id, doc.id);
       if (existing.ok() && existing->has_value()) {
         const DocumentRecord& r = **existing;
-        bool same = SameMasterPages(r, doc, ctx.master_sha, plan.profile.split);
+        bool same = SameMasterPages(AsPlanned(*ctx.store, r), doc, ctx.master_sha, plan.profile.split);
         const fs::path pdf = ResolveStoredPath(ctx.out_root, r.pdf_path);
         if (same) {
           Result<std::string> pdf_sha = Sha256OfFile(pdf);
@@ -782,7 +809,13 @@ std::filesystem::path DocumentPdfPath(const LotContext& ctx, size_t d) {
 }
 
 PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t d) {
-  const DocumentPlan& doc = ctx.plan.documents[d];
+  return DocumentPdfInfo(ctx, d, ctx.plan.documents[d].fields);
+}
+
+PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t d,
+                                const std::vector<std::pair<std::string, std::string>>& fields) {
+  DocumentPlan doc = ctx.plan.documents[d];
+  doc.fields = fields;
   PdfDocumentInfo info;
   info.title = doc.title.empty() ? doc.id : doc.title;
   info.author = ctx.plan.profile.project;
@@ -838,6 +871,40 @@ void FailPdf(LotContext& ctx, size_t d, const std::string& where, const Status& 
 
 }  // namespace
 
+PageRecord PageRecordOf(Page& page, int number, int master_page, const std::string& source_path,
+                        const std::string& master_path) {
+  // OCR text reaches the PDF, the store, hOCR/ALTO and JSON: clean text only.
+  page.text = CleanText(page.text, TextLines::kLines);
+  for (Word& w : page.words) w.text = CleanText(w.text);
+  PageRecord pr;
+  pr.number = number;
+  pr.master_page = master_page;
+  pr.part = PartName(page.origin.part);
+  pr.master_x = page.origin.master_x;
+  pr.master_width = page.origin.master_width;
+  pr.source_path = source_path;
+  pr.page_in_file = page.origin.page_in_file;
+  // Relative to the output root (docs/store.md): the archive can move.
+  pr.master_path = master_path;
+  pr.master_sha256 = page.origin.master_sha256;
+  pr.text = page.text;
+  pr.mean_confidence = page.mean_confidence;
+  pr.skew_deg = page.skew_deg;
+  pr.orientation_deg = page.orientation_deg;
+  pr.blank = page.blank;
+  pr.blank_score = page.blank_score;
+  pr.color_class = std::string(ColorClassName(page.color_class));
+  pr.flags = page.flags;
+  pr.stages = HistoryJson(page.history);
+  // The OCR words with their boxes on the page image the PDF shows
+  // (schema v6), so a viewer can highlight a hit on the scan.
+  pr.image_width = page.encoded.width;
+  pr.image_height = page.encoded.height;
+  pr.words.reserve(page.words.size());
+  for (const Word& w : page.words) pr.words.push_back({w.text, w.box.x, w.box.y, w.box.width, w.box.height});
+  return pr;
+}
+
 void AddToDocument(LotContext& ctx, const PageJob& job, Result<JobPages> result) {
   {
     PassTimer timer(ctx, "documents");
@@ -888,35 +955,8 @@ void AddToDocument(LotContext& ctx, const PageJob& job, Result<JobPages> result)
           rep.warnings.push_back({page.origin.Describe(), "resolution missing or implausible in the file; assumed " +
                                                               std::to_string(static_cast<int>(page.dpi_x)) + " dpi"});
         }
-        // OCR text reaches the PDF, the store, hOCR/ALTO and JSON: clean text only.
-        page.text = CleanText(page.text, TextLines::kLines);
-        for (Word& w : page.words) w.text = CleanText(w.text);
-        PageRecord pr;
-        pr.number = ++st.pages;
-        pr.master_page = static_cast<int>(job.page) + 1;
-        pr.part = PartName(page.origin.part);
-        pr.master_x = page.origin.master_x;
-        pr.master_width = page.origin.master_width;
-        pr.source_path = f.name;
-        pr.page_in_file = page.origin.page_in_file;
-        // Relative to the output root (docs/store.md): the archive can move.
-        pr.master_path = (fs::path(ctx.lot_dir_name) / "masters" / f.name).string();
-        pr.master_sha256 = page.origin.master_sha256;
-        pr.text = page.text;
-        pr.mean_confidence = page.mean_confidence;
-        pr.skew_deg = page.skew_deg;
-        pr.orientation_deg = page.orientation_deg;
-        pr.blank = page.blank;
-        pr.blank_score = page.blank_score;
-        pr.color_class = std::string(ColorClassName(page.color_class));
-        pr.flags = page.flags;
-        pr.stages = HistoryJson(page.history);
-        // The OCR words with their boxes on the page image the PDF shows
-        // (schema v6), so a viewer can highlight a hit on the scan.
-        pr.image_width = page.encoded.width;
-        pr.image_height = page.encoded.height;
-        pr.words.reserve(page.words.size());
-        for (const Word& w : page.words) pr.words.push_back({w.text, w.box.x, w.box.y, w.box.width, w.box.height});
+        PageRecord pr = PageRecordOf(page, ++st.pages, static_cast<int>(job.page) + 1, f.name,
+                                     (fs::path(ctx.lot_dir_name) / "masters" / f.name).string());
         bool flagged = false;
         for (const std::string& fl : page.flags) flagged |= fl != "blank";
         if (flagged) ++rep.flagged_pages;
@@ -942,6 +982,37 @@ void AddToDocument(LotContext& ctx, const PageJob& job, Result<JobPages> result)
   }
   if (job.page + 1 == ctx.plan.documents[job.doc].pages.size()) FinishDocument(ctx, job.doc);
 }
+
+namespace {
+
+// Fields found by OCR extraction reach the PDF's metadata too. The PDF was
+// begun (Info and XMP written) before the text of its last page was known,
+// so when extraction found a value the finished PDF's metadata is
+// rewritten now (PdfWriter::RewriteMetadata: pages, images and text layer
+// copied as they are, signed again when the lot signs), before its row is
+// committed. Only values that pass their field's rules are written
+// (DocumentPdfInfo). Never fails the document: a failed rewrite is a report
+// warning and the PDF stays as End() made it.
+Result<PdfResult> AddExtractedFields(LotContext& ctx, size_t d, PdfResult written) {
+  const DocumentRecord& rec = ctx.builds[d].record;
+  std::vector<std::pair<std::string, std::string>> fields;
+  bool extracted = false;
+  for (const FieldRecord& f : rec.fields) {
+    fields.emplace_back(f.name, f.value);
+    extracted |= f.source.rfind("ocr", 0) == 0;
+  }
+  if (!extracted) return written;
+  Result<PdfResult> again = ctx.writer->RewriteMetadata(written.path, DocumentPdfInfo(ctx, d, fields), written.path);
+  if (again.ok()) return again;
+  // The PDF as End() wrote it is complete and still in place (the rewrite
+  // is atomic): the document goes on without those values in its metadata
+  // (the store has them; a correction rewrites it).
+  ctx.report.warnings.push_back({"document " + ctx.plan.documents[d].id,
+                                 "fields found by OCR not written into the PDF's metadata: " + again.status().ToString()});
+  return written;
+}
+
+}  // namespace
 
 void FinishDocument(LotContext& ctx, size_t d) {
   bool commit = false;
@@ -1001,6 +1072,8 @@ void FinishDocument(LotContext& ctx, size_t d) {
         hold = std::move(held).value();
         return Status::OK();
       });
+      // Under the claim's fence too (queue units): the PDF is renamed again.
+      if (pdf.ok()) pdf = AddExtractedFields(ctx, d, std::move(pdf).value());
       if (!pdf.ok()) {
         ++rep.documents_failed;
         rep.problems.push_back({"document " + doc.id, "PDF: " + pdf.status().ToString()});
@@ -1103,6 +1176,7 @@ void SyncReview(LotContext& ctx) {
   Result<std::vector<ReviewItem>> open = ctx.store->Review().ListItems(filter);
   if (open.ok()) {
     rep.review = std::move(open).value();
+    rep.review_pdf_pages = PdfPagesOf(*ctx.store, rep.review);
   } else {
     rep.problems.push_back({"lot " + plan.lot_id, "store (review items): " + open.status().ToString()});
   }
@@ -1152,6 +1226,20 @@ void FinaliseLot(LotContext& ctx) {
                            p.flags, p.mean_confidence, p.skew_deg, p.orientation_deg,
                            p.thumbnail.empty() ? "" : (ctx.lot_out / p.thumbnail).string(), preview,
                            (ctx.masters_dir / p.id.source).string()});
+  }
+  // Each flagged page's place in its PDF (blank pages before it are left
+  // out of the PDF), from the stored rows.
+  std::map<std::string, std::optional<DocumentRecord>> stored;
+  for (FlaggedPage& f : rep.flagged) {
+    auto it = stored.find(f.document_id);
+    if (it == stored.end()) {
+      Result<std::optional<DocumentRecord>> d = ctx.store->GetDocument(plan.lot_id, f.document_id);
+      it = stored.emplace(f.document_id, d.ok() ? *d : std::nullopt).first;
+    }
+    if (!it->second) continue;
+    for (const PageRecord& p : it->second->pages) {
+      if (p.master_page == f.number && p.part == f.part && p.in_pdf) f.pdf_page = p.pdf_page;
+    }
   }
   for (const JournalQuarantine& q : ctx.journal->Quarantined()) {
     fs::path copy = ctx.quarantine_dir / q.file;

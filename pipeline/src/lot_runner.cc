@@ -43,7 +43,8 @@ std::string LotReport::ToJson() const {
                             {"page_in_file", f.page_in_file}, {"flags", f.flags},
                             {"confidence", f.mean_confidence}, {"skew_deg", f.skew_deg},
                             {"orientation_deg", f.orientation_deg}, {"thumbnail", f.thumbnail},
-                            {"preview", f.preview}, {"master", f.master}});
+                            {"preview", f.preview}, {"master", f.master},
+                            {"pdf_page", f.pdf_page}});
   }
   json separators_json = json::array();
   for (const Separator& s : separators) {
@@ -68,7 +69,7 @@ std::string LotReport::ToJson() const {
             {"passes", passes},
             {"problems", problems_json(problems)},
             {"warnings", problems_json(warnings)},
-            {"review", ReviewJson(review)},
+            {"review", ReviewJson(review, &review_pdf_pages)},
             {"separators", separators_json},
             {"flagged", flagged_json},
             {"quarantined", quarantined_json}};

@@ -76,7 +76,8 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
   ACERVO_ASSIGN_OR_RETURN(const toml::table* image, r.Table(root, "image"));
   if (image != nullptr) {
     ACERVO_RETURN_IF_ERROR(r.Unknown(*image, {"orientation", "deskew", "blank_detection", "border", "clean",
-                                              "binarize", "blank_threshold", "split", "blank_documents"}, "image"));
+                                              "binarize", "blank_threshold", "split", "blank_documents", "min_dpi"},
+                                       "image"));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "orientation", &p.orientation));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "deskew", &p.deskew));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "blank_detection", &p.blank_detection));
@@ -85,6 +86,7 @@ Result<LotProfile> ParseProfile(std::string_view text, std::string_view name) {
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "binarize", &p.binarize));
     ACERVO_RETURN_IF_ERROR(r.Number(*image, "blank_threshold", 0.01, 0.99, &p.blank_threshold));
     ACERVO_RETURN_IF_ERROR(r.Bool(*image, "split", &p.split));
+    ACERVO_RETURN_IF_ERROR(r.Number(*image, "min_dpi", 0, 19200, &p.min_dpi));
     ACERVO_RETURN_IF_ERROR(r.String(*image, "blank_documents", &p.blank_documents));
     if (p.blank_documents != "report" && p.blank_documents != "keep") {
       return Status::InvalidArgument(At(name, *image->get("blank_documents")) +

@@ -62,24 +62,43 @@ ReviewCounts CountReview(const std::vector<ReviewItem>& items) {
   return c;
 }
 
-nlohmann::json ReviewJson(const std::vector<ReviewItem>& items) {
+PdfPageMap PdfPagesOf(Store& store, const std::vector<ReviewItem>& items) {
+  PdfPageMap out;
+  std::map<std::pair<std::string, std::string>, bool> read;  // documents already looked at
+  for (const ReviewItem& i : items) {
+    if (i.page < 1 || i.document_id.empty() || read[{i.lot_id, i.document_id}]) continue;
+    read[{i.lot_id, i.document_id}] = true;
+    Result<std::optional<DocumentRecord>> d = store.GetDocument(i.lot_id, i.document_id);
+    if (!d.ok() || !d->has_value()) continue;
+    for (const PageRecord& p : (*d)->pages) out[{i.lot_id, i.document_id, p.number}] = p.in_pdf ? p.pdf_page : 0;
+  }
+  return out;
+}
+
+nlohmann::json ReviewJson(const std::vector<ReviewItem>& items, const PdfPageMap* pdf_pages) {
   using json = nlohmann::json;
   const ReviewCounts c = CountReview(items);
   json list = json::array();
   for (const ReviewItem& i : items) {
     if (i.state != "open") continue;
-    list.push_back({{"lot", i.lot_id},
-                    {"document", i.document_id},
-                    {"page", i.page},
-                    {"kind", i.kind},
-                    {"subject", i.subject},
-                    {"flag", i.Flag()},
-                    {"label_pt", ReviewLabel(i.kind, i.subject, false)},
-                    {"label_en", ReviewLabel(i.kind, i.subject, true)},
-                    {"detail", i.detail},
-                    {"action_pt", ReviewAction(i.kind, false)},
-                    {"action_en", ReviewAction(i.kind, true)},
-                    {"state", i.state}});
+    json item = {{"lot", i.lot_id},
+                 {"document", i.document_id},
+                 {"page", i.page},
+                 {"kind", i.kind},
+                 {"subject", i.subject},
+                 {"flag", i.Flag()},
+                 {"label_pt", ReviewLabel(i.kind, i.subject, false)},
+                 {"label_en", ReviewLabel(i.kind, i.subject, true)},
+                 {"detail", i.detail},
+                 {"action_pt", ReviewAction(i.kind, false)},
+                 {"action_en", ReviewAction(i.kind, true)},
+                 {"state", i.state}};
+    if (pdf_pages != nullptr && i.page > 0) {
+      if (auto at = pdf_pages->find({i.lot_id, i.document_id, i.page}); at != pdf_pages->end()) {
+        item["pdf_page"] = at->second;
+      }
+    }
+    list.push_back(std::move(item));
   }
   return {{"open", c.items},       {"documents", c.documents}, {"pages", c.pages},
           {"inputs", c.inputs},    {"by_reason", c.by_reason}, {"items", std::move(list)}};

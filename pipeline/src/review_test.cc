@@ -1,5 +1,7 @@
 #include "acervo/pipeline/review.h"
 
+#include "acervo/pipeline/batch.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -60,6 +62,41 @@ TEST(ReviewTest, CountsDocumentsPagesInputsAndReasonsOnce) {
   EXPECT_NE(text.find("To review: 3 documents, 2 pages, 1 input file (7 reasons)"), std::string::npos) << text;
   EXPECT_NE(ReviewSummaryText(items, false, 100).find("Para revisar: 3 documentos"), std::string::npos);
   EXPECT_EQ(ReviewSummaryText({}, true, 10), "");
+}
+
+}  // namespace
+}  // namespace acervo
+
+namespace acervo {
+namespace {
+
+// Issue 14: a morning report's link to a page opens the page's place in the
+// PDF, not its number in the document (blank pages before it are not in
+// the PDF); a page not in the PDF opens the PDF at its start.
+TEST(ReviewTest, MorningReportLinksToThePdfPageNotThePageNumber) {
+  std::vector<ReviewItem> items = {Item("d", 3, "rescan"), Item("d", 2, "low_confidence")};
+  const PdfPageMap pdf_pages = {{{"L", "d", 1}, 1}, {{"L", "d", 2}, 0}, {{"L", "d", 3}, 2}};
+  const nlohmann::json lot_review = ReviewJson(items, &pdf_pages);
+  ASSERT_EQ(lot_review["items"].size(), 2u);
+  EXPECT_EQ(lot_review["items"][0]["pdf_page"], 2);
+  EXPECT_EQ(lot_review["items"][1]["pdf_page"], 0);
+  EXPECT_FALSE(ReviewJson(items)["items"][0].contains("pdf_page"));
+
+  nlohmann::json lot_report = {{"lot", "L"},
+                               {"documents", {{"list", {{{"id", "d"}, {"pdf", "/out/L/d.pdf"}}}}}},
+                               {"review", lot_review}};
+  BatchReport batch;
+  BatchLot lot;
+  lot.folder = "L";
+  lot.state = BatchLot::State::kDone;
+  lot.report_json = lot_report.dump();
+  batch.lots.push_back(lot);
+  const std::string html = batch.ToHtml();
+  EXPECT_NE(html.find("d.pdf#page=2\""), std::string::npos) << html;
+  EXPECT_EQ(html.find("d.pdf#page=3\""), std::string::npos) << html;
+  EXPECT_NE(html.find("d.pdf\">PDF"), std::string::npos);  // the blank page: the PDF, no page
+  const nlohmann::json j = nlohmann::json::parse(batch.ToJson());
+  EXPECT_EQ(j["review"]["items"][0]["pdf_page"], 2) << j["review"].dump();
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ std::string VerifyReport::ToJson() const {
                     {"valid", s.valid}});
   }
   nlohmann::json j = {{"ok", ok()},         {"lots", lots},       {"documents", documents},
-                      {"pdfs", pdfs},       {"masters", masters}, {"withdrawn", withdrawn}, {"mismatches", issues},
+                      {"pdfs", pdfs},       {"masters", masters}, {"withdrawn", withdrawn}, {"replaced", replaced}, {"mismatches", issues},
                       {"signatures", sigs}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -210,6 +210,32 @@ Result<VerifyReport> VerifyOutput(const VerifyOptions& options) {
           mismatch(path, "master of withdrawn document " + w.document_id + " " +
                              (m.ok() ? "changed: SHA-256 is " + Short(*m) + ", recorded " + Short(want)
                                      : "missing or unreadable: " + m.status().message()));
+        }
+      }
+    }
+
+    // Replaced pages (issue 14): every master a page had before it was
+    // replaced stays on disk, write-once, with the hash recorded.
+    ACERVO_ASSIGN_OR_RETURN(std::vector<PageReplacement> replaced, store->Review().Replacements(lot_id, ""));
+    for (const PageReplacement& r : replaced) {
+      ++rep.replaced;
+      for (const auto& [stored, want] : {std::pair{r.old_master_path, r.old_master_sha256},
+                                         std::pair{r.new_master_path, r.new_master_sha256}}) {
+        const std::string path = ResolveStoredPath(out, stored).string();
+        auto it = master_sha.find(path);
+        if (it == master_sha.end()) {
+          Result<std::string> m = Sha256OfFile(path);
+          it = master_sha.emplace(path, m.ok() ? *m : std::string()).first;
+          if (!m.ok()) {
+            mismatch(path, "master of replaced page " + std::to_string(r.page) + " of " + r.document_id +
+                               " missing or unreadable: " + m.status().message());
+            continue;
+          }
+          ++rep.masters;
+        }
+        if (!it->second.empty() && it->second != want) {
+          mismatch(path, "master of replaced page " + std::to_string(r.page) + " of " + r.document_id +
+                             " changed: SHA-256 is " + Short(it->second) + ", recorded " + Short(want));
         }
       }
     }

@@ -2,6 +2,7 @@
 #ifndef ACERVO_PIPELINE_CLI_COMMANDS_H_
 #define ACERVO_PIPELINE_CLI_COMMANDS_H_
 
+#include "acervo/pipeline/page_replace.h"
 #include "cli/command.h"
 
 namespace acervo::cli {
@@ -24,6 +25,11 @@ Command AddReviewCommand(CLI::App& root, const Context& ctx);
 Command AddWithdrawCommand(CLI::App& root, const Context& ctx);
 Command AddLgpdCommand(CLI::App& root, const Context& ctx);
 Command AddRedactCommand(CLI::App& root, const Context& ctx);
+
+// Prints a page replacement (acervo review replace, acervo scan --replace)
+// and returns the exit code: 2 for a refusal (unknown lot, document or
+// page, withdrawn document, unusable image).
+int PrintReplacement(const Result<PageReplaceResult>& result, bool as_json);
 
 // Who runs a command that writes the audit trail: "cli:<OS user>".
 std::string CliActor();

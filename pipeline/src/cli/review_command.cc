@@ -14,6 +14,7 @@
 #include "acervo/core/text.h"
 #include "acervo/indexer/open_store.h"
 #include "acervo/pipeline/correction.h"
+#include "acervo/pipeline/page_replace.h"
 #include "acervo/pipeline/review.h"
 #include "cli/commands.h"
 
@@ -40,6 +41,45 @@ int Fail(const char* what, const Status& s) {
 
 }  // namespace
 
+int PrintReplacement(const Result<PageReplaceResult>& r, bool as_json) {
+  if (!r.ok()) {
+    std::fprintf(stderr, "acervo review replace: %s\n", T(r.status().ToString()).c_str());
+    // A name on the line that is wrong (lot, document, page, withdrawn) or
+    // an image that cannot be used: the command as given cannot work.
+    const StatusCode code = r.status().code();
+    return code == StatusCode::kNotFound || code == StatusCode::kInvalidArgument ? kExitUsage
+                                                                                 : ExitCodeFor(r.status());
+  }
+  const PageReplacement& p = r->replacement;
+  if (as_json) {
+    json stages = json::object();
+    for (const auto& [name, runs] : r->stage_runs) stages[name] = runs;
+    json j = {{"lot", p.lot_id},
+              {"document", p.document_id},
+              {"page", p.page},
+              {"old_master", {{"path", p.old_master_path}, {"sha256", p.old_master_sha256}}},
+              {"new_master", {{"path", p.new_master_path}, {"sha256", p.new_master_sha256}}},
+              {"pdf", {{"path", r->pdf_path}, {"pages", r->pdf_pages}, {"sha256", p.new_pdf_sha256},
+                       {"previous_sha256", p.old_pdf_sha256}}},
+              {"in_pdf", r->in_pdf},
+              {"pdf_page", r->pdf_page},
+              {"flags", r->flags},
+              {"confidence", r->mean_confidence},
+              {"stages", stages},
+              {"review", ReviewJson(r->open_items)}};
+    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    return kExitOk;
+  }
+  std::printf("%s/%s page %d replaced: new master %s (sha256 %s), old master %s kept\n", T(p.lot_id).c_str(),
+              T(p.document_id).c_str(), p.page, T(p.new_master_path).c_str(), p.new_master_sha256.c_str(),
+              T(p.old_master_path).c_str());
+  std::printf("PDF rebuilt: %s (%d pages, sha256 %s)%s\n", T(r->pdf_path).c_str(), r->pdf_pages,
+              p.new_pdf_sha256.c_str(), r->in_pdf ? "" : "; the new page is blank and left out of the PDF");
+  const std::string text = ReviewSummaryText(r->open_items, true, 50);
+  std::printf("%s", text.empty() ? "Nothing left to review for this document\n" : text.c_str());
+  return kExitOk;
+}
+
 Command AddReviewCommand(CLI::App& root, const Context&) {
   struct Args {
     std::string store;
@@ -47,6 +87,7 @@ Command AddReviewCommand(CLI::App& root, const Context&) {
     int page = 0;
     bool json = false, all = false;
     std::vector<std::string> assignments;
+    std::string image;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = root.add_subcommand("review", "What needs a person: list, correct fields, accept, ask for a re-scan");
@@ -86,13 +127,23 @@ Command AddReviewCommand(CLI::App& root, const Context&) {
   rescan->add_option("--page", a->page, "The page of the document")->required()->check(CLI::Range(1, 1000000));
   rescan->add_option("--note", a->note, "Why (kept in the history)");
 
+  CLI::App* replace = cmd->add_subcommand(
+      "replace", "Replace a page from a new image file: only that page is processed, the PDF and index rebuilt");
+  common(replace);
+  replace->add_option("LOT", a->lot)->required();
+  replace->add_option("DOC", a->document)->required();
+  replace->add_option("--page", a->page, "The page of the document")->required()->check(CLI::Range(1, 1000000));
+  replace->add_option("IMAGE", a->image, "The new image (TIFF, PNG, JPEG or PDF; its first page)")->required();
+  replace->add_option("--note", a->note, "Why (kept in the history)");
+  replace->add_flag("--json", a->json, "JSON output");
+
   CLI::App* history = cmd->add_subcommand("history", "Every change to a document: old and new value, who, when, why");
   common(history);
   history->add_option("LOT", a->lot)->required();
   history->add_option("DOC", a->document)->required();
   history->add_flag("--json", a->json, "JSON output");
 
-  return {cmd, [a, list, set, accept, rescan, history]() -> int {
+  return {cmd, [a, list, set, accept, rescan, replace, history]() -> int {
             const std::string user = a->user.empty() ? CliUser() : a->user;
             Result<std::unique_ptr<Store>> opened = OpenStore(a->store, /*create_if_missing=*/false);
             if (!opened.ok()) return Fail("review", opened.status());
@@ -179,6 +230,20 @@ Command AddReviewCommand(CLI::App& root, const Context&) {
               if (!s.ok()) return Fail("review rescan", s);
               std::printf("%s/%s page %d: marked to be scanned again\n", T(a->lot).c_str(), T(a->document).c_str(), a->page);
               return kExitOk;
+            }
+            if (replace->parsed()) {
+              PageReplaceRequest req;
+              req.lot_id = a->lot;
+              req.document_id = a->document;
+              req.page = a->page;
+              req.image = a->image;
+              req.user = user;
+              req.reason = a->note;
+              const StoredPaths paths = StoredPaths::ForStore(a->store, store);
+              req.resolve = [&paths](const std::string& l, const std::string& stored) {
+                return paths.Resolve(l, stored);
+              };
+              return PrintReplacement(ReplacePage(store, req), a->json);
             }
             if (history->parsed()) {
               Result<std::vector<HistoryEntry>> h = store.Review().History(a->lot, a->document);

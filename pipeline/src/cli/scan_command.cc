@@ -4,10 +4,17 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include <stdlib.h>
 
 #include <nlohmann/json.hpp>
 
+#include "acervo/core/files.h"
+#include "acervo/indexer/open_store.h"
+#include "acervo/pipeline/page_replace.h"
 #include "acervo/pipeline/profile.h"
 #include "acervo/pipeline/queue_worker.h"
 #include "acervo/scanner/lot_capture.h"
@@ -38,6 +45,10 @@ struct ScanArgs {
   long twain_memory_mb = 4096;
   std::string enqueue;  // a PostgreSQL store: hand the lot to its workers when the scan completes
   fs::path shared_root;
+  // --replace LOT DOC --page N: one sheet scanned to replace a stored page.
+  std::vector<std::string> replace;
+  int page = 0;
+  std::string store, note, user;
 };
 
 // Flags win over the lot profile's [scanner] defaults.
@@ -68,6 +79,83 @@ int ExitFor(const Status& s) {
   }
 }
 
+// The scanner of `driver` ("sane" or "twain") with `settings`.
+Result<std::unique_ptr<Source>> OpenScanner(const ScanArgs& a, const ScanSettings& settings, const std::string& driver) {
+  if (driver != "twain") return OpenSaneSource(settings);
+  TwainOptions t;
+  t.dsm_path = a.dsm;
+  t.transfer = a.transfer;
+  t.timeout_seconds = a.twain_timeout;
+  t.memory_limit_mb = a.twain_memory_mb;
+  return OpenTwainSource(settings, t);
+}
+
+// acervo scan --replace: one sheet from the scanner, kept as a TIFF master
+// like any scanned page, replaces page --page of a stored document
+// (page_replace.h). The scanner settings are the flags, else the [scanner]
+// section of the profile the lot was run with.
+int ScanReplacement(const ScanArgs& a, const Context& ctx) {
+  Result<std::unique_ptr<Store>> opened = OpenStore(a.store, /*create_if_missing=*/false);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "acervo scan: %s\n", TerminalText(opened.status().ToString()).c_str());
+    return ExitFor(opened.status());
+  }
+  Store& store = **opened;
+  ScannerProfile prof;
+  if (Result<std::optional<LotSource>> src = store.Review().GetLotSource(a.replace[0]);
+      src.ok() && src->has_value() && !(*src)->profile_toml.empty()) {
+    if (Result<LotProfile> p = ParseProfile((*src)->profile_toml, "profile.toml"); p.ok()) prof = p->scanner;
+  }
+  std::string driver;
+  Result<ScanSettings> settings = Settings(a, prof, &driver);
+  if (!settings.ok()) {
+    std::fprintf(stderr, "acervo scan: %s\n", TerminalText(settings.status().ToString()).c_str());
+    return kExitUsage;
+  }
+  Result<std::unique_ptr<Source>> source = OpenScanner(a, *settings, driver);
+  if (!source.ok()) {
+    std::fprintf(stderr, "acervo scan: %s\n", TerminalText(source.status().ToString()).c_str());
+    return ExitFor(source.status());
+  }
+  Result<std::optional<CapturedPage>> sheet = (*source)->Next(ctx.cancel);
+  source->reset();  // one sheet: the device is closed before the page is processed
+  Status s = sheet.ok() ? Status::OK() : sheet.status();
+  if (s.ok() && !sheet->has_value()) s = Status::DeviceError("no page in the scanner: put the sheet in and try again");
+  Result<std::vector<uint8_t>> tiff = s.ok() ? EncodeMasterTiff(**sheet) : Result<std::vector<uint8_t>>(s);
+  if (!tiff.ok()) {
+    std::fprintf(stderr, "acervo scan: %s\n", TerminalText(tiff.status().ToString()).c_str());
+    return ExitFor(tiff.status());
+  }
+  // The scanned sheet goes through a private temporary folder; ReplacePage
+  // keeps it write-once among the lot's masters.
+  std::string tmpl = (fs::temp_directory_path() / "acervo-rescan-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    std::fprintf(stderr, "acervo scan: cannot create a temporary folder in %s\n",
+                 fs::temp_directory_path().c_str());
+    return kExitCannotRun;
+  }
+  const fs::path dir = tmpl;
+  const fs::path image = dir / ("rescan-page" + std::to_string(a.page) + ".tif");
+  Status written = WriteFileAtomic(image, *tiff);
+  Result<PageReplaceResult> r = written;
+  if (written.ok()) {
+    PageReplaceRequest req;
+    req.lot_id = a.replace[0];
+    req.document_id = a.replace[1];
+    req.page = a.page;
+    req.image = image;
+    req.user = a.user.empty() ? CliActor() : a.user;
+    req.reason = a.note.empty() ? "re-scanned (" + driver + ":" + settings->device + ")" : a.note;
+    const StoredPaths paths = StoredPaths::ForStore(a.store, store);
+    req.resolve = [&paths](const std::string& l, const std::string& stored) { return paths.Resolve(l, stored); };
+    req.cancel = ctx.cancel;
+    r = ReplacePage(store, req);
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return PrintReplacement(r, a.json);
+}
+
 }  // namespace
 
 Command AddScanCommand(CLI::App& root, const Context& ctx) {
@@ -76,7 +164,7 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("--driver", a->driver, "sane or twain (default: profile's, else sane)")
       ->check(CLI::IsMember({"sane", "twain"}));
   cmd->add_option("--device", a->device, "Device name (see `acervo devices`; default: profile's)");
-  cmd->add_option("--lot", a->lot, "Lot folder the masters go to (created when missing)")->required();
+  cmd->add_option("--lot", a->lot, "Lot folder the masters go to (created when missing; not with --replace)");
   cmd->add_option("--source", a->source, "flatbed or adf")->check(CLI::IsMember({"flatbed", "adf"}));
   cmd->add_flag("--duplex", a->duplex, "Scan both sides");
   cmd->add_option("--resolution", a->resolution, "Resolution in dpi")->check(CLI::Range(1.0, 19200.0));
@@ -96,9 +184,27 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
                   "When the feeder is emptied, queue the lot for the workers of this PostgreSQL store "
                   "(as `acervo enqueue`)");
   AddSharedRootOption(cmd, a->shared_root, "With --enqueue: the shared root as mounted here");
+  cmd->add_option("--replace", a->replace,
+                  "LOT DOC: scan one sheet and replace page --page of that stored document with it")
+      ->expected(2);
+  cmd->add_option("--page", a->page, "With --replace: the page of the document")->check(CLI::Range(1, 1000000));
+  cmd->add_option("--store", a->store, "With --replace: the store (a SQLite file or a PostgreSQL connection)");
+  cmd->add_option("--note", a->note, "With --replace: why (kept in the history)");
+  cmd->add_option("--user", a->user, "With --replace: who acts (default: cli:$USER)");
   cmd->add_flag("--json", a->json, "Print the session report as JSON on stdout");
   cmd->add_flag("--quiet,-q", a->quiet, "No progress on stderr");
   return {cmd, [a, &ctx]() -> int {
+            if (!a->replace.empty()) {
+              if (a->page < 1 || a->store.empty() || !a->lot.empty()) {
+                std::fprintf(stderr, "acervo scan: --replace LOT DOC needs --page N and --store DB (and no --lot)\n");
+                return kExitUsage;
+              }
+              return ScanReplacement(*a, ctx);
+            }
+            if (a->lot.empty()) {
+              std::fprintf(stderr, "acervo scan: --lot is required (or --replace LOT DOC --page N --store DB)\n");
+              return kExitUsage;
+            }
             ScannerProfile prof;
             fs::path profile_path = a->lot / "profile.toml";
             if (fs::exists(profile_path)) {
@@ -125,17 +231,7 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
               std::fprintf(stderr, "acervo scan: %s\n", TerminalText(settings.status().ToString()).c_str());
               return kExitUsage;
             }
-            Result<std::unique_ptr<Source>> source = Status::Internal("no driver");
-            if (driver == "twain") {
-              TwainOptions t;
-              t.dsm_path = a->dsm;
-              t.transfer = a->transfer;
-              t.timeout_seconds = a->twain_timeout;
-              t.memory_limit_mb = a->twain_memory_mb;
-              source = OpenTwainSource(*settings, t);
-            } else {
-              source = OpenSaneSource(*settings);
-            }
+            Result<std::unique_ptr<Source>> source = OpenScanner(*a, *settings, driver);
             if (!source.ok()) {
               std::fprintf(stderr, "acervo scan: %s\n", TerminalText(source.status().ToString()).c_str());
               return ExitFor(source.status());

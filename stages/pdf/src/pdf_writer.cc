@@ -9,6 +9,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -522,6 +523,39 @@ PdfReference CreateFontVariant(PoDoFo::PdfVecObjects& objs, const PdfReference& 
   return type0->Reference();
 }
 
+// The objects every font variant of a document shares: the font program,
+// the CID->glyph map and the ToUnicode CMap (all streams).
+struct SharedFont {
+  PdfReference file;
+  PdfReference cid_to_gid;
+  PdfReference to_unicode;
+};
+
+// Creates the shared font objects. In a streamed document each stream is
+// written out when the next one starts, so each reference is taken at once.
+SharedFont CreateSharedFont(PoDoFo::PdfVecObjects& objs, const std::vector<char>& font) {
+  SharedFont out;
+  PdfObject* font_file = objs.CreateObject();
+  out.file = font_file->Reference();
+  font_file->GetDictionary().AddKey(PdfName("Length1"), Int(static_cast<int64_t>(font.size())));
+  font_file->GetStream()->Set(font.data(), static_cast<PoDoFo::pdf_long>(font.size()));
+
+  // Every CID (0..65535) is drawn with glyph 1, the font's only real glyph.
+  PdfObject* cid_to_gid = objs.CreateObject();
+  out.cid_to_gid = cid_to_gid->Reference();
+  {
+    std::vector<char> map(2 * 65536);
+    for (size_t i = 1; i < map.size(); i += 2) map[i] = 1;
+    cid_to_gid->GetStream()->Set(map.data(), static_cast<PoDoFo::pdf_long>(map.size()));
+  }
+
+  PdfObject* to_unicode = objs.CreateObject();
+  out.to_unicode = to_unicode->Reference();
+  std::string cmap = pdf_internal::ToUnicodeCMap();
+  to_unicode->GetStream()->Set(cmap.data(), static_cast<PoDoFo::pdf_long>(cmap.size()));
+  return out;
+}
+
 }  // namespace
 
 PdfPageInput PdfPageInputFromPage(const Page& page) {
@@ -615,30 +649,10 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
     // before the stream data; and a stream object is written out and deleted
     // as soon as the next stream starts, so its reference is taken right
     // after creation and the pointer is not used after the next stream.
-    PdfObject* font_file = objs.CreateObject();
-    const PdfReference font_file_ref = font_file->Reference();
-    font_file->GetDictionary().AddKey(PdfName("Length1"), Int(static_cast<int64_t>(font_.size())));
-    font_file->GetStream()->Set(font_.data(), static_cast<PoDoFo::pdf_long>(font_.size()));
-
-    // Every CID (0..65535) is drawn with glyph 1, the font's only real glyph.
-    PdfObject* cid_to_gid = objs.CreateObject();
-    const PdfReference cid_to_gid_ref = cid_to_gid->Reference();
-    {
-      std::vector<char> map(2 * 65536);
-      for (size_t i = 1; i < map.size(); i += 2) map[i] = 1;
-      cid_to_gid->GetStream()->Set(map.data(), static_cast<PoDoFo::pdf_long>(map.size()));
-    }
-
-    PdfObject* to_unicode = objs.CreateObject();
-    const PdfReference to_unicode_ref = to_unicode->Reference();
-    {
-      std::string cmap = pdf_internal::ToUnicodeCMap();
-      to_unicode->GetStream()->Set(cmap.data(), static_cast<PoDoFo::pdf_long>(cmap.size()));
-    }
-
-    doc_->font_file = font_file_ref;
-    doc_->cid_to_gid = cid_to_gid_ref;
-    doc_->to_unicode = to_unicode_ref;
+    const SharedFont font = CreateSharedFont(objs, font_);
+    doc_->font_file = font.file;
+    doc_->cid_to_gid = font.cid_to_gid;
+    doc_->to_unicode = font.to_unicode;
 
     PdfDictionary& catalog = pdf.GetCatalog()->GetDictionary();
     if (!icc_.empty()) {
@@ -732,10 +746,25 @@ Status PdfWriter::Begin(const fs::path& final_path, const PdfDocumentInfo& info)
   return Status::OK();
 }
 
-Status PdfWriter::AddPage(const PdfPageInput& page) {
-  if (!doc_) return Status::InvalidArgument("AddPage without Begin");
-  const int page_no = doc_->pages + 1;
-  const std::string where = doc_->final_path.string() + " page " + std::to_string(page_no);
+namespace {
+
+// The objects of one page but the page dictionary itself: its image
+// XObject(s), its content stream (picture and text layer) and its
+// resources. Shared by AddPage (a streamed document: references are taken
+// at creation, see Begin()) and RewritePages (a document in memory).
+struct PageParts {
+  PdfReference contents;
+  PdfDictionary resources;
+  double width_pt = 0;
+  double height_pt = 0;
+};
+// The Type0 font of a variant, made on first use.
+using FontFor = std::function<PdfReference(const pdf_internal::FontMetrics&)>;
+
+// InvalidArgument (naming `where`) for a page that cannot be written; PoDoFo
+// errors are thrown to the caller.
+Result<PageParts> BuildPageParts(PoDoFo::PdfVecObjects& objs, const PdfPageInput& page, const std::string& where,
+                                 const FontFor& font_for) {
   ACERVO_RETURN_IF_ERROR(ValidatePage(page).WithContext(where));
   const EncodedImage& im = *page.image;
   // A mixed-raster page is two images: the background (drawn as the page
@@ -757,54 +786,65 @@ Status PdfWriter::AddPage(const PdfPageInput& page) {
   geo.dpi_x = page.dpi_x;
   geo.dpi_y = page.dpi_y;
 
+  PageParts parts;
+  parts.width_pt = geo.width_pt;
+  parts.height_pt = geo.height_pt;
+  const PdfReference xobj_ref = AddImageXObject(objs, *image);
+  std::optional<PdfReference> fg_ref;
+  if (layers) {
+    const PdfReference mask_ref = AddImageXObject(objs, layers->mask, /*stencil=*/true);
+    fg_ref = AddImageXObject(objs, layers->foreground, /*stencil=*/false, &mask_ref);
+  }
+
+  std::set<pdf_internal::FontMetrics> used;
+  std::string content =
+      pdf_internal::PageContent(geo, kImageName, kFontPrefix, page.words, nullptr, &used,
+                                fg_ref ? std::string_view(kForegroundName) : std::string_view());
+  PdfObject* contents = objs.CreateObject();
+  parts.contents = contents->Reference();
+  contents->GetStream()->Set(content.data(), static_cast<PoDoFo::pdf_long>(content.size()));
+
+  PdfDictionary xobjects;
+  xobjects.AddKey(PdfName(kImageName), xobj_ref);
+  if (fg_ref) xobjects.AddKey(PdfName(kForegroundName), *fg_ref);
+  parts.resources.AddKey(PdfName("XObject"), xobjects);
+  PdfDictionary fonts;
+  for (const pdf_internal::FontMetrics& m : used) {
+    fonts.AddKey(PdfName(pdf_internal::FontName(kFontPrefix, m)), font_for(m));
+  }
+  if (!used.empty()) parts.resources.AddKey(PdfName("Font"), fonts);
+  PdfArray procset;
+  procset.push_back(PdfName("PDF"));
+  if (!used.empty()) procset.push_back(PdfName("Text"));
+  procset.push_back(PdfName(
+      im.components == 3 ? "ImageC" : (im.bits_per_component == 1 ? "ImageB" : "ImageG")));
+  parts.resources.AddKey(PdfName("ProcSet"), procset);
+  return parts;
+}
+
+}  // namespace
+
+Status PdfWriter::AddPage(const PdfPageInput& page) {
+  if (!doc_) return Status::InvalidArgument("AddPage without Begin");
+  const int page_no = doc_->pages + 1;
+  const std::string where = doc_->final_path.string() + " page " + std::to_string(page_no);
   try {
     StreamedDocument& pdf = *doc_->pdf;
     PoDoFo::PdfVecObjects& objs = *pdf.GetObjects();
-
-    // References are taken at creation: see the streamed-document rules in
-    // Begin().
-    const PdfReference xobj_ref = AddImageXObject(objs, *image);
-    std::optional<PdfReference> fg_ref;
-    if (layers) {
-      const PdfReference mask_ref = AddImageXObject(objs, layers->mask, /*stencil=*/true);
-      fg_ref = AddImageXObject(objs, layers->foreground, /*stencil=*/false, &mask_ref);
-    }
-
-    std::set<pdf_internal::FontMetrics> used;
-    std::string content =
-        pdf_internal::PageContent(geo, kImageName, kFontPrefix, page.words, nullptr, &used,
-                                  fg_ref ? std::string_view(kForegroundName) : std::string_view());
-    PdfObject* contents = objs.CreateObject();
-    const PdfReference contents_ref = contents->Reference();
-    contents->GetStream()->Set(content.data(), static_cast<PoDoFo::pdf_long>(content.size()));
-
-    PoDoFo::PdfPage* p = pdf.CreatePage(PoDoFo::PdfRect(0, 0, geo.width_pt, geo.height_pt));
-    PdfDictionary& pd = p->GetObject()->GetDictionary();
-    pd.AddKey(PdfName("Contents"), contents_ref);
-    PdfDictionary resources;
-    PdfDictionary xobjects;
-    xobjects.AddKey(PdfName(kImageName), xobj_ref);
-    if (fg_ref) xobjects.AddKey(PdfName(kForegroundName), *fg_ref);
-    resources.AddKey(PdfName("XObject"), xobjects);
-    PdfDictionary fonts;
-    for (const pdf_internal::FontMetrics& m : used) {
+    const FontFor font_for = [&](const pdf_internal::FontMetrics& m) {
       auto it = doc_->fonts.find(m);
       if (it == doc_->fonts.end()) {
         it = doc_->fonts
-                 .emplace(m, CreateFontVariant(objs, doc_->font_file, doc_->cid_to_gid,
-                                               doc_->to_unicode, m))
+                 .emplace(m, CreateFontVariant(objs, doc_->font_file, doc_->cid_to_gid, doc_->to_unicode, m))
                  .first;
       }
-      fonts.AddKey(PdfName(pdf_internal::FontName(kFontPrefix, m)), it->second);
-    }
-    if (!used.empty()) resources.AddKey(PdfName("Font"), fonts);
-    PdfArray procset;
-    procset.push_back(PdfName("PDF"));
-    if (!used.empty()) procset.push_back(PdfName("Text"));
-    procset.push_back(PdfName(
-        im.components == 3 ? "ImageC" : (im.bits_per_component == 1 ? "ImageB" : "ImageG")));
-    resources.AddKey(PdfName("ProcSet"), procset);
-    pd.AddKey(PdfName("Resources"), resources);
+      return it->second;
+    };
+    ACERVO_ASSIGN_OR_RETURN(PageParts parts, BuildPageParts(objs, page, where, font_for));
+    PoDoFo::PdfPage* p = pdf.CreatePage(PoDoFo::PdfRect(0, 0, parts.width_pt, parts.height_pt));
+    PdfDictionary& pd = p->GetObject()->GetDictionary();
+    pd.AddKey(PdfName("Contents"), parts.contents);
+    pd.AddKey(PdfName("Resources"), parts.resources);
     if (signer_ && page_no == 1) {
       // The signature widget sits on the first page.
       PdfArray annots;
@@ -911,8 +951,153 @@ Result<PdfResult> PdfWriter::End(const std::function<Status()>& before_publish) 
   return result;
 }
 
+namespace {
+
+// A reference held by `key` of `d`, when it holds one.
+std::optional<PdfReference> RefAt(const PdfDictionary& d, const char* key) {
+  const PdfObject* o = d.GetKey(PdfName(key));
+  if (o == nullptr || !o->IsReference()) return std::nullopt;
+  return o->GetReference();
+}
+
+// The shared font objects of a finished PDF of this writer: those of the
+// first Type0 font found on a page; nullopt when no page has text.
+std::optional<SharedFont> FindSharedFont(PoDoFo::PdfMemDocument& pdf) {
+  PoDoFo::PdfVecObjects& objs = pdf.GetObjects();
+  auto resolve = [&](const PdfObject* o) -> PdfObject* {
+    if (o == nullptr) return nullptr;
+    return o->IsReference() ? objs.GetObject(o->GetReference()) : const_cast<PdfObject*>(o);
+  };
+  for (int i = 0; i < pdf.GetPageCount(); ++i) {
+    PdfObject* res = pdf.GetPage(i)->GetResources();
+    PdfObject* fonts = res != nullptr && res->IsDictionary() ? resolve(res->GetDictionary().GetKey(PdfName("Font")))
+                                                             : nullptr;
+    if (fonts == nullptr || !fonts->IsDictionary()) continue;
+    for (const auto& [name, value] : fonts->GetDictionary().GetKeys()) {
+      PdfObject* type0 = resolve(value);
+      if (type0 == nullptr || !type0->IsDictionary()) continue;
+      const PdfDictionary& t = type0->GetDictionary();
+      PdfObject* desc = resolve(t.GetKey(PdfName("DescendantFonts")));
+      if (desc == nullptr || !desc->IsArray() || desc->GetArray().empty()) continue;
+      PdfObject* cid = resolve(&desc->GetArray()[0]);
+      if (cid == nullptr || !cid->IsDictionary()) continue;
+      PdfObject* fd = resolve(cid->GetDictionary().GetKey(PdfName("FontDescriptor")));
+      if (fd == nullptr || !fd->IsDictionary()) continue;
+      std::optional<PdfReference> file = RefAt(fd->GetDictionary(), "FontFile2");
+      std::optional<PdfReference> map = RefAt(cid->GetDictionary(), "CIDToGIDMap");
+      std::optional<PdfReference> cmap = RefAt(t, "ToUnicode");
+      if (file && map && cmap) return SharedFont{*file, *map, *cmap};
+    }
+  }
+  return std::nullopt;
+}
+
+// The objects that only a page of this writer uses: its content stream(s),
+// its image XObjects and their stencil masks (fonts are shared).
+std::vector<PdfReference> PageOwnObjects(PoDoFo::PdfVecObjects& objs, const PdfObject& page) {
+  std::vector<PdfReference> out;
+  const PdfDictionary& d = page.GetDictionary();
+  if (const PdfObject* c = d.GetKey(PdfName("Contents")); c != nullptr) {
+    if (c->IsReference()) out.push_back(c->GetReference());
+    if (c->IsArray()) {
+      for (const PdfObject& e : c->GetArray()) {
+        if (e.IsReference()) out.push_back(e.GetReference());
+      }
+    }
+  }
+  const PdfObject* res = d.GetKey(PdfName("Resources"));
+  if (res != nullptr && res->IsReference()) res = objs.GetObject(res->GetReference());
+  if (res == nullptr || !res->IsDictionary()) return out;
+  const PdfObject* xobjects = res->GetDictionary().GetKey(PdfName("XObject"));
+  if (xobjects == nullptr || !xobjects->IsDictionary()) return out;
+  for (const auto& [name, value] : xobjects->GetDictionary().GetKeys()) {
+    if (!value->IsReference()) continue;
+    out.push_back(value->GetReference());
+    if (const PdfObject* x = objs.GetObject(value->GetReference()); x != nullptr && x->IsDictionary()) {
+      if (std::optional<PdfReference> mask = RefAt(x->GetDictionary(), "Mask")) out.push_back(*mask);
+    }
+  }
+  return out;
+}
+
+// Applies `edit` to a finished PDF of this writer in memory (RewritePages).
+Status EditPages(PoDoFo::PdfMemDocument& pdf, const PdfPageEdit& edit, const std::vector<char>& font,
+                 const std::string& where) {
+  const int count = pdf.GetPageCount();
+  const int index = edit.at - 1;
+  if (index < 0 || index > count || (edit.remove && index >= count)) {
+    return Status::InvalidArgument(where + ": no page " + std::to_string(edit.at) + " to change (the file has " +
+                                   std::to_string(count) + ")");
+  }
+  if (edit.remove && edit.insert == nullptr && count == 1) {
+    return Status::InvalidArgument(where + ": removing page " + std::to_string(edit.at) + " would leave no page");
+  }
+  PoDoFo::PdfVecObjects& objs = pdf.GetObjects();
+  std::optional<PdfObject> annots;  // of the removed page: the signature widget
+  if (edit.remove) {
+    PoDoFo::PdfPage* old = pdf.GetPage(index);
+    PdfObject* old_obj = old->GetObject();
+    const PdfReference old_ref = old_obj->Reference();
+    if (const PdfObject* a = old_obj->GetDictionary().GetKey(PdfName("Annots")); a != nullptr) annots = *a;
+    const std::vector<PdfReference> own = PageOwnObjects(objs, *old_obj);
+    pdf.GetPagesTree()->DeletePage(index);
+    for (const PdfReference& r : own) delete objs.RemoveObject(r);
+    delete objs.RemoveObject(old_ref);
+  }
+  if (edit.insert != nullptr) {
+    SharedFont shared;
+    bool have_font = false;
+    if (std::optional<SharedFont> found = FindSharedFont(pdf)) {
+      shared = *found;
+      have_font = true;
+    }
+    std::map<pdf_internal::FontMetrics, PdfReference> variants;
+    const FontFor font_for = [&](const pdf_internal::FontMetrics& m) {
+      if (!have_font) {
+        shared = CreateSharedFont(objs, font);
+        have_font = true;
+      }
+      auto it = variants.find(m);
+      if (it == variants.end()) {
+        it = variants.emplace(m, CreateFontVariant(objs, shared.file, shared.cid_to_gid, shared.to_unicode, m)).first;
+      }
+      return it->second;
+    };
+    ACERVO_ASSIGN_OR_RETURN(PageParts parts,
+                            BuildPageParts(objs, *edit.insert, where + " page " + std::to_string(edit.at), font_for));
+    PoDoFo::PdfPage* p = pdf.InsertPage(PoDoFo::PdfRect(0, 0, parts.width_pt, parts.height_pt), index);
+    PdfDictionary& pd = p->GetObject()->GetDictionary();
+    pd.AddKey(PdfName("Contents"), parts.contents);
+    pd.AddKey(PdfName("Resources"), parts.resources);
+  }
+  if (annots && pdf.GetPageCount() > 0) {
+    // The widget goes with its page's place: onto the page now there.
+    PoDoFo::PdfPage* host = pdf.GetPage(std::min(index, pdf.GetPageCount() - 1));
+    host->GetObject()->GetDictionary().AddKey(PdfName("Annots"), *annots);
+    if (annots->IsArray()) {
+      for (const PdfObject& a : annots->GetArray()) {
+        PdfObject* w = a.IsReference() ? objs.GetObject(a.GetReference()) : nullptr;
+        if (w != nullptr && w->IsDictionary()) w->GetDictionary().AddKey(PdfName("P"), host->GetObject()->Reference());
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<PdfResult> PdfWriter::RewriteMetadata(const fs::path& source, const PdfDocumentInfo& info,
                                              const fs::path& dest) {
+  return Rewrite(source, info, dest, nullptr);
+}
+
+Result<PdfResult> PdfWriter::RewritePages(const fs::path& source, const PdfPageEdit& edit,
+                                          const PdfDocumentInfo& info, const fs::path& dest) {
+  return Rewrite(source, info, dest, &edit);
+}
+
+Result<PdfResult> PdfWriter::Rewrite(const fs::path& source, const PdfDocumentInfo& info, const fs::path& dest,
+                                     const PdfPageEdit* edit) {
   for (const auto& [name, value] : info.fields) {
     if (name.empty()) return Status::InvalidArgument("index field with an empty name");
   }
@@ -929,6 +1114,7 @@ Result<PdfResult> PdfWriter::RewriteMetadata(const fs::path& source, const PdfDo
   try {
     PoDoFo::PdfMemDocument pdf;
     pdf.Load(source.c_str());
+    if (edit != nullptr) ACERVO_RETURN_IF_ERROR(EditPages(pdf, *edit, font_, source.string()));
     pages = pdf.GetPageCount();
     PdfObject* catalog = pdf.GetCatalog();
     PdfObject* info_obj = pdf.GetInfo()->GetObject();
@@ -1018,7 +1204,7 @@ Result<PdfResult> PdfWriter::RewriteMetadata(const fs::path& source, const PdfDo
   if (!on_disk.ok()) return on_disk.status().WithContext("PDF " + dest.string() + " does not re-open");
   if (on_disk->pages != pages) {
     return Status::Corrupt("PDF " + dest.string() + " has " + std::to_string(on_disk->pages) +
-                           " pages after rewriting its metadata, expected " + std::to_string(pages));
+                    " pages after rewriting it, expected " + std::to_string(pages));
   }
   if (signer_ && !(on_disk->signature.digest_matches && on_disk->signature.attributes_ok)) {
     return Status::Corrupt("PDF " + dest.string() + " signature does not verify: " + on_disk->signature.problem);

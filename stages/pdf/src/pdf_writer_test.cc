@@ -573,6 +573,65 @@ TEST_F(PdfWriterTest, RewriteMetadataKeepsPagesTextAndPdfa) {
   // TearDown: Preflight and qpdf still pass.
 }
 
+// Issue 14, a page re-scanned: one page replaced, inserted or removed; the
+// other pages' objects are copied as they are (same text, same images).
+TEST_F(PdfWriterTest, RewritePagesReplacesInsertsAndRemovesOnePage) {
+  PdfDocumentInfo info;
+  info.document_id = "doc-1";
+  info.master_sha256 = {std::string(64, 'a'), std::string(64, 'b'), std::string(64, 'c')};
+  const std::vector<std::string> other = {"reescaneada", "substituta", "nova"};
+  Page p1 = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 5));
+  Page p2 = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 6));
+  Page p3 = Encoded(testing::MakeTextPage(600, 800, 100, kWords, 7));
+  Page fresh = Encoded(testing::MakeTextPage(700, 900, 100, other, 3));
+  auto r = Write("doc.pdf", {p1, p2, p3}, info);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto page_text = [&](int n) {
+    return RunTool({"pdftotext", "-f", std::to_string(n), "-l", std::to_string(n), r->path.string(), "-"}).out;
+  };
+  auto images = [&](int n) {  // pdfimages -list of one page, minus the header
+    std::string out = RunTool({"pdfimages", "-list", "-f", std::to_string(n), "-l", std::to_string(n),
+                               r->path.string()}).out;
+    return out.substr(out.find("\n", out.find("\n") + 1) + 1);
+  };
+  const std::string t1 = page_text(1), t3 = page_text(3);
+  const std::string i1 = images(1).substr(images(1).find(" image"));
+  PdfDocumentInfo changed = info;
+  changed.master_sha256[1] = std::string(64, 'd');
+  std::unique_ptr<PdfWriter> w = NewWriter();
+  const PdfPageInput in = PdfPageInputFromPage(fresh);
+
+  // Replaced: page 2 is the new image, the others as they were.
+  Result<PdfResult> replaced = w->RewritePages(r->path, {2, true, &in}, changed, r->path);
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(replaced->pages, 3);
+  EXPECT_EQ(page_text(1), t1);
+  EXPECT_EQ(page_text(3), t3);
+  EXPECT_NE(page_text(2).find("reescaneada"), std::string::npos) << page_text(2);
+  EXPECT_EQ(page_text(2).find(kWords[0]), std::string::npos);
+  EXPECT_NE(images(2).find(" 700   900 "), std::string::npos) << images(2);
+  EXPECT_EQ(images(1).substr(images(1).find(" image")), i1);
+  const std::string pi = RunTool({"pdfinfo", "-custom", r->path.string()}).out;
+  EXPECT_NE(pi.find(std::string(64, 'd')), std::string::npos) << pi;
+  const uint64_t size_replaced = fs::file_size(r->path);
+
+  // Inserted (the page was blank, left out): 4 pages, the new one third.
+  ASSERT_TRUE(w->RewritePages(r->path, {3, false, &in}, changed, r->path).ok());
+  EXPECT_EQ(InspectPdf(r->path)->pages, 4);
+  EXPECT_NE(page_text(3).find("reescaneada"), std::string::npos);
+  EXPECT_EQ(page_text(4), t3);
+  // Removed (the new scan is blank): back to 3, the old objects gone.
+  ASSERT_TRUE(w->RewritePages(r->path, {3, true, nullptr}, changed, r->path).ok());
+  EXPECT_EQ(InspectPdf(r->path)->pages, 3);
+  EXPECT_EQ(page_text(3), t3);
+  EXPECT_LT(fs::file_size(r->path), size_replaced + 1024);  // the removed page's image went with it
+
+  // Refused: no such page; the last page removed.
+  EXPECT_EQ(w->RewritePages(r->path, {5, true, &in}, changed, r->path).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DirEntries(), std::vector<std::string>{"doc.pdf"});
+  // TearDown: Preflight and qpdf still pass.
+}
+
 TEST_F(PdfWriterTest, NoIccProfileMeansNoPdfaClaim) {
   PdfOptions o;
   o.icc_profile_path.clear();

@@ -411,6 +411,34 @@ TEST_F(SignatureTest, RewritingTheMetadataSignsAgain) {
   // TearDown: still PDF/A for Preflight.
 }
 
+// Issue 14, a page re-scanned: replacing the first page (which holds the
+// signature widget) signs the file again, the widget now on the new page.
+TEST_F(SignatureTest, ReplacingTheFirstPageSignsAgain) {
+  auto r = WriteSigned("signed-pages.pdf", 2, Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Page page = testing::MakeTextPage(400, 500, 100, {"nova"}, 3);
+  page.color_class = ColorClass::kBw;
+  page = *(*ImageEncodeStage::Create({}))->Run(std::move(page), PageContext{});
+  const PdfPageInput in = PdfPageInputFromPage(page);
+  PdfOptions o;
+  o.signature = Options();
+  Result<std::unique_ptr<PdfWriter>> signer = PdfWriter::Create(o);
+  ASSERT_TRUE(signer.ok());
+  PdfDocumentInfo info;
+  info.document_id = "doc-1";
+  Result<PdfResult> again = (*signer)->RewritePages(r->path, {1, true, &in}, info, r->path);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->pages, 2);
+  testing::ToolOutput sig = RunTool({"pdfsig", r->path.string()});
+  EXPECT_NE(sig.out.find("Signature Validation: Signature is Valid."), std::string::npos) << sig.out;
+  EXPECT_NE(sig.out.find("Total document signed"), std::string::npos) << sig.out;
+  Result<PdfFacts> facts = InspectPdf(r->path);
+  ASSERT_TRUE(facts.ok());
+  EXPECT_TRUE(facts->signature.digest_matches && facts->signature.attributes_ok) << facts->signature.problem;
+  EXPECT_NE(RunTool({"pdftotext", "-f", "1", "-l", "1", r->path.string(), "-"}).out.find("nova"), std::string::npos);
+  // TearDown: still PDF/A for Preflight.
+}
+
 TEST_F(SignatureTest, UnsignedFileHasNoSignature) {
   PdfOptions o;
   auto w = PdfWriter::Create(o);

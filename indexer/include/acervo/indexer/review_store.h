@@ -23,6 +23,9 @@
 //    The rows of a withdrawn document are removed from the index (its PDF
 //    and masters stay on disk, write-once); the withdrawal keeps what
 //    `acervo verify` needs to check those files still (paths and hashes).
+//  - Page replacements (schema v11): a page re-scanned or replaced from an
+//    image file, with the old and new master (path and hash), who, when and
+//    why. Append-only, like the history.
 //  - Lot sources: how a lot was run (its folder, profile text, languages,
 //    output folder), so that a correction or a re-scan can rebuild one of its
 //    documents later with the same settings and without the lot folder.
@@ -74,6 +77,26 @@ struct HistoryEntry {
   std::string reason;       // why, as the person gave it
 };
 
+// One page of a document replaced from a new image (schema v11, kept for
+// ever): the old master stays on disk (write-once) and `acervo verify` keeps
+// checking it with its hash.
+struct PageReplacement {
+  int64_t seq = 0;  // order (set by the store)
+  std::string lot_id;
+  std::string document_id;
+  int page = 0;  // PageRecord::number
+  std::string at;    // ISO 8601 UTC (set by the store when empty)
+  std::string user;
+  std::string reason;
+  std::string old_master_path;  // as stored (relative to the output root)
+  std::string old_master_sha256;
+  int old_page_in_file = 1;
+  std::string new_master_path;
+  std::string new_master_sha256;
+  std::string old_pdf_sha256;
+  std::string new_pdf_sha256;
+};
+
 // What the passes hand to PutDocument with a document (same transaction).
 struct DocumentReview {
   // The reasons computed for the document and its pages: they replace the
@@ -84,6 +107,8 @@ struct DocumentReview {
   std::vector<int> fresh_pages;
   // Appended to the history.
   std::vector<HistoryEntry> history;
+  // Appended to the page replacements (schema v11).
+  std::vector<PageReplacement> replacements;
 };
 
 // How a lot was run, recorded at every run (docs/review.md).
@@ -153,6 +178,11 @@ class ReviewStore {
                                                                  const std::string& document_id) = 0;
   // Every withdrawal ("" = of every lot).
   virtual Result<std::vector<WithdrawalRecord>> ListWithdrawals(const std::string& lot_id) = 0;
+
+  // The pages replaced in a lot ("" = every lot; document "" = every
+  // document of the lot), oldest first.
+  virtual Result<std::vector<PageReplacement>> Replacements(const std::string& lot_id,
+                                                            const std::string& document_id) = 0;
 
   virtual Status RecordLotSource(const LotSource& source) = 0;
   virtual Result<std::optional<LotSource>> GetLotSource(const std::string& lot_id) = 0;

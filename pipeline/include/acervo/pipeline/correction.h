@@ -29,6 +29,9 @@
 
 namespace acervo {
 
+struct PdfDocumentInfo;  // acervo/stages/pdf/pdf_writer.h
+struct PdfResult;
+
 struct FieldChange {
   std::string name;   // a field of the profile, or "document_type" / "title"
   std::string value;  // "" removes the field (refused for a required one when validating)
@@ -69,6 +72,50 @@ struct CorrectionResult {
 // rewritten (then nothing changed). No change at all is OK with an empty
 // `changed` (nothing is written).
 Result<CorrectionResult> CorrectDocument(Store& store, const CorrectionRequest& request);
+
+// ---- Shared with page replacement (page_replace.h) ----
+
+// The PDF metadata of a stored document, as DocumentPdfInfo makes it for a
+// run: only values that pass their field's rules; the master hashes of its
+// pages; DataDigitalizacao left empty (RewriteMetadata keeps the file's).
+PdfDocumentInfo StoredPdfInfo(const LotProfile& profile, const DocumentRecord& record);
+
+// What CorrectDocument and ReplacePage may be told about a stored
+// document's lot (see CorrectionRequest); anything not given is read from
+// the store (LotSource, lots.output_root).
+struct StoredLotHints {
+  const LotProfile* profile = nullptr;
+  std::filesystem::path lot_dir;
+  std::function<std::filesystem::path(const std::string& lot_id, const std::string& stored)> resolve;
+  std::filesystem::path output_root;
+};
+struct StoredLot {
+  LotProfile profile;  // empty (defaults) when the lot recorded none
+  std::filesystem::path lot_dir;
+  std::string languages;  // --lang of its last run ("" = the profile's)
+  std::function<std::filesystem::path(const std::string& lot_id, const std::string& stored)> resolve;
+  std::filesystem::path pdf;  // the document's PDF on this machine
+};
+Result<StoredLot> LocateStoredDocument(Store& store, const DocumentRecord& record, const StoredLotHints& hints);
+
+// The review reasons of a stored document as a run would compute them now:
+// its fields and type as they stand, its pages' own, and the separation
+// notes already stored (which no correction or new page settles: they stay
+// until accepted).
+Result<std::vector<ReviewItem>> DocumentReviewItems(Store& store, const LotProfile& profile,
+                                                    const DocumentRecord& record);
+
+// Reads the word boxes of every page of `record` (GetDocument leaves them
+// out; PutDocument replaces the row whole).
+Status LoadPageWords(Store& store, DocumentRecord* record);
+
+// The PDF swap of a correction or a page replacement: `rewrite` writes the
+// new PDF to `pdf` from the old one (kept under a temporary link, passed
+// in); then `commit` stores the row; if it fails the old PDF is put back.
+// Errors carry `where`.
+Result<PdfResult> SwapStoredPdf(const std::filesystem::path& pdf, const std::string& where,
+                                const std::function<Result<PdfResult>(const std::filesystem::path& old_pdf)>& rewrite,
+                                const std::function<Status(const PdfResult&)>& commit);
 
 // "FIELD=VALUE" -> change; InvalidArgument without '=' or with an empty name.
 Result<FieldChange> ParseFieldChange(const std::string& arg);

@@ -238,7 +238,23 @@ void FinishDocument(LotContext& ctx, size_t doc);
 // The PDF metadata of a document (Info, index fields, master hashes,
 // Decreto 10.278 values) and the path of its PDF.
 PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t doc);
+// The same with the document's fields as `fields` (name, value) instead of
+// the planned ones: the fields found by OCR extraction included.
+PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t doc,
+                                const std::vector<std::pair<std::string, std::string>>& fields);
 std::filesystem::path DocumentPdfPath(const LotContext& ctx, size_t doc);
+
+// A processed page as its store row: text and words cleaned (in `page` too,
+// for the PDF), flags, stage history, word boxes. `master_path` as stored
+// (relative to the output root).
+PageRecord PageRecordOf(Page& page, int number, int master_page, const std::string& source_path,
+                        const std::string& master_path);
+
+// The web preview of a page (OUT/<lot>/previews/<file_name>/<stem>.jpg, at
+// most 1240 columns, the image the PDF shows). Best effort: without it the
+// server renders the PDF page.
+void WritePreview(const std::filesystem::path& lot_out, const std::string& file_name, const std::string& stem,
+                  const Page& page);
 
 // commit: stores the finished document's row (its PDF is in place),
 // journals it and removes its checkpoints. A store failure is a document

@@ -42,6 +42,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "acervo/core/status.h"
@@ -100,6 +101,7 @@ struct FlaggedPage {
   std::string thumbnail;  // absolute path of a small JPEG; "" = none
   std::string preview;    // absolute path of the page at reading size (1240 wide); "" = none
   std::string master;     // absolute path of the master file the page comes from
+  int pdf_page = 0;       // its page in the document's PDF; 0: not in it (blank) or unknown
 };
 
 struct QuarantinedInput {
@@ -142,6 +144,8 @@ struct LotReport {
   // the store holds (earlier runs and decisions included; issue 14,
   // pipeline/review.h). report.json "review".
   std::vector<ReviewItem> review;
+  // Where the review items' pages are in the PDFs (report.json "pdf_page").
+  std::map<std::tuple<std::string, std::string, int>, int> review_pdf_pages;
   // Separator sheets found while planning (kept as masters, out of PDFs).
   struct Separator {
     std::string file;

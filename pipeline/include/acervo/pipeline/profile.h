@@ -137,6 +137,9 @@ struct LotProfile {
   bool binarize = true;          // bitonal (Sauvola) output for pages classed bw
   double blank_threshold = 0.3;  // blank score below which a page is blank
   bool split = false;            // two-page spreads become two pages (stages/split)
+  // The least resolution a replacement page (acervo review replace, scan
+  // --replace) may have: Decreto 10.278/2020 asks for 300 dpi. 0: any.
+  double min_dpi = 300;
   // A document whose pages are all blank: "report" (default: no PDF, an
   // error of the lot, exit 1) or "keep" (a PDF of its blank pages, a row
   // flagged "all_blank"). docs/profile.md.

@@ -12,6 +12,7 @@
 
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -36,10 +37,22 @@ struct ReviewCounts {
 };
 ReviewCounts CountReview(const std::vector<ReviewItem>& items);
 
+// Where the pages of review items are in their documents' PDFs: (lot,
+// document, page number) -> PDF page, 0 when the page is not in the PDF
+// (blank pages are left out, so a page's number and its PDF page differ
+// after one). A link to the PDF page uses this, never the page number.
+using PdfPageMap = std::map<std::tuple<std::string, std::string, int>, int>;
+
+// The PDF pages of the items' pages, from the stored documents (items
+// without a page or a stored document are left out).
+PdfPageMap PdfPagesOf(Store& store, const std::vector<ReviewItem>& items);
+
 // {"open": n, "documents": n, "pages": n, "inputs": n, "by_reason": {kind: n},
-//  "items": [{"lot", "document", "page", "kind", "subject", "label_pt",
-//  "label_en", "detail", "action_pt", "action_en", "state"}...]}
-nlohmann::json ReviewJson(const std::vector<ReviewItem>& items);
+//  "items": [{"lot", "document", "page", "pdf_page", "kind", "subject",
+//  "label_pt", "label_en", "detail", "action_pt", "action_en", "state"}...]}
+// "pdf_page" only for an item whose page `pdf_pages` knows (0: not in the
+// PDF).
+nlohmann::json ReviewJson(const std::vector<ReviewItem>& items, const PdfPageMap* pdf_pages = nullptr);
 
 // For a terminal: "To review: 2 documents, 1 page, 0 input files (3 reasons)"
 // then one line per reason with its count, then up to `max_items` items

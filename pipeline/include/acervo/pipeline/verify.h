@@ -12,7 +12,9 @@
 //   - every master exists and hashes to the row's master_sha256;
 //   - the row itself is coherent (in-PDF pages numbered 1..n in order).
 // A withdrawn document (review_store.h) has no row: its PDF and masters
-// are checked against the hashes its withdrawal recorded.
+// are checked against the hashes its withdrawal recorded. A replaced page
+// (page_replace.h) keeps its old master: every old and new master of
+// page_replacements is re-hashed too.
 // And for every lot folder: each PDF in it belongs to a row or a withdrawal (a PDF without
 // one is reported, as is a lot folder the store does not know).
 // Every mismatch is collected, never just the first.
@@ -56,6 +58,7 @@ struct VerifyReport {
   int pdfs = 0;     // PDFs checked
   int masters = 0;  // distinct master files re-hashed
   int withdrawn = 0;  // withdrawn documents whose PDF and masters were checked
+  int replaced = 0;   // page replacements whose old and new masters were checked (issue 14)
   std::vector<VerifyIssue> mismatches;
   std::vector<VerifiedSignature> signatures;  // every signed PDF, in row order
   bool ok() const { return mismatches.empty(); }

@@ -194,6 +194,17 @@ struct PdfResult {
   std::string sha256;  // lowercase hex of the file
 };
 
+// A change to the pages of a finished PDF (PdfWriter::RewritePages): page
+// `at` of the source is removed (`remove`) and/or `insert` is put in as
+// page `at`. Replacing a page is both; a page that was left out (blank) and
+// now has content is an insert alone; a page that became blank is a remove
+// alone.
+struct PdfPageEdit {
+  int at = 1;  // 1-based
+  bool remove = true;
+  const PdfPageInput* insert = nullptr;  // borrowed for the call
+};
+
 class PdfWriter {
  public:
   // Unavailable when the font, the ICC profile or the PKCS#12 file cannot be
@@ -244,7 +255,21 @@ class PdfWriter {
   Result<PdfResult> RewriteMetadata(const std::filesystem::path& source, const PdfDocumentInfo& info,
                                     const std::filesystem::path& dest);
 
+  // A page re-scanned (issue 14): as RewriteMetadata, and the pages changed
+  // by `edit` — the new page built as AddPage builds one (image embedded as
+  // it is, text layer with the document's shared glyphless font), the
+  // objects only the removed page used dropped, every other page, image
+  // and text-layer object copied as it is. The signature widget, when the
+  // removed page held it, moves to the page now at `edit.at`.
+  // InvalidArgument when `edit` names no page of the file (or would leave
+  // it empty) or the new page is refused as AddPage refuses it.
+  Result<PdfResult> RewritePages(const std::filesystem::path& source, const PdfPageEdit& edit,
+                                 const PdfDocumentInfo& info, const std::filesystem::path& dest);
+
  private:
+  Result<PdfResult> Rewrite(const std::filesystem::path& source, const PdfDocumentInfo& info,
+                            const std::filesystem::path& dest, const PdfPageEdit* edit);
+
   struct Document;  // the open PoDoFo document and its shared objects
   PdfWriter(PdfOptions options, std::vector<char> font, std::vector<char> icc,
             std::unique_ptr<PdfSigner> signer);

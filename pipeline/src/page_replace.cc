@@ -1,0 +1,286 @@
+#include "acervo/pipeline/page_replace.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include <opencv2/core.hpp>
+
+#include "acervo/core/clock.h"
+#include "acervo/core/files.h"
+#include "acervo/core/text.h"
+#include "acervo/pipeline/correction.h"
+#include "acervo/pipeline/lot_passes.h"
+#include "acervo/pipeline/metadata.h"
+#include "acervo/pipeline/page_loader.h"
+#include "acervo/pipeline/stage_registry.h"
+#include "acervo/stages/pdf/pdf_writer.h"
+#include "pdf_outputs.h"
+
+namespace acervo {
+namespace fs = std::filesystem;
+namespace {
+
+// Everything the passes share about one replacement.
+struct ReplaceContext {
+  explicit ReplaceContext(Store& s, const PageReplaceRequest& r)
+      : store(s), req(r), where(r.lot_id + "/" + r.document_id + " page " + std::to_string(r.page)) {}
+  Store& store;
+  const PageReplaceRequest& req;
+  const std::string where;
+  // FindTarget
+  DocumentRecord rec;
+  size_t index = 0;  // of the page in rec.pages
+  PageRecord old_page;
+  StoredLot lot;
+  fs::path lot_out;           // OUT/<lot> on this machine
+  std::string lot_stored;     // OUT/<lot> as stored paths start ("<lot dir>")
+  std::string file_name;      // the document's file name (its PDF's stem)
+  // LoadNewImage / KeepNewMaster
+  Page page;
+  std::string new_sha;
+  std::string source_path;  // below masters/
+  std::string master_stored;
+  // ProcessNewPage
+  cv::Mat preview;  // the page image the PDF shows, for WritePreview
+  PageRecord new_page;
+  PageReplaceResult result;
+};
+
+Status FindTarget(ReplaceContext& c) {
+  const PageReplaceRequest& req = c.req;
+  if (req.page < 1) return Status::InvalidArgument("a replacement names a page (1 or more)");
+  ACERVO_ASSIGN_OR_RETURN(std::optional<WithdrawalRecord> withdrawn,
+                          c.store.Review().FindWithdrawal(req.lot_id, req.document_id));
+  if (withdrawn) {
+    return Status::NotFound(req.lot_id + "/" + req.document_id + " is withdrawn (" + withdrawn->reason +
+                            "): its pages cannot be replaced");
+  }
+  ACERVO_ASSIGN_OR_RETURN(std::vector<LotRecord> lots, c.store.ListLots());
+  if (std::none_of(lots.begin(), lots.end(), [&](const LotRecord& l) { return l.id == req.lot_id; })) {
+    return Status::NotFound("no lot " + req.lot_id + " in the store");
+  }
+  ACERVO_ASSIGN_OR_RETURN(std::optional<DocumentRecord> stored, c.store.GetDocument(req.lot_id, req.document_id));
+  if (!stored) return Status::NotFound("no document " + req.document_id + " in lot " + req.lot_id);
+  c.rec = std::move(*stored);
+  auto it = std::find_if(c.rec.pages.begin(), c.rec.pages.end(),
+                         [&](const PageRecord& p) { return p.number == req.page; });
+  if (it == c.rec.pages.end()) {
+    return Status::NotFound("page " + std::to_string(req.page) + " not found: document " + req.document_id +
+                            " has " + std::to_string(c.rec.pages.size()) + " page(s)");
+  }
+  c.index = static_cast<size_t>(it - c.rec.pages.begin());
+  c.old_page = *it;
+  StoredLotHints hints;
+  hints.resolve = req.resolve;
+  hints.output_root = req.output_root;
+  ACERVO_ASSIGN_OR_RETURN(c.lot, LocateStoredDocument(c.store, c.rec, hints));
+  // Masters live beside the PDF, in the lot's output folder.
+  c.lot_out = c.lot.pdf.parent_path();
+  c.lot_stored = fs::path(c.rec.pdf_path).parent_path().string();
+  c.file_name = c.lot.pdf.stem().string();
+  return Status::OK();
+}
+
+Status LoadNewImage(ReplaceContext& c) {
+  const std::string name = c.req.image.filename().string();
+  std::error_code ec;
+  if (!fs::is_regular_file(c.req.image, ec)) {
+    return Status::InvalidArgument("cannot read the new image " + c.req.image.string() + ": not a readable file");
+  }
+  Result<Page> loaded = LoadPage(c.req.image, 1, name);
+  if (!loaded.ok()) {
+    return Status::InvalidArgument("cannot read the new image " + c.req.image.string() + ": " +
+                                   loaded.status().message());
+  }
+  c.page = std::move(loaded).value();
+  if (std::min(c.page.image.cols, c.page.image.rows) < kMinPageSidePixels) {
+    return Status::InvalidArgument("the new image " + name + " is " + std::to_string(c.page.image.cols) + "x" +
+                                   std::to_string(c.page.image.rows) + " pixels: too small to be a scanned page");
+  }
+  // The resolution the file states (LoadPage replaces a missing or
+  // implausible one with an estimate and flags the page).
+  const double min_dpi = c.lot.profile.min_dpi;
+  const bool stated = !c.page.HasFlag("no_dpi") && !c.page.HasFlag("implausible_dpi");
+  if (min_dpi > 0 && stated && std::min(c.page.dpi_x, c.page.dpi_y) + 0.5 < min_dpi) {
+    return Status::InvalidArgument("the new image " + name + " is " +
+                                   std::to_string(static_cast<int>(std::min(c.page.dpi_x, c.page.dpi_y) + 0.5)) +
+                                   " dpi, below the lot profile's minimum of " +
+                                   std::to_string(static_cast<int>(min_dpi)) + " dpi ([image] min_dpi)");
+  }
+  ACERVO_ASSIGN_OR_RETURN(c.new_sha, Sha256OfFile(c.req.image));
+  if (c.new_sha == c.old_page.master_sha256) {
+    return Status::InvalidArgument("the new image " + name + " is the page's current master (same SHA-256)");
+  }
+  return Status::OK();
+}
+
+Status KeepNewMaster(ReplaceContext& c) {
+  std::string ext = c.req.image.extension().string();
+  for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  // A new name for ever: the document, the page and the image's hash. The
+  // old master is not touched.
+  const fs::path below = fs::path("replaced") / c.file_name;
+  std::string file = "p";  // (built by appends: GCC 12 warns wrongly on a chain of +)
+  file.append(std::to_string(c.req.page)).append("-").append(c.new_sha, 0, 12).append(ext);
+  ACERVO_ASSIGN_OR_RETURN(fs::path dir, CreateDirectoriesBelow(c.lot_out, fs::path("masters") / below));
+  ACERVO_ASSIGN_OR_RETURN(std::string copied, CopyFileOnce(c.req.image, dir / file));
+  if (copied != c.new_sha) {
+    return Status::IOError("the new image " + c.req.image.string() + " changed while it was being kept");
+  }
+  c.source_path = (below / file).string();
+  c.master_stored = (fs::path(c.lot_stored) / "masters" / below / file).string();
+  c.page.origin.source_path = c.source_path;
+  c.page.origin.master_path = (dir / file).string();
+  c.page.origin.master_sha256 = c.new_sha;
+  c.page.origin.page_in_file = 1;
+  return Status::OK();
+}
+
+Status ProcessNewPage(ReplaceContext& c) {
+  ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildStageChain(c.lot.profile, c.lot.languages));
+  PageContext pc;
+  pc.lot_id = c.req.lot_id;
+  pc.document_id = c.req.document_id;
+  pc.cancel = c.req.cancel;
+  if (c.lot.profile.page_deadline_s > 0) {
+    pc.deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(c.lot.profile.page_deadline_s * 1000));
+  }
+  StageObserver observer;
+  observer.before_release = [&c](const Page& p) { c.preview = p.image; };  // shares the buffer
+  ACERVO_ASSIGN_OR_RETURN(c.page, chain.Run(std::move(c.page), pc, &observer));
+  for (const StageRecord& r : c.page.history) ++c.result.stage_runs[r.name];
+  c.new_page = PageRecordOf(c.page, c.old_page.number, c.old_page.master_page, c.source_path, c.master_stored);
+  return Status::OK();
+}
+
+// The fields found by OCR extraction, found again from every page's text
+// (the new page's included); values from the manifest, a separator sheet or
+// a person stay as they are.
+void ReextractFields(const LotProfile& profile, DocumentRecord* rec) {
+  DocumentPlan plan;
+  plan.id = rec->document_id;
+  plan.type = rec->document_type;
+  std::vector<std::string> texts;
+  for (const PageRecord& p : rec->pages) texts.push_back(p.blank ? std::string() : p.text);
+  const ResolvedMetadata extracted = ResolveMetadata(profile, plan, texts);
+  std::vector<FieldRecord> fields;
+  std::set<std::string> kept;
+  for (const FieldRecord& f : rec->fields) {
+    if (f.source.rfind("ocr", 0) == 0) continue;
+    fields.push_back(f);
+    kept.insert(f.name);
+  }
+  for (const FieldRecord& f : extracted.fields) {
+    if (!kept.count(f.name)) fields.push_back(f);
+  }
+  rec->fields = std::move(fields);
+}
+
+Status RebuildRecord(ReplaceContext& c) {
+  DocumentRecord& rec = c.rec;
+  // GetDocument leaves the word boxes out; the row is replaced whole.
+  ACERVO_RETURN_IF_ERROR(LoadPageWords(c.store, &rec));
+  PageRecord& np = c.new_page;
+  np.in_pdf = !np.blank;
+  rec.pages[c.index] = np;
+  int pdf_page = 0;
+  for (PageRecord& p : rec.pages) {
+    p.pdf_page = p.in_pdf ? ++pdf_page : 0;
+  }
+  if (pdf_page == 0) {
+    return Status::InvalidArgument("the new image for " + c.where +
+                                   " is blank, and the page is the only page of the document's PDF");
+  }
+  ReextractFields(c.lot.profile, &rec);
+  DocumentReview review;
+  ACERVO_ASSIGN_OR_RETURN(review.items, DocumentReviewItems(c.store, c.lot.profile, rec));
+  review.fresh_pages = {c.req.page};
+  review.history.push_back({0, rec.lot_id, rec.document_id, "", c.req.user, "replace_page", c.req.page, "master",
+                            c.old_page.master_sha256, c.new_sha, c.req.reason});
+  PageReplacement r;
+  r.lot_id = rec.lot_id;
+  r.document_id = rec.document_id;
+  r.page = c.req.page;
+  r.user = c.req.user;
+  r.reason = c.req.reason;
+  r.old_master_path = c.old_page.master_path;
+  r.old_master_sha256 = c.old_page.master_sha256;
+  r.old_page_in_file = c.old_page.page_in_file;
+  r.new_master_path = c.master_stored;
+  r.new_master_sha256 = c.new_sha;
+  r.old_pdf_sha256 = rec.pdf_sha256;
+  review.replacements.push_back(r);
+  rec.review = std::move(review);
+  return Status::OK();
+}
+
+Status RebuildPdf(ReplaceContext& c) {
+  DocumentRecord& rec = c.rec;
+  ACERVO_ASSIGN_OR_RETURN(PdfOptions options, PdfOptionsForLot(c.lot.profile, c.lot.lot_dir));
+  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<PdfWriter> writer, PdfWriter::Create(options));
+  // Where the page goes in the PDF: its old place, or after the pages in
+  // the PDF before it (it was blank, left out).
+  PdfPageEdit edit;
+  edit.remove = c.old_page.in_pdf;
+  edit.at = c.old_page.in_pdf ? c.old_page.pdf_page : 1;
+  if (!c.old_page.in_pdf) {
+    for (size_t k = 0; k < c.index; ++k) edit.at += rec.pages[k].in_pdf ? 1 : 0;
+  }
+  const PdfPageInput input = PdfPageInputFromPage(c.page);
+  if (c.new_page.in_pdf) edit.insert = &input;
+  const PdfDocumentInfo info = StoredPdfInfo(c.lot.profile, rec);
+  const fs::path& pdf = c.lot.pdf;
+  ACERVO_ASSIGN_OR_RETURN(
+      PdfResult written,
+      SwapStoredPdf(
+          pdf, c.where, [&](const fs::path& old) { return writer->RewritePages(old, edit, info, pdf); },
+          [&](const PdfResult& w) {
+            rec.pdf_sha256 = w.sha256;
+            rec.page_count = w.pages;
+            rec.review->replacements.back().new_pdf_sha256 = w.sha256;
+            return c.store.PutDocument(rec);
+          }));
+  c.result.replacement = rec.review->replacements.back();
+  c.result.pdf_path = pdf.string();
+  c.result.pdf_pages = written.pages;
+  return Status::OK();
+}
+
+void WriteNewPreview(ReplaceContext& c) {
+  if (c.preview.empty() || c.new_page.blank) return;
+  Page shown;
+  shown.image = c.preview;
+  std::string stem = std::to_string(c.new_page.master_page > 0 ? c.new_page.master_page : c.new_page.number);
+  if (c.new_page.part != "whole") stem += "-" + c.new_page.part;
+  WritePreview(c.lot_out, c.file_name, stem, shown);
+}
+
+}  // namespace
+
+Result<PageReplaceResult> ReplacePage(Store& store, const PageReplaceRequest& req) {
+  ReplaceContext c(store, req);
+  ACERVO_RETURN_IF_ERROR(FindTarget(c));
+  ACERVO_RETURN_IF_ERROR(LoadNewImage(c));
+  ACERVO_RETURN_IF_ERROR(KeepNewMaster(c));
+  ACERVO_RETURN_IF_ERROR(ProcessNewPage(c).WithContext(c.where));
+  ACERVO_RETURN_IF_ERROR(RebuildRecord(c));
+  ACERVO_RETURN_IF_ERROR(RebuildPdf(c));
+  WriteNewPreview(c);
+  c.result.in_pdf = c.new_page.in_pdf;
+  c.result.pdf_page = c.rec.pages[c.index].pdf_page;
+  c.result.flags = c.new_page.flags;
+  c.result.mean_confidence = c.new_page.mean_confidence;
+  ReviewFilter f;
+  f.lot_id = req.lot_id;
+  f.document_id = req.document_id;
+  Result<std::vector<ReviewItem>> open = store.Review().ListItems(f);
+  if (open.ok()) c.result.open_items = std::move(open).value();
+  return std::move(c.result);
+}
+
+}  // namespace acervo

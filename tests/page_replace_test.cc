@@ -1,0 +1,236 @@
+// Issue 14, item 5, end to end through the binary, on SQLite and on a real
+// PostgreSQL: a page marked for re-scan is replaced — from an image file
+// (`acervo review replace`) and from one sheet of SANE's `test` scanner
+// (`acervo scan --replace`) — through the lot's stage chain, while the
+// document's other pages are copied as they are (no stage runs for them:
+// the stage counts are those of one page, their text and images unchanged).
+// The old master stays, the new one gets a new name, the PDF stays PDF/A
+// (PDFBox Preflight), `acervo verify` checks both masters, search finds the
+// new text and not the old, the rescan item clears, the replacement is in
+// the history and a rerun of the lot keeps it. Refusals exit 2 naming the
+// reason.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "acervo/core/files.h"
+#include "acervo/synth/synth.h"
+#include "postgres_test_server.h"
+#include "support/pdfa.h"
+#include "support/process.h"
+#include "support/sane_config.h"
+#include "support/text_page.h"
+
+namespace acervo {
+namespace {
+namespace fs = std::filesystem;
+using testing::AcervoBinary;
+using testing::ProcessResult;
+using testing::RunProcess;
+using json = nlohmann::json;
+
+// Before any libsane call of this process or its children.
+const fs::path kSaneConfig = testing::UseSaneTestConfig();
+
+// Small pages (A6, 200 dpi): the profile asks for at least 200 dpi.
+const char* kProfile = R"(
+[lot]
+project = "Arquivo Municipal"
+
+[image]
+min_dpi = 200
+)";
+
+class PageReplaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::remove_all(root_);
+    fs::create_directories(lot_);
+    testing::WriteSmallTextPages(lot_ / "processo.tif",
+                                 {"Primeira folha do processo administrativo", "Segunda folha borrada ilegivel",
+                                  "Terceira folha com despacho final"},
+                                 synth::FileFormat::kTiffLzw, 11);
+    // A blank page between two pages of text: left out of the PDF, so the
+    // third page is the PDF's second.
+    testing::WriteSmallTextPages(lot_ / "outro.tif", {"Outro documento do mesmo lote", "", "Pagina final do outro"},
+                                 synth::FileFormat::kTiffLzw, 12);
+    std::ofstream(lot_ / "profile.toml") << kProfile;
+    testing::WriteSmallTextPages(root_ / "nova.png", {"Segunda folha substituta nitida"}, synth::FileFormat::kPng, 13);
+    // The same page at 150 dpi: below the profile's minimum.
+    cv::Mat low = testing::TextPage("Folha em baixa resolucao", 14, 150);
+    ASSERT_TRUE(synth::WritePages(root_ / "baixa.png", {low}, 150, synth::FileFormat::kPng).ok());
+    std::ofstream(root_ / "quebrada.png") << "not an image";
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(root_);
+  }
+  ProcessResult Acervo(std::vector<std::string> args) {
+    args.insert(args.begin(), AcervoBinary());
+    return RunProcess(args);
+  }
+  std::vector<std::string> SearchIds(const std::string& store, const std::string& query) {
+    ProcessResult r = Acervo({"search", "--store", store, "--json", query});
+    json hits = json::parse(r.out, nullptr, false);
+    std::vector<std::string> ids;
+    if (hits.is_array()) {
+      for (const json& h : hits) ids.push_back(h["document"]);
+    }
+    return ids;
+  }
+  std::string PageText(const fs::path& pdf, int page) {
+    return RunProcess({"pdftotext", "-f", std::to_string(page), "-l", std::to_string(page), pdf.string(), "-"}).out;
+  }
+  // pdfimages -list of one page, without the header and the object numbers.
+  std::string PageImages(const fs::path& pdf, int page) {
+    const std::string out =
+        RunProcess({"pdfimages", "-list", "-f", std::to_string(page), "-l", std::to_string(page), pdf.string()}).out;
+    const size_t body = out.find('\n', out.find('\n') + 1) + 1;
+    std::string line = out.substr(body);
+    return line.substr(0, line.find(" image ") + 60);
+  }
+  void Loop(const std::string& store);
+
+  fs::path root_ = fs::temp_directory_path() / ("acervo-replace-e2e-" + std::to_string(::getpid()));
+  fs::path lot_ = root_ / "lote-rescan";
+  fs::path out_ = root_ / "saida";
+};
+
+void PageReplaceTest::Loop(const std::string& store) {
+  ProcessResult run = Acervo({"run", lot_.string(), "--out", out_.string(), "--store", store, "--quiet"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const fs::path pdf = out_ / "lote-rescan" / "processo.pdf";
+  const fs::path old_master = out_ / "lote-rescan" / "masters" / "processo.tif";
+  const std::string old_master_sha = *Sha256OfFile(old_master);
+  ASSERT_EQ(SearchIds(store, "borrada"), std::vector<std::string>{"processo"});
+  const std::string text1 = PageText(pdf, 1), text3 = PageText(pdf, 3);
+  const std::string images1 = PageImages(pdf, 1), images3 = PageImages(pdf, 3);
+
+  ProcessResult rescan = Acervo({"review", "rescan", "--store", store, "lote-rescan", "processo", "--page", "2",
+                                 "--note", "borrada"});
+  ASSERT_EQ(rescan.exit_code, 0) << rescan.err;
+  ASSERT_EQ(SearchIds(store, "flag:rescan"), std::vector<std::string>{"processo"});
+
+  // Refusals: exit 2, naming the reason; nothing changes.
+  const std::string pdf_sha = *Sha256OfFile(pdf);
+  struct Refusal {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::string nova = (root_ / "nova.png").string();
+  const std::vector<Refusal> refusals = {
+      {{"lote-x", "processo", "--page", "2", nova}, "no lot lote-x"},
+      {{"lote-rescan", "nada", "--page", "2", nova}, "no document nada"},
+      {{"lote-rescan", "processo", "--page", "9", nova}, "page 9 not found"},
+      {{"lote-rescan", "processo", "--page", "2", (root_ / "quebrada.png").string()}, "cannot read the new image"},
+      {{"lote-rescan", "processo", "--page", "2", (root_ / "sumiu.png").string()}, "cannot read the new image"},
+      {{"lote-rescan", "processo", "--page", "2", (root_ / "baixa.png").string()}, "150 dpi, below"},
+      {{"lote-rescan", "processo", "--page", "2", old_master.string()}, "current master"},
+  };
+  for (const Refusal& r : refusals) {
+    std::vector<std::string> args = {"review", "replace", "--store", store};
+    args.insert(args.end(), r.args.begin(), r.args.end());
+    ProcessResult refused = Acervo(args);
+    EXPECT_EQ(refused.exit_code, 2) << r.says << ": " << refused.out << refused.err;
+    EXPECT_NE(refused.err.find(r.says), std::string::npos) << refused.err;
+  }
+  EXPECT_EQ(*Sha256OfFile(pdf), pdf_sha);
+
+  // The replacement from an image file.
+  ProcessResult replaced = Acervo({"review", "replace", "--store", store, "lote-rescan", "processo", "--page", "2", nova,
+                                   "--user", "maria", "--note", "folha borrada", "--json"});
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.out << replaced.err;
+  const json r = json::parse(replaced.out);
+  // Only the new page went through the chain: every stage ran once.
+  ASSERT_FALSE(r["stages"].empty());
+  for (const auto& [stage, runs] : r["stages"].items()) EXPECT_EQ(runs, 1) << stage;
+  EXPECT_TRUE(r["stages"].contains("ocr")) << r["stages"].dump();
+  EXPECT_EQ(r["pdf"]["pages"], 3);
+  EXPECT_EQ(r["old_master"]["sha256"], old_master_sha);
+  const fs::path new_master = out_ / r["new_master"]["path"].get<std::string>();
+  EXPECT_EQ(*Sha256OfFile(new_master), *Sha256OfFile(root_ / "nova.png"));
+  EXPECT_EQ(*Sha256OfFile(old_master), old_master_sha);  // kept as it was
+  EXPECT_EQ(r["review"]["open"], 0) << r["review"].dump();
+  // The other pages are copied as they were; page 2 is the new one.
+  EXPECT_EQ(PageText(pdf, 1), text1);
+  EXPECT_EQ(PageText(pdf, 3), text3);
+  EXPECT_EQ(PageImages(pdf, 1), images1);
+  EXPECT_EQ(PageImages(pdf, 3), images3);
+  EXPECT_NE(PageText(pdf, 2).find("substituta"), std::string::npos) << PageText(pdf, 2);
+  // Search: the new text, not the old; the rescan flag is gone.
+  EXPECT_EQ(SearchIds(store, "substituta"), std::vector<std::string>{"processo"});
+  EXPECT_EQ(SearchIds(store, "borrada"), std::vector<std::string>{});
+  EXPECT_EQ(SearchIds(store, "flag:rescan"), std::vector<std::string>{});
+  ProcessResult hist = Acervo({"review", "history", "--store", store, "lote-rescan", "processo", "--json"});
+  ASSERT_EQ(hist.exit_code, 0) << hist.err;
+  const json h = json::parse(hist.out);
+  ASSERT_FALSE(h.empty());
+  EXPECT_EQ(h.back()["action"], "replace_page");
+  EXPECT_EQ(h.back()["page"], 2);
+  EXPECT_EQ(h.back()["user"], "maria");
+  EXPECT_EQ(h.back()["old"], old_master_sha);
+  EXPECT_EQ(h.back()["new"], r["new_master"]["sha256"]);
+  EXPECT_EQ(h.back()["reason"], "folha borrada");
+  EXPECT_TRUE(fs::exists(out_ / "lote-rescan" / "previews" / "processo" / "2.jpg"));
+
+  // A sheet from the scanner (SANE's test backend) replaces page 3.
+  ProcessResult scanned = Acervo({"scan", "--driver", "sane", "--device", "test:0", "--resolution", "200",
+                                  "--option", "test-picture=Color pattern", "--replace", "lote-rescan", "processo",
+                                  "--page", "3", "--store", store, "--json"});
+  ASSERT_EQ(scanned.exit_code, 0) << scanned.out << scanned.err;
+  const json s = json::parse(scanned.out);
+  for (const auto& [stage, runs] : s["stages"].items()) EXPECT_EQ(runs, 1) << stage;
+  EXPECT_EQ(s["page"], 3);
+  EXPECT_EQ(PageText(pdf, 1), text1);
+  EXPECT_NE(PageText(pdf, 2).find("substituta"), std::string::npos);
+  EXPECT_EQ(SearchIds(store, "despacho"), std::vector<std::string>{});
+  ProcessResult no_page = Acervo({"scan", "--driver", "sane", "--device", "test:0", "--replace", "lote-rescan",
+                                  "processo", "--store", store});
+  EXPECT_EQ(no_page.exit_code, 2) << no_page.err;
+
+  // PDF/A still, and the output verifies (both masters of each page).
+  EXPECT_EQ(testing::PdfaProblems(testing::PdfsIn(out_ / "lote-rescan")), "");
+  ProcessResult verify = Acervo({"verify", out_.string(), "--store", store, "--json"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_EQ(json::parse(verify.out, nullptr, false).value("replaced", 0), 2) << verify.out;
+
+  // A rerun of the lot keeps the replacement: nothing is processed. Its
+  // report links a review item to the page's place in the PDF (page 3 of
+  // "outro" is its PDF's page 2: page 2 is blank).
+  ASSERT_EQ(Acervo({"review", "rescan", "--store", store, "lote-rescan", "outro", "--page", "3"}).exit_code, 0);
+  const std::string replaced_sha = *Sha256OfFile(pdf);
+  ProcessResult rerun = Acervo({"run", lot_.string(), "--out", out_.string(), "--store", store, "--quiet", "--json"});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  const json again = json::parse(rerun.out);
+  EXPECT_EQ(again["pages"]["processed"], 0) << rerun.out;
+  EXPECT_EQ(*Sha256OfFile(pdf), replaced_sha);
+  ASSERT_EQ(again["review"]["items"].size(), 1u) << again["review"].dump();
+  EXPECT_EQ(again["review"]["items"][0]["page"], 3);
+  EXPECT_EQ(again["review"]["items"][0]["pdf_page"], 2);
+  EXPECT_EQ(PageText(out_ / "lote-rescan" / "outro.pdf", 2).find("final") != std::string::npos, true);
+
+  // A withdrawn document's pages cannot be replaced.
+  ASSERT_EQ(Acervo({"withdraw", "--store", store, "lote-rescan", "outro", "--reason", "duplicado"}).exit_code, 0);
+  ProcessResult withdrawn = Acervo({"review", "replace", "--store", store, "lote-rescan", "outro", "--page", "1", nova});
+  EXPECT_EQ(withdrawn.exit_code, 2) << withdrawn.err;
+  EXPECT_NE(withdrawn.err.find("withdrawn"), std::string::npos) << withdrawn.err;
+}
+
+TEST_F(PageReplaceTest, SqliteStore) { Loop((root_ / "acervo.db").string()); }
+
+TEST_F(PageReplaceTest, PostgresStore) {
+  PostgresTestServer server;
+  Status started = server.Start();
+  if (!started.ok()) GTEST_SKIP() << "PostgreSQL cannot run here: " << started.ToString();
+  Result<std::string> conninfo = server.CreateDatabase("acervo_replace");
+  ASSERT_TRUE(conninfo.ok()) << conninfo.status().ToString();
+  Loop(*conninfo);
+}
+
+}  // namespace
+}  // namespace acervo
