@@ -511,5 +511,48 @@ TEST_F(QueueWorkersTest, ARunAndTheWorkersNeverShareALot) {
   EXPECT_EQ(WaitExit(runner, std::chrono::seconds(120)), 0) << testing::ReadText((root_ / "run.log").string());
 }
 
+// `worker --exit-when-idle` (batch jobs, this bench and tests): a worker
+// idle while another finishes the queue's last units leaves with it, not
+// after its listener's 60 s wait (2 workers measured slower than 1).
+TEST_F(QueueWorkersTest, IdleWorkersLeaveWhenTheQueueEmpties) {
+  const fs::path lot = shared_ / "inbox" / "lote-i";
+  Pages(lot / "a.png", {"Certidão de Ouro Preto."}, synth::FileFormat::kPng, 61);
+  testing::ProcessResult enq = RunProcess(
+      {AcervoBinary(), "enqueue", "--store", conninfo_, "--shared-root", shared_.string(), lot.string()});
+  ASSERT_EQ(enq.exit_code, 0) << enq.err;
+  std::vector<pid_t> pids;
+  for (const char* name : {"w1", "w2"}) {
+    pids.push_back(testing::SpawnWithPause({AcervoBinary(), "worker", "--store", conninfo_, "--shared-root",
+                                            shared_.string(), "--name", name, "--exit-when-idle"},
+                                           "", (root_ / (std::string(name) + ".log")).string()));
+    ASSERT_GT(pids.back(), 0);
+  }
+  // One unit at a time: one worker idles while the other runs the plan,
+  // the document and the finalisation.
+  std::vector<Clock::time_point> exited(2);
+  std::vector<int> codes(2, -1);
+  const Clock::time_point start = Clock::now();
+  while ((codes[0] < 0 || codes[1] < 0) && Clock::now() - start < std::chrono::seconds(300)) {
+    for (size_t i = 0; i < 2; ++i) {
+      int status = 0;
+      if (codes[i] < 0 && ::waitpid(pids[i], &status, WNOHANG) == pids[i]) {
+        codes[i] = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+        exited[i] = Clock::now();
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    if (codes[i] < 0) {
+      ::kill(pids[i], SIGKILL);
+      ::waitpid(pids[i], nullptr, 0);
+    }
+  }
+  ASSERT_EQ(codes, (std::vector<int>{0, 0})) << Logs();
+  const auto gap = exited[0] > exited[1] ? exited[0] - exited[1] : exited[1] - exited[0];
+  EXPECT_LT(gap, std::chrono::seconds(20)) << "an idle worker outlived the queue by its wait\n" << Logs();
+  EXPECT_EQ(QueryInt(conninfo_, "SELECT count(*) FROM queue_lots WHERE state = 'done'"), 1);
+}
+
 }  // namespace
 }  // namespace acervo

@@ -200,10 +200,14 @@ std::vector<std::string> PgConnection::TakeNotifications() {
   return out;
 }
 
-Status PgConnection::WaitForInput(std::chrono::milliseconds timeout, int wake_fd) {
+Status PgConnection::WaitForInput(std::chrono::milliseconds timeout, int wake_fd, int wake_fd2) {
   if (PQstatus(conn_) != CONNECTION_OK) return Status::Unavailable("connection lost");
-  pollfd fds[2] = {{PQsocket(conn_), POLLIN, 0}, {wake_fd, POLLIN, 0}};
-  const int n = ::poll(fds, wake_fd >= 0 ? 2 : 1, static_cast<int>(std::max<int64_t>(0, timeout.count())));
+  pollfd fds[3] = {{PQsocket(conn_), POLLIN, 0}, {-1, POLLIN, 0}, {-1, POLLIN, 0}};
+  nfds_t count = 1;
+  for (int fd : {wake_fd, wake_fd2}) {
+    if (fd >= 0) fds[count++].fd = fd;
+  }
+  const int n = ::poll(fds, count, static_cast<int>(std::max<int64_t>(0, timeout.count())));
   if (n > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
     if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK) {
       last_state_ = "08006";

@@ -89,7 +89,7 @@ class PgConnection {
   // Waits until the server sends something (a notification) or `timeout`
   // passes or `wake_fd` (if >= 0) becomes readable. OK in all three cases;
   // Unavailable when the connection broke (call Reconnect).
-  Status WaitForInput(std::chrono::milliseconds timeout, int wake_fd);
+  Status WaitForInput(std::chrono::milliseconds timeout, int wake_fd, int wake_fd2 = -1);
 
   PGconn* raw() { return conn_; }
 

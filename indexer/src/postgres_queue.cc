@@ -311,7 +311,7 @@ class PostgresQueue final : public WorkQueue {
     return Status::OK();
   }
 
-  Status WaitForWork(std::chrono::milliseconds max_wait, int wake_fd) override {
+  Status WaitForWork(std::chrono::milliseconds max_wait, int wake_fd, int stop_fd) override {
     std::lock_guard<std::mutex> lock(listen_mu_);
     if (!listen_) {
       PgConnection::Options o;
@@ -332,7 +332,12 @@ class PostgresQueue final : public WorkQueue {
       const auto expiry = std::chrono::milliseconds(static_cast<int64_t>(Real(r.get(), 0, 0) * 1000) + 50);
       timeout = std::min(timeout, std::max(expiry, std::chrono::milliseconds(1000)));
     }
-    Status s = listen_->WaitForInput(timeout, wake_fd);
+    // A notification sent while that query ran came in with its reply: it
+    // waits in libpq's queue, not on the socket, and poll() would sleep
+    // past it (a worker missed the end of the queue's last lot this way
+    // and slept out its 60 s).
+    if (!listen_->TakeNotifications().empty()) return Status::OK();
+    Status s = listen_->WaitForInput(timeout, wake_fd, stop_fd);
     if (!s.ok()) return listen_->Reconnect();  // notifications sent meanwhile are lost: the caller claims anyway
     (void)listen_->TakeNotifications();
     return Status::OK();

@@ -462,6 +462,31 @@ TEST_F(WorkQueueTest, AnIdleWorkerHearsWhenALotEnds) {
   }
 }
 
+// A notification that arrives while the waiting worker's own query runs
+// (here: held back by a lock until the notifier commits) comes in with
+// that query's reply and must still wake it.
+TEST_F(WorkQueueTest, ANotificationDuringTheWaitersQueryWakesIt) {
+  std::unique_ptr<WorkQueue> listener = Open();
+  ASSERT_TRUE(listener->WaitForWork(milliseconds(50), -1).ok());  // LISTEN
+  std::unique_ptr<PGconn, decltype(&PQfinish)> c(PQconnectdb(conninfo_.c_str()), &PQfinish);
+  const auto exec = [&](const char* sql) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(c.get(), sql), &PQclear);
+    EXPECT_EQ(PQresultStatus(r.get()), PGRES_COMMAND_OK) << sql << ": " << PQerrorMessage(c.get());
+  };
+  exec("BEGIN");
+  exec("LOCK TABLE queue_units IN ACCESS EXCLUSIVE MODE");
+  exec("NOTIFY acervo_queue");
+  std::thread notifier([&] {
+    std::this_thread::sleep_for(milliseconds(500));
+    exec("COMMIT");
+  });
+  const Clock::time_point t0 = Clock::now();
+  ASSERT_TRUE(listener->WaitForWork(milliseconds(20000), -1).ok());
+  const auto waited = Clock::now() - t0;
+  notifier.join();
+  EXPECT_LT(waited, milliseconds(10000)) << "slept past a notification that came with its query's reply";
+}
+
 TEST_F(WorkQueueTest, AStatusNamesWorkersAndTheirUnits) {
   ASSERT_TRUE(queue_->RegisterWorker({"host-a:1", "host-a", 1, 2, 60, "running"}).ok());
   ASSERT_TRUE(queue_->Enqueue({"L", "{}", ""}).ok());

@@ -1,5 +1,6 @@
 #include "acervo/pipeline/queue_worker.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,11 +41,18 @@ class Worker {
  public:
   Worker(const WorkerOptions& o, std::unique_ptr<WorkQueue> queue, std::unique_ptr<WorkQueue> beat)
       : o_(o), queue_(std::move(queue)), beat_(std::move(beat)), chains_(static_cast<size_t>(o.jobs)) {
+    if (::pipe2(stop_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) stop_pipe_[0] = stop_pipe_[1] = -1;
     info_.name = o.name.empty() ? HostName() + ":" + std::to_string(::getpid()) : o.name;
     info_.host = HostName();
     info_.pid = static_cast<int>(::getpid());
     info_.jobs = o.jobs;
     info_.lease_seconds = static_cast<int>(o.lease.count());
+  }
+
+  ~Worker() {
+    for (int fd : stop_pipe_) {
+      if (fd >= 0) ::close(fd);
+    }
   }
 
   Result<WorkerSummary> Run() {
@@ -257,6 +265,9 @@ class Worker {
   void StopAll() {
     idle_exit_ = true;
     Wake();
+    // The listener may be asleep on LISTEN: it must not hold the exit
+    // back for the rest of its wait.
+    if (stop_pipe_[1] >= 0) (void)!::write(stop_pipe_[1], "x", 1);
   }
 
   // Sleeps on LISTEN while some slot is idle; wakes the slots on a
@@ -274,7 +285,7 @@ class Worker {
         cv_.wait(lock, [&] { return finished_; });
         return;
       }
-      Status s = queue_->WaitForWork(std::chrono::seconds(60), o_.wake_fd);
+      Status s = queue_->WaitForWork(std::chrono::seconds(60), o_.wake_fd, stop_pipe_[0]);
       if (!s.ok()) {
         Log("lost the database while waiting: " + s.ToString());
         std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -357,6 +368,7 @@ class Worker {
   int idle_ = 0;
   bool finished_ = false;
   std::atomic<bool> idle_exit_{false};
+  int stop_pipe_[2] = {-1, -1};  // written by StopAll: wakes the listener
   std::map<int64_t, Held> held_;  // by claim
   WorkerSummary summary_;
 };

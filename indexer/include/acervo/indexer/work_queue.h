@@ -252,7 +252,9 @@ class WorkQueue {
   // is re-established (notifications sent meanwhile are lost, so the
   // caller should then try to claim). OK unless the database stays away
   // beyond the busy timeout.
-  virtual Status WaitForWork(std::chrono::milliseconds max_wait, int wake_fd) = 0;
+  // `stop_fd` (if >= 0) wakes it too: the worker's own stop (its last
+  // slot left), so the process exits without sleeping out the wait.
+  virtual Status WaitForWork(std::chrono::milliseconds max_wait, int wake_fd, int stop_fd = -1) = 0;
 
   // Every unit of a queue lot, by id.
   virtual Result<std::vector<UnitRecord>> LotUnits(int64_t lot) = 0;
