@@ -510,17 +510,27 @@ TEST_F(WorkQueueTest, AStatusNamesWorkersAndTheirUnits) {
 
 // A server restarted under the queue and the store: both reconnect and
 // carry on (a fast shutdown closes every session, a crash too).
-TEST(WorkQueueRestartTest, QueueAndStoreCarryOnAcrossServerRestarts) {
-  PostgresTestServer server;
-  Status started = server.Start(/*durable=*/true);
-  if (!started.ok()) {
-    std::fprintf(stderr, "\n*** PostgreSQL cannot run here: %s; SKIPPED ***\n\n", started.ToString().c_str());
-    GTEST_SKIP() << started.ToString();
+// A durable server of its own (these tests restart it) and a queue on it.
+class WorkQueueRestartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Status started = server.Start(/*durable=*/true);
+    if (!started.ok()) {
+      std::fprintf(stderr, "\n*** PostgreSQL cannot run here: %s; SKIPPED ***\n\n", started.ToString().c_str());
+      GTEST_SKIP() << started.ToString();
+    }
+    conninfo = server.CreateDatabase("restart");
+    ASSERT_TRUE(conninfo.ok());
+    q = OpenPostgresQueue(*conninfo);
+    ASSERT_TRUE(q.ok()) << q.status().ToString();
   }
-  Result<std::string> conninfo = server.CreateDatabase("restart");
-  ASSERT_TRUE(conninfo.ok());
-  Result<std::unique_ptr<WorkQueue>> q = OpenPostgresQueue(*conninfo);
-  ASSERT_TRUE(q.ok()) << q.status().ToString();
+
+  PostgresTestServer server;
+  Result<std::string> conninfo = Status::Unavailable("not started");
+  Result<std::unique_ptr<WorkQueue>> q = Status::Unavailable("not opened");
+};
+
+TEST_F(WorkQueueRestartTest, QueueAndStoreCarryOnAcrossServerRestarts) {
   Result<std::unique_ptr<Store>> store = OpenPostgresStore(*conninfo);
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE((*store)->UpsertLot({"L", "", "", "", "", "", "", ""}).ok());
@@ -559,17 +569,7 @@ TEST(WorkQueueRestartTest, QueueAndStoreCarryOnAcrossServerRestarts) {
 
 // A worker about to publish while the server restarts waits for it (the
 // store's commit right after would too) instead of failing the document.
-TEST(WorkQueueRestartTest, APublishWaitsForTheServerToComeBack) {
-  PostgresTestServer server;
-  Status started = server.Start(/*durable=*/true);
-  if (!started.ok()) {
-    std::fprintf(stderr, "\n*** PostgreSQL cannot run here: %s; SKIPPED ***\n\n", started.ToString().c_str());
-    GTEST_SKIP() << started.ToString();
-  }
-  Result<std::string> conninfo = server.CreateDatabase("restart_publish");
-  ASSERT_TRUE(conninfo.ok());
-  Result<std::unique_ptr<WorkQueue>> q = OpenPostgresQueue(*conninfo);
-  ASSERT_TRUE(q.ok()) << q.status().ToString();
+TEST_F(WorkQueueRestartTest, APublishWaitsForTheServerToComeBack) {
   ASSERT_TRUE((*q)->Enqueue({"L", "{}", ""}).ok());
   Result<std::optional<ClaimedUnit>> plan = (*q)->Claim("w");
   ASSERT_TRUE(plan.ok() && plan->has_value());
