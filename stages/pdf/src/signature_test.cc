@@ -383,7 +383,6 @@ TEST_F(SignatureTest, BadKeyFilesAndAuthoritiesAreRefusedAtCreate) {
   EXPECT_EQ(tsa_->requests(), 0);
 }
 
-
 // pdfsig and our own check agree: the signature is valid and covers the
 // whole file.
 void ExpectWholeFileSignedAndValid(const fs::path& pdf) {
