@@ -276,11 +276,18 @@ Result<FileLock> FileLock::Acquire(const fs::path& path, Mode mode) {
     // A shared holder does not write its pid: when the pid in the file is
     // not a live process here, the holders are queue workers (or another
     // machine's run).
-    const bool alive = !holder.empty() && holder.find_first_not_of("0123456789") == std::string::npos &&
-                       ::kill(static_cast<pid_t>(std::stol(holder)), 0) == 0;
-    std::string who = alive ? "another acervo process (pid " + holder + ")"
-                            : "another acervo process (workers of the shared queue, or a run on another machine)";
-    if (shared && alive) who = "`acervo run` or `batch` (pid " + holder + ")";
+    // (The file is anybody's to write: only a plain pid is believed.)
+    const bool alive = !holder.empty() && holder.size() <= 9 &&
+                       holder.find_first_not_of("0123456789") == std::string::npos &&
+                       ::kill(static_cast<pid_t>(std::stoi(holder)), 0) == 0;
+    std::string who;
+    if (shared) {
+      // Only an exclusive holder keeps a shared one out.
+      who = alive ? "`acervo run` or `batch` (pid " + holder + ")" : "`acervo run` or `batch` on another machine";
+    } else {
+      who = alive ? "another acervo process (pid " + holder + ")"
+                  : "another acervo process (workers of the shared queue, or a run on another machine)";
+    }
     return Status::Unavailable(path.parent_path().string() + " is in use by " + who + "; " +
                                path.filename().string() + " is locked");
   }
