@@ -252,6 +252,7 @@ constexpr Message kMessages[] = {
     {"err_csrf", "Formulário expirado ou inválido. Recarregue a página e tente de novo.",
      "Form expired or invalid. Reload the page and try again."},
     {"err_bad_request", "Requisição inválida.", "Bad request."},
+    {"err_too_large", "Envio grande demais. O limite aqui é de", "Upload too large. The limit here is"},
     {"err_internal", "Erro interno. O problema foi registrado.", "Internal error. The problem was logged."},
     {"saved", "Salvo.", "Saved."},
     {"masked_note", "CPF e CNPJ aparecem mascarados (LGPD).", "CPF and CNPJ are shown masked (LGPD)."},
