@@ -2,20 +2,24 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <set>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
 #include "acervo/core/clock.h"
 #include "acervo/core/files.h"
 #include "acervo/core/text.h"
 #include "acervo/pipeline/correction.h"
+#include "acervo/pipeline/lot.h"
 #include "acervo/pipeline/lot_passes.h"
 #include "acervo/pipeline/metadata.h"
 #include "acervo/pipeline/page_loader.h"
+#include "acervo/pipeline/review.h"
 #include "acervo/pipeline/stage_registry.h"
 #include "acervo/stages/pdf/pdf_writer.h"
 #include "pdf_outputs.h"
@@ -137,6 +141,29 @@ Status KeepNewMaster(ReplaceContext& c) {
   c.page.origin.master_path = (dir / file).string();
   c.page.origin.master_sha256 = c.new_sha;
   c.page.origin.page_in_file = 1;
+  return Status::OK();
+}
+
+// The lot splits two-page spreads: the new image is read as the run would
+// read it. A half of a spread is replaced by the matching half of a new
+// spread (the operator scanned the sheet again, both pages), or by a
+// single page taken whole; a whole page is never replaced by a spread
+// (that would be two pages).
+Status MatchSpread(ReplaceContext& c) {
+  if (!c.lot.profile.split) return Status::OK();
+  ACERVO_ASSIGN_OR_RETURN(std::vector<Page> parts, SplitIfSpread(std::move(c.page)));
+  if (parts.size() == 1) {
+    c.page = std::move(parts[0]);
+    return Status::OK();
+  }
+  if (c.old_page.part == "whole") {
+    return Status::InvalidArgument("the new image " + c.req.image.filename().string() +
+                                   " is a two-page spread, and " + c.where +
+                                   " is a single page: scan that page alone");
+  }
+  for (Page& p : parts) {
+    if (c.old_page.part == PartName(p.origin.part)) c.page = std::move(p);
+  }
   return Status::OK();
 }
 
@@ -267,6 +294,7 @@ Result<PageReplaceResult> ReplacePage(Store& store, const PageReplaceRequest& re
   ACERVO_RETURN_IF_ERROR(FindTarget(c));
   ACERVO_RETURN_IF_ERROR(LoadNewImage(c));
   ACERVO_RETURN_IF_ERROR(KeepNewMaster(c));
+  ACERVO_RETURN_IF_ERROR(MatchSpread(c));
   ACERVO_RETURN_IF_ERROR(ProcessNewPage(c).WithContext(c.where));
   ACERVO_RETURN_IF_ERROR(RebuildRecord(c));
   ACERVO_RETURN_IF_ERROR(RebuildPdf(c));
@@ -281,6 +309,49 @@ Result<PageReplaceResult> ReplacePage(Store& store, const PageReplaceRequest& re
   Result<std::vector<ReviewItem>> open = store.Review().ListItems(f);
   if (open.ok()) c.result.open_items = std::move(open).value();
   return std::move(c.result);
+}
+
+Result<PageReplaceResult> ReplacePageFromBytes(Store& store, PageReplaceRequest request, std::string_view bytes,
+                                               std::string_view file_name) {
+  std::string tmpl = (fs::temp_directory_path() / "acervo-replace-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    return Status::IOError("cannot create a temporary folder in " + fs::temp_directory_path().string());
+  }
+  const fs::path dir = tmpl;
+  // A name a client chose: its last component (at most 100 bytes), made safe.
+  const size_t slash = file_name.find_last_of("/\\");
+  if (slash != std::string_view::npos) file_name.remove_prefix(slash + 1);
+  request.image = dir / SafeFileName(file_name.substr(0, 100));
+  const Status written = WriteFileAtomic(request.image, bytes);
+  Result<PageReplaceResult> r = written.ok() ? ReplacePage(store, request) : Result<PageReplaceResult>(written);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (r.ok()) return r;
+  // The file by its name, not by the temporary folder that is gone.
+  std::string message = r.status().message();
+  const std::string prefix = dir.string() + "/";
+  for (size_t at = message.find(prefix); at != std::string::npos; at = message.find(prefix)) message.erase(at, prefix.size());
+  return Status(r.status().code(), message);
+}
+
+nlohmann::json ReplacementJson(const PageReplaceResult& r) {
+  using json = nlohmann::json;
+  const PageReplacement& p = r.replacement;
+  json stages = json::object();
+  for (const auto& [name, runs] : r.stage_runs) stages[name] = runs;
+  return {{"lot", p.lot_id},
+          {"document", p.document_id},
+          {"page", p.page},
+          {"old_master", {{"path", p.old_master_path}, {"sha256", p.old_master_sha256}}},
+          {"new_master", {{"path", p.new_master_path}, {"sha256", p.new_master_sha256}}},
+          {"pdf",
+           {{"path", r.pdf_path}, {"pages", r.pdf_pages}, {"sha256", p.new_pdf_sha256}, {"previous_sha256", p.old_pdf_sha256}}},
+          {"in_pdf", r.in_pdf},
+          {"pdf_page", r.pdf_page},
+          {"flags", r.flags},
+          {"confidence", r.mean_confidence},
+          {"stages", stages},
+          {"review", ReviewJson(r.open_items)}};
 }
 
 }  // namespace acervo

@@ -282,6 +282,15 @@ std::string FormatCount(int64_t n, Lang lang) {
   return n < 0 ? "-" + out : out;
 }
 
+std::string PageImageUrl(const std::string& lot, const std::string& doc, const PageRecord& page, int width) {
+  std::string url = width > 0 ? "/page/" : "/thumb/";
+  url += UrlEncode(lot) + "/" + UrlEncode(doc) + "/" + std::to_string(page.pdf_page);
+  if (width > 0) url += "?w=" + std::to_string(width);
+  url += width > 0 ? "&v=" : "?v=";
+  url += page.master_sha256.substr(0, 12);
+  return url;
+}
+
 std::string DocUrl(const std::string& lot, const std::string& doc, int page, const std::string& q) {
   std::string url = "/doc/";
   url += UrlEncode(lot);

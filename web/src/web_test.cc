@@ -895,7 +895,8 @@ TEST(WebServerTest, UploadRoutesHaveTheirOwnBodyLimit) {
   f.action = "denied";
   f.limit = 100;
   int too_large = 0;
-  for (const AuditRow& row : s->Access().ListAudit(f).value()) {
+  const std::vector<AuditRow> rows = s->Access().ListAudit(f).value();
+  for (const AuditRow& row : rows) {
     too_large += row.entry.detail.find("over the limit") != std::string::npos;
   }
   EXPECT_EQ(too_large, 9);
