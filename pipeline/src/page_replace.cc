@@ -154,6 +154,11 @@ Status MatchSpread(ReplaceContext& c) {
   ACERVO_ASSIGN_OR_RETURN(std::vector<Page> parts, SplitIfSpread(std::move(c.page)));
   if (parts.size() == 1) {
     c.page = std::move(parts[0]);
+    // Still that half of its master page for the run's bookkeeping (a rerun
+    // finds its pages by master page and half).
+    if (c.old_page.part != "whole") {
+      c.page.origin.part = c.old_page.part == "left" ? PageOrigin::Part::kLeft : PageOrigin::Part::kRight;
+    }
     return Status::OK();
   }
   if (c.old_page.part == "whole") {
@@ -278,13 +283,40 @@ Status RebuildPdf(ReplaceContext& c) {
   return Status::OK();
 }
 
-void WriteNewPreview(ReplaceContext& c) {
-  if (c.preview.empty() || c.new_page.blank) return;
-  Page shown;
-  shown.image = c.preview;
+// The document's hOCR/ALTO/text side outputs in line with the rebuilt PDF
+// (pdf_outputs.h), after the commit as in a run.
+Status RewriteSideOutputs(ReplaceContext& c) {
+  const LotProfile& profile = c.lot.profile;
+  const SidecarRequest want{profile.hocr, profile.alto, profile.text};
+  SidecarRewrite where;
+  where.old_pdf_page = c.old_page.in_pdf ? c.old_page.pdf_page : 0;
+  where.new_pdf_page = c.rec.pages[c.index].pdf_page;
+  std::vector<std::string> texts;
+  for (const PageRecord& p : c.rec.pages) {
+    if (p.in_pdf) texts.push_back(p.text);
+  }
+  where.pdf_pages = static_cast<int>(texts.size());
+  Status s = RewriteSidecarsForPage(c.lot_out, c.file_name, want, c.new_page.in_pdf ? &c.page : nullptr, where, texts);
+  if (s.ok()) return s;
+  return Status(s.code(), "the page was replaced, but its side outputs (hOCR/ALTO/text) were not rewritten: " +
+                              s.message() + " (a rerun with --force makes them again)");
+}
+
+// The page's web preview and, when it has one or is flagged now, the
+// morning report's thumbnail, both of the new page under the page's names.
+void WriteNewImages(ReplaceContext& c) {
+  if (c.preview.empty()) return;
   std::string stem = std::to_string(c.new_page.master_page > 0 ? c.new_page.master_page : c.new_page.number);
   if (c.new_page.part != "whole") stem += "-" + c.new_page.part;
-  WritePreview(c.lot_out, c.file_name, stem, shown);
+  if (!c.new_page.blank) {
+    Page shown;
+    shown.image = c.preview;
+    WritePreview(c.lot_out, c.file_name, stem, shown);
+  }
+  std::error_code ec;
+  if (!c.new_page.flags.empty() || fs::exists(c.lot_out / "thumbs" / (c.file_name + "-" + stem + ".jpg"), ec)) {
+    WriteReportThumbnail(c.lot_out, c.file_name, stem, c.preview);
+  }
 }
 
 }  // namespace
@@ -298,7 +330,8 @@ Result<PageReplaceResult> ReplacePage(Store& store, const PageReplaceRequest& re
   ACERVO_RETURN_IF_ERROR(ProcessNewPage(c).WithContext(c.where));
   ACERVO_RETURN_IF_ERROR(RebuildRecord(c));
   ACERVO_RETURN_IF_ERROR(RebuildPdf(c));
-  WriteNewPreview(c);
+  ACERVO_RETURN_IF_ERROR(RewriteSideOutputs(c));
+  WriteNewImages(c);
   c.result.in_pdf = c.new_page.in_pdf;
   c.result.pdf_page = c.rec.pages[c.index].pdf_page;
   c.result.flags = c.new_page.flags;
@@ -332,6 +365,20 @@ Result<PageReplaceResult> ReplacePageFromBytes(Store& store, PageReplaceRequest 
   const std::string prefix = dir.string() + "/";
   for (size_t at = message.find(prefix); at != std::string::npos; at = message.find(prefix)) message.erase(at, prefix.size());
   return Status(r.status().code(), message);
+}
+
+std::optional<PageRecord> ReplacedSinceRun(Store& store, const std::string& lot_id, const std::string& document_id,
+                                           int master_page, const std::string& part) {
+  Result<std::optional<DocumentRecord>> doc = store.GetDocument(lot_id, document_id);
+  Result<std::vector<PageReplacement>> done = store.Review().Replacements(lot_id, document_id);
+  if (!doc.ok() || !doc->has_value() || !done.ok()) return std::nullopt;
+  for (const PageRecord& p : (**doc).pages) {
+    if (p.master_page != master_page || p.part != part) continue;
+    for (const PageReplacement& r : *done) {
+      if (r.page == p.number && r.new_master_sha256 == p.master_sha256) return p;
+    }
+  }
+  return std::nullopt;
 }
 
 nlohmann::json ReplacementJson(const PageReplaceResult& r) {

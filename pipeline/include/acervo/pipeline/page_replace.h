@@ -33,7 +33,12 @@
 //                   then the row (with a history entry and a
 //                   page_replacements row, schema v11) committed in one
 //                   transaction, the old PDF put back if the commit fails
-//   WritePreview    the web preview of the new page (best effort)
+//   RewriteSideOutputs  the document's hOCR/ALTO/text side outputs (those
+//                   the profile asks for or the document has) brought in
+//                   line: the new page's files written, the text file made
+//                   again, each atomically (pdf_outputs.h)
+//   WriteNewImages  the web preview of the new page and the morning
+//                   report's thumbnail of the page (best effort)
 //
 // Thread-safety: one replacement at a time per document (the store
 // serialises its own calls).
@@ -44,6 +49,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -98,6 +104,14 @@ Result<PageReplaceResult> ReplacePage(Store& store, const PageReplaceRequest& re
 // than the temporary path.
 Result<PageReplaceResult> ReplacePageFromBytes(Store& store, PageReplaceRequest request, std::string_view bytes,
                                                std::string_view file_name);
+
+// The current record of the page that was master page `master_page`
+// (`part` of it: "whole", "left", "right") of a stored document in its run,
+// when that page has been replaced since; nullopt otherwise (or when the
+// store cannot say). For the morning report (issue 14): a flagged page
+// replaced since is shown as it is now.
+std::optional<PageRecord> ReplacedSinceRun(Store& store, const std::string& lot_id, const std::string& document_id,
+                                           int master_page, const std::string& part);
 
 // A replacement as JSON (`acervo review replace --json`, the web API):
 // lot, document, page, old_master and new_master {path, sha256}, pdf
