@@ -836,9 +836,7 @@ PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t d,
   info.fields = valid.fields;
   for (const PageRef& p : doc.pages) info.master_sha256.push_back(ctx.master_sha[p.file]);
   info.archival = BuildArchivalMetadata(ctx.plan.profile, valid, ctx.plan.lot_id, ctx.lot.started_at);
-  // Subject (Info) and dc:description (XMP): the Decreto's assunto when the
-  // profile gives one, else the document type.
-  info.subject = !info.archival.assunto.empty() ? info.archival.assunto : doc.type;
+  info.subject = PdfSubject(info.archival, doc.type);
   return info;
 }
 
