@@ -27,9 +27,9 @@
 
 #include "acervo/core/files.h"
 #include "acervo/synth/synth.h"
-#include "postgres_test_server.h"
 #include "support/pdfa.h"
 #include "support/process.h"
+#include "support/replace_lot.h"
 #include "support/sane_config.h"
 #include "support/text_page.h"
 
@@ -39,6 +39,7 @@ namespace fs = std::filesystem;
 using testing::AcervoBinary;
 using testing::ProcessResult;
 using testing::RunProcess;
+using testing::SearchIds;
 using json = nlohmann::json;
 
 // Before any libsane call of this process or its children.
@@ -63,21 +64,13 @@ class PageReplaceTest : public ::testing::Test {
   void SetUp() override {
     fs::remove_all(root_);
     fs::create_directories(lot_);
-    testing::WriteSmallTextPages(lot_ / "processo.tif",
-                                 {"Primeira folha do processo administrativo", "Segunda folha borrada ilegivel",
-                                  "Terceira folha com despacho final"},
-                                 synth::FileFormat::kTiffLzw, 11);
+    testing::WriteReplaceFixtures(root_, lot_);
     // A blank page between two pages of text: left out of the PDF, so the
     // third page is the PDF's second.
     testing::WriteSmallTextPages(lot_ / "outro.tif", {"Outro documento do mesmo lote", "", "Pagina final do outro"},
                                  synth::FileFormat::kTiffLzw, 12);
     std::ofstream(lot_ / "profile.toml") << kProfile;
-    testing::WriteSmallTextPages(root_ / "nova.png", {"Segunda folha substituta nitida"}, synth::FileFormat::kPng, 13);
     testing::WriteSmallTextPages(root_ / "meio.png", {"Folha do meio recuperada agora"}, synth::FileFormat::kPng, 16);
-    // The same page at 150 dpi: below the profile's minimum.
-    cv::Mat low = testing::TextPage("Folha em baixa resolucao", 14, 150);
-    ASSERT_TRUE(synth::WritePages(root_ / "baixa.png", {low}, 150, synth::FileFormat::kPng).ok());
-    std::ofstream(root_ / "quebrada.png") << "not an image";
   }
   void TearDown() override {
     if (!HasFailure()) fs::remove_all(root_);
@@ -86,15 +79,7 @@ class PageReplaceTest : public ::testing::Test {
     args.insert(args.begin(), AcervoBinary());
     return RunProcess(args);
   }
-  std::vector<std::string> SearchIds(const std::string& store, const std::string& query) {
-    ProcessResult r = Acervo({"search", "--store", store, "--json", query});
-    json hits = json::parse(r.out, nullptr, false);
-    std::vector<std::string> ids;
-    if (hits.is_array()) {
-      for (const json& h : hits) ids.push_back(h["document"]);
-    }
-    return ids;
-  }
+
   std::string PageText(const fs::path& pdf, int page) {
     return RunProcess({"pdftotext", "-f", std::to_string(page), "-l", std::to_string(page), pdf.string(), "-"}).out;
   }
@@ -314,12 +299,7 @@ void PageReplaceTest::SideOutputsAndReport(const std::string& store) {
 TEST_F(PageReplaceTest, SqliteStore) { Loop((root_ / "acervo.db").string()); }
 
 TEST_F(PageReplaceTest, PostgresStore) {
-  PostgresTestServer server;
-  Status started = server.Start();
-  if (!started.ok()) GTEST_SKIP() << "PostgreSQL cannot run here: " << started.ToString();
-  Result<std::string> conninfo = server.CreateDatabase("acervo_replace");
-  ASSERT_TRUE(conninfo.ok()) << conninfo.status().ToString();
-  Loop(*conninfo);
+  testing::OnPostgres("acervo_replace", [this](const std::string& conninfo) { Loop(conninfo); });
 }
 
 }  // namespace

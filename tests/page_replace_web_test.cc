@@ -30,8 +30,8 @@
 #include "acervo/synth/synth.h"
 #include "acervo/web/auth.h"
 #include "acervo/web/server.h"
-#include "postgres_test_server.h"
 #include "support/process.h"
+#include "support/replace_lot.h"
 #include "support/text_page.h"
 #include "test_client.h"
 
@@ -41,6 +41,7 @@ namespace fs = std::filesystem;
 using testing::AcervoBinary;
 using testing::ProcessResult;
 using testing::RunProcess;
+using testing::SearchIds;
 using web::Client;
 using json = nlohmann::json;
 
@@ -63,18 +64,12 @@ class PageReplaceWebTest : public ::testing::Test {
   void SetUp() override {
     fs::remove_all(root_);
     fs::create_directories(lot_);
-    testing::WriteSmallTextPages(lot_ / "processo.tif",
-                                 {"Primeira folha do processo administrativo", "Segunda folha borrada ilegivel",
-                                  "Terceira folha com despacho final"},
-                                 synth::FileFormat::kTiffLzw, 11);
+    testing::WriteReplaceFixtures(root_, lot_);
     testing::WriteSmallTextPages(lot_ / "outro.tif", {"Outro documento do mesmo lote"}, synth::FileFormat::kTiffLzw,
                                  21);
     std::ofstream(lot_ / "profile.toml") << kProfile;
-    testing::WriteSmallTextPages(root_ / "nova.png", {"Segunda folha substituta nitida"}, synth::FileFormat::kPng, 13);
     testing::WriteSmallTextPages(root_ / "terceira.png", {"Terceira folha refeita pela interface"},
                                  synth::FileFormat::kPng, 15);
-    cv::Mat low = testing::TextPage("Folha em baixa resolucao", 14, 150);
-    ASSERT_TRUE(synth::WritePages(root_ / "baixa.png", {low}, 150, synth::FileFormat::kPng).ok());
   }
   void TearDown() override {
     if (!HasFailure()) fs::remove_all(root_);
@@ -83,14 +78,7 @@ class PageReplaceWebTest : public ::testing::Test {
     args.insert(args.begin(), AcervoBinary());
     return RunProcess(args);
   }
-  std::vector<std::string> SearchIds(const std::string& store, const std::string& query) {
-    json hits = json::parse(Acervo({"search", "--store", store, "--json", query}).out, nullptr, false);
-    std::vector<std::string> ids;
-    if (hits.is_array()) {
-      for (const json& h : hits) ids.push_back(h["document"]);
-    }
-    return ids;
-  }
+
   // Users: op (operator of the lot), leitor (reader of the lot), fora
   // (operator of another lot).
   void AddUsers(Store& s) {
@@ -151,7 +139,7 @@ void PageReplaceWebTest::Loop(const std::string& store) {
     std::string doc, page, content, filename, says;
   };
   const std::vector<Refusal> refusals = {
-      {"processo", "2", "not an image", "quebrada.png", "cannot read the new image quebrada.png"},
+      {"processo", "2", ReadBytes(root_ / "quebrada.png"), "quebrada.png", "cannot read the new image quebrada.png"},
       {"processo", "2", ReadBytes(root_ / "baixa.png"), "baixa.png", "150 dpi, below"},
       {"processo", "2", ReadBytes(out_ / "lote-web" / "masters" / "processo.tif"), "processo.tif", "current master"},
       {"processo", "9", nova, "nova.png", "page 9 not found"},
@@ -265,12 +253,7 @@ void PageReplaceWebTest::Loop(const std::string& store) {
 TEST_F(PageReplaceWebTest, SqliteStore) { Loop((root_ / "acervo.db").string()); }
 
 TEST_F(PageReplaceWebTest, PostgresStore) {
-  PostgresTestServer server;
-  Status started = server.Start();
-  if (!started.ok()) GTEST_SKIP() << "PostgreSQL cannot run here: " << started.ToString();
-  Result<std::string> conninfo = server.CreateDatabase("acervo_replace_web");
-  ASSERT_TRUE(conninfo.ok()) << conninfo.status().ToString();
-  Loop(*conninfo);
+  testing::OnPostgres("acervo_replace_web", [this](const std::string& conninfo) { Loop(conninfo); });
 }
 
 }  // namespace
