@@ -78,8 +78,8 @@ std::string ReplaceSection(RouteContext& ctx, const DocumentRecord& d, const std
                   "</legend><label>" + L(ctx, "página", "page") +
                   " <input name=\"page\" type=\"number\" min=\"1\" max=\"" + std::to_string(d.pages.size()) +
                   "\" value=\"" + asked + "\" required></label> <label>" + L(ctx, "imagem", "image") +
-                  " <input name=\"image\" type=\"file\" required accept=\"image/png,image/jpeg,image/tiff,"
-                  "application/pdf\"></label> <input name=\"note\" placeholder=\"" + L(ctx, "motivo", "why") +
+                  " <input name=\"image\" type=\"file\" required accept=\"image/png,image/jpeg,image/tiff\">"
+                  "</label> <input name=\"note\" placeholder=\"" + L(ctx, "motivo", "why") +
                   "\"> <button type=\"submit\">" + L(ctx, "Substituir página", "Replace page") +
                   "</button></fieldset></form>";
   Result<std::vector<PageReplacement>> done = ctx.store().Review().Replacements(lot, doc);

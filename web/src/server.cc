@@ -560,6 +560,15 @@ class ServerImpl final : public Server {
     auto with_body = [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
       DispatchWithBody(req, res, read);
     };
+    // A client that asks before sending a body (Expect: 100-continue; curl
+    // does for large uploads) hears of a body over its limit before it
+    // sends it.
+    http_->set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const size_t limit = BodyLimit(req);
+      if (req.get_header_value<uint64_t>("Content-Length") <= limit) return 100;
+      RefuseBody(req, res, 413, limit);
+      return 413;
+    });
     http_->Post(".*", with_body);
     http_->Put(".*", with_body);
     http_->Patch(".*", with_body);
@@ -780,6 +789,12 @@ class ServerImpl final : public Server {
       Dispatch(in, res, &body);
       return;
     }
+    RefuseBody(in, res, status, limit);
+  }
+
+  // Answers a request whose body is refused: 400 (malformed) or 413 (over
+  // `limit`, audited), as a page or as JSON for the API.
+  void RefuseBody(const httplib::Request& in, httplib::Response& res, int status, size_t limit) {
     Context c;
     if (Translate(in, tls_, &c.req)) {
       c.cookies = ParseCookies(c.req.Header("cookie"));

@@ -887,6 +887,11 @@ TEST(WebServerTest, UploadRoutesHaveTheirOwnBodyLimit) {
   Client nobody(port);
   EXPECT_EQ(status(nobody.PostMultipart("/up/L1", image(two_mib), false)), 413);
   EXPECT_EQ(status(nobody.PostChunked("/up/L1", 2u << 20, "application/octet-stream")), 413);
+  // A client that asks first (Expect: 100-continue) is refused before it
+  // sends the body.
+  EXPECT_EQ(RawStatus(port, "POST /small HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                            "Content-Length: 2097152\r\nExpect: 100-continue\r\n\r\n"),
+            413);
   // Still serving, on the same connection too.
   EXPECT_EQ(status(op.PostMultipart("/up/L1", image("ppp"))), 200);
   (*server)->Stop();
@@ -899,7 +904,7 @@ TEST(WebServerTest, UploadRoutesHaveTheirOwnBodyLimit) {
   for (const AuditRow& row : rows) {
     too_large += row.entry.detail.find("over the limit") != std::string::npos;
   }
-  EXPECT_EQ(too_large, 9);
+  EXPECT_EQ(too_large, 10);
   std::error_code ec;
   fs::remove_all(dir, ec);
 }

@@ -119,7 +119,7 @@ Command AddReviewCommand(CLI::App& root, const Context&) {
   replace->add_option("LOT", a->lot)->required();
   replace->add_option("DOC", a->document)->required();
   replace->add_option("--page", a->page, "The page of the document")->required()->check(CLI::Range(1, 1000000));
-  replace->add_option("IMAGE", a->image, "The new image (TIFF, PNG, JPEG or PDF; its first page)")->required();
+  replace->add_option("IMAGE", a->image, "The new image (TIFF, PNG or JPEG; its first page)")->required();
   replace->add_option("--note", a->note, "Why (kept in the history)");
   replace->add_flag("--json", a->json, "JSON output");
 
