@@ -835,6 +835,15 @@ class ServerImpl final : public Server {
     c.ssl = in.ssl;
     c.cookies = ParseCookies(c.req.Header("cookie"));
     c.lang = PickLang(c.req, c.cookies);
+    // A query parameter that is not UTF-8 is refused by name, before any
+    // handler sees it (text is UTF-8 everywhere downstream).
+    for (const auto& [name, value] : c.req.query) {
+      if (ValidUtf8(name) == name && ValidUtf8(value) == value) continue;
+      const std::string message = "parameter '" + ValidUtf8(name) + "' is not valid UTF-8";
+      RouteContext bare(c.req, nullptr, c.lang, nullptr, services_.get(), &c.csrf);
+      Send(c, api ? JsonError(400, message) : ErrorPage(bare, 400, message), in, res);
+      return;
+    }
 
     // Assets: a fixed table, never a file name.
     if (c.req.method == "GET" && c.req.segments.size() == 2 && c.req.segments[0] == "assets") {

@@ -300,6 +300,29 @@ TEST_F(WebTest, MalformedQueriesAre400WithThePosition) {
   }
 }
 
+// A query parameter that is not UTF-8 (a byte cut out of "ção") is a 400
+// naming the parameter, on the API and on the pages, never a search.
+TEST_F(WebTest, InvalidUtf8InAParameterIs400NamingIt) {
+  Client c(port());
+  ASSERT_EQ(c.Login("leitor", kPassword), 303);
+  httplib::Result r = c.Get("/api/v1/search?limit=20&q=z%C3i%C3%A7%C3%A3o");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(json::parse(r->body)["error"], "parameter 'q' is not valid UTF-8");
+  r = c.Get("/api/v1/search?q=certidao&lot=L%FF1");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(json::parse(r->body)["error"], "parameter 'lot' is not valid UTF-8");
+  r = c.Get("/search?q=%E3%81");  // a truncated sequence
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("parameter &apos;q&apos; is not valid UTF-8"), std::string::npos) << r->body;
+  // Valid UTF-8 with accents still searches.
+  r = c.Get("/api/v1/search?q=certid%C3%A3o");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+}
+
 // The search page sends its hits first and its counts (filters, total,
 // pages: the costly part on a large store) after them in the same HTML
 // document, chunked: the browser renders the hits before the counts exist,
