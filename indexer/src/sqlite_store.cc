@@ -326,6 +326,8 @@ class Stmt {
 
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int Step() { return sqlite3_step(stmt_); }
+  // Ready to step again (bindings kept until rebound).
+  void Reset() { sqlite3_reset(stmt_); }
 
   std::string Text(int col) const {
     const unsigned char* p = sqlite3_column_text(stmt_, col);
@@ -534,7 +536,8 @@ class SqliteStore final : public Store {
       ACERVO_RETURN_IF_ERROR(RegisterSqliteExtensions(db_));
       ACERVO_RETURN_IF_ERROR(CheckReadableVersion());
       // A temporary table lives in the connection's own temp database:
-      // allowed on a read-only file (facets need it).
+      // allowed on a read-only file (facets and the allow-list need them).
+      ACERVO_RETURN_IF_ERROR(Exec(kCreateAllowedLotsSql));
       return Exec(kCreateFacetIdsSql);
     }
     // journal_mode needs a lock and may meet SQLITE_BUSY without consulting
@@ -548,6 +551,7 @@ class SqliteStore final : public Store {
         Exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
     ACERVO_RETURN_IF_ERROR(RegisterSqliteExtensions(db_));
     ACERVO_RETURN_IF_ERROR(Migrate());
+    ACERVO_RETURN_IF_ERROR(Exec(kCreateAllowedLotsSql));
     return Exec(kCreateFacetIdsSql);
   }
 
@@ -641,9 +645,15 @@ class SqliteStore final : public Store {
     ACERVO_RETURN_IF_ERROR(CheckLimits(request));
     ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
 
-    // Document-level conditions, ANDed, over the documents row `d`.
+    // Document-level conditions, ANDed, over the documents row `d`; the
+    // same with the allow-list read from kAllowedLotsTable, for the check
+    // run once per candidate document (an IN list is rebuilt at every run).
+    // (Only there: given the table, SQLite's planner guesses the allow-list
+    // small and drives whole-filter scans from it.)
     ACERVO_ASSIGN_OR_RETURN(SqlParts where, DocumentFilterWithAccess(request, query, "1"));
+    ACERVO_ASSIGN_OR_RETURN(SqlParts per_document, DocumentFilterWithAccess(request, query, "1", kAllowedLotsTable));
     std::lock_guard<std::mutex> lock(mu_);
+    ACERVO_RETURN_IF_ERROR(LoadAllowedLots(request));
     ReadTransaction tx(this);
     ACERVO_RETURN_IF_ERROR(tx.status());
     SessionVocabulary vocab = StoreVocabulary();
@@ -652,7 +662,7 @@ class SqliteStore final : public Store {
     if (request.sort != SearchRequest::Sort::kRelevance) {
       hits = ListByDate(expanded, where, request);
     } else if (!expanded.query.required_fts.empty()) {
-      hits = RankTopK(expanded, where, request.limit, request.offset);
+      hits = RankTopK(expanded, where, per_document, request.limit, request.offset);
     } else {
       // A document must have no page matching an excluded clause.
       for (const std::string& fts : expanded.query.excluded_fts) {
@@ -734,6 +744,40 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // The request's allow-list as the rows of kAllowedLotsTable (kept while
+  // the next request on this connection has the same list: a pooled
+  // connection mostly serves one user's searches). Written in a
+  // transaction of its own on the connection's temporary database, before
+  // the search's read transaction (whose rollback would undo it); callers
+  // hold mu_.
+  static constexpr const char* kAllowedLotsTable = "temp.acervo_allowed_lots";
+  static constexpr const char* kCreateAllowedLotsSql =
+      "CREATE TEMP TABLE IF NOT EXISTS acervo_allowed_lots (id TEXT PRIMARY KEY) WITHOUT ROWID";
+  Status LoadAllowedLots(const SearchRequest& request) {
+    if (!request.allowed_lots || request.allowed_lots->empty()) return Status::OK();
+    if (allowed_loaded_ == *request.allowed_lots) return Status::OK();
+    allowed_loaded_.reset();
+    ACERVO_RETURN_IF_ERROR(Exec("BEGIN"));
+    Status s = [&]() -> Status {
+      ACERVO_RETURN_IF_ERROR(Exec("DELETE FROM temp.acervo_allowed_lots"));
+      ACERVO_ASSIGN_OR_RETURN(Stmt ins, Prepare("INSERT OR IGNORE INTO temp.acervo_allowed_lots (id) VALUES (?)"));
+      for (const std::string& lot : *request.allowed_lots) {
+        ins.Bind(1, lot);
+        const int rc = ins.Step();
+        if (rc != SQLITE_DONE) return FromSqlite(rc, db_, "search: allowed lots");
+        ins.Reset();
+      }
+      return Status::OK();
+    }();
+    if (s.ok()) s = Exec("COMMIT");
+    if (!s.ok()) {
+      ExecRc("ROLLBACK");
+      return s;
+    }
+    allowed_loaded_ = *request.allowed_lots;
+    return Status::OK();
+  }
+
   // A read transaction for a consistent view across several statements;
   // rolled back (nothing to keep) on destruction.
   class ReadTransaction {
@@ -1595,8 +1639,9 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Result<std::vector<SearchHit>> RankTopK(const ExpandedQuery& expanded, const SqlParts& where, int limit,
-                                          int offset) {
+  // `per_document`: `where` as checked for one candidate at a time.
+  Result<std::vector<SearchHit>> RankTopK(const ExpandedQuery& expanded, const SqlParts& where,
+                                          const SqlParts& per_document, int limit, int offset) {
     ACERVO_ASSIGN_OR_RETURN(RankContext c, NewRankContext(expanded));
     ACERVO_ASSIGN_OR_RETURN(TermStatsRow st, ReadTermStats("search"));
     // Pending pages count for idf too (they are at most kFoldPages).
@@ -1764,7 +1809,7 @@ class SqliteStore final : public Store {
         if (filter_set) {
           if (filter_set->count(doc) == 0) continue;
         } else {
-          ACERVO_ASSIGN_OR_RETURN(bool pass, PassesFilter(where, doc));
+          ACERVO_ASSIGN_OR_RETURN(bool pass, PassesFilter(per_document, doc));
           if (!pass) continue;
         }
         ACERVO_ASSIGN_OR_RETURN(std::optional<ScoredDoc> d, ScoreDocument(c, doc));
@@ -2111,6 +2156,7 @@ class SqliteStore final : public Store {
   // which pending pages it was built from.
   PendingVocabulary pending_vocab_;
   std::string pending_signature_;
+  std::optional<std::vector<std::string>> allowed_loaded_;  // kAllowedLotsTable's rows (LoadAllowedLots)
   Session session_;
   std::unique_ptr<AccessStore> access_;
   std::unique_ptr<ReviewStore> review_;

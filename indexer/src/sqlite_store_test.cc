@@ -749,6 +749,24 @@ TEST_P(StoreTest, AllowedLotsHideEverythingElse) {
     ASSERT_TRUE(f.ok());
     EXPECT_EQ(f->total, 0) << q;
   }
+  // One connection, the allow-list changing from search to search (SQLite
+  // keeps the last one in a temporary table): each sees its own lots only.
+  for (const std::vector<std::string>& lots : std::vector<std::vector<std::string>>{
+           {"L2"}, {"L1"}, {"L1", "L2"}, {"L2"}, {"elsewhere"}, {"L2", "L2"}, {}, {"L1"}}) {
+    SearchRequest r = Q("certidao");
+    r.allowed_lots = lots;
+    std::set<std::string> seen, want;
+    for (const SearchHit& h : SearchOk(r)) seen.insert(h.lot_id);
+    for (const std::string& l : lots) {
+      if (l == "L1" || l == "L2") want.insert(l);
+    }
+    EXPECT_EQ(seen, want) << ::testing::PrintToString(lots);
+    Result<SearchFacets> f = store_->Facets(r);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    std::set<std::string> counted;
+    for (const FacetCount& c : f->lots) counted.insert(c.value);
+    EXPECT_EQ(counted, want) << ::testing::PrintToString(lots);
+  }
 }
 
 TEST_P(StoreTest, FacetsCountTheMatchingDocuments) {
