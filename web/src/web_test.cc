@@ -11,9 +11,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <sqlite3.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -684,6 +687,35 @@ TEST_F(WebTest, TheAuditTrailRecordsWhoDidWhatAndExports) {
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("id=\"chain\" class=\"ok\""), std::string::npos);
   EXPECT_TRUE(OpenDb()->Access().VerifyAudit().value().ok());
+}
+
+// A response is sent only once its audit row is committed: with the
+// store's write lock held elsewhere a search waits, and when the lock is let
+// go its row is already in the store (so a server killed right after any
+// response has lost no row of it).
+TEST_F(WebTest, AResponseWaitsForItsAuditRow) {
+  Client c(port());
+  ASSERT_EQ(c.Login("leitor", kPassword), 303);
+  const std::string marker = "auditwait" + std::to_string(::getpid());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((*dir_ / "acervo.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::future<httplib::Result> search =
+      std::async(std::launch::async, [&] { return c.Get("/api/v1/search?q=" + marker); });
+  EXPECT_EQ(search.wait_for(std::chrono::milliseconds(600)), std::future_status::timeout)
+      << "the search answered while its audit row could not be written";
+  EXPECT_EQ(sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  httplib::Result r = search.get();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  AuditFilter f;
+  f.action = "search";
+  f.user = "leitor";
+  f.limit = 1000;
+  bool found = false;
+  for (const AuditRow& row : OpenDb()->Access().ListAudit(f).value()) found = found || row.entry.detail == marker;
+  EXPECT_TRUE(found) << "no audit row for the search at the time of its response";
 }
 
 TEST_F(WebTest, EnglishOnRequest) {
