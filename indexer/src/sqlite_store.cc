@@ -1437,7 +1437,38 @@ class SqliteStore final : public Store {
     std::string ranking;            // q.RankingFts()
     std::string weights;            // acervo_bm25's per-phrase weights
     std::vector<PhraseRole> roles;  // per phrase of `ranking`
+    std::vector<size_t> phrase_clause;  // per phrase of `ranking`: its clause of q.required_fts
+    std::vector<bool> disjunction;      // per clause: only phrases joined by OR (OnlyPhrasesOrOr)
   };
+
+  // Whether an FTS5 expression is phrases joined by OR (parentheses
+  // allowed): no AND, NOT, NEAR, column filter or other operator outside
+  // the quoted phrases.
+  static bool OnlyPhrasesOrOr(std::string_view fts) {
+    for (size_t i = 0; i < fts.size();) {
+      const char ch = fts[i];
+      if (ch == '"') {  // a phrase; "" inside is a quote
+        for (++i; i < fts.size(); ++i) {
+          if (fts[i] == '"') {
+            if (i + 1 < fts.size() && fts[i + 1] == '"') {
+              ++i;
+            } else {
+              break;
+            }
+          }
+        }
+        if (i >= fts.size()) return false;
+        ++i;
+      } else if (ch == ' ' || ch == '(' || ch == ')' || ch == '*') {
+        ++i;
+      } else if (fts.compare(i, 2, "OR") == 0 && (i + 2 == fts.size() || fts[i + 2] == ' ' || fts[i + 2] == '(')) {
+        i += 2;
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
 
   // The document's page-id range (pages of one document are inserted in one
   // transaction, so their ids are contiguous).
@@ -1505,12 +1536,6 @@ class SqliteStore final : public Store {
   // no hit page.
   Result<std::optional<ScoredDoc>> ScoreDocument(const RankContext& c, int64_t doc_row) {
     ACERVO_ASSIGN_OR_RETURN(auto range, PageRange(doc_row));
-    if (c.q.required_fts.size() > 1) {
-      for (const std::string& fts : c.q.required_fts) {
-        ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(fts, range));
-        if (!m) return std::optional<ScoredDoc>();
-      }
-    }
     for (const std::string& fts : c.q.excluded_fts) {
       ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(fts, range));
       if (m) return std::optional<ScoredDoc>();
@@ -1528,6 +1553,26 @@ class SqliteStore final : public Store {
       d.phrases.push_back({pdf_page, std::move(m.phrases)});
     }
     if (d.pages.empty()) return std::optional<ScoredDoc>();
+    if (c.q.required_fts.size() > 1) {
+      // Every required clause must match a page in the PDF. A clause that
+      // is only phrases joined by OR matches a page exactly when one of its
+      // phrases is found there: the ranking match above has said which, so
+      // only other clauses (AND, NOT, NEAR inside) cost a match of their own.
+      std::vector<bool> found(c.q.required_fts.size(), false);
+      for (const PagePhrases& page : d.phrases) {
+        for (int i : page.phrases) {
+          if (i >= 0 && static_cast<size_t>(i) < c.phrase_clause.size()) found[c.phrase_clause[i]] = true;
+        }
+      }
+      for (size_t k = 0; k < c.q.required_fts.size(); ++k) {
+        if (c.disjunction[k]) {
+          if (!found[k]) return std::optional<ScoredDoc>();
+          continue;
+        }
+        ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(c.q.required_fts[k], range));
+        if (!m) return std::optional<ScoredDoc>();
+      }
+    }
     d.score = best + kOtherPagesWeight * (sum - best);
     d.tier = DocumentTier(c.roles, d.phrases, c.q.required_fts.size());
     std::sort(d.pages.begin(), d.pages.end());
@@ -1624,6 +1669,16 @@ class SqliteStore final : public Store {
     ACERVO_ASSIGN_OR_RETURN(c.q, ExpandPrefixes(expanded.query));
     c.ranking = c.q.RankingFts();
     c.roles = RolesFor(expanded, c.q.required_fts);
+    for (size_t k = 0; k < c.q.required_fts.size(); ++k) {
+      c.phrase_clause.insert(c.phrase_clause.end(), FtsPhrases(c.q.required_fts[k]).size(), k);
+      c.disjunction.push_back(OnlyPhrasesOrOr(c.q.required_fts[k]));
+    }
+    // The phrases of `ranking` are the clauses' in order; if the count
+    // disagrees, no clause is answered from the ranking match.
+    if (c.phrase_clause.size() != FtsPhrases(c.ranking).size()) {
+      c.phrase_clause.clear();
+      c.disjunction.assign(c.q.required_fts.size(), false);
+    }
     return c;
   }
 

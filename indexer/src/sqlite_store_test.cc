@@ -325,6 +325,13 @@ TEST_P(StoreTest, SearchTable) {
       // Clauses may match on different pages; a group must match on one.
       {"nascimento registro", {"L1/d1"}},
       {"(nascimento registro)", {}},
+      // Each clause on a page in the PDF: d1's "casamento" is on its blank page.
+      {"casamento certidão", {"L1/d3"}},
+      {"(casamento OR averbação) certidão", {"L1/d3"}},
+      {"(casamento OR nascimento) (registro OR averbação)", {"L1/d1", "L1/d3"}},
+      {"(nascimento NOT casamento) registro", {"L1/d1"}},
+      {"(certidão NOT negativa) (escrivão OR registro)", {"L1/d1", "L1/d2"}},
+      {"\"pessoas naturais\" nascimento", {"L1/d1"}},
       {"(certidão -óbito) OR escrivão", {"L1/d1", "L1/d2", "L1/d3", "L2/d1"}},
       {"processo:0001", {"L1/d1"}},
       {"nome:\"joao da silva\"", {"L1/d1"}},
