@@ -388,10 +388,14 @@ def box_alignment(pdf, hocr, work):
         return 0, 0
     pdf_words = [(float(a), float(b), float(c), float(d), t) for a, b, c, d, t in WORD.findall(html.read_text("utf-8"))]
     h = hocr.read_text("utf-8")
-    res = re.search(r"scan_res (\d+) (\d+)", h)
-    if not res:
+    # Pixels to points from the PDF page's size over the OCR page's (hOCR's
+    # scan_res is whole dpi: a guessed 140.27 dpi written as 140 would shift
+    # the boxes at the foot of a page by a line's height).
+    page = re.search(r'<page width="([\d.]+)" height="([\d.]+)"', html.read_text("utf-8"))
+    box = re.search(r'class="ocr_page"[^>]*title="[^"]*bbox 0 0 (\d+) (\d+)', h)
+    if not page or not box:
         return 0, 0
-    sx, sy = 72.0 / float(res.group(1)), 72.0 / float(res.group(2))
+    sx, sy = float(page.group(1)) / float(box.group(1)), float(page.group(2)) / float(box.group(2))
     ocr = [(int(a) * sx, int(b) * sy, int(c) * sx, int(d) * sy) for a, b, c, d, t in HOCR_WORD.findall(h) if t.strip()]
     if not ocr:
         return 0, 0

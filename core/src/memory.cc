@@ -25,6 +25,12 @@ void TuneAllocatorForPageImages() {
 #endif
 }
 
+void ReleaseFreeMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 uint64_t AvailableMemoryBytes() {
   uint64_t available = UINT64_MAX;
   if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {

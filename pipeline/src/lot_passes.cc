@@ -601,6 +601,9 @@ class PageWorker {
       return id;
     };
     JobPages out;
+    // What the previous page freed goes back to the kernel before this one
+    // allocates (core/memory.h: otherwise fragments accumulate).
+    ReleaseFreeMemory();
     if (std::optional<Page> whole = FromCheckpoint(whole_id)) {
       ++ctx_.resumed;
       out.push_back(std::move(*whole));

@@ -49,7 +49,7 @@ constexpr double kWordPerGlyphHeight = 1.4;
 double GlyphHeight(const cv::Mat& img) {
   cv::Mat gray;
   if (img.channels() == 3) {
-    cv::cvtColor(img, gray, cv::COLOR_RGB2GRAY);
+    cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
   } else {
     gray = img;
   }
@@ -72,6 +72,31 @@ void ScaleWordGeometry(std::vector<Word>& words, double f, cv::Size page) {
     w.box = cv::Rect(x1, y1, std::max(1, x2 - x1), std::max(1, y2 - y1)) & bounds;
     if (w.baseline >= 0) w.baseline = std::min(page.height - 1, static_cast<int>(std::lround(w.baseline * f)));
   }
+}
+
+struct PixDeleter {
+  void operator()(Pix* p) const { pixDestroy(&p); }
+};
+using PixPtr = std::unique_ptr<Pix, PixDeleter>;
+
+// The Leptonica image Tesseract would build from `img` (8-bit gray, or BGR
+// as 32-bit RGB with a zero alpha byte: what TessBaseAPI::SetImage makes of
+// RGB bytes), made straight from OpenCV's BGR so that no RGB copy of the
+// page is needed. Null when Leptonica cannot allocate it.
+PixPtr PixFromMat(const cv::Mat& img) {
+  PixPtr pix(pixCreate(img.cols, img.rows, img.channels() == 3 ? 32 : 8));
+  if (pix == nullptr) return pix;
+  l_uint32* line = pixGetData(pix.get());
+  const int wpl = pixGetWpl(pix.get());
+  for (int y = 0; y < img.rows; ++y, line += wpl) {
+    const uint8_t* s = img.ptr<uint8_t>(y);
+    if (img.channels() == 3) {
+      for (int x = 0; x < img.cols; ++x, s += 3) composeRGBPixel(s[2], s[1], s[0], line + x);
+    } else {
+      for (int x = 0; x < img.cols; ++x) SET_DATA_BYTE(line, x, s[x]);
+    }
+  }
+  return pix;
 }
 
 }  // namespace
@@ -155,22 +180,24 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
     // Tesseract copies what it is given at 4 bytes a pixel, and the RGB
     // copy for it would take 3 more (~500 MB for that page).
     img = TesseractGray(img);
-  } else if (img.type() == CV_8UC3) {
-    // Other colour pages are read in colour: Tesseract thresholds them per
-    // channel for its layout analysis, which reads stamped and coloured
-    // pages a little differently from their gray (measured on 9 colour
-    // pages, docs/benchmarks.md: gray would move two pages' CER up by
-    // 0.14-0.17 points and three down, saving ~75 MB a page in Tesseract's
-    // copies; not taken, accuracy first). The deskewed colour copy only OCR
-    // read (Page::ocr_image) is let go once the RGB copy exists.
-    cv::Mat rgb;
-    cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);  // Tesseract expects RGB order
-    img = rgb;
-  } else if (img.type() != CV_8UC1) {
+  } else if (img.type() != CV_8UC3 && img.type() != CV_8UC1) {
     return Status::InvalidArgument(page.origin.Describe() + ": OCR needs an 8-bit image");
   }
-  if (!img.isContinuous()) img = img.clone();
-  ACERVO_RETURN_IF_ERROR(ReadPage(page, img, ctx));
+  // Other colour pages are read in colour: Tesseract thresholds them per
+  // channel for its layout analysis, which reads stamped and coloured pages
+  // a little differently from their gray (measured on 9 colour pages,
+  // docs/benchmarks.md: gray would move two pages' CER up by 0.14-0.17
+  // points and three down, saving ~75 MB a page in Tesseract's copies; not
+  // taken, accuracy first). ReadPage lets the image it is handed go once
+  // Tesseract's own copy is made (the deskewed colour copy only OCR reads,
+  // Page::ocr_image, 25 MB for a Letter page); it is kept here only when a
+  // turned page may have to be read again.
+  if (page.orientation_candidates.empty()) {
+    ACERVO_RETURN_IF_ERROR(ReadPage(page, std::move(img), ctx));
+    img.release();
+  } else {
+    ACERVO_RETURN_IF_ERROR(ReadPage(page, img, ctx));
+  }
   // The orientation stage left the OCR vote to us (stages/orientation,
   // defer_ocr_vote): a reading of upright text is the vote for 0 degrees,
   // and costs nothing more. Otherwise the vote runs on the page as it is
@@ -190,11 +217,10 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
       if (est.orientation_deg != 0) {
         page.image = UprightImage(page.image, est.orientation_deg);
         img = UprightImage(img, est.orientation_deg);
-        if (!img.isContinuous()) img = img.clone();
         if (est.orientation_deg != 180) std::swap(page.dpi_x, page.dpi_y);
         page.orientation_deg = est.orientation_deg;
         page.AddFlag("orientation_fixed");
-        ACERVO_RETURN_IF_ERROR(ReadPage(page, img, ctx));
+        ACERVO_RETURN_IF_ERROR(ReadPage(page, std::move(img), ctx));
       }
     }
   }
@@ -204,7 +230,7 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
   return page;
 }
 
-Status OcrStage::ReadPage(Page& page, const cv::Mat& img, const PageContext& ctx) {
+Status OcrStage::ReadPage(Page& page, cv::Mat img, const PageContext& ctx) {
   auto mean_confidence = [](const std::vector<Word>& words) {
     double sum = 0;
     for (const Word& w : words) sum += w.confidence;
@@ -226,12 +252,20 @@ Status OcrStage::ReadPage(Page& page, const cv::Mat& img, const PageContext& ctx
   if (options_.small_type_px > 0) {
     const double word_px = kWordPerGlyphHeight * GlyphHeight(img);
     if (word_px > 0 && word_px < options_.small_type_px) {
-      cv::Mat big;
-      cv::resize(img, big, cv::Size(), kSmallTypeScale, kSmallTypeScale, cv::INTER_CUBIC);
-      api_->SetImage(big.data, big.cols, big.rows, big.channels(), static_cast<int>(big.step));
+      const cv::Size size(img.cols, img.rows);
+      PixPtr big;
+      {
+        cv::Mat enlarged;
+        cv::resize(img, enlarged, cv::Size(), kSmallTypeScale, kSmallTypeScale, cv::INTER_CUBIC);
+        img.release();
+        big = PixFromMat(enlarged);
+      }
+      if (big == nullptr) return Status::Internal(page.origin.Describe() + ": no memory for OCR's image");
+      api_->SetImage(big.get());  // Tesseract keeps a copy of its own
+      big.reset();
       api_->SetSourceResolution(0);
       ACERVO_RETURN_IF_ERROR(RecognizeOnce(page, ctx));
-      ScaleWordGeometry(page.words, 1.0 / kSmallTypeScale, cv::Size(img.cols, img.rows));
+      ScaleWordGeometry(page.words, 1.0 / kSmallTypeScale, size);
       page.mean_confidence = mean_confidence(page.words);
       page.AddFlag("small_type");
       return Status::OK();
@@ -248,13 +282,20 @@ Status OcrStage::ReadPage(Page& page, const cv::Mat& img, const PageContext& ctx
   // it from the height of the text lines. The reading with the higher mean
   // confidence is kept.
   const bool dpi_guessed = page.HasFlag("no_dpi") || page.HasFlag("implausible_dpi");
-  api_->SetImage(img.data, img.cols, img.rows, img.channels(), static_cast<int>(img.step));
+  PixPtr pix = PixFromMat(img);
+  img.release();
+  if (pix == nullptr) return Status::Internal(page.origin.Describe() + ": no memory for OCR's image");
+  api_->SetImage(pix.get());  // Tesseract keeps a copy of its own until RecognizeOnce ends
+  // Ours is kept only for a second reading (RecognizeOnce ends by clearing
+  // Tesseract's): 4 bytes a pixel for colour, 1 for gray.
+  if (!dpi_guessed) pix.reset();
   api_->SetSourceResolution(static_cast<int>(page.dpi_y + 0.5));
   ACERVO_RETURN_IF_ERROR(RecognizeOnce(page, ctx));
   page.mean_confidence = mean_confidence(page.words);
   if (dpi_guessed && (page.words.empty() || page.mean_confidence < options_.min_confidence)) {
     Page again = page;
-    api_->SetImage(img.data, img.cols, img.rows, img.channels(), static_cast<int>(img.step));
+    api_->SetImage(pix.get());
+    pix.reset();
     api_->SetSourceResolution(0);
     ACERVO_RETURN_IF_ERROR(RecognizeOnce(again, ctx));
     again.mean_confidence = mean_confidence(again.words);

@@ -63,11 +63,15 @@ PixPtr ToBinaryPix(const cv::Mat& binary, int dpi) {
 }
 
 // Median height of the character-sized connected components of the ink in
-// `binary` (ink = 0), or 0 when there are too few to tell.
-int MedianCharHeight(const cv::Mat& binary) {
-  cv::Mat ink = 255 - binary;
+// `binary` (ink = 0), or 0 when there are too few to tell. `binary` is
+// inverted in place for the labelling and restored (no page-sized copy: this
+// is the orientation stage's memory peak on large pages).
+int MedianCharHeight(cv::Mat& binary) {
+  cv::bitwise_not(binary, binary);
   cv::Mat labels, stats, centroids;
-  const int n = cv::connectedComponentsWithStats(ink, labels, stats, centroids, 8, CV_32S);
+  const int n = cv::connectedComponentsWithStats(binary, labels, stats, centroids, 8, CV_32S);
+  labels.release();
+  cv::bitwise_not(binary, binary);
   std::vector<int> heights;
   for (int i = 1; i < n; ++i) {
     const int h = stats.at<int>(i, cv::CC_STAT_HEIGHT);

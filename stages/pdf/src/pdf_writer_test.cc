@@ -8,6 +8,7 @@
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
 #include <thread>
 
 #include "acervo/core/files.h"
@@ -150,6 +151,134 @@ TEST_F(PdfWriterTest, TextLayerRoundTripsThroughPdftotext) {
   EXPECT_NE(layout.out.find("certidão exceção nº Conceição"), std::string::npos);
 
   EXPECT_EQ(RunTool({"qpdf", "--check", r->path.string()}).exit_code, 0);
+}
+
+// Pages laid out as real scans are (issue 16, multicol_05 and a generated
+// two-column page of the bench): the text layer must bring poppler's
+// reading order (pdftotext without -layout, the order indexers and "copy
+// all" take) to the OCR's block order. Words are given, not read: the
+// layout is exact and only the text layer is under test.
+class PageLayout {
+ public:
+  PageLayout(int width, int height, double dpi) {
+    page_.image = cv::Mat(height, width, CV_8UC1, cv::Scalar(255));
+    page_.dpi_x = page_.dpi_y = dpi;
+    page_.color_class = ColorClass::kGray;
+  }
+  // One OCR block of `lines` justified lines from x0 to x1, the first
+  // baseline at `base`, `pitch` apart, words `height` px tall named
+  // "<tag><line>w<k>"; widths vary from line to line as printed text does.
+  void Block(const std::string& tag, int x0, int x1, int base, int pitch, int lines, int height) {
+    for (int l = 0; l < lines; ++l, ++line_) {
+      // 4-6 words filling three quarters of the line, the rest spaces.
+      const int n = 4 + (l * 7) % 3;
+      std::vector<int> units;
+      int total = 0;
+      for (int k = 0; k < n; ++k) total += units.emplace_back(3 + (l * 5 + k * 3) % 3);
+      std::vector<int> widths;
+      int sum = 0;
+      for (int u : units) sum += widths.emplace_back(u * 3 * (x1 - x0) / (4 * total));
+      const double gap = static_cast<double>(x1 - x0 - sum) / (n - 1);
+      double x = x0;
+      for (int k = 0; k < n; ++k) {
+        const int y = base + l * pitch;
+        Add(tag + std::to_string(l) + "w" + std::to_string(k), cv::Rect(static_cast<int>(x), y - height, widths[k], height), y);
+        x += widths[k] + gap;
+      }
+    }
+    ++block_;
+  }
+  // A one-word line of its own block.
+  void Line(const std::string& text, cv::Rect box) {
+    Add(text, box, box.y + box.height);
+    ++line_;
+    ++block_;
+  }
+  // A word read at the end of line `line` of the page (baseline unknown: a
+  // speck).
+  void Speck(const std::string& text, cv::Rect box, int line) {
+    auto after = std::find_if(page_.words.rbegin(), page_.words.rend(), [&](const Word& w) { return w.line == line; });
+    ASSERT_NE(after, page_.words.rend());
+    page_.words.insert(after.base(), Word{text, box, 60, line, -1, after->block, after->paragraph});
+  }
+  Page& page() { return page_; }
+
+ private:
+  void Add(const std::string& text, cv::Rect box, int base) {
+    page_.words.push_back({text, box, 90, line_, base, block_, block_});
+  }
+  Page page_;
+  int line_ = 0, block_ = 0;
+};
+
+// The non-empty lines pdftotext gives, whitespace-normalised.
+std::vector<std::string> ExtractedLines(const fs::path& pdf) {
+  std::vector<std::string> out;
+  std::istringstream in(RunTool({"pdftotext", "-enc", "UTF-8", pdf.string(), "-"}).out);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string w, norm;
+    while (words >> w) norm += (norm.empty() ? "" : " ") + w;
+    if (!norm.empty()) out.push_back(norm);
+  }
+  return out;
+}
+
+// A speck the OCR read as "." just under a justified line's baseline, as a
+// word of that line (multicol and generated 150-dpi pages): it must not
+// set the column's line pitch to a few pixels, which forced a font size so
+// small that every line of the column came out word by word.
+TEST_F(PdfWriterTest, SpeckUnderAJustifiedLineKeepsItsColumnsLinesWhole) {
+  PageLayout layout(1240, 1754, 150);
+  layout.Block("a", 150, 590, 300, 30, 12, 20);
+  layout.Block("b", 650, 1090, 300, 30, 12, 20);
+  // Under the right column's sixth line (the page's 18th), past its end.
+  layout.Speck(".", cv::Rect(1096, 452, 4, 3), 17);
+  auto r = Write("speck.pdf", {Encoded(layout.page())});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const std::vector<std::string> got = ExtractedLines(r->path);
+  // Every printed line is one extracted line: its words, in order.
+  std::map<int, std::string> printed;
+  for (const Word& w : layout.page().words) {
+    if (w.text == ".") continue;
+    printed[w.line] += (printed[w.line].empty() ? "" : " ") + w.text;
+  }
+  size_t whole = 0;
+  for (const auto& [line, text] : printed) {
+    whole += std::any_of(got.begin(), got.end(), [&](const std::string& g) {
+      return g == text || g == text + " .";
+    });
+  }
+  EXPECT_EQ(whole, printed.size()) << ::testing::PrintToString(got);
+}
+
+// Two columns, each with a footnote, a page number in the gutter under
+// them and a footer line below it (multicol_05): a block narrower than the
+// gutter lying in it stretches poppler's reading-order boxes of the left
+// footnote and the right column until they overlap, and the right column
+// came out between the left column and its footnote. The page number, on
+// the footer's size, joins the footer's block instead.
+TEST_F(PdfWriterTest, PageNumberInTheGutterKeepsEachColumnWithItsFootnote) {
+  PageLayout layout(1200, 1460, 145);
+  layout.Line("HEADER", cv::Rect(528, 52, 242, 26));
+  layout.Block("L", 250, 640, 152, 27, 33, 13);
+  layout.Block("F", 251, 635, 1085, 17, 11, 9);
+  layout.Line("1", cv::Rect(658, 1276, 7, 11));
+  layout.Block("R", 689, 1074, 153, 27, 12, 13);
+  layout.Block("S", 689, 1074, 518, 27, 11, 13);
+  layout.Block("G", 697, 1080, 1128, 17, 8, 9);
+  layout.Line("FOOTER", cv::Rect(603, 1306, 129, 24));
+  auto r = Write("gutter.pdf", {Encoded(layout.page())});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // The order of the blocks' first lines in the extracted text.
+  std::string order;
+  for (const std::string& line : ExtractedLines(r->path)) {
+    for (const char* tag : {"L0w0", "F0w0", "R0w0", "S0w0", "G0w0"}) {
+      if (line.rfind(tag, 0) == 0) order += tag[0];
+    }
+  }
+  EXPECT_EQ(order, "LFRSG");
 }
 
 TEST_F(PdfWriterTest, PageSizeFollowsDpi) {

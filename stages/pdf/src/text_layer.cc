@@ -181,11 +181,16 @@ struct TextRun {
   double em_px = 0, floor_px = 0, ceiling_px = 0, size_px = 0;
 };
 
-// Baseline distances between consecutive lines of a block.
+// Baseline distances between consecutive lines of a block. Distances under
+// half the block's line height are not lines of text apart but a speck the
+// OCR read as a word of its own ("." or "'" beside a line): extractors put
+// it on its neighbour's line at any size that keeps lines apart, so it
+// sets no pitch (it would force a size too small to keep the block's
+// justified lines whole).
 void BlockPitches(const std::vector<TextLine>& lines, const TextBlock& b, double* min_pitch, double* max_pitch) {
   for (size_t l = b.first + 1; l <= b.last; ++l) {
     const double p = std::abs(lines[l].base - lines[l - 1].base);
-    if (p <= 0) continue;
+    if (p <= 0 || p < 0.5 * kCapHeightPerEm * b.em_px) continue;
     *min_pitch = *min_pitch > 0 ? std::min(*min_pitch, p) : p;
     *max_pitch = std::max(*max_pitch, p);
   }
@@ -456,6 +461,56 @@ void ChooseRunSizes(std::vector<TextRun>& runs) {
   }
 }
 
+// A line of its own lying in the gutter under two columns (a page number
+// between the columns, above a footer) becomes a block of its own in
+// poppler, narrower than the gutter; poppler then widens the reading-order
+// boxes of the blocks beside it (the left column's footnote, the right
+// column) to reach it, they overlap, and the right column is read before
+// the left one's footnote (multicol_05). On the size of the run right above
+// or below it that spans it (the footer), it joins that run's block
+// instead, which is wider than the gutter. After ChooseRunSizes.
+void JoinGutterLines(std::vector<TextRun>& runs) {
+  for (size_t r = 0; r < runs.size(); ++r) {
+    TextRun& run = runs[r];
+    if (run.lines != 1) continue;
+    // In a gutter: columns of several lines above it on both sides, and
+    // nothing above it between them.
+    int left_top = -1, right_top = -1;
+    for (const TextRun& t : runs) {
+      if (t.ext.base1 >= run.ext.base0 || t.lines < 2) continue;
+      if (t.ext.x1 <= run.ext.x0) left_top = left_top < 0 ? t.ext.base0 : std::min(left_top, t.ext.base0);
+      if (t.ext.x0 >= run.ext.x1) right_top = right_top < 0 ? t.ext.base0 : std::min(right_top, t.ext.base0);
+    }
+    if (left_top < 0 || right_top < 0) continue;
+    bool above = false;
+    for (const TextRun& t : runs) {
+      above = above || (&t != &run && t.ext.base1 < run.ext.base0 && t.ext.base1 > std::max(left_top, right_top) &&
+                        XOverlap(t.ext, run.ext, 0));
+    }
+    if (above) continue;
+    for (size_t o = 0; o < runs.size(); ++o) {
+      if (o == r) continue;
+      const TextRun& other = runs[o];
+      const int overlap = std::min(run.ext.x1, other.ext.x1) - std::max(run.ext.x0, other.ext.x0);
+      const int narrower = std::min(run.ext.x1 - run.ext.x0, other.ext.x1 - other.ext.x0);
+      if (overlap < 0.5 * narrower) continue;
+      const double gap = std::max(run.ext.base0 - other.ext.base1, other.ext.base0 - run.ext.base1);
+      if (gap <= 0 || gap > kMaxPitchPerSize * other.size_px || other.size_px > run.ceiling_px) continue;
+      Extent merged = run.ext;
+      merged.Add(other.ext);
+      bool harmful = false;
+      for (size_t t = 0; t < runs.size() && !harmful; ++t) {
+        if (t == r || t == o) continue;
+        const double m = std::max(other.size_px, runs[t].size_px);
+        harmful = XOverlap(merged, runs[t].ext, 0.3 * m) && BandsOverlap(merged, runs[t].ext, 0.5 * m);
+      }
+      if (harmful) continue;
+      run.size_px = other.size_px;
+      break;
+    }
+  }
+}
+
 // The words that go into the text layer: a box and at least one character
 // that is not a space (Tesseract emits whitespace "words", some with boxes
 // across several lines, which would only confuse the layout).
@@ -514,6 +569,7 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
   const std::vector<TextBlock> blocks = GroupBlocks(words, lines);
   std::vector<TextRun> runs = GroupRuns(lines, blocks);
   ChooseRunSizes(runs);
+  JoinGutterLines(runs);
   if (std::getenv("ACERVO_TEXT_LAYER_DEBUG") != nullptr) {
     for (const TextRun& run : runs) {
       std::fprintf(stderr, "run x %d-%d base %d-%d em %.1f floor %.1f ceil %.1f size %.1f blocks", run.ext.x0,

@@ -74,11 +74,13 @@ class OcrStage final : public PageStage {
   // Recognises the image set on api_ into page.words and page.text
   // (replacing them). Cancelled / DeadlineExceeded / Internal as Run.
   Status RecognizeOnce(Page& page, const PageContext& ctx);
-  // Reads `img` (page.image or what replaces it for OCR, RGB or gray) into
+  // Reads `img` (page.image or what replaces it for OCR, BGR or gray) into
   // page.words/text/mean_confidence: enlarged when its type is small, else
   // at the page's resolution (and once more without one when that was
-  // guessed and read badly). Errors as RecognizeOnce.
-  Status ReadPage(Page& page, const cv::Mat& img, const PageContext& ctx);
+  // guessed and read badly). `img` is let go as soon as Tesseract holds its
+  // own copy (pass the last reference to free it). Errors as RecognizeOnce;
+  // Internal when Leptonica cannot allocate the page.
+  Status ReadPage(Page& page, cv::Mat img, const PageContext& ctx);
   OcrOptions options_;
   std::unique_ptr<tesseract::TessBaseAPI> api_;
 };
