@@ -74,14 +74,14 @@ bool Principal::MayOpenLot(const std::string& lot_id) const {
 }
 
 void RouteContext::Audit(const std::string& action, const std::string& target, const std::string& detail,
-                         bool wait) {
+                         bool /*wait: every row is waited for*/) {
   AuditEntry e;
   e.user = user_ ? user_->user.name : "";
   e.address = req_.remote_addr;
   e.action = action;
   e.target = target;
   e.detail = detail.size() > 2000 ? detail.substr(0, 2000) + "…" : detail;
-  services_->audit().Record(std::move(e), wait);
+  services_->audit().Record(std::move(e), /*wait=*/true);
 }
 
 std::filesystem::path RequestServices::ResolvePath(Store& store, const std::string& lot_id,
@@ -216,12 +216,8 @@ void AuditLog::Run() {
     if (!r.ok()) error_ = r.status();
     written_ = upto;
     done_cv_.notify_all();
-    // Group commit: wait a little for more unless someone is waiting.
-    if (!stop_) {
-      lock.unlock();
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      lock.lock();
-    }
+    // Group commit without a pause: the rows queued while this batch was
+    // written (their requests waiting) make the next batch.
   }
 }
 
@@ -835,6 +831,15 @@ class ServerImpl final : public Server {
     c.ssl = in.ssl;
     c.cookies = ParseCookies(c.req.Header("cookie"));
     c.lang = PickLang(c.req, c.cookies);
+    // A query parameter that is not UTF-8 is refused by name, before any
+    // handler sees it (text is UTF-8 everywhere downstream).
+    for (const auto& [name, value] : c.req.query) {
+      if (ValidUtf8(name) == name && ValidUtf8(value) == value) continue;
+      const std::string message = "parameter '" + ValidUtf8(name) + "' is not valid UTF-8";
+      RouteContext bare(c.req, nullptr, c.lang, nullptr, services_.get(), &c.csrf);
+      Send(c, api ? JsonError(400, message) : ErrorPage(bare, 400, message), in, res);
+      return;
+    }
 
     // Assets: a fixed table, never a file name.
     if (c.req.method == "GET" && c.req.segments.size() == 2 && c.req.segments[0] == "assets") {

@@ -103,10 +103,12 @@ class RouteContext {
   // The CSRF token to put in this response's forms ("" when none).
   const std::string& csrf() const { return *csrf_; }
 
-  // Appends to the audit trail as this user from this address. `wait`:
-  // return only once the row is durable (logins, admin actions, denials);
-  // otherwise it is written with the next batch (within 200 ms).
-  void Audit(const std::string& action, const std::string& target, const std::string& detail, bool wait = false);
+  // Appends to the audit trail as this user from this address, and returns
+  // only once the row is committed (the audit writer's group commit: rows
+  // of concurrent requests share one transaction), so a response is never
+  // sent for an action whose row could still be lost to a crash. `wait` is
+  // ignored (every row is waited for); it stays for existing callers.
+  void Audit(const std::string& action, const std::string& target, const std::string& detail, bool wait = true);
 
   // A search request with this user's lot restriction applied.
   void RestrictToAllowedLots(SearchRequest* request) const;
