@@ -81,7 +81,8 @@ void RouteContext::Audit(const std::string& action, const std::string& target, c
   e.action = action;
   e.target = target;
   e.detail = detail.size() > 2000 ? detail.substr(0, 2000) + "…" : detail;
-  services_->audit().Record(std::move(e), /*wait=*/true);
+  Status st = services_->audit().Record(std::move(e), /*wait=*/true);
+  if (!st.ok() && audit_status_.ok()) audit_status_ = std::move(st);
 }
 
 std::filesystem::path RequestServices::ResolvePath(Store& store, const std::string& lot_id,
@@ -183,19 +184,24 @@ AuditLog::AuditLog(std::unique_ptr<Store> store) : store_(std::move(store)) {
 
 AuditLog::~AuditLog() { Stop(); }
 
-void AuditLog::Record(AuditEntry entry, bool wait) {
+Status AuditLog::Record(AuditEntry entry, bool wait) {
   if (entry.at.empty()) entry.at = UtcNowIso8601Millis();  // the event's time, not the flush's
   std::unique_lock<std::mutex> lock(mu_);
   if (stop_ && !thread_.joinable()) {
     // Stopped: write it now, on this thread.
     lock.unlock();
-    (void)store_->Access().AppendAudit({entry});
-    return;
+    return store_->Access().AppendAudit({entry}).status();
   }
   queue_.push_back(std::move(entry));
   const uint64_t mine = ++queued_;
   cv_.notify_one();
-  if (wait) done_cv_.wait(lock, [&] { return written_ >= mine || (stop_ && !thread_.joinable()); });
+  if (!wait) return Status::OK();
+  done_cv_.wait(lock, [&] { return written_ >= mine || (stop_ && !thread_.joinable()); });
+  if (written_ < mine) return Status::Unavailable("audit trail: the server stopped before the row was written");
+  for (const auto& [first, last] : failed_) {
+    if (mine > first && mine <= last) return error_;
+  }
+  return Status::OK();
 }
 
 void AuditLog::Run() {
@@ -208,12 +214,16 @@ void AuditLog::Run() {
     }
     std::vector<AuditEntry> batch;
     batch.swap(queue_);
-    const uint64_t upto = queued_;
+    const uint64_t from = written_, upto = queued_;
     lock.unlock();
     Result<std::vector<AuditRow>> r = store_->Access().AppendAudit(batch);
     if (!r.ok()) std::fprintf(stderr, "acervo serve: audit trail: %s\n", r.status().ToString().c_str());
     lock.lock();
-    if (!r.ok()) error_ = r.status();
+    if (!r.ok()) {
+      error_ = r.status();
+      failed_.emplace_back(from, upto);
+      if (failed_.size() > 256) failed_.pop_front();  // waiters read theirs right after the notify
+    }
     written_ = upto;
     done_cv_.notify_all();
     // Group commit without a pause: the rows queued while this batch was
@@ -868,7 +878,7 @@ class ServerImpl final : public Server {
         e.action = "denied";
         e.target = c.req.path;
         e.detail = "invalid or revoked API token";
-        audit_->Record(std::move(e), true);
+        (void)audit_->Record(std::move(e), true);  // a refusal: nothing to withhold
         HttpResponse r = JsonError(401, "invalid or revoked API token");
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
         Send(c, std::move(r), in, res);
@@ -964,7 +974,17 @@ class ServerImpl final : public Server {
       r = api ? JsonError(500, "internal error") : ErrorPage(ctx, 500, T(c.lang, "err_internal"));
     }
     pool_.Give(std::move(store).value());
+    if (!ctx.audit_status().ok()) r = AuditUnavailable(bare, api);
     Send(c, std::move(r), in, res);
+  }
+
+  // An action the audit trail could not record is not answered (LGPD: who
+  // saw what must hold for every answer sent). A change the handler made
+  // stands; its own history row (document_history, in the change's
+  // transaction) still names who made it. The server log has the reason.
+  static HttpResponse AuditUnavailable(RouteContext& bare, bool api) {
+    return api ? JsonError(503, "the audit trail could not record this request; nothing was answered (see the server log)")
+               : ErrorPage(bare, 503, T(bare.lang(), "err_audit"));
   }
 
   HttpResponse HandleLogin(Context& c, httplib::Response&) {
@@ -1007,7 +1027,7 @@ class ServerImpl final : public Server {
     };
     if (account_throttle_.Blocked("user:" + user) || address_throttle_.Blocked("addr:" + address)) {
       AuditEntry e{"", "", address, "login_throttled", user, "too many failed logins for this account or address"};
-      audit_->Record(e, true);
+      (void)audit_->Record(e, true);  // a refusal: nothing to withhold
       HttpResponse r = fail_page(429, "login_throttled");
       r.headers.emplace_back("Retry-After", std::to_string(options_.failure_window.count()));
       return r;
@@ -1047,7 +1067,7 @@ class ServerImpl final : public Server {
       }
       AuditEntry e{"", "", address, "login_failed", user,
                    reasons.empty() ? "no authenticator accepted the credentials" : reasons};
-      audit_->Record(e, true);
+      (void)audit_->Record(e, true);  // a refusal: nothing to withhold
       return fail_page(status, message);
     }
     account_throttle_.Clear("user:" + user);
@@ -1062,7 +1082,11 @@ class ServerImpl final : public Server {
     std::string csrf;
     const std::string id = sessions_.Create(user, &csrf);
     AuditEntry e{"", user, c.req.remote_addr, "login", user, method};
-    audit_->Record(e, true);
+    if (!audit_->Record(e, true).ok()) {  // no session the trail has not seen start
+      sessions_.Erase(id);
+      RouteContext bare(c.req, nullptr, c.lang, nullptr, services_.get(), &c.csrf);
+      return AuditUnavailable(bare, false);
+    }
     HttpResponse r = HttpResponse::Redirect(next);
     r.headers.emplace_back("Set-Cookie", CookieHeader("acervo_session", id, true));
     return r;
@@ -1102,7 +1126,7 @@ class ServerImpl final : public Server {
     }
     if (!who) {
       AuditEntry e{"", "", c.req.remote_addr, "login_failed", check.subject, "certificate: " + check.reason};
-      audit_->Record(e, true);
+      (void)audit_->Record(e, true);  // a refusal: nothing to withhold
       return HttpResponse::Html(
           LoginPage(c.lang, c.csrf, next, T(c.lang, "cert_" + check.kind), true), 401);
     }

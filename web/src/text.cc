@@ -253,6 +253,8 @@ constexpr Message kMessages[] = {
      "Form expired or invalid. Reload the page and try again."},
     {"err_bad_request", "Requisição inválida.", "Bad request."},
     {"err_internal", "Erro interno. O problema foi registrado.", "Internal error. The problem was logged."},
+    {"err_audit", "A trilha de auditoria não pôde registrar este pedido; nada foi mostrado. Avise o administrador.",
+     "The audit trail could not record this request; nothing was shown. Tell the administrator."},
     {"saved", "Salvo.", "Saved."},
     {"masked_note", "CPF e CNPJ aparecem mascarados (LGPD).", "CPF and CNPJ are shown masked (LGPD)."},
     {"verify_chain", "Cadeia de hashes", "Hash chain"},

@@ -719,6 +719,43 @@ TEST_F(WebTest, AResponseWaitsForItsAuditRow) {
   EXPECT_TRUE(found) << "no audit row for the search at the time of its response";
 }
 
+// LGPD: an answer the audit trail could not record is withheld (503), a
+// login it could not record starts no session; once the trail works again,
+// so does the server.
+TEST_F(WebTest, NothingIsAnsweredThatTheAuditTrailCouldNotRecord) {
+  Client c(port());
+  ASSERT_EQ(c.Login("leitor", kPassword), 303);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((*dir_ / "acervo.db").c_str(), &db), SQLITE_OK);
+  auto exec = [&](const char* sql) {
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+  };
+  exec("CREATE TRIGGER test_audit_fails BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+  for (const char* path : {"/api/v1/search?q=certidao", "/search?q=certidao", "/doc/L1/d1?q=certidao",
+                           "/api/v1/documents/L1/d1"}) {
+    httplib::Result r = c.Get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 503) << path;
+    for (const char* shown : {"123.456.789-09", "456.789", "nascimento", "manifest.csv"}) {
+      EXPECT_EQ(r->body.find(shown), std::string::npos) << path << ": the answer leaked into the refusal: " << shown;
+    }
+  }
+  Client other(port());
+  EXPECT_EQ(other.Login("leitor", kPassword), 503);
+  httplib::Result r = other.Get("/search?q=certidao");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 303) << "a login the trail did not record started a session";
+  exec("DROP TRIGGER test_audit_fails");
+  sqlite3_close(db);
+  r = c.Get("/api/v1/search?q=certidao");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("456.789"), std::string::npos);
+  EXPECT_EQ(other.Login("leitor", kPassword), 303);
+}
+
 TEST_F(WebTest, EnglishOnRequest) {
   Client c(port());
   httplib::Result r = c.Get("/login?lang=en");
