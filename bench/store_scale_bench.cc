@@ -212,7 +212,12 @@ std::vector<QueryKind> Queries(int per_kind, int docs) {
     if (at != std::string::npos) {
       misread[at] = misread[at] == 'o' ? '0' : misread[at] == 'i' ? 'l' : misread[at] == 'e' ? 'c' : '1';
     } else {
-      misread[misread.size() / 2] = 'x';
+      // The whole character in the middle becomes 'x' (overwriting one byte
+      // of "ção" would leave invalid UTF-8, which the server refuses).
+      size_t mid = misread.size() / 2, len = 1;
+      while (mid > 0 && (static_cast<unsigned char>(misread[mid]) & 0xC0) == 0x80) --mid;
+      while (mid + len < misread.size() && (static_cast<unsigned char>(misread[mid + len]) & 0xC0) == 0x80) ++len;
+      misread.replace(mid, len, "x");
     }
     f.query = misread;
     kinds[10].requests.push_back(f);

@@ -602,7 +602,7 @@ Result<std::optional<PageWords>> ReadPageWords(SqlSession& s, const std::string&
 }
 
 Result<SqlParts> DocumentFilterWithAccess(const SearchRequest& request, const ParsedQuery& query,
-                                          const char* true_literal) {
+                                          const char* true_literal, const char* allowed_table) {
   ACERVO_ASSIGN_OR_RETURN(SqlParts where, CompileDocumentFilter(request, query, true_literal));
   if (!request.document.empty()) {
     if (request.lot.empty()) return Status::InvalidArgument("a search within one document needs its lot");
@@ -620,6 +620,9 @@ Result<SqlParts> DocumentFilterWithAccess(const SearchRequest& request, const Pa
   if (request.allowed_lots) {
     if (request.allowed_lots->empty()) {
       where.sql += " AND 1 = 0";
+    } else if (allowed_table != nullptr) {
+      where.sql += " AND d.lot_id IN ";
+      where.sql += allowed_table;
     } else {
       where.sql += " AND d.lot_id IN (";
       where.sql += Placeholders(request.allowed_lots->size());

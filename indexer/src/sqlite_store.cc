@@ -326,6 +326,8 @@ class Stmt {
 
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int Step() { return sqlite3_step(stmt_); }
+  // Ready to step again (bindings kept until rebound).
+  void Reset() { sqlite3_reset(stmt_); }
 
   std::string Text(int col) const {
     const unsigned char* p = sqlite3_column_text(stmt_, col);
@@ -534,7 +536,8 @@ class SqliteStore final : public Store {
       ACERVO_RETURN_IF_ERROR(RegisterSqliteExtensions(db_));
       ACERVO_RETURN_IF_ERROR(CheckReadableVersion());
       // A temporary table lives in the connection's own temp database:
-      // allowed on a read-only file (facets need it).
+      // allowed on a read-only file (facets and the allow-list need them).
+      ACERVO_RETURN_IF_ERROR(Exec(kCreateAllowedLotsSql));
       return Exec(kCreateFacetIdsSql);
     }
     // journal_mode needs a lock and may meet SQLITE_BUSY without consulting
@@ -548,6 +551,7 @@ class SqliteStore final : public Store {
         Exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
     ACERVO_RETURN_IF_ERROR(RegisterSqliteExtensions(db_));
     ACERVO_RETURN_IF_ERROR(Migrate());
+    ACERVO_RETURN_IF_ERROR(Exec(kCreateAllowedLotsSql));
     return Exec(kCreateFacetIdsSql);
   }
 
@@ -641,9 +645,15 @@ class SqliteStore final : public Store {
     ACERVO_RETURN_IF_ERROR(CheckLimits(request));
     ACERVO_ASSIGN_OR_RETURN(ParsedQuery query, ParseQuery(request.query));
 
-    // Document-level conditions, ANDed, over the documents row `d`.
+    // Document-level conditions, ANDed, over the documents row `d`; the
+    // same with the allow-list read from kAllowedLotsTable, for the check
+    // run once per candidate document (an IN list is rebuilt at every run).
+    // (Only there: given the table, SQLite's planner guesses the allow-list
+    // small and drives whole-filter scans from it.)
     ACERVO_ASSIGN_OR_RETURN(SqlParts where, DocumentFilterWithAccess(request, query, "1"));
+    ACERVO_ASSIGN_OR_RETURN(SqlParts per_document, DocumentFilterWithAccess(request, query, "1", kAllowedLotsTable));
     std::lock_guard<std::mutex> lock(mu_);
+    ACERVO_RETURN_IF_ERROR(LoadAllowedLots(request));
     ReadTransaction tx(this);
     ACERVO_RETURN_IF_ERROR(tx.status());
     SessionVocabulary vocab = StoreVocabulary();
@@ -652,7 +662,7 @@ class SqliteStore final : public Store {
     if (request.sort != SearchRequest::Sort::kRelevance) {
       hits = ListByDate(expanded, where, request);
     } else if (!expanded.query.required_fts.empty()) {
-      hits = RankTopK(expanded, where, request.limit, request.offset);
+      hits = RankTopK(expanded, where, per_document, request.limit, request.offset);
     } else {
       // A document must have no page matching an excluded clause.
       for (const std::string& fts : expanded.query.excluded_fts) {
@@ -734,6 +744,40 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // The request's allow-list as the rows of kAllowedLotsTable (kept while
+  // the next request on this connection has the same list: a pooled
+  // connection mostly serves one user's searches). Written in a
+  // transaction of its own on the connection's temporary database, before
+  // the search's read transaction (whose rollback would undo it); callers
+  // hold mu_.
+  static constexpr const char* kAllowedLotsTable = "temp.acervo_allowed_lots";
+  static constexpr const char* kCreateAllowedLotsSql =
+      "CREATE TEMP TABLE IF NOT EXISTS acervo_allowed_lots (id TEXT PRIMARY KEY) WITHOUT ROWID";
+  Status LoadAllowedLots(const SearchRequest& request) {
+    if (!request.allowed_lots || request.allowed_lots->empty()) return Status::OK();
+    if (allowed_loaded_ == *request.allowed_lots) return Status::OK();
+    allowed_loaded_.reset();
+    ACERVO_RETURN_IF_ERROR(Exec("BEGIN"));
+    Status s = [&]() -> Status {
+      ACERVO_RETURN_IF_ERROR(Exec("DELETE FROM temp.acervo_allowed_lots"));
+      ACERVO_ASSIGN_OR_RETURN(Stmt ins, Prepare("INSERT OR IGNORE INTO temp.acervo_allowed_lots (id) VALUES (?)"));
+      for (const std::string& lot : *request.allowed_lots) {
+        ins.Bind(1, lot);
+        const int rc = ins.Step();
+        if (rc != SQLITE_DONE) return FromSqlite(rc, db_, "search: allowed lots");
+        ins.Reset();
+      }
+      return Status::OK();
+    }();
+    if (s.ok()) s = Exec("COMMIT");
+    if (!s.ok()) {
+      ExecRc("ROLLBACK");
+      return s;
+    }
+    allowed_loaded_ = *request.allowed_lots;
+    return Status::OK();
+  }
+
   // A read transaction for a consistent view across several statements;
   // rolled back (nothing to keep) on destruction.
   class ReadTransaction {
@@ -1393,7 +1437,38 @@ class SqliteStore final : public Store {
     std::string ranking;            // q.RankingFts()
     std::string weights;            // acervo_bm25's per-phrase weights
     std::vector<PhraseRole> roles;  // per phrase of `ranking`
+    std::vector<size_t> phrase_clause;  // per phrase of `ranking`: its clause of q.required_fts
+    std::vector<bool> disjunction;      // per clause: only phrases joined by OR (OnlyPhrasesOrOr)
   };
+
+  // Whether an FTS5 expression is phrases joined by OR (parentheses
+  // allowed): no AND, NOT, NEAR, column filter or other operator outside
+  // the quoted phrases.
+  static bool OnlyPhrasesOrOr(std::string_view fts) {
+    for (size_t i = 0; i < fts.size();) {
+      const char ch = fts[i];
+      if (ch == '"') {  // a phrase; "" inside is a quote
+        for (++i; i < fts.size(); ++i) {
+          if (fts[i] == '"') {
+            if (i + 1 < fts.size() && fts[i + 1] == '"') {
+              ++i;
+            } else {
+              break;
+            }
+          }
+        }
+        if (i >= fts.size()) return false;
+        ++i;
+      } else if (ch == ' ' || ch == '(' || ch == ')' || ch == '*') {
+        ++i;
+      } else if (fts.compare(i, 2, "OR") == 0 && (i + 2 == fts.size() || fts[i + 2] == ' ' || fts[i + 2] == '(')) {
+        i += 2;
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
 
   // The document's page-id range (pages of one document are inserted in one
   // transaction, so their ids are contiguous).
@@ -1461,12 +1536,6 @@ class SqliteStore final : public Store {
   // no hit page.
   Result<std::optional<ScoredDoc>> ScoreDocument(const RankContext& c, int64_t doc_row) {
     ACERVO_ASSIGN_OR_RETURN(auto range, PageRange(doc_row));
-    if (c.q.required_fts.size() > 1) {
-      for (const std::string& fts : c.q.required_fts) {
-        ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(fts, range));
-        if (!m) return std::optional<ScoredDoc>();
-      }
-    }
     for (const std::string& fts : c.q.excluded_fts) {
       ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(fts, range));
       if (m) return std::optional<ScoredDoc>();
@@ -1484,6 +1553,26 @@ class SqliteStore final : public Store {
       d.phrases.push_back({pdf_page, std::move(m.phrases)});
     }
     if (d.pages.empty()) return std::optional<ScoredDoc>();
+    if (c.q.required_fts.size() > 1) {
+      // Every required clause must match a page in the PDF. A clause that
+      // is only phrases joined by OR matches a page exactly when one of its
+      // phrases is found there: the ranking match above has said which, so
+      // only other clauses (AND, NOT, NEAR inside) cost a match of their own.
+      std::vector<bool> found(c.q.required_fts.size(), false);
+      for (const PagePhrases& page : d.phrases) {
+        for (int i : page.phrases) {
+          if (i >= 0 && static_cast<size_t>(i) < c.phrase_clause.size()) found[c.phrase_clause[i]] = true;
+        }
+      }
+      for (size_t k = 0; k < c.q.required_fts.size(); ++k) {
+        if (c.disjunction[k]) {
+          if (!found[k]) return std::optional<ScoredDoc>();
+          continue;
+        }
+        ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(c.q.required_fts[k], range));
+        if (!m) return std::optional<ScoredDoc>();
+      }
+    }
     d.score = best + kOtherPagesWeight * (sum - best);
     d.tier = DocumentTier(c.roles, d.phrases, c.q.required_fts.size());
     std::sort(d.pages.begin(), d.pages.end());
@@ -1580,6 +1669,16 @@ class SqliteStore final : public Store {
     ACERVO_ASSIGN_OR_RETURN(c.q, ExpandPrefixes(expanded.query));
     c.ranking = c.q.RankingFts();
     c.roles = RolesFor(expanded, c.q.required_fts);
+    for (size_t k = 0; k < c.q.required_fts.size(); ++k) {
+      c.phrase_clause.insert(c.phrase_clause.end(), FtsPhrases(c.q.required_fts[k]).size(), k);
+      c.disjunction.push_back(OnlyPhrasesOrOr(c.q.required_fts[k]));
+    }
+    // The phrases of `ranking` are the clauses' in order; if the count
+    // disagrees, no clause is answered from the ranking match.
+    if (c.phrase_clause.size() != FtsPhrases(c.ranking).size()) {
+      c.phrase_clause.clear();
+      c.disjunction.assign(c.q.required_fts.size(), false);
+    }
     return c;
   }
 
@@ -1595,8 +1694,9 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Result<std::vector<SearchHit>> RankTopK(const ExpandedQuery& expanded, const SqlParts& where, int limit,
-                                          int offset) {
+  // `per_document`: `where` as checked for one candidate at a time.
+  Result<std::vector<SearchHit>> RankTopK(const ExpandedQuery& expanded, const SqlParts& where,
+                                          const SqlParts& per_document, int limit, int offset) {
     ACERVO_ASSIGN_OR_RETURN(RankContext c, NewRankContext(expanded));
     ACERVO_ASSIGN_OR_RETURN(TermStatsRow st, ReadTermStats("search"));
     // Pending pages count for idf too (they are at most kFoldPages).
@@ -1764,7 +1864,7 @@ class SqliteStore final : public Store {
         if (filter_set) {
           if (filter_set->count(doc) == 0) continue;
         } else {
-          ACERVO_ASSIGN_OR_RETURN(bool pass, PassesFilter(where, doc));
+          ACERVO_ASSIGN_OR_RETURN(bool pass, PassesFilter(per_document, doc));
           if (!pass) continue;
         }
         ACERVO_ASSIGN_OR_RETURN(std::optional<ScoredDoc> d, ScoreDocument(c, doc));
@@ -2111,6 +2211,7 @@ class SqliteStore final : public Store {
   // which pending pages it was built from.
   PendingVocabulary pending_vocab_;
   std::string pending_signature_;
+  std::optional<std::vector<std::string>> allowed_loaded_;  // kAllowedLotsTable's rows (LoadAllowedLots)
   Session session_;
   std::unique_ptr<AccessStore> access_;
   std::unique_ptr<ReviewStore> review_;

@@ -325,6 +325,13 @@ TEST_P(StoreTest, SearchTable) {
       // Clauses may match on different pages; a group must match on one.
       {"nascimento registro", {"L1/d1"}},
       {"(nascimento registro)", {}},
+      // Each clause on a page in the PDF: d1's "casamento" is on its blank page.
+      {"casamento certidão", {"L1/d3"}},
+      {"(casamento OR averbação) certidão", {"L1/d3"}},
+      {"(casamento OR nascimento) (registro OR averbação)", {"L1/d1", "L1/d3"}},
+      {"(nascimento NOT casamento) registro", {"L1/d1"}},
+      {"(certidão NOT negativa) (escrivão OR registro)", {"L1/d1", "L1/d2"}},
+      {"\"pessoas naturais\" nascimento", {"L1/d1"}},
       {"(certidão -óbito) OR escrivão", {"L1/d1", "L1/d2", "L1/d3", "L2/d1"}},
       {"processo:0001", {"L1/d1"}},
       {"nome:\"joao da silva\"", {"L1/d1"}},
@@ -748,6 +755,24 @@ TEST_P(StoreTest, AllowedLotsHideEverythingElse) {
     f = store_->Facets(r);
     ASSERT_TRUE(f.ok());
     EXPECT_EQ(f->total, 0) << q;
+  }
+  // One connection, the allow-list changing from search to search (SQLite
+  // keeps the last one in a temporary table): each sees its own lots only.
+  for (const std::vector<std::string>& lots : std::vector<std::vector<std::string>>{
+           {"L2"}, {"L1"}, {"L1", "L2"}, {"L2"}, {"elsewhere"}, {"L2", "L2"}, {}, {"L1"}}) {
+    SearchRequest r = Q("certidao");
+    r.allowed_lots = lots;
+    std::set<std::string> seen, want;
+    for (const SearchHit& h : SearchOk(r)) seen.insert(h.lot_id);
+    for (const std::string& l : lots) {
+      if (l == "L1" || l == "L2") want.insert(l);
+    }
+    EXPECT_EQ(seen, want) << ::testing::PrintToString(lots);
+    Result<SearchFacets> f = store_->Facets(r);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    std::set<std::string> counted;
+    for (const FacetCount& c : f->lots) counted.insert(c.value);
+    EXPECT_EQ(counted, want) << ::testing::PrintToString(lots);
   }
 }
 

@@ -45,7 +45,10 @@ class AuditLog {
  public:
   explicit AuditLog(std::unique_ptr<Store> store);
   ~AuditLog();
-  void Record(AuditEntry entry, bool wait);
+  // Appends `entry`. With `wait`, returns once its row is committed, or the
+  // reason it could not be (the caller then withholds its answer: an action
+  // the trail cannot record is not served).
+  Status Record(AuditEntry entry, bool wait);
   void Stop();
   Status last_error() const;
 
@@ -56,6 +59,9 @@ class AuditLog {
   std::condition_variable cv_, done_cv_;
   std::vector<AuditEntry> queue_;
   uint64_t queued_ = 0, written_ = 0;
+  // Entries (first, last] of recent batches that failed, newest last, so
+  // each waiter learns whether its own row was written.
+  std::deque<std::pair<uint64_t, uint64_t>> failed_;
   bool stop_ = false;
   Status error_;
   std::thread thread_;

@@ -79,14 +79,15 @@ bool Principal::MayOpenLot(const std::string& lot_id) const {
 }
 
 void RouteContext::Audit(const std::string& action, const std::string& target, const std::string& detail,
-                         bool wait) {
+                         bool /*wait: every row is waited for*/) {
   AuditEntry e;
   e.user = user_ ? user_->user.name : "";
   e.address = req_.remote_addr;
   e.action = action;
   e.target = target;
   e.detail = detail.size() > 2000 ? detail.substr(0, 2000) + "…" : detail;
-  services_->audit().Record(std::move(e), wait);
+  Status st = services_->audit().Record(std::move(e), /*wait=*/true);
+  if (!st.ok() && audit_status_.ok()) audit_status_ = std::move(st);
 }
 
 std::filesystem::path RequestServices::ResolvePath(Store& store, const std::string& lot_id,
@@ -181,19 +182,24 @@ AuditLog::AuditLog(std::unique_ptr<Store> store) : store_(std::move(store)) {
 
 AuditLog::~AuditLog() { Stop(); }
 
-void AuditLog::Record(AuditEntry entry, bool wait) {
+Status AuditLog::Record(AuditEntry entry, bool wait) {
   if (entry.at.empty()) entry.at = UtcNowIso8601Millis();  // the event's time, not the flush's
   std::unique_lock<std::mutex> lock(mu_);
   if (stop_ && !thread_.joinable()) {
     // Stopped: write it now, on this thread.
     lock.unlock();
-    (void)store_->Access().AppendAudit({entry});
-    return;
+    return store_->Access().AppendAudit({entry}).status();
   }
   queue_.push_back(std::move(entry));
   const uint64_t mine = ++queued_;
   cv_.notify_one();
-  if (wait) done_cv_.wait(lock, [&] { return written_ >= mine || (stop_ && !thread_.joinable()); });
+  if (!wait) return Status::OK();
+  done_cv_.wait(lock, [&] { return written_ >= mine || (stop_ && !thread_.joinable()); });
+  if (written_ < mine) return Status::Unavailable("audit trail: the server stopped before the row was written");
+  for (const auto& [first, last] : failed_) {
+    if (mine > first && mine <= last) return error_;
+  }
+  return Status::OK();
 }
 
 void AuditLog::Run() {
@@ -206,20 +212,20 @@ void AuditLog::Run() {
     }
     std::vector<AuditEntry> batch;
     batch.swap(queue_);
-    const uint64_t upto = queued_;
+    const uint64_t from = written_, upto = queued_;
     lock.unlock();
     Result<std::vector<AuditRow>> r = store_->Access().AppendAudit(batch);
     if (!r.ok()) std::fprintf(stderr, "acervo serve: audit trail: %s\n", r.status().ToString().c_str());
     lock.lock();
-    if (!r.ok()) error_ = r.status();
+    if (!r.ok()) {
+      error_ = r.status();
+      failed_.emplace_back(from, upto);
+      if (failed_.size() > 256) failed_.pop_front();  // waiters read theirs right after the notify
+    }
     written_ = upto;
     done_cv_.notify_all();
-    // Group commit: wait a little for more unless someone is waiting.
-    if (!stop_) {
-      lock.unlock();
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      lock.lock();
-    }
+    // Group commit without a pause: the rows queued while this batch was
+    // written (their requests waiting) make the next batch.
   }
 }
 
@@ -1002,6 +1008,15 @@ class ServerImpl final : public Server {
     c.ssl = in.ssl;
     c.cookies = ParseCookies(c.req.Header("cookie"));
     c.lang = PickLang(c.req, c.cookies);
+    // A query parameter that is not UTF-8 is refused by name, before any
+    // handler sees it (text is UTF-8 everywhere downstream).
+    for (const auto& [name, value] : c.req.query) {
+      if (ValidUtf8(name) == name && ValidUtf8(value) == value) continue;
+      const std::string message = "parameter '" + ValidUtf8(name) + "' is not valid UTF-8";
+      RouteContext bare(c.req, nullptr, c.lang, nullptr, services_.get(), &c.csrf);
+      Send(c, api ? JsonError(400, message) : ErrorPage(bare, 400, message), in, res);
+      return;
+    }
 
     // Assets: a fixed table, never a file name.
     if (c.req.method == "GET" && c.req.segments.size() == 2 && c.req.segments[0] == "assets") {
@@ -1025,7 +1040,7 @@ class ServerImpl final : public Server {
       e.action = "denied";
       e.target = c.req.path;
       e.detail = "invalid or revoked API token";
-      audit_->Record(std::move(e), true);
+      (void)audit_->Record(std::move(e), true);  // a refusal: nothing to withhold
       HttpResponse r = JsonError(401, "invalid or revoked API token");
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
       Send(c, std::move(r), in, res);
@@ -1099,7 +1114,17 @@ class ServerImpl final : public Server {
       r = api ? JsonError(500, "internal error") : ErrorPage(ctx, 500, T(c.lang, "err_internal"));
     }
     pool_.Give(std::move(store).value());
+    if (!ctx.audit_status().ok()) r = AuditUnavailable(bare, api);
     Send(c, std::move(r), in, res);
+  }
+
+  // An action the audit trail could not record is not answered (LGPD: who
+  // saw what must hold for every answer sent). A change the handler made
+  // stands; its own history row (document_history, in the change's
+  // transaction) still names who made it. The server log has the reason.
+  static HttpResponse AuditUnavailable(RouteContext& bare, bool api) {
+    return api ? JsonError(503, "the audit trail could not record this request; nothing was answered (see the server log)")
+               : ErrorPage(bare, 503, T(bare.lang(), "err_audit"));
   }
 
   HttpResponse HandleLogin(Context& c, httplib::Response&) {
@@ -1142,7 +1167,7 @@ class ServerImpl final : public Server {
     };
     if (account_throttle_.Blocked("user:" + user) || address_throttle_.Blocked("addr:" + address)) {
       AuditEntry e{"", "", address, "login_throttled", user, "too many failed logins for this account or address"};
-      audit_->Record(e, true);
+      (void)audit_->Record(e, true);  // a refusal: nothing to withhold
       HttpResponse r = fail_page(429, "login_throttled");
       r.headers.emplace_back("Retry-After", std::to_string(options_.failure_window.count()));
       return r;
@@ -1182,7 +1207,7 @@ class ServerImpl final : public Server {
       }
       AuditEntry e{"", "", address, "login_failed", user,
                    reasons.empty() ? "no authenticator accepted the credentials" : reasons};
-      audit_->Record(e, true);
+      (void)audit_->Record(e, true);  // a refusal: nothing to withhold
       return fail_page(status, message);
     }
     account_throttle_.Clear("user:" + user);
@@ -1197,7 +1222,11 @@ class ServerImpl final : public Server {
     std::string csrf;
     const std::string id = sessions_.Create(user, &csrf);
     AuditEntry e{"", user, c.req.remote_addr, "login", user, method};
-    audit_->Record(e, true);
+    if (!audit_->Record(e, true).ok()) {  // no session the trail has not seen start
+      sessions_.Erase(id);
+      RouteContext bare(c.req, nullptr, c.lang, nullptr, services_.get(), &c.csrf);
+      return AuditUnavailable(bare, false);
+    }
     HttpResponse r = HttpResponse::Redirect(next);
     r.headers.emplace_back("Set-Cookie", CookieHeader("acervo_session", id, true));
     return r;
@@ -1237,7 +1266,7 @@ class ServerImpl final : public Server {
     }
     if (!who) {
       AuditEntry e{"", "", c.req.remote_addr, "login_failed", check.subject, "certificate: " + check.reason};
-      audit_->Record(e, true);
+      (void)audit_->Record(e, true);  // a refusal: nothing to withhold
       return HttpResponse::Html(
           LoginPage(c.lang, c.csrf, next, T(c.lang, "cert_" + check.kind), true), 401);
     }

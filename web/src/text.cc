@@ -254,6 +254,8 @@ constexpr Message kMessages[] = {
     {"err_bad_request", "Requisição inválida.", "Bad request."},
     {"err_too_large", "Envio grande demais. O limite aqui é de", "Upload too large. The limit here is"},
     {"err_internal", "Erro interno. O problema foi registrado.", "Internal error. The problem was logged."},
+    {"err_audit", "A trilha de auditoria não pôde registrar este pedido; nada foi mostrado. Avise o administrador.",
+     "The audit trail could not record this request; nothing was shown. Tell the administrator."},
     {"saved", "Salvo.", "Saved."},
     {"masked_note", "CPF e CNPJ aparecem mascarados (LGPD).", "CPF and CNPJ are shown masked (LGPD)."},
     {"verify_chain", "Cadeia de hashes", "Hash chain"},

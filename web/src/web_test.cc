@@ -11,9 +11,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <sqlite3.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -297,6 +300,27 @@ TEST_F(WebTest, MalformedQueriesAre400WithThePosition) {
     r = c.Get(bad);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400) << bad;
+  }
+}
+
+// A query parameter that is not UTF-8 (a byte cut out of "ção") is a 400
+// naming the parameter, on the API and on the pages, never a search.
+TEST_F(WebTest, InvalidUtf8InAParameterIs400NamingIt) {
+  Client c(port());
+  ASSERT_EQ(c.Login("leitor", kPassword), 303);
+  struct Case {
+    const char* url;
+    int status;
+    const char* says;
+  };
+  for (const Case& k : {Case{"/api/v1/search?limit=20&q=z%C3i%C3%A7%C3%A3o", 400, "\"parameter 'q' is not valid UTF-8\""},
+                        Case{"/api/v1/search?q=certidao&lot=L%FF1", 400, "\"parameter 'lot' is not valid UTF-8\""},
+                        Case{"/search?q=%E3%81", 400, "parameter &apos;q&apos; is not valid UTF-8"},  // truncated
+                        Case{"/api/v1/search?q=certid%C3%A3o", 200, "\"hits\""}}) {  // valid, accented
+    httplib::Result r = c.Get(k.url);
+    ASSERT_TRUE(r) << k.url;
+    EXPECT_EQ(r->status, k.status) << k.url << ": " << r->body;
+    EXPECT_NE(r->body.find(k.says), std::string::npos) << k.url << ": " << r->body;
   }
 }
 
@@ -661,6 +685,75 @@ TEST_F(WebTest, TheAuditTrailRecordsWhoDidWhatAndExports) {
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("id=\"chain\" class=\"ok\""), std::string::npos);
   EXPECT_TRUE(OpenDb()->Access().VerifyAudit().value().ok());
+}
+
+// A response is sent only once its audit row is committed: with the
+// store's write lock held elsewhere a search waits, and when the lock is let
+// go its row is already in the store (so a server killed right after any
+// response has lost no row of it).
+TEST_F(WebTest, AResponseWaitsForItsAuditRow) {
+  Client c(port());
+  ASSERT_EQ(c.Login("leitor", kPassword), 303);
+  const std::string marker = "auditwait" + std::to_string(::getpid());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((*dir_ / "acervo.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::future<httplib::Result> search =
+      std::async(std::launch::async, [&] { return c.Get("/api/v1/search?q=" + marker); });
+  EXPECT_EQ(search.wait_for(std::chrono::milliseconds(600)), std::future_status::timeout)
+      << "the search answered while its audit row could not be written";
+  EXPECT_EQ(sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  httplib::Result r = search.get();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  AuditFilter f;
+  f.action = "search";
+  f.user = "leitor";
+  f.limit = 1000;
+  std::unique_ptr<Store> store = OpenDb();
+  Result<std::vector<AuditRow>> rows = store->Access().ListAudit(f);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  bool found = false;
+  for (const AuditRow& row : *rows) found = found || row.entry.detail == marker;
+  EXPECT_TRUE(found) << "no audit row for the search at the time of its response";
+}
+
+// LGPD: an answer the audit trail could not record is withheld (503), a
+// login it could not record starts no session; once the trail works again,
+// so does the server.
+TEST_F(WebTest, NothingIsAnsweredThatTheAuditTrailCouldNotRecord) {
+  Client c(port());
+  ASSERT_EQ(c.Login("leitor", kPassword), 303);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((*dir_ / "acervo.db").c_str(), &db), SQLITE_OK);
+  auto exec = [&](const char* sql) {
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+  };
+  exec("CREATE TRIGGER test_audit_fails BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+  for (const char* path : {"/api/v1/search?q=certidao", "/search?q=certidao", "/doc/L1/d1?q=certidao",
+                           "/api/v1/documents/L1/d1"}) {
+    httplib::Result r = c.Get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 503) << path;
+    for (const char* shown : {"123.456.789-09", "456.789", "nascimento", "manifest.csv"}) {
+      EXPECT_EQ(r->body.find(shown), std::string::npos) << path << ": the answer leaked into the refusal: " << shown;
+    }
+  }
+  Client other(port());
+  EXPECT_EQ(other.Login("leitor", kPassword), 503);
+  httplib::Result r = other.Get("/search?q=certidao");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 303) << "a login the trail did not record started a session";
+  exec("DROP TRIGGER test_audit_fails");
+  sqlite3_close(db);
+  r = c.Get("/api/v1/search?q=certidao");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("456.789"), std::string::npos);
+  EXPECT_EQ(other.Login("leitor", kPassword), 303);
 }
 
 TEST_F(WebTest, EnglishOnRequest) {

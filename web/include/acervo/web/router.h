@@ -116,10 +116,16 @@ class RouteContext {
   // The CSRF token to put in this response's forms ("" when none).
   const std::string& csrf() const { return *csrf_; }
 
-  // Appends to the audit trail as this user from this address. `wait`:
-  // return only once the row is durable (logins, admin actions, denials);
-  // otherwise it is written with the next batch (within 200 ms).
-  void Audit(const std::string& action, const std::string& target, const std::string& detail, bool wait = false);
+  // Appends to the audit trail as this user from this address, and returns
+  // only once the row is committed (the audit writer's group commit: rows
+  // of concurrent requests share one transaction), so a response is never
+  // sent for an action whose row could still be lost to a crash. `wait` is
+  // ignored (every row is waited for); it stays for existing callers.
+  // When the row cannot be written, audit_status() says why and the server
+  // answers 503 instead of the handler's response (nothing is shown that
+  // the trail has not recorded).
+  void Audit(const std::string& action, const std::string& target, const std::string& detail, bool wait = true);
+  const Status& audit_status() const { return audit_status_; }
 
   // A search request with this user's lot restriction applied.
   void RestrictToAllowedLots(SearchRequest* request) const;
@@ -136,6 +142,7 @@ class RouteContext {
   Store* store_;
   RequestServices* services_;
   const std::string* csrf_;
+  Status audit_status_;
 };
 
 using Handler = std::function<HttpResponse(RouteContext&)>;
