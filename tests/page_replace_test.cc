@@ -8,11 +8,17 @@
 // (PDFBox Preflight), `acervo verify` checks both masters, search finds the
 // new text and not the old, the rescan item clears, the replacement is in
 // the history and a rerun of the lot keeps it. Refusals exit 2 naming the
-// reason.
+// reason. The document's hOCR/ALTO/text side outputs follow the new page
+// (also when a blank page, left out of the PDF, is replaced by one with
+// text: the later pages' files are renumbered), and the morning report
+// (a rerun's report.json, `acervo batch` running and skipping the lot)
+// shows the replaced page marked, with the new page's thumbnail.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -21,9 +27,9 @@
 
 #include "acervo/core/files.h"
 #include "acervo/synth/synth.h"
-#include "postgres_test_server.h"
 #include "support/pdfa.h"
 #include "support/process.h"
+#include "support/replace_lot.h"
 #include "support/sane_config.h"
 #include "support/text_page.h"
 
@@ -33,6 +39,7 @@ namespace fs = std::filesystem;
 using testing::AcervoBinary;
 using testing::ProcessResult;
 using testing::RunProcess;
+using testing::SearchIds;
 using json = nlohmann::json;
 
 // Before any libsane call of this process or its children.
@@ -45,6 +52,11 @@ project = "Arquivo Municipal"
 
 [image]
 min_dpi = 200
+
+[pdf]
+hocr = true
+alto = true
+text = true
 )";
 
 class PageReplaceTest : public ::testing::Test {
@@ -52,20 +64,13 @@ class PageReplaceTest : public ::testing::Test {
   void SetUp() override {
     fs::remove_all(root_);
     fs::create_directories(lot_);
-    testing::WriteSmallTextPages(lot_ / "processo.tif",
-                                 {"Primeira folha do processo administrativo", "Segunda folha borrada ilegivel",
-                                  "Terceira folha com despacho final"},
-                                 synth::FileFormat::kTiffLzw, 11);
+    testing::WriteReplaceFixtures(root_, lot_);
     // A blank page between two pages of text: left out of the PDF, so the
     // third page is the PDF's second.
     testing::WriteSmallTextPages(lot_ / "outro.tif", {"Outro documento do mesmo lote", "", "Pagina final do outro"},
                                  synth::FileFormat::kTiffLzw, 12);
     std::ofstream(lot_ / "profile.toml") << kProfile;
-    testing::WriteSmallTextPages(root_ / "nova.png", {"Segunda folha substituta nitida"}, synth::FileFormat::kPng, 13);
-    // The same page at 150 dpi: below the profile's minimum.
-    cv::Mat low = testing::TextPage("Folha em baixa resolucao", 14, 150);
-    ASSERT_TRUE(synth::WritePages(root_ / "baixa.png", {low}, 150, synth::FileFormat::kPng).ok());
-    std::ofstream(root_ / "quebrada.png") << "not an image";
+    testing::WriteSmallTextPages(root_ / "meio.png", {"Folha do meio recuperada agora"}, synth::FileFormat::kPng, 16);
   }
   void TearDown() override {
     if (!HasFailure()) fs::remove_all(root_);
@@ -74,15 +79,7 @@ class PageReplaceTest : public ::testing::Test {
     args.insert(args.begin(), AcervoBinary());
     return RunProcess(args);
   }
-  std::vector<std::string> SearchIds(const std::string& store, const std::string& query) {
-    ProcessResult r = Acervo({"search", "--store", store, "--json", query});
-    json hits = json::parse(r.out, nullptr, false);
-    std::vector<std::string> ids;
-    if (hits.is_array()) {
-      for (const json& h : hits) ids.push_back(h["document"]);
-    }
-    return ids;
-  }
+
   std::string PageText(const fs::path& pdf, int page) {
     return RunProcess({"pdftotext", "-f", std::to_string(page), "-l", std::to_string(page), pdf.string(), "-"}).out;
   }
@@ -95,9 +92,15 @@ class PageReplaceTest : public ::testing::Test {
     return line.substr(0, line.find(" image ") + 60);
   }
   void Loop(const std::string& store);
+  void SideOutputsAndReport(const std::string& store);
+  fs::path Sidecar(const std::string& doc, int pdf_page, const std::string& ext) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "page-%04d.%s", pdf_page, ext.c_str());
+    return out_ / "lote-rescan" / "sidecars" / doc / name;
+  }
 
   fs::path root_ = fs::temp_directory_path() / ("acervo-replace-e2e-" + std::to_string(::getpid()));
-  fs::path lot_ = root_ / "lote-rescan";
+  fs::path lot_ = root_ / "fila" / "lote-rescan";  // a batch queue of one lot
   fs::path out_ = root_ / "saida";
 };
 
@@ -109,6 +112,8 @@ void PageReplaceTest::Loop(const std::string& store) {
   const std::string old_master_sha = *Sha256OfFile(old_master);
   ASSERT_EQ(SearchIds(store, "borrada"), std::vector<std::string>{"processo"});
   const std::string text1 = PageText(pdf, 1), text3 = PageText(pdf, 3);
+  const std::string hocr1 = testing::ReadText(Sidecar("processo", 1, "hocr").string());
+  ASSERT_NE(testing::ReadText(Sidecar("processo", 2, "hocr").string()).find("borrada"), std::string::npos);
   const std::string images1 = PageImages(pdf, 1), images3 = PageImages(pdf, 3);
 
   ProcessResult rescan = Acervo({"review", "rescan", "--store", store, "lote-rescan", "processo", "--page", "2",
@@ -177,6 +182,18 @@ void PageReplaceTest::Loop(const std::string& store) {
   EXPECT_EQ(h.back()["new"], r["new_master"]["sha256"]);
   EXPECT_EQ(h.back()["reason"], "folha borrada");
   EXPECT_TRUE(fs::exists(out_ / "lote-rescan" / "previews" / "processo" / "2.jpg"));
+  // The side outputs follow: page 2's hOCR and ALTO are the new page's,
+  // page 1's as they were; the text file holds the new text, not the old.
+  const std::string hocr2 = testing::ReadText(Sidecar("processo", 2, "hocr").string());
+  EXPECT_NE(hocr2.find("substituta"), std::string::npos) << hocr2;
+  EXPECT_EQ(hocr2.find("borrada"), std::string::npos);
+  EXPECT_NE(hocr2.find("id=\"page_2\""), std::string::npos);
+  EXPECT_NE(testing::ReadText(Sidecar("processo", 2, "alto.xml").string()).find("substituta"), std::string::npos);
+  EXPECT_EQ(testing::ReadText(Sidecar("processo", 1, "hocr").string()), hocr1);
+  const std::string txt = testing::ReadText((out_ / "lote-rescan" / "processo.txt").string());
+  EXPECT_NE(txt.find("substituta"), std::string::npos) << txt;
+  EXPECT_EQ(txt.find("borrada"), std::string::npos) << txt;
+  EXPECT_EQ(std::count(txt.begin(), txt.end(), '\f'), 2) << txt;
 
   // A sheet from the scanner (SANE's test backend) replaces page 3.
   ProcessResult scanned = Acervo({"scan", "--driver", "sane", "--device", "test:0", "--resolution", "200",
@@ -214,6 +231,8 @@ void PageReplaceTest::Loop(const std::string& store) {
   EXPECT_EQ(again["review"]["items"][0]["pdf_page"], 2);
   EXPECT_EQ(PageText(out_ / "lote-rescan" / "outro.pdf", 2).find("final") != std::string::npos, true);
 
+  SideOutputsAndReport(store);
+
   // A withdrawn document's pages cannot be replaced.
   ASSERT_EQ(Acervo({"withdraw", "--store", store, "lote-rescan", "outro", "--reason", "duplicado"}).exit_code, 0);
   ProcessResult withdrawn = Acervo({"review", "replace", "--store", store, "lote-rescan", "outro", "--page", "1", nova});
@@ -221,15 +240,66 @@ void PageReplaceTest::Loop(const std::string& store) {
   EXPECT_NE(withdrawn.err.find("withdrawn"), std::string::npos) << withdrawn.err;
 }
 
+// "outro" page 2 is blank (left out of the PDF, flagged, with a report
+// thumbnail): replaced by a page with text, it joins the PDF as its page 2
+// and page 3's side outputs become the PDF's page 3 files; the morning
+// report marks it replaced and shows the new page.
+void PageReplaceTest::SideOutputsAndReport(const std::string& store) {
+  const fs::path thumb = out_ / "lote-rescan" / "thumbs" / "outro-2.jpg";
+  ASSERT_TRUE(fs::exists(thumb));
+  const std::string old_thumb = testing::ReadText(thumb.string());
+  ASSERT_NE(testing::ReadText(Sidecar("outro", 2, "hocr").string()).find("final"), std::string::npos);
+  ProcessResult replaced = Acervo({"review", "replace", "--store", store, "lote-rescan", "outro", "--page", "2",
+                                   (root_ / "meio.png").string(), "--json"});
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.out << replaced.err;
+  EXPECT_EQ(json::parse(replaced.out)["pdf"]["pages"], 3);
+  const std::string hocr2 = testing::ReadText(Sidecar("outro", 2, "hocr").string());
+  const std::string hocr3 = testing::ReadText(Sidecar("outro", 3, "hocr").string());
+  const std::string alto3 = testing::ReadText(Sidecar("outro", 3, "alto.xml").string());
+  EXPECT_NE(hocr2.find("recuperada"), std::string::npos) << hocr2;
+  EXPECT_NE(hocr3.find("final"), std::string::npos) << hocr3;
+  EXPECT_NE(hocr3.find("id=\"page_3\""), std::string::npos) << hocr3;
+  EXPECT_NE(hocr3.find("ppageno 2;"), std::string::npos) << hocr3;
+  EXPECT_EQ(hocr3.find("_2_"), std::string::npos) << hocr3;
+  EXPECT_NE(alto3.find("PHYSICAL_IMG_NR=\"3\""), std::string::npos) << alto3;
+  EXPECT_EQ(alto3.find("_2_"), std::string::npos) << alto3;
+  EXPECT_EQ(alto3.find("\"page_2\""), std::string::npos) << alto3;
+  EXPECT_FALSE(fs::exists(Sidecar("outro", 4, "hocr")));
+  const std::string txt = testing::ReadText((out_ / "lote-rescan" / "outro.txt").string());
+  EXPECT_EQ(std::count(txt.begin(), txt.end(), '\f'), 2) << txt;
+  EXPECT_LT(txt.find("recuperada"), txt.find("final")) << txt;
+  // The report's thumbnail is the new page's.
+  EXPECT_NE(testing::ReadText(thumb.string()), old_thumb);
+
+  // The morning report: a rerun's report.json, then `acervo batch` running
+  // the lot (already complete) and skipping it the second time.
+  auto marked = [](const json& flagged) {
+    for (const json& f : flagged) {
+      if (f["document"] == "outro" && f["page"] == 2) {
+        const bool blank = f["flags"].dump().find("blank") != std::string::npos;
+        return f.value("replaced", false) && !blank;
+      }
+    }
+    return false;
+  };
+  ProcessResult rerun = Acervo({"run", lot_.string(), "--out", out_.string(), "--store", store, "--quiet", "--json"});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_TRUE(marked(json::parse(rerun.out)["flagged"])) << rerun.out;
+  for (int pass = 0; pass < 2; ++pass) {
+    ProcessResult batch = Acervo({"batch", (root_ / "fila").string(), "--out", out_.string(), "--store", store});
+    ASSERT_EQ(batch.exit_code, 0) << batch.out << batch.err;
+    const json report = json::parse(testing::ReadText((out_ / "report" / "report.json").string()));
+    ASSERT_EQ(report["lots"]["list"].size(), 1u);
+    EXPECT_TRUE(marked(report["lots"]["list"][0]["report"]["flagged"])) << pass;
+    const std::string html = testing::ReadText((out_ / "report" / "report.html").string());
+    EXPECT_NE(html.find("<span class=\"replaced\">substituída</span>"), std::string::npos) << pass;
+  }
+}
+
 TEST_F(PageReplaceTest, SqliteStore) { Loop((root_ / "acervo.db").string()); }
 
 TEST_F(PageReplaceTest, PostgresStore) {
-  PostgresTestServer server;
-  Status started = server.Start();
-  if (!started.ok()) GTEST_SKIP() << "PostgreSQL cannot run here: " << started.ToString();
-  Result<std::string> conninfo = server.CreateDatabase("acervo_replace");
-  ASSERT_TRUE(conninfo.ok()) << conninfo.status().ToString();
-  Loop(*conninfo);
+  testing::OnPostgres("acervo_replace", [this](const std::string& conninfo) { Loop(conninfo); });
 }
 
 }  // namespace

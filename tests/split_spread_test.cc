@@ -282,5 +282,64 @@ TEST_F(SplitSpreadTest, SpreadBecomesTwoPagesEverywhereAndRerunsSkipOrResume) {
 }
 
 
+// Issue 14: a page that came from a split spread is replaced (`acervo
+// review replace`, the code the web upload runs). A new image that is itself
+// a spread is split by the same stage and the matching half taken; a single
+// page is taken whole for a half; a spread is refused for a page that was
+// whole. The other pages stay, the side outputs follow, a rerun keeps it.
+TEST_F(SplitSpreadTest, AReplacedHalfTakesTheMatchingHalfOfANewSpread) {
+  const fs::path out = root_ / "saida";
+  testing::ProcessResult run = RunProcess(RunArgs(out));
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const fs::path pdf = out / "lote-livro" / "livro.pdf";
+  const std::string store = (out / "acervo.db").string();
+  const std::string kNewLeft = "Mariana guardou o livro de registros antigos.";
+  const std::string kNewRight = "Sabará enviou o mapa das minas de ouro.";
+  cv::Mat new_spread;
+  cv::hconcat(A5Page(kNewLeft, 41), A5Page(kNewRight, 42), new_spread);
+  ASSERT_TRUE(synth::WritePages(root_ / "nova-folha.png", {new_spread}, kDpi, synth::FileFormat::kPng).ok());
+  ASSERT_TRUE(synth::WritePages(root_ / "avulsa.png", {A5Page("Congonhas mandou o recibo assinado.", 43)}, kDpi,
+                                synth::FileFormat::kPng)
+                  .ok());
+  auto replace = [&](int page, const fs::path& image) {
+    return RunProcess({AcervoBinary(), "review", "replace", "--store", store, "lote-livro", "livro", "--page",
+                       std::to_string(page), image.string(), "--json"});
+  };
+  // Page 2, the right half: the right half of the new spread.
+  testing::ProcessResult right = replace(2, root_ / "nova-folha.png");
+  ASSERT_EQ(right.exit_code, 0) << right.out << right.err;
+  std::string p1 = PdfPageText(pdf, 1), p2 = PdfPageText(pdf, 2);
+  EXPECT_NE(p2.find("Sabar"), std::string::npos) << p2;
+  EXPECT_EQ(p2.find("Mariana"), std::string::npos) << p2;
+  EXPECT_NE(p1.find("Tiradentes"), std::string::npos) << p1;
+  EXPECT_EQ(PdfPages(pdf), 3);
+  const fs::path hocr = out / "lote-livro" / "sidecars" / "livro";
+  EXPECT_NE(testing::ReadText((hocr / "page-0002.hocr").string()).find("Sabar"), std::string::npos);
+  // Page 1, the left half, from a single page: taken whole.
+  testing::ProcessResult left = replace(1, root_ / "avulsa.png");
+  ASSERT_EQ(left.exit_code, 0) << left.out << left.err;
+  p1 = PdfPageText(pdf, 1);
+  EXPECT_NE(p1.find("Congonhas"), std::string::npos) << p1;
+  EXPECT_NE(p1.find("assinado"), std::string::npos) << p1;
+  EXPECT_NE(PdfPageText(pdf, 2).find("Sabar"), std::string::npos);
+  const DocumentRecord doc = StoredLivro(out);
+  ASSERT_EQ(doc.pages.size(), 3u);
+  EXPECT_EQ(doc.pages[0].part, "left");  // still that half of master page 1, for the run's bookkeeping
+  EXPECT_EQ(doc.pages[1].part, "right");
+  EXPECT_EQ(doc.pages[0].master_x, 0);
+  EXPECT_GT(doc.pages[1].master_x, 0);  // from the new spread's gutter
+  // Page 3 was whole: a spread is two pages, refused.
+  testing::ProcessResult whole = replace(3, root_ / "nova-folha.png");
+  EXPECT_EQ(whole.exit_code, 2) << whole.out << whole.err;
+  EXPECT_NE(whole.err.find("two-page spread"), std::string::npos) << whole.err;
+  EXPECT_NE(PdfPageText(pdf, 3).find("Quixad"), std::string::npos);
+  EXPECT_EQ(testing::PdfaProblems({pdf}), "");
+  // A rerun keeps the replacements: nothing processed.
+  testing::ProcessResult rerun = RunProcess(RunArgs(out));
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(json::parse(rerun.out)["pages"]["processed"], 0) << rerun.out;
+  EXPECT_NE(PdfPageText(pdf, 1).find("Congonhas"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace acervo

@@ -78,6 +78,10 @@ std::string ExpandTemplate(std::string_view tmpl, const std::map<std::string, st
   return out;
 }
 
+std::string PdfSubject(const ArchivalMetadata& archival, const std::string& document_type) {
+  return archival.assunto.empty() ? document_type : archival.assunto;
+}
+
 ArchivalMetadata BuildArchivalMetadata(const LotProfile& profile, const DocumentPlan& doc,
                                        const std::string& lot_id, const std::string& scanned_at) {
   std::map<std::string, std::string> values = {

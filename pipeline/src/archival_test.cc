@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include "acervo/pipeline/correction.h"
 #include "acervo/pipeline/lot.h"
 #include "acervo/pipeline/profile.h"
 #include "acervo/stages/pdf/pdf_writer.h"
@@ -109,6 +110,21 @@ TEST(ArchivalProfileTest, ParsesSectionsAndBuildsDocumentMetadata) {
   EXPECT_EQ(m.destinacao_prevista, "guarda permanente");
   EXPECT_EQ(m.genero, "textual");
   EXPECT_EQ(m.prazo_guarda, "permanente");
+}
+
+// Issue 14: a correction (or a replaced page) rewrites the PDF's metadata
+// from the stored row; its Subject is what a run writes: the assunto when
+// the profile gives one, else the document type.
+TEST(ArchivalProfileTest, RewrittenMetadataKeepsTheSubjectOfTheRun) {
+  Result<LotProfile> p = ParseProfile(kProfile, "profile.toml");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  DocumentRecord r;
+  r.lot_id = "lote-1";
+  r.document_id = "doc-7";
+  r.document_type = "oficio";
+  r.fields = {{"processo", "123/2024", "correction by maria"}};
+  EXPECT_EQ(StoredPdfInfo(*p, r).subject, "Processo 123/2024");
+  EXPECT_EQ(StoredPdfInfo(LotProfile{}, r).subject, "oficio");
 }
 
 TEST(ArchivalProfileTest, BadSectionsAreRefusedWithLineAndReason) {

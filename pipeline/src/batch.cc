@@ -1,4 +1,5 @@
 #include "acervo/pipeline/batch.h"
+#include "acervo/pipeline/page_replace.h"
 
 #include <algorithm>
 #include <map>
@@ -21,6 +22,22 @@ namespace acervo {
 namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+
+// The flagged pages of a saved lot report that were replaced since its run
+// (page_replace.h): marked, with the new page's flags and confidence (the
+// thumbnail file holds the new page: the replacement wrote it again).
+void MarkReplacedPages(Store& store, json* report) {
+  if (!report->contains("flagged") || !(*report)["flagged"].is_array()) return;
+  const std::string lot = report->value("lot", "");
+  for (json& f : (*report)["flagged"]) {
+    std::optional<PageRecord> now =
+        ReplacedSinceRun(store, lot, f.value("document", ""), f.value("page", 0), f.value("part", "whole"));
+    if (!now) continue;
+    f["replaced"] = true;
+    f["flags"] = now->flags;
+    f["confidence"] = now->mean_confidence;
+  }
+}
 
 // Removes leftover temporary files of `file` (".tmp-<name>-*" beside it).
 void RemoveTempFilesFor(const fs::path& file) {
@@ -145,6 +162,7 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
         // What needs review is what the store says now (decisions and
         // corrections made since the lot ran), not what the lot said then.
         if (saved_report.is_object() && saved_report.contains("lot")) {
+          MarkReplacedPages(store, &saved_report);
           ReviewFilter filter;
           filter.lot_id = saved_report.value("lot", "");
           filter.limit = 100000;

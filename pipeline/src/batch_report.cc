@@ -336,6 +336,7 @@ std::string BatchReport::ToHtml() const {
       std::string page = std::to_string(f.value("page", 0));
       const std::string part = f.value("part", "whole");
       if (part != "whole") page.append(" ").append(Escape(part)).append(" half");
+      if (f.value("replaced", false)) page += " <span class=\"replaced\">" + T("substituída", "replaced") + "</span>";
       std::string flags;
       const json flag_list = f.value("flags", json::array());
       const bool deskew_stopped = flag_list.dump().find("deskew_deadline") != std::string::npos;

@@ -65,7 +65,6 @@ PdfDocumentInfo StoredPdfInfo(const LotProfile& profile, const DocumentRecord& r
   PdfDocumentInfo info;
   info.title = r.title.empty() ? r.document_id : r.title;
   info.author = profile.project;
-  info.subject = r.document_type;
   info.document_id = r.document_id;
   info.lot_id = r.lot_id;
   info.document_type = r.document_type;
@@ -79,6 +78,7 @@ PdfDocumentInfo StoredPdfInfo(const LotProfile& profile, const DocumentRecord& r
   // data_digitalizacao stays the file's (RewriteMetadata).
   info.archival = BuildArchivalMetadata(profile, plan, r.lot_id, "");
   info.archival.data_digitalizacao.clear();
+  info.subject = PdfSubject(info.archival, r.document_type);
   return info;
 }
 

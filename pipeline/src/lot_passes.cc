@@ -1,4 +1,5 @@
 #include "acervo/pipeline/lot_passes.h"
+#include "acervo/pipeline/page_replace.h"
 
 #include <unistd.h>
 
@@ -165,6 +166,16 @@ std::vector<uint8_t> Thumbnail(const cv::Mat& image) {
 // effort: without it the server renders the PDF page.
 constexpr int kPreviewWidth = 1240;
 }  // namespace
+
+
+std::string WriteReportThumbnail(const fs::path& lot_out, const std::string& file_name, const std::string& stem,
+                                 const cv::Mat& image) {
+  std::vector<uint8_t> jpeg = Thumbnail(image);
+  if (jpeg.empty()) return "";
+  const fs::path rel = fs::path("thumbs") / (file_name + "-" + stem + ".jpg");
+  if (!CreateDirectoriesBelow(lot_out, "thumbs").ok() || !WriteFileAtomic(lot_out / rel, jpeg).ok()) return "";
+  return rel.string();
+}
 
 void WritePreview(const fs::path& lot_out, const std::string& file_name, const std::string& stem, const Page& p) {
   if (p.blank || p.image.empty()) return;
@@ -680,13 +691,7 @@ class PageWorker {
     };
     observer.before_release = [&](const Page& p) {
       WritePreview(lot_out, doc.file_name, stem, p);
-      if (p.flags.empty()) return;
-      std::vector<uint8_t> jpeg = Thumbnail(p.image);
-      if (jpeg.empty()) return;
-      fs::path rel = fs::path("thumbs") / (doc.file_name + "-" + stem + ".jpg");
-      if (CreateDirectoriesBelow(lot_out, "thumbs").ok() && WriteFileAtomic(lot_out / rel, jpeg).ok()) {
-        thumb_rel = rel.string();
-      }
+      if (!p.flags.empty()) thumb_rel = WriteReportThumbnail(lot_out, doc.file_name, stem, p.image);
     };
     PageContext pc;
     pc.lot_id = ctx_.plan.lot_id;
@@ -834,9 +839,7 @@ PdfDocumentInfo DocumentPdfInfo(const LotContext& ctx, size_t d,
   info.fields = valid.fields;
   for (const PageRef& p : doc.pages) info.master_sha256.push_back(ctx.master_sha[p.file]);
   info.archival = BuildArchivalMetadata(ctx.plan.profile, valid, ctx.plan.lot_id, ctx.lot.started_at);
-  // Subject (Info) and dc:description (XMP): the Decreto's assunto when the
-  // profile gives one, else the document type.
-  info.subject = !info.archival.assunto.empty() ? info.archival.assunto : doc.type;
+  info.subject = PdfSubject(info.archival, doc.type);
   return info;
 }
 
@@ -1241,7 +1244,15 @@ void FinaliseLot(LotContext& ctx) {
     }
     if (!it->second) continue;
     for (const PageRecord& p : it->second->pages) {
-      if (p.master_page == f.number && p.part == f.part && p.in_pdf) f.pdf_page = p.pdf_page;
+      if (p.master_page != f.number || p.part != f.part) continue;
+      if (p.in_pdf) f.pdf_page = p.pdf_page;
+    }
+    // Replaced since its run (page_replace.h): shown as it is now (its
+    // thumbnail file was written again by the replacement).
+    if (std::optional<PageRecord> now = ReplacedSinceRun(*ctx.store, plan.lot_id, f.document_id, f.number, f.part)) {
+      f.replaced = true;
+      f.flags = now->flags;
+      f.mean_confidence = now->mean_confidence;
     }
   }
   for (const JournalQuarantine& q : ctx.journal->Quarantined()) {

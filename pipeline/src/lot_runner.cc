@@ -44,7 +44,7 @@ std::string LotReport::ToJson() const {
                             {"confidence", f.mean_confidence}, {"skew_deg", f.skew_deg},
                             {"orientation_deg", f.orientation_deg}, {"thumbnail", f.thumbnail},
                             {"preview", f.preview}, {"master", f.master},
-                            {"pdf_page", f.pdf_page}});
+                            {"pdf_page", f.pdf_page}, {"replaced", f.replaced}});
   }
   json separators_json = json::array();
   for (const Separator& s : separators) {

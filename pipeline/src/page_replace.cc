@@ -2,20 +2,24 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <set>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
 #include "acervo/core/clock.h"
 #include "acervo/core/files.h"
 #include "acervo/core/text.h"
 #include "acervo/pipeline/correction.h"
+#include "acervo/pipeline/lot.h"
 #include "acervo/pipeline/lot_passes.h"
 #include "acervo/pipeline/metadata.h"
 #include "acervo/pipeline/page_loader.h"
+#include "acervo/pipeline/review.h"
 #include "acervo/pipeline/stage_registry.h"
 #include "acervo/stages/pdf/pdf_writer.h"
 #include "pdf_outputs.h"
@@ -140,6 +144,34 @@ Status KeepNewMaster(ReplaceContext& c) {
   return Status::OK();
 }
 
+// The lot splits two-page spreads: the new image is read as the run would
+// read it. A half of a spread is replaced by the matching half of a new
+// spread (the operator scanned the sheet again, both pages), or by a
+// single page taken whole; a whole page is never replaced by a spread
+// (that would be two pages).
+Status MatchSpread(ReplaceContext& c) {
+  if (!c.lot.profile.split) return Status::OK();
+  ACERVO_ASSIGN_OR_RETURN(std::vector<Page> parts, SplitIfSpread(std::move(c.page)));
+  if (parts.size() == 1) {
+    c.page = std::move(parts[0]);
+    // Still that half of its master page for the run's bookkeeping (a rerun
+    // finds its pages by master page and half).
+    if (c.old_page.part != "whole") {
+      c.page.origin.part = c.old_page.part == "left" ? PageOrigin::Part::kLeft : PageOrigin::Part::kRight;
+    }
+    return Status::OK();
+  }
+  if (c.old_page.part == "whole") {
+    return Status::InvalidArgument("the new image " + c.req.image.filename().string() +
+                                   " is a two-page spread, and " + c.where +
+                                   " is a single page: scan that page alone");
+  }
+  for (Page& p : parts) {
+    if (c.old_page.part == PartName(p.origin.part)) c.page = std::move(p);
+  }
+  return Status::OK();
+}
+
 Status ProcessNewPage(ReplaceContext& c) {
   ACERVO_ASSIGN_OR_RETURN(StageChain chain, BuildStageChain(c.lot.profile, c.lot.languages));
   PageContext pc;
@@ -251,13 +283,40 @@ Status RebuildPdf(ReplaceContext& c) {
   return Status::OK();
 }
 
-void WriteNewPreview(ReplaceContext& c) {
-  if (c.preview.empty() || c.new_page.blank) return;
-  Page shown;
-  shown.image = c.preview;
+// The document's hOCR/ALTO/text side outputs in line with the rebuilt PDF
+// (pdf_outputs.h), after the commit as in a run.
+Status RewriteSideOutputs(ReplaceContext& c) {
+  const LotProfile& profile = c.lot.profile;
+  const SidecarRequest want{profile.hocr, profile.alto, profile.text};
+  SidecarRewrite where;
+  where.old_pdf_page = c.old_page.in_pdf ? c.old_page.pdf_page : 0;
+  where.new_pdf_page = c.rec.pages[c.index].pdf_page;
+  std::vector<std::string> texts;
+  for (const PageRecord& p : c.rec.pages) {
+    if (p.in_pdf) texts.push_back(p.text);
+  }
+  where.pdf_pages = static_cast<int>(texts.size());
+  Status s = RewriteSidecarsForPage(c.lot_out, c.file_name, want, c.new_page.in_pdf ? &c.page : nullptr, where, texts);
+  if (s.ok()) return s;
+  return Status(s.code(), "the page was replaced, but its side outputs (hOCR/ALTO/text) were not rewritten: " +
+                              s.message() + " (a rerun with --force makes them again)");
+}
+
+// The page's web preview and, when it has one or is flagged now, the
+// morning report's thumbnail, both of the new page under the page's names.
+void WriteNewImages(ReplaceContext& c) {
+  if (c.preview.empty()) return;
   std::string stem = std::to_string(c.new_page.master_page > 0 ? c.new_page.master_page : c.new_page.number);
   if (c.new_page.part != "whole") stem += "-" + c.new_page.part;
-  WritePreview(c.lot_out, c.file_name, stem, shown);
+  if (!c.new_page.blank) {
+    Page shown;
+    shown.image = c.preview;
+    WritePreview(c.lot_out, c.file_name, stem, shown);
+  }
+  std::error_code ec;
+  if (!c.new_page.flags.empty() || fs::exists(c.lot_out / "thumbs" / (c.file_name + "-" + stem + ".jpg"), ec)) {
+    WriteReportThumbnail(c.lot_out, c.file_name, stem, c.preview);
+  }
 }
 
 }  // namespace
@@ -267,10 +326,12 @@ Result<PageReplaceResult> ReplacePage(Store& store, const PageReplaceRequest& re
   ACERVO_RETURN_IF_ERROR(FindTarget(c));
   ACERVO_RETURN_IF_ERROR(LoadNewImage(c));
   ACERVO_RETURN_IF_ERROR(KeepNewMaster(c));
+  ACERVO_RETURN_IF_ERROR(MatchSpread(c));
   ACERVO_RETURN_IF_ERROR(ProcessNewPage(c).WithContext(c.where));
   ACERVO_RETURN_IF_ERROR(RebuildRecord(c));
   ACERVO_RETURN_IF_ERROR(RebuildPdf(c));
-  WriteNewPreview(c);
+  ACERVO_RETURN_IF_ERROR(RewriteSideOutputs(c));
+  WriteNewImages(c);
   c.result.in_pdf = c.new_page.in_pdf;
   c.result.pdf_page = c.rec.pages[c.index].pdf_page;
   c.result.flags = c.new_page.flags;
@@ -281,6 +342,63 @@ Result<PageReplaceResult> ReplacePage(Store& store, const PageReplaceRequest& re
   Result<std::vector<ReviewItem>> open = store.Review().ListItems(f);
   if (open.ok()) c.result.open_items = std::move(open).value();
   return std::move(c.result);
+}
+
+Result<PageReplaceResult> ReplacePageFromBytes(Store& store, PageReplaceRequest request, std::string_view bytes,
+                                               std::string_view file_name) {
+  std::string tmpl = (fs::temp_directory_path() / "acervo-replace-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    return Status::IOError("cannot create a temporary folder in " + fs::temp_directory_path().string());
+  }
+  const fs::path dir = tmpl;
+  // A name a client chose: its last component (at most 100 bytes), made safe.
+  const size_t slash = file_name.find_last_of("/\\");
+  if (slash != std::string_view::npos) file_name.remove_prefix(slash + 1);
+  request.image = dir / SafeFileName(file_name.substr(0, 100));
+  const Status written = WriteFileAtomic(request.image, bytes);
+  Result<PageReplaceResult> r = written.ok() ? ReplacePage(store, request) : Result<PageReplaceResult>(written);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (r.ok()) return r;
+  // The file by its name, not by the temporary folder that is gone.
+  std::string message = r.status().message();
+  const std::string prefix = dir.string() + "/";
+  for (size_t at = message.find(prefix); at != std::string::npos; at = message.find(prefix)) message.erase(at, prefix.size());
+  return Status(r.status().code(), message);
+}
+
+std::optional<PageRecord> ReplacedSinceRun(Store& store, const std::string& lot_id, const std::string& document_id,
+                                           int master_page, const std::string& part) {
+  Result<std::optional<DocumentRecord>> doc = store.GetDocument(lot_id, document_id);
+  Result<std::vector<PageReplacement>> done = store.Review().Replacements(lot_id, document_id);
+  if (!doc.ok() || !doc->has_value() || !done.ok()) return std::nullopt;
+  for (const PageRecord& p : (**doc).pages) {
+    if (p.master_page != master_page || p.part != part) continue;
+    for (const PageReplacement& r : *done) {
+      if (r.page == p.number && r.new_master_sha256 == p.master_sha256) return p;
+    }
+  }
+  return std::nullopt;
+}
+
+nlohmann::json ReplacementJson(const PageReplaceResult& r) {
+  using json = nlohmann::json;
+  const PageReplacement& p = r.replacement;
+  json stages = json::object();
+  for (const auto& [name, runs] : r.stage_runs) stages[name] = runs;
+  return {{"lot", p.lot_id},
+          {"document", p.document_id},
+          {"page", p.page},
+          {"old_master", {{"path", p.old_master_path}, {"sha256", p.old_master_sha256}}},
+          {"new_master", {{"path", p.new_master_path}, {"sha256", p.new_master_sha256}}},
+          {"pdf",
+           {{"path", r.pdf_path}, {"pages", r.pdf_pages}, {"sha256", p.new_pdf_sha256}, {"previous_sha256", p.old_pdf_sha256}}},
+          {"in_pdf", r.in_pdf},
+          {"pdf_page", r.pdf_page},
+          {"flags", r.flags},
+          {"confidence", r.mean_confidence},
+          {"stages", stages},
+          {"review", ReviewJson(r.open_items)}};
 }
 
 }  // namespace acervo

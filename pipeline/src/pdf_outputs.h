@@ -61,6 +61,26 @@ class SidecarSet {
   bool want_text_ = false;
 };
 
+// After one page of a stored document was replaced (page_replace.h): the
+// document's side outputs brought in line with its rebuilt PDF, each file
+// atomically. Which ones: those `want` asks for (the profile) and those the
+// document already has on disk (a run with --hocr/--alto/--text).
+//  - hOCR/ALTO of the new page written from `page` as a run writes them
+//    (`page` nullptr: the new page is blank, left out of the PDF, and its
+//    old files go);
+//  - when the PDF gained or lost that page, the files of the pages after it
+//    are renamed and their page numbers rewritten;
+//  - the text file made again from `pdf_texts`, the text of every PDF page.
+// IOError naming the file on failure.
+struct SidecarRewrite {
+  int old_pdf_page = 0;  // the old page's place in the PDF; 0: it was blank
+  int new_pdf_page = 0;  // the new page's place; 0: it is blank
+  int pdf_pages = 0;     // pages in the PDF now
+};
+Status RewriteSidecarsForPage(const std::filesystem::path& lot_out, const std::string& file_name,
+                              const SidecarRequest& want, const Page* page, const SidecarRewrite& where,
+                              const std::vector<std::string>& pdf_texts);
+
 }  // namespace acervo
 
 #endif  // ACERVO_PIPELINE_PDF_OUTPUTS_H_

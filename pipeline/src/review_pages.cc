@@ -1,12 +1,16 @@
 #include "acervo/pipeline/review_pages.h"
 
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "acervo/core/review_reason.h"
 #include "acervo/pipeline/correction.h"
+#include "acervo/pipeline/page_replace.h"
 #include "acervo/pipeline/profile.h"
 #include "acervo/pipeline/review.h"
 #include "acervo/web/page_kit.h"
@@ -55,6 +59,49 @@ HttpResponse LotsWithItems(RouteContext& ctx) {
     h += "</table>";
   }
   return HttpResponse::Html(web::Layout(ctx, L(ctx, "Revisão", "Review"), h));
+}
+
+// A document's page replacements: a form to upload a new image for a page
+// (the page of its open re-scan request filled in), and every page replaced
+// so far with its image now and who replaced it, when and why.
+std::string ReplaceSection(RouteContext& ctx, const DocumentRecord& d, const std::vector<const ReviewItem*>& items) {
+  const std::string& lot = d.lot_id;
+  const std::string& doc = d.document_id;
+  std::string asked;
+  for (const ReviewItem* i : items) {
+    if (i->kind == "rescan" && i->page > 0) asked = std::to_string(i->page);
+  }
+  std::string h = "<form method=\"post\" action=\"" + Html(QueueUrl(lot)) +
+                  "/replace\" enctype=\"multipart/form-data\" class=\"review-replace\">" + web::CsrfField(ctx) +
+                  Hidden("doc", doc) + "<fieldset><legend>" +
+                  L(ctx, "Substituir uma página por uma nova imagem", "Replace a page with a new image") +
+                  "</legend><label>" + L(ctx, "página", "page") +
+                  " <input name=\"page\" type=\"number\" min=\"1\" max=\"" + std::to_string(d.pages.size()) +
+                  "\" value=\"" + asked + "\" required></label> <label>" + L(ctx, "imagem", "image") +
+                  " <input name=\"image\" type=\"file\" required accept=\"image/png,image/jpeg,image/tiff\">"
+                  "</label> <input name=\"note\" placeholder=\"" + L(ctx, "motivo", "why") +
+                  "\"> <button type=\"submit\">" + L(ctx, "Substituir página", "Replace page") +
+                  "</button></fieldset></form>";
+  Result<std::vector<PageReplacement>> done = ctx.store().Review().Replacements(lot, doc);
+  if (!done.ok() || done->empty()) return h;
+  h += "<table class=\"review-replaced\"><tr><th>" + L(ctx, "página", "page") + "</th><th>" +
+       L(ctx, "substituída", "replaced") + "</th><th>" + L(ctx, "por", "by") + "</th><th>" + L(ctx, "motivo", "why") +
+       "</th><th>" + L(ctx, "imagem (SHA-256)", "image (SHA-256)") + "</th></tr>";
+  for (auto r = done->rbegin(); r != done->rend(); ++r) {
+    std::string image = std::to_string(r->page);
+    for (const PageRecord& p : d.pages) {
+      // The page's image now, when this replacement is the current one.
+      if (p.number != r->page || p.master_sha256 != r->new_master_sha256 || !p.in_pdf) continue;
+      image = "<a href=\"" + Html(web::DocUrl(lot, doc, p.pdf_page)) + "\"><img class=\"review-thumb\" alt=\"" +
+              L(ctx, "página ", "page ") + std::to_string(p.number) + "\" src=\"" +
+              Html(web::PageImageUrl(lot, doc, p)) + "\"><br>" + std::to_string(p.number) + "</a>";
+    }
+    h += "<tr class=\"replaced-page\" data-page=\"" + std::to_string(r->page) + "\" data-sha256=\"" +
+         Html(r->new_master_sha256) + "\"><td>" + image + "</td><td>" + Html(r->at) + "</td><td>" + Html(r->user) +
+         "</td><td>" + Html(r->reason) + "</td><td><code>" + Html(r->old_master_sha256.substr(0, 12)) + "</code> → <code>" +
+         Html(r->new_master_sha256.substr(0, 12)) + "</code></td></tr>";
+  }
+  return h + "</table>";
 }
 
 // GET /review/{lot}, also after a refused action (with its message).
@@ -106,9 +153,8 @@ HttpResponse LotQueue(RouteContext& ctx, const std::string& lot, const std::stri
         for (const PageRecord& p : record->pages) {
           if (p.number != i->page || !p.in_pdf) continue;
           page = "<a href=\"" + Html(web::DocUrl(lot, doc, p.pdf_page)) + "\"><img class=\"review-thumb\" alt=\"" +
-                 L(ctx, "página ", "page ") + std::to_string(i->page) + "\" src=\"/thumb/" + Html(UrlEncode(lot)) +
-                 "/" + Html(UrlEncode(doc)) + "/" + std::to_string(p.pdf_page) + "\"><br>" + std::to_string(i->page) +
-                 "</a>";
+                 L(ctx, "página ", "page ") + std::to_string(i->page) + "\" src=\"" +
+                 Html(web::PageImageUrl(lot, doc, p)) + "\"><br>" + std::to_string(i->page) + "</a>";
         }
       }
       h += "<tr class=\"review-item\" data-kind=\"" + Html(i->kind) + "\" data-flag=\"" + Html(i->Flag()) + "\"><td>" +
@@ -158,6 +204,7 @@ HttpResponse LotQueue(RouteContext& ctx, const std::string& lot, const std::stri
            Hidden("lot", lot) + Hidden("doc", doc) + "<input name=\"reason\" required placeholder=\"" +
            L(ctx, "motivo da retirada", "why withdraw") + "\"> <button type=\"submit\">" +
            L(ctx, "Retirar documento", "Withdraw document") + "</button></form>";
+      h += ReplaceSection(ctx, *record, list);
     }
     h += "</section>";
   }
@@ -241,9 +288,108 @@ HttpResponse Withdraw(RouteContext& ctx) {
   return LotQueue(ctx, lot, "", L(ctx, "Documento retirado: ", "Document withdrawn: ") + doc);
 }
 
+// What a replacement upload asks for (the web form and the API).
+struct Upload {
+  std::string lot, doc;
+  int page = 0;
+  const web::UploadedFile* file = nullptr;
+  std::string note;
+};
+
+// The upload of a request: its page number and image, checked.
+Result<Upload> UploadOf(RouteContext& ctx, const std::string& lot, const std::string& doc, const std::string& page) {
+  Upload u{lot, doc, 0, ctx.req().File("image"), ctx.req().Form("note")};
+  if (page.empty() || page.size() > 6 || page.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(page) < 1) {
+    return Status::InvalidArgument(L(ctx, "Página inválida: ", "Bad page number: ") + page);
+  }
+  u.page = std::stoi(page);
+  if (u.file == nullptr || u.file->content.empty()) {
+    return Status::InvalidArgument(L(ctx, "Escolha o arquivo da nova imagem (campo image).",
+                                     "Choose the new image's file (field image)."));
+  }
+  return u;
+}
+
+// The replacement an upload asks for, through ReplacePage — the code of
+// `acervo review replace` — one at a time (`mu`: each runs one page
+// through the chain, OCR included, and two for one document must not race
+// on its PDF). Audited whether done or refused.
+Result<PageReplaceResult> ReplaceFromUpload(RouteContext& ctx, std::mutex& mu, const Upload& u) {
+  PageReplaceRequest req;
+  req.lot_id = u.lot;
+  req.document_id = u.doc;
+  req.page = u.page;
+  req.user = ctx.user()->user.name;
+  req.reason = u.note;
+  req.resolve = [&ctx](const std::string& l, const std::string& stored) { return web::ResolveStoredFile(ctx, l, stored); };
+  Result<PageReplaceResult> r = Status::Internal("not run");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    r = ReplacePageFromBytes(ctx.store(), req, u.file->content, u.file->filename);
+  }
+  const std::string target = u.lot + "/" + u.doc;
+  const std::string what = "page " + std::to_string(u.page) + ", file '" + u.file->filename + "'";
+  if (!r.ok()) {
+    ctx.Audit("review_replace_refused", target, what + ": " + r.status().message(), true);
+    return r;
+  }
+  ctx.Audit("review_replace", target,
+            what + ": master " + r->replacement.old_master_sha256 + " -> " + r->replacement.new_master_sha256 +
+                (u.note.empty() ? "" : " (" + u.note + ")"),
+            true);
+  return r;
+}
+
+// A lot the user may not open: its documents do not exist for them
+// (audited, as the built-in pages do).
+bool Granted(RouteContext& ctx, const std::string& lot, const std::string& doc) {
+  if (ctx.user()->MayOpenLot(lot)) return true;
+  ctx.Audit("denied", lot + "/" + doc, "lot not granted", true);
+  return false;
+}
+
+// POST /review/{lot}/replace (multipart: doc, page, image, note).
+HttpResponse ReplaceForm(RouteContext& ctx, std::mutex& mu) {
+  const std::string lot = ctx.Capture("lot"), doc = ctx.req().Form("doc");
+  if (!Granted(ctx, lot, doc)) return web::ErrorPage(ctx, 404, L(ctx, "Documento não encontrado", "No such document"));
+  Result<Upload> u = UploadOf(ctx, lot, doc, ctx.req().Form("page"));
+  if (!u.ok()) return LotQueue(ctx, lot, u.status().message(), "", doc);
+  Result<PageReplaceResult> r = ReplaceFromUpload(ctx, mu, *u);
+  if (!r.ok()) {
+    return LotQueue(ctx, lot, L(ctx, "Substituição recusada, nada mudou: ", "Replacement refused, nothing changed: ") +
+                                  r.status().message(), "", doc);
+  }
+  return LotQueue(ctx, lot, "",
+                  L(ctx, "Página substituída: ", "Page replaced: ") + doc + " p. " + std::to_string(u->page) +
+                      (r->in_pdf ? "" : L(ctx, " (em branco: fora do PDF)", " (blank: left out of the PDF)")),
+                  doc);
+}
+
+// POST /api/v1/documents/{lot}/{doc}/pages/{page}/replacement (multipart:
+// image, note): ReplacementJson, without the server's file paths.
+HttpResponse ReplaceApi(RouteContext& ctx, std::mutex& mu) {
+  const std::string lot = ctx.Capture("lot"), doc = ctx.Capture("doc");
+  if (!Granted(ctx, lot, doc)) return web::JsonError(404, "not found");
+  Result<Upload> u = UploadOf(ctx, lot, doc, ctx.Capture("page"));
+  if (!u.ok()) return web::JsonError(400, u.status().message());
+  Result<PageReplaceResult> r = ReplaceFromUpload(ctx, mu, *u);
+  if (!r.ok()) {
+    const StatusCode code = r.status().code();
+    return web::JsonError(code == StatusCode::kNotFound ? 404 : code == StatusCode::kInvalidArgument ? 422 : 500,
+                          r.status().message());
+  }
+  nlohmann::json j = ReplacementJson(*r);
+  j["pdf"].erase("path");
+  return HttpResponse::Json(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 class ReviewPages : public web::PageModule {
  public:
   void Register(web::Router& r) override {
+    r.Upload("/review/{lot}/replace", Access::kOperator, [this](RouteContext& c) { return ReplaceForm(c, replace_mu_); });
+    r.Upload("/api/v1/documents/{lot}/{doc}/pages/{page}/replacement", Access::kOperator,
+             [this](RouteContext& c) { return ReplaceApi(c, replace_mu_); });
     r.Get("/review", Access::kOperator, LotsWithItems);
     r.Get("/review/{lot}", Access::kOperator,
           [](RouteContext& c) { return LotQueue(c, c.Capture("lot"), "", "", c.req().Query("doc")); });
@@ -252,6 +398,9 @@ class ReviewPages : public web::PageModule {
     r.Post("/review/rescan", Access::kOperator, Rescan);
     r.Post("/review/withdraw", Access::kOperator, Withdraw);
   }
+
+ private:
+  std::mutex replace_mu_;  // one page replacement at a time
 };
 
 }  // namespace

@@ -293,8 +293,10 @@ async function forgivingScenario() {
 // Issue 14: an operator works the review queue of lot C: an invalid CPF and
 // an impossible date shown as reasons; an invalid correction refused with
 // the reason; a valid one saved (search finds the new value, the reasons
-// go); a re-scan asked and accepted; the document withdrawn. Every action
-// is in the audit trail (checked by the admin afterwards).
+// go); a re-scan asked and accepted; page 1 replaced by uploading a new
+// image (the page then shows its thumbnail, search and the document view
+// its text); the document withdrawn. Every action is in the audit trail
+// (checked by the admin afterwards).
 async function reviewScenario() {
   const c = await newContext();
   const { page } = c;
@@ -335,6 +337,26 @@ async function reviewScenario() {
   await Promise.all([page.waitForNavigation(), page.click('tr.review-item button.accept')]);
   check((await page.$$('tr.review-item')).length === 0, 'accepted: nothing left to review');
 
+  // A new image for page 1 (a page of lot A's certidão), uploaded here.
+  const replace = 'section[data-doc="doc-06-declaracao"] form.review-replace';
+  await page.fill(`${replace} input[name=page]`, '1');
+  await page.setInputFiles(`${replace} input[name=image]`, process.env.REPLACEMENT_IMAGE);
+  await page.fill(`${replace} input[name=note]`, 'folha nova');
+  await Promise.all([page.waitForNavigation(), page.click(`${replace} button[type=submit]`)]);
+  check(await page.$('#review-done') !== null, 'the page is replaced from the uploaded image');
+  const thumb = 'section[data-doc="doc-06-declaracao"] tr.replaced-page[data-page="1"] img';
+  await page.waitForFunction((s) => {
+    const i = document.querySelector(s);
+    return i && i.complete && i.naturalWidth > 0;
+  }, thumb);
+  await shot(page, '12-review-replaced.png');
+  const replacedHits = await fetchJson(page, '/api/v1/search?q=Albertina&lot=browser-c');
+  check(replacedHits.status === 200 && replacedHits.body.hits.some((h) => h.document === 'doc-06-declaracao'),
+    'search finds the new page\'s text');
+  await page.goto(BASE + '/doc/browser-c/doc-06-declaracao?page=1');
+  check((await page.textContent('#page-text')).includes('Albertina'), 'the document view shows the new page\'s text');
+  await page.goto(BASE + '/review/browser-c?doc=doc-06-declaracao');
+
   await page.fill('section[data-doc="doc-06-declaracao"] form.review-withdraw input[name=reason]', 'duplicado');
   await Promise.all([page.waitForNavigation(), page.click('section[data-doc="doc-06-declaracao"] form.review-withdraw button')]);
   check(await page.$('#review-done') !== null, 'the document is withdrawn');
@@ -352,7 +374,8 @@ async function reviewScenario() {
   await login(a.page, 'admin');
   await a.page.goto(BASE + '/admin/audit?user=operador');
   const actions = await a.page.$$eval('tr.audit-row', (rs) => rs.map((x) => x.cells[4].textContent));
-  for (const act of ['review_set_refused', 'review_set', 'review_rescan', 'review_accept', 'review_withdraw']) {
+  for (const act of ['review_set_refused', 'review_set', 'review_rescan', 'review_accept', 'review_replace',
+    'review_withdraw']) {
     check(actions.includes(act), `the audit trail has ${act}`);
   }
   await close(a);

@@ -74,7 +74,8 @@ done
 serve serve
 
 status=0
-ACERVO_URL="$url" ARTIFACTS="$work/artifacts" node "$work/browser_test.js" || status=$?
+ACERVO_URL="$url" ARTIFACTS="$work/artifacts" REPLACEMENT_IMAGE="$run/lot-a/01-certidao-p1.png" \
+  node "$work/browser_test.js" || status=$?
 stop_server
 
 # Issue 19: ICP-Brasil certificate login in Chromium. A test CA (openssl ca,

@@ -299,7 +299,8 @@ const char* const kOpenApi = R"json({
       "BadRequest": {"description": "bad parameter or malformed query", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Unauthorized": {"description": "no session or token, or an invalid token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Forbidden": {"description": "the user's role may not do this, or a missing/wrong CSRF token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "NotFound": {"description": "no such document or page for this user", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+      "NotFound": {"description": "no such document or page for this user", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "TooLarge": {"description": "request body over its limit (1 MiB; an upload route: acervo serve --max-upload-mb, 64 MiB by default, for the users it is meant for)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     }
   },
   "security": [{"token": []}, {"session": []}],
@@ -342,6 +343,14 @@ const char* const kOpenApi = R"json({
         {"name": "lot", "in": "path", "required": true, "schema": {"type": "string"}},
         {"name": "document", "in": "path", "required": true, "schema": {"type": "string"}}],
       "responses": {"200": {"description": "application/pdf"}, "404": {"$ref": "#/components/responses/NotFound"}}}},
+    "/api/v1/documents/{lot}/{document}/pages/{page}/replacement": {"post": {"summary": "Replace a page from a new image (operators of the lot; audited): only that page goes through the lot's stage chain, the PDF, text, index and side outputs are rebuilt, the old master is kept (docs/review.md). The same code as `acervo review replace`.", "parameters": [
+        {"name": "lot", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "document", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "page", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}, "description": "the page's number in the document (blank pages count)"}],
+      "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {"image": {"type": "string", "format": "binary", "description": "TIFF, PNG or JPEG (its first page); the file name is never used as a path"}, "note": {"type": "string", "description": "why, for the history"}}}}}},
+      "responses": {"200": {"description": "the replacement", "content": {"application/json": {"schema": {"type": "object", "properties": {"lot": {"type": "string"}, "document": {"type": "string"}, "page": {"type": "integer"}, "old_master": {"type": "object"}, "new_master": {"type": "object"}, "pdf": {"type": "object", "properties": {"pages": {"type": "integer"}, "sha256": {"type": "string"}, "previous_sha256": {"type": "string"}}}, "in_pdf": {"type": "boolean"}, "pdf_page": {"type": "integer"}, "flags": {"type": "array", "items": {"type": "string"}}, "confidence": {"type": "number"}, "stages": {"type": "object"}, "review": {"type": "object"}}}}}},
+        "400": {"$ref": "#/components/responses/BadRequest"}, "403": {"$ref": "#/components/responses/Forbidden"}, "404": {"$ref": "#/components/responses/NotFound"}, "413": {"$ref": "#/components/responses/TooLarge"},
+        "422": {"description": "refused, nothing changed: the image cannot be read or is not a page, is below the profile's min_dpi, is the page's current master, is a two-page spread for a single page; the document is withdrawn", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
     "/api/v1/lots": {"get": {"summary": "Lots the user may open, with counts", "responses": {"200": {"description": "lots"}}}},
     "/api/v1/audit": {"get": {"summary": "Audit trail, newest first (admins)", "parameters": [
         {"name": "user", "in": "query", "schema": {"type": "string"}},

@@ -156,9 +156,8 @@ HttpResponse DocumentPage(RouteContext& ctx) {
     const bool has = std::any_of(hits.begin(), hits.end(), [&](const PageHits& h) { return h.pdf_page == p.pdf_page; });
     thumbs += "<a href=\"" + Html(DocUrl(d.lot_id, d.document_id, p.pdf_page, q)) + "\" class=\"" +
               std::string(p.pdf_page == current ? "current " : "") + (has ? "has-hits" : "") +
-              "\"><img loading=\"lazy\" alt=\"\" src=\"/thumb/" + Html(UrlEncode(d.lot_id)) + "/" +
-              Html(UrlEncode(d.document_id)) + "/" + std::to_string(p.pdf_page) + "\">" + std::to_string(p.pdf_page) +
-              "</a>";
+              "\"><img loading=\"lazy\" alt=\"\" src=\"" + Html(PageImageUrl(d.lot_id, d.document_id, p)) + "\">" +
+              std::to_string(p.pdf_page) + "</a>";
   }
   thumbs += "</nav>";
 
@@ -180,8 +179,9 @@ HttpResponse DocumentPage(RouteContext& ctx) {
   if (next) center += "<a id=\"next-hit\" href=\"" + Html(DocUrl(d.lot_id, d.document_id, next->pdf_page, q)) + "\">" +
                       Html(T(lang, "next_hit")) + "</a>";
   center += "</div>";
-  const std::string image = "/page/" + UrlEncode(d.lot_id) + "/" + UrlEncode(d.document_id) + "/" +
-                            std::to_string(current) + "?w=1200";
+  const std::string image =
+      page != nullptr ? PageImageUrl(d.lot_id, d.document_id, *page, 1200)
+                      : "/page/" + UrlEncode(d.lot_id) + "/" + UrlEncode(d.document_id) + "/" + std::to_string(current) + "?w=1200";
   center += "<div class=\"scan\"><img id=\"page-image\" src=\"" + Html(image) + "\" alt=\"" + Html(T(lang, "page")) +
             " " + std::to_string(current) + "\">";
   const std::vector<HighlightTerm> terms = PageHighlightTerms(matches, current);

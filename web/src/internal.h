@@ -161,8 +161,6 @@ const char* T(Lang lang, std::string_view key);
 
 // ------------------------------------------------------------- layout --
 
-// An error as JSON: {"error": message[, "position": n]}.
-HttpResponse JsonError(int status, const std::string& message);
 // The 1-based position in a parser's message ("... at position 7"), or 0.
 int ErrorPosition(const std::string& message);
 

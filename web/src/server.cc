@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <set>
 #include <thread>
 
 #include <httplib.h>
@@ -41,6 +40,12 @@ std::string HttpRequest::Form(const std::string& name) const {
 std::string HttpRequest::Header(const std::string& lower_name) const {
   auto it = headers.find(lower_name);
   return it == headers.end() ? std::string() : it->second;
+}
+const UploadedFile* HttpRequest::File(const std::string& field) const {
+  for (const UploadedFile& f : files) {
+    if (f.field == field) return &f;
+  }
+  return nullptr;
 }
 std::vector<std::string> HttpRequest::QueryAll(const std::string& name) const {
   std::vector<std::string> out;
@@ -130,6 +135,10 @@ void Router::Post(const std::string& path, Access access, Handler handler) {
   routes_.push_back({"POST", SplitPattern(path), access, std::move(handler)});
 }
 
+void Router::Upload(const std::string& pattern, Access access, Handler handler) {
+  routes_.push_back({"POST", SplitPattern(pattern), access, std::move(handler), /*upload=*/true});
+}
+
 const Router::Route* Router::Match(const std::string& method, const std::vector<std::string>& segments,
                                    std::map<std::string, std::string>* captures) const {
   for (const Route& r : routes_) {
@@ -163,17 +172,6 @@ const Router::Route* Router::Match(const std::string& method, const std::vector<
   }
   captures->clear();
   return nullptr;
-}
-
-std::vector<std::string> Router::PostPaths() const {
-  std::vector<std::string> out;
-  for (const Route& r : routes_) {
-    if (r.method != "POST") continue;
-    std::string path;
-    for (const std::string& p : r.parts) path += "/" + p;
-    out.push_back(path.empty() ? "/" : path);
-  }
-  return out;
 }
 
 // ------------------------------------------------------------- audit --
@@ -547,29 +545,40 @@ class ServerImpl final : public Server {
                             ? options_.workers
                             : std::max(32, 8 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     http_->new_task_queue = [workers] { return new httplib::ThreadPool(static_cast<size_t>(workers)); };
-    http_->set_payload_max_length(options_.max_body_bytes);
+    // The library's own cap is the largest body any route takes; each
+    // request's own limit is applied while its body is read (ReadBody).
+    http_->set_payload_max_length(std::max(options_.max_body_bytes, options_.max_upload_bytes));
     http_->set_keep_alive_max_count(1000);
     http_->set_keep_alive_timeout(5);
     http_->set_read_timeout(10);
     http_->set_write_timeout(30);
     http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       // GET/HEAD are routed here, with no regular expression on the path;
-      // POST bodies are read first by the library, then come to Dispatch
-      // through the literal POST routes below.
+      // requests with a body come to DispatchWithBody below, before the
+      // library reads the body.
       if (req.method != "GET" && req.method != "HEAD") return httplib::Server::HandlerResponse::Unhandled;
-      Dispatch(req, res);
+      Dispatch(req, res, nullptr);
       return httplib::Server::HandlerResponse::Handled;
     });
-    std::set<std::string> posts = {"/login", "/logout", "/login/certificate"};
-    for (const std::string& p : router_.PostPaths()) posts.insert(p);
-    for (const std::string& p : posts) {
-      std::string regex;  // the literal path, escaped
-      for (char c : p) {
-        if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) regex += '\\';
-        regex += c;
-      }
-      http_->Post(regex, [this](const httplib::Request& req, httplib::Response& res) { Dispatch(req, res); });
-    }
+    // Every request that may carry a body, whatever its path: the body is
+    // read here, against its route's limit (an unknown path gets the small
+    // one), never by the library into memory first.
+    auto with_body = [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+      DispatchWithBody(req, res, read);
+    };
+    // A client that asks before sending a body (Expect: 100-continue; curl
+    // does for large uploads) hears of a body over its limit before it
+    // sends it.
+    http_->set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const size_t limit = BodyLimit(req);
+      if (req.get_header_value<uint64_t>("Content-Length") <= limit) return 100;
+      RefuseBody(req, res, 413, limit);
+      return 413;
+    });
+    http_->Post(".*", with_body);
+    http_->Put(".*", with_body);
+    http_->Patch(".*", with_body);
+    http_->Delete(".*", with_body);
     http_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
       const bool api = req.path.rfind("/api/", 0) == 0;
@@ -656,14 +665,169 @@ class ServerImpl final : public Server {
       std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
       out->headers[key] = v;
     }
-    out->body = in.body;
-    if (in.method == "POST" &&
-        in.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
-      ParseQueryString(in.body, &out->form);
-    }
     out->remote_addr = in.remote_addr;
     out->tls = tls;
     return true;
+  }
+
+  // A request body as ReadBody read it.
+  struct Body {
+    std::string raw;                  // not multipart
+    std::vector<UploadedFile> parts;  // multipart: every part, fields and files
+  };
+  static constexpr size_t kMaxParts = 64;
+
+  // The body into our request: an urlencoded form's fields, a multipart
+  // form's fields (parts without a file name) and files.
+  static void ApplyBody(const httplib::Request& in, Body body, HttpRequest* out) {
+    if (in.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
+      ParseQueryString(body.raw, &out->form);
+    }
+    out->body = std::move(body.raw);
+    for (UploadedFile& part : body.parts) {
+      if (part.filename.empty()) {
+        out->form.emplace(part.field, std::move(part.content));
+      } else {
+        out->files.push_back(std::move(part));
+      }
+    }
+  }
+
+  // Reads the body of `in` against `limit` bytes (of content: a multipart
+  // form's framing aside) into `body`. 200: read; 413: larger — a body
+  // whose Content-Length says so is read and dropped unseen, so that the
+  // client gets the answer and the connection stays in step; 400:
+  // malformed (a multipart form without a boundary, too many parts).
+  static int ReadBody(const httplib::Request& in, const httplib::ContentReader& read, size_t limit, Body* body) {
+    const bool multipart = in.is_multipart_form_data();
+    if (in.get_header_value<uint64_t>("Content-Length") > limit) {
+      auto drop = [](const char*, size_t) { return true; };
+      if (multipart) {
+        read([](const httplib::MultipartFormData&) { return true; }, drop);
+      } else {
+        read(drop);
+      }
+      return 413;
+    }
+    size_t seen = 0;
+    bool over = false;
+    auto keep = [&](std::string* to, const char* data, size_t n) {
+      seen += n;
+      over = seen > limit;
+      if (!over) to->append(data, n);
+      return !over;
+    };
+    bool ok = false;
+    if (multipart) {
+      ok = read(
+          [&](const httplib::MultipartFormData& part) {
+            if (body->parts.size() >= kMaxParts) return false;
+            body->parts.push_back({part.name, part.filename, part.content_type, {}});
+            return true;
+          },
+          [&](const char* data, size_t n) { return !body->parts.empty() && keep(&body->parts.back().content, data, n); });
+    } else {
+      ok = read([&](const char* data, size_t n) { return keep(&body->raw, data, n); });
+    }
+    return over ? 413 : ok ? 200 : 400;
+  }
+
+  // The body limit of a request, from its headers (before its body is
+  // read): max_upload_bytes for an upload route (Router::Upload) asked by a
+  // signed-in user with the route's access who may open its {lot};
+  // max_body_bytes for anything else.
+  size_t BodyLimit(const httplib::Request& in) {
+    Context c;
+    std::map<std::string, std::string> captures;
+    const Router::Route* route = nullptr;
+    if (Translate(in, tls_, &c.req)) route = router_.Match(c.req.method, c.req.segments, &captures);
+    if (route == nullptr || !route->upload) return options_.max_body_bytes;
+    c.cookies = ParseCookies(c.req.Header("cookie"));
+    if (!Identify(c) || !c.principal || !HasRole(*c.principal, route->access)) return options_.max_body_bytes;
+    auto lot = captures.find("lot");
+    if (lot != captures.end() && !c.principal->MayOpenLot(lot->second)) return options_.max_body_bytes;
+    return std::max(options_.max_body_bytes, options_.max_upload_bytes);
+  }
+
+  static Role RoleFor(Access access) {
+    return access == Access::kAdmin ? Role::kAdmin : access == Access::kOperator ? Role::kOperator : Role::kReader;
+  }
+  static bool HasRole(const Principal& who, Access access) {
+    return static_cast<int>(who.user.role) >= static_cast<int>(RoleFor(access));
+  }
+
+  // Who is asking: an API token (Authorization header) or the session
+  // cookie, into c.principal (and c.session_id, c.csrf). false: a token
+  // was sent and is not valid.
+  bool Identify(Context& c) {
+    const std::string authz = c.req.Header("authorization");
+    if (!authz.empty()) {
+      bool bad_token = false;
+      c.principal = FromToken(authz, &bad_token);
+      return !bad_token;
+    }
+    auto it = c.cookies.find("acervo_session");
+    if (it == c.cookies.end()) return true;
+    std::optional<Session> s = sessions_.Find(it->second);
+    if (!s) return true;
+    c.session_id = it->second;
+    c.csrf = s->csrf;
+    if (s->user.empty()) return true;
+    c.principal = PrincipalFor(s->user);
+    if (c.principal) {
+      c.principal->session_csrf = s->csrf;
+    } else {
+      sessions_.Erase(it->second);  // user disabled or removed
+      c.session_id.clear();
+      c.csrf.clear();
+    }
+    return true;
+  }
+
+  // A request that may carry a body (POST, PUT, PATCH, DELETE): the body
+  // read against the request's limit (BodyLimit), then Dispatch. Over the
+  // limit: 413 (audited), and the handler never runs.
+  void DispatchWithBody(const httplib::Request& in, httplib::Response& res, const httplib::ContentReader& read) {
+    const size_t limit = BodyLimit(in);
+    Body body;
+    const int status = ReadBody(in, read, limit, &body);
+    if (status == 200) {
+      Dispatch(in, res, &body);
+      return;
+    }
+    RefuseBody(in, res, status, limit);
+  }
+
+  // Answers a request whose body is refused: 400 (malformed) or 413 (over
+  // `limit`, audited), as a page or as JSON for the API.
+  void RefuseBody(const httplib::Request& in, httplib::Response& res, int status, size_t limit) {
+    Context c;
+    if (Translate(in, tls_, &c.req)) {
+      c.cookies = ParseCookies(c.req.Header("cookie"));
+      c.lang = PickLang(c.req, c.cookies);
+      if (!Identify(c)) c.principal.reset();
+    }
+    const Principal* who = c.principal ? &*c.principal : nullptr;
+    RouteContext bare(c.req, who, c.lang, nullptr, services_.get(), &c.csrf);
+    const bool api = in.path.rfind("/api/", 0) == 0;
+    if (status == 400) {
+      Send(c, api ? JsonError(400, "malformed request body") : ErrorPage(bare, 400, T(c.lang, "err_bad_request")), in,
+           res);
+      return;
+    }
+    const std::string mib = FormatMib(limit);
+    bare.Audit("denied", in.path, "request body over the limit of " + mib + " for this request", true);
+    HttpResponse r = api ? JsonError(413, "request body too large: at most " + mib + " here")
+                         : ErrorPage(bare, 413, std::string(T(c.lang, "err_too_large")) + " " + mib + ".");
+    // A body cut short (chunked, over the limit) leaves the connection out of step.
+    r.headers.emplace_back("Connection", "close");
+    Send(c, std::move(r), in, res);
+  }
+
+  static std::string FormatMib(size_t bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g MiB", static_cast<double>(bytes) / (1 << 20));
+    return buf;
   }
 
   // The API token of an "Authorization: Bearer acv_<id>_<secret>" header,
@@ -823,7 +987,9 @@ class ServerImpl final : public Server {
     res.set_content(std::move(r.body), r.content_type.c_str());
   }
 
-  void Dispatch(const httplib::Request& in, httplib::Response& res) {
+  // Routes a request; `body`: its body as DispatchWithBody read it
+  // (nullptr for GET and HEAD).
+  void Dispatch(const httplib::Request& in, httplib::Response& res, Body* body) {
     Context c;
     const bool api = in.path.rfind("/api/", 0) == 0;
     // The library bounds each header line (8 KiB); bound them all.
@@ -838,6 +1004,7 @@ class ServerImpl final : public Server {
       Send(c, std::move(r), in, res);
       return;
     }
+    if (body != nullptr) ApplyBody(in, std::move(*body), &c.req);
     c.ssl = in.ssl;
     c.cookies = ParseCookies(c.req.Header("cookie"));
     c.lang = PickLang(c.req, c.cookies);
@@ -867,41 +1034,17 @@ class ServerImpl final : public Server {
       return;
     }
 
-    // Who is asking.
-    bool bad_token = false;
-    const std::string authz = c.req.Header("authorization");
-    if (!authz.empty()) {
-      c.principal = FromToken(authz, &bad_token);
-      if (bad_token) {
-        AuditEntry e;
-        e.address = c.req.remote_addr;
-        e.action = "denied";
-        e.target = c.req.path;
-        e.detail = "invalid or revoked API token";
-        (void)audit_->Record(std::move(e), true);  // a refusal: nothing to withhold
-        HttpResponse r = JsonError(401, "invalid or revoked API token");
-        r.headers.emplace_back("WWW-Authenticate", "Bearer");
-        Send(c, std::move(r), in, res);
-        return;
-      }
-    } else {
-      auto it = c.cookies.find("acervo_session");
-      if (it != c.cookies.end()) {
-        if (std::optional<Session> s = sessions_.Find(it->second)) {
-          c.session_id = it->second;
-          c.csrf = s->csrf;
-          if (!s->user.empty()) {
-            c.principal = PrincipalFor(s->user);
-            if (c.principal) {
-              c.principal->session_csrf = s->csrf;
-            } else {
-              sessions_.Erase(it->second);  // user disabled or removed
-              c.session_id.clear();
-              c.csrf.clear();
-            }
-          }
-        }
-      }
+    if (!Identify(c)) {
+      AuditEntry e;
+      e.address = c.req.remote_addr;
+      e.action = "denied";
+      e.target = c.req.path;
+      e.detail = "invalid or revoked API token";
+      (void)audit_->Record(std::move(e), true);  // a refusal: nothing to withhold
+      HttpResponse r = JsonError(401, "invalid or revoked API token");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      Send(c, std::move(r), in, res);
+      return;
     }
 
     if (c.req.path == "/login/certificate") {
@@ -938,11 +1081,8 @@ class ServerImpl final : public Server {
         }
         return;
       }
-      const Role need = route->access == Access::kAdmin      ? Role::kAdmin
-                        : route->access == Access::kOperator ? Role::kOperator
-                                                             : Role::kReader;
-      if (static_cast<int>(who->user.role) < static_cast<int>(need)) {
-        bare.Audit("denied", c.req.path, std::string("needs role ") + RoleName(need), true);
+      if (!HasRole(*who, route->access)) {
+        bare.Audit("denied", c.req.path, std::string("needs role ") + RoleName(RoleFor(route->access)), true);
         Send(c, api ? JsonError(403, "your role may not do this") : ErrorPage(bare, 403, T(c.lang, "err_forbidden")),
              in, res);
         return;

@@ -41,6 +41,30 @@ class Client {
     AddCookie(&extra);
     return http_.Post(path.c_str(), extra, body, type.c_str());
   }
+  // A multipart/form-data POST (issue 14's uploads), with the session's
+  // CSRF token as the field _csrf unless told not to.
+  httplib::Result PostMultipart(const std::string& path, httplib::MultipartFormDataItems items, bool with_csrf = true,
+                                httplib::Headers extra = {}) {
+    if (with_csrf) items.push_back({"_csrf", csrf_, "", ""});
+    AddCookie(&extra);
+    return http_.Post(path.c_str(), extra, items);
+  }
+  // A body sent chunked (no Content-Length): `bytes` of 'x'.
+  httplib::Result PostChunked(const std::string& path, size_t bytes, const std::string& type) {
+    httplib::Headers extra;
+    AddCookie(&extra);
+    return http_.Post(
+        path.c_str(), extra,
+        [bytes](size_t offset, httplib::DataSink& sink) {
+          if (offset >= bytes) {
+            sink.done();
+            return true;
+          }
+          const std::string part(std::min<size_t>(64 << 10, bytes - offset), 'x');
+          return sink.write(part.data(), part.size());
+        },
+        type.c_str());
+  }
   // Signs in through the form; the status of the POST.
   int Login(const std::string& user, const std::string& password) {
     httplib::Result page = Get("/login");

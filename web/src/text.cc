@@ -252,6 +252,7 @@ constexpr Message kMessages[] = {
     {"err_csrf", "Formulário expirado ou inválido. Recarregue a página e tente de novo.",
      "Form expired or invalid. Reload the page and try again."},
     {"err_bad_request", "Requisição inválida.", "Bad request."},
+    {"err_too_large", "Envio grande demais. O limite aqui é de", "Upload too large. The limit here is"},
     {"err_internal", "Erro interno. O problema foi registrado.", "Internal error. The problem was logged."},
     {"err_audit", "A trilha de auditoria não pôde registrar este pedido; nada foi mostrado. Avise o administrador.",
      "The audit trail could not record this request; nothing was shown. Tell the administrator."},
@@ -281,6 +282,15 @@ std::string FormatCount(int64_t n, Lang lang) {
     out += digits[i];
   }
   return n < 0 ? "-" + out : out;
+}
+
+std::string PageImageUrl(const std::string& lot, const std::string& doc, const PageRecord& page, int width) {
+  std::string url = width > 0 ? "/page/" : "/thumb/";
+  url += UrlEncode(lot) + "/" + UrlEncode(doc) + "/" + std::to_string(page.pdf_page);
+  if (width > 0) url += "?w=" + std::to_string(width);
+  url += width > 0 ? "&v=" : "?v=";
+  url += page.master_sha256.substr(0, 12);
+  return url;
 }
 
 std::string DocUrl(const std::string& lot, const std::string& doc, int page, const std::string& q) {

@@ -52,21 +52,7 @@ int PrintReplacement(const Result<PageReplaceResult>& r, bool as_json) {
   }
   const PageReplacement& p = r->replacement;
   if (as_json) {
-    json stages = json::object();
-    for (const auto& [name, runs] : r->stage_runs) stages[name] = runs;
-    json j = {{"lot", p.lot_id},
-              {"document", p.document_id},
-              {"page", p.page},
-              {"old_master", {{"path", p.old_master_path}, {"sha256", p.old_master_sha256}}},
-              {"new_master", {{"path", p.new_master_path}, {"sha256", p.new_master_sha256}}},
-              {"pdf", {{"path", r->pdf_path}, {"pages", r->pdf_pages}, {"sha256", p.new_pdf_sha256},
-                       {"previous_sha256", p.old_pdf_sha256}}},
-              {"in_pdf", r->in_pdf},
-              {"pdf_page", r->pdf_page},
-              {"flags", r->flags},
-              {"confidence", r->mean_confidence},
-              {"stages", stages},
-              {"review", ReviewJson(r->open_items)}};
+    const json j = ReplacementJson(*r);
     std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return kExitOk;
   }
@@ -133,7 +119,7 @@ Command AddReviewCommand(CLI::App& root, const Context&) {
   replace->add_option("LOT", a->lot)->required();
   replace->add_option("DOC", a->document)->required();
   replace->add_option("--page", a->page, "The page of the document")->required()->check(CLI::Range(1, 1000000));
-  replace->add_option("IMAGE", a->image, "The new image (TIFF, PNG, JPEG or PDF; its first page)")->required();
+  replace->add_option("IMAGE", a->image, "The new image (TIFF, PNG or JPEG; its first page)")->required();
   replace->add_option("--note", a->note, "Why (kept in the history)");
   replace->add_flag("--json", a->json, "JSON output");
 

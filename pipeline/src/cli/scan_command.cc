@@ -126,34 +126,19 @@ int ScanReplacement(const ScanArgs& a, const Context& ctx) {
     std::fprintf(stderr, "acervo scan: %s\n", TerminalText(tiff.status().ToString()).c_str());
     return ExitFor(tiff.status());
   }
-  // The scanned sheet goes through a private temporary folder; ReplacePage
-  // keeps it write-once among the lot's masters.
-  std::string tmpl = (fs::temp_directory_path() / "acervo-rescan-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) {
-    std::fprintf(stderr, "acervo scan: cannot create a temporary folder in %s\n",
-                 fs::temp_directory_path().c_str());
-    return kExitCannotRun;
-  }
-  const fs::path dir = tmpl;
-  const fs::path image = dir / ("rescan-page" + std::to_string(a.page) + ".tif");
-  Status written = WriteFileAtomic(image, *tiff);
-  Result<PageReplaceResult> r = written;
-  if (written.ok()) {
-    PageReplaceRequest req;
-    req.lot_id = a.replace[0];
-    req.document_id = a.replace[1];
-    req.page = a.page;
-    req.image = image;
-    req.user = a.user.empty() ? CliActor() : a.user;
-    req.reason = a.note.empty() ? "re-scanned (" + driver + ":" + settings->device + ")" : a.note;
-    const StoredPaths paths = StoredPaths::ForStore(a.store, store);
-    req.resolve = [&paths](const std::string& l, const std::string& stored) { return paths.Resolve(l, stored); };
-    req.cancel = ctx.cancel;
-    r = ReplacePage(store, req);
-  }
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  return PrintReplacement(r, a.json);
+  // ReplacePageFromBytes keeps the sheet write-once among the lot's masters.
+  PageReplaceRequest req;
+  req.lot_id = a.replace[0];
+  req.document_id = a.replace[1];
+  req.page = a.page;
+  req.user = a.user.empty() ? CliActor() : a.user;
+  req.reason = a.note.empty() ? "re-scanned (" + driver + ":" + settings->device + ")" : a.note;
+  const StoredPaths paths = StoredPaths::ForStore(a.store, store);
+  req.resolve = [&paths](const std::string& l, const std::string& stored) { return paths.Resolve(l, stored); };
+  req.cancel = ctx.cancel;
+  const std::string_view bytes(reinterpret_cast<const char*>(tiff->data()), tiff->size());
+  return PrintReplacement(ReplacePageFromBytes(store, req, bytes, "rescan-page" + std::to_string(a.page) + ".tif"),
+                          a.json);
 }
 
 }  // namespace

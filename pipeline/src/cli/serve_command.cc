@@ -40,6 +40,7 @@ Command AddServeCommand(CLI::App& root, const Context& ctx) {
     web::ServerOptions options;
     std::string listen = "127.0.0.1:8080";
     int idle_minutes = 30;
+    int max_upload_mb = 64;
     std::vector<std::string> reports;
     std::string tls_cert, tls_key, identity, tls_client_ca, tls_client_crl;
   };
@@ -55,6 +56,10 @@ Command AddServeCommand(CLI::App& root, const Context& ctx) {
       ->check(CLI::Range(1, 512));
   cmd->add_option("--idle-timeout", a->idle_minutes, "Minutes without a request before a session ends (default 30)")
       ->check(CLI::Range(1, 24 * 60));
+  cmd->add_option("--max-upload-mb", a->max_upload_mb,
+                  "Largest page image an operator may upload to replace a page (MiB, default 64); every other "
+                  "request body stays at 1 MiB")
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--reports", a->reports, "Folder of `acervo batch` morning reports (repeatable)");
   cmd->add_option("--tls-cert", a->tls_cert, "PEM certificate: serve HTTPS");
   cmd->add_option("--tls-key", a->tls_key, "PEM private key of --tls-cert");
@@ -74,6 +79,7 @@ Command AddServeCommand(CLI::App& root, const Context& ctx) {
               return kExitUsage;
             }
             a->options.idle_timeout = std::chrono::minutes(a->idle_minutes);
+            a->options.max_upload_bytes = static_cast<size_t>(a->max_upload_mb) << 20;
             for (const std::string& r : a->reports) a->options.report_dirs.emplace_back(r);
             a->options.tls_cert = a->tls_cert;
             a->options.tls_key = a->tls_key;

@@ -45,6 +45,11 @@ std::string ExpandTemplate(std::string_view tmpl, const std::map<std::string, st
 ArchivalMetadata BuildArchivalMetadata(const LotProfile& profile, const DocumentPlan& doc,
                                        const std::string& lot_id, const std::string& scanned_at);
 
+// The PDF's Subject (Info) and dc:description (XMP): the Decreto's assunto
+// when the profile gives one, else the document type. The same for a run
+// and for a later rewrite of the metadata (a correction, a page replaced).
+std::string PdfSubject(const ArchivalMetadata& archival, const std::string& document_type);
+
 }  // namespace acervo
 
 #endif  // ACERVO_PIPELINE_ARCHIVAL_H_

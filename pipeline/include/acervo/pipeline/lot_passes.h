@@ -256,6 +256,13 @@ PageRecord PageRecordOf(Page& page, int number, int master_page, const std::stri
 void WritePreview(const std::filesystem::path& lot_out, const std::string& file_name, const std::string& stem,
                   const Page& page);
 
+// The morning report's thumbnail of a flagged page
+// (OUT/<lot>/thumbs/<file_name>-<stem>.jpg, longest side 240), written
+// atomically: its path relative to OUT/<lot>, or "" when it could not be
+// written.
+std::string WriteReportThumbnail(const std::filesystem::path& lot_out, const std::string& file_name,
+                                 const std::string& stem, const cv::Mat& image);
+
 // commit: stores the finished document's row (its PDF is in place),
 // journals it and removes its checkpoints. A store failure is a document
 // failure in the report.

@@ -102,6 +102,9 @@ struct FlaggedPage {
   std::string preview;    // absolute path of the page at reading size (1240 wide); "" = none
   std::string master;     // absolute path of the master file the page comes from
   int pdf_page = 0;       // its page in the document's PDF; 0: not in it (blank) or unknown
+  // Issue 14: the page was replaced since (page_replace.h); flags,
+  // confidence, master and thumbnail are the new page's.
+  bool replaced = false;
 };
 
 struct QuarantinedInput {

@@ -14,6 +14,12 @@
 //   KeepNewMaster   the image copied write-once into OUT/<lot>/masters/
 //                   replaced/<document file>/p<N>-<sha12>.<ext> (a new name:
 //                   the old master stays as it is)
+//   MatchSpread     when the lot splits two-page spreads ([image] split):
+//                   for a page that was one half of a spread, a new image
+//                   that is itself a spread is split by the same stage and
+//                   the matching half taken (a single page is taken whole);
+//                   for a page that was whole, a new image detected as a
+//                   spread is refused (it would be two pages)
 //   ProcessNewPage  the page through the lot's stage chain (same profile and
 //                   languages as its run); nothing else is processed
 //   RebuildRecord   the page's row, the PDF page numbers, the fields found by
@@ -27,11 +33,12 @@
 //                   then the row (with a history entry and a
 //                   page_replacements row, schema v11) committed in one
 //                   transaction, the old PDF put back if the commit fails
-//   WritePreview    the web preview of the new page (best effort)
-//
-// Not rebuilt: hOCR/ALTO/text side outputs of the document (they are
-// written by a run; a rerun with --force makes them again), the morning
-// report's thumbnail of the old page.
+//   RewriteSideOutputs  the document's hOCR/ALTO/text side outputs (those
+//                   the profile asks for or the document has) brought in
+//                   line: the new page's files written, the text file made
+//                   again, each atomically (pdf_outputs.h)
+//   WriteNewImages  the web preview of the new page and the morning
+//                   report's thumbnail of the page (best effort)
 //
 // Thread-safety: one replacement at a time per document (the store
 // serialises its own calls).
@@ -42,8 +49,12 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "acervo/core/status.h"
 #include "acervo/indexer/store.h"
@@ -83,6 +94,31 @@ struct PageReplaceResult {
 // otherwise. On any error nothing changed but, possibly, a new master file
 // kept under its new name (write-once, harmless).
 Result<PageReplaceResult> ReplacePage(Store& store, const PageReplaceRequest& request);
+
+// ReplacePage from an image held in memory (a scanned sheet, a web
+// upload): the bytes are written into a private temporary folder under
+// `file_name` — its last path component only, made safe by SafeFileName
+// (lot.h), so that a name a client chose never leads anywhere — and the
+// folder is removed afterwards. request.image is
+// ignored. Errors are ReplacePage's, naming the file by that name rather
+// than the temporary path.
+Result<PageReplaceResult> ReplacePageFromBytes(Store& store, PageReplaceRequest request, std::string_view bytes,
+                                               std::string_view file_name);
+
+// The current record of the page that was master page `master_page`
+// (`part` of it: "whole", "left", "right") of a stored document in its run,
+// when that page has been replaced since; nullopt otherwise (or when the
+// store cannot say). For the morning report (issue 14): a flagged page
+// replaced since is shown as it is now.
+std::optional<PageRecord> ReplacedSinceRun(Store& store, const std::string& lot_id, const std::string& document_id,
+                                           int master_page, const std::string& part);
+
+// A replacement as JSON (`acervo review replace --json`, the web API):
+// lot, document, page, old_master and new_master {path, sha256}, pdf
+// {path, pages, sha256, previous_sha256}, in_pdf, pdf_page, flags,
+// confidence, stages {name: runs}, review (ReviewJson of the document's
+// open items).
+nlohmann::json ReplacementJson(const PageReplaceResult& result);
 
 }  // namespace acervo
 

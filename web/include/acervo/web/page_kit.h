@@ -35,11 +35,20 @@ std::string FormatCount(int64_t n, Lang lang);
 // The path of a document's page, with the query to highlight.
 std::string DocUrl(const std::string& lot, const std::string& doc, int page = 0, const std::string& q = "");
 
+// The image of a stored page in the PDF: "/thumb/..." (thumbnail) or
+// "/page/...?w=WIDTH". The URL names the page's master (?v=), so that a
+// browser never shows an image it kept of a page since replaced (issue 14:
+// page images are cached for minutes).
+std::string PageImageUrl(const std::string& lot, const std::string& doc, const PageRecord& page, int width = 0);
+
 // A whole HTML page: header with navigation for this user, language
 // switch, the body, footer. `title` is plain text.
 std::string Layout(const RouteContext& ctx, const std::string& title, const std::string& body);
 // An error page (status and message in the user's language).
 HttpResponse ErrorPage(const RouteContext& ctx, int status, const std::string& message);
+
+// An error as JSON: {"error": message[, "position": n]} (API routes).
+HttpResponse JsonError(int status, const std::string& message);
 
 // A hidden CSRF field for forms.
 std::string CsrfField(const RouteContext& ctx);

@@ -33,12 +33,23 @@ namespace acervo::web {
 // Interface languages: Brazilian Portuguese (default) and English.
 enum class Lang { kPt, kEn };
 
+// A file of a multipart/form-data POST (issue 14: a page image uploaded
+// for a replacement). `filename` is what the client sent: never a path to
+// open or write.
+struct UploadedFile {
+  std::string field;         // the form field's name
+  std::string filename;      // as sent (untrusted)
+  std::string content_type;  // as sent (untrusted)
+  std::string content;
+};
+
 struct HttpRequest {
   std::string method;                 // GET, POST
   std::string path;                   // as sent, without the query string
   std::vector<std::string> segments;  // path segments, each percent-decoded
   std::multimap<std::string, std::string> query;  // decoded query parameters
-  std::multimap<std::string, std::string> form;   // decoded form fields (POST, urlencoded)
+  std::multimap<std::string, std::string> form;   // decoded form fields (POST: urlencoded, or multipart fields without a file name)
+  std::vector<UploadedFile> files;                // the files of a multipart/form-data POST
   std::map<std::string, std::string> headers;     // names lower-case
   std::string body;
   std::string remote_addr;
@@ -49,6 +60,8 @@ struct HttpRequest {
   std::string Form(const std::string& name) const;
   std::string Header(const std::string& lower_name) const;
   std::vector<std::string> QueryAll(const std::string& name) const;
+  // The first file sent in form field `field`, or nullptr.
+  const UploadedFile* File(const std::string& field) const;
 };
 
 struct HttpResponse {
@@ -147,14 +160,24 @@ class Router {
   // with Capture().
   void Get(const std::string& pattern, Access access, Handler handler);
   // A POST route: a literal path (ids travel in the form), CSRF-checked
-  // unless the request authenticated with an API token.
+  // unless the request authenticated with an API token. Its body is
+  // bounded by ServerOptions::max_body_bytes.
   void Post(const std::string& path, Access access, Handler handler);
+  // A POST route that takes an upload (multipart/form-data, up to
+  // ServerOptions::max_upload_bytes): a pattern as for Get. The larger
+  // limit is given only to a signed-in user with `access` who may open the
+  // route's {lot} capture (when it has one), decided from the headers
+  // before the body is read; anybody else keeps max_body_bytes (413 above
+  // it). CSRF-checked as Post (the token travels as the form field _csrf
+  // or the X-CSRF-Token header).
+  void Upload(const std::string& pattern, Access access, Handler handler);
 
   struct Route {
     std::string method;
     std::vector<std::string> parts;  // pattern segments
     Access access;
     Handler handler;
+    bool upload = false;  // Upload(): may take max_upload_bytes
   };
   // The route for a request and its captures, or nullptr.
   const Route* Match(const std::string& method, const std::vector<std::string>& segments,

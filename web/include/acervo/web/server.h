@@ -12,7 +12,8 @@
 //  - role checks (403, audited) and per-lot access: a document of a lot the
 //    user may not open does not exist for them (404, audited);
 //  - bounded input: headers (8 KiB, the library's limit), bodies
-//    (`max_body_bytes`), query strings and paths;
+//    (`max_body_bytes`; `max_upload_bytes` on an upload route for the
+//    users it is meant for, router.h), query strings and paths;
 //  - Stop() (or SIGTERM in `acervo serve`) finishes the requests in flight,
 //    flushes the audit trail and returns.
 //
@@ -40,6 +41,9 @@ struct ServerOptions {
   int workers = 0;                        // HTTP worker threads; 0: 8 x cores, at least 32 (a keep-alive connection holds one)
   std::chrono::seconds idle_timeout{1800};
   size_t max_body_bytes = 1 << 20;
+  // Issue 14: the body limit of upload routes (Router::Upload: a page image
+  // for a replacement), for a signed-in user the route is meant for.
+  size_t max_upload_bytes = 64u << 20;
   std::filesystem::path tls_cert, tls_key;  // both set: HTTPS
   bool secure_cookies = false;              // Secure cookies without TLS here (behind a TLS proxy)
   std::vector<std::filesystem::path> report_dirs;  // folders of `acervo batch` morning reports
