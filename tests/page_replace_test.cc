@@ -282,15 +282,38 @@ void PageReplaceTest::SideOutputsAndReport(const std::string& store) {
     }
     return false;
   };
+  // Page 3, not flagged by its run, replaced by a blank sheet: flagged now,
+  // so the report lists it and counts it with the others.
+  const json run_report = json::parse(testing::ReadText((out_ / "lote-rescan" / "report.json").string()));
+  for (const json& f : run_report["flagged"]) {
+    ASSERT_FALSE(f["document"] == "outro" && f["page"] == 3) << "its run flagged page 3 already";
+  }
+  testing::WriteSmallTextPages(root_ / "branca.png", {""}, synth::FileFormat::kPng, 17);
+  ProcessResult blanked =
+      Acervo({"review", "replace", "--store", store, "lote-rescan", "outro", "--page", "3", (root_ / "branca.png").string()});
+  ASSERT_EQ(blanked.exit_code, 0) << blanked.out << blanked.err;
+  auto listed_blank = [](const json& report) {
+    const json& flagged = report["flagged"];
+    EXPECT_EQ(report["pages"]["flagged"], flagged.size()) << "one count: the list's";
+    for (const json& f : flagged) {
+      if (f["document"] == "outro" && f["page"] == 3) {
+        return f.value("replaced", false) && f["flags"].dump().find("blank") != std::string::npos &&
+               f.value("thumbnail", "") != "" && fs::exists(f.value("thumbnail", ""));
+      }
+    }
+    return false;
+  };
   ProcessResult rerun = Acervo({"run", lot_.string(), "--out", out_.string(), "--store", store, "--quiet", "--json"});
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
   EXPECT_TRUE(marked(json::parse(rerun.out)["flagged"])) << rerun.out;
+  EXPECT_TRUE(listed_blank(json::parse(rerun.out))) << rerun.out;
   for (int pass = 0; pass < 2; ++pass) {
     ProcessResult batch = Acervo({"batch", (root_ / "fila").string(), "--out", out_.string(), "--store", store});
     ASSERT_EQ(batch.exit_code, 0) << batch.out << batch.err;
     const json report = json::parse(testing::ReadText((out_ / "report" / "report.json").string()));
     ASSERT_EQ(report["lots"]["list"].size(), 1u);
     EXPECT_TRUE(marked(report["lots"]["list"][0]["report"]["flagged"])) << pass;
+    EXPECT_TRUE(listed_blank(report["lots"]["list"][0]["report"])) << pass;
     const std::string html = testing::ReadText((out_ / "report" / "report.html").string());
     EXPECT_NE(html.find("<span class=\"replaced\">substituída</span>"), std::string::npos) << pass;
   }

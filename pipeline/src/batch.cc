@@ -2,10 +2,11 @@
 #include "acervo/pipeline/page_replace.h"
 
 #include <algorithm>
-#include <map>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +37,18 @@ void MarkReplacedPages(Store& store, json* report) {
     f["replaced"] = true;
     f["flags"] = now->flags;
     f["confidence"] = now->mean_confidence;
+  }
+  // And the pages its run did not flag whose replacement is flagged.
+  std::set<FlaggedKey> listed;
+  for (const json& f : (*report)["flagged"]) {
+    listed.insert({f.value("document", ""), f.value("page", 0), f.value("part", "whole")});
+  }
+  const fs::path lot_out = report->value("output", "");
+  for (const FlaggedPage& f : FlaggedSinceReplaced(store, lot, lot_out, listed)) {
+    (*report)["flagged"].push_back(FlaggedPageJson(f));
+  }
+  if (report->contains("pages") && (*report)["pages"].is_object()) {
+    (*report)["pages"]["flagged"] = (*report)["flagged"].size();  // one count: the list's
   }
 }
 

@@ -1255,6 +1255,12 @@ void FinaliseLot(LotContext& ctx) {
       f.mean_confidence = now->mean_confidence;
     }
   }
+  // And the pages the run did not flag whose replacement is flagged.
+  std::set<FlaggedKey> listed;
+  for (const FlaggedPage& f : rep.flagged) listed.insert({f.document_id, f.number, f.part});
+  for (FlaggedPage& f : FlaggedSinceReplaced(*ctx.store, plan.lot_id, ctx.lot_out, listed)) {
+    rep.flagged.push_back(std::move(f));
+  }
   for (const JournalQuarantine& q : ctx.journal->Quarantined()) {
     fs::path copy = ctx.quarantine_dir / q.file;
     rep.quarantined.push_back({q.file, q.page, q.reason, fs::exists(copy, ec) ? copy.string() : ""});

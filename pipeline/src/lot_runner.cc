@@ -22,6 +22,13 @@ std::string Dump(const json& j, int indent = -1) {
 
 }  // namespace
 
+json FlaggedPageJson(const FlaggedPage& f) {
+  return {{"document", f.document_id}, {"page", f.number}, {"part", f.part}, {"file", f.source},
+          {"page_in_file", f.page_in_file}, {"flags", f.flags}, {"confidence", f.mean_confidence},
+          {"skew_deg", f.skew_deg}, {"orientation_deg", f.orientation_deg}, {"thumbnail", f.thumbnail},
+          {"preview", f.preview}, {"master", f.master}, {"pdf_page", f.pdf_page}, {"replaced", f.replaced}};
+}
+
 std::string LotReport::ToJson() const {
   json docs = json::array();
   for (const DocumentOutcome& d : documents) {
@@ -38,14 +45,7 @@ std::string LotReport::ToJson() const {
     stage_json[name] = {{"runs", t.runs}, {"ms_total", t.ms}, {"ms_mean", t.runs ? t.ms / t.runs : 0}};
   }
   json flagged_json = json::array();
-  for (const FlaggedPage& f : flagged) {
-    flagged_json.push_back({{"document", f.document_id}, {"page", f.number}, {"part", f.part}, {"file", f.source},
-                            {"page_in_file", f.page_in_file}, {"flags", f.flags},
-                            {"confidence", f.mean_confidence}, {"skew_deg", f.skew_deg},
-                            {"orientation_deg", f.orientation_deg}, {"thumbnail", f.thumbnail},
-                            {"preview", f.preview}, {"master", f.master},
-                            {"pdf_page", f.pdf_page}, {"replaced", f.replaced}});
-  }
+  for (const FlaggedPage& f : flagged) flagged_json.push_back(FlaggedPageJson(f));
   json separators_json = json::array();
   for (const Separator& s : separators) {
     separators_json.push_back({{"file", s.file}, {"page_in_file", s.page_in_file}, {"kind", s.kind},

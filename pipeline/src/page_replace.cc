@@ -28,6 +28,14 @@ namespace acervo {
 namespace fs = std::filesystem;
 namespace {
 
+// The name a page's preview and report thumbnail files carry: its master
+// page, and its half of a split spread.
+std::string ReportImageStem(const PageRecord& p) {
+  std::string stem = std::to_string(p.master_page > 0 ? p.master_page : p.number);
+  if (p.part != "whole") stem += "-" + p.part;
+  return stem;
+}
+
 // Everything the passes share about one replacement.
 struct ReplaceContext {
   explicit ReplaceContext(Store& s, const PageReplaceRequest& r)
@@ -306,8 +314,7 @@ Status RewriteSideOutputs(ReplaceContext& c) {
 // morning report's thumbnail, both of the new page under the page's names.
 void WriteNewImages(ReplaceContext& c) {
   if (c.preview.empty()) return;
-  std::string stem = std::to_string(c.new_page.master_page > 0 ? c.new_page.master_page : c.new_page.number);
-  if (c.new_page.part != "whole") stem += "-" + c.new_page.part;
+  const std::string stem = ReportImageStem(c.new_page);
   if (!c.new_page.blank) {
     Page shown;
     shown.image = c.preview;
@@ -379,6 +386,44 @@ std::optional<PageRecord> ReplacedSinceRun(Store& store, const std::string& lot_
     }
   }
   return std::nullopt;
+}
+
+std::vector<FlaggedPage> FlaggedSinceReplaced(Store& store, const std::string& lot_id, const fs::path& lot_out,
+                                              const std::set<FlaggedKey>& listed) {
+  std::vector<FlaggedPage> out;
+  Result<std::vector<DocumentRecord>> docs = store.ListDocuments(lot_id);  // withdrawn ones are not listed
+  if (!docs.ok()) return out;
+  std::error_code ec;
+  for (const DocumentRecord& d : *docs) {
+    Result<std::vector<PageReplacement>> done = store.Review().Replacements(lot_id, d.document_id);
+    if (!done.ok()) continue;
+    const std::string file_name = fs::path(d.pdf_path).stem().string();
+    for (const PageRecord& p : d.pages) {
+      const int master_page = p.master_page > 0 ? p.master_page : p.number;
+      if (p.flags.empty() || listed.count({d.document_id, master_page, p.part}) > 0) continue;
+      auto r = std::find_if(done->begin(), done->end(), [&](const PageReplacement& e) {
+        return e.page == p.number && e.new_master_sha256 == p.master_sha256;
+      });
+      if (r == done->end()) continue;
+      FlaggedPage f;
+      f.document_id = d.document_id;
+      f.number = master_page;
+      f.part = p.part;
+      f.source = fs::path(r->new_master_path).filename().string();
+      f.flags = p.flags;
+      f.mean_confidence = p.mean_confidence;
+      f.master = (lot_out / "masters" / "replaced" / file_name / f.source).string();
+      const std::string stem = ReportImageStem(p);
+      const fs::path thumb = lot_out / "thumbs" / (file_name + "-" + stem + ".jpg");
+      const fs::path preview = lot_out / "previews" / file_name / (stem + ".jpg");
+      if (fs::exists(thumb, ec)) f.thumbnail = thumb.string();
+      if (fs::exists(preview, ec)) f.preview = preview.string();
+      f.pdf_page = p.in_pdf ? p.pdf_page : 0;
+      f.replaced = true;
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
 }
 
 nlohmann::json ReplacementJson(const PageReplaceResult& r) {

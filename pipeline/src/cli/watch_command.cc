@@ -207,7 +207,9 @@ Command AddWatchCommand(CLI::App& root, const Context& ctx) {
                     }
                     lot_dir = *staged;
                   }
-                  Result<QueuedLot> q = EnqueueLot(*queue, lot_dir, a->shared_root, QueuedLotOptions{a->languages});
+                  QueuedLotOptions options;
+                  options.languages = a->languages;
+                  Result<QueuedLot> q = EnqueueLot(*queue, lot_dir, a->shared_root, options);
                   if (!q.ok() && q.status().code() != StatusCode::kInvalidArgument) {
                     std::fprintf(stderr, "acervo watch: %s: %s\n", TerminalText(item.name).c_str(),
                                  TerminalText(q.status().ToString()).c_str());

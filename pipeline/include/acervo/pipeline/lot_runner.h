@@ -45,6 +45,8 @@
 #include <tuple>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "acervo/core/status.h"
 #include "acervo/indexer/review_store.h"
 #include "acervo/pipeline/lot.h"
@@ -106,6 +108,9 @@ struct FlaggedPage {
   // confidence, master and thumbnail are the new page's.
   bool replaced = false;
 };
+
+// A flagged page as report.json writes it (its "flagged" list).
+nlohmann::json FlaggedPageJson(const FlaggedPage& page);
 
 struct QuarantinedInput {
   std::string file;    // name in the lot

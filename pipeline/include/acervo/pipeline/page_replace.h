@@ -50,14 +50,17 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "acervo/core/status.h"
 #include "acervo/indexer/store.h"
+#include "acervo/pipeline/lot_runner.h"
 
 namespace acervo {
 
@@ -112,6 +115,18 @@ Result<PageReplaceResult> ReplacePageFromBytes(Store& store, PageReplaceRequest 
 // replaced since is shown as it is now.
 std::optional<PageRecord> ReplacedSinceRun(Store& store, const std::string& lot_id, const std::string& document_id,
                                            int master_page, const std::string& part);
+
+// The pages of stored lot `lot_id` (output folder `lot_out`, OUT/<lot>)
+// replaced since its run that are flagged now and are not among `listed`
+// (document id, master page, part: the run's flagged pages), as the
+// morning report shows a flagged page: the new page's flags, confidence,
+// master, thumbnail and preview (when written), PDF page, `replaced`. So a
+// page the run did not flag but whose replacement is flagged is counted
+// and listed like any other (issue 14: one count everywhere). Empty when
+// the store cannot say.
+using FlaggedKey = std::tuple<std::string, int, std::string>;
+std::vector<FlaggedPage> FlaggedSinceReplaced(Store& store, const std::string& lot_id,
+                                              const std::filesystem::path& lot_out, const std::set<FlaggedKey>& listed);
 
 // A replacement as JSON (`acervo review replace --json`, the web API):
 // lot, document, page, old_master and new_master {path, sha256}, pdf
