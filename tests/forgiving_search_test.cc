@@ -161,6 +161,13 @@ class ForgivingSearchTest : public ::testing::Test {
     ASSERT_EQ(csv.exit_code, 0) << csv.err;
     EXPECT_EQ(csv.out.rfind("lot,document,type,title,date,page_count,pages,flags,tier,matches", 0), 0u) << csv.out;
     EXPECT_NE(csv.out.find("\"teixeira=teixelra (misread)\""), std::string::npos) << csv.out;
+    // Maintenance (`acervo optimize`) changes no answer.
+    testing::ProcessResult optimized = RunProcess({AcervoBinary(), "optimize", "--store", store});
+    ASSERT_EQ(optimized.exit_code, 0) << optimized.err;
+    EXPECT_NE(optimized.out.find("store optimized"), std::string::npos) << optimized.out;
+    EXPECT_EQ(Docs(Search(store, {"teixeira"})), (std::vector<std::string>{"recibo", "oficio"}));
+    EXPECT_EQ(Docs(Search(store, {"requerimento"})), std::vector<std::string>{"oficio"});
+    EXPECT_EQ(Docs(Search(store, {"52998224725"})), std::vector<std::string>{"despacho"});
   }
 
   fs::path root_, out_;

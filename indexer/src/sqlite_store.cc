@@ -555,6 +555,14 @@ class SqliteStore final : public Store {
     return Exec(kCreateFacetIdsSql);
   }
 
+  Status Optimize() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ACERVO_RETURN_IF_ERROR(WriteTransaction("optimize the text index", [&]() -> Status {
+      return Exec("INSERT INTO pages_fts(pages_fts) VALUES ('optimize')");
+    }));
+    return Exec("PRAGMA optimize");
+  }
+
   Status UpsertLot(const LotRecord& lot) override {
     if (lot.id.empty()) return Status::InvalidArgument("lot id is empty");
     std::lock_guard<std::mutex> lock(mu_);

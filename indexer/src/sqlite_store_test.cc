@@ -1569,6 +1569,71 @@ TEST(SqliteStoreOpenTest, MigrationsAreIdempotentOnReopen) {
   EXPECT_EQ(newer.status().code(), StatusCode::kUnavailable);
 }
 
+// The FTS5 text index's segment count, from its structure record (id 10
+// of pages_fts_data: a 4-byte cookie, [a 4-byte version-2 marker,] varints
+// nLevel, nSegment, ...).
+int TextIndexSegments(const fs::path& db_path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT block FROM pages_fts_data WHERE id = 10", -1, &st, nullptr), SQLITE_OK);
+  int segments = -1;
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    const auto* b = static_cast<const unsigned char*>(sqlite3_column_blob(st, 0));
+    const int n = sqlite3_column_bytes(st, 0);
+    int at = 4;
+    if (n >= 8 && b[4] == 0xFF && b[5] == 0 && b[6] == 0 && b[7] == 1) at = 8;
+    auto varint = [&]() {
+      uint64_t v = 0;
+      for (int i = 0; i < 9 && at < n; ++i) {
+        const unsigned char c = b[at++];
+        if (i == 8) return (v << 8) | c;
+        v = (v << 7) | (c & 0x7F);
+        if ((c & 0x80) == 0) break;
+      }
+      return v;
+    };
+    varint();  // levels
+    segments = static_cast<int>(varint());
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return segments;
+}
+
+// `acervo optimize`: many small commits leave the text index in several
+// segments; Optimize merges them into one, and every search answers the same.
+TEST(SqliteStoreOpenTest, OptimizeMergesTheTextIndexAndKeepsTheAnswers) {
+  TempDir dir;
+  const fs::path db_path = dir.path() / "acervo.db";
+  std::unique_ptr<Store> store = OpenOrDie(db_path);
+  ASSERT_NE(store, nullptr);
+  Fill(*store);
+  for (int i = 0; i < 40; ++i) {  // one commit each, as a run stores documents
+    const std::string n = std::to_string(i);
+    std::string text = "Ofício número ";  // (appends: GCC 12 warns wrongly on a chain of +)
+    text.append(n).append(" sobre certidão");
+    ASSERT_TRUE(store->PutDocument(Doc("L2", "extra" + n, "oficio", {}, {Page(1, 1, text)})).ok());
+  }
+  const std::vector<std::string> queries = {"certidão", "certidao casamento", "\"certidão de\"", "oficio -negativa",
+                                            "número"};
+  std::vector<std::vector<std::string>> before;
+  for (const std::string& q : queries) {
+    Result<std::vector<SearchHit>> hits = store->Search(Q(q, "", {}, 100));
+    ASSERT_TRUE(hits.ok()) << q << ": " << hits.status().ToString();
+    before.push_back(Ids(*hits));
+  }
+  const int segments = TextIndexSegments(db_path);
+  EXPECT_GT(segments, 1);
+  ASSERT_TRUE(store->Optimize().ok());
+  EXPECT_EQ(TextIndexSegments(db_path), 1) << "was " << segments;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    Result<std::vector<SearchHit>> hits = store->Search(Q(queries[i], "", {}, 100));
+    ASSERT_TRUE(hits.ok());
+    EXPECT_EQ(Ids(*hits), before[i]) << queries[i];
+  }
+}
+
 TEST(SqliteStoreOpenTest, RefusesWhatIsNotAStore) {
   TempDir dir;
   {

@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
       acervo::cli::AddRedactCommand(app, ctx),
       acervo::cli::AddReviewCommand(app, ctx),
       acervo::cli::AddWithdrawCommand(app, ctx),
+      acervo::cli::AddOptimizeCommand(app, ctx),
   };
 
   try {

@@ -23,6 +23,7 @@ Command AddServeCommand(CLI::App& root, const Context& ctx);
 Command AddUsersCommand(CLI::App& root, const Context& ctx);
 Command AddReviewCommand(CLI::App& root, const Context& ctx);
 Command AddWithdrawCommand(CLI::App& root, const Context& ctx);
+Command AddOptimizeCommand(CLI::App& root, const Context& ctx);
 Command AddLgpdCommand(CLI::App& root, const Context& ctx);
 Command AddRedactCommand(CLI::App& root, const Context& ctx);
 
