@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
-#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -24,31 +23,29 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-// The flagged pages of a saved lot report that were replaced since its run
-// (page_replace.h): marked, with the new page's flags and confidence (the
-// thumbnail file holds the new page: the replacement wrote it again).
+// A saved lot report's flagged pages brought up to date with the pages
+// replaced since its run (page_replace.h): a listed one is marked, with the
+// new page's flags and confidence (its thumbnail file holds the new page);
+// one its run did not flag but flagged now is added; the count is the
+// list's.
 void MarkReplacedPages(Store& store, json* report) {
   if (!report->contains("flagged") || !(*report)["flagged"].is_array()) return;
-  const std::string lot = report->value("lot", "");
+  std::map<FlaggedKey, FlaggedPage> now =
+      ReplacedPagesNow(store, report->value("lot", ""), fs::path(report->value("output", "")));
+  if (now.empty()) return;
   for (json& f : (*report)["flagged"]) {
-    std::optional<PageRecord> now =
-        ReplacedSinceRun(store, lot, f.value("document", ""), f.value("page", 0), f.value("part", "whole"));
-    if (!now) continue;
+    auto it = now.find({f.value("document", ""), f.value("page", 0), f.value("part", "whole")});
+    if (it == now.end()) continue;
     f["replaced"] = true;
-    f["flags"] = now->flags;
-    f["confidence"] = now->mean_confidence;
+    f["flags"] = it->second.flags;
+    f["confidence"] = it->second.mean_confidence;
+    now.erase(it);
   }
-  // And the pages its run did not flag whose replacement is flagged.
-  std::set<FlaggedKey> listed;
-  for (const json& f : (*report)["flagged"]) {
-    listed.insert({f.value("document", ""), f.value("page", 0), f.value("part", "whole")});
-  }
-  const fs::path lot_out = report->value("output", "");
-  for (const FlaggedPage& f : FlaggedSinceReplaced(store, lot, lot_out, listed)) {
-    (*report)["flagged"].push_back(FlaggedPageJson(f));
+  for (const auto& [key, f] : now) {
+    if (!f.flags.empty()) (*report)["flagged"].push_back(FlaggedPageJson(f));
   }
   if (report->contains("pages") && (*report)["pages"].is_object()) {
-    (*report)["pages"]["flagged"] = (*report)["flagged"].size();  // one count: the list's
+    (*report)["pages"]["flagged"] = (*report)["flagged"].size();
   }
 }
 

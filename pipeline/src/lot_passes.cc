@@ -1236,6 +1236,7 @@ void FinaliseLot(LotContext& ctx) {
   // Each flagged page's place in its PDF (blank pages before it are left
   // out of the PDF), from the stored rows.
   std::map<std::string, std::optional<DocumentRecord>> stored;
+  std::map<FlaggedKey, FlaggedPage> replaced = ReplacedPagesNow(*ctx.store, plan.lot_id, ctx.lot_out);
   for (FlaggedPage& f : rep.flagged) {
     auto it = stored.find(f.document_id);
     if (it == stored.end()) {
@@ -1249,17 +1250,16 @@ void FinaliseLot(LotContext& ctx) {
     }
     // Replaced since its run (page_replace.h): shown as it is now (its
     // thumbnail file was written again by the replacement).
-    if (std::optional<PageRecord> now = ReplacedSinceRun(*ctx.store, plan.lot_id, f.document_id, f.number, f.part)) {
+    if (auto it = replaced.find({f.document_id, f.number, f.part}); it != replaced.end()) {
       f.replaced = true;
-      f.flags = now->flags;
-      f.mean_confidence = now->mean_confidence;
+      f.flags = it->second.flags;
+      f.mean_confidence = it->second.mean_confidence;
+      replaced.erase(it);
     }
   }
   // And the pages the run did not flag whose replacement is flagged.
-  std::set<FlaggedKey> listed;
-  for (const FlaggedPage& f : rep.flagged) listed.insert({f.document_id, f.number, f.part});
-  for (FlaggedPage& f : FlaggedSinceReplaced(*ctx.store, plan.lot_id, ctx.lot_out, listed)) {
-    rep.flagged.push_back(std::move(f));
+  for (auto& [key, f] : replaced) {
+    if (!f.flags.empty()) rep.flagged.push_back(std::move(f));
   }
   for (const JournalQuarantine& q : ctx.journal->Quarantined()) {
     fs::path copy = ctx.quarantine_dir / q.file;

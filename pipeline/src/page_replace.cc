@@ -374,40 +374,25 @@ Result<PageReplaceResult> ReplacePageFromBytes(Store& store, PageReplaceRequest 
   return Status(r.status().code(), message);
 }
 
-std::optional<PageRecord> ReplacedSinceRun(Store& store, const std::string& lot_id, const std::string& document_id,
-                                           int master_page, const std::string& part) {
-  Result<std::optional<DocumentRecord>> doc = store.GetDocument(lot_id, document_id);
-  Result<std::vector<PageReplacement>> done = store.Review().Replacements(lot_id, document_id);
-  if (!doc.ok() || !doc->has_value() || !done.ok()) return std::nullopt;
-  for (const PageRecord& p : (**doc).pages) {
-    if (p.master_page != master_page || p.part != part) continue;
-    for (const PageReplacement& r : *done) {
-      if (r.page == p.number && r.new_master_sha256 == p.master_sha256) return p;
-    }
-  }
-  return std::nullopt;
-}
-
-std::vector<FlaggedPage> FlaggedSinceReplaced(Store& store, const std::string& lot_id, const fs::path& lot_out,
-                                              const std::set<FlaggedKey>& listed) {
-  std::vector<FlaggedPage> out;
-  Result<std::vector<DocumentRecord>> docs = store.ListDocuments(lot_id);  // withdrawn ones are not listed
-  if (!docs.ok()) return out;
+std::map<FlaggedKey, FlaggedPage> ReplacedPagesNow(Store& store, const std::string& lot_id, const fs::path& lot_out) {
+  std::map<FlaggedKey, FlaggedPage> out;
+  Result<std::vector<PageReplacement>> done = store.Review().Replacements(lot_id, "");
+  if (!done.ok() || done->empty()) return out;
+  std::set<std::string> documents;
+  for (const PageReplacement& r : *done) documents.insert(r.document_id);
   std::error_code ec;
-  for (const DocumentRecord& d : *docs) {
-    Result<std::vector<PageReplacement>> done = store.Review().Replacements(lot_id, d.document_id);
-    if (!done.ok()) continue;
-    const std::string file_name = fs::path(d.pdf_path).stem().string();
-    for (const PageRecord& p : d.pages) {
-      const int master_page = p.master_page > 0 ? p.master_page : p.number;
-      if (p.flags.empty() || listed.count({d.document_id, master_page, p.part}) > 0) continue;
+  for (const std::string& id : documents) {
+    Result<std::optional<DocumentRecord>> d = store.GetDocument(lot_id, id);  // a withdrawn one is gone
+    if (!d.ok() || !d->has_value()) continue;
+    const std::string file_name = fs::path((**d).pdf_path).stem().string();
+    for (const PageRecord& p : (**d).pages) {
       auto r = std::find_if(done->begin(), done->end(), [&](const PageReplacement& e) {
-        return e.page == p.number && e.new_master_sha256 == p.master_sha256;
+        return e.document_id == id && e.page == p.number && e.new_master_sha256 == p.master_sha256;
       });
       if (r == done->end()) continue;
       FlaggedPage f;
-      f.document_id = d.document_id;
-      f.number = master_page;
+      f.document_id = id;
+      f.number = p.master_page > 0 ? p.master_page : p.number;
       f.part = p.part;
       f.source = fs::path(r->new_master_path).filename().string();
       f.flags = p.flags;
@@ -420,7 +405,7 @@ std::vector<FlaggedPage> FlaggedSinceReplaced(Store& store, const std::string& l
       if (fs::exists(preview, ec)) f.preview = preview.string();
       f.pdf_page = p.in_pdf ? p.pdf_page : 0;
       f.replaced = true;
-      out.push_back(std::move(f));
+      out.emplace(FlaggedKey{id, f.number, f.part}, std::move(f));
     }
   }
   return out;

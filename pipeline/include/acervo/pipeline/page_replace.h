@@ -50,7 +50,6 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -108,25 +107,17 @@ Result<PageReplaceResult> ReplacePage(Store& store, const PageReplaceRequest& re
 Result<PageReplaceResult> ReplacePageFromBytes(Store& store, PageReplaceRequest request, std::string_view bytes,
                                                std::string_view file_name);
 
-// The current record of the page that was master page `master_page`
-// (`part` of it: "whole", "left", "right") of a stored document in its run,
-// when that page has been replaced since; nullopt otherwise (or when the
-// store cannot say). For the morning report (issue 14): a flagged page
-// replaced since is shown as it is now.
-std::optional<PageRecord> ReplacedSinceRun(Store& store, const std::string& lot_id, const std::string& document_id,
-                                           int master_page, const std::string& part);
-
 // The pages of stored lot `lot_id` (output folder `lot_out`, OUT/<lot>)
-// replaced since its run that are flagged now and are not among `listed`
-// (document id, master page, part: the run's flagged pages), as the
-// morning report shows a flagged page: the new page's flags, confidence,
-// master, thumbnail and preview (when written), PDF page, `replaced`. So a
-// page the run did not flag but whose replacement is flagged is counted
-// and listed like any other (issue 14: one count everywhere). Empty when
-// the store cannot say.
+// replaced since its run, as the morning report shows a flagged page now:
+// the new page's flags, confidence, master, thumbnail and preview (when
+// written), PDF page, `replaced`; by (document id, master page, part). The
+// report marks the pages it lists and adds those flagged now that its run
+// did not flag, so they are counted like any other (issue 14: one count
+// everywhere). One query for a lot without replacements; empty when the
+// store cannot say.
 using FlaggedKey = std::tuple<std::string, int, std::string>;
-std::vector<FlaggedPage> FlaggedSinceReplaced(Store& store, const std::string& lot_id,
-                                              const std::filesystem::path& lot_out, const std::set<FlaggedKey>& listed);
+std::map<FlaggedKey, FlaggedPage> ReplacedPagesNow(Store& store, const std::string& lot_id,
+                                                   const std::filesystem::path& lot_out);
 
 // A replacement as JSON (`acervo review replace --json`, the web API):
 // lot, document, page, old_master and new_master {path, sha256}, pdf
