@@ -1218,15 +1218,14 @@ class ServerImpl final : public Server {
   // id planted before login is worth nothing after it.
   HttpResponse StartSession(const Context& c, const std::string& user, const std::string& method,
                             const std::string& next) {
-    sessions_.Erase(c.session_id);
-    std::string csrf;
-    const std::string id = sessions_.Create(user, &csrf);
     AuditEntry e{"", user, c.req.remote_addr, "login", user, method};
     if (!audit_->Record(e, true).ok()) {  // no session the trail has not seen start
-      sessions_.Erase(id);
       RouteContext bare(c.req, nullptr, c.lang, nullptr, services_.get(), &c.csrf);
       return AuditUnavailable(bare, false);
     }
+    sessions_.Erase(c.session_id);
+    std::string csrf;
+    const std::string id = sessions_.Create(user, &csrf);
     HttpResponse r = HttpResponse::Redirect(next);
     r.headers.emplace_back("Set-Cookie", CookieHeader("acervo_session", id, true));
     return r;
