@@ -1854,12 +1854,20 @@ class SqliteStore final : public Store {
       // A filter on the documents row alone (lots the user may open, lot:)
       // costs one row lookup per candidate: it is read into a set only when
       // selective enough to score exactly.
-      const size_t cap = RowOnlyFilter(where) ? kSelectiveDocs : kFilterSetMax;
-      ACERVO_ASSIGN_OR_RETURN(Stmt f, Prepare("SELECT d.id FROM documents d WHERE " + where.sql + " LIMIT " +
+      // Such a filter is tried with the allow-list read from its table
+      // (per_document): a prepared statement kept for the next search, which
+      // SQLite drives from the allowed lots and stops at the cap, where the
+      // IN list of a hundred lots was parsed, bound and built into a
+      // temporary index at every search. Only the set matters (it is kept
+      // only when complete), so the order the rows come in does not.
+      const bool row_only = RowOnlyFilter(where);
+      const size_t cap = row_only ? kSelectiveDocs : kFilterSetMax;
+      const SqlParts& probe = row_only ? per_document : where;
+      ACERVO_ASSIGN_OR_RETURN(Stmt f, Prepare("SELECT d.id FROM documents d WHERE " + probe.sql + " LIMIT " +
                                                   std::to_string(cap + 1),
-                                              false));
+                                              /*cache=*/row_only));
       int i = 1;
-      for (const Param& p : where.params) f.Bind(i++, p);
+      for (const Param& p : probe.params) f.Bind(i++, p);
       std::vector<int64_t>& ids = filter_ids;
       ACERVO_RETURN_IF_ERROR(ForEachRow(f, "search", [&] { ids.push_back(f.Int(0)); }));
       if (ids.size() <= cap) {
