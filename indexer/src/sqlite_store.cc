@@ -380,10 +380,12 @@ struct Bm25Weights {
   std::vector<double> idf;
 };
 
-// "w w w": the numbers up to the first that does not parse. from_chars:
-// independent of the C locale (a pt_BR decimal comma).
-std::vector<double> ParseWeights(std::string_view text) {
-  std::vector<double> out;
+// "n n n": the numbers up to the first that does not parse (acervo_bm25's
+// weights, acervo_phrases' indexes). from_chars: independent of the C
+// locale (a pt_BR decimal comma).
+template <typename T>
+std::vector<T> ParseSpaced(std::string_view text) {
+  std::vector<T> out;
   const char* p = text.data();
   const char* end = p + text.size();
   while (p < end) {
@@ -391,7 +393,7 @@ std::vector<double> ParseWeights(std::string_view text) {
       ++p;
       continue;
     }
-    double v = 1;
+    T v{};
     const std::from_chars_result r = std::from_chars(p, end, v);
     if (r.ec != std::errc()) break;
     out.push_back(v);
@@ -399,6 +401,8 @@ std::vector<double> ParseWeights(std::string_view text) {
   }
   return out;
 }
+
+std::vector<double> ParseWeights(std::string_view text) { return ParseSpaced<double>(text); }
 
 const std::vector<double>& ParsedBm25Weights(const Fts5ExtensionApi* api, Fts5Context* fts, int nval,
                                              sqlite3_value** vals, std::vector<double>* local) {
@@ -475,23 +479,7 @@ void AcervoPhrases(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_contex
   sqlite3_result_text(ctx, out.c_str(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
 }
 
-std::vector<int> ParseIndexes(std::string_view text) {
-  std::vector<int> out;
-  const char* p = text.data();
-  const char* end = p + text.size();
-  while (p < end) {
-    if (*p == ' ') {
-      ++p;
-      continue;
-    }
-    int v = 0;
-    const std::from_chars_result r = std::from_chars(p, end, v);
-    if (r.ec != std::errc()) break;
-    out.push_back(v);
-    p = r.ptr;
-  }
-  return out;
-}
+std::vector<int> ParseIndexes(std::string_view text) { return ParseSpaced<int>(text); }
 
 // The `acervo` FTS5 tokenizer: the shared analyzer (analyzer.h). Documents
 // (and snippets' re-reads) get every token, the joined ones colocated with
