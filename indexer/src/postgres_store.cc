@@ -268,6 +268,8 @@ CREATE TABLE queue_workers (
     {10, kSchemaV10Sql},
     // v11 (issue 14, item 5): page_replacements (review_store.cc).
     {11, nullptr, SchemaV11Sql},
+    // v12 (issue 13, item 11): pages_by_doc (sql_session.h).
+    {12, kSchemaV12Sql},
 };
 static_assert(std::size(kMigrations) > 0 &&
               kMigrations[std::size(kMigrations) - 1].version == kPostgresSchemaVersion);

@@ -68,6 +68,13 @@ ALTER TABLE users ADD COLUMN cpf TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX users_by_cpf ON users(cpf) WHERE cpf <> '';
 )sql";
 
+// Schema v12 (issue 13, item 11; provisional number), the same SQL on both
+// backends: a document's pages with what a search reads of each (whether
+// it is in the PDF, its PDF page; the page id is in every index entry),
+// read from the index alone, without the page rows and their text.
+inline constexpr const char* kSchemaV12Sql =
+    "CREATE INDEX IF NOT EXISTS pages_by_doc ON pages(doc_id, in_pdf, pdf_page)";
+
 // Word boxes as stored in page_words.words: one line per word, "x y w h
 // text" (text with its whitespace and control characters removed).
 // Decode is lenient: a malformed line is skipped.

@@ -228,6 +228,8 @@ CREATE INDEX field_words_by_doc ON field_words(doc_id);
     {10, kSchemaV10Sql},
     // v11 (issue 14, item 5): page_replacements (review_store.cc).
     {11, nullptr, SchemaV11Sql},
+    // v12 (issue 13, item 11): pages_by_doc (sql_session.h).
+    {12, kSchemaV12Sql},
 };
 
 static_assert(std::size(kMigrations) > 0 &&
@@ -369,25 +371,62 @@ constexpr double kOtherPagesWeight = 0.25;
 // reading the phrase's whole doclist once per statement, which for a word on
 // half a million pages costs more than the rest of a search; the store knows
 // the counts (term_df). Higher is better (bm25() is negated).
+//
+// The weights are parsed once per query, not per row: kept as the query's
+// auxiliary data with the text they came from (a row whose argument differs
+// parses it again).
+struct Bm25Weights {
+  std::string text;
+  std::vector<double> idf;
+};
+
+// "n n n": the numbers up to the first that does not parse (acervo_bm25's
+// weights, acervo_phrases' indexes). from_chars: independent of the C
+// locale (a pt_BR decimal comma).
+template <typename T>
+std::vector<T> ParseSpaced(std::string_view text) {
+  std::vector<T> out;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    if (*p == ' ') {
+      ++p;
+      continue;
+    }
+    T v{};
+    const std::from_chars_result r = std::from_chars(p, end, v);
+    if (r.ec != std::errc()) break;
+    out.push_back(v);
+    p = r.ptr;
+  }
+  return out;
+}
+
+std::vector<double> ParseWeights(std::string_view text) { return ParseSpaced<double>(text); }
+
+const std::vector<double>& ParsedBm25Weights(const Fts5ExtensionApi* api, Fts5Context* fts, int nval,
+                                             sqlite3_value** vals, std::vector<double>* local) {
+  std::string_view text;
+  if (nval >= 1 && sqlite3_value_type(vals[0]) == SQLITE_TEXT) {
+    text = std::string_view(reinterpret_cast<const char*>(sqlite3_value_text(vals[0])),
+                            static_cast<size_t>(sqlite3_value_bytes(vals[0])));
+  }
+  auto* cached = static_cast<Bm25Weights*>(api->xGetAuxdata(fts, 0));
+  if (cached != nullptr && cached->text == text) return cached->idf;
+  auto* parsed = new Bm25Weights{std::string(text), ParseWeights(text)};
+  // xSetAuxdata frees the query's previous data; when it fails it deletes
+  // the new data itself: then this row parses for itself.
+  if (api->xSetAuxdata(fts, parsed, [](void* w) { delete static_cast<Bm25Weights*>(w); }) != SQLITE_OK) {
+    *local = ParseWeights(text);
+    return *local;
+  }
+  return parsed->idf;
+}
+
 void AcervoBm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int nval,
                 sqlite3_value** vals) {
-  std::vector<double> idf;
-  if (nval >= 1 && sqlite3_value_type(vals[0]) == SQLITE_TEXT) {
-    // from_chars: independent of the C locale (a pt_BR decimal comma).
-    const char* p = reinterpret_cast<const char*>(sqlite3_value_text(vals[0]));
-    const char* end = p + sqlite3_value_bytes(vals[0]);
-    while (p < end) {
-      if (*p == ' ') {
-        ++p;
-        continue;
-      }
-      double v = 1;
-      const std::from_chars_result r = std::from_chars(p, end, v);
-      if (r.ec != std::errc()) break;
-      idf.push_back(v);
-      p = r.ptr;
-    }
-  }
+  std::vector<double> local;
+  const std::vector<double>& idf = ParsedBm25Weights(api, fts, nval, vals, &local);
   const int nphrase = api->xPhraseCount(fts);
   std::vector<int> tf(static_cast<size_t>(std::max(nphrase, 0)), 0);
   int ninst = 0;
@@ -440,23 +479,7 @@ void AcervoPhrases(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_contex
   sqlite3_result_text(ctx, out.c_str(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
 }
 
-std::vector<int> ParseIndexes(std::string_view text) {
-  std::vector<int> out;
-  const char* p = text.data();
-  const char* end = p + text.size();
-  while (p < end) {
-    if (*p == ' ') {
-      ++p;
-      continue;
-    }
-    int v = 0;
-    const std::from_chars_result r = std::from_chars(p, end, v);
-    if (r.ec != std::errc()) break;
-    out.push_back(v);
-    p = r.ptr;
-  }
-  return out;
-}
+std::vector<int> ParseIndexes(std::string_view text) { return ParseSpaced<int>(text); }
 
 // The `acervo` FTS5 tokenizer: the shared analyzer (analyzer.h). Documents
 // (and snippets' re-reads) get every token, the joined ones colocated with
@@ -1521,19 +1544,52 @@ class SqliteStore final : public Store {
     return s.Int(1) != 0 ? static_cast<int>(s.Int(0)) : 0;
   }
 
+  // A document's pages as a search reads them: each page's id with its
+  // pdf_page (0 for a page left out of the PDF), in one read of the
+  // pages_by_doc index (schema v12) instead of the page rows, and the
+  // page-id range the text index is asked about.
+  struct DocPages {
+    std::vector<std::pair<int64_t, int>> pages;  // (page id, pdf_page or 0)
+    std::pair<int64_t, int64_t> range{0, 0};     // min and max page id (0, 0 for none)
+  };
+  Result<DocPages> ReadDocPages(int64_t doc_row) {
+    ACERVO_ASSIGN_OR_RETURN(
+        Stmt s, Prepare("SELECT id, CASE WHEN in_pdf THEN pdf_page ELSE 0 END FROM pages WHERE doc_id = ?"));
+    s.Bind(1, doc_row);
+    DocPages out;
+    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
+      out.pages.emplace_back(s.Int(0), static_cast<int>(s.Int(1)));
+    }));
+    if (!out.pages.empty()) {
+      auto [lo, hi] = std::minmax_element(out.pages.begin(), out.pages.end());
+      out.range = {lo->first, hi->first};
+    }
+    return out;
+  }
+
+  // PdfPage of a page the text index found in the document's range: from
+  // the list when it is one of the document's pages (always, as a
+  // document's page ids are contiguous), else from its row.
+  Result<int> PdfPageOf(const DocPages& doc, int64_t page_row) {
+    for (const auto& [id, pdf_page] : doc.pages) {
+      if (id == page_row) return pdf_page;
+    }
+    return PdfPage(page_row);
+  }
+
   // Whether a page of the document (in the PDF) matches `fts`.
-  Result<bool> DocMatches(const std::string& fts, std::pair<int64_t, int64_t> range) {
+  Result<bool> DocMatches(const std::string& fts, const DocPages& doc) {
     std::vector<int64_t> rows;
     {
       ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid FROM pages_fts WHERE pages_fts MATCH ? "
                                               "AND rowid >= ? AND rowid <= ?"));
       s.Bind(1, fts);
-      s.Bind(2, range.first);
-      s.Bind(3, range.second);
+      s.Bind(2, doc.range.first);
+      s.Bind(3, doc.range.second);
       ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] { rows.push_back(s.Int(0)); }));
     }
     for (int64_t row : rows) {
-      ACERVO_ASSIGN_OR_RETURN(int pdf_page, PdfPage(row));
+      ACERVO_ASSIGN_OR_RETURN(int pdf_page, PdfPageOf(doc, row));
       if (pdf_page > 0) return true;
     }
     return false;
@@ -1543,17 +1599,17 @@ class SqliteStore final : public Store {
   // expression; nullopt when it fails a required or excluded clause or has
   // no hit page.
   Result<std::optional<ScoredDoc>> ScoreDocument(const RankContext& c, int64_t doc_row) {
-    ACERVO_ASSIGN_OR_RETURN(auto range, PageRange(doc_row));
+    ACERVO_ASSIGN_OR_RETURN(DocPages doc, ReadDocPages(doc_row));
     for (const std::string& fts : c.q.excluded_fts) {
-      ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(fts, range));
+      ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(fts, doc));
       if (m) return std::optional<ScoredDoc>();
     }
-    ACERVO_ASSIGN_OR_RETURN(std::vector<PageMatch> rows, MatchInRange(c, range));
+    ACERVO_ASSIGN_OR_RETURN(std::vector<PageMatch> rows, MatchInRange(c, doc.range));
     ScoredDoc d;
     d.doc_row = doc_row;
     double best = -1, sum = 0;
     for (PageMatch& m : rows) {
-      ACERVO_ASSIGN_OR_RETURN(int pdf_page, PdfPage(m.row));
+      ACERVO_ASSIGN_OR_RETURN(int pdf_page, PdfPageOf(doc, m.row));
       if (pdf_page == 0) continue;  // blank pages are never hits
       sum += m.score;
       if (m.score > best) best = m.score, d.best_page_row = m.row, d.best_phrases = m.phrases;
@@ -1577,7 +1633,7 @@ class SqliteStore final : public Store {
           if (!found[k]) return std::optional<ScoredDoc>();
           continue;
         }
-        ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(c.q.required_fts[k], range));
+        ACERVO_ASSIGN_OR_RETURN(bool m, DocMatches(c.q.required_fts[k], doc));
         if (!m) return std::optional<ScoredDoc>();
       }
     }
@@ -1786,12 +1842,20 @@ class SqliteStore final : public Store {
       // A filter on the documents row alone (lots the user may open, lot:)
       // costs one row lookup per candidate: it is read into a set only when
       // selective enough to score exactly.
-      const size_t cap = RowOnlyFilter(where) ? kSelectiveDocs : kFilterSetMax;
-      ACERVO_ASSIGN_OR_RETURN(Stmt f, Prepare("SELECT d.id FROM documents d WHERE " + where.sql + " LIMIT " +
+      // Such a filter is tried with the allow-list read from its table
+      // (per_document): a prepared statement kept for the next search, which
+      // SQLite drives from the allowed lots and stops at the cap, where the
+      // IN list of a hundred lots was parsed, bound and built into a
+      // temporary index at every search. Only the set matters (it is kept
+      // only when complete), so the order the rows come in does not.
+      const bool row_only = RowOnlyFilter(where);
+      const size_t cap = row_only ? kSelectiveDocs : kFilterSetMax;
+      const SqlParts& probe = row_only ? per_document : where;
+      ACERVO_ASSIGN_OR_RETURN(Stmt f, Prepare("SELECT d.id FROM documents d WHERE " + probe.sql + " LIMIT " +
                                                   std::to_string(cap + 1),
-                                              false));
+                                              /*cache=*/row_only));
       int i = 1;
-      for (const Param& p : where.params) f.Bind(i++, p);
+      for (const Param& p : probe.params) f.Bind(i++, p);
       std::vector<int64_t>& ids = filter_ids;
       ACERVO_RETURN_IF_ERROR(ForEachRow(f, "search", [&] { ids.push_back(f.Int(0)); }));
       if (ids.size() <= cap) {

@@ -186,6 +186,14 @@ constexpr const char* kUndoSqliteV11 =
 constexpr const char* kUndoPostgresV11 =
     "DROP TABLE page_replacements; DROP FUNCTION acervo_replacement_append_only(); "
     "DELETE FROM schema_version WHERE version >= 11; ";
+// Migration 12 taken out again (issue 13, item 11): no pages_by_doc. The
+// same SQL on both backends.
+constexpr const char* kUndoV12 = "DROP INDEX pages_by_doc; DELETE FROM schema_version WHERE version >= 12; ";
+// Fails (naming the index) when pages_by_doc is missing.
+constexpr const char* kCheckPagesByDocSqlite = "SELECT count(*) FROM pages INDEXED BY pages_by_doc WHERE doc_id = 1";
+constexpr const char* kCheckPagesByDocPostgres =
+    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'pages_by_doc') "
+    "THEN RAISE EXCEPTION 'no such index: pages_by_doc'; END IF; END $$";
 // Migration 10 taken out again (issue 19): users without source and cpf.
 // Below v11 first (the same text as kUndo*V11: a store below v10 is below
 // v11 too).
@@ -1083,6 +1091,47 @@ TEST_P(StoreTest, VersionTenGetsPageReplacements) {
   EXPECT_NE(RawExec("DELETE FROM page_replacements").find("append-only"), std::string::npos);
 }
 
+// A store of schema v11 gets pages_by_doc, the index a scored document's
+// pages are read from (issue 13, item 11), and answers every search as
+// before: same documents, order, pages, scores and snippets.
+TEST_P(StoreTest, VersionElevenGetsPagesByDocWithTheSameAnswers) {
+  // A blank page (left out of the PDF) and a document of several pages, so
+  // the pages read from the index decide hits and PDF page numbers.
+  ASSERT_TRUE(store_
+                  ->PutDocument(Doc("L2", "d9", "oficio", {{"processo", "0009"}},
+                                    {Page(1, 1, "primeira folha sem o termo"),
+                                     Page(2, 2, "certidão de casamento averbada"), Page(3, 0, "certidão"),
+                                     Page(4, 3, "certidão final")}))
+                  .ok());
+  const std::vector<std::string> queries = {"certidão", "certidão casamento", "\"registro civil\"", "cert*",
+                                            "certidão -casamento", "nascimento OR casamento"};
+  auto answers = [&]() {
+    std::vector<std::string> out;
+    for (const std::string& q : queries) {
+      for (const SearchHit& h : SearchOk(Q(q))) {
+        std::string pages;
+        for (int p : h.pages) pages += std::to_string(p) + ",";
+        out.push_back(q + " | " + h.lot_id + "/" + h.document_id + " | " + pages + " | " +
+                      std::to_string(h.score) + " | " + h.snippet);
+      }
+    }
+    return out;
+  };
+  const std::vector<std::string> before = answers();
+  ASSERT_FALSE(before.empty());
+  bool found_multi = false;
+  for (const std::string& a : before) found_multi |= a.find("L2/d9 | 2,3,") != std::string::npos;
+  EXPECT_TRUE(found_multi) << "the blank page must not be a hit, the pages after it keep their PDF numbers";
+  store_.reset();
+  ASSERT_EQ(RawExec(kUndoV12), "");
+  const char* check = sqlite() ? kCheckPagesByDocSqlite : kCheckPagesByDocPostgres;
+  EXPECT_NE(RawExec(check).find("pages_by_doc"), std::string::npos);
+  Reopen();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(RawExec(check), "");
+  EXPECT_EQ(answers(), before);
+}
+
 // A store of schema v6 (before issue 19) gets users.source and users.cpf:
 // existing users are local, without a CPF; CPFs can be set afterwards.
 TEST_P(StoreTest, VersionSixGetsUserSourceAndCpf) {
@@ -1632,6 +1681,54 @@ TEST(SqliteStoreOpenTest, OptimizeMergesTheTextIndexAndKeepsTheAnswers) {
     ASSERT_TRUE(hits.ok());
     EXPECT_EQ(Ids(*hits), before[i]) << queries[i];
   }
+}
+
+// acervo_bm25's weights are parsed once per query and kept (issue 13,
+// item 11): each row is still scored with its own argument, whether the
+// argument changes from row to row or between two runs of one statement.
+TEST(SqliteExtensionsTest, Bm25ScoresEachRowWithItsOwnWeights) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE VIRTUAL TABLE t USING fts5(text, tokenize = 'acervo');"
+                         "INSERT INTO t (rowid, text) VALUES (1, 'comum um'), (2, 'comum comum dois tres'), "
+                         "(3, 'comum comum comum quatro cinco seis');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  auto scores = [&](const std::string& sql, const std::vector<std::string>& binds) {
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+    std::vector<std::vector<double>> runs;
+    for (const std::string& w : binds) {  // the same statement, run again with another weight
+      sqlite3_bind_text(stmt, 1, w.c_str(), -1, SQLITE_TRANSIENT);
+      std::vector<double> out;
+      while (sqlite3_step(stmt) == SQLITE_ROW) out.push_back(sqlite3_column_double(stmt, 0));
+      sqlite3_reset(stmt);
+      runs.push_back(out);
+    }
+    sqlite3_finalize(stmt);
+    return runs;
+  };
+  const auto fixed =
+      scores("SELECT acervo_bm25(t, ?) FROM t WHERE t MATCH 'comum' ORDER BY rowid", {"1", "2.5", "1"});
+  ASSERT_EQ(fixed.size(), 3u);
+  ASSERT_EQ(fixed[0].size(), 3u);
+  EXPECT_GT(fixed[0][0], 0);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_DOUBLE_EQ(fixed[1][i], 2.5 * fixed[0][i]) << i;
+    EXPECT_EQ(fixed[2][i], fixed[0][i]) << i;
+  }
+  // Per row: 1, 3 and 1 again.
+  const auto varying = scores(
+      "SELECT acervo_bm25(t, CASE rowid WHEN 2 THEN ? ELSE '1' END) FROM t WHERE t MATCH 'comum' ORDER BY rowid",
+      {"3"});
+  ASSERT_EQ(varying.size(), 1u);
+  ASSERT_EQ(varying[0].size(), 3u);
+  EXPECT_EQ(varying[0][0], fixed[0][0]);
+  EXPECT_DOUBLE_EQ(varying[0][1], 3 * fixed[0][1]);
+  EXPECT_EQ(varying[0][2], fixed[0][2]);
+  sqlite3_close(db);
 }
 
 TEST(SqliteStoreOpenTest, RefusesWhatIsNotAStore) {
