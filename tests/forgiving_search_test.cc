@@ -53,6 +53,7 @@ const std::vector<Sheet>& LooseSheets() {
   static const std::vector<Sheet> sheets = {
       {"ata", "Ata tomando nota do pedido do senhor Fagundes e da senhora Magalhães.",
        "Ata fomando nota do pedido do senhor Fagurides e da senhora Mogolhães."},
+      {"termo", "Termo autorizado pelo capitão marítimo.", "Termo autonzado pelo capitão maiilimo."},
       {"memo", "Memorando tomi de arquivo.", "Memorando tomi de arquivo."},
   };
   return sheets;
@@ -191,6 +192,9 @@ class ForgivingSearchTest : public ::testing::Test {
     ASSERT_NE(ata.find("fomando"), std::string::npos) << ata;
     ASSERT_NE(ata.find("fagurides"), std::string::npos) << ata;
     ASSERT_NE(ata.find("mogolhaes"), std::string::npos) << ata;
+    const std::string termo = FoldText(Slurp(out_ / "lote-ocr" / "termo.txt"));
+    ASSERT_NE(termo.find("autonzado"), std::string::npos) << termo;
+    ASSERT_NE(termo.find("maiilimo"), std::string::npos) << termo;
     ASSERT_NE(FoldText(Slurp(out_ / "lote-ocr" / "memo.txt")).find("tomi"), std::string::npos);
     // n read as ri: half an edit, as rn for m.
     json hits = Search(store, {"fagundes"});
@@ -206,6 +210,17 @@ class ForgivingSearchTest : public ::testing::Test {
     EXPECT_EQ(Docs(hits), std::vector<std::string>{"ata"}) << hits.dump(2);
     if (hits.size() == 1) {
       EXPECT_EQ(hits[0]["matches"][0]["matched"], "mogolhaes");
+    }
+    // ri read as n in a word of 10 letters: reached by the query's variant
+    // key (two plain edits, which the stored keys do not reach).
+    hits = Search(store, {"autorizado"});
+    EXPECT_EQ(Docs(hits), std::vector<std::string>{"termo"}) << hits.dump(2);
+    // A word of 8 letters found nowhere in the index: one edit and one
+    // confusable letter are allowed (r/i, t/l).
+    hits = Search(store, {"marítimo"});
+    EXPECT_EQ(Docs(hits), std::vector<std::string>{"termo"}) << hits.dump(2);
+    if (hits.size() == 1) {
+      EXPECT_EQ(hits[0]["matches"][0]["matched"], "maiilimo");
     }
     // `fomando` (one confusable letter) before `tomi` (the same stem, four
     // letters rewritten).

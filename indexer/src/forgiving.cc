@@ -105,6 +105,12 @@ std::vector<std::string> LooseVariants(std::string_view w) {
       case 'h': v[i] = 'b'; break;
       case 'b': v[i] = 'h'; break;
       case 'n': v.replace(i, 1, "ri"); break;
+      case 'r':
+        if (i + 1 < w.size() && w[i + 1] == 'i') {
+          v.replace(i, 2, "n");
+          break;
+        }
+        continue;
       default: continue;
     }
     out.push_back(std::move(v));
@@ -170,10 +176,11 @@ double OcrDistance(std::string_view a, std::string_view b, double max) {
   return at(n, m) <= max ? at(n, m) : over;
 }
 
-double MaxForgivingCost(size_t length) {
+double MaxForgivingCost(size_t length, bool in_index) {
   if (length < 4) return 0;
   if (length == 4) return 0.5;
-  if (length <= 8) return 1;
+  if (length == 5) return 1;
+  if (length <= 8) return in_index ? 1 : 1.5;
   return 2;
 }
 
@@ -317,7 +324,7 @@ double VariantWeight(const WordVariant& v) {
     // A form that rewrites more than three letters of the word (`tomando`
     // -> `tomi`, both stemmed to `tom`) is a weaker guess than a plural
     // (`certidão` -> `certidões`: 2.5).
-    case MatchTier::kInflection: return 0.6 / (1 + std::max(0.0, v.cost - 3) / 2);
+    case MatchTier::kInflection: return 0.6 / (1 + std::max(0.0, v.cost - 3));
     case MatchTier::kForgiving:
       // One confusable character (`fomando`, `l0mares`) is as strong a
       // guess as an inflection; each further edit halves that.
@@ -364,7 +371,7 @@ Result<std::vector<WordVariant>> WordVariants(const std::string& word, const Wor
   if (!mode.forgiving && !mode.force) return out;
   ACERVO_ASSIGN_OR_RETURN(int64_t word_df, vocab.Df(word));
   if (!mode.force && word_df >= kForgivingBelowDf) return out;
-  const double max = MaxForgivingCost(word.size());
+  const double max = MaxForgivingCost(word.size(), word_df > 0);
   if (max > 0) {
     ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> terms, vocab.TermsWithKeys(QueryFuzzyKeys(word)));
     std::vector<Cand> c;

@@ -64,8 +64,11 @@ bool OcrConfusable(char a, char b);
 double OcrDistance(std::string_view a, std::string_view b, double max);
 
 // How far a forgiving match may be from a word of `length` bytes: 0 below
-// 4, 0.5 (one confusable character) at 4, 1 for 5-8, 2 from 9 on.
-double MaxForgivingCost(size_t length);
+// 4, 0.5 (one confusable character) at 4, 1 for 5-8, 2 from 9 on; for a
+// word of 6-8 found nowhere in the index (`in_index` false: every reading
+// of it was misread), 1.5: one edit and one confusable character
+// (`marítimo` -> `maiilimo`, `tropical` -> `ftopical`).
+double MaxForgivingCost(size_t length, bool in_index = true);
 
 // The keys stored for one vocabulary term (see above); empty for terms too
 // short or too long to be worth forgiving.

@@ -34,6 +34,7 @@ TEST(OcrDistanceTest, ConfusablesCostHalfAndOtherEditsOne) {
            {"magalhaes", "mogolhaes", 1},       // a/o twice
            {"tomando", "fomondo", 1},           // t/f and a/o
            {"bento", "hento", 0.5},             // b/h
+           {"autorizado", "autonzado", 0.5},    // ri read as n
        }) {
     EXPECT_DOUBLE_EQ(OcrDistance(c.a, c.b, 3), c.want) << c.a << " / " << c.b;
     EXPECT_DOUBLE_EQ(OcrDistance(c.b, c.a, 3), c.want) << c.b << " / " << c.a;
@@ -46,6 +47,10 @@ TEST(OcrDistanceTest, AllowedCostGrowsWithLength) {
   EXPECT_EQ(MaxForgivingCost(4), 0.5);
   EXPECT_EQ(MaxForgivingCost(5), 1);
   EXPECT_EQ(MaxForgivingCost(8), 1);
+  EXPECT_EQ(MaxForgivingCost(5, false), 1);
+  EXPECT_EQ(MaxForgivingCost(6, false), 1.5);  // found nowhere: one edit and a confusable
+  EXPECT_EQ(MaxForgivingCost(8, false), 1.5);
+  EXPECT_EQ(MaxForgivingCost(9, false), 2);
   EXPECT_EQ(MaxForgivingCost(9), 2);
   EXPECT_EQ(MaxForgivingCost(11), 2);
 }
@@ -77,6 +82,8 @@ TEST(VocabularyKeysTest, MisreadingsShareAKeyWithTheTrueWord) {
   EXPECT_TRUE(shares("magalhaes", "mogolhaes"));
   EXPECT_TRUE(shares("tomando", "fomondo"));
   EXPECT_TRUE(shares("bento", "hento"));
+  EXPECT_TRUE(shares("autorizado", "autonzado"));  // ri read as n
+  EXPECT_TRUE(shares("maritimo", "maiilimo"));     // one edit and one confusable
   EXPECT_FALSE(shares("magalhaes", "mogolhoes"));  // three of them: beyond the keys
   // Years and short numbers get no fuzzy keys: 2023 must not find 2024.
   EXPECT_TRUE(QueryFuzzyKeys("2023").size() > 0);
