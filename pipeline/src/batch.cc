@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -83,6 +84,175 @@ bool BatchReport::Clean() const {
   return true;
 }
 
+namespace {
+
+// The queue's lots: its folders, in natural order. Anything else is named
+// in the report (a link is never followed: docs/formats.md), never silently
+// skipped.
+struct QueueListing {
+  std::vector<std::string> folders;
+  std::vector<BatchLot> refused;
+};
+
+Result<QueueListing> ListQueue(const fs::path& queue_dir) {
+  QueueListing q;
+  std::error_code ec;
+  for (fs::directory_iterator it(queue_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    const fs::file_status st = it->symlink_status(ec);
+    if (ec) break;
+    if (fs::is_directory(st)) {
+      q.folders.push_back(name);
+    } else {
+      BatchLot lot;
+      lot.folder = name;
+      lot.error = name + ": " + (fs::is_symlink(st) ? "is a symbolic link; links are not followed (move the lot "
+                                                       "folder into the queue)"
+                                : fs::is_regular_file(st) ? "is a file, not a lot folder; skipped"
+                                                           : "is not a folder; skipped");
+      q.refused.push_back(std::move(lot));
+    }
+  }
+  if (ec) return Status::IOError("cannot list queue " + queue_dir.string() + ": " + ec.message());
+  std::sort(q.folders.begin(), q.folders.end(), NaturalLess);
+  return q;
+}
+
+// One batch over its queue: what each lot's step reads and adds to.
+struct BatchRun {
+  const BatchOptions& o;
+  Store& store;
+  fs::path state_dir;
+  // Lot ids already given by an earlier folder of this queue: two folders
+  // with one id would write one output folder.
+  std::map<std::string, std::string> id_folder;
+
+  bool Cancelled() const { return o.cancel != nullptr && o.cancel->load(); }
+};
+
+// The lot id the run will use (profile or folder name) must be unique in
+// the queue: "" when it is, else why not.
+std::string DuplicateLotId(BatchRun& b, const fs::path& lot_dir, const std::string& folder) {
+  Result<std::string> peek = LotIdOf(lot_dir);
+  const std::string id = peek.ok() ? *peek : folder;
+  auto [at, first] = b.id_folder.emplace(id, folder);
+  if (first) return "";
+  return folder + ": lot id '" + id + "' is also the lot id of queue folder " + at->second +
+         "; one output folder cannot hold two lots (give each profile its own [lot] id)";
+}
+
+// A lot completed earlier with the same content is skipped: its saved
+// report, with what needs review as the store says now (decisions and
+// corrections made since the lot ran, pages replaced), not as the lot
+// said then. nullopt when the lot must run.
+std::optional<json> CompletedReport(BatchRun& b, const fs::path& state_file, const std::string& folder,
+                                    const std::string& fingerprint) {
+  Result<std::vector<uint8_t>> saved = ReadFile(state_file);
+  if (!saved.ok() || b.o.force) return std::nullopt;
+  json st = json::parse(saved->begin(), saved->end(), nullptr, false);
+  if (!st.is_object() || st.value("folder", "") != folder || st.value("fingerprint", "") != fingerprint) {
+    return std::nullopt;
+  }
+  json report = st.value("report", json::object());
+  if (report.is_object() && report.contains("lot")) {
+    MarkReplacedPages(b.store, &report);
+    ReviewFilter filter;
+    filter.lot_id = report.value("lot", "");
+    filter.limit = 100000;
+    Result<std::vector<ReviewItem>> open = b.store.Review().ListItems(filter);
+    if (open.ok()) {
+      const PdfPageMap pdf_pages = PdfPagesOf(b.store, *open);
+      report["review"] = ReviewJson(*open, &pdf_pages);
+    }
+  }
+  return report;
+}
+
+// Runs the lot and records it as complete (its fingerprint and report in
+// the state file) when it finished.
+void RunAndRecord(BatchRun& b, const fs::path& lot_dir, const fs::path& state_file, const std::string& fingerprint,
+                  BatchLot& lot) {
+  const BatchOptions& o = b.o;
+  if (o.progress) std::fprintf(stderr, "[batch] %s: running\n", TerminalText(lot.folder).c_str());
+  RunOptions run;
+  run.lot_dir = lot_dir;
+  run.out_dir = o.out_dir;
+  run.jobs = o.jobs;
+  run.memory_budget_mb = o.memory_budget_mb;
+  run.languages = o.languages;
+  run.progress = o.progress;
+  run.force = o.force;
+  run.cancel = o.cancel;
+  Result<LotReport> r = RunLot(run, b.store);
+  if (!r.ok()) {
+    // A lot that cannot run never stops the others.
+    lot.state = r.status().code() == StatusCode::kCancelled ? BatchLot::State::kInterrupted
+                                                            : BatchLot::State::kFailed;
+    lot.error = lot.folder + ": " + r.status().ToString();
+    if (o.progress) {
+      std::fprintf(stderr, "[batch] %s: %s\n", TerminalText(lot.folder).c_str(),
+                   TerminalText(r.status().ToString()).c_str());
+    }
+    return;
+  }
+  lot.report_json = r->ToJson();
+  lot.has_errors = r->HasErrors();
+  if (b.Cancelled()) {
+    lot.state = BatchLot::State::kInterrupted;
+    return;
+  }
+  lot.state = BatchLot::State::kDone;
+  json st = {{"folder", lot.folder}, {"fingerprint", fingerprint}, {"finished_at", UtcNowIso8601()},
+             {"report", json::parse(lot.report_json, nullptr, false)}};
+  Status s = WriteFileAtomic(state_file, st.dump(2, ' ', false, json::error_handler_t::replace));
+  if (!s.ok()) {
+    lot.has_errors = true;
+    lot.error = "cannot record the lot as complete: " + s.ToString();
+  }
+}
+
+// One queue folder: interrupted, refused (locked by another batch,
+// unreadable, a duplicate lot id), skipped as complete, or run.
+BatchLot RunQueuedLot(BatchRun& b, const std::string& folder) {
+  BatchLot lot;
+  lot.folder = folder;
+  if (b.Cancelled()) {
+    lot.state = BatchLot::State::kInterrupted;
+    return lot;
+  }
+  const fs::path lot_dir = b.o.queue_dir / folder;
+  const fs::path state_file = b.state_dir / (SafeFileName(folder) + ".json");
+  // One batch at a time per queue folder (two batches may share an output
+  // folder): its state file and leftovers are this holder's.
+  Result<FileLock> held = FileLock::Acquire(b.state_dir / (SafeFileName(folder) + ".lock"));
+  if (!held.ok()) {
+    lot.error = folder + ": " + held.status().ToString();
+    return lot;
+  }
+  RemoveTempFilesFor(state_file);  // a state write cut by a crash
+  Result<std::string> fingerprint = LotFingerprint(lot_dir);
+  if (!fingerprint.ok()) {
+    lot.error = fingerprint.status().ToString();
+    return lot;
+  }
+  if (std::string dup = DuplicateLotId(b, lot_dir, folder); !dup.empty()) {
+    lot.error = std::move(dup);
+    return lot;
+  }
+  if (std::optional<json> done = CompletedReport(b, state_file, folder, *fingerprint)) {
+    lot.state = BatchLot::State::kSkipped;
+    lot.report_json = done->dump(2, ' ', false, json::error_handler_t::replace);
+    lot.has_errors = ReportHasProblems(lot.report_json);
+    if (b.o.progress) std::fprintf(stderr, "[batch] %s: already complete, skipped\n", TerminalText(folder).c_str());
+    return lot;
+  }
+  RunAndRecord(b, lot_dir, state_file, *fingerprint, lot);
+  return lot;
+}
+
+}  // namespace
+
 Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
   const auto t0 = std::chrono::steady_clock::now();
   BatchReport rep;
@@ -95,140 +265,12 @@ Result<BatchReport> RunBatch(const BatchOptions& o, Store& store) {
   ACERVO_RETURN_IF_ERROR(CheckSeparateFolders(o.queue_dir, "queue folder", o.out_dir, "--out folder"));
   fs::create_directories(rep.out_dir, ec);  // asked for
   if (ec) return Status::IOError("cannot create " + rep.out_dir + ": " + ec.message());
-  ACERVO_ASSIGN_OR_RETURN(const fs::path state_dir, CreateDirectoriesBelow(rep.out_dir, "batch-state"));
-
-  // The queue's lots: its folders. Anything else is named in the report
-  // (a link is never followed: docs/formats.md), never silently skipped.
-  std::vector<std::string> folders;
-  std::vector<BatchLot> refused;
-  for (fs::directory_iterator it(o.queue_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (name.empty() || name[0] == '.') continue;
-    const fs::file_status st = it->symlink_status(ec);
-    if (ec) break;
-    if (fs::is_directory(st)) {
-      folders.push_back(name);
-    } else {
-      BatchLot lot;
-      lot.folder = name;
-      lot.error = name + ": " + (fs::is_symlink(st) ? "is a symbolic link; links are not followed (move the lot "
-                                                       "folder into the queue)"
-                                : fs::is_regular_file(st) ? "is a file, not a lot folder; skipped"
-                                                           : "is not a folder; skipped");
-      refused.push_back(std::move(lot));
-    }
-  }
-  if (ec) return Status::IOError("cannot list queue " + o.queue_dir.string() + ": " + ec.message());
-  std::sort(folders.begin(), folders.end(), NaturalLess);
-  // Lot ids already given by an earlier folder of this queue: two folders
-  // with one id would write one output folder.
-  std::map<std::string, std::string> id_folder;
-
-  for (const std::string& folder : folders) {
-    BatchLot lot;
-    lot.folder = folder;
-    if (o.cancel != nullptr && o.cancel->load()) {
-      lot.state = BatchLot::State::kInterrupted;
-      rep.lots.push_back(std::move(lot));
-      continue;
-    }
-    const fs::path lot_dir = o.queue_dir / folder;
-    const fs::path state_file = state_dir / (SafeFileName(folder) + ".json");
-    // One batch at a time per queue folder (two batches may share an
-    // output folder): its state file and leftovers are this holder's.
-    Result<FileLock> held = FileLock::Acquire(state_dir / (SafeFileName(folder) + ".lock"));
-    if (!held.ok()) {
-      lot.error = folder + ": " + held.status().ToString();
-      rep.lots.push_back(std::move(lot));
-      continue;
-    }
-    RemoveTempFilesFor(state_file);  // a state write cut by a crash
-    Result<std::string> fingerprint = LotFingerprint(lot_dir);
-    if (!fingerprint.ok()) {
-      lot.error = fingerprint.status().ToString();
-      rep.lots.push_back(std::move(lot));
-      continue;
-    }
-    {
-      // The lot id the run will use (profile or folder name): unique in the queue.
-      Result<std::string> peek = LotIdOf(lot_dir);
-      const std::string id = peek.ok() ? *peek : folder;
-      auto [at, first] = id_folder.emplace(id, folder);
-      if (!first) {
-        lot.error = folder + ": lot id '" + id + "' is also the lot id of queue folder " + at->second +
-                    "; one output folder cannot hold two lots (give each profile its own [lot] id)";
-        rep.lots.push_back(std::move(lot));
-        continue;
-      }
-    }
-    // Completed earlier with the same content: skip, keep its report.
-    Result<std::vector<uint8_t>> saved = ReadFile(state_file);
-    if (saved.ok()) {
-      json st = json::parse(saved->begin(), saved->end(), nullptr, false);
-      if (!o.force && st.is_object() && st.value("folder", "") == folder &&
-          st.value("fingerprint", "") == *fingerprint) {
-        lot.state = BatchLot::State::kSkipped;
-        json saved_report = st.value("report", json::object());
-        // What needs review is what the store says now (decisions and
-        // corrections made since the lot ran), not what the lot said then.
-        if (saved_report.is_object() && saved_report.contains("lot")) {
-          MarkReplacedPages(store, &saved_report);
-          ReviewFilter filter;
-          filter.lot_id = saved_report.value("lot", "");
-          filter.limit = 100000;
-          Result<std::vector<ReviewItem>> open = store.Review().ListItems(filter);
-          if (open.ok()) {
-            const PdfPageMap pdf_pages = PdfPagesOf(store, *open);
-            saved_report["review"] = ReviewJson(*open, &pdf_pages);
-          }
-        }
-        lot.report_json = saved_report.dump(2, ' ', false, json::error_handler_t::replace);
-        lot.has_errors = ReportHasProblems(lot.report_json);
-        if (o.progress) std::fprintf(stderr, "[batch] %s: already complete, skipped\n", TerminalText(folder).c_str());
-        rep.lots.push_back(std::move(lot));
-        continue;
-      }
-    }
-    if (o.progress) std::fprintf(stderr, "[batch] %s: running\n", TerminalText(folder).c_str());
-    RunOptions run;
-    run.lot_dir = lot_dir;
-    run.out_dir = o.out_dir;
-    run.jobs = o.jobs;
-    run.memory_budget_mb = o.memory_budget_mb;
-    run.languages = o.languages;
-    run.progress = o.progress;
-    run.force = o.force;
-    run.cancel = o.cancel;
-    Result<LotReport> r = RunLot(run, store);
-    if (!r.ok()) {
-      // A lot that cannot run never stops the others.
-      lot.state = r.status().code() == StatusCode::kCancelled ? BatchLot::State::kInterrupted
-                                                              : BatchLot::State::kFailed;
-      lot.error = folder + ": " + r.status().ToString();
-      if (o.progress) std::fprintf(stderr, "[batch] %s: %s\n", TerminalText(folder).c_str(),
-                                   TerminalText(r.status().ToString()).c_str());
-      rep.lots.push_back(std::move(lot));
-      continue;
-    }
-    lot.report_json = r->ToJson();
-    lot.has_errors = r->HasErrors();
-    if (o.cancel != nullptr && o.cancel->load()) {
-      lot.state = BatchLot::State::kInterrupted;
-      rep.lots.push_back(std::move(lot));
-      continue;
-    }
-    lot.state = BatchLot::State::kDone;
-    json st = {{"folder", folder}, {"fingerprint", *fingerprint}, {"finished_at", UtcNowIso8601()},
-               {"report", json::parse(lot.report_json, nullptr, false)}};
-    Status s = WriteFileAtomic(state_file, st.dump(2, ' ', false, json::error_handler_t::replace));
-    if (!s.ok()) {
-      lot.has_errors = true;
-      lot.error = "cannot record the lot as complete: " + s.ToString();
-    }
-    rep.lots.push_back(std::move(lot));
-  }
-  for (BatchLot& l : refused) rep.lots.push_back(std::move(l));
-  rep.interrupted = o.cancel != nullptr && o.cancel->load();
+  BatchRun b{o, store, {}, {}};
+  ACERVO_ASSIGN_OR_RETURN(b.state_dir, CreateDirectoriesBelow(rep.out_dir, "batch-state"));
+  ACERVO_ASSIGN_OR_RETURN(QueueListing queue, ListQueue(o.queue_dir));
+  for (const std::string& folder : queue.folders) rep.lots.push_back(RunQueuedLot(b, folder));
+  for (BatchLot& l : queue.refused) rep.lots.push_back(std::move(l));
+  rep.interrupted = b.Cancelled();
   rep.finished_at = UtcNowIso8601();
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;

@@ -248,21 +248,142 @@ void PlanCache::Put(int64_t lot, std::shared_ptr<const LotPlan> plan) {
   while (plans_.size() > 8) plans_.erase(plans_.begin());  // queue lot ids grow: the oldest go
 }
 
-UnitRun RunUnit(const ClaimedUnit& u, const UnitEnv& env) {
-  Result<QueuedLotOptions> lo = ParseQueuedLotOptions(u.options_json);
-  if (!lo.ok()) return Failed("queued options: " + lo.status().ToString());
+namespace {
+
+// What `acervo run` would be given for this unit's lot, from the options
+// queued with it.
+RunOptions UnitRunOptions(const QueuedLotOptions& lo, const ClaimedUnit& u, const UnitEnv& env) {
   RunOptions o;
   o.lot_dir = ResolveQueuedPath(env.shared_root, u.lot_dir);
   o.out_dir = env.shared_root;
   o.jobs = 1;  // the worker's parallelism is its units
-  o.languages = lo->languages;
-  o.lot_id = lo->lot_id;
+  o.languages = lo.languages;
+  o.lot_id = lo.lot_id;
   o.progress = false;
-  o.force = lo->force;
-  o.hocr = lo->hocr;
-  o.alto = lo->alto;
-  o.text = lo->text;
+  o.force = lo.force;
+  o.hocr = lo.hocr;
+  o.alto = lo.alto;
+  o.text = lo.text;
   o.cancel = env.cancel;
+  return o;
+}
+
+// How the unit opens the lot's outputs: its own journal, the journals it
+// reads, and (for the plan) a check that inputs and outputs do not overlap.
+Result<OutputOpening> UnitOutputOpening(const LotContext& ctx, const ClaimedUnit& u, const UnitEnv& env, size_t d) {
+  const LotPlan& plan = ctx.plan;
+  const bool whole_lot = u.kind == UnitKind::kPlan || u.kind == UnitKind::kFinalise;
+  OutputOpening how;
+  how.started_at = u.lot_started_at;
+  // Other machines write in this lot's folder now; the finaliser runs when
+  // every unit has finished and removes what dead ones left.
+  how.remove_leftovers = u.kind == UnitKind::kFinalise;
+  how.shared_lock = true;  // beside each other, never beside `acervo run` of the lot
+  how.journal = whole_lot ? OwnJournal(u, "journal") : OwnJournal(u, DocumentJournals(plan.documents[d]));
+  const fs::path lot_out = fs::absolute(env.shared_root).lexically_normal() / SafeFileName(plan.lot_id);
+  if (u.kind == UnitKind::kPlan) {
+    // The lot's outputs must not land inside its inputs (the next plan
+    // would take them for pages), nor the inputs inside the outputs.
+    const fs::path in = fs::absolute(ctx.options.lot_dir).lexically_normal();
+    const auto inside = [](const fs::path& a, const fs::path& b) {
+      const std::string rel = a.lexically_relative(b).string();
+      return !rel.empty() && rel.rfind("..", 0) != 0;
+    };
+    if (inside(in, lot_out) || inside(lot_out, in)) {
+      return Status::InvalidArgument(
+          "the lot folder " + in.string() + " and its output folder " + lot_out.string() +
+          " overlap; keep lots handed over to the queue in a folder of their own (e.g. <shared root>/inbox/)");
+    }
+  } else if (u.kind == UnitKind::kFinalise) {
+    how.read_journals = JournalsBelow(lot_out, "journal", how.journal);
+    how.read_journals.push_back("journal.jsonl");  // an earlier `acervo run` of the lot
+  } else {
+    how.read_journals = JournalsBelow(lot_out, DocumentJournals(plan.documents[d]), how.journal);
+  }
+  return how;
+}
+
+// The plan unit: what every unit will need, checked once before any is
+// queued: the PDF settings (a signing password, a key) and the OCR engine,
+// whose chain then waits in the pool for this worker's next unit.
+UnitRun RunPlanUnit(LotContext& ctx, const QueuedLotOptions& lo, const UnitEnv& env) {
+  const LotPlan& plan = ctx.plan;
+  Status s = OpenDocumentWriter(ctx);
+  if (s.ok()) {
+    Result<std::shared_ptr<StageChain>> chain = env.chains->Take(
+        ctx.profile_signature, [&] { return BuildStageChain(plan.profile, ctx.options.languages); });
+    s = chain.status();
+  }
+  if (!s.ok()) return Failed("cannot run: " + s.ToString());
+  UnitRun run;
+  run.outcome.units = PlanUnits(plan, lo.unit_pages);
+  run.outcome.lot_id = plan.lot_id;
+  Result<std::string> fingerprint = LotFingerprint(ctx.options.lot_dir);
+  if (fingerprint.ok()) run.outcome.fingerprint = *fingerprint;
+  return run;
+}
+
+// A pages unit: its pages OCRed and checkpointed for the document unit.
+UnitRun RunPagesUnit(LotContext& ctx, const ClaimedUnit& u, const UnitEnv& env, size_t d) {
+  const std::vector<LotUnit> units = {{d, static_cast<size_t>(u.first_page), static_cast<size_t>(u.end_page)}};
+  KeepMasters(ctx, FilesOf(ctx, units));
+  const std::vector<PageJob> jobs = BuildWorkList(ctx, units);
+  size_t made = 0;  // pages now checkpointed (a failed one is the document unit's to report)
+  Status s = ProcessPages(ctx, jobs, [&made](const PageJob&, Result<JobPages> pages) { made += pages.ok() ? 1 : 0; });
+  if (!s.ok()) return Failed(s.ToString());
+  UnitRun run;
+  run.interrupted = Cancelled(env) && made < jobs.size();
+  run.outcome.pages_computed = std::max(0, static_cast<int>(jobs.size()) - ctx.resumed.load());
+  run.outcome.report_json = PagesUnitReport(ctx.report, run.outcome.pages_computed);
+  return run;
+}
+
+// A document unit: the document's pages (checkpoints of its pages units
+// reused), its PDF published under the claim, its row stored.
+UnitRun RunDocumentUnit(LotContext& ctx, const ClaimedUnit& u, const UnitEnv& env, size_t d) {
+  const std::vector<LotUnit> units = {{d}};
+  // Published only while this claim still holds the unit (a worker frozen
+  // past its lease must not rename over its successor's PDF).
+  ctx.hold_claim = [&env, &u] { return env.queue->HoldClaim(u); };
+  KeepMasters(ctx, FilesOf(ctx, units));
+  const std::vector<PageJob> jobs = BuildWorkList(ctx, units);
+  Status s = OpenDocumentWriter(ctx);
+  if (s.ok()) {
+    s = ProcessPages(ctx, jobs, [&ctx](const PageJob& job, Result<JobPages> pages) {
+      AddToDocument(ctx, job, std::move(pages));
+    });
+  }
+  if (!s.ok()) return Failed(s.ToString());
+  LotReport& rep = ctx.report;
+  DocumentOutcome& doc = rep.documents[d];
+  UnitRun run;
+  // Stopped before its document was stored: back to the queue (its
+  // finished pages stay as checkpoints for the next claim).
+  run.interrupted = Cancelled(env) && rep.documents_ok == 0 && rep.documents_skipped == 0;
+  if (doc.skipped && EarlierClaimCommitted(ctx.lot_out / DocumentJournals(ctx.plan.documents[d]), u)) {
+    doc.skipped = false;
+    --rep.documents_skipped;
+    ++rep.documents_ok;
+  }
+  rep.resumed_pages = ctx.resumed.load();
+  for (const LotProblem& p : ctx.journal_errors) rep.problems.push_back(p);
+  UnitOutcome& out = run.outcome;
+  out.pages_computed = std::max(0, rep.processed_pages - rep.resumed_pages);
+  out.report_json = DocumentUnitReport(ctx, d, env.shared_root);
+  if (!doc.errors.empty() || rep.documents_failed > 0) {
+    out.failed = true;
+    for (const std::string& e : doc.errors) out.error += (out.error.empty() ? "" : "; ") + e;
+    if (out.error.empty()) out.error = "document " + doc.id + " was not produced (see the lot report)";
+  }
+  return run;
+}
+
+}  // namespace
+
+UnitRun RunUnit(const ClaimedUnit& u, const UnitEnv& env) {
+  Result<QueuedLotOptions> lo = ParseQueuedLotOptions(u.options_json);
+  if (!lo.ok()) return Failed("queued options: " + lo.status().ToString());
+  const RunOptions o = UnitRunOptions(*lo, u, env);
   LotContext ctx(o, env.store);
   ctx.chains = env.chains;
   if (std::optional<int64_t> t0 = UnixSecondsOfIso8601(u.lot_started_at)) {
@@ -271,6 +392,7 @@ UnitRun RunUnit(const ClaimedUnit& u, const UnitEnv& env) {
     ctx.started = std::chrono::steady_clock::now() - std::chrono::duration_cast<std::chrono::steady_clock::duration>(since);
   }
 
+  // The lot's plan: made once per lot and worker, made again by the plan unit.
   std::shared_ptr<const LotPlan> cached = u.kind == UnitKind::kPlan ? nullptr : env.plans->Get(u.lot);
   if (!cached) {
     Result<LotPlan> planned = PlanLot(o.lot_dir, PlanOptions{o.lot_id});
@@ -278,8 +400,7 @@ UnitRun RunUnit(const ClaimedUnit& u, const UnitEnv& env) {
     cached = std::make_shared<const LotPlan>(std::move(planned).value());
     env.plans->Put(u.lot, cached);
   }
-  Status s = PlanPass(ctx, cached.get());
-  if (!s.ok()) return Failed(s.ToString());
+  if (Status s = PlanPass(ctx, cached.get()); !s.ok()) return Failed(s.ToString());
   const LotPlan& plan = ctx.plan;
   const bool whole_lot = u.kind == UnitKind::kPlan || u.kind == UnitKind::kFinalise;
   if (!whole_lot && (u.document_index < 0 || static_cast<size_t>(u.document_index) >= plan.documents.size() ||
@@ -288,112 +409,15 @@ UnitRun RunUnit(const ClaimedUnit& u, const UnitEnv& env) {
                   " (the lot folder changed); queue the lot again");
   }
   const size_t d = whole_lot ? 0 : static_cast<size_t>(u.document_index);
-
-  OutputOpening how;
-  how.started_at = u.lot_started_at;
-  // Other machines write in this lot's folder now; the finaliser runs when
-  // every unit has finished and removes what dead ones left.
-  how.remove_leftovers = u.kind == UnitKind::kFinalise;
-  how.shared_lock = true;  // beside each other, never beside `acervo run` of the lot
-  if (whole_lot) {
-    how.journal = OwnJournal(u, "journal");
-  } else {
-    how.journal = OwnJournal(u, DocumentJournals(plan.documents[d]));
-  }
-  const fs::path lot_out = fs::absolute(env.shared_root).lexically_normal() / SafeFileName(plan.lot_id);
-  if (u.kind == UnitKind::kPlan) {
-    // The lot's outputs must not land inside its inputs (the next plan
-    // would take them for pages), nor the inputs inside the outputs.
-    const fs::path in = fs::absolute(o.lot_dir).lexically_normal();
-    const auto inside = [](const fs::path& a, const fs::path& b) {
-      const std::string rel = a.lexically_relative(b).string();
-      return !rel.empty() && rel.rfind("..", 0) != 0;
-    };
-    if (inside(in, lot_out) || inside(lot_out, in)) {
-      return Failed("the lot folder " + in.string() + " and its output folder " + lot_out.string() +
-                    " overlap; keep lots handed over to the queue in a folder of their own (e.g. <shared root>/inbox/)");
-    }
-  } else if (u.kind == UnitKind::kFinalise) {
-    how.read_journals = JournalsBelow(lot_out, "journal", how.journal);
-    how.read_journals.push_back("journal.jsonl");  // an earlier `acervo run` of the lot
-  } else {
-    how.read_journals = JournalsBelow(lot_out, DocumentJournals(plan.documents[d]), how.journal);
-  }
-  s = OpenOutputPass(ctx, how);
-  if (!s.ok()) return Failed(s.ToString());
+  Result<OutputOpening> how = UnitOutputOpening(ctx, u, env, d);
+  if (!how.ok()) return Failed(how.status().message());
+  if (Status s = OpenOutputPass(ctx, *how); !s.ok()) return Failed(s.ToString());
 
   switch (u.kind) {
-    case UnitKind::kPlan: {
-      // What every unit will need, checked once before any is queued: the
-      // PDF settings (a signing password, a key) and the OCR engine, whose
-      // chain then waits in the pool for this worker's next unit.
-      s = OpenDocumentWriter(ctx);
-      if (s.ok()) {
-        Result<std::shared_ptr<StageChain>> chain = env.chains->Take(
-            ctx.profile_signature, [&] { return BuildStageChain(plan.profile, o.languages); });
-        s = chain.status();
-      }
-      if (!s.ok()) return Failed("cannot run: " + s.ToString());
-      UnitRun run;
-      run.outcome.units = PlanUnits(plan, lo->unit_pages);
-      run.outcome.lot_id = plan.lot_id;
-      Result<std::string> fingerprint = LotFingerprint(o.lot_dir);
-      if (fingerprint.ok()) run.outcome.fingerprint = *fingerprint;
-      return run;
-    }
-    case UnitKind::kPages: {
-      const std::vector<LotUnit> units = {
-          {d, static_cast<size_t>(u.first_page), static_cast<size_t>(u.end_page)}};
-      KeepMasters(ctx, FilesOf(ctx, units));
-      const std::vector<PageJob> jobs = BuildWorkList(ctx, units);
-      size_t made = 0;  // pages now checkpointed (a failed one is the document unit's to report)
-      s = ProcessPages(ctx, jobs, [&made](const PageJob&, Result<JobPages> pages) { made += pages.ok() ? 1 : 0; });
-      if (!s.ok()) return Failed(s.ToString());
-      UnitRun run;
-      run.interrupted = Cancelled(env) && made < jobs.size();
-      run.outcome.pages_computed = std::max(0, static_cast<int>(jobs.size()) - ctx.resumed.load());
-      run.outcome.report_json = PagesUnitReport(ctx.report, run.outcome.pages_computed);
-      return run;
-    }
-    case UnitKind::kDocument: {
-      const std::vector<LotUnit> units = {{d}};
-      // Published only while this claim still holds the unit (a worker
-      // frozen past its lease must not rename over its successor's PDF).
-      ctx.hold_claim = [&env, &u] { return env.queue->HoldClaim(u); };
-      KeepMasters(ctx, FilesOf(ctx, units));
-      const std::vector<PageJob> jobs = BuildWorkList(ctx, units);
-      s = OpenDocumentWriter(ctx);
-      if (s.ok()) {
-        s = ProcessPages(ctx, jobs, [&ctx](const PageJob& job, Result<JobPages> pages) {
-          AddToDocument(ctx, job, std::move(pages));
-        });
-      }
-      if (!s.ok()) return Failed(s.ToString());
-      LotReport& rep = ctx.report;
-      DocumentOutcome& doc = rep.documents[d];
-      UnitRun run;
-      // Stopped before its document was stored: back to the queue (its
-      // finished pages stay as checkpoints for the next claim).
-      run.interrupted = Cancelled(env) && rep.documents_ok == 0 && rep.documents_skipped == 0;
-      if (doc.skipped && EarlierClaimCommitted(ctx.lot_out / DocumentJournals(plan.documents[d]), u)) {
-        doc.skipped = false;
-        --rep.documents_skipped;
-        ++rep.documents_ok;
-      }
-      rep.resumed_pages = ctx.resumed.load();
-      for (const LotProblem& p : ctx.journal_errors) rep.problems.push_back(p);
-      UnitOutcome& out = run.outcome;
-      out.pages_computed = std::max(0, rep.processed_pages - rep.resumed_pages);
-      out.report_json = DocumentUnitReport(ctx, d, env.shared_root);
-      if (!doc.errors.empty() || rep.documents_failed > 0) {
-        out.failed = true;
-        for (const std::string& e : doc.errors) out.error += (out.error.empty() ? "" : "; ") + e;
-        if (out.error.empty()) out.error = "document " + doc.id + " was not produced (see the lot report)";
-      }
-      return run;
-    }
-    case UnitKind::kFinalise:
-      return Finalise(ctx, u, env);
+    case UnitKind::kPlan: return RunPlanUnit(ctx, *lo, env);
+    case UnitKind::kPages: return RunPagesUnit(ctx, u, env, d);
+    case UnitKind::kDocument: return RunDocumentUnit(ctx, u, env, d);
+    case UnitKind::kFinalise: return Finalise(ctx, u, env);
   }
   return Failed("unknown unit kind");
 }

@@ -23,6 +23,7 @@ struct ProcessOptions {
   std::vector<std::string> env;  // "NAME=VALUE", set on top of (or replacing) ours
   std::string cwd;               // working folder; "" = ours
   int timeout_s = 0;             // > 0: killed (SIGKILL) after this long; exit_code 128+9
+  std::string stdin_file;        // read as standard input; "" = /dev/null
 };
 ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options);
 

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +41,146 @@ int Fail(const char* what, const Status& s) {
   return ExitCodeFor(s);
 }
 
+struct ReviewArgs {
+  std::string store;
+  std::string lot, document, reason, note, user, lang = "en";
+  int page = 0;
+  bool json = false, all = false;
+  std::vector<std::string> assignments;
+  std::string image;
+};
+
+// Resolves the store's relative paths for the lot being changed.
+std::function<std::filesystem::path(const std::string&, const std::string&)> Resolver(const StoredPaths& paths) {
+  return [&paths](const std::string& l, const std::string& stored) { return paths.Resolve(l, stored); };
+}
+
+// review list: open items (with --all, decided ones too), as text or JSON.
+int ReviewList(Store& store, const ReviewArgs& a) {
+  if (!a.reason.empty() && a.reason != "needs_review" && FindReviewReason(a.reason) == nullptr) {
+    std::string kinds;
+    for (const ReviewReasonInfo& r : ReviewReasons()) kinds += (kinds.empty() ? "" : ", ") + std::string(r.kind);
+    std::fprintf(stderr, "acervo review list: unknown reason '%s' (one of: %s)\n", a.reason.c_str(),
+                 kinds.c_str());
+    return kExitUsage;
+  }
+  ReviewFilter f;
+  f.lot_id = a.lot;
+  f.document_id = a.document;
+  f.kind = a.reason;
+  f.include_accepted = a.all;
+  f.limit = 100000;
+  Result<std::vector<ReviewItem>> items = store.Review().ListItems(f);
+  if (!items.ok()) return Fail("review list", items.status());
+  if (a.json) {
+    json j = ReviewJson(*items);
+    if (a.all) {  // accepted ones too, with their decision
+      json all = json::array();
+      for (const ReviewItem& i : *items) {
+        all.push_back({{"lot", i.lot_id}, {"document", i.document_id}, {"page", i.page}, {"kind", i.kind},
+                       {"subject", i.subject}, {"detail", i.detail}, {"state", i.state},
+                       {"decided_by", i.decided_by}, {"decided_at", i.decided_at}, {"note", i.note}});
+      }
+      j["all"] = all;
+    }
+    std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+  } else {
+    const std::string text = ReviewSummaryText(*items, a.lang == "en", 100000);
+    std::printf("%s", text.empty() ? (a.lang == "en" ? "Nothing to review\n" : "Nada para revisar\n")
+                                   : text.c_str());
+  }
+  return kExitOk;
+}
+
+// review set: corrects index fields, rewrites the PDF's metadata, prints
+// what changed and what is left to review.
+int ReviewSet(Store& store, const ReviewArgs& a, const std::string& user) {
+  CorrectionRequest req;
+  req.lot_id = a.lot;
+  req.document_id = a.document;
+  req.user = user;
+  req.reason = a.note;
+  for (const std::string& s : a.assignments) {
+    Result<FieldChange> c = ParseFieldChange(s);
+    if (!c.ok()) return Fail("review set", c.status());
+    req.changes.push_back(*c);
+  }
+  const StoredPaths paths = StoredPaths::ForStore(a.store, store);
+  req.resolve = Resolver(paths);
+  Result<CorrectionResult> r = CorrectDocument(store, req);
+  if (!r.ok()) return Fail("review set", r.status());
+  if (r->changed.empty()) {
+    std::printf("%s/%s: nothing changed\n", T(a.lot).c_str(), T(a.document).c_str());
+    return kExitOk;
+  }
+  for (const HistoryEntry& h : r->changed) {
+    std::printf("%s/%s: %s '%s' -> '%s'\n", T(a.lot).c_str(), T(a.document).c_str(), T(h.field).c_str(),
+                T(h.old_value).c_str(), T(h.new_value).c_str());
+  }
+  std::printf("PDF metadata rewritten: %s (sha256 %s)\n", T(r->pdf_path).c_str(), r->pdf_sha256.c_str());
+  ReviewFilter f;
+  f.lot_id = a.lot;
+  f.document_id = a.document;
+  Result<std::vector<ReviewItem>> open = store.Review().ListItems(f);
+  if (open.ok()) {
+    const std::string text = ReviewSummaryText(*open, true, 50);
+    std::printf("%s", text.empty() ? "Nothing left to review for this document\n" : text.c_str());
+  }
+  return kExitOk;
+}
+
+int ReviewAccept(Store& store, const ReviewArgs& a, const std::string& user) {
+  Result<int> n = store.Review().Accept(a.lot, a.document, a.page, a.reason, user, a.note);
+  if (!n.ok()) return Fail("review accept", n.status());
+  std::printf("%s/%s: %d item%s accepted\n", T(a.lot).c_str(), T(a.document).c_str(), *n, *n == 1 ? "" : "s");
+  return kExitOk;
+}
+
+int ReviewRescan(Store& store, const ReviewArgs& a, const std::string& user) {
+  Status s = store.Review().RequestRescan(a.lot, a.document, a.page, user, a.note);
+  if (!s.ok()) return Fail("review rescan", s);
+  std::printf("%s/%s page %d: marked to be scanned again\n", T(a.lot).c_str(), T(a.document).c_str(), a.page);
+  return kExitOk;
+}
+
+int ReviewReplace(Store& store, const ReviewArgs& a, const std::string& user) {
+  PageReplaceRequest req;
+  req.lot_id = a.lot;
+  req.document_id = a.document;
+  req.page = a.page;
+  req.image = a.image;
+  req.user = user;
+  req.reason = a.note;
+  const StoredPaths paths = StoredPaths::ForStore(a.store, store);
+  req.resolve = Resolver(paths);
+  return PrintReplacement(ReplacePage(store, req), a.json);
+}
+
+// review history: every change to a document, oldest first.
+int ReviewHistory(Store& store, const ReviewArgs& a) {
+  Result<std::vector<HistoryEntry>> h = store.Review().History(a.lot, a.document);
+  if (!h.ok()) return Fail("review history", h.status());
+  if (a.json) {
+    json arr = json::array();
+    for (const HistoryEntry& e : *h) {
+      arr.push_back({{"seq", e.seq}, {"at", e.at}, {"user", e.user}, {"action", e.action}, {"page", e.page},
+                     {"field", e.field}, {"old", e.old_value}, {"new", e.new_value}, {"reason", e.reason}});
+    }
+    std::printf("%s\n", arr.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+  } else {
+    for (const HistoryEntry& e : *h) {
+      std::printf("%s  %s  %s", T(e.at).c_str(), T(e.user).c_str(), T(e.action).c_str());
+      if (e.page > 0) std::printf(" page %d", e.page);
+      if (!e.field.empty()) std::printf(" %s", T(e.field).c_str());
+      if (e.action == "set_field") std::printf(" '%s' -> '%s'", T(e.old_value).c_str(), T(e.new_value).c_str());
+      if (!e.reason.empty()) std::printf("  (%s)", T(e.reason).c_str());
+      std::printf("\n");
+    }
+    if (h->empty()) std::printf("no history\n");
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int PrintReplacement(const Result<PageReplaceResult>& r, bool as_json) {
@@ -67,15 +209,7 @@ int PrintReplacement(const Result<PageReplaceResult>& r, bool as_json) {
 }
 
 Command AddReviewCommand(CLI::App& root, const Context&) {
-  struct Args {
-    std::string store;
-    std::string lot, document, reason, note, user, lang = "en";
-    int page = 0;
-    bool json = false, all = false;
-    std::vector<std::string> assignments;
-    std::string image;
-  };
-  auto a = std::make_shared<Args>();
+  auto a = std::make_shared<ReviewArgs>();
   CLI::App* cmd = root.add_subcommand("review", "What needs a person: list, correct fields, accept, ask for a re-scan");
   cmd->require_subcommand(1);
   auto common = [&](CLI::App* sub) {
@@ -134,126 +268,12 @@ Command AddReviewCommand(CLI::App& root, const Context&) {
             Result<std::unique_ptr<Store>> opened = OpenStore(a->store, /*create_if_missing=*/false);
             if (!opened.ok()) return Fail("review", opened.status());
             Store& store = **opened;
-            if (list->parsed()) {
-              if (!a->reason.empty() && a->reason != "needs_review" && FindReviewReason(a->reason) == nullptr) {
-                std::string kinds;
-                for (const ReviewReasonInfo& r : ReviewReasons()) kinds += (kinds.empty() ? "" : ", ") + std::string(r.kind);
-                std::fprintf(stderr, "acervo review list: unknown reason '%s' (one of: %s)\n", a->reason.c_str(),
-                             kinds.c_str());
-                return kExitUsage;
-              }
-              ReviewFilter f;
-              f.lot_id = a->lot;
-              f.document_id = a->document;
-              f.kind = a->reason;
-              f.include_accepted = a->all;
-              f.limit = 100000;
-              Result<std::vector<ReviewItem>> items = store.Review().ListItems(f);
-              if (!items.ok()) return Fail("review list", items.status());
-              if (a->json) {
-                json j = ReviewJson(*items);
-                if (a->all) {  // accepted ones too, with their decision
-                  json all = json::array();
-                  for (const ReviewItem& i : *items) {
-                    all.push_back({{"lot", i.lot_id}, {"document", i.document_id}, {"page", i.page}, {"kind", i.kind},
-                                   {"subject", i.subject}, {"detail", i.detail}, {"state", i.state},
-                                   {"decided_by", i.decided_by}, {"decided_at", i.decided_at}, {"note", i.note}});
-                  }
-                  j["all"] = all;
-                }
-                std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
-              } else {
-                const std::string text = ReviewSummaryText(*items, a->lang == "en", 100000);
-                std::printf("%s", text.empty() ? (a->lang == "en" ? "Nothing to review\n" : "Nada para revisar\n")
-                                               : text.c_str());
-              }
-              return kExitOk;
-            }
-            if (set->parsed()) {
-              CorrectionRequest req;
-              req.lot_id = a->lot;
-              req.document_id = a->document;
-              req.user = user;
-              req.reason = a->note;
-              for (const std::string& s : a->assignments) {
-                Result<FieldChange> c = ParseFieldChange(s);
-                if (!c.ok()) return Fail("review set", c.status());
-                req.changes.push_back(*c);
-              }
-              const StoredPaths paths = StoredPaths::ForStore(a->store, store);
-              req.resolve = [&paths](const std::string& l, const std::string& stored) {
-                return paths.Resolve(l, stored);
-              };
-              Result<CorrectionResult> r = CorrectDocument(store, req);
-              if (!r.ok()) return Fail("review set", r.status());
-              if (r->changed.empty()) {
-                std::printf("%s/%s: nothing changed\n", T(a->lot).c_str(), T(a->document).c_str());
-                return kExitOk;
-              }
-              for (const HistoryEntry& h : r->changed) {
-                std::printf("%s/%s: %s '%s' -> '%s'\n", T(a->lot).c_str(), T(a->document).c_str(), T(h.field).c_str(),
-                            T(h.old_value).c_str(), T(h.new_value).c_str());
-              }
-              std::printf("PDF metadata rewritten: %s (sha256 %s)\n", T(r->pdf_path).c_str(), r->pdf_sha256.c_str());
-              ReviewFilter f;
-              f.lot_id = a->lot;
-              f.document_id = a->document;
-              Result<std::vector<ReviewItem>> open = store.Review().ListItems(f);
-              if (open.ok()) {
-                const std::string text = ReviewSummaryText(*open, true, 50);
-                std::printf("%s", text.empty() ? "Nothing left to review for this document\n" : text.c_str());
-              }
-              return kExitOk;
-            }
-            if (accept->parsed()) {
-              Result<int> n = store.Review().Accept(a->lot, a->document, a->page, a->reason, user, a->note);
-              if (!n.ok()) return Fail("review accept", n.status());
-              std::printf("%s/%s: %d item%s accepted\n", T(a->lot).c_str(), T(a->document).c_str(), *n, *n == 1 ? "" : "s");
-              return kExitOk;
-            }
-            if (rescan->parsed()) {
-              Status s = store.Review().RequestRescan(a->lot, a->document, a->page, user, a->note);
-              if (!s.ok()) return Fail("review rescan", s);
-              std::printf("%s/%s page %d: marked to be scanned again\n", T(a->lot).c_str(), T(a->document).c_str(), a->page);
-              return kExitOk;
-            }
-            if (replace->parsed()) {
-              PageReplaceRequest req;
-              req.lot_id = a->lot;
-              req.document_id = a->document;
-              req.page = a->page;
-              req.image = a->image;
-              req.user = user;
-              req.reason = a->note;
-              const StoredPaths paths = StoredPaths::ForStore(a->store, store);
-              req.resolve = [&paths](const std::string& l, const std::string& stored) {
-                return paths.Resolve(l, stored);
-              };
-              return PrintReplacement(ReplacePage(store, req), a->json);
-            }
-            if (history->parsed()) {
-              Result<std::vector<HistoryEntry>> h = store.Review().History(a->lot, a->document);
-              if (!h.ok()) return Fail("review history", h.status());
-              if (a->json) {
-                json arr = json::array();
-                for (const HistoryEntry& e : *h) {
-                  arr.push_back({{"seq", e.seq}, {"at", e.at}, {"user", e.user}, {"action", e.action}, {"page", e.page},
-                                 {"field", e.field}, {"old", e.old_value}, {"new", e.new_value}, {"reason", e.reason}});
-                }
-                std::printf("%s\n", arr.dump(2, ' ', false, json::error_handler_t::replace).c_str());
-              } else {
-                for (const HistoryEntry& e : *h) {
-                  std::printf("%s  %s  %s", T(e.at).c_str(), T(e.user).c_str(), T(e.action).c_str());
-                  if (e.page > 0) std::printf(" page %d", e.page);
-                  if (!e.field.empty()) std::printf(" %s", T(e.field).c_str());
-                  if (e.action == "set_field") std::printf(" '%s' -> '%s'", T(e.old_value).c_str(), T(e.new_value).c_str());
-                  if (!e.reason.empty()) std::printf("  (%s)", T(e.reason).c_str());
-                  std::printf("\n");
-                }
-                if (h->empty()) std::printf("no history\n");
-              }
-              return kExitOk;
-            }
+            if (list->parsed()) return ReviewList(store, *a);
+            if (set->parsed()) return ReviewSet(store, *a, user);
+            if (accept->parsed()) return ReviewAccept(store, *a, user);
+            if (rescan->parsed()) return ReviewRescan(store, *a, user);
+            if (replace->parsed()) return ReviewReplace(store, *a, user);
+            if (history->parsed()) return ReviewHistory(store, *a);
             return kExitUsage;
           }};
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -59,6 +60,104 @@ int Fail(const Status& s) {
              : kExitCannotRun;
 }
 
+struct UsersArgs {
+  std::string store;
+  std::string name, display, role = "reader", group_target, lot, project, cpf;
+  std::vector<std::string> groups;
+  bool full_view = false, password_stdin = false, json = false;
+};
+
+// A new password, read from the terminal or stdin, hashed with Argon2id.
+Result<std::string> NewPasswordHash(bool from_stdin) {
+  ACERVO_ASSIGN_OR_RETURN(std::string pw, ReadPassword(from_stdin));
+  return web::HashPassword(pw);
+}
+
+// --cpf as given: digits, punctuated or not; "" when it was "" (removes).
+Result<std::string> CpfArg(const std::string& given) {
+  if (given.empty()) return std::string();
+  std::optional<std::string> cpf = ParseCpf(given);
+  if (!cpf) return Status::InvalidArgument("--cpf '" + given + "' is not a valid CPF");
+  return *cpf;
+}
+
+int UsersAdd(Store& store, const UsersArgs& a) {
+  UserRecord u;
+  u.name = a.name;
+  u.display_name = a.display;
+  u.role = *ParseRole(a.role);
+  u.groups = a.groups;
+  u.full_view = a.full_view;
+  Result<std::string> cpf = CpfArg(a.cpf);
+  if (!cpf.ok()) return Fail(cpf.status());
+  u.cpf = *cpf;
+  Result<std::string> hash = NewPasswordHash(a.password_stdin);
+  if (!hash.ok()) return Fail(hash.status());
+  u.password_hash = *hash;
+  if (Status s = store.Access().AddUser(u); !s.ok()) return Fail(s);
+  Audit(store, "admin_user_add", u.name, std::string("role=") + RoleName(u.role));
+  std::printf("user %s added (%s)\n", u.name.c_str(), RoleName(u.role));
+  return kExitOk;
+}
+
+int UsersList(Store& store, const UsersArgs& a) {
+  Result<std::vector<UserRecord>> users = store.Access().ListUsers();
+  Result<std::vector<GrantRecord>> grants = store.Access().ListGrants();
+  if (!users.ok()) return Fail(users.status());
+  if (!grants.ok()) return Fail(grants.status());
+  if (a.json) {
+    nlohmann::json j = {{"users", nlohmann::json::array()}, {"grants", nlohmann::json::array()}};
+    for (const UserRecord& u : *users) {
+      j["users"].push_back({{"name", u.name}, {"display_name", u.display_name}, {"role", RoleName(u.role)},
+                            {"groups", u.groups}, {"disabled", u.disabled}, {"full_view", u.full_view},
+                            {"cpf", u.cpf}, {"created_at", u.created_at}});
+    }
+    for (const GrantRecord& g : *grants) {
+      j["grants"].push_back({{"group", g.group}, {"kind", g.kind}, {"target", g.target}});
+    }
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return kExitOk;
+  }
+  for (const UserRecord& u : *users) {
+    std::string groups;
+    for (const std::string& g : u.groups) groups += (groups.empty() ? "" : ",") + g;
+    std::printf("%-20s %-8s %-24s%s%s\n", u.name.c_str(), RoleName(u.role), groups.c_str(),
+                u.disabled ? " [disabled]" : "", u.full_view ? " [full view]" : "");
+  }
+  for (const GrantRecord& g : *grants) {
+    std::printf("grant: group %s may open %s %s\n", g.group.c_str(), g.kind.c_str(), g.target.c_str());
+  }
+  return kExitOk;
+}
+
+// users grant / revoke: a group may open a lot, or every lot of a project.
+int UsersGrant(Store& store, const UsersArgs& a, bool add) {
+  if (a.lot.empty() == a.project.empty()) return Fail(Status::InvalidArgument("give --lot or --project"));
+  GrantRecord g{a.group_target, a.lot.empty() ? "project" : "lot", a.lot.empty() ? a.project : a.lot};
+  Status s = add ? store.Access().AddGrant(g) : store.Access().RemoveGrant(g);
+  if (!s.ok()) return Fail(s);
+  Audit(store, add ? "admin_grant_add" : "admin_grant_remove", g.kind + ":" + g.target, "group " + g.group);
+  std::printf("%s: group %s, %s %s\n", add ? "granted" : "revoked", g.group.c_str(), g.kind.c_str(),
+              g.target.c_str());
+  return kExitOk;
+}
+
+// users disable / enable / passwd / set: one user's record changed, the
+// change audited. `change` edits the record and says what it did.
+int UsersUpdate(Store& store, const UsersArgs& a,
+                const std::function<Result<std::string>(UserRecord&)>& change) {
+  Result<std::optional<UserRecord>> got = store.Access().GetUser(a.name);
+  if (!got.ok()) return Fail(got.status());
+  if (!got->has_value()) return Fail(Status::NotFound("no user " + a.name));
+  UserRecord u = **got;
+  Result<std::string> what = change(u);
+  if (!what.ok()) return Fail(what.status());
+  if (Status s = store.Access().UpdateUser(u); !s.ok()) return Fail(s);
+  Audit(store, "admin_user_update", u.name, *what);
+  std::printf("user %s: %s\n", u.name.c_str(), what->c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 std::string CliActor() {
@@ -67,14 +166,7 @@ std::string CliActor() {
 }
 
 Command AddUsersCommand(CLI::App& root, const Context&) {
-  struct Args {
-    std::string store;
-    std::string name, display, role = "reader", group_target, lot, project, cpf;
-    std::vector<std::string> groups;
-    bool full_view = false, password_stdin = false, json = false;
-    std::string action;
-  };
-  auto a = std::make_shared<Args>();
+  auto a = std::make_shared<UsersArgs>();
   CLI::App* cmd = root.add_subcommand("users", "Manage web users, their roles and groups, and group grants");
   cmd->require_subcommand(1);
   auto store_opt = [&](CLI::App* sub) {
@@ -127,104 +219,32 @@ Command AddUsersCommand(CLI::App& root, const Context&) {
             Result<std::unique_ptr<Store>> opened = OpenStore(a->store, /*create_if_missing=*/false);
             if (!opened.ok()) return Fail(opened.status());
             Store& store = **opened;
-            AccessStore& access = store.Access();
-            if (add->parsed()) {
-              UserRecord u;
-              u.name = a->name;
-              u.display_name = a->display;
-              u.role = *ParseRole(a->role);
-              u.groups = a->groups;
-              u.full_view = a->full_view;
-              if (!a->cpf.empty()) {
-                std::optional<std::string> cpf = ParseCpf(a->cpf);
-                if (!cpf) return Fail(Status::InvalidArgument("--cpf '" + a->cpf + "' is not a valid CPF"));
-                u.cpf = *cpf;
-              }
-              Result<std::string> pw = ReadPassword(a->password_stdin);
-              if (!pw.ok()) return Fail(pw.status());
-              Result<std::string> hash = web::HashPassword(*pw);
-              if (!hash.ok()) return Fail(hash.status());
-              u.password_hash = *hash;
-              Status s = access.AddUser(u);
-              if (!s.ok()) return Fail(s);
-              Audit(store, "admin_user_add", u.name, std::string("role=") + RoleName(u.role));
-              std::printf("user %s added (%s)\n", u.name.c_str(), RoleName(u.role));
-              return kExitOk;
-            }
-            if (list->parsed()) {
-              Result<std::vector<UserRecord>> users = access.ListUsers();
-              Result<std::vector<GrantRecord>> grants = access.ListGrants();
-              if (!users.ok()) return Fail(users.status());
-              if (!grants.ok()) return Fail(grants.status());
-              if (a->json) {
-                nlohmann::json j = {{"users", nlohmann::json::array()}, {"grants", nlohmann::json::array()}};
-                for (const UserRecord& u : *users) {
-                  j["users"].push_back({{"name", u.name}, {"display_name", u.display_name}, {"role", RoleName(u.role)},
-                                        {"groups", u.groups}, {"disabled", u.disabled}, {"full_view", u.full_view},
-                                        {"cpf", u.cpf}, {"created_at", u.created_at}});
-                }
-                for (const GrantRecord& g : *grants) {
-                  j["grants"].push_back({{"group", g.group}, {"kind", g.kind}, {"target", g.target}});
-                }
-                std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-                return kExitOk;
-              }
-              for (const UserRecord& u : *users) {
-                std::string groups;
-                for (const std::string& g : u.groups) groups += (groups.empty() ? "" : ",") + g;
-                std::printf("%-20s %-8s %-24s%s%s\n", u.name.c_str(), RoleName(u.role), groups.c_str(),
-                            u.disabled ? " [disabled]" : "", u.full_view ? " [full view]" : "");
-              }
-              for (const GrantRecord& g : *grants) {
-                std::printf("grant: group %s may open %s %s\n", g.group.c_str(), g.kind.c_str(), g.target.c_str());
-              }
-              return kExitOk;
-            }
-            if (grant->parsed() || revoke->parsed()) {
-              if (a->lot.empty() == a->project.empty()) return Fail(Status::InvalidArgument("give --lot or --project"));
-              GrantRecord g{a->group_target, a->lot.empty() ? "project" : "lot", a->lot.empty() ? a->project : a->lot};
-              Status s = grant->parsed() ? access.AddGrant(g) : access.RemoveGrant(g);
-              if (!s.ok()) return Fail(s);
-              Audit(store, grant->parsed() ? "admin_grant_add" : "admin_grant_remove", g.kind + ":" + g.target,
-                    "group " + g.group);
-              std::printf("%s: group %s, %s %s\n", grant->parsed() ? "granted" : "revoked", g.group.c_str(),
-                          g.kind.c_str(), g.target.c_str());
-              return kExitOk;
-            }
-            Result<std::optional<UserRecord>> got = access.GetUser(a->name);
-            if (!got.ok()) return Fail(got.status());
-            if (!got->has_value()) return Fail(Status::NotFound("no user " + a->name));
-            UserRecord u = **got;
-            std::string what;
+            if (add->parsed()) return UsersAdd(store, *a);
+            if (list->parsed()) return UsersList(store, *a);
+            if (grant->parsed() || revoke->parsed()) return UsersGrant(store, *a, grant->parsed());
             if (disable->parsed() || enable->parsed()) {
-              u.disabled = disable->parsed();
-              what = u.disabled ? "disabled" : "enabled";
-            } else if (passwd->parsed()) {
-              Result<std::string> pw = ReadPassword(a->password_stdin);
-              if (!pw.ok()) return Fail(pw.status());
-              Result<std::string> hash = web::HashPassword(*pw);
-              if (!hash.ok()) return Fail(hash.status());
-              u.password_hash = *hash;
-              what = "password set";
-            } else if (set->parsed()) {
+              return UsersUpdate(store, *a, [&](UserRecord& u) -> Result<std::string> {
+                u.disabled = disable->parsed();
+                return std::string(u.disabled ? "disabled" : "enabled");
+              });
+            }
+            if (passwd->parsed()) {
+              return UsersUpdate(store, *a, [&](UserRecord& u) -> Result<std::string> {
+                ACERVO_ASSIGN_OR_RETURN(u.password_hash, NewPasswordHash(a->password_stdin));
+                return std::string("password set");
+              });
+            }
+            return UsersUpdate(store, *a, [&](UserRecord& u) -> Result<std::string> {
               if (set->count("--role") > 0) u.role = *ParseRole(a->role);
               if (set->count("--group") > 0) u.groups = a->groups;
               if (set->count("--full-view") > 0) u.full_view = a->full_view;
-              what = std::string("role=") + RoleName(u.role);
+              std::string what = std::string("role=") + RoleName(u.role);
               if (set->count("--cpf") > 0) {
-                std::optional<std::string> cpf = ParseCpf(a->cpf);
-                if (!a->cpf.empty() && !cpf) {
-                  return Fail(Status::InvalidArgument("--cpf '" + a->cpf + "' is not a valid CPF"));
-                }
-                u.cpf = cpf.value_or("");
+                ACERVO_ASSIGN_OR_RETURN(u.cpf, CpfArg(a->cpf));
                 what += u.cpf.empty() ? "; cpf removed" : "; cpf set";
               }
-            }
-            Status s = access.UpdateUser(u);
-            if (!s.ok()) return Fail(s);
-            Audit(store, "admin_user_update", u.name, what);
-            std::printf("user %s: %s\n", u.name.c_str(), what.c_str());
-            return kExitOk;
+              return what;
+            });
           }};
 }
 

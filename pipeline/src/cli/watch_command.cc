@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "acervo/core/clock.h"
@@ -59,6 +60,221 @@ Result<fs::path> StageFile(const HotItem& item, const fs::path& out, const std::
   return staging;
 }
 
+// One `acervo watch` session: the hot folder, where its items go (a store
+// here, or a queue for the workers), and the counts. The command is a
+// driver over these steps.
+class Watch {
+ public:
+  Watch(const WatchArgs& a, const Context& ctx) : a_(a), ctx_(ctx), queueing_(!a.enqueue.empty()) {}
+
+  int Run() {
+    if (std::optional<int> bad = CheckArgs()) return *bad;
+    if (std::optional<int> bad = OpenTarget()) return *bad;
+    if (std::optional<int> bad = OpenHotFolder()) return *bad;
+    for (;;) {
+      if (Cancelled()) break;
+      Result<HotScan> scan = hot_->Scan();
+      if (!scan.ok()) {
+        std::fprintf(stderr, "acervo watch: %s\n", scan.status().ToString().c_str());
+        return kExitCannotRun;
+      }
+      for (const HotItem& item : scan->ready) {
+        if (Cancelled()) break;
+        if (std::optional<int> stop = Take(item)) return *stop;
+      }
+      if (a_.once) {
+        for (const auto& [item, why] : scan->waiting) {
+          if (!a_.quiet) {
+            std::fprintf(stderr, "[watch] not yet: %s (%s)\n", TerminalText(item.name).c_str(), why.c_str());
+          }
+        }
+        break;
+      }
+      hot_->Wait(a_.interval, ctx_.cancel);
+    }
+    if (!a_.quiet) std::fprintf(stderr, "[watch] %d processed, %d failed\n", processed_, failed_);
+    if (a_.once && Cancelled()) return kExitInterrupted;
+    return failed_ > 0 ? kExitPartial : kExitOk;
+  }
+
+ private:
+  bool Cancelled() const { return ctx_.cancel != nullptr && ctx_.cancel->load(); }
+
+  // Exactly one of --out and --enqueue, and nothing written into the hot
+  // folder: anything written there would come back as an item. Queued,
+  // only the staged single files are written here (the hot folder may well
+  // lie on the shared root).
+  std::optional<int> CheckArgs() {
+    if (queueing_ == !a_.out.empty()) {
+      std::fprintf(stderr, "acervo watch: give either --out (process here) or --enqueue (queue for the "
+                           "workers)\n");
+      return kExitUsage;
+    }
+    if (queueing_ && a_.shared_root.empty()) {
+      std::fprintf(stderr, "acervo watch: --enqueue needs --shared-root (or $ACERVO_SHARED_ROOT)\n");
+      return kExitUsage;
+    }
+    // Queued items: the state and the staged single files live on the
+    // shared root, where the workers read them.
+    home_ = queueing_ ? a_.shared_root : a_.out;
+    const fs::path out = queueing_ ? a_.shared_root / ".watch-staging" : a_.out;
+    const std::string out_name = queueing_ ? "staging folder" : "--out folder";
+    Status apart = CheckSeparateFolders(a_.dir, "hot folder", out, out_name);
+    if (apart.ok() && !queueing_ && !IsPostgresSpec(StorePath().string())) {
+      apart = CheckSeparateFolders(a_.dir, "hot folder", StorePath(), "--store");
+    }
+    if (!apart.ok()) {
+      std::fprintf(stderr, "acervo watch: %s\n", TerminalText(apart.message()).c_str());
+      return kExitUsage;
+    }
+    return std::nullopt;
+  }
+
+  fs::path StorePath() const { return a_.store.empty() ? a_.out / "acervo.db" : fs::path(a_.store); }
+
+  // The workers' queue, or the store items are processed into here.
+  std::optional<int> OpenTarget() {
+    if (queueing_) {
+      Result<std::unique_ptr<WorkQueue>> q = OpenWorkQueue(a_.enqueue);
+      if (!q.ok()) {
+        std::fprintf(stderr, "acervo watch: %s\n", q.status().ToString().c_str());
+        return q.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitCannotRun;
+      }
+      queue_ = std::move(q).value();
+      return std::nullopt;
+    }
+    std::error_code ec;
+    fs::create_directories(a_.out, ec);
+    Result<std::unique_ptr<Store>> opened = OpenStore(StorePath());
+    if (!opened.ok()) {
+      std::fprintf(stderr, "acervo watch: cannot open store %s: %s\n", StorePath().c_str(),
+                   opened.status().ToString().c_str());
+      return kExitCannotRun;
+    }
+    store_ = std::move(opened).value();
+    return std::nullopt;
+  }
+
+  std::optional<int> OpenHotFolder() {
+    HotFolderOptions ho;
+    ho.dir = a_.dir;
+    ho.state_file = a_.state.empty() ? home_ / ".watch-state.jsonl" : fs::path(a_.state);
+    ho.settle_seconds = a_.settle;
+    ho.use_inotify = !a_.poll;
+    ho.marker_for = [marker = a_.marker](const fs::path& lot) -> std::string {
+      if (!marker.empty()) return marker;
+      Result<LotProfile> p = LoadProfile(lot / "profile.toml");
+      // A missing or broken profile asks for no marker; RunLot reports a
+      // broken profile when the lot is processed.
+      return p.ok() ? p->scanner.ready_marker : "";
+    };
+    Result<std::unique_ptr<HotFolder>> hot = HotFolder::Open(ho);
+    if (!hot.ok()) {
+      std::fprintf(stderr, "acervo watch: %s\n", hot.status().ToString().c_str());
+      return hot.status().code() == StatusCode::kNotFound ? kExitUsage : kExitCannotRun;
+    }
+    hot_ = std::move(hot).value();
+    if (!a_.quiet) {
+      std::fprintf(stderr, "[watch] %s (%s), settle %.1f s\n", a_.dir.c_str(),
+                   hot_->using_inotify() ? "inotify + polling" : "polling", a_.settle);
+    }
+    return std::nullopt;
+  }
+
+  // One complete item: refused, queued or processed here. An exit code
+  // only when the watch must stop.
+  std::optional<int> Take(const HotItem& item) {
+    // A link or a FIFO: named once as failed, never followed.
+    if (!item.refused.empty()) return Record(item, "failed: " + item.refused, false);
+    return queueing_ ? Enqueue(item) : Process(item);
+  }
+
+  // Handed over: a single file is staged on the shared root (a hard link or
+  // a copy: the original stays where it is) under a unique name, and the
+  // staged lot stays: it is the lot the workers read.
+  std::optional<int> Enqueue(const HotItem& item) {
+    fs::path lot_dir = item.path;
+    if (!item.is_dir) {
+      std::string suffix = "-" + UtcNowIso8601();
+      for (char& c : suffix) c = c == ':' ? '-' : c;
+      Result<fs::path> staged = StageFile(item, home_, suffix);
+      if (!staged.ok()) return NotYet(item, staged.status());  // retried on the next pass
+      lot_dir = *staged;
+    }
+    QueuedLotOptions options;
+    options.languages = a_.languages;
+    Result<QueuedLot> q = EnqueueLot(*queue_, lot_dir, a_.shared_root, options);
+    if (!q.ok() && q.status().code() != StatusCode::kInvalidArgument) {
+      return NotYet(item, q.status());  // retried on the next pass (the database may be back)
+    }
+    return Record(item, q.ok() ? "queued as lot " + std::to_string(q->result.lot) : "failed: " + q.status().ToString(),
+                  q.ok());
+  }
+
+  // Processed here with RunLot. A page file is a lot of its own, read where
+  // it is (the original is never touched), named after the file: its full
+  // name, so x.png and x.tif are two lots.
+  std::optional<int> Process(const HotItem& item) {
+    RunOptions ro;
+    if (item.is_dir) {
+      ro.lot_dir = item.path;
+    } else {
+      ro.lot_dir = a_.dir;
+      ro.only_file = item.name;
+      ro.lot_id = item.name;
+    }
+    ro.out_dir = a_.out;
+    ro.jobs = a_.jobs;
+    ro.languages = a_.languages;
+    ro.progress = !a_.quiet;
+    ro.cancel = ctx_.cancel;
+    if (!a_.quiet) std::fprintf(stderr, "[watch] processing %s\n", TerminalText(item.name).c_str());
+    Result<LotReport> report = RunLot(ro, *store_);
+    if (Cancelled()) return std::nullopt;  // unfinished: not recorded
+    if (!report.ok()) return Record(item, "failed: " + report.status().ToString(), false);
+    if (report->HasErrors()) {
+      const LotProblem& p = report->problems.front();
+      return Record(item,
+                    "failed: " + p.where + ": " + p.message + " (" + std::to_string(report->problems.size()) +
+                        " problems, see " + (report->lot_out_dir / "report.json").string() + ")",
+                    false);
+    }
+    return Record(item, "ok", true);
+  }
+
+  // Not recorded: counted as failed this pass and taken again on the next.
+  std::optional<int> NotYet(const HotItem& item, const Status& why) {
+    std::fprintf(stderr, "acervo watch: %s: %s\n", TerminalText(item.name).c_str(),
+                 TerminalText(why.ToString()).c_str());
+    ++failed_;
+    return std::nullopt;
+  }
+
+  // Recorded in the state file (so never taken again), counted, and printed
+  // as "NAME<TAB>OUTCOME" on stdout.
+  std::optional<int> Record(const HotItem& item, const std::string& outcome, bool ok) {
+    Status marked = hot_->MarkDone(item, outcome);
+    if (!marked.ok()) {
+      std::fprintf(stderr, "acervo watch: %s\n", TerminalText(marked.ToString()).c_str());
+      return kExitCannotRun;
+    }
+    ++(ok ? processed_ : failed_);
+    std::printf("%s\t%s\n", TerminalText(item.name).c_str(), TerminalText(outcome).c_str());
+    std::fflush(stdout);
+    return std::nullopt;
+  }
+
+  const WatchArgs& a_;
+  const Context& ctx_;
+  const bool queueing_;
+  fs::path home_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<WorkQueue> queue_;
+  std::unique_ptr<HotFolder> hot_;
+  int processed_ = 0;
+  int failed_ = 0;
+};
+
 }  // namespace
 
 Command AddWatchCommand(CLI::App& root, const Context& ctx) {
@@ -82,196 +298,7 @@ Command AddWatchCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("--jobs,-j", a->jobs, "Worker threads per lot (default: number of cores)")->check(CLI::Range(1, 256));
   cmd->add_option("--lang", a->languages, "Tesseract languages (default: the profile's)");
   cmd->add_flag("--quiet,-q", a->quiet, "No progress on stderr");
-  return {cmd, [a, &ctx]() -> int {
-            const bool queueing = !a->enqueue.empty();
-            if (queueing == !a->out.empty()) {
-              std::fprintf(stderr, "acervo watch: give either --out (process here) or --enqueue (queue for the "
-                                   "workers)\n");
-              return kExitUsage;
-            }
-            if (queueing && a->shared_root.empty()) {
-              std::fprintf(stderr, "acervo watch: --enqueue needs --shared-root (or $ACERVO_SHARED_ROOT)\n");
-              return kExitUsage;
-            }
-            // Queued items: the state and the staged single files live on the
-            // shared root, where the workers read them.
-            const fs::path home = queueing ? a->shared_root : a->out;
-            {
-              // Anything written into the hot folder would come back as an
-              // item. Queued, only the staged single files are written here
-              // (the hot folder may well lie on the shared root).
-              const fs::path out = queueing ? a->shared_root / ".watch-staging" : a->out;
-              const std::string out_name = queueing ? "staging folder" : "--out folder";
-              Status apart = CheckSeparateFolders(a->dir, "hot folder", out, out_name);
-              const fs::path store_path = a->store.empty() ? a->out / "acervo.db" : fs::path(a->store);
-              if (apart.ok() && !queueing && !IsPostgresSpec(store_path.string())) {
-                apart = CheckSeparateFolders(a->dir, "hot folder", store_path, "--store");
-              }
-              if (!apart.ok()) {
-                std::fprintf(stderr, "acervo watch: %s\n", TerminalText(apart.message()).c_str());
-                return kExitUsage;
-              }
-            }
-            std::error_code ec;
-            std::unique_ptr<Store> store;
-            std::unique_ptr<WorkQueue> queue;
-            if (queueing) {
-              Result<std::unique_ptr<WorkQueue>> q = OpenWorkQueue(a->enqueue);
-              if (!q.ok()) {
-                std::fprintf(stderr, "acervo watch: %s\n", q.status().ToString().c_str());
-                return q.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitCannotRun;
-              }
-              queue = std::move(q).value();
-            } else {
-              fs::path store_path = a->store.empty() ? a->out / "acervo.db" : fs::path(a->store);
-              fs::create_directories(a->out, ec);
-              Result<std::unique_ptr<Store>> opened = OpenStore(store_path);
-              if (!opened.ok()) {
-                std::fprintf(stderr, "acervo watch: cannot open store %s: %s\n", store_path.c_str(),
-                             opened.status().ToString().c_str());
-                return kExitCannotRun;
-              }
-              store = std::move(opened).value();
-            }
-            HotFolderOptions ho;
-            ho.dir = a->dir;
-            ho.state_file = a->state.empty() ? home / ".watch-state.jsonl" : fs::path(a->state);
-            ho.settle_seconds = a->settle;
-            ho.use_inotify = !a->poll;
-            std::string marker = a->marker;
-            ho.marker_for = [marker](const fs::path& lot) -> std::string {
-              if (!marker.empty()) return marker;
-              Result<LotProfile> p = LoadProfile(lot / "profile.toml");
-              // A missing or broken profile asks for no marker; RunLot
-              // reports a broken profile when the lot is processed.
-              return p.ok() ? p->scanner.ready_marker : "";
-            };
-            Result<std::unique_ptr<HotFolder>> hot = HotFolder::Open(ho);
-            if (!hot.ok()) {
-              std::fprintf(stderr, "acervo watch: %s\n", hot.status().ToString().c_str());
-              return hot.status().code() == StatusCode::kNotFound ? kExitUsage : kExitCannotRun;
-            }
-            if (!a->quiet) {
-              std::fprintf(stderr, "[watch] %s (%s), settle %.1f s\n", a->dir.c_str(),
-                           (*hot)->using_inotify() ? "inotify + polling" : "polling", a->settle);
-            }
-            int processed = 0, failed = 0;
-            for (;;) {
-              if (ctx.cancel != nullptr && ctx.cancel->load()) break;
-              Result<HotScan> scan = (*hot)->Scan();
-              if (!scan.ok()) {
-                std::fprintf(stderr, "acervo watch: %s\n", scan.status().ToString().c_str());
-                return kExitCannotRun;
-              }
-              for (const HotItem& item : scan->ready) {
-                if (ctx.cancel != nullptr && ctx.cancel->load()) break;
-                RunOptions ro;
-                if (!item.refused.empty()) {
-                  // A link or a FIFO: named once as failed, never followed.
-                  const std::string outcome = "failed: " + item.refused;
-                  Status marked = (*hot)->MarkDone(item, outcome);
-                  if (!marked.ok()) {
-                    std::fprintf(stderr, "acervo watch: %s\n", TerminalText(marked.ToString()).c_str());
-                    return kExitCannotRun;
-                  }
-                  ++failed;
-                  std::printf("%s\t%s\n", TerminalText(item.name).c_str(), TerminalText(outcome).c_str());
-                  std::fflush(stdout);
-                  continue;
-                }
-                if (item.is_dir) {
-                  ro.lot_dir = item.path;
-                } else {
-                  // A page file is a lot of its own, read where it is (the
-                  // original is never touched), named after the file: its
-                  // full name, so x.png and x.tif are two lots.
-                  ro.lot_dir = a->dir;
-                  ro.only_file = item.name;
-                  ro.lot_id = item.name;
-                }
-                if (queueing) {
-                  // Handed over: a single file is staged on the shared root
-                  // (a hard link or a copy: the original stays where it is)
-                  // under a unique name, and the staged lot stays: it is the
-                  // lot the workers read.
-                  fs::path lot_dir = item.path;
-                  if (!item.is_dir) {
-                    std::string suffix = "-" + UtcNowIso8601();
-                    for (char& c : suffix) c = c == ':' ? '-' : c;
-                    Result<fs::path> staged = StageFile(item, home, suffix);
-                    if (!staged.ok()) {
-                      std::fprintf(stderr, "acervo watch: %s: %s\n", TerminalText(item.name).c_str(),
-                                   TerminalText(staged.status().ToString()).c_str());
-                      ++failed;
-                      continue;  // not recorded: retried on the next pass
-                    }
-                    lot_dir = *staged;
-                  }
-                  QueuedLotOptions options;
-                  options.languages = a->languages;
-                  Result<QueuedLot> q = EnqueueLot(*queue, lot_dir, a->shared_root, options);
-                  if (!q.ok() && q.status().code() != StatusCode::kInvalidArgument) {
-                    std::fprintf(stderr, "acervo watch: %s: %s\n", TerminalText(item.name).c_str(),
-                                 TerminalText(q.status().ToString()).c_str());
-                    ++failed;
-                    continue;  // not recorded: retried on the next pass (the database may be back)
-                  }
-                  const std::string outcome = q.ok() ? "queued as lot " + std::to_string(q->result.lot)
-                                                     : "failed: " + q.status().ToString();
-                  Status marked = (*hot)->MarkDone(item, outcome);
-                  if (!marked.ok()) {
-                    std::fprintf(stderr, "acervo watch: %s\n", TerminalText(marked.ToString()).c_str());
-                    return kExitCannotRun;
-                  }
-                  if (q.ok()) ++processed;
-                  else ++failed;
-                  std::printf("%s\t%s\n", TerminalText(item.name).c_str(), TerminalText(outcome).c_str());
-                  std::fflush(stdout);
-                  continue;
-                }
-                ro.out_dir = a->out;
-                ro.jobs = a->jobs;
-                ro.languages = a->languages;
-                ro.progress = !a->quiet;
-                ro.cancel = ctx.cancel;
-                if (!a->quiet) std::fprintf(stderr, "[watch] processing %s\n", TerminalText(item.name).c_str());
-                Result<LotReport> report = RunLot(ro, *store);
-                if (ctx.cancel != nullptr && ctx.cancel->load()) break;  // unfinished: not recorded
-                std::string outcome;
-                if (!report.ok()) {
-                  outcome = "failed: " + report.status().ToString();
-                } else if (report->HasErrors()) {
-                  const LotProblem& p = report->problems.front();
-                  outcome = "failed: " + p.where + ": " + p.message + " (" +
-                            std::to_string(report->problems.size()) + " problems, see " +
-                            (report->lot_out_dir / "report.json").string() + ")";
-                } else {
-                  outcome = "ok";
-                }
-                Status marked = (*hot)->MarkDone(item, outcome);
-                if (!marked.ok()) {
-                  std::fprintf(stderr, "acervo watch: %s\n", marked.ToString().c_str());
-                  return kExitCannotRun;
-                }
-                if (outcome == "ok") ++processed;
-                else ++failed;
-                std::printf("%s\t%s\n", TerminalText(item.name).c_str(), TerminalText(outcome).c_str());
-                std::fflush(stdout);
-              }
-              if (a->once) {
-                for (const auto& [item, why] : scan->waiting) {
-                  if (!a->quiet) {
-                    std::fprintf(stderr, "[watch] not yet: %s (%s)\n", TerminalText(item.name).c_str(), why.c_str());
-                  }
-                }
-                break;
-              }
-              (*hot)->Wait(a->interval, ctx.cancel);
-            }
-            if (!a->quiet) std::fprintf(stderr, "[watch] %d processed, %d failed\n", processed, failed);
-            if (a->once && ctx.cancel != nullptr && ctx.cancel->load()) return kExitInterrupted;
-            return failed > 0 ? kExitPartial : kExitOk;
-          }};
+  return {cmd, [a, &ctx]() -> int { return Watch(*a, ctx).Run(); }};
 }
 
 }  // namespace acervo::cli
