@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -233,57 +234,53 @@ class ForgivingSearchTest : public ::testing::Test {
     EXPECT_EQ(Docs(Search(store, {"--exact", "fagundes"})), std::vector<std::string>{});
   }
 
+  using Check = std::function<void(const std::string& store)>;
+
+  // Runs `sheets` into a fresh SQLite store and checks it.
+  void OnSqlite(const std::string& name, const std::vector<Sheet>& sheets, Check check) {
+    const std::string store =
+        (fs::temp_directory_path() / ("acervo-" + name + "-" + std::to_string(::getpid()) + ".db")).string();
+    fs::remove(store);
+    ASSERT_NO_FATAL_FAILURE(RunLot(store, sheets));
+    check(store);
+    if (!HasFailure()) {
+      fs::remove_all(root_);
+      for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(store + suffix);
+    }
+  }
+
+  // The same on a database `name` of a real PostgreSQL server started here.
+  void OnPostgres(const std::string& name, const std::vector<Sheet>& sheets, Check check) {
+    PostgresTestServer server;
+    Status started = server.Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "\n*** PostgreSQL cannot run here: %s ***\n\n", started.ToString().c_str());
+      GTEST_SKIP() << "PostgreSQL cannot run here: " << started.ToString();
+    }
+    Result<std::string> conninfo = server.CreateDatabase(name);
+    ASSERT_TRUE(conninfo.ok()) << conninfo.status().ToString();
+    ASSERT_NO_FATAL_FAILURE(RunLot(*conninfo, sheets));
+    check(*conninfo);
+    if (!HasFailure()) fs::remove_all(root_);
+  }
+
   fs::path root_, out_;
 };
 
 TEST_F(ForgivingSearchTest, SqliteStoreFindsWhatOcrMisread) {
-  const std::string store = (fs::temp_directory_path() / ("acervo-forgiving-" + std::to_string(::getpid()) + ".db")).string();
-  fs::remove(store);
-  ASSERT_NO_FATAL_FAILURE(RunLot(store));
-  CheckSearches(store);
-  if (!HasFailure()) {
-    fs::remove_all(root_);
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(store + suffix);
-  }
+  OnSqlite("forgiving", Sheets(), [this](const std::string& s) { CheckSearches(s); });
 }
 
 TEST_F(ForgivingSearchTest, PostgresStoreFindsWhatOcrMisread) {
-  PostgresTestServer server;
-  Status started = server.Start();
-  if (!started.ok()) {
-    std::fprintf(stderr, "\n*** PostgreSQL cannot run here: %s ***\n\n", started.ToString().c_str());
-    GTEST_SKIP() << "PostgreSQL cannot run here: " << started.ToString();
-  }
-  Result<std::string> conninfo = server.CreateDatabase("acervo_forgiving");
-  ASSERT_TRUE(conninfo.ok()) << conninfo.status().ToString();
-  ASSERT_NO_FATAL_FAILURE(RunLot(*conninfo));
-  CheckSearches(*conninfo);
-  if (!HasFailure()) fs::remove_all(root_);
+  OnPostgres("acervo_forgiving", Sheets(), [this](const std::string& s) { CheckSearches(s); });
 }
 
 TEST_F(ForgivingSearchTest, SqliteStoreFindsLooseConfusionsAndRanksThemOverStemMates) {
-  const std::string store = (fs::temp_directory_path() / ("acervo-loose-" + std::to_string(::getpid()) + ".db")).string();
-  fs::remove(store);
-  ASSERT_NO_FATAL_FAILURE(RunLot(store, LooseSheets()));
-  CheckLooseSearches(store);
-  if (!HasFailure()) {
-    fs::remove_all(root_);
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(store + suffix);
-  }
+  OnSqlite("loose", LooseSheets(), [this](const std::string& s) { CheckLooseSearches(s); });
 }
 
 TEST_F(ForgivingSearchTest, PostgresStoreFindsLooseConfusionsAndRanksThemOverStemMates) {
-  PostgresTestServer server;
-  Status started = server.Start();
-  if (!started.ok()) {
-    std::fprintf(stderr, "\n*** PostgreSQL cannot run here: %s ***\n\n", started.ToString().c_str());
-    GTEST_SKIP() << "PostgreSQL cannot run here: " << started.ToString();
-  }
-  Result<std::string> conninfo = server.CreateDatabase("acervo_loose");
-  ASSERT_TRUE(conninfo.ok()) << conninfo.status().ToString();
-  ASSERT_NO_FATAL_FAILURE(RunLot(*conninfo, LooseSheets()));
-  CheckLooseSearches(*conninfo);
-  if (!HasFailure()) fs::remove_all(root_);
+  OnPostgres("acervo_loose", LooseSheets(), [this](const std::string& s) { CheckLooseSearches(s); });
 }
 
 }  // namespace

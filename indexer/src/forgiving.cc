@@ -52,9 +52,9 @@ std::vector<std::string> Skeletons(std::string_view w) {
 // Confusions the stored keys do not encode (they were chosen after the
 // keys: changing SkeletonChar or DigraphFor would change every stored key),
 // so the query side reaches them (QueryFuzzyKeys) and OcrDistance prices
-// them as confusables: `a`/`o` (and `h`/`b`), which Tesseract's LSTM gives
-// as each other's first alternative on degraded type, and `n` read as `ri`
-// (the reverse of `rn` -> `m`).
+// them as confusables: `a`/`o` (and `h`/`b`), among the first alternatives
+// Tesseract's LSTM gives for each other on degraded type, and `n` read as
+// `ri` or `ri` as `n` (as `rn` for `m`).
 bool LooseConfusable(char a, char b) {
   return (a == 'a' && b == 'o') || (a == 'o' && b == 'a') || (a == 'h' && b == 'b') || (a == 'b' && b == 'h');
 }
@@ -326,8 +326,9 @@ double VariantWeight(const WordVariant& v) {
     // (`certidão` -> `certidões`: 2.5).
     case MatchTier::kInflection: return 0.6 / (1 + std::max(0.0, v.cost - 3));
     case MatchTier::kForgiving:
-      // One confusable character (`fomando`, `l0mares`) is as strong a
-      // guess as an inflection; each further edit halves that.
+      // One confusable character (`fomando`, `l0mares`) is nearly as strong
+      // a guess as an inflection; less with each further half edit (0.25 at
+      // 1, 0.125 at 2).
       if (v.kind == "misread") return 0.5 / (1 + 2 * (v.cost - 0.5));
       return 0.4 / (1 + v.cost);
   }

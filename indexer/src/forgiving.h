@@ -57,8 +57,8 @@ std::string OcrSkeleton(std::string_view folded);
 bool OcrConfusable(char a, char b);
 
 // Edit distance between folded words where a substitution of confusable
-// characters (OcrConfusable) and the digraph confusions rn/m, cl/d, vv/w,
-// ri/n cost 0.5, other insertions, deletions, substitutions and adjacent
+// characters (OcrConfusable, and the loose a/o, b/h) and the digraph
+// confusions rn/m, cl/d, vv/w, ri/n cost 0.5, other insertions, deletions, substitutions and adjacent
 // transpositions 1. Returns a value > `max` as soon as the distance is
 // known to exceed it.
 double OcrDistance(std::string_view a, std::string_view b, double max);
