@@ -247,61 +247,60 @@ std::string FormatNumber(double v) {
   return s;
 }
 
-Result<LotPlan> PlanLot(const fs::path& spec_path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(spec_path.string());
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << spec_path.string() << ":" << e.source().begin.line << ": " << e.description();
-    return Status::InvalidArgument(msg.str());
-  }
-  const std::string where = spec_path.string();
-  const fs::path base = spec_path.parent_path();
+namespace {
 
-  LotPlan plan;
-  // [generator]
+// PlanLot's reading of one lot spec: each step reads one part of it into
+// the plan, in order ([generator], the profile tables, each document).
+struct SpecReader {
+  std::string where;  // the spec's path, for messages
+  fs::path base;      // text files are relative to the spec
   PageSpec defaults;
   uint64_t lot_seed = 1;
   double body_pt = 11;
-  if (const toml::table* g = root["generator"].as_table()) {
-    lot_seed = static_cast<uint64_t>((*g)["seed"].value_or<int64_t>(1));
-    defaults.dpi = (*g)["dpi"].value_or(defaults.dpi);
-    defaults.font_family = (*g)["font"].value_or(defaults.font_family);
-    defaults.margin_mm = (*g)["margin_mm"].value_or(defaults.margin_mm);
-    body_pt = (*g)["font_size_pt"].value_or(body_pt);
-    if (const toml::table* d = (*g)["degradation"].as_table()) {
-      ACERVO_RETURN_IF_ERROR(ApplyDegradation(*d, &defaults, where + ": [generator.degradation]"));
-    }
-  }
-  plan.dpi = defaults.dpi;
+  LotPlan plan;
+  std::set<std::string> ids;
+  std::set<std::string> file_names;
+  int sequence = 0;  // pages of the lot so far
 
-  // Profile tables, copied as they are.
-  for (std::string_view table : {"lot", "image", "ocr"}) {
-    if (root.contains(table) && !root[table].is_table()) {
-      return Status::InvalidArgument(where + ": [" + std::string(table) + "] must be a table");
+  // [generator]: seed, resolution, font, margins and the default degradation.
+  Status ReadGenerator(const toml::table& root) {
+    if (const toml::table* g = root["generator"].as_table()) {
+      lot_seed = static_cast<uint64_t>((*g)["seed"].value_or<int64_t>(1));
+      defaults.dpi = (*g)["dpi"].value_or(defaults.dpi);
+      defaults.font_family = (*g)["font"].value_or(defaults.font_family);
+      defaults.margin_mm = (*g)["margin_mm"].value_or(defaults.margin_mm);
+      body_pt = (*g)["font_size_pt"].value_or(body_pt);
+      if (const toml::table* d = (*g)["degradation"].as_table()) {
+        ACERVO_RETURN_IF_ERROR(ApplyDegradation(*d, &defaults, where + ": [generator.degradation]"));
+      }
     }
+    plan.dpi = defaults.dpi;
+    return Status::OK();
   }
-  if (!root["lot"].is_table() || !root["lot"]["id"].is_string()) {
-    return Status::InvalidArgument(where + ": [lot] id is required");
-  }
-  {
-    std::string profile = "# Lot profile written by acervo-synth from " +
-                          spec_path.filename().string() + ".\n\n[lot]\n";
-    ACERVO_ASSIGN_OR_RETURN(std::string lot_body,
-                            TomlTableBody(*root["lot"].as_table(),
-                                          {"id", "project", "box", "operator", "description"},
-                                          "[lot]"));
+
+  // The lot profile: [lot], [image], [ocr] and [[fields]] copied as they are.
+  Status ReadProfile(const toml::table& root, const fs::path& spec_path) {
+    for (std::string_view table : {"lot", "image", "ocr"}) {
+      if (root.contains(table) && !root[table].is_table()) {
+        return Status::InvalidArgument(where + ": [" + std::string(table) + "] must be a table");
+      }
+    }
+    if (!root["lot"].is_table() || !root["lot"]["id"].is_string()) {
+      return Status::InvalidArgument(where + ": [lot] id is required");
+    }
+    std::string profile =
+        "# Lot profile written by acervo-synth from " + spec_path.filename().string() + ".\n\n[lot]\n";
+    ACERVO_ASSIGN_OR_RETURN(
+        std::string lot_body,
+        TomlTableBody(*root["lot"].as_table(), {"id", "project", "box", "operator", "description"}, "[lot]"));
     profile += lot_body;
     if (const toml::table* t = root["image"].as_table()) {
       ACERVO_ASSIGN_OR_RETURN(std::string body,
-                              TomlTableBody(*t, {"orientation", "deskew", "blank_detection"},
-                                            "[image]"));
+                              TomlTableBody(*t, {"orientation", "deskew", "blank_detection"}, "[image]"));
       profile += "\n[image]\n" + body;
     }
     if (const toml::table* t = root["ocr"].as_table()) {
-      ACERVO_ASSIGN_OR_RETURN(std::string body,
-                              TomlTableBody(*t, {"languages", "min_confidence"}, "[ocr]"));
+      ACERVO_ASSIGN_OR_RETURN(std::string body, TomlTableBody(*t, {"languages", "min_confidence"}, "[ocr]"));
       profile += "\n[ocr]\n" + body;
     }
     if (const toml::array* fields = root["fields"].as_array()) {
@@ -313,51 +312,19 @@ Result<LotPlan> PlanLot(const fs::path& spec_path) {
         plan.field_names.push_back((*t)["name"].value_or(std::string()));
         plan.required_fields.push_back((*t)["required"].value_or(false));
         ACERVO_ASSIGN_OR_RETURN(std::string body,
-                                TomlTableBody(*t, {"name", "label", "type", "required"},
-                                              "[[fields]]"));
+                                TomlTableBody(*t, {"name", "label", "type", "required"}, "[[fields]]"));
         profile += "\n[[fields]]\n" + body;
       }
     }
     plan.profile_toml = std::move(profile);
+    return Status::OK();
   }
 
-  // [[documents]]
-  const toml::array* docs = root["documents"].as_array();
-  if (docs == nullptr || docs->empty()) {
-    return Status::InvalidArgument(where + ": no [[documents]]");
-  }
-  std::set<std::string> ids;
-  std::set<std::string> file_names;
-  int sequence = 0;
-  for (size_t d = 0; d < docs->size(); ++d) {
-    const toml::table* t = docs->get(d)->as_table();
-    if (t == nullptr) return Status::InvalidArgument(where + ": [[documents]] must be tables");
-    PlannedDocument doc;
-    doc.id = (*t)["id"].value_or(std::string());
-    doc.type = (*t)["type"].value_or(std::string());
-    doc.title = (*t)["title"].value_or(std::string());
-    const std::string dwhere = where + ": document " + std::to_string(d + 1) + " (" + doc.id + ")";
-    if (doc.id.empty() || doc.type.empty() || doc.title.empty()) {
-      return Status::InvalidArgument(dwhere + ": id, type and title are required");
-    }
-    if (!ids.insert(doc.id).second) return Status::InvalidArgument(dwhere + ": duplicate id");
-
-    const std::string format_name = (*t)["format"].value_or(std::string("png"));
-    const FormatInfo* fmt = nullptr;
-    for (const FormatInfo& f : kFormats) {
-      if (f.name == format_name) fmt = &f;
-    }
-    if (fmt == nullptr) {
-      return Status::InvalidArgument(dwhere + ": unknown format '" + format_name +
-                                     "' (tiff, tiff-lzw, tiff-g4, png, jpeg)");
-    }
-    const std::string stem = (*t)["file"].value_or(doc.id);
-
-    // Index fields: only declared ones, required ones present.
-    if (const toml::table* f = (*t)["fields"].as_table()) {
+  // A document's index fields: only declared ones, required ones present.
+  Status ReadFields(const toml::table& t, const std::string& dwhere, PlannedDocument& doc) {
+    if (const toml::table* f = t["fields"].as_table()) {
       for (const auto& [key, node] : *f) {
-        if (std::find(plan.field_names.begin(), plan.field_names.end(), key.str()) ==
-            plan.field_names.end()) {
+        if (std::find(plan.field_names.begin(), plan.field_names.end(), key.str()) == plan.field_names.end()) {
           return Status::InvalidArgument(dwhere + ": field '" + std::string(key.str()) +
                                          "' is not declared in [[fields]]");
         }
@@ -368,22 +335,26 @@ Result<LotPlan> PlanLot(const fs::path& spec_path) {
     }
     for (size_t k = 0; k < plan.field_names.size(); ++k) {
       if (plan.required_fields[k] && !doc.fields.count(plan.field_names[k])) {
-        return Status::InvalidArgument(dwhere + ": required field '" + plan.field_names[k] +
-                                       "' missing");
+        return Status::InvalidArgument(dwhere + ": required field '" + plan.field_names[k] + "' missing");
       }
     }
+    return Status::OK();
+  }
 
-    // The text, one markup page per non-blank page.
-    const std::string text_rel = (*t)["text"].value_or(std::string());
+  // A document's pages: one markup page of its text per non-blank page; a
+  // blank back side shows its own front through the paper.
+  Result<std::vector<PlannedPage>> PlanPages(const toml::table& t, const std::string& dwhere,
+                                             const PlannedDocument& doc) {
+    const std::string text_rel = t["text"].value_or(std::string());
     std::vector<std::vector<TextBlock>> text_pages;
     if (!text_rel.empty()) {
       ACERVO_ASSIGN_OR_RETURN(std::string text, ReadText(base / text_rel));
       text_pages = ParsePages(text, body_pt);
     }
-    const toml::array* pages = (*t)["pages"].as_array();
+    const toml::array* pages = t["pages"].as_array();
     if (pages == nullptr || pages->empty()) return Status::InvalidArgument(dwhere + ": no pages");
     PageSpec doc_defaults = defaults;
-    doc_defaults.font_family = (*t)["font"].value_or(defaults.font_family);
+    doc_defaults.font_family = t["font"].value_or(defaults.font_family);
 
     size_t next_text = 0;
     const std::vector<TextBlock>* last_front = nullptr;
@@ -402,12 +373,11 @@ Result<LotPlan> PlanLot(const fs::path& spec_path) {
                            ? static_cast<uint64_t>((*pt)["seed"].value_or<int64_t>(0))
                            : MixSeed(lot_seed * 1000003u + static_cast<uint64_t>(sequence));
       if (page.blank) {
-        // A blank back side shows its own front through the paper.
         if (last_front != nullptr) page.spec.back_blocks = *last_front;
       } else {
         if (next_text >= text_pages.size()) {
-          return Status::InvalidArgument(pwhere + ": the text has only " +
-                                         std::to_string(text_pages.size()) + " page(s)");
+          return Status::InvalidArgument(pwhere + ": the text has only " + std::to_string(text_pages.size()) +
+                                         " page(s)");
         }
         page.spec.blocks = text_pages[next_text++];
         last_front = &text_pages[next_text - 1];
@@ -421,42 +391,93 @@ Result<LotPlan> PlanLot(const fs::path& spec_path) {
                                      " page(s) but only " + std::to_string(next_text) +
                                      " non-blank page(s) are listed");
     }
+    return doc_pages;
+  }
 
-    // Files: a TIFF document is one multi-page file; otherwise one file a page.
+  // Files: a TIFF document is one multi-page file; otherwise one file a
+  // page. Names are unique in the lot; the document lists its entries.
+  Status PlanFiles(const FormatInfo& fmt, const std::string& stem, const std::string& dwhere,
+                   std::vector<PlannedPage>& doc_pages, PlannedDocument& doc) {
     std::vector<std::string> entries;
-    if (fmt->multi_page) {
-      PlannedFile file{stem + std::string(fmt->extension), fmt->format, {}};
+    if (fmt.multi_page) {
+      PlannedFile file{stem + std::string(fmt.extension), fmt.format, {}};
       for (size_t p = 0; p < doc_pages.size(); ++p) {
         doc_pages[p].file = file.name;
         doc_pages[p].page_in_file = static_cast<int>(p + 1);
         file.page_indices.push_back(plan.pages.size() + p);
-        entries.push_back(doc_pages.size() > 1 ? file.name + "#" + std::to_string(p + 1)
-                                               : file.name);
+        entries.push_back(doc_pages.size() > 1 ? file.name + "#" + std::to_string(p + 1) : file.name);
       }
       plan.files.push_back(std::move(file));
     } else {
       for (size_t p = 0; p < doc_pages.size(); ++p) {
-        std::string name = stem + (doc_pages.size() > 1 ? "-p" + std::to_string(p + 1) : "") +
-                           std::string(fmt->extension);
+        std::string name =
+            stem + (doc_pages.size() > 1 ? "-p" + std::to_string(p + 1) : "") + std::string(fmt.extension);
         doc_pages[p].file = name;
         doc_pages[p].page_in_file = 1;
-        plan.files.push_back({name, fmt->format, {plan.pages.size() + p}});
+        plan.files.push_back({name, fmt.format, {plan.pages.size() + p}});
         entries.push_back(name);
       }
     }
-    for (size_t p = 0; p < doc_pages.size(); ++p) {
-      if (doc_pages[p].page_in_file == 1 && !file_names.insert(doc_pages[p].file).second) {
-        return Status::InvalidArgument(dwhere + ": file name '" + doc_pages[p].file +
-                                       "' used twice");
+    for (const PlannedPage& page : doc_pages) {
+      if (page.page_in_file == 1 && !file_names.insert(page.file).second) {
+        return Status::InvalidArgument(dwhere + ": file name '" + page.file + "' used twice");
       }
     }
-    for (size_t k = 0; k < entries.size(); ++k) {
-      doc.files += (k > 0 ? ";" : "") + entries[k];
+    for (size_t k = 0; k < entries.size(); ++k) doc.files += (k > 0 ? ";" : "") + entries[k];
+    return Status::OK();
+  }
+
+  // One [[documents]] table: id, type, title, format, fields, pages, files.
+  Status ReadDocument(size_t d, const toml::node* node) {
+    const toml::table* t = node->as_table();
+    if (t == nullptr) return Status::InvalidArgument(where + ": [[documents]] must be tables");
+    PlannedDocument doc;
+    doc.id = (*t)["id"].value_or(std::string());
+    doc.type = (*t)["type"].value_or(std::string());
+    doc.title = (*t)["title"].value_or(std::string());
+    const std::string dwhere = where + ": document " + std::to_string(d + 1) + " (" + doc.id + ")";
+    if (doc.id.empty() || doc.type.empty() || doc.title.empty()) {
+      return Status::InvalidArgument(dwhere + ": id, type and title are required");
     }
+    if (!ids.insert(doc.id).second) return Status::InvalidArgument(dwhere + ": duplicate id");
+    const std::string format_name = (*t)["format"].value_or(std::string("png"));
+    const FormatInfo* fmt = nullptr;
+    for (const FormatInfo& f : kFormats) {
+      if (f.name == format_name) fmt = &f;
+    }
+    if (fmt == nullptr) {
+      return Status::InvalidArgument(dwhere + ": unknown format '" + format_name +
+                                     "' (tiff, tiff-lzw, tiff-g4, png, jpeg)");
+    }
+    ACERVO_RETURN_IF_ERROR(ReadFields(*t, dwhere, doc));
+    ACERVO_ASSIGN_OR_RETURN(std::vector<PlannedPage> doc_pages, PlanPages(*t, dwhere, doc));
+    ACERVO_RETURN_IF_ERROR(PlanFiles(*fmt, (*t)["file"].value_or(doc.id), dwhere, doc_pages, doc));
     for (PlannedPage& page : doc_pages) plan.pages.push_back(std::move(page));
     plan.documents.push_back(std::move(doc));
+    return Status::OK();
   }
-  return plan;
+};
+
+}  // namespace
+
+Result<LotPlan> PlanLot(const fs::path& spec_path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(spec_path.string());
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << spec_path.string() << ":" << e.source().begin.line << ": " << e.description();
+    return Status::InvalidArgument(msg.str());
+  }
+  SpecReader r;
+  r.where = spec_path.string();
+  r.base = spec_path.parent_path();
+  ACERVO_RETURN_IF_ERROR(r.ReadGenerator(root));
+  ACERVO_RETURN_IF_ERROR(r.ReadProfile(root, spec_path));
+  const toml::array* docs = root["documents"].as_array();
+  if (docs == nullptr || docs->empty()) return Status::InvalidArgument(r.where + ": no [[documents]]");
+  for (size_t d = 0; d < docs->size(); ++d) ACERVO_RETURN_IF_ERROR(r.ReadDocument(d, docs->get(d)));
+  return std::move(r.plan);
 }
 
 Status GenerateLot(const fs::path& spec_path, const fs::path& out_dir) {

@@ -15,6 +15,7 @@
 
 #include "acervo/stages/imageops/imageops.h"
 #include "acervo/stages/orientation/orientation.h"
+#include "line_images.h"
 
 namespace acervo {
 namespace {
@@ -211,7 +212,11 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
       // when colour: the large-type vote measures ink as the darkest
       // channel, and coloured letters are light in gray).
       OrientationEstimate est;
-      Status voted = FinishOrientationByOcr(*api_, page.image, candidates, true, &est);
+      Status voted = Status::OK();
+      {
+        UncompressedLineImages uncompressed;  // its readings too (line_images.h)
+        voted = FinishOrientationByOcr(*api_, page.image, candidates, true, &est);
+      }
       api_->SetPageSegMode(static_cast<tesseract::PageSegMode>(options_.page_segmentation_mode));
       ACERVO_RETURN_IF_ERROR(voted);
       if (est.orientation_deg != 0) {
@@ -313,7 +318,12 @@ Status OcrStage::RecognizeOnce(Page& page, const PageContext& ctx) {
         ctx.deadline - std::chrono::steady_clock::now());
     monitor.set_deadline_msecs(static_cast<int32_t>(std::max<int64_t>(1, left.count())));
   }
-  int rc = api_->Recognize(&monitor);
+  int rc;
+  {
+    // Tesseract's line images kept uncompressed, not as PNG (line_images.h).
+    UncompressedLineImages uncompressed;
+    rc = api_->Recognize(&monitor);
+  }
   if (ctx.Cancelled()) {
     api_->Clear();
     return Status::Cancelled(page.origin.Describe() + ": OCR cancelled");

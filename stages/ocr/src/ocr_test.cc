@@ -2,10 +2,16 @@
 
 #include <gtest/gtest.h>
 #include <leptonica/allheaders.h>
+#include <tesseract/baseapi.h>
 
+#include <optional>
 #include <random>
+#include <thread>
+
+#include <opencv2/imgproc.hpp>
 
 #include "acervo/synth/synth.h"
+#include "src/line_images.h"
 
 namespace acervo {
 namespace {
@@ -246,6 +252,103 @@ TEST(OcrStageTest, ReadsColourPagesAndKeepsTheColour) {
   EXPECT_EQ(out->image.type(), CV_8UC3);
   EXPECT_EQ(out->image.data, colour.data) << "the page's own image is not replaced";
   EXPECT_TRUE(out->ocr_image.empty());
+}
+
+// Tesseract's line images are kept uncompressed while the OCR stage reads
+// (line_images.h): the interposed pixWriteMem is the one Tesseract calls.
+// Fails when the symbol is not exported from the executable (Tesseract then
+// calls Leptonica's directly and compresses every line as PNG again).
+TEST(OcrStageTest, KeepsTesseractsLineImagesUncompressed) {
+  Result<synth::SynthPage> s = synth::RenderPage(CleanPage(kText));
+  ASSERT_TRUE(s.ok());
+  Result<std::unique_ptr<PageStage>> stage = OcrStage::Create({});
+  ASSERT_TRUE(stage.ok());
+  const uint64_t before = UncompressedLineImages::Count();
+  Result<Page> out = (*stage)->Run(PageFrom(*s), PageContext{});
+  ASSERT_TRUE(out.ok());
+  EXPECT_LT(synth::CharacterErrorRate(out->text, s->text), 0.02) << out->text;
+  EXPECT_GT(UncompressedLineImages::Count(), before);
+}
+
+// Only PNGs asked for on a thread inside a scope are written as PNM; every
+// other call is Leptonica's own (PNG signature), also on other threads.
+TEST(OcrStageTest, LineImageScopeIsPerThreadAndLossless) {
+  Pix* gray = pixCreate(40, 10, 8);
+  Pix* rgb = pixCreate(40, 10, 32);
+  for (int y = 0; y < 10; ++y) {
+    for (int x = 0; x < 40; ++x) {
+      pixSetPixel(gray, x, y, (x * 7 + y * 13) % 256);
+      pixSetRGBPixel(rgb, x, y, x * 5, y * 20, (x + y) * 3);
+    }
+  }
+  auto written = [](Pix* pix) {
+    l_uint8* data = nullptr;
+    size_t size = 0;
+    EXPECT_EQ(pixWriteMem(&data, &size, pix, IFF_PNG), 0);
+    std::string bytes(reinterpret_cast<const char*>(data), size);
+    lept_free(data);
+    return bytes;
+  };
+  const std::string png_signature("\x89PNG", 4);
+  EXPECT_EQ(written(gray).substr(0, 4), png_signature);
+  {
+    UncompressedLineImages scope;
+    const std::string g = written(gray), c = written(rgb);
+    EXPECT_EQ(g.substr(0, 2), "P5");
+    EXPECT_EQ(c.substr(0, 2), "P6");
+    std::string other_thread;
+    std::thread([&] { other_thread = written(gray); }).join();
+    EXPECT_EQ(other_thread.substr(0, 4), png_signature);
+    // Read back as Tesseract does: the same pixels.
+    for (auto [pix, bytes] : {std::pair{gray, g}, std::pair{rgb, c}}) {
+      Pix* back = pixReadMem(reinterpret_cast<const l_uint8*>(bytes.data()), bytes.size());
+      ASSERT_NE(back, nullptr);
+      l_int32 same = 0;
+      pixEqual(pix, back, &same);
+      EXPECT_TRUE(same);
+      pixDestroy(&back);
+    }
+  }
+  EXPECT_EQ(written(rgb).substr(0, 4), png_signature);
+  pixDestroy(&gray);
+  pixDestroy(&rgb);
+}
+
+// Tesseract reads the same words, boxes and confidences whether its line
+// images go through PNG or not (a noisy gray page and its colour version).
+TEST(OcrStageTest, UncompressedLineImagesReadTheSame) {
+  synth::PageSpec spec = CleanPage(kText);
+  spec.noise_sigma = 6;
+  spec.blur_sigma = 0.7;
+  Result<synth::SynthPage> s = synth::RenderPage(spec);
+  ASSERT_TRUE(s.ok());
+  tesseract::TessBaseAPI api;
+  ASSERT_EQ(api.Init(DefaultTessdataDir().c_str(), "por+eng", tesseract::OEM_LSTM_ONLY), 0);
+  api.SetVariable("debug_file", "/dev/null");
+  cv::Mat colour;
+  cv::cvtColor(s->image, colour, cv::COLOR_GRAY2BGR);
+  colour.forEach<cv::Vec3b>([](cv::Vec3b& v, const int* at) { v[0] = cv::saturate_cast<uint8_t>(v[0] + at[1] % 40); });
+  for (const cv::Mat& img : {s->image, colour}) {
+    cv::Mat rgb = img;
+    if (img.channels() == 3) cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
+    auto read = [&](bool uncompressed) {
+      api.SetImage(rgb.data, rgb.cols, rgb.rows, rgb.channels(), static_cast<int>(rgb.step));
+      api.SetSourceResolution(300);
+      std::optional<UncompressedLineImages> scope;
+      if (uncompressed) scope.emplace();
+      std::unique_ptr<char[]> hocr(api.GetHOCRText(0));
+      api.Clear();
+      return std::string(hocr.get());
+    };
+    const uint64_t before = UncompressedLineImages::Count();
+    const std::string png = read(false);
+    EXPECT_EQ(UncompressedLineImages::Count(), before);
+    const std::string pnm = read(true);
+    EXPECT_GT(UncompressedLineImages::Count(), before);
+    EXPECT_GT(png.size(), 1000u);
+    EXPECT_EQ(png, pnm) << "channels " << img.channels();
+  }
+  api.End();
 }
 
 TEST(OcrStageTest, SameEngineServesManyPages) {

@@ -1,0 +1,46 @@
+#ifndef ACERVO_STAGES_OCR_SRC_LINE_IMAGES_H_
+#define ACERVO_STAGES_OCR_SRC_LINE_IMAGES_H_
+
+#include <cstdint>
+
+namespace acervo {
+
+// While one of these lives on a thread, the text-line images Tesseract
+// keeps in memory between cutting them out of the page and handing them to
+// its LSTM are kept uncompressed instead of as PNG.
+//
+// Why: Tesseract 5.3 (Debian's) stores every line image of a recognition
+// as PNG bytes (ImageData::SetPixInternal: pixWriteMem(..., IFF_PNG)) and
+// decodes it again a moment later (pixReadMem). Upstream can keep the Pix
+// instead, but only when built with TESSERACT_IMAGEDATA_AS_PIX
+// (tesseract-ocr/tesseract#2965: "compressing/uncompressing is slow"),
+// which Debian's build is not. Measured on Acervo's OCR stage (perf, 5
+// corpus and generated pages): the zlib/libpng encoding alone was 9.8% of
+// the run, 12.7% of Tesseract's recognition, more on colour pages (32-bit
+// line images) and on deskewed pages (interpolated edges compress worse).
+//
+// How: this library defines pixWriteMem, which takes precedence over
+// Leptonica's for every shared library of the process (ELF symbol
+// interposition, as malloc replacements work). A PNG asked for while a
+// scope is open on the calling thread is written as PNM (P5 gray / P6
+// RGB: the same pixels, no compression); pixReadMem reads either format by
+// its signature, so Tesseract reads back exactly the pixels it wrote and
+// recognises the same text (checked byte for byte on the bench pages,
+// docs/benchmarks.md). Every other call, and every call outside a scope,
+// goes to Leptonica's own pixWriteMem unchanged.
+class UncompressedLineImages {
+ public:
+  UncompressedLineImages();
+  ~UncompressedLineImages();
+  UncompressedLineImages(const UncompressedLineImages&) = delete;
+  UncompressedLineImages& operator=(const UncompressedLineImages&) = delete;
+
+  // How many images this process has kept uncompressed so far (a test
+  // checks that the interposition is in effect: it silently is not when
+  // the symbol is not exported from the executable).
+  static uint64_t Count();
+};
+
+}  // namespace acervo
+
+#endif  // ACERVO_STAGES_OCR_SRC_LINE_IMAGES_H_
