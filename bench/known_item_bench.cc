@@ -19,6 +19,10 @@
 // usage: known_item_bench [--corpus DIR] [--acervo BIN] [--ocr-cache FILE]
 //                         [--generated N] [--word-rate R] [--seed S]
 //                         [--backend sqlite|postgres|both] [--max-queries N]
+//                         [--misses FILE] [--write-texts DIR]
+// --corpus may name any folder laid out like the corpus (manifest.tsv,
+// images, ground truth beside them as .txt): bench/known_item_rendered.sh
+// makes one of generated pages really rendered and OCRed.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -455,8 +459,19 @@ int Evaluate(Store& store, const std::vector<Page>& pages, const std::string& se
           const double d = OcrDistance(folded, w, 6);
           if (d < best) best = d, closest = w;
         }
-        std::fprintf(g_misses, "%s\t%s\t%s\tclosest %s (%.1f)\t%s\n", set.c_str(), page.id.c_str(), q.word.c_str(),
-                     closest.c_str(), best, cause.c_str());
+        // Where it ranks in the first 100, and what the first hit matched.
+        SearchRequest deep = r;
+        deep.limit = 100;
+        Result<std::vector<SearchHit>> d = store.Search(deep);
+        const SearchHit* dh = nullptr;
+        const int dr = d.ok() ? RankOf(*d, page.id, &dh) : 0;
+        std::string first;
+        if (d.ok() && !d->empty()) {
+          for (const TermMatch& m : d->front().matches) first += m.matched + "/" + m.kind + " ";
+        }
+        std::fprintf(g_misses, "%s\t%s\t%s\tclosest %s (%.1f)\t%s\trank %d of %zu\tfirst: %s\n", set.c_str(),
+                     page.id.c_str(), q.word.c_str(), closest.c_str(), best, cause.c_str(), dr,
+                     d.ok() ? d->size() : 0, first.c_str());
       }
     }
   }
@@ -546,6 +561,7 @@ int main(int argc, char** argv) {
   uint64_t seed = 15;
   std::string backend = "sqlite";
   size_t max_queries = 3000;
+  fs::path write_texts;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--corpus") corpus = argv[i + 1];
@@ -557,13 +573,28 @@ int main(int argc, char** argv) {
     else if (a == "--backend") backend = argv[i + 1];
     else if (a == "--max-queries") max_queries = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--misses") g_misses = std::fopen(argv[i + 1], "w");
+    else if (a == "--write-texts") write_texts = argv[i + 1];
     else {
       std::fprintf(stderr,
                    "usage: %s [--corpus DIR] [--acervo BIN] [--ocr-cache FILE] [--generated N] [--word-rate R] "
-                   "[--seed S] [--backend sqlite|postgres|both] [--max-queries N]\n",
+                   "[--seed S] [--backend sqlite|postgres|both] [--max-queries N] [--misses FILE] "
+                   "[--write-texts DIR]\n",
                    argv[0]);
       return 2;
     }
+  }
+  if (!write_texts.empty()) {
+    // The texts of `--generated` pages (seed `--seed`), one file each, for
+    // bench/known_item_rendered.sh to render and OCR: pages whose OCR
+    // errors are Tesseract's, not the error model's.
+    fs::create_directories(write_texts);
+    TextMaker maker(seed);
+    for (int i = 0; i < generated; ++i) {
+      char name[32];
+      std::snprintf(name, sizeof(name), "r%04d.txt", i);
+      std::ofstream(write_texts / name) << maker.Page();
+    }
+    return 0;
   }
   std::vector<Page> pages = CorpusPages(corpus, acervo, cache);
   std::vector<Page> gen = GeneratedPages(generated, word_rate, seed);

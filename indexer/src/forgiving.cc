@@ -49,6 +49,16 @@ std::vector<std::string> Skeletons(std::string_view w) {
   return out;
 }
 
+// Confusions the stored keys do not encode (they were chosen after the
+// keys: changing SkeletonChar or DigraphFor would change every stored key),
+// so the query side reaches them (QueryFuzzyKeys) and OcrDistance prices
+// them as confusables: `a`/`o` (and `h`/`b`), among the first alternatives
+// Tesseract's LSTM gives for each other on degraded type, and `n` read as
+// `ri` or `ri` as `n` (as `rn` for `m`).
+bool LooseConfusable(char a, char b) {
+  return (a == 'a' && b == 'o') || (a == 'o' && b == 'a') || (a == 'h' && b == 'b') || (a == 'b' && b == 'h');
+}
+
 bool LettersOnly(std::string_view w) {
   for (char c : w) {
     if (c >= '0' && c <= '9') return false;
@@ -82,6 +92,30 @@ void AddDeletions(const std::string& sk, std::vector<std::string>* out) {
     d.append(sk, i + 1, std::string::npos);
     out->push_back(std::move(d));
   }
+}
+
+// The word with one of its characters replaced by a loose confusion of it.
+std::vector<std::string> LooseVariants(std::string_view w) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < w.size(); ++i) {
+    std::string v(w);
+    switch (w[i]) {
+      case 'a': v[i] = 'o'; break;
+      case 'o': v[i] = 'a'; break;
+      case 'h': v[i] = 'b'; break;
+      case 'b': v[i] = 'h'; break;
+      case 'n': v.replace(i, 1, "ri"); break;
+      case 'r':
+        if (i + 1 < w.size() && w[i + 1] == 'i') {
+          v.replace(i, 2, "n");
+          break;
+        }
+        continue;
+      default: continue;
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 std::string Join(const std::vector<std::string>& words) {
@@ -125,11 +159,13 @@ double OcrDistance(std::string_view a, std::string_view b, double max) {
     double row_min = at(i, 0);
     for (size_t j = 1; j <= m; ++j) {
       const char x = a[i - 1], y = b[j - 1];
-      const double sub = x == y ? 0 : OcrConfusable(x, y) ? 0.5 : 1;
+      const double sub = x == y ? 0 : OcrConfusable(x, y) || LooseConfusable(x, y) ? 0.5 : 1;
       double v = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + sub});
       if (i > 1 && j > 1 && x == b[j - 2] && a[i - 2] == y) v = std::min(v, at(i - 2, j - 2) + 1);
       if (i > 1 && DigraphFor(a[i - 2], x) == y) v = std::min(v, at(i - 2, j - 1) + 0.5);
       if (j > 1 && DigraphFor(b[j - 2], y) == x) v = std::min(v, at(i - 1, j - 2) + 0.5);
+      if (i > 1 && a[i - 2] == 'r' && x == 'i' && y == 'n') v = std::min(v, at(i - 2, j - 1) + 0.5);
+      if (j > 1 && b[j - 2] == 'r' && y == 'i' && x == 'n') v = std::min(v, at(i - 1, j - 2) + 0.5);
       at(i, j) = v;
       row_min = std::min(row_min, v);
     }
@@ -140,10 +176,11 @@ double OcrDistance(std::string_view a, std::string_view b, double max) {
   return at(n, m) <= max ? at(n, m) : over;
 }
 
-double MaxForgivingCost(size_t length) {
+double MaxForgivingCost(size_t length, bool in_index) {
   if (length < 4) return 0;
   if (length == 4) return 0.5;
-  if (length <= 8) return 1;
+  if (length == 5) return 1;
+  if (length <= 8) return in_index ? 1 : 1.5;
   return 2;
 }
 
@@ -173,6 +210,14 @@ std::vector<std::string> QueryFuzzyKeys(std::string_view word) {
   std::vector<std::string> keys;
   if (word.size() < 4 || word.size() > 40 || !Ascii(word)) return keys;
   for (const std::string& sk : Skeletons(word)) {
+    keys.push_back("~" + sk);
+    AddDeletions(sk, &keys);
+  }
+  // The word with one loose confusion (LooseConfusable, n -> ri) made, as
+  // the stored keys of its misreading read: that confusion alone, or with
+  // one more edit.
+  for (std::string& v : LooseVariants(word)) {
+    const std::string sk = Skeletons(v).front();
     keys.push_back("~" + sk);
     AddDeletions(sk, &keys);
   }
@@ -276,8 +321,16 @@ Result<int64_t> TableVocabulary::Df(const std::string& term) {
 double VariantWeight(const WordVariant& v) {
   switch (v.tier) {
     case MatchTier::kExact: return 1;
-    case MatchTier::kInflection: return 0.6;
-    case MatchTier::kForgiving: return 0.4 / (1 + v.cost);
+    // A form that rewrites more than three letters of the word (`tomando`
+    // -> `tomi`, both stemmed to `tom`) is a weaker guess than a plural
+    // (`certidão` -> `certidões`: 2.5).
+    case MatchTier::kInflection: return 0.6 / (1 + std::max(0.0, v.cost - 3));
+    case MatchTier::kForgiving:
+      // One confusable character (`fomando`, `l0mares`) is nearly as strong
+      // a guess as an inflection; less with each further half edit (0.25 at
+      // 1, 0.125 at 2).
+      if (v.kind == "misread") return 0.5 / (1 + 2 * (v.cost - 0.5));
+      return 0.4 / (1 + v.cost);
   }
   return 1;
 }
@@ -310,7 +363,8 @@ Result<std::vector<WordVariant>> WordVariants(const std::string& word, const Wor
       for (std::string& t : terms) {
         if (seen.count(t)) continue;
         ACERVO_ASSIGN_OR_RETURN(int64_t df, vocab.Df(t));
-        if (df > 0) c.push_back({std::move(t), 0, df});
+        const double d = OcrDistance(word, t, 16);
+        if (df > 0) c.push_back({std::move(t), d, df});
       }
       take(std::move(c), kMaxInflections, MatchTier::kInflection, "inflection");
     }
@@ -318,7 +372,7 @@ Result<std::vector<WordVariant>> WordVariants(const std::string& word, const Wor
   if (!mode.forgiving && !mode.force) return out;
   ACERVO_ASSIGN_OR_RETURN(int64_t word_df, vocab.Df(word));
   if (!mode.force && word_df >= kForgivingBelowDf) return out;
-  const double max = MaxForgivingCost(word.size());
+  const double max = MaxForgivingCost(word.size(), word_df > 0);
   if (max > 0) {
     ACERVO_ASSIGN_OR_RETURN(std::vector<std::string> terms, vocab.TermsWithKeys(QueryFuzzyKeys(word)));
     std::vector<Cand> c;

@@ -57,15 +57,18 @@ std::string OcrSkeleton(std::string_view folded);
 bool OcrConfusable(char a, char b);
 
 // Edit distance between folded words where a substitution of confusable
-// characters (OcrConfusable) and the digraph confusions rn/m, cl/d, vv/w,
-// ri/n cost 0.5, other insertions, deletions, substitutions and adjacent
+// characters (OcrConfusable, and the loose a/o, b/h) and the digraph
+// confusions rn/m, cl/d, vv/w, ri/n cost 0.5, other insertions, deletions, substitutions and adjacent
 // transpositions 1. Returns a value > `max` as soon as the distance is
 // known to exceed it.
 double OcrDistance(std::string_view a, std::string_view b, double max);
 
 // How far a forgiving match may be from a word of `length` bytes: 0 below
-// 4, 0.5 (one confusable character) at 4, 1 for 5-8, 2 from 9 on.
-double MaxForgivingCost(size_t length);
+// 4, 0.5 (one confusable character) at 4, 1 for 5-8, 2 from 9 on; for a
+// word of 6-8 found nowhere in the index (`in_index` false: every reading
+// of it was misread), 1.5: one edit and one confusable character
+// (`marítimo` -> `maiilimo`, `tropical` -> `ftopical`).
+double MaxForgivingCost(size_t length, bool in_index = true);
 
 // The keys stored for one vocabulary term (see above); empty for terms too
 // short or too long to be worth forgiving.

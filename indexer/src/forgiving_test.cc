@@ -30,6 +30,11 @@ TEST(OcrDistanceTest, ConfusablesCostHalfAndOtherEditsOne) {
            {"ribeiro", "ribeir", 1},            // deletion
            {"ribeiro", "rbeiroo", 2},
            {"instituto", "inslilulo", 1.5},       // t/l, thin glyphs at low resolution
+           {"fagundes", "fagurides", 0.5},      // n read as ri
+           {"magalhaes", "mogolhaes", 1},       // a/o twice
+           {"tomando", "fomondo", 1},           // t/f and a/o
+           {"bento", "hento", 0.5},             // b/h
+           {"autorizado", "autonzado", 0.5},    // ri read as n
        }) {
     EXPECT_DOUBLE_EQ(OcrDistance(c.a, c.b, 3), c.want) << c.a << " / " << c.b;
     EXPECT_DOUBLE_EQ(OcrDistance(c.b, c.a, 3), c.want) << c.b << " / " << c.a;
@@ -42,6 +47,10 @@ TEST(OcrDistanceTest, AllowedCostGrowsWithLength) {
   EXPECT_EQ(MaxForgivingCost(4), 0.5);
   EXPECT_EQ(MaxForgivingCost(5), 1);
   EXPECT_EQ(MaxForgivingCost(8), 1);
+  EXPECT_EQ(MaxForgivingCost(5, false), 1);
+  EXPECT_EQ(MaxForgivingCost(6, false), 1.5);  // found nowhere: one edit and a confusable
+  EXPECT_EQ(MaxForgivingCost(8, false), 1.5);
+  EXPECT_EQ(MaxForgivingCost(9, false), 2);
   EXPECT_EQ(MaxForgivingCost(9), 2);
   EXPECT_EQ(MaxForgivingCost(11), 2);
 }
@@ -67,12 +76,32 @@ TEST(VocabularyKeysTest, MisreadingsShareAKeyWithTheTrueWord) {
   EXPECT_TRUE(shares("lemele", "lemcle"));
   EXPECT_TRUE(shares("maclabi", "maelabi"));
   EXPECT_FALSE(shares("casamento", "documento"));
+  // Loose confusions (a/o, b/h, n -> ri) the stored keys do not encode: the
+  // query's variant keys reach them, alone or with one more edit.
+  EXPECT_TRUE(shares("fagundes", "fagurides"));
+  EXPECT_TRUE(shares("magalhaes", "mogolhaes"));
+  EXPECT_TRUE(shares("tomando", "fomondo"));
+  EXPECT_TRUE(shares("bento", "hento"));
+  EXPECT_TRUE(shares("autorizado", "autonzado"));  // ri read as n
+  EXPECT_TRUE(shares("maritimo", "maiilimo"));     // one edit and one confusable
+  EXPECT_FALSE(shares("magalhaes", "mogolhoes"));  // three of them: beyond the keys
   // Years and short numbers get no fuzzy keys: 2023 must not find 2024.
   EXPECT_TRUE(QueryFuzzyKeys("2023").size() > 0);
   const std::vector<std::string> year = VocabularyKeys("2024");
   EXPECT_TRUE(std::none_of(year.begin(), year.end(), [](const std::string& k) { return k[0] == '~'; }));
   EXPECT_EQ(StemKey("certidoes"), StemKey("certidao"));
   EXPECT_EQ(StemKey("abc"), "");
+}
+
+TEST(VariantWeightTest, OneConfusableLetterOutweighsAStemMateThatRewritesTheWord) {
+  const WordVariant plural{{"certidoes"}, MatchTier::kInflection, OcrDistance("certidao", "certidoes", 16), "inflection"};
+  const WordVariant stem_mate{{"tomi"}, MatchTier::kInflection, OcrDistance("tomando", "tomi", 16), "inflection"};
+  const WordVariant one_letter{{"fomando"}, MatchTier::kForgiving, 0.5, "misread"};
+  const WordVariant two_edits{{"fomrndo"}, MatchTier::kForgiving, 1.5, "misread"};
+  EXPECT_GT(VariantWeight(plural), VariantWeight(one_letter));
+  EXPECT_GT(VariantWeight(one_letter), VariantWeight(stem_mate));
+  EXPECT_GT(VariantWeight(one_letter), VariantWeight(two_edits));
+  EXPECT_LT(VariantWeight(plural), 1);
 }
 
 // A vocabulary in memory: PendingVocabulary behind the interface.

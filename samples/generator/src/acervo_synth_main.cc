@@ -48,6 +48,8 @@ struct PageArgs {
   uint64_t seed = 1;
   bool clean = false;
   double bleed = 0;
+  double blur = -1;   // optics blur sigma in pixels; -1: PageSpec's default
+  double noise = -1;  // gaussian noise sigma on 0..255; -1: PageSpec's default
   bool punch_holes = false;
   bool dark_border = false;
 };
@@ -72,6 +74,8 @@ int RunPage(const PageArgs& a) {
   spec.bleed_through = a.bleed;
   spec.punch_holes = a.punch_holes;
   spec.dark_border = a.dark_border;
+  if (a.blur >= 0) spec.blur_sigma = a.blur;
+  if (a.noise >= 0) spec.noise_sigma = a.noise;
   if (a.clean) {
     spec.paper_tint = false;
     spec.noise_sigma = 0;
@@ -174,6 +178,9 @@ int main(int argc, char** argv) {
   page->add_option("--font-size", page_args.font_size, "body text size in points");
   page->add_option("--bleed", page_args.bleed, "bleed-through contrast 0..1")
       ->check(CLI::Range(0.0, 1.0));
+  page->add_option("--blur", page_args.blur, "optics blur sigma in pixels (default 0.6)")->check(CLI::Range(0.0, 10.0));
+  page->add_option("--noise", page_args.noise, "gaussian noise sigma on 0..255 (default 6)")
+      ->check(CLI::Range(0.0, 100.0));
   page->add_flag("--punch-holes", page_args.punch_holes, "two punch holes in the left margin");
   page->add_flag("--dark-border", page_args.dark_border, "black scanner border strips");
   page->add_flag("--clean", page_args.clean, "no degradation except skew and orientation");
