@@ -7,6 +7,9 @@
 # into one store, adds users and grants, starts `acervo serve` on a port the
 # OS picks, and runs browser_test.js. Screenshots: BUILD_DIR/browser-tests/artifacts/.
 set -euo pipefail
+# A command that stops the script (set -e) names itself: a failure under
+# load once ended this test after its last "ok" with no word of why.
+trap 'echo "not ok - tests/browser/run.sh line $LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
 src=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 work="$build/browser-tests"
