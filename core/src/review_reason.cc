@@ -47,6 +47,9 @@ const std::vector<ReviewReasonInfo>& ReviewReasons() {
       {"ocr_deadline", "OCR interrompido pelo prazo da página", "OCR stopped by the page deadline",
        "A página está no PDF sem texto pesquisável; digitalize de novo ou aceite.",
        "The page is in the PDF without searchable text; scan it again or accept it.", true},
+      {"no_text", "Nenhuma palavra lida na página", "No word read on the page",
+       "Confira a página: foto ou desenho sem texto, aceite; texto ilegível, digitalize de novo.",
+       "Check the page: a photo or drawing without text, accept it; text that was not read, scan it again.", true},
       {"rescan", "Nova digitalização pedida", "Re-scan requested",
        "Digitalize a página de novo (acervo scan --replace ou acervo review replace).",
        "Scan the page again (acervo scan --replace or acervo review replace).", true},
@@ -86,6 +89,7 @@ std::string PageNoteLabel(std::string_view flag, bool english) {
       {"no_dpi", "Resolução ausente no arquivo (assumida)", "No resolution in the file (assumed)"},
       {"implausible_dpi", "Resolução implausível no arquivo (assumida)", "Implausible resolution in the file (assumed)"},
       {"ocr_deadline", "OCR interrompido pelo prazo", "OCR stopped by the deadline"},
+      {"no_text", "Nenhuma palavra lida", "No word read"},
   };
   for (const Note& n : kNotes) {
     if (n.flag == flag) return std::string(english ? n.en : n.pt);

@@ -17,6 +17,7 @@ std::vector<ReviewItem> PageReviewItems(const PageRecord& page) {
       {"low_confidence", "low_confidence"},
       {"orientation_fixed", "orientation_changed"},
       {"ocr_deadline", "ocr_deadline"},
+      {"no_text", "no_text"},
       {"deskew_deadline", "skew_uncorrected"},
   };
   std::vector<ReviewItem> items;
@@ -30,6 +31,8 @@ std::vector<ReviewItem> PageReviewItems(const PageRecord& page) {
       std::snprintf(buf, sizeof(buf), "mean OCR confidence %.0f", page.mean_confidence);
     } else if (item.kind == "orientation_changed") {
       std::snprintf(buf, sizeof(buf), "turned %.0f degrees", page.orientation_deg);
+    } else if (item.kind == "no_text") {
+      std::snprintf(buf, sizeof(buf), "the page is in the PDF without searchable text");
     } else if (item.kind == "skew_uncorrected") {
       std::snprintf(buf, sizeof(buf), "deskew stopped by the page deadline");
     } else {

@@ -2,6 +2,8 @@
 
 #include "acervo/pipeline/batch.h"
 
+#include "acervo/core/review_reason.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +38,14 @@ TEST(ReviewTest, PageFlagsBecomeReasonsAndCorrectedSkewIsOnlyANote) {
   ASSERT_EQ(items.size(), 2u);
   EXPECT_EQ(items[0].kind, "ocr_deadline");
   EXPECT_EQ(items[1].kind, "skew_uncorrected");
+  // A page with ink of which OCR read nothing needs a person, even when its
+  // large skew was "corrected" (a skew measured wrong is one way to get there).
+  p.flags = {"big_skew", "no_text"};
+  items = PageReviewItems(p);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].kind, "no_text");
+  ASSERT_NE(FindReviewReason("no_text"), nullptr);
+  EXPECT_TRUE(FindReviewReason("no_text")->page);
 }
 
 TEST(ReviewTest, CountsDocumentsPagesInputsAndReasonsOnce) {

@@ -232,6 +232,11 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
   if (!page.words.empty() && page.mean_confidence < options_.min_confidence) {
     page.AddFlag("low_confidence");
   }
+  // A page with ink (blank pages never reach OCR) of which not one word was
+  // read is in the PDF without searchable text: a photograph or a drawing
+  // needs nothing, text OCR could not read (a blurred scan, a skew measured
+  // wrong) needs a person. Without this flag nothing would say so.
+  if (page.words.empty()) page.AddFlag("no_text");
   return page;
 }
 

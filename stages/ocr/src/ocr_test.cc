@@ -52,6 +52,7 @@ TEST(OcrStageTest, ReadsPortugueseTextWithWordBoxes) {
   EXPECT_LT(cer, 0.02) << out->text;
   EXPECT_GT(out->mean_confidence, 80);
   EXPECT_FALSE(out->HasFlag("low_confidence"));
+  EXPECT_FALSE(out->HasFlag("no_text"));
   ASSERT_FALSE(out->words.empty());
   cv::Rect page_rect(0, 0, s->image.cols, s->image.rows);
   for (const Word& w : out->words) {
@@ -75,6 +76,24 @@ TEST(OcrStageTest, ReadsPortugueseTextWithWordBoxes) {
 // it is, Tesseract loses letters (CER ~15%); the small-type re-read
 // (enlarged twice) reads it (~1%), with the boxes back in the page's own
 // pixels.
+// A page with ink of which not one word is read (here: only a drawing)
+// says so, so that review shows it instead of passing it in silence.
+TEST(OcrStageTest, FlagsAPageWithInkButNoWordRead) {
+  Page p;
+  p.image = cv::Mat(2200, 1700, CV_8UC1, cv::Scalar(255));
+  cv::circle(p.image, {850, 1100}, 500, cv::Scalar(0), 12);
+  cv::rectangle(p.image, {300, 300}, {1400, 1900}, cv::Scalar(0), 8);
+  p.dpi_x = p.dpi_y = 200;
+  p.origin.source_path = "drawing.png";
+  Result<std::unique_ptr<PageStage>> stage = OcrStage::Create({});
+  ASSERT_TRUE(stage.ok()) << stage.status().ToString();
+  Result<Page> out = (*stage)->Run(std::move(p), PageContext{});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_TRUE(out->words.empty()) << out->text;
+  EXPECT_TRUE(out->HasFlag("no_text"));
+  EXPECT_FALSE(out->HasFlag("low_confidence"));
+}
+
 TEST(OcrStageTest, ReadsSmallTypeOnLowResolutionScans) {
   synth::PageSpec spec = CleanPage(kText);
   spec.blocks = {{kText, 6}};
