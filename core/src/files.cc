@@ -119,6 +119,16 @@ Status CommitFile(const fs::path& temp, const fs::path& final_path) {
 }
 
 Status WriteFileAtomic(const fs::path& path, std::span<const uint8_t> data) {
+  // The rename would replace whatever has the name: a device (`--out
+  // /dev/null` once turned /dev/null into a plain file on a test machine), a
+  // FIFO another program reads, a socket. Only a file (or a link, which the
+  // rename replaces, never following it) is replaced.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+    return Status::InvalidArgument(path.string() + " is not a regular file (" +
+                                   (S_ISDIR(st.st_mode) ? "a folder" : "a device, FIFO or socket") +
+                                   "); not replaced");
+  }
   ACERVO_ASSIGN_OR_RETURN(fs::path temp, WriteTemp(path, data));
   return CommitFile(temp, path);
 }

@@ -43,6 +43,34 @@ TEST_F(FilesTest, AtomicWriteLeavesNoTempFiles) {
   EXPECT_EQ(entries, 1);
 }
 
+// A device, FIFO or folder under the name is never replaced by the rename
+// (`--gt /dev/null` once replaced /dev/null with a plain file); a link is
+// replaced itself, its target untouched.
+TEST_F(FilesTest, AtomicWriteReplacesOnlyFilesAndLinks) {
+  const fs::path fifo = dir_ / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  Status s = WriteFileAtomic(fifo, std::string_view("data"));
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("not a regular file"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(fs::is_fifo(fs::symlink_status(fifo)));
+  const fs::path folder = dir_ / "folder";
+  fs::create_directory(folder);
+  EXPECT_FALSE(WriteFileAtomic(folder, std::string_view("data")).ok());
+  EXPECT_TRUE(fs::is_directory(fs::symlink_status(folder)));
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) { (void)e; ++entries; }
+  EXPECT_EQ(entries, 2) << "no temp file left";
+
+  const fs::path target = dir_ / "target.txt", link = dir_ / "link.txt";
+  ASSERT_TRUE(WriteFileAtomic(target, std::string_view("target")).ok());
+  fs::create_symlink(target, link);
+  ASSERT_TRUE(WriteFileAtomic(link, std::string_view("new")).ok());
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(link)));
+  Result<std::vector<uint8_t>> kept = ReadFile(target);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(std::string(kept->begin(), kept->end()), "target");
+}
+
 TEST_F(FilesTest, WriteOnceRefusesToReplace) {
   fs::path p = dir_ / "master.tif";
   std::vector<uint8_t> a = {1, 2, 3};

@@ -24,7 +24,8 @@ namespace acervo {
 inline constexpr std::string_view kTempPrefix = ".tmp-";
 
 // Writes `data` to `path` atomically (temp file, fsync, rename, fsync dir).
-// Replaces an existing file. The folder must exist: nothing creates
+// Replaces an existing file (or symbolic link); InvalidArgument, and nothing
+// written, when `path` is a folder, device, FIFO or socket. The folder must exist: nothing creates
 // folders the caller did not ask for (CreateDirectoriesBelow does, below a
 // root). IOError names the path and the errno text.
 Status WriteFileAtomic(const std::filesystem::path& path,
