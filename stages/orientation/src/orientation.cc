@@ -500,7 +500,7 @@ Result<OcrVote> VoteByOcr(tesseract::TessBaseAPI& api, const cv::Mat& image,
   if (crop.cols < kMinSide || crop.rows < kMinSide) return vote;
 
   api.SetPageSegMode(tesseract::PSM_AUTO);
-  for (int deg : candidates) {
+  auto read_turned = [&](int deg) {
     OcrVoteReading reading;
     reading.orientation_deg = deg;
     double conf_sum = 0;
@@ -511,12 +511,18 @@ Result<OcrVote> VoteByOcr(tesseract::TessBaseAPI& api, const cv::Mat& image,
                       conf_sum += conf;
                       if (conf >= 80 && chars >= 2) {
                         reading.sure_chars += chars;
+                        int left = 0, top = 0, right = 0, bottom = 0;
+                        if (it.BoundingBox(tesseract::RIL_WORD, &left, &top, &right, &bottom) &&
+                            right - left > bottom - top) {
+                          reading.wide_sure_chars += chars;
+                        }
                         if (it.WordIsFromDictionary()) reading.dictionary_chars += chars;
                       }
                     });
     if (reading.words > 0) reading.mean_confidence = conf_sum / reading.words;
     vote.readings.push_back(reading);
-  }
+  };
+  for (int deg : candidates) read_turned(deg);
   // The winner must read clearly more sure characters than every other
   // turn. On the corpus, right-way-up windows read 139-873 sure characters
   // and the other turns at most 56, a ratio of at least 3.8; pages of a few
@@ -530,6 +536,24 @@ Result<OcrVote> VoteByOcr(tesseract::TessBaseAPI& api, const cv::Mat& image,
   if (best.sure_chars >= kVoteMinSureChars && best.sure_chars >= kVoteMinRatio * second) {
     vote.decided = true;
     vote.orientation_deg = best.orientation_deg;
+  }
+  // A vote between the two sideways turns alone (the fast detector's axis
+  // vote said the lines run vertically) never compared them with the page
+  // as scanned. Blurred small type (8 pt at 200 dpi) merges letters of
+  // neighbouring lines into tall shapes that vote "vertical" 133 to 51, and
+  // upright pages were turned sideways. The winner must then also read at
+  // least as much as the page as it is, both counted in words wider than
+  // tall (read along the rows): Tesseract's layout analysis finds vertical
+  // lines and reads them turned, so a sideways page read as it is, or an
+  // upright page read turned 90, reads as much as the right turn (407 and
+  // 407; 705 and 693) but in words taller than wide.
+  const bool has_upright = std::find(candidates.begin(), candidates.end(), 0) != candidates.end();
+  if (vote.decided && !has_upright && vote.orientation_deg % 180 != 0) {
+    read_turned(0);
+    if (best.wide_sure_chars < vote.readings.back().wide_sure_chars) {
+      vote.decided = false;
+      vote.orientation_deg = 0;
+    }
   }
   return vote;
 }
@@ -711,6 +735,15 @@ Result<OrientationEstimate> DetectOrientationFastThenOsd(OrientationDetector& os
   if (options.fast && est.orientation_deg == 0 && est.detected && fast.leans &&
       est.raw_orientation_deg == fast.best_guess_deg) {
     est.orientation_deg = est.raw_orientation_deg;
+  }
+  // OSD sure of a turn the fast detector leans against: one of two
+  // independent methods is wrong, and a wrong turn costs the page's whole
+  // reading, so the OCR vote settles it. OSD enlarges small blurred type
+  // (9 pt at 150 dpi, 3x) into shapes it took for upside down with
+  // confidence 12.7, where the ascenders said upright 33 to 7.
+  if (options.fast && est.orientation_deg != 0 && fast.leans &&
+      est.orientation_deg != fast.best_guess_deg) {
+    est.orientation_deg = 0;
   }
   if (est.orientation_deg != 0 || !options.ocr_vote) return est;
   // Both unsure. The fast detector's axis vote is usually clear even then

@@ -104,6 +104,9 @@ struct OcrVoteReading {
   // and of those words found in the language's dictionary.
   int sure_chars = 0;
   int dictionary_chars = 0;
+  // Of sure_chars, those in words wider than tall: read along the rows
+  // rather than as vertical lines Tesseract found and turned.
+  int wide_sure_chars = 0;
   double mean_confidence = 0;  // over all words read, 0 when none
   int words = 0;
 };
@@ -111,7 +114,9 @@ struct OcrVoteReading {
 struct OcrVote {
   int orientation_deg = 0;  // the clear winner, 0 when none
   bool decided = false;
-  std::vector<OcrVoteReading> readings;  // one per candidate turn
+  // One per candidate turn, then, when a sideways turn won a vote without
+  // 0 among the candidates, the page as it is (0), which it must match.
+  std::vector<OcrVoteReading> readings;
 };
 
 // What the large-type vote saw (VoteByLargeType).
@@ -168,7 +173,9 @@ class OrientationDetector {
 
   // The OCR vote on `image` (as DetectOrientation) among `candidates`
   // (orientations 0/90/180/270, counter-clockwise). decided=false when no
-  // turn reads clearly better, or the page has too little text. Unavailable
+  // turn reads clearly better, or the page has too little text, or a
+  // sideways winner of candidates without 0 reads less than the page as it
+  // is (read as the check). Unavailable
   // when the LSTM models of options.ocr_languages cannot be loaded (on the
   // first call); InvalidArgument as DetectOrientation.
   Result<OcrVote> VoteByOcr(const cv::Mat& image, const std::vector<int>& candidates);
@@ -232,7 +239,8 @@ bool ReadsUpright(const std::vector<Word>& words);
 
 // Fast detector first, OSD when it is unsure (or always when options.fast is
 // false). An OSD answer below min_confidence is still taken when it equals
-// the fast detector's lean (FastOrientation::leans). When neither decides and
+// the fast detector's lean (FastOrientation::leans), and an answer above it
+// is not taken when the fast detector leans to another turn. When neither decides and
 // options.ocr_vote is set, the OCR vote decides or leaves the page (0); when
 // it leaves it having read little text at every turn (fewer sure characters
 // than it needs to decide) and options.large_type_vote is set, the
