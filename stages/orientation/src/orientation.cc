@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -91,9 +92,14 @@ int MedianCharHeight(cv::Mat& binary) {
 // for the fast LSTM models.
 constexpr double kVoteCharPx = 30;
 constexpr int kVoteWindowPx = 1000;
-// A recognition that runs longer than this is abandoned (what it read so
-// far still counts).
-constexpr int kVoteDeadlineMs = 4000;
+// A recognition that takes more CPU than this is abandoned (what it read so
+// far still counts). CPU time of the reading thread, not wall time: with
+// wall time, a loaded machine (an overnight batch beside other jobs; two
+// workers and other processes on 2 cores) cut the readings short and the
+// same page was turned differently from one run to the next.
+constexpr int kVoteCpuBudgetMs = 4000;
+// Wall-time backstop for a reading that makes no progress at all.
+constexpr int kVoteDeadlineMs = 60000;
 // The winner's sure characters: at least this many, and this many times
 // those of any other turn (see VoteByOcr).
 constexpr int kVoteMinSureChars = 30;
@@ -297,17 +303,36 @@ int LettersOnly(const char* utf8) {
 }
 
 // Reads `image` (8-bit gray) turned upright by `deg` with `api` (its page
-// segmentation mode already set), within the vote's deadline, and calls
+// segmentation mode already set), within `cpu_budget_ms` of this thread's CPU, and calls
 // `word` for every non-empty word read; the engine is cleared afterwards.
+// CPU seconds used so far by the calling thread.
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Tesseract's cancel hook (called between words, on the recognising
+// thread): true once the reading has used its CPU budget.
+struct CpuBudget {
+  double end_s;
+};
+bool CpuBudgetSpent(void* budget, int /*words*/) {
+  return ThreadCpuSeconds() > static_cast<CpuBudget*>(budget)->end_s;
+}
+
 template <typename WordFn>
-void ReadWordsTurned(tesseract::TessBaseAPI& api, const cv::Mat& image, int deg, int deadline_ms,
+void ReadWordsTurned(tesseract::TessBaseAPI& api, const cv::Mat& image, int deg, int cpu_budget_ms,
                      WordFn&& word) {
   cv::Mat turned = UprightImage(image, deg);
   if (!turned.isContinuous()) turned = turned.clone();
   api.SetImage(turned.data, turned.cols, turned.rows, 1, static_cast<int>(turned.step));
   api.SetSourceResolution(300);
   tesseract::ETEXT_DESC monitor;
-  monitor.set_deadline_msecs(deadline_ms);
+  CpuBudget budget{ThreadCpuSeconds() + cpu_budget_ms / 1000.0};
+  monitor.cancel = &CpuBudgetSpent;
+  monitor.cancel_this = &budget;
+  monitor.set_deadline_msecs(kVoteDeadlineMs);
   if (api.Recognize(&monitor) == 0) {
     std::unique_ptr<tesseract::ResultIterator> it(api.GetIterator());
     if (it) {
@@ -504,7 +529,7 @@ Result<OcrVote> VoteByOcr(tesseract::TessBaseAPI& api, const cv::Mat& image,
     OcrVoteReading reading;
     reading.orientation_deg = deg;
     double conf_sum = 0;
-    ReadWordsTurned(api, crop, deg, kVoteDeadlineMs,
+    ReadWordsTurned(api, crop, deg, kVoteCpuBudgetMs,
                     [&](const tesseract::ResultIterator& it, const char* text, float conf) {
                       const int chars = WordChars(text);
                       ++reading.words;
@@ -653,7 +678,7 @@ Result<LargeTypeVote> VoteByLargeType(tesseract::TessBaseAPI& api, const cv::Mat
       cv::copyMakeBorder(binary, binary, 16, 16, 16, 16, cv::BORDER_CONSTANT, cv::Scalar(255));
       float best[4] = {0, 0, 0, 0};  // per turn: the best sure word's confidence
       for (int k = 0; k < 4; ++k) {
-        ReadWordsTurned(api, binary, 90 * k, kVoteDeadlineMs,
+        ReadWordsTurned(api, binary, 90 * k, kVoteCpuBudgetMs,
                         [&](const tesseract::ResultIterator&, const char* text, float conf) {
                           if (LettersOnly(text) >= kLargeTypeMinLetters && conf >= kLargeTypeMinConfidence)
                             best[k] = std::max(best[k], conf);
