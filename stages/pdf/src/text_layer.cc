@@ -142,11 +142,6 @@ constexpr double kNarrowGutterPerSize = 1.03;  // rule c: 1.0
 constexpr double kRunMaxGapPerEm = 4.0;    // blocks further apart start a new run
 constexpr double kSizeStep = 1.08;         // candidate sizes: wanted * kSizeStep^k ...
 constexpr double kSizeJump = 2.7;          // ... and * or / kSizeJump for interleaved runs
-// Table rows: lines with a gap no size can bridge (rule d) take these
-// factors of their run's size in turn (rule a: 5% apart; a cycle of three
-// because a run's size may reach 1.5 line pitches; smaller, never larger,
-// so that no row chains to the next, rule d, nor splits, rule e).
-constexpr double kTableRowSizeSteps[] = {1.0, 0.88, 0.77};
 
 // One text line: words [begin, end) of the page's list.
 struct TextLine {
@@ -585,25 +580,11 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
     }
   }
   for (const TextRun& run : runs) {
-    int row = 0;  // consecutive table rows so far
+    const double font_px = run.size_px;
+    const std::string size = FormatNumber(font_px * sy);
     for (size_t b : run.blocks) {
      for (size_t l = blocks[b].first; l <= blocks[b].last; ++l) {
       const TextLine& line = lines[l];
-      // Table rows: a line with a gap wider than its size bridges (rule d)
-      // breaks into cells, and rows of one size stack those cells into
-      // columns (rule a), which extractors read one after the other. Sizes
-      // stepped row by row keep each row's cells out of the next rows'
-      // blocks: poppler then sees a grid of one-line cells, takes it for a
-      // table (cells aligned in rows and columns) and reads it row by row,
-      // as the OCR engine did. Boxes stay: each word's font variant fits
-      // its box at whatever size.
-      double font_px = run.size_px;
-      if (line.max_gap > kMaxGapPerSize * run.size_px) {
-        font_px *= kTableRowSizeSteps[row++ % std::size(kTableRowSizeSteps)];
-      } else {
-        row = 0;
-      }
-      const std::string size = FormatNumber(font_px * sy);
       for (size_t k = line.begin; k < line.end; ++k) {
         const Word& w = words[k];
         int n = 0;
