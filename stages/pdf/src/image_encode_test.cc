@@ -85,7 +85,7 @@ TEST(ImageEncodeStageTest, CreateRejectsBadQuality) {
   auto ok = ImageEncodeStage::Create(EncodeOptions{});
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ((*ok)->Name(), "encode");
-  EXPECT_EQ((*ok)->Version(), 4);
+  EXPECT_EQ((*ok)->Version(), 5);
 }
 
 // A scanned-looking gray page: text plus sensor noise, which JPEG compresses
