@@ -319,6 +319,16 @@ cv::Mat TintedTextPage(bool colour) {
   return page;
 }
 
+// `image` through the encode stage with default options, as a gray or
+// colour page.
+Result<Page> EncodeWithStage(const cv::Mat& image, bool colour) {
+  ACERVO_ASSIGN_OR_RETURN(std::unique_ptr<PageStage> stage, ImageEncodeStage::Create(EncodeOptions{}));
+  Page page;
+  page.image = image;
+  page.color_class = colour ? ColorClass::kColor : ColorClass::kGray;
+  return stage->Run(std::move(page), PageContext{});
+}
+
 // Text on plain paper becomes mixed raster content: much smaller than the
 // JPEG, with a full-resolution mask, reduced background and foreground, and
 // a rebuilt page within the fidelity bounds (paper, ink and the red stamp
@@ -327,12 +337,7 @@ TEST(MixedRasterTest, TextOnPaperIsSmallAndFaithful) {
   for (bool colour : {false, true}) {
     SCOPED_TRACE(colour ? "colour" : "gray");
     const cv::Mat image = TintedTextPage(colour);
-    auto stage = ImageEncodeStage::Create(EncodeOptions{});
-    ASSERT_TRUE(stage.ok());
-    Page page;
-    page.image = image;
-    page.color_class = colour ? ColorClass::kColor : ColorClass::kGray;
-    Result<Page> out = (*stage)->Run(std::move(page), PageContext{});
+    Result<Page> out = EncodeWithStage(image, colour);
     ASSERT_TRUE(out.ok()) << out.status().ToString();
     const EncodedImage& e = out->encoded;
     ASSERT_EQ(e.codec, EncodedImage::Codec::kMixedRaster);
@@ -400,13 +405,7 @@ TEST(MixedRasterTest, EdgeTonesKeepTheAntiAliasingRamp) {
     SCOPED_TRACE(colour ? "colour" : "gray");
     cv::Mat image = TintedTextPage(colour);
     cv::GaussianBlur(image, image, cv::Size(0, 0), 0.8);
-
-    auto stage = ImageEncodeStage::Create(EncodeOptions{});
-    ASSERT_TRUE(stage.ok());
-    Page page;
-    page.image = image;
-    page.color_class = colour ? ColorClass::kColor : ColorClass::kGray;
-    Result<Page> out = (*stage)->Run(std::move(page), PageContext{});
+    Result<Page> out = EncodeWithStage(image, colour);
     ASSERT_TRUE(out.ok()) << out.status().ToString();
     ASSERT_EQ(out->encoded.codec, EncodedImage::Codec::kMixedRaster);
     Result<MixedRasterLayers> layers = UnpackMixedRaster(out->encoded);

@@ -212,6 +212,18 @@ class PageLayout {
   int line_ = 0, block_ = 0;
 };
 
+// `o` itself, or the object it refers to in `doc`.
+PoDoFo::PdfObject* Resolve(PoDoFo::PdfMemDocument& doc, const PoDoFo::PdfObject* o) {
+  if (o != nullptr && o->IsReference()) return doc.GetObjects().GetObject(o->GetReference());
+  return const_cast<PoDoFo::PdfObject*>(o);
+}
+
+// The XObject `name` of the first page's resources, or null.
+PoDoFo::PdfObject* FirstPageXObject(PoDoFo::PdfMemDocument& doc, const char* name) {
+  PoDoFo::PdfObject* xobjs = Resolve(doc, doc.GetPage(0)->GetResources()->GetDictionary().GetKey("XObject"));
+  return xobjs == nullptr ? nullptr : Resolve(doc, xobjs->GetDictionary().GetKey(name));
+}
+
 // The non-empty lines pdftotext gives, whitespace-normalised.
 std::vector<std::string> ExtractedLines(const fs::path& pdf) {
   std::vector<std::string> out;
@@ -452,14 +464,8 @@ TEST_F(PdfWriterTest, MixedRasterPageIsMaskedForegroundOverBackground) {
 
     PoDoFo::PdfMemDocument doc;
     doc.Load(r->path.c_str());
-    auto resolve = [&](PoDoFo::PdfObject* o) {
-      return o != nullptr && o->IsReference() ? doc.GetObjects().GetObject(o->GetReference()) : o;
-    };
-    PoDoFo::PdfObject* xobjs =
-        resolve(doc.GetPage(0)->GetResources()->GetDictionary().GetKey("XObject"));
-    ASSERT_NE(xobjs, nullptr);
-    PoDoFo::PdfObject* bg = resolve(xobjs->GetDictionary().GetKey("Im0"));
-    PoDoFo::PdfObject* fg = resolve(xobjs->GetDictionary().GetKey("Im1"));
+    PoDoFo::PdfObject* bg = FirstPageXObject(doc, "Im0");
+    PoDoFo::PdfObject* fg = FirstPageXObject(doc, "Im1");
     ASSERT_NE(bg, nullptr);
     ASSERT_NE(fg, nullptr);
     const char* space = colour ? "DeviceRGB" : "DeviceGray";
@@ -473,7 +479,7 @@ TEST_F(PdfWriterTest, MixedRasterPageIsMaskedForegroundOverBackground) {
     EXPECT_EQ(fd.GetKey("ColorSpace")->GetName().GetName(), space);
     EXPECT_EQ(fd.GetKey("Width")->GetNumber(), 90);  // an eighth
     EXPECT_EQ(fd.GetKey("SMask"), nullptr);         // PDF/A-1: no soft mask
-    PoDoFo::PdfObject* mask = resolve(fg->GetDictionary().GetKey("Mask"));
+    PoDoFo::PdfObject* mask = Resolve(doc, fg->GetDictionary().GetKey("Mask"));
     ASSERT_NE(mask, nullptr);
     const PoDoFo::PdfDictionary& md = mask->GetDictionary();
     EXPECT_TRUE(md.GetKey("ImageMask")->GetBool());
@@ -555,20 +561,14 @@ TEST_F(PdfWriterTest, MixedRasterEdgeTonesAreDrawnUnderTheInk) {
 
     PoDoFo::PdfMemDocument doc;
     doc.Load(r->path.c_str());
-    auto resolve = [&](PoDoFo::PdfObject* o) {
-      return o != nullptr && o->IsReference() ? doc.GetObjects().GetObject(o->GetReference()) : o;
-    };
-    PoDoFo::PdfObject* xobjs =
-        resolve(doc.GetPage(0)->GetResources()->GetDictionary().GetKey("XObject"));
-    ASSERT_NE(xobjs, nullptr);
-    PoDoFo::PdfObject* edge = resolve(xobjs->GetDictionary().GetKey("Im2"));
+    PoDoFo::PdfObject* edge = FirstPageXObject(doc, "Im2");
     ASSERT_EQ(edge != nullptr, edges);
     if (edges) {
       const PoDoFo::PdfDictionary& ed = edge->GetDictionary();
       EXPECT_EQ(ed.GetKey("Filter")->GetName().GetName(), "DCTDecode");
       EXPECT_EQ(ed.GetKey("ColorSpace")->GetName().GetName(), "DeviceRGB");
       EXPECT_EQ(ed.GetKey("SMask"), nullptr);  // PDF/A-1: no soft mask
-      PoDoFo::PdfObject* mask = resolve(edge->GetDictionary().GetKey("Mask"));
+      PoDoFo::PdfObject* mask = Resolve(doc, edge->GetDictionary().GetKey("Mask"));
       ASSERT_NE(mask, nullptr);
       EXPECT_TRUE(mask->GetDictionary().GetKey("ImageMask")->GetBool());
       EXPECT_EQ(mask->GetDictionary().GetKey("Filter")->GetName().GetName(), "CCITTFaxDecode");
