@@ -40,6 +40,7 @@ namespace {
 constexpr char kProducer[] = "Acervo 0.1 (PoDoFo 0.9.8)";
 constexpr char kImageName[] = "Im0";
 constexpr char kForegroundName[] = "Im1";  // a mixed-raster page's masked ink
+constexpr char kEdgeName[] = "Im2";        // its masked edge tones
 constexpr char kFontPrefix[] = "F";
 // The custom XMP schema of the Decreto 10.278/2020 Annex II fields
 // (docs/pdf.md). A URN: the schema is ours and needs no web address.
@@ -790,16 +791,22 @@ Result<PageParts> BuildPageParts(PoDoFo::PdfVecObjects& objs, const PdfPageInput
   parts.width_pt = geo.width_pt;
   parts.height_pt = geo.height_pt;
   const PdfReference xobj_ref = AddImageXObject(objs, *image);
-  std::optional<PdfReference> fg_ref;
+  std::optional<PdfReference> fg_ref, edge_ref;
+  std::vector<std::string_view> overlays;
   if (layers) {
+    if (layers->has_edge()) {
+      const PdfReference edge_mask_ref = AddImageXObject(objs, layers->edge_mask, /*stencil=*/true);
+      edge_ref = AddImageXObject(objs, layers->edge, /*stencil=*/false, &edge_mask_ref);
+      overlays.push_back(kEdgeName);
+    }
     const PdfReference mask_ref = AddImageXObject(objs, layers->mask, /*stencil=*/true);
     fg_ref = AddImageXObject(objs, layers->foreground, /*stencil=*/false, &mask_ref);
+    overlays.push_back(kForegroundName);
   }
 
   std::set<pdf_internal::FontMetrics> used;
   std::string content =
-      pdf_internal::PageContent(geo, kImageName, kFontPrefix, page.words, nullptr, &used,
-                                fg_ref ? std::string_view(kForegroundName) : std::string_view());
+      pdf_internal::PageContent(geo, kImageName, kFontPrefix, page.words, nullptr, &used, overlays);
   PdfObject* contents = objs.CreateObject();
   parts.contents = contents->Reference();
   contents->GetStream()->Set(content.data(), static_cast<PoDoFo::pdf_long>(content.size()));
@@ -807,6 +814,7 @@ Result<PageParts> BuildPageParts(PoDoFo::PdfVecObjects& objs, const PdfPageInput
   PdfDictionary xobjects;
   xobjects.AddKey(PdfName(kImageName), xobj_ref);
   if (fg_ref) xobjects.AddKey(PdfName(kForegroundName), *fg_ref);
+  if (edge_ref) xobjects.AddKey(PdfName(kEdgeName), *edge_ref);
   parts.resources.AddKey(PdfName("XObject"), xobjects);
   PdfDictionary fonts;
   for (const pdf_internal::FontMetrics& m : used) {

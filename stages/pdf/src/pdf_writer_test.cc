@@ -4,6 +4,7 @@
 #include <podofo/podofo.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
@@ -210,6 +211,18 @@ class PageLayout {
   Page page_;
   int line_ = 0, block_ = 0;
 };
+
+// `o` itself, or the object it refers to in `doc`.
+PoDoFo::PdfObject* Resolve(PoDoFo::PdfMemDocument& doc, const PoDoFo::PdfObject* o) {
+  if (o != nullptr && o->IsReference()) return doc.GetObjects().GetObject(o->GetReference());
+  return const_cast<PoDoFo::PdfObject*>(o);
+}
+
+// The XObject `name` of the first page's resources, or null.
+PoDoFo::PdfObject* FirstPageXObject(PoDoFo::PdfMemDocument& doc, const char* name) {
+  PoDoFo::PdfObject* xobjs = Resolve(doc, doc.GetPage(0)->GetResources()->GetDictionary().GetKey("XObject"));
+  return xobjs == nullptr ? nullptr : Resolve(doc, xobjs->GetDictionary().GetKey(name));
+}
 
 // The non-empty lines pdftotext gives, whitespace-normalised.
 std::vector<std::string> ExtractedLines(const fs::path& pdf) {
@@ -451,14 +464,8 @@ TEST_F(PdfWriterTest, MixedRasterPageIsMaskedForegroundOverBackground) {
 
     PoDoFo::PdfMemDocument doc;
     doc.Load(r->path.c_str());
-    auto resolve = [&](PoDoFo::PdfObject* o) {
-      return o != nullptr && o->IsReference() ? doc.GetObjects().GetObject(o->GetReference()) : o;
-    };
-    PoDoFo::PdfObject* xobjs =
-        resolve(doc.GetPage(0)->GetResources()->GetDictionary().GetKey("XObject"));
-    ASSERT_NE(xobjs, nullptr);
-    PoDoFo::PdfObject* bg = resolve(xobjs->GetDictionary().GetKey("Im0"));
-    PoDoFo::PdfObject* fg = resolve(xobjs->GetDictionary().GetKey("Im1"));
+    PoDoFo::PdfObject* bg = FirstPageXObject(doc, "Im0");
+    PoDoFo::PdfObject* fg = FirstPageXObject(doc, "Im1");
     ASSERT_NE(bg, nullptr);
     ASSERT_NE(fg, nullptr);
     const char* space = colour ? "DeviceRGB" : "DeviceGray";
@@ -472,7 +479,7 @@ TEST_F(PdfWriterTest, MixedRasterPageIsMaskedForegroundOverBackground) {
     EXPECT_EQ(fd.GetKey("ColorSpace")->GetName().GetName(), space);
     EXPECT_EQ(fd.GetKey("Width")->GetNumber(), 90);  // an eighth
     EXPECT_EQ(fd.GetKey("SMask"), nullptr);         // PDF/A-1: no soft mask
-    PoDoFo::PdfObject* mask = resolve(fg->GetDictionary().GetKey("Mask"));
+    PoDoFo::PdfObject* mask = Resolve(doc, fg->GetDictionary().GetKey("Mask"));
     ASSERT_NE(mask, nullptr);
     const PoDoFo::PdfDictionary& md = mask->GetDictionary();
     EXPECT_TRUE(md.GetKey("ImageMask")->GetBool());
@@ -518,6 +525,70 @@ TEST_F(PdfWriterTest, MixedRasterPageIsMaskedForegroundOverBackground) {
     std::string text = RunTool({"pdftotext", r->path.string(), "-"}).out;
     EXPECT_NE(text.find(page.words.front().text), std::string::npos);
   }
+}
+
+// Edge tones: a page with soft letter edges (as scanned) keeps the middle of
+// each edge's grey ramp in a third image (Im2) under the ink, shown through
+// its own G4 stencil; a reader draws it, so the rendered page is closer to
+// the scan than the same page written without edge tones. Preflight checks
+// the PDF in TearDown.
+TEST_F(PdfWriterTest, MixedRasterEdgeTonesAreDrawnUnderTheInk) {
+  Page page = testing::MakeTextPage(720, 480, 144, kWords, 30);
+  const cv::Mat ink = page.image < 128;
+  cv::Mat bgr(page.image.size(), CV_8UC3, cv::Scalar(205, 235, 245));  // cream paper
+  bgr.setTo(cv::Scalar(140, 40, 20), ink);                             // blue ink
+  cv::GaussianBlur(bgr, bgr, cv::Size(0, 0), 0.8);                     // soft edges
+  cv::Mat noise(bgr.size(), CV_16SC3), noisy;
+  cv::randn(noise, 0, 2);
+  bgr.convertTo(noisy, CV_16SC3);
+  noisy += noise;
+  noisy.convertTo(bgr, CV_8UC3);
+  page.image = bgr;
+  page.color_class = ColorClass::kColor;
+
+  double psnr[2] = {0, 0};
+  for (bool edges : {false, true}) {
+    SCOPED_TRACE(edges ? "edge tones" : "ink and paper only");
+    MixedRasterOptions options;
+    options.edge_tones = edges;
+    auto packed = EncodeMixedRaster(page.image, options, SIZE_MAX);
+    ASSERT_TRUE(packed.ok() && packed->has_value());
+    Page p = page;
+    p.encoded = **packed;
+    const std::string name = edges ? "edges.pdf" : "no-edges.pdf";
+    auto r = Write(name, {p});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+
+    PoDoFo::PdfMemDocument doc;
+    doc.Load(r->path.c_str());
+    PoDoFo::PdfObject* edge = FirstPageXObject(doc, "Im2");
+    ASSERT_EQ(edge != nullptr, edges);
+    if (edges) {
+      const PoDoFo::PdfDictionary& ed = edge->GetDictionary();
+      EXPECT_EQ(ed.GetKey("Filter")->GetName().GetName(), "DCTDecode");
+      EXPECT_EQ(ed.GetKey("ColorSpace")->GetName().GetName(), "DeviceRGB");
+      EXPECT_EQ(ed.GetKey("SMask"), nullptr);  // PDF/A-1: no soft mask
+      PoDoFo::PdfObject* mask = Resolve(doc, edge->GetDictionary().GetKey("Mask"));
+      ASSERT_NE(mask, nullptr);
+      EXPECT_TRUE(mask->GetDictionary().GetKey("ImageMask")->GetBool());
+      EXPECT_EQ(mask->GetDictionary().GetKey("Filter")->GetName().GetName(), "CCITTFaxDecode");
+      EXPECT_EQ(mask->GetDictionary().GetKey("Width")->GetNumber(), 720);
+    }
+
+    fs::path prefix = dir_ / "render";
+    ASSERT_EQ(RunTool({"pdftoppm", "-r", "144", "-singlefile", r->path.string(), prefix.string()}).exit_code, 0);
+    cv::Mat rendered = cv::imread(prefix.string() + ".ppm", cv::IMREAD_UNCHANGED);
+    fs::remove(prefix.string() + ".ppm");
+    ASSERT_EQ(rendered.size(), page.image.size());
+    cv::Mat diff;
+    cv::absdiff(rendered, page.image, diff);
+    diff = diff.reshape(1);
+    diff.convertTo(diff, CV_32F);
+    psnr[edges] = 10.0 * std::log10(255.0 * 255.0 / cv::mean(diff.mul(diff))[0]);
+  }
+  // (Splash smooths stencil edges itself, so the gain through a reader is
+  // smaller than on the layers alone; without Im2 drawn it is a loss.)
+  EXPECT_GT(psnr[1], psnr[0] + 0.5) << psnr[1] << " vs " << psnr[0];
 }
 
 TEST_F(PdfWriterTest, MultiPageDocumentKeepsPagesInOrder) {

@@ -533,7 +533,7 @@ std::vector<Word> UsableWords(std::span<const Word> words) {
 std::string PageContent(const PageGeometry& page, std::string_view image_name,
                         std::string_view font_prefix, std::span<const Word> all_words,
                         int* words_written, std::set<FontMetrics>* fonts,
-                        std::string_view overlay_name) {
+                        std::span<const std::string_view> overlay_names) {
   const std::vector<Word> usable = UsableWords(all_words);
   const std::span<const Word> words(usable);
   std::string out;
@@ -544,9 +544,10 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
   out += " 0 0 cm /";
   out += image_name;
   out += " Do Q\n";
-  if (!overlay_name.empty()) {
-    // The foreground of a mixed-raster page: an image whose /Mask stencil
-    // lets it show only on the ink (no transparency involved).
+  for (std::string_view overlay_name : overlay_names) {
+    // The edge tones and foreground of a mixed-raster page: images whose
+    // /Mask stencil lets them show only on their pixels (no transparency
+    // involved).
     out += "q ";
     out += FormatNumber(page.width_pt) + " 0 0 " + FormatNumber(page.height_pt);
     out += " 0 0 cm /";

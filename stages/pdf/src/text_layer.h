@@ -55,8 +55,8 @@ struct FontMetrics {
 std::string FontName(std::string_view prefix, FontMetrics m);
 
 // The whole content stream of a page: the image `image_name` scaled to the
-// page, the image `overlay_name` over it when not empty (the masked
-// foreground of a mixed-raster page), then one BT..ET block with each usable word at its box in text
+// page, the images `overlay_names` over it in order (the masked edge tones
+// and foreground of a mixed-raster page), then one BT..ET block with each usable word at its box in text
 // rendering mode 3 (invisible): baseline and font size per line, Tz
 // stretching the advance to the box width, and a font variant (named
 // FontName(font_prefix, metrics)) whose ascent and descent put the word's
@@ -66,7 +66,7 @@ std::string FontName(std::string_view prefix, FontMetrics m);
 std::string PageContent(const PageGeometry& page, std::string_view image_name,
                         std::string_view font_prefix, std::span<const Word> words,
                         int* words_written, std::set<FontMetrics>* fonts = nullptr,
-                        std::string_view overlay_name = {});
+                        std::span<const std::string_view> overlay_names = {});
 
 // The ToUnicode CMap: each 2-byte code maps to the same UTF-16 value. Written
 // as ranges that never cross a high byte (as the CMap spec requires) and
