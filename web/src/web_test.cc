@@ -725,8 +725,9 @@ TEST_F(WebTest, AResponseWaitsForItsAuditRow) {
 TEST_F(WebTest, NothingIsAnsweredThatTheAuditTrailCouldNotRecord) {
   Client c(port());
   ASSERT_EQ(c.Login("leitor", kPassword), 303);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((*dir_ / "acervo.db").c_str(), &db), SQLITE_OK);
+  sqlite3* db = nullptr;  // the audit trail's own file (schema v13)
+  ASSERT_EQ(sqlite3_open_v2(SqliteAuditTrailPath(*dir_ / "acervo.db").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr),
+            SQLITE_OK);
   auto exec = [&](const char* sql) {
     char* err = nullptr;
     EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
