@@ -380,6 +380,14 @@ TEST_P(StoreTest, SearchTable) {
       {"nome:\"silva joao\"", {"L1/d1"}},
       {"nome:joaquim", {}},
       {"nome:mar*", {"L2/d1"}},
+      // A text field's words ANDed with the rest of a filter-only query (on
+      // SQLite they drive the listing as a join): the same documents.
+      {"nome:joao type:certidao", {"L1/d1"}},
+      {"type:oficio nome:\"joao da silva\"", {}},
+      {"nome:\"joao da silva\" -type:oficio lot:L1", {"L1/d1"}},
+      {"nome:joao -nascimento", {}},
+      {"nome:joao OR type:oficio", {"L1/d1", "L1/d2"}},
+      {"-nome:joao type:certidao", {"L1/d3"}},
       {"data:15/03/2020", {"L1/d1"}},
       {"data:2020-03-15", {"L1/d1"}},
       {"data:2020-01-01..2020-12-31", {"L1/d1", "L2/d1"}},
