@@ -2335,9 +2335,20 @@ class SqliteStore final : public Store {
   // transaction over two WAL files is atomic per file only: this order
   // never loses a row). Rows already in the trail must be the store's own
   // (an interrupted migration); a trail of another store is refused.
+  // Whether the store's own file still has the audit table (a store whose
+  // rows were moved already, with its version taken back by hand, has not).
+  Result<bool> StoreHasAuditTable() {
+    ACERVO_ASSIGN_OR_RETURN(
+        Stmt q, Prepare("SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name = 'audit'", false));
+    if (q.Step() != SQLITE_ROW) return FromSqlite(sqlite3_errcode(db_), db_, "read the schema");
+    return q.Int(0) != 0;
+  }
+
   Status CopyAuditToTrail(const std::string& what) {
     return WriteTransaction(what + ": copy the audit trail to " + SqliteAuditTrailPath(path_).string(),
                             [&]() -> Status {
+      ACERVO_ASSIGN_OR_RETURN(bool in_store, StoreHasAuditTable());
+      if (!in_store) return Status::OK();  // moved already
       ACERVO_ASSIGN_OR_RETURN(Stmt q, Prepare(R"sql(
         SELECT (SELECT count(*) FROM trail.audit),
                (SELECT count(*) FROM trail.audit t JOIN main.audit m ON m.seq = t.seq AND m.hash = t.hash),
@@ -2359,6 +2370,8 @@ class SqliteStore final : public Store {
   // Migration 13, second step (inside its transaction): the store's own
   // table dropped once every one of its rows is in the trail file.
   Status DropMovedAudit(const std::string& what) {
+    ACERVO_ASSIGN_OR_RETURN(bool in_store, StoreHasAuditTable());
+    if (!in_store) return Status::OK();  // moved already
     {  // (the statement finished before the DROP: SQLite refuses it while one runs)
       ACERVO_ASSIGN_OR_RETURN(Stmt q, Prepare(R"sql(
         SELECT count(*) FROM main.audit m
