@@ -110,9 +110,9 @@ int CorpusPages() {
 
 std::unique_ptr<Store> OpenFresh(const fs::path& path, bool durable) {
   std::error_code ec;
-  fs::remove(path, ec);
-  fs::remove(path.string() + "-wal", ec);
-  fs::remove(path.string() + "-shm", ec);
+  for (const char* suffix : {"", "-wal", "-shm", "-audit", "-audit-wal", "-audit-shm"}) {
+    fs::remove(path.string() + suffix, ec);  // -audit: the audit trail's file (schema v13)
+  }
   SqliteOptions options;
   options.durable = durable;
   Result<std::unique_ptr<Store>> store = OpenSqliteStore(path, options);

@@ -610,9 +610,9 @@ int main(int argc, char** argv) {
     if (!s.ok()) return std::fprintf(stderr, "%s\n", s.status().ToString().c_str()), 3;
     rc |= Run(**s, "SQLite", pages, max_queries);
     s->reset();
-    fs::remove(db);
-    fs::remove(db.string() + "-wal");
-    fs::remove(db.string() + "-shm");
+    for (const char* suffix : {"", "-wal", "-shm", "-audit", "-audit-wal", "-audit-shm"}) {
+      fs::remove(db.string() + suffix);  // -audit: the audit trail's file (schema v13)
+    }
   }
   if (backend == "postgres" || backend == "both") {
     PostgresTestServer server;

@@ -67,13 +67,20 @@ if [ "$mode" = search ]; then
   # request, and the rate two cores could carry at that cost — the figure
   # that holds when other jobs share the machine.
   cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+  # And its reads from the OS (pread of store pages its connections' caches
+  # did not hold: what each commit to the store file makes them drop).
+  reads() { awk '/^syscr:/ {n = $2} /^rchar:/ {b = $2} END {print n, b}' "/proc/$pid/io"; }
+  read -r syscr0 rchar0 < <(reads)
   cpu0=$(cpu_ticks)
   wrk -t2 -c"$conns" -d"${seconds}s" --latency -s "$root/bench/web/search_mix.lua" "$url" -- "$work/urls.txt" "$token" |
     tee "$work/wrk.out"
   cpu1=$(cpu_ticks)
+  read -r syscr1 rchar1 < <(reads)
   awk -v t="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" '/requests in/ {n = $1}
     END {ms = t * 1000 / hz / n; printf "server CPU: %.1f ms a request (%d requests); 2 cores at that cost: %.0f requests/s\n", ms, n, 2000 / ms}' \
     "$work/wrk.out"
+  awk -v r="$((syscr1 - syscr0))" -v b="$((rchar1 - rchar0))" '/requests in/ {n = $1}
+    END {printf "server reads from the OS: %.0f a request, %.0f KB a request\n", r / n, b / n / 1024}' "$work/wrk.out"
   node_modules="$root/build/browser-tests/node_modules"
   if [ -d "$node_modules/playwright-core" ]; then
     echo "== search page first render in Chromium (20 runs)"

@@ -245,7 +245,7 @@ class ForgivingSearchTest : public ::testing::Test {
     check(store);
     if (!HasFailure()) {
       fs::remove_all(root_);
-      for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(store + suffix);
+      for (const char* suffix : {"", "-wal", "-shm", "-audit", "-audit-wal", "-audit-shm"}) fs::remove(store + suffix);
     }
   }
 

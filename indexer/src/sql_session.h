@@ -51,6 +51,9 @@ class SqlSession {
 // (SQLite: "BLOB"-free; only the audit triggers differ): run as the
 // migration's SQL.
 std::string SchemaV6Sql(bool postgres);
+// v6's audit table, its indexes and append-only triggers alone (SQLite):
+// what a SQLite store's audit trail file holds from schema v13 on.
+std::string AuditTrailSql();
 
 // Triggers that keep `table` append-only (UPDATE, DELETE and, on
 // PostgreSQL, TRUNCATE refused with "<rows> are append-only"): the audit

@@ -61,7 +61,12 @@ CREATE TABLE api_tokens (
   created_at    TEXT NOT NULL,
   revoked       INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE audit (
+)sql";
+
+// The audit trail's table, part of schema v6 (the text of kSchemaV6 +
+// kAuditTable is v6 as it shipped); on SQLite from v13 in a file of its own
+// (AuditTrailSql).
+constexpr const char* kAuditTable = R"sql(CREATE TABLE audit (
   seq       BIGINT PRIMARY KEY NOT NULL,
   at        TEXT NOT NULL,
   user_name TEXT NOT NULL,
@@ -548,8 +553,10 @@ std::string SchemaV6Sql(bool postgres) {
   // Rows of the audit trail can be added, never changed or removed through
   // SQL. (Whoever can drop a trigger can still edit the file: the hash chain
   // is what shows it.)
-  return std::string(kSchemaV6) + AppendOnlyTriggersSql("audit", "audit", "audit rows", postgres);
+  return std::string(kSchemaV6) + kAuditTable + AppendOnlyTriggersSql("audit", "audit", "audit rows", postgres);
 }
+
+std::string AuditTrailSql() { return std::string(kAuditTable) + AppendOnlyTriggersSql("audit", "audit", "audit rows", false); }
 
 std::string EncodeWordBoxes(const std::vector<WordBox>& words) {
   std::string out;

@@ -230,6 +230,13 @@ CREATE INDEX field_words_by_doc ON field_words(doc_id);
     {11, nullptr, SchemaV11Sql},
     // v12 (issue 13, item 11): pages_by_doc (sql_session.h).
     {12, kSchemaV12Sql},
+    // v13 (issue 13, item 11; provisional number): the audit trail in a file
+    // of its own (SqliteAuditTrailPath), so that a search's audit commit
+    // does not empty every pooled connection's page cache of the store. The
+    // rows are copied there first, in a transaction of their own
+    // (CopyAuditToTrail); this migration then drops the table from the store
+    // once every row is found in the trail file (DropMovedAudit).
+    {13, "SELECT 1"},
 };
 
 static_assert(std::size(kMigrations) > 0 &&
@@ -536,6 +543,23 @@ Status RegisterSqliteExtensions(sqlite3* db) {
 
 namespace {
 
+// The URI a read-only open uses for `path`: mode=ro, or immutable=1 where
+// the file or its folder cannot be written (no -shm could be made).
+std::string SqliteReadOnlyName(const fs::path& path, bool writable) {
+  std::string uri = "file:";
+  for (unsigned char c : fs::absolute(path).string()) {
+    // Percent-encode what a URI path cannot hold as is.
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      uri += static_cast<char>(c);
+    } else {
+      static const char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[c >> 4];
+      uri += kHex[c & 15];
+    }
+  }
+  return uri + (writable ? "?mode=ro" : "?immutable=1");
+}
 
 // ----------------------------------------------------------------- store --
 
@@ -558,6 +582,7 @@ class SqliteStore final : public Store {
       // function and the text index's tokenizer are registered all the same.
       ACERVO_RETURN_IF_ERROR(RegisterSqliteExtensions(db_));
       ACERVO_RETURN_IF_ERROR(CheckReadableVersion());
+      ACERVO_RETURN_IF_ERROR(AttachTrail());
       // A temporary table lives in the connection's own temp database:
       // allowed on a read-only file (facets and the allow-list need them).
       ACERVO_RETURN_IF_ERROR(Exec(kCreateAllowedLotsSql));
@@ -574,6 +599,7 @@ class SqliteStore final : public Store {
         Exec(options_.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
     ACERVO_RETURN_IF_ERROR(RegisterSqliteExtensions(db_));
     ACERVO_RETURN_IF_ERROR(Migrate());
+    if (!trail_attached_) ACERVO_RETURN_IF_ERROR(AttachTrail());
     ACERVO_RETURN_IF_ERROR(Exec(kCreateAllowedLotsSql));
     return Exec(kCreateFacetIdsSql);
   }
@@ -695,12 +721,20 @@ class SqliteStore final : public Store {
     } else if (!expanded.query.required_fts.empty()) {
       hits = RankTopK(expanded, where, per_document, request.limit, request.offset);
     } else {
+      // Listed, not ranked. A text-valued field condition ANDed at the top
+      // drives the statement as a join (below): the rest of the filter is
+      // compiled without it.
+      ParsedQuery rest = query;
+      std::optional<QueryPredicate> driver = TakeFieldWordsDriver(&rest);
+      if (driver) {
+        ACERVO_ASSIGN_OR_RETURN(where, DocumentFilterWithAccess(request, rest, "1"));
+      }
       // A document must have no page matching an excluded clause.
       for (const std::string& fts : expanded.query.excluded_fts) {
         where.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
         where.params.push_back(fts);
       }
-      hits = ListMatching(where, request.limit, request.offset);
+      hits = ListMatching(where, request.limit, request.offset, driver ? &*driver : nullptr);
     }
     return PlainQueryError(std::move(hits));
   }
@@ -1326,12 +1360,63 @@ class SqliteStore final : public Store {
     return hit;
   }
 
-  Result<std::vector<SearchHit>> ListMatching(const SqlParts& where, int limit, int offset) {
+  // A condition `field:value` on a text value, ANDed at the top of the
+  // query's filter, taken out of it (nullopt: none). Its documents are
+  // those with every word of the value in the field's field_words rows.
+  static std::optional<QueryPredicate> TakeFieldWordsDriver(ParsedQuery* q) {
+    if (!q->filter) return std::nullopt;
+    auto is_driver = [](const QueryCondition& c) {
+      return c.op == QueryCondition::Op::kPredicate && c.predicate.kind == QueryPredicate::Kind::kFieldEquals &&
+             !c.predicate.words.empty();
+    };
+    if (is_driver(*q->filter)) {
+      QueryPredicate p = q->filter->predicate;
+      q->filter.reset();
+      return p;
+    }
+    if (q->filter->op != QueryCondition::Op::kAnd) return std::nullopt;
+    std::vector<QueryCondition>& children = q->filter->children;
+    for (size_t i = 0; i < children.size(); ++i) {
+      if (!is_driver(children[i])) continue;
+      QueryPredicate p = children[i].predicate;
+      children.erase(children.begin() + static_cast<std::ptrdiff_t>(i));
+      if (children.empty()) q->filter.reset();
+      return p;
+    }
+    return std::nullopt;
+  }
+
+  // Documents passing `where`, in lot and document order. With `driver`
+  // (TakeFieldWordsDriver, not in `where`), the statement joins the
+  // driver's field_words rows (one per word, each in doc_id order) to the
+  // documents instead of testing `d.id IN (subquery)`: SQLite would build
+  // each subquery's 10,000-id list into a temporary index first and probe
+  // it (a filter-only search: about half the instructions, same rows).
+  Result<std::vector<SearchHit>> ListMatching(const SqlParts& where, int limit, int offset,
+                                              const QueryPredicate* driver = nullptr) {
+    std::string from = "documents d";
+    std::vector<Param> params;
+    if (driver != nullptr) {
+      from = "field_words w0";
+      for (size_t k = 1; k < driver->words.size(); ++k) {
+        const std::string w = "w" + std::to_string(k);
+        from += " JOIN field_words " + w + " ON " + w + ".name_norm = ? AND " + w + ".word = ? AND " + w +
+                ".doc_id = w0.doc_id";
+        params.push_back(driver->field);
+        params.push_back(driver->words[k]);
+      }
+      from += " JOIN documents d ON d.id = w0.doc_id";
+    }
+    std::string sql = "SELECT d.id FROM " + from + " WHERE ";
+    if (driver != nullptr) {
+      sql += "w0.name_norm = ? AND w0.word = ? AND ";
+      params.push_back(driver->field);
+      params.push_back(driver->words[0]);
+    }
     ACERVO_ASSIGN_OR_RETURN(
-        Stmt s, Prepare("SELECT d.id FROM documents d WHERE " + where.sql +
-                            " ORDER BY d.lot_id, d.document_id LIMIT ? OFFSET ?",
-                        /*cache=*/false));
+        Stmt s, Prepare(sql + where.sql + " ORDER BY d.lot_id, d.document_id LIMIT ? OFFSET ?", /*cache=*/false));
     int i = 1;
+    for (const Param& p : params) s.Bind(i++, p);
     for (const Param& p : where.params) s.Bind(i++, p);
     s.Bind(i++, limit);
     s.Bind(i, offset);
@@ -2166,9 +2251,151 @@ class SqliteStore final : public Store {
     return Status::OK();
   }
 
+  // The next migration after `version`: the first with a higher number
+  // (numbers may have gaps while parallel work is merged); nullptr if none.
+  static const Migration* NextMigration(int version) {
+    for (const Migration& m : kMigrations) {
+      if (m.version > version) return &m;
+    }
+    return nullptr;
+  }
+
+  // The schema version as committed, outside any transaction (0: none yet).
+  Result<int> PeekVersion() {
+    ACERVO_ASSIGN_OR_RETURN(
+        Stmt q, Prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'", false));
+    if (q.Step() != SQLITE_ROW) return FromSqlite(sqlite3_errcode(db_), db_, "read the schema version");
+    if (q.Int(0) == 0) return 0;
+    ACERVO_ASSIGN_OR_RETURN(Stmt v, Prepare("SELECT coalesce(max(version), 0) FROM schema_version", false));
+    if (v.Step() != SQLITE_ROW) return FromSqlite(sqlite3_errcode(db_), db_, "read the schema version");
+    return static_cast<int>(v.Int(0));
+  }
+
+  // Attaches the audit trail file as schema `trail`: unqualified `audit`
+  // in the shared SQL (sql_shared.cc) then names its table. With `create`
+  // (migration 13 only) a missing file is made, with the audit table,
+  // its indexes and triggers; otherwise a missing file is an error, never
+  // an empty trail started in its place.
+  Status AttachTrail(bool create = false) {
+    const fs::path trail = SqliteAuditTrailPath(path_);
+    std::error_code ec;
+    if (!fs::exists(trail, ec)) {
+      if (!create) {
+        return Status::Corrupt("the audit trail of " + path_.string() + ", " + trail.string() +
+                               ", is missing (from schema v13 the trail is kept in that file beside the store: "
+                               "restore it with the store from the same backup)");
+      }
+    }
+    if (create) ACERVO_RETURN_IF_ERROR(PrepareTrailFile(trail));
+    std::string name = trail.string();
+    if (options_.read_only) {
+      const char* main_name = sqlite3_db_filename(db_, "main");
+      // The same mode as the store itself (SqliteReadOnlyName): read-only,
+      // or immutable where not even the -shm file could be written.
+      const bool immutable = sqlite3_uri_boolean(main_name, "immutable", 0) != 0;
+      name = SqliteReadOnlyName(trail, !immutable);
+    }
+    ACERVO_ASSIGN_OR_RETURN(Stmt a, Prepare("ATTACH ? AS trail", false));
+    a.Bind(1, name);
+    ACERVO_RETURN_IF_ERROR(Done(a, "attach the audit trail " + trail.string()));
+    trail_attached_ = true;
+    if (options_.read_only) return Status::OK();
+    return Exec(options_.durable ? "PRAGMA trail.synchronous = FULL" : "PRAGMA trail.synchronous = NORMAL");
+  }
+
+  // Migration 13's new file: WAL, and the audit table as schema v6 made it
+  // (AuditTrailSql), on a connection of its own (the attached name would
+  // have to qualify every statement of the shared DDL). A file left by an
+  // interrupted migration is reused as it is.
+  Status PrepareTrailFile(const fs::path& trail) {
+    sqlite3* t = nullptr;
+    int rc = sqlite3_open_v2(trail.c_str(), &t, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    std::unique_ptr<sqlite3, int (*)(sqlite3*)> closer(t, sqlite3_close_v2);
+    if (rc != SQLITE_OK) return FromSqlite(rc, t, "create the audit trail " + trail.string());
+    sqlite3_busy_timeout(t, static_cast<int>(options_.busy_timeout.count()));
+    const std::string ddl = "PRAGMA journal_mode = WAL; BEGIN IMMEDIATE; " + AuditTrailSql() + "COMMIT;";
+    char* msg = nullptr;
+    const std::string exists_sql = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit'";
+    bool has_table = false;
+    rc = sqlite3_exec(
+        t, exists_sql.c_str(), [](void* p, int, char**, char**) { return *static_cast<bool*>(p) = true, 0; },
+        &has_table, &msg);
+    if (rc == SQLITE_OK && !has_table) rc = sqlite3_exec(t, ddl.c_str(), nullptr, nullptr, &msg);
+    if (rc != SQLITE_OK) {
+      const std::string why = msg != nullptr ? msg : sqlite3_errstr(rc);
+      sqlite3_free(msg);
+      return Status::IOError("create the audit trail " + trail.string() + ": " + why);
+    }
+    return Status::OK();
+  }
+
+  // Migration 13, first step: every audit row of the store copied into the
+  // trail file, committed there before the store's table is dropped (a
+  // transaction over two WAL files is atomic per file only: this order
+  // never loses a row). Rows already in the trail must be the store's own
+  // (an interrupted migration); a trail of another store is refused.
+  // Whether the store's own file still has the audit table (a store whose
+  // rows were moved already, with its version taken back by hand, has not).
+  Result<bool> StoreHasAuditTable() {
+    ACERVO_ASSIGN_OR_RETURN(
+        Stmt q, Prepare("SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name = 'audit'", false));
+    if (q.Step() != SQLITE_ROW) return FromSqlite(sqlite3_errcode(db_), db_, "read the schema");
+    return q.Int(0) != 0;
+  }
+
+  Status CopyAuditToTrail(const std::string& what) {
+    return WriteTransaction(what + ": copy the audit trail to " + SqliteAuditTrailPath(path_).string(),
+                            [&]() -> Status {
+      ACERVO_ASSIGN_OR_RETURN(bool in_store, StoreHasAuditTable());
+      if (!in_store) return Status::OK();  // moved already
+      ACERVO_ASSIGN_OR_RETURN(Stmt q, Prepare(R"sql(
+        SELECT (SELECT count(*) FROM trail.audit),
+               (SELECT count(*) FROM trail.audit t JOIN main.audit m ON m.seq = t.seq AND m.hash = t.hash),
+               (SELECT coalesce(max(seq), 0) FROM trail.audit))sql", false));
+      if (q.Step() != SQLITE_ROW) return FromSqlite(sqlite3_errcode(db_), db_, what);
+      if (q.Int(0) != q.Int(1)) {
+        return Status::Corrupt(SqliteAuditTrailPath(path_).string() + " holds audit rows that are not " +
+                               path_.string() + "'s (a trail left by another store?): move it away and open again");
+      }
+      ACERVO_ASSIGN_OR_RETURN(Stmt ins, Prepare(R"sql(
+        INSERT INTO trail.audit (seq, at, user_name, address, action, target, detail, prev_hash, hash)
+        SELECT seq, at, user_name, address, action, target, detail, prev_hash, hash
+        FROM main.audit WHERE seq > ? ORDER BY seq)sql", false));
+      ins.Bind(1, q.Int(2));
+      return Done(ins, what);
+    });
+  }
+
+  // Migration 13, second step (inside its transaction): the store's own
+  // table dropped once every one of its rows is in the trail file.
+  Status DropMovedAudit(const std::string& what) {
+    ACERVO_ASSIGN_OR_RETURN(bool in_store, StoreHasAuditTable());
+    if (!in_store) return Status::OK();  // moved already
+    {  // (the statement finished before the DROP: SQLite refuses it while one runs)
+      ACERVO_ASSIGN_OR_RETURN(Stmt q, Prepare(R"sql(
+        SELECT count(*) FROM main.audit m
+        WHERE NOT EXISTS (SELECT 1 FROM trail.audit t WHERE t.seq = m.seq AND t.hash = m.hash))sql", false));
+      if (q.Step() != SQLITE_ROW) return FromSqlite(sqlite3_errcode(db_), db_, what);
+      if (q.Int(0) != 0) {
+        return Status::Corrupt(what + ": " + std::to_string(q.Int(0)) + " audit rows are not in " +
+                               SqliteAuditTrailPath(path_).string());
+      }
+    }
+    return Exec("DROP TABLE main.audit");
+  }
+
   Status Migrate() {
     const std::string what = "migrate " + path_.string();
     while (true) {
+      // Migration 13 needs the trail file attached and filled before its
+      // transaction (ATTACH cannot run inside one).
+      ACERVO_ASSIGN_OR_RETURN(int committed, PeekVersion());
+      const Migration* coming = NextMigration(committed);
+      if (coming != nullptr && coming->version == 13 && !trail_attached_) {
+        ACERVO_RETURN_IF_ERROR(AttachTrail(/*create=*/true));
+        ACERVO_RETURN_IF_ERROR(CopyAuditToTrail(what));
+      }
       int version = 0;
       bool done = false;
       Status s = WriteTransaction(what, [&]() -> Status {
@@ -2204,15 +2431,7 @@ class SqliteStore final : public Store {
           done = true;
           return Status::OK();
         }
-        // The next migration: the first with a higher version (numbers may
-        // have gaps while parallel work is merged).
-        const Migration* next = nullptr;
-        for (const Migration& mm : kMigrations) {
-          if (mm.version > version) {
-            next = &mm;
-            break;
-          }
-        }
+        const Migration* next = NextMigration(version);
         if (next == nullptr) return Status::Internal(what + ": no migration after version " + std::to_string(version));
         const Migration& m = *next;
         const std::string shared = m.sql == nullptr ? m.shared(/*postgres=*/false) : std::string();
@@ -2222,6 +2441,12 @@ class SqliteStore final : public Store {
         // and folds in every stored page with the current tokenizer, so the
         // pages are folded there, once, with the fields' meaning and the
         // vocabulary's keys.
+        if (m.version == 13) {
+          // Another process took the store to v12 after this one looked:
+          // attach and copy first (next turn of the loop).
+          if (!trail_attached_) return Status::OK();
+          ACERVO_RETURN_IF_ERROR(DropMovedAudit(what));
+        }
         if (m.version == 7) {
           ACERVO_RETURN_IF_ERROR(FillFieldMeaning(what));
           terms_.Clear();
@@ -2284,12 +2509,15 @@ class SqliteStore final : public Store {
   PendingVocabulary pending_vocab_;
   std::string pending_signature_;
   std::optional<std::vector<std::string>> allowed_loaded_;  // kAllowedLotsTable's rows (LoadAllowedLots)
+  bool trail_attached_ = false;  // the audit trail file, schema `trail` (AttachTrail)
   Session session_;
   std::unique_ptr<AccessStore> access_;
   std::unique_ptr<ReviewStore> review_;
 };
 
 }  // namespace
+
+fs::path SqliteAuditTrailPath(const fs::path& path) { return fs::path(path.string() + "-audit"); }
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const fs::path& path, const SqliteOptions& options) {
   std::error_code ec;
@@ -2312,19 +2540,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const fs::path& path, const Sqlit
     const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
     const bool writable = ::access(path.c_str(), W_OK) == 0 && ::access(folder.c_str(), W_OK) == 0 &&
                           !OnReadOnlyFileSystem(path);
-    std::string uri = "file:";
-    for (unsigned char c : fs::absolute(path).string()) {
-      // Percent-encode what a URI path cannot hold as is.
-      if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
-        uri += static_cast<char>(c);
-      } else {
-        static const char kHex[] = "0123456789ABCDEF";
-        uri += '%';
-        uri += kHex[c >> 4];
-        uri += kHex[c & 15];
-      }
-    }
-    name = uri + (writable ? "?mode=ro" : "?immutable=1");
+    name = SqliteReadOnlyName(path, writable);
   } else {
     flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   }

@@ -6,6 +6,7 @@
 
 #include "acervo/core/files.h"
 #include "postgres_test_server.h"
+#include "sql_session.h"
 #include "sqlite_extensions.h"
 
 #include <gtest/gtest.h>
@@ -142,6 +143,27 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
 
 enum class Backend { kSqlite, kPostgres };
 
+// Migration 13 taken out again on SQLite (issue 13, item 11): the audit
+// rows back into the store's own table (as v6 made it), the trail file
+// removed. Goes first wherever a test takes a SQLite store below v13;
+// "" on success, else SQLite's message. (PostgreSQL's v13 changes nothing:
+// the kUndo*/kDrop* texts' "version >= N" take its row away.)
+std::string UndoSqliteV13(const fs::path& db_path) {
+  const fs::path trail = SqliteAuditTrailPath(db_path);
+  sqlite3* db = nullptr;
+  sqlite3_open(db_path.c_str(), &db);
+  const std::string sql = "ATTACH '" + trail.string() + "' AS trail; BEGIN; " + AuditTrailSql() +
+                          "INSERT INTO main.audit SELECT * FROM trail.audit ORDER BY seq; "
+                          "DELETE FROM schema_version WHERE version >= 13; COMMIT; DETACH trail;";
+  std::string error;
+  char* msg = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) error = msg ? msg : "error";
+  sqlite3_free(msg);
+  sqlite3_close(db);
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(trail.string() + suffix);
+  return error;
+}
+
 // SQL that takes a store back from schema v6 to the version before it
 // (issue 13's tables and its schema_version row), for migration tests.
 constexpr const char* kDropV6Sqlite =
@@ -273,10 +295,14 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     std::string error;
     if (sqlite()) {
       sqlite3* db = nullptr;
-      sqlite3_open((dir_.path() / "index" / "acervo.db").c_str(), &db);
+      const fs::path path = dir_.path() / "index" / "acervo.db";
+      sqlite3_open(path.c_str(), &db);
       if (Status st = RegisterSqliteExtensions(db); !st.ok()) error = st.ToString();
+      // The audit trail's file too, as the store sees it (schema v13).
+      std::string run = sql;
+      if (fs::exists(SqliteAuditTrailPath(path))) run = "ATTACH '" + SqliteAuditTrailPath(path).string() + "' AS trail; " + sql;
       char* msg = nullptr;
-      if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) error = msg ? msg : "error";
+      if (sqlite3_exec(db, run.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) error = msg ? msg : "error";
       sqlite3_free(msg);
       sqlite3_close(db);
     } else {
@@ -290,6 +316,12 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
       PQfinish(c);
     }
     return error;
+  }
+
+  // Takes the store below v13 on SQLite (UndoSqliteV13); nothing on
+  // PostgreSQL. The store must be closed.
+  void UndoV13() {
+    if (sqlite()) ASSERT_EQ(UndoSqliteV13(dir_.path() / "index" / "acervo.db"), "");
   }
 
   std::vector<SearchHit> SearchOk(const SearchRequest& r) {
@@ -348,6 +380,14 @@ TEST_P(StoreTest, SearchTable) {
       {"nome:\"silva joao\"", {"L1/d1"}},
       {"nome:joaquim", {}},
       {"nome:mar*", {"L2/d1"}},
+      // A text field's words ANDed with the rest of a filter-only query (on
+      // SQLite they drive the listing as a join): the same documents.
+      {"nome:joao type:certidao", {"L1/d1"}},
+      {"type:oficio nome:\"joao da silva\"", {}},
+      {"nome:\"joao da silva\" -type:oficio lot:L1", {"L1/d1"}},
+      {"nome:joao -nascimento", {}},
+      {"nome:joao OR type:oficio", {"L1/d1", "L1/d2"}},
+      {"-nome:joao type:certidao", {"L1/d3"}},
       {"data:15/03/2020", {"L1/d1"}},
       {"data:2020-03-15", {"L1/d1"}},
       {"data:2020-01-01..2020-12-31", {"L1/d1", "L2/d1"}},
@@ -1034,6 +1074,7 @@ TEST_P(StoreTest, AuditTrailIsAppendOnlyAndHashChained) {
 // tables appear, old pages read as having no boxes, users can be added.
 TEST_P(StoreTest, VersionBeforeSixIsMigrated) {
   store_.reset();
+  UndoV13();
   ASSERT_EQ(RawExec(sqlite() ? std::string(kUndoSqliteV10) + kDropV8Sqlite + kUndoSqliteV7 + kDropV6Sqlite + kDropV5
                              : std::string(kUndoPostgresV10) + kUndoQueueTables + kDropV8Postgres + kUndoPostgresV7 + kDropV6Postgres + kDropV5),
             "");
@@ -1057,6 +1098,7 @@ TEST_P(StoreTest, VersionBeforeSixIsMigrated) {
 // append-only like the history.
 TEST_P(StoreTest, VersionTenGetsPageReplacements) {
   store_.reset();
+  UndoV13();
   ASSERT_EQ(RawExec(sqlite() ? kUndoSqliteV11 : kUndoPostgresV11), "");
   Reopen();
   ASSERT_NE(store_, nullptr);
@@ -1123,6 +1165,7 @@ TEST_P(StoreTest, VersionElevenGetsPagesByDocWithTheSameAnswers) {
   for (const std::string& a : before) found_multi |= a.find("L2/d9 | 2,3,") != std::string::npos;
   EXPECT_TRUE(found_multi) << "the blank page must not be a hit, the pages after it keep their PDF numbers";
   store_.reset();
+  UndoV13();
   ASSERT_EQ(RawExec(kUndoV12), "");
   const char* check = sqlite() ? kCheckPagesByDocSqlite : kCheckPagesByDocPostgres;
   EXPECT_NE(RawExec(check).find("pages_by_doc"), std::string::npos);
@@ -1130,6 +1173,45 @@ TEST_P(StoreTest, VersionElevenGetsPagesByDocWithTheSameAnswers) {
   ASSERT_NE(store_, nullptr);
   EXPECT_EQ(RawExec(check), "");
   EXPECT_EQ(answers(), before);
+}
+
+// Schema v13 (issue 13, item 11): a store of v12 keeps every audit row and
+// its chain. On SQLite the rows move to the trail file beside the store
+// and the store's own table is gone; PostgreSQL keeps them in place.
+TEST_P(StoreTest, VersionTwelveKeepsItsAuditTrailInItsOwnFile) {
+  AccessStore& a = store_->Access();
+  std::vector<AuditEntry> batch;
+  for (int i = 0; i < 4; ++i) batch.push_back({"", "maria", "127.0.0.1", "search", "", "q" + std::to_string(i)});
+  ASSERT_TRUE(a.AppendAudit(batch).ok());
+  const std::string head = a.VerifyAudit()->head_hash;
+  store_.reset();
+  UndoV13();
+  if (sqlite()) {
+    ASSERT_FALSE(fs::exists(SqliteAuditTrailPath(dir_.path() / "index" / "acervo.db")));
+    ASSERT_EQ(RawExec("SELECT count(*) FROM main.audit"), "");  // v12: the rows in the store's file
+  }
+  Reopen();
+  ASSERT_NE(store_, nullptr);
+  if (sqlite()) {
+    EXPECT_TRUE(fs::exists(SqliteAuditTrailPath(dir_.path() / "index" / "acervo.db")));
+    EXPECT_NE(RawExec("SELECT count(*) FROM main.audit"), "") << "the store's own audit table is still there";
+    EXPECT_EQ(RawExec("SELECT count(*) FROM trail.audit"), "");
+  }
+  Result<AuditCheck> moved = store_->Access().VerifyAudit();
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_TRUE(moved->ok()) << moved->problems.front();
+  EXPECT_EQ(moved->rows, 4);
+  EXPECT_EQ(moved->head_hash, head);
+  // The chain goes on from its head; SQL still refuses edits.
+  Result<std::vector<AuditRow>> more = store_->Access().AppendAudit({{"", "admin", "::1", "login", "admin", ""}});
+  ASSERT_TRUE(more.ok()) << more.status().ToString();
+  EXPECT_EQ((*more)[0].seq, 5);
+  EXPECT_EQ((*more)[0].prev_hash, head);
+  EXPECT_TRUE(store_->Access().VerifyAudit()->ok());
+  EXPECT_NE(RawExec("UPDATE audit SET detail = 'x' WHERE seq = 2"), "");
+  Reopen();  // a no-op the second time
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(store_->Access().VerifyAudit()->rows, 5);
 }
 
 // A store of schema v6 (before issue 19) gets users.source and users.cpf:
@@ -1140,6 +1222,7 @@ TEST_P(StoreTest, VersionSixGetsUserSourceAndCpf) {
   u.role = Role::kAdmin;
   ASSERT_TRUE(store_->Access().AddUser(u).ok());
   store_.reset();
+  UndoV13();
   ASSERT_EQ(RawExec(sqlite() ? kUndoSqliteV10 : kUndoPostgresV10), "");
   Reopen();
   ASSERT_NE(store_, nullptr);
@@ -1318,6 +1401,7 @@ TEST_P(StoreTest, LotSourceRoundTrips) {
 TEST_P(StoreTest, VersionBeforeEightIsMigrated) {
   store_.reset();
   // Issue 19's v10 and issue 18's queue (v9) go first: the store is then v7.
+  UndoV13();
   ASSERT_EQ(RawExec(sqlite() ? std::string(kUndoSqliteV10) + kDropV8Sqlite
                              : std::string(kUndoPostgresV10) + kUndoQueueTables + kDropV8Postgres),
             "");
@@ -1579,6 +1663,109 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite
                          BackendName);
 
 // ----------------------------------------------------------- open/migrate --
+
+// The reason the trail has a file of its own (schema v13): in WAL mode a
+// commit to a file makes every other connection to it drop its page cache
+// at its next read. A search's audit row must not do that to the store.
+TEST(SqliteAuditTrailTest, AnAuditCommitLeavesTheStoreFileUnchanged) {
+  TempDir dir;
+  const fs::path path = dir.path() / "acervo.db";
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->UpsertLot(Lot("L1")).ok());
+  sqlite3* reader = nullptr;  // another connection, as a pooled search connection
+  ASSERT_EQ(sqlite3_open(path.c_str(), &reader), SQLITE_OK);
+  auto data_version = [&] {  // changes when another connection commits to the file
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(reader, "PRAGMA main.data_version", -1, &st, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
+    const int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+  };
+  const int64_t before = data_version();
+  ASSERT_TRUE(store->Access().AppendAudit({{"", "maria", "127.0.0.1", "search", "", "certidao"}}).ok());
+  ASSERT_TRUE(store->Access().AppendAudit({{"", "maria", "127.0.0.1", "view", "L1/d1", ""}}).ok());
+  EXPECT_EQ(data_version(), before) << "an audit commit changed the store's file";
+  ASSERT_TRUE(store->UpsertLot(Lot("L2")).ok());  // a commit to the store itself is seen
+  EXPECT_NE(data_version(), before);
+  sqlite3_close(reader);
+  EXPECT_EQ(store->Access().VerifyAudit()->rows, 2);
+}
+
+// The trail file is part of the store: without it a v13 store does not
+// open (no new, empty trail in its place), and a trail left behind by
+// another store is not adopted by a new store of the same name.
+TEST(SqliteAuditTrailTest, AMissingOrForeignTrailFileIsRefused) {
+  TempDir dir;
+  const fs::path path = dir.path() / "acervo.db";
+  const fs::path trail = SqliteAuditTrailPath(path);
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Access().AppendAudit({{"", "admin", "", "login", "admin", ""}}).ok());
+  }
+  ASSERT_TRUE(fs::exists(trail));
+  fs::rename(trail, dir.path() / "elsewhere");
+  for (const bool read_only : {false, true}) {
+    SqliteOptions o;
+    o.read_only = read_only;
+    Result<std::unique_ptr<Store>> missing = OpenSqliteStore(path, o);
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(missing.status().code(), StatusCode::kCorrupt) << missing.status().ToString();
+    EXPECT_NE(missing.status().message().find(trail.string()), std::string::npos) << missing.status().ToString();
+    EXPECT_FALSE(fs::exists(trail)) << "an empty trail was started in place of the missing one";
+  }
+  fs::rename(dir.path() / "elsewhere", trail);
+  SqliteOptions ro;
+  ro.read_only = true;
+  std::unique_ptr<Store> read = OpenOrDie(path, ro);
+  ASSERT_NE(read, nullptr);
+  EXPECT_EQ(read->Access().VerifyAudit()->rows, 1);
+  read.reset();
+  // The store removed, its trail left: a new store there refuses it.
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
+  Result<std::unique_ptr<Store>> fresh = OpenSqliteStore(path);
+  ASSERT_FALSE(fresh.ok());
+  EXPECT_NE(fresh.status().message().find(trail.string()), std::string::npos) << fresh.status().ToString();
+  sqlite3* db = nullptr;  // the trail as it was
+  ASSERT_EQ(sqlite3_open(trail.c_str(), &db), SQLITE_OK);
+  int rows = -1;
+  sqlite3_exec(
+      db, "SELECT count(*) FROM audit", [](void* n, int, char** v, char**) { return *static_cast<int*>(n) = std::atoi(v[0]), 0; },
+      &rows, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(rows, 1);
+}
+
+// Migration 13 interrupted after the rows were copied to the trail file
+// and before the store's table was dropped: the next open finishes it,
+// every row once.
+TEST(SqliteAuditTrailTest, AnInterruptedMoveIsFinished) {
+  TempDir dir;
+  const fs::path path = dir.path() / "acervo.db";
+  {
+    std::unique_ptr<Store> store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Access().AppendAudit({{"", "a", "", "login", "a", ""}, {"", "a", "", "search", "", "x"}}).ok());
+  }
+  ASSERT_EQ(UndoSqliteV13(path), "");
+  // The first step of the move alone: the trail file with the rows.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(SqliteAuditTrailPath(path).c_str(), &db), SQLITE_OK);
+  const std::string copy = "PRAGMA journal_mode = WAL; " + AuditTrailSql() + "ATTACH '" + path.string() +
+                           "' AS store; INSERT INTO audit SELECT * FROM store.audit; DETACH store;";
+  ASSERT_EQ(sqlite3_exec(db, copy.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  std::unique_ptr<Store> store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  Result<AuditCheck> check = store->Access().VerifyAudit();
+  ASSERT_TRUE(check.ok()) << check.status().ToString();
+  EXPECT_TRUE(check->ok());
+  EXPECT_EQ(check->rows, 2);
+  EXPECT_TRUE(store->Access().AppendAudit({{"", "a", "", "logout", "", ""}}).ok());
+  EXPECT_EQ(store->Access().VerifyAudit()->rows, 3);
+}
 
 TEST(SqliteStoreOpenTest, MigrationsAreIdempotentOnReopen) {
   TempDir dir;
@@ -2114,6 +2301,7 @@ TEST(ChampionMigrationTest, Version2DatabaseIsUpgradedWithItsTermTables) {
     ASSERT_TRUE(store->PutDocuments(batch).ok());
   }
   // Make it exactly a version-2 file: without migration 3's tables and row.
+  ASSERT_EQ(UndoSqliteV13(path), "");
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
@@ -2178,6 +2366,7 @@ TEST(ForgivingMigrationTest, Version4And6SqliteDatabasesBecomeForgiving) {
     FillMisread(*store);
     if (from == 6) FillWebTables(*store);
   }
+  ASSERT_EQ(UndoSqliteV13(path), "");
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
@@ -2225,6 +2414,7 @@ TEST(SplitMigrationTest, Version3SqliteDatabaseGetsMasterPageColumns) {
     ASSERT_NE(store, nullptr);
     Fill(*store);
   }
+  ASSERT_EQ(UndoSqliteV13(path), "");
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
@@ -2603,6 +2793,7 @@ TEST_P(RelativePathsMigrationTest, Version4AbsolutePathsBecomeRelativeToTheOutpu
     DocumentRecord c = Doc("L2", "y", "oficio", {}, {Page(1, 1, "quarta")});  // already relative
     ASSERT_TRUE((*store)->PutDocuments({a, b, c}).ok());
   }
+  if (GetParam() == Backend::kSqlite) ASSERT_EQ(UndoSqliteV13(path_), "");
   Exec(std::string(GetParam() == Backend::kSqlite ? std::string(kUndoSqliteV10) + kDropV8Sqlite + kUndoSqliteV7 + kDropV6Sqlite
                                                  : std::string(kUndoPostgresV10) + kUndoQueueTables + kDropV8Postgres + kUndoPostgresV7 + kDropV6Postgres) +
        kDropV5);

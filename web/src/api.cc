@@ -12,11 +12,101 @@
 #include "internal.h"
 
 namespace acervo::web {
-namespace {
 
 using json = nlohmann::json;
 
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+namespace {
+
+std::string NlohmannDump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// True when nlohmann's serializer (ensure_ascii off) copies `s` unchanged
+// between its quotes: well-formed UTF-8 (no overlong form, surrogate or
+// code point above U+10FFFF) without a byte below 0x20, '"' or '\\'.
+bool NeedsNoEscape(std::string_view s) {
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c < 0x20 || c == '"' || c == '\\') return false;
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4;
+    else return false;
+    if (i + len > n) return false;
+    const auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F)) {
+      return false;
+    }
+    for (size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+void WriteJsonString(const std::string& s, std::string* out) {
+  if (NeedsNoEscape(s)) {
+    out->push_back('"');
+    out->append(s);
+    out->push_back('"');
+  } else {
+    out->append(NlohmannDump(json(s)));
+  }
+}
+
+void WriteJson(const json& j, std::string* out) {
+  switch (j.type()) {
+    case json::value_t::object: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& [key, value] : j.get_ref<const json::object_t&>()) {
+        if (!first) out->push_back(',');
+        first = false;
+        WriteJsonString(key, out);
+        out->push_back(':');
+        WriteJson(value, out);
+      }
+      out->push_back('}');
+      return;
+    }
+    case json::value_t::array: {
+      out->push_back('[');
+      bool first = true;
+      for (const json& value : j.get_ref<const json::array_t&>()) {
+        if (!first) out->push_back(',');
+        first = false;
+        WriteJson(value, out);
+      }
+      out->push_back(']');
+      return;
+    }
+    case json::value_t::string:
+      WriteJsonString(j.get_ref<const std::string&>(), out);
+      return;
+    default:  // numbers, booleans, null, binary: few, and nlohmann's format exactly
+      out->append(NlohmannDump(j));
+      return;
+  }
+}
+
+}  // namespace
+
+std::string DumpJson(const json& j) {
+  std::string out;
+  out.reserve(4096);
+  WriteJson(j, &out);
+  return out;
+}
+
+namespace {
+
+std::string Dump(const json& j) { return DumpJson(j); }
 
 json FieldsJson(const RouteContext& ctx, const std::vector<FieldRecord>& fields, bool with_source) {
   json a = json::array();

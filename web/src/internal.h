@@ -22,6 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "acervo/core/text.h"
 #include "acervo/indexer/access_store.h"
 #include "acervo/indexer/open_store.h"
@@ -190,6 +192,14 @@ std::vector<TermMatch> DocumentMatches(RouteContext& ctx, const DocumentRecord& 
 Result<std::string> CreateApiToken(RouteContext& ctx, const std::string& label);
 // One CSV field (RFC 4180), spreadsheet formulas defused.
 std::string CsvField(const std::string& value);
+
+// `j` as `j.dump(-1, ' ', false, replace)` writes it, byte for byte (the
+// API's answers), written directly: strings that need no escape (valid
+// UTF-8 without control characters, quotes or backslashes: nearly every
+// one) are copied whole, where nlohmann's serializer decodes and copies
+// every byte (a tenth of a search's instructions). Any other string, and
+// every number, goes through nlohmann's own serializer.
+std::string DumpJson(const nlohmann::json& j);
 
 // The built-in modules (each in its own file).
 std::shared_ptr<PageModule> NewAccountPages();

@@ -52,6 +52,32 @@ TEST(TextTest, HtmlEscapesEverythingThatMatters) {
   EXPECT_EQ(Html("ok\x01\x7f\xff"), "ok\xEF\xBF\xBD");
 }
 
+// The API's JSON writer gives nlohmann's dump(-1, ' ', false, replace)
+// byte for byte, whatever the strings hold: escapes, control characters,
+// every kind of malformed UTF-8, and numbers of every kind.
+TEST(JsonTest, DumpJsonWritesExactlyWhatNlohmannWrites) {
+  const std::vector<std::string> strings = {
+      "", "certidão", "São Paulo «casamento» …", "aspas \" e barra \\ e /", "tab\there\nnew\r\f\b", std::string(1, '\0'),
+      "\x01\x1f\x7f", "\u2028\u2029", "\xF0\x9F\x93\x84 emoji", "cut \xC3", "\xC3\x28", "\xA0 lone continuation",
+      "\xC0\xAF overlong", "\xE0\x80\xAF overlong", "\xED\xA0\x80 surrogate", "\xF4\x90\x80\x80 above U+10FFFF",
+      "\xF8\x88\x80\x80\x80", "\xFF\xFE", "\xE2\x82", "ok\xF0\x9F\x93", "<script>alert(1)</script>", "***.456.789-**"};
+  json doc = json::object();
+  json arr = json::array();
+  for (const std::string& v : strings) {
+    arr.push_back(v);
+    doc[v] = v;  // as a key too
+  }
+  doc["values"] = arr;
+  doc["numbers"] = {0, -1, 42u, 1.4211135443571177, 1e-05, 2.0, -0.0, 1e300, 123456789012345678LL, 0.1};
+  doc["misc"] = {true, false, nullptr, json::object(), json::array()};
+  doc["nested"] = {{"hits", {{{"score", 0.5}, {"snippet", "a\tb"}}}}, {"took_ms", 3}};
+  EXPECT_EQ(web::DumpJson(doc), doc.dump(-1, ' ', false, json::error_handler_t::replace));
+  for (const std::string& v : strings) {
+    EXPECT_EQ(web::DumpJson(json(v)), json(v).dump(-1, ' ', false, json::error_handler_t::replace)) << v;
+  }
+  EXPECT_EQ(web::DumpJson(json::object()), "{}");
+}
+
 TEST(RouterTest, MatchesLiteralsAndCaptures) {
   Router r;
   r.Get("/doc/{lot}/{doc}", Access::kSignedIn, [](RouteContext&) { return HttpResponse(); });
@@ -725,8 +751,9 @@ TEST_F(WebTest, AResponseWaitsForItsAuditRow) {
 TEST_F(WebTest, NothingIsAnsweredThatTheAuditTrailCouldNotRecord) {
   Client c(port());
   ASSERT_EQ(c.Login("leitor", kPassword), 303);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((*dir_ / "acervo.db").c_str(), &db), SQLITE_OK);
+  sqlite3* db = nullptr;  // the audit trail's own file (schema v13)
+  ASSERT_EQ(sqlite3_open_v2(SqliteAuditTrailPath(*dir_ / "acervo.db").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr),
+            SQLITE_OK);
   auto exec = [&](const char* sql) {
     char* err = nullptr;
     EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");

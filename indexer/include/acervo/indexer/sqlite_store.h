@@ -8,6 +8,14 @@
 // upgraded in place and reopening is a no-op (version 3 fills the term
 // tables from the stored pages: minutes for a million pages, once).
 //
+// The audit trail (schema v13) lives in a second file beside it,
+// SqliteAuditTrailPath(path), attached to every connection: a search's
+// audit row commits there, so it does not empty every other connection's
+// page cache of the store (in WAL mode any commit to a file does, for every
+// other connection to that file). The two files are one store: copy, move
+// and back them up together; a v13 store whose trail file is missing does
+// not open (Corrupt), rather than start an empty trail.
+//
 // Concurrency: WAL journal (readers never block the writer), a busy timeout,
 // and write transactions begun with BEGIN IMMEDIATE and retried on
 // SQLITE_BUSY until the timeout: several Store objects in one or several
@@ -48,10 +56,14 @@ struct SqliteOptions {
 };
 
 // The newest schema version this build knows (see docs/store.md).
-inline constexpr int kSqliteSchemaVersion = 12;  // v5 issue 12, v6 issue 13, v7 issue 15, v8 issue 14, v9 issue 18, v10 issue 19, v11 issue 14, v12 issue 13
+inline constexpr int kSqliteSchemaVersion = 13;  // v5 issue 12, v6 issue 13, v7 issue 15, v8 issue 14, v9 issue 18, v10 issue 19, v11 issue 14, v12 issue 13, v13 issue 13
 // The oldest schema a read-only open reads as is (an older store must be
 // opened once with write access to migrate).
 inline constexpr int kSqliteMinReadableVersion = kSqliteSchemaVersion;
+
+// The audit trail file of the store at `path` (schema v13 on): `path`
+// followed by "-audit", e.g. acervo.db-audit.
+std::filesystem::path SqliteAuditTrailPath(const std::filesystem::path& path);
 
 // Opens or creates the store at `path` and brings its schema up to date.
 // Failure: NotFound (missing and !create_if_missing), IOError (cannot
