@@ -31,9 +31,22 @@ uint64_t UncompressedLineImages::Count() { return kept_uncompressed.load(std::me
 extern "C" l_ok pixWriteMem(l_uint8** pdata, size_t* psize, PIX* pix, l_int32 format) {
   if (format == IFF_PNG && acervo::open_scopes > 0 && pix != nullptr && pixGetColormap(pix) == nullptr &&
       (pixGetDepth(pix) == 8 || (pixGetDepth(pix) == 32 && pixGetSpp(pix) == 3))) {
-    // 8-bit gray as P5, RGB as P6: lossless for both (what Tesseract cuts
-    // out of its page images; other kinds are left to Leptonica's PNG).
-    const l_ok rc = pixWriteMemPnm(pdata, psize, pix);
+    // Leptonica's own serialisation (SPIX: a small header and the raster
+    // words as they are, no compression, no per-byte stdio as its PNM
+    // writer and reader do). PNG drops the alpha byte of RGB (spp 3) and
+    // reads it back as 0; SPIX keeps the words whole, so an RGB image is
+    // serialised from a copy with that byte cleared: Tesseract then reads
+    // back exactly what it would have read from the PNG.
+    l_ok rc = 1;
+    if (pixGetDepth(pix) == 8) {
+      rc = pixWriteMemSpix(pdata, psize, pix);
+    } else if (PIX* rgb = pixCopy(nullptr, pix)) {
+      l_uint32* word = pixGetData(rgb);
+      const size_t words = static_cast<size_t>(pixGetWpl(rgb)) * pixGetHeight(rgb);
+      for (size_t i = 0; i < words; ++i) word[i] &= 0xffffff00u;  // alpha: the low byte
+      rc = pixWriteMemSpix(pdata, psize, rgb);
+      pixDestroy(&rgb);
+    }
     if (rc == 0) {
       acervo::kept_uncompressed.fetch_add(1, std::memory_order_relaxed);
       return rc;

@@ -679,6 +679,40 @@ TEST_F(OrientationTest, DeferredVoteKeptOnlyForAFewHugeLetters) {
   if (seen == 0) GTEST_SKIP() << "corpus pages missing";
 }
 
+// With the vote deferred to the OCR stage, a page the fast detector is
+// unsure of but leans to upright skips OSD (osd_scale 0): the OCR stage's
+// reading settles it. Leaning to another turn, or without deferral, OSD
+// still runs and turns the page.
+TEST_F(OrientationTest, DeferredVoteSkipsOsdWhenTheFastDetectorLeansUpright) {
+  OrientationOptions deferred;
+  deferred.defer_ocr_vote = true;
+  int seen = 0;
+  // A 640x480 crop of 12 pt text: ~40 up/down votes, too few to be sure.
+  for (const char* file : {"tesseract-test/phototest.tif"}) {
+    const cv::Mat page = CorpusPage(file);
+    if (page.empty()) continue;
+    ++seen;
+    Result<FastOrientation> fast = DetectOrientationFast(page, deferred.fast_options, 200);
+    ASSERT_TRUE(fast.ok());
+    ASSERT_FALSE(fast->confident) << file << ": the case under test is an unsure fast detector";
+    ASSERT_TRUE(fast->leans && fast->best_guess_deg == 0) << file;
+    Result<OrientationEstimate> est = DetectOrientationFastThenOsd(*detector_, deferred, page, 200);
+    ASSERT_TRUE(est.ok()) << est.status().ToString();
+    EXPECT_EQ(est->osd_scale, 0) << file << ": OSD ran";
+    EXPECT_EQ(est->orientation_deg, 0) << file;
+    EXPECT_FALSE(est->deferred_candidates.empty()) << file;
+    Result<OrientationEstimate> turned = DetectOrientationFastThenOsd(*detector_, deferred, Turned(page, 180), 200);
+    ASSERT_TRUE(turned.ok()) << turned.status().ToString();
+    EXPECT_GT(turned->osd_scale, 0) << file << " turned 180: OSD skipped";
+    EXPECT_EQ(turned->orientation_deg, 180) << file;
+    Result<OrientationEstimate> in_stage = DetectOrientationFastThenOsd(*detector_, OrientationOptions(), page, 200);
+    ASSERT_TRUE(in_stage.ok()) << in_stage.status().ToString();
+    EXPECT_GT(in_stage->osd_scale, 0) << file << ": without deferral OSD runs";
+    EXPECT_EQ(in_stage->orientation_deg, 0) << file;
+  }
+  if (seen == 0) GTEST_SKIP() << "corpus pages missing";
+}
+
 // A page of ordinary text with a few large shapes on it (punch holes,
 // stains) passes the large-type check too; with that much text the OCR
 // stage's reading decides as well as the votes would, so they are left to

@@ -37,7 +37,9 @@
 // degrees when it reads as upright text (ReadsUpright) and only otherwise
 // runs the vote (FinishOrientationByOcr) with its own engine: the common
 // case, an upright form or table the cheap detectors could not judge, costs
-// no extra reading.
+// no extra reading. When the fast detector, unsure, still leans to upright,
+// OSD is not asked either: that reading settles the page (a page turned
+// after all still gets the vote there).
 //
 // Thread-safety and ownership: an OrientationDetector owns one Tesseract
 // engine, initialised once in Create and reused for every page; it must be
