@@ -2314,17 +2314,24 @@ class SqliteStore final : public Store {
     std::unique_ptr<sqlite3, int (*)(sqlite3*)> closer(t, sqlite3_close_v2);
     if (rc != SQLITE_OK) return FromSqlite(rc, t, "create the audit trail " + trail.string());
     sqlite3_busy_timeout(t, static_cast<int>(options_.busy_timeout.count()));
-    const std::string ddl = "PRAGMA journal_mode = WAL; BEGIN IMMEDIATE; " + AuditTrailSql() + "COMMIT;";
+    // The check and the creation in one write transaction: two processes
+    // opening a brand-new store at once both get here, and the second must
+    // find the first one's table, not create it again ("table audit already
+    // exists": SqliteStoreConcurrencyTest.TwoProcessesBothSucceed).
     char* msg = nullptr;
-    const std::string exists_sql = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit'";
     bool has_table = false;
-    rc = sqlite3_exec(
-        t, exists_sql.c_str(), [](void* p, int, char**, char**) { return *static_cast<bool*>(p) = true, 0; },
-        &has_table, &msg);
-    if (rc == SQLITE_OK && !has_table) rc = sqlite3_exec(t, ddl.c_str(), nullptr, nullptr, &msg);
+    rc = sqlite3_exec(t, "PRAGMA journal_mode = WAL; BEGIN IMMEDIATE;", nullptr, nullptr, &msg);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_exec(
+          t, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit'",
+          [](void* p, int, char**, char**) { return *static_cast<bool*>(p) = true, 0; }, &has_table, &msg);
+    }
+    if (rc == SQLITE_OK && !has_table) rc = sqlite3_exec(t, AuditTrailSql().c_str(), nullptr, nullptr, &msg);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(t, "COMMIT;", nullptr, nullptr, &msg);
     if (rc != SQLITE_OK) {
       const std::string why = msg != nullptr ? msg : sqlite3_errstr(rc);
       sqlite3_free(msg);
+      sqlite3_exec(t, "ROLLBACK;", nullptr, nullptr, nullptr);
       return Status::IOError("create the audit trail " + trail.string() + ": " + why);
     }
     return Status::OK();

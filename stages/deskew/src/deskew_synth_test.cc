@@ -40,6 +40,16 @@ const char kDenseText[] =
     "autorização termo lote Benedito Conceição se requerente residência solicita, CNPJ "
     "74.357.492/0001-89.";
 
+// A page of `font` at `dpi`, turned by `skew` degrees; text added by the caller.
+synth::PageSpec SkewedPage(double dpi, const char* font, double skew, uint64_t seed) {
+  synth::PageSpec spec;
+  spec.dpi = dpi;
+  spec.font_family = font;
+  spec.skew_deg = skew;
+  spec.seed = seed;
+  return spec;
+}
+
 TEST(DeskewSynthTest, GeneratedScansAtKnownAngles) {
   struct Case {
     double skew;
@@ -51,11 +61,7 @@ TEST(DeskewSynthTest, GeneratedScansAtKnownAngles) {
                         {4.95, 300, "DejaVu Serif"}, {9.5, 300, "Liberation Serif"},  {-13.2, 300, "DejaVu Serif"}};
   uint64_t seed = 40;
   for (const Case& c : cases) {
-    synth::PageSpec spec;
-    spec.dpi = c.dpi;
-    spec.font_family = c.font;
-    spec.skew_deg = c.skew;
-    spec.seed = ++seed;
+    synth::PageSpec spec = SkewedPage(c.dpi, c.font, c.skew, ++seed);
     spec.punch_holes = c.skew < 0;
     for (int i = 0; i < 5; ++i) spec.blocks.push_back({kParagraph, 11});
     Result<synth::SynthPage> page = synth::RenderPage(spec);
@@ -122,11 +128,7 @@ TEST(DeskewSynthTest, DenseBlurredTypeIsNotTakenForAPicture) {
                         {200, -0.8, 1.1, "DejaVu Sans"}};
   uint64_t seed = 2621;
   for (const Case& c : cases) {
-    synth::PageSpec spec;
-    spec.dpi = c.dpi;
-    spec.font_family = c.font;
-    spec.skew_deg = c.skew;
-    spec.seed = ++seed;
+    synth::PageSpec spec = SkewedPage(c.dpi, c.font, c.skew, ++seed);
     spec.blur_sigma = c.blur;
     spec.noise_sigma = 10;
     for (int i = 0; i < 2; ++i) spec.blocks.push_back({kDenseText, 8});
