@@ -16,6 +16,7 @@
 #include "acervo/stages/imageops/imageops.h"
 #include "acervo/stages/orientation/orientation.h"
 #include "line_images.h"
+#include "polarity.h"
 
 namespace acervo {
 namespace {
@@ -100,6 +101,27 @@ PixPtr PixFromMat(const cv::Mat& img) {
   return pix;
 }
 
+// Loads the languages of `options` (tessdata_dir resolved) into `api`.
+// Tesseract's inverted retry of low-confidence lines (tessedit_do_invert)
+// is set here, as a load-time variable, or not at all: SetVariable reaches
+// the first language only, and each further one keeps the value it was
+// loaded with (its own Tesseract instance). Reloading por+eng takes
+// ~0.17 s of CPU.
+Status InitEngine(tesseract::TessBaseAPI& api, const OcrOptions& options, bool invert_retry) {
+  const std::vector<std::string> vars = {"tessedit_do_invert"};
+  const std::vector<std::string> values = {invert_retry ? "1" : "0"};
+  if (api.Init(options.tessdata_dir.c_str(), options.languages.c_str(), tesseract::OEM_LSTM_ONLY, nullptr, 0,
+               &vars, &values, false) != 0) {
+    return Status::Unavailable("OCR: Tesseract could not load '" + options.languages + "' from " +
+                               options.tessdata_dir);
+  }
+  api.SetPageSegMode(static_cast<tesseract::PageSegMode>(options.page_segmentation_mode));
+  // Tesseract writes "Estimating resolution" and similar notes to stderr;
+  // we set the resolution ourselves and keep stderr for our progress.
+  api.SetVariable("debug_file", "/dev/null");
+  return Status::OK();
+}
+
 }  // namespace
 
 cv::Mat TesseractGray(const cv::Mat& bgr) {
@@ -154,21 +176,27 @@ Result<std::unique_ptr<PageStage>> OcrStage::Create(const OcrOptions& options) {
   // drown the progress lines. Process-wide, but idempotent.
   setMsgSeverity(L_SEVERITY_NONE);
   auto api = std::make_unique<tesseract::TessBaseAPI>();
-  if (api->Init(dir.c_str(), options.languages.c_str(), tesseract::OEM_LSTM_ONLY) != 0) {
-    return Status::Unavailable("OCR: Tesseract could not load '" + options.languages + "' from " + dir);
-  }
-  api->SetPageSegMode(static_cast<tesseract::PageSegMode>(options.page_segmentation_mode));
-  // Tesseract writes "Estimating resolution" and similar notes to stderr;
-  // we set the resolution ourselves and keep stderr for our progress.
-  api->SetVariable("debug_file", "/dev/null");
-  return std::unique_ptr<PageStage>(new OcrStage(options, std::move(api)));
+  OcrOptions resolved = options;
+  resolved.tessdata_dir = dir;
+  ACERVO_RETURN_IF_ERROR(InitEngine(*api, resolved, options.invert_retry));
+  return std::unique_ptr<PageStage>(new OcrStage(resolved, std::move(api), options.invert_retry));
 }
 
-OcrStage::OcrStage(const OcrOptions& options, std::unique_ptr<tesseract::TessBaseAPI> api)
-    : options_(options), api_(std::move(api)) {}
+OcrStage::OcrStage(const OcrOptions& options, std::unique_ptr<tesseract::TessBaseAPI> api, bool invert_retry)
+    : options_(options), api_(std::move(api)), invert_retry_(invert_retry) {}
+
+Status OcrStage::UseInvertRetry(bool on) {
+  if (on == invert_retry_ && loaded_) return Status::OK();
+  api_->End();
+  loaded_ = false;
+  ACERVO_RETURN_IF_ERROR(InitEngine(*api_, options_, on));
+  invert_retry_ = on;
+  loaded_ = true;
+  return Status::OK();
+}
 
 OcrStage::~OcrStage() {
-  if (api_) api_->End();
+  if (api_ && loaded_) api_->End();
 }
 
 Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
@@ -259,6 +287,17 @@ Status OcrStage::ReadPage(Page& page, cv::Mat img, const PageContext& ctx) {
   // measured on the page's own ink before reading (MeasureGlyphs), so a
   // page is read once, at the scale it needs; words are ~1.4 times the
   // measured glyph height (corpus and generated pages, docs/benchmarks.md).
+  // Light text on a dark ground: Tesseract is given those regions inverted,
+  // so that it reads every line once, dark on light (polarity.h). The page
+  // keeps its image as scanned.
+  // Light text on a dark ground is what Tesseract's inverted retry of
+  // doubtful lines is for; a page without any is read without it
+  // (polarity.h). Told before reading, from the page's own pixels.
+  if (!options_.invert_retry) {
+    const bool may_hold = MayHoldLightOnDark(img, page.dpi_y);
+    ACERVO_RETURN_IF_ERROR(UseInvertRetry(may_hold));
+    if (may_hold) page.AddFlag("light_on_dark");
+  }
   if (options_.small_type_px > 0) {
     const double word_px = kWordPerGlyphHeight * GlyphHeight(img);
     if (word_px > 0 && word_px < options_.small_type_px) {

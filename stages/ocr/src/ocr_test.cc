@@ -1,10 +1,12 @@
 #include "acervo/stages/ocr/ocr.h"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <leptonica/allheaders.h>
 #include <tesseract/baseapi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 #include <random>
 #include <thread>
@@ -13,6 +15,21 @@
 
 #include "acervo/synth/synth.h"
 #include "src/line_images.h"
+
+// Tesseract's inverted retry of a text line, counted: it inverts the line's
+// image in place (pixInvert(pix, pix) in LSTMRecognizer::RecognizeLine, a
+// 36-pixel-high line for the models Debian ships) and reads it again. This
+// definition takes precedence over Leptonica's for Tesseract, as
+// line_images.cc's pixWriteMem does.
+namespace {
+std::atomic<long> inverted_lines{0};
+}  // namespace
+extern "C" PIX* pixInvert(PIX* pixd, PIX* pixs) {
+  using Fn = PIX* (*)(PIX*, PIX*);
+  static const Fn leptonica = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "pixInvert"));
+  if (pixd != nullptr && pixd == pixs && pixGetHeight(pixs) <= 64) ++inverted_lines;
+  return leptonica(pixd, pixs);
+}
 
 namespace acervo {
 namespace {
@@ -386,6 +403,86 @@ TEST(OcrStageTest, UncompressedLineImagesReadTheSame) {
     EXPECT_EQ(png, pnm) << "channels " << img.channels();
   }
   api.End();
+}
+
+// Tesseract's retry of every doubtful line inverted is off: a noisy page
+// whose lines it would read again inverted (invert_retry, Tesseract's
+// default) is read once, and not flagged, as it holds no light-on-dark
+// region.
+TEST(OcrStageTest, DoesNotReadLinesAgainInverted) {
+  synth::PageSpec spec = CleanPage(kText);
+  spec.dpi = 150;
+  spec.noise_sigma = 40;
+  spec.blur_sigma = 1.1;
+  spec.specks = 400;
+  Result<synth::SynthPage> s = synth::RenderPage(spec);
+  ASSERT_TRUE(s.ok());
+  OcrOptions retry;
+  retry.invert_retry = true;
+  Result<std::unique_ptr<PageStage>> tesseracts = OcrStage::Create(retry);
+  Result<std::unique_ptr<PageStage>> stage = OcrStage::Create({});
+  ASSERT_TRUE(tesseracts.ok() && stage.ok());
+  const long before = inverted_lines.load();
+  Result<Page> with_retry = (*tesseracts)->Run(PageFrom(*s), PageContext{});
+  ASSERT_TRUE(with_retry.ok());
+  const long retried = inverted_lines.load() - before;
+  EXPECT_GT(retried, 0) << "the page is not one Tesseract retries; the test shows nothing";
+  Result<Page> out = (*stage)->Run(PageFrom(*s), PageContext{});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(inverted_lines.load() - before, retried);
+  EXPECT_FALSE(out->HasFlag("light_on_dark"));
+  EXPECT_LE(synth::CharacterErrorRate(out->text, s->text),
+            synth::CharacterErrorRate(with_retry->text, s->text) + 0.01)
+      << out->text;
+}
+
+// A page that may hold light text on a dark ground (here a band of it) is
+// read with Tesseract's inverted retry, as Tesseract reads it by default,
+// and flagged; the next plain page read by the same stage is read without
+// it again.
+TEST(OcrStageTest, RetriesInvertedOnlyOnPagesWithLightTextOnDark) {
+  synth::PageSpec spec = CleanPage(kText);
+  spec.dpi = 200;
+  spec.blocks = {{"Considerando a necessidade de preservar a memória institucional do município.", 11},
+                 {"PROCESSO ADMINISTRATIVO 0001234-56.2024 SECRETARIA MUNICIPAL DE ADMINISTRAÇÃO", 11},
+                 {"O acervo compreende livros de registro, plantas de loteamento e processos.", 11}};
+  spec.blocks[0].space_after_pt = spec.blocks[1].space_after_pt = 24;  // room for the band
+  spec.noise_sigma = 12;
+  spec.blur_sigma = 0.9;
+  Result<synth::SynthPage> s = synth::RenderPage(spec);
+  ASSERT_TRUE(s.ok());
+  cv::Rect words;
+  for (const synth::WordBox& w : s->words) {
+    if (w.text == "PROCESSO" || w.text == "ADMINISTRAÇÃO") words = words.empty() ? w.box : (words | w.box);
+  }
+  const cv::Rect band(60, words.y - 30, s->image.cols - 120, words.height + 60);
+  Page page = PageFrom(*s);
+  cv::bitwise_not(page.image(band), page.image(band));
+  Result<std::unique_ptr<PageStage>> stage = OcrStage::Create({});
+  ASSERT_TRUE(stage.ok());
+  long before = inverted_lines.load();
+  Result<Page> out = (*stage)->Run(std::move(page), PageContext{});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_GT(inverted_lines.load(), before);
+  EXPECT_TRUE(out->HasFlag("light_on_dark"));
+  std::string in_band;
+  for (const Word& w : out->words) {
+    if (band.contains((w.box.tl() + w.box.br()) / 2)) in_band += (in_band.empty() ? "" : " ") + w.text;
+  }
+  EXPECT_LT(synth::CharacterErrorRate(in_band, spec.blocks[1].text), 0.05) << in_band;
+
+  synth::PageSpec plain_spec = CleanPage(kText);
+  plain_spec.dpi = 150;
+  plain_spec.noise_sigma = 40;
+  plain_spec.blur_sigma = 1.1;
+  plain_spec.specks = 400;
+  Result<synth::SynthPage> plain = synth::RenderPage(plain_spec);
+  ASSERT_TRUE(plain.ok());
+  before = inverted_lines.load();
+  out = (*stage)->Run(PageFrom(*plain), PageContext{});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(inverted_lines.load(), before);
+  EXPECT_FALSE(out->HasFlag("light_on_dark"));
 }
 
 TEST(OcrStageTest, SameEngineServesManyPages) {

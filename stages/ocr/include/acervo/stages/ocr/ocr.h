@@ -1,7 +1,8 @@
 // OCR stage: Tesseract 5 through its C++ API.
 //
-// One OcrStage owns one tesseract::TessBaseAPI, initialised once in Create()
-// (loading the language models takes ~0.3 s and ~60 MB); the pipeline creates
+// One OcrStage owns one tesseract::TessBaseAPI, initialised in Create()
+// (loading the language models takes ~0.3 s and ~60 MB; reloaded only to
+// switch Tesseract's inverted retry, below); the pipeline creates
 // one stage per worker thread, so engines are never shared and need no lock.
 //
 // Tesseract's own OpenMP threading must be off (OMP_THREAD_LIMIT=1 in the
@@ -25,6 +26,9 @@
 // OCR vote (Page::orientation_candidates) is settled here: its reading,
 // when it reads as upright text, is the vote; otherwise the vote runs with
 // this engine and a page found turned is turned and read again.
+// Tesseract's inverted retry of each doubtful line runs only on pages that
+// may hold light text on a dark ground (a header band, a reversed stamp, a
+// negative), flagged "light_on_dark" (Options::invert_retry).
 // A colour page over 24 Mpx is given to Tesseract in gray (TesseractGray),
 // others in colour; page.image stays in colour.
 // Blank pages are not given to OCR by the pipeline. The page deadline in PageContext and its cancel flag
@@ -53,6 +57,12 @@ struct OcrOptions {
   // Pages whose median word height (px) is below this are read once more
   // enlarged twice (see above); 0 turns that off. 0..64.
   int small_type_px = 11;
+  // Tesseract's own retry of every low-confidence text line inverted
+  // (tessedit_do_invert, up to three LSTM passes a line, in every language
+  // tried) on every page. False: only on pages that may hold light text on
+  // a dark ground (flag "light_on_dark"), told before reading; the engine
+  // is reloaded (~0.17 s) when a page needs the other setting than the last.
+  bool invert_retry = false;
 };
 
 class OcrStage final : public PageStage {
@@ -65,12 +75,18 @@ class OcrStage final : public PageStage {
   std::string_view Name() const override { return "ocr"; }
   // 3: small type re-read enlarged; 4: small type read once (told by
   // glyph size), deferred orientation votes settled, block/paragraph ids;
-  // 5: colour pages over 24 Mpx given to Tesseract as Leptonica's luminance
-  int Version() const override { return 5; }
+  // 5: colour pages over 24 Mpx given to Tesseract as Leptonica's luminance;
+  // 6: Tesseract's inverted retry only on pages that may hold light text on
+  // a dark ground
+  int Version() const override { return 6; }
   Result<Page> Run(Page page, const PageContext& ctx) override;
 
  private:
-  OcrStage(const OcrOptions& options, std::unique_ptr<tesseract::TessBaseAPI> api);
+  OcrStage(const OcrOptions& options, std::unique_ptr<tesseract::TessBaseAPI> api, bool invert_retry);
+  // Makes the engine retry doubtful lines inverted or not, reloading it when
+  // it is loaded the other way. Unavailable when the reload fails (the next
+  // call tries again).
+  Status UseInvertRetry(bool on);
   // Recognises the image set on api_ into page.words and page.text
   // (replacing them). Cancelled / DeadlineExceeded / Internal as Run.
   Status RecognizeOnce(Page& page, const PageContext& ctx);
@@ -81,8 +97,10 @@ class OcrStage final : public PageStage {
   // own copy (pass the last reference to free it). Errors as RecognizeOnce;
   // Internal when Leptonica cannot allocate the page.
   Status ReadPage(Page& page, cv::Mat img, const PageContext& ctx);
-  OcrOptions options_;
+  OcrOptions options_;  // tessdata_dir resolved
   std::unique_ptr<tesseract::TessBaseAPI> api_;
+  bool invert_retry_;   // how api_ was loaded
+  bool loaded_ = true;  // false after a failed reload
 };
 
 // The gray Tesseract is given for a very large colour (BGR, CV_8UC3)
