@@ -409,13 +409,19 @@ TEST(OcrStageTest, UncompressedLineImagesReadTheSame) {
 // whose lines it would read again inverted (invert_retry, Tesseract's
 // default) is read once, and not flagged, as it holds no light-on-dark
 // region.
-TEST(OcrStageTest, DoesNotReadLinesAgainInverted) {
+// A noisy, blurred 150-dpi page: many of its lines are ones Tesseract
+// doubts, and would read again inverted.
+synth::PageSpec NoisyPage() {
   synth::PageSpec spec = CleanPage(kText);
   spec.dpi = 150;
   spec.noise_sigma = 40;
   spec.blur_sigma = 1.1;
   spec.specks = 400;
-  Result<synth::SynthPage> s = synth::RenderPage(spec);
+  return spec;
+}
+
+TEST(OcrStageTest, DoesNotReadLinesAgainInverted) {
+  Result<synth::SynthPage> s = synth::RenderPage(NoisyPage());
   ASSERT_TRUE(s.ok());
   OcrOptions retry;
   retry.invert_retry = true;
@@ -471,12 +477,7 @@ TEST(OcrStageTest, RetriesInvertedOnlyOnPagesWithLightTextOnDark) {
   }
   EXPECT_LT(synth::CharacterErrorRate(in_band, spec.blocks[1].text), 0.05) << in_band;
 
-  synth::PageSpec plain_spec = CleanPage(kText);
-  plain_spec.dpi = 150;
-  plain_spec.noise_sigma = 40;
-  plain_spec.blur_sigma = 1.1;
-  plain_spec.specks = 400;
-  Result<synth::SynthPage> plain = synth::RenderPage(plain_spec);
+  Result<synth::SynthPage> plain = synth::RenderPage(NoisyPage());
   ASSERT_TRUE(plain.ok());
   before = inverted_lines.load();
   out = (*stage)->Run(PageFrom(*plain), PageContext{});
