@@ -226,9 +226,17 @@ void PageReplaceTest::Loop(const std::string& store) {
   const json again = json::parse(rerun.out);
   EXPECT_EQ(again["pages"]["processed"], 0) << rerun.out;
   EXPECT_EQ(*Sha256OfFile(pdf), replaced_sha);
-  ASSERT_EQ(again["review"]["items"].size(), 1u) << again["review"].dump();
-  EXPECT_EQ(again["review"]["items"][0]["page"], 3);
-  EXPECT_EQ(again["review"]["items"][0]["pdf_page"], 2);
+  // (SANE's colour test pattern that replaced page 3 of "processo" holds no
+  // text: what OCR makes of it may be flagged low_confidence, an item of
+  // its own, since Tesseract no longer retries its doubtful lines inverted.)
+  json rescans = json::array();
+  for (const json& item : again["review"]["items"]) {
+    if (item["kind"] == "rescan") rescans.push_back(item);
+  }
+  ASSERT_EQ(rescans.size(), 1u) << again["review"].dump();
+  EXPECT_EQ(rescans[0]["document"], "outro");
+  EXPECT_EQ(rescans[0]["page"], 3);
+  EXPECT_EQ(rescans[0]["pdf_page"], 2);
   EXPECT_EQ(PageText(out_ / "lote-rescan" / "outro.pdf", 2).find("final") != std::string::npos, true);
 
   SideOutputsAndReport(store);
