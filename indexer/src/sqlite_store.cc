@@ -563,6 +563,15 @@ std::string SqliteReadOnlyName(const fs::path& path, bool writable) {
 
 // ----------------------------------------------------------------- store --
 
+// SQLite's memory statistics off, before the library initialises (static
+// initialisation: no other thread yet). With them on, every sqlite3_malloc
+// and sqlite3_free takes one process-wide mutex, and Debian's build has no
+// lookaside allocator (SQLITE_OMIT_LOOKASIDE): a search server's
+// connections all allocate through that one lock. Nothing here reads the
+// statistics (sqlite3_memory_used, soft heap limits). If the library was
+// initialised first, the call fails and changes nothing.
+[[maybe_unused]] const int kSqliteMemstatusOff = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, fs::path path, SqliteOptions options)
@@ -577,6 +586,9 @@ class SqliteStore final : public Store {
   Status Init() {
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
+    if (options_.mmap_bytes > 0) {
+      ACERVO_RETURN_IF_ERROR(Exec(("PRAGMA mmap_size = " + std::to_string(options_.mmap_bytes)).c_str()));
+    }
     if (options_.read_only) {
       // Nothing written: no journal mode change, no migration. The rank
       // function and the text index's tokenizer are registered all the same.
