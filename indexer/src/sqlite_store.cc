@@ -586,9 +586,6 @@ class SqliteStore final : public Store {
   Status Init() {
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
-    if (options_.mmap_bytes > 0) {
-      ACERVO_RETURN_IF_ERROR(Exec(("PRAGMA mmap_size = " + std::to_string(options_.mmap_bytes)).c_str()));
-    }
     if (options_.read_only) {
       // Nothing written: no journal mode change, no migration. The rank
       // function and the text index's tokenizer are registered all the same.
@@ -604,6 +601,12 @@ class SqliteStore final : public Store {
     // the busy handler while another process creates the file: retry.
     ACERVO_RETURN_IF_ERROR(ExecRetrying("PRAGMA journal_mode = WAL"));
     ACERVO_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys = ON"));
+    // Not for read-only opens (above): an archive on a disc or a read-only
+    // mount is where a bad sector must stay an error naming the store, not
+    // a SIGBUS from a mapped page.
+    if (options_.mmap_bytes > 0) {
+      ACERVO_RETURN_IF_ERROR(Exec(("PRAGMA mmap_size = " + std::to_string(options_.mmap_bytes)).c_str()));
+    }
     // 64 MB of page cache: FTS5 segment merges and the field indexes touch
     // far more pages than the 2 MB default holds once the index is large.
     ACERVO_RETURN_IF_ERROR(Exec("PRAGMA cache_size = -65536"));
