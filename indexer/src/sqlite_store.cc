@@ -563,6 +563,15 @@ std::string SqliteReadOnlyName(const fs::path& path, bool writable) {
 
 // ----------------------------------------------------------------- store --
 
+// SQLite's memory statistics off, before the library initialises (static
+// initialisation: no other thread yet). With them on, every sqlite3_malloc
+// and sqlite3_free takes one process-wide mutex, and Debian's build has no
+// lookaside allocator (SQLITE_OMIT_LOOKASIDE): a search server's
+// connections all allocate through that one lock. Nothing here reads the
+// statistics (sqlite3_memory_used, soft heap limits). If the library was
+// initialised first, the call fails and changes nothing.
+[[maybe_unused]] const int kSqliteMemstatusOff = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, fs::path path, SqliteOptions options)
@@ -592,6 +601,12 @@ class SqliteStore final : public Store {
     // the busy handler while another process creates the file: retry.
     ACERVO_RETURN_IF_ERROR(ExecRetrying("PRAGMA journal_mode = WAL"));
     ACERVO_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys = ON"));
+    // Not for read-only opens (above): an archive on a disc or a read-only
+    // mount is where a bad sector must stay an error naming the store, not
+    // a SIGBUS from a mapped page.
+    if (options_.mmap_bytes > 0) {
+      ACERVO_RETURN_IF_ERROR(Exec(("PRAGMA mmap_size = " + std::to_string(options_.mmap_bytes)).c_str()));
+    }
     // 64 MB of page cache: FTS5 segment merges and the field indexes touch
     // far more pages than the 2 MB default holds once the index is large.
     ACERVO_RETURN_IF_ERROR(Exec("PRAGMA cache_size = -65536"));

@@ -191,7 +191,7 @@ HttpResponse Search(RouteContext& ctx) {
                      {"date_max", f->date_max}};
   }
   out["took_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  ctx.Audit("search", ctx.req().Query("lot"), q);
+  ctx.Audit("search", ctx.req().Query("lot"), q, /*wait=*/false);
   return HttpResponse::Json(Dump(out));
 }
 
@@ -200,7 +200,7 @@ HttpResponse Document(RouteContext& ctx) {
   if (!got.ok()) return JsonError(500, "internal error");
   if (!got->has_value()) return JsonError(404, "not found");
   const DocumentRecord& d = **got;
-  ctx.Audit("view_document", d.lot_id + "/" + d.document_id, "api");
+  ctx.Audit("view_document", d.lot_id + "/" + d.document_id, "api", /*wait=*/false);
   json pages = json::array();
   for (const PageRecord& p : d.pages) {
     pages.push_back({{"number", p.number},
@@ -266,7 +266,7 @@ HttpResponse Page(RouteContext& ctx) {
       boxes.push_back(b);
     }
   }
-  ctx.Audit("view_page", d.lot_id + "/" + d.document_id + "/" + n, "api " + q);
+  ctx.Audit("view_page", d.lot_id + "/" + d.document_id + "/" + n, "api " + q, /*wait=*/false);
   const std::string base = "/api/v1/documents/" + UrlEncode(d.lot_id) + "/" + UrlEncode(d.document_id);
   return HttpResponse::Json(Dump({{"lot", d.lot_id},
                                   {"document", d.document_id},

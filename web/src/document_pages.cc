@@ -124,7 +124,7 @@ HttpResponse DocumentPage(RouteContext& ctx) {
   }
   if (current < 1 || current > d.page_count) current = hits.empty() ? 1 : hits.front().pdf_page;
   const PageRecord* page = PdfPage(d, current);
-  ctx.Audit("view_document", d.lot_id + "/" + d.document_id + "/" + std::to_string(current), q);
+  ctx.Audit("view_document", d.lot_id + "/" + d.document_id + "/" + std::to_string(current), q, /*wait=*/false);
 
   // Hit navigation across pages.
   int before = 0, total = 0, here = 0;
@@ -274,7 +274,7 @@ HttpResponse PageImage(RouteContext& ctx, bool thumbnail) {
     std::fprintf(stderr, "acervo serve: page image: %s\n", jpeg.status().ToString().c_str());
     return fail(jpeg.status().code() == StatusCode::kNotFound ? 404 : 500, "err_not_found");
   }
-  if (!thumbnail) ctx.Audit("view_page", d.lot_id + "/" + d.document_id + "/" + n, "");
+  if (!thumbnail) ctx.Audit("view_page", d.lot_id + "/" + d.document_id + "/" + n, "", /*wait=*/false);
   HttpResponse r;
   r.content_type = "image/jpeg";
   r.body = **jpeg;

@@ -7,6 +7,7 @@
 #ifndef ACERVO_WEB_SRC_INTERNAL_H_
 #define ACERVO_WEB_SRC_INTERNAL_H_
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -51,6 +52,11 @@ class AuditLog {
   // reason it could not be (the caller then withholds its answer: an action
   // the trail cannot record is not served).
   Status Record(AuditEntry entry, bool wait);
+  // Record without waiting, for Wait later: the entry's ticket, or nullopt
+  // (entry left as it was) when the log is stopped and Record must write it.
+  std::optional<uint64_t> Enqueue(AuditEntry& entry);
+  // Returns once the entry of `ticket` is committed, or why it could not be.
+  Status Wait(uint64_t ticket);
   void Stop();
   Status last_error() const;
 
@@ -107,16 +113,24 @@ class PageRenderer {
 };
 
 // A store connection per concurrent request (each Store serialises its own
-// calls): opened on demand, kept for reuse.
+// calls): opened on demand, kept for reuse, at most `max_out` out at once
+// (Take waits for a Give). Requests beyond what the cores can run only
+// interleave: with a connection each, every connection's page cache sees a
+// slice of the traffic and misses (on the 1M-page store, 20 connections
+// read 330 pages a search from the OS, 4 read 60), and the working sets
+// of all of them compete for the CPU caches (docs/benchmarks.md, issue 13).
 class StorePool {
  public:
-  explicit StorePool(std::string spec) : spec_(std::move(spec)) {}
+  StorePool(std::string spec, int max_out) : spec_(std::move(spec)), max_out_(std::max(1, max_out)) {}
   Result<std::unique_ptr<Store>> Take();
   void Give(std::unique_ptr<Store> store);
 
  private:
   std::string spec_;
+  const int max_out_;
   std::mutex mu_;
+  std::condition_variable cv_;
+  int out_ = 0;
   std::vector<std::unique_ptr<Store>> free_;
 };
 

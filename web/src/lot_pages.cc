@@ -105,7 +105,7 @@ HttpResponse LotPage(RouteContext& ctx) {
     if (s.lot.id == lot) l = &s;
   }
   if (l == nullptr) return ErrorPage(ctx, 404, T(lang, "err_not_found"));
-  ctx.Audit("view_lot", lot, "");
+  ctx.Audit("view_lot", lot, "", /*wait=*/false);
   const json report = LotReport(ctx, lot);
   std::string h = "<h1>" + Html(T(lang, "lot")) + " " + Html(lot) + "</h1><section class=\"panel\"><p>" +
                   Html(T(lang, "project")) + ": " + Html(l->lot.project) + " · " + Html(T(lang, "box")) + ": " +

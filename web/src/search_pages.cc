@@ -299,7 +299,8 @@ HttpResponse SearchPage(RouteContext& ctx) {
   const auto t0 = std::chrono::steady_clock::now();
   Result<SearchRequest> request = SearchFromParams(ctx, kPageSize);
   Result<std::vector<SearchHit>> hits = request.ok() ? ctx.store().Search(*request) : request.status();
-  ctx.Audit("search", req.Query("lot"), q + (req.Query("type").empty() ? "" : " [type=" + req.Query("type") + "]"));
+  ctx.Audit("search", req.Query("lot"), q + (req.Query("type").empty() ? "" : " [type=" + req.Query("type") + "]"),
+            /*wait=*/false);
   if (!hits.ok()) {
     const Status& s = hits.status();
     const int status = s.code() == StatusCode::kInvalidArgument ? 400 : 500;

@@ -79,15 +79,30 @@ bool Principal::MayOpenLot(const std::string& lot_id) const {
 }
 
 void RouteContext::Audit(const std::string& action, const std::string& target, const std::string& detail,
-                         bool /*wait: every row is waited for*/) {
+                         bool wait) {
   AuditEntry e;
   e.user = user_ ? user_->user.name : "";
   e.address = req_.remote_addr;
   e.action = action;
   e.target = target;
   e.detail = detail.size() > 2000 ? detail.substr(0, 2000) + "…" : detail;
+  if (!wait) {
+    if (std::optional<uint64_t> ticket = services_->audit().Enqueue(e)) {
+      audit_ticket_ = std::max(audit_ticket_, *ticket);  // rows commit in ticket order
+      return;
+    }
+  }
   Status st = services_->audit().Record(std::move(e), /*wait=*/true);
   if (!st.ok() && audit_status_.ok()) audit_status_ = std::move(st);
+}
+
+const Status& RouteContext::FinishAudit() {
+  if (audit_ticket_ != 0) {
+    Status st = services_->audit().Wait(audit_ticket_);
+    audit_ticket_ = 0;
+    if (!st.ok() && audit_status_.ok()) audit_status_ = std::move(st);
+  }
+  return audit_status_;
 }
 
 std::filesystem::path RequestServices::ResolvePath(Store& store, const std::string& lot_id,
@@ -183,17 +198,24 @@ AuditLog::AuditLog(std::unique_ptr<Store> store) : store_(std::move(store)) {
 AuditLog::~AuditLog() { Stop(); }
 
 Status AuditLog::Record(AuditEntry entry, bool wait) {
+  const std::optional<uint64_t> mine = Enqueue(entry);
+  // Stopped: write it now, on this thread.
+  if (!mine) return store_->Access().AppendAudit({entry}).status();
+  return wait ? Wait(*mine) : Status::OK();
+}
+
+std::optional<uint64_t> AuditLog::Enqueue(AuditEntry& entry) {
   if (entry.at.empty()) entry.at = UtcNowIso8601Millis();  // the event's time, not the flush's
-  std::unique_lock<std::mutex> lock(mu_);
-  if (stop_ && !thread_.joinable()) {
-    // Stopped: write it now, on this thread.
-    lock.unlock();
-    return store_->Access().AppendAudit({entry}).status();
-  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stop_ && !thread_.joinable()) return std::nullopt;
   queue_.push_back(std::move(entry));
   const uint64_t mine = ++queued_;
   cv_.notify_one();
-  if (!wait) return Status::OK();
+  return mine;
+}
+
+Status AuditLog::Wait(uint64_t mine) {
+  std::unique_lock<std::mutex> lock(mu_);
   done_cv_.wait(lock, [&] { return written_ >= mine || (stop_ && !thread_.joinable()); });
   if (written_ < mine) return Status::Unavailable("audit trail: the server stopped before the row was written");
   for (const auto& [first, last] : failed_) {
@@ -250,19 +272,29 @@ Status AuditLog::last_error() const {
 
 Result<std::unique_ptr<Store>> StorePool::Take() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return out_ < max_out_; });
+    ++out_;
     if (!free_.empty()) {
       std::unique_ptr<Store> s = std::move(free_.back());
       free_.pop_back();
       return s;
     }
   }
-  return OpenStore(spec_, /*create_if_missing=*/false);
+  Result<std::unique_ptr<Store>> opened = OpenStore(spec_, /*create_if_missing=*/false);
+  if (!opened.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --out_;
+    cv_.notify_one();
+  }
+  return opened;
 }
 
 void StorePool::Give(std::unique_ptr<Store> store) {
   std::lock_guard<std::mutex> lock(mu_);
   free_.push_back(std::move(store));
+  --out_;
+  cv_.notify_one();
 }
 
 namespace {
@@ -463,7 +495,9 @@ class ServerImpl final : public Server {
  public:
   explicit ServerImpl(ServerOptions options)
       : options_(std::move(options)),
-        pool_(options_.store),
+        pool_(options_.store, options_.store_connections > 0
+                                  ? options_.store_connections
+                                  : std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()))),
         sessions_(options_.idle_timeout),
         account_throttle_(options_.max_failures_per_account, options_.failure_window),
         address_throttle_(options_.max_failures_per_address, options_.failure_window),
@@ -1114,7 +1148,9 @@ class ServerImpl final : public Server {
       r = api ? JsonError(500, "internal error") : ErrorPage(ctx, 500, T(c.lang, "err_internal"));
     }
     pool_.Give(std::move(store).value());
-    if (!ctx.audit_status().ok()) r = AuditUnavailable(bare, api);
+    // Rows queued without waiting (reads: searches, views) are waited for
+    // here, with the store connection free for the next request.
+    if (!ctx.FinishAudit().ok()) r = AuditUnavailable(bare, api);
     Send(c, std::move(r), in, res);
   }
 

@@ -16,6 +16,7 @@
 #ifndef ACERVO_WEB_ROUTER_H_
 #define ACERVO_WEB_ROUTER_H_
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -119,13 +120,18 @@ class RouteContext {
   // Appends to the audit trail as this user from this address, and returns
   // only once the row is committed (the audit writer's group commit: rows
   // of concurrent requests share one transaction), so a response is never
-  // sent for an action whose row could still be lost to a crash. `wait` is
-  // ignored (every row is waited for); it stays for existing callers.
-  // When the row cannot be written, audit_status() says why and the server
-  // answers 503 instead of the handler's response (nothing is shown that
-  // the trail has not recorded).
+  // sent for an action whose row could still be lost to a crash. With
+  // `wait` false (reads: searches, views; issue 13), the row is queued and
+  // waited for by FinishAudit, which the server calls after the handler,
+  // once the request's store connection is free for another request, and
+  // before anything is sent.
+  // When the row cannot be written, audit_status() (after FinishAudit) says
+  // why and the server answers 503 instead of the handler's response
+  // (nothing is shown that the trail has not recorded).
   void Audit(const std::string& action, const std::string& target, const std::string& detail, bool wait = true);
   const Status& audit_status() const { return audit_status_; }
+  // Waits for the rows Audit queued without waiting; audit_status().
+  const Status& FinishAudit();
 
   // A search request with this user's lot restriction applied.
   void RestrictToAllowedLots(SearchRequest* request) const;
@@ -143,6 +149,7 @@ class RouteContext {
   RequestServices* services_;
   const std::string* csrf_;
   Status audit_status_;
+  uint64_t audit_ticket_ = 0;  // the last row queued without waiting (AuditLog::Enqueue)
 };
 
 using Handler = std::function<HttpResponse(RouteContext&)>;

@@ -39,6 +39,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";         // loopback unless told otherwise
   int port = 8080;                        // 0: the OS picks one (tests); see Server::port()
   int workers = 0;                        // HTTP worker threads; 0: 8 x cores, at least 32 (a keep-alive connection holds one)
+  // Requests served against the store at once (one store connection
+  // each; more wait for one); 0: 2 x cores, at least 4. Issue 13.
+  int store_connections = 0;
   std::chrono::seconds idle_timeout{1800};
   size_t max_body_bytes = 1 << 20;
   // Issue 14: the body limit of upload routes (Router::Upload: a page image
