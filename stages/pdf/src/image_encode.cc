@@ -195,15 +195,14 @@ bool CompressJpeg(const uint8_t* samples, size_t stride, int width, int height, 
 
 }  // namespace
 
-cv::Mat ApplyPaperTone(const cv::Mat& image, const cv::Mat& paper_tone) {
-  if (image.empty() || paper_tone.empty() || image.channels() != paper_tone.channels()) return image;
+void ApplyPaperToneInPlace(cv::Mat& image, const cv::Mat& paper_tone) {
+  if (image.empty() || paper_tone.empty() || image.channels() != paper_tone.channels()) return;
   cv::Mat tone;
   paper_tone.convertTo(tone, CV_32F, 1.0 / 255);
-  cv::Mat out(image.size(), image.type());
   // The clean stage's mapping of its 1/8 background onto the page
   // (cv::resize's INTER_LINEAR across, rows interpolated the same way
   // down), taken down first and then across, one row at a time: nothing
-  // page-sized besides the result.
+  // page-sized.
   const double scale_y = static_cast<double>(tone.rows) / image.rows;
   cv::Mat small_row, row;
   for (int y = 0; y < image.rows; ++y) {
@@ -221,9 +220,15 @@ cv::Mat ApplyPaperTone(const cv::Mat& image, const cv::Mat& paper_tone) {
     const int y1 = std::min(y0 + 1, tone.rows - 1);
     cv::addWeighted(tone.row(y0), 1 - fy, tone.row(y1), fy, 0, small_row);
     cv::resize(small_row, row, cv::Size(image.cols, 1), 0, 0, cv::INTER_LINEAR);
-    cv::Mat dst = out.row(y);
-    cv::multiply(image.row(y), row, dst, 1.0, image.type());
+    cv::Mat dst = image.row(y);
+    cv::multiply(dst, row, dst, 1.0, image.type());
   }
+}
+
+cv::Mat ApplyPaperTone(const cv::Mat& image, const cv::Mat& paper_tone) {
+  if (image.empty() || paper_tone.empty() || image.channels() != paper_tone.channels()) return image;
+  cv::Mat out = image.clone();
+  ApplyPaperToneInPlace(out, paper_tone);
   return out;
 }
 
@@ -458,7 +463,14 @@ Result<Page> ImageEncodeStage::Run(Page page, const PageContext& ctx) {
       // scan's. The page keeps the image the PDF shows (previews and
       // thumbnails are made from it).
       const cv::Mat split_from = ToGray(page.image);
-      page.image = ApplyPaperTone(page.image, page.paper_tone);
+      // In place when nothing else holds the whitened page (the chain's
+      // case: OCR, its only other reader, is done): a second colour copy
+      // would be the stage's largest buffer (209 MB on an A3 600-dpi page).
+      if (page.image.u != nullptr && page.image.u->refcount == 1) {
+        ApplyPaperToneInPlace(page.image, page.paper_tone);
+      } else {
+        page.image = ApplyPaperTone(page.image, page.paper_tone);
+      }
       page.paper_tone.release();
       encoded = EncodeContinuousTone(page.image, split_from);
       break;

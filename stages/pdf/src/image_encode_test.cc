@@ -409,12 +409,23 @@ TEST(MixedRasterTest, ColourPagesGetTheirPaperToneBack) {
 
   Result<std::unique_ptr<PageStage>> stage = ImageEncodeStage::Create(EncodeOptions{});
   ASSERT_TRUE(stage.ok());
-  Page page;
-  page.image = whitened;
-  page.paper_tone = tone;
-  page.color_class = ColorClass::kColor;
-  Result<Page> out = (*stage)->Run(std::move(page), PageContext{});
+  const cv::Mat kept = whitened.clone();
+  auto encode = [&](cv::Mat image) {
+    Page page;
+    page.image = std::move(image);
+    page.paper_tone = tone;
+    page.color_class = ColorClass::kColor;
+    return (*stage)->Run(std::move(page), PageContext{});
+  };
+  // The page held by nobody else is toned in place, one still held (here
+  // by `whitened`) is copied and left as it was.
+  Result<Page> sole = encode(whitened.clone());
+  Result<Page> out = encode(whitened);
+  ASSERT_TRUE(sole.ok()) << sole.status().ToString();
   ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(cv::norm(whitened, kept, cv::NORM_INF), 0);
+  EXPECT_TRUE(sole->encoded.bytes == out->encoded.bytes);
+  EXPECT_EQ(cv::norm(sole->image, out->image, cv::NORM_INF), 0);
   EXPECT_TRUE(out->paper_tone.empty()) << "the image has its tone now";
   cv::Mat diff;
   cv::absdiff(out->image, scan, diff);

@@ -110,6 +110,9 @@ Result<EncodedImage> EncodeFlate(const cv::Mat& image);
 // whitening clipped at 255). `image` itself when the tone is empty or of
 // other channels.
 cv::Mat ApplyPaperTone(const cv::Mat& image, const cv::Mat& paper_tone);
+// The same, written over `image` (which must not be shared with a reader
+// that expects it unchanged).
+void ApplyPaperToneInPlace(cv::Mat& image, const cv::Mat& paper_tone);
 
 // ---- Mixed raster content (text on plain paper) ----
 //
