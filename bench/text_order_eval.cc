@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", writer.status().ToString().c_str());
     return 3;
   }
-  std::printf("%-28s %8s %8s %8s %7s\n", "page", "CER ocr", "CER pdf", "pdf-ocr", "IoU>=.5");
+  std::printf("%-28s %8s %8s %8s %8s %7s\n", "page", "CER ocr", "CER pdf", "pdf-ocr", "pdf~ocr", "IoU>=.5");
   double worst = 0;
   size_t words_all = 0, matched_all = 0;
   for (int i = 2; i < argc; ++i) {
@@ -131,6 +131,10 @@ int main(int argc, char** argv) {
     const std::string truth = Slurp(gt);
     const double cer_ocr = acervo::synth::CharacterErrorRate(page->text, truth);
     const double cer_pdf = acervo::synth::CharacterErrorRate(Slurp(txt), truth);
+    // How far the extracted text is from the OCR engine's own reading (its
+    // block/paragraph/line order): what the text layer is asked to keep,
+    // whatever order the ground truth was written in.
+    const double cer_order = acervo::synth::CharacterErrorRate(Slurp(txt), page->text);
     // Boxes: each OCR word against the extracted word of the same text with
     // the best overlap (points -> pixels).
     const std::regex re("<word xMin=\"([\\d.]+)\" yMin=\"([\\d.]+)\" xMax=\"([\\d.]+)\" yMax=\"([\\d.]+)\">([^<]*)</word>");
@@ -159,8 +163,8 @@ int main(int argc, char** argv) {
     words_all += words;
     matched_all += matched;
     worst = std::max(worst, std::abs(cer_pdf - cer_ocr));
-    std::printf("%-28s %8.4f %8.4f %+8.4f %6.1f%%\n", name.c_str(), cer_ocr, cer_pdf, cer_pdf - cer_ocr,
-                words ? 100.0 * matched / words : 0.0);
+    std::printf("%-28s %8.4f %8.4f %+8.4f %8.4f %6.1f%%\n", name.c_str(), cer_ocr, cer_pdf, cer_pdf - cer_ocr,
+                cer_order, words ? 100.0 * matched / words : 0.0);
     std::fflush(stdout);
   }
   std::printf("worst |pdf - ocr| %.4f; word boxes IoU >= 0.5: %.2f%% of %zu\n", worst,

@@ -189,6 +189,24 @@ class PageLayout {
     }
     ++block_;
   }
+  // One OCR block of `rows` table rows read across, as Tesseract reads a
+  // table: one left-aligned cell starting at each of `columns`, the first
+  // baseline at `base`, `pitch` apart, words `height` px tall named
+  // "<tag><row>c<column>", of widths that vary from row to row.
+  void Table(const std::string& tag, const std::vector<int>& columns, int base, int pitch, int rows, int height) {
+    Rows(tag, std::vector<std::vector<int>>(rows, columns), base, pitch, height);
+  }
+  // The same with each row's own cell starts (a form's records).
+  void Rows(const std::string& tag, const std::vector<std::vector<int>>& rows, int base, int pitch, int height) {
+    for (size_t r = 0; r < rows.size(); ++r, ++line_) {
+      const int y = base + static_cast<int>(r) * pitch;
+      for (size_t k = 0; k < rows[r].size(); ++k) {
+        const int w = (k == 0 ? 110 : 50) + static_cast<int>(r * 37 + k * 11) % 60;
+        Add(tag + std::to_string(r) + "c" + std::to_string(k), cv::Rect(rows[r][k], y - height, w, height), y);
+      }
+    }
+    ++block_;
+  }
   // A one-word line of its own block.
   void Line(const std::string& text, cv::Rect box) {
     Add(text, box, box.y + box.height);
@@ -292,6 +310,27 @@ TEST_F(PdfWriterTest, PageNumberInTheGutterKeepsEachColumnWithItsFootnote) {
     }
   }
   EXPECT_EQ(order, "LFRSG");
+}
+
+// A table read across by the OCR (multicol_07, multicol_03: row labels and
+// figures far apart): rows of one size stack their cells into columns in
+// poppler's eyes and pdftotext gave every label, then every figure column.
+// Row sizes stepped in turn make each row's cells blocks of their own,
+// which poppler takes for a table and reads row by row.
+TEST_F(PdfWriterTest, TableRowsAreExtractedRowByRow) {
+  PageLayout layout(1240, 1754, 150);
+  layout.Block("P", 150, 1050, 250, 28, 4, 14);
+  layout.Table("T", {150, 480, 650, 820, 960}, 420, 24, 12, 14);
+  layout.Block("Q", 150, 1050, 760, 28, 4, 14);
+  auto r = Write("table.pdf", {Encoded(layout.page())});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string want, got;
+  for (const Word& w : layout.page().words) want += (want.empty() ? "" : " ") + w.text;
+  for (const std::string& line : ExtractedLines(r->path)) got += (got.empty() ? "" : " ") + line;
+  EXPECT_EQ(got, want);
+  // And the word boxes are where they were.
+  const std::string bbox = RunTool({"pdftotext", "-bbox", r->path.string(), "-"}).out;
+  EXPECT_NE(bbox.find("T5c2"), std::string::npos);
 }
 
 TEST_F(PdfWriterTest, PageSizeFollowsDpi) {

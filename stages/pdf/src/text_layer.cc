@@ -142,6 +142,11 @@ constexpr double kNarrowGutterPerSize = 1.03;  // rule c: 1.0
 constexpr double kRunMaxGapPerEm = 4.0;    // blocks further apart start a new run
 constexpr double kSizeStep = 1.08;         // candidate sizes: wanted * kSizeStep^k ...
 constexpr double kSizeJump = 2.7;          // ... and * or / kSizeJump for interleaved runs
+// Table rows: lines with a gap no size can bridge (rule d) take these
+// factors of their run's size in turn (rule a: 5% apart; a cycle of three
+// because a run's size may reach 1.5 line pitches; smaller, never larger,
+// so that no row chains to the next, rule d, nor splits, rule e).
+constexpr double kTableRowSizeSteps[] = {1.0, 0.88, 0.77};
 
 // One text line: words [begin, end) of the page's list.
 struct TextLine {
@@ -511,6 +516,65 @@ void JoinGutterLines(std::vector<TextRun>& runs) {
   }
 }
 
+// The cells of a line: its words split where a gap is wider than a size of
+// `size_px` bridges (rule d), as [x0, x1) extents.
+std::vector<std::pair<int, int>> LineCells(std::span<const Word> words, const TextLine& line, double size_px) {
+  std::vector<std::pair<int, int>> cells;
+  for (size_t k = line.begin; k < line.end; ++k) {
+    const Word& w = words[k];
+    if (k == line.begin || w.box.x - cells.back().second > kMaxGapPerSize * size_px) {
+      cells.push_back({w.box.x, w.box.x + w.box.width});
+    } else {
+      cells.back().second = std::max(cells.back().second, w.box.x + w.box.width);
+    }
+  }
+  return cells;
+}
+
+// Lines that are rows of a grid: at least kMinGridRows consecutive lines of
+// a run that each break into the same number of cells (rule d), cell k of
+// every row overlapping cell k of the others and no other. Only such rows
+// may take stepped sizes: poppler's table detector then reads them row by
+// row, as the OCR engine did. Rows of unequal cells (a form's records: a
+// header row, a values row, a remarks row) would be regrouped by it into
+// tables of its own making.
+constexpr size_t kMinGridRows = 4;
+std::vector<bool> GridRows(std::span<const Word> words, const std::vector<TextLine>& lines,
+                           const std::vector<TextBlock>& blocks, const std::vector<TextRun>& runs) {
+  std::vector<bool> grid(lines.size(), false);
+  for (const TextRun& run : runs) {
+    std::vector<size_t> order;
+    for (size_t b : run.blocks) {
+      for (size_t l = blocks[b].first; l <= blocks[b].last; ++l) order.push_back(l);
+    }
+    size_t i = 0;
+    while (i < order.size()) {
+      std::vector<std::vector<std::pair<int, int>>> rows;
+      size_t j = i;
+      for (; j < order.size(); ++j) {
+        std::vector<std::pair<int, int>> cells = LineCells(words, lines[order[j]], run.size_px);
+        if (cells.size() < 2) break;
+        if (!rows.empty()) {
+          const auto& first = rows.front();
+          bool aligned = cells.size() == first.size();
+          for (size_t c = 0; aligned && c < cells.size(); ++c) {
+            aligned = cells[c].first < first[c].second && first[c].first < cells[c].second &&
+                      (c + 1 == cells.size() || cells[c].second <= first[c + 1].first) &&
+                      (c == 0 || cells[c].first >= first[c - 1].second);
+          }
+          if (!aligned) break;
+        }
+        rows.push_back(std::move(cells));
+      }
+      if (rows.size() >= kMinGridRows) {
+        for (size_t k = i; k < j; ++k) grid[order[k]] = true;
+      }
+      i = std::max(j, i + 1);
+    }
+  }
+  return grid;
+}
+
 // The words that go into the text layer: a box and at least one character
 // that is not a space (Tesseract emits whitespace "words", some with boxes
 // across several lines, which would only confuse the layout).
@@ -579,12 +643,28 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
       std::fprintf(stderr, " '%s'\n", words[lines[blocks[run.blocks[0]].first].begin].text.c_str());
     }
   }
+  const std::vector<bool> grid_row = GridRows(words, lines, blocks, runs);
   for (const TextRun& run : runs) {
-    const double font_px = run.size_px;
-    const std::string size = FormatNumber(font_px * sy);
+    int row = 0;  // consecutive table rows so far
     for (size_t b : run.blocks) {
      for (size_t l = blocks[b].first; l <= blocks[b].last; ++l) {
       const TextLine& line = lines[l];
+      // Table rows: a line with a gap wider than its size bridges (rule d)
+      // breaks into cells, and rows of one size stack those cells into
+      // columns (rule a), which extractors read one after the other. Sizes
+      // stepped row by row keep each row's cells out of the next rows'
+      // blocks: poppler then sees a grid of one-line cells, takes it for a
+      // table (cells aligned in rows and columns) and reads it row by row,
+      // as the OCR engine did. Only rows of a grid (GridRows): a form's
+      // records would be regrouped. Boxes stay: each word's font variant
+      // fits its box at whatever size.
+      double font_px = run.size_px;
+      if (grid_row[l]) {
+        font_px *= kTableRowSizeSteps[row++ % std::size(kTableRowSizeSteps)];
+      } else {
+        row = 0;
+      }
+      const std::string size = FormatNumber(font_px * sy);
       for (size_t k = line.begin; k < line.end; ++k) {
         const Word& w = words[k];
         int n = 0;
