@@ -115,7 +115,7 @@ json ProfileJson(const LotProfile& p) {
                    {"operator", p.operator_name}, {"description", p.description}}},
           {"image", {{"orientation", p.orientation}, {"deskew", p.deskew},
                      {"blank_detection", p.blank_detection}, {"border", p.border},
-                     {"clean", p.clean}, {"binarize", p.binarize},
+                     {"clean", p.clean}, {"color_paper", p.color_paper}, {"binarize", p.binarize},
                      {"blank_threshold", p.blank_threshold}, {"split", p.split}}},
           {"ocr", {{"languages", p.languages}, {"min_confidence", p.min_confidence},
                    {"page_deadline_s", p.page_deadline_s}}},

@@ -65,7 +65,8 @@ Status ReadLot(Reader& r, const toml::table& lot, LotProfile& p) {
 Status ReadImage(Reader& r, const toml::table& image, LotProfile& p) {
   const std::string_view name = r.name;
   ACERVO_RETURN_IF_ERROR(r.Unknown(image, {"orientation", "deskew", "blank_detection", "border", "clean",
-                                            "binarize", "blank_threshold", "split", "blank_documents", "min_dpi"},
+                                            "color_paper", "binarize", "blank_threshold", "split",
+                                            "blank_documents", "min_dpi"},
                                      "image"));
   ACERVO_RETURN_IF_ERROR(r.Bool(image, "orientation", &p.orientation));
   ACERVO_RETURN_IF_ERROR(r.Bool(image, "deskew", &p.deskew));
@@ -76,6 +77,10 @@ Status ReadImage(Reader& r, const toml::table& image, LotProfile& p) {
   ACERVO_RETURN_IF_ERROR(r.Number(image, "blank_threshold", 0.01, 0.99, &p.blank_threshold));
   ACERVO_RETURN_IF_ERROR(r.Bool(image, "split", &p.split));
   ACERVO_RETURN_IF_ERROR(r.Number(image, "min_dpi", 0, 19200, &p.min_dpi));
+  ACERVO_RETURN_IF_ERROR(r.String(image, "color_paper", &p.color_paper));
+  if (p.color_paper != "scan" && p.color_paper != "white") {
+    return Status::InvalidArgument(At(name, *image.get("color_paper")) + ": color_paper must be \"scan\" or \"white\"");
+  }
   ACERVO_RETURN_IF_ERROR(r.String(image, "blank_documents", &p.blank_documents));
   if (p.blank_documents != "report" && p.blank_documents != "keep") {
     return Status::InvalidArgument(At(name, *image.get("blank_documents")) +

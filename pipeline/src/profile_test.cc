@@ -186,10 +186,11 @@ TEST(ProfileTest, ImageSectionKeys) {
               empty->clean && empty->binarize);
   EXPECT_DOUBLE_EQ(empty->blank_threshold, 0.3);
   EXPECT_FALSE(empty->split);
+  EXPECT_EQ(empty->color_paper, "scan");
 
   Result<LotProfile> all = ParseProfile(
       "[image]\norientation = false\ndeskew = false\nblank_detection = false\nborder = false\n"
-      "clean = false\nbinarize = false\nblank_threshold = 0.45\nsplit = true\n",
+      "clean = false\nbinarize = false\nblank_threshold = 0.45\nsplit = true\ncolor_paper = \"white\"\n",
       "profile.toml");
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   EXPECT_FALSE(all->orientation);
@@ -200,6 +201,7 @@ TEST(ProfileTest, ImageSectionKeys) {
   EXPECT_FALSE(all->binarize);
   EXPECT_DOUBLE_EQ(all->blank_threshold, 0.45);
   EXPECT_TRUE(all->split);
+  EXPECT_EQ(all->color_paper, "white");
 
   struct Case {
     std::string text;
@@ -210,6 +212,7 @@ TEST(ProfileTest, ImageSectionKeys) {
       {"[image]\n\nclean = \"no\"\n", "line 3: 'clean' must be true or false"},
       {"[image]\nbinarize = \"off\"\n", "line 2: 'binarize' must be true or false"},
       {"[image]\nsplit = \"yes\"\n", "line 2: 'split' must be true or false"},
+      {"[image]\ncolor_paper = \"cream\"\n", "line 2: color_paper must be \"scan\" or \"white\""},
       {"[image]\nblank_threshold = 1.5\n", "line 2: 'blank_threshold' must be between"},
       {"[image]\nblank_threshold = 0\n", "line 2: 'blank_threshold' must be between"},
       {"[image]\nblank_threshold = \"low\"\n", "line 2: 'blank_threshold'"},

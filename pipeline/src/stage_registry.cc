@@ -68,6 +68,7 @@ Result<Page> StageChain::Run(Page page, const PageContext& ctx, const StageObser
   if (observer != nullptr && observer->before_release) observer->before_release(page);
   page.image.release();
   page.ocr_image.release();
+  page.paper_tone.release();
   return page;
 }
 
@@ -118,7 +119,11 @@ Result<StageChain> BuildImageStages(const LotProfile& profile, const std::string
   }
   // Border after deskew: the sheet's edges are then parallel to the image's.
   if (profile.border) ACERVO_RETURN_IF_ERROR(add(BorderStage::Create(BorderOptions{}), true));
-  if (profile.clean) ACERVO_RETURN_IF_ERROR(add(CleanStage::Create(CleanOptions{}), true));
+  if (profile.clean) {
+    CleanOptions clean;
+    clean.whiten_color = profile.color_paper == "white";
+    ACERVO_RETURN_IF_ERROR(add(CleanStage::Create(clean), true));
+  }
   if (profile.blank_detection) {
     BlankOptions blank;
     blank.threshold = profile.blank_threshold;

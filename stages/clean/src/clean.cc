@@ -290,6 +290,12 @@ Result<Page> CleanStage::Run(Page page, const PageContext& ctx) {
     // normalisation is what lets its global threshold work.
     if (EvenlyLit(bg)) page.ocr_image = image;
     image = NormalizeWithBackground(image, bg);
+    // A colour page keeps its paper for the PDF: the whitened page serves
+    // OCR and the text masks, the encoder multiplies the paper back in
+    // (specks erased below become paper of the local tone).
+    if (page.color_class == ColorClass::kColor && image.channels() == 3 && !options_.whiten_color) {
+      page.paper_tone = bg;
+    }
   } else {
     image = image.clone();
     paper = cv::Scalar::all(std::max(0.0, cv::mean(image)[0]));

@@ -166,5 +166,47 @@ TEST(CleanTest, EvenPaperLeavesTheUnnormalisedPageForOcr) {
   EXPECT_TRUE(out->ocr_image.empty()) << "nothing changed for the output's sake";
 }
 
+// A colour page on cream paper: the stage whitens it for OCR and the PDF's
+// text masks as any page, and leaves the paper's colour (Page::paper_tone)
+// for the encoder to give the PDF back; with whiten_color, or on a gray
+// page, there is none.
+TEST(CleanTest, ColourPagesLeaveTheirPaperToneForThePdf) {
+  synth::PageSpec spec;
+  spec.dpi = kDpi;
+  spec.paper_tint = false;  // white paper, so the colour page's is the cream below
+  spec.specks = 0;
+  spec.blocks.push_back({"Certidão de nascimento: página de exemplo com texto.", 11});
+  Result<synth::SynthPage> gray = synth::RenderPage(spec);
+  ASSERT_TRUE(gray.ok());
+  const cv::Scalar cream(196, 226, 240);  // BGR
+  cv::Mat colour;
+  cv::cvtColor(gray->image, colour, cv::COLOR_GRAY2BGR);
+  cv::multiply(colour, cream, colour, 1.0 / 255);
+  auto run = [&](const cv::Mat& image, ColorClass cls, bool whiten) {
+    CleanOptions options;
+    options.whiten_color = whiten;
+    Result<std::unique_ptr<PageStage>> stage = CleanStage::Create(options);
+    EXPECT_TRUE(stage.ok());
+    Page p;
+    p.image = image;
+    p.color_class = cls;
+    p.dpi_x = p.dpi_y = kDpi;
+    Result<Page> out = (*stage)->Run(std::move(p), PageContext());
+    EXPECT_TRUE(out.ok());
+    return out.ok() ? *out : Page();
+  };
+  const Page kept = run(colour, ColorClass::kColor, false);
+  EXPECT_GT(cv::mean(kept.image)[1], 245) << "whitened for OCR and the masks";
+  ASSERT_FALSE(kept.paper_tone.empty());
+  EXPECT_EQ(kept.paper_tone.type(), CV_8UC3);
+  const cv::Scalar tone = cv::mean(kept.paper_tone);
+  for (int c = 0; c < 3; ++c) EXPECT_NEAR(tone[c], cream[c], 8) << "channel " << c;
+  // The page OCR and the masks read is the same either way.
+  const Page whitened = run(colour, ColorClass::kColor, true);
+  EXPECT_TRUE(whitened.paper_tone.empty());
+  EXPECT_EQ(cv::norm(whitened.image, kept.image, cv::NORM_INF), 0);
+  EXPECT_TRUE(run(gray->image, ColorClass::kGray, false).paper_tone.empty());
+}
+
 }  // namespace
 }  // namespace acervo

@@ -254,6 +254,7 @@ Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
       ACERVO_RETURN_IF_ERROR(voted);
       if (est.orientation_deg != 0) {
         page.image = UprightImage(page.image, est.orientation_deg);
+        if (!page.paper_tone.empty()) page.paper_tone = UprightImage(page.paper_tone, est.orientation_deg);
         img = UprightImage(img, est.orientation_deg);
         if (est.orientation_deg != 180) std::swap(page.dpi_x, page.dpi_y);
         page.orientation_deg = est.orientation_deg;

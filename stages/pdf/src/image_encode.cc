@@ -4,6 +4,7 @@
 #include <tiffio.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csetjmp>
 #include <cstdarg>
 #include <cstddef>
@@ -194,6 +195,43 @@ bool CompressJpeg(const uint8_t* samples, size_t stride, int width, int height, 
 
 }  // namespace
 
+void ApplyPaperToneInPlace(cv::Mat& image, const cv::Mat& paper_tone) {
+  if (image.empty() || paper_tone.empty() || image.channels() != paper_tone.channels()) return;
+  cv::Mat tone;
+  paper_tone.convertTo(tone, CV_32F, 1.0 / 255);
+  // The clean stage's mapping of its 1/8 background onto the page
+  // (cv::resize's INTER_LINEAR across, rows interpolated the same way
+  // down), taken down first and then across, one row at a time: nothing
+  // page-sized.
+  const double scale_y = static_cast<double>(tone.rows) / image.rows;
+  cv::Mat small_row, row;
+  for (int y = 0; y < image.rows; ++y) {
+    const double sy = (y + 0.5) * scale_y - 0.5;
+    int y0 = static_cast<int>(std::floor(sy));
+    double fy = sy - y0;
+    if (y0 < 0) {
+      y0 = 0;
+      fy = 0;
+    }
+    if (y0 >= tone.rows - 1) {
+      y0 = tone.rows - 1;
+      fy = 0;
+    }
+    const int y1 = std::min(y0 + 1, tone.rows - 1);
+    cv::addWeighted(tone.row(y0), 1 - fy, tone.row(y1), fy, 0, small_row);
+    cv::resize(small_row, row, cv::Size(image.cols, 1), 0, 0, cv::INTER_LINEAR);
+    cv::Mat dst = image.row(y);
+    cv::multiply(dst, row, dst, 1.0, image.type());
+  }
+}
+
+cv::Mat ApplyPaperTone(const cv::Mat& image, const cv::Mat& paper_tone) {
+  if (image.empty() || paper_tone.empty() || image.channels() != paper_tone.channels()) return image;
+  cv::Mat out = image.clone();
+  ApplyPaperToneInPlace(out, paper_tone);
+  return out;
+}
+
 Result<cv::Mat> Binarize(const cv::Mat& image) {
   ACERVO_RETURN_IF_ERROR(CheckImage(image));
   cv::Mat gray = ToGray(image);
@@ -369,7 +407,8 @@ bool LooksFlat(const cv::Mat& image) {
 
 }  // namespace
 
-Result<EncodedImage> ImageEncodeStage::EncodeContinuousTone(const cv::Mat& image) const {
+Result<EncodedImage> ImageEncodeStage::EncodeContinuousTone(const cv::Mat& image,
+                                                            const cv::Mat& split_from) const {
   if (options_.lossless) return EncodeFlate(image);
   // Text on plain paper first: the text keeps full resolution as a bitonal
   // mask and paper and ink colours go to small JPEGs, when the rebuilt page
@@ -377,7 +416,7 @@ Result<EncodedImage> ImageEncodeStage::EncodeContinuousTone(const cv::Mat& image
   // keeps a single image. Small enough, it needs no JPEG to compare with.
   std::optional<EncodedImage> mixed;
   if (options_.mixed_raster) {
-    ACERVO_ASSIGN_OR_RETURN(mixed, EncodeMixedRaster(image, MixedRasterOptions{}, SIZE_MAX));
+    ACERVO_ASSIGN_OR_RETURN(mixed, EncodeMixedRaster(image, MixedRasterOptions{}, SIZE_MAX, split_from));
     if (mixed && mixed->bytes.size() <= kSureMixedRasterBytesPerPixel * static_cast<double>(image.total())) {
       return std::move(mixed).value();
     }
@@ -412,11 +451,30 @@ Result<Page> ImageEncodeStage::Run(Page page, const PageContext& ctx) {
       encoded = EncodeContinuousTone(ToGray(page.image));
       break;
     }
-    case ColorClass::kColor:
+    case ColorClass::kColor: {
       // A gray Mat classed as colour is stored as gray: there is no colour
       // left to keep.
-      encoded = EncodeContinuousTone(page.image);
+      if (page.paper_tone.empty() || page.image.type() != CV_8UC3) {
+        encoded = EncodeContinuousTone(page.image);
+        break;
+      }
+      // The clean stage whitened the paper (stages/clean): the text masks
+      // are split from that page, as OCR read it, and the colours are the
+      // scan's. The page keeps the image the PDF shows (previews and
+      // thumbnails are made from it).
+      const cv::Mat split_from = ToGray(page.image);
+      // In place when nothing else holds the whitened page (the chain's
+      // case: OCR, its only other reader, is done): a second colour copy
+      // would be the stage's largest buffer (209 MB on an A3 600-dpi page).
+      if (page.image.u != nullptr && page.image.u->refcount == 1) {
+        ApplyPaperToneInPlace(page.image, page.paper_tone);
+      } else {
+        page.image = ApplyPaperTone(page.image, page.paper_tone);
+      }
+      page.paper_tone.release();
+      encoded = EncodeContinuousTone(page.image, split_from);
       break;
+    }
   }
   if (!encoded.ok()) {
     return encoded.status().WithContext("encode " + page.origin.Describe());
@@ -770,8 +828,16 @@ Result<cv::Mat> RenderMixedRaster(const MixedRasterLayers& layers) {
 
 Result<std::optional<EncodedImage>> EncodeMixedRaster(const cv::Mat& image,
                                                       const MixedRasterOptions& options,
-                                                      size_t not_larger_than) {
+                                                      size_t not_larger_than, const cv::Mat& split_from) {
   ACERVO_RETURN_IF_ERROR(CheckImage(image));
+  if (!split_from.empty()) {
+    ACERVO_RETURN_IF_ERROR(CheckImage(split_from));
+    if (split_from.size() != image.size()) {
+      return Status::InvalidArgument("mixed raster: the page to split the masks from is not the image's size");
+    }
+  }
+  // The gray the ink and its edge tones are told from.
+  const auto split_gray = [&] { return ToGray(split_from.empty() ? image : split_from); };
   if (!(options.max_share_over >= 0) || !(options.max_tile_error >= 0) ||
       !(options.max_any_tile_error >= 0) || !(options.max_mean_error >= 0)) {
     return Status::InvalidArgument("mixed raster: fidelity bounds must be >= 0");
@@ -790,7 +856,7 @@ Result<std::optional<EncodedImage>> EncodeMixedRaster(const cv::Mat& image,
   cv::Mat ink;
   double paper_level = 0, ink_level = 0;
   {
-    const cv::Mat gray = ToGray(image);
+    const cv::Mat gray = split_gray();
     cv::threshold(gray, ink, 0, 255, cv::THRESH_BINARY_INV | cv::THRESH_OTSU);
     if (cv::countNonZero(ink) == 0) return std::optional<EncodedImage>();
     // Paper: away from ink by a pixel, so anti-aliased stroke edges do not
@@ -812,8 +878,7 @@ Result<std::optional<EncodedImage>> EncodeMixedRaster(const cv::Mat& image,
     cv::bitwise_not(thin, thin);
     cv::bitwise_and(thin, ink, thin);
     core |= thin;
-    const cv::Mat gray = ToGray(image);
-    ink_level = cv::mean(gray, core)[0];
+    ink_level = cv::mean(split_gray(), core)[0];
   }
   // Text stands out from its paper; a low-contrast split is a picture or a
   // shading, not ink.
@@ -836,7 +901,7 @@ Result<std::optional<EncodedImage>> EncodeMixedRaster(const cv::Mat& image,
     cv::bitwise_and(band, grown, band);
     const double contrast = paper_level - ink_level;
     cv::Mat between;
-    cv::inRange(ToGray(image), cv::Scalar(ink_level + contrast / 4), cv::Scalar(paper_level - contrast / 4),
+    cv::inRange(split_gray(), cv::Scalar(ink_level + contrast / 4), cv::Scalar(paper_level - contrast / 4),
                 between);
     cv::bitwise_and(band, between, edge);
     if (cv::countNonZero(edge) == 0) edge.release();

@@ -85,7 +85,7 @@ TEST(ImageEncodeStageTest, CreateRejectsBadQuality) {
   auto ok = ImageEncodeStage::Create(EncodeOptions{});
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ((*ok)->Name(), "encode");
-  EXPECT_EQ((*ok)->Version(), 5);
+  EXPECT_EQ((*ok)->Version(), 6);
 }
 
 // A scanned-looking gray page: text plus sensor noise, which JPEG compresses
@@ -381,6 +381,73 @@ TEST(MixedRasterTest, TextOnPaperIsSmallAndFaithful) {
     EncodedImage repacked = PackMixedRaster(*layers);
     EXPECT_TRUE(repacked.bytes == e.bytes);
   }
+}
+
+// A colour page whose paper the clean stage whitened (Page::paper_tone set:
+// cream, darkening to the left) is encoded in the scan's colours: the PDF's
+// paper is the scan's, not white, and the page the stage leaves is the scan
+// again; the text masks are those of the whitened page, which OCR read.
+TEST(MixedRasterTest, ColourPagesGetTheirPaperToneBack) {
+  const cv::Mat flat = TintedTextPage(true);  // cream paper (205, 235, 245)
+  cv::Mat tone(flat.rows / 8, flat.cols / 8, CV_8UC3);
+  for (int x = 0; x < tone.cols; ++x) {
+    tone.col(x).setTo(cv::Scalar(205, 235, 245) * (0.8 + 0.2 * x / (tone.cols - 1)));
+  }
+  cv::Mat tone_up, scan, whitened;
+  cv::resize(tone, tone_up, flat.size(), 0, 0, cv::INTER_LINEAR);
+  {
+    // The paper's shading on the page: the tone over the cream.
+    cv::Mat f, shade;
+    tone_up.convertTo(shade, CV_32FC3);
+    cv::divide(shade, cv::Scalar(205, 235, 245), shade);
+    flat.convertTo(f, CV_32FC3);
+    cv::multiply(f, shade, f);
+    f.convertTo(scan, CV_8UC3);
+  }
+  cv::divide(scan, tone_up, whitened, 255.0);      // what the clean stage makes of it
+  EXPECT_GE(whitened.at<cv::Vec3b>(590, 5)[0], 250);
+
+  Result<std::unique_ptr<PageStage>> stage = ImageEncodeStage::Create(EncodeOptions{});
+  ASSERT_TRUE(stage.ok());
+  const cv::Mat kept = whitened.clone();
+  auto encode = [&](cv::Mat image) {
+    Page page;
+    page.image = std::move(image);
+    page.paper_tone = tone;
+    page.color_class = ColorClass::kColor;
+    return (*stage)->Run(std::move(page), PageContext{});
+  };
+  // The page held by nobody else is toned in place, one still held (here
+  // by `whitened`) is copied and left as it was.
+  Result<Page> sole = encode(whitened.clone());
+  Result<Page> out = encode(whitened);
+  ASSERT_TRUE(sole.ok()) << sole.status().ToString();
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(cv::norm(whitened, kept, cv::NORM_INF), 0);
+  EXPECT_TRUE(sole->encoded.bytes == out->encoded.bytes);
+  EXPECT_EQ(cv::norm(sole->image, out->image, cv::NORM_INF), 0);
+  EXPECT_TRUE(out->paper_tone.empty()) << "the image has its tone now";
+  cv::Mat diff;
+  cv::absdiff(out->image, scan, diff);
+  EXPECT_LT(cv::mean(diff.reshape(1))[0], 1.5) << "the page is the scan again";
+  ASSERT_EQ(out->encoded.codec, EncodedImage::Codec::kMixedRaster);
+  Result<MixedRasterLayers> layers = UnpackMixedRaster(out->encoded);
+  ASSERT_TRUE(layers.ok()) << layers.status().ToString();
+  Result<cv::Mat> rebuilt = RenderMixedRaster(*layers);
+  ASSERT_TRUE(rebuilt.ok());
+  for (const cv::Point at : {cv::Point(5, 590), cv::Point(450, 590), cv::Point(890, 590)}) {
+    const cv::Vec3b want = scan.at<cv::Vec3b>(at), got = rebuilt->at<cv::Vec3b>(at);
+    for (int c = 0; c < 3; ++c) EXPECT_NEAR(got[c], want[c], 8) << "paper at " << at << ", channel " << c;
+  }
+  // The masks are split from the whitened page.
+  auto from_whitened = EncodeMixedRaster(whitened, MixedRasterOptions{}, SIZE_MAX);
+  ASSERT_TRUE(from_whitened.ok() && from_whitened->has_value());
+  Result<MixedRasterLayers> whitened_layers = UnpackMixedRaster(**from_whitened);
+  ASSERT_TRUE(whitened_layers.ok());
+  EXPECT_TRUE(layers->mask.bytes == whitened_layers->mask.bytes);
+  EXPECT_TRUE(layers->edge_mask.bytes == whitened_layers->edge_mask.bytes);
+  // Without a tone the image is left as it is.
+  EXPECT_EQ(ApplyPaperTone(whitened, cv::Mat()).data, whitened.data);
 }
 
 // PSNR in dB of `b` against `a` over every pixel and channel.

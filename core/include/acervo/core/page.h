@@ -96,6 +96,13 @@ struct Page {
   // (the clean stage's normalisation of evenly lit paper). Released by OCR;
   // dropped by the chain if a later stage changes the image's size.
   cv::Mat ocr_image;
+  // When not empty (colour pages, stages/clean), the paper's own colour at
+  // a reduced scale (BGR, 1/8 of the page): the clean stage whitened the
+  // paper of `image` for OCR and the PDF's text masks, and the page as
+  // scanned is `image` x paper_tone / 255 (paper_tone scaled up to the
+  // page, bilinear). The image encoder gives the PDF those colours back
+  // (stages/pdf). Turned with `image` by any stage that turns the page.
+  cv::Mat paper_tone;
   double dpi_x = 300;
   double dpi_y = 300;
   bool dpi_from_file = false;  // false when the file had no usable resolution

@@ -134,6 +134,10 @@ struct LotProfile {
   bool blank_detection = true;
   bool border = true;            // crop dark scanner borders, paint punch holes
   bool clean = true;             // background normalisation and despeckling
+  // Colour pages in the PDF: "scan" (default: the scan's paper and ink
+  // colours; OCR and the text masks still read the cleaned page) or
+  // "white" (paper whitened like gray pages). docs/profile.md.
+  std::string color_paper = "scan";
   bool binarize = true;          // bitonal (Sauvola) output for pages classed bw
   double blank_threshold = 0.3;  // blank score below which a page is blank
   bool split = false;            // two-page spreads become two pages (stages/split)

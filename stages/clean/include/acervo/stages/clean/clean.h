@@ -38,6 +38,15 @@ struct CleanOptions {
   double isolation_mm = 1.0;
   // Ink for despeckling: darker than this fraction of the paper. (0, 1).
   double ink_fraction = 0.6;
+  // Colour pages (Page::color_class kColor) are delivered with their paper
+  // tone: the page is normalised as any other (OCR and the PDF's text masks
+  // read that), and the paper estimate is left in Page::paper_tone for the
+  // image encoder to give the PDF the scan's paper and ink colours back. A
+  // page scanned in colour is scanned so because its colours matter (tinted
+  // paper, stamps, blue signatures), and Decreto 10.278 asks for a faithful
+  // representative. true: colour pages are whitened like gray ones
+  // (profile: [image] color_paper = "white").
+  bool whiten_color = false;
 };
 
 // Checks every field; InvalidArgument names the bad one.
@@ -66,15 +75,18 @@ void EraseSpecks(cv::Mat& image, const std::vector<cv::Rect>& specks,
 // When the paper is evenly lit (its background estimate within 10% of its
 // median over the page's interior), normalising it only changes the overall
 // level, which helps the output but not OCR: the page as it came in is then
-// left in Page::ocr_image for OCR to read.
+// left in Page::ocr_image for OCR to read. On colour pages (unless
+// whiten_color) the paper estimate is left in Page::paper_tone: the PDF
+// keeps the scan's paper colour.
 class CleanStage : public PageStage {
  public:
   static constexpr std::string_view kName = "clean";
   // 2: faster reductions (halvings); 3: the gain 255 / background is
   // interpolated in 16-bit fixed point (within a level or two of dividing
   // by the enlarged background; gains capped at 32); 4: evenly lit pages
-  // leave their unnormalised image for OCR
-  static constexpr int kVersion = 4;
+  // leave their unnormalised image for OCR; 5: colour pages keep their
+  // paper tone for the PDF (Page::paper_tone)
+  static constexpr int kVersion = 5;
 
   // InvalidArgument for bad options.
   static Result<std::unique_ptr<PageStage>> Create(const CleanOptions& options);

@@ -64,19 +64,25 @@ class ImageEncodeStage : public PageStage {
   std::string_view Name() const override { return "encode"; }
   // 4: mixed raster tried first (no JPEG when it is small), Flate only for
   // flat images, layers reduced in integers and checked strip by strip;
-  // 5: edge tones in mixed raster content.
-  int Version() const override { return 5; }
+  // 5: edge tones in mixed raster content; 6: colour pages get their paper
+  // tone back (Page::paper_tone).
+  int Version() const override { return 6; }
 
   // Sets page.encoded from page.image and page.color_class. InvalidArgument
   // for an empty image or a pixel type other than CV_8UC1/CV_8UC3; Internal
-  // when an encoder fails. The image itself is not changed.
+  // when an encoder fails. A colour page with a Page::paper_tone (the clean
+  // stage whitened its paper) is encoded in the scan's colours
+  // (ApplyPaperTone), its text masks split from the whitened page; that
+  // image then replaces page.image and the tone is cleared. Otherwise the
+  // image is not changed.
   Result<Page> Run(Page page, const PageContext& ctx) override;
 
  private:
   explicit ImageEncodeStage(const EncodeOptions& options) : options_(options) {}
 
-  // JPEG, or Flate when that is smaller (or when lossless is asked).
-  Result<EncodedImage> EncodeContinuousTone(const cv::Mat& image) const;
+  // JPEG, or Flate when that is smaller (or when lossless is asked); mixed
+  // raster masks split from `split_from` when given (EncodeMixedRaster).
+  Result<EncodedImage> EncodeContinuousTone(const cv::Mat& image, const cv::Mat& split_from = cv::Mat()) const;
 
   EncodeOptions options_;
 };
@@ -96,6 +102,17 @@ Result<EncodedImage> EncodeCcittG4(const cv::Mat& image);
 Result<EncodedImage> EncodeJpeg(const cv::Mat& image, int quality);
 // zlib stream of the raw samples (gray, or RGB order for a BGR Mat).
 Result<EncodedImage> EncodeFlate(const cv::Mat& image);
+// `image` (8-bit, paper whitened by the clean stage) times `paper_tone` / 255,
+// the tone (same channels, any smaller size: the clean stage's 1/8 paper
+// estimate, Page::paper_tone) scaled up to the image bilinearly as the
+// clean stage scaled it: the page in its scan's colours again (within a
+// level, but for paper pixels lighter than the paper estimate, which the
+// whitening clipped at 255). `image` itself when the tone is empty or of
+// other channels.
+cv::Mat ApplyPaperTone(const cv::Mat& image, const cv::Mat& paper_tone);
+// The same, written over `image` (which must not be shared with a reader
+// that expects it unchanged).
+void ApplyPaperToneInPlace(cv::Mat& image, const cv::Mat& paper_tone);
 
 // ---- Mixed raster content (text on plain paper) ----
 //
@@ -172,10 +189,15 @@ struct MixedRasterLayers {
 // The mixed-raster form of `image` (CV_8UC1/CV_8UC3) when the rebuilt page
 // stays within the fidelity bounds, std::nullopt when it does not (the page
 // is not text on plain paper) or when it would not be smaller than
-// `not_larger_than` bytes. InvalidArgument for bad images or options.
+// `not_larger_than` bytes. The ink and edge masks are split from
+// `split_from` when it is given (CV_8UC1/CV_8UC3 of the image's size: the
+// page with its paper whitened, while `image` has the scan's colours, which
+// the layers and the fidelity check take). InvalidArgument for bad images
+// or options.
 Result<std::optional<EncodedImage>> EncodeMixedRaster(const cv::Mat& image,
                                                       const MixedRasterOptions& options,
-                                                      size_t not_larger_than);
+                                                      size_t not_larger_than,
+                                                      const cv::Mat& split_from = cv::Mat());
 
 // Packs the layers into one kMixedRaster EncodedImage (width/height: the
 // mask's, components: the background's) and back. Unpack fails with Corrupt
