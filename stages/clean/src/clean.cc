@@ -126,23 +126,10 @@ cv::Mat NormalizeWithBackground(const cv::Mat& image, const cv::Mat& bg) {
   cv::Mat gains;  // saturates at the largest gain (32)
   gain_across.convertTo(gains, CV_16S);
   cv::Mat out(image.size(), image.type());
-  const double scale_y = static_cast<double>(bg.rows) / image.rows;
   for (int y = 0; y < image.rows; ++y) {
-    // cv::resize's INTER_LINEAR source row, clamped at the edges.
-    const double sy = (y + 0.5) * scale_y - 0.5;
-    int y0 = static_cast<int>(std::floor(sy));
-    double fy = sy - y0;
-    if (y0 < 0) {
-      y0 = 0;
-      fy = 0;
-    }
-    if (y0 >= bg.rows - 1) {
-      y0 = bg.rows - 1;
-      fy = 0;
-    }
-    const int y1 = std::min(y0 + 1, bg.rows - 1);
-    const int16_t w = static_cast<int16_t>(std::min(32767L, std::lround(fy * 32768)));
-    ApplyGainRow(image.ptr<uint8_t>(y), gains.ptr<int16_t>(y0), gains.ptr<int16_t>(y1), w,
+    const LinearRow src = LinearSourceRow(y, image.rows, bg.rows);
+    const int16_t w = static_cast<int16_t>(std::min(32767L, std::lround(src.fy * 32768)));
+    ApplyGainRow(image.ptr<uint8_t>(y), gains.ptr<int16_t>(src.y0), gains.ptr<int16_t>(src.y1), w,
                  out.ptr<uint8_t>(y), row_len);
   }
   return out;

@@ -131,4 +131,21 @@ GlyphSize MeasureGlyphs(const cv::Mat& gray) {
   return out;
 }
 
+LinearRow LinearSourceRow(int y, int dst_rows, int src_rows) {
+  const double sy = (y + 0.5) * static_cast<double>(src_rows) / dst_rows - 0.5;
+  LinearRow r;
+  r.y0 = static_cast<int>(std::floor(sy));
+  r.fy = sy - r.y0;
+  if (r.y0 < 0) {
+    r.y0 = 0;
+    r.fy = 0;
+  }
+  if (r.y0 >= src_rows - 1) {
+    r.y0 = src_rows - 1;
+    r.fy = 0;
+  }
+  r.y1 = std::min(r.y0 + 1, src_rows - 1);
+  return r;
+}
+
 }  // namespace acervo

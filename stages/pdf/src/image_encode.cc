@@ -1,5 +1,7 @@
 #include "acervo/stages/pdf/image_encode.h"
 
+#include "acervo/stages/imageops/imageops.h"
+
 #include <podofo/podofo.h>
 #include <tiffio.h>
 
@@ -203,22 +205,10 @@ void ApplyPaperToneInPlace(cv::Mat& image, const cv::Mat& paper_tone) {
   // (cv::resize's INTER_LINEAR across, rows interpolated the same way
   // down), taken down first and then across, one row at a time: nothing
   // page-sized.
-  const double scale_y = static_cast<double>(tone.rows) / image.rows;
   cv::Mat small_row, row;
   for (int y = 0; y < image.rows; ++y) {
-    const double sy = (y + 0.5) * scale_y - 0.5;
-    int y0 = static_cast<int>(std::floor(sy));
-    double fy = sy - y0;
-    if (y0 < 0) {
-      y0 = 0;
-      fy = 0;
-    }
-    if (y0 >= tone.rows - 1) {
-      y0 = tone.rows - 1;
-      fy = 0;
-    }
-    const int y1 = std::min(y0 + 1, tone.rows - 1);
-    cv::addWeighted(tone.row(y0), 1 - fy, tone.row(y1), fy, 0, small_row);
+    const LinearRow src = LinearSourceRow(y, image.rows, tone.rows);
+    cv::addWeighted(tone.row(src.y0), 1 - src.fy, tone.row(src.y1), src.fy, 0, small_row);
     cv::resize(small_row, row, cv::Size(image.cols, 1), 0, 0, cv::INTER_LINEAR);
     cv::Mat dst = image.row(y);
     cv::multiply(dst, row, dst, 1.0, image.type());

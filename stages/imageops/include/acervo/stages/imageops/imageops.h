@@ -39,6 +39,17 @@ struct GlyphSize {
 };
 GlyphSize MeasureGlyphs(const cv::Mat& gray);
 
+// The source rows cv::resize's INTER_LINEAR reads for row `y` of an image
+// `dst_rows` tall made from one `src_rows` tall: y0 and y1 (clamped at the
+// edges) and y1's weight fy. For mapping a reduced image (the clean
+// stage's 1/8 paper background) onto a page one row at a time, without a
+// page-sized enlargement.
+struct LinearRow {
+  int y0 = 0, y1 = 0;
+  double fy = 0;
+};
+LinearRow LinearSourceRow(int y, int dst_rows, int src_rows);
+
 }  // namespace acervo
 
 #endif  // ACERVO_STAGES_IMAGEOPS_IMAGEOPS_H_
