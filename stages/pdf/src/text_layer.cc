@@ -517,15 +517,21 @@ void JoinGutterLines(std::vector<TextRun>& runs) {
 }
 
 // The cells of a line: its words split where a gap is wider than a size of
-// `size_px` bridges (rule d), as [x0, x1) extents.
+// `size_px` bridges (rule d), as [x0, x1) extents. Empty when a cell holds
+// more words than a table's cell does (kMaxCellWords): a line of prose with
+// a hole in it (a stain nothing was read in) is not a table row.
+constexpr size_t kMaxCellWords = 8;
 std::vector<std::pair<int, int>> LineCells(std::span<const Word> words, const TextLine& line, double size_px) {
   std::vector<std::pair<int, int>> cells;
+  size_t in_cell = 0;
   for (size_t k = line.begin; k < line.end; ++k) {
     const Word& w = words[k];
     if (k == line.begin || w.box.x - cells.back().second > kMaxGapPerSize * size_px) {
       cells.push_back({w.box.x, w.box.x + w.box.width});
+      in_cell = 1;
     } else {
       cells.back().second = std::max(cells.back().second, w.box.x + w.box.width);
+      if (++in_cell > kMaxCellWords) return {};
     }
   }
   return cells;

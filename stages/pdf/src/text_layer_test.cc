@@ -200,6 +200,13 @@ TEST(PageContentTest, OnlyRowsOfAGridTakeSteppedSizes) {
     records.push_back({100, 520, 860});
   }
   EXPECT_EQ(RowSizes(records).size(), 1u) << "a form's records keep one size";
+  // Lines of prose with a hole where nothing was read (a stain across a
+  // paragraph, barranquilla): ten words, the hole, three words, aligned
+  // from line to line, but no table.
+  std::vector<int> prose;
+  for (int k = 0; k < 10; ++k) prose.push_back(100 + 70 * k);
+  for (int k = 0; k < 3; ++k) prose.push_back(900 + 70 * k);
+  EXPECT_EQ(RowSizes({prose, prose, prose, prose, prose}).size(), 1u) << "prose with a hole keeps one size";
 }
 
 TEST(PageContentTest, NoWordsNoTextObject) {
