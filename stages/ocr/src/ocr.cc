@@ -206,6 +206,9 @@ OcrStage::~OcrStage() {
 
 Result<Page> OcrStage::Run(Page page, const PageContext& ctx) {
   if (page.image.empty()) return Status::InvalidArgument(page.origin.Describe() + ": no image to OCR");
+  // An engine whose reload failed on an earlier page is loaded again before
+  // anything here uses it (the orientation vote reads with it too).
+  if (!loaded_) ACERVO_RETURN_IF_ERROR(UseInvertRetry(invert_retry_));
   cv::Mat img = page.ocr_image.empty() ? page.image : page.ocr_image;
   page.ocr_image.release();  // read once; the page keeps `image`
   if (img.type() == CV_8UC3 && static_cast<double>(img.total()) > kMaxColourPixels) {
@@ -293,9 +296,6 @@ Status OcrStage::ReadPage(Page& page, cv::Mat img, const PageContext& ctx) {
   // measured on the page's own ink before reading (MeasureGlyphs), so a
   // page is read once, at the scale it needs; words are ~1.4 times the
   // measured glyph height (corpus and generated pages, docs/benchmarks.md).
-  // Light text on a dark ground: Tesseract is given those regions inverted,
-  // so that it reads every line once, dark on light (polarity.h). The page
-  // keeps its image as scanned.
   // Light text on a dark ground is what Tesseract's inverted retry of
   // doubtful lines is for; a page without any is read without it
   // (polarity.h). Told before reading, from the page's own pixels.

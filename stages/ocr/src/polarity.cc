@@ -87,16 +87,19 @@ bool HoldsLightMarks(const cv::Mat& gray, const cv::Mat& mask, double contrast, 
 bool MayHoldLightOnDark(const cv::Mat& img, double dpi) {
   if (img.empty() || (img.type() != CV_8UC1 && img.type() != CV_8UC3)) return false;
   if (!(dpi >= 50 && dpi <= 2400)) dpi = 300;  // sizes only
-  cv::Mat gray;
-  if (img.channels() == 3) {
-    cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
-  } else {
-    gray = img;
-  }
+  // Gray of the reduced page, and of each candidate ground at full size
+  // (below): no page-sized gray copy of a colour page (70 MB on A3 at 600
+  // dpi) for a test every page takes.
+  const auto to_gray = [](const cv::Mat& m) {
+    if (m.channels() == 1) return m;
+    cv::Mat g;
+    cv::cvtColor(m, g, cv::COLOR_BGR2GRAY);
+    return g;
+  };
   const double scale = std::min(1.0, kWorkDpi / dpi);
   const double work_dpi = dpi * scale;
   const int k = std::max(3, static_cast<int>(std::lround(kWindowMm / 25.4 * work_dpi)) | 1);
-  cv::Mat small = scale < 1 ? ReduceByArea(gray, scale) : gray;
+  cv::Mat small = to_gray(scale < 1 ? ReduceByArea(img, scale) : img);
   if (small.cols < 2 * k || small.rows < 2 * k) return false;
   double lo = 0, hi = 0;
   cv::minMaxLoc(small, &lo, &hi);
@@ -138,13 +141,13 @@ bool MayHoldLightOnDark(const cv::Mat& img, double dpi) {
                      cv::noArray(), 0, -inner.tl());
     const double f = 1.0 / scale;
     const int x1 = static_cast<int>(std::floor(inner.x * f)), y1 = static_cast<int>(std::floor(inner.y * f));
-    const int x2 = std::min(gray.cols, static_cast<int>(std::ceil((inner.x + inner.width) * f)));
-    const int y2 = std::min(gray.rows, static_cast<int>(std::ceil((inner.y + inner.height) * f)));
+    const int x2 = std::min(img.cols, static_cast<int>(std::ceil((inner.x + inner.width) * f)));
+    const int y2 = std::min(img.rows, static_cast<int>(std::ceil((inner.y + inner.height) * f)));
     if (x2 <= x1 || y2 <= y1) continue;
     const cv::Rect box(x1, y1, x2 - x1, y2 - y1);
     cv::Mat mask;
     cv::resize(filled, mask, box.size(), 0, 0, cv::INTER_NEAREST);
-    if (HoldsLightMarks(gray(box), mask, hi - lo, dpi)) return true;
+    if (HoldsLightMarks(to_gray(img(box)), mask, hi - lo, dpi)) return true;
   }
   return false;
 }
