@@ -183,5 +183,35 @@ TEST_F(SaneJamResumeTest, CommandLinePausesWithExitCodeFourAndResumes) {
   EXPECT_EQ(report["pages"]["failed"], 0) << report.dump(2);
 }
 
+// A device that stops answering (here: the test backend made slow, 0.2 s a
+// read, against a 0.05 s --sane-timeout) ends the scan with exit 4 and the
+// call, device and page named, never a hang; nothing partial is left and the
+// same lot resumes on a working device.
+TEST_F(SaneJamResumeTest, AStuckDeviceEndsTheScanWithExitFourAndTheLotResumes) {
+  const std::string lot = (root_ / "stuck-lot").string();
+  const std::vector<std::string> base = {testing::AcervoBinary(), "scan", "--driver", "sane", "--device", "test:0",
+                                         "--source", "adf", "--resolution", "50", "--lot", lot};
+  std::vector<std::string> slow = base;
+  slow.insert(slow.end(), {"--option", "test-picture=Color pattern", "--option", "read-limit=yes", "--option",
+                           "read-limit-size=100", "--option", "read-delay=yes", "--option",
+                           "read-delay-duration=200000", "--sane-timeout", "0.05"});
+  testing::ProcessResult stuck = testing::RunProcess(slow);
+  EXPECT_EQ(stuck.exit_code, 4) << stuck.err;
+  EXPECT_NE(stuck.err.find("device test:0 stopped answering: sane_read did not return within 0.05 s (reading page 1)"),
+            std::string::npos)
+      << stuck.err;
+  EXPECT_NE(stuck.err.find("--resume"), std::string::npos) << stuck.err;
+  for (const auto& e : fs::directory_iterator(lot)) {
+    EXPECT_NE(e.path().extension(), ".tif") << e.path() << ": no page was complete";
+    EXPECT_NE(e.path().filename().string().rfind(kTempPrefix, 0), 0u) << e.path() << ": a temp file left behind";
+  }
+  std::vector<std::string> resume = base;
+  resume.push_back("--resume");
+  testing::ProcessResult resumed = testing::RunProcess(resume);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(fs::exists(fs::path(lot) / "0010.tif"));
+  EXPECT_FALSE(fs::exists(fs::path(lot) / "0011.tif"));
+}
+
 }  // namespace
 }  // namespace acervo

@@ -42,6 +42,7 @@ struct ScanArgs {
   std::string dsm;
   std::string transfer;
   double twain_timeout = 120;
+  double sane_timeout = 120;
   long twain_memory_mb = 4096;
   std::string enqueue;  // a PostgreSQL store: hand the lot to its workers when the scan completes
   fs::path shared_root;
@@ -81,7 +82,11 @@ int ExitFor(const Status& s) {
 
 // The scanner of `driver` ("sane" or "twain") with `settings`.
 Result<std::unique_ptr<Source>> OpenScanner(const ScanArgs& a, const ScanSettings& settings, const std::string& driver) {
-  if (driver != "twain") return OpenSaneSource(settings);
+  if (driver != "twain") {
+    SaneOptions o;
+    o.call_timeout_seconds = a.sane_timeout;
+    return OpenSaneSource(settings, o);
+  }
   TwainOptions t;
   t.dsm_path = a.dsm;
   t.transfer = a.transfer;
@@ -162,6 +167,10 @@ Command AddScanCommand(CLI::App& root, const Context& ctx) {
   cmd->add_option("--twain-timeout", a->twain_timeout,
                   "Seconds a TWAIN call may take before the source counts as hung (default 120)")
       ->check(CLI::Range(1.0, 86400.0));
+  cmd->add_option("--sane-timeout", a->sane_timeout,
+                  "Seconds a SANE call may take; past it the scan stops with exit 4, pages so far kept "
+                  "(default 120; 0: no limit)")
+      ->check(CLI::Range(0.0, 86400.0));
   cmd->add_option("--twain-memory-limit", a->twain_memory_mb,
                   "MiB of memory the TWAIN host (vendor code) may allocate; 0: no limit (default 4096)")
       ->check(CLI::Range(0L, 1L << 30));

@@ -3,7 +3,10 @@
 #include <sane/sane.h>
 #include <sane/saneopts.h>
 
+#include "src/call_deadline.h"
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -112,12 +115,28 @@ std::string PauseReason(SANE_Status s) {
   }
 }
 
+// What stderr says when a libsane call outlives its limit (call_deadline.h).
+std::string StuckMessage(const std::string& device, const char* call, std::chrono::milliseconds limit,
+                         const std::string& during) {
+  char secs[32];
+  std::snprintf(secs, sizeof(secs), "%g", static_cast<double>(limit.count()) / 1000.0);
+  return "acervo: device " + device + " stopped answering: " + call + " did not return within " + secs + " s" +
+         (during.empty() ? "" : " (" + during + ")") +
+         ". Its SANE backend is stuck and cannot be stopped from inside this process, so acervo ends here "
+         "(exit 4). Pages captured before it are kept: check the scanner, then scan again with --resume.";
+}
+
 class SaneSource final : public Source {
  public:
-  SaneSource(std::string device, SANE_Handle h) : device_(std::move(device)), handle_(h) {}
+  SaneSource(std::string device, SANE_Handle h, std::unique_ptr<CallDeadline> deadline)
+      : device_(std::move(device)), handle_(h), deadline_(std::move(deadline)) {}
   ~SaneSource() override {
-    sane_cancel(handle_);
+    {
+      CallDeadline::Scope guard = Guard("sane_cancel", "closing the device");
+      sane_cancel(handle_);
+    }
     std::lock_guard<std::mutex> lock(SaneMutex());
+    CallDeadline::Scope guard = Guard("sane_close", "closing the device");
     sane_close(handle_);
   }
 
@@ -141,9 +160,16 @@ class SaneSource final : public Source {
                    std::string_view what, std::string* chosen);
   double CurrentResolution(const char* name) const;
   Result<CapturedPage> ReadFrames(const std::atomic<bool>* cancel);
+  // Arms the watchdog (if any) for one libsane call.
+  CallDeadline::Scope Guard(const char* call, const std::string& during) {
+    if (deadline_ == nullptr) return CallDeadline::Scope(nullptr);
+    return deadline_->Arm(StuckMessage(device_, call, deadline_->limit(), during));
+  }
+  std::string PageText() const { return "page " + std::to_string(pages_ + 1); }
 
   std::string device_;
   SANE_Handle handle_;
+  std::unique_ptr<CallDeadline> deadline_;  // null: no limit (option listings)
   bool adf_ = false;
   bool duplex_ = false;
   bool flatbed_done_ = false;
@@ -214,6 +240,7 @@ Status SaneSource::SetOption(std::string_view name, std::string_view value) {
   };
   SANE_Int info = 0;
   SANE_Status st = SANE_STATUS_GOOD;
+  CallDeadline::Scope guard = Guard("sane_control_option", "setting " + std::string(name));
   if (d.size > static_cast<SANE_Int>(sizeof(SANE_Word)) && d.type != SANE_TYPE_STRING) {
     return Status::InvalidArgument(where + " is an array (gamma tables...) and cannot be set from text");
   }
@@ -396,7 +423,10 @@ Result<std::optional<CapturedPage>> SaneSource::Next(const std::atomic<bool>* ca
 // three-pass device). NotFound means "no document to start on".
 Result<CapturedPage> SaneSource::ReadFrames(const std::atomic<bool>* cancel) {
   auto fail = [&](SANE_Status st, bool started) -> Status {
-    if (started) sane_cancel(handle_);  // drop the partial page
+    if (started) {  // drop the partial page
+      CallDeadline::Scope guard = Guard("sane_cancel", "cancelling " + PageText());
+      sane_cancel(handle_);
+    }
     const std::string what = "device " + device_ + ": ";
     if (st == SANE_STATUS_CANCELLED) return Status::Cancelled(what + "scan cancelled");
     if (IsPauseStatus(st)) return Status::DeviceError(what + PauseReason(st));
@@ -413,21 +443,32 @@ Result<CapturedPage> SaneSource::ReadFrames(const std::atomic<bool>* cancel) {
   cv::Mat out;
   for (;;) {
     if (cancel != nullptr && cancel->load()) return fail(SANE_STATUS_CANCELLED, frame_count > 0);
-    SANE_Status st = sane_start(handle_);
+    SANE_Status st;
+    {
+      CallDeadline::Scope guard = Guard("sane_start", "starting " + PageText());
+      st = sane_start(handle_);
+    }
     if (st == SANE_STATUS_NO_DOCS && frame_count == 0) return Status::NotFound("no documents");
     if (st != SANE_STATUS_GOOD) return fail(st, true);
-    st = sane_get_parameters(handle_, &p);
+    {
+      CallDeadline::Scope guard = Guard("sane_get_parameters", PageText());
+      st = sane_get_parameters(handle_, &p);
+    }
     if (st != SANE_STATUS_GOOD) return fail(st, true);
     std::vector<uint8_t> data;
     if (p.lines > 0) data.reserve(static_cast<size_t>(p.bytes_per_line) * p.lines);
     for (;;) {
       if (cancel != nullptr && cancel->load()) return fail(SANE_STATUS_CANCELLED, true);
       SANE_Int len = 0;
-      st = sane_read(handle_, buf.data(), static_cast<SANE_Int>(buf.size()), &len);
+      {
+        CallDeadline::Scope guard = Guard("sane_read", "reading " + PageText());
+        st = sane_read(handle_, buf.data(), static_cast<SANE_Int>(buf.size()), &len);
+      }
       if (st == SANE_STATUS_EOF) break;
       if (st == SANE_STATUS_NO_DOCS && frame_count == 0 && data.empty()) {
         // The feeder found no sheet before any data moved: end of feed,
         // nothing lost (some backends report it here instead of at start).
+        CallDeadline::Scope guard = Guard("sane_cancel", "ending the feed");
         sane_cancel(handle_);
         return Status::NotFound("no documents");
       }
@@ -520,11 +561,18 @@ Result<CapturedPage> SaneSource::ReadFrames(const std::atomic<bool>* cancel) {
   return page;
 }
 
-Result<SANE_Handle> OpenHandle(const std::string& device) {
+// `deadline` (may be null) limits sane_open.
+Result<SANE_Handle> OpenHandle(const std::string& device, CallDeadline* deadline) {
   ACERVO_RETURN_IF_ERROR(EnsureSaneInit());
   std::lock_guard<std::mutex> lock(SaneMutex());
   SANE_Handle h = nullptr;
-  SANE_Status st = sane_open(device.c_str(), &h);
+  SANE_Status st;
+  {
+    CallDeadline::Scope guard = deadline == nullptr ? CallDeadline::Scope(nullptr)
+                                                    : deadline->Arm(StuckMessage(device, "sane_open", deadline->limit(),
+                                                                                 "opening the device"));
+    st = sane_open(device.c_str(), &h);
+  }
   if (st == SANE_STATUS_GOOD) return h;
   std::vector<std::string> names;
   const SANE_Device** list = nullptr;
@@ -554,20 +602,25 @@ Result<std::vector<ScannerInfo>> ListSaneDevices() {
   return out;
 }
 
-Result<std::unique_ptr<Source>> OpenSaneSource(const ScanSettings& settings) {
+Result<std::unique_ptr<Source>> OpenSaneSource(const ScanSettings& settings, const SaneOptions& options) {
   if (settings.device.empty()) {
     return Status::InvalidArgument("no scanner device given: name one with --device (or [scanner] device in the "
                                    "lot's profile.toml); `acervo devices` lists them");
   }
-  ACERVO_ASSIGN_OR_RETURN(SANE_Handle h, OpenHandle(settings.device));
-  auto source = std::make_unique<SaneSource>(settings.device, h);
+  if (!(options.call_timeout_seconds >= 0) || options.call_timeout_seconds > 86400) {
+    return Status::InvalidArgument("the SANE call timeout must be between 0 and 86400 seconds");
+  }
+  auto deadline = std::make_unique<CallDeadline>(
+      std::chrono::milliseconds(std::llround(options.call_timeout_seconds * 1000)), kSaneStuckExitCode);
+  ACERVO_ASSIGN_OR_RETURN(SANE_Handle h, OpenHandle(settings.device, deadline.get()));
+  auto source = std::make_unique<SaneSource>(settings.device, h, std::move(deadline));
   ACERVO_RETURN_IF_ERROR(source->Configure(settings));
   return std::unique_ptr<Source>(std::move(source));
 }
 
 Result<std::vector<std::string>> DescribeSaneOptions(const std::string& device) {
-  ACERVO_ASSIGN_OR_RETURN(SANE_Handle h, OpenHandle(device));
-  SaneSource source(device, h);
+  ACERVO_ASSIGN_OR_RETURN(SANE_Handle h, OpenHandle(device, nullptr));
+  SaneSource source(device, h, nullptr);
   return source.OptionLines();
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -239,6 +240,40 @@ TEST(SaneSourceTest, CancelStopsASlowScanQuickly) {
   ASSERT_FALSE(page.ok());
   EXPECT_EQ(page.status().code(), StatusCode::kCancelled) << page.status().ToString();
   EXPECT_LT(s, 3.0) << "cancel was not honoured between reads";
+}
+
+// A backend call that never returns (a reader thread cancelled while it held
+// the allocator's lock, say) must not hang an unattended scan: past the call
+// timeout the process says which call, device and page, and exits 4. The
+// slow device stands in for the stuck one: each sane_read waits 0.2 s for
+// the backend's next buffer, four times the 50 ms limit.
+TEST(SaneSourceDeathTest, ACallPastItsTimeoutEndsTheProcessSayingWhy) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // libsane's threads: re-exec, do not fork
+  EXPECT_EXIT(
+      {
+        SaneOptions o;
+        o.call_timeout_seconds = 0.05;
+        Result<std::unique_ptr<Source>> src =
+            OpenSaneSource(TestDevice({{"test-picture", "Color pattern"},
+                                       {"read-limit", "yes"},
+                                       {"read-limit-size", "100"},
+                                       {"read-delay", "yes"},
+                                       {"read-delay-duration", "200000"}}),
+                           o);
+        if (!src.ok()) std::_Exit(90);
+        (void)(*src)->Next(nullptr);
+        std::_Exit(91);  // the page came although every read outlived the limit
+      },
+      ::testing::ExitedWithCode(kSaneStuckExitCode),
+      "device test:0 stopped answering: sane_read did not return within 0.05 s \\(reading page 1\\)");
+}
+
+TEST(SaneSourceTest, ACallTimeoutOutOfRangeIsRefused) {
+  SaneOptions o;
+  o.call_timeout_seconds = -1;
+  Result<std::unique_ptr<Source>> src = OpenSaneSource(TestDevice({}), o);
+  ASSERT_FALSE(src.ok());
+  EXPECT_EQ(src.status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(SaneSourceTest, UnknownDeviceListsDevices) {

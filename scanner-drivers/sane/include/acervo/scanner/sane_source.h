@@ -11,6 +11,10 @@
 //   CANCELLED or the cancel flag    -> Cancelled (sane_cancel is called)
 // A flatbed source yields exactly one page per session.
 //
+// A libsane call that does not return within SaneOptions::call_timeout_seconds
+// ends the process (exit kSaneStuckExitCode) after writing which call, which
+// device and which page to stderr: an unattended scan never hangs silently.
+//
 // Unknown device, option or value: InvalidArgument / NotFound whose message
 // lists what the device offers (devices, option names, allowed values).
 //
@@ -40,8 +44,22 @@ struct ScannerInfo {
 // Devices libsane finds now (local and, with the net backend, remote).
 Result<std::vector<ScannerInfo>> ListSaneDevices();
 
+// The exit code of a process whose libsane call outlived the call timeout
+// (the CLI's "device paused" code: pages so far are kept, resume later).
+inline constexpr int kSaneStuckExitCode = 4;
+
+struct SaneOptions {
+  // Seconds one libsane call (open, option set, start, read, cancel, close)
+  // may take. Past it the process writes why to stderr and exits with
+  // kSaneStuckExitCode: a stuck backend cannot be abandoned from inside the
+  // process (see call_deadline.h). 0: wait for ever. A warming lamp or a
+  // slow network scanner needs tens of seconds; 120 leaves room for them.
+  double call_timeout_seconds = 120;
+};
+
 // Opens and configures a device; see the file comment for errors.
-Result<std::unique_ptr<Source>> OpenSaneSource(const ScanSettings& settings);
+// InvalidArgument also for a call timeout outside 0..86400.
+Result<std::unique_ptr<Source>> OpenSaneSource(const ScanSettings& settings, const SaneOptions& options = {});
 
 // The device's settable options with their allowed values, one per line
 // ("mode: Gray | Color"), for --help-like listings and error messages.
