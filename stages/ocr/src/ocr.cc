@@ -17,6 +17,7 @@
 #include "acervo/stages/imageops/imageops.h"
 #include "acervo/stages/orientation/orientation.h"
 #include "line_images.h"
+#include "openmp_regions.h"
 #include "polarity.h"
 
 namespace acervo {
@@ -176,6 +177,10 @@ Result<std::unique_ptr<PageStage>> OcrStage::Create(const OcrOptions& options) {
   // rectangle") on stderr; they are not the operator's business and would
   // drown the progress lines. Process-wide, but idempotent.
   setMsgSeverity(L_SEVERITY_NONE);
+  // Tesseract's OpenMP regions run directly on the worker's thread when the
+  // thread limit is 1 (openmp_regions.h); the limit is read here, once,
+  // before any worker reads a page.
+  (void)OneThreadOpenMp::Active();
   auto api = std::make_unique<tesseract::TessBaseAPI>();
   OcrOptions resolved = options;
   resolved.tessdata_dir = dir;

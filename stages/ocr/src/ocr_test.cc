@@ -10,11 +10,13 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include <opencv2/imgproc.hpp>
 
 #include "acervo/synth/synth.h"
 #include "src/line_images.h"
+#include "src/openmp_regions.h"
 
 // Tesseract's inverted retry of a text line, counted: it inverts the line's
 // image in place (pixInvert(pix, pix) in LSTMRecognizer::RecognizeLine, a
@@ -30,6 +32,13 @@ extern "C" PIX* pixInvert(PIX* pixd, PIX* pixs) {
   if (pixd != nullptr && pixd == pixs && pixGetHeight(pixs) <= 64) ++inverted_lines;
   return leptonica(pixd, pixs);
 }
+
+// libgomp's entry points as GCC's OpenMP lowering calls them (the test is
+// not built with -fopenmp; openmp_regions.cc defines them for the process).
+extern "C" void GOMP_parallel_sections(void (*fn)(void*), void* data, unsigned num_threads, unsigned count,
+                                       unsigned flags);
+extern "C" unsigned GOMP_sections_next();
+extern "C" void GOMP_sections_end_nowait();
 
 namespace acervo {
 namespace {
@@ -403,6 +412,95 @@ TEST(OcrStageTest, UncompressedLineImagesReadTheSame) {
     EXPECT_EQ(png, pnm) << "channels " << img.channels();
   }
   api.End();
+}
+
+// Tesseract's OpenMP regions run directly on the worker's thread (the
+// tests run with OMP_THREAD_LIMIT=1, as acervo does): reading a page goes
+// through them (LSTM::Forward opens one per time step) and what is read is
+// exactly what libgomp's one-thread team reads.
+TEST(OcrStageTest, RunsTesseractsOpenMpRegionsDirectly) {
+  Result<synth::SynthPage> s = synth::RenderPage(CleanPage(kText));
+  ASSERT_TRUE(s.ok());
+  Result<std::unique_ptr<PageStage>> stage = OcrStage::Create({});
+  ASSERT_TRUE(stage.ok());
+  ASSERT_TRUE(OneThreadOpenMp::Active()) << "OMP_THREAD_LIMIT=1 expected (ctest sets it)";
+  const uint64_t before = OneThreadOpenMp::RegionsOnThisThread();
+  Result<Page> out = (*stage)->Run(PageFrom(*s), PageContext{});
+  ASSERT_TRUE(out.ok());
+  EXPECT_LT(synth::CharacterErrorRate(out->text, s->text), 0.02) << out->text;
+  EXPECT_GT(OneThreadOpenMp::RegionsOnThisThread(), before + 1000);
+}
+
+TEST(OcrStageTest, DirectOpenMpRegionsReadTheSame) {
+  synth::PageSpec spec = CleanPage(kText);
+  spec.noise_sigma = 6;
+  spec.blur_sigma = 0.7;
+  Result<synth::SynthPage> s = synth::RenderPage(spec);
+  ASSERT_TRUE(s.ok());
+  tesseract::TessBaseAPI api;
+  ASSERT_EQ(api.Init(DefaultTessdataDir().c_str(), "por+eng", tesseract::OEM_LSTM_ONLY), 0);
+  api.SetVariable("debug_file", "/dev/null");
+  cv::Mat colour;
+  cv::cvtColor(s->image, colour, cv::COLOR_GRAY2BGR);
+  colour.forEach<cv::Vec3b>([](cv::Vec3b& v, const int* at) { v[0] = cv::saturate_cast<uint8_t>(v[0] + at[1] % 40); });
+  for (const cv::Mat& img : {s->image, colour}) {
+    cv::Mat rgb = img;
+    if (img.channels() == 3) cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
+    auto read = [&](bool through_libgomp) {
+      std::optional<OpenMpThroughLibgomp> scope;
+      if (through_libgomp) scope.emplace();
+      api.SetImage(rgb.data, rgb.cols, rgb.rows, rgb.channels(), static_cast<int>(rgb.step));
+      api.SetSourceResolution(300);
+      std::unique_ptr<char[]> hocr(api.GetHOCRText(0));
+      api.Clear();
+      return std::string(hocr.get());
+    };
+    const uint64_t before = OneThreadOpenMp::RegionsOnThisThread();
+    const std::string libgomp = read(true);
+    EXPECT_EQ(OneThreadOpenMp::RegionsOnThisThread(), before);
+    const std::string direct = read(false);
+    EXPECT_GT(OneThreadOpenMp::RegionsOnThisThread(), before);
+    EXPECT_GT(libgomp.size(), 1000u);
+    EXPECT_EQ(libgomp, direct) << "channels " << img.channels();
+  }
+  api.End();
+}
+
+// A `parallel sections` region run directly hands out each of its sections
+// once, in order, then 0; a region nested in one of them has its own; and
+// through libgomp the same sections run.
+struct SectionsSeen {
+  std::vector<unsigned> order;
+  bool nest = false;
+};
+void SectionsBody(void* data) {
+  auto* seen = static_cast<SectionsSeen*>(data);
+  for (unsigned s = GOMP_sections_next(); s != 0; s = GOMP_sections_next()) {
+    seen->order.push_back(s);
+    if (seen->nest && s == 2) {
+      SectionsSeen inner;
+      GOMP_parallel_sections(&SectionsBody, &inner, 4, 3, 0);
+      for (unsigned i : inner.order) seen->order.push_back(100 + i);
+    }
+  }
+  GOMP_sections_end_nowait();
+}
+
+TEST(OcrStageTest, DirectParallelSectionsRunEachSectionOnce) {
+  SectionsSeen direct;
+  direct.nest = true;
+  const uint64_t before = OneThreadOpenMp::RegionsOnThisThread();
+  GOMP_parallel_sections(&SectionsBody, &direct, 4, 4, 0);
+  EXPECT_EQ(direct.order, (std::vector<unsigned>{1, 2, 101, 102, 103, 3, 4}));
+  EXPECT_EQ(OneThreadOpenMp::RegionsOnThisThread(), before + 2);
+  SectionsSeen libgomp;
+  {
+    OpenMpThroughLibgomp scope;
+    GOMP_parallel_sections(&SectionsBody, &libgomp, 4, 4, 0);
+  }
+  std::sort(libgomp.order.begin(), libgomp.order.end());
+  EXPECT_EQ(libgomp.order, (std::vector<unsigned>{1, 2, 3, 4}));
+  EXPECT_EQ(OneThreadOpenMp::RegionsOnThisThread(), before + 2);
 }
 
 // Tesseract's retry of every doubtful line inverted is off: a noisy page
