@@ -538,13 +538,40 @@ std::vector<std::pair<int, int>> LineCells(std::span<const Word> words, const Te
 }
 
 // Lines that are rows of a grid: at least kMinGridRows consecutive lines of
-// a run that each break into the same number of cells (rule d), cell k of
-// every row overlapping cell k of the others and no other. Only such rows
-// may take stepped sizes: poppler's table detector then reads them row by
-// row, as the OCR engine did. Rows of unequal cells (a form's records: a
-// header row, a values row, a remarks row) would be regrouped by it into
-// tables of its own making.
+// a run, each of two cells or more (rule d), whose cells fall into the
+// columns of the grid's first row: each cell over one column and no other,
+// left to right. A row may leave columns empty: a figure not given
+// ("Interest coverage (184.6) (442.3)" under four years), a label the OCR
+// put in a block of its own. Rows had to have every cell once, and one such
+// row ended the grid: the short stretches left kept one size and poppler
+// stacked their cells into columns (multicol_07). Only grid rows may take
+// stepped sizes: poppler's table detector then reads them row by row, as
+// the OCR engine did. Rows whose cells do not fall into the first row's
+// columns (a form's records: a header row, a values row, a remarks row)
+// would be regrouped by it into tables of its own making. A line of one
+// cell (a section label, "Assets") ends the grid: stepped, it is a block
+// no table takes, and poppler reads it after the whole table.
 constexpr size_t kMinGridRows = 4;
+
+// Whether each of `cells` falls into one column of `first` and no other,
+// left to right, no two cells into one column.
+bool FallIntoColumns(const std::vector<std::pair<int, int>>& first, const std::vector<std::pair<int, int>>& cells) {
+  size_t next = 0;  // columns before this one are taken
+  for (const auto& cell : cells) {
+    size_t hit = first.size();
+    int hits = 0;
+    for (size_t c = 0; c < first.size(); ++c) {
+      if (cell.first < first[c].second && first[c].first < cell.second) {
+        hit = c;
+        ++hits;
+      }
+    }
+    if (hits != 1 || hit < next) return false;
+    next = hit + 1;
+  }
+  return true;
+}
+
 std::vector<bool> GridRows(std::span<const Word> words, const std::vector<TextLine>& lines,
                            const std::vector<TextBlock>& blocks, const std::vector<TextRun>& runs) {
   std::vector<bool> grid(lines.size(), false);
@@ -555,27 +582,18 @@ std::vector<bool> GridRows(std::span<const Word> words, const std::vector<TextLi
     }
     size_t i = 0;
     while (i < order.size()) {
-      std::vector<std::vector<std::pair<int, int>>> rows;
-      size_t j = i;
-      for (; j < order.size(); ++j) {
-        std::vector<std::pair<int, int>> cells = LineCells(words, lines[order[j]], run.size_px);
-        if (cells.size() < 2) break;
-        if (!rows.empty()) {
-          const auto& first = rows.front();
-          bool aligned = cells.size() == first.size();
-          for (size_t c = 0; aligned && c < cells.size(); ++c) {
-            aligned = cells[c].first < first[c].second && first[c].first < cells[c].second &&
-                      (c + 1 == cells.size() || cells[c].second <= first[c + 1].first) &&
-                      (c == 0 || cells[c].first >= first[c - 1].second);
-          }
-          if (!aligned) break;
+      const std::vector<std::pair<int, int>> first = LineCells(words, lines[order[i]], run.size_px);
+      size_t j = i + 1;
+      if (first.size() >= 2) {
+        for (; j < order.size(); ++j) {
+          const std::vector<std::pair<int, int>> cells = LineCells(words, lines[order[j]], run.size_px);
+          if (cells.size() < 2 || !FallIntoColumns(first, cells)) break;
         }
-        rows.push_back(std::move(cells));
       }
-      if (rows.size() >= kMinGridRows) {
+      if (j - i >= kMinGridRows) {
         for (size_t k = i; k < j; ++k) grid[order[k]] = true;
       }
-      i = std::max(j, i + 1);
+      i = j;
     }
   }
   return grid;

@@ -200,6 +200,17 @@ TEST(PageContentTest, OnlyRowsOfAGridTakeSteppedSizes) {
     records.push_back({100, 520, 860});
   }
   EXPECT_EQ(RowSizes(records).size(), 1u) << "a form's records keep one size";
+  // A grid whose rows leave columns empty (a figure not given, a label the
+  // OCR put in a block of its own; multicol_07) is still a grid: each cell
+  // falls into one column of the first row. Before, any such row ended the
+  // grid and the stretches between them, too short, kept one size.
+  const std::vector<int> no_last = {100, 420, 620}, no_label = {420, 620, 820};
+  EXPECT_GE(RowSizes({grid, grid, no_last, grid, no_label, grid, grid}).size(), 2u)
+      << "rows with empty cells are rows of the grid";
+  // A cell across two columns of the first row (four words 10 px apart,
+  // x 400..670) is no row of the grid: the three rows after it are too few.
+  const std::vector<int> wide_cell = {100, 400, 470, 540, 610, 820};
+  EXPECT_EQ(RowSizes({grid, wide_cell, grid, grid, grid}).size(), 1u) << "a cell across two columns ends the grid";
   // Lines of prose with a hole where nothing was read (a stain across a
   // paragraph, barranquilla): ten words, the hole, three words, aligned
   // from line to line, but no table.
