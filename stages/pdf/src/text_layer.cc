@@ -127,8 +127,9 @@ namespace {
 // pitch, and runs that could merge wrongly get sizes far enough apart: 7%
 // when one is above the other, 24% side by side across a narrow gutter,
 // a factor of 2.6 when they interleave (overlap horizontally on the same
-// lines). The size is free: each word's vertical box comes from its font
-// variant and its width from Tz, so the size changes no box.
+// lines) unless one lies in a hole of the other (InHole). The size is
+// free: each word's vertical box comes from its font variant and its width
+// from Tz, so the size changes no box.
 constexpr double kCapHeightPerEm = 0.72;   // a line's height above its baseline, per em
 constexpr double kMaxPitchPerSize = 1.4;   // lines of a run at most this apart (rule a: 1.5)
 constexpr double kMaxSizePerPitch = 1.9;   // and the size under this times their pitch (rule d: 2)
@@ -384,10 +385,34 @@ std::vector<TextRun> GroupRuns(const std::vector<TextLine>& lines, const std::ve
   return runs;
 }
 
+// Whether run `inner` lies in a hole of run `outer`: within its horizontal
+// extent, and no line of `outer` on inner's lines (baselines within one of
+// outer's type sizes) overlaps it horizontally. A figure's label with the
+// paragraph's text wrapped around the figure ("US ELECTION 2016" in a
+// logo, stamped-multicol_01): merged into outer's block (rule b) its words
+// keep lines of their own, since no line of outer reaches them; kept apart,
+// the label was a block of its own with nothing beside it, and poppler
+// widened its reading-order box across the page to the edge of whatever
+// lay below it, the other column's foot: that column's upper part was
+// then read between two paragraphs of this one.
+bool InHole(const TextRun& inner, const TextRun& outer, const std::vector<TextLine>& lines,
+            const std::vector<TextBlock>& blocks) {
+  if (inner.ext.x0 < outer.ext.x0 || inner.ext.x1 > outer.ext.x1) return false;
+  for (size_t b : outer.blocks) {
+    for (size_t l = blocks[b].first; l <= blocks[b].last; ++l) {
+      const TextLine& line = lines[l];
+      if (line.base < inner.ext.base0 - outer.em_px || line.base > inner.ext.base1 + outer.em_px) continue;
+      if (line.x0 < inner.ext.x1 && inner.ext.x0 < line.x1) return false;
+    }
+  }
+  return true;
+}
+
 // Chooses each run's font size (see the rules above), in reading order:
 // its type size when it may, else the nearest candidate that keeps the
 // distances to the runs already sized that it could merge with.
-void ChooseRunSizes(std::vector<TextRun>& runs) {
+void ChooseRunSizes(std::vector<TextRun>& runs, const std::vector<TextLine>& lines,
+                    const std::vector<TextBlock>& blocks) {
   // Near the type size first; far smaller ones for runs that interleave
   // with one already sized (a caption lying across two columns; its lines
   // may then split, rule a, but stay apart from the columns), far larger
@@ -420,7 +445,10 @@ void ChooseRunSizes(std::vector<TextRun>& runs) {
         const double reach = std::max(c, other.size_px);
         const double distance = std::abs(c - other.size_px) / reach;
         if (XOverlap(run.ext, other.ext, 0.3 * reach) && BandsOverlap(run.ext, other.ext, 0.5 * reach)) {
-          margin = std::min(margin, distance - kInterleavedApart);
+          // One in a hole of the other may merge with it (InHole).
+          if (!InHole(run, other, lines, blocks) && !InHole(other, run, lines, blocks)) {
+            margin = std::min(margin, distance - kInterleavedApart);
+          }
         } else if (XOverlap(run.ext, other.ext, 0) &&
                    std::max(run.ext.base0 - other.ext.base1, other.ext.base0 - run.ext.base1) <= 1.6 * reach) {
           Extent merged = run.ext;
@@ -657,7 +685,7 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
   const std::vector<TextLine> lines = SplitLines(words);
   const std::vector<TextBlock> blocks = GroupBlocks(words, lines);
   std::vector<TextRun> runs = GroupRuns(lines, blocks);
-  ChooseRunSizes(runs);
+  ChooseRunSizes(runs, lines, blocks);
   JoinGutterLines(runs);
   if (std::getenv("ACERVO_TEXT_LAYER_DEBUG") != nullptr) {
     for (const TextRun& run : runs) {

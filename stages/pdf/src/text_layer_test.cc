@@ -166,6 +166,33 @@ TEST(PageContentTest, BlockAcrossTwoColumnsGetsAFarSize) {
   EXPECT_GE(std::abs(caption - right) / std::max(caption, right), 0.6) << s;
 }
 
+// A figure's label in a hole of a paragraph (text wrapped around a logo,
+// stamped-multicol_01): the paragraph's first lines start right of the
+// figure, its later lines span the column, and the label (an OCR block of
+// its own) lies left of the first ones. It interleaves with the paragraph
+// but no line of the paragraph reaches it, so it may take a size near the
+// paragraph's (poppler then keeps it in the paragraph's block, on lines of
+// its own) instead of one 2.6 times apart: a block of its own, nothing
+// beside it, had its reading-order box widened across the page by poppler,
+// and the other column's upper part was read inside this paragraph.
+TEST(PageContentTest, LabelInAHoleOfAParagraphIsNotSizedApart) {
+  PageGeometry geo{720, 720, 72, 72};
+  std::vector<Word> words;
+  for (int l = 0; l < 8; ++l) {
+    const int base = 100 + 24 * l, x = l < 3 ? 150 : 10;
+    words.push_back({"texto", cv::Rect(x, base - 17, 80, 17), 90, l, base, 0, 0});
+    words.push_back({"corrido", cv::Rect(250, base - 17, 80, 17), 90, l, base, 0, 0});
+  }
+  words.push_back({"ELEICAO", cv::Rect(20, 93, 100, 17), 90, 8, 110, 1, 1});
+  words.push_back({"2016", cv::Rect(40, 123, 60, 17), 90, 9, 140, 1, 1});
+  std::string s = PageContent(geo, "Im0", "F", words, nullptr);
+  const double paragraph = SizeAt(s, "1 0 0 1 150 ");
+  const double label = SizeAt(s, "1 0 0 1 20 ");
+  ASSERT_GT(paragraph, 0);
+  ASSERT_GT(label, 0);
+  EXPECT_LT(std::abs(label - paragraph) / std::max(label, paragraph), 0.6) << s;
+}
+
 // Table rows read across by the OCR take stepped sizes (poppler then reads
 // the grid row by row) only when they form a grid: four or more rows
 // whose cells line up. A form's records (a header row, a row of values
