@@ -234,6 +234,29 @@ TEST(PageContentTest, OnlyRowsOfAGridTakeSteppedSizes) {
   const std::vector<int> no_last = {100, 420, 620}, no_label = {420, 620, 820};
   EXPECT_GE(RowSizes({grid, grid, no_last, grid, no_label, grid, grid}).size(), 2u)
       << "rows with empty cells are rows of the grid";
+  // A section label alone in the first column between rows of the grid
+  // ("Assets"; table_01, multicol_07) does not end it, and takes the size
+  // of the row after it (poppler then puts the two in one block, the
+  // row's first cell, and reads it in the table). Before, the two rows on
+  // each side were too few for a grid: one size.
+  const std::vector<int> label = {100};
+  EXPECT_GE(RowSizes({grid, grid, label, grid, grid}).size(), 2u) << "a section label keeps the grid";
+  {
+    PageGeometry geo{1240, 1754, 150, 150};
+    std::vector<Word> words;
+    const std::vector<std::vector<int>> rows = {grid, grid, label, grid, grid};
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const int base = 300 + 24 * static_cast<int>(r);
+      for (int x : rows[r]) words.push_back({"celula", cv::Rect(x, base - 17, 60, 17), 90, static_cast<int>(r), base, 0, 0});
+    }
+    const std::string s = PageContent(geo, "Im0", "F", words, nullptr);
+    // x 100 px = 48 pt; baselines 348 and 372 px = 1586.96 and 1575.44 pt from the foot.
+    const double label_size = SizeAt(s, "1 0 0 1 48 1586.96 ");
+    ASSERT_GT(label_size, 0) << s;
+    EXPECT_EQ(label_size, SizeAt(s, "1 0 0 1 48 1575.44 ")) << "the label takes the next row's size\n" << s;
+    EXPECT_NE(label_size, SizeAt(s, "1 0 0 1 48 1598.48 ")) << "and not the previous row's\n" << s;
+  }
+  EXPECT_EQ(RowSizes({grid, grid, grid, label}).size(), 1u) << "a label after the last row is not a row";
   // A cell across two columns of the first row (four words 10 px apart,
   // x 400..670) is no row of the grid: the three rows after it are too few.
   const std::vector<int> wide_cell = {100, 400, 470, 540, 610, 820};
