@@ -128,6 +128,9 @@ int main(int argc, char** argv) {
     const fs::path bbox = cache / (name + ".bbox.html");
     Run({"pdftotext", "-enc", "UTF-8", pdf.string(), "-"}, txt);
     Run({"pdftotext", "-bbox", pdf.string(), "-"}, bbox);
+    // The stored OCR text beside the extracted one, to compare by eye.
+    (void)acervo::WriteFileAtomic(cache / (name + ".ocr.txt"),
+                                  page->text);
     const std::string truth = Slurp(gt);
     const double cer_ocr = acervo::synth::CharacterErrorRate(page->text, truth);
     const double cer_pdf = acervo::synth::CharacterErrorRate(Slurp(txt), truth);

@@ -127,8 +127,9 @@ namespace {
 // pitch, and runs that could merge wrongly get sizes far enough apart: 7%
 // when one is above the other, 24% side by side across a narrow gutter,
 // a factor of 2.6 when they interleave (overlap horizontally on the same
-// lines). The size is free: each word's vertical box comes from its font
-// variant and its width from Tz, so the size changes no box.
+// lines) unless one lies in a hole of the other (InHole). The size is
+// free: each word's vertical box comes from its font variant and its width
+// from Tz, so the size changes no box.
 constexpr double kCapHeightPerEm = 0.72;   // a line's height above its baseline, per em
 constexpr double kMaxPitchPerSize = 1.4;   // lines of a run at most this apart (rule a: 1.5)
 constexpr double kMaxSizePerPitch = 1.9;   // and the size under this times their pitch (rule d: 2)
@@ -384,10 +385,34 @@ std::vector<TextRun> GroupRuns(const std::vector<TextLine>& lines, const std::ve
   return runs;
 }
 
+// Whether run `inner` lies in a hole of run `outer`: within its horizontal
+// extent, and no line of `outer` on inner's lines (baselines within one of
+// outer's type sizes) overlaps it horizontally. A figure's label with the
+// paragraph's text wrapped around the figure ("US ELECTION 2016" in a
+// logo, stamped-multicol_01): merged into outer's block (rule b) its words
+// keep lines of their own, since no line of outer reaches them; kept apart,
+// the label was a block of its own with nothing beside it, and poppler
+// widened its reading-order box across the page to the edge of whatever
+// lay below it, the other column's foot: that column's upper part was
+// then read between two paragraphs of this one.
+bool InHole(const TextRun& inner, const TextRun& outer, const std::vector<TextLine>& lines,
+            const std::vector<TextBlock>& blocks) {
+  if (inner.ext.x0 < outer.ext.x0 || inner.ext.x1 > outer.ext.x1) return false;
+  for (size_t b : outer.blocks) {
+    for (size_t l = blocks[b].first; l <= blocks[b].last; ++l) {
+      const TextLine& line = lines[l];
+      if (line.base < inner.ext.base0 - outer.em_px || line.base > inner.ext.base1 + outer.em_px) continue;
+      if (line.x0 < inner.ext.x1 && inner.ext.x0 < line.x1) return false;
+    }
+  }
+  return true;
+}
+
 // Chooses each run's font size (see the rules above), in reading order:
 // its type size when it may, else the nearest candidate that keeps the
 // distances to the runs already sized that it could merge with.
-void ChooseRunSizes(std::vector<TextRun>& runs) {
+void ChooseRunSizes(std::vector<TextRun>& runs, const std::vector<TextLine>& lines,
+                    const std::vector<TextBlock>& blocks) {
   // Near the type size first; far smaller ones for runs that interleave
   // with one already sized (a caption lying across two columns; its lines
   // may then split, rule a, but stay apart from the columns), far larger
@@ -420,7 +445,10 @@ void ChooseRunSizes(std::vector<TextRun>& runs) {
         const double reach = std::max(c, other.size_px);
         const double distance = std::abs(c - other.size_px) / reach;
         if (XOverlap(run.ext, other.ext, 0.3 * reach) && BandsOverlap(run.ext, other.ext, 0.5 * reach)) {
-          margin = std::min(margin, distance - kInterleavedApart);
+          // One in a hole of the other may merge with it (InHole).
+          if (!InHole(run, other, lines, blocks) && !InHole(other, run, lines, blocks)) {
+            margin = std::min(margin, distance - kInterleavedApart);
+          }
         } else if (XOverlap(run.ext, other.ext, 0) &&
                    std::max(run.ext.base0 - other.ext.base1, other.ext.base0 - run.ext.base1) <= 1.6 * reach) {
           Extent merged = run.ext;
@@ -538,16 +566,50 @@ std::vector<std::pair<int, int>> LineCells(std::span<const Word> words, const Te
 }
 
 // Lines that are rows of a grid: at least kMinGridRows consecutive lines of
-// a run that each break into the same number of cells (rule d), cell k of
-// every row overlapping cell k of the others and no other. Only such rows
-// may take stepped sizes: poppler's table detector then reads them row by
-// row, as the OCR engine did. Rows of unequal cells (a form's records: a
-// header row, a values row, a remarks row) would be regrouped by it into
-// tables of its own making.
+// a run, each of two cells or more (rule d), whose cells fall into the
+// columns of the grid's first row: each cell over one column and no other,
+// left to right. A row may leave columns empty: a figure not given
+// ("Interest coverage (184.6) (442.3)" under four years), a label the OCR
+// put in a block of its own. Rows had to have every cell once, and one such
+// row ended the grid: the short stretches left kept one size and poppler
+// stacked their cells into columns (multicol_07). Only grid rows may take
+// stepped sizes: poppler's table detector then reads them row by row, as
+// the OCR engine did. Rows whose cells do not fall into the first row's
+// columns (a form's records: a header row, a values row, a remarks row)
+// would be regrouped by it into tables of its own making.
+//
+// A line of one cell in the first column, with rows of the grid before and
+// after it (a section label: "Assets", "Liabilities") does not end the
+// grid; it takes the size of the row after it, so that poppler puts the
+// two in one block (rule a), which its table detector takes as that row's
+// first cell. With a size of its own it is a block no table takes, read
+// after the whole table; ending the grid, it left stretches too short to
+// be one (table_01: pdftotext CER +0.020 over the stored text's -> -0.005).
 constexpr size_t kMinGridRows = 4;
-std::vector<bool> GridRows(std::span<const Word> words, const std::vector<TextLine>& lines,
-                           const std::vector<TextBlock>& blocks, const std::vector<TextRun>& runs) {
-  std::vector<bool> grid(lines.size(), false);
+enum class GridLine { kNone, kRow, kLabel };
+
+// Whether each of `cells` falls into one column of `first` and no other,
+// left to right, no two cells into one column.
+bool FallIntoColumns(const std::vector<std::pair<int, int>>& first, const std::vector<std::pair<int, int>>& cells) {
+  size_t next = 0;  // columns before this one are taken
+  for (const auto& cell : cells) {
+    size_t hit = first.size();
+    int hits = 0;
+    for (size_t c = 0; c < first.size(); ++c) {
+      if (cell.first < first[c].second && first[c].first < cell.second) {
+        hit = c;
+        ++hits;
+      }
+    }
+    if (hits != 1 || hit < next) return false;
+    next = hit + 1;
+  }
+  return true;
+}
+
+std::vector<GridLine> GridRows(std::span<const Word> words, const std::vector<TextLine>& lines,
+                               const std::vector<TextBlock>& blocks, const std::vector<TextRun>& runs) {
+  std::vector<GridLine> grid(lines.size(), GridLine::kNone);
   for (const TextRun& run : runs) {
     std::vector<size_t> order;
     for (size_t b : run.blocks) {
@@ -555,27 +617,30 @@ std::vector<bool> GridRows(std::span<const Word> words, const std::vector<TextLi
     }
     size_t i = 0;
     while (i < order.size()) {
-      std::vector<std::vector<std::pair<int, int>>> rows;
-      size_t j = i;
-      for (; j < order.size(); ++j) {
-        std::vector<std::pair<int, int>> cells = LineCells(words, lines[order[j]], run.size_px);
-        if (cells.size() < 2) break;
-        if (!rows.empty()) {
-          const auto& first = rows.front();
-          bool aligned = cells.size() == first.size();
-          for (size_t c = 0; aligned && c < cells.size(); ++c) {
-            aligned = cells[c].first < first[c].second && first[c].first < cells[c].second &&
-                      (c + 1 == cells.size() || cells[c].second <= first[c + 1].first) &&
-                      (c == 0 || cells[c].first >= first[c - 1].second);
+      const std::vector<std::pair<int, int>> first = LineCells(words, lines[order[i]], run.size_px);
+      size_t j = i + 1, rows = 1;
+      std::vector<GridLine> kind(1, GridLine::kRow);  // of lines i, i + 1, ...
+      if (first.size() >= 2) {
+        for (; j < order.size(); ++j) {
+          const std::vector<std::pair<int, int>> cells = LineCells(words, lines[order[j]], run.size_px);
+          if (cells.size() == 1 && cells[0].first < first[0].second && cells[0].second <= first[1].first) {
+            kind.push_back(GridLine::kLabel);
+            continue;
           }
-          if (!aligned) break;
+          if (cells.size() < 2 || !FallIntoColumns(first, cells)) break;
+          kind.push_back(GridLine::kRow);
+          ++rows;
         }
-        rows.push_back(std::move(cells));
+        // A label needs a row after it.
+        while (kind.back() == GridLine::kLabel) {
+          kind.pop_back();
+          --j;
+        }
       }
-      if (rows.size() >= kMinGridRows) {
-        for (size_t k = i; k < j; ++k) grid[order[k]] = true;
+      if (rows >= kMinGridRows) {
+        for (size_t k = i; k < j; ++k) grid[order[k]] = kind[k - i];
       }
-      i = std::max(j, i + 1);
+      i = j;
     }
   }
   return grid;
@@ -639,7 +704,7 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
   const std::vector<TextLine> lines = SplitLines(words);
   const std::vector<TextBlock> blocks = GroupBlocks(words, lines);
   std::vector<TextRun> runs = GroupRuns(lines, blocks);
-  ChooseRunSizes(runs);
+  ChooseRunSizes(runs, lines, blocks);
   JoinGutterLines(runs);
   if (std::getenv("ACERVO_TEXT_LAYER_DEBUG") != nullptr) {
     for (const TextRun& run : runs) {
@@ -649,7 +714,7 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
       std::fprintf(stderr, " '%s'\n", words[lines[blocks[run.blocks[0]].first].begin].text.c_str());
     }
   }
-  const std::vector<bool> grid_row = GridRows(words, lines, blocks, runs);
+  const std::vector<GridLine> grid_line = GridRows(words, lines, blocks, runs);
   for (const TextRun& run : runs) {
     int row = 0;  // consecutive table rows so far
     for (size_t b : run.blocks) {
@@ -665,7 +730,9 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
       // records would be regrouped. Boxes stay: each word's font variant
       // fits its box at whatever size.
       double font_px = run.size_px;
-      if (grid_row[l]) {
+      if (grid_line[l] == GridLine::kLabel) {
+        font_px *= kTableRowSizeSteps[row % std::size(kTableRowSizeSteps)];  // the next row's
+      } else if (grid_line[l] == GridLine::kRow) {
         font_px *= kTableRowSizeSteps[row++ % std::size(kTableRowSizeSteps)];
       } else {
         row = 0;

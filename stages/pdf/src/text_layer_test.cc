@@ -166,6 +166,33 @@ TEST(PageContentTest, BlockAcrossTwoColumnsGetsAFarSize) {
   EXPECT_GE(std::abs(caption - right) / std::max(caption, right), 0.6) << s;
 }
 
+// A figure's label in a hole of a paragraph (text wrapped around a logo,
+// stamped-multicol_01): the paragraph's first lines start right of the
+// figure, its later lines span the column, and the label (an OCR block of
+// its own) lies left of the first ones. It interleaves with the paragraph
+// but no line of the paragraph reaches it, so it may take a size near the
+// paragraph's (poppler then keeps it in the paragraph's block, on lines of
+// its own) instead of one 2.6 times apart: a block of its own, nothing
+// beside it, had its reading-order box widened across the page by poppler,
+// and the other column's upper part was read inside this paragraph.
+TEST(PageContentTest, LabelInAHoleOfAParagraphIsNotSizedApart) {
+  PageGeometry geo{720, 720, 72, 72};
+  std::vector<Word> words;
+  for (int l = 0; l < 8; ++l) {
+    const int base = 100 + 24 * l, x = l < 3 ? 150 : 10;
+    words.push_back({"texto", cv::Rect(x, base - 17, 80, 17), 90, l, base, 0, 0});
+    words.push_back({"corrido", cv::Rect(250, base - 17, 80, 17), 90, l, base, 0, 0});
+  }
+  words.push_back({"ELEICAO", cv::Rect(20, 93, 100, 17), 90, 8, 110, 1, 1});
+  words.push_back({"2016", cv::Rect(40, 123, 60, 17), 90, 9, 140, 1, 1});
+  std::string s = PageContent(geo, "Im0", "F", words, nullptr);
+  const double paragraph = SizeAt(s, "1 0 0 1 150 ");
+  const double label = SizeAt(s, "1 0 0 1 20 ");
+  ASSERT_GT(paragraph, 0);
+  ASSERT_GT(label, 0);
+  EXPECT_LT(std::abs(label - paragraph) / std::max(label, paragraph), 0.6) << s;
+}
+
 // Table rows read across by the OCR take stepped sizes (poppler then reads
 // the grid row by row) only when they form a grid: four or more rows
 // whose cells line up. A form's records (a header row, a row of values
@@ -200,6 +227,40 @@ TEST(PageContentTest, OnlyRowsOfAGridTakeSteppedSizes) {
     records.push_back({100, 520, 860});
   }
   EXPECT_EQ(RowSizes(records).size(), 1u) << "a form's records keep one size";
+  // A grid whose rows leave columns empty (a figure not given, a label the
+  // OCR put in a block of its own; multicol_07) is still a grid: each cell
+  // falls into one column of the first row. Before, any such row ended the
+  // grid and the stretches between them, too short, kept one size.
+  const std::vector<int> no_last = {100, 420, 620}, no_label = {420, 620, 820};
+  EXPECT_GE(RowSizes({grid, grid, no_last, grid, no_label, grid, grid}).size(), 2u)
+      << "rows with empty cells are rows of the grid";
+  // A section label alone in the first column between rows of the grid
+  // ("Assets"; table_01, multicol_07) does not end it, and takes the size
+  // of the row after it (poppler then puts the two in one block, the
+  // row's first cell, and reads it in the table). Before, the two rows on
+  // each side were too few for a grid: one size.
+  const std::vector<int> label = {100};
+  EXPECT_GE(RowSizes({grid, grid, label, grid, grid}).size(), 2u) << "a section label keeps the grid";
+  {
+    PageGeometry geo{1240, 1754, 150, 150};
+    std::vector<Word> words;
+    const std::vector<std::vector<int>> rows = {grid, grid, label, grid, grid};
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const int base = 300 + 24 * static_cast<int>(r);
+      for (int x : rows[r]) words.push_back({"celula", cv::Rect(x, base - 17, 60, 17), 90, static_cast<int>(r), base, 0, 0});
+    }
+    const std::string s = PageContent(geo, "Im0", "F", words, nullptr);
+    // x 100 px = 48 pt; baselines 348 and 372 px = 1586.96 and 1575.44 pt from the foot.
+    const double label_size = SizeAt(s, "1 0 0 1 48 1586.96 ");
+    ASSERT_GT(label_size, 0) << s;
+    EXPECT_EQ(label_size, SizeAt(s, "1 0 0 1 48 1575.44 ")) << "the label takes the next row's size\n" << s;
+    EXPECT_NE(label_size, SizeAt(s, "1 0 0 1 48 1598.48 ")) << "and not the previous row's\n" << s;
+  }
+  EXPECT_EQ(RowSizes({grid, grid, grid, label}).size(), 1u) << "a label after the last row is not a row";
+  // A cell across two columns of the first row (four words 10 px apart,
+  // x 400..670) is no row of the grid: the three rows after it are too few.
+  const std::vector<int> wide_cell = {100, 400, 470, 540, 610, 820};
+  EXPECT_EQ(RowSizes({grid, wide_cell, grid, grid, grid}).size(), 1u) << "a cell across two columns ends the grid";
   // Lines of prose with a hole where nothing was read (a stain across a
   // paragraph, barranquilla): ten words, the hole, three words, aligned
   // from line to line, but no table.
