@@ -1686,7 +1686,7 @@ class SqliteStore final : public Store {
   };
 
   // The document's pages matching the ranking expression, with their
-  // acervo_bm25 and the phrases found on each. The text index alone
+  // acervo_bm25 and the phrases found on each (both from acervo_rank). The text index alone
   // answers, restricted to the document's rowid range (FTS5 seeks to it);
   // pages are looked up by key afterwards.
   Result<std::vector<PageMatch>> MatchInRange(const RankContext& c, std::pair<int64_t, int64_t> range) {
