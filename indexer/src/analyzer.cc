@@ -2,6 +2,7 @@
 
 #include <libstemmer.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
@@ -54,6 +55,9 @@ char DigitFor(char c) {
 // at most one other letter, kept as it is (a misread digit that forgiving
 // search still finds within its edit distance: `7` read as `T`).
 bool DigitLike(std::string_view t, std::string* digits) {
+  // Without a digit the answer is no (`any` below stays false): most
+  // tokens of a page, decided without reading each letter's digit.
+  if (std::none_of(t.begin(), t.end(), [](char c) { return IsDigit(c); })) return false;
   bool any = false;
   int others = 0;
   const size_t mark = digits ? digits->size() : 0;

@@ -96,6 +96,8 @@ TEST(AnalyzerTest, IdentifiersInGroupsAreJoinedWithConfusablesReadAsDigits) {
            {"CPF 52998224725", {}},               // already one token
            {"linha 1\n2 3 4 5 6 7 8 9", {}},      // groups do not cross lines
            {"sobre isso 1985", {}},               // words are not digits
+           {"CPF 529.OOB.247-25", {}},            // a group of confusables alone is no number
+           {"CPF SOB.982.247-25", {}},
        }) {
     EXPECT_EQ(Terms(c.text, TextToken::Kind::kIdentifier), c.want) << c.text;
   }
