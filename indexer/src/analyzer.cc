@@ -2,6 +2,9 @@
 
 #include <libstemmer.h>
 
+#include <algorithm>
+#include <array>
+#include <cstring>
 #include <memory>
 #include <unordered_map>
 
@@ -52,6 +55,9 @@ char DigitFor(char c) {
 // at most one other letter, kept as it is (a misread digit that forgiving
 // search still finds within its edit distance: `7` read as `T`).
 bool DigitLike(std::string_view t, std::string* digits) {
+  // Without a digit the answer is no (`any` below stays false): most
+  // tokens of a page, decided without reading each letter's digit.
+  if (std::none_of(t.begin(), t.end(), [](char c) { return IsDigit(c); })) return false;
   bool any = false;
   int others = 0;
   const size_t mark = digits ? digits->size() : 0;
@@ -108,6 +114,36 @@ struct Surface {
   size_t begin = 0, end = 0;
 };
 
+// A two-byte UTF-8 character (U+0080..U+07FF: Latin-1, Latin Extended,
+// Greek, Cyrillic...) as SurfaceTokens reads it: folded, and whether it is
+// part of a token. Computed once from FoldCodePoint and IsTokenCodePoint,
+// so the table answers exactly what they do; a page of Portuguese has an
+// accented letter every few words, each otherwise decoded, folded into a
+// string and decoded again.
+struct TwoByteFold {
+  char folded[4];
+  unsigned char size;  // 0: not in the table (read the general way)
+  bool token;
+};
+const std::array<TwoByteFold, 0x800 - 0x80>& TwoByteFolds() {
+  static const std::array<TwoByteFold, 0x800 - 0x80> table = [] {
+    std::array<TwoByteFold, 0x800 - 0x80> t{};
+    std::string piece;
+    for (char32_t cp = 0x80; cp < 0x800; ++cp) {
+      piece.clear();
+      FoldCodePoint(cp, &piece);
+      TwoByteFold& f = t[cp - 0x80];
+      if (piece.empty() || piece.size() > sizeof(f.folded)) continue;
+      size_t p = 0;
+      f.token = IsTokenCodePoint(DecodeUtf8(piece, &p));
+      std::memcpy(f.folded, piece.data(), piece.size());
+      f.size = static_cast<unsigned char>(piece.size());
+    }
+    return t;
+  }();
+  return table;
+}
+
 std::vector<Surface> SurfaceTokens(std::string_view text) {
   std::vector<Surface> out;
   Surface cur;
@@ -134,6 +170,22 @@ std::vector<Surface> SurfaceTokens(std::string_view text) {
         continue;
       }
     } else {
+      // A well-formed two-byte character (lead C2..DF: never overlong) from
+      // the table; anything else decoded and folded here.
+      const unsigned char c1 = pos + 1 < text.size() ? static_cast<unsigned char>(text[pos + 1]) : 0;
+      if (c >= 0xC2 && c <= 0xDF && (c1 & 0xC0) == 0x80) {
+        const TwoByteFold& f = TwoByteFolds()[(((c & 0x1Fu) << 6) | (c1 & 0x3Fu)) - 0x80];
+        if (f.size > 0) {
+          pos += 2;
+          if (f.token) {
+            if (!in) cur.begin = at, in = true;
+            cur.term.append(f.folded, f.size);
+            continue;
+          }
+          close(at);
+          continue;
+        }
+      }
       const char32_t cp = DecodeUtf8(text, &pos);
       piece.clear();
       FoldCodePoint(cp, &piece);

@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "acervo/core/text.h"
+#include "acervo/indexer/text_fold.h"
+
 namespace acervo {
 namespace {
 
@@ -26,6 +29,31 @@ TEST(AnalyzerTest, SurfaceTokensAreFoldedWithTheirByteRanges) {
   EXPECT_EQ(t[5].term, "a");
   EXPECT_EQ(t[5].position, 5);
   EXPECT_EQ(AnalyzeQueryWords("a—b «c» d×e"), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+}
+
+// Two-byte characters are read from a table (SurfaceTokens): each must
+// split and fold exactly as FoldCodePoint and IsTokenCodePoint say, inside
+// a word and alone, and malformed bytes still read as U+FFFD (a separator).
+TEST(AnalyzerTest, EveryTwoByteCharacterFoldsAsTheFolderSays) {
+  for (char32_t cp = 0x80; cp < 0x800; ++cp) {
+    std::string ch;
+    ch += static_cast<char>(0xC0 | (cp >> 6));
+    ch += static_cast<char>(0x80 | (cp & 0x3F));
+    std::string folded;
+    FoldCodePoint(cp, &folded);
+    size_t p = 0;
+    const bool token = IsTokenCodePoint(DecodeUtf8(folded, &p));
+    const std::vector<std::string> want =
+        token ? std::vector<std::string>{"ab" + folded + "c"} : std::vector<std::string>{"ab", "c"};
+    EXPECT_EQ(AnalyzeQueryWords("aB" + ch + "c"), want) << static_cast<unsigned>(cp);
+    const std::vector<TextToken> t = AnalyzeText(ch + " x");
+    ASSERT_EQ(t.size(), token ? 2u : 1u) << static_cast<unsigned>(cp);
+    if (token) EXPECT_EQ(t[0].term, folded);
+    EXPECT_EQ(t.back().begin, 3u);
+  }
+  EXPECT_EQ(AnalyzeQueryWords("a\xC0\x80" "b"), (std::vector<std::string>{"a", "b"}));  // overlong NUL
+  EXPECT_EQ(AnalyzeQueryWords("a\xC3"), (std::vector<std::string>{"a"}));             // cut short
+  EXPECT_EQ(AnalyzeQueryWords("a\xC3zb"), (std::vector<std::string>{"a", "zb"}));      // no continuation
 }
 
 TEST(AnalyzerTest, WordsHyphenatedAcrossLineEndsAreJoined) {
@@ -68,6 +96,8 @@ TEST(AnalyzerTest, IdentifiersInGroupsAreJoinedWithConfusablesReadAsDigits) {
            {"CPF 52998224725", {}},               // already one token
            {"linha 1\n2 3 4 5 6 7 8 9", {}},      // groups do not cross lines
            {"sobre isso 1985", {}},               // words are not digits
+           {"CPF 529.OOB.247-25", {}},            // a group of confusables alone is no number
+           {"CPF SOB.982.247-25", {}},
        }) {
     EXPECT_EQ(Terms(c.text, TextToken::Kind::kIdentifier), c.want) << c.text;
   }

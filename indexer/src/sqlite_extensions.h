@@ -1,5 +1,5 @@
 // The SQL functions and the FTS5 tokenizer the SQLite store registers on
-// its connection (acervo_bm25, acervo_phrases, the `acervo` tokenizer of
+// its connection (acervo_bm25, acervo_phrases, acervo_rank, the `acervo` tokenizer of
 // analyzer.h). Any other connection that reads `pages_fts` (tests, tools)
 // must register them first: FTS5 refuses a table whose tokenizer it does
 // not know ("no such tokenizer: acervo").

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -345,6 +346,12 @@ class Stmt {
                        static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
   }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  // read(bytes, size) on the column's blob, without a copy.
+  template <typename Read>
+  auto Blob(int col, Read&& read) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    return read(p, sqlite3_column_bytes(stmt_, col));
+  }
   int Columns() const { return sqlite3_column_count(stmt_); }
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   double Double(int col) const { return sqlite3_column_double(stmt_, col); }
@@ -430,34 +437,73 @@ const std::vector<double>& ParsedBm25Weights(const Fts5ExtensionApi* api, Fts5Co
   return parsed->idf;
 }
 
-void AcervoBm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int nval,
-                sqlite3_value** vals) {
-  std::vector<double> local;
-  const std::vector<double>& idf = ParsedBm25Weights(api, fts, nval, vals, &local);
+// The current row's BM25 (acervo_bm25) with `idf`, and each phrase's count
+// of instances on it (`tf`, per phrase). An SQLite error code on failure.
+int RowBm25(const Fts5ExtensionApi* api, Fts5Context* fts, const std::vector<double>& idf, std::vector<int>* tf,
+            double* score) {
   const int nphrase = api->xPhraseCount(fts);
-  std::vector<int> tf(static_cast<size_t>(std::max(nphrase, 0)), 0);
+  tf->assign(static_cast<size_t>(std::max(nphrase, 0)), 0);
   int ninst = 0;
   int rc = api->xInstCount(fts, &ninst);
   for (int i = 0; rc == SQLITE_OK && i < ninst; ++i) {
     int phrase = 0, col = 0, off = 0;
     rc = api->xInst(fts, i, &phrase, &col, &off);
-    if (rc == SQLITE_OK && phrase >= 0 && phrase < nphrase) ++tf[static_cast<size_t>(phrase)];
+    if (rc == SQLITE_OK && phrase >= 0 && phrase < nphrase) ++(*tf)[static_cast<size_t>(phrase)];
   }
   int len = 0;
   sqlite3_int64 rows = 0, total = 0;
   if (rc == SQLITE_OK) rc = api->xColumnSize(fts, 0, &len);
   if (rc == SQLITE_OK) rc = api->xRowCount(fts, &rows);
   if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, 0, &total);
+  if (rc != SQLITE_OK) return rc;
+  const double avg = rows > 0 ? static_cast<double>(total) / static_cast<double>(rows) : 1;
+  *score = 0;
+  for (size_t i = 0; i < tf->size(); ++i) {
+    *score += (i < idf.size() ? idf[i] : 1.0) * Bm25Factor((*tf)[i], len, avg);
+  }
+  return SQLITE_OK;
+}
+
+void AcervoBm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int nval,
+                sqlite3_value** vals) {
+  std::vector<double> local;
+  const std::vector<double>& idf = ParsedBm25Weights(api, fts, nval, vals, &local);
+  std::vector<int> tf;
+  double score = 0;
+  const int rc = RowBm25(api, fts, idf, &tf, &score);
   if (rc != SQLITE_OK) {
     sqlite3_result_error_code(ctx, rc);
     return;
   }
-  const double avg = rows > 0 ? static_cast<double>(total) / static_cast<double>(rows) : 1;
-  double score = 0;
-  for (size_t i = 0; i < tf.size(); ++i) {
-    score += (i < idf.size() ? idf[i] : 1.0) * Bm25Factor(tf[i], len, avg);
-  }
   sqlite3_result_double(ctx, score);
+}
+
+// acervo_rank(pages_fts, idfs): acervo_bm25 and acervo_phrases of the
+// current row from one reading of its phrase instances, as a blob
+// (RankBlob): the score's 8 bytes, then each phrase found as a 4-byte
+// index, ascending. A document scored for a search reads both for each of
+// its matching pages; one call instead of two spares the second pass over
+// the instances and the text the caller had to parse back.
+void AcervoRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int nval, sqlite3_value** vals) {
+  std::vector<double> local;
+  const std::vector<double>& idf = ParsedBm25Weights(api, fts, nval, vals, &local);
+  std::vector<int> tf;
+  double score = 0;
+  const int rc = RowBm25(api, fts, idf, &tf, &score);
+  if (rc != SQLITE_OK) {
+    sqlite3_result_error_code(ctx, rc);
+    return;
+  }
+  std::vector<unsigned char> blob(sizeof(double));
+  std::memcpy(blob.data(), &score, sizeof(double));
+  for (size_t i = 0; i < tf.size(); ++i) {
+    if (tf[i] == 0) continue;
+    const int32_t index = static_cast<int32_t>(i);
+    const size_t at = blob.size();
+    blob.resize(at + sizeof(index));
+    std::memcpy(blob.data() + at, &index, sizeof(index));
+  }
+  sqlite3_result_blob(ctx, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
 }
 
 // acervo_phrases(pages_fts): the phrases of the MATCH expression found on
@@ -488,6 +534,26 @@ void AcervoPhrases(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_contex
 
 std::vector<int> ParseIndexes(std::string_view text) { return ParseSpaced<int>(text); }
 
+// acervo_rank's blob read back: the score and the phrases found. A blob
+// shorter than a double (NULL) scores 0 with no phrase.
+struct RankBlob {
+  double score = 0;
+  std::vector<int> phrases;
+};
+RankBlob ReadRankBlob(const void* data, int bytes) {
+  RankBlob r;
+  const auto* p = static_cast<const unsigned char*>(data);
+  const size_t n = data == nullptr ? 0 : static_cast<size_t>(std::max(bytes, 0));
+  if (n < sizeof(double)) return r;
+  std::memcpy(&r.score, p, sizeof(double));
+  for (size_t at = sizeof(double); at + sizeof(int32_t) <= n; at += sizeof(int32_t)) {
+    int32_t index = 0;
+    std::memcpy(&index, p + at, sizeof(index));
+    r.phrases.push_back(index);
+  }
+  return r;
+}
+
 // The `acervo` FTS5 tokenizer: the shared analyzer (analyzer.h). Documents
 // (and snippets' re-reads) get every token, the joined ones colocated with
 // their first part; queries get the surface tokens only (ParseQuery and the
@@ -516,7 +582,7 @@ int TokenizerTokenize(Fts5Tokenizer*, void* ctx, int flags, const char* text, in
 
 }  // namespace
 
-// Registers acervo_bm25, acervo_phrases and the acervo tokenizer on the
+// Registers acervo_bm25, acervo_phrases, acervo_rank and the acervo tokenizer on the
 // connection (FTS5's API pointer is obtained with the documented
 // `SELECT fts5(?1)` handshake).
 Status RegisterSqliteExtensions(sqlite3* db) {
@@ -535,6 +601,8 @@ Status RegisterSqliteExtensions(sqlite3* db) {
   if (rc != SQLITE_OK) return FromSqlite(rc, db, "register acervo_bm25");
   rc = api->xCreateFunction(api, "acervo_phrases", nullptr, &AcervoPhrases, nullptr);
   if (rc != SQLITE_OK) return FromSqlite(rc, db, "register acervo_phrases");
+  rc = api->xCreateFunction(api, "acervo_rank", nullptr, &AcervoRank, nullptr);
+  if (rc != SQLITE_OK) return FromSqlite(rc, db, "register acervo_rank");
   static fts5_tokenizer tokenizer = {&TokenizerCreate, &TokenizerDelete, &TokenizerTokenize};
   rc = api->xCreateTokenizer(api, "acervo", nullptr, &tokenizer, nullptr);
   if (rc != SQLITE_OK) return FromSqlite(rc, db, "register the acervo tokenizer");
@@ -1618,19 +1686,20 @@ class SqliteStore final : public Store {
   };
 
   // The document's pages matching the ranking expression, with their
-  // acervo_bm25 and the phrases found on each. The text index alone
+  // acervo_bm25 and the phrases found on each (both from acervo_rank). The text index alone
   // answers, restricted to the document's rowid range (FTS5 seeks to it);
   // pages are looked up by key afterwards.
   Result<std::vector<PageMatch>> MatchInRange(const RankContext& c, std::pair<int64_t, int64_t> range) {
     std::vector<PageMatch> rows;
-    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, acervo_bm25(pages_fts, ?), acervo_phrases(pages_fts) "
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, acervo_rank(pages_fts, ?) "
                                             "FROM pages_fts WHERE pages_fts MATCH ? AND rowid >= ? AND rowid <= ?"));
     s.Bind(1, c.weights);
     s.Bind(2, c.ranking);
     s.Bind(3, range.first);
     s.Bind(4, range.second);
     ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
-      rows.push_back({s.Int(0), s.Double(1), ParseIndexes(s.Text(2))});
+      RankBlob r = s.Blob(1, &ReadRankBlob);
+      rows.push_back({s.Int(0), r.score, std::move(r.phrases)});
     }));
     return rows;
   }

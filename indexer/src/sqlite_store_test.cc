@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <cstring>
 #include <set>
 #include <string>
 #include <thread>
@@ -1916,6 +1917,49 @@ TEST(SqliteExtensionsTest, Bm25ScoresEachRowWithItsOwnWeights) {
   EXPECT_DOUBLE_EQ(varying[0][1], 3 * fixed[0][1]);
   EXPECT_EQ(varying[0][2], fixed[0][2]);
   sqlite3_close(db);
+}
+
+// acervo_rank is acervo_bm25 and acervo_phrases of a row in one call: the
+// same score to the bit, and the phrases found as 4-byte indexes after it.
+TEST(SqliteExtensionsTest, RankIsBm25AndPhrasesInOneBlob) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE VIRTUAL TABLE t USING fts5(text, tokenize = 'acervo');"
+                         "INSERT INTO t (rowid, text) VALUES (1, 'comum um'), (2, 'comum comum dois raro'), "
+                         "(3, 'raro quatro cinco seis'), (4, 'nada');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT rowid, acervo_bm25(t, ?1), acervo_phrases(t), acervo_rank(t, ?1) FROM t "
+                               "WHERE t MATCH '\"comum\" OR \"ausente\" OR \"raro\"' ORDER BY rowid",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_text(stmt, 1, "1.5 7 0.25", -1, SQLITE_TRANSIENT);
+  std::vector<std::pair<int64_t, std::vector<int32_t>>> found;
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    const double bm25 = sqlite3_column_double(stmt, 1);
+    const std::string phrases = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2));
+    const auto* blob = static_cast<const unsigned char*>(sqlite3_column_blob(stmt, 3));
+    const int bytes = sqlite3_column_bytes(stmt, 3);
+    ASSERT_GE(bytes, 8);
+    ASSERT_EQ((bytes - 8) % 4, 0);
+    double score = 0;
+    std::memcpy(&score, blob, 8);
+    EXPECT_EQ(score, bm25);
+    std::vector<int32_t> indexes((bytes - 8) / 4);
+    if (!indexes.empty()) std::memcpy(indexes.data(), blob + 8, indexes.size() * 4);
+    std::string text;
+    for (int32_t i : indexes) text += (text.empty() ? "" : " ") + std::to_string(i);
+    EXPECT_EQ(text, phrases);
+    found.emplace_back(sqlite3_column_int64(stmt, 0), indexes);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  const std::vector<std::pair<int64_t, std::vector<int32_t>>> want = {{1, {0}}, {2, {0, 2}}, {3, {2}}};
+  EXPECT_EQ(found, want);
 }
 
 TEST(SqliteStoreOpenTest, RefusesWhatIsNotAStore) {
