@@ -377,9 +377,12 @@ TEST(OcrStageTest, LineImageScopeIsPerThreadAndLossless) {
   pixDestroy(&rgb);
 }
 
-// Tesseract reads the same words, boxes and confidences whether its line
-// images go through PNG or not (a noisy gray page and its colour version).
-TEST(OcrStageTest, UncompressedLineImagesReadTheSame) {
+// Reads a noisy page and its colour version twice each, once with the path
+// under test off and once on (`Scope` in force turns it on, or off when
+// `scope_turns_it_on` is false), and expects the same hOCR both times;
+// `count` (the path's use counter) must move only on the read with it on.
+template <typename Scope>
+void ExpectSameHocrWithThePathOnAndOff(bool scope_turns_it_on, uint64_t (*count)()) {
   synth::PageSpec spec = CleanPage(kText);
   spec.noise_sigma = 6;
   spec.blur_sigma = 0.7;
@@ -394,24 +397,30 @@ TEST(OcrStageTest, UncompressedLineImagesReadTheSame) {
   for (const cv::Mat& img : {s->image, colour}) {
     cv::Mat rgb = img;
     if (img.channels() == 3) cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
-    auto read = [&](bool uncompressed) {
+    auto read = [&](bool path_on) {
+      std::optional<Scope> scope;
+      if (path_on == scope_turns_it_on) scope.emplace();
       api.SetImage(rgb.data, rgb.cols, rgb.rows, rgb.channels(), static_cast<int>(rgb.step));
       api.SetSourceResolution(300);
-      std::optional<UncompressedLineImages> scope;
-      if (uncompressed) scope.emplace();
       std::unique_ptr<char[]> hocr(api.GetHOCRText(0));
       api.Clear();
       return std::string(hocr.get());
     };
-    const uint64_t before = UncompressedLineImages::Count();
-    const std::string png = read(false);
-    EXPECT_EQ(UncompressedLineImages::Count(), before);
-    const std::string pnm = read(true);
-    EXPECT_GT(UncompressedLineImages::Count(), before);
-    EXPECT_GT(png.size(), 1000u);
-    EXPECT_EQ(png, pnm) << "channels " << img.channels();
+    const uint64_t before = count();
+    const std::string off = read(false);
+    EXPECT_EQ(count(), before);
+    const std::string on = read(true);
+    EXPECT_GT(count(), before);
+    EXPECT_GT(off.size(), 1000u);
+    EXPECT_EQ(off, on) << "channels " << img.channels();
   }
   api.End();
+}
+
+// Tesseract reads the same words, boxes and confidences whether its line
+// images go through PNG or not (a noisy gray page and its colour version).
+TEST(OcrStageTest, UncompressedLineImagesReadTheSame) {
+  ExpectSameHocrWithThePathOnAndOff<UncompressedLineImages>(true, &UncompressedLineImages::Count);
 }
 
 // Tesseract's OpenMP regions run directly on the worker's thread (the
@@ -432,38 +441,7 @@ TEST(OcrStageTest, RunsTesseractsOpenMpRegionsDirectly) {
 }
 
 TEST(OcrStageTest, DirectOpenMpRegionsReadTheSame) {
-  synth::PageSpec spec = CleanPage(kText);
-  spec.noise_sigma = 6;
-  spec.blur_sigma = 0.7;
-  Result<synth::SynthPage> s = synth::RenderPage(spec);
-  ASSERT_TRUE(s.ok());
-  tesseract::TessBaseAPI api;
-  ASSERT_EQ(api.Init(DefaultTessdataDir().c_str(), "por+eng", tesseract::OEM_LSTM_ONLY), 0);
-  api.SetVariable("debug_file", "/dev/null");
-  cv::Mat colour;
-  cv::cvtColor(s->image, colour, cv::COLOR_GRAY2BGR);
-  colour.forEach<cv::Vec3b>([](cv::Vec3b& v, const int* at) { v[0] = cv::saturate_cast<uint8_t>(v[0] + at[1] % 40); });
-  for (const cv::Mat& img : {s->image, colour}) {
-    cv::Mat rgb = img;
-    if (img.channels() == 3) cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
-    auto read = [&](bool through_libgomp) {
-      std::optional<OpenMpThroughLibgomp> scope;
-      if (through_libgomp) scope.emplace();
-      api.SetImage(rgb.data, rgb.cols, rgb.rows, rgb.channels(), static_cast<int>(rgb.step));
-      api.SetSourceResolution(300);
-      std::unique_ptr<char[]> hocr(api.GetHOCRText(0));
-      api.Clear();
-      return std::string(hocr.get());
-    };
-    const uint64_t before = OneThreadOpenMp::RegionsOnThisThread();
-    const std::string libgomp = read(true);
-    EXPECT_EQ(OneThreadOpenMp::RegionsOnThisThread(), before);
-    const std::string direct = read(false);
-    EXPECT_GT(OneThreadOpenMp::RegionsOnThisThread(), before);
-    EXPECT_GT(libgomp.size(), 1000u);
-    EXPECT_EQ(libgomp, direct) << "channels " << img.channels();
-  }
-  api.End();
+  ExpectSameHocrWithThePathOnAndOff<OpenMpThroughLibgomp>(false, &OneThreadOpenMp::RegionsOnThisThread);
 }
 
 // A `parallel sections` region run directly hands out each of its sections
