@@ -394,8 +394,8 @@ struct Bm25Weights {
   std::vector<double> idf;
 };
 
-// "n n n": the numbers up to the first that does not parse (acervo_bm25's
-// weights, acervo_phrases' indexes). from_chars: independent of the C
+// "n n n": the numbers up to the first that does not parse (the weights of
+// acervo_bm25 and acervo_rank). from_chars: independent of the C
 // locale (a pt_BR decimal comma).
 template <typename T>
 std::vector<T> ParseSpaced(std::string_view text) {
@@ -531,8 +531,6 @@ void AcervoPhrases(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_contex
   }
   sqlite3_result_text(ctx, out.c_str(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
 }
-
-std::vector<int> ParseIndexes(std::string_view text) { return ParseSpaced<int>(text); }
 
 // acervo_rank's blob read back: the score and the phrases found. A blob
 // shorter than a double (NULL) scores 0 with no phrase.
@@ -2068,17 +2066,18 @@ class SqliteStore final : public Store {
       if (pending > 0) {
         // Pages not folded into the lists yet: all of them are candidates,
         // with their exact score and the tier of what they matched.
-        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, acervo_bm25(pages_fts, ?), acervo_phrases(pages_fts) "
+        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, acervo_rank(pages_fts, ?) "
                                                 "FROM pages_fts WHERE pages_fts MATCH ? AND rowid > ?"));
         s.Bind(1, c.weights);
         s.Bind(2, c.ranking);
         s.Bind(3, st.folded_upto);
         ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
+          const RankBlob r = s.Blob(1, &ReadRankBlob);
           int tier = 2;
-          for (int i : ParseIndexes(s.Text(2))) {
+          for (int i : r.phrases) {
             if (i >= 0 && static_cast<size_t>(i) < c.roles.size()) tier = std::min(tier, static_cast<int>(c.roles[i].tier));
           }
-          add(s.Int(0), tier, s.Double(1));
+          add(s.Int(0), tier, r.score);
         }));
       }
       std::vector<std::pair<std::pair<int, double>, int64_t>> order;
