@@ -610,8 +610,10 @@ Result<std::unique_ptr<Source>> OpenSaneSource(const ScanSettings& settings, con
   if (!(options.call_timeout_seconds >= 0) || options.call_timeout_seconds > 86400) {
     return Status::InvalidArgument("the SANE call timeout must be between 0 and 86400 seconds");
   }
+  // Rounded up: a limit under a millisecond is still a limit, not "none".
   auto deadline = std::make_unique<CallDeadline>(
-      std::chrono::milliseconds(std::llround(options.call_timeout_seconds * 1000)), kSaneStuckExitCode);
+      std::chrono::milliseconds(static_cast<int64_t>(std::ceil(options.call_timeout_seconds * 1000))),
+      kSaneStuckExitCode);
   ACERVO_ASSIGN_OR_RETURN(SANE_Handle h, OpenHandle(settings.device, deadline.get()));
   auto source = std::make_unique<SaneSource>(settings.device, h, std::move(deadline));
   ACERVO_RETURN_IF_ERROR(source->Configure(settings));

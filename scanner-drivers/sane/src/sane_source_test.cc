@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -268,12 +269,31 @@ TEST(SaneSourceDeathTest, ACallPastItsTimeoutEndsTheProcessSayingWhy) {
       "device test:0 stopped answering: sane_read did not return within 0.05 s \\(reading page 1\\)");
 }
 
+// A limit under a millisecond is rounded up to one, never down to "none".
+TEST(SaneSourceDeathTest, ALimitUnderAMillisecondIsStillALimit) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        SaneOptions o;
+        o.call_timeout_seconds = 0.0004;
+        Result<std::unique_ptr<Source>> src = OpenSaneSource(
+            TestDevice({{"read-limit", "yes"}, {"read-limit-size", "100"}, {"read-delay", "yes"},
+                        {"read-delay-duration", "200000"}}),
+            o);
+        if (src.ok()) (void)(*src)->Next(nullptr);
+        std::_Exit(91);
+      },
+      ::testing::ExitedWithCode(kSaneStuckExitCode), "did not return within 0.001 s");
+}
+
 TEST(SaneSourceTest, ACallTimeoutOutOfRangeIsRefused) {
   SaneOptions o;
   o.call_timeout_seconds = -1;
   Result<std::unique_ptr<Source>> src = OpenSaneSource(TestDevice({}), o);
   ASSERT_FALSE(src.ok());
   EXPECT_EQ(src.status().code(), StatusCode::kInvalidArgument);
+  o.call_timeout_seconds = std::nan("");
+  EXPECT_EQ(OpenSaneSource(TestDevice({}), o).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(SaneSourceTest, UnknownDeviceListsDevices) {
