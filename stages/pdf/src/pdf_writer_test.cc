@@ -333,6 +333,25 @@ TEST_F(PdfWriterTest, TableRowsAreExtractedRowByRow) {
   EXPECT_NE(bbox.find("T5c2"), std::string::npos);
 }
 
+// A court caption: party names on the left, one line each, and rows the
+// OCR reads across a gap no type size bridges ("Plaintiff,  CIVIL ACTION
+// NO."), each between two lines of one cell (filing_01). At one size
+// poppler stacked the left cells into one block and read the right ones
+// after it; with each line a block of its own, the lines of one cell keep
+// the rows apart in its reading-order sort and the rows are read across.
+TEST_F(PdfWriterTest, CaptionRowsAreExtractedAcross) {
+  PageLayout layout(1240, 1754, 150);
+  layout.Block("P", 150, 1050, 250, 28, 3, 14);
+  layout.Rows("C", {{150}, {150}, {330, 700}, {250}, {150, 700}, {330}}, 400, 28, 14);
+  layout.Block("Q", 150, 1050, 620, 28, 4, 14);
+  auto r = Write("caption.pdf", {Encoded(layout.page())});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string want, got;
+  for (const Word& w : layout.page().words) want += (want.empty() ? "" : " ") + w.text;
+  for (const std::string& line : ExtractedLines(r->path)) got += (got.empty() ? "" : " ") + line;
+  EXPECT_EQ(got, want);
+}
+
 TEST_F(PdfWriterTest, PageSizeFollowsDpi) {
   struct Case {
     int w, h;

@@ -646,6 +646,53 @@ std::vector<GridLine> GridRows(std::span<const Word> words, const std::vector<Te
   return grid;
 }
 
+// Runs whose every line becomes a block of its own: runs with a row the
+// OCR read across a gap no size bridges (rule d: two cells or more, not a
+// grid row) between two lines of one cell ("Plaintiff,   CIVIL ACTION NO."
+// between "OPPORTUNITY COMMISSION," and "v." in a court caption). At one
+// size poppler stacks the row's first cell with the lines above and below
+// it into one block (rule a) and reads the other cells after that whole
+// block: the order of a second column. With sizes stepped line by line
+// (kTableRowSizeSteps, no two lines within two of each other alike) each
+// line is a block; a line of one cell has nothing beside it, so poppler
+// widens its reading-order box across the blocks below it, and such a box
+// between two rows keeps its topological sort from reading a lower row's
+// first cell before an upper row's last (Breuel's rule 2 gives way to
+// rule 1 through it): the rows are read across, in the OCR's order. Runs
+// with grid rows keep the grid's sizes (GridRows).
+std::vector<bool> RunsOfSeparateLines(std::span<const Word> words, const std::vector<TextLine>& lines,
+                                      const std::vector<TextBlock>& blocks, const std::vector<TextRun>& runs,
+                                      const std::vector<GridLine>& grid) {
+  std::vector<bool> separate(runs.size(), false);
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const TextRun& run = runs[r];
+    std::vector<size_t> order;
+    for (size_t b : run.blocks) {
+      for (size_t l = blocks[b].first; l <= blocks[b].last; ++l) order.push_back(l);
+    }
+    bool has_grid = false;
+    std::vector<std::vector<std::pair<int, int>>> cells(order.size());
+    for (size_t i = 0; i < order.size(); ++i) {
+      has_grid = has_grid || grid[order[i]] != GridLine::kNone;
+      cells[i] = LineCells(words, lines[order[i]], run.size_px);
+    }
+    if (has_grid) continue;
+    for (size_t i = 1; i + 1 < order.size() && !separate[r]; ++i) {
+      if (cells[i].size() < 2 || cells[i - 1].size() != 1 || cells[i + 1].size() != 1) continue;
+      // A cell beside the lines above and below, not under them: a cell
+      // under them joins their block with its line (rule b), as the words
+      // of a justified line do whatever their gaps.
+      const double margin = 0.3 * run.size_px;
+      const int x0 = std::min(cells[i - 1][0].first, cells[i + 1][0].first);
+      const int x1 = std::max(cells[i - 1][0].second, cells[i + 1][0].second);
+      for (const auto& cell : cells[i]) {
+        separate[r] = separate[r] || cell.first >= x1 + margin || cell.second <= x0 - margin;
+      }
+    }
+  }
+  return separate;
+}
+
 // The words that go into the text layer: a box and at least one character
 // that is not a space (Tesseract emits whitespace "words", some with boxes
 // across several lines, which would only confuse the layout).
@@ -715,8 +762,15 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
     }
   }
   const std::vector<GridLine> grid_line = GridRows(words, lines, blocks, runs);
-  for (const TextRun& run : runs) {
-    int row = 0;  // consecutive table rows so far
+  const std::vector<bool> separate = RunsOfSeparateLines(words, lines, blocks, runs, grid_line);
+  if (std::getenv("ACERVO_TEXT_LAYER_DEBUG") != nullptr) {
+    for (size_t r = 0; r < runs.size(); ++r) {
+      if (separate[r]) std::fprintf(stderr, "run %zu: lines separate\n", r);
+    }
+  }
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const TextRun& run = runs[r];
+    int row = 0;  // consecutive table rows so far; every line in a run of separate lines
     for (size_t b : run.blocks) {
      for (size_t l = blocks[b].first; l <= blocks[b].last; ++l) {
       const TextLine& line = lines[l];
@@ -730,7 +784,9 @@ std::string PageContent(const PageGeometry& page, std::string_view image_name,
       // records would be regrouped. Boxes stay: each word's font variant
       // fits its box at whatever size.
       double font_px = run.size_px;
-      if (grid_line[l] == GridLine::kLabel) {
+      if (separate[r]) {
+        font_px *= kTableRowSizeSteps[row++ % std::size(kTableRowSizeSteps)];
+      } else if (grid_line[l] == GridLine::kLabel) {
         font_px *= kTableRowSizeSteps[row % std::size(kTableRowSizeSteps)];  // the next row's
       } else if (grid_line[l] == GridLine::kRow) {
         font_px *= kTableRowSizeSteps[row++ % std::size(kTableRowSizeSteps)];

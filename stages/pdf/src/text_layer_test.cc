@@ -270,6 +270,23 @@ TEST(PageContentTest, OnlyRowsOfAGridTakeSteppedSizes) {
   EXPECT_EQ(RowSizes({prose, prose, prose, prose, prose}).size(), 1u) << "prose with a hole keeps one size";
 }
 
+// A row read across a gap no size bridges, between two lines of one cell
+// whose extent its other cell lies beside (a court caption, filing_01):
+// every line of its run takes a size of its own in turn, so that poppler
+// makes each a block and reads the row across (see RunsOfSeparateLines).
+TEST(PageContentTest, RowReadAcrossBetweenLinesOfOneCellSeparatesItsLines) {
+  EXPECT_GE(RowSizes({{100}, {100}, {250, 620}, {160}, {100, 620}, {250}}).size(), 3u)
+      << "a caption's lines take stepped sizes";
+  // The second cell under the lines above and below (a justified line with
+  // wide gaps) joins their block with its line whatever the size (rule b).
+  std::vector<int> prose;
+  for (int k = 0; k < 8; ++k) prose.push_back(100 + 70 * k);
+  EXPECT_EQ(RowSizes({{100}, prose, {100, 520}, prose, {100}}).size(), 1u)
+      << "a cell under the lines around it keeps one size";
+  EXPECT_EQ(RowSizes({{100}, {100, 620}, {100, 620}, {100}}).size(), 1u)
+      << "two rows together have no line of one cell between them";
+}
+
 TEST(PageContentTest, NoWordsNoTextObject) {
   PageGeometry geo{100, 100, 72, 72};
   int written = -1;
