@@ -11,10 +11,11 @@
 # benchmark's mix (`store_scale_bench --print-urls`) are sent once to warm
 # the caches, then again, one at a time, with instrumentation on; the
 # user-space instructions of that second pass divided by the request count
-# are printed (the kernel's share, e.g. pread copies, is not counted). With
-# OUT_DIR, the callgrind profile (for callgrind_annotate) and every
-# response body of the counted pass (to diff two builds' answers; the
-# "took_ms" member removed) are kept there.
+# are printed (the kernel's share, e.g. pread copies, is not counted), then
+# the same per query kind (a profile is dumped after each request). With
+# OUT_DIR, the callgrind profiles (callgrind.out.N is the Nth URL's, for
+# callgrind_annotate) and every response body of the counted pass (to diff
+# two builds' answers; the "took_ms" member removed) are kept there.
 #
 # Adds the users of bench/web_bench.sh to STORE (bench-reader, granted every
 # lot): use a scratch store.
@@ -54,22 +55,34 @@ token=$(curl -s -b "$jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application
   --print-urls "$work/urls.txt"
 n=$(wc -l <"$work/urls.txt")
 
-pass() {  # $1: where to keep the bodies ("" for nowhere)
+pass() {  # $1: where to keep the bodies ("" for nowhere); $2: dump a profile after each request
   local i=0
   while read -r u; do
     i=$((i + 1))
     curl -s -H "Authorization: Bearer $token" "$url$u" >"$work/body"
     if [ -n "$1" ]; then sed 's/"took_ms":[0-9.]*,\?//' "$work/body" >"$1/$(printf '%03d' "$i").json"; fi
+    if [ -n "${2:-}" ]; then callgrind_control -d "$pid" >/dev/null 2>&1; fi
   done <"$work/urls.txt"
 }
 pass ""
 if [ -n "$out" ]; then mkdir -p "$out/answers"; fi
-callgrind_control -z "$pid" >/dev/null
-callgrind_control -i on "$pid" >/dev/null
-pass "${out:+$out/answers}"
-callgrind_control -i off "$pid" >/dev/null
-callgrind_control -d "$pid" >/dev/null
+callgrind_control -z "$pid" >/dev/null 2>&1
+callgrind_control -i on "$pid" >/dev/null 2>&1
+# One dump per request (callgrind.out.1 is the first URL's), so the
+# instructions can be given per query kind (URL i is kind (i - 1) % 12).
+pass "${out:+$out/answers}" dump
+callgrind_control -i off "$pid" >/dev/null 2>&1
 sleep 1
-ir=$(cat "$work"/callgrind.out* | awk '/^totals:/ {s += $2} END {print s}')
+ir=$(cat "$work"/callgrind.out.* | awk '/^totals:/ {s += $2} END {print s}')
 awk -v ir="$ir" -v n="$n" 'BEGIN {printf "%d requests, %.2f M instructions a request (%s)\n", n, ir / n / 1e6, ENVIRON["ACERVO"]}'
+kinds=("one word (common)" "one word (rare)" "two words" "phrase" "prefix" "word + field filter"
+       "word + date range" "filter only" "~ common word" "~ rare word" "~ misread rare word" "~ misread + common")
+for k in $(seq 0 11); do
+  s=0; c=0
+  for ((i = k + 1; i <= n; i += 12)); do
+    t=$(awk '/^totals:/ {s += $2} END {print s + 0}' "$work/callgrind.out.$i" 2>/dev/null || echo 0)
+    s=$((s + t)); c=$((c + 1))
+  done
+  awk -v s="$s" -v c="$c" -v name="${kinds[$k]}" 'BEGIN {printf "  %-22s %7.2f M instructions a request\n", name, s / c / 1e6}'
+done
 if [ -n "$out" ]; then cp "$work"/callgrind.out* "$out/"; fi

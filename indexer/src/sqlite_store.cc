@@ -10,6 +10,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -437,30 +438,55 @@ const std::vector<double>& ParsedBm25Weights(const Fts5ExtensionApi* api, Fts5Co
   return parsed->idf;
 }
 
+// Each phrase's count of instances on the current row (`tf`, per phrase in
+// FTS5's order). Counted phrase by phrase (xPhraseFirst/xPhraseNext): the
+// same instances as xInst gives (both read FTS5's per-phrase position
+// lists, NEAR applied), without xInstCount's merge of every phrase's list
+// into one array, a pass over all phrases per instance (an expanded prefix
+// or a word's variants are dozens of phrases). An SQLite error code on
+// failure.
+int RowPhraseCounts(const Fts5ExtensionApi* api, Fts5Context* fts, std::vector<int>* tf) {
+  const int nphrase = api->xPhraseCount(fts);
+  tf->assign(static_cast<size_t>(std::max(nphrase, 0)), 0);
+  for (int i = 0; i < nphrase; ++i) {
+    Fts5PhraseIter it;
+    int col = 0, off = 0;
+    const int rc = api->xPhraseFirst(fts, i, &it, &col, &off);
+    if (rc != SQLITE_OK) return rc;
+    int n = 0;
+    for (; col >= 0; api->xPhraseNext(fts, &it, &col, &off)) ++n;
+    (*tf)[static_cast<size_t>(i)] = n;
+  }
+  return SQLITE_OK;
+}
+
+// A page's BM25 from its phrase counts: Σ idf × Bm25Factor, the phrases in
+// order (a phrase past `idf` weighs 1). The one formula of acervo_bm25,
+// acervo_rank and a scored document's pages (acervo_tf), so each gives the
+// same double.
+double PageBm25(const std::vector<double>& idf, const std::vector<int>& tf, int len, double avg) {
+  double score = 0;
+  for (size_t i = 0; i < tf.size(); ++i) score += (i < idf.size() ? idf[i] : 1.0) * Bm25Factor(tf[i], len, avg);
+  return score;
+}
+
+// The average page length FTS5's bm25() uses (1 for an empty index).
+double AveragePageLength(sqlite3_int64 rows, sqlite3_int64 total) {
+  return rows > 0 ? static_cast<double>(total) / static_cast<double>(rows) : 1;
+}
+
 // The current row's BM25 (acervo_bm25) with `idf`, and each phrase's count
 // of instances on it (`tf`, per phrase). An SQLite error code on failure.
 int RowBm25(const Fts5ExtensionApi* api, Fts5Context* fts, const std::vector<double>& idf, std::vector<int>* tf,
             double* score) {
-  const int nphrase = api->xPhraseCount(fts);
-  tf->assign(static_cast<size_t>(std::max(nphrase, 0)), 0);
-  int ninst = 0;
-  int rc = api->xInstCount(fts, &ninst);
-  for (int i = 0; rc == SQLITE_OK && i < ninst; ++i) {
-    int phrase = 0, col = 0, off = 0;
-    rc = api->xInst(fts, i, &phrase, &col, &off);
-    if (rc == SQLITE_OK && phrase >= 0 && phrase < nphrase) ++(*tf)[static_cast<size_t>(phrase)];
-  }
+  int rc = RowPhraseCounts(api, fts, tf);
   int len = 0;
   sqlite3_int64 rows = 0, total = 0;
   if (rc == SQLITE_OK) rc = api->xColumnSize(fts, 0, &len);
   if (rc == SQLITE_OK) rc = api->xRowCount(fts, &rows);
   if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, 0, &total);
   if (rc != SQLITE_OK) return rc;
-  const double avg = rows > 0 ? static_cast<double>(total) / static_cast<double>(rows) : 1;
-  *score = 0;
-  for (size_t i = 0; i < tf->size(); ++i) {
-    *score += (i < idf.size() ? idf[i] : 1.0) * Bm25Factor((*tf)[i], len, avg);
-  }
+  *score = PageBm25(idf, *tf, len, AveragePageLength(rows, total));
   return SQLITE_OK;
 }
 
@@ -506,6 +532,47 @@ void AcervoRank(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* 
   sqlite3_result_blob(ctx, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
 }
 
+// acervo_tf(pages_fts): what acervo_rank computes a row's score from,
+// without the page's length, as a blob (TfBlob): the index's page count and
+// token total (8 bytes each: the average page length), then each phrase's
+// count of instances on the row (4 bytes each, FTS5's order). For a scored
+// document's pages: FTS5's xColumnSize reads each page's length from
+// pages_fts_docsize by a statement of its own (a b-tree descent a page);
+// the caller reads the document's lengths in one range (DocPageLengths).
+//
+// The totals are read once per query (kept as its auxiliary data): they
+// do not change while a statement runs, and each read costs about what
+// counting a page's phrases does.
+void AcervoTf(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* ctx, int, sqlite3_value**) {
+  struct Totals {
+    sqlite3_int64 rows = 0, total = 0;
+  };
+  std::vector<int> tf;
+  int rc = RowPhraseCounts(api, fts, &tf);
+  Totals local;
+  const Totals* totals = static_cast<const Totals*>(api->xGetAuxdata(fts, 0));
+  if (rc == SQLITE_OK && totals == nullptr) {
+    rc = api->xRowCount(fts, &local.rows);
+    if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, 0, &local.total);
+    totals = &local;
+    // When keeping them fails, xSetAuxdata deletes the copy itself: the
+    // next row reads them again.
+    if (rc == SQLITE_OK) api->xSetAuxdata(fts, new Totals(local), [](void* t) { delete static_cast<Totals*>(t); });
+  }
+  if (rc != SQLITE_OK) {
+    sqlite3_result_error_code(ctx, rc);
+    return;
+  }
+  std::vector<unsigned char> blob(2 * sizeof(int64_t) + tf.size() * sizeof(int32_t));
+  const int64_t head[2] = {totals->rows, totals->total};
+  std::memcpy(blob.data(), head, sizeof(head));
+  for (size_t i = 0; i < tf.size(); ++i) {
+    const int32_t n = tf[i];
+    std::memcpy(blob.data() + sizeof(head) + i * sizeof(n), &n, sizeof(n));
+  }
+  sqlite3_result_blob(ctx, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+}
+
 // acervo_phrases(pages_fts): the phrases of the MATCH expression found on
 // the current row, as space-separated indexes in FTS5's order ("0 3"):
 // which query terms and which of their variants matched on the page.
@@ -538,6 +605,45 @@ struct RankBlob {
   double score = 0;
   std::vector<int> phrases;
 };
+// acervo_tf's blob read back (empty tf for a NULL or short blob).
+struct TfBlob {
+  int64_t rows = 0, total = 0;
+  std::vector<int> tf;
+};
+TfBlob ReadTfBlob(const void* data, int bytes) {
+  TfBlob r;
+  const auto* p = static_cast<const unsigned char*>(data);
+  const size_t n = data == nullptr ? 0 : static_cast<size_t>(std::max(bytes, 0));
+  if (n < 2 * sizeof(int64_t)) return r;
+  std::memcpy(&r.rows, p, sizeof(int64_t));
+  std::memcpy(&r.total, p + sizeof(int64_t), sizeof(int64_t));
+  r.tf.reserve((n - 2 * sizeof(int64_t)) / sizeof(int32_t));
+  for (size_t at = 2 * sizeof(int64_t); at + sizeof(int32_t) <= n; at += sizeof(int32_t)) {
+    int32_t v = 0;
+    std::memcpy(&v, p + at, sizeof(v));
+    r.tf.push_back(v);
+  }
+  return r;
+}
+
+// A pages_fts_docsize row's `sz`: FTS5's page length per column, each an
+// SQLite varint (fts5StorageDecodeSizeArray); the table has one column.
+// nullopt when the blob does not hold one.
+std::optional<int> DecodeDocsize(const void* data, int bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  const int n = data == nullptr ? 0 : bytes;
+  uint64_t v = 0;
+  for (int i = 0; i < n && i < 9; ++i) {
+    if (i == 8) return static_cast<int>((v << 8) | p[i]);
+    v = (v << 7) | (p[i] & 0x7f);
+    if ((p[i] & 0x80) == 0) {
+      if (v > static_cast<uint64_t>(std::numeric_limits<int>::max())) return std::nullopt;
+      return static_cast<int>(v);
+    }
+  }
+  return std::nullopt;
+}
+
 RankBlob ReadRankBlob(const void* data, int bytes) {
   RankBlob r;
   const auto* p = static_cast<const unsigned char*>(data);
@@ -580,7 +686,7 @@ int TokenizerTokenize(Fts5Tokenizer*, void* ctx, int flags, const char* text, in
 
 }  // namespace
 
-// Registers acervo_bm25, acervo_phrases, acervo_rank and the acervo tokenizer on the
+// Registers acervo_bm25, acervo_phrases, acervo_rank, acervo_tf and the acervo tokenizer on the
 // connection (FTS5's API pointer is obtained with the documented
 // `SELECT fts5(?1)` handshake).
 Status RegisterSqliteExtensions(sqlite3* db) {
@@ -601,6 +707,8 @@ Status RegisterSqliteExtensions(sqlite3* db) {
   if (rc != SQLITE_OK) return FromSqlite(rc, db, "register acervo_phrases");
   rc = api->xCreateFunction(api, "acervo_rank", nullptr, &AcervoRank, nullptr);
   if (rc != SQLITE_OK) return FromSqlite(rc, db, "register acervo_rank");
+  rc = api->xCreateFunction(api, "acervo_tf", nullptr, &AcervoTf, nullptr);
+  if (rc != SQLITE_OK) return FromSqlite(rc, db, "register acervo_tf");
   static fts5_tokenizer tokenizer = {&TokenizerCreate, &TokenizerDelete, &TokenizerTokenize};
   rc = api->xCreateTokenizer(api, "acervo", nullptr, &tokenizer, nullptr);
   if (rc != SQLITE_OK) return FromSqlite(rc, db, "register the acervo tokenizer");
@@ -1684,22 +1792,66 @@ class SqliteStore final : public Store {
   };
 
   // The document's pages matching the ranking expression, with their
-  // acervo_bm25 and the phrases found on each (both from acervo_rank). The text index alone
+  // BM25 (acervo_rank's) and the phrases found on each. The text index alone
   // answers, restricted to the document's rowid range (FTS5 seeks to it);
   // pages are looked up by key afterwards.
+  //
+  // Each page's score is acervo_rank's (PageBm25), computed here from the
+  // phrase counts FTS5 gives (acervo_tf) and the page lengths read for the
+  // whole range at once (DocPageLengths): FTS5 would read each matching
+  // page's length by a statement of its own.
   Result<std::vector<PageMatch>> MatchInRange(const RankContext& c, std::pair<int64_t, int64_t> range) {
     std::vector<PageMatch> rows;
-    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, acervo_rank(pages_fts, ?) "
-                                            "FROM pages_fts WHERE pages_fts MATCH ? AND rowid >= ? AND rowid <= ?"));
-    s.Bind(1, c.weights);
-    s.Bind(2, c.ranking);
-    s.Bind(3, range.first);
-    s.Bind(4, range.second);
-    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
-      RankBlob r = s.Blob(1, &ReadRankBlob);
-      rows.push_back({s.Int(0), r.score, std::move(r.phrases)});
-    }));
+    std::vector<std::pair<int64_t, TfBlob>> matched;
+    {
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT rowid, acervo_tf(pages_fts) "
+                                              "FROM pages_fts WHERE pages_fts MATCH ? AND rowid >= ? AND rowid <= ?"));
+      s.Bind(1, c.ranking);
+      s.Bind(2, range.first);
+      s.Bind(3, range.second);
+      ACERVO_RETURN_IF_ERROR(
+          ForEachRow(s, "search", [&] { matched.emplace_back(s.Int(0), s.Blob(1, &ReadTfBlob)); }));
+    }
+    if (matched.empty()) return rows;
+    ACERVO_ASSIGN_OR_RETURN(std::vector<int> lengths, DocPageLengths(range));
+    const std::vector<double> idf = ParseWeights(c.weights);
+    for (auto& [row, t] : matched) {
+      const size_t at = static_cast<size_t>(row - range.first);
+      if (row < range.first || at >= lengths.size() || lengths[at] < 0) {
+        return Status::Internal("search: the text index has no length for page " + std::to_string(row));
+      }
+      PageMatch m;
+      m.row = row;
+      m.score = PageBm25(idf, t.tf, lengths[at], AveragePageLength(t.rows, t.total));
+      for (size_t i = 0; i < t.tf.size(); ++i) {
+        if (t.tf[i] != 0) m.phrases.push_back(static_cast<int>(i));
+      }
+      rows.push_back(std::move(m));
+    }
     return rows;
+  }
+
+  // FTS5's length (tokens) of each page with an id in `range`, indexed by
+  // id - range.first; -1 where the text index has no row. One read of
+  // pages_fts_docsize (FTS5's table of page lengths: id, then the lengths
+  // as varints) for the range instead of one lookup per matching page.
+  Result<std::vector<int>> DocPageLengths(std::pair<int64_t, int64_t> range) {
+    std::vector<int> out(static_cast<size_t>(std::max<int64_t>(range.second - range.first + 1, 0)), -1);
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT id, sz FROM pages_fts_docsize WHERE id >= ? AND id <= ?"));
+    s.Bind(1, range.first);
+    s.Bind(2, range.second);
+    Status bad;
+    ACERVO_RETURN_IF_ERROR(ForEachRow(s, "search", [&] {
+      const int64_t id = s.Int(0);
+      const std::optional<int> len = s.Blob(1, &DecodeDocsize);
+      if (!len) {
+        bad = Status::Internal("search: the text index's length of page " + std::to_string(id) + " is damaged");
+      } else if (id >= range.first && id <= range.second) {
+        out[static_cast<size_t>(id - range.first)] = *len;
+      }
+    }));
+    ACERVO_RETURN_IF_ERROR(bad);
+    return out;
   }
 
   // pdf_page of a page in the PDF, or 0 for a page left out (blank).
@@ -2083,14 +2235,22 @@ class SqliteStore final : public Store {
       std::vector<std::pair<std::pair<int, double>, int64_t>> order;
       order.reserve(provisional.size());
       for (const auto& [page, key] : provisional) order.emplace_back(key, page);
-      std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      // Taken best first from a heap: the loop mostly stops after a few
+      // dozen of the candidates (a word's variants or a prefix's words
+      // bring up to 8,000), so sorting them all was wasted. The order is
+      // total (pages are distinct), so the sequence is the sort's.
+      auto after = [](const auto& a, const auto& b) {
         // Exact candidates first, then the others together (as SortAndPage).
         const int ta = std::min(a.first.first, 1), tb = std::min(b.first.first, 1);
-        if (ta != tb) return ta < tb;
-        return a.first.second != b.first.second ? a.first.second > b.first.second : a.second < b.second;
-      });
-      for (const auto& [key, page] : order) {
+        if (ta != tb) return tb < ta;
+        return a.first.second != b.first.second ? b.first.second > a.first.second : b.second < a.second;
+      };
+      std::make_heap(order.begin(), order.end(), after);
+      for (auto end = order.end(); end != order.begin();) {
         if (docs.size() >= want) break;
+        std::pop_heap(order.begin(), end, after);
+        --end;
+        const int64_t page = end->second;
         int64_t doc = 0;
         {
           ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT doc_id FROM pages WHERE id = ?"));

@@ -8,6 +8,7 @@
 #include "postgres_test_server.h"
 #include "sql_session.h"
 #include "sqlite_extensions.h"
+#include "term_index.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -1962,6 +1963,66 @@ TEST(SqliteExtensionsTest, RankIsBm25AndPhrasesInOneBlob) {
   EXPECT_EQ(found, want);
 }
 
+// acervo_tf gives what a scored document's page score is computed from
+// outside FTS5 (issue 13, item 11, session 10): the index's page count and
+// token total, then every phrase's count of instances on the row (NEAR
+// applied, phrases absent from the row 0). With the page length from
+// pages_fts_docsize, the same formula gives acervo_rank's score to the bit.
+TEST(SqliteExtensionsTest, TfGivesPhraseCountsThatScoreAsRankDoes) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
+  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE VIRTUAL TABLE t USING fts5(text, tokenize = 'acervo');"
+                         "INSERT INTO t (rowid, text) VALUES (1, 'comum um'), (2, 'comum comum dois raro'), "
+                         "(3, 'raro quatro cinco dois seis sete raro'), (4, 'nada');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT rowid, acervo_tf(t), acervo_rank(t, ?1), "
+                               "(SELECT sz FROM t_docsize WHERE id = t.rowid) FROM t "
+                               "WHERE t MATCH '\"comum\" OR \"ausente\" OR \"raro\" OR NEAR(\"dois\" \"raro\", 1)' "
+                               "ORDER BY rowid",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  const std::vector<double> weights = {1.5, 7, 0.25, 2, 3};
+  sqlite3_bind_text(stmt, 1, "1.5 7 0.25 2 3", -1, SQLITE_TRANSIENT);
+  std::vector<std::pair<int64_t, std::vector<int32_t>>> counts;
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    const auto* blob = static_cast<const unsigned char*>(sqlite3_column_blob(stmt, 1));
+    const int bytes = sqlite3_column_bytes(stmt, 1);
+    ASSERT_GE(bytes, 16);
+    ASSERT_EQ((bytes - 16) % 4, 0);
+    int64_t rows = 0, total = 0;
+    std::memcpy(&rows, blob, 8);
+    std::memcpy(&total, blob + 8, 8);
+    EXPECT_EQ(rows, 4);
+    EXPECT_EQ(total, 2 + 4 + 7 + 1);
+    std::vector<int32_t> tf((bytes - 16) / 4);
+    std::memcpy(tf.data(), blob + 16, tf.size() * 4);
+    counts.emplace_back(sqlite3_column_int64(stmt, 0), tf);
+    // One-byte varint: the page's tokens.
+    ASSERT_EQ(sqlite3_column_bytes(stmt, 3), 1);
+    const int len = static_cast<const unsigned char*>(sqlite3_column_blob(stmt, 3))[0];
+    double score = 0;
+    for (size_t i = 0; i < tf.size(); ++i) {
+      score += weights[i] * Bm25Factor(tf[i], len, static_cast<double>(total) / static_cast<double>(rows));
+    }
+    double rank = 0;
+    ASSERT_GE(sqlite3_column_bytes(stmt, 2), 8);
+    std::memcpy(&rank, sqlite3_column_blob(stmt, 2), 8);
+    EXPECT_EQ(score, rank) << "row " << sqlite3_column_int64(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  // Phrases: comum, ausente, raro, then NEAR's dois and raro (within one
+  // token of each other: on row 2, not on row 3).
+  const std::vector<std::pair<int64_t, std::vector<int32_t>>> want = {
+      {1, {1, 0, 0, 0, 0}}, {2, {2, 0, 1, 1, 1}}, {3, {0, 0, 2, 0, 0}}};
+  EXPECT_EQ(counts, want);
+}
+
 TEST(SqliteStoreOpenTest, RefusesWhatIsNotAStore) {
   TempDir dir;
   {
@@ -2151,13 +2212,15 @@ int64_t SqlInt(const fs::path& db_path, const std::string& sql) {
 
 // FTS5's own scores (negated bm25, higher is better) of the best pages for
 // `fts`: the reference a full scan would give.
-std::vector<double> Fts5TopScores(const fs::path& db_path, const std::string& fts, int n) {
+// (`and_rowid`: an SQL condition on the page id `rowid` the pages must meet too.)
+std::vector<double> Fts5TopScores(const fs::path& db_path, const std::string& fts, int n,
+                                  const std::string& and_rowid = "1") {
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
   EXPECT_TRUE(RegisterSqliteExtensions(db).ok());
   sqlite3_stmt* stmt = nullptr;
-  const std::string sql = "SELECT -bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ? ORDER BY rank LIMIT " +
-                          std::to_string(n);
+  const std::string sql = "SELECT -bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ? AND " + and_rowid +
+                          " ORDER BY rank LIMIT " + std::to_string(n);
   EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK);
   sqlite3_bind_text(stmt, 1, fts.c_str(), -1, SQLITE_TRANSIENT);
   std::vector<double> out;
@@ -2250,6 +2313,22 @@ TEST_F(ChampionTest, CommonWordGivesTheTrulyBestPagesFirst) {
   std::vector<double> want = Fts5TopScores(path_, "\"comum\"", 10);
   ASSERT_EQ(want.size(), 10u);
   for (size_t i = 0; i < 10; ++i) EXPECT_NEAR(hits[i].score, want[i], 1e-6 * want[i]) << i;
+}
+
+// A filter passing a third of the documents (more than are scored one by
+// one): the walk down the word's list (taken from a heap: session 10)
+// tries about three pages per document kept and still gives the best
+// filtered pages.
+TEST_F(ChampionTest, FilteredWalkGivesTheBestFilteredPages) {
+  std::vector<SearchHit> hits = SearchOk(Q("comum processo:1*", "", {}, 30));
+  ASSERT_EQ(hits.size(), 30u);
+  for (const SearchHit& h : hits) EXPECT_EQ(h.document_id.substr(0, 2), "n1") << h.document_id;
+  const std::vector<double> want = Fts5TopScores(
+      path_, "\"comum\"", 30,
+      "rowid IN (SELECT p.id FROM pages p JOIN fields f ON f.doc_id = p.doc_id "
+      "WHERE f.name_norm = 'processo' AND f.value_norm LIKE '1%')");
+  ASSERT_EQ(want.size(), 30u);
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(hits[i].score, want[i], 1e-6 * want[i]) << i;
 }
 
 TEST_F(ChampionTest, ListsStayCappedAndCountsExact) {
