@@ -58,6 +58,45 @@ TEST(BorderTest, RemovesGeneratedBordersAndPunchHoles) {
   }
 }
 
+// Large bold type near an edge (a receipt's or a letterhead's name, a
+// heading): its round lowercase letters are filled dark discs of 3.5-10 mm
+// once the opening has taken the thin strokes, as punch holes are, but a hole
+// is dark all through and a letter has its counters and the gaps between its
+// strokes. The page's punch holes are still found. Bold 24-30 pt sans near
+// the top, at 150, 200 and 300 dpi (the corpus receipt: "Bernal Cutlery" read
+// "Br IC try" with its e, n, a, u painted out).
+TEST(BorderTest, BoldHeadingNearAnEdgeIsNoPunchHole) {
+  uint64_t seed = 40;
+  for (double dpi : {150.0, 200.0, 300.0}) {
+    for (double pt : {24.0, 30.0}) {
+      for (bool holes : {false, true}) {
+        synth::PageSpec spec;
+        spec.dpi = dpi;
+        spec.seed = ++seed;
+        spec.width_mm = 90;
+        spec.height_mm = 160;
+        spec.margin_mm = 6;
+        spec.font_family = "DejaVu Sans";
+        spec.specks = 0;
+        spec.punch_holes = holes;
+        spec.blocks.push_back({"Bernal Cutlery", pt, true, true});
+        spec.blocks.push_back({"766 Valencia Street\nSan Francisco, CA\nORDER 88428", 10, false, true});
+        Result<synth::SynthPage> page = synth::RenderPage(spec);
+        ASSERT_TRUE(page.ok()) << page.status().ToString();
+        Result<BorderEstimate> est = DetectBorder(page->image, BorderOptions(), dpi);
+        ASSERT_TRUE(est.ok());
+        const std::string what = std::to_string(dpi) + " dpi, " + std::to_string(pt) + " pt";
+        EXPECT_EQ(est->punch_holes.size(), holes ? 2u : 0u) << what;
+        // The heading's ink is all still there.
+        const cv::Rect top(0, 0, page->image.cols, static_cast<int>(20 * dpi / 25.4));
+        cv::Mat out = RemoveBorder(page->image, *est);
+        ASSERT_EQ(out.size(), page->image.size()) << what;
+        EXPECT_EQ(cv::countNonZero(out(top) < 128), cv::countNonZero(page->image(top) < 128)) << what;
+      }
+    }
+  }
+}
+
 // A dark platen corner along part of one edge (what a skewed sheet leaves
 // after deskew): too short to crop, painted with the paper instead.
 TEST(BorderTest, PaintsAPartialCornerStrip) {
