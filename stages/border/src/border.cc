@@ -58,6 +58,63 @@ int SideDepth(const cv::Mat& border, int cap, bool vertical_side, bool from_end)
   return *it;
 }
 
+// Whether the blob whose box (at the analysis scale) is `box` is a hole in
+// the sheet, in the page's own pixels: dark all through, as a hole that
+// shows the scanner's lid is (at least kSolidShare of the pixels in the
+// middle of its disc, the ellipse of 70% of its radii clear of the soft rim,
+// darker than `dark`), on paper (at least kPaperShare of a ring around it
+// lighter). A bold letter as large (a 24-30 pt heading's e, a, n, u) passes
+// the shape test once the opening has taken its thin strokes, but its
+// counters and the gaps between its strokes are paper: 0.45-0.73 of that
+// middle is dark (holes: 1.0). The dark counter of a large light letter on a
+// dark box is solid but ringed by the letter and the box: 0.24-0.30 of its
+// ring is paper (holes, generated and scanned: 0.90-1.0).
+constexpr double kSolidShare = 0.9;
+constexpr double kPaperShare = 0.65;
+bool HoleOnPaper(const cv::Mat& image, const cv::Rect& box, double scale, double dark) {
+  const cv::Rect full = cv::Rect(static_cast<int>(box.x / scale), static_cast<int>(box.y / scale),
+                                 static_cast<int>(std::ceil(box.width / scale)),
+                                 static_cast<int>(std::ceil(box.height / scale))) &
+                        cv::Rect(0, 0, image.cols, image.rows);
+  if (full.area() == 0) return false;
+  const cv::Mat gray = ToGray(image(full));
+  const double cx = (full.width - 1) / 2.0, cy = (full.height - 1) / 2.0;
+  const double rx = 0.7 * full.width / 2.0, ry = 0.7 * full.height / 2.0;
+  int inside = 0, dark_px = 0;
+  for (int y = 0; y < gray.rows; ++y) {
+    const uint8_t* row = gray.ptr<uint8_t>(y);
+    const double dy = (y - cy) / ry;
+    for (int x = 0; x < gray.cols; ++x) {
+      const double dx = (x - cx) / rx;
+      if (dx * dx + dy * dy > 1) continue;
+      ++inside;
+      if (row[x] < dark) ++dark_px;
+    }
+  }
+  if (inside == 0 || dark_px < kSolidShare * inside) return false;
+  // Its surroundings: the ring from 1.3 to 2 times its radii (past a
+  // letter's stroke, which is thinner than its counter is wide), mostly
+  // paper (clipped at the image's edge).
+  const int px = full.width / 2 + 1, py = full.height / 2 + 1;
+  const cv::Rect around = cv::Rect(full.x - px, full.y - py, full.width + 2 * px, full.height + 2 * py) &
+                          cv::Rect(0, 0, image.cols, image.rows);
+  const cv::Mat g2 = ToGray(image(around));
+  const double cx2 = full.x + (full.width - 1) / 2.0 - around.x, cy2 = full.y + (full.height - 1) / 2.0 - around.y;
+  const double r1x = 0.65 * full.width, r1y = 0.65 * full.height, r2x = 1.0 * full.width, r2y = 1.0 * full.height;
+  int ring = 0, light = 0;
+  for (int y = 0; y < g2.rows; ++y) {
+    const uint8_t* row = g2.ptr<uint8_t>(y);
+    for (int x = 0; x < g2.cols; ++x) {
+      const double dx = x - cx2, dy = y - cy2;
+      if (dx * dx / (r1x * r1x) + dy * dy / (r1y * r1y) < 1) continue;
+      if (dx * dx / (r2x * r2x) + dy * dy / (r2y * r2y) > 1) continue;
+      ++ring;
+      if (row[x] >= dark) ++light;
+    }
+  }
+  return ring > 0 && light >= kPaperShare * ring;
+}
+
 }  // namespace
 
 Status ValidateBorderOptions(const BorderOptions& o) {
@@ -129,7 +186,8 @@ Result<BorderEstimate> DetectBorder(const cv::Mat& image, const BorderOptions& o
     const double cy = centroids.at<double>(i, 1) / px_per_mm;
     const double edge = std::min({cx, cy, dark.cols / px_per_mm - cx, dark.rows / px_per_mm - cy});
     if (w_mm >= 3.5 && w_mm <= 10 && h_mm >= 3.5 && h_mm <= 10 && w_mm / h_mm > 0.75 &&
-        w_mm / h_mm < 1.33 && fill > 0.65 && edge < 25) {
+        w_mm / h_mm < 1.33 && fill > 0.65 && edge < 25 &&
+        HoleOnPaper(image, cv::Rect(x, y, w, h), scale, options.dark_fraction * paper_level)) {
       // Pad by 15% plus a pixel: the soft rim of the hole.
       const double pad_x = 0.15 * w + 1, pad_y = 0.15 * h + 1;
       cv::Rect r(static_cast<int>((x - pad_x) / scale), static_cast<int>((y - pad_y) / scale),

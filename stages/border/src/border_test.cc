@@ -58,6 +58,80 @@ TEST(BorderTest, RemovesGeneratedBordersAndPunchHoles) {
   }
 }
 
+// Large bold type near an edge (a receipt's or a letterhead's name, a
+// heading): its round lowercase letters are filled dark discs of 3.5-10 mm
+// once the opening has taken the thin strokes, as punch holes are, but a hole
+// is dark all through and a letter has its counters and the gaps between its
+// strokes. The page's punch holes are still found. Bold 24-30 pt sans near
+// the top, at 150, 200 and 300 dpi (the corpus receipt: "Bernal Cutlery" read
+// "Br IC try" with its e, n, a, u painted out).
+TEST(BorderTest, BoldHeadingNearAnEdgeIsNoPunchHole) {
+  uint64_t seed = 40;
+  for (double dpi : {150.0, 200.0, 300.0}) {
+    for (double pt : {24.0, 30.0}) {
+      for (bool holes : {false, true}) {
+        synth::PageSpec spec;
+        spec.dpi = dpi;
+        spec.seed = ++seed;
+        spec.width_mm = 90;
+        spec.height_mm = 160;
+        spec.margin_mm = 6;
+        spec.font_family = "DejaVu Sans";
+        spec.specks = 0;
+        spec.punch_holes = holes;
+        spec.blocks.push_back({"Bernal Cutlery", pt, true, true});
+        spec.blocks.push_back({"766 Valencia Street\nSan Francisco, CA\nORDER 88428", 10, false, true});
+        Result<synth::SynthPage> page = synth::RenderPage(spec);
+        ASSERT_TRUE(page.ok()) << page.status().ToString();
+        Result<BorderEstimate> est = DetectBorder(page->image, BorderOptions(), dpi);
+        ASSERT_TRUE(est.ok());
+        const std::string what = std::to_string(dpi) + " dpi, " + std::to_string(pt) + " pt";
+        EXPECT_EQ(est->punch_holes.size(), holes ? 2u : 0u) << what;
+        // The heading's ink is all still there.
+        const cv::Rect top(0, 0, page->image.cols, static_cast<int>(20 * dpi / 25.4));
+        cv::Mat out = RemoveBorder(page->image, *est);
+        ASSERT_EQ(out.size(), page->image.size()) << what;
+        EXPECT_EQ(cv::countNonZero(out(top) < 128), cv::countNonZero(page->image(top) < 128)) << what;
+      }
+    }
+  }
+}
+
+// Light lettering on a dark box near an edge (a letterhead's logo: the
+// corpus's white "EQUITY RESEARCH" on a dark halftone): the dark counter of
+// a large light O is a filled disc of a hole's size, dark all through, but
+// it lies inside the letter's light ring and the box, not on paper. The
+// page's punch holes are still found.
+TEST(BorderTest, DarkCounterOfLightLetterOnADarkBoxIsNoPunchHole) {
+  uint64_t seed = 60;
+  for (double dpi : {150.0, 300.0}) {
+    for (bool holes : {false, true}) {
+      synth::PageSpec spec = TextSpec(++seed);
+      spec.dpi = dpi;
+      spec.specks = 0;
+      spec.punch_holes = holes;
+      Result<synth::SynthPage> page = synth::RenderPage(spec);
+      ASSERT_TRUE(page.ok()) << page.status().ToString();
+      cv::Mat img = page->image.clone();
+      const double px_mm = dpi / 25.4;
+      // A 60 x 20 mm dark box 6 mm from the top, 120 mm from the left; an
+      // O of 12 x 14 mm, its stroke 2 mm, white in it.
+      const cv::Rect box(static_cast<int>(120 * px_mm), static_cast<int>(6 * px_mm), static_cast<int>(60 * px_mm),
+                         static_cast<int>(20 * px_mm));
+      cv::rectangle(img, box, cv::Scalar(45), cv::FILLED);
+      const cv::Point c(box.x + static_cast<int>(15 * px_mm), box.y + box.height / 2);
+      cv::ellipse(img, c, cv::Size(static_cast<int>(5 * px_mm), static_cast<int>(6 * px_mm)), 0, 0, 360,
+                  cv::Scalar(235), static_cast<int>(2 * px_mm));
+      Result<BorderEstimate> est = DetectBorder(img, BorderOptions(), dpi);
+      ASSERT_TRUE(est.ok());
+      EXPECT_EQ(est->punch_holes.size(), holes ? 2u : 0u) << dpi << " dpi";
+      cv::Mat out = RemoveBorder(img, *est);
+      ASSERT_EQ(out.size(), img.size());
+      EXPECT_EQ(cv::norm(out(box), img(box), cv::NORM_INF), 0) << dpi << " dpi: the box was painted";
+    }
+  }
+}
+
 // A dark platen corner along part of one edge (what a skewed sheet leaves
 // after deskew): too short to crop, painted with the paper instead.
 TEST(BorderTest, PaintsAPartialCornerStrip) {

@@ -13,8 +13,10 @@
 // columns) are still border, capped at max_border_mm; border regions that
 // remain inside the crop (reaching at most max_border_mm in from an edge)
 // are painted with the paper colour. Filled round dark blobs
-// 3.5-10 mm across whose centre is within 25 mm of an edge are punch holes (a
-// round stamp is a ring, a letter "o" far smaller).
+// 3.5-10 mm across whose centre is within 25 mm of an edge, and dark all
+// through in the page's own pixels, are punch holes (a round stamp is a ring,
+// a body-text "o" far smaller, a large bold letter near the edge has its
+// counters: a heading's e, a, n, u are no holes).
 //
 // Run border detection after deskew: the sheet's edges are then parallel to
 // the image's, and the crop a true rectangle.
@@ -78,7 +80,7 @@ cv::Mat RemoveBorder(const cv::Mat& image, const BorderEstimate& est);
 class BorderStage : public PageStage {
  public:
   static constexpr std::string_view kName = "border";
-  static constexpr int kVersion = 2;  // 2: faster reductions (halvings)
+  static constexpr int kVersion = 3;  // 2: faster reductions (halvings); 3: holes are dark all through
 
   // InvalidArgument for bad options.
   static Result<std::unique_ptr<PageStage>> Create(const BorderOptions& options);
