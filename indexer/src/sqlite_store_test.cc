@@ -1872,19 +1872,33 @@ TEST(SqliteStoreOpenTest, OptimizeMergesTheTextIndexAndKeepsTheAnswers) {
   }
 }
 
+// An in-memory database with Acervo's SQLite functions and a table `t`
+// (FTS5, Acervo's tokenizer) holding `rows` ("(1, 'text'), ..."); null
+// when it cannot be made.
+struct CloseDb {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+using MemoryDb = std::unique_ptr<sqlite3, CloseDb>;
+MemoryDb FtsTableOf(const std::string& rows) {
+  sqlite3* raw = nullptr;
+  if (sqlite3_open(":memory:", &raw) != SQLITE_OK) return MemoryDb(raw);
+  MemoryDb db(raw);
+  const std::string sql = "CREATE VIRTUAL TABLE t USING fts5(text, tokenize = 'acervo');"
+                          "INSERT INTO t (rowid, text) VALUES " + rows + ";";
+  if (!RegisterSqliteExtensions(raw).ok() || sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return nullptr;
+  }
+  return db;
+}
+
 // acervo_bm25's weights are parsed once per query and kept (issue 13,
 // item 11): each row is still scored with its own argument, whether the
 // argument changes from row to row or between two runs of one statement.
 TEST(SqliteExtensionsTest, Bm25ScoresEachRowWithItsOwnWeights) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
-  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
-  ASSERT_EQ(sqlite3_exec(db,
-                         "CREATE VIRTUAL TABLE t USING fts5(text, tokenize = 'acervo');"
-                         "INSERT INTO t (rowid, text) VALUES (1, 'comum um'), (2, 'comum comum dois tres'), "
-                         "(3, 'comum comum comum quatro cinco seis');",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  const MemoryDb owner = FtsTableOf("(1, 'comum um'), (2, 'comum comum dois tres'), "
+                                    "(3, 'comum comum comum quatro cinco seis')");
+  ASSERT_NE(owner, nullptr);
+  sqlite3* db = owner.get();
   auto scores = [&](const std::string& sql, const std::vector<std::string>& binds) {
     sqlite3_stmt* stmt = nullptr;
     EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
@@ -1917,21 +1931,15 @@ TEST(SqliteExtensionsTest, Bm25ScoresEachRowWithItsOwnWeights) {
   EXPECT_EQ(varying[0][0], fixed[0][0]);
   EXPECT_DOUBLE_EQ(varying[0][1], 3 * fixed[0][1]);
   EXPECT_EQ(varying[0][2], fixed[0][2]);
-  sqlite3_close(db);
 }
 
 // acervo_rank is acervo_bm25 and acervo_phrases of a row in one call: the
 // same score to the bit, and the phrases found as 4-byte indexes after it.
 TEST(SqliteExtensionsTest, RankIsBm25AndPhrasesInOneBlob) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
-  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
-  ASSERT_EQ(sqlite3_exec(db,
-                         "CREATE VIRTUAL TABLE t USING fts5(text, tokenize = 'acervo');"
-                         "INSERT INTO t (rowid, text) VALUES (1, 'comum um'), (2, 'comum comum dois raro'), "
-                         "(3, 'raro quatro cinco seis'), (4, 'nada');",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  const MemoryDb owner = FtsTableOf("(1, 'comum um'), (2, 'comum comum dois raro'), "
+                                    "(3, 'raro quatro cinco seis'), (4, 'nada')");
+  ASSERT_NE(owner, nullptr);
+  sqlite3* db = owner.get();
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db,
                                "SELECT rowid, acervo_bm25(t, ?1), acervo_phrases(t), acervo_rank(t, ?1) FROM t "
@@ -1958,7 +1966,6 @@ TEST(SqliteExtensionsTest, RankIsBm25AndPhrasesInOneBlob) {
     found.emplace_back(sqlite3_column_int64(stmt, 0), indexes);
   }
   sqlite3_finalize(stmt);
-  sqlite3_close(db);
   const std::vector<std::pair<int64_t, std::vector<int32_t>>> want = {{1, {0}}, {2, {0, 2}}, {3, {2}}};
   EXPECT_EQ(found, want);
 }
@@ -1969,15 +1976,10 @@ TEST(SqliteExtensionsTest, RankIsBm25AndPhrasesInOneBlob) {
 // applied, phrases absent from the row 0). With the page length from
 // pages_fts_docsize, the same formula gives acervo_rank's score to the bit.
 TEST(SqliteExtensionsTest, TfGivesPhraseCountsThatScoreAsRankDoes) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
-  ASSERT_TRUE(RegisterSqliteExtensions(db).ok());
-  ASSERT_EQ(sqlite3_exec(db,
-                         "CREATE VIRTUAL TABLE t USING fts5(text, tokenize = 'acervo');"
-                         "INSERT INTO t (rowid, text) VALUES (1, 'comum um'), (2, 'comum comum dois raro'), "
-                         "(3, 'raro quatro cinco dois seis sete raro'), (4, 'nada');",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  const MemoryDb owner = FtsTableOf("(1, 'comum um'), (2, 'comum comum dois raro'), "
+                                    "(3, 'raro quatro cinco dois seis sete raro'), (4, 'nada')");
+  ASSERT_NE(owner, nullptr);
+  sqlite3* db = owner.get();
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db,
                                "SELECT rowid, acervo_tf(t), acervo_rank(t, ?1), "
@@ -2015,7 +2017,6 @@ TEST(SqliteExtensionsTest, TfGivesPhraseCountsThatScoreAsRankDoes) {
     EXPECT_EQ(score, rank) << "row " << sqlite3_column_int64(stmt, 0);
   }
   sqlite3_finalize(stmt);
-  sqlite3_close(db);
   // Phrases: comum, ausente, raro, then NEAR's dois and raro (within one
   // token of each other: on row 2, not on row 3).
   const std::vector<std::pair<int64_t, std::vector<int32_t>>> want = {
