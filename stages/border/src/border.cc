@@ -58,6 +58,31 @@ int SideDepth(const cv::Mat& border, int cap, bool vertical_side, bool from_end)
   return *it;
 }
 
+// The pixels of `gray` in the elliptic ring about `centre` outside radii
+// `inner` (none when 0) and within `outer`, and how many of them are
+// darker than `dark`.
+struct RingCount {
+  int pixels = 0;
+  int dark = 0;
+};
+RingCount CountInRing(const cv::Mat& gray, cv::Point2d centre, cv::Size2d inner, cv::Size2d outer, double dark) {
+  RingCount n;
+  for (int y = 0; y < gray.rows; ++y) {
+    const uint8_t* row = gray.ptr<uint8_t>(y);
+    const double dy = y - centre.y;
+    for (int x = 0; x < gray.cols; ++x) {
+      const double dx = x - centre.x;
+      if (inner.width > 0 && dx * dx / (inner.width * inner.width) + dy * dy / (inner.height * inner.height) < 1) {
+        continue;
+      }
+      if (dx * dx / (outer.width * outer.width) + dy * dy / (outer.height * outer.height) > 1) continue;
+      ++n.pixels;
+      if (row[x] < dark) ++n.dark;
+    }
+  }
+  return n;
+}
+
 // Whether the blob whose box (at the analysis scale) is `box` is a hole in
 // the sheet, in the page's own pixels: dark all through, as a hole that
 // shows the scanner's lid is (at least kSolidShare of the pixels in the
@@ -71,48 +96,28 @@ int SideDepth(const cv::Mat& border, int cap, bool vertical_side, bool from_end)
 // ring is paper (holes, generated and scanned: 0.90-1.0).
 constexpr double kSolidShare = 0.9;
 constexpr double kPaperShare = 0.65;
+
 bool HoleOnPaper(const cv::Mat& image, const cv::Rect& box, double scale, double dark) {
+  const cv::Rect page(0, 0, image.cols, image.rows);
   const cv::Rect full = cv::Rect(static_cast<int>(box.x / scale), static_cast<int>(box.y / scale),
                                  static_cast<int>(std::ceil(box.width / scale)),
                                  static_cast<int>(std::ceil(box.height / scale))) &
-                        cv::Rect(0, 0, image.cols, image.rows);
+                        page;
   if (full.area() == 0) return false;
-  const cv::Mat gray = ToGray(image(full));
-  const double cx = (full.width - 1) / 2.0, cy = (full.height - 1) / 2.0;
-  const double rx = 0.7 * full.width / 2.0, ry = 0.7 * full.height / 2.0;
-  int inside = 0, dark_px = 0;
-  for (int y = 0; y < gray.rows; ++y) {
-    const uint8_t* row = gray.ptr<uint8_t>(y);
-    const double dy = (y - cy) / ry;
-    for (int x = 0; x < gray.cols; ++x) {
-      const double dx = (x - cx) / rx;
-      if (dx * dx + dy * dy > 1) continue;
-      ++inside;
-      if (row[x] < dark) ++dark_px;
-    }
-  }
-  if (inside == 0 || dark_px < kSolidShare * inside) return false;
-  // Its surroundings: the ring from 1.3 to 2 times its radii (past a
-  // letter's stroke, which is thinner than its counter is wide), mostly
-  // paper (clipped at the image's edge).
+  // The blob and its surroundings, out to twice its radii (clipped at the
+  // image's edge), in one gray copy.
   const int px = full.width / 2 + 1, py = full.height / 2 + 1;
-  const cv::Rect around = cv::Rect(full.x - px, full.y - py, full.width + 2 * px, full.height + 2 * py) &
-                          cv::Rect(0, 0, image.cols, image.rows);
-  const cv::Mat g2 = ToGray(image(around));
-  const double cx2 = full.x + (full.width - 1) / 2.0 - around.x, cy2 = full.y + (full.height - 1) / 2.0 - around.y;
-  const double r1x = 0.65 * full.width, r1y = 0.65 * full.height, r2x = 1.0 * full.width, r2y = 1.0 * full.height;
-  int ring = 0, light = 0;
-  for (int y = 0; y < g2.rows; ++y) {
-    const uint8_t* row = g2.ptr<uint8_t>(y);
-    for (int x = 0; x < g2.cols; ++x) {
-      const double dx = x - cx2, dy = y - cy2;
-      if (dx * dx / (r1x * r1x) + dy * dy / (r1y * r1y) < 1) continue;
-      if (dx * dx / (r2x * r2x) + dy * dy / (r2y * r2y) > 1) continue;
-      ++ring;
-      if (row[x] >= dark) ++light;
-    }
-  }
-  return ring > 0 && light >= kPaperShare * ring;
+  const cv::Rect around = cv::Rect(full.x - px, full.y - py, full.width + 2 * px, full.height + 2 * py) & page;
+  const cv::Mat gray = ToGray(image(around));
+  const cv::Point2d centre(full.x + (full.width - 1) / 2.0 - around.x, full.y + (full.height - 1) / 2.0 - around.y);
+  const RingCount middle =
+      CountInRing(gray, centre, cv::Size2d(0, 0), cv::Size2d(0.35 * full.width, 0.35 * full.height), dark);
+  if (middle.pixels == 0 || middle.dark < kSolidShare * middle.pixels) return false;
+  // The ring from 1.3 to 2 times its radii: past a letter's stroke, which
+  // is thinner than its counter is wide.
+  const RingCount ring = CountInRing(gray, centre, cv::Size2d(0.65 * full.width, 0.65 * full.height),
+                                     cv::Size2d(full.width, full.height), dark);
+  return ring.pixels > 0 && ring.pixels - ring.dark >= kPaperShare * ring.pixels;
 }
 
 }  // namespace
