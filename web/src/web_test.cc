@@ -5,6 +5,7 @@
 // browser tests (tests/browser/) cover the pages in Chromium.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -306,6 +307,45 @@ TEST_F(WebTest, OversizedHeadersBodiesAndUrisAreRefused) {
   httplib::Result ok = c.Get("/login");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
+}
+
+// Without TCP_NODELAY every keep-alive response after the first waits for
+// the client's delayed ACK (40 ms on Linux) between its head and its body:
+// one connection made 19 searches a second instead of 200 (docs/benchmarks.md,
+// session 11). The server runs in this process, so its sockets are ours to
+// inspect: the listener and the connection it accepted for us.
+TEST_F(WebTest, ResponsesAreNotHeldBackByNagle) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string request = "GET /login HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+  char buf[64] = {};
+  ASSERT_GT(::recv(fd, buf, sizeof(buf) - 1, 0), 12);  // accepted and answered; the connection stays open
+  int listeners = 0, accepted = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int other = std::atoi(entry.path().filename().c_str());
+    sockaddr_in local{};
+    socklen_t len = sizeof(local);
+    if (other == fd || ::getsockname(other, reinterpret_cast<sockaddr*>(&local), &len) != 0 ||
+        local.sin_family != AF_INET || ntohs(local.sin_port) != port()) {
+      continue;
+    }
+    int listening = 0, nodelay = 0;
+    socklen_t ilen = sizeof(int);
+    ASSERT_EQ(::getsockopt(other, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ilen), 0);
+    ilen = sizeof(int);
+    ASSERT_EQ(::getsockopt(other, IPPROTO_TCP, TCP_NODELAY, &nodelay, &ilen), 0);
+    EXPECT_NE(nodelay, 0) << (listening ? "the listening socket" : "an accepted connection") << " has Nagle on";
+    ++(listening ? listeners : accepted);
+  }
+  ::close(fd);
+  EXPECT_EQ(listeners, 1);
+  EXPECT_GE(accepted, 1);
 }
 
 TEST_F(WebTest, MalformedQueriesAre400WithThePosition) {
