@@ -730,7 +730,10 @@ def fidelity_pass(args, work, pages, env, v):
     its cleanup off as well (OCRmyPDF without --clean-final leaves its image
     as scanned: encoder against encoder), and with the default cleanup (as
     delivered: colour pages keep their paper, [image] color_paper = "scan",
-    while the cleaned page serves OCR and the text masks)."""
+    while the cleaned page serves OCR and the text masks). SSIM is printed
+    as pdftoppm draws the page (the verdict's) and as Ghostscript draws it
+    onto the master's pixels 1:1 (SSIMgs: the encoding's own fidelity,
+    docs/benchmarks.md, session 11)."""
     colour = [p for p in pages if p["acervo"] and p["acervo"]["class"] == "color"]
     if not colour:
         return
@@ -740,20 +743,38 @@ def fidelity_pass(args, work, pages, env, v):
         run_ocrmypdf(colour, peer, args.jobs, env, archive=False)
     tool = Path(args.build) / "bench/page_metrics"
 
+    def fidelity(p, png):
+        m = subprocess.run([str(tool), "fidelity", str(p["src"]), str(png)], capture_output=True,
+                           text=True).stdout
+        return dict(x.split("=") for x in m.split())
+
+    gs = shutil.which("gs")
+
     def measure(p, pdf):
         if not pdf or not os.path.exists(pdf):
-            return (float("nan"),) * 4
+            return (float("nan"),) * 5
         png = work / "fid-render"
         dims = subprocess.run(["/usr/bin/python3", "-c",
                                "import sys; from PIL import Image; print(*Image.open(sys.argv[1]).size)",
                                str(p["src"])], capture_output=True, text=True).stdout.split()
         subprocess.run(["pdftoppm", "-png", "-singlefile", "-scale-to-x", dims[0], "-scale-to-y", dims[1],
                         str(pdf), str(png)], check=True)
-        m = subprocess.run([str(tool), "fidelity", str(p["src"]), str(png) + ".png"], capture_output=True,
-                           text=True).stdout
-        kv = dict(x.split("=") for x in m.split())
+        kv = fidelity(p, str(png) + ".png")
+        # The same page drawn by Ghostscript onto exactly the master's pixels.
+        # pdftoppm draws an image whose edges fall on whole device pixels one
+        # pixel wider and taller than it is, interpolated (Splash rounds the
+        # far edge down and adds one): the master itself, stored losslessly,
+        # renders at SSIM 0.971 on stamped-filing_01, as much as the encoders
+        # differ by. Ghostscript maps the image 1:1 (that master: 1.000), so
+        # its SSIM is the encoding's alone.
+        ssim_gs = float("nan")
+        if gs:
+            gs_png = work / "fid-render-gs.png"
+            subprocess.run([gs, "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=png16m", f"-g{dims[0]}x{dims[1]}",
+                            "-dPDFFitPage", "-o", str(gs_png), str(pdf)], check=True)
+            ssim_gs = float(fidelity(p, gs_png).get("ssim", "nan"))
         return (os.path.getsize(pdf), float(kv.get("ssim", "nan")), float(kv.get("psnr", "nan")),
-                float(kv.get("psnr_rgb", "nan")))
+                float(kv.get("psnr_rgb", "nan")), ssim_gs)
 
     for label, extra in (("cleanup off (encoder against encoder)", "clean = false\n"),
                          ("as delivered (default cleanup, colour paper kept)", "")):
@@ -766,15 +787,15 @@ def fidelity_pass(args, work, pages, env, v):
         run_acervo(args, lot, work / tag, args.jobs, env)
         arows = acervo_rows(work / tag) if (work / tag / "acervo.db").exists() else {}
         print(f"-- Acervo {label}")
-        print(f"{'page':30} {'acervo KB':>9} {'SSIM':>6} {'PSNR':>5} {'RGB':>5} "
-              f"{'ocrmypdf KB':>11} {'SSIM':>6} {'PSNR':>5} {'RGB':>5}")
+        print(f"{'page':30} {'acervo KB':>9} {'SSIM':>6} {'PSNR':>5} {'RGB':>5} {'SSIMgs':>6} "
+              f"{'ocrmypdf KB':>11} {'SSIM':>6} {'PSNR':>5} {'RGB':>5} {'SSIMgs':>6}")
         fails = []
         for p in colour:
             row = arows.get(doc_id_of(p, arows))
-            ab, assim, apsnr, argb = measure(p, row["pdf"] if row else None)
-            ob, ossim, opsnr, orgb = measure(p, peer / f"{p['name']}.pdf")
-            print(f"{p['name'][:30]:30} {ab / 1024:9.1f} {assim:6.3f} {apsnr:5.1f} {argb:5.1f} "
-                  f"{ob / 1024:11.1f} {ossim:6.3f} {opsnr:5.1f} {orgb:5.1f}")
+            ab, assim, apsnr, argb, agssim = measure(p, row["pdf"] if row else None)
+            ob, ossim, opsnr, orgb, ogssim = measure(p, peer / f"{p['name']}.pdf")
+            print(f"{p['name'][:30]:30} {ab / 1024:9.1f} {assim:6.3f} {apsnr:5.1f} {argb:5.1f} {agssim:6.3f} "
+                  f"{ob / 1024:11.1f} {ossim:6.3f} {opsnr:5.1f} {orgb:5.1f} {ogssim:6.3f}")
             if not (ab <= ob and assim >= ossim - 1e-3):
                 fails.append(p["name"])
         v.add(f"colour pages: <= OCRmyPDF's bytes at equal or better SSIM, geometry off, {label}", not fails,

@@ -464,10 +464,12 @@ TEST_F(PdfWriterTest, ImagesEmbeddedAsEncodedAndRenderBack) {
         cv::imread(prefix.string() + (colour ? ".ppm" : ".pgm"), cv::IMREAD_UNCHANGED);
     ASSERT_EQ(rendered.size(), page.image.size());
     ASSERT_EQ(rendered.channels(), page.image.channels());
-    // Poppler's Splash anti-aliases image edges even at 1:1 (about half of
-    // the edge pixels of black strokes change), so compare by the share of
-    // strongly differing pixels: an inverted G4 page or swapped channels
-    // would be far off nearly everywhere ink or colour is.
+    // Poppler's Splash does not draw the image 1:1 here: an image whose far
+    // edges fall exactly on device pixel boundaries is drawn a pixel wider
+    // and taller, interpolated (docs/benchmarks.md, session 11), which moves
+    // about half of the edge pixels of black strokes. So compare by the
+    // share of strongly differing pixels: an inverted G4 page or swapped
+    // channels would be far off nearly everywhere ink or colour is.
     cv::Mat diff;
     cv::absdiff(rendered, page.image, diff);
     diff = diff.reshape(1);
