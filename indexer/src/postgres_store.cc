@@ -276,6 +276,16 @@ CREATE TABLE queue_workers (
     // buffer cache is shared by every connection and a commit invalidates
     // nothing in it. Recorded so both stores number one logical schema.
     {13, "SELECT 1"},
+    // v14 (issue 13, item 11): field_words carries its document's type, lot
+    // and document id (the lot and id in the "C" collation the listings
+    // sort by), filled and indexed by the SQL both backends share
+    // (kSchemaV14FillSql, run after these columns by Migrate).
+    {14, R"sql(
+ALTER TABLE field_words
+  ADD COLUMN IF NOT EXISTS document_type_norm TEXT NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS lot_id TEXT COLLATE "C" NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS document_id TEXT COLLATE "C" NOT NULL DEFAULT '';
+)sql"},
 };
 static_assert(std::size(kMigrations) > 0 &&
               kMigrations[std::size(kMigrations) - 1].version == kPostgresSchemaVersion);
@@ -562,7 +572,10 @@ class PostgresStore final : public Store {
                                   "doc_id BIGINT) ON COMMIT DELETE ROWS"));
       ACERVO_RETURN_IF_ERROR(CopyIn("COPY field_words_in (name_norm, word, doc_id) FROM STDIN", words_data,
                                     what + " (field words)"));
-      ACERVO_RETURN_IF_ERROR(Exec("INSERT INTO field_words SELECT DISTINCT name_norm, word, doc_id FROM field_words_in "
+      // Each row with its document's type, lot and id (schema v14).
+      ACERVO_RETURN_IF_ERROR(Exec("INSERT INTO field_words (name_norm, word, doc_id, document_type_norm, lot_id, "
+                                  "document_id) SELECT DISTINCT i.name_norm, i.word, i.doc_id, d.document_type_norm, "
+                                  "d.lot_id, d.document_id FROM field_words_in i JOIN documents d ON d.id = i.doc_id "
                                   "ON CONFLICT DO NOTHING"));
       ACERVO_RETURN_IF_ERROR(Exec("TRUNCATE field_words_in"));
     }
@@ -1878,6 +1891,7 @@ class PostgresStore final : public Store {
         ACERVO_RETURN_IF_ERROR(pg_->ExecScript(m.sql != nullptr ? m.sql : shared.c_str(),
                                                "migration " + std::to_string(m.version)));
         if (m.version == 5) ACERVO_RETURN_IF_ERROR(RelativizeStoredPaths(session_));
+        if (m.version == 14) ACERVO_RETURN_IF_ERROR(pg_->ExecScript(kSchemaV14FillSql, "migration 14"));
         // Migration 3 lists every page as pending; migration 7 recomputes
         // the tsvectors and folds them all, once (the tokens come from the
         // tsvectors, so this is SQL run from here).
