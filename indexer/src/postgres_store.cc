@@ -668,11 +668,19 @@ class PostgresStore final : public Store {
       return ListByDate(e.query, e.required, e.excluded, where, request);
     }
     if (e.query.query.required_fts.empty()) {
+      // `field:words type:T` ANDed at the top: read from field_words_listed
+      // (schema v14), the rest of the filter checked on each document.
+      ParsedQuery rest = query;
+      const ListingDrivers drivers = TakeListingDrivers(&rest);
       SqlParts list = where;
+      if (drivers.type) {
+        ACERVO_ASSIGN_OR_RETURN(list, DocumentFilterWithAccess(request, rest, "true"));
+      }
       for (const std::string& tsq : e.excluded) {
         list.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
         list.params.push_back(tsq);
       }
+      if (drivers.type) return ListByFieldAndType(*drivers.field, drivers.type->value, list, request.limit, request.offset);
       return ListMatching(list, request.limit, request.offset);
     }
     ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(e.query.query.RankingFts()));
@@ -1064,6 +1072,36 @@ class PostgresStore final : public Store {
         ResultPtr r, Exec(NumberPlaceholders("SELECT d.id FROM documents d WHERE " + where.sql +
                                              " ORDER BY d.lot_id COLLATE \"C\", d.document_id COLLATE \"C\" LIMIT ? OFFSET ?"),
                           params, "search"));
+    std::vector<int64_t> rows;
+    for (int i = 0; i < PQntuples(r.get()); ++i) rows.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
+    return LoadHits(rows);
+  }
+
+  // Documents with every word of `field` (a text value) and of type `type`
+  // that pass `where`, in lot and document order: one range of
+  // field_words_listed (name, word, type, then the lot and id in the "C"
+  // collation ListMatching sorts by) for the first word, the others
+  // probed per document, so the statement can stop at its page.
+  Result<std::vector<SearchHit>> ListByFieldAndType(const QueryPredicate& field, const std::string& type,
+                                                    const SqlParts& where, int limit, int offset) {
+    std::string sql = "SELECT d.id FROM field_words w0";
+    std::vector<std::optional<std::string>> params;
+    for (size_t k = 1; k < field.words.size(); ++k) {
+      const std::string w = "w" + std::to_string(k);
+      sql += " JOIN field_words " + w + " ON " + w + ".name_norm = ? AND " + w + ".word = ? AND " + w +
+             ".doc_id = w0.doc_id";
+      params.push_back(field.field);
+      params.push_back(field.words[k]);
+    }
+    sql += " JOIN documents d ON d.id = w0.doc_id WHERE w0.name_norm = ? AND w0.word = ? AND "
+           "w0.document_type_norm = ? AND " + where.sql + " ORDER BY w0.lot_id, w0.document_id LIMIT ? OFFSET ?";
+    params.push_back(field.field);
+    params.push_back(field.words[0]);
+    params.push_back(type);
+    for (const Param& p : where.params) params.push_back(ParamText(p));
+    params.push_back(std::to_string(limit));
+    params.push_back(std::to_string(offset));
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(NumberPlaceholders(sql), params, "search"));
     std::vector<int64_t> rows;
     for (int i = 0; i < PQntuples(r.get()); ++i) rows.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
     return LoadHits(rows);

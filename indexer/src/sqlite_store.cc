@@ -922,10 +922,10 @@ class SqliteStore final : public Store {
       // With a type ANDed at the top too, the driver's index range holds
       // exactly the documents of that type, in listing order (schema v14).
       ParsedQuery rest = query;
-      std::optional<QueryPredicate> driver = TakeFieldWordsDriver(&rest);
-      std::optional<QueryPredicate> type;
+      const ListingDrivers drivers = TakeListingDrivers(&rest);
+      const std::optional<QueryPredicate>& driver = drivers.field;
+      const std::optional<QueryPredicate>& type = drivers.type;
       if (driver) {
-        type = TakeTopLevel(&rest, [](const QueryPredicate& p) { return p.kind == QueryPredicate::Kind::kType; });
         ACERVO_ASSIGN_OR_RETURN(where, DocumentFilterWithAccess(request, rest, "1"));
       }
       // A document must have no page matching an excluded clause.
@@ -1592,42 +1592,8 @@ class SqliteStore final : public Store {
     return hit;
   }
 
-  // A condition `field:value` on a text value, ANDed at the top of the
-  // query's filter, taken out of it (nullopt: none). Its documents are
-  // those with every word of the value in the field's field_words rows.
-  static std::optional<QueryPredicate> TakeFieldWordsDriver(ParsedQuery* q) {
-    return TakeTopLevel(q, [](const QueryPredicate& p) {
-      return p.kind == QueryPredicate::Kind::kFieldEquals && !p.words.empty();
-    });
-  }
-
-  // The first predicate for which `want` is true that is the query's whole
-  // filter or ANDed at its top, taken out of it (nullopt: none).
-  template <typename Want>
-  static std::optional<QueryPredicate> TakeTopLevel(ParsedQuery* q, Want want) {
-    if (!q->filter) return std::nullopt;
-    auto is_driver = [&](const QueryCondition& c) {
-      return c.op == QueryCondition::Op::kPredicate && want(c.predicate);
-    };
-    if (is_driver(*q->filter)) {
-      QueryPredicate p = q->filter->predicate;
-      q->filter.reset();
-      return p;
-    }
-    if (q->filter->op != QueryCondition::Op::kAnd) return std::nullopt;
-    std::vector<QueryCondition>& children = q->filter->children;
-    for (size_t i = 0; i < children.size(); ++i) {
-      if (!is_driver(children[i])) continue;
-      QueryPredicate p = children[i].predicate;
-      children.erase(children.begin() + static_cast<std::ptrdiff_t>(i));
-      if (children.empty()) q->filter.reset();
-      return p;
-    }
-    return std::nullopt;
-  }
-
   // Documents passing `where`, in lot and document order. With `driver`
-  // (TakeFieldWordsDriver, not in `where`), the statement joins the
+  // (TakeListingDrivers, not in `where`), the statement joins the
   // driver's field_words rows (one per word, each in doc_id order) to the
   // documents instead of testing `d.id IN (subquery)`: SQLite would build
   // each subquery's 10,000-id list into a temporary index first and probe
@@ -2311,6 +2277,11 @@ class SqliteStore final : public Store {
         return a.first.second != b.first.second ? b.first.second > a.first.second : b.second < a.second;
       };
       std::make_heap(order.begin(), order.end(), after);
+      // Prepared once for the walk, which may look up every candidate (a
+      // filter most candidates fail: 1,000 of them for a word and a date
+      // range); reset after each use, so the cached statement is idle while
+      // the document is scored.
+      ACERVO_ASSIGN_OR_RETURN(Stmt doc_of, Prepare("SELECT doc_id FROM pages WHERE id = ?"));
       for (auto end = order.end(); end != order.begin();) {
         if (docs.size() >= want) break;
         std::pop_heap(order.begin(), end, after);
@@ -2318,12 +2289,12 @@ class SqliteStore final : public Store {
         const int64_t page = end->second;
         int64_t doc = 0;
         {
-          ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT doc_id FROM pages WHERE id = ?"));
-          s.Bind(1, page);
-          const int rc = s.Step();
+          doc_of.Bind(1, page);
+          const int rc = doc_of.Step();
+          if (rc == SQLITE_ROW) doc = doc_of.Int(0);
+          doc_of.Reset();
           if (rc == SQLITE_DONE) continue;
           if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "search");
-          doc = s.Int(0);
         }
         if (!seen.emplace(doc, true).second) continue;
         if (filter_set) {
