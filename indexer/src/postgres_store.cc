@@ -680,7 +680,9 @@ class PostgresStore final : public Store {
         list.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
         list.params.push_back(tsq);
       }
-      if (drivers.type) return ListByFieldAndType(*drivers.field, drivers.type->value, list, request.limit, request.offset);
+      if (drivers.type) {
+        return ListByFieldAndType(*drivers.field, drivers.type->value, list, request.limit, request.offset);
+      }
       return ListMatching(list, request.limit, request.offset);
     }
     ACERVO_ASSIGN_OR_RETURN(std::string tsq, FtsToTsquery(e.query.query.RankingFts()));
