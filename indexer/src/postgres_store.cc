@@ -276,6 +276,16 @@ CREATE TABLE queue_workers (
     // buffer cache is shared by every connection and a commit invalidates
     // nothing in it. Recorded so both stores number one logical schema.
     {13, "SELECT 1"},
+    // v14 (issue 13, item 11): field_words carries its document's type, lot
+    // and document id (the lot and id in the "C" collation the listings
+    // sort by), filled and indexed by the SQL both backends share
+    // (kSchemaV14FillSql, run after these columns by Migrate).
+    {14, R"sql(
+ALTER TABLE field_words
+  ADD COLUMN IF NOT EXISTS document_type_norm TEXT NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS lot_id TEXT COLLATE "C" NOT NULL DEFAULT '',
+  ADD COLUMN IF NOT EXISTS document_id TEXT COLLATE "C" NOT NULL DEFAULT '';
+)sql"},
 };
 static_assert(std::size(kMigrations) > 0 &&
               kMigrations[std::size(kMigrations) - 1].version == kPostgresSchemaVersion);
@@ -562,7 +572,10 @@ class PostgresStore final : public Store {
                                   "doc_id BIGINT) ON COMMIT DELETE ROWS"));
       ACERVO_RETURN_IF_ERROR(CopyIn("COPY field_words_in (name_norm, word, doc_id) FROM STDIN", words_data,
                                     what + " (field words)"));
-      ACERVO_RETURN_IF_ERROR(Exec("INSERT INTO field_words SELECT DISTINCT name_norm, word, doc_id FROM field_words_in "
+      // Each row with its document's type, lot and id (schema v14).
+      ACERVO_RETURN_IF_ERROR(Exec("INSERT INTO field_words (name_norm, word, doc_id, document_type_norm, lot_id, "
+                                  "document_id) SELECT DISTINCT i.name_norm, i.word, i.doc_id, d.document_type_norm, "
+                                  "d.lot_id, d.document_id FROM field_words_in i JOIN documents d ON d.id = i.doc_id "
                                   "ON CONFLICT DO NOTHING"));
       ACERVO_RETURN_IF_ERROR(Exec("TRUNCATE field_words_in"));
     }
@@ -655,10 +668,20 @@ class PostgresStore final : public Store {
       return ListByDate(e.query, e.required, e.excluded, where, request);
     }
     if (e.query.query.required_fts.empty()) {
+      // `field:words type:T` ANDed at the top: read from field_words_listed
+      // (schema v14), the rest of the filter checked on each document.
+      ParsedQuery rest = query;
+      const ListingDrivers drivers = TakeListingDrivers(&rest);
       SqlParts list = where;
+      if (drivers.type) {
+        ACERVO_ASSIGN_OR_RETURN(list, DocumentFilterWithAccess(request, rest, "true"));
+      }
       for (const std::string& tsq : e.excluded) {
         list.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
         list.params.push_back(tsq);
+      }
+      if (drivers.type) {
+        return ListByFieldAndType(*drivers.field, drivers.type->value, list, request.limit, request.offset);
       }
       return ListMatching(list, request.limit, request.offset);
     }
@@ -1051,6 +1074,36 @@ class PostgresStore final : public Store {
         ResultPtr r, Exec(NumberPlaceholders("SELECT d.id FROM documents d WHERE " + where.sql +
                                              " ORDER BY d.lot_id COLLATE \"C\", d.document_id COLLATE \"C\" LIMIT ? OFFSET ?"),
                           params, "search"));
+    std::vector<int64_t> rows;
+    for (int i = 0; i < PQntuples(r.get()); ++i) rows.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
+    return LoadHits(rows);
+  }
+
+  // Documents with every word of `field` (a text value) and of type `type`
+  // that pass `where`, in lot and document order: one range of
+  // field_words_listed (name, word, type, then the lot and id in the "C"
+  // collation ListMatching sorts by) for the first word, the others
+  // probed per document, so the statement can stop at its page.
+  Result<std::vector<SearchHit>> ListByFieldAndType(const QueryPredicate& field, const std::string& type,
+                                                    const SqlParts& where, int limit, int offset) {
+    std::string sql = "SELECT d.id FROM field_words w0";
+    std::vector<std::optional<std::string>> params;
+    for (size_t k = 1; k < field.words.size(); ++k) {
+      const std::string w = "w" + std::to_string(k);
+      sql += " JOIN field_words " + w + " ON " + w + ".name_norm = ? AND " + w + ".word = ? AND " + w +
+             ".doc_id = w0.doc_id";
+      params.push_back(field.field);
+      params.push_back(field.words[k]);
+    }
+    sql += " JOIN documents d ON d.id = w0.doc_id WHERE w0.name_norm = ? AND w0.word = ? AND "
+           "w0.document_type_norm = ? AND " + where.sql + " ORDER BY w0.lot_id, w0.document_id LIMIT ? OFFSET ?";
+    params.push_back(field.field);
+    params.push_back(field.words[0]);
+    params.push_back(type);
+    for (const Param& p : where.params) params.push_back(ParamText(p));
+    params.push_back(std::to_string(limit));
+    params.push_back(std::to_string(offset));
+    ACERVO_ASSIGN_OR_RETURN(ResultPtr r, Exec(NumberPlaceholders(sql), params, "search"));
     std::vector<int64_t> rows;
     for (int i = 0; i < PQntuples(r.get()); ++i) rows.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
     return LoadHits(rows);
@@ -1878,6 +1931,7 @@ class PostgresStore final : public Store {
         ACERVO_RETURN_IF_ERROR(pg_->ExecScript(m.sql != nullptr ? m.sql : shared.c_str(),
                                                "migration " + std::to_string(m.version)));
         if (m.version == 5) ACERVO_RETURN_IF_ERROR(RelativizeStoredPaths(session_));
+        if (m.version == 14) ACERVO_RETURN_IF_ERROR(pg_->ExecScript(kSchemaV14FillSql, "migration 14"));
         // Migration 3 lists every page as pending; migration 7 recomputes
         // the tsvectors and folds them all, once (the tokens come from the
         // tsvectors, so this is SQL run from here).

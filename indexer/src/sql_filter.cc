@@ -213,4 +213,37 @@ Status ValidatePagePart(const PageRecord& page, const std::string& where) {
   return Status::OK();
 }
 
+std::optional<QueryPredicate> TakeTopLevelPredicate(ParsedQuery* q,
+                                                    const std::function<bool(const QueryPredicate&)>& want) {
+  if (!q->filter) return std::nullopt;
+  auto is_wanted = [&](const QueryCondition& c) {
+    return c.op == QueryCondition::Op::kPredicate && want(c.predicate);
+  };
+  if (is_wanted(*q->filter)) {
+    QueryPredicate p = q->filter->predicate;
+    q->filter.reset();
+    return p;
+  }
+  if (q->filter->op != QueryCondition::Op::kAnd) return std::nullopt;
+  std::vector<QueryCondition>& children = q->filter->children;
+  for (size_t i = 0; i < children.size(); ++i) {
+    if (!is_wanted(children[i])) continue;
+    QueryPredicate p = children[i].predicate;
+    children.erase(children.begin() + static_cast<std::ptrdiff_t>(i));
+    if (children.empty()) q->filter.reset();
+    return p;
+  }
+  return std::nullopt;
+}
+
+ListingDrivers TakeListingDrivers(ParsedQuery* q) {
+  ListingDrivers d;
+  d.field = TakeTopLevelPredicate(
+      q, [](const QueryPredicate& p) { return p.kind == QueryPredicate::Kind::kFieldEquals && !p.words.empty(); });
+  if (d.field) {
+    d.type = TakeTopLevelPredicate(q, [](const QueryPredicate& p) { return p.kind == QueryPredicate::Kind::kType; });
+  }
+  return d;
+}
+
 }  // namespace acervo

@@ -9,6 +9,7 @@
 #define ACERVO_INDEXER_SRC_SQL_FILTER_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <string>
@@ -53,6 +54,25 @@ std::string NumberPlaceholders(const std::string& sql, int first = 1);
 // name.
 Result<SqlParts> CompileDocumentFilter(const SearchRequest& request, const ParsedQuery& query,
                                        const char* true_literal);
+
+// The first predicate for which `want` is true that is the query's whole
+// filter or ANDed at its top, taken out of the filter (nullopt: none; the
+// query is then unchanged). The rest of the filter means the same with the
+// predicate ANDed back.
+std::optional<QueryPredicate> TakeTopLevelPredicate(ParsedQuery* q,
+                                                    const std::function<bool(const QueryPredicate&)>& want);
+
+// The filter-only listing's drivers (docs/store.md, "How a filter-only
+// search runs"): a text-valued `field:value` condition ANDed at the top,
+// taken out (its documents: those with every word of the value in the
+// field's field_words rows), then, only when there is one, a `type:`
+// ANDed at the top (schema v14: field_words_listed holds the field's
+// documents of one type in listing order). nullopt where there is none.
+struct ListingDrivers {
+  std::optional<QueryPredicate> field;
+  std::optional<QueryPredicate> type;
+};
+ListingDrivers TakeListingDrivers(ParsedQuery* q);
 
 // The master-page fields of a page about to be stored (schema v4), checked
 // the same way by both stores: part is "whole", "left" or "right", the

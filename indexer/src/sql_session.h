@@ -78,6 +78,22 @@ CREATE UNIQUE INDEX users_by_cpf ON users(cpf) WHERE cpf <> '';
 inline constexpr const char* kSchemaV12Sql =
     "CREATE INDEX IF NOT EXISTS pages_by_doc ON pages(doc_id, in_pdf, pdf_page)";
 
+// Schema v14 (issue 13, item 11), after each backend has added the three
+// columns to field_words (document_type_norm, lot_id, document_id: its
+// document's, which never change while the row exists — a document is
+// replaced by deleting its rows): fills them and indexes each field word's
+// documents by type, then in listing order (lot, document id). So a
+// filter-only search `cidade:"X" type:Y` reads the city's documents of
+// that type from one index range, already in the order it lists them,
+// and stops at its page, instead of looking up each of the city's
+// documents for its type. The same SQL on both backends.
+inline constexpr const char* kSchemaV14FillSql = R"sql(
+UPDATE field_words SET (document_type_norm, lot_id, document_id) =
+  (SELECT d.document_type_norm, d.lot_id, d.document_id FROM documents d WHERE d.id = field_words.doc_id);
+CREATE INDEX IF NOT EXISTS field_words_listed
+  ON field_words(name_norm, word, document_type_norm, lot_id, document_id, doc_id);
+)sql";
+
 // Word boxes as stored in page_words.words: one line per word, "x y w h
 // text" (text with its whitespace and control characters removed).
 // Decode is lenient: a malformed line is skipped.

@@ -239,6 +239,12 @@ CREATE INDEX field_words_by_doc ON field_words(doc_id);
     // (CopyAuditToTrail); this migration then drops the table from the store
     // once every row is found in the trail file (DropMovedAudit).
     {13, "SELECT 1"},
+    // v14 (issue 13, item 11): field_words carries its document's type, lot
+    // and document id, indexed for filter-only listings (sql_session.h,
+    // kSchemaV14FillSql). The columns are added by C++ where missing
+    // (SQLite has no ADD COLUMN IF NOT EXISTS), then the shared SQL fills
+    // and indexes them (Migrate).
+    {14, "SELECT 1"},
 };
 
 static_assert(std::size(kMigrations) > 0 &&
@@ -913,8 +919,12 @@ class SqliteStore final : public Store {
       // Listed, not ranked. A text-valued field condition ANDed at the top
       // drives the statement as a join (below): the rest of the filter is
       // compiled without it.
+      // With a type ANDed at the top too, the driver's index range holds
+      // exactly the documents of that type, in listing order (schema v14).
       ParsedQuery rest = query;
-      std::optional<QueryPredicate> driver = TakeFieldWordsDriver(&rest);
+      const ListingDrivers drivers = TakeListingDrivers(&rest);
+      const std::optional<QueryPredicate>& driver = drivers.field;
+      const std::optional<QueryPredicate>& type = drivers.type;
       if (driver) {
         ACERVO_ASSIGN_OR_RETURN(where, DocumentFilterWithAccess(request, rest, "1"));
       }
@@ -923,7 +933,8 @@ class SqliteStore final : public Store {
         where.sql += std::string(" AND d.id NOT IN ") + kPagesMatching;
         where.params.push_back(fts);
       }
-      hits = ListMatching(where, request.limit, request.offset, driver ? &*driver : nullptr);
+      hits = ListMatching(where, request.limit, request.offset, driver ? &*driver : nullptr,
+                          type ? &type->value : nullptr);
     }
     return PlainQueryError(std::move(hits));
   }
@@ -1166,7 +1177,7 @@ class SqliteStore final : public Store {
         s.BindNull(8);
       }
       ACERVO_RETURN_IF_ERROR(Done(s, what + " field " + f.name));
-      ACERVO_RETURN_IF_ERROR(PutFieldWords(doc_row, NormalizeFieldValue(f.name), f.value, what));
+      ACERVO_RETURN_IF_ERROR(PutFieldWords(doc_row, &doc, NormalizeFieldValue(f.name), f.value, what));
     }
     for (const PageRecord& p : doc.pages) {
       ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(R"sql(
@@ -1211,18 +1222,50 @@ class SqliteStore final : public Store {
     return WriteDocumentReview(session_, doc);  // review items, history, flags (schema v8)
   }
 
-  // A text field's words, for `name:word` (field_words).
-  Status PutFieldWords(int64_t doc_row, const std::string& name_norm, std::string_view value,
-                       const std::string& what) {
+  // A text field's words, for `name:word` (field_words), with the
+  // document's type, lot and id (schema v14: the filter-only listing's
+  // index). `doc` is null only in migration 7, before those columns exist
+  // (migration 14 fills them).
+  Status PutFieldWords(int64_t doc_row, const DocumentRecord* doc, const std::string& name_norm,
+                       std::string_view value, const std::string& what) {
     for (const std::string& w : FieldWords(value)) {
-      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("INSERT OR IGNORE INTO field_words (name_norm, word, doc_id) "
-                                              "VALUES (?, ?, ?)"));
+      if (doc == nullptr) {
+        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("INSERT OR IGNORE INTO field_words (name_norm, word, doc_id) "
+                                                "VALUES (?, ?, ?)"));
+        s.Bind(1, name_norm);
+        s.Bind(2, w);
+        s.Bind(3, doc_row);
+        ACERVO_RETURN_IF_ERROR(Done(s, what));
+        continue;
+      }
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("INSERT OR IGNORE INTO field_words (name_norm, word, doc_id, "
+                                              "document_type_norm, lot_id, document_id) VALUES (?, ?, ?, ?, ?, ?)"));
       s.Bind(1, name_norm);
       s.Bind(2, w);
       s.Bind(3, doc_row);
+      s.Bind(4, NormalizeFieldValue(doc->document_type));
+      s.Bind(5, doc->lot_id);
+      s.Bind(6, doc->document_id);
       ACERVO_RETURN_IF_ERROR(Done(s, what));
     }
     return Status::OK();
+  }
+
+  // Migration 14: field_words' document columns, added where missing (a
+  // store a test took back below 14 by hand may still have them), then
+  // filled and indexed by the SQL both backends share.
+  Status AddFieldWordsListing(const std::string& what) {
+    for (const char* column : {"document_type_norm", "lot_id", "document_id"}) {
+      ACERVO_ASSIGN_OR_RETURN(
+          Stmt q, Prepare("SELECT count(*) FROM pragma_table_info('field_words') WHERE name = ?", false));
+      q.Bind(1, column);
+      const int rc = q.Step();
+      if (rc != SQLITE_ROW) return FromSqlite(rc, db_, what);
+      if (q.Int(0) != 0) continue;
+      ACERVO_RETURN_IF_ERROR(
+          Exec(("ALTER TABLE field_words ADD COLUMN " + std::string(column) + " TEXT NOT NULL DEFAULT ''").c_str()));
+    }
+    return Exec(kSchemaV14FillSql);
   }
 
   // Migration 7: value_key and field_words for the fields already stored.
@@ -1245,7 +1288,7 @@ class SqliteStore final : public Store {
         u.Bind(3, r.ordinal);
         ACERVO_RETURN_IF_ERROR(Done(u, what));
       }
-      ACERVO_RETURN_IF_ERROR(PutFieldWords(r.doc, r.name_norm, r.value, what));
+      ACERVO_RETURN_IF_ERROR(PutFieldWords(r.doc, /*doc=*/nullptr, r.name_norm, r.value, what));
     }
     return Status::OK();
   }
@@ -1549,44 +1592,27 @@ class SqliteStore final : public Store {
     return hit;
   }
 
-  // A condition `field:value` on a text value, ANDed at the top of the
-  // query's filter, taken out of it (nullopt: none). Its documents are
-  // those with every word of the value in the field's field_words rows.
-  static std::optional<QueryPredicate> TakeFieldWordsDriver(ParsedQuery* q) {
-    if (!q->filter) return std::nullopt;
-    auto is_driver = [](const QueryCondition& c) {
-      return c.op == QueryCondition::Op::kPredicate && c.predicate.kind == QueryPredicate::Kind::kFieldEquals &&
-             !c.predicate.words.empty();
-    };
-    if (is_driver(*q->filter)) {
-      QueryPredicate p = q->filter->predicate;
-      q->filter.reset();
-      return p;
-    }
-    if (q->filter->op != QueryCondition::Op::kAnd) return std::nullopt;
-    std::vector<QueryCondition>& children = q->filter->children;
-    for (size_t i = 0; i < children.size(); ++i) {
-      if (!is_driver(children[i])) continue;
-      QueryPredicate p = children[i].predicate;
-      children.erase(children.begin() + static_cast<std::ptrdiff_t>(i));
-      if (children.empty()) q->filter.reset();
-      return p;
-    }
-    return std::nullopt;
-  }
-
   // Documents passing `where`, in lot and document order. With `driver`
-  // (TakeFieldWordsDriver, not in `where`), the statement joins the
+  // (TakeListingDrivers, not in `where`), the statement joins the
   // driver's field_words rows (one per word, each in doc_id order) to the
   // documents instead of testing `d.id IN (subquery)`: SQLite would build
   // each subquery's 10,000-id list into a temporary index first and probe
   // it (a filter-only search: about half the instructions, same rows).
+  //
+  // With `type` too (a type ANDed at the top, not in `where`; only with a
+  // driver), w0's rows are read from field_words_listed (schema v14:
+  // name, word, type, lot, document id) for that type: only the documents
+  // of that type, already in lot and document order, so the statement
+  // stops at its page (LIMIT) without sorting, and an empty answer is one
+  // index probe — where each of the field's documents (10,000 for a city
+  // of the 1M-page benchmark store) was looked up for its type.
   Result<std::vector<SearchHit>> ListMatching(const SqlParts& where, int limit, int offset,
-                                              const QueryPredicate* driver = nullptr) {
+                                              const QueryPredicate* driver = nullptr,
+                                              const std::string* type = nullptr) {
     std::string from = "documents d";
     std::vector<Param> params;
     if (driver != nullptr) {
-      from = "field_words w0";
+      from = type != nullptr ? "field_words w0 INDEXED BY field_words_listed" : "field_words w0";
       for (size_t k = 1; k < driver->words.size(); ++k) {
         const std::string w = "w" + std::to_string(k);
         from += " JOIN field_words " + w + " ON " + w + ".name_norm = ? AND " + w + ".word = ? AND " + w +
@@ -1602,8 +1628,13 @@ class SqliteStore final : public Store {
       params.push_back(driver->field);
       params.push_back(driver->words[0]);
     }
-    ACERVO_ASSIGN_OR_RETURN(
-        Stmt s, Prepare(sql + where.sql + " ORDER BY d.lot_id, d.document_id LIMIT ? OFFSET ?", /*cache=*/false));
+    if (type != nullptr) {
+      sql += "w0.document_type_norm = ? AND ";
+      params.push_back(*type);
+    }
+    // (w0's lot and document id are the document's: the same order.)
+    const char* order = type != nullptr ? " ORDER BY w0.lot_id, w0.document_id" : " ORDER BY d.lot_id, d.document_id";
+    ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(sql + where.sql + order + " LIMIT ? OFFSET ?", /*cache=*/false));
     int i = 1;
     for (const Param& p : params) s.Bind(i++, p);
     for (const Param& p : where.params) s.Bind(i++, p);
@@ -2246,6 +2277,11 @@ class SqliteStore final : public Store {
         return a.first.second != b.first.second ? b.first.second > a.first.second : b.second < a.second;
       };
       std::make_heap(order.begin(), order.end(), after);
+      // Prepared once for the walk, which may look up every candidate (a
+      // filter most candidates fail: 1,000 of them for a word and a date
+      // range); reset after each use, so the cached statement is idle while
+      // the document is scored.
+      ACERVO_ASSIGN_OR_RETURN(Stmt doc_of, Prepare("SELECT doc_id FROM pages WHERE id = ?"));
       for (auto end = order.end(); end != order.begin();) {
         if (docs.size() >= want) break;
         std::pop_heap(order.begin(), end, after);
@@ -2253,12 +2289,12 @@ class SqliteStore final : public Store {
         const int64_t page = end->second;
         int64_t doc = 0;
         {
-          ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT doc_id FROM pages WHERE id = ?"));
-          s.Bind(1, page);
-          const int rc = s.Step();
+          doc_of.Bind(1, page);
+          const int rc = doc_of.Step();
+          if (rc == SQLITE_ROW) doc = doc_of.Int(0);
+          doc_of.Reset();
           if (rc == SQLITE_DONE) continue;
           if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "search");
-          doc = s.Int(0);
         }
         if (!seen.emplace(doc, true).second) continue;
         if (filter_set) {
@@ -2697,6 +2733,7 @@ class SqliteStore final : public Store {
           if (!trail_attached_) return Status::OK();
           ACERVO_RETURN_IF_ERROR(DropMovedAudit(what));
         }
+        if (m.version == 14) ACERVO_RETURN_IF_ERROR(AddFieldWordsListing(what));
         if (m.version == 7) {
           ACERVO_RETURN_IF_ERROR(FillFieldMeaning(what));
           terms_.Clear();

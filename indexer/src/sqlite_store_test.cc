@@ -145,6 +145,31 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
 
 enum class Backend { kSqlite, kPostgres };
 
+// Migration 14 taken out again (issue 13, item 11): field_words without
+// its documents' type, lot and id. On SQLite UndoSqliteV13 starts with it.
+constexpr const char* kUndoSqliteV14 =
+    "DROP INDEX field_words_listed; ALTER TABLE field_words DROP COLUMN document_type_norm; "
+    "ALTER TABLE field_words DROP COLUMN lot_id; ALTER TABLE field_words DROP COLUMN document_id; "
+    "DELETE FROM schema_version WHERE version >= 14; ";
+constexpr const char* kUndoPostgresV14 =
+    "DROP INDEX field_words_listed; ALTER TABLE field_words DROP COLUMN document_type_norm, DROP COLUMN lot_id, "
+    "DROP COLUMN document_id; DELETE FROM schema_version WHERE version >= 14; ";
+// Fail (naming field_words) when the v14 columns or index are missing.
+constexpr const char* kCheckFieldWordsListingSqlite =
+    "SELECT count(*) FROM field_words INDEXED BY field_words_listed WHERE name_norm = 'nome' AND word = 'joao' "
+    "AND document_type_norm = 'certidao' AND lot_id <> '' AND document_id <> ''";
+constexpr const char* kCheckFieldWordsListingPostgres =
+    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'field_words_listed') "
+    "THEN RAISE EXCEPTION 'no such index on field_words'; END IF; "
+    "PERFORM count(*) FROM field_words WHERE lot_id <> '' AND document_id <> ''; END $$";
+// Fail when a field word lacks its document's type, lot or id.
+constexpr const char* kUnfilledFieldWordsSqlite =
+    "SELECT CASE WHEN count(*) > 0 THEN json('unfilled field_words') END FROM field_words "
+    "WHERE lot_id = '' OR document_id = '' OR document_type_norm = ''";
+constexpr const char* kUnfilledFieldWordsPostgres =
+    "DO $$ BEGIN IF EXISTS (SELECT 1 FROM field_words WHERE lot_id = '' OR document_id = '' OR "
+    "document_type_norm = '') THEN RAISE EXCEPTION 'unfilled field_words'; END IF; END $$";
+
 // Migration 13 taken out again on SQLite (issue 13, item 11): the audit
 // rows back into the store's own table (as v6 made it), the trail file
 // removed. Goes first wherever a test takes a SQLite store below v13;
@@ -154,7 +179,9 @@ std::string UndoSqliteV13(const fs::path& db_path) {
   const fs::path trail = SqliteAuditTrailPath(db_path);
   sqlite3* db = nullptr;
   sqlite3_open(db_path.c_str(), &db);
-  const std::string sql = "ATTACH '" + trail.string() + "' AS trail; BEGIN; " + AuditTrailSql() +
+  if (Status st = RegisterSqliteExtensions(db); !st.ok()) return st.ToString();  // DROP COLUMN reparses the schema
+  const std::string sql = std::string(kUndoSqliteV14) + "ATTACH '" + trail.string() + "' AS trail; BEGIN; " +
+                          AuditTrailSql() +
                           "INSERT INTO main.audit SELECT * FROM trail.audit ORDER BY seq; "
                           "DELETE FROM schema_version WHERE version >= 13; COMMIT; DETACH trail;";
   std::string error;
@@ -1174,6 +1201,90 @@ TEST_P(StoreTest, VersionElevenGetsPagesByDocWithTheSameAnswers) {
   Reopen();
   ASSERT_NE(store_, nullptr);
   EXPECT_EQ(RawExec(check), "");
+  EXPECT_EQ(answers(), before);
+}
+
+// A filter-only search `field:words type:T` (schema v14: read from
+// field_words_listed, in listing order) lists the same documents as the
+// documents' rows say: lot and document id order (text order: d10 before
+// d9), paging, a reader's lots, other conditions beside it, and a document
+// replaced under another type listed under its new type only.
+TEST_P(StoreTest, FieldAndTypeListingFollowsTheDocuments) {
+  ASSERT_TRUE(store_->UpsertLot(Lot("L3")).ok());
+  const std::vector<std::tuple<std::string, std::string, std::string, std::string>> docs = {
+      {"L3", "d9", "oficio", "São Paulo"},  {"L3", "d10", "oficio", "São Paulo"},
+      {"L2", "d7", "oficio", "Sao Paulo"},  {"L2", "d8", "certidao", "São Paulo"},
+      {"L1", "d5", "ofício", "SÃO PAULO"},  {"L1", "d6", "oficio", "Santos"},
+      {"L3", "d11", "oficio", "Paulo Afonso"}};
+  for (const auto& [lot, id, type, city] : docs) {
+    ASSERT_TRUE(store_->PutDocument(Doc(lot, id, type, {{"cidade", city}}, {Page(1, 1, "texto de " + id)})).ok());
+  }
+  auto ids = [&](const std::string& query, int limit, int offset,
+                 std::optional<std::vector<std::string>> lots = std::nullopt) {
+    SearchRequest r = Q(query, "", {}, limit);
+    r.offset = offset;
+    r.allowed_lots = std::move(lots);
+    return Ids(SearchOk(r));
+  };
+  const std::vector<std::string> all = {"L1/d5", "L2/d7", "L3/d10", "L3/d9"};
+  EXPECT_EQ(ids("cidade:\"São Paulo\" type:oficio", 20, 0), all);
+  EXPECT_EQ(ids("type:OFÍCIO cidade:\"sao paulo\"", 20, 0), all);
+  EXPECT_EQ(ids("cidade:\"sao paulo\" type:oficio", 2, 0), std::vector<std::string>({"L1/d5", "L2/d7"}));
+  EXPECT_EQ(ids("cidade:\"sao paulo\" type:oficio", 2, 2), std::vector<std::string>({"L3/d10", "L3/d9"}));
+  EXPECT_EQ(ids("cidade:\"sao paulo\" type:oficio", 2, 3), std::vector<std::string>({"L3/d9"}));
+  EXPECT_EQ(ids("cidade:paulo type:oficio", 20, 0),
+            std::vector<std::string>({"L1/d5", "L2/d7", "L3/d10", "L3/d11", "L3/d9"}));
+  EXPECT_EQ(ids("cidade:\"sao paulo\" type:oficio", 20, 0, std::vector<std::string>{"L3", "L1"}),
+            std::vector<std::string>({"L1/d5", "L3/d10", "L3/d9"}));
+  EXPECT_EQ(ids("cidade:\"sao paulo\" type:oficio lot:L3", 20, 0), std::vector<std::string>({"L3/d10", "L3/d9"}));
+  EXPECT_EQ(ids("cidade:\"sao paulo\" type:oficio type:certidao", 20, 0), std::vector<std::string>());
+  EXPECT_EQ(ids("cidade:\"sao paulo\" type:oficio -d10", 20, 0),
+            std::vector<std::string>({"L1/d5", "L2/d7", "L3/d9"}));
+  EXPECT_EQ(ids("cidade:santos type:certidao", 20, 0), std::vector<std::string>());
+  EXPECT_EQ(ids("cidade:\"sao paulo\" type:certidao", 20, 0), std::vector<std::string>({"L2/d8"}));
+  // Replaced under another type and city: listed by its new ones only.
+  ASSERT_TRUE(store_->PutDocument(Doc("L2", "d7", "certidao", {{"cidade", "Santos"}}, {Page(1, 1, "outro")})).ok());
+  EXPECT_EQ(ids("cidade:\"sao paulo\" type:oficio", 20, 0), std::vector<std::string>({"L1/d5", "L3/d10", "L3/d9"}));
+  EXPECT_EQ(ids("cidade:santos type:certidao", 20, 0), std::vector<std::string>({"L2/d7"}));
+  EXPECT_EQ(ids("cidade:\"sao paulo\" type:certidao", 20, 0), std::vector<std::string>({"L2/d8"}));
+  // Withdrawn: gone from the listing.
+  ASSERT_TRUE(store_->Withdraw("L3", "d10", "cli:maria", "duplicate").ok());
+  EXPECT_EQ(ids("cidade:\"sao paulo\" type:oficio", 20, 0), std::vector<std::string>({"L1/d5", "L3/d9"}));
+}
+
+// Schema v14 (issue 13, item 11): a store of v13 gets field_words' type,
+// lot and document id filled from its documents and the index
+// field_words_listed, and lists every filter-only search as before.
+TEST_P(StoreTest, VersionThirteenGetsTheFieldWordsListingWithTheSameAnswers) {
+  ASSERT_TRUE(store_->UpsertLot(Lot("L3")).ok());
+  ASSERT_TRUE(store_->PutDocument(Doc("L3", "d10", "certidao", {{"nome", "João Souza"}}, {Page(1, 1, "x")})).ok());
+  ASSERT_TRUE(store_->PutDocument(Doc("L3", "d9", "certidao", {{"nome", "Joao"}}, {Page(1, 1, "y")})).ok());
+  const std::vector<std::string> queries = {"nome:joao type:certidao", "type:certidao nome:joao",
+                                            "nome:joao", "nome:\"joao da silva\" type:certidao",
+                                            "nome:maria type:requerimento", "nome:joao type:oficio"};
+  auto answers = [&]() {
+    std::vector<std::string> out;
+    for (const std::string& q : queries) {
+      std::string line = q + " |";
+      for (const std::string& id : Ids(SearchOk(Q(q)))) line += " " + id;
+      out.push_back(line);
+    }
+    return out;
+  };
+  const std::vector<std::string> before = answers();
+  EXPECT_EQ(before[0], "nome:joao type:certidao | L1/d1 L3/d10 L3/d9");
+  store_.reset();
+  UndoV13();  // (SQLite: v14 first, then v13)
+  if (!sqlite()) {
+    ASSERT_EQ(RawExec(kUndoPostgresV14), "");
+  }
+  const char* check = sqlite() ? kCheckFieldWordsListingSqlite : kCheckFieldWordsListingPostgres;
+  EXPECT_NE(RawExec(check).find("field_words"), std::string::npos);
+  Reopen();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(RawExec(check), "");
+  EXPECT_EQ(RawExec(sqlite() ? kUnfilledFieldWordsSqlite : kUnfilledFieldWordsPostgres), "")
+      << "every field word has its document's type, lot and id";
   EXPECT_EQ(answers(), before);
 }
 

@@ -46,7 +46,7 @@ struct PostgresOptions {
 };
 
 // The newest schema version this build knows (see docs/store.md).
-inline constexpr int kPostgresSchemaVersion = 13;  // v5 issue 12, v6 issue 13, v7 issue 15, v8 issue 14, v9 issue 18, v10 issue 19, v11 issue 14, v12 issue 13, v13 issue 13
+inline constexpr int kPostgresSchemaVersion = 14;  // v5 issue 12, v6 issue 13, v7 issue 15, v8 issue 14, v9 issue 18, v10 issue 19, v11 issue 14, v12 issue 13, v13 issue 13, v14 issue 13
 
 // Connects with a libpq connection string ("host=/tmp/pg dbname=acervo" or
 // "postgresql://...") and brings the schema up to date. Failure: Unavailable

@@ -66,7 +66,7 @@ struct SqliteOptions {
 };
 
 // The newest schema version this build knows (see docs/store.md).
-inline constexpr int kSqliteSchemaVersion = 13;  // v5 issue 12, v6 issue 13, v7 issue 15, v8 issue 14, v9 issue 18, v10 issue 19, v11 issue 14, v12 issue 13, v13 issue 13
+inline constexpr int kSqliteSchemaVersion = 14;  // v5 issue 12, v6 issue 13, v7 issue 15, v8 issue 14, v9 issue 18, v10 issue 19, v11 issue 14, v12 issue 13, v13 issue 13, v14 issue 13
 // The oldest schema a read-only open reads as is (an older store must be
 // opened once with write access to migrate).
 inline constexpr int kSqliteMinReadableVersion = kSqliteSchemaVersion;
