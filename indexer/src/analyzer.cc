@@ -91,6 +91,8 @@ bool IdentifierGap(std::string_view gap) {
 // (ASCII, U+2010, U+2011, soft hyphen U+00AD or ¬), optional blanks, one
 // line break, optional blanks.
 bool HyphenBreak(std::string_view gap) {
+  // Most gaps are a space: every hyphen above starts with one of 3 bytes.
+  if (gap.empty() || (gap[0] != '-' && gap[0] != '\xE2' && gap[0] != '\xC2')) return false;
   size_t i = 0;
   if (gap.substr(0, 1) == "-") {
     i = 1;
@@ -109,13 +111,8 @@ bool HyphenBreak(std::string_view gap) {
   return i == gap.size();
 }
 
-struct Surface {
-  std::string term;
-  size_t begin = 0, end = 0;
-};
-
 // A two-byte UTF-8 character (U+0080..U+07FF: Latin-1, Latin Extended,
-// Greek, Cyrillic...) as SurfaceTokens reads it: folded, and whether it is
+// Greek, Cyrillic...) as ScanSurface reads it: folded, and whether it is
 // part of a token. Computed once from FoldCodePoint and IsTokenCodePoint,
 // so the table answers exactly what they do; a page of Portuguese has an
 // accented letter every few words, each otherwise decoded, folded into a
@@ -124,6 +121,7 @@ struct TwoByteFold {
   char folded[4];
   unsigned char size;  // 0: not in the table (read the general way)
   bool token;
+  bool digit;  // the fold has an ASCII digit
 };
 const std::array<TwoByteFold, 0x800 - 0x80>& TwoByteFolds() {
   static const std::array<TwoByteFold, 0x800 - 0x80> table = [] {
@@ -136,6 +134,7 @@ const std::array<TwoByteFold, 0x800 - 0x80>& TwoByteFolds() {
       if (piece.empty() || piece.size() > sizeof(f.folded)) continue;
       size_t p = 0;
       f.token = IsTokenCodePoint(DecodeUtf8(piece, &p));
+      f.digit = std::any_of(piece.begin(), piece.end(), [](char c) { return IsDigit(c); });
       std::memcpy(f.folded, piece.data(), piece.size());
       f.size = static_cast<unsigned char>(piece.size());
     }
@@ -144,118 +143,162 @@ const std::array<TwoByteFold, 0x800 - 0x80>& TwoByteFolds() {
   return table;
 }
 
-std::vector<Surface> SurfaceTokens(std::string_view text) {
-  std::vector<Surface> out;
-  Surface cur;
-  bool in = false;
+// An ASCII byte as a token character: folded (lowercase), or 0 when it
+// separates tokens.
+constexpr std::array<char, 128> kAsciiFold = [] {
+  std::array<char, 128> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<char>(c);
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = static_cast<char>(c);
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = static_cast<char>(c + ('a' - 'A'));
+  return t;
+}();
+
+// The surface tokens of `text`, in order, into `scan` (cleared first):
+// their byte ranges, and their folded terms one after the other in one
+// string (no string per token: a page has hundreds of tokens, and each
+// hit's snippet reads its best page whole).
+void ScanSurface(std::string_view text, SurfaceScan* scan) {
+  std::vector<SurfaceScan::Token>& out = scan->tokens;
+  std::string& terms = scan->terms;
+  out.clear();
+  out.reserve(text.size() / 4 + 1);
+  // The terms are written through a pointer: an ASCII byte folds to at most
+  // one byte, so room for the rest of the text is kept ahead of the write
+  // position, and only a longer fold (a rare non-ASCII character) grows
+  // the buffer.
+  terms.resize(text.size() + 16);
+  char* w = terms.data();
+  size_t term_at = 0;  // where the open token's term starts in `terms`
+  auto ensure = [&](size_t more, size_t pos) {
+    const size_t n = static_cast<size_t>(w - terms.data());
+    const size_t need = n + more + (text.size() - pos) + 16;
+    if (need > terms.size()) {
+      terms.resize(std::max(need, 2 * terms.size()));
+      w = terms.data() + n;
+    }
+  };
+  const std::array<TwoByteFold, 0x800 - 0x80>& two_byte = TwoByteFolds();
+  bool in = false, digit = false;
+  size_t begin = 0;
   std::string piece;
   size_t pos = 0;
   auto close = [&](size_t at) {
     if (!in) return;
-    cur.end = at;
-    if (cur.term.size() <= kMaxTokenBytes) out.push_back(std::move(cur));
-    cur = Surface();
+    const size_t size = static_cast<size_t>(w - terms.data()) - term_at;
+    if (size <= kMaxTokenBytes) {
+      out.push_back({begin, at, term_at, size, digit});
+      term_at += size;
+    } else {
+      w = terms.data() + term_at;  // too long for a token: it only separates
+    }
     in = false;
   };
   while (pos < text.size()) {
     const size_t at = pos;
     const unsigned char c = static_cast<unsigned char>(text[pos]);
-    bool token;
     if (c < 0x80) {  // ASCII fast path: folded Latin text is almost all ASCII
       ++pos;
-      token = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-      if (token) {
-        if (!in) cur.begin = at, in = true;
-        cur.term.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c));
+      const char f = kAsciiFold[c];
+      if (f != 0) {
+        if (!in) begin = at, in = true, digit = false;
+        digit |= c <= '9';
+        *w++ = f;
         continue;
       }
-    } else {
-      // A well-formed two-byte character (lead C2..DF: never overlong) from
-      // the table; anything else decoded and folded here.
-      const unsigned char c1 = pos + 1 < text.size() ? static_cast<unsigned char>(text[pos + 1]) : 0;
-      if (c >= 0xC2 && c <= 0xDF && (c1 & 0xC0) == 0x80) {
-        const TwoByteFold& f = TwoByteFolds()[(((c & 0x1Fu) << 6) | (c1 & 0x3Fu)) - 0x80];
-        if (f.size > 0) {
-          pos += 2;
-          if (f.token) {
-            if (!in) cur.begin = at, in = true;
-            cur.term.append(f.folded, f.size);
-            continue;
-          }
-          close(at);
+      close(at);
+      continue;
+    }
+    // A well-formed two-byte character (lead C2..DF: never overlong) from
+    // the table; anything else decoded and folded here.
+    const unsigned char c1 = pos + 1 < text.size() ? static_cast<unsigned char>(text[pos + 1]) : 0;
+    if (c >= 0xC2 && c <= 0xDF && (c1 & 0xC0) == 0x80) {
+      const TwoByteFold& f = two_byte[(((c & 0x1Fu) << 6) | (c1 & 0x3Fu)) - 0x80];
+      if (f.size > 0) {
+        pos += 2;
+        if (f.token) {
+          if (!in) begin = at, in = true, digit = false;
+          // A fold of at most the 2 bytes read keeps the room ahead; all 4
+          // bytes are copied (a fixed-size copy, within the 16 kept).
+          if (f.size > 2) ensure(f.size, pos);
+          std::memcpy(w, f.folded, sizeof(f.folded));
+          w += f.size;
+          digit |= f.digit;
           continue;
         }
-      }
-      const char32_t cp = DecodeUtf8(text, &pos);
-      piece.clear();
-      FoldCodePoint(cp, &piece);
-      size_t p = 0;
-      token = IsTokenCodePoint(DecodeUtf8(piece, &p));
-      if (token) {
-        if (!in) cur.begin = at, in = true;
-        cur.term += piece;
+        close(at);
         continue;
       }
+    }
+    const char32_t cp = DecodeUtf8(text, &pos);
+    piece.clear();
+    FoldCodePoint(cp, &piece);
+    size_t p = 0;
+    if (IsTokenCodePoint(DecodeUtf8(piece, &p))) {
+      if (!in) begin = at, in = true, digit = false;
+      ensure(piece.size(), pos);
+      std::memcpy(w, piece.data(), piece.size());
+      w += piece.size();
+      digit |= std::any_of(piece.begin(), piece.end(), [](char d) { return IsDigit(d); });
+      continue;
     }
     close(at);
   }
   close(text.size());
-  return out;
+  terms.resize(term_at);
 }
 
 }  // namespace
 
-std::vector<TextToken> AnalyzeText(std::string_view text) {
-  const std::vector<Surface> s = SurfaceTokens(text);
-  std::vector<TextToken> out;
-  out.reserve(s.size() + s.size() / 16);
+void ForEachToken(std::string_view text, SurfaceScan* scan, TokenVisitor visit, void* visit_context) {
+  ScanSurface(text, scan);
+  const std::vector<SurfaceScan::Token>& s = scan->tokens;
+  auto term = [&](size_t i) { return std::string_view(scan->terms).substr(s[i].term_at, s[i].term_size); };
   auto gap = [&](size_t i) { return text.substr(s[i].end, s[i + 1].begin - s[i].end); };
   size_t ident_until = 0;  // surface tokens before this are inside an identifier already joined
-  std::string digits;
+  std::string& joined = scan->joined;
+  std::string& digits = scan->digits;
   for (size_t i = 0; i < s.size(); ++i) {
-    TextToken t;
-    t.term = s[i].term;
-    t.position = static_cast<int>(i);
-    t.begin = s[i].begin;
-    t.end = s[i].end;
-    out.push_back(std::move(t));
-    if (i + 1 < s.size() && IsLetter(s[i].term.back()) && IsLetter(s[i + 1].term.front()) &&
-        HyphenBreak(gap(i)) && s[i].term.size() + s[i + 1].term.size() <= kMaxTokenBytes) {
-      TextToken j;
-      j.kind = TextToken::Kind::kHyphenJoin;
-      j.term = s[i].term + s[i + 1].term;
-      j.position = static_cast<int>(i);
-      j.begin = s[i].begin;
-      j.end = s[i + 1].end;
-      out.push_back(std::move(j));
+    const std::string_view t = term(i);
+    visit(visit_context, {TextToken::Kind::kWord, t, static_cast<int>(i), s[i].begin, s[i].end});
+    if (i + 1 < s.size() && IsLetter(t.back()) && IsLetter(term(i + 1).front()) && HyphenBreak(gap(i)) &&
+        t.size() + s[i + 1].term_size <= kMaxTokenBytes) {
+      joined.assign(t);
+      joined += term(i + 1);
+      visit(visit_context, {TextToken::Kind::kHyphenJoin, joined, static_cast<int>(i), s[i].begin, s[i + 1].end});
     }
     if (i < ident_until) continue;
     digits.clear();
-    if (!DigitLike(s[i].term, &digits)) continue;
+    // (DigitLike needs a digit: the scan has said whether there is one.)
+    if (!s[i].digit || !DigitLike(t, &digits)) continue;
     size_t last = i;
     while (last + 1 < s.size() && digits.size() <= 25 && IdentifierGap(gap(last)) &&
-           DigitLike(s[last + 1].term, &digits)) {
+           s[last + 1].digit && DigitLike(term(last + 1), &digits)) {
       ++last;
     }
     const bool grouped = last > i;
-    const bool misread_single = !grouped && digits != s[i].term;
+    const bool misread_single = !grouped && digits != t;
     if ((grouped || misread_single) && digits.size() >= 9 && digits.size() <= 25) {
-      TextToken j;
-      j.kind = TextToken::Kind::kIdentifier;
-      j.term = digits;
-      j.position = static_cast<int>(i);
-      j.begin = s[i].begin;
-      j.end = s[last].end;
-      out.push_back(std::move(j));
+      visit(visit_context, {TextToken::Kind::kIdentifier, digits, static_cast<int>(i), s[i].begin, s[last].end});
       ident_until = last + 1;
     }
   }
+}
+
+std::vector<TextToken> AnalyzeText(std::string_view text) {
+  std::vector<TextToken> out;
+  SurfaceScan scan;
+  ForEachToken(text, &scan, [&](const TokenView& t) {
+    out.push_back({t.kind, std::string(t.term), t.position, t.begin, t.end});
+  });
   return out;
 }
 
 std::vector<std::string> AnalyzeQueryWords(std::string_view text) {
+  SurfaceScan scan;
+  ScanSurface(text, &scan);
   std::vector<std::string> out;
-  for (Surface& s : SurfaceTokens(text)) out.push_back(std::move(s.term));
+  out.reserve(scan.tokens.size());
+  for (const SurfaceScan::Token& t : scan.tokens) out.push_back(scan.terms.substr(t.term_at, t.term_size));
   return out;
 }
 

@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace acervo {
@@ -49,6 +50,42 @@ struct TextToken {
 // Every token of a page, surface and joined, in text order (a joined token
 // right after its first part).
 std::vector<TextToken> AnalyzeText(std::string_view text);
+
+// One token as ForEachToken hands it over: AnalyzeText's TextToken, with the
+// term valid only during the call.
+struct TokenView {
+  TextToken::Kind kind;
+  std::string_view term;
+  int position;
+  size_t begin;
+  size_t end;
+};
+
+// What ForEachToken reads a text into: kept by the caller and reused, so a
+// text costs no allocation per token (a search reads each hit's best page
+// whole for its snippet). `tokens` are the surface tokens after the call.
+struct SurfaceScan {
+  struct Token {
+    size_t begin, end;          // byte range in the text
+    size_t term_at, term_size;  // the folded term in `terms`
+    bool digit;                 // whether the term has an ASCII digit
+  };
+  std::vector<Token> tokens;
+  std::string terms;
+  std::string joined, digits;  // scratch for joined tokens' terms
+};
+
+// Calls `visit(visit_context, token)` for every token AnalyzeText(text)
+// returns, in the same order (AnalyzeText is built on it).
+using TokenVisitor = void (*)(void* visit_context, const TokenView& token);
+void ForEachToken(std::string_view text, SurfaceScan* scan, TokenVisitor visit, void* visit_context);
+
+template <typename F>
+void ForEachToken(std::string_view text, SurfaceScan* scan, F&& visit) {
+  ForEachToken(
+      text, scan, [](void* f, const TokenView& t) { (*static_cast<std::remove_reference_t<F>*>(f))(t); },
+      static_cast<void*>(&visit));
+}
 
 // The surface tokens only (folded), as a query word or phrase is split.
 std::vector<std::string> AnalyzeQueryWords(std::string_view text);

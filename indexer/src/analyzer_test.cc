@@ -56,6 +56,23 @@ TEST(AnalyzerTest, EveryTwoByteCharacterFoldsAsTheFolderSays) {
   EXPECT_EQ(AnalyzeQueryWords("a\xC3zb"), (std::vector<std::string>{"a", "zb"}));      // no continuation
 }
 
+// A token over kMaxTokenBytes only separates (ScanSurface drops its term
+// from the terms it keeps one after the other): the tokens after it keep
+// their own terms and the next positions, joined ones included.
+TEST(AnalyzerTest, OverlongTokensOnlySeparate) {
+  const std::string longer(300, 'X');
+  const std::string text = "Ação " + longer + " de " + longer + "-\nfim 529.982.247-25 " + longer;
+  const std::vector<TextToken> t = AnalyzeText(text);
+  std::vector<std::string> terms;
+  std::vector<int> positions;
+  for (const TextToken& k : t) terms.push_back(k.term), positions.push_back(k.position);
+  EXPECT_EQ(terms, (std::vector<std::string>{"acao", "de", "fim", "529", "52998224725", "982", "247", "25"}));
+  EXPECT_EQ(positions, (std::vector<int>{0, 1, 2, 3, 3, 4, 5, 6}));
+  EXPECT_EQ(text.substr(t[2].begin, t[2].end - t[2].begin), "fim");
+  EXPECT_EQ(text.substr(t[4].begin, t[4].end - t[4].begin), "529.982.247-25");
+  EXPECT_EQ(AnalyzeQueryWords(longer + " Ação " + longer), (std::vector<std::string>{"acao"}));
+}
+
 TEST(AnalyzerTest, WordsHyphenatedAcrossLineEndsAreJoined) {
   const std::string text = "emitida a certi-\n  dão do registro";
   const std::vector<TextToken> t = AnalyzeText(text);

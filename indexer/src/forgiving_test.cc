@@ -223,5 +223,48 @@ TEST(SnippetTest, HighlightsTheMatchedVariantsWhereTheyAre) {
   EXPECT_NE(s.find("«palavra20»"), std::string::npos) << s;
 }
 
+// The snippet's window is the first of the most hits among the windows
+// starting 3 tokens before each hit (counted by two indexes moving
+// forward, BuildSnippet): a lone early hit loses to a later group, a tie
+// goes to the first group, hits at the page's very start and end, deep in
+// a long page, typed without accents, joined across a line end or written
+// as an identifier in groups are found where the page has them.
+TEST(SnippetTest, TheWindowIsTheFirstWithTheMostHits) {
+  auto words = [](int from, int to) {
+    std::string s;
+    for (int i = from; i < to; ++i) s += "w" + std::to_string(i) + " ";
+    return s;
+  };
+  // One hit at 2, three at 30..34, two at 60..62: the three win.
+  std::string text = words(0, 2) + "alvo " + words(3, 30) + "alvo w31 alvo w33 alvo " + words(35, 60) + "alvo w61 alvo " +
+                     words(63, 80);
+  EXPECT_EQ(BuildSnippet(text, {"alvo"}), "…w27 w28 w29 «alvo» w31 «alvo» w33 «alvo» w35 w36 w37 w38 w39 w40 w41 w42…");
+  // Two groups of two: the first.
+  text = words(0, 10) + "alvo alvo " + words(12, 40) + "alvo alvo " + words(42, 60);
+  EXPECT_EQ(BuildSnippet(text, {"alvo"}), "…w7 w8 w9 «alvo» «alvo» w12 w13 w14 w15 w16 w17 w18 w19 w20 w21 w22…");
+  // A window holds a hit 12 positions after its own (it starts 3 before
+  // it), not one 13 after: a lone first hit loses to the pair 12 apart
+  // and wins against a pair 13 apart.
+  text = words(0, 20) + "alvo " + words(21, 40) + "alvo " + words(41, 52) + "alvo " + words(53, 70);
+  EXPECT_EQ(BuildSnippet(text, {"alvo"}), "…w37 w38 w39 «alvo» w41 w42 w43 w44 w45 w46 w47 w48 w49 w50 w51 «alvo»…");
+  text = words(0, 20) + "alvo " + words(21, 40) + "alvo " + words(41, 53) + "alvo " + words(54, 70);
+  EXPECT_EQ(BuildSnippet(text, {"alvo"}), "…w17 w18 w19 «alvo» w21 w22 w23 w24 w25 w26 w27 w28 w29 w30 w31 w32…");
+  // At the very start and the very end of the page.
+  EXPECT_EQ(BuildSnippet("CERTIDÃO " + words(1, 40), {"certidao"}),
+            "«CERTIDÃO» w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 w14 w15…");
+  EXPECT_EQ(BuildSnippet(words(0, 40) + "Certidão.", {"certidao"}),
+            "…w25 w26 w27 w28 w29 w30 w31 w32 w33 w34 w35 w36 w37 w38 w39 «Certidão».");
+  // Deep in a long page (3,000 words), a word hyphenated across a line end.
+  EXPECT_EQ(BuildSnippet(words(0, 2000) + "a certi-\n  dão " + words(2003, 3000), {"certidao"}),
+            "…w1998 w1999 a «certi- dão» w2003 w2004 w2005 w2006 w2007 w2008 w2009 w2010 w2011 w2012 w2013…");
+  // An identifier written in groups, its groups the page's positions
+  // (words without digits around it: `w29 529` would read as one number).
+  std::string plain;
+  for (int i = 0; i < 30; ++i) plain += "palavra ";
+  EXPECT_EQ(BuildSnippet(plain + "CPF 529.982.247-25 " + plain, {"52998224725"}),
+            "…palavra palavra CPF «529.982.247-25» palavra palavra palavra palavra palavra palavra palavra "
+            "palavra palavra…");
+}
+
 }  // namespace
 }  // namespace acervo

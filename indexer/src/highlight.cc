@@ -1,7 +1,6 @@
 #include "acervo/indexer/highlight.h"
 
 #include <algorithm>
-#include <set>
 
 #include "analyzer.h"
 
@@ -50,9 +49,10 @@ bool TokenMatchesTerms(std::string_view token, const std::vector<HighlightTerm>&
 std::vector<std::pair<size_t, size_t>> MatchingSpans(std::string_view text, const std::vector<HighlightTerm>& terms) {
   std::vector<std::pair<size_t, size_t>> spans;
   if (terms.empty()) return spans;
-  for (const TextToken& t : AnalyzeText(text)) {
+  SurfaceScan scan;
+  ForEachToken(text, &scan, [&](const TokenView& t) {
     if (TokenMatchesTerms(t.term, terms)) spans.emplace_back(t.begin, t.end);
-  }
+  });
   std::sort(spans.begin(), spans.end());
   std::vector<std::pair<size_t, size_t>> merged;
   for (const auto& s : spans) {
@@ -67,11 +67,14 @@ std::vector<std::pair<size_t, size_t>> MatchingSpans(std::string_view text, cons
 
 int CountMatches(std::string_view text, const std::vector<HighlightTerm>& terms) {
   if (terms.empty()) return 0;
-  std::set<int> positions;
-  for (const TextToken& t : AnalyzeText(text)) {
-    if (TokenMatchesTerms(t.term, terms)) positions.insert(t.position);
-  }
-  return static_cast<int>(positions.size());
+  // Tokens come in position order (a joined token right after its first
+  // part): a position is new when it differs from the last one counted.
+  int count = 0, last = -1;
+  SurfaceScan scan;
+  ForEachToken(text, &scan, [&](const TokenView& t) {
+    if (t.position != last && TokenMatchesTerms(t.term, terms)) ++count, last = t.position;
+  });
+  return count;
 }
 
 std::vector<bool> MatchingWords(const std::vector<WordBox>& words, const std::vector<HighlightTerm>& terms) {

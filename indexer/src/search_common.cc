@@ -58,35 +58,40 @@ Status UnknownFieldError(const std::string& name, const std::string& lot, const 
 std::string BuildSnippet(std::string_view text, const std::unordered_set<std::string>& terms) {
   // The words to mark as the document view marks them (highlight.h).
   const std::vector<HighlightTerm> marked = HighlightTermsOf(std::vector<std::string>(terms.begin(), terms.end()));
-  auto wanted = [&](const std::string& term) { return TokenMatchesTerms(term, marked); };
-  const std::vector<TextToken> tokens = AnalyzeText(text);
-  std::vector<size_t> surface;  // index into tokens of each position's surface token
+  // The page's tokens are visited, not collected (ForEachToken): only the
+  // hits are kept, and the surface tokens' byte ranges (the scan's).
+  SurfaceScan scan;
   std::vector<std::pair<size_t, size_t>> hits;  // byte spans
-  std::vector<int> hit_positions;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const TextToken& t = tokens[i];
-    if (t.kind == TextToken::Kind::kWord) surface.push_back(i);
-    if (wanted(t.term)) {
+  std::vector<int> hit_positions;                 // in text order, so ascending
+  ForEachToken(text, &scan, [&](const TokenView& t) {
+    if (TokenMatchesTerms(t.term, marked)) {
       hits.emplace_back(t.begin, t.end);
       hit_positions.push_back(t.position);
     }
-  }
+  });
+  const std::vector<SurfaceScan::Token>& surface = scan.tokens;
   if (hits.empty() || surface.empty()) return "";
   // The window of kSnippetTokens positions, starting a little before a hit,
   // that holds the most hits (the first such).
+  // The positions ascend, so do the windows' starts: the hits inside a
+  // window are counted by two indexes moving forward (a page with many
+  // hits is not counted hits x hits times).
   int best_start = 0, best_count = -1;
   const int n_surface = static_cast<int>(surface.size());
+  size_t first_in = 0, first_after = 0;  // hits in [start, start + kSnippetTokens)
   for (int h : hit_positions) {
     const int start = std::max(0, std::min(h - 3, n_surface - kSnippetTokens));
-    int count = 0;
-    for (int p : hit_positions) count += p >= start && p < start + kSnippetTokens;
+    while (first_in < hit_positions.size() && hit_positions[first_in] < start) ++first_in;
+    first_after = std::max(first_after, first_in);
+    while (first_after < hit_positions.size() && hit_positions[first_after] < start + kSnippetTokens) ++first_after;
+    const int count = static_cast<int>(first_after - first_in);
     if (count > best_count) best_count = count, best_start = start;
   }
   const int last_pos = std::min<int>(best_start + kSnippetTokens, static_cast<int>(surface.size())) - 1;
   // From the text's start or the window's first token, to the window's
   // last token or the text's end.
-  size_t from = best_start == 0 ? 0 : tokens[surface[static_cast<size_t>(best_start)]].begin;
-  size_t to = last_pos + 1 == n_surface ? text.size() : tokens[surface[static_cast<size_t>(last_pos)]].end;
+  size_t from = best_start == 0 ? 0 : surface[static_cast<size_t>(best_start)].begin;
+  size_t to = last_pos + 1 == n_surface ? text.size() : surface[static_cast<size_t>(last_pos)].end;
   std::sort(hits.begin(), hits.end());
   std::vector<std::pair<size_t, size_t>> merged;
   for (const auto& h : hits) {

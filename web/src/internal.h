@@ -171,6 +171,10 @@ using ::acervo::ValidUtf8;
 // punctuation (11 or 14 digits standing alone) when their check digits are
 // those of a CPF / CNPJ.
 std::string MaskPersonalNumbers(std::string_view text);
+// False when `text` cannot hold a number MaskPersonalNumbers masks (fewer
+// than the 11 digits of a CPF, the shortest): such a text is shown as it
+// is, not searched (most of a search answer's strings).
+bool MayHoldPersonalNumber(std::string_view text);
 
 // The interface's messages, by key, in the language asked (pt-BR default).
 const char* T(Lang lang, std::string_view key);
@@ -189,6 +193,9 @@ int ErrorPosition(const std::string& message);
 Result<SearchRequest> SearchFromParams(const RouteContext& ctx, int page_size);
 // A personal number as this user may see it (masked for readers).
 std::string ForUser(const RouteContext& ctx, std::string_view text);
+// Whether ForUser(ctx, text) is `text` itself, known without masking: the
+// user sees personal numbers, or the text cannot hold one.
+bool SeesAsStored(const RouteContext& ctx, std::string_view text);
 // A snippet with its « » hit marks as <mark>, escaped (and masked).
 std::string SnippetHtml(const RouteContext& ctx, std::string_view snippet);
 // The document a route names ({lot}, {doc}) when this user may open it;

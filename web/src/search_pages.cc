@@ -12,8 +12,12 @@
 
 namespace acervo::web {
 
+bool SeesAsStored(const RouteContext& ctx, std::string_view text) {
+  return (ctx.user() != nullptr && ctx.user()->SeesPersonalNumbers()) || !MayHoldPersonalNumber(text);
+}
+
 std::string ForUser(const RouteContext& ctx, std::string_view text) {
-  if (ctx.user() != nullptr && ctx.user()->SeesPersonalNumbers()) return std::string(text);
+  if (SeesAsStored(ctx, text)) return std::string(text);
   return MaskPersonalNumbers(text);
 }
 

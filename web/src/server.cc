@@ -60,11 +60,11 @@ HttpResponse HttpResponse::Html(std::string body, int status) {
   r.body = std::move(body);
   return r;
 }
-HttpResponse HttpResponse::Json(const std::string& json, int status) {
+HttpResponse HttpResponse::Json(std::string json, int status) {
   HttpResponse r;
   r.status = status;
   r.content_type = "application/json; charset=utf-8";
-  r.body = json;
+  r.body = std::move(json);
   return r;
 }
 HttpResponse HttpResponse::Redirect(const std::string& location) {

@@ -59,7 +59,16 @@ std::string UrlDecode(std::string_view text, bool plus_is_space) {
 
 // --------------------------------------------------------------- LGPD --
 
+bool MayHoldPersonalNumber(std::string_view text) {
+  // Every shape FindPersonalNumbers knows (without its OCR mode, which
+  // masking does not use) is 11 or 14 ASCII digits.
+  size_t digits = 0;
+  for (char c : text) digits += c >= '0' && c <= '9';
+  return digits >= 11;
+}
+
 std::string MaskPersonalNumbers(std::string_view text) {
+  if (!MayHoldPersonalNumber(text)) return std::string(text);
   // Punctuated forms keep their middle digits and punctuation; bare runs
   // (found only with right check digits) keep their middle digits.
   std::string out;

@@ -612,6 +612,27 @@ TEST_F(WebTest, CpfAndCnpjAreMaskedForReaders) {
   }
 }
 
+// The search answer is written without building a JSON object first
+// (api.cc, SearchAnswer): it must be what DumpJson writes for the object
+// the answer parses to (members by name, nlohmann's numbers and escapes),
+// masked for readers and not for those who may see the numbers, with and
+// without facets, with a query that needs escaping (quotes, a tab).
+TEST_F(WebTest, TheSearchAnswerIsWhatTheJsonWriterWrites) {
+  for (const char* who : {"leitor", "vepleno", "admin"}) {
+    Client c(port());
+    ASSERT_EQ(c.Login(who, kPassword), 303);
+    for (const std::string q : {"certidao", "certidao OR \"de nascimento\"", "certidao\tnascimento", "teixeira",
+                                "cpf:12345678909", "ausente"}) {
+      for (const char* facets : {"", "&facets=1"}) {
+        httplib::Result r = c.Get("/api/v1/search?q=" + UrlEncode(q) + facets);
+        ASSERT_TRUE(r);
+        ASSERT_EQ(r->status, 200) << who << " " << q << " " << r->body;
+        EXPECT_EQ(r->body, web::DumpJson(json::parse(r->body))) << who << " " << q << facets;
+      }
+    }
+  }
+}
+
 TEST_F(WebTest, HitBoxesComeWithThePage) {
   Client c(port());
   ASSERT_EQ(c.Login("leitor", kPassword), 303);

@@ -82,7 +82,7 @@ struct HttpResponse {
   std::function<std::string(Store&)> tail;
 
   static HttpResponse Html(std::string body, int status = 200);
-  static HttpResponse Json(const std::string& json, int status = 200);
+  static HttpResponse Json(std::string json, int status = 200);
   static HttpResponse Redirect(const std::string& location);  // 303 See Other
 };
 
