@@ -497,7 +497,7 @@ class ServerImpl final : public Server {
       : options_(std::move(options)),
         pool_(options_.store, options_.store_connections > 0
                                   ? options_.store_connections
-                                  : std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()))),
+                                  : std::max(3, static_cast<int>(std::thread::hardware_concurrency()) + 1)),
         sessions_(options_.idle_timeout),
         account_throttle_(options_.max_failures_per_account, options_.failure_window),
         address_throttle_(options_.max_failures_per_address, options_.failure_window),

@@ -40,7 +40,12 @@ struct ServerOptions {
   int port = 8080;                        // 0: the OS picks one (tests); see Server::port()
   int workers = 0;                        // HTTP worker threads; 0: 8 x cores, at least 32 (a keep-alive connection holds one)
   // Requests served against the store at once (one store connection
-  // each; more wait for one); 0: 2 x cores, at least 4. Issue 13.
+  // each; more wait for one); 0: cores + 1, at least 3. A search is CPU
+  // work: more at once than the cores can run only stretches each one
+  // (the slow kinds most: p99 103-130 ms at 4 on 2 cores, 87-97 at 3,
+  // 75-85 at 2; docs/benchmarks.md, session 11); the one beyond the cores
+  // keeps searches going while a page render or download holds another.
+  // Issue 13.
   int store_connections = 0;
   std::chrono::seconds idle_timeout{1800};
   size_t max_body_bytes = 1 << 20;
