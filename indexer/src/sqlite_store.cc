@@ -1228,24 +1228,20 @@ class SqliteStore final : public Store {
   // (migration 14 fills them).
   Status PutFieldWords(int64_t doc_row, const DocumentRecord* doc, const std::string& name_norm,
                        std::string_view value, const std::string& what) {
+    const char* sql = doc == nullptr ? "INSERT OR IGNORE INTO field_words (name_norm, word, doc_id) VALUES (?, ?, ?)"
+                                     : "INSERT OR IGNORE INTO field_words (name_norm, word, doc_id, "
+                                       "document_type_norm, lot_id, document_id) VALUES (?, ?, ?, ?, ?, ?)";
+    const std::string type_norm = doc == nullptr ? std::string() : NormalizeFieldValue(doc->document_type);
     for (const std::string& w : FieldWords(value)) {
-      if (doc == nullptr) {
-        ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("INSERT OR IGNORE INTO field_words (name_norm, word, doc_id) "
-                                                "VALUES (?, ?, ?)"));
-        s.Bind(1, name_norm);
-        s.Bind(2, w);
-        s.Bind(3, doc_row);
-        ACERVO_RETURN_IF_ERROR(Done(s, what));
-        continue;
-      }
-      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare("INSERT OR IGNORE INTO field_words (name_norm, word, doc_id, "
-                                              "document_type_norm, lot_id, document_id) VALUES (?, ?, ?, ?, ?, ?)"));
+      ACERVO_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
       s.Bind(1, name_norm);
       s.Bind(2, w);
       s.Bind(3, doc_row);
-      s.Bind(4, NormalizeFieldValue(doc->document_type));
-      s.Bind(5, doc->lot_id);
-      s.Bind(6, doc->document_id);
+      if (doc != nullptr) {
+        s.Bind(4, type_norm);  // as documents.document_type_norm (PutDocument)
+        s.Bind(5, doc->lot_id);
+        s.Bind(6, doc->document_id);
+      }
       ACERVO_RETURN_IF_ERROR(Done(s, what));
     }
     return Status::OK();
